@@ -1,0 +1,1 @@
+"""Command-line interface of tryg (an adapter around the pure core)."""

@@ -1,0 +1,56 @@
+"""The ``tryg`` command.
+
+A thin adapter: it parses arguments and prints; the work is done by the core
+packages (``tryg.stats`` and those to come).
+"""
+
+from __future__ import annotations
+
+import click
+
+from tryg import __version__
+
+#: The parts of tryg, in the order a user meets them, with their state.
+COMPONENTS: tuple[tuple[str, str], ...] = (
+    (
+        "tryg.stats",
+        "survey statistics: designs, calibration, estimators, contrasts, "
+        "replicate weights, small areas, rates",
+    ),
+    ("tryg.cli", "this command-line interface"),
+)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", "-V", prog_name="tryg")
+def tryg() -> None:
+    """tryg: local safety strategies for Danish municipalities and police.
+
+    Built on the Tryg Aalborg model, in which a Danish municipality
+    (kommune) and its police district (politikreds) work together: a safety
+    index (Tryghedsindeks) from resident surveys and the police register,
+    initiatives, and safety walks (tryghedsvandringer).
+    """
+
+
+@tryg.command()
+def about() -> None:
+    """Show the version and the components of tryg."""
+    click.echo(f"tryg {__version__}")
+    click.echo("Local safety strategies for Danish municipalities and police.")
+    click.echo("")
+    click.echo("Components:")
+    width = max(len(name) for name, _ in COMPONENTS)
+    for name, description in COMPONENTS:
+        click.echo(f"  {name.ljust(width)}  {description}")
+
+
+def main() -> None:
+    """Entry point of the ``tryg`` console script."""
+    tryg()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,374 @@
+"""Weight adjustment: post-stratification, raking, linear (GREG) calibration and trimming.
+
+Each function returns a *new* :class:`~tryg.stats.design.Design` whose weights hit the
+population figures and which remembers the adjustment (a
+:class:`~tryg.stats.design.CalibrationStep`), so that variances are computed from calibration
+residuals as R `survey` does. A plain weighted variance on adjusted weights overstates the
+uncertainty (for a calibrated total it can be several times too large).
+
+Population figures are given as a pandas Series indexed by the cell values (a MultiIndex for
+several columns), as a DataFrame with the cell columns and one numeric column, or as a plain
+mapping from cell value (or tuple of values) to count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tryg.stats.design import CalibrationStep, Design, FloatArray, IntArray
+from tryg.stats.errors import CalibrationError
+
+Population = pd.Series | pd.DataFrame | Mapping[Hashable, float]
+Margins = Mapping[str | tuple[str, ...], Population]
+
+
+@dataclass(frozen=True)
+class RakeReport:
+    """How raking went: iterations used, whether it converged and the last change."""
+
+    iterations: int
+    converged: bool
+    max_change: float
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """How GREG calibration went, and the range of the resulting g-weights."""
+
+    iterations: int
+    converged: bool
+    max_misfit: float
+    g_min: float
+    g_max: float
+
+
+def _columns(cells: str | Sequence[str]) -> tuple[str, ...]:
+    return (cells,) if isinstance(cells, str) else tuple(cells)
+
+
+def _population_series(population: Population, cols: tuple[str, ...]) -> pd.Series:
+    """Normalise population figures to a Series indexed by tuples of cell values."""
+    if isinstance(population, pd.DataFrame):
+        value_cols = [c for c in population.columns if c not in cols]
+        missing = [c for c in cols if c not in population.columns]
+        if missing or len(value_cols) != 1:
+            raise CalibrationError(
+                f"population table for {cols} needs the columns {list(cols)} and one column of "
+                f"counts; it has {list(population.columns)}"
+            )
+        series = population.set_index(list(cols))[value_cols[0]]
+    elif isinstance(population, pd.Series):
+        series = population
+    else:
+        series = pd.Series(dict(population))
+    keys = [k if isinstance(k, tuple) else (k,) for k in series.index]
+    if any(len(k) != len(cols) for k in keys):
+        raise CalibrationError(f"population figures for {cols} must be keyed by {len(cols)} value(s)")
+    values = pd.to_numeric(pd.Series(series.to_numpy()), errors="coerce").to_numpy(np.float64)
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise CalibrationError(f"population figures for {cols} must be non-negative numbers")
+    out = pd.Series(values, index=pd.MultiIndex.from_tuples(keys, names=list(cols)))
+    if out.index.has_duplicates:
+        dup = out.index[out.index.duplicated()][0]
+        raise CalibrationError(f"population figures for {cols} list the cell {dup} twice")
+    return out
+
+
+def _row_cells(design: Design, cols: tuple[str, ...]) -> tuple[IntArray, list[tuple[object, ...]]]:
+    """Number every row's cell; rows must all have a value in every cell column."""
+    frame = pd.DataFrame({c: design.column(c) for c in cols})
+    if frame.isna().to_numpy().any():
+        row, col = (int(i) for i in np.argwhere(frame.isna().to_numpy())[0])
+        raise CalibrationError(
+            f"column {cols[col]!r} is missing at row {row}; every respondent needs a calibration "
+            "cell"
+        )
+    codes, uniques = pd.MultiIndex.from_frame(frame).factorize()
+    return codes.astype(np.int64), [tuple(u) for u in uniques]
+
+
+def _cell_targets(
+    design: Design, cols: tuple[str, ...], population: Population, partial: bool
+) -> tuple[IntArray, FloatArray, list[tuple[object, ...]]]:
+    codes, cells = _row_cells(design, cols)
+    pop = _population_series(population, cols)
+    lookup = {_norm(k): float(v) for k, v in pop.items()}
+    targets = np.empty(len(cells))
+    for i, cell in enumerate(cells):
+        key = _norm(cell)
+        if key not in lookup:
+            raise CalibrationError(
+                f"cell {dict(zip(cols, cell, strict=True))} occurs in the sample but not in the "
+                f"population figures for {cols}"
+            )
+        targets[i] = lookup.pop(key)
+    absent = [k for k, v in lookup.items() if v > 0]
+    if absent and not partial:
+        raise CalibrationError(
+            f"{len(absent)} population cell(s) for {cols} have no respondents, e.g. {absent[0]}; "
+            "collapse cells or pass partial=True to ignore them"
+        )
+    return codes, targets, cells
+
+
+def _norm(key: object) -> tuple[object, ...]:
+    """Compare cell labels across dtypes: 1 == 1.0 == '1' would be too loose, so only numbers
+    are unified (an integer column read as floats still matches)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out: list[object] = []
+    for p in parts:
+        if isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool):
+            out.append(float(p))
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def _indicator(codes: IntArray, n_cols: int) -> sp.csr_matrix:
+    n = len(codes)
+    return sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_cols))
+
+
+def _safe(w: FloatArray) -> FloatArray:
+    # R replaces zero weights by 1 in the residual step so that 0/0 does not occur.
+    return np.where(w == 0, 1.0, w)
+
+
+def poststratify(
+    design: Design, cells: str | Sequence[str], population: Population, *, partial: bool = False
+) -> Design:
+    """Scale the weights so that every cell's weighted count equals its population count."""
+    cols = _columns(cells)
+    codes, targets, _ = _cell_targets(design, cols, population, partial)
+    w = design.weights
+    sample = np.bincount(codes, weights=w, minlength=len(targets))
+    if (sample <= 0).any():
+        raise CalibrationError(f"a cell of {cols} has respondents but zero total weight")
+    new_w = w * (targets / sample)[codes]
+    step = CalibrationStep(
+        kind="poststratify", X=_indicator(codes, len(targets)), lam=_safe(w), psw=_safe(new_w)
+    )
+    return design.with_weights(new_w, step)
+
+
+def rake(
+    design: Design,
+    margins: Margins,
+    *,
+    epsilon: float = 1e-10,
+    maxit: int = 100,
+    partial: bool = False,
+    allow_nonconvergence: bool = False,
+) -> Design:
+    """Iterative proportional fitting to several margins (e.g. stratum × sex and stratum × age).
+
+    Stops when no cell of the joint table of all margin columns changes by more than
+    ``epsilon`` between two rounds (``epsilon < 1`` is relative to the total weight, as in R);
+    the :class:`RakeReport` is on the returned design's last calibration step. Margins that
+    cannot all be met (different totals, or disagreeing on a shared column) are refused.
+    """
+    if not margins:
+        raise CalibrationError("rake needs at least one margin")
+    specs = []
+    for key, population in margins.items():
+        cols = _columns(key) if isinstance(key, str) else tuple(key)
+        codes, targets, cells = _cell_targets(design, cols, population, partial)
+        specs.append((cols, codes, targets, cells))
+    _check_consistent(specs)
+    all_cols = tuple(dict.fromkeys(c for cols, *_ in specs for c in cols))
+    joint, _ = _row_cells(design, all_cols)
+    n_joint = int(joint.max()) + 1
+    w = np.array(design.weights, dtype=np.float64)
+    tol = epsilon * float(w.sum()) if epsilon < 1 else epsilon
+    old = np.bincount(joint, weights=w, minlength=n_joint)
+    change = np.inf
+    iterations = 0
+    while iterations < maxit:
+        iterations += 1
+        for _, codes, targets, _ in specs:
+            sample = np.bincount(codes, weights=w, minlength=len(targets))
+            if (sample <= 0).any():
+                raise CalibrationError("a raking cell has respondents but zero total weight")
+            w = w * (targets / sample)[codes]
+        new = np.bincount(joint, weights=w, minlength=n_joint)
+        change = float(np.max(np.abs(new - old)))
+        old = new
+        if change < tol:
+            break
+    report = RakeReport(iterations, change < tol, change, tol)
+    if not report.converged and not allow_nonconvergence:
+        raise CalibrationError(
+            f"raking did not converge in {maxit} rounds (largest change {change:.3g}, tolerance "
+            f"{tol:.3g}); the margins may be nearly impossible to meet together"
+        )
+    X = sp.hstack([_indicator(codes, len(t)) for _, codes, t, _ in specs]).tocsr()
+    step = CalibrationStep(kind="rake", X=X, lam=np.ones(design.n), psw=_safe(w), report=report)
+    return design.with_weights(w, step)
+
+
+def _check_consistent(specs: list[tuple[tuple[str, ...], IntArray, FloatArray, list[tuple[object, ...]]]]) -> None:
+    totals = [float(t.sum()) for _, _, t, _ in specs]
+    for (cols, *_), total in zip(specs[1:], totals[1:], strict=True):
+        if not np.isclose(total, totals[0], rtol=1e-6, atol=1e-6):
+            raise CalibrationError(
+                f"margins do not sum to the same population: {specs[0][0]} gives {totals[0]:g}, "
+                f"{cols} gives {total:g}"
+            )
+    for i, (cols_a, _, t_a, cells_a) in enumerate(specs):
+        for cols_b, _, t_b, cells_b in specs[i + 1:]:
+            shared = [c for c in cols_a if c in cols_b]
+            if not shared:
+                continue
+            agg_a = _aggregate(cols_a, cells_a, t_a, shared)
+            agg_b = _aggregate(cols_b, cells_b, t_b, shared)
+            for key in agg_a.keys() | agg_b.keys():
+                a, b = agg_a.get(key, 0.0), agg_b.get(key, 0.0)
+                if not np.isclose(a, b, rtol=1e-6, atol=1e-6):
+                    raise CalibrationError(
+                        f"margins {cols_a} and {cols_b} disagree for {dict(zip(shared, key, strict=True))}: "
+                        f"{a:g} against {b:g}"
+                    )
+
+
+def _aggregate(
+    cols: tuple[str, ...], cells: list[tuple[object, ...]], targets: FloatArray, shared: list[str]
+) -> dict[tuple[object, ...], float]:
+    idx = [cols.index(c) for c in shared]
+    out: dict[tuple[object, ...], float] = {}
+    for cell, t in zip(cells, targets, strict=True):
+        key = _norm(tuple(cell[i] for i in idx))
+        out[key] = out.get(key, 0.0) + float(t)
+    return out
+
+
+def model_matrix(design: Design, names: Sequence[str]) -> sp.csr_matrix:
+    """Calibration variables by name: ``"(Intercept)"`` (population size), a numeric column
+    (its total) or ``"column=level"`` (the count of that level)."""
+    cols: list[FloatArray] = []
+    for name in names:
+        if name in ("(Intercept)", "_total"):
+            cols.append(np.ones(design.n))
+            continue
+        if name in design.data.columns:
+            values = pd.to_numeric(design.data[name], errors="coerce").to_numpy(np.float64)
+        elif "=" in name and name.split("=", 1)[0] in design.data.columns:
+            col, level = name.split("=", 1)
+            raw = design.data[col]
+            values = (raw.astype(str) == level).to_numpy(np.float64)
+            if raw.isna().any():
+                values[raw.isna().to_numpy()] = np.nan
+        else:
+            raise CalibrationError(
+                f"calibration variable {name!r} is neither '(Intercept)', a column nor "
+                "'column=level'"
+            )
+        if np.isnan(values).any():
+            row = int(np.flatnonzero(np.isnan(values))[0])
+            raise CalibrationError(f"calibration variable {name!r} is missing at row {row}")
+        cols.append(values)
+    return sp.csr_matrix(np.column_stack(cols))
+
+
+def calibrate(
+    design: Design,
+    totals: Mapping[str, float] | pd.Series,
+    *,
+    bounds: tuple[float, float] = (-np.inf, np.inf),
+    calfun: Literal["linear", "raking"] = "linear",
+    maxit: int = 50,
+    epsilon: float = 1e-7,
+) -> Design:
+    """Calibrate weights to population totals (GREG for ``calfun="linear"``).
+
+    ``totals`` maps calibration variables (see :func:`model_matrix`) to population totals.
+    ``bounds`` limits the g-weights (new weight / old weight), which makes the linear method
+    iterative, as in R's ``calibrate(..., bounds=)``.
+    """
+    names = list(totals.keys())
+    target = np.array([float(totals[k]) for k in names])
+    X = model_matrix(design, [str(k) for k in names])
+    Xd = X.toarray()
+    w = np.asarray(design.weights)
+    lo, hi = bounds
+    if not lo < 1 < hi:
+        raise CalibrationError(f"bounds {bounds} must contain 1 (the unchanged weight)")
+
+    def inverse(u: FloatArray) -> tuple[FloatArray, FloatArray]:
+        if calfun == "linear":
+            g = np.clip(1 + u, lo, hi)
+            inside = ((1 + u) > lo) & ((1 + u) < hi)
+            return g, inside.astype(np.float64)
+        if calfun == "raking":
+            g = np.exp(u)
+            return g, g
+        raise CalibrationError(f"calfun={calfun!r} is not 'linear' or 'raking'")
+
+    eta = np.zeros(len(names))
+    g, deriv = inverse(Xd @ eta)
+    iterations = 0
+    misfit = target - (Xd * (w * g)[:, None]).sum(axis=0)
+    scale = 1 + np.abs(target)
+    while True:
+        T = Xd.T @ (Xd * (w * deriv)[:, None])
+        try:
+            step = np.linalg.lstsq(T, misfit, rcond=None)[0]
+        except np.linalg.LinAlgError as exc:  # pragma: no cover - lstsq rarely fails
+            raise CalibrationError(f"calibration equations cannot be solved: {exc}") from exc
+        eta = eta + step
+        g, deriv = inverse(Xd @ eta)
+        halvings = 0
+        while (not np.isfinite(g).all()) and halvings < 50:
+            step = step / 2
+            eta = eta - step
+            g, deriv = inverse(Xd @ eta)
+            halvings += 1
+        misfit = target - (Xd * (w * g)[:, None]).sum(axis=0)
+        iterations += 1
+        if np.all(np.abs(misfit) / scale < epsilon):
+            break
+        if iterations >= maxit:
+            raise CalibrationError(
+                f"calibration failed to meet the totals within bounds {bounds} after {maxit} "
+                f"iterations (largest relative misfit {np.max(np.abs(misfit) / scale):.3g}); "
+                "widen the bounds or use fewer calibration variables"
+            )
+    new_w = w * g
+    report = CalibrationReport(
+        iterations, True, float(np.max(np.abs(misfit) / scale)), float(g.min()), float(g.max())
+    )
+    step_info = CalibrationStep(kind="calibrate", X=X, lam=_safe(w), psw=_safe(new_w),
+                                report=report)
+    return design.with_weights(new_w, step_info)
+
+
+def trim(
+    design: Design, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = False
+) -> Design:
+    """Trim weights to [lower, upper], sharing what was cut equally among the other weights.
+
+    This is R's ``trimWeights``: the total weight is kept; with ``strict=True`` trimming is
+    repeated until no weight is outside the limits. Calibration residuals of earlier steps are
+    kept, so the variance still reflects them.
+    """
+    if lower > upper:
+        raise CalibrationError(f"lower ({lower}) is above upper ({upper})")
+    w = np.array(design.weights, dtype=np.float64)
+    for _ in range(1000):
+        outside = (w < lower) | (w > upper)
+        if not outside.any():
+            break
+        if outside.all():
+            raise CalibrationError("every weight lies outside the trimming limits")
+        trimmed = np.clip(w, lower, upper)
+        trimmed[~outside] -= (trimmed - w).sum() / (~outside).sum()
+        w = trimmed
+        if not strict:
+            break
+    return design.with_weights(w)

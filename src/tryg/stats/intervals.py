@@ -1,0 +1,87 @@
+"""Confidence intervals, vectorised over many estimates.
+
+Proportions near 0 or 1 with small samples need intervals that stay inside [0, 1]: the logit
+interval (R ``svyciprop(method="logit")``) and Korn–Graubard's beta interval
+(``method="beta"``). Degrees of freedom are the design's (PSUs minus strata) per domain; an
+estimate with no degrees of freedom gets no interval (NaN) rather than a false one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from scipy import special, stats
+
+from tryg.stats.design import FloatArray
+
+MeanCI = Literal["t", "normal"]
+ProportionCI = Literal["logit", "beta", "t", "normal"]
+
+
+def quantile(level: float, df: FloatArray | float | None) -> FloatArray:
+    """Two-sided critical value: Student t with ``df`` (normal when ``df`` is None or inf)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level}")
+    p = 1 - (1 - level) / 2
+    if df is None:
+        return np.asarray(stats.norm.ppf(p), dtype=np.float64)
+    d = np.asarray(df, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        q = np.where(np.isinf(d), stats.norm.ppf(p), stats.t.ppf(p, np.where(d > 0, d, np.nan)))
+    return np.asarray(q, dtype=np.float64)
+
+
+def wald(est: FloatArray, se: FloatArray, df: FloatArray | None, level: float) -> tuple[FloatArray, FloatArray]:
+    """estimate ± t (or z) × se."""
+    q = quantile(level, df)
+    return est - q * se, est + q * se
+
+
+def logit(p: FloatArray, se: FloatArray, df: FloatArray | None, level: float) -> tuple[FloatArray, FloatArray]:
+    """Wald interval on the logit scale, transformed back (R ``svyciprop(method="logit")``).
+
+    At p = 0 or 1 the logit interval does not exist; there the beta interval with the
+    unweighted n stands in, so the bounds stay informative.
+    """
+    q = quantile(level, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = special.logit(p)
+        half = q * se / (p * (1 - p))
+        return special.expit(centre - half), special.expit(centre + half)
+
+
+def korn_graubard(
+    p: FloatArray, var: FloatArray, n: FloatArray, df: FloatArray | None, level: float
+) -> tuple[FloatArray, FloatArray]:
+    """Korn–Graubard (beta) interval, as R ``svyciprop(method="beta")``.
+
+    The effective sample size ``p(1-p)/var`` is adjusted by the ratio of t quantiles with
+    ``n - 1`` and the design degrees of freedom. When the variance is zero (p = 0 or 1) the
+    unweighted ``n`` is used as the effective size: the Clopper–Pearson interval.
+    """
+    alpha = 1 - level
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(var > 0, p * (1 - p) / var, n)
+        if df is not None:
+            adj = stats.t.ppf(alpha / 2, np.maximum(n - 1, 1)) / stats.t.ppf(
+                alpha / 2, np.where(df > 0, df, np.nan)
+            )
+            n_eff = n_eff * np.where(var > 0, adj**2, 1.0)
+        x = n_eff * p
+        lower = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)
+        upper = np.where(n_eff - x > 0, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x), 1.0)
+    return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+
+
+def p_value(stat: FloatArray, df: FloatArray | None) -> FloatArray:
+    """Two-sided p-value of a t (or z) statistic."""
+    if df is None:
+        return np.asarray(2 * stats.norm.sf(np.abs(stat)), dtype=np.float64)
+    d = np.asarray(df, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        out = np.where(
+            np.isinf(d), 2 * stats.norm.sf(np.abs(stat)),
+            2 * stats.t.sf(np.abs(stat), np.where(d > 0, d, np.nan)),
+        )
+    return np.asarray(out, dtype=np.float64)
