@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -202,8 +203,10 @@ def test_golden_script_reproduces_csv(anchors: Path, tmp_path: Path) -> None:
 
 def test_garwood_matches_r_poisson_test(golden: pd.DataFrame) -> None:
     g = golden[golden["dataset"] == "poisson_test"]
-    for level, rows in g.groupby("level"):
-        ours = poisson_rate(rows["count"], rows["population"], per=1.0, level=float(level))
+    for _, rows in g.groupby("level"):
+        ours = poisson_rate(
+            rows["count"], rows["population"], per=1.0, level=float(rows["level"].iloc[0])
+        )
         np.testing.assert_allclose(ours["ci_low"], rows["ci_low"], rtol=RTOL_R, atol=0)
         np.testing.assert_allclose(ours["ci_high"], rows["ci_high"], rtol=RTOL_R, atol=0)
 
@@ -286,7 +289,7 @@ def _naive_local(
         a = max(c / n[s].sum() - m[i] / np.mean(n[s]), 0.0)
         w = a / (a + m[i] / n[i]) if a + m[i] / n[i] > 0 else 0.0
         out[i] = m[i] + w * (r[i] - m[i])
-    return out
+    return np.asarray(out, dtype=float)
 
 
 @pytest.mark.parametrize("include_self", [True, False])
@@ -296,8 +299,10 @@ def test_eb_local_matches_naive_loop(include_self: bool, convention: str) -> Non
     size = 40
     n = rng.integers(50, 20000, size).astype(float)
     k = rng.poisson(n * rng.gamma(4.0, 0.004 / 4.0, size)).astype(float)
-    nb = [sorted(rng.choice([j for j in range(size) if j != i], 4, replace=False).tolist())
-          for i in range(size)]
+    nb = [
+        sorted(rng.choice([j for j in range(size) if j != i], 4, replace=False).tolist())
+        for i in range(size)
+    ]
     ours = eb_local(k, n, nb, per=1.0, include_self=include_self, convention=convention)  # type: ignore[arg-type]
     ref = _naive_local(k, n, nb, include_self, geoda=convention == "geoda")
     np.testing.assert_allclose(ours["eb_rate"], ref, rtol=1e-12)
@@ -314,8 +319,8 @@ def test_series_index_is_kept() -> None:
 
 
 @pytest.mark.parametrize("func", [poisson_rate, eb_global])
-def test_input_errors(func: object) -> None:
-    f = func  # type: ignore[assignment]
+def test_input_errors(func: Callable[..., pd.DataFrame]) -> None:
+    f = func
     with pytest.raises(ValueError, match=r"population is 0 .*position 2 \(index 'c'\)"):
         f(pd.Series([1, 2, 3], index=list("abc")), pd.Series([5, 5, 0], index=list("abc")))
     with pytest.raises(ValueError, match="counts is negative at position 1"):
@@ -368,9 +373,7 @@ def test_isolated_area() -> None:
 
 # --------------------------------------------------------------------------- properties
 
-areas = st.lists(
-    st.tuples(st.integers(0, 2000), st.integers(1, 10**6)), min_size=2, max_size=40
-)
+areas = st.lists(st.tuples(st.integers(0, 2000), st.integers(1, 10**6)), min_size=2, max_size=40)
 
 
 def _between(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
@@ -383,15 +386,17 @@ def _between(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
 def test_eb_rate_between_prior_mean_and_raw(data: list[tuple[int, int]]) -> None:
     k, n = (np.array(v, dtype=float) for v in zip(*data, strict=True))
     out = eb_global(k, n)
-    assert _between(out["eb_rate"].to_numpy(), out["prior_mean"].to_numpy(),
-                    out["raw_rate"].to_numpy())
+    assert _between(
+        out["eb_rate"].to_numpy(), out["prior_mean"].to_numpy(), out["raw_rate"].to_numpy()
+    )
     assert ((out["shrinkage"] >= 0) & (out["shrinkage"] <= 1)).all()
     ring = [[(i - 1) % len(k), (i + 1) % len(k)] for i in range(len(k))]
     ring = [sorted(set(js) - {i}) for i, js in enumerate(ring)]
     for convention in ("spdep", "geoda"):
-        loc = eb_local(k, n, ring, convention=convention)  # type: ignore[arg-type]
-        assert _between(loc["eb_rate"].to_numpy(), loc["prior_mean"].to_numpy(),
-                        loc["raw_rate"].to_numpy())
+        loc = eb_local(k, n, ring, convention=convention)
+        assert _between(
+            loc["eb_rate"].to_numpy(), loc["prior_mean"].to_numpy(), loc["raw_rate"].to_numpy()
+        )
 
 
 @settings(max_examples=300, deadline=None)
@@ -405,9 +410,7 @@ def test_interval_contains_rate(data: list[tuple[int, int]], level: float) -> No
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.integers(0, 50), st.integers(1, 10_000), st.integers(1, 200), st.integers(1, 200)
-)
+@given(st.integers(0, 50), st.integers(1, 10_000), st.integers(1, 200), st.integers(1, 200))
 def test_width_shrinks_with_population(c: int, d: int, t1: int, step: int) -> None:
     """Same rate c/d, population d*t: more residents, narrower interval."""
     t2 = t1 + step

@@ -17,9 +17,16 @@ from tryg.stats.calibration import (
     rake,
     trim,
 )
+from tryg.stats.contrasts import (
+    change_between,
+    compare_domains,
+    compare_with_pooled,
+    compare_with_rest,
+)
 from tryg.stats.design import Design
 from tryg.stats.errors import CalibrationError, DesignError, EstimationError
 from tryg.stats.estimators import mean, proportion, ratio, total
+from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign, bootstrap, jackknife
 
 __all__ = [
     "CalibrationError",
@@ -28,7 +35,15 @@ __all__ = [
     "DesignError",
     "EstimationError",
     "RakeReport",
+    "ReplicateAdjustment",
+    "ReplicateDesign",
+    "bootstrap",
     "calibrate",
+    "change_between",
+    "compare_domains",
+    "compare_with_pooled",
+    "compare_with_rest",
+    "jackknife",
     "mean",
     "poststratify",
     "proportion",

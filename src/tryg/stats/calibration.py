@@ -9,13 +9,19 @@ uncertainty (for a calibrated total it can be several times too large).
 Population figures are given as a pandas Series indexed by the cell values (a MultiIndex for
 several columns), as a DataFrame with the cell columns and one numeric column, or as a plain
 mapping from cell value (or tuple of values) to count.
+
+Every function also takes a :class:`~tryg.stats.replicates.ReplicateDesign`: the same
+adjustment is then made to the full-sample weights and, separately, to every replicate's weights,
+as R `survey` does for replicate designs. That is how calibration enters a replicate variance;
+a replicate where it cannot be done (a cell with no weight left, raking that does not converge)
+is an error that names the replicate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,9 +29,12 @@ import scipy.sparse as sp
 
 from tryg.stats.design import CalibrationStep, Design, FloatArray, IntArray
 from tryg.stats.errors import CalibrationError
+from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign
 
 Population = pd.Series | pd.DataFrame | Mapping[Hashable, float]
 Margins = Mapping[str | tuple[str, ...], Population]
+AnyDesign = TypeVar("AnyDesign", Design, ReplicateDesign)
+_Spec = tuple[tuple[str, ...], IntArray, FloatArray, list[tuple[object, ...]]]
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,9 @@ def _population_series(population: Population, cols: tuple[str, ...]) -> pd.Seri
         series = pd.Series(dict(population))
     keys = [k if isinstance(k, tuple) else (k,) for k in series.index]
     if any(len(k) != len(cols) for k in keys):
-        raise CalibrationError(f"population figures for {cols} must be keyed by {len(cols)} value(s)")
+        raise CalibrationError(
+            f"population figures for {cols} must be keyed by {len(cols)} value(s)"
+        )
     values = pd.to_numeric(pd.Series(series.to_numpy()), errors="coerce").to_numpy(np.float64)
     if not np.isfinite(values).all() or (values < 0).any():
         raise CalibrationError(f"population figures for {cols} must be non-negative numbers")
@@ -81,7 +92,9 @@ def _population_series(population: Population, cols: tuple[str, ...]) -> pd.Seri
     return out
 
 
-def _row_cells(design: Design, cols: tuple[str, ...]) -> tuple[IntArray, list[tuple[object, ...]]]:
+def _row_cells(
+    design: Design | ReplicateDesign, cols: tuple[str, ...]
+) -> tuple[IntArray, list[tuple[object, ...]]]:
     """Number every row's cell; rows must all have a value in every cell column."""
     frame = pd.DataFrame({c: design.column(c) for c in cols})
     if frame.isna().to_numpy().any():
@@ -95,7 +108,7 @@ def _row_cells(design: Design, cols: tuple[str, ...]) -> tuple[IntArray, list[tu
 
 
 def _cell_targets(
-    design: Design, cols: tuple[str, ...], population: Population, partial: bool
+    design: Design | ReplicateDesign, cols: tuple[str, ...], population: Population, partial: bool
 ) -> tuple[IntArray, FloatArray, list[tuple[object, ...]]]:
     codes, cells = _row_cells(design, cols)
     pop = _population_series(population, cols)
@@ -142,37 +155,81 @@ def _safe(w: FloatArray) -> FloatArray:
 
 
 def poststratify(
-    design: Design, cells: str | Sequence[str], population: Population, *, partial: bool = False
-) -> Design:
+    design: AnyDesign, cells: str | Sequence[str], population: Population, *,
+    partial: bool = False,
+) -> AnyDesign:
     """Scale the weights so that every cell's weighted count equals its population count."""
     cols = _columns(cells)
-    codes, targets, _ = _cell_targets(design, cols, population, partial)
+    codes, targets, found = _cell_targets(design, cols, population, partial)
     w = design.weights
-    sample = np.bincount(codes, weights=w, minlength=len(targets))
-    if (sample <= 0).any():
-        raise CalibrationError(f"a cell of {cols} has respondents but zero total weight")
-    new_w = w * (targets / sample)[codes]
+    new_w = _poststratify_weights(w, codes, targets, cols, found)
+    if isinstance(design, ReplicateDesign):
+        reps = _each_replicate(
+            design, lambda wr: (_poststratify_weights(wr, codes, targets, cols, found), None)
+        )
+        return design.adjusted(new_w, reps[0], ReplicateAdjustment("poststratify", cols),
+                               recompute_df=True)
     step = CalibrationStep(
         kind="poststratify", X=_indicator(codes, len(targets)), lam=_safe(w), psw=_safe(new_w)
     )
     return design.with_weights(new_w, step)
 
 
+def _poststratify_weights(
+    w: FloatArray, codes: IntArray, targets: FloatArray, cols: tuple[str, ...],
+    cells: list[tuple[object, ...]],
+) -> FloatArray:
+    """One weight vector scaled to the cell targets (shared by full sample and replicates)."""
+    sample = np.bincount(codes, weights=w, minlength=len(targets))
+    if (sample <= 0).any():
+        cell = cells[int(np.flatnonzero(sample <= 0)[0])]
+        raise CalibrationError(
+            f"cell {dict(zip(cols, cell, strict=True))} of {cols} has respondents but zero "
+            "total weight; collapse cells"
+        )
+    return np.asarray(w * (targets / sample)[codes], dtype=np.float64)
+
+
+def _each_replicate(
+    design: ReplicateDesign, adjust: Callable[[FloatArray], tuple[FloatArray, object]]
+) -> tuple[FloatArray, tuple[object, ...]]:
+    """Apply a weight adjustment to every replicate column, naming the replicate that fails.
+
+    R adjusts replicate weights column by column too; a loop keeps exactly the arithmetic of
+    the full-sample adjustment, and the cost (R passes over n rows) is that of R.
+    """
+    reps = design.replicate_weights
+    out = np.empty(reps.shape)
+    reports: list[object] = []
+    for r, name in enumerate(design.replicate_names):
+        try:
+            out[:, r], report = adjust(np.ascontiguousarray(reps[:, r]))
+        except CalibrationError as exc:
+            raise CalibrationError(f"replicate {r + 1} ({name}): {exc}") from exc
+        reports.append(report)
+    return out, tuple(reports)
+
+
 def rake(
-    design: Design,
+    design: AnyDesign,
     margins: Margins,
     *,
     epsilon: float = 1e-10,
     maxit: int = 100,
     partial: bool = False,
     allow_nonconvergence: bool = False,
-) -> Design:
+) -> AnyDesign:
     """Iterative proportional fitting to several margins (e.g. stratum × sex and stratum × age).
 
     Stops when no cell of the joint table of all margin columns changes by more than
     ``epsilon`` between two rounds (``epsilon < 1`` is relative to the total weight, as in R);
     the :class:`RakeReport` is on the returned design's last calibration step. Margins that
     cannot all be met (different totals, or disagreeing on a shared column) are refused.
+
+    On a replicate design every replicate is raked with the same margins and settings until it
+    meets the same convergence rule on its own (R rakes the replicates in step with the full
+    sample for as many rounds as the full sample needs; the two differ by less than
+    ``epsilon``). A replicate that does not converge is an error naming it.
     """
     if not margins:
         raise CalibrationError("rake needs at least one margin")
@@ -185,7 +242,31 @@ def rake(
     all_cols = tuple(dict.fromkeys(c for cols, *_ in specs for c in cols))
     joint, _ = _row_cells(design, all_cols)
     n_joint = int(joint.max()) + 1
-    w = np.array(design.weights, dtype=np.float64)
+
+    def one(w0: FloatArray) -> tuple[FloatArray, RakeReport]:
+        return _rake_weights(w0, specs, joint, n_joint, epsilon, maxit, allow_nonconvergence)
+
+    w, report = one(np.asarray(design.weights))
+    if isinstance(design, ReplicateDesign):
+        reps, reports = _each_replicate(design, one)
+        adjustment = ReplicateAdjustment("rake", all_cols, report, reports)
+        return design.adjusted(w, reps, adjustment, recompute_df=True)
+    X = sp.hstack([_indicator(codes, len(t)) for _, codes, t, _ in specs]).tocsr()
+    step = CalibrationStep(kind="rake", X=X, lam=np.ones(design.n), psw=_safe(w), report=report)
+    return design.with_weights(w, step)
+
+
+def _rake_weights(
+    weights: FloatArray,
+    specs: list[_Spec],
+    joint: IntArray,
+    n_joint: int,
+    epsilon: float,
+    maxit: int,
+    allow_nonconvergence: bool,
+) -> tuple[FloatArray, RakeReport]:
+    """Rake one weight vector (shared by full sample and replicates)."""
+    w = np.array(weights, dtype=np.float64)
     tol = epsilon * float(w.sum()) if epsilon < 1 else epsilon
     old = np.bincount(joint, weights=w, minlength=n_joint)
     change = np.inf
@@ -202,18 +283,24 @@ def rake(
         old = new
         if change < tol:
             break
-    report = RakeReport(iterations, change < tol, change, tol)
+    misfit = max(
+        float(np.max(np.abs(np.bincount(codes, weights=w, minlength=len(t)) - t)))
+        for _, codes, t, _ in specs
+    )
+    # The joint table can stop changing while a margin is still unmet (a joint cell absent from
+    # the sample): that is not convergence.
+    met = misfit <= max(tol, 1e-6 * float(w.sum()))
+    report = RakeReport(iterations, change < tol and met, change, tol)
     if not report.converged and not allow_nonconvergence:
         raise CalibrationError(
-            f"raking did not converge in {maxit} rounds (largest change {change:.3g}, tolerance "
-            f"{tol:.3g}); the margins may be nearly impossible to meet together"
+            f"raking did not converge in {iterations} rounds (largest change {change:.3g}, "
+            f"tolerance {tol:.3g}, largest margin misfit {misfit:.3g}); the margins "
+            "may be impossible to meet together with this sample"
         )
-    X = sp.hstack([_indicator(codes, len(t)) for _, codes, t, _ in specs]).tocsr()
-    step = CalibrationStep(kind="rake", X=X, lam=np.ones(design.n), psw=_safe(w), report=report)
-    return design.with_weights(w, step)
+    return w, report
 
 
-def _check_consistent(specs: list[tuple[tuple[str, ...], IntArray, FloatArray, list[tuple[object, ...]]]]) -> None:
+def _check_consistent(specs: list[_Spec]) -> None:
     totals = [float(t.sum()) for _, _, t, _ in specs]
     for (cols, *_), total in zip(specs[1:], totals[1:], strict=True):
         if not np.isclose(total, totals[0], rtol=1e-6, atol=1e-6):
@@ -232,8 +319,8 @@ def _check_consistent(specs: list[tuple[tuple[str, ...], IntArray, FloatArray, l
                 a, b = agg_a.get(key, 0.0), agg_b.get(key, 0.0)
                 if not np.isclose(a, b, rtol=1e-6, atol=1e-6):
                     raise CalibrationError(
-                        f"margins {cols_a} and {cols_b} disagree for {dict(zip(shared, key, strict=True))}: "
-                        f"{a:g} against {b:g}"
+                        f"margins {cols_a} and {cols_b} disagree for "
+                        f"{dict(zip(shared, key, strict=True))}: {a:g} against {b:g}"
                     )
 
 
@@ -248,7 +335,7 @@ def _aggregate(
     return out
 
 
-def model_matrix(design: Design, names: Sequence[str]) -> sp.csr_matrix:
+def model_matrix(design: Design | ReplicateDesign, names: Sequence[str]) -> sp.csr_matrix:
     """Calibration variables by name: ``"(Intercept)"`` (population size), a numeric column
     (its total) or ``"column=level"`` (the count of that level)."""
     cols: list[FloatArray] = []
@@ -277,19 +364,20 @@ def model_matrix(design: Design, names: Sequence[str]) -> sp.csr_matrix:
 
 
 def calibrate(
-    design: Design,
+    design: AnyDesign,
     totals: Mapping[str, float] | pd.Series,
     *,
     bounds: tuple[float, float] = (-np.inf, np.inf),
     calfun: Literal["linear", "raking"] = "linear",
     maxit: int = 50,
     epsilon: float = 1e-7,
-) -> Design:
+) -> AnyDesign:
     """Calibrate weights to population totals (GREG for ``calfun="linear"``).
 
     ``totals`` maps calibration variables (see :func:`model_matrix`) to population totals.
     ``bounds`` limits the g-weights (new weight / old weight), which makes the linear method
-    iterative, as in R's ``calibrate(..., bounds=)``.
+    iterative, as in R's ``calibrate(..., bounds=)``. On a replicate design every replicate is
+    calibrated to the same totals with the same bounds, starting afresh as R does.
     """
     names = list(totals.keys())
     target = np.array([float(totals[k]) for k in names])
@@ -299,6 +387,34 @@ def calibrate(
     lo, hi = bounds
     if not lo < 1 < hi:
         raise CalibrationError(f"bounds {bounds} must contain 1 (the unchanged weight)")
+
+    def one(w0: FloatArray) -> tuple[FloatArray, CalibrationReport]:
+        g, report = _calibration_g(w0, Xd, target, bounds, calfun, maxit, epsilon)
+        return w0 * g, report
+
+    new_w, report = one(w)
+    if isinstance(design, ReplicateDesign):
+        reps, reports = _each_replicate(design, one)
+        adjustment = ReplicateAdjustment("calibrate", tuple(map(str, names)), report, reports)
+        # R: regcalibrate (linear, unbounded) recomputes degf, grake (the rest) keeps it
+        linear = calfun == "linear" and np.isneginf(lo) and np.isposinf(hi)
+        return design.adjusted(new_w, reps, adjustment, recompute_df=bool(linear))
+    step_info = CalibrationStep(kind="calibrate", X=X, lam=_safe(w), psw=_safe(new_w),
+                                report=report)
+    return design.with_weights(new_w, step_info)
+
+
+def _calibration_g(
+    w: FloatArray,
+    Xd: FloatArray,
+    target: FloatArray,
+    bounds: tuple[float, float],
+    calfun: str,
+    maxit: int,
+    epsilon: float,
+) -> tuple[FloatArray, CalibrationReport]:
+    """The g-weights calibrating one weight vector (shared by full sample and replicates)."""
+    lo, hi = bounds
 
     def inverse(u: FloatArray) -> tuple[FloatArray, FloatArray]:
         if calfun == "linear":
@@ -310,7 +426,7 @@ def calibrate(
             return g, g
         raise CalibrationError(f"calfun={calfun!r} is not 'linear' or 'raking'")
 
-    eta = np.zeros(len(names))
+    eta = np.zeros(len(target))
     g, deriv = inverse(Xd @ eta)
     iterations = 0
     misfit = target - (Xd * (w * g)[:, None]).sum(axis=0)
@@ -339,27 +455,39 @@ def calibrate(
                 f"iterations (largest relative misfit {np.max(np.abs(misfit) / scale):.3g}); "
                 "widen the bounds or use fewer calibration variables"
             )
-    new_w = w * g
     report = CalibrationReport(
         iterations, True, float(np.max(np.abs(misfit) / scale)), float(g.min()), float(g.max())
     )
-    step_info = CalibrationStep(kind="calibrate", X=X, lam=_safe(w), psw=_safe(new_w),
-                                report=report)
-    return design.with_weights(new_w, step_info)
+    return g, report
 
 
 def trim(
-    design: Design, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = False
-) -> Design:
+    design: AnyDesign, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = False
+) -> AnyDesign:
     """Trim weights to [lower, upper], sharing what was cut equally among the other weights.
 
     This is R's ``trimWeights``: the total weight is kept; with ``strict=True`` trimming is
     repeated until no weight is outside the limits. Calibration residuals of earlier steps are
-    kept, so the variance still reflects them.
+    kept, so the variance still reflects them. On a replicate design each replicate's weights
+    are trimmed the same way, keeping each replicate's total (R 4.1's ``trimWeights`` for
+    replicate designs does not change the weights correctly, so this is not compared with R).
     """
     if lower > upper:
         raise CalibrationError(f"lower ({lower}) is above upper ({upper})")
-    w = np.array(design.weights, dtype=np.float64)
+
+    def one(w0: FloatArray) -> tuple[FloatArray, None]:
+        return _trim_weights(w0, lower, upper, strict), None
+
+    w, _ = one(np.asarray(design.weights))
+    if isinstance(design, ReplicateDesign):
+        reps, _ = _each_replicate(design, one)
+        return design.adjusted(w, reps, ReplicateAdjustment("trim", ()), recompute_df=False)
+    return design.with_weights(w)
+
+
+def _trim_weights(weights: FloatArray, lower: float, upper: float, strict: bool) -> FloatArray:
+    """Trim one weight vector (shared by full sample and replicates)."""
+    w = np.array(weights, dtype=np.float64)
     for _ in range(1000):
         outside = (w < lower) | (w > upper)
         if not outside.any():
@@ -371,4 +499,4 @@ def trim(
         w = trimmed
         if not strict:
             break
-    return design.with_weights(w)
+    return w

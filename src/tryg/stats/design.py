@@ -66,6 +66,10 @@ class VarianceComponent:
     n_groups: int
     scale: FloatArray
     centre: FloatArray
+    # lonely_psu="average" at stage 1: which strata are lonely. The average is then taken per
+    # estimate over the strata where it has respondents (see variance.py), as R does when it
+    # subsets a design for a domain.
+    average_lonely: npt.NDArray[np.bool_] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,9 @@ class CalibrationStep:
     report: object = None
 
 
-def _as_list(value: str | Sequence[str | None] | None, n_stages: int, name: str) -> list[str | None]:
+def _as_list(
+    value: str | Sequence[str | None] | None, n_stages: int, name: str
+) -> list[str | None]:
     if value is None:
         return [None] * n_stages
     if isinstance(value, str):
@@ -194,11 +200,11 @@ class Design:
     @property
     def components(self) -> tuple[VarianceComponent, ...]:
         """The variance components of this design (computed once)."""
-        cached = self.__dict__.get("_components")
+        cached: tuple[VarianceComponent, ...] | None = self.__dict__.get("_components")
         if cached is None:
             cached = _variance_components(self.stages, self.lonely_psu)
             object.__setattr__(self, "_components", cached)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def with_weights(self, weights: FloatArray, step: CalibrationStep | None = None) -> Design:
         """A copy of this design with new weights (and one more calibration step)."""
@@ -369,15 +375,22 @@ def _check_lonely(stages: tuple[Stage, ...], data: pd.DataFrame, strata: list[st
             row = int(np.flatnonzero(st.stratum == lonely[0])[0])
             where = []
             if k > 0 and psu[k - 1]:
-                where.append(f"{psu[k - 1]}={data[psu[k - 1]].iloc[row]!r}")
+                where.append(f"{psu[k - 1]}={_label(data[psu[k - 1]].iloc[row])}")
             if strata[k]:
-                where.append(f"{strata[k]}={data[strata[k]].iloc[row]!r}")
+                where.append(f"{strata[k]}={_label(data[strata[k]].iloc[row])}")
             label = ", ".join(where) or "the only stratum"
             raise DesignError(
                 f"stratum {label} has only one PSU at stage {k + 1} "
                 f"({lonely.size} such strata); choose lonely_psu='adjust', 'average', "
                 "'certainty' or 'remove'"
             )
+
+
+def _label(value: object) -> str:
+    """A data value as a person reads it: 3, not np.int64(3); 'E' quoted."""
+    if isinstance(value, str):
+        return repr(value)
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 def _variance_components(stages: tuple[Stage, ...], lonely: str) -> tuple[VarianceComponent, ...]:
@@ -388,6 +401,7 @@ def _variance_components(stages: tuple[Stage, ...], lonely: str) -> tuple[Varian
     # stage factor of each row: product of n/N of the stages above (R multiplies the
     # sub-stage variance by nPSU/popsize of the stage above)
     factor = np.ones(len(stages[0].unit))
+    average_lonely = None
     for k, st in enumerate(used):
         first = np.unique(st.unit, return_index=True)[1]
         group_of_unit = st.stratum[first]
@@ -412,18 +426,22 @@ def _variance_components(stages: tuple[Stage, ...], lonely: str) -> tuple[Varian
             centre = np.where(lonely_g, 0.0, centre)
         elif lonely == "average":
             scale = np.where(lonely_g, 0.0, scale)
-            # R: each call of onestage (all strata of the stage inside one unit above)
-            # multiplies its sum by n_strata / n_ok_strata.
-            parent = _parent_of_groups(stages, k, n_groups)
-            n_strata = np.bincount(parent).astype(np.float64)
-            n_ok = np.bincount(parent, weights=(~lonely_g).astype(np.float64))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mult = np.where(n_ok > 0, n_strata / n_ok, 0.0)
-            scale = scale * mult[parent]
+            if k == 0:
+                average_lonely = lonely_g
+            else:
+                # R: each call of onestage (the strata inside one unit of the stage above)
+                # multiplies its sum by n_strata / n_ok_strata.
+                parent = _parent_of_groups(stages, k, n_groups)
+                n_strata = np.bincount(parent).astype(np.float64)
+                n_ok = np.bincount(parent, weights=(~lonely_g).astype(np.float64))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mult = np.where(n_ok > 0, n_strata / n_ok, np.nan)
+                scale = scale * mult[parent]
         scale = scale * stage_factor_g
         components.append(VarianceComponent(
             unit=st.unit, n_units=st.n_units, group=group_of_unit.astype(np.int64),
             n_groups=n_groups, scale=scale, centre=centre,
+            average_lonely=average_lonely if k == 0 else None,
         ))
         if st.popsize is not None:
             factor = factor * (n_g[st.stratum] / np.where(np.isinf(st.popsize), np.inf,

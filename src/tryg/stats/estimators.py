@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ def domains(design: Design, by: By) -> Domains:
     cols = [by] if isinstance(by, str) else list(by)
     frame = pd.DataFrame({c: design.column(c) for c in cols})
     grouped = frame.groupby(cols, sort=True, dropna=True, observed=True)
-    codes = grouped.ngroup().to_numpy(dtype=np.int64)
+    codes = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), dtype=np.int64)
     keys = grouped.size().reset_index()[cols]
     return Domains(codes, keys)
 
@@ -93,7 +93,7 @@ def _problem(design: Design, by: By, missing: np.ndarray, na_rm: bool) -> _Probl
 
 
 def _sum(pr: _Problem, values: FloatArray) -> FloatArray:
-    return np.bincount(pr.dom, weights=values, minlength=len(pr.keys))
+    return np.bincount(pr.dom, weights=values, minlength=len(pr.keys)).astype(np.float64)
 
 
 def _scores(pr: _Problem, values: FloatArray) -> sp.csc_matrix:
@@ -114,6 +114,9 @@ def variance_of(
 
 
 def _domain_df(pr: _Problem) -> FloatArray:
+    per_domain = getattr(pr.design, "domain_degrees_of_freedom", None)
+    if per_domain is not None:  # replicate designs: R's degf of each domain's subset
+        return np.asarray(per_domain(pr.rows, pr.dom, len(pr.keys)), dtype=np.float64)
     replicate_df = getattr(pr.design, "degrees_of_freedom", None)
     if replicate_df is not None:
         return np.full(len(pr.keys), float(replicate_df))
@@ -273,6 +276,26 @@ def indicator(
     return hit, missing
 
 
+def _logit_interval_se(pr: _Problem, y: FloatArray, est: FloatArray, se: FloatArray) -> FloatArray:
+    """The SE behind the logit interval, on the proportion scale.
+
+    R's ``svyciprop`` takes it from ``svyglm``: by linearisation that is the delta method (the
+    SE of the proportion itself), but with replicate weights it is the spread of the
+    replicates' logits, which differs; it is returned here as ``se_logit * p (1 - p)``.
+    """
+    if getattr(pr.design, "replicate_variance", None) is None:
+        return se
+
+    def point(weights: FloatArray) -> FloatArray:
+        p = _domain_ratio(pr, weights[pr.rows], y, np.ones_like(y))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
+
+    var_logit = variance_of(pr.design, point, lambda: None)
+    with np.errstate(invalid="ignore"):  # p = 0 or 1: the caller uses the beta interval there
+        return np.where(np.isfinite(var_logit), np.sqrt(var_logit), np.inf) * est * (1 - est)
+
+
 def proportion(
     design: Design,
     variable: str,
@@ -298,7 +321,7 @@ def proportion(
     se = np.sqrt(var)
     n = np.bincount(pr.dom, minlength=len(pr.keys)).astype(np.float64)
     if ci == "logit":
-        lo, hi = intervals.logit(est, se, df, level)
+        lo, hi = intervals.logit(est, _logit_interval_se(pr, y, est, se), df, level)
         degenerate = (est <= 0) | (est >= 1) | (var <= 0)
         kg = intervals.korn_graubard(est, var, n, df, level)
         bounds = (np.where(degenerate, kg[0], lo), np.where(degenerate, kg[1], hi))

@@ -32,13 +32,17 @@ def quantile(level: float, df: FloatArray | float | None) -> FloatArray:
     return np.asarray(q, dtype=np.float64)
 
 
-def wald(est: FloatArray, se: FloatArray, df: FloatArray | None, level: float) -> tuple[FloatArray, FloatArray]:
+def wald(
+    est: FloatArray, se: FloatArray, df: FloatArray | None, level: float
+) -> tuple[FloatArray, FloatArray]:
     """estimate ± t (or z) × se."""
     q = quantile(level, df)
     return est - q * se, est + q * se
 
 
-def logit(p: FloatArray, se: FloatArray, df: FloatArray | None, level: float) -> tuple[FloatArray, FloatArray]:
+def logit(
+    p: FloatArray, se: FloatArray, df: FloatArray | None, level: float
+) -> tuple[FloatArray, FloatArray]:
     """Wald interval on the logit scale, transformed back (R ``svyciprop(method="logit")``).
 
     At p = 0 or 1 the logit interval does not exist; there the beta interval with the

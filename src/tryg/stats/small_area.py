@@ -11,7 +11,7 @@ The EBLUP ``gamma_i * direct_i + (1 - gamma_i) * x_i' beta`` with ``gamma_i = si
 
 :func:`fay_herriot` reproduces R's ``sae::eblupFH`` / ``sae::mseFH`` (Molina & Marhuenda 2015),
 because that is the implementation analysts will compare against: sigma2_u is estimated by
-Fisher scoring on the REML or ML likelihood (Rao & Molina 2015, §6.2), and the MSE is the
+Fisher scoring on the REML or ML likelihood (Rao & Molina 2015, ch. 6), and the MSE is the
 second-order Prasad–Rao (REML) or Datta–Lahiri (ML) estimator.  With ``tol=1e-4`` the results
 equal sae's defaults to rounding error; the default ``tol=1e-10`` iterates to convergence.
 
@@ -20,13 +20,14 @@ The module is pure: arrays in, a frozen result out, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 __all__ = ["FayHerriotResult", "fay_herriot"]
 
@@ -46,8 +47,7 @@ class FayHerriotResult:
     one (``x_i' beta``).  ``gamma`` is the weight on the direct estimate (0 for synthetic rows).
 
     ``loglik`` is the Gaussian log-likelihood of the in-sample direct estimates at the fitted
-    ``beta`` and ``sigma2_u`` (as sae reports it, for both methods), so models fitted by
-    either method can be compared by AIC on the same scale.
+    ``beta`` and ``sigma2_u`` (sae's ``loglike``, for both methods), so AICs share one scale.
     """
 
     estimates: pd.DataFrame
@@ -114,25 +114,70 @@ def _scoring_step(A: float, y: FloatArray, psi: FloatArray, X: FloatArray, reml:
     """One Fisher-scoring increment ``score / information`` for sigma2_u at ``A``.
 
     ML:   s = -tr(V^-1)/2 + r'V^-2 r/2,  I = tr(V^-2)/2,  with r = y - X beta_GLS(A).
-    REML: s = -tr(P)/2 + y'P^2 y/2,      I = tr(P^2)/2,  P = V^-1 - V^-1 X (X'V^-1 X)^-1 X'V^-1.
-    (Rao & Molina 2015, eqs. 6.2.18-6.2.19; the same formulas as sae::eblupFH.)
+    REML: s = -tr(P)/2 + y'P^2 y/2,      I = tr(P^2)/2,  P = V^-1 - V^-1 X Q X'V^-1,
+    Q = (X'V^-1 X)^-1 (Rao & Molina 2015, ch. 6; the formulas of sae::eblupFH).  V is diagonal,
+    so P y = V^-1 r and the traces reduce to p x p products: no m x m matrix is formed.
     """
     Vi = 1.0 / (A + psi)
-    XtVi = X.T * Vi
-    H = np.linalg.solve(XtVi @ X, XtVi)  # (X'V^-1 X)^-1 X'V^-1
+    M = (X.T * Vi) @ X
+    r = y - X @ np.linalg.solve(M, X.T @ (Vi * y))
     if reml:
-        P = np.diag(Vi) - XtVi.T @ H
-        Py = P @ y
-        score = -0.5 * np.trace(P) + 0.5 * float(Py @ Py)
-        info = 0.5 * float(np.sum(P * P))
+        C2 = np.linalg.solve(M, (X.T * Vi**2) @ X)  # Q X'V^-2 X
+        C3 = np.linalg.solve(M, (X.T * Vi**3) @ X)  # Q X'V^-3 X
+        trace_v = float(np.sum(Vi)) - float(np.trace(C2))  # tr(P)
+        info = 0.5 * (float(np.sum(Vi**2)) - 2.0 * float(np.trace(C3)) + float(np.sum(C2 * C2.T)))
     else:
-        r = y - X @ (H @ y)
-        score = -0.5 * float(np.sum(Vi)) + 0.5 * float(np.sum(Vi**2 * r**2))
+        trace_v = float(np.sum(Vi))
         info = 0.5 * float(np.sum(Vi**2))
-    return float(score / info)
+    return (-0.5 * trace_v + 0.5 * float(np.sum((Vi * r) ** 2))) / info
+
+
+def _objective(A: float, y: FloatArray, psi: FloatArray, X: FloatArray, reml: bool) -> float:
+    """ML or REML log-likelihood of sigma2_u = A, up to a constant."""
+    V = A + psi
+    XtVi = X.T / V
+    M = XtVi @ X
+    r = y - X @ np.linalg.solve(M, XtVi @ y)
+    value = -0.5 * float(np.sum(np.log(V)) + np.sum(r**2 / V))
+    return value - 0.5 * float(np.linalg.slogdet(M)[1]) if reml else value
 
 
 def _estimate_sigma2(
+    y: FloatArray, psi: FloatArray, X: FloatArray, reml: bool, maxiter: int, tol: float
+) -> tuple[float, int, bool]:
+    """Maximise the (restricted) likelihood: sae's Fisher scoring, then a check for a higher peak.
+
+    With few areas and psi_i spanning orders of magnitude the likelihood can have two local
+    maxima (often one at 0), and scoring finds whichever is uphill from ``median(psi)``.  The
+    score is therefore scanned on a log grid; each sign change (+ to -) brackets a local
+    maximum, solved by Brent's method.  The scoring result is replaced only if another maximum
+    (or 0) beats it by more than 1e-6 in log-likelihood, so sae's answer stands whenever it is
+    the (RE)ML estimate.
+    """
+    A, iterations, converged = _fisher_scoring(y, psi, X, reml, maxiter, tol)
+
+    def step(a: float) -> float:
+        return _scoring_step(a, y, psi, X, reml)
+
+    top = 100.0 * (float(np.max(psi)) + float(np.var(y)))
+    grid = np.concatenate([[0.0], np.geomspace(1e-6 * float(np.min(psi)), top, 60)])
+    positive = [step(float(a)) > 0.0 for a in grid]
+    best, best_value = A, _objective(A, y, psi, X, reml)
+    for i in range(grid.size):
+        lo = float(grid[i])
+        if i + 1 < grid.size and positive[i] and not positive[i + 1]:
+            cand, _, ok = _bracketed_root(step, lo, float(grid[i + 1]), 0, maxiter, tol)
+        elif i == 0 and not positive[0]:
+            cand, ok = 0.0, True  # the likelihood decreases from 0: a maximum on the boundary
+        else:
+            continue
+        value = _objective(cand, y, psi, X, reml)
+        if value > best_value + 1e-6 and abs(cand - A) > 1e-3 * max(cand, A):
+            best, best_value, converged = cand, value, ok
+    return best, iterations, converged
+
+
+def _fisher_scoring(
     y: FloatArray, psi: FloatArray, X: FloatArray, reml: bool, maxiter: int, tol: float
 ) -> tuple[float, int, bool]:
     """Fisher scoring from ``median(psi)``, as sae does; returns (sigma2_u, iterations, converged).
@@ -141,24 +186,57 @@ def _estimate_sigma2(
     (sae's rule).  A relative rule is needed because sigma2_u is in squared units of the target:
     5.6e6 for mean incomes, 0.05 for yields, so no absolute tolerance fits both.
 
-    A variance cannot be negative.  When a step would go below zero the iterate is set to 0
-    (projected scoring); if the next step from 0 still points downwards, the likelihood is
-    maximised on the boundary and sigma2_u = 0 is the estimate.  This is the truncation
-    ``max(A, 0)`` of sae and of Rao & Molina (§6.1.2), but it never evaluates the likelihood at
-    a negative variance, where ``A + psi_i`` can be negative and the formulas break down.
-    A zero estimate means the direct estimates vary no more around the regression than their
-    sampling variances explain, so every EBLUP equals its synthetic estimate.
+    A variance cannot be negative.  If a step would leave (0, inf) and the score at 0 is not
+    positive, the likelihood is maximised on the boundary and sigma2_u = 0: sae's truncation
+    ``max(A, 0)``, but without iterating at negative variances, where ``A + psi_i`` can turn
+    negative and the formulas break down.  A zero estimate means the direct estimates vary no
+    more around the regression than their sampling variances explain, so every EBLUP equals
+    its synthetic estimate.
+
+    Fisher scoring uses the expected information, which can be far from the curvature when the
+    psi_i differ by orders of magnitude: it then overshoots below zero although the maximum is
+    interior, oscillates, or crawls.  In those cases (and only then, so sae's path is kept
+    whenever sae itself works) the root of the score is found by Brent's bracketing method.
     """
+
+    def step(a: float) -> float:
+        return _scoring_step(a, y, psi, X, reml)
+
     A = float(np.median(psi))
     for k in range(1, maxiter + 1):
-        new = max(A + _scoring_step(A, y, psi, X, reml), 0.0)
-        if A == 0.0 and new == 0.0:
-            return 0.0, k, True
-        done = A > 0.0 and abs(new - A) <= tol * A
-        A = new
-        if done:
+        change = step(A)
+        if A + change <= 0.0:
+            if step(0.0) <= 0.0:
+                return 0.0, k, True  # the likelihood decreases from 0: boundary maximum
+            return _bracketed_root(step, 0.0, A, k, maxiter, tol)
+        A += change
+        if abs(change) <= tol * (A - change):
             return A, k, True
-    return A, maxiter, False
+    if step(A) < 0.0:
+        if step(0.0) <= 0.0:
+            return 0.0, maxiter, True
+        return _bracketed_root(step, 0.0, A, maxiter, maxiter, tol)
+    hi = 2.0 * A
+    while step(hi) > 0.0 and hi < 1e300:
+        hi *= 2.0
+    return _bracketed_root(step, A, hi, maxiter, maxiter, tol)
+
+
+def _bracketed_root(
+    step: Callable[[float], float], lo: float, hi: float, done: int, maxiter: int, tol: float
+) -> tuple[float, int, bool]:
+    """Root of the score in [lo, hi] (score > 0 at lo, < 0 at hi): a local likelihood maximum."""
+    root, info = optimize.brentq(
+        step,
+        lo,
+        hi,
+        xtol=1e-14 * hi,
+        rtol=max(tol, 4.0 * float(np.finfo(np.float64).eps)),
+        maxiter=maxiter,
+        full_output=True,
+        disp=False,
+    )
+    return float(root), done + int(info.iterations), bool(info.converged)
 
 
 def fay_herriot(
@@ -195,7 +273,10 @@ def fay_herriot(
     maxiter, tol:
         Fisher scoring stops when the relative change of sigma2_u is at most ``tol``.
         ``tol=1e-4`` reproduces ``sae::eblupFH``'s default ``PRECISION`` exactly; the default
-        ``1e-10`` gives the converged estimate (they differ by ~1e-5 relative, typically).
+        ``1e-10`` gives the converged estimate (typically 1e-6 to 1e-5 apart, relative).
+        ``iterations`` counts scoring steps (plus Brent steps where scoring needed help, see
+        ``_estimate_sigma2``: the (RE)ML estimate is the highest of the likelihood's maxima,
+        which differs from sae's only if scoring found a lower local maximum).
     intercept:
         Add an intercept column, as R's formula ``y ~ x`` does.
     level:

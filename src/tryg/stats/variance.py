@@ -36,8 +36,35 @@ def linearized_variance(design: Design, scores: Sparse) -> FloatArray:
     B = _coefficients(cache, scores) if cache is not None else None
     total = np.zeros(scores.shape[1])
     for i, comp in enumerate(design.components):
-        total += _component_variance(comp, scores, B, cache, i)
+        v = _component_variance(comp, scores, B, cache, i)
+        if comp.average_lonely is not None:
+            v *= _average_factor(comp, scores, calibrated=cache is not None)
+        total += v
     return np.maximum(total, 0.0)
+
+
+def _average_factor(comp: VarianceComponent, scores: Sparse, calibrated: bool) -> FloatArray:
+    """lonely_psu="average": scale by strata / strata-with-a-variance, per estimate.
+
+    R subsets an uncalibrated design to the domain's rows before it averages, so only strata
+    with respondents in the domain count; a calibrated design keeps every row (and stratum).
+    The stored entries of a score column are its rows, including scores that happen to be 0.
+    """
+    lonely = comp.average_lonely
+    assert lonely is not None
+    if calibrated:
+        present = np.full((1, scores.shape[1]), float(comp.n_groups))
+        ok = np.full((1, scores.shape[1]), float((~lonely).sum()))
+    else:
+        pattern = scores.copy()
+        pattern.data = np.ones_like(pattern.data)
+        row_group = _indicator(comp.group[comp.unit], comp.n_groups).T.tocsr()
+        touched = (row_group @ pattern) > 0  # G × K
+        present = np.asarray(touched.sum(axis=0), dtype=np.float64)
+        ok = np.asarray(touched[np.flatnonzero(~lonely)].sum(axis=0), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # nothing to average over: no variance can be given (R gives NA as well)
+        return np.where(ok > 0, present / ok, np.nan).ravel()
 
 
 def _indicator(index: np.ndarray, n_cols: int) -> Sparse:

@@ -1,0 +1,103 @@
+"""The inputs of an index run, as plain validated tables.
+
+Readers (``tryg.readers``) turn files into these; the demo generator writes files that read
+into them; :func:`tryg.index.run` consumes them. Each table keeps where its rows came from:
+``frame.attrs["source"]`` names the file and the index holds the file's line numbers, so a
+problem found later (an answer outside the scale, an unknown area) can still name file, row
+and column.
+
+Column contracts (names are fixed; readers map a file's own names onto them):
+
+``SurveyInput.responses``
+    ``respondent_id`` (str), ``wave`` (int, the survey year), ``area_code`` (str, the finest
+    area), ``weight`` (float > 0); optional ``stratum`` and ``psu`` (design), ``sex`` and
+    ``age_group`` (calibration cells), ``questionnaire`` (a version label; a change between
+    waves is a method break); then one column per item, holding the answer code (float, NaN
+    when not answered).
+``RegisterInput.counts``
+    ``area_code`` (str), ``quarter`` (str, ``"2015Q3"``), ``offence`` (str), ``count`` (int).
+``PopulationInput.table``
+    ``area_code``, ``year`` (int), ``population`` (float); optional ``sex``, ``age_group``
+    (then one row per cell).
+``Areas.areas`` / ``Areas.links``
+    areas: ``code`` (str), ``name`` (str), ``level`` (str); links: ``code``, ``parent``,
+    ``valid_from``, ``valid_to`` (int years, NaN = open). An area may have several parents
+    (a district and a vulnerable housing area), each with its own validity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+SURVEY_COLUMNS = ("respondent_id", "wave", "area_code", "weight")
+SURVEY_OPTIONAL = ("stratum", "psu", "sex", "age_group", "questionnaire")
+REGISTER_COLUMNS = ("area_code", "quarter", "offence", "count")
+POPULATION_COLUMNS = ("area_code", "year", "population")
+AREA_COLUMNS = ("code", "name", "level")
+LINK_COLUMNS = ("code", "parent", "valid_from", "valid_to")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as the input allows."""
+
+    source: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.source or "input"]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class InputError(ValueError):
+    """Inputs that cannot be used; carries every problem found (not just the first)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} problem(s) in the inputs:\n{shown}{more}")
+
+
+def source_of(frame: pd.DataFrame) -> str:
+    return str(frame.attrs.get("source", ""))
+
+
+@dataclass(frozen=True)
+class SurveyInput:
+    responses: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RegisterInput:
+    counts: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class PopulationInput:
+    table: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Areas:
+    areas: pd.DataFrame
+    links: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(LINK_COLUMNS))
+    )
+
+
+def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> list[Problem]:
+    """Problems for every required column that is missing."""
+    return [
+        Problem(source_of(frame), None, c, f"{what} needs a column {c!r}")
+        for c in columns
+        if c not in frame.columns
+    ]
