@@ -14,6 +14,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+import pandas as pd
+
 T = TypeVar("T")
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -104,3 +107,48 @@ def seconds(value: float) -> str:
     if value >= 10:
         return f"{value:.1f}"
     return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:,.0f}×" if a / b >= 10 else f"{a / b:.1f}×"
+
+
+
+def largest_remainder(total: int, shares: np.ndarray, minimum: int = 0) -> np.ndarray:
+    """Split ``total`` into integers proportional to ``shares``, each at least ``minimum``."""
+    rest = total - minimum * len(shares)
+    exact = rest * shares / shares.sum()
+    out = np.floor(exact).astype(np.int64)
+    out[np.argsort(out - exact)[: rest - out.sum()]] += 1
+    return np.asarray(out + minimum, dtype=np.int64)
+
+
+def draw(rng: np.random.Generator, group: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
+    """For each row, a category drawn from the probabilities of its group (0-based)."""
+    offsets = np.cumsum([0] + [len(p) for p in probs])
+    cum = np.concatenate([g + np.cumsum(p) / p.sum() for g, p in enumerate(probs)])
+    cum[offsets[1:] - 1] = np.arange(len(probs)) + 1.0  # exact upper end of each group
+    pos = np.searchsorted(cum, group + rng.random(len(group)), side="right")
+    return np.asarray(np.minimum(pos, offsets[group + 1] - 1) - offsets[group], dtype=np.int64)
+
+
+def agreement(ref: pd.DataFrame, other: pd.DataFrame,
+              areas: np.ndarray | None = None) -> dict[str, float]:
+    """Largest differences of estimate and SE; domains of ``ref`` (in ``areas``) left unmatched."""
+    keys = ["area", "wave"]
+    if areas is not None:
+        ref = ref[ref["area"].isin(areas)]
+    m = ref.merge(other[[*keys, "estimate", "se"]], on=keys, suffixes=("", "_o"))
+    return {
+        "domains": float(len(m)),
+        "missing": float(len(ref) + len(other) - 2 * len(m)),
+        "estimate": float((m["estimate"] - m["estimate_o"]).abs().max()),
+        "se": float((m["se"] - m["se_o"]).abs().max()),
+    }
+
+
+def format_agreement(a: dict[str, float], tol: float) -> str:
+    ok = a["missing"] == 0 and a["estimate"] <= tol and a["se"] <= tol
+    return (f"{'✓' if ok else '✗'} {int(a['domains']):,} domains, max |Δ estimate| "
+            f"{a['estimate']:.1e}, max |Δ SE| {a['se']:.1e}"
+            + (f", {int(a['missing'])} domains unmatched" if a["missing"] else ""))

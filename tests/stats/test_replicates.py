@@ -308,6 +308,33 @@ def test_domain_degrees_of_freedom_are_ranks(jk1: ReplicateDesign) -> None:
     assert stats.mean(jk1, "api00")["df"].iloc[0] == jk1.degrees_of_freedom == 14
 
 
+def _sequential_rank(A: np.ndarray, tol: float = 1e-5) -> int:
+    """R's dqrdc2 rule written plainly: keep a column if its residual on the kept columns is at
+    least tol times its norm (the residual from a fresh Householder QR every time)."""
+    kept: list[int] = []
+    for j in range(A.shape[1]):
+        r = np.linalg.qr(A[:, [*kept, j]])[1]
+        if abs(r[-1, -1]) >= tol * (np.linalg.norm(A[:, j]) or 1.0) and len(kept) < A.shape[0]:
+            kept.append(j)
+    return len(kept)
+
+
+def test_rank_follows_r_rule() -> None:
+    from tryg.stats.replicates import _rank
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n, p, k = (int(v) for v in rng.integers(1, (60, 120, 40)))
+        A = rng.normal(size=(n, k)) @ rng.normal(size=(k, p))
+        if p > 3:  # a zero column, a duplicate, a near-duplicate (residual 1e-7: set aside)
+            A[:, int(rng.integers(0, p))] = 0.0
+            A[:, 1] = A[:, 0]
+            A[:, 2] = A[:, 0] + 1e-7 * rng.normal(size=n)
+        expected = _sequential_rank(A)
+        for block in (1, 3, 32):
+            assert _rank(A, block=block) == expected
+
+
 def test_contrasts_use_replicates(jk1: ReplicateDesign) -> None:
     out = stats.compare_domains(jk1, "api00", by="stype", pairs=[("E", "H")])
     y = jk1.data["api00"].to_numpy(float)

@@ -1,7 +1,8 @@
 """The ``tryg`` command.
 
-A thin adapter: it parses arguments and prints; the work is done by the core
-packages (``tryg.stats`` and those to come).
+A thin adapter: it parses arguments, reads and writes files, and prints; the work is done by
+the core packages (``tryg.stats``, ``tryg.index``). Sub-commands live in their own modules
+(``tryg.cli.index``) and are registered here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import click
 
 from tryg import __version__
+from tryg.cli.index import index
 
 #: The parts of tryg, in the order a user meets them, with their state.
 COMPONENTS: tuple[tuple[str, str], ...] = (
@@ -17,6 +19,11 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
         "survey statistics: designs, calibration, estimators, contrasts, "
         "replicate weights, small areas, rates",
     ),
+    (
+        "tryg.index",
+        "the safety index: specifications, their formula in words, results tables",
+    ),
+    ("tryg.exports", "results files: CSV, XLSX, JSON, Parquet (deterministic, atomic)"),
     ("tryg.cli", "this command-line interface"),
 )
 
@@ -45,6 +52,9 @@ def about() -> None:
     width = max(len(name) for name, _ in COMPONENTS)
     for name, description in COMPONENTS:
         click.echo(f"  {name.ljust(width)}  {description}")
+
+
+tryg.add_command(index)
 
 
 def main() -> None:

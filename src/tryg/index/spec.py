@@ -108,8 +108,16 @@ class RegisterMeasure:
 
 @dataclass(frozen=True)
 class Subindex:
-    """A 0–100 score from items (each rescaled, safe end = 100, averaged per respondent) or
-    from a register measure (anchored or base-year transform)."""
+    """A score from items or from a register measure.
+
+    Raw value: for items, the respondent's mean item score on 0–100 (safe end = 100) averaged
+    over the area; for a register measure, its rate (more = less safe). Transforms:
+    ``scale_0_100`` (items: the raw value), ``anchored`` (register:
+    ``100 × (anchors[1] − rate) / (anchors[1] − anchors[0])`` clipped to 0–100, higher = safer),
+    ``base_year`` (``100 × value / base``, base = the top area's raw value in ``base_wave``;
+    ``100 × (2 − value / base)`` when the raw value points against ``higher_is_better``, which
+    describes the index itself).
+    """
 
     id: str
     label: Text

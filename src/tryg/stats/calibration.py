@@ -207,6 +207,7 @@ def _each_replicate(
         except CalibrationError as exc:
             raise CalibrationError(f"replicate {r + 1} ({name}): {exc}") from exc
         reports.append(report)
+    out.setflags(write=False)  # handed to the new design without another copy
     return out, tuple(reports)
 
 

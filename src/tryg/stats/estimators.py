@@ -16,7 +16,7 @@ is the number of PSUs minus strata that have respondents in the domain (R's ``de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -363,3 +363,75 @@ def ratio(
     df = _domain_df(pr)
     bounds = intervals.wald(est, np.sqrt(var), df if ci == "t" else None, level)
     return _table(pr, est, var, bounds, vsrs, df)
+
+
+def means(
+    design: Design,
+    values: Mapping[str, FloatArray],
+    *,
+    by: By = None,
+    combinations: Mapping[str, Mapping[str, float]] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Means of several variables per domain, and linear combinations of them, in one pass.
+
+    ``values`` maps a name to a row-aligned array (NaN = outside that variable's base, as with
+    ``na_rm=True``); a 0/1 array gives a proportion. ``combinations`` maps a name to
+    ``{variable: coefficient}``: e.g. a composite index as a weighted sum of sub-index means,
+    whose variance then includes the covariances between them. The result is long: the ``by``
+    columns, ``variable``, and the usual estimate columns (Wald t intervals; apply
+    :func:`tryg.stats.intervals.logit` to proportions if wanted). One call costs about as much as
+    one :func:`mean`, which is what keeps an index run close to the cost of its headline
+    estimate.
+    """
+    names = list(values)
+    combos = dict(combinations or {})
+    unknown = {v for c in combos.values() for v in c if v not in values}
+    if unknown:
+        raise EstimationError(f"combinations use unknown variables {sorted(unknown)}")
+    dom = domains(design, by)
+    D = dom.count
+    w = np.asarray(design.weights)
+    inside = dom.codes >= 0
+    per_var: dict[str, _Problem] = {}
+    est: dict[str, FloatArray] = {}
+    blocks: dict[str, sp.csc_matrix] = {}
+    vsrs: dict[str, FloatArray] = {}
+    for name in names:
+        y_all = np.asarray(values[name], dtype=np.float64)
+        if y_all.shape != (design.n,):
+            raise EstimationError(f"values[{name!r}] must have one value per design row")
+        keep = inside & ~np.isnan(y_all)
+        pr = _Problem(design, dom.codes[keep], np.flatnonzero(keep), dom.keys, np.zeros(D))
+        y = y_all[pr.rows]
+        wr = w[pr.rows]
+        W = _sum(pr, wr)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = _sum(pr, wr * y) / W
+            blocks[name] = _scores(pr, wr * (y - m[pr.dom]) / W[pr.dom])
+        per_var[name], est[name] = pr, m
+        vsrs[name] = _srs_variance_of_mean(pr, y, m)
+    for cname, coefs in combos.items():
+        est[cname] = sum((c * np.nan_to_num(est[v], nan=0.0) for v, c in coefs.items()),
+                         start=np.zeros(D))
+        missing = np.zeros(D, dtype=bool)
+        for v in coefs:
+            missing |= np.isnan(est[v])
+        est[cname][missing] = np.nan
+        blocks[cname] = sum((c * blocks[v] for v, c in coefs.items()),
+                            start=sp.csc_matrix((design.n, D)))
+    order = [*names, *combos]
+    stacked = sp.hstack([blocks[k] for k in order]).tocsc()
+    if getattr(design, "replicate_variance", None) is not None:
+        raise EstimationError("means() supports linearised designs only")
+    var = linearized_variance(design, stacked).reshape(len(order), D)
+    frames = []
+    for i, name in enumerate(order):
+        base = per_var[name] if name in per_var else per_var[next(iter(combos[name]))]
+        df = _domain_df(base)
+        bounds = intervals.wald(est[name], np.sqrt(var[i]), df, level)
+        vs = vsrs.get(name, np.full(D, np.nan))
+        table = _table(base, est[name], var[i], bounds, vs, df)
+        table.insert(len(dom.keys.columns), "variable", name)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)

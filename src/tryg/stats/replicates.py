@@ -640,7 +640,7 @@ def _frozen(values: FloatArray) -> FloatArray:
     return out
 
 
-def _rank(matrix: FloatArray, tol: float = RANK_TOLERANCE, block: int = 64) -> int:
+def _rank(matrix: FloatArray, tol: float = RANK_TOLERANCE, block: int = 32) -> int:
     """Numerical rank as R's ``qr(x, tol)$rank`` (LINPACK ``dqrdc2``) decides it.
 
     ``dqrdc2`` takes the columns in order and sets aside a column whose norm, after removing

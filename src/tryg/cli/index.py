@@ -1,0 +1,199 @@
+"""``tryg index``: the shipped specifications, their formula in words, and index runs.
+
+An adapter: files are read here (a user's spec, the input tables through ``tryg.readers``)
+and written here (through ``tryg.exports``); the formula, the computation and the publication
+rules live in the pure core (``tryg.index``). Errors in the inputs are reported all at once,
+each with file, row and column, and then nothing is written (exit code 2), so a run either
+produces a complete, consistent file or none.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tryg.exports import FORMATS, format_for, results_bytes, write_results
+from tryg.index.catalog import load_spec, shipped_specs
+from tryg.index.explain import explain as explain_spec
+from tryg.index.inputs import InputError, Problem
+from tryg.index.results import public_view
+from tryg.index.spec import Spec, SpecError, parse_spec
+
+
+class SpecParam(click.ParamType):
+    """A specification given as a shipped id or as the path of a ``.toml`` file."""
+
+    name = "spec"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Spec:
+        if isinstance(value, Spec):
+            return value
+        text = str(value)
+        path = Path(text)
+        try:
+            if text.endswith(".toml") or "/" in text or "\\" in text or path.is_file():
+                try:
+                    source = path.read_text(encoding="utf-8")
+                except OSError as exc:
+                    self.fail(f"cannot read {text}: {exc.strerror or exc}", param, ctx)
+                return parse_spec(source)
+            return load_spec(text)
+        except SpecError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+SPEC = SpecParam()
+
+
+@click.group("index")
+def index() -> None:
+    """The safety index: specs, explanations, runs.
+
+    A specification (spec) is the whole formula of an index as a TOML file: the questions,
+    the measures, the register window, sub-indices, weights, comparisons and publication
+    rules. Three ship with tryg (see `tryg index specs`); your own is a .toml file (start
+    from a shipped one). The spec's hash goes into every result row.
+    """
+
+
+@index.command("specs")
+def specs() -> None:
+    """List the specifications that ship with tryg.
+
+    One line each: id, version, title (in Danish) and the first 12 characters of the hash.
+    """
+    rows = [("id", "version", "title", "hash")]
+    for spec_id in shipped_specs():
+        spec = load_spec(spec_id)
+        rows.append((spec.id, spec.version, spec.title.da, spec.hash[:12]))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+                   + "  " + row[3])
+
+
+@index.command("explain")
+@click.argument("spec", type=SPEC, metavar="SPEC")
+@click.option("--language", "-l", type=click.Choice(["da", "en"]), default="da",
+              show_default=True, help="Language of the explanation: Danish or English.")
+def explain(spec: Spec, language: str) -> None:
+    """Explain a spec's whole formula in words.
+
+    SPEC is the id of a shipped specification (see `tryg index specs`) or the path of a
+    .toml file. The text (Markdown) covers every question, measure, register window,
+    sub-index, weight, comparison and publication rule, with the spec's hash.
+    """
+    click.echo(explain_spec(spec, language), nl=False)
+
+
+class _Progress:
+    """Progress lines on stderr with the seconds since the start (silent with --quiet)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.start = time.monotonic()
+
+    def __call__(self, step: str, fraction: float) -> None:
+        if not self.quiet:
+            elapsed = time.monotonic() - self.start
+            click.echo(f"[{elapsed:6.1f} s] {100 * fraction:3.0f} %  {step}", err=True)
+
+
+def _report(problems: list[Problem], heading: str) -> None:
+    click.echo(heading, err=True)
+    for p in problems:
+        click.echo(f"  {p}", err=True)
+
+
+INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@index.command("run")
+@click.option("--spec", "spec", type=SPEC, required=True, metavar="SPEC",
+              help="Shipped spec id or path of a .toml spec.")
+@click.option("--survey", type=INPUT,
+              help="Survey answers, one row per respondent (leave out for register measures "
+                   "only).")
+@click.option("--register", type=INPUT,
+              help="Police register: reported offences per area, quarter and offence.")
+@click.option("--population", type=INPUT, required=True,
+              help="Population per area and year (and sex/age group for calibration).")
+@click.option("--areas", type=INPUT, required=True,
+              help="Areas (code, name, level) and their parents.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Results file (.csv, .xlsx, .json or .parquet); default: CSV on stdout.")
+@click.option("--public", is_flag=True,
+              help="Apply the spec's publication rules: blank suppressed rows, hide small "
+                   "register counts.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="File format (default: from the extension of --out, else csv).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress lines on stderr (warnings and errors are still shown).")
+def run(spec: Spec, survey: Path | None, register: Path | None, population: Path,
+        areas: Path, out: Path | None, public: bool, fmt: str | None, quiet: bool) -> None:
+    """Compute the index from survey and register.
+
+    Reads the input files, computes every measure, sub-index and comparison of the spec per
+    area and wave, and writes one row per area, wave and measure. Without --survey only the
+    register measures are computed. Problems in the inputs are all listed (file, row,
+    column) and nothing is written; the exit code is then 2.
+    """
+    if survey is None and register is None:
+        raise click.UsageError("give --survey, --register or both")
+    try:
+        fmt = format_for(str(out), fmt) if out is not None else (fmt or "csv")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    progress = _Progress(quiet)
+    try:
+        result = _compute(spec, survey, register, population, areas, progress)
+    except InputError as exc:
+        _report(exc.problems, f"tryg: {len(exc.problems)} problem(s) in the inputs; "
+                              "nothing was written:")
+        sys.exit(2)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    table = public_view(result.table, spec) if public else result.table
+    try:
+        if out is None:
+            click.get_binary_stream("stdout").write(results_bytes(table, fmt))
+        else:
+            write_results(table, out, format=fmt)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"could not write the results: {exc}") from exc
+    progress(f"wrote {len(table)} rows to {out if out is not None else 'stdout'}", 1.0)
+
+
+def _compute(spec: Spec, survey: Path | None, register: Path | None, population: Path,
+             areas: Path, progress: _Progress) -> Any:
+    """Read the inputs and run the index; InputError carries every problem found."""
+    # Imported here: the readers pull in file-format libraries that `tryg index specs` and
+    # `explain` do not need.
+    from tryg.index import run as run_index
+    from tryg.readers import read_areas, read_population, read_register, read_survey
+
+    problems: list[Problem] = []
+
+    def read(what: str, reader: Any, path: Path | None) -> Any:
+        if path is None:
+            return None
+        progress(f"reading {what} {path}", 0.0)
+        try:
+            return reader(path)
+        except InputError as exc:  # keep going: report the problems of every file at once
+            problems.extend(exc.problems)
+            return None
+
+    inputs = {
+        "areas": read("areas", read_areas, areas),
+        "population": read("population", read_population, population),
+        "survey": read("survey", read_survey, survey),
+        "register": read("register", read_register, register),
+    }
+    if problems:
+        raise InputError(problems)
+    return run_index(spec, progress=progress, **inputs)

@@ -1,0 +1,247 @@
+"""``run(spec, inputs) -> results``: the whole index, reproducibly, without a database.
+
+The order of work: validate every input against the specification (all problems at once,
+nothing computed on bad data) → register rates → survey estimates (one stacked, calibrated
+design) → sub-indices and composite → comparisons → small-area estimates → gap measure →
+publication rules → one tidy table with the spec's id and hash on every row. The same inputs
+and spec give the same table, row for row (sorted, no clocks, no randomness).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tryg.index import comparisons, indices, modelled
+from tryg.index import register as register_part
+from tryg.index import survey as survey_part
+from tryg.index.hierarchy import Hierarchy, build_hierarchy
+from tryg.index.inputs import (
+    POPULATION_COLUMNS,
+    Areas,
+    InputError,
+    PopulationInput,
+    Problem,
+    RegisterInput,
+    SurveyInput,
+    require_columns,
+)
+from tryg.index.population import totals
+from tryg.index.respondents import check_survey
+from tryg.index.results import RESULT_COLUMNS, conform
+from tryg.index.spec import Spec
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """The results table (internal: nothing suppressed away) and the run's warnings."""
+
+    table: pd.DataFrame
+    warnings: tuple[Problem, ...]
+    spec: Spec
+
+
+def run(
+    spec: Spec,
+    *,
+    survey: SurveyInput | None = None,
+    register: RegisterInput | None = None,
+    population: PopulationInput,
+    areas: Areas,
+    progress: Progress | None = None,
+) -> IndexResult:
+    """Compute every measure the specification defines, for every area and wave."""
+    say = progress or (lambda _msg, _frac: None)
+    say("checking inputs", 0.0)
+    hier, problems = build_hierarchy(areas)
+    problems += require_columns(population.table, POPULATION_COLUMNS, "the population table")
+    if hier is None or problems:
+        raise InputError(problems)
+    codes = set(hier.level)
+    if survey is not None:
+        problems += check_survey(spec, survey, codes)
+    if register is not None and spec.register:
+        problems += register_part.check_register(spec, register, codes)
+    if problems:
+        raise InputError(problems)
+    warnings: list[Problem] = []
+    pop_totals = totals(population, hier)
+
+    if survey is not None:
+        waves = sorted(int(w) for w in pd.to_numeric(survey.responses["wave"]).unique())
+    elif register is not None:
+        years = sorted(int(y) for y in pop_totals["year"].unique())
+        waves = register_part.covered_waves(spec, register, years)
+    else:
+        raise InputError([Problem("", None, None, "give survey answers, register data or both")])
+
+    reg_rows = pd.DataFrame()
+    if register is not None and spec.register:
+        say("register measures", 0.1)
+        reg_rows, w = register_part.register_rates(spec, register, pop_totals, hier, waves)
+        warnings += w
+        if not reg_rows.empty:
+            reg_rows["level"] = reg_rows["area_code"].map(hier.level)
+
+    sv_rows = pd.DataFrame()
+    est = None
+    if survey is not None:
+        say("survey estimates", 0.2)
+        est, problems = survey_part.estimate(spec, survey, population, hier, say)
+        if problems or est is None:
+            raise InputError(problems)
+        sv_rows = est.table
+
+    say("sub-indices and composite", 0.6)
+    top = _top_area(hier)
+    sub_rows, used = indices.subindex_rows(spec, sv_rows, reg_rows, top)
+    comp_rows = pd.DataFrame()
+    if not sv_rows.empty:
+        part = sv_rows[sv_rows["variable"] == "_composite_survey"]
+        comp_rows = indices.composite_rows(spec, sub_rows, part, used)
+
+    measure_rows = _measure_rows(spec, sv_rows)
+    say("small-area estimates", 0.7)
+    finest = hier.levels[-1]
+    sa_rows, w = modelled.small_area_rows(spec, sv_rows, reg_rows, finest)
+    warnings += w
+    gap_rows = modelled.gap_rows(spec, sv_rows, reg_rows)
+
+    table = pd.concat(
+        [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty],
+        ignore_index=True,
+    )
+    if not sa_rows.empty:
+        table = _replace_small_areas(table, sa_rows, hier)
+
+    say("comparisons", 0.8)
+    breaks = comparisons.method_breaks(est.frame) if est is not None else set()
+    table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks)
+    table = _add_design_comparisons(spec, table, est, hier, breaks, used)
+    say("publication rules", 0.95)
+    table = _finish(spec, table, hier, breaks)
+    say("done", 1.0)
+    return IndexResult(table, tuple(warnings), spec)
+
+
+def _top_area(hier: Hierarchy) -> str | None:
+    top = [c for c, lv in hier.level.items() if lv == hier.levels[0]]
+    return top[0] if len(top) == 1 else None
+
+
+def _measure_rows(spec: Spec, sv: pd.DataFrame) -> pd.DataFrame:
+    if sv.empty:
+        return sv
+    ids = [m.id for m in spec.measures]
+    rows = sv[sv["variable"].isin(ids)].rename(columns={"variable": "measure"}).copy()
+    rows["method"] = "direct"
+    rows["flags"] = ""
+    return rows
+
+
+def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy) -> pd.DataFrame:
+    """Model-based rows take the place of the direct ones for small areas."""
+    key = ["area_code", "wave", "measure"]
+    sa = sa.assign(level=sa["area_code"].map(hier.level))
+    direct = table.set_index(key)
+    keep = ~direct.index.isin(sa.set_index(key).index)
+    merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
+    return pd.concat([direct[keep].reset_index(), merged], ignore_index=True)
+
+
+def _add_design_comparisons(
+    spec: Spec, table: pd.DataFrame, est: survey_part.SurveyEstimates | None, hier: Hierarchy,
+    breaks: set[int], used: dict[str, indices.Affine],
+) -> pd.DataFrame:
+    if est is None:
+        return table
+    variables = [m.id for m in spec.measures] + [
+        s.id for s in spec.subindices if s.source == "items"
+    ]
+    key = ["area_code", "wave", "measure"]
+    parts = []
+    if spec.comparisons.pooled_waves > 0:
+        parts.append(comparisons.pooled(spec, est, variables, breaks))
+    if spec.comparisons.parent_rest:
+        parts.append(comparisons.parent_rest(spec, est, hier, variables))
+    for part in parts:
+        if part.empty:
+            continue
+        for sub_id, tr in used.items():
+            scale = part["measure"] == sub_id
+            for c in ("change_pooled", "diff_parent_rest"):
+                if c in part:
+                    part.loc[scale, c] = part.loc[scale, c] * tr.b
+        table = table.merge(part, on=key, how="left")
+    return table
+
+
+def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) -> pd.DataFrame:
+    pub = spec.publication
+    t = table.copy()
+    t["area_name"] = t["area_code"].map(hier.names)
+    t["level"] = t["area_code"].map(hier.level)
+    for c in ("n_eff", "change_pooled", "sig_pooled", "diff_parent_rest", "sig_parent_rest"):
+        if c not in t:
+            t[c] = np.nan
+    n = pd.to_numeric(t["n"], errors="coerce") if "n" in t else pd.Series(np.nan, index=t.index)
+    if "count" in t:
+        n = n.where(t["method"] != "register", t["count"])
+        n = n.where(t["method"] != "register_eb", t["count"])
+    t["n"] = n
+    survey_like = t["method"].isin(["direct", "composite"])
+    t["suppressed"] = survey_like & (n < pub.min_n)
+    flags = [[f] if f else [] for f in t["flags"].fillna("").astype(str)]
+    uncertain = (survey_like & (n >= pub.min_n) & (n < pub.uncertain_n)).to_numpy()
+    small = (t["method"].isin(["register", "register_eb"]) & (n <= pub.small_count)).to_numpy()
+    broken = (t["wave"].isin(breaks) & t["method"].isin(["direct", "composite", "model"])).to_numpy()
+    for i in range(len(t)):
+        if uncertain[i]:
+            flags[i].append("uncertain")
+        if small[i]:
+            flags[i].append("small_count")
+        if broken[i]:
+            flags[i].append("method_break")
+    t["flags"] = [";".join(sorted(set(f))) for f in flags]
+    t["band"] = _bands(spec, t)
+    t["spec_id"] = spec.id
+    t["spec_hash"] = spec.hash
+    order = {lv: i for i, lv in enumerate(hier.levels)}
+    measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
+    t["_lo"] = t["level"].map(order)
+    t["_mo"] = t["measure"].map(measure_order).fillna(len(measure_order))
+    t = t.sort_values(["_lo", "area_code", "wave", "_mo", "measure"], kind="stable")
+    t = t.drop(columns=["_lo", "_mo"]).reset_index(drop=True)
+    return conform(t[[c for c in RESULT_COLUMNS]])
+
+
+def _measure_ids(spec: Spec) -> list[str]:
+    ids = [m.id for m in spec.measures]
+    for m in spec.register:
+        ids += [m.id, f"{m.id}_eb"]
+    ids += [s.id for s in spec.subindices]
+    if spec.composite is not None and spec.composite.transform != "none":
+        ids.append(spec.composite.id)
+    return [*ids, "gap"]
+
+
+def _bands(spec: Spec, t: pd.DataFrame) -> list[str]:
+    cuts: dict[str, tuple[float, ...]] = {m.id: m.bands for m in spec.measures}
+    cuts |= {s.id: s.bands for s in spec.subindices}
+    if spec.composite is not None:
+        cuts[spec.composite.id] = spec.composite.bands
+    out = []
+    for measure, value in zip(t["measure"], t["estimate"], strict=True):
+        b = cuts.get(measure, ())
+        if not b or not np.isfinite(value):
+            out.append("")
+            continue
+        i = int(np.searchsorted(b, value, side="right"))
+        out.append(f"<{b[0]:g}" if i == 0 else f">={b[-1]:g}" if i == len(b)
+                   else f"{b[i - 1]:g}-{b[i]:g}")
+    return out

@@ -1,0 +1,130 @@
+"""The area hierarchy in a given year: who lies in what.
+
+Areas form a directed graph, not a tree: a neighbourhood lies in a district and, in some
+years, in a vulnerable housing area too (the police's list changes every year). Each link has
+a validity period; :meth:`Hierarchy.ancestors` resolves the graph for one year into one column
+per level. Two different ancestors at the same level in the same year are an error, because
+an estimate for that level would then count the respondent twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tryg.index.inputs import AREA_COLUMNS, Areas, Problem, require_columns, source_of
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    names: dict[str, str]
+    level: dict[str, str]
+    links: tuple[tuple[str, str, float, float], ...]  # child, parent, valid_from, valid_to
+    levels: tuple[str, ...]  # top level first
+    _cache: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    def ancestors(self, year: int) -> pd.DataFrame:
+        """One row per area, one column per level: the area itself at its own level, its
+        ancestor (valid in ``year``) at the others, NaN where it has none."""
+        if year in self._cache:
+            return self._cache[year]
+        parents: dict[str, list[str]] = defaultdict(list)
+        for child, parent, lo, hi in self.links:
+            if (np.isnan(lo) or lo <= year) and (np.isnan(hi) or year <= hi):
+                parents[child].append(parent)
+        table: dict[str, dict[str, str]] = {}
+        problems: list[str] = []
+        for code in self.level:
+            row: dict[str, str] = {self.level[code]: code}
+            stack, seen = list(parents.get(code, [])), {code}
+            while stack:
+                p = stack.pop()
+                if p in seen:
+                    continue
+                seen.add(p)
+                lvl = self.level.get(p)
+                if lvl is None:
+                    continue
+                if lvl in row and row[lvl] != p:
+                    problems.append(f"{code} lies in both {row[lvl]} and {p} (level {lvl}) in {year}")
+                row[lvl] = p
+                stack.extend(parents.get(p, []))
+            table[code] = row
+        if problems:
+            raise ValueError("; ".join(problems[:5]))
+        frame = pd.DataFrame.from_dict(table, orient="index").reindex(columns=list(self.levels))
+        self._cache[year] = frame
+        return frame
+
+    def roll_up(self, own: dict[str, float], year: int) -> dict[str, float]:
+        """Values for every area in ``year``: its own, or else the sum over the *leaf* areas
+        below it (valid that year) that have their own. Summing leaves only means a table
+        with figures at two levels is never counted twice."""
+        anc = self.ancestors(year)
+        parents = {p for _, p, _, _ in self.links}
+        total = dict(own)
+        for code, value in own.items():
+            if code in parents or code not in anc.index:
+                continue
+            for above in anc.loc[code].dropna():
+                if above != code and above not in own:
+                    total[above] = total.get(above, 0.0) + value
+        return total
+
+    def parent_level(self, level: str) -> str | None:
+        """The level that partitions ``level`` (every area has a parent there), nearest first."""
+        members = [c for c, lv in self.level.items() if lv == level]
+        by_level: dict[str, set[str]] = defaultdict(set)
+        for child, parent, _, _ in self.links:
+            if self.level.get(child) == level and parent in self.level:
+                by_level[self.level[parent]].add(child)
+        full = [lv for lv, kids in by_level.items() if len(kids) == len(members)]
+        if not full:
+            return None
+        return max(full, key=self.levels.index)
+
+
+def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
+    """Validate the area list and links; order the levels from the top down."""
+    a, links = areas.areas, areas.links
+    src = source_of(a)
+    problems = require_columns(a, AREA_COLUMNS, "the area list")
+    if problems:
+        return None, problems
+    codes = a["code"].astype(str)
+    dup = codes.duplicated(keep=False) & a.duplicated(["code", "level"], keep=False)
+    for i in np.flatnonzero(dup.to_numpy())[:10]:
+        problems.append(Problem(src, int(a.index[i]), "code", f"area {codes.iloc[i]!r} is listed twice"))
+    level = dict(zip(codes, a["level"].astype(str), strict=True))
+    names = dict(zip(codes, a["name"].astype(str), strict=True))
+    link_rows: list[tuple[str, str, float, float]] = []
+    lsrc = source_of(links) or src
+    for idx, row in links.iterrows():
+        child, parent = str(row["code"]), row["parent"]
+        if pd.isna(parent) or parent == "":
+            continue
+        parent = str(parent)
+        for code, col in ((child, "code"), (parent, "parent")):
+            if code not in level:
+                problems.append(Problem(lsrc, int(idx) if isinstance(idx, (int, np.integer)) else None,
+                                        col, f"area {code!r} is not in the area list"))
+        lo = float(row["valid_from"]) if pd.notna(row.get("valid_from")) else np.nan
+        hi = float(row["valid_to"]) if pd.notna(row.get("valid_to")) else np.nan
+        link_rows.append((child, parent, lo, hi))
+    if problems:
+        return None, problems
+    depth: dict[str, int] = {}
+    edges = defaultdict(set)
+    for child, parent, _, _ in link_rows:
+        edges[level[child]].add(level[parent])
+    def d(lv: str, seen: frozenset[str] = frozenset()) -> int:
+        if lv in seen:
+            return 0
+        if lv not in depth:
+            depth[lv] = 1 + max((d(p, seen | {lv}) for p in edges.get(lv, ())), default=-1)
+        return depth[lv]
+    all_levels = sorted(set(level.values()), key=lambda lv: (d(lv), lv))
+    return Hierarchy(names, level, tuple(link_rows), tuple(all_levels)), []

@@ -1,0 +1,89 @@
+"""Population figures: totals for rates, and calibration margins for survey weights.
+
+A population table may hold total rows (no sex / age group), cell rows (sex × age group), or
+both; for an area and year, total rows win. Areas without figures of their own get the sum of
+their children's, so a table by neighbourhood also serves districts and the municipality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tryg.index.hierarchy import Hierarchy
+from tryg.index.inputs import PopulationInput, Problem, source_of
+
+CELL_COLUMNS = ("sex", "age_group")
+
+
+def _cells(table: pd.DataFrame) -> pd.Series:
+    present = [c for c in CELL_COLUMNS if c in table.columns]
+    if not present:
+        return pd.Series(False, index=table.index)
+    return table[present].notna().any(axis=1)
+
+
+def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
+    """Total population per ``area_code`` and ``year``; areas without figures of their own
+    get the sum of the leaf areas below them that year (see :meth:`Hierarchy.roll_up`)."""
+    t = population.table
+    is_cell = _cells(t)
+    own_total = t[~is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
+    from_cells = t[is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
+    direct = own_total.combine_first(from_cells)
+    rows = []
+    for year, part in direct.groupby(level="year", sort=True):
+        own = {str(a): float(v) for (a, _), v in part.items()}
+        for code, value in sorted(hierarchy.roll_up(own, int(year)).items()):
+            rows.append((code, int(year), value))
+    return pd.DataFrame(rows, columns=["area_code", "year", "population"])
+
+
+def margins(
+    population: PopulationInput,
+    level_of: Mapping[str, str],
+    codes_by_wave: Mapping[int, Sequence[str]],
+    variables: Sequence[str],
+) -> tuple[dict[tuple[str, ...], pd.Series], list[Problem]]:
+    """Raking margins for every wave: ``(wave, cal_area, variable) -> count`` per variable.
+
+    ``codes_by_wave`` lists, per wave, the calibration areas that have respondents; each needs
+    population cells for that wave's year. Without variables the margin is the area total.
+    """
+    t = population.table
+    src = source_of(t)
+    problems: list[Problem] = []
+    missing_vars = [v for v in variables if v not in t.columns]
+    if missing_vars:
+        return {}, [Problem(src, None, v, "calibration needs population by this variable")
+                    for v in missing_vars]
+    is_cell = _cells(t)
+    frames: dict[tuple[str, ...], list[pd.DataFrame]] = {}
+    for wave, codes in sorted(codes_by_wave.items()):
+        year_rows = t[(t["year"] == wave) & t["area_code"].isin(list(codes))]
+        if variables:
+            year_rows = year_rows[is_cell.loc[year_rows.index]]
+        else:
+            year_rows = year_rows[~is_cell.loc[year_rows.index]] if (~is_cell).any() else year_rows
+        absent = sorted(set(codes) - set(year_rows["area_code"]))
+        if absent:
+            problems.append(Problem(
+                src, None, None,
+                f"wave {wave} has no population margins for area(s) {', '.join(absent[:5])}"
+                + (" ..." if len(absent) > 5 else "")
+                + f" (year {wave}, level {level_of.get(absent[0], '?')})",
+            ))
+            continue
+        keys = list(variables) or [None]
+        for var in keys:
+            cols = ["area_code"] + ([var] if var else [])
+            agg = year_rows.groupby(cols, sort=True)["population"].sum().reset_index()
+            agg.insert(0, "wave", wave)
+            frames.setdefault(("wave", "cal_area", *([var] if var else [])), []).append(agg)
+    out = {}
+    for key, parts in frames.items():
+        frame = pd.concat(parts, ignore_index=True).rename(columns={"area_code": "cal_area"})
+        out[key] = frame.set_index(list(key))["population"]
+    return out, problems

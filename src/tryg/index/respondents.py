@@ -1,0 +1,117 @@
+"""From answers to the respondent-level variables the estimators average.
+
+A share measure becomes a 0/1 indicator (NaN outside its base: no answer or "don't know"); a
+mean measure becomes the answer itself; an item sub-index becomes the respondent's mean item
+score on 0–100 with the safe end at 100, over the items answered (NaN below ``min_items``).
+Everything the survey says is checked against the specification first, so that a run either
+has clean inputs or stops with every problem named.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tryg.index.inputs import SURVEY_COLUMNS, Problem, SurveyInput, require_columns, source_of
+from tryg.index.spec import Item, Spec
+
+FloatArray = np.ndarray
+
+
+def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str]) -> list[Problem]:
+    """Every problem with the survey answers, given the specification and the known areas."""
+    frame = survey.responses
+    src = source_of(frame)
+    problems = require_columns(frame, SURVEY_COLUMNS, "the survey")
+    needed = {spec.item(m.item).column for m in spec.measures}
+    for sub in spec.subindices:
+        needed |= {spec.item(i).column for i in sub.items}
+    problems += [
+        Problem(src, None, col, "the specification needs this item column, the survey lacks it")
+        for col in sorted(needed) if col not in frame.columns
+    ]
+    if problems:
+        return problems
+    rows = frame.index.to_numpy()
+    weight = pd.to_numeric(frame["weight"], errors="coerce")
+    for i in np.flatnonzero(~(weight > 0).to_numpy())[:20]:
+        problems.append(Problem(src, int(rows[i]), "weight", "the weight must be a number > 0"))
+    codes = frame["area_code"].astype(str)
+    unknown = ~codes.isin(area_codes)
+    for i in np.flatnonzero(unknown.to_numpy())[:20]:
+        problems.append(Problem(src, int(rows[i]), "area_code",
+                                f"unknown area code {codes.iloc[i]!r} (not in the area list)"))
+    dup = frame.duplicated(["wave", "respondent_id"], keep=False).to_numpy()
+    seen: dict[tuple[object, object], int] = {}
+    for i in np.flatnonzero(dup)[:40]:
+        key = (frame["wave"].iloc[i], frame["respondent_id"].iloc[i])
+        if key in seen:
+            problems.append(Problem(src, int(rows[i]), "respondent_id",
+                                    f"respondent {key[1]!r} appears twice in wave {key[0]} "
+                                    f"(also row {seen[key]})"))
+        else:
+            seen[key] = int(rows[i])
+    for item in spec.items:
+        if item.column in frame.columns and item.column in needed:
+            problems += _check_item(item, frame, src, rows)
+    return problems
+
+
+def _check_item(item: Item, frame: pd.DataFrame, src: str, rows: np.ndarray) -> list[Problem]:
+    raw = frame[item.column]
+    values = pd.to_numeric(raw, errors="coerce")
+    problems = [
+        Problem(src, int(rows[i]), item.column, f"answer {raw.iloc[i]!r} is not a number")
+        for i in np.flatnonzero((values.isna() & raw.notna()).to_numpy())[:20]
+    ]
+    lo, hi = item.scale
+    v = values.to_numpy(dtype=np.float64)
+    allowed = np.isnan(v) | ((v >= lo) & (v <= hi) & (v == np.round(v))) | np.isin(v, item.dont_know)
+    for i in np.flatnonzero(~allowed)[:20]:
+        problems.append(Problem(
+            src, int(rows[i]), item.column,
+            f"answer {v[i]:g} is outside the scale {lo}-{hi}"
+            + (f" and not a 'don't know' code {list(item.dont_know)}" if item.dont_know else ""),
+        ))
+    return problems
+
+
+def answers(spec: Spec, frame: pd.DataFrame, item_id: str) -> FloatArray:
+    """An item's answers on its scale; NaN for no answer and for "don't know"."""
+    item = spec.item(item_id)
+    v = pd.to_numeric(frame[item.column], errors="coerce").to_numpy(dtype=np.float64)
+    return np.where(np.isin(v, item.dont_know), np.nan, v)
+
+
+def measure_values(spec: Spec, frame: pd.DataFrame) -> dict[str, FloatArray]:
+    """Respondent-level values of every survey measure (indicator or answer)."""
+    out: dict[str, FloatArray] = {}
+    for m in spec.measures:
+        v = answers(spec, frame, m.item)
+        if m.kind == "share":
+            codes = spec.item(m.item).codes(m.category)
+            out[m.id] = np.where(np.isnan(v), np.nan, np.isin(v, codes).astype(np.float64))
+        else:
+            out[m.id] = v
+    return out
+
+
+def subindex_scores(spec: Spec, frame: pd.DataFrame) -> dict[str, FloatArray]:
+    """Respondent-level 0–100 scores of every item sub-index (safe end = 100)."""
+    out: dict[str, FloatArray] = {}
+    for sub in spec.subindices:
+        if sub.source != "items":
+            continue
+        scores = []
+        for item_id in sub.items:
+            item = spec.item(item_id)
+            v = answers(spec, frame, item_id)
+            lo, hi = item.scale
+            frac = (v - lo) / (hi - lo)
+            scores.append(100.0 * (1.0 - frac if item.safe_end == "low" else frac))
+        stacked = np.vstack(scores)
+        answered = (~np.isnan(stacked)).sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(np.where(answered > 0, stacked, 0.0), axis=0)
+        out[sub.id] = np.where(answered >= sub.min_items, mean, np.nan)
+    return out

@@ -1,0 +1,129 @@
+"""The results table of an index run, and its public view.
+
+One row per area × wave × measure (survey measures, register measures, sub-indices, the
+composite). The columns are fixed here, once, because three parties depend on them: the
+computation fills them, the exports write them, and readers of published files (analysts,
+the next year's run, other municipalities) rely on their names and meaning.
+
+The internal table keeps everything. What may be published is a different table:
+:func:`public_view` applies the spec's publication rules, so no exporter has to know them and
+no caller can forget them.
+
+Pure: pandas in, pandas out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tryg.index.spec import Spec
+
+#: The columns of the results table, in order.
+RESULT_COLUMNS: tuple[str, ...] = (
+    "area_code", "area_name", "level", "wave", "measure",
+    "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "method",
+    "change_prev", "p_prev", "sig_prev",
+    "change_pooled", "sig_pooled",
+    "diff_parent_rest", "sig_parent_rest",
+    "band", "suppressed", "flags", "spec_id", "spec_hash",
+)  # fmt: skip
+
+#: Columns that identify a row; they stay in the public view even when the row is suppressed.
+KEY_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "level", "wave", "measure")
+
+#: Columns that name the formula; harmless to publish, so kept in suppressed rows as well.
+SPEC_COLUMNS: tuple[str, ...] = ("spec_id", "spec_hash")
+
+_STRING = ("area_code", "area_name", "level", "measure", "method", "band", "flags",
+           "spec_id", "spec_hash")
+_FLOAT = ("estimate", "se", "ci_low", "ci_high", "n_eff", "change_prev", "p_prev",
+          "change_pooled", "diff_parent_rest")
+_NULLABLE_BOOL = ("sig_prev", "sig_pooled", "sig_parent_rest")
+
+#: The dtype of every column. Strings are ``object`` (not pandas' ``str``) so that files
+#: written from them do not depend on pandas' string-inference setting; ``n`` and ``wave`` are
+#: nullable integers (a count, not a float); the ``sig_*`` are nullable booleans (no test is
+#: not the same as "not significant"); ``flags`` holds ";"-joined flag words.
+RESULT_DTYPES: dict[str, str] = {
+    **dict.fromkeys(_STRING, "object"),
+    **dict.fromkeys(_FLOAT, "float64"),
+    **dict.fromkeys(_NULLABLE_BOOL, "boolean"),
+    "wave": "Int64",
+    "n": "Int64",
+    "suppressed": "bool",
+}
+
+#: The public view's columns: ``n`` is replaced in place by the text ``n_display``.
+PUBLIC_COLUMNS: tuple[str, ...] = tuple("n_display" if c == "n" else c for c in RESULT_COLUMNS)
+
+
+def empty_results() -> pd.DataFrame:
+    """An empty results table with the right columns and dtypes."""
+    return pd.DataFrame({c: pd.Series([], dtype=RESULT_DTYPES[c]) for c in RESULT_COLUMNS})
+
+
+def conform(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with exactly the results columns, in order, in their dtypes.
+
+    Raises ``ValueError`` naming any missing column; extra columns are dropped.
+    """
+    missing = [c for c in RESULT_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"the results table lacks the column(s) {', '.join(missing)}")
+    out = pd.DataFrame(index=table.index)
+    for c in RESULT_COLUMNS:
+        col = table[c]
+        if RESULT_DTYPES[c] == "object":
+            out[c] = col.astype(object).where(col.notna(), None)
+        else:
+            out[c] = col.astype(RESULT_DTYPES[c])
+    return out
+
+
+def register_measure_ids(spec: Spec) -> set[str]:
+    """Measures whose ``n`` is a count of reported offences (subject to ``small_count``).
+
+    Register measures, their smoothed ``<id>_eb`` companions and sub-indices built from them:
+    their ``n`` is the offence count, which must not be published when small.
+    """
+    ids = {m.id for m in spec.register} | {f"{m.id}_eb" for m in spec.register}
+    return ids | {s.id for s in spec.subindices if s.source == "register"}
+
+
+def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """What may be published of ``table`` under ``spec``'s publication rules.
+
+    * A suppressed row keeps its keys (area, level, wave, measure), ``suppressed``, ``flags``
+      and the spec's id and hash; everything else (estimate, se, interval, n, n_eff, changes,
+      differences, tests, band, method) is blanked.
+    * ``n`` is replaced by the text ``n_display``: for register counts of at most
+      ``publication.small_count`` it reads ``"< small_count + 1"`` (e.g. ``"< 5"``), so a
+      count of 1-4 offences in a small area cannot be read off the file; otherwise the number.
+
+    Extra columns of ``table`` are not carried over: the public file holds only the documented
+    columns, so nothing internal can leak by being added upstream.
+    """
+    t = conform(table)
+    small = spec.publication.small_count
+    register = t["measure"].isin(register_measure_ids(spec)).to_numpy()
+    n = t["n"]
+    n_known = n.notna().to_numpy()
+    n_values = n.fillna(0).to_numpy(dtype=np.int64)
+    display = np.where(
+        register & n_known & (n_values <= small),
+        f"< {small + 1}",
+        n_values.astype(str),
+    ).astype(object)
+    display[~n_known] = None
+    # dtype=object explicitly: pandas 3 would otherwise infer its own string dtype.
+    t.insert(t.columns.get_loc("n"), "n_display", pd.Series(display, index=t.index, dtype=object))
+    t = t.drop(columns="n")
+    hidden = t["suppressed"].to_numpy(dtype=bool)
+    if hidden.any():
+        keep = {*KEY_COLUMNS, *SPEC_COLUMNS, "suppressed", "flags"}
+        for c in t.columns:
+            if c not in keep:
+                masked = t[c].mask(hidden)
+                t[c] = masked.where(masked.notna(), None) if masked.dtype == object else masked
+    return t.reset_index(drop=True)[list(PUBLIC_COLUMNS)]

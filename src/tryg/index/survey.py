@@ -1,0 +1,170 @@
+"""Survey measures per area × wave at every level of the hierarchy.
+
+All waves go into one design whose strata are wave × sampling stratum, so that waves stay
+independent samples while every estimate is computed in one vectorised pass. Each wave is
+raked to its own population margins (wave × calibration area × sex, wave × calibration area ×
+age group), and every measure and item sub-index is estimated for every area of every level
+with :func:`tryg.stats.estimators.means`, so the index layer costs little more than the
+headline share itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tryg import stats
+from tryg.index.hierarchy import Hierarchy
+from tryg.index.indices import composite_combination
+from tryg.index.inputs import PopulationInput, Problem, SurveyInput, source_of
+from tryg.index.population import margins
+from tryg.index.respondents import measure_values, subindex_scores
+from tryg.index.spec import Spec
+from tryg.stats import intervals
+from tryg.stats.estimators import means
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class SurveyEstimates:
+    """Estimates (long: level, area_code, wave, variable, …), and what produced them."""
+
+    table: pd.DataFrame
+    design: stats.Design
+    values: dict[str, np.ndarray]
+    level_columns: dict[str, str]
+    frame: pd.DataFrame
+
+
+def level_column(level: str) -> str:
+    return f"_area_{level}"
+
+
+def prepare(
+    spec: Spec, survey: SurveyInput, hierarchy: Hierarchy
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The responses with one column per level: the respondent's area at that level."""
+    frame = survey.responses.copy()
+    frame["area_code"] = frame["area_code"].astype(str)
+    frame["wave"] = pd.to_numeric(frame["wave"]).astype(np.int64)
+    cols = {lv: level_column(lv) for lv in hierarchy.levels}
+    parts = []
+    for wave, rows in frame.groupby("wave", sort=True):
+        anc = hierarchy.ancestors(int(wave))
+        looked = anc.reindex(rows["area_code"].to_numpy())
+        looked.index = rows.index
+        parts.append(looked.rename(columns=cols))
+    levels = pd.concat(parts).reindex(frame.index)
+    for col in cols.values():
+        frame[col] = levels[col] if col in levels else np.nan
+    stratum = frame["stratum"].astype(str) if "stratum" in frame else frame["area_code"]
+    frame["_stratum"] = frame["wave"].astype(str) + "|" + stratum
+    return frame, cols
+
+
+def build_design(
+    spec: Spec, frame: pd.DataFrame, population: PopulationInput, hierarchy: Hierarchy
+) -> tuple[stats.Design, list[Problem]]:
+    """The stacked design, raked to each wave's margins when the spec asks for calibration."""
+    design = stats.Design(
+        frame, weights="weight", strata="_stratum",
+        psu="psu" if "psu" in frame.columns else None, lonely_psu="adjust",
+    )
+    cal = spec.calibration
+    if not cal.level:
+        return design, []
+    src = source_of(frame)
+    col = level_column(cal.level)
+    if col not in frame.columns or frame[col].isna().any():
+        bad = frame.index[frame[col].isna()] if col in frame else frame.index
+        return design, [Problem(src, int(bad[0]), "area_code",
+                                f"the respondent's area lies in no area of level {cal.level!r}, "
+                                "which the specification calibrates to")]
+    missing = [v for v in cal.variables if v not in frame.columns]
+    if missing:
+        return design, [Problem(src, None, v, "calibration needs this column in the survey")
+                        for v in missing]
+    codes_by_wave = {
+        int(w): sorted(g[col].astype(str).unique()) for w, g in frame.groupby("wave", sort=True)
+    }
+    figures, problems = margins(population, hierarchy.level, codes_by_wave, cal.variables)
+    if problems:
+        return design, problems
+    frame["_cal_area"] = frame[col].astype(str)
+    renamed = {tuple("_cal_area" if k == "cal_area" else k for k in key): series
+               for key, series in figures.items()}
+    try:
+        if cal.variables:
+            return stats.rake(design, renamed), []
+        ((key, series),) = renamed.items()
+        return stats.poststratify(design, list(key), series), []
+    except stats.CalibrationError as exc:
+        return design, [Problem(src, None, None, f"calibration failed: {exc}")]
+
+
+def estimate(
+    spec: Spec,
+    survey: SurveyInput,
+    population: PopulationInput,
+    hierarchy: Hierarchy,
+    progress: Progress | None = None,
+) -> tuple[SurveyEstimates | None, list[Problem]]:
+    frame, cols = prepare(spec, survey, hierarchy)
+    design, problems = build_design(spec, frame, population, hierarchy)
+    if problems:
+        return None, problems
+    values = {**measure_values(spec, frame), **subindex_scores(spec, frame)}
+    combos = composite_combination(spec, _bases(spec, design, frame, values, hierarchy))
+    shares = {m.id for m in spec.measures if m.kind == "share"}
+    alpha = spec.comparisons.alpha
+    frames = []
+    for i, (level, col) in enumerate(cols.items()):
+        if progress:
+            progress(f"survey estimates, level {level}", i / max(len(cols), 1))
+        if frame[col].isna().all():
+            continue
+        res = means(design, values, by=[col, "wave"], level=1 - alpha,
+                    combinations={"_composite_survey": combos} if combos else None)
+        res = res.rename(columns={col: "area_code"})
+        res.insert(0, "level", level)
+        is_share = res["variable"].isin(shares).to_numpy()
+        if is_share.any():
+            p = res.loc[is_share, "estimate"].to_numpy()
+            se = res.loc[is_share, "se"].to_numpy()
+            df = res.loc[is_share, "df"].to_numpy()
+            lo, hi = intervals.logit(p, se, df, 1 - alpha)
+            kg = intervals.korn_graubard(p, se**2, res.loc[is_share, "n"].to_numpy(float), df,
+                                         1 - alpha)
+            flat = (p <= 0) | (p >= 1) | (se <= 0)
+            res.loc[is_share, "ci_low"] = np.where(flat, kg[0], lo)
+            res.loc[is_share, "ci_high"] = np.where(flat, kg[1], hi)
+        frames.append(res)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return SurveyEstimates(table, design, values, cols, frame), []
+
+
+def _bases(
+    spec: Spec, design: stats.Design, frame: pd.DataFrame, values: dict[str, np.ndarray],
+    hierarchy: Hierarchy,
+) -> dict[str, float | None]:
+    """Base-year values of item sub-indices: the top area's weighted mean in the base wave
+    (the first wave when the base wave is absent), as the index transform needs them before
+    the composite's coefficients are known."""
+    top_level = hierarchy.levels[0]
+    tops = [c for c, lv in hierarchy.level.items() if lv == top_level]
+    out: dict[str, float | None] = {}
+    waves = sorted(int(w) for w in frame["wave"].unique())
+    w = np.asarray(design.weights)
+    for sub in spec.subindices:
+        if sub.source != "items" or sub.transform != "base_year":
+            continue
+        wave = sub.base_wave if sub.base_wave in waves else waves[0]
+        rows = (frame["wave"] == wave).to_numpy() & ~np.isnan(values[sub.id])
+        if len(tops) == 1:
+            rows &= (frame[level_column(top_level)] == tops[0]).to_numpy()
+        out[sub.id] = float(np.average(values[sub.id][rows], weights=w[rows])) if rows.any() else None
+    return out

@@ -1,0 +1,185 @@
+"""Cell values to typed columns, with an error for every cell that does not fit.
+
+The parsers are deliberately narrower than Python's ``float()``: "nan", "inf", "1_000" and
+thousands separators are rejected, because in a survey export they are typos or locale
+accidents, never data. A decimal comma is accepted only where the file's format implies it
+(semicolon-separated CSV, the Danish Excel default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from tryg.readers.report import Collector
+from tryg.readers.text import RawTable, cell_text
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_QUARTER = re.compile(r"(\d{4})\s*[-_ ]?\s*[QqKk]\s*([1-4])")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?")
+_DK_DATE = re.compile(r"(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?:[T ].*)?")
+YEARS = (1800, 2200)
+
+
+class BadCell(ValueError):
+    """A cell that does not parse; the message says what was expected."""
+
+
+def shown(value: Any) -> str:
+    """A cell value for an error message, shortened."""
+    text = repr(value) if not isinstance(value, str) else repr(value.strip())
+    return text if len(text) <= 40 else text[:37] + "...'"
+
+
+def parse_number(value: Any, *, decimal_comma: bool = False) -> float:
+    """A finite number from a cell (text or a spreadsheet number)."""
+    if isinstance(value, bool):
+        raise BadCell(f"{shown(value)} is not a number")
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = str(value).strip()
+        if decimal_comma and text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        if not _NUMBER.fullmatch(text):
+            raise BadCell(f"{shown(value)} is not a number")
+        number = float(text)
+    if not math.isfinite(number):
+        raise BadCell(f"{shown(value)} is not a finite number")
+    return number
+
+
+def parse_integer(value: Any, *, decimal_comma: bool = False) -> int:
+    """A whole number ("12" or "12.0"; not "12.5")."""
+    number = parse_number(value, decimal_comma=decimal_comma)
+    if not number.is_integer():
+        raise BadCell(f"{shown(value)} is not a whole number")
+    return int(number)
+
+
+def parse_quarter(value: Any) -> str:
+    """A quarter label as ``"2015Q3"`` (accepts "2015Q3", "2015K3", "2015-Q3", "2015 q3")."""
+    match = _QUARTER.fullmatch(str(value).strip())
+    if match is None or not YEARS[0] <= int(match.group(1)) <= YEARS[1]:
+        raise BadCell(f"{shown(value)} is not a quarter such as '2015Q3'")
+    return f"{match.group(1)}Q{match.group(2)}"
+
+
+def parse_date(value: Any) -> dt.date:
+    """A date from ISO text (``2012-07-02``, time ignored), Danish ``02-07-2012`` /
+    ``02.07.2012``, or a spreadsheet date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    iso = _ISO_DATE.fullmatch(text)
+    dk = _DK_DATE.fullmatch(text)
+    try:
+        if iso:
+            y, m, d = (int(g) for g in iso.groups())
+        elif dk:
+            d, m, y = (int(g) for g in dk.groups())
+        else:
+            raise BadCell(f"{shown(value)} is not a date such as '2015-07-31'")
+        return dt.date(y, m, d)
+    except ValueError as exc:
+        if isinstance(exc, BadCell):
+            raise
+        raise BadCell(f"{shown(value)} is not a valid date ({exc})") from None
+
+
+def quarter_of(day: dt.date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def text_column(
+    table: RawTable, column: str, out: Collector, *, required: bool
+) -> list[str | None]:
+    """Text cells (numbers from a spreadsheet become their digits); empty is an error when
+    ``required``."""
+    values: list[str | None] = []
+    for line, cell in zip(table.lines, table.column(column), strict=True):
+        text = cell_text(cell)
+        if text is None and required:
+            out.error(line, column, "this cell is empty")
+        values.append(text)
+    return values
+
+
+def number_column(
+    table: RawTable,
+    column: str,
+    out: Collector,
+    *,
+    required: bool,
+    positive: bool = False,
+    non_negative: bool = False,
+) -> list[float]:
+    """Numbers (NaN for an empty, not required cell)."""
+    values: list[float] = []
+    for line, cell in zip(table.lines, table.column(column), strict=True):
+        if cell_text(cell) is None:
+            if required:
+                out.error(line, column, "this cell is empty")
+            values.append(math.nan)
+            continue
+        try:
+            number = parse_number(cell, decimal_comma=table.decimal_comma)
+        except BadCell as exc:
+            out.error(line, column, str(exc))
+            values.append(math.nan)
+            continue
+        if positive and number <= 0:
+            out.error(line, column, f"{shown(cell)} must be greater than 0")
+        elif non_negative and number < 0:
+            out.error(line, column, f"{shown(cell)} must not be negative")
+        values.append(number)
+    return values
+
+
+def integer_column(
+    table: RawTable,
+    column: str,
+    out: Collector,
+    *,
+    non_negative: bool = False,
+    years: bool = False,
+) -> list[int]:
+    """Whole numbers, every cell required (0 stands in for a cell that failed)."""
+    values: list[int] = []
+    for line, cell in zip(table.lines, table.column(column), strict=True):
+        if cell_text(cell) is None:
+            out.error(line, column, "this cell is empty")
+            values.append(0)
+            continue
+        try:
+            number = parse_integer(cell, decimal_comma=table.decimal_comma)
+        except BadCell as exc:
+            out.error(line, column, str(exc))
+            values.append(0)
+            continue
+        if non_negative and number < 0:
+            out.error(line, column, f"{shown(cell)} must not be negative")
+        if years and not YEARS[0] <= number <= YEARS[1]:
+            out.error(line, column, f"{shown(cell)} is not a plausible year")
+        values.append(number)
+    return values
+
+
+def rename_columns(table: RawTable, columns: dict[str, str], out: Collector) -> None:
+    """Rename file columns to contract names, in place; a mapped column that is missing, or a
+    rename that would make two columns share a name, is an error."""
+    for file_name, contract in columns.items():
+        if file_name not in table.header:
+            out.error(None, file_name,
+                      f"the column {file_name!r} (to be read as {contract!r}) is not in the file; "
+                      f"the file has {table.header}")
+    targets = [columns.get(h, h) for h in table.header]
+    for name in {t for t in targets if targets.count(t) > 1}:
+        sources = [h for h in table.header if columns.get(h, h) == name]
+        out.error(None, name, f"several columns would be read as {name!r}: {sources}")
+    if not out.errors:
+        table.header = targets

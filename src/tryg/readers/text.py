@@ -1,0 +1,222 @@
+"""Text files: bytes to a decoded string, and CSV text to rows that know their line numbers.
+
+Decoding is strict. A file that is not valid UTF-8 is reported with the byte, its offset and
+its line, and a hint to pass ``encoding="latin-1"``; guessing silently would turn "Ø" into
+"Ã\x98" in area names, which then fail to match much later and far from the cause. The one
+sanctioned fallback is for exports whose format is known to be ISO-8859-1 (Statistics
+Denmark's StatBank), which a reader asks for explicitly.
+
+CSV parsing uses the standard library rather than pandas so that every record keeps the line
+it starts on (a quoted cell may span lines) and every cell stays text: area codes keep their
+leading zeros, and numbers are parsed later with errors that name the cell.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from tryg.index.inputs import InputError, Problem
+
+DELIMITERS = (",", ";", "\t")
+
+
+@dataclass
+class RawTable:
+    """Cells of a table as read, before any checking.
+
+    ``rows[i]`` has one cell per header column (``None`` for empty); ``lines[i]`` is where it
+    came from (file line, sheet row or case number). ``decimal_comma`` says that "1,5" means
+    1.5 (semicolon-separated Danish exports).
+    """
+
+    source: str
+    header: list[str]
+    rows: list[list[Any]]
+    lines: list[int]
+    decimal_comma: bool = False
+    encoding: str | None = None
+    binary: bool = False
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def index(self, column: str) -> int:
+        return self.header.index(column)
+
+    def column(self, column: str) -> list[Any]:
+        i = self.header.index(column)
+        return [r[i] for r in self.rows]
+
+
+def decode(data: bytes, source: str, encoding: str | None, *, fallback: str | None = None) -> tuple[str, str]:
+    """``data`` as text, and the encoding used.
+
+    Without ``encoding``: a UTF-16 byte-order mark means UTF-16; otherwise UTF-8 (with or
+    without BOM), falling back to ``fallback`` if one is given.
+    """
+    if encoding is not None:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise InputError([Problem(source, None, None, f"unknown encoding {encoding!r}")]) from None
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError as exc:
+            raise InputError([_decode_problem(data, source, exc, name)]) from None
+        return text.removeprefix("\ufeff"), name
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16").removeprefix("\ufeff"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError([_decode_problem(data, source, exc, "utf-16")]) from None
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if fallback is not None:
+            return data.decode(fallback, errors="replace"), fallback
+        raise InputError([_decode_problem(data, source, exc, "utf-8")]) from None
+
+
+def _decode_problem(data: bytes, source: str, exc: UnicodeDecodeError, name: str) -> Problem:
+    line = data[: exc.start].count(b"\n") + 1
+    bad = data[exc.start : min(exc.end, exc.start + 4)].hex(" ").upper()
+    hint = (
+        "; if it was saved as ISO-8859-1 / Windows-1252 (common for Excel and StatBank "
+        "exports), read it with encoding='latin-1'"
+        if name in ("utf-8", "utf-16")
+        else ""
+    )
+    readable = "UTF-8" if name == "utf-8" else name
+    return Problem(
+        source,
+        line,
+        None,
+        f"the file is not valid {readable}: byte(s) {bad} at byte offset {exc.start} "
+        f"(line {line}) cannot be decoded{hint}",
+    )
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """The delimiter of a header line: whichever of ``,`` ``;`` tab occurs most outside quotes."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in first_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def parse_csv(text: str, source: str, *, encoding: str | None = None) -> RawTable:
+    """Rows of CSV text with their starting line numbers; the header is the first non-blank
+    record. Raises ``InputError`` for an empty file, a bad header or ragged rows."""
+    lines_of_text = text.splitlines()
+    first = next((ln for ln in lines_of_text if ln.strip()), None)
+    if first is None:
+        raise InputError([Problem(source, None, None, "the file is empty")])
+    delimiter = sniff_delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    records: list[tuple[int, list[str]]] = []
+    previous = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if any(cell.strip() for cell in record):
+                records.append((start, record))
+    except csv.Error as exc:
+        raise InputError(
+            [Problem(source, previous + 1, None, f"not readable as CSV: {exc}")]
+        ) from None
+    return table_from_records(
+        records, source, decimal_comma=delimiter == ";", encoding=encoding, binary=False
+    )
+
+
+def cell_text(value: Any) -> str | None:
+    """A header or label cell as stripped text (``None`` when empty)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def table_from_records(
+    records: list[tuple[int, list[Any]]],
+    source: str,
+    *,
+    decimal_comma: bool = False,
+    encoding: str | None = None,
+    binary: bool = False,
+) -> RawTable:
+    """A table from (line, cells) records; the first record is the header.
+
+    Checks that every column is named once and that every row has as many cells as the
+    header (extra cells are accepted only when empty).
+    """
+    if not records:
+        raise InputError([Problem(source, None, None, "the file is empty")])
+    problems: list[Problem] = []
+    header_line, raw_header = records[0]
+    header = [cell_text(h) or "" for h in raw_header]
+    width = len(header)
+    body = records[1:]
+    keep = list(range(width))
+    for i, name in enumerate(header):
+        if name:
+            continue
+        if any(i < len(cells) and cell_text(cells[i]) for _, cells in body):
+            problems.append(Problem(source, header_line, None, f"column {i + 1} has no name"))
+        keep.remove(i)
+    seen: dict[str, int] = {}
+    for i in keep:
+        if header[i] in seen:
+            problems.append(
+                Problem(source, header_line, header[i], "this column name appears twice")
+            )
+        seen[header[i]] = i
+    rows: list[list[Any]] = []
+    lines: list[int] = []
+    for line, cells in body:
+        if len(cells) > width and any(cell_text(c) for c in cells[width:]):
+            problems.append(
+                Problem(source, line, None,
+                        f"the row has {len(cells)} cells but the header has {width} columns")
+            )
+            continue
+        if len(cells) < width and not binary:
+            problems.append(
+                Problem(source, line, None,
+                        f"the row has {len(cells)} cells but the header has {width} columns")
+            )
+            continue
+        padded = list(cells) + [None] * (width - len(cells))
+        rows.append([_empty_to_none(padded[i]) for i in keep])
+        lines.append(line)
+    if problems:
+        raise InputError(problems)
+    return RawTable(
+        source=source,
+        header=[header[i] for i in keep],
+        rows=rows,
+        lines=lines,
+        decimal_comma=decimal_comma,
+        encoding=encoding,
+        binary=binary,
+    )
+
+
+def _empty_to_none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    return value
