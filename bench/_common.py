@@ -110,6 +110,7 @@ def seconds(value: float) -> str:
 
 
 def ratio(a: float, b: float) -> str:
+    """How many times ``a`` is ``b``, e.g. "340×"."""
     return f"{a / b:,.0f}×" if a / b >= 10 else f"{a / b:.1f}×"
 
 
@@ -132,12 +133,12 @@ def draw(rng: np.random.Generator, group: np.ndarray, probs: list[np.ndarray]) -
     return np.asarray(np.minimum(pos, offsets[group + 1] - 1) - offsets[group], dtype=np.int64)
 
 
-def agreement(ref: pd.DataFrame, other: pd.DataFrame,
-              areas: np.ndarray | None = None) -> dict[str, float]:
-    """Largest differences of estimate and SE; domains of ``ref`` (in ``areas``) left unmatched."""
-    keys = ["area", "wave"]
-    if areas is not None:
-        ref = ref[ref["area"].isin(areas)]
+def agreement(ref: pd.DataFrame, other: pd.DataFrame, keys: list[str],
+              only: np.ndarray | None = None) -> dict[str, float]:
+    """Largest differences of ``estimate`` and ``se`` between two tables of domain results, and
+    how many domains only one has (``only``: compare just the domains whose first key is in it)."""
+    if only is not None:
+        ref = ref[ref[keys[0]].isin(only)]
     m = ref.merge(other[[*keys, "estimate", "se"]], on=keys, suffixes=("", "_o"))
     return {
         "domains": float(len(m)),
@@ -148,7 +149,8 @@ def agreement(ref: pd.DataFrame, other: pd.DataFrame,
 
 
 def format_agreement(a: dict[str, float], tol: float) -> str:
+    """One line for the table: ✓ when every domain matched within ``tol``."""
     ok = a["missing"] == 0 and a["estimate"] <= tol and a["se"] <= tol
-    return (f"{'✓' if ok else '✗'} {int(a['domains']):,} domains, max |Δ estimate| "
-            f"{a['estimate']:.1e}, max |Δ SE| {a['se']:.1e}"
+    return (f"{'✓' if ok else '✗'} {int(a['domains']):,} domains, max abs Δ estimate "
+            f"{a['estimate']:.1e}, max abs Δ SE {a['se']:.1e}"
             + (f", {int(a['missing'])} domains unmatched" if a["missing"] else ""))

@@ -1,15 +1,16 @@
 # R `survey` side of bench/stats_domains.py: raking per wave x stratum to sex and age margins,
 # then the share answering 1-3 on q1 (8 = "don't know" out of the base) per area x wave.
 #
-# Usage: Rscript stats_domains.R data.csv pop_wss.csv pop_was.csv areas.txt out.csv
+# Usage: Rscript stats_domains.R data.csv pop_wss.csv pop_was.csv areas.txt out.csv epsilon
 #   data.csv     respondents: wave, stratum, wstratum, area, sex, age, w, q1, wss, was
 #   pop_wss.csv  population per wave x stratum x sex (columns wss, Freq); pop_was.csv by age
 #   areas.txt    the areas to estimate (one per line); design and raking use every respondent
 #   out.csv      area, wave, estimate, se for those areas
+#   epsilon      rake() convergence, relative to the total weight
 # Prints one line "timing <step> <seconds>" per step (elapsed time).
 suppressPackageStartupMessages(library(survey))
 args <- commandArgs(trailingOnly = TRUE)
-stopifnot(length(args) == 5)
+stopifnot(length(args) == 6)
 elapsed <- function(expr) {
   t <- system.time(value <- force(expr))[["elapsed"]]
   list(value = value, seconds = t)
@@ -28,7 +29,7 @@ design <- elapsed(svydesign(ids = ~1, strata = ~wstratum, weights = ~w, data = d
 report("design", design$seconds)
 
 raked <- elapsed(rake(design$value, list(~wss, ~was), list(pop_wss, pop_was),
-                      control = list(maxit = 100, epsilon = 1e-10)))
+                      control = list(maxit = 100, epsilon = as.numeric(args[[6]]))))
 report("rake", raked$seconds)
 
 est <- elapsed({

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -23,13 +24,21 @@ from tryg.index.inputs import InputError, Problem
 from tryg.index.results import public_view
 from tryg.index.spec import Spec, SpecError, parse_spec
 
+if TYPE_CHECKING:  # the computation and the readers are imported when a run needs them
+    from tryg.index.compute import IndexResult
+    from tryg.readers import ReadReport
 
-class SpecParam(click.ParamType):
+T = TypeVar("T")
+
+
+class SpecParam(click.ParamType[Spec, "str | Spec"]):
     """A specification given as a shipped id or as the path of a ``.toml`` file."""
 
     name = "spec"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Spec:
+    def convert(
+        self, value: str | Spec, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Spec:
         if isinstance(value, Spec):
             return value
         text = str(value)
@@ -160,7 +169,9 @@ def run(spec: Spec, survey: Path | None, register: Path | None, population: Path
     table = public_view(result.table, spec) if public else result.table
     try:
         if out is None:
-            click.get_binary_stream("stdout").write(results_bytes(table, fmt))
+            sys.stdout.flush()
+            sys.stdout.buffer.write(results_bytes(table, fmt))
+            sys.stdout.buffer.flush()
         else:
             write_results(table, out, format=fmt)
     except (OSError, ValueError) as exc:
@@ -169,31 +180,38 @@ def run(spec: Spec, survey: Path | None, register: Path | None, population: Path
 
 
 def _compute(spec: Spec, survey: Path | None, register: Path | None, population: Path,
-             areas: Path, progress: _Progress) -> Any:
-    """Read the inputs and run the index; InputError carries every problem found."""
-    # Imported here: the readers pull in file-format libraries that `tryg index specs` and
-    # `explain` do not need.
-    from tryg.index import run as run_index
+             areas: Path, progress: _Progress) -> IndexResult:
+    """Read the inputs and run the index; one InputError carries the problems of every file."""
+    # Imported here: the computation and the readers pull in statistics, file-format and
+    # geometry libraries that `tryg index specs` and `tryg index explain` do not need.
+    from tryg.index.compute import run as run_index
     from tryg.readers import read_areas, read_population, read_register, read_survey
 
     problems: list[Problem] = []
+    warnings: list[Problem] = []
 
-    def read(what: str, reader: Any, path: Path | None) -> Any:
+    def read(what: str, path: Path | None, reader: Callable[[Path], tuple[T, ReadReport]]
+             ) -> T | None:
         if path is None:
             return None
-        progress(f"reading {what} {path}", 0.0)
+        progress(f"reading {what}: {path}", 0.0)
         try:
-            return reader(path)
+            data, report = reader(path)
         except InputError as exc:  # keep going: report the problems of every file at once
             problems.extend(exc.problems)
             return None
+        warnings.extend(report.warnings)
+        return data
 
-    inputs = {
-        "areas": read("areas", read_areas, areas),
-        "population": read("population", read_population, population),
-        "survey": read("survey", read_survey, survey),
-        "register": read("register", read_register, register),
-    }
+    items = [it.column for it in spec.items]
+    area_input = read("areas", areas, read_areas)
+    population_input = read("population", population, read_population)
+    survey_input = read("survey", survey, lambda p: read_survey(p, items=items))
+    register_input = read("register", register, read_register)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         raise InputError(problems)
-    return run_index(spec, progress=progress, **inputs)
+    assert area_input is not None and population_input is not None  # required options
+    return run_index(spec, survey=survey_input, register=register_input,
+                     population=population_input, areas=area_input, progress=progress)

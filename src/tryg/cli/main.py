@@ -2,7 +2,7 @@
 
 A thin adapter: it parses arguments, reads and writes files, and prints; the work is done by
 the core packages (``tryg.stats``, ``tryg.index``). Sub-commands live in their own modules
-(``tryg.cli.index``) and are registered here.
+(``tryg.cli.index``, ``tryg.cli.demo_data``) and are registered here.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from tryg import __version__
+from tryg.cli.demo_data import demo_data
 from tryg.cli.index import index
 
 #: The parts of tryg, in the order a user meets them, with their state.
@@ -55,6 +56,7 @@ def about() -> None:
 
 
 tryg.add_command(index)
+tryg.add_command(demo_data)
 
 
 def main() -> None:

@@ -19,7 +19,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 KOMMUNE_CODE = "9999"
 KOMMUNE_NAME = "Demo Kommune"
@@ -110,33 +115,33 @@ class Geography:
     size: DemoSize
     nb_codes: tuple[str, ...]
     nb_names: tuple[str, ...]
-    nb_district: np.ndarray
+    nb_district: IntArray
     district_codes: tuple[str, ...]
     district_names: tuple[str, ...]
-    vulnerable: np.ndarray
-    centre: np.ndarray
+    vulnerable: BoolArray
+    centre: BoolArray
     housing_codes: tuple[str, ...]
     housing_names: tuple[str, ...]
     housing_links: pd.DataFrame
-    population: np.ndarray
-    cell_xy: np.ndarray
+    population: FloatArray
+    cell_xy: FloatArray
 
-    def lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def lonlat(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Grid metres → WGS84 degrees (equirectangular; exact enough for a 50 km grid)."""
         m_per_deg_lon = 111_320.0 * math.cos(math.radians(ORIGIN_LAT))
         return ORIGIN_LON + x / m_per_deg_lon, ORIGIN_LAT + y / _M_PER_DEG_LAT
 
-    def members(self, year: int) -> dict[str, np.ndarray]:
+    def members(self, year: int) -> dict[str, IntArray]:
         """Neighbourhood positions of every area in ``year``, respecting link validity."""
-        out: dict[str, np.ndarray] = {KOMMUNE_CODE: np.arange(len(self.nb_codes))}
+        out: dict[str, IntArray] = {KOMMUNE_CODE: np.arange(len(self.nb_codes))}
         for d, code in enumerate(self.district_codes):
             out[code] = np.flatnonzero(self.nb_district == d)
         links = self.housing_links
         ok = (links["valid_from"].isna() | (links["valid_from"] <= year)) & (
             links["valid_to"].isna() | (links["valid_to"] >= year)
         )
-        for code, group in links[ok].groupby("parent", sort=True):
-            out[str(code)] = group["nb"].to_numpy()
+        for parent, group in links[ok].groupby("parent", sort=True):
+            out[str(parent)] = group["nb"].to_numpy(dtype=np.int64)
         for i, code in enumerate(self.nb_codes):
             out[code] = np.array([i])
         return out
@@ -178,20 +183,21 @@ class Geography:
         return links.astype({"valid_from": "float64", "valid_to": "float64"})
 
 
-def _district_sizes(rng: np.random.Generator, size: DemoSize) -> np.ndarray:
+def _district_sizes(rng: np.random.Generator, size: DemoSize) -> IntArray:
     """Neighbourhoods per district: as even as possible, then a few moved to vary them."""
     d, n = size.n_districts, size.n_neighbourhoods
-    sizes = np.full(d, n // d)
+    sizes = np.full(d, n // d, dtype=np.int64)
     sizes[rng.choice(d, n % d, replace=False)] += 1
+    low, high = max(3, n // d - 1), n // d + 2
     for _ in range(d // 2):
         i, j = rng.choice(d, 2, replace=False)
-        if sizes[i] > 3:
+        if sizes[i] > low and sizes[j] < high:
             sizes[i] -= 1
             sizes[j] += 1
     return sizes
 
 
-def _housing_links(rng: np.random.Generator, size: DemoSize, nb_district: np.ndarray,
+def _housing_links(rng: np.random.Generator, size: DemoSize, nb_district: IntArray,
                    codes: tuple[str, ...]) -> pd.DataFrame:
     """Pick 1–2 adjacent neighbourhoods (outside the centre district) per housing area.
 
@@ -223,7 +229,7 @@ def _housing_links(rng: np.random.Generator, size: DemoSize, nb_district: np.nda
     return pd.DataFrame(rows, columns=["nb", "parent", "valid_from", "valid_to"])
 
 
-def _layout(district_sizes: np.ndarray) -> np.ndarray:
+def _layout(district_sizes: IntArray) -> FloatArray:
     """Grid squares (x0, y0) in metres: districts as blocks, neighbourhoods cells in a block."""
     cols = math.ceil(math.sqrt(len(district_sizes)))
     biggest = int(district_sizes.max())
@@ -237,7 +243,7 @@ def _layout(district_sizes: np.ndarray) -> np.ndarray:
     return np.array(xy, dtype=float)
 
 
-def _population(rng: np.random.Generator, size: DemoSize, vulnerable: np.ndarray) -> np.ndarray:
+def _population(rng: np.random.Generator, size: DemoSize, vulnerable: BoolArray) -> FloatArray:
     """Residents 15+ by neighbourhood × year × sex × age group (whole numbers, as floats).
 
     Sizes are log-normal around the size's median (housing areas a little smaller), grow by
@@ -254,7 +260,7 @@ def _population(rng: np.random.Generator, size: DemoSize, vulnerable: np.ndarray
     t = np.arange(len(size.years), dtype=float)
     total = base[:, None] * (1.0 + growth[:, None]) ** t[None, :]  # (n, year)
     pop = total[:, :, None, None] * sex[:, None, :, :] * ages[:, None, None, :]
-    return np.maximum(np.round(pop), 1.0)
+    return np.asarray(np.maximum(np.round(pop), 1.0), dtype=np.float64)
 
 
 def build_geography(rng: np.random.Generator, size: DemoSize) -> Geography:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tryg.demo.geography import CELL_METRES, Geography
-from tryg.demo.truth import Latent, aggregate
+from tryg.demo.geography import CELL_METRES, FloatArray, Geography, IntArray
+from tryg.demo.truth import Latent, Part
 
 PENAL = "Penal Code, total"
 VIOLENCE = "Crimes of violence, total"
@@ -34,11 +34,11 @@ OFFENCES: dict[str, tuple[str, float]] = {
     "Threats": ("violence", 0.8),
     "Violence against public authority": ("violence", 0.9),
     "Assault causing actual bodily harm": ("violence", 0.4),
-    "Residential burglaries": ("property", 4.5),
+    "Residential burglaries": ("property", 5.0),
     "Burglary - business and community": ("property", 1.8),
-    "Other kinds of theft": ("property", 16.0),
-    "Theft of/taking bicycle without the owners consent (TWOC)": ("property", 9.0),
-    "Shoplifting, etc.": ("property", 4.5),
+    "Other kinds of theft": ("property", 20.0),
+    "Theft of/taking bicycle without the owners consent (TWOC)": ("property", 12.0),
+    "Shoplifting, etc.": ("property", 5.5),
     "Malicious damage to property": ("property", 3.6),
     "Fraud": ("property", 3.8),
     "Robbery": ("property", 0.35),
@@ -54,7 +54,7 @@ OFFENCE_TOTALS: dict[str, tuple[str, ...]] = {
 }
 TOTALS = (PENAL, VIOLENCE, SPECIAL)
 #: Per group: loading on structural insecurity, log multiplier in the centre district.
-GROUP_EFFECTS = {"violence": (0.6, np.log(2.0)), "property": (0.25, np.log(2.3)),
+GROUP_EFFECTS = {"violence": (0.5, np.log(2.0)), "property": (0.25, np.log(2.3)),
                  "drugs": (0.8, np.log(1.5)), "special": (0.6, np.log(1.8))}
 SEASON = np.array([0.92, 1.0, 1.08, 1.0])  # Q1..Q4
 TREND_PER_YEAR = -0.015
@@ -67,8 +67,8 @@ class Register:
     """Expected and drawn counts, shape (neighbourhood, quarter, offence label)."""
 
     quarters: tuple[str, ...]
-    expected: np.ndarray
-    counts: np.ndarray
+    expected: FloatArray
+    counts: IntArray
 
 
 def quarters(geo: Geography) -> tuple[str, ...]:
@@ -99,10 +99,10 @@ def draw_register(rng: np.random.Generator, geo: Geography, lat: Latent) -> Regi
         [per_quarter * base * np.exp(m[group])[:, None] for group, base in OFFENCES.values()],
         axis=-1,
     )
-    return Register(qs, expected, rng.poisson(expected))
+    return Register(qs, expected, rng.poisson(expected).astype(np.int64))
 
 
-def totals(values: np.ndarray) -> dict[str, np.ndarray]:
+def totals(values: FloatArray | IntArray) -> dict[str, FloatArray]:
     """Offence-label axis (last) → one array per total."""
     labels = list(OFFENCES)
     return {
@@ -125,14 +125,16 @@ def counts_table(geo: Geography, reg: Register) -> pd.DataFrame:
     return frame.astype({"area_code": str, "quarter": str, "offence": str, "count": "int64"})
 
 
-def register_truth(geo: Geography, reg: Register) -> pd.DataFrame:
-    """True rates per 1,000 residents 15+ of every area × wave for the spec's measures."""
+def register_parts(geo: Geography, reg: Register) -> dict[str, Part]:
+    """True rates per 1,000 residents 15+ for the spec's register measures, as parts: expected
+    reports in the window Q4 of the year before to Q3 (numerator), residents in the wave year
+    (denominator)."""
     by_total = totals(reg.expected)
     waves = geo.size.n_waves
     window = np.arange(waves)[:, None] * 4 + np.arange(4)[None, :]  # Q4(t-1) .. Q3(t)
     residents = geo.population.sum(axis=(2, 3))[:, 1:]  # wave years
-    numerators = {m: by_total[t][:, window].sum(axis=-1) for m, t in TRUTH_MEASURES.items()}
-    return aggregate(geo, numerators, residents, scale=1000.0)
+    return {m: (by_total[t][:, window].sum(axis=-1), residents, 1000.0)
+            for m, t in TRUTH_MEASURES.items()}
 
 
 def records_table(rng: np.random.Generator, geo: Geography, reg: Register) -> pd.DataFrame:
@@ -160,8 +162,8 @@ def records_table(rng: np.random.Generator, geo: Geography, reg: Register) -> pd
     frame = pd.DataFrame({
         "record_id": np.arange(1, cell.size + 1, dtype=np.int64),
         "date": date[order].astype("datetime64[s]"),
-        "offence": pd.Categorical.from_codes(lab[order], categories=list(OFFENCES)),
-        "area_code": pd.Categorical.from_codes(nb[order], categories=list(geo.nb_codes)),
+        "offence": pd.Categorical.from_codes(lab[order], categories=pd.Index(list(OFFENCES))),
+        "area_code": pd.Categorical.from_codes(nb[order], categories=pd.Index(geo.nb_codes)),
         "lon": np.round(lon[order], 6),
         "lat": np.round(lat[order], 6),
     })

@@ -23,11 +23,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tryg.demo.geography import AGE_GROUPS, SEXES, Geography
+from tryg.demo.geography import AGE_GROUPS, SEXES, BoolArray, FloatArray, Geography, IntArray
 from tryg.demo.truth import ITEMS, TrueModel
 
 #: Response probability by sex (mand, kvinde) × age group.
-RESPONSE_RATES = np.array([[0.30, 0.38, 0.50, 0.62, 0.58], [0.38, 0.48, 0.58, 0.66, 0.55]])
+RESPONSE_RATES = np.array([[0.22, 0.32, 0.50, 0.65, 0.62], [0.26, 0.38, 0.52, 0.66, 0.58]])
 MIN_INVITED = 10
 VULNERABLE_OVERSAMPLE = 1.6
 SHARED = 0.7
@@ -43,17 +43,16 @@ def questionnaire_label(wave: int, first_wave: int, method_break: int | None) ->
     return str(first_wave)
 
 
-def _invite(rng: np.random.Generator, pop: np.ndarray, n_h: np.ndarray) -> np.ndarray:
+def _invite(rng: np.random.Generator, pop: FloatArray, n_h: IntArray) -> IntArray:
     """Cell (sex × age, flattened) of every invited person, stratum by stratum (SRSWOR)."""
     cells = pop.reshape(len(n_h), -1).astype(np.int64)
-    counts = np.stack([rng.multivariate_hypergeometric(c, int(k)) for c, k in
-                       zip(cells, n_h, strict=True)])
-    return counts
+    return np.stack([rng.multivariate_hypergeometric(c, int(k)) for c, k in
+                     zip(cells, n_h, strict=True)]).astype(np.int64)
 
 
-def _respond(rng: np.random.Generator, stratum: np.ndarray, cell: np.ndarray) -> np.ndarray:
+def _respond(rng: np.random.Generator, stratum: IntArray, cell: IntArray) -> BoolArray:
     """Who answers; then the re-contact rule for strata with fewer than two answers."""
-    answered = rng.random(stratum.size) < RESPONSE_RATES.ravel()[cell]
+    answered: BoolArray = rng.random(stratum.size) < RESPONSE_RATES.ravel()[cell]
     per = np.bincount(stratum, weights=answered, minlength=int(stratum.max()) + 1)
     for h in np.flatnonzero(per < 2):
         rows = np.flatnonzero((stratum == h) & ~answered)
@@ -61,7 +60,7 @@ def _respond(rng: np.random.Generator, stratum: np.ndarray, cell: np.ndarray) ->
     return answered
 
 
-def _answers(rng: np.random.Generator, cumulative: dict[str, np.ndarray]) -> np.ndarray:
+def _answers(rng: np.random.Generator, cumulative: dict[str, FloatArray]) -> FloatArray:
     """Answer codes (respondent × item), with "don't know" and missing answers."""
     m = next(iter(cumulative.values())).shape[0]
     shared = rng.random(m)

@@ -21,18 +21,23 @@ population-weighted (wave-year population, residents 15+) average of the cell pr
 over the neighbourhoods that belong to A in that year. "Don't know" and missing answers are
 drawn completely at random, so they change the base of an estimate but not its target.
 Measures: the spec's shares ("tryghed_trygge" ... "tillid_ikke_tillid"), ``mean:<item>``
-(expected answer on the item's scale) and the register rates (see the register module).
+(expected answer on the item's scale), the item sub-indices "nabolagsproblemer" and
+"oplevet_tryghed" (the mean over their items of ``100 * (K - mean) / (K - 1)``: because
+"don't know" and missing answers are independent, equally likely for every item and
+independent of the answers, that is exactly what the respondent's mean score over the items
+they answered targets) and the register rates (see the register module).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from tryg.demo.geography import AGE_GROUPS, Geography
+from tryg.demo.geography import FloatArray, Geography, IntArray
 
 #: Items, their number of categories and the baseline cumulative shares P(Y <= k) at eta = 0.
 ITEM_BASE: dict[str, tuple[float, ...]] = {
@@ -58,18 +63,29 @@ SHARE_MEASURES = {
     "tryghed_utrygge": ("tryg_nabolag", 5, 7), "tillid_tillid": ("tillid_politi", 1, 3),
     "tillid_hverken": ("tillid_politi", 4, 4), "tillid_ikke_tillid": ("tillid_politi", 5, 7),
 }
-SEX_EFFECT = np.array([0.0, 0.35])  # mand, kvinde
-AGE_EFFECT = np.array([0.15, 0.0, -0.10, -0.05, 0.30])
+#: The spec's item sub-indices: the respondent's mean item score on 0-100 (safe end = 100).
+SUBINDICES = {
+    "nabolagsproblemer": ("problem_trusler", "problem_koersel", "problem_narko", "problem_uro"),
+    "oplevet_tryghed": ("tryg_nabolag", "utryg_trusler", "utryg_narko", "utryg_uro"),
+}
+SEX_EFFECT = np.array([0.0, 0.4])  # mand, kvinde: women feel less safe
+#: Young people feel least safe and answer least often (see the survey module), so an
+#: uncalibrated estimate overstates safety by about one percentage point.
+AGE_EFFECT = np.array([0.6, 0.2, -0.10, -0.3, -0.1])
 TARGET_OVERALL = 0.89
 TARGET_VULNERABLE = 0.72
 BREAK_SHIFT = 0.3
 
 
-def _logistic(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+#: A true value's parts per neighbourhood × wave: numerator, denominator and a scale.
+Part = tuple[FloatArray, FloatArray, float]
 
 
-def cutpoints(item: str) -> np.ndarray:
+def _logistic(x: FloatArray) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
+
+
+def cutpoints(item: str) -> FloatArray:
     base = np.array(ITEM_BASE[item])
     return np.log(base / (1.0 - base))
 
@@ -80,20 +96,21 @@ class Latent:
 
     alpha: float
     vulnerable_shift: float
-    district: np.ndarray
-    area: np.ndarray
-    fear: np.ndarray
-    wave: np.ndarray
-    slope: np.ndarray
-    own: dict[str, np.ndarray]
+    district: FloatArray
+    area: FloatArray
+    fear: FloatArray
+    wave: FloatArray
+    slope: FloatArray
+    own: dict[str, FloatArray]
     break_wave: int | None
 
-    def structural(self, geo: Geography) -> np.ndarray:
+    def structural(self, geo: Geography) -> FloatArray:
         """Insecurity that crime follows too (everything area-level except ``fear``)."""
-        return self.district[geo.nb_district] + self.area + self.vulnerable_shift * geo.vulnerable
+        area = self.district[geo.nb_district] + self.area
+        return np.asarray(area + self.vulnerable_shift * geo.vulnerable, dtype=np.float64)
 
 
-def _eta_tryg(lat: Latent, geo: Geography, alpha: float, shift: float) -> np.ndarray:
+def _eta_tryg(lat: Latent, geo: Geography, alpha: float, shift: float) -> FloatArray:
     """eta of tryg_nabolag, shape (neighbourhood, wave, sex, age)."""
     waves = np.array(geo.size.waves)
     t = np.arange(len(waves)) - (len(waves) - 1) / 2.0
@@ -103,7 +120,8 @@ def _eta_tryg(lat: Latent, geo: Geography, alpha: float, shift: float) -> np.nda
         brk[waves >= lat.break_wave] = BREAK_SHIFT
     per_wave = lat.wave + brk
     eta = alpha + area[:, None] + per_wave[None, :] + lat.slope[:, None] * t[None, :]
-    return eta[:, :, None, None] + SEX_EFFECT[None, None, :, None] + AGE_EFFECT[None, None, None, :]
+    cells = SEX_EFFECT[:, None] + AGE_EFFECT[None, :]
+    return np.asarray(eta[:, :, None, None] + cells[None, None, :, :], dtype=np.float64)
 
 
 def _bisect(f: Callable[[float], float], lo: float, hi: float) -> float:
@@ -132,16 +150,23 @@ def draw_latent(rng: np.random.Generator, geo: Geography, break_wave: int | None
     cut = cutpoints("tryg_nabolag")[2]
     weights = geo.population[:, 1:]  # wave years (the first year is the register's lead-in)
 
-    def share(alpha: float, shift: float, rows: np.ndarray) -> float:
+    def share(alpha: float, shift: float, rows: IntArray) -> float:
         p = _logistic(cut - _eta_tryg(lat, geo, alpha, shift)[rows])
         w = weights[rows]
         return float((p * w).sum() / w.sum())
 
-    everyone, vul = np.arange(n), np.flatnonzero(geo.vulnerable)
+    def vulnerable_gap(shift: float, alpha: float) -> float:
+        return share(alpha, shift, vul) - TARGET_VULNERABLE
+
+    def overall_gap(alpha: float, shift: float) -> float:
+        return share(alpha, shift, everyone) - TARGET_OVERALL
+
+    everyone = np.arange(n, dtype=np.int64)
+    vul = np.flatnonzero(geo.vulnerable).astype(np.int64)
     alpha, shift = 0.0, 1.0
     for _ in range(6):  # alternate: V mostly moves the vulnerable share, alpha the overall
-        shift = _bisect(lambda v: share(alpha, v, vul) - TARGET_VULNERABLE, -2.0, 6.0)
-        alpha = _bisect(lambda a: share(a, shift, everyone) - TARGET_OVERALL, -6.0, 6.0)
+        shift = _bisect(partial(vulnerable_gap, alpha=alpha), -2.0, 6.0)
+        alpha = _bisect(partial(overall_gap, shift=shift), -6.0, 6.0)
     return Latent(alpha, shift, district, area, fear, wave, slope, own, break_wave)
 
 
@@ -152,7 +177,7 @@ class TrueModel:
     ``table`` holds every true value: area_code, level, wave, measure, value.
     """
 
-    def __init__(self, geo: Geography, latent: Latent, register: pd.DataFrame) -> None:
+    def __init__(self, geo: Geography, latent: Latent, register: dict[str, Part]) -> None:
         self.geo = geo
         self.latent = latent
         base = _eta_tryg(latent, geo, latent.alpha, latent.vulnerable_shift)
@@ -160,65 +185,77 @@ class TrueModel:
             item: load * base + latent.own[item][:, None, None, None]
             for item, (load, _) in ITEM_LOADING.items()
         }
-        self.table = pd.concat([self._survey_truth(), register], ignore_index=True)
+        self._parts = {**self._survey_parts(), **register}
+        self.table = aggregate(geo, self._parts)
         self._lookup = self.table.set_index(["area_code", "wave", "measure"])["value"]
+        self._position = {code: i for i, code in enumerate(geo.nb_codes)}
 
-    def cumulative(self, item: str) -> np.ndarray:
+    def cumulative(self, item: str) -> FloatArray:
         """P(Y <= k) for k = 1..K-1, shape (neighbourhood, wave, sex, age, K-1)."""
         return _logistic(cutpoints(item) - self.eta[item][..., None])
 
-    def probabilities(self, item: str) -> np.ndarray:
+    def probabilities(self, item: str) -> FloatArray:
         """P(Y = k) for k = 1..K, shape (neighbourhood, wave, sex, age, K)."""
         cum = self.cumulative(item)
         ones = np.ones((*cum.shape[:-1], 1))
         return np.diff(np.concatenate([0.0 * ones, cum, ones], axis=-1), axis=-1)
 
     def value(self, area_code: str, wave: int, measure: str) -> float:
-        """The true value; KeyError when the area has no members that year."""
+        """The true value of a listed area; KeyError when it has no members that year."""
         return float(self._lookup.loc[(area_code, wave, measure)])
+
+    def value_for(self, neighbourhoods: Iterable[str], wave: int, measure: str) -> float:
+        """The true value for any set of neighbourhoods, e.g. "the rest of the district"
+        when comparing an area with the rest of its parent."""
+        rows = np.array([self._position[c] for c in neighbourhoods], dtype=np.int64)
+        num, den, scale = self._parts[measure]
+        t = self.geo.size.waves.index(wave)
+        return float(scale * num[rows, t].sum() / den[rows, t].sum())
 
     @property
     def measures(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.table["measure"]))
 
-    def _cell_values(self) -> dict[str, np.ndarray]:
+    def _cell_values(self) -> dict[str, FloatArray]:
         """Per-cell expected values of every survey measure, (neighbourhood, wave, sex, age)."""
-        out: dict[str, np.ndarray] = {}
+        out: dict[str, FloatArray] = {}
         for measure, (item, lo, hi) in SHARE_MEASURES.items():
             out[measure] = self.probabilities(item)[..., lo - 1 : hi].sum(axis=-1)
         for item in ITEMS:
             p = self.probabilities(item)
             out[f"mean:{item}"] = (p * np.arange(1, p.shape[-1] + 1)).sum(axis=-1)
+        for subindex, items in SUBINDICES.items():
+            scores = [100.0 * (len(ITEM_BASE[i]) + 1 - out[f"mean:{i}"]) / len(ITEM_BASE[i])
+                      for i in items]
+            out[subindex] = np.mean(scores, axis=0)
         return out
 
-    def _survey_truth(self) -> pd.DataFrame:
-        geo = self.geo
-        pop = geo.population[:, 1:]  # wave years
-        n_cells = len(AGE_GROUPS) * 2
+    def _survey_parts(self) -> dict[str, Part]:
+        """Population-weighted sums over cells per neighbourhood × wave, and the weights."""
+        pop = self.geo.population[:, 1:]  # wave years
         n, w = pop.shape[0], pop.shape[1]
-        pop_flat = pop.reshape(n, w, n_cells)
-        den = pop_flat.sum(axis=-1)  # (n, wave)
-        numerators = {m: (v.reshape(n, w, n_cells) * pop_flat).sum(axis=-1)
-                      for m, v in self._cell_values().items()}
-        return aggregate(geo, numerators, den)
+        pop_flat = pop.reshape(n, w, -1)
+        den = pop_flat.sum(axis=-1)
+        return {m: ((v.reshape(n, w, -1) * pop_flat).sum(axis=-1), den, 1.0)
+                for m, v in self._cell_values().items()}
 
 
-def aggregate(geo: Geography, numerators: dict[str, np.ndarray],
-              denominator: np.ndarray, scale: float = 1.0) -> pd.DataFrame:
-    """True values of every area: sums of neighbourhood numerators over the area's members
-    in each wave, divided by the summed denominator (shape (neighbourhood, wave) each)."""
+def aggregate(geo: Geography, parts: dict[str, Part]) -> pd.DataFrame:
+    """True values of every area and wave: ``scale * sum(numerator) / sum(denominator)`` over
+    the neighbourhoods that belong to the area that year."""
     frames = []
     for t, wave in enumerate(geo.size.waves):
         members = geo.members(wave)
         codes = list(members)
         index = np.concatenate([members[c] for c in codes])
         owner = np.repeat(np.arange(len(codes)), [len(members[c]) for c in codes])
-        den = np.bincount(owner, weights=denominator[index, t], minlength=len(codes))
-        for measure, num in numerators.items():
+        levels = [geo.level(c) for c in codes]
+        for measure, (num, den, scale) in parts.items():
             total = np.bincount(owner, weights=num[index, t], minlength=len(codes))
+            base = np.bincount(owner, weights=den[index, t], minlength=len(codes))
             frames.append(pd.DataFrame({
-                "area_code": codes, "level": [geo.level(c) for c in codes], "wave": wave,
-                "measure": measure, "value": scale * total / den,
+                "area_code": codes, "level": levels, "wave": wave, "measure": measure,
+                "value": scale * total / base,
             }))
     table = pd.concat(frames, ignore_index=True).sort_values(["measure", "wave"], kind="stable")
     return table.reset_index(drop=True).astype(

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from tryg.exports.atomic import atomic_write_bytes
 from tryg.exports.formats import FORMATS, format_for, from_bytes, to_bytes
@@ -54,6 +55,8 @@ def read_results(path: str | os.PathLike[str], *, format: str | None = None) -> 
     for column in frame.columns:
         if column in dtypes:
             frame[column] = _as(frame[column], dtypes[column])
+    if "flags" in frame.columns:  # no flags is "", which CSV and XLSX store as empty
+        frame["flags"] = frame["flags"].where(frame["flags"].notna(), "")
     return frame
 
 
@@ -67,6 +70,6 @@ def _as(series: pd.Series, dtype: str) -> pd.Series:
         return values.where(values.notna(), None)
     if dtype in ("boolean", "bool"):
         mapped = series.astype(object).map(lambda v: _BOOLS.get(v, pd.NA), na_action="ignore")
-        return mapped.astype(dtype)
+        return mapped.astype(pandas_dtype(dtype))
     numbers = pd.to_numeric(series.astype(object), errors="raise")
-    return numbers.astype(dtype)
+    return numbers.astype(pandas_dtype(dtype))

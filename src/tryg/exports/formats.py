@@ -45,7 +45,8 @@ def format_for(path: str, format: str | None = None) -> str:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
         return fmt
-    suffix = path.rsplit(".", 1)[-1].lower() if "." in path.replace("\\", "/").split("/")[-1] else ""
+    name = path.replace("\\", "/").split("/")[-1]
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix not in FORMATS:
         raise ValueError(
             f"cannot tell the format of {path!r} from its extension; "
@@ -186,7 +187,8 @@ def from_bytes(data: bytes, format: str) -> pd.DataFrame:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(io.BytesIO(data)).to_pandas()
+        stored: pd.DataFrame = pq.read_table(io.BytesIO(data)).to_pandas()
+        return stored
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

@@ -57,7 +57,10 @@ def contained_in(
             best = max(by_parent, key=lambda p: (by_parent[p], p))
             out[code] = best if by_parent[best] >= min_share else None
         else:
-            point = shapely.point_on_surface(geom)
-            hits = parents.tree.query(point, predicate="intersects")
-            out[code] = parents.codes[int(min(hits))] if len(hits) and shapely.area(geom) == 0 else None
+            out[code] = None
+            if shapely.area(geom) == 0:
+                point = shapely.point_on_surface(geom)
+                hits = parents.tree.query(point, predicate="intersects")
+                if len(hits):
+                    out[code] = parents.codes[int(min(hits))]
     return out

@@ -18,6 +18,9 @@ import shapely
 
 from tryg.geo.errors import GeometryError
 
+# No real position, in degrees or metres, is this far out; beyond it GEOS overflows.
+MAX_COORDINATE = 1e9
+
 _DEPTH = {
     "Point": 0,
     "MultiPoint": 1,
@@ -44,9 +47,12 @@ def _check_coords(coords: Any, depth: int, where: str) -> None:
             not isinstance(coords, list)
             or len(coords) < 2
             or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in coords)
-            or not all(math.isfinite(v) for v in coords[:2])
+            or not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in coords[:2])
         ):
-            raise GeometryError(f"{where}: a position must be a list of finite numbers [x, y]")
+            raise GeometryError(
+                f"{where}: a position must be a list of finite numbers [x, y] "
+                f"(within ±{MAX_COORDINATE:g})"
+            )
         return
     if not isinstance(coords, list):
         raise GeometryError(f"{where}: coordinates are not nested lists")

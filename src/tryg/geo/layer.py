@@ -74,17 +74,20 @@ def polygonal(geom: Any) -> Any:
     """``geom`` made valid and reduced to its polygonal part (2-D), or ``None`` if it has none.
 
     Repairing here means a self-touching ring in a source file does not make every later union
-    or intersection fail.
+    or intersection fail. A geometry GEOS cannot repair is a :class:`GeometryError`.
     """
-    geom = shapely.force_2d(geom)
-    if not geom.is_valid:
-        geom = shapely.make_valid(geom)
-    if geom.geom_type in _POLYGONAL:
-        return None if geom.is_empty else geom
-    if geom.geom_type == "GeometryCollection":
-        parts = [g for g in shapely.get_parts(geom) if g.geom_type in _POLYGONAL]
-        if parts:
-            return shapely.union_all(parts)
+    try:
+        geom = shapely.force_2d(geom)
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        if geom.geom_type in _POLYGONAL:
+            return None if geom.is_empty else geom
+        if geom.geom_type == "GeometryCollection":
+            parts = [g for g in shapely.get_parts(geom) if g.geom_type in _POLYGONAL]
+            if parts:
+                return shapely.union_all(parts)
+    except shapely.errors.ShapelyError as exc:
+        raise GeometryError(f"unusable geometry: {exc}") from exc
     return None
 
 
@@ -101,8 +104,11 @@ def dissolve(codes: Sequence[str], geometries: Sequence[Any]) -> AreaGeometry:
         if part is None:
             raise GeometryError(f"area {code!r} has a part that is not a polygon")
         groups.setdefault(code, []).append(part)
-    merged = [
-        parts[0] if len(parts) == 1 else polygonal(shapely.union_all(parts))
-        for parts in groups.values()
-    ]
+    try:
+        merged = [
+            parts[0] if len(parts) == 1 else polygonal(shapely.union_all(parts))
+            for parts in groups.values()
+        ]
+    except shapely.errors.ShapelyError as exc:
+        raise GeometryError(f"cannot dissolve the parts: {exc}") from exc
     return AreaGeometry(tuple(groups), np.array(merged, dtype=object))

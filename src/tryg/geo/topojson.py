@@ -22,7 +22,7 @@ import shapely
 from numpy.typing import NDArray
 
 from tryg.geo.errors import GeometryError
-from tryg.geo.features import Feature
+from tryg.geo.features import MAX_COORDINATE, Feature
 
 Arc = NDArray[np.float64]
 
@@ -52,8 +52,8 @@ def _decode_arcs(topology: Mapping[str, Any]) -> list[Arc]:
             pos = np.cumsum(pos, axis=0)
         pos[:, 0] = pos[:, 0] * scale[0] + translate[0]
         pos[:, 1] = pos[:, 1] * scale[1] + translate[1]
-        if not np.isfinite(pos).all():
-            raise GeometryError(f"arc {number} decodes to infinite coordinates")
+        if not (np.isfinite(pos).all() and (np.abs(pos) <= MAX_COORDINATE).all()):
+            raise GeometryError(f"arc {number} decodes to coordinates beyond ±{MAX_COORDINATE:g}")
         arcs.append(pos)
     return arcs
 
@@ -95,6 +95,8 @@ def _point(pos: Any, transform: Mapping[str, Any] | None, where: str) -> Any:
     if transform is not None:
         x = x * float(transform["scale"][0]) + float(transform["translate"][0])
         y = y * float(transform["scale"][1]) + float(transform["translate"][1])
+    if not (abs(x) <= MAX_COORDINATE and abs(y) <= MAX_COORDINATE):
+        raise GeometryError(f"{where}: a position beyond ±{MAX_COORDINATE:g}")
     return shapely.Point(x, y)
 
 

@@ -14,6 +14,8 @@ changes are not computed (never silently bridged) and the rows carry the flag.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -28,9 +30,11 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
     """Waves whose questionnaire version differs from the previous wave's."""
     if "questionnaire" not in frame.columns:
         return set()
-    versions = frame.groupby("wave")["questionnaire"].agg(lambda s: tuple(sorted(set(s.astype(str)))))
-    waves = sorted(versions.index)
-    return {int(b) for a, b in zip(waves, waves[1:], strict=False) if versions[a] != versions[b]}
+    versions: dict[int, set[str]] = {}
+    for wave, version in zip(frame["wave"], frame["questionnaire"].astype(str), strict=True):
+        versions.setdefault(int(wave), set()).add(version)
+    waves = sorted(versions)
+    return {b for a, b in itertools.pairwise(waves) if versions[a] != versions[b]}
 
 
 def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.DataFrame:
@@ -61,25 +65,40 @@ def pooled(
     data = frame.assign(**{f"_v_{v}": est.values[v] for v in variables})
     design = stats.design.replace_design(est.design, data=data)
     for t_i, t in enumerate(waves):
-        earlier = waves[max(0, t_i - k):t_i]
+        earlier = waves[max(0, t_i - k) : t_i]
         if k <= 0 or len(earlier) < k or any(w in breaks for w in [*earlier[1:], t]):
             continue
-        for level, col in est.level_columns.items():
+        for _level, col in est.level_columns.items():
             if data[col].isna().all():
                 continue
             for v in variables:
-                res = stats.compare_with_pooled(design, f"_v_{v}", wave="wave", current=t,
-                                                earlier=earlier, by=col,
-                                                level=1 - spec.comparisons.alpha)
+                res = stats.compare_with_pooled(
+                    design,
+                    f"_v_{v}",
+                    wave="wave",
+                    current=t,
+                    earlier=earlier,
+                    by=col,
+                    level=1 - spec.comparisons.alpha,
+                )
                 if res.empty:
                     continue
-                out.append(pd.DataFrame({
-                    "area_code": res[col].astype(str), "wave": t, "measure": v,
-                    "change_pooled": res["difference"],
-                    "sig_pooled": res["p_value"] < spec.comparisons.alpha,
-                }))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
-        columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
+                out.append(
+                    pd.DataFrame(
+                        {
+                            "area_code": res[col].astype(str),
+                            "wave": t,
+                            "measure": v,
+                            "change_pooled": res["difference"],
+                            "sig_pooled": res["p_value"] < spec.comparisons.alpha,
+                        }
+                    )
+                )
+    return (
+        pd.concat(out, ignore_index=True)
+        if out
+        else pd.DataFrame(columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
+    )
 
 
 def parent_rest(
@@ -95,14 +114,31 @@ def parent_rest(
             continue
         pcol = est.level_columns[parent]
         for v in variables:
-            res = stats.compare_with_rest(design, f"_v_{v}", area=col, parent=pcol, by="wave",
-                                          level=1 - spec.comparisons.alpha)
+            res = stats.compare_with_rest(
+                design,
+                f"_v_{v}",
+                area=col,
+                parent=pcol,
+                by="wave",
+                level=1 - spec.comparisons.alpha,
+            )
             if res.empty:
                 continue
-            out.append(pd.DataFrame({
-                "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),
-                "measure": v, "diff_parent_rest": res["difference"],
-                "sig_parent_rest": res["p_value"] < spec.comparisons.alpha,
-            }))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
-        columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"])
+            out.append(
+                pd.DataFrame(
+                    {
+                        "area_code": res[col].astype(str),
+                        "wave": res["wave"].astype(np.int64),
+                        "measure": v,
+                        "diff_parent_rest": res["difference"],
+                        "sig_parent_rest": res["p_value"] < spec.comparisons.alpha,
+                    }
+                )
+            )
+    return (
+        pd.concat(out, ignore_index=True)
+        if out
+        else pd.DataFrame(
+            columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
+        )
+    )

@@ -155,8 +155,12 @@ def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy)
 
 
 def _add_design_comparisons(
-    spec: Spec, table: pd.DataFrame, est: survey_part.SurveyEstimates | None, hier: Hierarchy,
-    breaks: set[int], used: dict[str, indices.Affine],
+    spec: Spec,
+    table: pd.DataFrame,
+    est: survey_part.SurveyEstimates | None,
+    hier: Hierarchy,
+    breaks: set[int],
+    used: dict[str, indices.Affine],
 ) -> pd.DataFrame:
     if est is None:
         return table
@@ -199,7 +203,9 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     flags = [[f] if f else [] for f in t["flags"].fillna("").astype(str)]
     uncertain = (survey_like & (n >= pub.min_n) & (n < pub.uncertain_n)).to_numpy()
     small = (t["method"].isin(["register", "register_eb"]) & (n <= pub.small_count)).to_numpy()
-    broken = (t["wave"].isin(breaks) & t["method"].isin(["direct", "composite", "model"])).to_numpy()
+    broken = (
+        t["wave"].isin(breaks) & t["method"].isin(["direct", "composite", "model"])
+    ).to_numpy()
     for i in range(len(t)):
         if uncertain[i]:
             flags[i].append("uncertain")
@@ -217,7 +223,7 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     t["_mo"] = t["measure"].map(measure_order).fillna(len(measure_order))
     t = t.sort_values(["_lo", "area_code", "wave", "_mo", "measure"], kind="stable")
     t = t.drop(columns=["_lo", "_mo"]).reset_index(drop=True)
-    return conform(t[[c for c in RESULT_COLUMNS]])
+    return conform(t[list(RESULT_COLUMNS)])
 
 
 def _measure_ids(spec: Spec) -> list[str]:
@@ -242,6 +248,7 @@ def _bands(spec: Spec, t: pd.DataFrame) -> list[str]:
             out.append("")
             continue
         i = int(np.searchsorted(b, value, side="right"))
-        out.append(f"<{b[0]:g}" if i == 0 else f">={b[-1]:g}" if i == len(b)
-                   else f"{b[i - 1]:g}-{b[i]:g}")
+        out.append(
+            f"<{b[0]:g}" if i == 0 else f">={b[-1]:g}" if i == len(b) else f"{b[i - 1]:g}-{b[i]:g}"
+        )
     return out

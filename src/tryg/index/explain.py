@@ -12,6 +12,7 @@ Pure: no I/O; the CLI prints the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from tryg.index.spec import Item, Measure, RegisterMeasure, Spec, Subindex
 
@@ -46,9 +47,9 @@ class _Lang:
         if not bands:
             return ""
         parts = [self("under ", "below ") + self.num(bands[0])]
-        parts += [self.span(a, b) for a, b in zip(bands, bands[1:], strict=False)]
+        parts += [self.span(a, b) for a, b in pairwise(bands)]
         parts.append(self.num(bands[-1]) + self(" og derover", " and above"))
-        return self("Intervaller: ", "Bands: ") + ", ".join(parts) + "."
+        return self("Inddeling: ", "Bands: ") + ", ".join(parts) + "."
 
 
 def explain(spec: Spec, language: Language = "da") -> str:
@@ -114,9 +115,9 @@ def _measure(m: Measure, spec: Spec, t: _Lang) -> list[str]:
         codes = it.codes(m.category)
         word = (t("kode", "code") if len(codes) == 1 else t("koder", "codes"))
         what = t(
-            f"andelen (i procent) af svarene på `{it.id}` i kategorien {m.category} "
+            f"andelen af svarene på `{it.id}` i kategorien {m.category} "
             f"({word} {t.span(codes[0], codes[-1])}).",
-            f"the share (per cent) of the answers to `{it.id}` in the category {m.category} "
+            f"the share of the answers to `{it.id}` in the category {m.category} "
             f"({word} {t.span(codes[0], codes[-1])}).",
         )
     else:
@@ -172,8 +173,8 @@ def _register(spec: Spec, t: _Lang) -> list[str]:
             f"{window_text(m, t)}.",
         ))
         out.append("  " + t(
-            "Intervallerne er eksakte Poisson-intervaller (Garwood).",
-            "The intervals are exact Poisson (Garwood) intervals.",
+            "Konfidensintervallerne for raterne er eksakte Poisson-intervaller (Garwood).",
+            "The confidence intervals of the rates are exact Poisson (Garwood) intervals.",
         ))
         if m.smoothing == "eb_global":
             out.append("  " + t(
@@ -224,8 +225,8 @@ def _subindex(s: Subindex, spec: Spec, t: _Lang) -> list[str]:
         out += [f"  - {_item_score(it, t)}" for it in items]
         if len(items) > 1:
             out.append("  " + t(
-                f"Pointene lægges sammen som et gennemsnit pr. borger, der har besvaret mindst "
-                f"{s.min_items} af de {len(items)} spørgsmål.",
+                f"For hver borger, der har besvaret mindst {s.min_items} af de {len(items)} "
+                "spørgsmål, tages gennemsnittet af pointene.",
                 f"The scores are averaged per respondent who answered at least {s.min_items} of "
                 f"the {len(items)} items.",
             ))

@@ -49,7 +49,9 @@ class Hierarchy:
                 if lvl is None:
                     continue
                 if lvl in row and row[lvl] != p:
-                    problems.append(f"{code} lies in both {row[lvl]} and {p} (level {lvl}) in {year}")
+                    problems.append(
+                        f"{code} lies in both {row[lvl]} and {p} (level {lvl}) in {year}"
+                    )
                 row[lvl] = p
                 stack.extend(parents.get(p, []))
             table[code] = row
@@ -69,7 +71,7 @@ class Hierarchy:
         for code, value in own.items():
             if code in parents or code not in anc.index:
                 continue
-            for above in anc.loc[code].dropna():
+            for above in map(str, anc.loc[code].dropna()):
                 if above != code and above not in own:
                     total[above] = total.get(above, 0.0) + value
         return total
@@ -97,7 +99,9 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
     codes = a["code"].astype(str)
     dup = codes.duplicated(keep=False) & a.duplicated(["code", "level"], keep=False)
     for i in np.flatnonzero(dup.to_numpy())[:10]:
-        problems.append(Problem(src, int(a.index[i]), "code", f"area {codes.iloc[i]!r} is listed twice"))
+        problems.append(
+            Problem(src, int(a.index[i]), "code", f"area {codes.iloc[i]!r} is listed twice")
+        )
     level = dict(zip(codes, a["level"].astype(str), strict=True))
     names = dict(zip(codes, a["name"].astype(str), strict=True))
     link_rows: list[tuple[str, str, float, float]] = []
@@ -109,8 +113,14 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
         parent = str(parent)
         for code, col in ((child, "code"), (parent, "parent")):
             if code not in level:
-                problems.append(Problem(lsrc, int(idx) if isinstance(idx, (int, np.integer)) else None,
-                                        col, f"area {code!r} is not in the area list"))
+                problems.append(
+                    Problem(
+                        lsrc,
+                        int(idx) if isinstance(idx, (int, np.integer)) else None,
+                        col,
+                        f"area {code!r} is not in the area list",
+                    )
+                )
         lo = float(row["valid_from"]) if pd.notna(row.get("valid_from")) else np.nan
         hi = float(row["valid_to"]) if pd.notna(row.get("valid_to")) else np.nan
         link_rows.append((child, parent, lo, hi))
@@ -120,11 +130,13 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
     edges = defaultdict(set)
     for child, parent, _, _ in link_rows:
         edges[level[child]].add(level[parent])
+
     def d(lv: str, seen: frozenset[str] = frozenset()) -> int:
         if lv in seen:
             return 0
         if lv not in depth:
             depth[lv] = 1 + max((d(p, seen | {lv}) for p in edges.get(lv, ())), default=-1)
         return depth[lv]
+
     all_levels = sorted(set(level.values()), key=lambda lv: (d(lv), lv))
     return Hierarchy(names, level, tuple(link_rows), tuple(all_levels)), []

@@ -31,10 +31,10 @@ class Affine:
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
-        est = self.a + self.b * frame["estimate"]
-        lo = self.a + self.b * frame["ci_low"]
-        hi = self.a + self.b * frame["ci_high"]
-        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+        est = (self.a + self.b * frame["estimate"]).to_numpy(np.float64)
+        lo0 = (self.a + self.b * frame["ci_low"]).to_numpy(np.float64)
+        hi0 = (self.a + self.b * frame["ci_high"]).to_numpy(np.float64)
+        lo, hi = np.minimum(lo0, hi0), np.maximum(lo0, hi0)
         if self.clip:
             est, lo, hi = (np.clip(x, 0.0, 100.0) for x in (est, lo, hi))
         out["estimate"], out["ci_low"], out["ci_high"] = est, lo, hi
@@ -103,7 +103,10 @@ def subindex_rows(
 
 
 def composite_rows(
-    spec: Spec, subindices: pd.DataFrame, survey_part: pd.DataFrame, used: dict[str, Affine],
+    spec: Spec,
+    subindices: pd.DataFrame,
+    survey_part: pd.DataFrame,
+    used: dict[str, Affine],
 ) -> pd.DataFrame:
     """The weighted-mean composite per area × wave (none when the spec has no composite).
 
@@ -141,10 +144,18 @@ def composite_rows(
     se = np.sqrt(var)
     z = norm.ppf(1 - spec.comparisons.alpha / 2)
     level = by_sub[next(iter(weights))].reindex(keys)["level"]
-    out = pd.DataFrame({
-        "level": level, "estimate": est, "se": se, "ci_low": est - z * se,
-        "ci_high": est + z * se, "n": n, "n_eff": n_eff, "df": df,
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "level": level,
+            "estimate": est,
+            "se": se,
+            "ci_low": est - z * se,
+            "ci_high": est + z * se,
+            "n": n,
+            "n_eff": n_eff,
+            "df": df,
+        }
+    ).reset_index()
     out["measure"] = comp.id
     out["method"] = "composite"
     out["flags"] = ""

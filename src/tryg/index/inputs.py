@@ -67,6 +67,12 @@ class InputError(ValueError):
         super().__init__(f"{len(problems)} problem(s) in the inputs:\n{shown}{more}")
 
 
+def as_int(value: object) -> int:
+    """A wave or year label from pandas as a plain int (pandas' scalar type is wider than
+    what ``int()`` is typed to accept)."""
+    return int(value)  # type: ignore[call-overload,no-any-return]
+
+
 def source_of(frame: pd.DataFrame) -> str:
     return str(frame.attrs.get("source", ""))
 
@@ -89,9 +95,7 @@ class PopulationInput:
 @dataclass(frozen=True)
 class Areas:
     areas: pd.DataFrame
-    links: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=list(LINK_COLUMNS))
-    )
+    links: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(LINK_COLUMNS)))
 
 
 def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> list[Problem]:

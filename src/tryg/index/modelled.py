@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from tryg.index.inputs import Problem
+from tryg.index.inputs import Problem, as_int
 from tryg.index.spec import Spec
 from tryg.stats.small_area import fay_herriot
 
@@ -39,23 +39,35 @@ def small_area_rows(
     for measure in sa.measures:
         rows = survey[(survey["variable"] == measure) & (survey["level"] == finest)]
         for wave, direct in rows.groupby("wave", sort=True):
-            x = _covariates(reg, covs, int(wave), sa.covariates)
-            data = direct.set_index("area_code").join(x, how="outer") if not x.empty else \
-                direct.set_index("area_code")
-            data = data[data[[c for c in x.columns]].notna().all(axis=1)] if not x.empty else data
+            x = _covariates(reg, covs, as_int(wave), sa.covariates)
+            data = (
+                direct.set_index("area_code").join(x, how="outer")
+                if not x.empty
+                else direct.set_index("area_code")
+            )
+            data = data[data[list(x.columns)].notna().all(axis=1)] if not x.empty else data
             fit_ok = (data["se"] > 0) & data["estimate"].notna()
             if fit_ok.sum() < len(x.columns) + 3:
-                warnings.append(Problem("", None, None,
-                                        f"{measure}, wave {wave}: too few areas with a sample "
-                                        "for the small-area model; direct estimates kept"))
+                warnings.append(
+                    Problem(
+                        "",
+                        None,
+                        None,
+                        f"{measure}, wave {wave}: too few areas with a sample "
+                        "for the small-area model; direct estimates kept",
+                    )
+                )
                 continue
             direct_vals = data["estimate"].where(fit_ok)
             var = (data["se"] ** 2).where(fit_ok)
             try:
-                res = fay_herriot(direct_vals.to_numpy(), var.to_numpy(),
-                                  data[list(x.columns)].to_numpy() if not x.empty
-                                  else np.zeros((len(data), 0)),
-                                  method=sa.method, area=data.index.to_numpy())
+                res = fay_herriot(
+                    direct_vals.to_numpy(),
+                    var.to_numpy(),
+                    data[list(x.columns)].to_numpy() if not x.empty else np.zeros((len(data), 0)),
+                    method=sa.method,
+                    area=data.index.to_numpy(),
+                )
             except ValueError as exc:
                 warnings.append(Problem("", None, None, f"{measure}, wave {wave}: {exc}"))
                 continue
@@ -66,19 +78,28 @@ def small_area_rows(
             if chosen.empty:
                 continue
             se = np.sqrt(chosen["mse"])
-            frames.append(pd.DataFrame({
-                "area_code": chosen.index.astype(str), "wave": int(wave), "measure": measure,
-                "estimate": chosen["eblup"].clip(0, 1).to_numpy(), "se": se.to_numpy(),
-                "ci_low": (chosen["eblup"] - z * se).clip(0, 1).to_numpy(),
-                "ci_high": (chosen["eblup"] + z * se).clip(0, 1).to_numpy(),
-                "n": n.reindex(chosen.index).to_numpy(),
-                "method": np.where(chosen["method"] == "synthetic", "synthetic", "model"),
-                "flags": "model_based",
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "area_code": chosen.index.astype(str),
+                        "wave": as_int(wave),
+                        "measure": measure,
+                        "estimate": chosen["eblup"].clip(0, 1).to_numpy(),
+                        "se": se.to_numpy(),
+                        "ci_low": (chosen["eblup"] - z * se).clip(0, 1).to_numpy(),
+                        "ci_high": (chosen["eblup"] + z * se).clip(0, 1).to_numpy(),
+                        "n": n.reindex(chosen.index).to_numpy(),
+                        "method": np.where(chosen["method"] == "synthetic", "synthetic", "model"),
+                        "flags": "model_based",
+                    }
+                )
+            )
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), warnings
 
 
-def _covariates(reg: pd.DataFrame, covs: list[str], wave: int, wanted: tuple[str, ...]) -> pd.DataFrame:
+def _covariates(
+    reg: pd.DataFrame, covs: list[str], wave: int, wanted: tuple[str, ...]
+) -> pd.DataFrame:
     if reg.empty:
         return pd.DataFrame()
     sel = reg[reg["wave"] == wave]
@@ -104,24 +125,42 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
     for level in levels:
         s = survey[(survey["variable"] == gap.survey_measure) & (survey["level"] == level)]
         r = register[register["measure"] == gap.register_measure]
-        both = s.merge(r[["area_code", "wave", "estimate"]], on=["area_code", "wave"],
-                       suffixes=("", "_crime"))
+        both = s.merge(
+            r[["area_code", "wave", "estimate"]], on=["area_code", "wave"], suffixes=("", "_crime")
+        )
         for wave, g in both.groupby("wave", sort=True):
             g = g[(g["se"] > 0) & g["estimate_crime"].gt(0)]
             if len(g) < 5:
                 continue
             X = np.column_stack([np.ones(len(g)), np.log(g["estimate_crime"].to_numpy())])
             wts = 1.0 / g["se"].to_numpy() ** 2
-            beta = np.linalg.lstsq(X * np.sqrt(wts)[:, None],
-                                   g["estimate"].to_numpy() * np.sqrt(wts), rcond=None)[0]
+            beta = np.linalg.lstsq(
+                X * np.sqrt(wts)[:, None], g["estimate"].to_numpy() * np.sqrt(wts), rcond=None
+            )[0]
             resid = sign * (g["estimate"].to_numpy() - X @ beta)
             se = g["se"].to_numpy()
-            flags = np.where(resid > z * se, "fear_ahead_of_crime",
-                             np.where(resid < -z * se, "fear_behind_crime", ""))
-            frames.append(pd.DataFrame({
-                "level": level, "area_code": g["area_code"].to_numpy(), "wave": int(wave),
-                "measure": "gap", "estimate": resid, "se": se, "ci_low": resid - z * se,
-                "ci_high": resid + z * se, "n": g["n"].to_numpy(), "n_eff": g["n_eff"].to_numpy(),
-                "df": g["df"].to_numpy(), "method": "model", "flags": flags,
-            }))
+            flags = np.where(
+                resid > z * se,
+                "fear_ahead_of_crime",
+                np.where(resid < -z * se, "fear_behind_crime", ""),
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "area_code": g["area_code"].to_numpy(),
+                        "wave": as_int(wave),
+                        "measure": "gap",
+                        "estimate": resid,
+                        "se": se,
+                        "ci_low": resid - z * se,
+                        "ci_high": resid + z * se,
+                        "n": g["n"].to_numpy(),
+                        "n_eff": g["n_eff"].to_numpy(),
+                        "df": g["df"].to_numpy(),
+                        "method": "model",
+                        "flags": flags,
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

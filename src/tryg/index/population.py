@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from tryg.index.hierarchy import Hierarchy
-from tryg.index.inputs import PopulationInput, Problem, source_of
+from tryg.index.inputs import PopulationInput, Problem, as_int, source_of
 
 CELL_COLUMNS = ("sex", "age_group")
 
@@ -35,9 +34,9 @@ def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
     direct = own_total.combine_first(from_cells)
     rows = []
     for year, part in direct.groupby(level="year", sort=True):
-        own = {str(a): float(v) for (a, _), v in part.items()}
-        for code, value in sorted(hierarchy.roll_up(own, int(year)).items()):
-            rows.append((code, int(year), value))
+        own = {str(key[0]): float(v) for key, v in part.items()}  # type: ignore[index]
+        for code, value in sorted(hierarchy.roll_up(own, as_int(year)).items()):
+            rows.append((code, as_int(year), value))
     return pd.DataFrame(rows, columns=["area_code", "year", "population"])
 
 
@@ -57,8 +56,10 @@ def margins(
     problems: list[Problem] = []
     missing_vars = [v for v in variables if v not in t.columns]
     if missing_vars:
-        return {}, [Problem(src, None, v, "calibration needs population by this variable")
-                    for v in missing_vars]
+        return {}, [
+            Problem(src, None, v, "calibration needs population by this variable")
+            for v in missing_vars
+        ]
     is_cell = _cells(t)
     frames: dict[tuple[str, ...], list[pd.DataFrame]] = {}
     for wave, codes in sorted(codes_by_wave.items()):
@@ -69,14 +70,18 @@ def margins(
             year_rows = year_rows[~is_cell.loc[year_rows.index]] if (~is_cell).any() else year_rows
         absent = sorted(set(codes) - set(year_rows["area_code"]))
         if absent:
-            problems.append(Problem(
-                src, None, None,
-                f"wave {wave} has no population margins for area(s) {', '.join(absent[:5])}"
-                + (" ..." if len(absent) > 5 else "")
-                + f" (year {wave}, level {level_of.get(absent[0], '?')})",
-            ))
+            problems.append(
+                Problem(
+                    src,
+                    None,
+                    None,
+                    f"wave {wave} has no population margins for area(s) {', '.join(absent[:5])}"
+                    + (" ..." if len(absent) > 5 else "")
+                    + f" (year {wave}, level {level_of.get(absent[0], '?')})",
+                )
+            )
             continue
-        keys = list(variables) or [None]
+        keys: list[str | None] = list(variables) or [None]
         for var in keys:
             cols = ["area_code"] + ([var] if var else [])
             agg = year_rows.groupby(cols, sort=True)["population"].sum().reset_index()

@@ -38,17 +38,35 @@ def check_register(spec: Spec, register: RegisterInput, area_codes: set[str]) ->
     for m in spec.register:
         for off in m.offences:
             if off not in offences:
-                problems.append(Problem(src, None, "offence",
-                                        f"register measure {m.id!r} needs offence {off!r}, "
-                                        "which the register data does not contain"))
+                problems.append(
+                    Problem(
+                        src,
+                        None,
+                        "offence",
+                        f"register measure {m.id!r} needs offence {off!r}, "
+                        "which the register data does not contain",
+                    )
+                )
     codes = counts["area_code"].astype(str)
     for i in np.flatnonzero(~codes.isin(area_codes).to_numpy())[:20]:
-        problems.append(Problem(src, int(counts.index[i]), "area_code",
-                                f"unknown area code {codes.iloc[i]!r} (not in the area list)"))
+        problems.append(
+            Problem(
+                src,
+                int(counts.index[i]),
+                "area_code",
+                f"unknown area code {codes.iloc[i]!r} (not in the area list)",
+            )
+        )
     c = pd.to_numeric(counts["count"], errors="coerce")
     for i in np.flatnonzero(~((c >= 0) & (c == np.round(c))).to_numpy())[:20]:
-        problems.append(Problem(src, int(counts.index[i]), "count",
-                                f"count {counts['count'].iloc[i]!r} is not a whole number >= 0"))
+        problems.append(
+            Problem(
+                src,
+                int(counts.index[i]),
+                "count",
+                f"count {counts['count'].iloc[i]!r} is not a whole number >= 0",
+            )
+        )
     return problems
 
 
@@ -82,9 +100,15 @@ def register_rates(
         for wave in waves:
             quarters = window(m, wave)
             if not set(quarters) <= available:
-                warnings.append(Problem(source_of(register.counts), None, "quarter",
-                                        f"{m.id}: wave {wave} needs {quarters[0]}..{quarters[-1]}, "
-                                        "not all in the register data; not computed"))
+                warnings.append(
+                    Problem(
+                        source_of(register.counts),
+                        None,
+                        "quarter",
+                        f"{m.id}: wave {wave} needs {quarters[0]}..{quarters[-1]}, "
+                        "not all in the register data; not computed",
+                    )
+                )
                 continue
             direct = sel[sel["quarter"].isin(quarters)].groupby("area_code")["count"].sum()
             per_area = hierarchy.roll_up({str(k): float(v) for k, v in direct.items()}, wave)
@@ -93,8 +117,12 @@ def register_rates(
             frame = frame[frame["population"] > 0]
             if frame.empty:
                 continue
-            rate = poisson_rate(frame["count"].to_numpy(), frame["population"].to_numpy(),
-                                per=m.per, level=1 - spec.comparisons.alpha)
+            rate = poisson_rate(
+                frame["count"].to_numpy(),
+                frame["population"].to_numpy(),
+                per=m.per,
+                level=1 - spec.comparisons.alpha,
+            )
             out = frame.reset_index(drop=True)
             out["wave"] = wave
             out["measure"] = m.id
@@ -126,7 +154,9 @@ def _smoothed(
         out["estimate"] = eb["eb_rate"].to_numpy()
         # Marshall's approximate posterior variance, shrinkage × m / n (per person, scaled)
         prior = eb["prior_mean"].to_numpy() / m.per
-        out["se"] = m.per * np.sqrt(eb["shrinkage"].to_numpy() * prior / group["population"].to_numpy())
+        out["se"] = m.per * np.sqrt(
+            eb["shrinkage"].to_numpy() * prior / group["population"].to_numpy()
+        )
         z = float(norm.ppf(1 - alpha / 2))
         out["ci_low"] = np.maximum(out["estimate"] - z * out["se"], 0.0)
         out["ci_high"] = out["estimate"] + z * out["se"]

@@ -28,7 +28,8 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str]) -> list[
         needed |= {spec.item(i).column for i in sub.items}
     problems += [
         Problem(src, None, col, "the specification needs this item column, the survey lacks it")
-        for col in sorted(needed) if col not in frame.columns
+        for col in sorted(needed)
+        if col not in frame.columns
     ]
     if problems:
         return problems
@@ -39,16 +40,27 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str]) -> list[
     codes = frame["area_code"].astype(str)
     unknown = ~codes.isin(area_codes)
     for i in np.flatnonzero(unknown.to_numpy())[:20]:
-        problems.append(Problem(src, int(rows[i]), "area_code",
-                                f"unknown area code {codes.iloc[i]!r} (not in the area list)"))
+        problems.append(
+            Problem(
+                src,
+                int(rows[i]),
+                "area_code",
+                f"unknown area code {codes.iloc[i]!r} (not in the area list)",
+            )
+        )
     dup = frame.duplicated(["wave", "respondent_id"], keep=False).to_numpy()
     seen: dict[tuple[object, object], int] = {}
     for i in np.flatnonzero(dup)[:40]:
         key = (frame["wave"].iloc[i], frame["respondent_id"].iloc[i])
         if key in seen:
-            problems.append(Problem(src, int(rows[i]), "respondent_id",
-                                    f"respondent {key[1]!r} appears twice in wave {key[0]} "
-                                    f"(also row {seen[key]})"))
+            problems.append(
+                Problem(
+                    src,
+                    int(rows[i]),
+                    "respondent_id",
+                    f"respondent {key[1]!r} appears twice in wave {key[0]} (also row {seen[key]})",
+                )
+            )
         else:
             seen[key] = int(rows[i])
     for item in spec.items:
@@ -66,13 +78,21 @@ def _check_item(item: Item, frame: pd.DataFrame, src: str, rows: np.ndarray) -> 
     ]
     lo, hi = item.scale
     v = values.to_numpy(dtype=np.float64)
-    allowed = np.isnan(v) | ((v >= lo) & (v <= hi) & (v == np.round(v))) | np.isin(v, item.dont_know)
+    allowed = (
+        np.isnan(v) | ((v >= lo) & (v <= hi) & (v == np.round(v))) | np.isin(v, item.dont_know)
+    )
     for i in np.flatnonzero(~allowed)[:20]:
-        problems.append(Problem(
-            src, int(rows[i]), item.column,
-            f"answer {v[i]:g} is outside the scale {lo}-{hi}"
-            + (f" and not a 'don't know' code {list(item.dont_know)}" if item.dont_know else ""),
-        ))
+        problems.append(
+            Problem(
+                src,
+                int(rows[i]),
+                item.column,
+                f"answer {v[i]:g} is outside the scale {lo}-{hi}"
+                + (
+                    f" and not a 'don't know' code {list(item.dont_know)}" if item.dont_know else ""
+                ),
+            )
+        )
     return problems
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from tryg.index.spec import Spec
 
@@ -54,6 +55,9 @@ RESULT_DTYPES: dict[str, str] = {
     "suppressed": "bool",
 }
 
+#: Values of ``method`` for rows computed from the police register (their ``n`` is a count).
+REGISTER_METHODS: tuple[str, ...] = ("register", "register_eb")
+
 #: The public view's columns: ``n`` is replaced in place by the text ``n_display``.
 PUBLIC_COLUMNS: tuple[str, ...] = tuple("n_display" if c == "n" else c for c in RESULT_COLUMNS)
 
@@ -66,7 +70,9 @@ def empty_results() -> pd.DataFrame:
 def conform(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with exactly the results columns, in order, in their dtypes.
 
-    Raises ``ValueError`` naming any missing column; extra columns are dropped.
+    Raises ``ValueError`` naming any missing column; extra columns are dropped. ``flags`` is
+    always text: no flags is ``""`` (CSV and XLSX cannot tell ``""`` from missing, so the two
+    must mean the same).
     """
     missing = [c for c in RESULT_COLUMNS if c not in table.columns]
     if missing:
@@ -75,9 +81,9 @@ def conform(table: pd.DataFrame) -> pd.DataFrame:
     for c in RESULT_COLUMNS:
         col = table[c]
         if RESULT_DTYPES[c] == "object":
-            out[c] = col.astype(object).where(col.notna(), None)
+            out[c] = col.astype(object).where(col.notna(), "" if c == "flags" else None)
         else:
-            out[c] = col.astype(RESULT_DTYPES[c])
+            out[c] = col.astype(pandas_dtype(RESULT_DTYPES[c]))
     return out
 
 
@@ -85,7 +91,8 @@ def register_measure_ids(spec: Spec) -> set[str]:
     """Measures whose ``n`` is a count of reported offences (subject to ``small_count``).
 
     Register measures, their smoothed ``<id>_eb`` companions and sub-indices built from them:
-    their ``n`` is the offence count, which must not be published when small.
+    their ``n`` is the offence count, which must not be published when small. (Rows whose
+    ``method`` is one of ``REGISTER_METHODS`` count as register rows too, whatever their id.)
     """
     ids = {m.id for m in spec.register} | {f"{m.id}_eb" for m in spec.register}
     return ids | {s.id for s in spec.subindices if s.source == "register"}
@@ -106,7 +113,10 @@ def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """
     t = conform(table)
     small = spec.publication.small_count
-    register = t["measure"].isin(register_measure_ids(spec)).to_numpy()
+    register = (
+        t["measure"].isin(register_measure_ids(spec))
+        | t["method"].isin(REGISTER_METHODS)
+    ).to_numpy()
     n = t["n"]
     n_known = n.notna().to_numpy()
     n_values = n.fillna(0).to_numpy(dtype=np.int64)
@@ -117,7 +127,8 @@ def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     ).astype(object)
     display[~n_known] = None
     # dtype=object explicitly: pandas 3 would otherwise infer its own string dtype.
-    t.insert(t.columns.get_loc("n"), "n_display", pd.Series(display, index=t.index, dtype=object))
+    position = list(t.columns).index("n")
+    t.insert(position, "n_display", pd.Series(display, index=t.index, dtype=object))
     t = t.drop(columns="n")
     hidden = t["suppressed"].to_numpy(dtype=bool)
     if hidden.any():

@@ -247,15 +247,21 @@ def parse_spec(text: str) -> Spec:
     item_ids = {i.id for i in items}
     measures = tuple(_measure(t, item_ids) for t in r.tables("measures"))
     register = tuple(_register(t) for t in r.tables("register"))
-    subindices = tuple(_subindex(t, item_ids, {m.id for m in register}) for t in r.tables("subindices"))
-    _unique("measures", [m.id for m in measures] + [m.id for m in register] + [s.id for s in subindices])
+    subindices = tuple(
+        _subindex(t, item_ids, {m.id for m in register}) for t in r.tables("subindices")
+    )
+    _unique(
+        "measures", [m.id for m in measures] + [m.id for m in register] + [s.id for s in subindices]
+    )
     for m in measures:
         if m.kind == "share":
             next(i for i in items if i.id == m.item).codes(m.category)
-    composite = _composite(r.table("composite"), {s.id for s in subindices}) if "composite" in raw else None
+    composite = (
+        _composite(r.table("composite"), {s.id for s in subindices}) if "composite" in raw else None
+    )
     spec = Spec(
-        id=head.str("id"),
-        version=head.str("version"),
+        id=head.string("id"),
+        version=head.string("version"),
         title=head.text("title"),
         description=head.text("description"),
         notes=head.text("notes", optional=True),
@@ -266,8 +272,9 @@ def parse_spec(text: str) -> Spec:
         composite=composite,
         comparisons=_comparisons(r.table("comparisons", optional=True)),
         publication=_publication(r.table("publication", optional=True)),
-        small_area=_small_area(r.table("small_area", optional=True), {m.id for m in measures},
-                               {m.id for m in register}),
+        small_area=_small_area(
+            r.table("small_area", optional=True), {m.id for m in measures}, {m.id for m in register}
+        ),
         gap=_gap(r.table("gap", optional=True), {m.id for m in measures}, {m.id for m in register}),
         calibration=_calibration(r.table("calibration", optional=True)),
         source=text,
@@ -307,7 +314,7 @@ class _Reader:
             raise SpecError(f"[[{self._key(key)}]] must be an array of tables")
         return [_Reader(v, f"{self._key(key)}[{i}]") for i, v in enumerate(value)]
 
-    def str(self, key: str, default: str | None = None) -> str:
+    def string(self, key: str, default: str | None = None) -> str:
         value = self.data.get(key, default)
         if not isinstance(value, str) or (default is None and not value):
             raise SpecError(f"{self._key(key)} must be a non-empty string")
@@ -323,19 +330,19 @@ class _Reader:
             raise SpecError(f"{self._key(key)} must be a string or a table with da (and en)")
         return Text(value["da"], str(value.get("en", value["da"])))
 
-    def num(self, key: str, default: float | None = None) -> float:
+    def number(self, key: str, default: float | None = None) -> float:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SpecError(f"{self._key(key)} must be a number")
         return float(value)
 
-    def int(self, key: str, default: int | None = None) -> int:
+    def integer(self, key: str, default: int | None = None) -> int:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise SpecError(f"{self._key(key)} must be a whole number")
         return value
 
-    def bool(self, key: str, default: bool) -> bool:
+    def boolean(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
             raise SpecError(f"{self._key(key)} must be true or false")
@@ -355,7 +362,8 @@ class _Reader:
             raise SpecError(f"{self._key(key)} must be a list of numbers")
         return tuple(float(v) for v in value)
 
-    def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> str:
+    def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> Any:
+        """One of ``options`` (typed ``Any`` so each caller's Literal type accepts it)."""
         value = self.data.get(key, default)
         if value not in options:
             raise SpecError(f"{self._key(key)} must be one of {', '.join(options)} (got {value!r})")
@@ -377,7 +385,11 @@ def _item(r: _Reader) -> Item:
     lo, hi = int(scale[0]), int(scale[1])
     cats = []
     for name, bounds in r.get("categories", {}).items():
-        if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, int) for b in bounds)):
+        if not (
+            isinstance(bounds, list)
+            and len(bounds) == 2
+            and all(isinstance(b, int) for b in bounds)
+        ):
             raise SpecError(f"{r.path}.categories.{name} must be [first, last] codes")
         if not lo <= bounds[0] <= bounds[1] <= hi:
             raise SpecError(f"{r.path}.categories.{name} {bounds} lies outside the scale {lo}-{hi}")
@@ -385,31 +397,31 @@ def _item(r: _Reader) -> Item:
     dont_know = tuple(int(v) for v in r.nums("dont_know"))
     if any(lo <= d <= hi for d in dont_know):
         raise SpecError(f"{r.path}.dont_know codes must lie outside the scale {lo}-{hi}")
-    item_id = r.str("id")
+    item_id = r.string("id")
     return Item(
         id=item_id,
         text=r.text("text"),
         scale=(lo, hi),
-        safe_end=r.choice("safe_end", ("low", "high")),  # type: ignore[arg-type]
+        safe_end=r.choice("safe_end", ("low", "high")),
         dont_know=dont_know,
         categories=tuple(cats),
-        column=r.str("column", item_id),
+        column=r.string("column", item_id),
     )
 
 
 def _measure(r: _Reader, items: set[str]) -> Measure:
     kind = r.choice("kind", ("share", "mean"))
-    item = r.str("item")
+    item = r.string("item")
     if item not in items:
         raise SpecError(f"{r.path}.item {item!r} is not an item of this specification")
     return Measure(
-        id=r.str("id"),
+        id=r.string("id"),
         label=r.text("label"),
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         item=item,
-        category=r.str("category") if kind == "share" else "",
-        higher_is_safer=r.bool("higher_is_safer", True),
-        headline=r.bool("headline", False),
+        category=r.string("category") if kind == "share" else "",
+        higher_is_safer=r.boolean("higher_is_safer", True),
+        headline=r.boolean("headline", False),
         bands=r.nums("bands"),
     )
 
@@ -418,50 +430,53 @@ def _register(r: _Reader) -> RegisterMeasure:
     offences = r.strs("offences")
     if not offences:
         raise SpecError(f"{r.path}.offences must name at least one offence")
-    quarters = r.int("window_quarters", 4)
-    end = r.int("window_end", 3)
+    quarters = r.integer("window_quarters", 4)
+    end = r.integer("window_end", 3)
     if not 1 <= quarters <= 40 or not 1 <= end <= 4:
         raise SpecError(f"{r.path}: window_quarters must be 1-40 and window_end a quarter 1-4")
     return RegisterMeasure(
-        id=r.str("id"),
+        id=r.string("id"),
         label=r.text("label"),
         offences=offences,
-        per=r.num("per", 1000.0),
+        per=r.number("per", 1000.0),
         window_quarters=quarters,
         window_end=end,
-        smoothing=r.choice("smoothing", ("none", "eb_global"), "eb_global"),  # type: ignore[arg-type]
+        smoothing=r.choice("smoothing", ("none", "eb_global"), "eb_global"),
     )
 
 
 def _subindex(r: _Reader, items: set[str], register: set[str]) -> Subindex:
     source = r.choice("source", ("items", "register"))
     sub_items = r.strs("items")
-    reg = r.str("register", "") if source == "register" else ""
+    reg = r.string("register", "") if source == "register" else ""
     if source == "items":
         unknown = [i for i in sub_items if i not in items]
         if not sub_items or unknown:
             raise SpecError(f"{r.path}.items must list items of this specification ({unknown})")
     elif reg not in register:
-        raise SpecError(f"{r.path}.register {reg!r} is not a register measure of this specification")
+        raise SpecError(
+            f"{r.path}.register {reg!r} is not a register measure of this specification"
+        )
     transform = r.choice(
-        "transform", ("scale_0_100", "anchored", "base_year"),
+        "transform",
+        ("scale_0_100", "anchored", "base_year"),
         "scale_0_100" if source == "items" else "anchored",
     )
     anchors = r.nums("anchors") if "anchors" in r.data else (0.0, 0.0)
     if transform == "anchored" and (len(anchors) != 2 or anchors[0] == anchors[1]):
         raise SpecError(f"{r.path}.anchors must be [value at 100, value at 0] for 'anchored'")
-    base_wave = r.int("base_wave") if transform == "base_year" else None
+    base_wave = r.integer("base_wave") if transform == "base_year" else None
     return Subindex(
-        id=r.str("id"),
+        id=r.string("id"),
         label=r.text("label"),
-        source=source,  # type: ignore[arg-type]
+        source=source,
         items=sub_items,
         register=reg,
-        transform=transform,  # type: ignore[arg-type]
+        transform=transform,
         anchors=(anchors[0], anchors[1]) if len(anchors) == 2 else (0.0, 0.0),
         base_wave=base_wave,
-        higher_is_better=r.bool("higher_is_better", True),
-        min_items=r.int("min_items", 1),
+        higher_is_better=r.boolean("higher_is_better", True),
+        min_items=r.integer("min_items", 1),
         bands=r.nums("bands"),
     )
 
@@ -481,22 +496,32 @@ def _composite(r: _Reader, subindices: set[str]) -> Composite:
     if transform == "weighted_mean" and sum(w for _, w in pairs) <= 0:
         raise SpecError(f"{r.path}.weights must give some sub-index a positive weight")
     return Composite(
-        id=r.str("id"), label=r.text("label"), transform=transform,  # type: ignore[arg-type]
-        weights=tuple(pairs), bands=r.nums("bands"),
+        id=r.string("id"),
+        label=r.text("label"),
+        transform=transform,
+        weights=tuple(pairs),
+        bands=r.nums("bands"),
     )
 
 
 def _comparisons(r: _Reader) -> Comparisons:
-    alpha = r.num("alpha", 0.05)
+    alpha = r.number("alpha", 0.05)
     if not 0 < alpha < 0.5:
         raise SpecError(f"{r.path}.alpha must be between 0 and 0.5")
-    return Comparisons(alpha=alpha, previous_wave=r.bool("previous_wave", True),
-                       pooled_waves=r.int("pooled_waves", 0), parent_rest=r.bool("parent_rest", True))
+    return Comparisons(
+        alpha=alpha,
+        previous_wave=r.boolean("previous_wave", True),
+        pooled_waves=r.integer("pooled_waves", 0),
+        parent_rest=r.boolean("parent_rest", True),
+    )
 
 
 def _publication(r: _Reader) -> Publication:
-    p = Publication(min_n=r.int("min_n", 50), uncertain_n=r.int("uncertain_n", 100),
-                    small_count=r.int("small_count", 4))
+    p = Publication(
+        min_n=r.integer("min_n", 50),
+        uncertain_n=r.integer("uncertain_n", 100),
+        small_count=r.integer("small_count", 4),
+    )
     if p.uncertain_n < p.min_n:
         raise SpecError(f"{r.path}.uncertain_n must be at least min_n")
     return p
@@ -504,27 +529,34 @@ def _publication(r: _Reader) -> Publication:
 
 def _small_area(r: _Reader, measures: set[str], register: set[str]) -> SmallArea:
     sa = SmallArea(
-        enabled=r.bool("enabled", False), below_n=r.int("below_n", 50),
-        method=r.choice("method", ("REML", "ML"), "REML"),  # type: ignore[arg-type]
-        measures=r.strs("measures"), covariates=r.strs("covariates"),
+        enabled=r.boolean("enabled", False),
+        below_n=r.integer("below_n", 50),
+        method=r.choice("method", ("REML", "ML"), "REML"),
+        measures=r.strs("measures"),
+        covariates=r.strs("covariates"),
     )
     for m in sa.measures:
         if m not in measures:
             raise SpecError(f"{r.path}.measures names {m!r}, which is not a survey measure")
     for c in sa.covariates:
         if c not in register and c != "population":
-            raise SpecError(f"{r.path}.covariates: {c!r} is neither a register measure nor "
-                            "'population'")
+            raise SpecError(
+                f"{r.path}.covariates: {c!r} is neither a register measure nor 'population'"
+            )
     return sa
 
 
 def _gap(r: _Reader, measures: set[str], register: set[str]) -> Gap:
-    gap = Gap(enabled=r.bool("enabled", False), survey_measure=r.str("survey_measure", ""),
-              register_measure=r.str("register_measure", ""), level=r.str("level", ""))
+    gap = Gap(
+        enabled=r.boolean("enabled", False),
+        survey_measure=r.string("survey_measure", ""),
+        register_measure=r.string("register_measure", ""),
+        level=r.string("level", ""),
+    )
     if gap.enabled and (gap.survey_measure not in measures or gap.register_measure not in register):
         raise SpecError(f"{r.path} must name a survey measure and a register measure of this spec")
     return gap
 
 
 def _calibration(r: _Reader) -> Calibration:
-    return Calibration(level=r.str("level", ""), variables=r.strs("variables"))
+    return Calibration(level=r.string("level", ""), variables=r.strs("variables"))

@@ -19,7 +19,7 @@ import pandas as pd
 from tryg import stats
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.indices import composite_combination
-from tryg.index.inputs import PopulationInput, Problem, SurveyInput, source_of
+from tryg.index.inputs import PopulationInput, Problem, SurveyInput, as_int, source_of
 from tryg.index.population import margins
 from tryg.index.respondents import measure_values, subindex_scores
 from tryg.index.spec import Spec
@@ -54,13 +54,13 @@ def prepare(
     cols = {lv: level_column(lv) for lv in hierarchy.levels}
     parts = []
     for wave, rows in frame.groupby("wave", sort=True):
-        anc = hierarchy.ancestors(int(wave))
+        anc = hierarchy.ancestors(as_int(wave))
         looked = anc.reindex(rows["area_code"].to_numpy())
         looked.index = rows.index
         parts.append(looked.rename(columns=cols))
     levels = pd.concat(parts).reindex(frame.index)
     for col in cols.values():
-        frame[col] = levels[col] if col in levels else np.nan
+        frame[col] = levels.get(col, np.nan)
     stratum = frame["stratum"].astype(str) if "stratum" in frame else frame["area_code"]
     frame["_stratum"] = frame["wave"].astype(str) + "|" + stratum
     return frame, cols
@@ -71,8 +71,11 @@ def build_design(
 ) -> tuple[stats.Design, list[Problem]]:
     """The stacked design, raked to each wave's margins when the spec asks for calibration."""
     design = stats.Design(
-        frame, weights="weight", strata="_stratum",
-        psu="psu" if "psu" in frame.columns else None, lonely_psu="adjust",
+        frame,
+        weights="weight",
+        strata="_stratum",
+        psu="psu" if "psu" in frame.columns else None,
+        lonely_psu="adjust",
     )
     cal = spec.calibration
     if not cal.level:
@@ -81,22 +84,31 @@ def build_design(
     col = level_column(cal.level)
     if col not in frame.columns or frame[col].isna().any():
         bad = frame.index[frame[col].isna()] if col in frame else frame.index
-        return design, [Problem(src, int(bad[0]), "area_code",
-                                f"the respondent's area lies in no area of level {cal.level!r}, "
-                                "which the specification calibrates to")]
+        return design, [
+            Problem(
+                src,
+                int(bad[0]),
+                "area_code",
+                f"the respondent's area lies in no area of level {cal.level!r}, "
+                "which the specification calibrates to",
+            )
+        ]
     missing = [v for v in cal.variables if v not in frame.columns]
     if missing:
-        return design, [Problem(src, None, v, "calibration needs this column in the survey")
-                        for v in missing]
+        return design, [
+            Problem(src, None, v, "calibration needs this column in the survey") for v in missing
+        ]
     codes_by_wave = {
-        int(w): sorted(g[col].astype(str).unique()) for w, g in frame.groupby("wave", sort=True)
+        as_int(w): sorted(g[col].astype(str).unique()) for w, g in frame.groupby("wave", sort=True)
     }
     figures, problems = margins(population, hierarchy.level, codes_by_wave, cal.variables)
     if problems:
         return design, problems
     frame["_cal_area"] = frame[col].astype(str)
-    renamed = {tuple("_cal_area" if k == "cal_area" else k for k in key): series
-               for key, series in figures.items()}
+    renamed: dict[str | tuple[str, ...], pd.Series] = {
+        tuple("_cal_area" if k == "cal_area" else k for k in key): series
+        for key, series in figures.items()
+    }
     try:
         if cal.variables:
             return stats.rake(design, renamed), []
@@ -127,8 +139,13 @@ def estimate(
             progress(f"survey estimates, level {level}", i / max(len(cols), 1))
         if frame[col].isna().all():
             continue
-        res = means(design, values, by=[col, "wave"], level=1 - alpha,
-                    combinations={"_composite_survey": combos} if combos else None)
+        res = means(
+            design,
+            values,
+            by=[col, "wave"],
+            level=1 - alpha,
+            combinations={"_composite_survey": combos} if combos else None,
+        )
         res = res.rename(columns={col: "area_code"})
         res.insert(0, "level", level)
         is_share = res["variable"].isin(shares).to_numpy()
@@ -137,8 +154,9 @@ def estimate(
             se = res.loc[is_share, "se"].to_numpy()
             df = res.loc[is_share, "df"].to_numpy()
             lo, hi = intervals.logit(p, se, df, 1 - alpha)
-            kg = intervals.korn_graubard(p, se**2, res.loc[is_share, "n"].to_numpy(float), df,
-                                         1 - alpha)
+            kg = intervals.korn_graubard(
+                p, se**2, res.loc[is_share, "n"].to_numpy(float), df, 1 - alpha
+            )
             flat = (p <= 0) | (p >= 1) | (se <= 0)
             res.loc[is_share, "ci_low"] = np.where(flat, kg[0], lo)
             res.loc[is_share, "ci_high"] = np.where(flat, kg[1], hi)
@@ -148,7 +166,10 @@ def estimate(
 
 
 def _bases(
-    spec: Spec, design: stats.Design, frame: pd.DataFrame, values: dict[str, np.ndarray],
+    spec: Spec,
+    design: stats.Design,
+    frame: pd.DataFrame,
+    values: dict[str, np.ndarray],
     hierarchy: Hierarchy,
 ) -> dict[str, float | None]:
     """Base-year values of item sub-indices: the top area's weighted mean in the base wave
@@ -157,7 +178,7 @@ def _bases(
     top_level = hierarchy.levels[0]
     tops = [c for c, lv in hierarchy.level.items() if lv == top_level]
     out: dict[str, float | None] = {}
-    waves = sorted(int(w) for w in frame["wave"].unique())
+    waves = sorted(as_int(w) for w in frame["wave"].unique())
     w = np.asarray(design.weights)
     for sub in spec.subindices:
         if sub.source != "items" or sub.transform != "base_year":
@@ -166,5 +187,7 @@ def _bases(
         rows = (frame["wave"] == wave).to_numpy() & ~np.isnan(values[sub.id])
         if len(tops) == 1:
             rows &= (frame[level_column(top_level)] == tops[0]).to_numpy()
-        out[sub.id] = float(np.average(values[sub.id][rows], weights=w[rows])) if rows.any() else None
+        out[sub.id] = (
+            float(np.average(values[sub.id][rows], weights=w[rows])) if rows.any() else None
+        )
     return out

@@ -3,7 +3,8 @@
 The parsers are deliberately narrower than Python's ``float()``: "nan", "inf", "1_000" and
 thousands separators are rejected, because in a survey export they are typos or locale
 accidents, never data. A decimal comma is accepted only where the file's format implies it
-(semicolon-separated CSV, the Danish Excel default).
+(semicolon-separated CSV, the Danish Excel default); there, a dot that could be a
+thousands separator ("1.500") is an error rather than a guess.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 from tryg.readers.report import Collector
 from tryg.readers.text import RawTable, cell_text
 
+# "1.500" in a semicolon (Danish) file could be 1500 or 1.5: refuse to guess.
+_DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _QUARTER = re.compile(r"(\d{4})\s*[-_ ]?\s*[QqKk]\s*([1-4])")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?")
@@ -23,7 +26,7 @@ _DK_DATE = re.compile(r"(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?:[T ].*)?")
 YEARS = (1800, 2200)
 
 
-class BadCell(ValueError):
+class BadCellError(ValueError):
     """A cell that does not parse; the message says what was expected."""
 
 
@@ -36,18 +39,23 @@ def shown(value: Any) -> str:
 def parse_number(value: Any, *, decimal_comma: bool = False) -> float:
     """A finite number from a cell (text or a spreadsheet number)."""
     if isinstance(value, bool):
-        raise BadCell(f"{shown(value)} is not a number")
+        raise BadCellError(f"{shown(value)} is not a number")
     if isinstance(value, int | float):
         number = float(value)
     else:
         text = str(value).strip()
+        if decimal_comma and _DOT_THOUSANDS.fullmatch(text):
+            raise BadCellError(
+                f"{shown(value)} is ambiguous in a semicolon-separated file (thousands "
+                "separator or decimal point?): write it without the dot, or with a comma"
+            )
         if decimal_comma and text.count(",") == 1 and "." not in text:
             text = text.replace(",", ".")
         if not _NUMBER.fullmatch(text):
-            raise BadCell(f"{shown(value)} is not a number")
+            raise BadCellError(f"{shown(value)} is not a number")
         number = float(text)
     if not math.isfinite(number):
-        raise BadCell(f"{shown(value)} is not a finite number")
+        raise BadCellError(f"{shown(value)} is not a finite number")
     return number
 
 
@@ -55,7 +63,7 @@ def parse_integer(value: Any, *, decimal_comma: bool = False) -> int:
     """A whole number ("12" or "12.0"; not "12.5")."""
     number = parse_number(value, decimal_comma=decimal_comma)
     if not number.is_integer():
-        raise BadCell(f"{shown(value)} is not a whole number")
+        raise BadCellError(f"{shown(value)} is not a whole number")
     return int(number)
 
 
@@ -63,7 +71,7 @@ def parse_quarter(value: Any) -> str:
     """A quarter label as ``"2015Q3"`` (accepts "2015Q3", "2015K3", "2015-Q3", "2015 q3")."""
     match = _QUARTER.fullmatch(str(value).strip())
     if match is None or not YEARS[0] <= int(match.group(1)) <= YEARS[1]:
-        raise BadCell(f"{shown(value)} is not a quarter such as '2015Q3'")
+        raise BadCellError(f"{shown(value)} is not a quarter such as '2015Q3'")
     return f"{match.group(1)}Q{match.group(2)}"
 
 
@@ -83,12 +91,12 @@ def parse_date(value: Any) -> dt.date:
         elif dk:
             d, m, y = (int(g) for g in dk.groups())
         else:
-            raise BadCell(f"{shown(value)} is not a date such as '2015-07-31'")
+            raise BadCellError(f"{shown(value)} is not a date such as '2015-07-31'")
         return dt.date(y, m, d)
     except ValueError as exc:
-        if isinstance(exc, BadCell):
+        if isinstance(exc, BadCellError):
             raise
-        raise BadCell(f"{shown(value)} is not a valid date ({exc})") from None
+        raise BadCellError(f"{shown(value)} is not a valid date ({exc})") from None
 
 
 def quarter_of(day: dt.date) -> str:
@@ -128,7 +136,7 @@ def number_column(
             continue
         try:
             number = parse_number(cell, decimal_comma=table.decimal_comma)
-        except BadCell as exc:
+        except BadCellError as exc:
             out.error(line, column, str(exc))
             values.append(math.nan)
             continue
@@ -157,7 +165,7 @@ def integer_column(
             continue
         try:
             number = parse_integer(cell, decimal_comma=table.decimal_comma)
-        except BadCell as exc:
+        except BadCellError as exc:
             out.error(line, column, str(exc))
             values.append(0)
             continue
@@ -174,12 +182,12 @@ def rename_columns(table: RawTable, columns: dict[str, str], out: Collector) -> 
     rename that would make two columns share a name, is an error."""
     for file_name, contract in columns.items():
         if file_name not in table.header:
-            out.error(None, file_name,
+            out.error(table.header_line, file_name,
                       f"the column {file_name!r} (to be read as {contract!r}) is not in the file; "
                       f"the file has {table.header}")
     targets = [columns.get(h, h) for h in table.header]
     for name in {t for t in targets if targets.count(t) > 1}:
         sources = [h for h in table.header if columns.get(h, h) == name]
-        out.error(None, name, f"several columns would be read as {name!r}: {sources}")
+        out.error(table.header_line, name, f"several columns would be read as {name!r}: {sources}")
     if not out.errors:
         table.header = targets

@@ -30,7 +30,8 @@ def read_bytes(path: PathLike) -> tuple[bytes, str]:
     try:
         return Path(path).read_bytes(), source
     except OSError as exc:
-        raise InputError([Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")]) from None
+        problem = Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")
+        raise InputError([problem]) from None
 
 
 def load_table(
@@ -74,9 +75,8 @@ def _load_xlsx(path: PathLike, sheet: str | int | None) -> RawTable:
     except InputError:
         raise
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise InputError(
-            [Problem(source, None, None, f"not a readable XLSX workbook: {type(exc).__name__}: {exc}")]
-        ) from None
+        message = f"not a readable XLSX workbook: {type(exc).__name__}: {exc}"
+        raise InputError([Problem(source, None, None, message)]) from None
     table = table_from_records(records, source, binary=True)
     table.attrs["library_warnings"] = [str(w.message) for w in caught]
     return table
@@ -90,7 +90,8 @@ def _sheet(book: Any, sheet: str | int | None, source: str) -> Any:
         return book[names[0]]
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
-            raise InputError([Problem(source, None, None, f"no sheet number {sheet} (sheets: {names})")])
+            message = f"no sheet number {sheet} (sheets: {names})"
+            raise InputError([Problem(source, None, None, message)])
         return book[names[sheet]]
     if sheet not in names:
         raise InputError([Problem(source, None, None, f"no sheet {sheet!r} (sheets: {names})")])

@@ -40,6 +40,7 @@ class RawTable:
     decimal_comma: bool = False
     encoding: str | None = None
     binary: bool = False
+    header_line: int = 1
     attrs: dict[str, Any] = field(default_factory=dict)
 
     def index(self, column: str) -> int:
@@ -50,7 +51,9 @@ class RawTable:
         return [r[i] for r in self.rows]
 
 
-def decode(data: bytes, source: str, encoding: str | None, *, fallback: str | None = None) -> tuple[str, str]:
+def decode(
+    data: bytes, source: str, encoding: str | None, *, fallback: str | None = None
+) -> tuple[str, str]:
     """``data`` as text, and the encoding used.
 
     Without ``encoding``: a UTF-16 byte-order mark means UTF-16; otherwise UTF-8 (with or
@@ -60,7 +63,8 @@ def decode(data: bytes, source: str, encoding: str | None, *, fallback: str | No
         try:
             name = codecs.lookup(encoding).name
         except LookupError:
-            raise InputError([Problem(source, None, None, f"unknown encoding {encoding!r}")]) from None
+            problem = Problem(source, None, None, f"unknown encoding {encoding!r}")
+            raise InputError([problem]) from None
         try:
             text = data.decode(name)
         except UnicodeDecodeError as exc:
@@ -79,6 +83,25 @@ def decode(data: bytes, source: str, encoding: str | None, *, fallback: str | No
         raise InputError([_decode_problem(data, source, exc, "utf-8")]) from None
 
 
+def _column_at(data: bytes, position: int) -> str | None:
+    """The header name of the CSV column holding byte ``position`` (best effort: a quoted
+    cell spanning lines can mislead it), or ``None`` when the byte is in the header."""
+    line_start = data.rfind(b"\n", 0, position) + 1
+    header_bytes = data.lstrip(b"\xef\xbb\xbf\r\n").split(b"\n", 1)[0]
+    if line_start == 0 or data.find(header_bytes) >= line_start:
+        return None
+    header = header_bytes.decode("utf-8", errors="replace").strip()
+    delimiter = sniff_delimiter(header)
+    try:
+        names = next(csv.reader([header], delimiter=delimiter))
+        prefix = data[line_start:position].decode("utf-8", errors="replace")
+        fields = next(csv.reader([prefix + "x"], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return None
+    index = len(fields) - 1
+    return names[index].strip() or None if index < len(names) else None
+
+
 def _decode_problem(data: bytes, source: str, exc: UnicodeDecodeError, name: str) -> Problem:
     line = data[: exc.start].count(b"\n") + 1
     bad = data[exc.start : min(exc.end, exc.start + 4)].hex(" ").upper()
@@ -89,10 +112,11 @@ def _decode_problem(data: bytes, source: str, exc: UnicodeDecodeError, name: str
         else ""
     )
     readable = "UTF-8" if name == "utf-8" else name
+    column = _column_at(data, exc.start) if name == "utf-8" else None
     return Problem(
         source,
         line,
-        None,
+        column,
         f"the file is not valid {readable}: byte(s) {bad} at byte offset {exc.start} "
         f"(line {line}) cannot be decoded{hint}",
     )
@@ -114,8 +138,7 @@ def sniff_delimiter(first_line: str) -> str:
 def parse_csv(text: str, source: str, *, encoding: str | None = None) -> RawTable:
     """Rows of CSV text with their starting line numbers; the header is the first non-blank
     record. Raises ``InputError`` for an empty file, a bad header or ragged rows."""
-    lines_of_text = text.splitlines()
-    first = next((ln for ln in lines_of_text if ln.strip()), None)
+    first = next((ln for ln in io.StringIO(text, newline="") if ln.strip()), None)
     if first is None:
         raise InputError([Problem(source, None, None, "the file is empty")])
     delimiter = sniff_delimiter(first)
@@ -210,6 +233,7 @@ def table_from_records(
         decimal_comma=decimal_comma,
         encoding=encoding,
         binary=binary,
+        header_line=header_line,
     )
 
 

@@ -1,0 +1,157 @@
+"""Area names to area codes, and each area's ancestors in a year.
+
+Statistics Denmark's tables name areas; the boundary files and the survey use codes. Names
+differ between tables in small ways, so matching is on a normalised form (case, spaces,
+hyphens, a trailing "Kommune") plus a short alias table for the English StatBank export.
+
+Differences found between the real files in shared data (STRAF11 English export, the
+FOLK1A-derived population table, DAGI 2014 KOMNAVN), all 98 kommuner plus Christiansø:
+
+* STRAF11 "Copenhagen" = DAGI "København" (the English export translates this one name);
+* STRAF11 and FOLK1A "Høje-Taastrup" = DAGI "Høje Taastrup" (hyphen vs space);
+* every other kommune name is spelled identically in all three; Christiansø (0411) is in
+  all three;
+* STRAF11 also has 5 rows "Region Hovedstaden" … "Region Nordjylland" and "Unknown
+  municipality": aggregates, reported as warnings rather than matched.
+
+Pure: no files. Problems name the source and row when the caller passes them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tryg.index.hierarchy import build_hierarchy
+from tryg.index.inputs import Areas, InputError, Problem
+
+# Normalised alias → normalised name as DAGI / Danish StatBank spell it.
+ALIASES: dict[str, str] = {
+    "copenhagen": "københavn",
+    "elsinore": "helsingør",
+    "århus": "aarhus",
+    "brønderslev dronninglund": "brønderslev",
+    "bornholms regionskommune": "bornholm",
+}
+# Rows of StatBank tables that sum several areas or hold unplaced records.
+AGGREGATE_PREFIXES = ("region ", "unknown municipality", "all denmark", "hele landet",
+                      "uoplyst", "landsdel ")
+MAY_BE_ABSENT = frozenset({"christiansø"})
+_DASHES = re.compile(r"[\-\u2010-\u2015\u2212_]+")
+_SPACES = re.compile(r"\s+")
+_SUFFIX = re.compile(r"\s+(kommune|municipality)$")
+
+
+def normalise_name(name: str) -> str:
+    """A name in the form used for matching: NFC, case-folded, hyphens as spaces, single
+    spaces, no trailing "kommune"/"municipality"."""
+    return _SUFFIX.sub("", _plain(name))
+
+
+def _plain(name: str) -> str:
+    text = unicodedata.normalize("NFC", name).casefold().strip()
+    return _SPACES.sub(" ", _DASHES.sub(" ", text)).strip()
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """The outcome of matching names to codes, position by position.
+
+    ``codes[i]`` is the code for ``names[i]``, or ``None`` (an aggregate row, or unmatched).
+    ``problems`` are names that match nothing or several areas: errors. ``aggregates`` are the
+    known aggregate rows (regions, "Unknown municipality", Christiansø when the areas lack
+    it): warnings, one per distinct name.
+    """
+
+    codes: tuple[str | None, ...]
+    problems: tuple[Problem, ...]
+    aggregates: tuple[Problem, ...]
+
+    def mapping(self, names: Sequence[str]) -> dict[str, str]:
+        """Name → code for the names that matched."""
+        return {n: c for n, c in zip(names, self.codes, strict=True) if c is not None}
+
+
+def reconcile_names(
+    names: Sequence[str],
+    areas: Areas,
+    *,
+    level: str | None = None,
+    source: str = "",
+    rows: Sequence[int] | None = None,
+    column: str = "area_name",
+) -> Reconciled:
+    """Match Statistics Denmark style area names to the codes in ``areas`` (at ``level``).
+
+    ``rows`` (e.g. the file line numbers of the names) locate the problems; each distinct
+    name is reported once, at its first row.
+    """
+    table = areas.areas
+    if level is not None:
+        table = table[table["level"].astype(str) == level]
+    by_name: dict[str, list[str]] = {}
+    for code, name in zip(table["code"].astype(str), table["name"].astype(str), strict=True):
+        codes = by_name.setdefault(normalise_name(name), [])
+        if code not in codes:
+            codes.append(code)
+    found: dict[str, str | None] = {}
+    problems: list[Problem] = []
+    aggregates: list[Problem] = []
+    out: list[str | None] = []
+    for i, raw in enumerate(names):
+        if raw not in found:
+            row = int(rows[i]) if rows is not None else None
+            found[raw] = _match(str(raw), by_name, source, row, column, problems, aggregates)
+        out.append(found[raw])
+    return Reconciled(tuple(out), tuple(problems), tuple(aggregates))
+
+
+def _match(
+    raw: str,
+    by_name: dict[str, list[str]],
+    source: str,
+    row: int | None,
+    column: str,
+    problems: list[Problem],
+    aggregates: list[Problem],
+) -> str | None:
+    key = normalise_name(raw)
+    candidates = by_name.get(key) or by_name.get(ALIASES.get(key, key)) or []
+    if len(candidates) == 1:
+        return candidates[0]
+    if len(candidates) > 1:
+        problems.append(Problem(source, row, column,
+                                f"{raw!r} matches several areas {candidates}: give a level"))
+        return None
+    plain = _plain(raw)
+    if plain.startswith(AGGREGATE_PREFIXES) or plain in MAY_BE_ABSENT:
+        aggregates.append(Problem(source, row, column,
+                                  f"{raw!r} is an aggregate or unplaced row, not an area: "
+                                  "left out"))
+        return None
+    problems.append(Problem(source, row, column, f"{raw!r} matches no area"))
+    return None
+
+
+def hierarchy(areas: Areas, year: int) -> dict[str, pd.Series]:
+    """For each level, a Series area code → its ancestor (or itself) at that level in
+    ``year``, over the areas that have one.
+
+    Links are followed transitively and only while valid in ``year`` (``valid_from`` <= year
+    <= ``valid_to``, open ends allowed). Two ancestors at one level in one year is an error,
+    because an estimate for that level would count the area twice. This is a thin view of
+    :class:`tryg.index.hierarchy.Hierarchy`, which does the validation.
+    """
+    built, problems = build_hierarchy(areas)
+    if built is None:
+        raise InputError(problems)
+    try:
+        frame = built.ancestors(year)
+    except ValueError as exc:
+        raise InputError([Problem(str(areas.links.attrs.get("source", "")), None, "parent",
+                                  str(exc))]) from None
+    return {level: frame[level].dropna().astype(str) for level in frame.columns}

@@ -1,0 +1,161 @@
+"""Reported offences into a :class:`~tryg.index.inputs.RegisterInput` of quarterly counts.
+
+Three shapes arrive in practice, told apart by the header (or by ``format``):
+
+``counts``
+    already aggregated: ``area_code`` (or ``area_name``), ``quarter`` (or ``year`` plus
+    ``quarter`` 1–4), ``offence``, ``count``;
+``records``
+    one row per offence: ``date``, ``offence`` and ``area_code``/``area_name`` or coordinates
+    (see :mod:`tryg.readers.records`);
+``straf11``
+    Statistics Denmark's STRAF11 export, wide (see :mod:`tryg.readers.statbank`).
+
+Counts read from names (STRAF11, or a file with ``area_name``) carry ``area_name`` instead of
+``area_code``: names are matched to codes afterwards by
+:func:`tryg.index.areas.reconcile_names`, which also separates aggregate rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import pandas as pd
+
+from tryg import geo
+from tryg.index.inputs import RegisterInput
+from tryg.readers.cells import (
+    BadCellError,
+    integer_column,
+    parse_integer,
+    parse_quarter,
+    rename_columns,
+    text_column,
+)
+from tryg.readers.records import Unplaced, is_records, records_counts
+from tryg.readers.report import Collector, RegisterReport
+from tryg.readers.statbank import is_straf11, statbank_fallback, straf11_counts
+from tryg.readers.table import PathLike, load_table
+from tryg.readers.text import RawTable, cell_text
+
+RegisterFormat = Literal["auto", "counts", "records", "straf11"]
+FORMATS = ("auto", "counts", "records", "straf11")
+
+
+def read_register(
+    path: PathLike,
+    *,
+    format: RegisterFormat = "auto",
+    encoding: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    areas_geometry: geo.AreaGeometry | None = None,
+    crs: str | None = None,
+    sheet: str | int | None = None,
+) -> tuple[RegisterInput, RegisterReport]:
+    """Read register data as quarterly counts per area and offence.
+
+    ``columns`` maps file names to the names above (e.g. ``{"category": "offence"}``);
+    ``areas_geometry`` places record coordinates in areas; ``crs`` is the coordinates'
+    reference system when it is not implied by the column names (lon/lat → WGS84,
+    easting/northing → ETRS89 / UTM32).
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
+    table = load_table(path, sheet=sheet, encoding=encoding, fallback=statbank_fallback)
+    out = Collector(table.source)
+    rename_columns(table, dict(columns or {}), out)
+    out.raise_if_errors()
+    kind = _detect(table, out) if format == "auto" else format
+    if not table.rows:
+        raise out.fail(None, None, "the file has a header but no data rows")
+    unplaced = Unplaced()
+    if kind == "straf11":
+        if not is_straf11(table.header):
+            raise out.fail(table.header_line, None,
+                           "not a STRAF11 export: the header must be REGION, TYPE OF OFFENCE "
+                           f"and quarters such as 2007Q1; it is {table.header[:4]}")
+        counts, used = straf11_counts(table, out)
+    elif kind == "records":
+        counts, unplaced = records_counts(table, out, areas_geometry=areas_geometry, crs=crs)
+        used = len(table.rows) - unplaced.outside_areas - unplaced.without_location
+    else:
+        counts = _counts(table, out)
+        used = len(table.rows)
+    out.raise_if_errors()
+    counts.attrs["source"] = table.source
+    report = RegisterReport(
+        table.source, len(table.rows), used, out.warnings, table.encoding,
+        outside_areas=unplaced.outside_areas,
+        without_location=unplaced.without_location,
+        unplaced_rows=unplaced.rows,
+    )
+    return RegisterInput(counts), report
+
+
+def _detect(table: RawTable, out: Collector) -> str:
+    if is_straf11(table.header):
+        return "straf11"
+    if "count" in table.header:
+        return "counts"
+    if is_records(table.header):
+        return "records"
+    raise out.fail(table.header_line, None,
+                   "cannot tell the register format from the header "
+                   f"{table.header[:8]}: expected counts (area_code, quarter, offence, count), "
+                   "records (date, offence, area_code or coordinates) or a STRAF11 export "
+                   "(REGION, TYPE OF OFFENCE, 2007Q1, ...)")
+
+
+def _counts(table: RawTable, out: Collector) -> pd.DataFrame:
+    area_column = next((c for c in ("area_code", "area_name") if c in table.header), None)
+    needed = ["offence", "count"] + ([] if area_column else ["area_code"])
+    if "quarter" not in table.header:
+        needed.append("quarter")
+    for name in needed:
+        if name not in table.header:
+            out.error(table.header_line, name,
+                      f"register counts need a column {name!r}; the file has {table.header}")
+    out.raise_if_errors()
+    assert area_column is not None
+    areas = text_column(table, area_column, out, required=True)
+    offences = text_column(table, "offence", out, required=True)
+    quarters = _quarter_column(table, out)
+    counts = integer_column(table, "count", out, non_negative=True)
+    first: dict[tuple[str | None, str | None, str | None], int] = {}
+    for line, key in zip(table.lines, zip(areas, quarters, offences, strict=True), strict=True):
+        if None in key:
+            continue
+        if key in first:
+            out.error(line, "count", f"{key[0]!r} / {key[1]} / {key[2]!r} appears twice: rows "
+                                     f"{first[key]} and {line}")
+        else:
+            first[key] = line
+    frame = pd.DataFrame(
+        {area_column: areas, "quarter": quarters, "offence": offences,
+         "count": pd.array(counts, dtype="int64")},
+        index=pd.Index(table.lines, name="line"),
+    )
+    return frame
+
+
+def _quarter_column(table: RawTable, out: Collector) -> list[str | None]:
+    """Quarters from ``quarter`` ("2015Q3") or from ``year`` plus ``quarter`` (3, "Q3")."""
+    years = integer_column(table, "year", out, years=True) if "year" in table.header else None
+    quarters: list[str | None] = []
+    for i, (line, cell) in enumerate(zip(table.lines, table.column("quarter"), strict=True)):
+        text = cell_text(cell)
+        try:
+            if text is None:
+                raise BadCellError("this cell is empty")
+            if years is None:
+                quarters.append(parse_quarter(text))
+                continue
+            q = parse_integer(text.upper().removeprefix("Q").removeprefix("K"))
+            if not 1 <= q <= 4:
+                raise BadCellError(f"{text!r} is not a quarter 1-4")
+            quarters.append(f"{years[i]}Q{q}")
+        except BadCellError as exc:
+            out.error(line, "quarter", str(exc))
+            quarters.append(None)
+    return quarters

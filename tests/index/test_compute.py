@@ -1,0 +1,283 @@
+"""The index run on a small hand-built municipality: each number checked against a direct
+computation with the statistics engine or by hand, plus validation and determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tryg import stats
+from tryg.index.catalog import load_spec
+from tryg.index.compute import IndexResult, run
+from tryg.index.inputs import InputError, PopulationInput, RegisterInput, SurveyInput
+from tryg.index.register import window
+from tryg.index.spec import parse_spec
+
+from .synthetic import make
+
+
+@pytest.fixture(scope="module")
+def inputs() -> tuple[SurveyInput, RegisterInput, PopulationInput, object]:
+    return make()
+
+
+@pytest.fixture(scope="module")
+def result(inputs: tuple) -> IndexResult:
+    sv, reg, pop, areas = inputs
+    return run(load_spec("dk-tryghedsindeks"), survey=sv, register=reg, population=pop, areas=areas)
+
+
+def _row(table: pd.DataFrame, area: str, wave: int, measure: str) -> pd.Series:
+    sel = table[
+        (table["area_code"] == area) & (table["wave"] == wave) & (table["measure"] == measure)
+    ]
+    assert len(sel) == 1, f"{area} {wave} {measure}: {len(sel)} rows"
+    return sel.iloc[0]
+
+
+def test_register_rate_by_hand(inputs: tuple, result: IndexResult) -> None:
+    _, reg, pop, _ = inputs
+    counts = reg.counts
+    spec = load_spec("dk-tryghedsindeks")
+    quarters = window(spec.register_measure("anmeldelser_straffelov"), 2020)
+    assert quarters == ["2019Q4", "2020Q1", "2020Q2", "2020Q3"]
+    sel = counts[
+        (counts["area_code"] == "N3")
+        & counts["quarter"].isin(quarters)
+        & (counts["offence"] == "Penal Code, total")
+    ]
+    people = pop.table[(pop.table["area_code"] == "N3") & (pop.table["year"] == 2020)]
+    expected = sel["count"].sum() / people["population"].sum() * 1000
+    row = _row(result.table, "N3", 2020, "anmeldelser_straffelov")
+    assert row["estimate"] == pytest.approx(expected, rel=1e-12)
+    assert row["n"] == sel["count"].sum()
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    # the district sums its neighbourhoods' counts and people
+    d1 = _row(result.table, "D1", 2020, "anmeldelser_straffelov")
+    kids = [f"N{i}" for i in range(4)]
+    c = counts[
+        counts["area_code"].isin(kids)
+        & counts["quarter"].isin(quarters)
+        & (counts["offence"] == "Penal Code, total")
+    ]["count"].sum()
+    p = pop.table[pop.table["area_code"].isin(kids) & (pop.table["year"] == 2020)]
+    assert d1["estimate"] == pytest.approx(c / p["population"].sum() * 1000, rel=1e-12)
+
+
+def test_vulnerable_area_follows_validity_of_links(inputs: tuple, result: IndexResult) -> None:
+    """N0 leaves the housing-area list after 2020: B1 equals N5 alone in 2021."""
+    t = result.table
+    b1 = _row(t, "B1", 2021, "anmeldelser_straffelov")
+    n5 = _row(t, "N5", 2021, "anmeldelser_straffelov")
+    assert b1["estimate"] == pytest.approx(n5["estimate"])
+    assert _row(t, "B1", 2020, "anmeldelser_straffelov")["n"] > n5["n"]
+
+
+def test_headline_share_equals_the_statistics_engine(inputs: tuple, result: IndexResult) -> None:
+    """The kommune's share equals a raked design estimate computed directly."""
+    sv, _, pop, _ = inputs
+    data = sv.responses.assign(
+        _stratum=lambda f: f["wave"].astype(str) + "|" + f["area_code"],
+        kom="K",
+    )
+    cells = pop.table[pop.table["area_code"] == "K"]
+    d = stats.Design(data, weights="weight", strata="_stratum", lonely_psu="adjust")
+    d = stats.rake(
+        d,
+        {
+            ("wave", "kom", "sex"): cells.groupby(["year", "area_code", "sex"])["population"].sum(),
+            ("wave", "kom", "age_group"): cells.groupby(["year", "area_code", "age_group"])[
+                "population"
+            ].sum(),
+        },
+    )
+    direct = stats.proportion(d, "tryg_nabolag", [1, 2, 3], exclude=[8], by="wave")
+    for _, r in direct.iterrows():
+        row = _row(result.table, "K", int(r["wave"]), "tryghed_trygge")
+        assert row["estimate"] == pytest.approx(r["estimate"], rel=1e-10)
+        assert row["se"] == pytest.approx(r["se"], rel=1e-8)
+        assert row["ci_low"] == pytest.approx(r["ci_low"], rel=1e-8)
+        assert row["n"] == r["n"]
+
+
+def test_composite_is_the_weighted_mean_of_its_subindices(result: IndexResult) -> None:
+    t = result.table
+    for area in ("K", "D2", "N2"):
+        comp = _row(t, area, 2021, "tryghedsindeks")
+        parts = [
+            _row(t, area, 2021, s)["estimate"]
+            for s in ("nabolagsproblemer", "oplevet_tryghed", "anmeldelser")
+        ]
+        assert comp["estimate"] == pytest.approx(np.mean(parts), rel=1e-10)
+        # the composite's uncertainty is at least the register part's
+        reg = _row(t, area, 2021, "anmeldelser")
+        assert comp["se"] >= reg["se"] / 3
+
+
+def test_previous_wave_change(result: IndexResult) -> None:
+    t = result.table
+    a = _row(t, "D1", 2020, "tryghed_trygge")
+    b = _row(t, "D1", 2021, "tryghed_trygge")
+    assert b["change_prev"] == pytest.approx(b["estimate"] - a["estimate"])
+    z = b["change_prev"] / np.hypot(a["se"], b["se"])
+    assert b["p_prev"] == pytest.approx(2 * (1 - __import__("scipy").stats.norm.cdf(abs(z))))
+    assert pd.isna(_row(t, "D1", 2019, "tryghed_trygge")["change_prev"])
+
+
+def test_parent_rest_matches_stats(inputs: tuple, result: IndexResult) -> None:
+    """N5 (the less safe neighbourhood) is significantly below the rest of its district."""
+    row = _row(result.table, "N5", 2021, "tryghed_trygge")
+    assert row["diff_parent_rest"] < 0
+    assert bool(row["sig_parent_rest"])
+
+
+def test_gap_flags_and_columns(result: IndexResult) -> None:
+    t = result.table
+    gap = t[t["measure"] == "gap"]
+    assert not gap.empty
+    assert set(gap["flags"]) <= {"", "fear_ahead_of_crime", "fear_behind_crime"}
+    assert list(t.columns)[:5] == ["area_code", "area_name", "level", "wave", "measure"]
+    assert (t["spec_id"] == "dk-tryghedsindeks").all()
+
+
+def test_same_inputs_give_identical_tables(inputs: tuple, result: IndexResult) -> None:
+    sv, reg, pop, areas = inputs
+    again = run(
+        load_spec("dk-tryghedsindeks"), survey=sv, register=reg, population=pop, areas=areas
+    )
+    pd.testing.assert_frame_equal(result.table, again.table)
+    assert result.table.to_csv(index=False) == again.table.to_csv(index=False)
+
+
+def test_changed_spec_changes_hash(inputs: tuple) -> None:
+    spec = load_spec("dk-tryghedsindeks")
+    changed = parse_spec(spec.source.replace("anchors = [0, 150]", "anchors = [0, 160]"))
+    assert changed.hash != spec.hash
+    _, reg, pop, areas = inputs
+    res = run(changed, register=reg, population=pop, areas=areas)
+    assert set(res.table["spec_hash"]) == {changed.hash}
+
+
+def test_register_only_run(inputs: tuple) -> None:
+    _, reg, pop, areas = inputs
+    res = run(load_spec("dk-tryghedsindeks"), register=reg, population=pop, areas=areas)
+    measures = set(res.table["measure"])
+    assert "anmeldelser_straffelov" in measures
+    assert "tryghed_trygge" not in measures
+    assert sorted(res.table["wave"].unique()) == [2019, 2020, 2021]
+
+
+def _with(sv: SurveyInput, **changes: object) -> SurveyInput:
+    frame = sv.responses.copy()
+    for (row, col), value in changes.items():  # type: ignore[misc]
+        frame.loc[row, col] = value
+    return SurveyInput(frame)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda f: f.assign(area_code=f["area_code"].mask(f.index == 10, "X9")),
+            "row 10, column 'area_code': unknown area code 'X9'",
+        ),
+        (
+            lambda f: f.assign(tryg_nabolag=f["tryg_nabolag"].mask(f.index == 12, 9.0)),
+            "row 12, column 'tryg_nabolag': answer 9 is outside the scale 1-7",
+        ),
+        (
+            lambda f: f.assign(respondent_id=f["respondent_id"].mask(f.index == 3, "r0")),
+            "column 'respondent_id': respondent 'r0' appears twice in wave 2019",
+        ),
+        (
+            lambda f: f.drop(columns=["problem_uro"]),
+            "column 'problem_uro': the specification needs this item column",
+        ),
+        (
+            lambda f: f.assign(weight=f["weight"].mask(f.index == 5, -1.0)),
+            "row 5, column 'weight': the weight must be a number > 0",
+        ),
+    ],
+)
+def test_malformed_survey_stops_the_run(inputs: tuple, mutate: object, expected: str) -> None:
+    sv, reg, pop, areas = inputs
+    frame = mutate(sv.responses.copy())  # type: ignore[operator]
+    frame.attrs["source"] = "survey.csv"
+    with pytest.raises(InputError) as err:
+        run(
+            load_spec("dk-tryghedsindeks"),
+            survey=SurveyInput(frame),
+            register=reg,
+            population=pop,
+            areas=areas,
+        )
+    assert expected in str(err.value)
+    assert "survey.csv" in str(err.value)
+
+
+def test_wave_without_population_margins(inputs: tuple) -> None:
+    sv, reg, pop, areas = inputs
+    table = pop.table[pop.table["year"] != 2021]
+    with pytest.raises(InputError, match="wave 2021 has no population margins"):
+        run(
+            load_spec("dk-tryghedsindeks"),
+            survey=sv,
+            register=reg,
+            population=PopulationInput(table),
+            areas=areas,
+        )
+
+
+def test_missing_offence_is_named(inputs: tuple) -> None:
+    sv, reg, pop, areas = inputs
+    counts = reg.counts[reg.counts["offence"] != "Crimes of violence, total"]
+    with pytest.raises(InputError, match="needs offence 'Crimes of violence, total'"):
+        run(
+            load_spec("dk-tryghedsindeks"),
+            survey=sv,
+            register=RegisterInput(counts),
+            population=pop,
+            areas=areas,
+        )
+
+
+def test_method_break_is_flagged_not_bridged(inputs: tuple) -> None:
+    sv, reg, pop, areas = inputs
+    frame = sv.responses.copy()
+    frame.loc[frame["wave"] == 2021, "questionnaire"] = "v2"
+    res = run(
+        load_spec("dk-tryghedsindeks"),
+        survey=SurveyInput(frame),
+        register=reg,
+        population=pop,
+        areas=areas,
+    )
+    row = _row(res.table, "K", 2021, "tryghed_trygge")
+    assert "method_break" in row["flags"]
+    assert pd.isna(row["change_prev"])
+    assert not pd.isna(_row(res.table, "K", 2020, "tryghed_trygge")["change_prev"])
+
+
+def test_small_areas_are_suppressed_or_modelled(inputs: tuple) -> None:
+    sv, reg, pop, areas = inputs
+    frame = sv.responses
+    # keep only 30 respondents in N7 in 2021: below min_n = 50
+    n7 = frame[(frame["area_code"] == "N7") & (frame["wave"] == 2021)]
+    small = SurveyInput(frame.drop(n7.index[30:]))
+    res = run(
+        load_spec("dk-tryghedsindeks"), survey=small, register=reg, population=pop, areas=areas
+    )
+    share = _row(res.table, "N7", 2021, "tryghed_trygge")
+    assert share["method"] in ("model", "synthetic")
+    assert "model_based" in share["flags"]
+    other = _row(res.table, "N7", 2021, "tillid_tillid")  # not modelled: suppressed
+    assert other["suppressed"]
+
+
+def test_spec_dataclass_is_frozen() -> None:
+    spec = load_spec("dk-tryghedsindeks")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.id = "x"  # type: ignore[misc]
