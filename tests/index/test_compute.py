@@ -281,3 +281,38 @@ def test_spec_dataclass_is_frozen() -> None:
     spec = load_spec("dk-tryghedsindeks")
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.id = "x"  # type: ignore[misc]
+
+
+def test_vectorised_comparisons_equal_the_reference_contrasts(inputs: tuple) -> None:
+    """The index's fast area-vs-rest and pooled comparisons equal tryg.stats' direct ones."""
+    from tryg.index import comparisons, survey
+    from tryg.index.hierarchy import build_hierarchy
+    from tryg.stats.design import replace_design
+
+    sv, _, pop, areas = inputs
+    spec = parse_spec(load_spec("dk-tryghedsindeks").source.replace("pooled_waves = 3",
+                                                                    "pooled_waves = 2"))
+    hier, _ = build_hierarchy(areas)
+    assert hier is not None
+    est, problems = survey.estimate(spec, sv, pop, hier)
+    assert est is not None and not problems
+    fast_rest = comparisons.parent_rest(spec, est, hier, ["tryghed_trygge"])
+    fast_pool = comparisons.pooled(spec, est, ["tryghed_trygge"], set())
+    data = est.frame.assign(y=est.values["tryghed_trygge"])
+    design = replace_design(est.design, data=data)
+    col, pcol = est.level_columns["nabolag"], est.level_columns["bydel"]
+    slow = stats.compare_with_rest(design, "y", area=col, parent=pcol, by="wave")
+    merged = slow.rename(columns={col: "area_code"}).merge(
+        fast_rest, on=["area_code", "wave"], how="inner")
+    assert len(merged) == len(slow) == 24
+    np.testing.assert_allclose(merged["diff_parent_rest"], merged["difference"], rtol=1e-10)
+    np.testing.assert_array_equal(merged["sig_parent_rest"].astype(bool),
+                                  merged["p_value"] < 0.05)
+    slow_pool = stats.compare_with_pooled(design, "y", wave="wave", current=2021,
+                                          earlier=[2019, 2020], by=col)
+    fp = fast_pool[(fast_pool["wave"] == 2021)].merge(
+        slow_pool.rename(columns={col: "area_code"}), on="area_code")
+    assert len(fp) == 8
+    np.testing.assert_allclose(fp["change_pooled"], fp["difference"], rtol=1e-10)
+    np.testing.assert_allclose(merged["se_parent_rest"], merged["se"], rtol=1e-8)
+    np.testing.assert_allclose(fp["se_pooled"], fp["se"], rtol=1e-8)

@@ -18,12 +18,13 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from tryg import stats
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
 from tryg.stats import intervals
+from tryg.stats.variance import covariance_with_aggregate, linearized_variance
 
 
 def method_breaks(frame: pd.DataFrame) -> set[int]:
@@ -54,91 +55,200 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.Data
     return rows
 
 
+def _codes(*columns: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """Number the distinct combinations of row-aligned key arrays (-1 where any is missing)."""
+    frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(columns)})
+    grouped = frame.groupby(list(frame.columns), sort=True, dropna=True)
+    codes = np.asarray(grouped.ngroup().fillna(-1), dtype=np.int64)
+    return codes, grouped.size().reset_index()[list(frame.columns)]
+
+
+def _sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    ok = codes >= 0
+    return np.bincount(codes[ok], weights=values[ok], minlength=size)
+
+
 def pooled(
     spec: Spec, est: SurveyEstimates, variables: list[str], breaks: set[int]
 ) -> pd.DataFrame:
-    """``change_pooled, sig_pooled`` of survey variables against the k earlier waves pooled."""
+    """``change_pooled, sig_pooled``: this wave against the k earlier waves pooled.
+
+    The difference's score is built directly (rows of this wave count +, rows of the earlier
+    waves −, each centred on its own side's mean), for every area, wave and variable in one
+    variance computation: exact, and covariance included even if waves shared units.
+    """
     k = spec.comparisons.pooled_waves
     frame = est.frame
     waves = sorted(int(w) for w in frame["wave"].unique())
+    position = {w: i for i, w in enumerate(waves)}
+    ok_waves = [
+        t for i, t in enumerate(waves)
+        if k > 0 and i >= k and not any(w in breaks for w in [*waves[i - k + 1:i], t])
+    ]
+    empty = pd.DataFrame(columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
+    if not ok_waves:
+        return empty
+    w = np.asarray(est.design.weights)
+    wave_pos = frame["wave"].map(position).to_numpy(np.int64)
+    n = len(frame)
     out = []
-    data = frame.assign(**{f"_v_{v}": est.values[v] for v in variables})
-    design = stats.design.replace_design(est.design, data=data)
-    for t_i, t in enumerate(waves):
-        earlier = waves[max(0, t_i - k) : t_i]
-        if k <= 0 or len(earlier) < k or any(w in breaks for w in [*earlier[1:], t]):
+    for col in est.level_columns.values():
+        area = frame[col].to_numpy(object)
+        if pd.isna(area).all():
             continue
-        for _level, col in est.level_columns.items():
-            if data[col].isna().all():
-                continue
-            for v in variables:
-                res = stats.compare_with_pooled(
-                    design,
-                    f"_v_{v}",
-                    wave="wave",
-                    current=t,
-                    earlier=earlier,
-                    by=col,
-                    level=1 - spec.comparisons.alpha,
-                )
-                if res.empty:
-                    continue
-                out.append(
-                    pd.DataFrame(
-                        {
-                            "area_code": res[col].astype(str),
-                            "wave": t,
-                            "measure": v,
-                            "change_pooled": res["difference"],
-                            "sig_pooled": res["p_value"] < spec.comparisons.alpha,
-                        }
-                    )
-                )
-    return (
-        pd.concat(out, ignore_index=True)
-        if out
-        else pd.DataFrame(columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
-    )
+        area_codes, area_keys = _codes(area)
+        A = len(area_keys)
+        W_ = len(waves)
+        rows_l, cols_l, vals_l, keys, diffs = [], [], [], [], []
+        offset = 0
+        for v in variables:
+            y = est.values[v]
+            valid = (area_codes >= 0) & ~np.isnan(y)
+            cell = np.where(valid, area_codes * W_ + wave_pos, -1)
+            Wc = _sum(cell, w, A * W_).reshape(A, W_)
+            Yc = _sum(cell, w * np.nan_to_num(y), A * W_).reshape(A, W_)
+            for t in ok_waves:
+                ti = position[t]
+                win = list(range(ti - k, ti))
+                Wp, Yp = Wc[:, win].sum(axis=1), Wc[:, ti]
+                Yp_pool = Yc[:, win].sum(axis=1)
+                usable = (Wp > 0) & (Yp > 0)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    cur = Yc[:, ti] / Wc[:, ti]
+                    pool = Yp_pool / Wp
+                colmap = np.full(A, -1)
+                colmap[usable] = offset + np.arange(usable.sum())
+                offset += int(usable.sum())
+                keys.append((v, t, np.flatnonzero(usable)))
+                diffs.append((cur - pool)[usable])
+                r_cur = np.flatnonzero(valid & (wave_pos == ti))
+                r_pool = np.flatnonzero(valid & np.isin(wave_pos, win))
+                for r, centre, total, sign in (
+                    (r_cur, cur, Wc[:, ti], 1.0), (r_pool, pool, Wp, -1.0)
+                ):
+                    a = area_codes[r]
+                    c = colmap[a]
+                    keep = c >= 0
+                    r, a, c = r[keep], a[keep], c[keep]
+                    rows_l.append(r)
+                    cols_l.append(c)
+                    vals_l.append(sign * w[r] * (y[r] - centre[a]) / total[a])
+        if offset == 0:
+            continue
+        scores = sp.csc_matrix(
+            (np.concatenate(vals_l), (np.concatenate(rows_l), np.concatenate(cols_l))),
+            shape=(n, offset),
+        )
+        se = np.sqrt(linearized_variance(est.design, scores))
+        diff = np.concatenate(diffs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = intervals.p_value(diff / se, None)
+        names = area_keys["k0"].astype(str).to_numpy()
+        out.append(pd.DataFrame({
+            "area_code": np.concatenate([names[idx] for _, _, idx in keys]),
+            "wave": np.concatenate([np.full(len(idx), t) for _, t, idx in keys]),
+            "measure": np.concatenate([np.full(len(idx), v, dtype=object) for v, _, idx in keys]),
+            "change_pooled": diff,
+            "se_pooled": se,
+            "sig_pooled": pd.array(np.where(se > 0, p < spec.comparisons.alpha, pd.NA),
+                                   dtype="boolean"),
+        }))
+    return pd.concat(out, ignore_index=True) if out else empty
+
+
+def _matrix(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int, k: int
+) -> sp.csc_matrix:
+    rr, cc, vv = (np.concatenate(x) for x in zip(*parts, strict=True))
+    ok = np.isfinite(vv)
+    return sp.csc_matrix((vv[ok], (rr[ok], cc[ok])), shape=(n, k))
 
 
 def parent_rest(
     spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
 ) -> pd.DataFrame:
-    """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent."""
+    """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent.
+
+    The difference's score is the area's own part plus area-specific multiples of the
+    parent's score vectors (Σ w·y and Σ w over the parent); its variance is assembled from
+    area moments, parent moments and area–parent covariances
+    (:func:`tryg.stats.variance.covariance_with_aggregate`), so no column spans a whole
+    parent. The result equals :func:`tryg.stats.compare_with_rest` (tested).
+    """
+    empty = pd.DataFrame(
+        columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
+    )
+    frame = est.frame
+    w = np.asarray(est.design.weights)
+    wave = frame["wave"].to_numpy(np.int64)
+    n = len(frame)
     out = []
-    data = est.frame.assign(**{f"_v_{v}": est.values[v] for v in variables})
-    design = stats.design.replace_design(est.design, data=data)
     for level, col in est.level_columns.items():
         parent = hierarchy.parent_level(level)
-        if parent is None or data[col].isna().all():
+        if parent is None:
             continue
         pcol = est.level_columns[parent]
-        for v in variables:
-            res = stats.compare_with_rest(
-                design,
-                f"_v_{v}",
-                area=col,
-                parent=pcol,
-                by="wave",
-                level=1 - spec.comparisons.alpha,
-            )
-            if res.empty:
-                continue
-            out.append(
-                pd.DataFrame(
-                    {
-                        "area_code": res[col].astype(str),
-                        "wave": res["wave"].astype(np.int64),
-                        "measure": v,
-                        "diff_parent_rest": res["difference"],
-                        "sig_parent_rest": res["p_value"] < spec.comparisons.alpha,
-                    }
-                )
-            )
-    return (
-        pd.concat(out, ignore_index=True)
-        if out
-        else pd.DataFrame(
-            columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
-        )
-    )
+        area = frame[col].to_numpy(object)
+        par = frame[pcol].to_numpy(object)
+        if pd.isna(area).all():
+            continue
+        codes, keys = _codes(area, par, wave)  # (area, parent, wave) domains
+        pcodes_of, pkeys = _codes(keys["k1"].to_numpy(object), keys["k2"].to_numpy())
+        D, P = len(keys), len(pkeys)
+        pi_single = pcodes_of
+        U_cols, Y_cols, W_cols, meta = [], [], [], []
+        for j, v in enumerate(variables):
+            y = est.values[v]
+            valid = (codes >= 0) & ~np.isnan(y)
+            dom = np.where(valid, codes, -1)
+            Wa = _sum(dom, w, D)
+            Ya = _sum(dom, w * np.nan_to_num(y), D)
+            Wp = np.bincount(pi_single, weights=Wa, minlength=P)
+            Yp = np.bincount(pi_single, weights=Ya, minlength=P)
+            Wr = Wp[pi_single] - Wa
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ya = Ya / Wa
+                yr = (Yp[pi_single] - Ya) / Wr
+                own_rest = -1.0 / Wr
+            r = np.flatnonzero(valid)
+            a = dom[r]
+            shift = j * D
+            with np.errstate(divide="ignore", invalid="ignore"):
+                own = w[r] * ((y[r] - ya[a]) / Wa[a] + (y[r] - yr[a]) / Wr[a])
+            U_cols.append((r, a + shift, own))
+            Y_cols.append((r, a + shift, w[r] * y[r]))
+            W_cols.append((r, a + shift, w[r]))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                meta.append((v, ya - yr, own_rest, yr / Wr, (Wa > 0) & (Wr > 0)))
+        KV = len(variables) * D
+        U, Ys, Ws = (_matrix(parts, n, KV) for parts in (U_cols, Y_cols, W_cols))
+        pairs = np.concatenate([pi_single + j * P for j in range(len(variables))])
+        M = sp.csr_matrix((np.ones(KV), (np.arange(KV), pairs)), shape=(KV, P * len(variables)))
+        Yp_s, Wp_s = (Ys @ M).tocsc(), (Ws @ M).tocsc()
+        design = est.design
+        v_u = linearized_variance(design, U)
+        v_yp = linearized_variance(design, Yp_s)[pairs]
+        v_wp = linearized_variance(design, Wp_s)[pairs]
+        c_pp = (linearized_variance(design, Yp_s + Wp_s)[pairs] - v_yp - v_wp) / 2
+        c_uy = covariance_with_aggregate(design, U, Ys, M, pairs)
+        c_uw = covariance_with_aggregate(design, U, Ws, M, pairs)
+        diff = np.concatenate([m[1] for m in meta])
+        g = np.concatenate([m[2] for m in meta])
+        d = np.concatenate([m[3] for m in meta])
+        ok = np.concatenate([m[4] for m in meta])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            var = v_u + g**2 * v_yp + 2 * g * d * c_pp + d**2 * v_wp + 2 * g * c_uy + 2 * d * c_uw
+            se = np.sqrt(np.maximum(var, 0.0))
+            p = intervals.p_value(diff / se, None)
+        names = np.tile(keys["k0"].astype(str).to_numpy(), len(variables))
+        res = pd.DataFrame({
+            "area_code": names,
+            "wave": np.tile(keys["k2"].to_numpy(np.int64), len(variables)),
+            "measure": np.repeat(np.array(variables, dtype=object), D),
+            "diff_parent_rest": diff,
+            "se_parent_rest": se,
+            "sig_parent_rest": pd.array(np.where(se > 0, p < spec.comparisons.alpha, pd.NA),
+                                        dtype="boolean"),
+        })
+        out.append(res[ok & np.isfinite(diff)])
+    return pd.concat(out, ignore_index=True) if out else empty

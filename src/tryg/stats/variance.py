@@ -171,3 +171,50 @@ def _block_pinv(X: Sparse, lam: FloatArray) -> Sparse:
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(p, p)
     )
+
+
+def covariance_with_aggregate(
+    design: Design, U: Sparse, V: Sparse, M: Sparse, pairs: np.ndarray
+) -> FloatArray:
+    """``Cov(U[:, k], (V @ M)[:, pairs[k]])`` for every column k of ``U``.
+
+    ``V @ M`` aggregates columns of ``V`` (e.g. areas into their parent area: ``M`` is the
+    area → parent indicator); ``pairs[k]`` names the aggregate paired with column k. The
+    aggregated columns are never expanded per pair: products are formed at the K × K and
+    K × (calibration columns) level, so an area-against-its-parent covariance for thousands
+    of areas costs about as much as their variances. Lonely-PSU "average" is not supported.
+    """
+    U = sp.csc_matrix(U)
+    V = sp.csc_matrix(V)
+    M = sp.csr_matrix(M)
+    pairs = np.asarray(pairs, dtype=np.int64)
+    K = U.shape[1]
+    if any(c.average_lonely is not None for c in design.components):
+        raise ValueError("covariance_with_aggregate does not support lonely_psu='average'")
+    cache = _calibration_cache(design)
+    B_U = _coefficients(cache, U) if cache is not None else None
+    B_W = (_coefficients(cache, V) @ M).tocsc() if cache is not None else None
+    rows = np.arange(K)
+    total = np.zeros(K)
+    for i, comp in enumerate(design.components):
+        unit_to_row = _indicator(comp.unit, comp.n_units).T.tocsr()
+        group_of_unit = _indicator(comp.group, comp.n_groups).T.tocsr()
+        c_unit = sp.diags(comp.scale[comp.group])
+        c_cent = sp.diags(comp.scale * comp.centre)
+        Z_U = (unit_to_row @ U).tocsc()
+        Z_V = (unit_to_row @ V).tocsc()
+        S_U = (group_of_unit @ Z_U).tocsc()
+        S_V = (group_of_unit @ Z_V).tocsc()
+        T = ((Z_U.T @ c_unit @ Z_V - S_U.T @ c_cent @ S_V) @ M).tocsr()
+        total += np.asarray(T[rows, pairs]).ravel()
+        if cache is None or B_U is None or B_W is None:
+            continue
+        Ucal, ug, G = cache["units"][i]
+        Z_W = (Z_V @ M).tocsc()
+        S_W = (S_V @ M).tocsc()
+        X1 = sp.csr_matrix(Z_U.T @ c_unit @ Ucal - S_U.T @ c_cent @ ug)  # K × P
+        total -= np.asarray(X1.multiply(B_W[:, pairs].T).sum(axis=1)).ravel()
+        X2 = sp.csc_matrix(Ucal.T @ c_unit @ Z_W - ug.T @ c_cent @ S_W)  # P × Kp
+        total -= np.asarray(B_U.multiply(X2[:, pairs]).sum(axis=0)).ravel()
+        total += np.asarray(B_U.multiply((G @ B_W)[:, pairs]).sum(axis=0)).ravel()
+    return total
