@@ -31,19 +31,18 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far, in MiB.
 
-
-def rss_mib() -> float:
-    """Current resident memory of this process, in MiB (0 where /proc is missing)."""
+    Linux's VmHWM where there is one: ``ru_maxrss`` of a subprocess also counts its parent's
+    memory at the time of the fork (Linux carries the high-water mark over ``exec``).
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _version(package: str) -> str:
@@ -148,9 +147,13 @@ def agreement(ref: pd.DataFrame, other: pd.DataFrame, keys: list[str],
     }
 
 
+def agrees(a: dict[str, float], tol: float) -> bool:
+    """Every domain matched, and within ``tol``."""
+    return a["missing"] == 0 and max(a["estimate"], a["se"]) <= tol
+
+
 def format_agreement(a: dict[str, float], tol: float) -> str:
     """One line for the table: ✓ when every domain matched within ``tol``."""
-    ok = a["missing"] == 0 and a["estimate"] <= tol and a["se"] <= tol
-    return (f"{'✓' if ok else '✗'} {int(a['domains']):,} domains, max abs Δ estimate "
+    return (f"{'✓' if agrees(a, tol) else '✗'} {int(a['domains']):,} domains, max abs Δ estimate "
             f"{a['estimate']:.1e}, max abs Δ SE {a['se']:.1e}"
             + (f", {int(a['missing'])} domains unmatched" if a["missing"] else ""))

@@ -160,3 +160,14 @@ def test_missing_n_stays_missing_and_the_input_is_untouched() -> None:
 def test_public_view_of_an_empty_table() -> None:
     public = public_view(empty_results(), SPEC)
     assert tuple(public.columns) == PUBLIC_COLUMNS and len(public) == 0
+
+
+def test_a_small_count_cannot_be_recovered_from_its_rate() -> None:
+    """rate × population / 1,000 would give the count back: small-count rows lose the rate,
+    its interval and its change; large counts keep theirs."""
+    public = public_view(sample(), SPEC)
+    for i in (3, 4, 6):
+        for c in ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev", "sig_prev"):
+            assert pd.isna(public.loc[i, c]), (i, c)
+    assert public.loc[5, "estimate"] == 40.0
+    assert public.loc[5, "ci_high"] == 44.0

@@ -25,7 +25,7 @@ from tryg.index.results import public_view
 from tryg.index.spec import Spec, SpecError, parse_spec
 
 if TYPE_CHECKING:  # the computation and the readers are imported when a run needs them
-    from tryg.index.compute import IndexResult
+    from tryg.index import IndexResult
     from tryg.readers import ReadReport
 
 T = TypeVar("T")
@@ -184,7 +184,7 @@ def _compute(spec: Spec, survey: Path | None, register: Path | None, population:
     """Read the inputs and run the index; one InputError carries the problems of every file."""
     # Imported here: the computation and the readers pull in statistics, file-format and
     # geometry libraries that `tryg index specs` and `tryg index explain` do not need.
-    from tryg.index.compute import run as run_index
+    from tryg.index import run as run_index
     from tryg.readers import read_areas, read_population, read_register, read_survey
 
     problems: list[Problem] = []

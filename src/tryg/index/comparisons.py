@@ -63,6 +63,13 @@ def _codes(*columns: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
     return codes, grouped.size().reset_index()[list(frame.columns)]
 
 
+def _significant(p: np.ndarray, se: np.ndarray, alpha: float) -> pd.Series:
+    """p < alpha, and unknown (NA) where there is no standard error to test with."""
+    out = pd.Series(p < alpha, dtype="boolean")
+    out[~(se > 0)] = pd.NA
+    return out
+
+
 def _sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     ok = codes >= 0
     return np.bincount(codes[ok], weights=values[ok], minlength=size)
@@ -150,8 +157,7 @@ def pooled(
             "measure": np.concatenate([np.full(len(idx), v, dtype=object) for v, _, idx in keys]),
             "change_pooled": diff,
             "se_pooled": se,
-            "sig_pooled": pd.array(np.where(se > 0, p < spec.comparisons.alpha, pd.NA),
-                                   dtype="boolean"),
+            "sig_pooled": _significant(p, se, spec.comparisons.alpha),
         }))
     return pd.concat(out, ignore_index=True) if out else empty
 
@@ -247,8 +253,7 @@ def parent_rest(
             "measure": np.repeat(np.array(variables, dtype=object), D),
             "diff_parent_rest": diff,
             "se_parent_rest": se,
-            "sig_parent_rest": pd.array(np.where(se > 0, p < spec.comparisons.alpha, pd.NA),
-                                        dtype="boolean"),
+            "sig_parent_rest": _significant(p, se, spec.comparisons.alpha),
         })
         out.append(res[ok & np.isfinite(diff)])
     return pd.concat(out, ignore_index=True) if out else empty

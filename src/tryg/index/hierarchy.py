@@ -67,13 +67,20 @@ class Hierarchy:
         with figures at two levels is never counted twice."""
         anc = self.ancestors(year)
         parents = {p for _, p, _, _ in self.links}
+        leaves = [c for c in own if c not in parents and c in anc.index]
         total = dict(own)
-        for code, value in own.items():
-            if code in parents or code not in anc.index:
-                continue
-            for above in map(str, anc.loc[code].dropna()):
-                if above != code and above not in own:
-                    total[above] = total.get(above, 0.0) + value
+        if not leaves:
+            return total
+        table = anc.loc[leaves].to_numpy(dtype=object)
+        values = np.array([own[c] for c in leaves])
+        above = table.ravel()
+        amount = np.repeat(values, table.shape[1])
+        source = np.repeat(np.array(leaves, dtype=object), table.shape[1])
+        keep = pd.notna(above)
+        above, amount, source = above[keep], amount[keep], source[keep]
+        keep = (above != source) & ~np.isin(above, list(own))
+        sums = pd.Series(amount[keep]).groupby(above[keep].astype(str)).sum()
+        total.update({str(k): float(v) for k, v in sums.items()})
         return total
 
     def parent_level(self, level: str) -> str | None:

@@ -107,6 +107,8 @@ def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     * ``n`` is replaced by the text ``n_display``: for register counts of at most
       ``publication.small_count`` it reads ``"< small_count + 1"`` (e.g. ``"< 5"``), so a
       count of 1-4 offences in a small area cannot be read off the file; otherwise the number.
+      The rate, its interval and its change are blanked on such rows too, because with the
+      population they would give the count back.
 
     Extra columns of ``table`` are not carried over: the public file holds only the documented
     columns, so nothing internal can leak by being added upstream.
@@ -131,6 +133,12 @@ def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     t.insert(position, "n_display", pd.Series(display, index=t.index, dtype=object))
     t = t.drop(columns="n")
     hidden = t["suppressed"].to_numpy(dtype=bool)
+    # A rate and its interval give a small count back (rate × population / 1,000): for a
+    # count shown as "< 5" the numbers that would reveal it are blanked as well.
+    small_count = register & n_known & (n_values <= small)
+    if small_count.any():
+        for c in ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev", "sig_prev"):
+            t[c] = t[c].mask(small_count)
     if hidden.any():
         keep = {*KEY_COLUMNS, *SPEC_COLUMNS, "suppressed", "flags"}
         for c in t.columns:
