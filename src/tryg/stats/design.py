@@ -119,9 +119,13 @@ def _combine(*codes: IntArray) -> tuple[IntArray, int]:
     if len(codes) == 1:
         uniq, inv = np.unique(codes[0], return_inverse=True)
         return inv.astype(np.int64), len(uniq)
-    stacked = np.stack(codes, axis=1)
-    uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64), len(uniq)
+    # Fold the codes into one int64 key (same order as sorting the rows): a 1-D unique is
+    # ~100x faster than np.unique(axis=0) on 300,000 rows.
+    key, _ = _combine(codes[0])
+    for more in codes[1:]:
+        inner, n_inner = _combine(more)
+        key, _ = _combine(key * n_inner + inner)
+    return key, int(key.max()) + 1 if len(key) else 0
 
 
 @dataclass(frozen=True)

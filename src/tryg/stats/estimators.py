@@ -151,10 +151,11 @@ def _table(
         "estimate": est, "se": se, "ci_low": ci[0], "ci_high": ci[1], "n": n, "n_eff": n_eff,
         "deff": deff, "df": df,
     }
+    empty = n == 0  # a domain without respondents has no estimate and no uncertainty
     for name, column in values.items():
         col = np.asarray(column, dtype=np.float64).copy()
         if name in ("estimate", "se", "ci_low", "ci_high", "deff"):
-            col[nan] = np.nan
+            col[nan | empty] = np.nan
         out[name] = col
     out["n"] = out["n"].astype(np.int64)
     return out
