@@ -316,3 +316,12 @@ def test_vectorised_comparisons_equal_the_reference_contrasts(inputs: tuple) -> 
     np.testing.assert_allclose(fp["change_pooled"], fp["difference"], rtol=1e-10)
     np.testing.assert_allclose(merged["se_parent_rest"], merged["se"], rtol=1e-8)
     np.testing.assert_allclose(fp["se_pooled"], fp["se"], rtol=1e-8)
+
+
+def test_calibration_margins_add_up_neighbourhood_rows(inputs: tuple, result: IndexResult) -> None:
+    """A population table by neighbourhood only serves the kommune's margins too."""
+    sv, reg, pop, areas = inputs
+    only_leaves = PopulationInput(pop.table[pop.table["area_code"] != "K"])
+    res = run(load_spec("dk-tryghedsindeks"), survey=sv, register=reg, population=only_leaves,
+              areas=areas)
+    pd.testing.assert_frame_equal(res.table, result.table)

@@ -42,15 +42,19 @@ def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
 
 def margins(
     population: PopulationInput,
-    level_of: Mapping[str, str],
+    hierarchy: Hierarchy,
+    level: str,
     codes_by_wave: Mapping[int, Sequence[str]],
     variables: Sequence[str],
 ) -> tuple[dict[tuple[str, ...], pd.Series], list[Problem]]:
     """Raking margins for every wave: ``(wave, cal_area, variable) -> count`` per variable.
 
-    ``codes_by_wave`` lists, per wave, the calibration areas that have respondents; each needs
-    population cells for that wave's year. Without variables the margin is the area total.
+    ``codes_by_wave`` lists, per wave, the calibration areas (of ``level``) that have
+    respondents; each needs population cells for that wave's year: its own rows, or else the
+    sum of the leaf areas below it that year (as :func:`totals`). Without variables the margin
+    is the area total.
     """
+    level_of = hierarchy.level
     t = population.table
     src = source_of(t)
     problems: list[Problem] = []
@@ -62,8 +66,17 @@ def margins(
         ]
     is_cell = _cells(t)
     frames: dict[tuple[str, ...], list[pd.DataFrame]] = {}
+    parents = {p for _, p, _, _ in hierarchy.links}
     for wave, codes in sorted(codes_by_wave.items()):
         year_rows = t[(t["year"] == wave) & t["area_code"].isin(list(codes))]
+        lacking = set(codes) - set(year_rows["area_code"])
+        if lacking and level in hierarchy.levels:
+            # areas without rows of their own: sum the leaf areas below them that year
+            anc = hierarchy.ancestors(wave)[level]
+            leaves = t[(t["year"] == wave) & ~t["area_code"].isin(parents)]
+            above = leaves["area_code"].map(anc)
+            from_leaves = leaves[above.isin(lacking)].assign(area_code=above[above.isin(lacking)])
+            year_rows = pd.concat([year_rows, from_leaves])
         if variables:
             year_rows = year_rows[is_cell.loc[year_rows.index]]
         else:

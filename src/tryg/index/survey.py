@@ -101,7 +101,7 @@ def build_design(
     codes_by_wave = {
         as_int(w): sorted(g[col].astype(str).unique()) for w, g in frame.groupby("wave", sort=True)
     }
-    figures, problems = margins(population, hierarchy.level, codes_by_wave, cal.variables)
+    figures, problems = margins(population, hierarchy, cal.level, codes_by_wave, cal.variables)
     if problems:
         return design, problems
     frame["_cal_area"] = frame[col].astype(str)
