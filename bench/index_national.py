@@ -32,13 +32,14 @@ from tryg.index import load_spec, run
 Timing = dict[str, float]
 
 
-def headline(data: DemoData) -> pd.DataFrame:
+def headline(data: DemoData, by: tuple[str, ...] = ("area_code", "wave")) -> pd.DataFrame:
     """The headline share with tryg.stats alone, as an analyst would write it."""
     sv = data.survey.responses.copy()
     sv["_stratum"] = sv["wave"].astype(str) + "|" + sv["stratum"].astype(str)
     sv["_kommune"] = "9999"
     pop = data.population.table
-    cells = pop[(pop["area_code"] == "9999") & pop["sex"].notna()]
+    cells = pop[(pop["area_code"] == "9999") & pop["sex"].notna()
+                & pop["year"].isin(sv["wave"].unique())]
     design = stats.Design(sv, weights="weight", strata="_stratum", lonely_psu="adjust")
     design = stats.rake(
         design,
@@ -52,7 +53,7 @@ def headline(data: DemoData) -> pd.DataFrame:
         },
     )
     return stats.proportion(
-        design, "tryg_nabolag", [1, 2, 3], exclude=[8], by=["area_code", "wave"]
+        design, "tryg_nabolag", [1, 2, 3], exclude=[8], by=list(by)
     )
 
 
@@ -78,7 +79,7 @@ def main() -> None:
     gen = time.perf_counter() - start
     spec = load_spec("dk-tryghedsindeks")
     n = len(data.survey.responses)
-    t_head, head = best_of(lambda: headline(data), args.repeats)
+    t_head, _ = best_of(lambda: headline(data), args.repeats)
     t_full, result = best_of(
         lambda: run(
             spec,
@@ -90,14 +91,14 @@ def main() -> None:
         args.repeats,
     )
     table = result.table  # type: ignore[attr-defined]
-    # the index's neighbourhood shares are the headline computation (same design, same margins)
-    mine = table[
-        (table["measure"] == "tryghed_trygge")
-        & (table["method"] == "direct")
-        & (table["level"] == "nabolag")
-    ]
-    both = mine.merge(head, on=["area_code", "wave"], suffixes=("", "_stats"))  # type: ignore[arg-type]
+    # Agreement on what both compute: the kommune's share per wave (neighbourhoods have ~13
+    # respondents at this size, so the index reports them model-based, not direct).
+    kommune = headline(data, by=("wave",))
+    mine = table[(table["measure"] == "tryghed_trygge") & (table["level"] == "kommune")]
+    both = mine.astype({"wave": int}).merge(kommune.astype({"wave": int}), on="wave",
+                                            suffixes=("", "_stats"))
     agree = float(np.max(np.abs(both["estimate"] - both["estimate_stats"])))
+    agree_se = float(np.max(np.abs(both["se"] - both["se_stats"])))
     lines = [
         f"# bench/index_national.py — {time.strftime('%Y-%m-%d')}",
         "",
@@ -115,8 +116,9 @@ def main() -> None:
         f"| whole `dk-tryghedsindeks` run ({len(table):,} result rows) | {t_full:.2f} | "
         f"{t_full / t_head:.1f}× |",
         "",
-        f"Target: the whole run within 3× the headline. Agreement of the neighbourhood shares the "
-        f"two compute in common ({len(both):,} areas × waves): max |Δ| = {agree:.1e}.",
+        "Target: the whole run within 3× the headline. Agreement of what both compute, the "
+        f"kommune's share in each of {len(both)} waves: max |Δ estimate| = {agree:.1e}, "
+        f"max |Δ se| = {agree_se:.1e}.",
     ]
     report = "\n".join(lines) + "\n"
     print(report)

@@ -401,9 +401,9 @@ def _report(job: Job, size: Size, args: argparse.Namespace, table: str, checks: 
         "dense respondents × domains matrix and ran out of this machine's 24 GiB. Strata, raking "
         "cells and domains all nest within waves, so the numbers are the same. svy's raking "
         f"stops when every margin cell is within tol = {EPSILON:g} (relative) of its target.",
-        f"- Raking ε = {EPSILON:g} rather than tryg's default 1e-10: the rule (tryg's and R's) is "
-        "relative to the national total weight, and at 1e-10 the weights of the smallest strata "
-        "are still ~1.5e-7 (relative) from convergence, which moves estimates by ~2e-8.",
+        f"- Raking ε = {EPSILON:g} for all three tools. tryg's rule is the relative change of "
+        "each joint cell; R's is relative to the national total weight, which at a looser ε "
+        "leaves the smallest strata short of convergence (~1.5e-7 at 1e-10).",
         "- Peak memory of the 10× run: VmHWM of the child process, which only loads the data "
         "(pickled by the parent) and runs tryg once. Its `ru_maxrss` would be useless here: Linux "
         "carries the parent's resident size at the fork over into the child.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,7 +26,10 @@ from tryg.index.results import public_view
 from tryg.index.spec import Spec, SpecError, parse_spec
 
 if TYPE_CHECKING:  # the computation and the readers are imported when a run needs them
+    import pandas as pd
+
     from tryg.index import IndexResult
+    from tryg.index.inputs import Areas
     from tryg.readers import ReadReport
 
 T = TypeVar("T")
@@ -132,7 +136,19 @@ INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--population", type=INPUT, required=True,
               help="Population per area and year (and sex/age group for calibration).")
 @click.option("--areas", type=INPUT, required=True,
-              help="Areas (code, name, level) and their parents.")
+              help="Areas: a CSV (code, name, level, optional parent, valid_from, valid_to) "
+                   "or a GeoJSON/TopoJSON boundary layer (DAGI layers such as KOMKODE/KOMNAVN "
+                   "are recognised). Tables keyed by area names (STRAF11, FOLK1A) are matched "
+                   "to these areas' codes by name.")
+@click.option("--area-code-field", metavar="NAME",
+              help="Column (CSV) or property (GeoJSON) of --areas holding the area code, when "
+                   "it is not 'code' or a known DAGI property.")
+@click.option("--area-name-field", metavar="NAME",
+              help="Column or property of --areas holding the area name, when it is not "
+                   "'name' or a known DAGI property.")
+@click.option("--area-level", metavar="LEVEL",
+              help="Level of every area in --areas when the file does not say (e.g. "
+                   "'kommune' for a GeoJSON layer other than DAGI's).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Results file (.csv, .xlsx, .json or .parquet); default: CSV on stdout.")
 @click.option("--public", is_flag=True,
@@ -143,13 +159,19 @@ INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress lines on stderr (warnings and errors are still shown).")
 def run(spec: Spec, survey: Path | None, register: Path | None, population: Path,
-        areas: Path, out: Path | None, public: bool, fmt: str | None, quiet: bool) -> None:
+        areas: Path, area_code_field: str | None, area_name_field: str | None,
+        area_level: str | None, out: Path | None, public: bool, fmt: str | None,
+        quiet: bool) -> None:
     """Compute the index from survey and register.
 
     Reads the input files, computes every measure, sub-index and comparison of the spec per
     area and wave, and writes one row per area, wave and measure. Without --survey only the
-    register measures are computed. Problems in the inputs are all listed (file, row,
-    column) and nothing is written; the exit code is then 2.
+    register measures are computed, for the years whose register window the data covers.
+    Register and population tables that name areas instead of giving codes (Statistics
+    Denmark's STRAF11 and FOLK1A) are matched to the codes of --areas by name ("Copenhagen"
+    = "København"); their aggregate rows ("Region ...", "Unknown municipality") are left
+    out with a warning, and a name that matches no area is an error. Problems in the inputs
+    are all listed (file, row, column) and nothing is written; the exit code is then 2.
     """
     if survey is None and register is None:
         raise click.UsageError("give --survey, --register or both")
@@ -159,7 +181,10 @@ def run(spec: Spec, survey: Path | None, register: Path | None, population: Path
         raise click.UsageError(str(exc)) from exc
     progress = _Progress(quiet)
     try:
-        result = _compute(spec, survey, register, population, areas, progress)
+        area_options = _AreaOptions(area_code_field, area_name_field, area_level)
+        # passed only when given, so a `_compute` replaced with the six-argument form works
+        extra = {"area_options": area_options} if area_options != _AreaOptions() else {}
+        result = _compute(spec, survey, register, population, areas, progress, **extra)
     except InputError as exc:
         _report(exc.problems, f"tryg: {len(exc.problems)} problem(s) in the inputs; "
                               "nothing was written:")
@@ -179,13 +204,26 @@ def run(spec: Spec, survey: Path | None, register: Path | None, population: Path
     progress(f"wrote {len(table)} rows to {out if out is not None else 'stdout'}", 1.0)
 
 
+@dataclass(frozen=True)
+class _AreaOptions:
+    """How to read --areas: the code and name columns/properties and the level."""
+
+    code: str | None = None
+    name: str | None = None
+    level: str | None = None
+
+
 def _compute(spec: Spec, survey: Path | None, register: Path | None, population: Path,
-             areas: Path, progress: _Progress) -> IndexResult:
+             areas: Path, progress: _Progress, area_options: _AreaOptions | None = None
+             ) -> IndexResult:
     """Read the inputs and run the index; one InputError carries the problems of every file."""
     # Imported here: the computation and the readers pull in statistics, file-format and
     # geometry libraries that `tryg index specs` and `tryg index explain` do not need.
     from tryg.index import run as run_index
+    from tryg.index.inputs import PopulationInput, RegisterInput
     from tryg.readers import read_areas, read_population, read_register, read_survey
+
+    opts = area_options or _AreaOptions()
 
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -204,10 +242,18 @@ def _compute(spec: Spec, survey: Path | None, register: Path | None, population:
         return data
 
     items = [it.column for it in spec.items]
-    area_input = read("areas", areas, read_areas)
+    area_input = read("areas", areas, lambda p: read_areas(p, code=opts.code, name=opts.name,
+                                                           level=opts.level))
     population_input = read("population", population, read_population)
     survey_input = read("survey", survey, lambda p: read_survey(p, items=items))
     register_input = read("register", register, read_register)
+    if area_input is not None:  # tables keyed by names (STRAF11, FOLK1A) get area codes
+        if population_input is not None:
+            table = _with_codes(population_input.table, area_input, problems, warnings)
+            population_input = PopulationInput(table)
+        if register_input is not None:
+            table = _with_codes(register_input.counts, area_input, problems, warnings)
+            register_input = RegisterInput(table)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     if problems:
@@ -215,3 +261,46 @@ def _compute(spec: Spec, survey: Path | None, register: Path | None, population:
     assert area_input is not None and population_input is not None  # required options
     return run_index(spec, survey=survey_input, register=register_input,
                      population=population_input, areas=area_input, progress=progress)
+
+
+def _with_codes(frame: pd.DataFrame, areas: Areas, problems: list[Problem],
+                warnings: list[Problem]) -> pd.DataFrame:
+    """A table read from area names with ``area_code`` in their place (matched by
+    :func:`tryg.index.areas.reconcile_names`); aggregate rows are dropped with a warning,
+    names that match no area (or several) and two names for one area are problems. A table
+    with codes is returned as it is."""
+    import numpy as np
+    import pandas as pd
+
+    from tryg.index.areas import reconcile_names
+
+    if "area_name" not in frame.columns or "area_code" in frame.columns:
+        return frame
+    source = str(frame.attrs.get("source", ""))
+    # Each distinct name is matched once, located at its first row (a STRAF11 table has
+    # ~500,000 cells but ~100 names).
+    which, names = pd.factorize(frame["area_name"].astype(object), use_na_sentinel=False)
+    _, first = np.unique(which, return_index=True)
+    first_line = [int(frame.index[i]) for i in first]
+    matched = reconcile_names([str(n) for n in names], areas, source=source, rows=first_line)
+    problems.extend(matched.problems)
+    warnings.extend(matched.aggregates)
+    # The readers reject a repeated name; two names for one area would be summed silently.
+    named: dict[str, int] = {}
+    for k, code in enumerate(matched.codes):
+        if code is None:
+            continue
+        if code in named:
+            j = named[code]
+            problems.append(Problem(source, first_line[k], "area_name",
+                                    f"{names[k]!r} and {names[j]!r} (row {first_line[j]}) "
+                                    f"are both area {code!r}"))
+        else:
+            named[code] = k
+    codes = np.asarray(matched.codes, dtype=object)[which]
+    keep = pd.notna(codes)
+    out = frame.loc[keep].copy()
+    out.insert(0, "area_code", codes[keep])
+    out = out.drop(columns="area_name")
+    out.attrs["source"] = source
+    return out
