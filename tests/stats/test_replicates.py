@@ -594,9 +594,9 @@ def test_jackknife_errors(apiclus1: pd.DataFrame, anchors: Path) -> None:
 
 
 def test_size_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tryg.stats import replicates
+    from tryg.stats import replicate_builders
 
-    monkeypatch.setattr(replicates, "MAX_CELLS", 10)
+    monkeypatch.setattr(replicate_builders, "MAX_CELLS", 10)
     design = Design(pd.DataFrame({"w": np.ones(6)}), weights="w")
     with pytest.raises(DesignError, match="6 rows x 6 replicates"):
         jackknife(design)

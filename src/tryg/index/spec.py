@@ -24,30 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from tryg.index.toml_table import SpecError as SpecError
+from tryg.index.toml_table import TableReader, unique
+from tryg.index.toml_table import Text as Text
 
 SafeEnd = Literal["low", "high"]
 MeasureKind = Literal["share", "mean"]
 SubindexSource = Literal["items", "register"]
 Transform = Literal["scale_0_100", "anchored", "base_year"]
 CompositeTransform = Literal["weighted_mean", "none"]
-
-
-class SpecError(ValueError):
-    """The specification is not valid; the message names the offending key."""
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text in Danish (first) and English."""
-
-    da: str
-    en: str
-
-    def get(self, language: str) -> str:
-        return self.en if language == "en" else self.da
 
 
 @dataclass(frozen=True)
@@ -240,17 +228,17 @@ def parse_spec(text: str) -> Spec:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"specification is not valid TOML: {exc}") from exc
-    r = _Reader(raw, "")
+    r = TableReader(raw, "")
     head = r.table("spec")
     items = tuple(_item(t) for t in r.tables("items"))
-    _unique("items", [i.id for i in items])
+    unique("items", [i.id for i in items])
     item_ids = {i.id for i in items}
     measures = tuple(_measure(t, item_ids) for t in r.tables("measures"))
     register = tuple(_register(t) for t in r.tables("register"))
     subindices = tuple(
         _subindex(t, item_ids, {m.id for m in register}) for t in r.tables("subindices")
     )
-    _unique(
+    unique(
         "measures", [m.id for m in measures] + [m.id for m in register] + [s.id for s in subindices]
     )
     for m in measures:
@@ -285,100 +273,7 @@ def parse_spec(text: str) -> Spec:
     return spec
 
 
-class _Reader:
-    """Typed access to a TOML table with errors that name the key path."""
-
-    def __init__(self, data: Mapping[str, Any], path: str) -> None:
-        self.data = data
-        self.path = path
-
-    def _key(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def table(self, key: str, optional: bool = False) -> _Reader:
-        value = self.data.get(key)
-        if value is None:
-            if optional:
-                return _Reader({}, self._key(key))
-            raise SpecError(f"missing table [{self._key(key)}]")
-        if not isinstance(value, dict):
-            raise SpecError(f"[{self._key(key)}] must be a table")
-        return _Reader(value, self._key(key))
-
-    def tables(self, key: str) -> list[_Reader]:
-        value = self.data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise SpecError(f"[[{self._key(key)}]] must be an array of tables")
-        return [_Reader(v, f"{self._key(key)}[{i}]") for i, v in enumerate(value)]
-
-    def string(self, key: str, default: str | None = None) -> str:
-        value = self.data.get(key, default)
-        if not isinstance(value, str) or (default is None and not value):
-            raise SpecError(f"{self._key(key)} must be a non-empty string")
-        return value
-
-    def text(self, key: str, optional: bool = False) -> Text:
-        value = self.data.get(key)
-        if value is None and optional:
-            return Text("", "")
-        if isinstance(value, str):
-            return Text(value, value)
-        if not isinstance(value, dict) or not isinstance(value.get("da"), str):
-            raise SpecError(f"{self._key(key)} must be a string or a table with da (and en)")
-        return Text(value["da"], str(value.get("en", value["da"])))
-
-    def number(self, key: str, default: float | None = None) -> float:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SpecError(f"{self._key(key)} must be a number")
-        return float(value)
-
-    def integer(self, key: str, default: int | None = None) -> int:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"{self._key(key)} must be a whole number")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            raise SpecError(f"{self._key(key)} must be true or false")
-        return value
-
-    def strs(self, key: str) -> tuple[str, ...]:
-        value = self.data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SpecError(f"{self._key(key)} must be a list of strings")
-        return tuple(value)
-
-    def nums(self, key: str) -> tuple[float, ...]:
-        value = self.data.get(key, [])
-        if not isinstance(value, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-        ):
-            raise SpecError(f"{self._key(key)} must be a list of numbers")
-        return tuple(float(v) for v in value)
-
-    def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> Any:
-        """One of ``options`` (typed ``Any`` so each caller's Literal type accepts it)."""
-        value = self.data.get(key, default)
-        if value not in options:
-            raise SpecError(f"{self._key(key)} must be one of {', '.join(options)} (got {value!r})")
-        return str(value)
-
-
-def _unique(what: str, ids: list[str]) -> None:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            raise SpecError(f"{what}: the id {i!r} is used twice")
-        seen.add(i)
-
-
-def _item(r: _Reader) -> Item:
+def _item(r: TableReader) -> Item:
     scale = r.nums("scale")
     if len(scale) != 2 or scale[0] >= scale[1] or any(s != int(s) for s in scale):
         raise SpecError(f"{r.path}.scale must be two whole numbers [low, high]")
@@ -409,7 +304,7 @@ def _item(r: _Reader) -> Item:
     )
 
 
-def _measure(r: _Reader, items: set[str]) -> Measure:
+def _measure(r: TableReader, items: set[str]) -> Measure:
     kind = r.choice("kind", ("share", "mean"))
     item = r.string("item")
     if item not in items:
@@ -426,7 +321,7 @@ def _measure(r: _Reader, items: set[str]) -> Measure:
     )
 
 
-def _register(r: _Reader) -> RegisterMeasure:
+def _register(r: TableReader) -> RegisterMeasure:
     offences = r.strs("offences")
     if not offences:
         raise SpecError(f"{r.path}.offences must name at least one offence")
@@ -445,7 +340,7 @@ def _register(r: _Reader) -> RegisterMeasure:
     )
 
 
-def _subindex(r: _Reader, items: set[str], register: set[str]) -> Subindex:
+def _subindex(r: TableReader, items: set[str], register: set[str]) -> Subindex:
     source = r.choice("source", ("items", "register"))
     sub_items = r.strs("items")
     reg = r.string("register", "") if source == "register" else ""
@@ -481,7 +376,7 @@ def _subindex(r: _Reader, items: set[str], register: set[str]) -> Subindex:
     )
 
 
-def _composite(r: _Reader, subindices: set[str]) -> Composite:
+def _composite(r: TableReader, subindices: set[str]) -> Composite:
     transform = r.choice("transform", ("weighted_mean", "none"), "weighted_mean")
     weights = r.get("weights", {})
     if not isinstance(weights, dict):
@@ -504,7 +399,7 @@ def _composite(r: _Reader, subindices: set[str]) -> Composite:
     )
 
 
-def _comparisons(r: _Reader) -> Comparisons:
+def _comparisons(r: TableReader) -> Comparisons:
     alpha = r.number("alpha", 0.05)
     if not 0 < alpha < 0.5:
         raise SpecError(f"{r.path}.alpha must be between 0 and 0.5")
@@ -516,7 +411,7 @@ def _comparisons(r: _Reader) -> Comparisons:
     )
 
 
-def _publication(r: _Reader) -> Publication:
+def _publication(r: TableReader) -> Publication:
     p = Publication(
         min_n=r.integer("min_n", 50),
         uncertain_n=r.integer("uncertain_n", 100),
@@ -527,7 +422,7 @@ def _publication(r: _Reader) -> Publication:
     return p
 
 
-def _small_area(r: _Reader, measures: set[str], register: set[str]) -> SmallArea:
+def _small_area(r: TableReader, measures: set[str], register: set[str]) -> SmallArea:
     sa = SmallArea(
         enabled=r.boolean("enabled", False),
         below_n=r.integer("below_n", 50),
@@ -546,7 +441,7 @@ def _small_area(r: _Reader, measures: set[str], register: set[str]) -> SmallArea
     return sa
 
 
-def _gap(r: _Reader, measures: set[str], register: set[str]) -> Gap:
+def _gap(r: TableReader, measures: set[str], register: set[str]) -> Gap:
     gap = Gap(
         enabled=r.boolean("enabled", False),
         survey_measure=r.string("survey_measure", ""),
@@ -558,5 +453,5 @@ def _gap(r: _Reader, measures: set[str], register: set[str]) -> Gap:
     return gap
 
 
-def _calibration(r: _Reader) -> Calibration:
+def _calibration(r: TableReader) -> Calibration:
     return Calibration(level=r.string("level", ""), variables=r.strs("variables"))

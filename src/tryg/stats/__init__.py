@@ -26,7 +26,8 @@ from tryg.stats.contrasts import (
 from tryg.stats.design import Design
 from tryg.stats.errors import CalibrationError, DesignError, EstimationError
 from tryg.stats.estimators import mean, proportion, ratio, total
-from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign, bootstrap, jackknife
+from tryg.stats.replicate_builders import bootstrap, jackknife
+from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign
 
 __all__ = [
     "CalibrationError",
