@@ -41,7 +41,7 @@ def _two_psu(survey: pd.DataFrame) -> pd.DataFrame:
 
 def test_negative_weight_is_refused_with_row_and_column(survey: pd.DataFrame) -> None:
     survey.loc[3, "w"] = -2.0
-    with pytest.raises(DesignError, match=r"weight column 'w' has a negative weight at row 3"):
+    with pytest.raises(DesignError, match=r"weight column 'w' is negative at row 3"):
         Design(survey, weights="w", strata="region", psu="psu", lonely_psu="adjust")
 
 

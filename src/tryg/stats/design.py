@@ -343,22 +343,28 @@ def _build_weights(data: pd.DataFrame, column: str | None, stages: tuple[Stage, 
                 n_h = np.bincount(st.stratum[first], minlength=int(st.stratum.max()) + 1)
                 w = w * st.popsize / n_h[st.stratum]
     else:
-        series = pd.to_numeric(data[column], errors="coerce")
-        w = series.to_numpy(dtype=np.float64).copy()
-        bad = ~np.isfinite(w)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DesignError(f"weight column {column!r} is missing or not a number at row {row} "
-                              f"(value {data[column].iloc[row]!r})")
-        if (w < 0).any():
-            row = int(np.flatnonzero(w < 0)[0])
-            raise DesignError(f"weight column {column!r} has a negative weight at row {row} "
-                              f"({w[row]:g}); weights must be >= 0")
+        w = weight_column(data, column, "weight")
         if not (w > 0).any():
             raise DesignError(f"weight column {column!r} has no positive weight")
     w = np.asarray(w, dtype=np.float64)
     w.setflags(write=False)
     return w
+
+
+def weight_column(data: pd.DataFrame, column: str, what: str) -> FloatArray:
+    """A column of weights as floats: every value a number >= 0, or an error naming the row."""
+    raw = data[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64).copy()
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DesignError(f"{what} column {column!r} is missing or not a number at row {row} "
+                          f"(value {raw.iloc[row]!r})")
+    if (values < 0).any():
+        row = int(np.flatnonzero(values < 0)[0])
+        raise DesignError(f"{what} column {column!r} is negative at row {row} "
+                          f"({values[row]:g}); weights must be >= 0")
+    return values
 
 
 def _check_lonely(stages: tuple[Stage, ...], data: pd.DataFrame, strata: list[str | None],

@@ -42,7 +42,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
-from tryg.stats.design import FloatArray, IntArray
+from tryg.stats.design import FloatArray, IntArray, weight_column
 from tryg.stats.errors import DesignError
 
 ReplicateType = Literal["JK1", "JKn", "BRR", "Fay", "bootstrap", "other"]
@@ -193,10 +193,10 @@ class ReplicateDesign:
                 f"{', '.join(map(str, data.columns[:30]))}"
             )
         columns = _replicate_columns(data, replicate_weights, weights)
-        w = _numeric_column(data, weights, "weight")
+        w = weight_column(data, weights, "weight")
         if not (w > 0).any():
             raise DesignError(f"weight column {weights!r} has no positive weight")
-        reps = np.column_stack([_numeric_column(data, c, "replicate weight") for c in columns])
+        reps = np.column_stack([weight_column(data, c, "replicate weight") for c in columns])
         n_rep = len(columns)
         if n_rep < 2:
             raise DesignError(
@@ -369,21 +369,6 @@ def _replicate_columns(data: pd.DataFrame, spec: str | Sequence[str], weights: s
     if duplicated:
         raise DesignError(f"replicate weight column(s) {duplicated} are listed twice")
     return columns
-
-
-def _numeric_column(data: pd.DataFrame, column: str, what: str) -> FloatArray:
-    raw = data[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DesignError(f"{what} column {column!r} is missing or not a number at row {row} "
-                          f"(value {raw.iloc[row]!r})")
-    if (values < 0).any():
-        row = int(np.flatnonzero(values < 0)[0])
-        raise DesignError(f"{what} column {column!r} is negative at row {row} "
-                          f"({values[row]:g}); weights must be >= 0")
-    return values
 
 
 def _check_weights(values: FloatArray, names: Sequence[str]) -> None:
