@@ -24,7 +24,8 @@ from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
 from tryg.stats import intervals
-from tryg.stats.variance import covariance_with_aggregate, linearized_variance
+from tryg.stats.rest_contrasts import compare_with_rest_many
+from tryg.stats.variance import linearized_variance
 
 
 def method_breaks(frame: pd.DataFrame) -> set[int]:
@@ -162,98 +163,31 @@ def pooled(
     return pd.concat(out, ignore_index=True) if out else empty
 
 
-def _matrix(
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int, k: int
-) -> sp.csc_matrix:
-    rr, cc, vv = (np.concatenate(x) for x in zip(*parts, strict=True))
-    ok = np.isfinite(vv)
-    return sp.csc_matrix((vv[ok], (rr[ok], cc[ok])), shape=(n, k))
-
-
 def parent_rest(
     spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
 ) -> pd.DataFrame:
-    """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent.
-
-    The difference's score is the area's own part plus area-specific multiples of the
-    parent's score vectors (Σ w·y and Σ w over the parent); its variance is assembled from
-    area moments, parent moments and area–parent covariances
-    (:func:`tryg.stats.variance.covariance_with_aggregate`), so no column spans a whole
-    parent. The result equals :func:`tryg.stats.compare_with_rest` (tested).
-    """
-    empty = pd.DataFrame(
-        columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
-    )
-    frame = est.frame
-    w = np.asarray(est.design.weights)
-    wave = frame["wave"].to_numpy(np.int64)
-    n = len(frame)
+    """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
+    every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_many`:
+    exact, all areas at once)."""
     out = []
+    values = {v: est.values[v] for v in variables}
     for level, col in est.level_columns.items():
         parent = hierarchy.parent_level(level)
-        if parent is None:
+        if parent is None or est.frame[col].isna().all():
             continue
-        pcol = est.level_columns[parent]
-        area = frame[col].to_numpy(object)
-        par = frame[pcol].to_numpy(object)
-        if pd.isna(area).all():
-            continue
-        codes, keys = _codes(area, par, wave)  # (area, parent, wave) domains
-        pcodes_of, pkeys = _codes(keys["k1"].to_numpy(object), keys["k2"].to_numpy())
-        D, P = len(keys), len(pkeys)
-        pi_single = pcodes_of
-        U_cols, Y_cols, W_cols, meta = [], [], [], []
-        for j, v in enumerate(variables):
-            y = est.values[v]
-            valid = (codes >= 0) & ~np.isnan(y)
-            dom = np.where(valid, codes, -1)
-            Wa = _sum(dom, w, D)
-            Ya = _sum(dom, w * np.nan_to_num(y), D)
-            Wp = np.bincount(pi_single, weights=Wa, minlength=P)
-            Yp = np.bincount(pi_single, weights=Ya, minlength=P)
-            Wr = Wp[pi_single] - Wa
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ya = Ya / Wa
-                yr = (Yp[pi_single] - Ya) / Wr
-                own_rest = -1.0 / Wr
-            r = np.flatnonzero(valid)
-            a = dom[r]
-            shift = j * D
-            with np.errstate(divide="ignore", invalid="ignore"):
-                own = w[r] * ((y[r] - ya[a]) / Wa[a] + (y[r] - yr[a]) / Wr[a])
-            U_cols.append((r, a + shift, own))
-            Y_cols.append((r, a + shift, w[r] * y[r]))
-            W_cols.append((r, a + shift, w[r]))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                meta.append((v, ya - yr, own_rest, yr / Wr, (Wa > 0) & (Wr > 0)))
-        KV = len(variables) * D
-        U, Ys, Ws = (_matrix(parts, n, KV) for parts in (U_cols, Y_cols, W_cols))
-        pairs = np.concatenate([pi_single + j * P for j in range(len(variables))])
-        M = sp.csr_matrix((np.ones(KV), (np.arange(KV), pairs)), shape=(KV, P * len(variables)))
-        Yp_s, Wp_s = (Ys @ M).tocsc(), (Ws @ M).tocsc()
-        design = est.design
-        v_u = linearized_variance(design, U)
-        v_yp = linearized_variance(design, Yp_s)[pairs]
-        v_wp = linearized_variance(design, Wp_s)[pairs]
-        c_pp = (linearized_variance(design, Yp_s + Wp_s)[pairs] - v_yp - v_wp) / 2
-        c_uy = covariance_with_aggregate(design, U, Ys, M, pairs)
-        c_uw = covariance_with_aggregate(design, U, Ws, M, pairs)
-        diff = np.concatenate([m[1] for m in meta])
-        g = np.concatenate([m[2] for m in meta])
-        d = np.concatenate([m[3] for m in meta])
-        ok = np.concatenate([m[4] for m in meta])
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            var = v_u + g**2 * v_yp + 2 * g * d * c_pp + d**2 * v_wp + 2 * g * c_uy + 2 * d * c_uw
-            se = np.sqrt(np.maximum(var, 0.0))
-            p = intervals.p_value(diff / se, None)
-        names = np.tile(keys["k0"].astype(str).to_numpy(), len(variables))
-        res = pd.DataFrame({
-            "area_code": names,
-            "wave": np.tile(keys["k2"].to_numpy(np.int64), len(variables)),
-            "measure": np.repeat(np.array(variables, dtype=object), D),
-            "diff_parent_rest": diff,
-            "se_parent_rest": se,
-            "sig_parent_rest": _significant(p, se, spec.comparisons.alpha),
-        })
-        out.append(res[ok & np.isfinite(diff)])
-    return pd.concat(out, ignore_index=True) if out else empty
+        res = compare_with_rest_many(
+            est.design, values, area=col, parent=est.level_columns[parent], by="wave",
+            level=1 - spec.comparisons.alpha,
+        )
+        out.append(pd.DataFrame({
+            "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),
+            "measure": res["variable"], "diff_parent_rest": res["difference"],
+            "se_parent_rest": res["se"],
+            "sig_parent_rest": _significant(res["p_value"].to_numpy(), res["se"].to_numpy(),
+                                            spec.comparisons.alpha),
+        }))
+    if not out:
+        return pd.DataFrame(
+            columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
+        )
+    return pd.concat(out, ignore_index=True)

@@ -26,6 +26,7 @@ from tryg.stats import intervals
 from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.errors import EstimationError
 from tryg.stats.estimators import By, _numeric, domains, indicator, variance_of
+from tryg.stats.rest_contrasts import compare_with_rest_many
 
 Statistic = Literal["mean", "proportion", "total"]
 DomainKey = Hashable
@@ -202,6 +203,14 @@ def compare_with_rest(
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
     cols = [*extra, parent, area]
     values, missing = _values(design, variable, statistic, codes, exclude)
+    if statistic != "total" and getattr(design, "replicate_variance", None) is None:
+        # means and shares on a linearised design: all areas at once, without expanding the
+        # parent for every area (see tryg.stats.rest_contrasts)
+        fast = compare_with_rest_many(
+            design, {variable: np.where(missing, np.nan, values)}, area=area, parent=parent,
+            by=by, level=level,
+        )
+        return fast.drop(columns="variable")
     dom = domains(design, cols)
     keys = dom.keys
     sides: list[tuple[list[int], list[int]]] = []
