@@ -51,3 +51,32 @@ def rscript() -> Path:
     if result.returncode != 0:
         _missing(f"R package survey not usable: {result.stderr.strip()[-500:]}")
     return Path(found)
+
+
+def _postgres_reachable(url: str) -> str | None:
+    """None if PostgreSQL answers at ``url``, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure to connect means "not here"
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``TRYG_TEST_DB=postgres``: skip (locally) or fail (CI) when PostgreSQL is absent."""
+    from django.conf import settings
+
+    if getattr(settings, "TEST_DATABASE", "sqlite") != "postgres":
+        return
+    url = os.environ.get("TRYG_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+    problem = _postgres_reachable(url)
+    if problem is None:
+        return
+    reason = f"PostgreSQL not reachable at {url}: {problem}"
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError(f"{reason} (CI=true: database tests must not skip)")
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=reason))

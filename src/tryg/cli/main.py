@@ -12,6 +12,7 @@ import click
 from tryg import __version__
 from tryg.cli.demo_data import demo_data
 from tryg.cli.index import index
+from tryg.cli.site import manage, serve
 
 #: The parts of tryg, in the order a user meets them, with their state.
 COMPONENTS: tuple[tuple[str, str], ...] = (
@@ -57,6 +58,8 @@ def about() -> None:
 
 tryg.add_command(index)
 tryg.add_command(demo_data)
+tryg.add_command(serve)
+tryg.add_command(manage)
 
 
 def main() -> None:

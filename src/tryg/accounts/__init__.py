@@ -1,0 +1,1 @@
+"""Accounts: organisations, users with roles, and the audit log."""

@@ -1,0 +1,1 @@
+"""Areas: the geography (codes, names, levels, parents over time, boundaries, population)."""

@@ -1,0 +1,1 @@
+"""The police register: record-level extracts and counts per area × quarter × offence."""

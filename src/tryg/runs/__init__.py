@@ -1,0 +1,1 @@
+"""Index runs from stored data: specifications, runs, their results and publication."""

@@ -1,0 +1,88 @@
+"""Specifications (text + hash), runs (inputs' fingerprints, who, when, status, log), results."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class StoredSpec(models.Model):
+    spec_id = models.CharField(_("specification"), max_length=100)
+    version = models.CharField(_("version"), max_length=40)
+    sha256 = models.CharField(_("hash"), max_length=64, unique=True)
+    text = models.TextField(_("TOML text"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("index specification")
+        verbose_name_plural = _("index specifications")
+
+    def __str__(self) -> str:
+        return f"{self.spec_id} {self.version} ({self.sha256[:12]})"
+
+
+class IndexRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    spec = models.ForeignKey(StoredSpec, on_delete=models.PROTECT, related_name="runs")
+    inputs = models.JSONField(_("input fingerprints"), default=dict)
+    fingerprint = models.CharField(_("results fingerprint (SHA-256)"), max_length=64,
+                                   blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.RUNNING)
+    log = models.TextField(_("log"), blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("index run")
+        verbose_name_plural = _("index runs")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.spec.spec_id} {self.get_status_display()}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class ResultRow(models.Model):
+    """One row of the tidy results table (tryg.index.results.RESULT_COLUMNS)."""
+
+    run = models.ForeignKey(IndexRun, on_delete=models.CASCADE, related_name="results")
+    area_code = models.CharField(max_length=40)
+    area_name = models.CharField(max_length=200)
+    level = models.CharField(max_length=40)
+    wave = models.IntegerField()
+    measure = models.CharField(max_length=100)
+    estimate = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    n = models.FloatField(null=True)
+    n_eff = models.FloatField(null=True)
+    method = models.CharField(max_length=40, blank=True)
+    change_prev = models.FloatField(null=True)
+    p_prev = models.FloatField(null=True)
+    sig_prev = models.BooleanField(null=True)
+    change_pooled = models.FloatField(null=True)
+    sig_pooled = models.BooleanField(null=True)
+    diff_parent_rest = models.FloatField(null=True)
+    sig_parent_rest = models.BooleanField(null=True)
+    band = models.CharField(max_length=40, blank=True)
+    suppressed = models.BooleanField(default=False)
+    flags = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "measure", "wave"]),
+                   models.Index(fields=["run", "area_code"])]

@@ -1,0 +1,88 @@
+"""Settings of a tryg site, read in one place from an injectable mapping (twelve-factor).
+
+Every setting has a name, a default and a line of help; :func:`load` turns a mapping (normally
+``os.environ``) into a frozen :class:`Config`, and ``tryg.site.settings`` turns that into
+Django's settings. The table :data:`SETTINGS` also drives ``tryg serve --help`` and the
+documentation test that checks every setting is in the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("TRYG_DATA_DIR", "./tryg-data",
+            "Folder for the embedded database (SQLite), uploads and the secret key."),
+    Setting("DATABASE_URL", "",
+            "Database URL, e.g. postgres://user@host:5432/tryg. Empty: SQLite in the data "
+            "folder (WAL mode)."),
+    Setting("TRYG_SECRET_KEY", "",
+            "Django's secret key. Empty: a random key is made once and kept in the data "
+            "folder."),
+    Setting("TRYG_ALLOWED_HOSTS", "127.0.0.1,localhost",
+            "Comma-separated host names the site answers to."),
+    Setting("TRYG_DEBUG", "0", "1 shows Django's debug pages. Never in production."),
+    Setting("TRYG_LANGUAGE", "da", "Default language of the pages: da or en."),
+    Setting("TRYG_SECURE", "0",
+            "1 behind HTTPS: secure cookies, HSTS and redirect to https."),
+    Setting("TRYG_LOGIN_ATTEMPTS", "5",
+            "Failed log-ins from one user name and address before it is locked for an hour."),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    allowed_hosts: tuple[str, ...]
+    debug: bool
+    language: str
+    secure: bool
+    login_attempts: int
+
+
+def load(environ: Mapping[str, str]) -> Config:
+    """The configuration in ``environ``, with the defaults of :data:`SETTINGS`."""
+    values = {s.name: environ.get(s.name, s.default) for s in SETTINGS}
+    data_dir = Path(values["TRYG_DATA_DIR"]).expanduser().resolve()
+    language = values["TRYG_LANGUAGE"].strip().lower() or "da"
+    if language not in ("da", "en"):
+        raise ValueError(f"TRYG_LANGUAGE must be da or en, not {language!r}")
+    return Config(
+        data_dir=data_dir,
+        database_url=values["DATABASE_URL"].strip(),
+        secret_key=values["TRYG_SECRET_KEY"],
+        allowed_hosts=tuple(h.strip() for h in values["TRYG_ALLOWED_HOSTS"].split(",")
+                            if h.strip()),
+        debug=values["TRYG_DEBUG"].strip() in ("1", "true", "yes"),
+        language=language,
+        secure=values["TRYG_SECURE"].strip() in ("1", "true", "yes"),
+        login_attempts=int(values["TRYG_LOGIN_ATTEMPTS"]),
+    )
+
+
+def secret_key(config: Config) -> str:
+    """The configured key, or one made once and kept (mode 600) in the data folder."""
+    if config.secret_key:
+        return config.secret_key
+    import secrets
+
+    path = config.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.touch(mode=0o600)
+    path.write_text(key, encoding="utf-8")
+    return key

@@ -1,0 +1,25 @@
+"""Settings for tryg's own test suite (``DJANGO_SETTINGS_MODULE`` in pyproject.toml).
+
+The suite runs twice in CI: on SQLite (the embedded default), and with ``TRYG_TEST_DB=postgres``
+the database tests again on PostgreSQL (``TRYG_TEST_POSTGRES_URL``, default the local server's
+``test`` database; Django creates and drops ``test_test`` beside it).
+"""
+
+import os
+import tempfile
+
+_db = os.environ.get("TRYG_TEST_DB", "sqlite").strip().lower()
+if _db not in ("sqlite", "postgres"):
+    raise ValueError(f"TRYG_TEST_DB must be sqlite or postgres, not {_db!r}")
+os.environ["TRYG_DATA_DIR"] = tempfile.mkdtemp(prefix="tryg-test-")
+os.environ.setdefault("TRYG_SECRET_KEY", "tryg-tests-only-not-a-secret")
+os.environ["TRYG_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+if _db == "postgres":
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "TRYG_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+else:
+    os.environ["DATABASE_URL"] = ""
+
+from tryg.site.settings import *  # noqa: E402, F403
+
+TEST_DATABASE = _db

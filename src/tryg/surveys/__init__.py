@@ -1,0 +1,1 @@
+"""Surveys: waves (fieldwork, producer, questionnaire) and their responses."""

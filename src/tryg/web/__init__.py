@@ -1,0 +1,1 @@
+"""Web pages: log-in, analysts' pages and (issue 5) the public dashboard."""
