@@ -1,7 +1,10 @@
-"""URLs of the pages. Analysts' pages live under /analyse/, the public ones at the root."""
+"""URLs of the pages. Analysts' pages live under /analyse/, the public ones at the root.
+
+Each part of the site has its own URL module, included here.
+"""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from tryg.web import views
 
@@ -9,4 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("analyse/import/", include("tryg.imports.urls")),
+    path("analyse/", include("tryg.web.analyst_urls")),
+    path("api/", include("tryg.api.urls")),
 ]

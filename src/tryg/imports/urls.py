@@ -1,0 +1,5 @@
+"""Upload and import pages (analysts)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
