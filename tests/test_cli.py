@@ -152,7 +152,9 @@ def test_readme_first_block_has_the_demo_and_test_commands() -> None:
     assert "tryg" in demo
     assert tests.startswith("python3.11 -m venv .venv && ")
     assert "'.[dev]'" in tests
-    assert tests.endswith("python -m pytest")
+    # the whole suite on SQLite, then every database test again on PostgreSQL
+    assert "python -m pytest && TRYG_TEST_DB=postgres " in tests
+    assert tests.endswith("python -m pytest -m django_db")
 
 
 def test_ci_runs_the_readme_test_command() -> None:

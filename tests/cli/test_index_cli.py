@@ -198,6 +198,20 @@ def test_run_usage_errors(fake_inputs: list[str]) -> None:
     assert result.exit_code == 2 and "does not exist" in result.stderr
 
 
+def test_file_and_database_modes_are_not_mixed(fake_inputs: list[str]) -> None:
+    """Options of one mode are refused in the other, before any database is opened."""
+    spec = ["index", "run", "--spec", "dk-tryghedsindeks"]
+    result = invoke(*fake_inputs, "--data-dir", "site")
+    assert result.exit_code == 2 and "--data-dir and --no-survey" in result.stderr
+    result = invoke(*spec, "--population", "population.csv", "--survey", "survey.csv")
+    assert result.exit_code == 2 and "needs --population and --areas" in result.stderr
+    result = invoke(*spec, "--public", "--data-dir", "site")
+    assert result.exit_code == 2 and "give --out as well" in result.stderr
+    result = invoke(*spec, "--area-level", "kommune", "--data-dir", "site")
+    assert result.exit_code == 2 and "describe an --areas file" in result.stderr
+    assert not Path("site").exists()
+
+
 # -- run, for real, on the demo data ---------------------------------------------------------
 
 

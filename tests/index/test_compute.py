@@ -325,3 +325,28 @@ def test_calibration_margins_add_up_neighbourhood_rows(inputs: tuple, result: In
     res = run(load_spec("dk-tryghedsindeks"), survey=sv, register=reg, population=only_leaves,
               areas=areas)
     pd.testing.assert_frame_equal(res.table, result.table)
+
+
+def test_pooled_by_wave_equals_the_whole_score(
+    inputs: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waves are independent samples, so the pooled comparison's variance is computed as a sum
+    over waves; it equals the variance of the whole difference score."""
+    from tryg.index import comparisons, survey
+    from tryg.index.hierarchy import build_hierarchy
+
+    sv, _, pop, areas = inputs
+    spec = parse_spec(load_spec("dk-tryghedsindeks").source.replace("pooled_waves = 3",
+                                                                    "pooled_waves = 1"))
+    hier, _ = build_hierarchy(areas)
+    assert hier is not None
+    est, _ = survey.estimate(spec, sv, pop, hier)
+    assert est is not None
+    variables = ["tryghed_trygge", "tillid_tillid", "nabolagsproblemer"]
+    wave_pos = est.frame["wave"].rank(method="dense").to_numpy()
+    assert comparisons.separates(est.design, wave_pos)
+    split = comparisons.pooled(spec, est, variables, set())
+    monkeypatch.setattr(comparisons, "separates", lambda _d, _w: False)
+    whole = comparisons.pooled(spec, est, variables, set())
+    assert len(split) == len(whole) > 0
+    pd.testing.assert_frame_equal(split, whole, rtol=1e-10)

@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "tryg.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from tryg.accounts import signals
+
+        signals.connect()

@@ -1,11 +1,14 @@
 """What each role may see and do: the one place the rules live.
 
-* administrator: everything, including accounts;
+* administrator (role, or a superuser): everything, including accounts;
 * analyst (municipality or police): imports, record-level register data, survey answers,
   index runs, publication;
 * strategy coordinator: index runs (read), published and unpublished aggregates;
 * partner (bound to an organisation) and walk participant: published aggregates only;
 * the anonymous public: published, suppressed aggregates only.
+
+An inactive account has no role at all. Pages and API endpoints ask these functions, never
+``user.role`` directly, so a rule changes here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 from tryg.accounts.models import Role
 
 
-def _role(user: Any) -> str | None:
+def role_of(user: Any) -> str | None:
+    """The effective role of ``user``; None for the anonymous public and inactive accounts."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.is_superuser:
@@ -24,26 +28,35 @@ def _role(user: Any) -> str | None:
 
 
 def is_administrator(user: Any) -> bool:
-    return _role(user) == Role.ADMINISTRATOR
+    return role_of(user) == Role.ADMINISTRATOR
+
+
+def can_manage_accounts(user: Any) -> bool:
+    return role_of(user) == Role.ADMINISTRATOR
 
 
 def can_see_microdata(user: Any) -> bool:
     """Record-level register data and survey answers."""
-    return _role(user) in (Role.ADMINISTRATOR, Role.ANALYST)
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST)
 
 
 def can_import(user: Any) -> bool:
-    return _role(user) in (Role.ADMINISTRATOR, Role.ANALYST)
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST)
 
 
 def can_run_index(user: Any) -> bool:
-    return _role(user) in (Role.ADMINISTRATOR, Role.ANALYST)
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST)
 
 
 def can_publish(user: Any) -> bool:
-    return _role(user) in (Role.ADMINISTRATOR, Role.ANALYST)
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST)
 
 
 def can_see_unpublished(user: Any) -> bool:
     """Runs not yet published, and internal (unsuppressed) results."""
-    return _role(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)
+
+
+def can_see_run(user: Any, run: Any) -> bool:
+    """A run at all: a published one is public (in its public view), others are internal."""
+    return bool(run.is_published) or can_see_unpublished(user)

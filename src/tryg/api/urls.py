@@ -1,5 +1,7 @@
-"""URLs of the JSON API."""
+"""URLs of the JSON API (included at /api/)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from tryg.api.api import api
+
+urlpatterns = [path("", api.urls)]

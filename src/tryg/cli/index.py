@@ -133,9 +133,9 @@ INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
                    "only).")
 @click.option("--register", type=INPUT,
               help="Police register: reported offences per area, quarter and offence.")
-@click.option("--population", type=INPUT, required=True,
+@click.option("--population", type=INPUT,
               help="Population per area and year (and sex/age group for calibration).")
-@click.option("--areas", type=INPUT, required=True,
+@click.option("--areas", type=INPUT,
               help="Areas: a CSV (code, name, level, optional parent, valid_from, valid_to) "
                    "or a GeoJSON/TopoJSON boundary layer (DAGI layers such as KOMKODE/KOMNAVN "
                    "are recognised). Tables keyed by area names (STRAF11, FOLK1A) are matched "
@@ -158,28 +158,58 @@ INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="File format (default: from the extension of --out, else csv).")
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress lines on stderr (warnings and errors are still shown).")
-def run(spec: Spec, survey: Path | None, register: Path | None, population: Path,
-        areas: Path, area_code_field: str | None, area_name_field: str | None,
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Without input files: the site's data folder (overrides TRYG_DATA_DIR).")
+@click.option("--no-survey", is_flag=True,
+              help="Without input files: leave the stored survey answers out (register "
+                   "measures only).")
+def run(spec: Spec, survey: Path | None, register: Path | None, population: Path | None,
+        areas: Path | None, area_code_field: str | None, area_name_field: str | None,
         area_level: str | None, out: Path | None, public: bool, fmt: str | None,
-        quiet: bool) -> None:
+        quiet: bool, data_dir: str | None, no_survey: bool) -> None:
     """Compute the index from survey and register.
 
-    Reads the input files, computes every measure, sub-index and comparison of the spec per
-    area and wave, and writes one row per area, wave and measure. Without --survey only the
-    register measures are computed, for the years whose register window the data covers.
-    Register and population tables that name areas instead of giving codes (Statistics
-    Denmark's STRAF11 and FOLK1A) are matched to the codes of --areas by name ("Copenhagen"
-    = "København"); their aggregate rows ("Region ...", "Unknown municipality") are left
-    out with a warning, and a name that matches no area is an error. Problems in the inputs
-    are all listed (file, row, column) and nothing is written; the exit code is then 2.
+    From files or from the stored data. With input files (--population, --areas and
+    --survey and/or --register), reads them, computes every measure, sub-index and
+    comparison of the spec per area and wave, and writes one row per area, wave and
+    measure (to --out, else CSV on stdout). Without
+    --survey only the register measures are computed, for the years whose register window
+    the data covers. Register and population tables that name areas instead of giving codes
+    (Statistics Denmark's STRAF11 and FOLK1A) are matched to the codes of --areas by name
+    ("Copenhagen" = "København"); their aggregate rows ("Region ...", "Unknown
+    municipality") are left out with a warning, and a name that matches no area is an error.
+    Problems in the inputs are all listed (file, row, column) and nothing is written; the
+    exit code is then 2.
+
+    Without input files, the run uses the site's database (see `tryg import`; --data-dir or
+    TRYG_DATA_DIR / DATABASE_URL): the current imports of areas, population, survey answers
+    and register data. The run and its results are stored; the run's id, its results
+    fingerprint (SHA-256 of the results as CSV: two runs on unchanged data give the same)
+    and its counts are printed, and --out [--public] writes the stored results to a file.
+    A run whose inputs fail is stored as failed, with its problems, and the exit code is 2.
     """
-    if survey is None and register is None:
-        raise click.UsageError("give --survey, --register or both")
+    files = (survey, register, population, areas)
     try:
         fmt = format_for(str(out), fmt) if out is not None else (fmt or "csv")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     progress = _Progress(quiet)
+    if all(f is None for f in files):
+        if public and out is None:
+            raise click.UsageError("--public writes a file: give --out as well")
+        if area_code_field or area_name_field or area_level:
+            raise click.UsageError("--area-code-field, --area-name-field and --area-level "
+                                   "describe an --areas file")
+        _run_stored(spec, data_dir, out, public, fmt, progress, survey=not no_survey)
+        return
+    if data_dir is not None or no_survey:
+        raise click.UsageError("--data-dir and --no-survey are for runs from the database "
+                               "(without input files)")
+    if population is None or areas is None:
+        raise click.UsageError("a run from files needs --population and --areas (leave out "
+                               "every input file to run on the stored data)")
+    if survey is None and register is None:
+        raise click.UsageError("give --survey, --register or both")
     try:
         area_options = _AreaOptions(area_code_field, area_name_field, area_level)
         # passed only when given, so a `_compute` replaced with the six-argument form works
@@ -202,6 +232,43 @@ def run(spec: Spec, survey: Path | None, register: Path | None, population: Path
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"could not write the results: {exc}") from exc
     progress(f"wrote {len(table)} rows to {out if out is not None else 'stdout'}", 1.0)
+
+
+def _run_stored(spec: Spec, data_dir: str | None, out: Path | None, public: bool, fmt: str,
+                progress: _Progress, *, survey: bool) -> None:
+    """``tryg index run`` without input files: a stored run on the database's data."""
+    from tryg.cli.site import setup_site
+
+    setup_site(data_dir)
+    from tryg.runs.models import IndexRun
+    from tryg.runs.services import public_results, results_frame, run_index
+
+    run = run_index(spec, progress=progress, survey=survey)
+    if run.status != IndexRun.Status.DONE:
+        click.echo(f"tryg: index run #{run.pk} failed; nothing was stored:", err=True)
+        for line in run.log.splitlines()[1:]:
+            click.echo(f"  {line}", err=True)
+        sys.exit(2)
+    for line in run.log.splitlines():
+        if line.startswith("warning: "):
+            click.echo(line, err=True)
+    table = results_frame(run)
+    click.echo(f"index run #{run.pk} ({spec.id} {spec.version}, spec {spec.hash[:12]}): done")
+    click.echo(f"results fingerprint: {run.fingerprint}")
+    for name, fp in sorted(run.inputs.items()):
+        click.echo(f"  input {name}: {fp['rows']:,} rows, sha256 {fp['sha256'][:12]}, "
+                   f"imports {', '.join(f'#{b}' for b in fp['batches']) or '-'}")
+    waves = sorted({int(w) for w in table["wave"]})
+    click.echo(f"  {len(table):,} result rows: {table['area_code'].nunique():,} areas, "
+               f"{len(waves)} waves ({waves[0]}-{waves[-1]}), "
+               f"{table['measure'].nunique()} measures" if waves else "  0 result rows")
+    if out is not None:
+        written = public_results(run) if public else table
+        try:
+            write_results(written, out, format=fmt)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"could not write the results: {exc}") from exc
+        click.echo(f"wrote {len(written):,} rows to {out}" + (" (public view)" if public else ""))
 
 
 @dataclass(frozen=True)

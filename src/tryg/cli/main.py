@@ -10,9 +10,12 @@ from __future__ import annotations
 import click
 
 from tryg import __version__
+from tryg.cli.demo import demo
 from tryg.cli.demo_data import demo_data
+from tryg.cli.imports import import_
 from tryg.cli.index import index
 from tryg.cli.site import manage, serve
+from tryg.cli.users import user
 
 #: The parts of tryg, in the order a user meets them, with their state.
 COMPONENTS: tuple[tuple[str, str], ...] = (
@@ -57,9 +60,12 @@ def about() -> None:
 
 
 tryg.add_command(index)
+tryg.add_command(demo)
 tryg.add_command(demo_data)
 tryg.add_command(serve)
 tryg.add_command(manage)
+tryg.add_command(import_)
+tryg.add_command(user)
 
 
 def main() -> None:

@@ -34,9 +34,11 @@ environment:
 {_ENV_HELP}""")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="The data folder (overrides TRYG_DATA_DIR).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Worker threads answering requests.")
 def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
     setup_site(data_dir)
     from waitress import serve as waitress_serve
@@ -53,7 +55,11 @@ def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
               help="The data folder (overrides TRYG_DATA_DIR).")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def manage(data_dir: str | None, args: tuple[str, ...]) -> None:
-    """Django's management commands (migrate, createsuperuser, collectstatic, ...)."""
+    """Run a Django management command.
+
+    For example `tryg manage migrate`, `tryg manage createsuperuser` or
+    `tryg manage collectstatic`, on the data folder's database.
+    """
     setup_site(data_dir, migrate=False)
     from django.core.management import execute_from_command_line
 

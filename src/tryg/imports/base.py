@@ -12,17 +12,19 @@ nothing is written; the report says so (``duplicate=True``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 
 from tryg.accounts.models import AuditEvent, audit
 from tryg.imports.models import ImportBatch
 from tryg.index.inputs import InputError, Problem
+from tryg.readers import ReadReport
 
 
 def checksum(path: str | Path) -> str:
@@ -103,3 +105,111 @@ def batch(kind: str, path: str | Path, sha256: str, *, user: Any = None,
 
 
 Importer = Callable[..., ImportReport]
+
+
+# --- The shared import procedure -----------------------------------------------------------
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+#: Rows per INSERT: small enough for SQLite's variable limit with a dozen columns.
+CHUNK = 1000
+
+Progress = Callable[[str, int, int], None]
+"""Called after each chunk written: (what, rows written so far, rows to write)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a write step did: rows created per table, and warnings found while writing."""
+
+    created: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+class _DuplicateFoundError(Exception):
+    def __init__(self, batch_id: int) -> None:
+        super().__init__(batch_id)
+        self.batch_id = batch_id
+
+
+def run_import(
+    kind: str,
+    path: str | Path,
+    *,
+    read: Callable[[], tuple[T, ReadReport]],
+    write: Callable[[ImportBatch, T], Outcome],
+    user: Any = None,
+    options: dict[str, Any] | None = None,
+) -> ImportReport:
+    """The procedure every import follows.
+
+    1. checksum; a current import of the same kind and checksum means nothing to do;
+    2. ``read()``: the reader validates the whole file (``InputError`` → failed report);
+    3. one transaction (:func:`batch`): the duplicate check again (two uploads racing),
+       ``write(batch, data)``, which checks the data against the database (unknown area
+       codes, existing waves; ``InputError`` → everything rolled back, failed report) and
+       writes the rows.
+    """
+    name = Path(path).name
+    try:
+        sha = checksum(path)
+    except OSError as exc:
+        problem = Problem(str(path), None, None, f"cannot read the file: {exc.strerror or exc}")
+        return failed(kind, path, "", InputError([problem]), user=user)
+    earlier = find_duplicate(kind, sha)
+    if earlier is not None:
+        return ImportReport(kind, name, sha, ok=True, duplicate=True, batch_id=earlier.pk)
+    try:
+        data, read_report = read()
+    except InputError as exc:
+        return failed(kind, path, sha, exc, user=user)
+    try:
+        with batch(kind, path, sha, user=user, options=options,
+                   rows=read_report.rows_read) as record:
+            racing = (ImportBatch.objects.filter(kind=kind, sha256=sha, replaced_at__isnull=True)
+                      .exclude(pk=record.pk).order_by("id").first())
+            if racing is not None:
+                raise _DuplicateFoundError(racing.pk)
+            outcome = write(record, data)
+            report = ImportReport(
+                kind, name, sha, ok=True, batch_id=record.pk, rows_read=read_report.rows_read,
+                created=outcome.created,
+                warnings=[str(w) for w in read_report.warnings] + outcome.warnings)
+            record.report = report.as_dict()
+    except _DuplicateFoundError as dup:
+        return ImportReport(kind, name, sha, ok=True, duplicate=True, batch_id=dup.batch_id)
+    except InputError as exc:
+        return failed(kind, path, sha, exc, user=user)
+    return report
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[models.Model], *, what: str,
+                progress: Progress | None = None) -> int:
+    """``bulk_create`` in chunks (inside the caller's transaction), reporting progress."""
+    done = 0
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        model._default_manager.bulk_create(chunk, batch_size=CHUNK)
+        done += len(chunk)
+        if progress is not None:
+            progress(what, done, len(rows))
+    return done
+
+
+def retire_emptied(batch_ids: Iterable[int | None], related: str) -> int:
+    """Mark earlier batches replaced once none of their rows (``related`` name) remain, so
+    the same file may be imported again later. Returns how many were retired."""
+    ids = {b for b in batch_ids if b is not None}
+    if not ids:
+        return 0
+    emptied = (ImportBatch.objects.filter(pk__in=ids, replaced_at__isnull=True)
+               .annotate(left=models.Count(related)).filter(left=0))
+    return ImportBatch.objects.filter(pk__in=[b.pk for b in emptied]).update(
+        replaced_at=timezone.now())
+
+
+def chunked(values: Sequence[V], size: int = 500) -> Iterator[Sequence[V]]:
+    """Slices of ``values`` (for ``__in`` lookups that must stay under SQL variable limits)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

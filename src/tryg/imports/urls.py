@@ -1,5 +1,12 @@
-"""Upload and import pages (analysts)."""
+"""Upload and import pages (analysts), included at /analyse/import/."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from tryg.imports import views
+
+app_name = "imports"
+
+urlpatterns = [
+    path("", views.upload, name="upload"),
+    path("<int:batch_id>/", views.batch_detail, name="batch"),
+]

@@ -24,16 +24,21 @@ from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
 from tryg.stats import intervals
+from tryg.stats.calibration_blocks import supported
 from tryg.stats.rest_contrasts import compare_with_rest_many
-from tryg.stats.variance import linearized_variance
+from tryg.stats.score_patterns import ScorePattern, engine_for, pattern_variance, separates
 
 
 def method_breaks(frame: pd.DataFrame) -> set[int]:
     """Waves whose questionnaire version differs from the previous wave's."""
     if "questionnaire" not in frame.columns:
         return set()
+    pairs = pd.DataFrame({
+        "wave": pd.to_numeric(frame["wave"]).to_numpy(np.int64),
+        "version": frame["questionnaire"].astype(str).to_numpy(object),
+    }).drop_duplicates()
     versions: dict[int, set[str]] = {}
-    for wave, version in zip(frame["wave"], frame["questionnaire"].astype(str), strict=True):
+    for wave, version in zip(pairs["wave"].tolist(), pairs["version"].tolist(), strict=True):
         versions.setdefault(int(wave), set()).add(version)
     waves = sorted(versions)
     return {b for a, b in itertools.pairwise(waves) if versions[a] != versions[b]}
@@ -71,19 +76,17 @@ def _significant(p: np.ndarray, se: np.ndarray, alpha: float) -> pd.Series:
     return out
 
 
-def _sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    ok = codes >= 0
-    return np.bincount(codes[ok], weights=values[ok], minlength=size)
-
-
 def pooled(
     spec: Spec, est: SurveyEstimates, variables: list[str], breaks: set[int]
 ) -> pd.DataFrame:
     """``change_pooled, sig_pooled``: this wave against the k earlier waves pooled.
 
     The difference's score is built directly (rows of this wave count +, rows of the earlier
-    waves −, each centred on its own side's mean), for every area, wave and variable in one
-    variance computation: exact, and covariance included even if waves shared units.
+    waves −, each centred on its own side's mean), for every area, wave and variable of a
+    level in one variance evaluation: every row feeds its area × its own wave (+) and its area
+    × each of the k following waves (−), the same pattern for all variables
+    (:func:`tryg.stats.score_patterns.pattern_variance`). Exact, and covariance included
+    even if waves shared units.
     """
     k = spec.comparisons.pooled_waves
     frame = est.frame
@@ -94,11 +97,19 @@ def pooled(
         if k > 0 and i >= k and not any(w in breaks for w in [*waves[i - k + 1:i], t])
     ]
     empty = pd.DataFrame(columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
-    if not ok_waves:
+    if not ok_waves or not variables:
         return empty
-    w = np.asarray(est.design.weights)
+    w_all = np.asarray(est.design.weights)
     wave_pos = frame["wave"].map(position).to_numpy(np.int64)
-    n = len(frame)
+    Y_all = np.column_stack([np.asarray(est.values[v], dtype=np.float64) for v in variables])
+    W_, T, V = len(waves), len(ok_waves), len(variables)
+    slot = np.full(W_ + k + 1, -1)  # wave position -> column of the ok wave, -1: none
+    slot[[position[t] for t in ok_waves]] = np.arange(T)
+    windows = np.zeros((W_, T))  # which wave positions each ok wave pools
+    for j, t in enumerate(ok_waves):
+        windows[position[t] - k:position[t], j] = 1.0
+    # independent waves (the usual stacked design): the variance is a sum over waves
+    split = supported(est.design) and separates(est.design, wave_pos)
     out = []
     for col in est.level_columns.values():
         area = frame[col].to_numpy(object)
@@ -106,61 +117,131 @@ def pooled(
             continue
         area_codes, area_keys = _codes(area)
         A = len(area_keys)
-        W_ = len(waves)
-        rows_l, cols_l, vals_l, keys, diffs = [], [], [], [], []
-        offset = 0
-        for v in variables:
-            y = est.values[v]
-            valid = (area_codes >= 0) & ~np.isnan(y)
-            cell = np.where(valid, area_codes * W_ + wave_pos, -1)
-            Wc = _sum(cell, w, A * W_).reshape(A, W_)
-            Yc = _sum(cell, w * np.nan_to_num(y), A * W_).reshape(A, W_)
-            for t in ok_waves:
-                ti = position[t]
-                win = list(range(ti - k, ti))
-                Wp, Yp = Wc[:, win].sum(axis=1), Wc[:, ti]
-                Yp_pool = Yc[:, win].sum(axis=1)
-                usable = (Wp > 0) & (Yp > 0)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    cur = Yc[:, ti] / Wc[:, ti]
-                    pool = Yp_pool / Wp
-                colmap = np.full(A, -1)
-                colmap[usable] = offset + np.arange(usable.sum())
-                offset += int(usable.sum())
-                keys.append((v, t, np.flatnonzero(usable)))
-                diffs.append((cur - pool)[usable])
-                r_cur = np.flatnonzero(valid & (wave_pos == ti))
-                r_pool = np.flatnonzero(valid & np.isin(wave_pos, win))
-                for r, centre, total, sign in (
-                    (r_cur, cur, Wc[:, ti], 1.0), (r_pool, pool, Wp, -1.0)
-                ):
-                    a = area_codes[r]
-                    c = colmap[a]
-                    keep = c >= 0
-                    r, a, c = r[keep], a[keep], c[keep]
-                    rows_l.append(r)
-                    cols_l.append(c)
-                    vals_l.append(sign * w[r] * (y[r] - centre[a]) / total[a])
-        if offset == 0:
+        r_in = np.flatnonzero(area_codes >= 0)
+        if split:
+            out.append(_pooled_by_wave(spec, est, variables, ok_waves, wave_pos,
+                                       area_codes, area_keys, Y_all))
             continue
-        scores = sp.csc_matrix(
-            (np.concatenate(vals_l), (np.concatenate(rows_l), np.concatenate(cols_l))),
-            shape=(n, offset),
-        )
-        se = np.sqrt(linearized_variance(est.design, scores))
-        diff = np.concatenate(diffs)
+        Y = Y_all[r_in]
+        valid = ~np.isnan(Y)
+        w = np.where(valid, w_all[r_in][:, None], 0.0)
+        wy = np.where(valid, w * Y, 0.0)
+        cell = area_codes[r_in] * W_ + wave_pos[r_in]
+        ind = sp.csc_matrix((np.ones(len(r_in)), (cell, np.arange(len(r_in)))),
+                            shape=(A * W_, len(r_in)))
+        Wc = np.asarray(ind @ w).reshape(A, W_, V)
+        Yc = np.asarray(ind @ wy).reshape(A, W_, V)
+        cur_pos = [position[t] for t in ok_waves]
+        Wcur, Ycur = Wc[:, cur_pos], Yc[:, cur_pos]  # A × T × V
+        Wp = np.einsum("awv,wt->atv", Wc, windows)
+        Yp = np.einsum("awv,wt->atv", Yc, windows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = np.stack([Ycur / Wcur, Yp / Wp])  # side × A × T × V
+        total = np.stack([Wcur, Wp])
+        usable = (Wp > 0) & (Wcur > 0)
+        # every row: its own wave (+, side 0) and the k waves after it (−, side 1)
+        rows_l, cols_l, side_l = [], [], []
+        for j in range(k + 1):
+            s = slot[wave_pos[r_in] + j]
+            e = np.flatnonzero(s >= 0)
+            rows_l.append(e)
+            cols_l.append(area_codes[r_in[e]] * T + s[e])
+            side_l.append(np.full(len(e), min(j, 1)))
+        e, c, side = (np.concatenate(x) for x in (rows_l, cols_l, side_l))
+        a_e, t_e = c // T, c % T
+        keep = valid[e] & usable[a_e, t_e]
+        sign = np.where(side == 0, 1.0, -1.0)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vals = sign * w[e] * (Y[e] - centre[side, a_e, t_e]) / total[side, a_e, t_e]
+        vals = np.where(keep, vals, 0.0)
+        pattern = ScorePattern(r_in[e], c, A * T)
+        var = pattern_variance(est.design, pattern, vals, present=keep)  # (A·T) × V
+        se_all = np.sqrt(var).reshape(A, T, V)
+        diff_all = centre[0] - centre[1]
+        names = area_keys["k0"].astype(str).to_numpy()
+        v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))  # variable, wave, area order
+        diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
         with np.errstate(divide="ignore", invalid="ignore"):
             p = intervals.p_value(diff / se, None)
-        names = area_keys["k0"].astype(str).to_numpy()
         out.append(pd.DataFrame({
-            "area_code": np.concatenate([names[idx] for _, _, idx in keys]),
-            "wave": np.concatenate([np.full(len(idx), t) for _, t, idx in keys]),
-            "measure": np.concatenate([np.full(len(idx), v, dtype=object) for v, _, idx in keys]),
+            "area_code": names[a_i],
+            "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
+            "measure": np.asarray(variables, dtype=object)[v_i],
             "change_pooled": diff,
             "se_pooled": se,
             "sig_pooled": _significant(p, se, spec.comparisons.alpha),
         }))
     return pd.concat(out, ignore_index=True) if out else empty
+
+
+def _pooled_by_wave(
+    spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
+    wave_pos: np.ndarray, area_codes: np.ndarray, area_keys: pd.DataFrame, Y_all: np.ndarray,
+) -> pd.DataFrame:
+    """:func:`pooled` for one level when waves are independent samples
+    (:func:`tryg.stats.score_patterns.separates`): the score of "wave t − pooled waves" has
+    no covariance between its waves, so its variance is the sum of one variance per wave,
+    each a total over an area × wave domain of ``w (y − centre)``, the centre being the
+    current mean (own wave) or the pooled mean of each later wave that pools it. All of them
+    come from one evaluation on the area × wave domains (shared with the survey estimates).
+    """
+    k = spec.comparisons.pooled_waves
+    waves = sorted(int(w) for w in est.frame["wave"].unique())
+    W_, V, A = len(waves), len(variables), len(area_keys)
+    position = {w: i for i, w in enumerate(waves)}
+    r_in = np.flatnonzero(area_codes >= 0)
+    a_r, s_r = area_codes[r_in], wave_pos[r_in]
+    Y = Y_all[r_in]
+    valid = ~np.isnan(Y)
+    w = np.where(valid, np.asarray(est.design.weights)[r_in][:, None], 0.0)
+    cell = a_r * W_ + s_r
+    ind = sp.csc_matrix((np.ones(len(r_in)), (cell, np.arange(len(r_in)))),
+                        shape=(A * W_, len(r_in)))
+    Wc = np.asarray(ind @ w).reshape(A, W_, V)
+    Yc = np.asarray(ind @ np.where(valid, w * Y, 0.0)).reshape(A, W_, V)
+    # pooled totals of every wave position t over its k previous positions
+    Wp, Yp = np.zeros_like(Wc), np.zeros_like(Yc)
+    for j in range(1, k + 1):
+        Wp[:, j:] += Wc[:, :-j]
+        Yp[:, j:] += Yc[:, :-j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cur, pool = Yc / Wc, Yp / Wp
+    # value columns w (y − centre), rows outside the base have w = 0; the centres of an
+    # area × wave cell: its own mean, then the pooled mean of the wave j positions later
+    # (0 where there is none or it has no weight: those comparisons are not used)
+    centres = np.zeros((A, W_, k + 1, V))
+    centres[:, :, 0] = cur
+    for j in range(1, k + 1):
+        centres[:, :W_ - j, j] = pool[:, j:]
+    flat = np.nan_to_num(centres, nan=0.0, posinf=0.0, neginf=0.0).reshape(A * W_, k + 1, V)
+    engine = engine_for(est.design, ScorePattern(r_in, cell, A * W_))
+    part = np.empty((A * W_, k + 1, V))
+    for v in range(V):  # one variable at a time keeps the work arrays small
+        wv = w[:, v:v + 1]
+        vals = np.where(valid[:, v:v + 1], wv * Y[:, v:v + 1], 0.0) - wv * flat[cell, :, v]
+        part[:, :, v] = engine.variance(vals)
+    by_cell = part.reshape(A, W_, k + 1, V)
+    pos = np.array([position[t] for t in ok_waves], dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = by_cell[:, pos, 0] / Wc[:, pos] ** 2
+        for j in range(1, k + 1):
+            var = var + by_cell[:, pos - j, j] / Wp[:, pos] ** 2
+        diff_all = cur[:, pos] - pool[:, pos]
+    usable = (Wp[:, pos] > 0) & (Wc[:, pos] > 0)  # A × T × V
+    se_all = np.sqrt(var)
+    names = area_keys["k0"].astype(str).to_numpy()
+    v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))  # variable, wave, area order
+    diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = intervals.p_value(diff / se, None)
+    return pd.DataFrame({
+        "area_code": names[a_i],
+        "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
+        "measure": np.asarray(variables, dtype=object)[v_i],
+        "change_pooled": diff,
+        "se_pooled": se,
+        "sig_pooled": _significant(p, se, spec.comparisons.alpha),
+    })
 
 
 def parent_rest(

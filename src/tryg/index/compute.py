@@ -200,20 +200,13 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     t["n"] = n
     survey_like = t["method"].isin(["direct", "composite"])
     t["suppressed"] = survey_like & (n < pub.min_n)
-    flags = [[f] if f else [] for f in t["flags"].fillna("").astype(str)]
     uncertain = (survey_like & (n >= pub.min_n) & (n < pub.uncertain_n)).to_numpy()
     small = (t["method"].isin(["register", "register_eb"]) & (n <= pub.small_count)).to_numpy()
     broken = (
         t["wave"].isin(breaks) & t["method"].isin(["direct", "composite", "model"])
     ).to_numpy()
-    for i in range(len(t)):
-        if uncertain[i]:
-            flags[i].append("uncertain")
-        if small[i]:
-            flags[i].append("small_count")
-        if broken[i]:
-            flags[i].append("method_break")
-    t["flags"] = [";".join(sorted(set(f))) for f in flags]
+    t["flags"] = _flags(t["flags"].fillna("").astype(str).to_numpy(object),
+                        uncertain, small, broken)
     t["band"] = _bands(spec, t)
     t["spec_id"] = spec.id
     t["spec_hash"] = spec.hash
@@ -236,19 +229,40 @@ def _measure_ids(spec: Spec) -> list[str]:
     return [*ids, "gap"]
 
 
-def _bands(spec: Spec, t: pd.DataFrame) -> list[str]:
+def _flags(
+    base: np.ndarray, uncertain: np.ndarray, small: np.ndarray, broken: np.ndarray
+) -> np.ndarray:
+    """The ";"-joined, sorted flags of every row: its own flag plus the publication flags.
+    Computed once per distinct combination (a few), not per row."""
+    codes, distinct = pd.factorize(base)
+    combo = codes * 8 + uncertain * 4 + small * 2 + broken
+    keys, inverse = np.unique(combo, return_inverse=True)
+    joined = []
+    for key in keys.tolist():
+        f = str(distinct[key // 8])
+        words = ([f] if f else []) + [
+            w for bit, w in ((4, "uncertain"), (2, "small_count"), (1, "method_break"))
+            if key & bit
+        ]
+        joined.append(";".join(sorted(set(words))))
+    return np.asarray(joined, dtype=object)[inverse]
+
+
+def _bands(spec: Spec, t: pd.DataFrame) -> np.ndarray:
     cuts: dict[str, tuple[float, ...]] = {m.id: m.bands for m in spec.measures}
     cuts |= {s.id: s.bands for s in spec.subindices}
     if spec.composite is not None:
         cuts[spec.composite.id] = spec.composite.bands
-    out = []
-    for measure, value in zip(t["measure"], t["estimate"], strict=True):
-        b = cuts.get(measure, ())
-        if not b or not np.isfinite(value):
-            out.append("")
+    out = np.full(len(t), "", dtype=object)
+    measures = t["measure"].to_numpy(object)
+    values = t["estimate"].to_numpy(np.float64)
+    for measure, b in cuts.items():
+        if not b:
             continue
-        i = int(np.searchsorted(b, value, side="right"))
-        out.append(
-            f"<{b[0]:g}" if i == 0 else f">={b[-1]:g}" if i == len(b) else f"{b[i - 1]:g}-{b[i]:g}"
+        rows = np.flatnonzero((measures == measure) & np.isfinite(values))
+        labels = np.array(
+            [f"<{b[0]:g}"] + [f"{b[i - 1]:g}-{b[i]:g}" for i in range(1, len(b))]
+            + [f">={b[-1]:g}"], dtype=object,
         )
+        out[rows] = labels[np.searchsorted(b, values[rows], side="right")]
     return out

@@ -78,7 +78,8 @@ class Hierarchy:
         source = np.repeat(np.array(leaves, dtype=object), table.shape[1])
         keep = pd.notna(above)
         above, amount, source = above[keep], amount[keep], source[keep]
-        keep = (above != source) & ~np.isin(above, list(own))
+        # (a hashed look-up: np.isin on object arrays compares every pair)
+        keep = (above != source) & ~pd.Index(above, dtype=object).isin(list(own))
         sums = pd.Series(amount[keep]).groupby(above[keep].astype(str)).sum()
         total.update({str(k): float(v) for k, v in sums.items()})
         return total
@@ -113,11 +114,14 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
     names = dict(zip(codes, a["name"].astype(str), strict=True))
     link_rows: list[tuple[str, str, float, float]] = []
     lsrc = source_of(links) or src
-    for idx, row in links.iterrows():
-        child, parent = str(row["code"]), row["parent"]
-        if pd.isna(parent) or parent == "":
+    nan = pd.Series(np.nan, index=links.index)
+    for idx, child_raw, parent_raw, valid_from, valid_to in zip(
+        links.index, links["code"], links["parent"], links.get("valid_from", nan),
+        links.get("valid_to", nan), strict=True,
+    ):
+        if pd.isna(parent_raw) or parent_raw == "":
             continue
-        parent = str(parent)
+        child, parent = str(child_raw), str(parent_raw)
         for code, col in ((child, "code"), (parent, "parent")):
             if code not in level:
                 problems.append(
@@ -128,8 +132,8 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
                         f"area {code!r} is not in the area list",
                     )
                 )
-        lo = float(row["valid_from"]) if pd.notna(row.get("valid_from")) else np.nan
-        hi = float(row["valid_to"]) if pd.notna(row.get("valid_to")) else np.nan
+        lo = float(valid_from) if pd.notna(valid_from) else np.nan
+        hi = float(valid_to) if pd.notna(valid_to) else np.nan
         link_rows.append((child, parent, lo, hi))
     if problems:
         return None, problems

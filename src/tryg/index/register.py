@@ -34,7 +34,7 @@ def check_register(spec: Spec, register: RegisterInput, area_codes: set[str]) ->
     problems = require_columns(counts, REGISTER_COLUMNS, "the register data")
     if problems:
         return problems
-    offences = set(counts["offence"].astype(str))
+    offences = set(counts["offence"].astype(str).unique())
     for m in spec.register:
         for off in m.offences:
             if off not in offences:
@@ -72,7 +72,7 @@ def check_register(spec: Spec, register: RegisterInput, area_codes: set[str]) ->
 
 def covered_waves(spec: Spec, register: RegisterInput, years: Sequence[int]) -> list[int]:
     """Waves whose whole window lies inside the register data (for register-only runs)."""
-    quarters = set(register.counts["quarter"].astype(str))
+    quarters = set(register.counts["quarter"].astype(str).unique())
     return [y for y in years if all(set(window(m, y)) <= quarters for m in spec.register)]
 
 
@@ -91,8 +91,9 @@ def register_rates(
         offence=register.counts["offence"].astype(str),
         count=pd.to_numeric(register.counts["count"]),
     )
-    pop = population.set_index(["area_code", "year"])["population"]
-    available = set(counts["quarter"])
+    pop = dict(zip(zip(population["area_code"], population["year"], strict=True),
+                   population["population"], strict=True))
+    available = set(counts["quarter"].unique())
     frames: list[pd.DataFrame] = []
     warnings: list[Problem] = []
     for m in spec.register:

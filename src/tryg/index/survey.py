@@ -154,12 +154,13 @@ def estimate(
             se = res.loc[is_share, "se"].to_numpy()
             df = res.loc[is_share, "df"].to_numpy()
             lo, hi = intervals.logit(p, se, df, 1 - alpha)
-            kg = intervals.korn_graubard(
-                p, se**2, res.loc[is_share, "n"].to_numpy(float), df, 1 - alpha
-            )
+            # the beta interval only where the logit one does not exist (it is costly)
             flat = (p <= 0) | (p >= 1) | (se <= 0)
-            res.loc[is_share, "ci_low"] = np.where(flat, kg[0], lo)
-            res.loc[is_share, "ci_high"] = np.where(flat, kg[1], hi)
+            n = res.loc[is_share, "n"].to_numpy(float)
+            kg = intervals.korn_graubard(p[flat], se[flat] ** 2, n[flat], df[flat], 1 - alpha)
+            lo[flat], hi[flat] = kg
+            res.loc[is_share, "ci_low"] = lo
+            res.loc[is_share, "ci_high"] = hi
         frames.append(res)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return SurveyEstimates(table, design, values, cols, frame), []

@@ -5,10 +5,12 @@ Two kinds of file:
 * a CSV hierarchy: ``code, name, level`` plus optional ``parent, valid_from, valid_to``; an
   area with several parents (a district and, some years, a vulnerable housing area) has one
   row per parent, and its name and level must agree across them;
-* a boundary file, GeoJSON or TopoJSON: one area per distinct code property, parts (islands)
-  dissolved into one polygon. DAGI's layers are recognised by their property names (KOMKODE,
-  SOGNEKODE, POSTNR_TXT, POLKR_NR, ...) and get a default level; any other layer needs
-  ``code``, ``name`` and ``level``.
+* a boundary file, GeoJSON, TopoJSON, GeoPackage or Shapefile (also zipped): one area per
+  distinct code property, parts (islands) dissolved into one polygon. The file's coordinate
+  reference system (a GeoJSON ``crs`` member, the GeoPackage's, the ``.prj``'s) is
+  detected and the polygons are reprojected to WGS84. DAGI's layers are recognised by their
+  property names (KOMKODE, SOGNEKODE, POSTNR_TXT, POLKR_NR, ...) and get a default level; any
+  other layer needs ``code``, ``name`` and ``level``.
 
 :func:`read_area_geometry` also returns the polygons (:class:`tryg.geo.AreaGeometry`, WGS84),
 for placing coordinates in areas and for :func:`tryg.geo.contained_in`.
@@ -32,8 +34,10 @@ from tryg.readers.cells import integer_column, rename_columns, text_column
 from tryg.readers.report import Collector, ReadReport
 from tryg.readers.table import PathLike, load_table, read_bytes
 from tryg.readers.text import RawTable, cell_text, decode
+from tryg.readers.vector import VECTOR_SUFFIXES, read_vector_features
 
-GEO_SUFFIXES = frozenset({".geojson", ".json", ".topojson"})
+JSON_SUFFIXES = frozenset({".geojson", ".json", ".topojson"})
+GEO_SUFFIXES = JSON_SUFFIXES | VECTOR_SUFFIXES
 # DAGI layers: code property, name property, default level.
 KNOWN_LAYERS = (
     ("KOMKODE", "KOMNAVN", "kommune"),
@@ -55,7 +59,7 @@ def read_areas(
     encoding: str | None = None,
     missing_codes: Mapping[str, str] | None = None,
 ) -> tuple[Areas, ReadReport]:
-    """Read areas from a CSV hierarchy or a GeoJSON/TopoJSON layer.
+    """Read areas from a CSV hierarchy or a boundary file (GeoJSON, TopoJSON, GPKG, SHP).
 
     ``code``, ``name`` and ``parent`` name the file's columns (CSV) or properties (GeoJSON)
     when they differ from ``code``/``name``/``parent`` (or from DAGI's names); ``level`` is
@@ -167,13 +171,22 @@ def read_area_geometry(
     parent: str | None = None,
     object_name: str | None = None,
     missing_codes: Mapping[str, str] | None = None,
+    crs: str | None = None,
 ) -> tuple[Areas, geo.AreaGeometry, ReadReport]:
-    """Areas and their dissolved polygons from a GeoJSON or TopoJSON file (WGS84).
+    """Areas and their dissolved polygons from a boundary file, in WGS84.
 
-    ``object_name`` picks the TopoJSON object when there are several. ``missing_codes`` maps
-    area names to codes for features whose code is empty (DAGI 2014's police districts lack
-    the number of "Københavns Vestegns Politi", which is 10); each fill is a warning.
+    GeoJSON, TopoJSON, GeoPackage (``.gpkg``) or Shapefile (``.shp``, or a ``.zip`` holding
+    one). ``object_name`` picks the TopoJSON object or GeoPackage layer when there are several.
+    ``missing_codes`` maps area names to codes for features whose code is empty (DAGI 2014's
+    police districts lack the number of "Københavns Vestegns Politi", which is 10); each fill
+    is a warning. ``crs`` (e.g. ``"EPSG:25832"``) is used instead of what the file says; a
+    file that names no CRS is taken as WGS84 only if its coordinates are lon/lat.
     """
+    if Path(path).suffix.lower() in VECTOR_SUFFIXES:
+        out = Collector(str(path))
+        features, file_crs = read_vector_features(path, out, layer=object_name)
+        return _layer(features, crs or file_crs, out, code=code, name=name, level=level,
+                      parent=parent, missing_codes=missing_codes or {}, guess_crs=True)
     data, source = read_bytes(path)
     out = Collector(source)
     text, encoding = decode(data, source, None)
@@ -187,14 +200,14 @@ def read_area_geometry(
             objects = document.get("objects")
             first = objects.get(object_name or next(iter(objects))) if isinstance(
                 objects, Mapping) else None
-            crs = geo.crs_name(first) or geo.crs_name(document)
+            file_crs = geo.crs_name(first) or geo.crs_name(document)
         else:
             features = geo.features_from_geojson(document)
-            crs = geo.crs_name(document)
+            file_crs = geo.crs_name(document)
     except (geo.GeometryError, RecursionError) as exc:
         raise out.fail(None, None, str(exc)) from None
-    areas, layer, report = _layer(features, crs, out, code=code, name=name, level=level,
-                                  parent=parent, missing_codes=missing_codes or {})
+    areas, layer, report = _layer(features, crs or file_crs, out, code=code, name=name,
+                                  level=level, parent=parent, missing_codes=missing_codes or {})
     return areas, layer, dataclasses.replace(report, encoding=encoding)
 
 
@@ -227,7 +240,10 @@ def _layer(
     level: str | None,
     parent: str | None,
     missing_codes: Mapping[str, str],
+    guess_crs: bool = False,
 ) -> tuple[Areas, geo.AreaGeometry, ReadReport]:
+    """The dissolved layer of ``features``; ``guess_crs``: a file without a CRS is lon/lat
+    (GeoJSON's rule) only if its coordinates fit, else an error asking for ``crs=``."""
     if not features:
         raise out.fail(None, None, "the layer has no features")
     code_key, name_key, level_value = _pick_properties(features, code, name, level, out)
@@ -268,6 +284,10 @@ def _layer(
         codes.append(c)
         geoms.append(f.geometry)
     out.raise_if_errors()
+    if crs is None and guess_crs and geoms and not _fits_lonlat(geoms):
+        raise out.fail(None, None, "the file does not say which coordinate reference system "
+                                   "it uses and its coordinates are not longitude/latitude: "
+                                   "give crs= (e.g. EPSG:25832)")
     try:
         if crs is not None and not geo.is_lonlat(crs):
             geoms = [_to_wgs84(g, crs) for g in geoms]
@@ -290,6 +310,11 @@ def _layer(
         frame.attrs["source"] = out.source
     report = ReadReport(out.source, len(features), len(codes), out.warnings)
     return Areas(areas, links), layer, report
+
+
+def _fits_lonlat(geometries: Sequence[Any]) -> bool:
+    x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geometries, dtype=object))
+    return bool(-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90)
 
 
 def _to_wgs84(geometry: Any, crs: str) -> Any:

@@ -19,12 +19,13 @@ Counts read from names (STRAF11, or a file with ``area_name``) carry ``area_name
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
 
 from tryg import geo
-from tryg.index.inputs import RegisterInput
+from tryg.index.inputs import Problem, RegisterInput
 from tryg.readers.cells import (
     BadCellError,
     integer_column,
@@ -33,14 +34,95 @@ from tryg.readers.cells import (
     rename_columns,
     text_column,
 )
-from tryg.readers.records import Unplaced, is_records, records_counts
+from tryg.readers.columns import read_csv_columns
+from tryg.readers.records import (
+    Records,
+    Unplaced,
+    is_records,
+    needed_columns,
+    records_counts,
+    records_from_columns,
+    records_from_table,
+)
 from tryg.readers.report import Collector, RegisterReport
 from tryg.readers.statbank import is_straf11, statbank_fallback, straf11_counts
-from tryg.readers.table import PathLike, load_table
+from tryg.readers.table import PathLike, load_table, read_bytes
 from tryg.readers.text import RawTable, cell_text
 
 RegisterFormat = Literal["auto", "counts", "records", "straf11"]
 FORMATS = ("auto", "counts", "records", "straf11")
+
+
+@dataclass(frozen=True, eq=False)
+class RegisterData:
+    """A register file read and checked, before records are placed in areas.
+
+    ``kind`` is the format read; ``records`` holds record-level data (``kind == "records"``),
+    ``counts`` aggregated data (``area_code`` or ``area_name``, ``quarter``, ``offence``,
+    ``count``; indexed by line).
+    """
+
+    source: str
+    kind: str
+    rows_read: int
+    warnings: list[Problem]
+    encoding: str | None
+    records: Records | None = None
+    counts: pd.DataFrame | None = None
+
+
+def load_register(
+    path: PathLike,
+    *,
+    format: RegisterFormat = "auto",
+    encoding: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    crs: str | None = None,
+    sheet: str | int | None = None,
+) -> RegisterData:
+    """Read and check a register file (see :func:`read_register`); records stay records."""
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
+    mapping = dict(columns or {})
+    if format in ("auto", "records"):
+        data, source = read_bytes(path)
+
+        def wanted(header: list[str]) -> list[str] | None:
+            if format == "auto" and (is_straf11(header) or "count" in header):
+                return None
+            return needed_columns(header)
+
+        cols = read_csv_columns(path, data, encoding=encoding, columns=mapping, wanted=wanted)
+        del data
+        if cols is not None:
+            out = Collector(source)
+            records = records_from_columns(cols, out, crs=crs)
+            return RegisterData(source, "records", len(records), out.warnings, "utf-8",
+                                records=records)
+    table = load_table(path, sheet=sheet, encoding=encoding, fallback=statbank_fallback)
+    out = Collector(table.source)
+    rename_columns(table, mapping, out)
+    out.raise_if_errors()
+    kind = _detect(table, out) if format == "auto" else format
+    if not table.rows:
+        raise out.fail(None, None, "the file has a header but no data rows")
+    result = RegisterData(table.source, kind, len(table.rows), out.warnings, table.encoding)
+    if kind == "straf11":
+        if not is_straf11(table.header):
+            raise out.fail(table.header_line, None,
+                           "not a STRAF11 export: the header must be REGION, TYPE OF OFFENCE "
+                           f"and quarters such as 2007Q1; it is {table.header[:4]}")
+        counts, _ = straf11_counts(table, out)
+    elif kind == "records":
+        records = records_from_table(table, out, crs=crs)
+        return RegisterData(table.source, kind, len(table.rows), out.warnings, table.encoding,
+                            records=records)
+    else:
+        counts = _counts(table, out)
+    out.raise_if_errors()
+    counts.attrs["source"] = table.source
+    return RegisterData(result.source, kind, result.rows_read, out.warnings, result.encoding,
+                        counts=counts)
 
 
 def read_register(
@@ -60,32 +142,22 @@ def read_register(
     reference system when it is not implied by the column names (lon/lat → WGS84,
     easting/northing → ETRS89 / UTM32).
     """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
-    table = load_table(path, sheet=sheet, encoding=encoding, fallback=statbank_fallback)
-    out = Collector(table.source)
-    rename_columns(table, dict(columns or {}), out)
-    out.raise_if_errors()
-    kind = _detect(table, out) if format == "auto" else format
-    if not table.rows:
-        raise out.fail(None, None, "the file has a header but no data rows")
+    data = load_register(path, format=format, encoding=encoding, columns=columns, crs=crs,
+                         sheet=sheet)
     unplaced = Unplaced()
-    if kind == "straf11":
-        if not is_straf11(table.header):
-            raise out.fail(table.header_line, None,
-                           "not a STRAF11 export: the header must be REGION, TYPE OF OFFENCE "
-                           f"and quarters such as 2007Q1; it is {table.header[:4]}")
-        counts, used = straf11_counts(table, out)
-    elif kind == "records":
-        counts, unplaced = records_counts(table, out, areas_geometry=areas_geometry, crs=crs)
-        used = len(table.rows) - unplaced.outside_areas - unplaced.without_location
+    used = data.rows_read
+    if data.records is not None:
+        out = Collector(data.source)
+        out.warnings.extend(data.warnings)
+        counts, unplaced = records_counts(data.records, out, areas_geometry=areas_geometry)
+        warnings = out.warnings
+        used = data.rows_read - unplaced.outside_areas - unplaced.without_location
     else:
-        counts = _counts(table, out)
-        used = len(table.rows)
-    out.raise_if_errors()
-    counts.attrs["source"] = table.source
+        assert data.counts is not None
+        counts, warnings = data.counts, data.warnings
+    counts.attrs["source"] = data.source
     report = RegisterReport(
-        table.source, len(table.rows), used, out.warnings, table.encoding,
+        data.source, data.rows_read, used, warnings, data.encoding,
         outside_areas=unplaced.outside_areas,
         without_location=unplaced.without_location,
         unplaced_rows=unplaced.rows,

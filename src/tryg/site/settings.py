@@ -7,6 +7,7 @@ so tests and the CLI can build a site from any mapping.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import dj_database_url
@@ -16,6 +17,10 @@ from tryg.site.config import load, secret_key
 CONFIG = load(os.environ)
 
 BASE_DIR = CONFIG.data_dir
+# The data folder holds the SQLite file, uploads and collected static files: make it here,
+# once, so every entry point (serve, manage, demo, wsgi) finds it.
+for _folder in (CONFIG.data_dir, CONFIG.data_dir / "static", CONFIG.data_dir / "uploads"):
+    _folder.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = secret_key(CONFIG)
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
@@ -28,6 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    # django-ninja as an app: its docs page then uses the Swagger UI files it ships
+    # (served by whitenoise), not the CDN copy it falls back to otherwise.
+    "ninja",
     "tryg.accounts",
     "tryg.areas",
     "tryg.surveys",
@@ -45,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tryg.accounts.current.CurrentUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -114,12 +123,15 @@ AXES_FAILURE_LIMIT = CONFIG.login_attempts
 AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = CONFIG.language
 LANGUAGES = [("da", "Dansk"), ("en", "English")]
+# One catalogue for the whole site: src/tryg/locale/da/LC_MESSAGES/django.po.
+LOCALE_PATHS = [str(Path(__file__).resolve().parents[1] / "locale")]
 TIME_ZONE = "Europe/Copenhagen"
 USE_I18N = True
 USE_TZ = True

@@ -14,6 +14,9 @@ if _db not in ("sqlite", "postgres"):
 os.environ["TRYG_DATA_DIR"] = tempfile.mkdtemp(prefix="tryg-test-")
 os.environ.setdefault("TRYG_SECRET_KEY", "tryg-tests-only-not-a-secret")
 os.environ["TRYG_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+# Tests read English page text unless they ask for Danish (the product's default, tested in
+# tests/platform/test_translations.py with LANGUAGE_CODE = "da").
+os.environ["TRYG_LANGUAGE"] = "en"
 if _db == "postgres":
     os.environ["DATABASE_URL"] = os.environ.get(
         "TRYG_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

@@ -244,14 +244,24 @@ def replace_design(design: Design, **changes: object) -> Design:
 
     ``dataclasses.replace`` would call the validating ``__init__`` again; a changed copy of an
     already validated design does not need that. Cached variance components are kept only if
-    the sampling structure is unchanged (weights do not enter them).
+    the sampling structure is unchanged (weights do not enter them); caches that depend on
+    the weights or the calibration are dropped.
     """
     new = object.__new__(Design)
     new.__dict__.update(design.__dict__)
     new.__dict__.update(changes)
     if "stages" in changes or "lonely_psu" in changes:
         new.__dict__.pop("_components", None)
+    # everything else cached on a design depends on its weights and calibration: a copy that
+    # inherited it would compute the variances of the design it was copied from
+    for key in DERIVED_CACHES:
+        new.__dict__.pop(key, None)
     return new
+
+
+#: Attributes that variance code caches on a design (see variance.py, calibration_blocks.py,
+#: score_patterns.py); a changed copy starts without them.
+DERIVED_CACHES = ("_calibration_cache", "_calibration_blocks", "_pattern_engines")
 
 
 def _build_stages(

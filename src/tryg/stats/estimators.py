@@ -25,7 +25,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tryg.stats import intervals
+from tryg.stats.calibration_blocks import supported
 from tryg.stats.design import Design, FloatArray, IntArray
+from tryg.stats.domain_means import means_by_pattern
 from tryg.stats.errors import EstimationError
 from tryg.stats.variance import linearized_variance
 
@@ -391,6 +393,11 @@ def means(
     if unknown:
         raise EstimationError(f"combinations use unknown variables {sorted(unknown)}")
     dom = domains(design, by)
+    for name in names:
+        if np.shape(values[name]) != (design.n,):
+            raise EstimationError(f"values[{name!r}] must have one value per design row")
+    if supported(design):
+        return means_by_pattern(design, values, dom.codes, dom.keys, combos, level)
     D = dom.count
     w = np.asarray(design.weights)
     inside = dom.codes >= 0

@@ -26,10 +26,13 @@ def quantile(level: float, df: FloatArray | float | None) -> FloatArray:
     p = 1 - (1 - level) / 2
     if df is None:
         return np.asarray(stats.norm.ppf(p), dtype=np.float64)
+    # many estimates share a few degrees of freedom: one quantile for each distinct value
     d = np.asarray(df, dtype=np.float64)
+    distinct, inverse = np.unique(d, return_inverse=True)
     with np.errstate(invalid="ignore"):
-        q = np.where(np.isinf(d), stats.norm.ppf(p), stats.t.ppf(p, np.where(d > 0, d, np.nan)))
-    return np.asarray(q, dtype=np.float64)
+        q = np.where(np.isinf(distinct), stats.norm.ppf(p),
+                     stats.t.ppf(p, np.where(distinct > 0, distinct, np.nan)))
+    return np.asarray(q, dtype=np.float64)[inverse].reshape(d.shape)
 
 
 def wald(
@@ -68,7 +71,7 @@ def korn_graubard(
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(var > 0, p * (1 - p) / var, n)
         if df is not None:
-            adj = stats.t.ppf(alpha / 2, np.maximum(n - 1, 1)) / stats.t.ppf(
+            adj = _t_ppf(alpha / 2, np.maximum(n - 1, 1)) / _t_ppf(
                 alpha / 2, np.where(df > 0, df, np.nan)
             )
             n_eff = n_eff * np.where(var > 0, adj**2, 1.0)
@@ -76,6 +79,13 @@ def korn_graubard(
         lower = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)
         upper = np.where(n_eff - x > 0, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x), 1.0)
     return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+
+
+def _t_ppf(q: float, df: FloatArray) -> FloatArray:
+    """``stats.t.ppf(q, df)``, computed once per distinct ``df``."""
+    d = np.asarray(df, dtype=np.float64)
+    distinct, inverse = np.unique(d, return_inverse=True)
+    return np.asarray(stats.t.ppf(q, distinct), dtype=np.float64)[inverse].reshape(d.shape)
 
 
 def p_value(stat: FloatArray, df: FloatArray | None) -> FloatArray:

@@ -23,8 +23,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tryg.stats import intervals
+from tryg.stats.calibration_blocks import supported
 from tryg.stats.design import Design, FloatArray
 from tryg.stats.estimators import By, domains
+from tryg.stats.score_patterns import ScorePattern, engine_for
 from tryg.stats.variance import covariance_with_aggregate, linearized_variance
 
 COLUMNS = ["variable", "estimate_first", "estimate_second", "difference", "se", "ci_low",
@@ -61,6 +63,79 @@ def compare_with_rest_many(
     pcodes, _ = pd.MultiIndex.from_frame(keys[[*extra, parent]]).factorize()
     pi = np.asarray(pcodes, dtype=np.int64)
     P = int(pi.max()) + 1 if D else 0
+    if supported(design) and D:
+        first, second, se, df, ok = _moments_by_pattern(design, values, dom.codes, pi, P)
+    else:
+        first, second, se, df, ok = _moments_sparse(design, values, dom.codes, pi, P)
+    diff = first - second
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lo, hi = intervals.wald(diff, se, df, level)
+        p = intervals.p_value(diff / se, df)
+    out = pd.concat([keys] * len(names), ignore_index=True)
+    out = out[[*extra, parent, area]]
+    out["variable"] = np.repeat(np.array(names, dtype=object), D)
+    for col, vals in zip(COLUMNS[1:], (first, second, diff, se, lo, hi, p, df), strict=True):
+        out[col] = vals
+    keep = ok & np.isfinite(diff)
+    result: pd.DataFrame = out.loc[keep].reset_index(drop=True)
+    return result
+
+
+Moments = tuple[FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray]
+
+
+def _moments_by_pattern(
+    design: Design, values: Mapping[str, FloatArray], codes: np.ndarray, pi: np.ndarray, P: int
+) -> Moments:
+    """Area mean, rest mean, SE of the difference, df and usability, variable-major, with
+    :class:`~tryg.stats.score_patterns.PatternEngine` (all variables in one evaluation)."""
+    names = list(values)
+    D = len(pi)
+    areas = ScorePattern.of_domains(codes, D)
+    rows, a = areas.rows, areas.cols
+    parents = ScorePattern(rows, pi[a], P)
+    e_area, e_parent = engine_for(design, areas), engine_for(design, parents)
+    w_rows = np.asarray(design.weights)[rows]
+    ind = sp.csc_matrix((np.ones(len(rows)), (a, np.arange(len(rows)))), shape=(D, len(rows)))
+    up = sp.csc_matrix((np.ones(D), (pi, np.arange(D))), shape=(P, D))
+    parts: dict[str, list[FloatArray]] = {k: [] for k in ("ya", "yr", "se", "df", "ok")}
+    for name in names:  # one variable at a time: the work arrays stay small
+        y = np.asarray(values[name], dtype=np.float64)[rows]
+        valid = ~np.isnan(y)
+        w = np.where(valid, w_rows, 0.0)
+        wy = np.where(valid, w * y, 0.0)
+        Wa, Ya = ind @ w, ind @ wy
+        Wp, Yp = up @ Wa, up @ Ya
+        Wr = Wp[pi] - Wa
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ya, yr = Ya / Wa, (Yp[pi] - Ya) / Wr
+            own = w * ((y - ya[a]) / Wa[a] + (y - yr[a]) / Wr[a])
+            g, d = -1.0 / Wr, yr / Wr
+        own = np.where(valid & np.isfinite(own), own, 0.0)
+        v_u = e_area.variance(own[:, None])[:, 0]
+        v_p = e_parent.variance(np.column_stack([wy, w, wy + w]))[pi]
+        v_yp, v_wp = v_p[:, 0], v_p[:, 1]
+        c_pp = (v_p[:, 2] - v_yp - v_wp) / 2
+        c_u = e_area.covariance(np.column_stack([own, own]), e_parent,
+                                np.column_stack([wy, w]), pi)
+        c_uy, c_uw = c_u[:, 0], c_u[:, 1]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            var = v_u + g**2 * v_yp + 2 * g * d * c_pp + d**2 * v_wp + 2 * g * c_uy + 2 * d * c_uw
+        parts["ya"].append(ya)
+        parts["yr"].append(yr)
+        parts["se"].append(np.sqrt(np.maximum(var, 0.0)))
+        parts["df"].append(e_parent.degrees_of_freedom(valid[:, None])[pi, 0])
+        parts["ok"].append((Wa > 0) & (Wr > 0))
+    first, second, se, df, ok = (np.concatenate(parts[k]) for k in ("ya", "yr", "se", "df", "ok"))
+    return first, second, se, df, ok
+
+
+def _moments_sparse(
+    design: Design, values: Mapping[str, FloatArray], codes: np.ndarray, pi: np.ndarray, P: int
+) -> Moments:
+    """As :func:`_moments_by_pattern`, with sparse score matrices (any linearised design)."""
+    names = list(values)
+    D = len(pi)
     w = np.asarray(design.weights)
     n = design.n
     stage = design.stages[0]
@@ -69,9 +144,9 @@ def compare_with_rest_many(
     est_a, est_r, g_all, d_all, ok_all, df_all = [], [], [], [], [], []
     for j, name in enumerate(names):
         y = np.asarray(values[name], dtype=np.float64)
-        valid = (dom.codes >= 0) & ~np.isnan(y)
+        valid = (codes >= 0) & ~np.isnan(y)
         r = np.flatnonzero(valid)
-        a = dom.codes[r]
+        a = codes[r]
         Wa = np.bincount(a, weights=w[r], minlength=D)
         Ya = np.bincount(a, weights=w[r] * y[r], minlength=D)
         Wp = np.bincount(pi, weights=Wa, minlength=P)
@@ -109,17 +184,7 @@ def compare_with_rest_many(
     first, second = np.concatenate(est_a), np.concatenate(est_r)
     g, d = np.concatenate(g_all), np.concatenate(d_all)
     df = np.concatenate(df_all)
-    diff = first - second
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         var = v_u + g**2 * v_yp + 2 * g * d * c_pp + d**2 * v_wp + 2 * g * c_uy + 2 * d * c_uw
         se = np.sqrt(np.maximum(var, 0.0))
-        lo, hi = intervals.wald(diff, se, df, level)
-        p = intervals.p_value(diff / se, df)
-    out = pd.concat([keys] * len(names), ignore_index=True)
-    out = out[[*extra, parent, area]]
-    out["variable"] = np.repeat(np.array(names, dtype=object), D)
-    for col, vals in zip(COLUMNS[1:], (first, second, diff, se, lo, hi, p, df), strict=True):
-        out[col] = vals
-    keep = np.concatenate(ok_all) & np.isfinite(diff)
-    result: pd.DataFrame = out.loc[keep].reset_index(drop=True)
-    return result
+    return first, second, se, df, np.concatenate(ok_all)

@@ -1,5 +1,19 @@
-"""Analysts' pages: stored data, index runs, publication."""
+"""Analysts' pages: stored data, index runs, publication (included at /analyse/)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from tryg.web import data_views, run_views, views
+
+app_name = "analyse"
+
+urlpatterns = [
+    path("", views.analyse_home, name="home"),
+    path("waves/", data_views.waves, name="waves"),
+    path("waves/<int:year>/", data_views.wave_responses, name="wave"),
+    path("imports/", data_views.imports, name="imports"),
+    path("imports/<int:batch_id>/records/", data_views.import_records, name="records"),
+    path("runs/", run_views.runs, name="runs"),
+    path("runs/<int:run_id>/", run_views.run_detail, name="run"),
+    path("runs/<int:run_id>/publish/", run_views.publish, name="publish"),
+    path("runs/<int:run_id>/unpublish/", run_views.unpublish, name="unpublish"),
+]

@@ -1,13 +1,32 @@
-"""Views: thin. They call services and render templates; no statistics are computed here."""
+"""Views: thin. They call services and render templates; no statistics are computed here.
+
+The analysts' pages are in :mod:`tryg.web.data_views` (stored data) and
+:mod:`tryg.web.run_views` (index runs); who may see what is decided in
+:mod:`tryg.accounts.roles` and enforced by :mod:`tryg.web.access`.
+"""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from tryg.accounts import roles
 from tryg.runs.models import IndexRun
+from tryg.web.access import logged_in, require
 
 
 def home(request: HttpRequest) -> HttpResponse:
     run = IndexRun.objects.filter(published_at__isnull=False).order_by("-published_at").first()
     return render(request, "tryg/home.html", {"run": run})
+
+
+@require(logged_in)
+def analyse_home(request: HttpRequest) -> HttpResponse:
+    """The start page of the logged-in: links to what the role may open."""
+    user = request.user
+    return render(request, "tryg/analyse/home.html", {
+        "microdata": roles.can_see_microdata(user),
+        "import": roles.can_import(user),
+        "unpublished": roles.can_see_unpublished(user),
+        "accounts": roles.can_manage_accounts(user),
+    })

@@ -1,0 +1,23 @@
+"""The NinjaAPI of a tryg site: public aggregates and analyst-only record-level data.
+
+Docs: ``/api/docs`` (Swagger UI from the files django-ninja ships, served by the site; no
+CDN, because ``ninja`` is an installed app) and the schema at ``/api/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from tryg import __version__
+from tryg.api import analyst, public
+
+api = NinjaAPI(
+    title="tryg",
+    version=__version__,
+    description=("Areas, survey waves, measures and published results of the safety index. "
+                 "Record-level data (survey answers, register records) need an analyst's "
+                 "session."),
+    urls_namespace="api",
+)
+api.add_router("", public.router)
+api.add_router("", analyst.router)

@@ -1,0 +1,138 @@
+"""Public endpoints: areas, waves, measures, published results, runs.
+
+Nothing here reads record-level data. Results come only from published runs and only through
+:func:`tryg.index.results.public_view` (via :mod:`tryg.web.run_results`), so suppressed values
+and small register counts never leave the server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router
+
+from tryg.accounts import roles
+from tryg.api.schemas import (
+    AreaOut,
+    FeatureCollection,
+    Limit,
+    MeasuresOut,
+    Offset,
+    ResultsOut,
+    RunOut,
+    WaveOut,
+)
+from tryg.areas.models import Area, AreaLink
+from tryg.index.spec import Spec
+from tryg.runs.models import IndexRun
+from tryg.surveys.models import Wave
+from tryg.web.access import visible_runs
+from tryg.web.run_results import public_results, records, run_spec
+
+router = Router(tags=["public"])
+
+
+def _area(area: Area) -> dict[str, Any]:
+    return {"code": area.code, "name": area.name, "level": area.level,
+            "parents": [{"code": link.parent.code, "valid_from": link.valid_from,
+                         "valid_to": link.valid_to} for link in area.parent_links.all()]}
+
+
+@router.get("/areas", response=list[AreaOut] | FeatureCollection)
+def areas(request: HttpRequest, level: str = "", geometry: bool = False) -> Any:
+    """Areas with their parents; ``?geometry=1``: a GeoJSON FeatureCollection (WGS84)."""
+    links = AreaLink.objects.select_related("parent").order_by("valid_from", "parent__code")
+    rows = Area.objects.prefetch_related(Prefetch("parent_links", queryset=links))
+    if level:
+        rows = rows.filter(level=level)
+    if not geometry:
+        return [_area(a) for a in rows]
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": a.code, "properties": _area(a),
+         "geometry": json.loads(a.geometry) if a.geometry else None} for a in rows]}
+
+
+@router.get("/waves", response=list[WaveOut])
+def waves(request: HttpRequest) -> Any:
+    """Survey waves (years) and how many responses each has; not the answers."""
+    return [{"year": w.year, "fieldwork_start": w.fieldwork_start,
+             "fieldwork_end": w.fieldwork_end, "producer": w.producer,
+             "questionnaire": w.questionnaire, "synthetic": w.synthetic,
+             "responses": w.n} for w in Wave.objects.annotate(n=Count("responses"))]
+
+
+def _published() -> Any:
+    return (IndexRun.objects.select_related("spec").filter(published_at__isnull=False)
+            .order_by("-published_at", "-id"))
+
+
+def _measures(spec: Spec) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"id": m.id, "kind": "survey", "label_da": m.label.da, "label_en": m.label.en,
+         "higher_is_safer": m.higher_is_safer, "headline": m.headline}
+        for m in spec.measures]
+    for r in spec.register:
+        out.append({"id": r.id, "kind": "register", "label_da": r.label.da,
+                    "label_en": r.label.en, "higher_is_safer": False})
+        if r.smoothing != "none":
+            out.append({"id": f"{r.id}_eb", "kind": "register", "label_da": r.label.da,
+                        "label_en": r.label.en, "higher_is_safer": False})
+    out += [{"id": s.id, "kind": "subindex", "label_da": s.label.da, "label_en": s.label.en,
+             "higher_is_safer": True} for s in spec.subindices]
+    if spec.composite is not None:
+        c = spec.composite
+        out.append({"id": c.id, "kind": "composite", "label_da": c.label.da,
+                    "label_en": c.label.en, "higher_is_safer": True})
+    return out
+
+
+@router.get("/measures", response=MeasuresOut)
+def measures(request: HttpRequest) -> Any:
+    """The measures of the latest published run's specification."""
+    run = _published().first()
+    if run is None:
+        return {"run": None, "spec_id": None, "spec_version": None, "spec_hash": None,
+                "measures": []}
+    spec = run_spec(run)
+    return {"run": run.pk, "spec_id": spec.id, "spec_version": spec.version,
+            "spec_hash": run.spec.sha256, "measures": _measures(spec)}
+
+
+@router.get("/results", response=ResultsOut)
+def results(request: HttpRequest, run: int | None = None, area: str = "", level: str = "",
+            wave: int | None = None, measure: str = "",
+            limit: Limit = 1000, offset: Offset = 0) -> Any:
+    """Published results (the public view: suppressed values blanked, small counts as
+    "< 5"). Without ``run``: the latest published run. An unpublished run is a 404."""
+    chosen = (get_object_or_404(_published(), pk=run) if run is not None
+              else _published().first())
+    if chosen is None:
+        from ninja.errors import HttpError
+
+        raise HttpError(404, "no index run has been published yet")
+    table = public_results(chosen)
+    if area:
+        table = table[table["area_code"] == area]
+    if level:
+        table = table[table["level"] == level]
+    if wave is not None:
+        table = table[table["wave"] == wave]
+    if measure:
+        table = table[table["measure"] == measure]
+    return {"run": chosen.pk, "spec_id": chosen.spec.spec_id, "spec_hash": chosen.spec.sha256,
+            "count": len(table), "limit": limit, "offset": offset,
+            "results": records(table.iloc[offset:offset + limit])}
+
+
+@router.get("/runs", response=list[RunOut])
+def runs(request: HttpRequest) -> Any:
+    """Published runs; with a session of an analyst, coordinator or administrator, all."""
+    user = request.user if roles.can_see_unpublished(request.user) else None
+    return [{"id": r.pk, "spec_id": r.spec.spec_id, "spec_version": r.spec.version,
+             "spec_hash": r.spec.sha256, "status": r.status, "started_at": r.started_at,
+             "finished_at": r.finished_at, "published_at": r.published_at,
+             "fingerprint": r.fingerprint} for r in visible_runs(user)]

@@ -1,0 +1,74 @@
+"""The upload form: which kind of file, the file, and the options an analyst may need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tryg.imports.models import ImportBatch
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportBatch.Kind.choices)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("Areas: CSV, GeoJSON, TopoJSON, GeoPackage or a zipped Shapefile. "
+                    "Population, survey and register: CSV, XLSX (survey also SPSS .sav)."))
+    replace = forms.BooleanField(
+        label=_("Replace what is already stored"), required=False,
+        help_text=_("Areas with the same codes, the same survey waves, figures for the same "
+                    "years. Without this, such an import is refused."))
+    level = forms.CharField(label=_("Area level"), required=False, max_length=40,
+                            help_text=_("Areas: the level when the file does not say "
+                                        "(e.g. sogn). Population: the level the names "
+                                        "belong to (default kommune)."))
+    parent_level = forms.CharField(label=_("Parent level"), required=False, max_length=40,
+                                   help_text=_("Areas: find parents among stored areas of "
+                                               "this level (default: the nearest coarser)."))
+    code_prefix = forms.CharField(label=_("Code prefix"), required=False, max_length=20,
+                                  help_text=_("Areas: put before every code (e.g. post-)."))
+    crs = forms.CharField(label=_("Coordinate reference system"), required=False,
+                          max_length=100, help_text=_("When the file names none, e.g. "
+                                                      "EPSG:25832."))
+    columns = forms.CharField(
+        label=_("Column names"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Survey and register: one per line, the file's name = tryg's name, "
+                    "e.g. id = respondent_id."))
+    producer = forms.CharField(label=_("Survey producer"), required=False, max_length=200)
+    fieldwork_start = forms.DateField(label=_("Fieldwork from"), required=False,
+                                      help_text=_("YYYY-MM-DD"))
+    fieldwork_end = forms.DateField(label=_("Fieldwork to"), required=False,
+                                    help_text=_("YYYY-MM-DD"))
+
+    def clean_columns(self) -> dict[str, str]:
+        text = str(self.cleaned_data.get("columns") or "")
+        mapping: dict[str, str] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise forms.ValidationError(
+                    _("Line %(n)d is not “file name = tryg name”."), params={"n": number})
+            mapping[key.strip()] = value.strip()
+        return mapping
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for the import function of the chosen kind."""
+        data = self.cleaned_data
+        kind = data["kind"]
+        common: dict[str, Any] = {"replace": bool(data.get("replace"))}
+        if kind == ImportBatch.Kind.AREAS:
+            return {**common, "level": data["level"] or None,
+                    "parent_level": data["parent_level"] or None,
+                    "code_prefix": data["code_prefix"] or "", "crs": data["crs"] or None}
+        if kind == ImportBatch.Kind.POPULATION:
+            return {**common, "level": data["level"] or None}
+        if kind == ImportBatch.Kind.SURVEY:
+            return {**common, "columns": data["columns"] or None,
+                    "producer": data["producer"] or None,
+                    "fieldwork_start": data["fieldwork_start"],
+                    "fieldwork_end": data["fieldwork_end"]}
+        return {**common, "columns": data["columns"] or None, "crs": data["crs"] or None}

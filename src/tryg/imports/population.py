@@ -1,0 +1,158 @@
+"""Import population figures: a generic table, or Statistics Denmark's FOLK1A.
+
+:func:`tryg.readers.read_population` reads and checks the file (FOLK1A's quarterly figures are
+averaged per year there). Tables that name areas (FOLK1A names kommuner) are matched to the
+stored areas by :func:`tryg.index.areas.reconcile_names`; aggregate rows (regions, "Hele
+landet") are left out with a warning. Every figure must belong to a stored area; a figure
+already stored for the same area, year, sex and age group is an error unless ``replace=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tryg.areas.models import Area, Population
+from tryg.areas.services import areas_by_code, stored_areas
+from tryg.imports.base import (
+    ImportReport,
+    Outcome,
+    Progress,
+    chunked,
+    insert_rows,
+    retire_emptied,
+    run_import,
+)
+from tryg.imports.models import ImportBatch
+from tryg.index.areas import reconcile_names
+from tryg.index.inputs import PopulationInput
+from tryg.readers import ReadReport, read_population
+from tryg.readers.report import Collector
+
+KIND = ImportBatch.Kind.POPULATION
+_CELL_LIMIT = 20
+
+
+def import_population(
+    path: str | Path,
+    *,
+    user: Any = None,
+    replace: bool = False,
+    level: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one population file.
+
+    ``level``: the level of the areas a table names (default ``"kommune"``, what Statistics
+    Denmark's tables name); unused when the file has area codes. ``columns``, ``sheet`` and
+    ``encoding`` are as for :func:`tryg.readers.read_population`.
+    """
+    options: dict[str, Any] = {k: v for k, v in {"replace": replace, "level": level,
+                                                 "columns": dict(columns or {}),
+                                                 "sheet": sheet}.items() if v}
+
+    def read() -> tuple[PopulationInput, ReadReport]:
+        return read_population(path, encoding=encoding, columns=columns, sheet=sheet)
+
+    def write(record: ImportBatch, data: PopulationInput) -> Outcome:
+        return _write(record, data.table, replace=replace, level=level or "kommune",
+                      progress=progress)
+
+    return run_import(KIND, path, read=read, write=write, user=user, options=options)
+
+
+def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: str,
+           progress: Progress | None) -> Outcome:
+    out = Collector(str(frame.attrs.get("source", "")))
+    warnings: list[str] = []
+    lines = [int(r) for r in frame.index]
+    if "area_name" in frame.columns:
+        names = [str(n) for n in frame["area_name"]]
+        known = stored_areas(level)
+        column = "area_name"
+        if not len(known.areas):
+            raise out.fail(None, column, f"no areas of level {level!r} are stored: import the "
+                                         "areas first (or give the level the names belong to)")
+        matched = reconcile_names(names, known, source=out.source, rows=lines)
+        out.errors.extend(matched.problems)
+        warnings.extend(str(p) for p in matched.aggregates)
+        codes: list[str | None] = list(matched.codes)
+    else:
+        codes = [str(c) for c in frame["area_code"]]
+        column = "area_code"
+    areas = areas_by_code(c for c in codes if c is not None)
+    if column == "area_code":
+        _unknown_codes(codes, lines, areas, out)
+    sexes = _cells(frame, "sex", lines, out)
+    ages = _cells(frame, "age_group", lines, out)
+    keys = [(c, int(y), s, a) for c, y, s, a in
+            zip(codes, frame["year"], sexes, ages, strict=True)]
+    first: dict[tuple[str | None, int, str, str], int] = {}
+    for line, k in zip(lines, keys, strict=True):
+        if k[0] is not None and k in first:
+            out.error(line, column, f"this row and row {first[k]} are both the population of "
+                                    f"{k[0]} in {k[1]}")
+        first.setdefault(k, line)
+    existing = _existing(areas, {k[1] for k in keys})
+    clashes = [(line, k) for line, k in zip(lines, keys, strict=True) if k in existing]
+    if clashes and not replace:
+        for line, (c, year, sex, age) in clashes:
+            cell = "".join(f", {v}" for v in (sex, age) if v)
+            out.error(line, "population", f"the population of {c} in {year}{cell} is already "
+                                          f"stored (import #{existing[(c, year, sex, age)][1]});"
+                                          " import with replace to overwrite it")
+    out.raise_if_errors()
+    old = [existing[k] for _, k in clashes]
+    for part in chunked([pk for pk, _ in old]):
+        Population.objects.filter(pk__in=part).delete()
+    rows = [Population(area=areas[c], year=year, sex=sex, age_group=age, population=float(v),
+                       import_batch=record)
+            for (c, year, sex, age), v in zip(keys, frame["population"], strict=True)
+            if c is not None]
+    insert_rows(Population, rows, what="population figures", progress=progress)
+    retire_emptied({b for _, b in old}, "population")
+    created = {"population figures": len(rows)}
+    if old:
+        created["population figures replaced"] = len(old)
+    return Outcome(created, warnings)
+
+
+def _unknown_codes(codes: list[str | None], lines: list[int], areas: dict[str, Area],
+                   out: Collector) -> None:
+    for line, c in zip(lines, codes, strict=True):
+        if c is None or c in areas:
+            continue
+        padded = c.zfill(4)
+        hint = f" (stored codes have leading zeros: {padded!r}?)" if padded != c and \
+            Area.objects.filter(code=padded).exists() else ""
+        out.error(line, "area_code", f"no stored area has code {c!r}{hint}: import the areas "
+                                     "first")
+
+
+def _cells(frame: pd.DataFrame, column: str, lines: list[int], out: Collector) -> list[str]:
+    if column not in frame.columns:
+        return [""] * len(frame)
+    values = ["" if v is None or pd.isna(v) else str(v) for v in frame[column]]
+    for line, v in zip(lines, values, strict=True):
+        if len(v) > _CELL_LIMIT:
+            out.error(line, column, f"{v[:40]!r}… is longer than {_CELL_LIMIT} characters")
+    return values
+
+
+def _existing(areas: dict[str, Area], years: set[int]
+              ) -> dict[tuple[str | None, int, str, str], tuple[int, int]]:
+    """Stored figures for these areas and years: key → (row id, import batch id)."""
+    code_of = {a.pk: code for code, a in areas.items()}
+    found: dict[tuple[str | None, int, str, str], tuple[int, int]] = {}
+    for part in chunked(sorted(code_of)):
+        for pk, area, year, sex, age, batch_id in Population.objects.filter(
+                area_id__in=part, year__in=sorted(years)).values_list(
+                "pk", "area_id", "year", "sex", "age_group", "import_batch_id"):
+            found[(code_of[area], year, sex, age)] = (pk, batch_id)
+    return found

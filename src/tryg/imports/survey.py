@@ -1,0 +1,171 @@
+"""Import survey waves: answers from CSV, XLSX or SPSS, with a column mapping.
+
+:func:`tryg.readers.read_survey` reads and checks every cell; this module checks the answers
+against the database (every area code stored, no wave stored twice) and writes one
+:class:`~tryg.surveys.models.Wave` per wave year in the file with its responses.
+
+A wave already stored is an error unless ``replace=True``: then, in the same transaction, its
+old responses are deleted, the wave is taken over by the new import, and the old import is
+marked replaced once none of its waves remain. Unanswered items are left out of a response's
+``answers`` (the wave's ``questions`` lists every item).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tryg.areas.services import areas_by_code
+from tryg.imports.base import (
+    ImportReport,
+    Outcome,
+    Progress,
+    insert_rows,
+    retire_emptied,
+    run_import,
+)
+from tryg.imports.models import ImportBatch
+from tryg.index.inputs import SURVEY_COLUMNS, SURVEY_OPTIONAL, SurveyInput
+from tryg.readers import ReadReport, read_survey
+from tryg.readers.report import Collector
+from tryg.surveys.models import Response, Wave
+
+KIND = ImportBatch.Kind.SURVEY
+_LIMITS = {"respondent_id": 64, "stratum": 60, "psu": 60, "sex": 20, "age_group": 20,
+           "questionnaire": 100}
+_FIELDS = {"stratum": "stratum", "psu": "psu", "sex": "sex", "age_group": "age_group"}
+
+
+def import_survey(
+    path: str | Path,
+    *,
+    user: Any = None,
+    columns: Mapping[str, str] | None = None,
+    replace: bool = False,
+    fieldwork_start: datetime.date | None = None,
+    fieldwork_end: datetime.date | None = None,
+    producer: str | None = None,
+    synthetic: bool = False,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    items: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import the survey waves in one file.
+
+    ``columns`` maps the file's column names to tryg's (``{"id": "respondent_id",
+    "aar": "wave"}``); ``sheet``, ``encoding`` and ``items`` are as for
+    :func:`tryg.readers.read_survey`. ``fieldwork_start``/``fieldwork_end``, ``producer``
+    and ``synthetic`` describe every wave in the file.
+    """
+    options: dict[str, Any] = {k: v for k, v in {
+        "columns": dict(columns or {}), "replace": replace, "producer": producer,
+        "fieldwork_start": fieldwork_start.isoformat() if fieldwork_start else None,
+        "fieldwork_end": fieldwork_end.isoformat() if fieldwork_end else None,
+        "synthetic": synthetic, "sheet": sheet}.items() if v}
+
+    def read() -> tuple[SurveyInput, ReadReport]:
+        return read_survey(path, columns=columns, sheet=sheet, encoding=encoding, items=items)
+
+    def write(record: ImportBatch, data: SurveyInput) -> Outcome:
+        described = Wave(fieldwork_start=fieldwork_start, fieldwork_end=fieldwork_end,
+                         producer=producer or "", synthetic=synthetic)
+        return _write(record, data.responses, described, replace=replace, progress=progress)
+
+    return run_import(KIND, path, read=read, write=write, user=user, options=options)
+
+
+def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace: bool,
+           progress: Progress | None) -> Outcome:
+    out = Collector(str(frame.attrs.get("source", "")))
+    warnings: list[str] = []
+    lines = [int(r) for r in frame.index]
+    items = [c for c in frame.columns if c not in SURVEY_COLUMNS + SURVEY_OPTIONAL]
+    if (described.fieldwork_start and described.fieldwork_end
+            and described.fieldwork_start > described.fieldwork_end):
+        out.error(None, None, "the fieldwork ends before it starts")
+    if len(described.producer) > 200:
+        out.error(None, None, "the producer's name is longer than 200 characters")
+    texts = {c: _texts(frame, c) for c in _LIMITS}
+    for column, limit in _LIMITS.items():
+        for line, value in zip(lines, texts[column], strict=True):
+            if len(value) > limit:
+                out.error(line, column, f"{value[:40]!r}… is longer than {limit} characters")
+    codes = [str(c) for c in frame["area_code"]]
+    areas = areas_by_code(codes)
+    _unknown_codes(codes, lines, set(areas), out)
+    waves = [int(w) for w in frame["wave"]]
+    first_row: dict[int, int] = {}
+    for line, w in zip(lines, waves, strict=True):
+        first_row.setdefault(w, line)
+    stored = {w.year: w for w in Wave.objects.filter(year__in=sorted(first_row))}
+    if stored and not replace:
+        for year, wave in sorted(stored.items()):
+            out.error(first_row[year], "wave", f"wave {year} is already stored (import "
+                                               f"#{wave.import_batch_id}); import with replace "
+                                               "to replace its answers")
+    out.raise_if_errors()
+
+    old_batches = {w.import_batch_id for w in stored.values()}
+    replaced = Response.objects.filter(wave__in=list(stored.values())).delete()[0]
+    by_year: dict[int, Wave] = {}
+    for year in sorted(first_row):
+        wave = stored.get(year) or Wave(year=year)
+        for name in ("fieldwork_start", "fieldwork_end", "producer", "synthetic"):
+            setattr(wave, name, getattr(described, name))
+        versions = sorted({v for v, y in zip(texts["questionnaire"], waves, strict=True)
+                           if y == year and v})
+        if len(versions) > 1:
+            warnings.append(f"wave {year} has several questionnaire versions {versions}; "
+                            "the wave records none")
+        wave.questionnaire = versions[0] if len(versions) == 1 else ""
+        wave.questions = list(items)
+        wave.import_batch = record
+        wave.save()
+        by_year[year] = wave
+    answers = frame[items].to_numpy(dtype="float64") if items else None
+    rows = [
+        Response(wave=by_year[w], respondent=rid, area=areas[code],
+                 weight=float(weight), answers=_answers(items, answers[i] if answers is not None
+                                                        else ()),
+                 **{field: texts[column][i] for column, field in _FIELDS.items()})
+        for i, (w, rid, code, weight) in enumerate(
+            zip(waves, texts["respondent_id"], codes, frame["weight"], strict=True))
+    ]
+    insert_rows(Response, rows, what="responses", progress=progress)
+    retire_emptied(old_batches, "waves")
+    created = {"waves": len(by_year), "responses": len(rows)}
+    if stored:
+        created["waves replaced"] = len(stored)
+        created["responses deleted"] = replaced
+    return Outcome(created, warnings)
+
+
+def _texts(frame: pd.DataFrame, column: str) -> list[str]:
+    if column not in frame.columns:
+        return [""] * len(frame)
+    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            for v in frame[column]]
+
+
+def _answers(items: list[str], values: Any) -> dict[str, int | float]:
+    """Item → answer code; unanswered items are left out (JSON has no NaN)."""
+    return {item: int(v) if float(v).is_integer() else float(v)
+            for item, v in zip(items, values, strict=True) if not math.isnan(v)}
+
+
+def _unknown_codes(codes: list[str], lines: list[int], known: set[str], out: Collector) -> None:
+    """One error per unknown code, at its first row, with the number of rows using it."""
+    rows: dict[str, list[int]] = {}
+    for line, c in zip(lines, codes, strict=True):
+        if c not in known:
+            rows.setdefault(c, []).append(line)
+    for c, where in rows.items():
+        more = f" (and {len(where) - 1} more rows: {where[1:6]}…)" if len(where) > 1 else ""
+        out.error(where[0], "area_code", f"no stored area has code {c!r}{more}: import the "
+                                         "areas first")

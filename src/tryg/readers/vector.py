@@ -1,0 +1,134 @@
+"""GeoPackage and Shapefile layers as :class:`tryg.geo.Feature` lists, through pyogrio (GDAL).
+
+DAGI's boundaries are also delivered as GeoPackage and Shapefile, usually in ETRS89 / UTM zone
+32N (EPSG:25832). This module only gets the features and the file's CRS out of GDAL; the area
+reader (:mod:`tryg.readers.areas`) then treats them exactly like GeoJSON features: the same
+property names, the same dissolving on the code, the same reprojection to WGS84.
+
+A Shapefile is several files (``.shp``, ``.shx``, ``.dbf``, ``.prj``); a ``.zip`` holding them
+(what a browser upload sends) is read directly. Whatever GDAL says about a broken file, and any
+warning it raises, becomes an ``InputError`` or a reader warning: nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from tryg import geo
+from tryg.geo.features import MAX_COORDINATE
+from tryg.index.inputs import InputError
+from tryg.readers.report import Collector
+from tryg.readers.table import PathLike
+
+VECTOR_SUFFIXES = frozenset({".gpkg", ".shp", ".zip"})
+_POLYGON_TYPES = ("Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "Unknown",
+                  "Polygon M", "MultiPolygon M", "Polygon ZM", "MultiPolygon ZM")
+
+
+def read_vector_features(
+    path: PathLike, out: Collector, *, layer: str | None = None
+) -> tuple[list[geo.Feature], str | None]:
+    """The features of one layer of a GeoPackage or Shapefile and the CRS the file names
+    (``None`` when it names none). Problems go to ``out``; a file that cannot be read raises."""
+    import pyogrio
+    from pyogrio import raw
+
+    if not Path(path).is_file():
+        raise out.fail(None, None, "cannot read the file: no such file")
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            layers = [(str(n), str(t)) for n, t in pyogrio.list_layers(str(path))]
+    except Exception as exc:  # GDAL reports a broken file with many exception types
+        raise _unreadable(exc, out) from None
+    chosen = _pick_layer(layers, layer, out)
+    try:
+        with warnings.catch_warnings(record=True) as more:
+            warnings.simplefilter("always")
+            meta, _, wkb, field_data = raw.read(str(path), layer=chosen,
+                                                datetime_as_string=True)
+    except Exception as exc:
+        raise _unreadable(exc, out) from None
+    caught.extend(more)
+    for w in caught:
+        out.warn(None, None, f"while reading the layer: {w.message}")
+    names = [str(n) for n in meta.get("fields", [])]
+    columns = [_plain_values(values) for values in field_data]
+    features: list[geo.Feature] = []
+    for i in range(len(wkb)):
+        number = i + 1
+        properties = {n: column[i] for n, column in zip(names, columns, strict=True)}
+        geometry = _geometry(wkb[i], number, out)
+        features.append(geo.Feature(number, properties, geometry))
+    return features, _crs(meta.get("crs"), out)
+
+
+def _unreadable(exc: Exception, out: Collector) -> InputError:
+    lines = str(exc).strip().splitlines()
+    return out.fail(None, None, "not a readable GeoPackage/Shapefile: "
+                                f"{type(exc).__name__}: {(lines[0] if lines else '')[:300]}")
+
+
+def _pick_layer(layers: list[tuple[str, str]], layer: str | None, out: Collector) -> str:
+    if not layers:
+        raise out.fail(None, None, "the file has no layers")
+    names = [n for n, _ in layers]
+    if layer is not None:
+        if layer not in names:
+            raise out.fail(None, None, f"no layer {layer!r} in the file (layers: {names})")
+        return layer
+    if len(layers) == 1:
+        return names[0]
+    polygonal = [n for n, t in layers if t in _POLYGON_TYPES]
+    if len(polygonal) == 1:
+        return polygonal[0]
+    raise out.fail(None, None, f"the file has several layers {names[:20]}: say which one "
+                               "(layer=)")
+
+
+def _plain_values(values: Any) -> list[Any]:
+    """A field's values as plain Python objects (numpy scalars and NaN are not cell text)."""
+    plain = np.asarray(values).tolist()
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in plain]
+
+
+def _geometry(wkb: Any, number: int, out: Collector) -> Any:
+    """A shapely geometry from WKB, or ``None`` (null geometry, or an error noted in ``out``)."""
+    if wkb is None:
+        return None
+    where = f"feature {number}"
+    try:
+        geom = shapely.from_wkb(wkb)
+    except (shapely.errors.ShapelyError, ValueError, TypeError) as exc:
+        out.error(None, None, f"{where}: unreadable geometry: {exc}")
+        return None
+    if geom is None:
+        return None
+    coords = shapely.get_coordinates(geom)
+    if not (np.isfinite(coords).all() and (np.abs(coords) <= MAX_COORDINATE).all()):
+        out.error(None, None, f"{where}: positions must be finite numbers within "
+                              f"±{MAX_COORDINATE:g}")
+        return None
+    return shapely.force_2d(geom)
+
+
+def _crs(crs: Any, out: Collector) -> str | None:
+    """The file's CRS as pyproj accepts it (an EPSG code or WKT), or ``None``."""
+    if crs is None or not str(crs).strip():
+        return None
+    from pyproj import CRS
+
+    try:
+        parsed = CRS.from_user_input(str(crs))
+    except Exception as exc:  # pyproj raises CRSError and others for a broken .prj
+        raise out.fail(None, None, f"the file's coordinate reference system is not usable: "
+                                   f"{exc}") from None
+    code = parsed.to_epsg()
+    return f"EPSG:{code}" if code is not None else str(crs)

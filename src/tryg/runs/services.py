@@ -1,0 +1,224 @@
+"""Index runs from stored data, their results, and their publication.
+
+:func:`run_index` is the one way a run is made: the specification's text is stored under its
+hash, the run is recorded as *running* (so an interrupted run stays visible), the inputs are
+read from the current imports (:mod:`tryg.runs.inputs`), the pure core computes
+(:func:`tryg.index.run`), and then one transaction stores every result row, the results'
+fingerprint and an audit event, and marks the run *done*. If the inputs fail validation (or the
+computation fails) the run is marked *failed* with every problem in its log and no result row
+is written: a run's results are complete or absent.
+
+The results fingerprint is the SHA-256 of the deterministic CSV bytes of the results table
+(:func:`tryg.exports.results_bytes`), so a run on unchanged data gives the same fingerprint,
+and :func:`results_frame` rebuilds the table from the stored rows byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tryg.accounts.models import AuditEvent, audit
+from tryg.accounts.roles import can_publish, can_run_index
+from tryg.exports import results_bytes
+from tryg.index.inputs import InputError, Problem
+from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform, public_view
+from tryg.index.spec import Spec, parse_spec
+from tryg.runs.inputs import StoredInputs, load_inputs
+from tryg.runs.models import IndexRun, ResultRow, StoredSpec
+
+Progress = Callable[[str, float], None]
+
+#: Result columns stored on each ResultRow (the spec's id and hash live on the run's spec).
+STORED_COLUMNS: tuple[str, ...] = tuple(c for c in RESULT_COLUMNS
+                                        if c not in ("spec_id", "spec_hash"))
+BATCH_SIZE = 2000
+
+
+class PublicationError(ValueError):
+    """A run that cannot be published (not done) or withdrawn (not published)."""
+
+
+def store_spec(spec: Spec) -> StoredSpec:
+    """The stored copy of ``spec`` (its TOML text under its hash), made once."""
+    stored, _created = StoredSpec.objects.get_or_create(
+        sha256=spec.hash,
+        defaults={"spec_id": spec.id, "version": spec.version, "text": spec.source})
+    return stored
+
+
+def run_spec(run: IndexRun) -> Spec:
+    """The specification a run was computed with, parsed from its stored text."""
+    return parse_spec(run.spec.text)
+
+
+def stored_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The results table as it is stored: the results columns and dtypes, with ``-0.0``
+    written as ``0.0`` (a database need not keep the sign of zero)."""
+    out = conform(table)
+    for column in RESULT_COLUMNS:
+        if RESULT_DTYPES[column] == "float64":
+            out[column] = out[column] + 0.0
+    return out
+
+
+def fingerprint(table: pd.DataFrame) -> str:
+    """SHA-256 of the deterministic CSV bytes of a results table."""
+    return hashlib.sha256(results_bytes(table, "csv")).hexdigest()
+
+
+def _actor(user: Any) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
+              survey: bool = True) -> IndexRun:
+    """Compute ``spec`` on the stored data and store the run with its results.
+
+    Returns the run: ``done`` with its result rows, or ``failed`` with the problems in its
+    log and no rows. Without stored survey answers (or with ``survey=False``) only the
+    register measures are computed, as ``tryg index run`` does without ``--survey``.
+    ``user``, when given, must be allowed to run the index.
+    """
+    if user is not None and not can_run_index(user):
+        raise PermissionDenied(_("You may not run the index."))
+    say = progress or (lambda _step, _fraction: None)
+    with transaction.atomic():
+        run = IndexRun.objects.create(spec=store_spec(spec), created_by=_actor(user))
+    try:
+        say("reading the stored inputs", 0.0)
+        inputs = load_inputs([it.column for it in spec.items], survey=survey)
+        run.inputs = inputs.fingerprint_dict()
+        run.save(update_fields=["inputs"])
+        result = _compute(spec, inputs, say)
+    except (InputError, ValueError) as exc:
+        problems = [str(p) for p in exc.problems] if isinstance(exc, InputError) else [str(exc)]
+        return _fail(run, problems, user)
+    except Exception as exc:  # a bug, not bad data: record it, then let it surface
+        _fail(run, [f"{type(exc).__name__}: {exc}"], user)
+        raise
+    table = stored_table(result.table)
+    say(f"storing {len(table):,} result rows", 0.97)
+    log = [f"warning: {w}" for w in result.warnings]
+    with transaction.atomic():
+        _store_rows(run, table)
+        run.fingerprint = fingerprint(table)
+        run.status = IndexRun.Status.DONE
+        run.finished_at = timezone.now()
+        run.log = "\n".join([*log, f"{len(table)} result rows"])
+        run.save(update_fields=["fingerprint", "status", "finished_at", "log"])
+        audit(AuditEvent.Action.RUN, f"{spec.id} run #{run.pk}", actor=user, run=run.pk,
+              status=run.status, spec_hash=spec.hash, fingerprint=run.fingerprint,
+              rows=len(table), inputs=run.inputs)
+    return run
+
+
+def _compute(spec: Spec, inputs: StoredInputs, say: Progress) -> Any:
+    # Imported here: the computation pulls in scipy and the statistics engine, which the
+    # site's pages and `tryg --help` do not need.
+    from tryg.index import run as compute
+
+    missing = []
+    if inputs.areas.areas.empty:
+        missing.append(Problem("database", None, None, "no areas are stored: import the "
+                               "areas first (tryg import areas)"))
+    if inputs.survey is None and inputs.register is None:
+        missing.append(Problem("database", None, None, "no survey answers and no register "
+                               "data are stored: import either or both (tryg import survey, "
+                               "tryg import register)"))
+    if missing:
+        raise InputError(missing)
+    return compute(spec, survey=inputs.survey, register=inputs.register,
+                   population=inputs.population, areas=inputs.areas, progress=say)
+
+
+def _fail(run: IndexRun, problems: list[str], user: Any) -> IndexRun:
+    with transaction.atomic():
+        run.status = IndexRun.Status.FAILED
+        run.finished_at = timezone.now()
+        run.log = "\n".join([f"{len(problems)} problem(s); no results were stored:",
+                             *problems])
+        run.save(update_fields=["status", "finished_at", "log", "inputs"])
+        audit(AuditEvent.Action.RUN, f"{run.spec.spec_id} run #{run.pk}", actor=user,
+              run=run.pk, status=run.status, errors=problems[:50])
+    return run
+
+
+def _column(series: pd.Series) -> list[Any]:
+    """A column as plain Python values, ``None`` for missing (what the ORM stores as NULL)."""
+    dtype = str(series.dtype)
+    values = series.astype(object).tolist()
+    if dtype == "float64":
+        return [None if v is None or math.isnan(v) else float(v) for v in values]
+    if dtype in ("Int64", "boolean"):
+        cast = int if dtype == "Int64" else bool
+        return [None if v is None or v is pd.NA else cast(v) for v in values]
+    if dtype == "bool":
+        return [bool(v) for v in values]
+    return ["" if v is None else str(v) for v in values]
+
+
+def _store_rows(run: IndexRun, table: pd.DataFrame) -> None:
+    columns = {c: _column(table[c]) for c in STORED_COLUMNS}
+    rows = (ResultRow(run=run, **{c: columns[c][i] for c in STORED_COLUMNS})
+            for i in range(len(table)))
+    ResultRow.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+
+
+def results_frame(run: IndexRun) -> pd.DataFrame:
+    """The stored results of ``run`` as the results table (every column of
+    ``RESULT_COLUMNS``, in its dtype, rows in the computed order)."""
+    values = list(ResultRow.objects.filter(run=run).order_by("pk")
+                  .values_list(*STORED_COLUMNS))
+    frame = pd.DataFrame.from_records(values, columns=list(STORED_COLUMNS))
+    for column in STORED_COLUMNS:
+        if RESULT_DTYPES[column] in ("float64", "Int64"):
+            frame[column] = pd.to_numeric(frame[column].astype(object), errors="raise")
+    frame["spec_id"] = run.spec.spec_id
+    frame["spec_hash"] = run.spec.sha256
+    return conform(frame)
+
+
+def public_results(run: IndexRun) -> pd.DataFrame:
+    """What may be published of a run: its results under its spec's publication rules."""
+    return public_view(results_frame(run), run_spec(run))
+
+
+def publish(run: IndexRun, user: Any = None) -> IndexRun:
+    """Publish a done run (its public view becomes what the public pages show)."""
+    if user is not None and not can_publish(user):
+        raise PermissionDenied(_("You may not publish index runs."))
+    if run.status != IndexRun.Status.DONE:
+        raise PublicationError(_("Only a finished run can be published; run #%(id)s is "
+                                 "%(status)s.") % {"id": run.pk,
+                                                    "status": run.get_status_display()})
+    with transaction.atomic():
+        run.published_at = timezone.now()
+        run.published_by = _actor(user)
+        run.save(update_fields=["published_at", "published_by"])
+        audit(AuditEvent.Action.PUBLISH, f"{run.spec.spec_id} run #{run.pk}", actor=user,
+              run=run.pk, fingerprint=run.fingerprint)
+    return run
+
+
+def unpublish(run: IndexRun, user: Any = None) -> IndexRun:
+    """Withdraw a run's publication (its results stay stored)."""
+    if user is not None and not can_publish(user):
+        raise PermissionDenied(_("You may not withdraw publications."))
+    if not run.is_published:
+        raise PublicationError(_("Run #%(id)s is not published.") % {"id": run.pk})
+    with transaction.atomic():
+        run.published_at = None
+        run.published_by = None
+        run.save(update_fields=["published_at", "published_by"])
+        audit(AuditEvent.Action.UNPUBLISH, f"{run.spec.spec_id} run #{run.pk}", actor=user,
+              run=run.pk, fingerprint=run.fingerprint)
+    return run

@@ -1,0 +1,115 @@
+"""Means of many variables in many domains, all at once: the fast path of ``means``.
+
+Every variable of a ``means`` call shares the pattern "row → its domain"; only the values
+and the base (answered or not) differ. So the per-domain sums are products of one domain
+indicator with an (entries × variables) array, and the variances come from one
+:class:`~tryg.stats.score_patterns.PatternEngine` evaluation for all variables and
+combinations. Same numbers as the general path in :mod:`tryg.stats.estimators` up to rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tryg.stats import intervals
+from tryg.stats.design import Design, FloatArray, IntArray
+from tryg.stats.score_patterns import ScorePattern, engine_for
+
+#: Variables handled together (their work arrays are entries × GROUP).
+GROUP = 4
+
+
+def means_by_pattern(
+    design: Design,
+    values: Mapping[str, FloatArray],
+    codes: IntArray,
+    keys: pd.DataFrame,
+    combinations: Mapping[str, Mapping[str, float]],
+    level: float,
+) -> pd.DataFrame:
+    """``means`` for a linearised design the engine supports (see :func:`means`).
+
+    ``codes`` numbers each row's domain (-1: none), ``keys`` holds the domains' by-values.
+    """
+    names = list(values)
+    D = len(keys)
+    pattern = ScorePattern.of_domains(codes, D)
+    rows, cols = pattern.rows, pattern.cols
+    N = len(rows)
+    engine = engine_for(design, pattern)
+    ind = sp.csc_matrix((np.ones(N), (cols, np.arange(N))), shape=(D, N))
+    w = np.asarray(design.weights)[rows][:, None]
+    stats = {k: np.zeros((D, len(names))) for k in ("m", "W", "var", "df", "n", "sw2", "vsrs")}
+    combo_scores = np.zeros((N, len(combinations)))
+    # a few variables at a time: the work arrays stay small (see PatternEngine._chunks)
+    for group in range(0, len(names), GROUP):
+        at = slice(group, min(len(names), group + GROUP))
+        Y = np.column_stack([np.asarray(values[v], dtype=np.float64)[rows] for v in names[at]])
+        valid = ~np.isnan(Y)
+        wv = np.where(valid, w, 0.0)
+        W = np.asarray(ind @ wv)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.asarray(ind @ np.where(valid, wv * Y, 0.0)) / W
+            dev = np.where(valid, Y - m[cols], 0.0)
+            scores = np.where(valid, wv * dev / W[cols], 0.0)
+            nobs = np.asarray(ind @ ((wv != 0) & valid).astype(np.float64))
+            s2 = np.asarray(ind @ (wv * dev**2)) / W * nobs / (nobs - 1)
+            fpc = np.where(nobs <= W, (W - nobs) / (W * nobs), np.nan)
+        stats["m"][:, at], stats["W"][:, at], stats["vsrs"][:, at] = m, W, s2 * fpc
+        stats["var"][:, at] = engine.variance(scores)
+        stats["df"][:, at] = engine.degrees_of_freedom(valid)
+        stats["n"][:, at] = np.asarray(ind @ valid.astype(np.float64))
+        stats["sw2"][:, at] = np.asarray(ind @ (wv * wv))
+        for c, coefs in enumerate(combinations.values()):
+            for j, v in enumerate(names[at]):
+                if v in coefs:
+                    combo_scores[:, c] += coefs[v] * scores[:, j]
+    est = {v: stats["m"][:, j] for j, v in enumerate(names)}
+    for cname, coefs in combinations.items():
+        combo = sum((c * np.nan_to_num(est[v], nan=0.0) for v, c in coefs.items()),
+                    start=np.zeros(D))
+        missing = np.zeros(D, dtype=bool)
+        for v in coefs:
+            missing |= np.isnan(est[v])
+        combo[missing] = np.nan
+        est[cname] = combo
+    var = np.hstack([stats["var"], engine.variance(combo_scores)]) if combinations \
+        else stats["var"]
+    W, sw2, n, df, vsrs = stats["W"], stats["sw2"], stats["n"], stats["df"], stats["vsrs"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(sw2 > 0, W**2 / sw2, 0.0)
+    order = [*names, *combinations]
+    base = list(range(len(names))) + [names.index(next(iter(c)))
+                                             for c in combinations.values()]
+    E = np.column_stack([est[v] for v in order]) if order else np.zeros((D, 0))
+    DF = df[:, base]
+    count = n[:, base]
+    VS = np.column_stack([vsrs, np.full((D, len(combinations)), np.nan)])
+    SE = np.sqrt(var)
+    lo, hi = intervals.wald(E, SE, DF, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = np.where(VS > 0, var / VS, np.nan)
+    empty = count == 0
+    out = pd.concat([keys.reset_index(drop=True)] * len(order), ignore_index=True)
+    out.insert(len(keys.columns), "variable",
+               np.repeat(np.array(order, dtype=object), D))
+
+    def flat(a: np.ndarray, blank: bool) -> FloatArray:
+        a = np.asarray(a, dtype=np.float64)
+        if blank:
+            a = np.where(empty, np.nan, a)
+        return a.T.reshape(-1)
+
+    out["estimate"] = flat(E, True)
+    out["se"] = flat(SE, True)
+    out["ci_low"] = flat(lo, True)
+    out["ci_high"] = flat(hi, True)
+    out["n"] = flat(count, False).astype(np.int64)
+    out["n_eff"] = flat(n_eff[:, base], False)
+    out["deff"] = flat(deff, True)
+    out["df"] = flat(DF, False)
+    return out

@@ -1,0 +1,61 @@
+"""Who may open a page: the role checks of the views, in one shape.
+
+* not logged in: a redirect to the log-in page (which comes back afterwards);
+* logged in without the right: 403;
+* an object whose existence must not leak (an unpublished run, for a partner): 404.
+
+The rules themselves are in :mod:`tryg.accounts.roles`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from tryg.accounts import roles
+from tryg.runs.models import IndexRun
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def logged_in(user: Any) -> bool:
+    return roles.role_of(user) is not None
+
+
+def require(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
+    """A view decorator: log-in redirect for the anonymous, 403 when ``predicate`` fails."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not predicate(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def visible_runs(user: Any) -> QuerySet[IndexRun]:
+    """The runs ``user`` may know of: all for those who see unpublished runs, else published."""
+    runs = IndexRun.objects.select_related("spec")
+    if roles.can_see_unpublished(user):
+        return runs
+    return runs.filter(published_at__isnull=False)
+
+
+def visible_run_or_404(user: Any, pk: int) -> IndexRun:
+    """The run, or 404 whether it does not exist or is not for ``user``'s eyes."""
+    run = visible_runs(user).filter(pk=pk).first()
+    if run is None:
+        raise Http404
+    return run

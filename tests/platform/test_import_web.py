@@ -1,0 +1,109 @@
+"""The upload page: analysts import and see the report; others are turned away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tryg.accounts.models import Organisation, Role
+from tryg.areas.models import Area
+from tryg.imports.models import ImportBatch
+from tryg.surveys.models import Response
+
+pytestmark = pytest.mark.django_db
+
+URL = "/analyse/import/"
+AREAS = b"code,name,level,parent\n0851,Aalborg,kommune,\nS1,Budolfi,sogn,0851\n"
+
+
+@pytest.fixture(autouse=True)
+def static_root() -> None:
+    """WhiteNoise warns (an error in this suite) when the static folder is missing."""
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
+def client_for(role: str) -> Client:
+    users = get_user_model()
+    organisation = None
+    if role == Role.PARTNER:
+        organisation = Organisation.objects.create(name="Boligselskabet",
+                                                   kind=Organisation.Kind.HOUSING)
+    user = users.objects.create_user(role, password="a long password 1", role=role,
+                                     organisation=organisation)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def upload(client: Client, kind: str, name: str, data: bytes, **fields: str) -> str:
+    response = client.post(URL, {"kind": kind, "file": SimpleUploadedFile(name, data),
+                                 **fields})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_an_analyst_imports_and_sees_the_report() -> None:
+    analyst = client_for(Role.ANALYST)
+    page = analyst.get(URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<label for="id_file">' in html and 'enctype="multipart/form-data"' in html
+
+    html = upload(analyst, "areas", "areas.csv", AREAS)
+    batch = ImportBatch.objects.get()
+    assert batch.imported_by is not None and batch.imported_by.username == Role.ANALYST
+    assert f"Imported as import #{batch.pk}" in html or f"import #{batch.pk}" in html
+    assert "<td>areas</td><td class=\"num\">2</td>" in html
+    assert Area.objects.count() == 2
+    assert f'href="/analyse/import/{batch.pk}/"' in html and "areas.csv" in html
+
+    html = upload(analyst, "areas", "areas.csv", AREAS)
+    assert "imported before" in html and ImportBatch.objects.count() == 1
+
+    detail = analyst.get(f"{URL}{batch.pk}/")
+    assert detail.status_code == 200 and batch.sha256 in detail.content.decode()
+
+
+def test_errors_are_shown_with_file_row_and_column() -> None:
+    analyst = client_for(Role.ANALYST)
+    upload(analyst, "areas", "areas.csv", AREAS)
+    survey = b"id;aar;omr;vaegt;q1\nr1;2022;S1;1;2\nr2;2022;S7;1;3\n"
+    html = upload(analyst, "survey", "svar.csv", survey,
+                  columns="id = respondent_id\naar=wave\nomr=area_code\nvaegt=weight")
+    assert "1 error: nothing was stored." in html
+    # the file by its own name (not the temporary path), row 3, column area_code
+    assert '<td>svar.csv</td><td class="num">3</td><td>area_code</td>' in html
+    assert "tryg-upload-" not in html
+    assert not Response.objects.exists()
+
+    html = upload(analyst, "survey", "svar.csv", survey.replace(b"S7", b"S1"),
+                  columns="id=respondent_id\naar=wave\nomr=area_code\nvaegt=weight",
+                  producer="Epinion", fieldwork_start="2022-03-01")
+    assert "<td>responses</td><td class=\"num\">2</td>" in html
+    assert Response.objects.count() == 2
+
+    html = upload(analyst, "survey", "svar.csv", survey, columns="no equals sign")
+    assert "is not “file name = tryg name”" in html
+
+
+@pytest.mark.parametrize("role", [Role.PARTNER, Role.COORDINATOR, Role.WALKER])
+def test_others_may_not_import(role: str) -> None:
+    other = client_for(role)
+    assert other.get(URL).status_code == 403
+    response = other.post(URL, {"kind": "areas", "file": SimpleUploadedFile("a.csv", AREAS)})
+    assert response.status_code == 403
+    assert other.get(f"{URL}1/").status_code == 403
+    assert not Area.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_the_anonymous_are_sent_to_log_in(tmp_path: Path) -> None:
+    anonymous = Client()
+    response = anonymous.post(URL, {"kind": "areas", "file": SimpleUploadedFile("a.csv", AREAS)})
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert "next=/analyse/import/" in response["Location"]
+    assert not Area.objects.exists()
