@@ -186,37 +186,88 @@ def _add_design_comparisons(
 
 
 def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) -> pd.DataFrame:
+    """Names, levels, ``n``, publication flags, bands and the spec's id; sorted and conformed.
+
+    Works on numpy arrays and integer codes of the (few distinct) text values, sorting once
+    with ``np.lexsort`` and building the frame once: column by column on pandas' Arrow-backed
+    strings, mapping, sorting and assigning cost most of the run's bookkeeping.
+    """
     pub = spec.publication
-    t = table.copy()
-    t["area_name"] = t["area_code"].map(hier.names)
-    t["level"] = t["area_code"].map(hier.level)
-    for c in ("n_eff", "change_pooled", "sig_pooled", "diff_parent_rest", "sig_parent_rest"):
-        if c not in t:
-            t[c] = np.nan
-    n = pd.to_numeric(t["n"], errors="coerce") if "n" in t else pd.Series(np.nan, index=t.index)
-    if "count" in t:
-        n = n.where(t["method"] != "register", t["count"])
-        n = n.where(t["method"] != "register_eb", t["count"])
-    t["n"] = n
-    survey_like = t["method"].isin(["direct", "composite"])
-    t["suppressed"] = survey_like & (n < pub.min_n)
-    uncertain = (survey_like & (n >= pub.min_n) & (n < pub.uncertain_n)).to_numpy()
-    small = (t["method"].isin(["register", "register_eb"]) & (n <= pub.small_count)).to_numpy()
-    broken = (
-        t["wave"].isin(breaks) & t["method"].isin(["direct", "composite", "model"])
-    ).to_numpy()
-    t["flags"] = _flags(t["flags"].fillna("").astype(str).to_numpy(object),
-                        uncertain, small, broken)
-    t["band"] = _bands(spec, t)
-    t["spec_id"] = spec.id
-    t["spec_hash"] = spec.hash
-    order = {lv: i for i, lv in enumerate(hier.levels)}
+    area, area_u = _factorize(table["area_code"])
+    name = _lookup(area, [hier.names.get(a) for a in area_u])
+    level = _lookup(area, [hier.level.get(a) for a in area_u])
+    level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
+                               for a in area_u], dtype=np.float64)
+    method, method_u = _factorize(table["method"])
+    measure, measure_u = _factorize(table["measure"])
+    n = pd.to_numeric(table["n"], errors="coerce") if "n" in table else pd.Series(
+        np.nan, index=table.index)
+    if "count" in table:
+        n = n.where(~_isin(method, method_u, ("register", "register_eb")), table["count"])
+    n_arr = n.to_numpy(np.float64)
+    survey_like = _isin(method, method_u, ("direct", "composite"))
+    with np.errstate(invalid="ignore"):
+        suppressed = survey_like & (n_arr < pub.min_n)
+        uncertain = survey_like & (n_arr >= pub.min_n) & (n_arr < pub.uncertain_n)
+        small = _isin(method, method_u, ("register", "register_eb")) & (n_arr <= pub.small_count)
+    wave = table["wave"]
+    broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
+                                                                      "model"))
+    flags = _flags(table["flags"].fillna("").astype(str).to_numpy(object),
+                   uncertain, small, broken)
+    measures = _lookup(measure, list(measure_u))
+    estimate = table["estimate"].to_numpy(np.float64)
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
-    t["_lo"] = t["level"].map(order)
-    t["_mo"] = t["measure"].map(measure_order).fillna(len(measure_order))
-    t = t.sort_values(["_lo", "area_code", "wave", "_mo", "measure"], kind="stable")
-    t = t.drop(columns=["_lo", "_mo"]).reset_index(drop=True)
-    return conform(t[list(RESULT_COLUMNS)])
+    mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
+                 dtype=np.float64)
+    # sort keys, last = primary; text by the rank of its sorted distinct values, missing last
+    order = np.lexsort((
+        _ranks(measure, measure_u), mo, wave.to_numpy(np.float64, na_value=np.nan),
+        _ranks(area, area_u), level_pos,
+    ))
+    computed: dict[str, np.ndarray] = {
+        "area_code": _lookup(area, list(area_u)), "area_name": name, "level": level,
+        "measure": measures, "method": _lookup(method, list(method_u)), "n": n_arr,
+        "suppressed": suppressed, "flags": flags, "band": _bands(spec, measures, estimate),
+        "spec_id": np.full(len(table), spec.id, dtype=object),
+        "spec_hash": np.full(len(table), spec.hash, dtype=object),
+    }
+    index = pd.RangeIndex(len(table))
+    cols: dict[str, pd.Series] = {}
+    for c in RESULT_COLUMNS:
+        if c in computed:
+            v = computed[c][order]
+            cols[c] = pd.Series(v, index=index, dtype=object if v.dtype == object else None)
+        elif c in table:
+            cols[c] = table[c].take(order).reset_index(drop=True)
+        else:
+            cols[c] = pd.Series(np.nan, index=index)
+    return conform(pd.DataFrame(cols, index=index, copy=False))
+
+
+def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1: missing) and distinct values of a column; fast on Arrow-backed strings."""
+    codes, uniques = pd.factorize(col)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _lookup(codes: np.ndarray, values: list[object], dtype: type = object) -> np.ndarray:
+    """``values[code]`` per row; missing (code -1) where the code is -1."""
+    missing = np.nan if dtype is np.float64 else None
+    return np.asarray([*values, missing], dtype=dtype)[codes]
+
+
+def _isin(codes: np.ndarray, uniques: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
+    """Rows whose value is one of ``wanted`` (never a missing one)."""
+    return np.append(np.isin(uniques, list(wanted)), False)[codes]
+
+
+def _ranks(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+    """The rank of each row's value among the sorted distinct values; missing after all."""
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[np.argsort(uniques.astype(str), kind="stable")] = np.arange(len(uniques))
+    rank[-1] = len(uniques)
+    return rank[codes]
 
 
 def _measure_ids(spec: Spec) -> list[str]:
@@ -248,14 +299,12 @@ def _flags(
     return np.asarray(joined, dtype=object)[inverse]
 
 
-def _bands(spec: Spec, t: pd.DataFrame) -> np.ndarray:
+def _bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:
     cuts: dict[str, tuple[float, ...]] = {m.id: m.bands for m in spec.measures}
     cuts |= {s.id: s.bands for s in spec.subindices}
     if spec.composite is not None:
         cuts[spec.composite.id] = spec.composite.bands
-    out = np.full(len(t), "", dtype=object)
-    measures = t["measure"].to_numpy(object)
-    values = t["estimate"].to_numpy(np.float64)
+    out = np.full(len(measures), "", dtype=object)
     for measure, b in cuts.items():
         if not b:
             continue

@@ -77,14 +77,19 @@ def conform(table: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in RESULT_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"the results table lacks the column(s) {', '.join(missing)}")
-    out = pd.DataFrame(index=table.index)
+    # One conversion per column into a dict, one frame at the end: assigning column by column
+    # (and ``astype(object).where(...)`` on Arrow-backed strings) costs a copy per step.
+    # dtype=object explicitly: pandas 3 would otherwise infer its own string dtype.
+    index = table.index
+    cols: dict[str, pd.Series] = {}
     for c in RESULT_COLUMNS:
         col = table[c]
         if RESULT_DTYPES[c] == "object":
-            out[c] = col.astype(object).where(col.notna(), "" if c == "flags" else None)
+            values = col.to_numpy(dtype=object, na_value="" if c == "flags" else None)
+            cols[c] = pd.Series(values, index=index, dtype=object)
         else:
-            out[c] = col.astype(pandas_dtype(RESULT_DTYPES[c]))
-    return out
+            cols[c] = col.astype(pandas_dtype(RESULT_DTYPES[c]))
+    return pd.DataFrame(cols, index=index, copy=False)
 
 
 def register_measure_ids(spec: Spec) -> set[str]:
