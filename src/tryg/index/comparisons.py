@@ -213,12 +213,18 @@ def _pooled_by_wave(
     centres[:, :, 0] = cur
     for j in range(1, k + 1):
         centres[:, :W_ - j, j] = pool[:, j:]
-    flat = np.nan_to_num(centres, nan=0.0, posinf=0.0, neginf=0.0).reshape(A * W_, k + 1, V)
+    # variable-major and contiguous, so that each variable's centres are one row gather
+    flat = np.ascontiguousarray(
+        np.nan_to_num(centres, nan=0.0, posinf=0.0, neginf=0.0)
+        .reshape(A * W_, k + 1, V).transpose(2, 0, 1)
+    )
+    wy = np.where(valid, w * Y, 0.0)
     engine = engine_for(est.design, ScorePattern(r_in, cell, A * W_))
     part = np.empty((A * W_, k + 1, V))
     for v in range(V):  # one variable at a time keeps the work arrays small
-        wv = w[:, v:v + 1]
-        vals = np.where(valid[:, v:v + 1], wv * Y[:, v:v + 1], 0.0) - wv * flat[cell, :, v]
+        vals = flat[v][cell]
+        vals *= -w[:, v:v + 1]
+        vals += wy[:, v:v + 1]
         part[:, :, v] = engine.variance(vals)
     by_cell = part.reshape(A, W_, k + 1, V)
     pos = np.array([position[t] for t in ok_waves], dtype=np.int64)

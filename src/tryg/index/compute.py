@@ -254,12 +254,12 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _lookup(codes: np.ndarray, values: list[object], dtype: type = object) -> np.ndarray:
     """``values[code]`` per row; missing (code -1) where the code is -1."""
     missing = np.nan if dtype is np.float64 else None
-    return np.asarray([*values, missing], dtype=dtype)[codes]
+    return np.take(np.asarray([*values, missing], dtype=dtype), codes)
 
 
 def _isin(codes: np.ndarray, uniques: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
     """Rows whose value is one of ``wanted`` (never a missing one)."""
-    return np.append(np.isin(uniques, list(wanted)), False)[codes]
+    return np.take(np.append(np.isin(uniques, list(wanted)), False), codes)
 
 
 def _ranks(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
@@ -267,7 +267,7 @@ def _ranks(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[np.argsort(uniques.astype(str), kind="stable")] = np.arange(len(uniques))
     rank[-1] = len(uniques)
-    return rank[codes]
+    return np.take(rank, codes)
 
 
 def _measure_ids(spec: Spec) -> list[str]:

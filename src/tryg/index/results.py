@@ -85,7 +85,8 @@ def conform(table: pd.DataFrame) -> pd.DataFrame:
     for c in RESULT_COLUMNS:
         col = table[c]
         if RESULT_DTYPES[c] == "object":
-            values = col.to_numpy(dtype=object, na_value="" if c == "flags" else None)
+            values = np.array(col.to_numpy(dtype=object), dtype=object)  # our own copy
+            values[pd.isna(values)] = "" if c == "flags" else None
             cols[c] = pd.Series(values, index=index, dtype=object)
         else:
             cols[c] = col.astype(pandas_dtype(RESULT_DTYPES[c]))
