@@ -45,13 +45,25 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
 
 
 def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.DataFrame:
-    """``change_prev, p_prev, sig_prev`` against the previous wave in the data."""
-    rows = rows.sort_values(["measure", "area_code", "wave"]).copy()
-    grouped = rows.groupby(["measure", "area_code"], sort=False)
-    prev_est = grouped["estimate"].shift(1)
-    prev_se = grouped["se"].shift(1)
-    change = rows["estimate"] - prev_est
-    se = np.hypot(rows["se"], prev_se)
+    """``change_prev, p_prev, sig_prev`` against the previous wave in the data.
+
+    Rows come back sorted by measure, area and wave. The sort and the "previous row of the
+    same measure and area" work on integer codes (sorting Arrow-backed text is slow)."""
+    measure, m_rank = _ranked_codes(rows["measure"])
+    area, a_rank = _ranked_codes(rows["area_code"])
+    order = np.lexsort((rows["wave"].to_numpy(np.float64, na_value=np.nan), a_rank, m_rank))
+    rows = rows.take(order)
+    group = (measure[order] >= 0) & (area[order] >= 0)
+    same = np.zeros(len(rows), dtype=bool)  # the row before is of the same measure and area
+    same[1:] = (group[1:] & (measure[order][1:] == measure[order][:-1])
+                & (area[order][1:] == area[order][:-1]))
+    estimate = rows["estimate"].to_numpy(np.float64)
+    se_own = rows["se"].to_numpy(np.float64)
+    prev_est, prev_se = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    prev_est[1:] = np.where(same[1:], estimate[:-1], np.nan)
+    prev_se[1:] = np.where(same[1:], se_own[:-1], np.nan)
+    change = pd.Series(estimate - prev_est, index=rows.index)
+    se = pd.Series(np.hypot(se_own, prev_se), index=rows.index)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = intervals.p_value((change / se).to_numpy(np.float64), None)
     broken = rows["wave"].isin(breaks) & rows["method"].isin(["direct", "composite", "model"])
@@ -61,8 +73,20 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.Data
     return rows
 
 
+def _ranked_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column's values (-1: missing) and their rank in sorted order (missing
+    last), for sorting with ``np.lexsort``."""
+    codes, uniques = pd.factorize(col, sort=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    return codes, np.where(codes >= 0, codes, len(uniques))
+
+
 def _codes(*columns: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
     """Number the distinct combinations of row-aligned key arrays (-1 where any is missing)."""
+    if len(columns) == 1:  # the usual case, without a groupby
+        codes, uniques = pd.factorize(columns[0], sort=True)
+        return (np.asarray(codes, dtype=np.int64),
+                pd.DataFrame({"k0": pd.Series(np.asarray(uniques), dtype=object)}))
     frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(columns)})
     grouped = frame.groupby(list(frame.columns), sort=True, dropna=True)
     codes = np.asarray(grouped.ngroup().fillna(-1), dtype=np.int64)
