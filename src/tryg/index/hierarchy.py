@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -25,15 +26,28 @@ class Hierarchy:
     links: tuple[tuple[str, str, float, float], ...]  # child, parent, valid_from, valid_to
     levels: tuple[str, ...]  # top level first
     _cache: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+    #: ancestor tables by the set of links valid in a year (most years share one)
+    _by_links: dict[bytes, pd.DataFrame] = field(default_factory=dict, repr=False,
+                                                compare=False)
+    #: per ancestor table: row of every area, the table as an object array
+    _arrays: dict[int, tuple[dict[str, int], np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def ancestors(self, year: int) -> pd.DataFrame:
         """One row per area, one column per level: the area itself at its own level, its
         ancestor (valid in ``year``) at the others, NaN where it has none."""
         if year in self._cache:
             return self._cache[year]
+        lo, hi = self._periods
+        with np.errstate(invalid="ignore"):
+            valid = ((np.isnan(lo) | (lo <= year)) & (np.isnan(hi) | (year <= hi))).tolist()
+        key = np.packbits(np.asarray(valid, dtype=bool)).tobytes()
+        if key in self._by_links:
+            self._cache[year] = self._by_links[key]
+            return self._cache[year]
         parents: dict[str, list[str]] = defaultdict(list)
-        for child, parent, lo, hi in self.links:
-            if (np.isnan(lo) or lo <= year) and (np.isnan(hi) or year <= hi):
+        for (child, parent, _, _), ok in zip(self.links, valid, strict=True):
+            if ok:
                 parents[child].append(parent)
         table: dict[str, dict[str, str]] = {}
         problems: list[str] = []
@@ -58,20 +72,35 @@ class Hierarchy:
         if problems:
             raise ValueError("; ".join(problems[:5]))
         frame = pd.DataFrame.from_dict(table, orient="index").reindex(columns=list(self.levels))
-        self._cache[year] = frame
+        self._cache[year] = self._by_links[key] = frame
         return frame
+
+    @cached_property
+    def _periods(self) -> tuple[np.ndarray, np.ndarray]:
+        """valid_from and valid_to of every link, as arrays."""
+        lo = np.array([link[2] for link in self.links], dtype=np.float64)
+        hi = np.array([link[3] for link in self.links], dtype=np.float64)
+        return lo, hi
+
+    def _ancestor_array(self, year: int) -> tuple[dict[str, int], np.ndarray]:
+        anc = self.ancestors(year)
+        cached = self._arrays.get(id(anc))
+        if cached is None:
+            cached = ({str(c): i for i, c in enumerate(anc.index)}, anc.to_numpy(dtype=object))
+            self._arrays[id(anc)] = cached
+        return cached
 
     def roll_up(self, own: dict[str, float], year: int) -> dict[str, float]:
         """Values for every area in ``year``: its own, or else the sum over the *leaf* areas
         below it (valid that year) that have their own. Summing leaves only means a table
         with figures at two levels is never counted twice."""
-        anc = self.ancestors(year)
+        row, ancestors = self._ancestor_array(year)
         parents = {p for _, p, _, _ in self.links}
-        leaves = [c for c in own if c not in parents and c in anc.index]
+        leaves = [c for c in own if c not in parents and c in row]
         total = dict(own)
         if not leaves:
             return total
-        table = anc.loc[leaves].to_numpy(dtype=object)
+        table = ancestors[[row[c] for c in leaves]]
         values = np.array([own[c] for c in leaves])
         above = table.ravel()
         amount = np.repeat(values, table.shape[1])

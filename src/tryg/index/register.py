@@ -91,8 +91,10 @@ def register_rates(
         offence=register.counts["offence"].astype(str),
         count=pd.to_numeric(register.counts["count"]),
     )
-    pop = dict(zip(zip(population["area_code"], population["year"], strict=True),
-                   population["population"], strict=True))
+    # plain Python lists: iterating pandas' Arrow-backed text element by element is slow
+    pop = dict(zip(zip(population["area_code"].to_numpy(object).tolist(),
+                       population["year"].tolist(), strict=True),
+                   population["population"].tolist(), strict=True))
     available = set(counts["quarter"].unique())
     frames: list[pd.DataFrame] = []
     warnings: list[Problem] = []
@@ -112,9 +114,12 @@ def register_rates(
                 )
                 continue
             direct = sel[sel["quarter"].isin(quarters)].groupby("area_code")["count"].sum()
-            per_area = hierarchy.roll_up({str(k): float(v) for k, v in direct.items()}, wave)
-            frame = pd.DataFrame({"area_code": list(per_area), "count": list(per_area.values())})
-            frame["population"] = [pop.get((a, wave), np.nan) for a in frame["area_code"]]
+            own = dict(zip(direct.index.to_numpy(object).astype(str).tolist(),
+                           direct.to_numpy(np.float64).tolist(), strict=True))
+            per_area = hierarchy.roll_up(own, wave)
+            codes = list(per_area)
+            frame = pd.DataFrame({"area_code": codes, "count": list(per_area.values())})
+            frame["population"] = [pop.get((a, wave), np.nan) for a in codes]
             frame = frame[frame["population"] > 0]
             if frame.empty:
                 continue
@@ -145,6 +150,7 @@ def _smoothed(
 ) -> pd.DataFrame:
     """Global EB rates among the areas of each level (needs at least three areas)."""
     parts = []
+    z = float(norm.ppf(1 - alpha / 2))
     levels = raw["area_code"].map(hierarchy.level)
     for _, group in raw.groupby(levels, sort=True):
         if len(group) < 3:
@@ -158,7 +164,6 @@ def _smoothed(
         out["se"] = m.per * np.sqrt(
             eb["shrinkage"].to_numpy() * prior / group["population"].to_numpy()
         )
-        z = float(norm.ppf(1 - alpha / 2))
         out["ci_low"] = np.maximum(out["estimate"] - z * out["se"], 0.0)
         out["ci_high"] = out["estimate"] + z * out["se"]
         out["method"] = "register_eb"
