@@ -36,10 +36,20 @@ def small_area_rows(
     reg = register[register["measure"].isin(covs)] if not register.empty else register
     if not reg.empty:
         reg = reg[reg["level"] == finest]
+    # only the columns used, each table split once: every row selection copies every column
+    # (Arrow-backed text included), so selecting per measure × wave × covariate adds up
+    reg_by_wave: dict[int, pd.DataFrame] = {}
+    if not reg.empty:
+        reg = reg[["area_code", "wave", "measure", "estimate", "population"]]
+        reg_by_wave = {as_int(w): g for w, g in reg.groupby("wave", sort=False)}
+    finest_rows = survey.loc[survey["level"] == finest,
+                             ["area_code", "wave", "variable", "estimate", "se", "n"]]
+    by_measure = dict(iter(finest_rows.groupby("variable", sort=False)))
     for measure in sa.measures:
-        rows = survey[(survey["variable"] == measure) & (survey["level"] == finest)]
+        rows = by_measure.get(measure, finest_rows.iloc[0:0])
         for wave, direct in rows.groupby("wave", sort=True):
-            x = _covariates(reg, covs, as_int(wave), sa.covariates)
+            x = (_covariates(reg_by_wave.get(as_int(wave), reg.iloc[0:0]), covs, sa.covariates)
+                 if not reg.empty else pd.DataFrame())
             data = (
                 direct.set_index("area_code").join(x, how="outer")
                 if not x.empty
@@ -97,15 +107,12 @@ def small_area_rows(
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), warnings
 
 
-def _covariates(
-    reg: pd.DataFrame, covs: list[str], wave: int, wanted: tuple[str, ...]
-) -> pd.DataFrame:
-    if reg.empty:
-        return pd.DataFrame()
-    sel = reg[reg["wave"] == wave]
+def _covariates(sel: pd.DataFrame, covs: list[str], wanted: tuple[str, ...]) -> pd.DataFrame:
+    """Log covariates per area from the register rows of one wave (``sel``)."""
+    by_measure = dict(iter(sel.groupby("measure", sort=False)))
     cols = {}
     for c in covs:
-        s = sel[sel["measure"] == c].set_index("area_code")["estimate"]
+        s = by_measure.get(c, sel.iloc[0:0]).set_index("area_code")["estimate"]
         cols[c] = np.log(s + 0.5)
     if "population" in wanted:
         pop = sel.drop_duplicates("area_code").set_index("area_code")["population"]
