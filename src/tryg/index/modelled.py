@@ -129,12 +129,14 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
     z = norm.ppf(1 - spec.comparisons.alpha / 2)
     frames = []
     levels = [gap.level] if gap.level else sorted(survey["level"].unique())
+    # the used columns only, selected once (row selections copy every column)
+    used = ["area_code", "wave", "estimate", "se", "n", "n_eff", "df"]
+    s_all = survey.loc[survey["variable"] == gap.survey_measure, [*used, "level"]]
+    s_by_level = dict(iter(s_all.groupby("level", sort=False)))
+    r = register.loc[register["measure"] == gap.register_measure, ["area_code", "wave", "estimate"]]
     for level in levels:
-        s = survey[(survey["variable"] == gap.survey_measure) & (survey["level"] == level)]
-        r = register[register["measure"] == gap.register_measure]
-        both = s.merge(
-            r[["area_code", "wave", "estimate"]], on=["area_code", "wave"], suffixes=("", "_crime")
-        )
+        s = s_by_level.get(level, s_all.iloc[0:0])[used]
+        both = s.merge(r, on=["area_code", "wave"], suffixes=("", "_crime"))
         for wave, g in both.groupby("wave", sort=True):
             g = g[(g["se"] > 0) & g["estimate_crime"].gt(0)]
             if len(g) < 5:

@@ -156,16 +156,14 @@ def _smoothed(
         if len(group) < 3:
             continue
         eb = eb_global(group["count"].to_numpy(), group["population"].to_numpy(), per=m.per)
-        out = group.copy()
-        out["measure"] = f"{m.id}_eb"
-        out["estimate"] = eb["eb_rate"].to_numpy()
+        estimate = eb["eb_rate"].to_numpy()
         # Marshall's approximate posterior variance, shrinkage × m / n (per person, scaled)
         prior = eb["prior_mean"].to_numpy() / m.per
-        out["se"] = m.per * np.sqrt(
-            eb["shrinkage"].to_numpy() * prior / group["population"].to_numpy()
-        )
-        out["ci_low"] = np.maximum(out["estimate"] - z * out["se"], 0.0)
-        out["ci_high"] = out["estimate"] + z * out["se"]
-        out["method"] = "register_eb"
-        parts.append(out)
+        se = m.per * np.sqrt(eb["shrinkage"].to_numpy() * prior / group["population"].to_numpy())
+        # one assign, not one copy per column
+        parts.append(group.assign(
+            measure=f"{m.id}_eb", estimate=estimate, se=se,
+            ci_low=np.maximum(estimate - z * se, 0.0), ci_high=estimate + z * se,
+            method="register_eb",
+        ))
     return pd.concat(parts) if parts else raw.iloc[0:0]
