@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "tryg.imports",
     "tryg.runs",
     "tryg.web",
+    "tryg.public",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +101,16 @@ def _databases() -> dict[str, Any]:
 
 
 DATABASES = _databases()
+# The public pages are cached per published run and language (tryg.public.cache): in each
+# process's memory by default; a shared cache (e.g. Redis) can be configured here instead.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "tryg-public",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -6,10 +6,13 @@ Each part of the site has its own URL module, included here.
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from tryg.public import views as public_views
 from tryg.web import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", public_views.home, name="home"),
+    path("", include("tryg.public.urls")),
+    path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("analyse/import/", include("tryg.imports.urls")),

@@ -11,13 +11,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from tryg.accounts import roles
-from tryg.runs.models import IndexRun
 from tryg.web.access import logged_in, require
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    run = IndexRun.objects.filter(published_at__isnull=False).order_by("-published_at").first()
-    return render(request, "tryg/home.html", {"run": run})
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Answers "ok" while the site is up: for load balancers, and the baseline of
+    bench/web_load.py.
+
+    It reads nothing (no database, no data), so it measures the server and Django alone.
+    """
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
 
 
 @require(logged_in)

@@ -1,0 +1,109 @@
+"""Render a Vega-Lite spec to an SVG fit to be inlined in a public page.
+
+vl-convert draws the chart; this module then makes the SVG self-contained and accessible:
+
+* the root gets ``role="img"``, an ``aria-label`` and a ``<title>``/``<desc>`` pair;
+* links keep the caller's ``href`` (Vega resolves relative links against its data base URL,
+  ``https://vega.github.io/vega-datasets/``, which is stripped again here);
+* every ``id`` is prefixed with a hash of the drawing, so several charts inline on one page
+  cannot collide (Vega numbers its gradients and clip paths per process);
+* a hatch pattern can be injected (Vega has no patterns, but passes ``fill="url(#…)"`` through);
+* anything that would make the browser fetch from the network raises (no web fonts or images:
+  text uses the reader's own sans-serif font).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Mapping
+from html import escape
+from typing import Any, Final
+
+import vl_convert
+
+from tryg.charts.labels import FORMAT_LOCALES
+from tryg.charts.palette import HATCH_BACKGROUND, HATCH_LINE
+
+#: Where vl-convert's loader resolves relative URLs (and so relative hrefs) by default.
+VEGA_BASE_URL: Final = "https://vega.github.io/vega-datasets/"
+#: The id used in specs for the suppressed-area hatching (``fill: "url(#tryg-hatch)"``).
+HATCH_ID: Final = "tryg-hatch"
+HATCH_FILL: Final = f"url(#{HATCH_ID})"
+
+_HATCH_DEFS: Final = (
+    f'<defs><pattern id="{HATCH_ID}" patternUnits="userSpaceOnUse" width="6" height="6" '
+    'patternTransform="rotate(45)">'
+    f'<rect width="6" height="6" fill="{HATCH_BACKGROUND}"/>'
+    f'<line x1="0" y1="0" x2="0" y2="6" stroke="{HATCH_LINE}" stroke-width="2"/>'
+    "</pattern></defs>"
+)
+_NAMESPACES: Final = frozenset({"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"})
+_ID = re.compile(r'\sid="([^"]+)"')
+_HREF = re.compile(r'((?:xlink:)?href)="' + re.escape(VEGA_BASE_URL))
+_HTTP = re.compile(r"https?://", re.IGNORECASE)
+
+
+class ExternalReferenceError(RuntimeError):
+    """The drawing would load something from the network."""
+
+
+def to_svg(spec: Mapping[str, Any], *, language: str, title: str, summary: str,
+           links: Collection[str] = (), hatch: bool = False) -> str:
+    """Draw ``spec`` and return the finished SVG (see the module docstring).
+
+    ``language`` is already normalised (``"da"``/``"en"``); ``links`` are the hrefs the caller
+    put into the chart (absolute ones are allowed through the external-reference check).
+    """
+    raw = vl_convert.vegalite_to_svg(dict(spec), allowed_base_urls=[],
+                                     format_locale=FORMAT_LOCALES[language])
+    return finish(raw, title=title, summary=summary, links=links, hatch=hatch)
+
+
+def finish(raw: str, *, title: str, summary: str, links: Collection[str] = (),
+           hatch: bool = False) -> str:
+    """Post-process a vl-convert SVG (pure; split from :func:`to_svg` for testing)."""
+    title, summary = str(title), str(summary)  # lazy translations welcome
+    svg = _HREF.sub(r'\1="', raw)
+    open_end = svg.index(">", svg.index("<svg")) + 1
+    head = svg[:open_end]
+    head = re.sub(r'\s(?:role|aria-label|style)="[^"]*"', "", head)
+    label = escape(title if not summary else f"{title}. {summary}", quote=True)
+    head = head[:-1] + (f' role="img" aria-label="{label}" '
+                        'style="max-width:100%;height:auto">')
+    inner = f"<title>{escape(title)}</title><desc>{escape(summary)}</desc>"
+    if hatch:
+        inner += _HATCH_DEFS
+    svg = head + inner + svg[open_end:]
+    svg = _prefix_ids(svg)
+    check_no_external_references(svg, links)
+    return svg
+
+
+def _prefix_ids(svg: str) -> str:
+    """Make every id (and its references) unique to this drawing."""
+    ids = set(_ID.findall(svg))
+    if not ids:
+        return svg
+    prefix = "c" + hashlib.sha1(svg.encode("utf-8")).hexdigest()[:10]
+    for old in sorted(ids, key=len, reverse=True):
+        new = f"{prefix}-{old}"
+        svg = (svg.replace(f' id="{old}"', f' id="{new}"')
+                  .replace(f"url(#{old})", f"url(#{new})")
+                  .replace(f'href="#{old}"', f'href="#{new}"'))
+    return svg
+
+
+def check_no_external_references(svg: str, links: Collection[str] = ()) -> None:
+    """Raise unless every http(s) URL in ``svg`` is a namespace or one of the caller's links.
+
+    Each URL is taken up to the closing quote of its attribute and must match exactly, so text
+    or styles that mention a URL (a font, an image, ``url(http…)``) are refused too.
+    """
+    allowed = set(_NAMESPACES) | {escape(link, quote=True) for link in links}
+    for match in _HTTP.finditer(svg):
+        end = svg.find('"', match.start())
+        value = svg[match.start(): end if end >= 0 else len(svg)]
+        if value not in allowed:
+            raise ExternalReferenceError(
+                f"the chart refers to an external resource: {value[:200]}")

@@ -1,0 +1,30 @@
+"""Turning the caller's table cells into chart values and text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from tryg.charts.labels import format_number, is_missing
+
+
+def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    """ValueError naming the columns ``frame`` lacks (or saying it has no rows)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs the columns {', '.join(missing)}")
+    if frame.empty:
+        raise ValueError(f"{what} needs at least one row")
+
+
+def as_number(value: Any) -> float | None:
+    """A float for JSON, or None for a missing value (None, NaN, NA)."""
+    return None if is_missing(value) else float(value)
+
+
+def interval_text(low: float | None, high: float | None, language: str) -> str:
+    """`` (low–high)`` for a screen reader, or nothing without an interval."""
+    if low is None or high is None:
+        return ""
+    return f" ({format_number(low, language)}–{format_number(high, language)})"

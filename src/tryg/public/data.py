@@ -1,0 +1,235 @@
+"""What the public pages show, read from the latest published run's public view.
+
+The one way in is :func:`published`: the latest published run, its specification and its
+public results (:func:`tryg.runs.services.public_results`, the publication rules applied).
+The helpers below select and arrange rows of that table; none of them computes a statistic or
+reads the stored result rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tryg.accounts.models import Organisation
+from tryg.areas.models import Area
+from tryg.index.hierarchy import Hierarchy, build_hierarchy
+from tryg.index.spec import Spec
+from tryg.public.measures import MeasureInfo, catalogue, composite_id
+from tryg.runs.inputs import load_areas
+from tryg.runs.models import IndexRun
+from tryg.runs.services import public_results, run_spec
+
+#: How many similar areas the area page lists.
+SIMILAR = 5
+
+
+@dataclass(frozen=True)
+class Published:
+    """The latest published run with its spec, public results and measure catalogue."""
+
+    run: IndexRun
+    spec: Spec
+    table: pd.DataFrame
+    measures: dict[str, MeasureInfo] = field(repr=False)
+
+    @property
+    def waves(self) -> list[int]:
+        return sorted(int(w) for w in self.table["wave"].dropna().unique())
+
+    def measure_ids(self) -> list[str]:
+        """Measures present in the results, in the spec's order (unknown ones last)."""
+        present = set(self.table["measure"])
+        known = [m for m in self.measures if m in present]
+        return known + sorted(present - set(known))
+
+    def info(self, measure: str) -> MeasureInfo:
+        found = self.measures.get(measure)
+        return found or MeasureInfo(measure, measure, measure, "score", True)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The latest publication, as cheaply as it can be read (one small query per request):
+    the run's id and when it was published. The run itself is loaded only to render."""
+
+    run_id: int
+    published_at: datetime.datetime
+
+    @property
+    def key(self) -> str:
+        """Identifies a publication: the run and when it was published (a run published
+        again, or a database that reuses ids, gets a new key)."""
+        return f"{self.run_id}-{self.published_at.timestamp():.6f}"
+
+    def run(self) -> IndexRun:
+        return IndexRun.objects.select_related("spec").get(pk=self.run_id)
+
+
+def latest_publication() -> Publication | None:
+    """The publication the public sees: the run published last (None before any)."""
+    found = (IndexRun.objects.filter(published_at__isnull=False)
+             .order_by("-published_at", "-id").values_list("pk", "published_at").first())
+    return Publication(found[0], found[1]) if found and found[1] is not None else None
+
+
+def latest_published_run() -> IndexRun | None:
+    """The run the public sees: the one published last (None before any publication)."""
+    publication = latest_publication()
+    return publication.run() if publication else None
+
+
+def run_key(run: IndexRun) -> str:
+    """The publication key of a published run (see :attr:`Publication.key`)."""
+    assert run.published_at is not None
+    return Publication(run.pk, run.published_at).key
+
+
+def published(run: IndexRun) -> Published:
+    """The public data of a published run (memoised per publication in this process)."""
+    if not run.is_published:
+        raise ValueError(f"run {run.pk} is not published")
+    return _published(run_key(run), run)
+
+
+@lru_cache(maxsize=4)
+def _published(key: str, run: IndexRun) -> Published:
+    spec = run_spec(run)
+    return Published(run, spec, public_results(run), catalogue(spec))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object).where(frame.notna(), None)
+    return [dict(zip(out.columns, row, strict=True)) for row in out.itertuples(index=False)]
+
+
+def rows(data: Published, **where: Any) -> list[dict[str, Any]]:
+    """Public rows matching ``column=value`` filters, as dicts (missing values as None)."""
+    t = data.table
+    mask = pd.Series(True, index=t.index)
+    for column, value in where.items():
+        mask &= t[column] == value
+    return _records(t[mask])
+
+
+def top_areas(data: Published) -> list[tuple[str, str]]:
+    """(code, name) of the areas at the top level of the results, in order."""
+    if data.table.empty:
+        return []
+    top = data.table["level"].iloc[0]  # results are ordered top level first
+    part = data.table[data.table["level"] == top]
+    return list(dict.fromkeys(zip(part["area_code"], part["area_name"], strict=True)))
+
+
+def home_area(data: Published) -> tuple[str, str] | None:
+    """The area of the front page: the municipality's own (an organisation of kind
+    municipality with that area code), else the top-level area with the most answers to the
+    headline measure in the latest wave, else the first top-level area."""
+    tops = top_areas(data)
+    if not tops:
+        return None
+    names = dict(tops)
+    own = (Organisation.objects.filter(kind=Organisation.Kind.MUNICIPALITY)
+           .exclude(area_code="").values_list("area_code", flat=True))
+    for code in own:
+        if code in names:
+            return code, names[code]
+    headline = data.spec.headline
+    if headline is not None and data.waves:
+        t = data.table
+        part = t[(t["measure"] == headline.id) & (t["wave"] == data.waves[-1])
+                 & t["area_code"].isin(names)]
+        counts = pd.to_numeric(part["n_display"], errors="coerce").to_numpy(dtype=float)
+        if counts.size and not pd.isna(counts).all():
+            code = str(part["area_code"].iloc[int(np.nanargmax(counts))])
+            return code, names[code]
+    return tops[0]
+
+
+def latest(data: Published, code: str, measure: str) -> dict[str, Any] | None:
+    """The latest wave's public row of ``measure`` for area ``code``."""
+    found = rows(data, area_code=code, measure=measure)
+    return found[-1] if found else None
+
+
+def area_rows(data: Published, code: str) -> pd.DataFrame:
+    return data.table[data.table["area_code"] == code]
+
+
+def hierarchy() -> Hierarchy | None:
+    """The stored areas and their links as the core's hierarchy (None if inconsistent)."""
+    areas, _fingerprint = load_areas()
+    built, _problems = build_hierarchy(areas)
+    return built
+
+
+def parent_of(code: str, level: str, wave: int) -> str | None:
+    """The parent the index compares ``code`` with: its ancestor (valid in ``wave``) at the
+    level that partitions its level (the core's own rule, tryg.index.hierarchy)."""
+    h = hierarchy()
+    if h is None:
+        return None
+    parent_level = h.parent_level(level)
+    if parent_level is None:
+        return None
+    try:
+        ancestors = h.ancestors(wave)
+    except ValueError:
+        return None
+    if code not in ancestors.index:
+        return None
+    value: Any = ancestors.at[code, parent_level]
+    return None if value is None or value != value else str(value)
+
+
+def similar_areas(data: Published, code: str, limit: int = SIMILAR) -> list[dict[str, Any]]:
+    """Areas of the same level whose composite (or headline) estimate in the latest wave is
+    nearest to this area's; suppressed rows take no part."""
+    measure = composite_id(data.spec) or (data.spec.headline.id if data.spec.headline else None)
+    own = latest(data, code, measure) if measure else None
+    if own is None or own["estimate"] is None:
+        return []
+    t = data.table
+    peers = t[(t["measure"] == measure) & (t["wave"] == own["wave"])
+              & (t["level"] == own["level"]) & (t["area_code"] != code)
+              & ~t["suppressed"] & t["estimate"].notna()].copy()
+    peers["_distance"] = (peers["estimate"] - own["estimate"]).abs()
+    peers = peers.sort_values(["_distance", "area_code"], kind="stable").head(limit)
+    return _records(peers.drop(columns="_distance"))
+
+
+def map_levels(data: Published) -> list[str]:
+    """Levels of the results that have stored boundaries (top level first)."""
+    levels = list(dict.fromkeys(data.table["level"]))
+    with_geometry = set(Area.objects.exclude(geometry="").values_list("level", flat=True)
+                        .distinct())
+    return [lv for lv in levels if lv in with_geometry]
+
+
+def geometries(level: str | None = None) -> dict[str, tuple[str, Any]]:
+    """Code → (level, parsed GeoJSON geometry) of the stored areas with a boundary."""
+    query = Area.objects.exclude(geometry="")
+    if level is not None:
+        query = query.filter(level=level)
+    out: dict[str, tuple[str, Any]] = {}
+    for code, lv, text in query.order_by("code").values_list("code", "level", "geometry"):
+        try:
+            out[code] = (lv, json.loads(text))
+        except ValueError:
+            continue
+    return out
+
+
+def finite(value: Any) -> float | None:
+    """A float, or None for missing and non-finite values."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -1,0 +1,81 @@
+"""The public pages: thin views over :mod:`tryg.public.pages` and the page cache.
+
+No login. Every page shows the latest published run through its public view; before the first
+publication each page says so (status 200), rather than failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+from django.views.decorators.http import require_safe
+
+from tryg.public import downloads as files
+from tryg.public import pages
+from tryg.public.cache import Fragment, cached_fragment
+from tryg.public.data import Published, latest_publication, latest_published_run
+
+DOWNLOAD_FORMATS: tuple[str, ...] = files.FORMATS
+
+
+def _language() -> str:
+    return "en" if (get_language() or "").startswith("en") else "da"
+
+
+def _page(request: HttpRequest, page: str, params: Mapping[str, str],
+          render_page: Callable[[Published, str], Fragment]) -> HttpResponse:
+    publication = latest_publication()
+    if publication is None:
+        return render(request, "public/unpublished.html")
+    language = _language()
+    fragment = cached_fragment(publication, page, params,
+                               lambda data: render_page(data, language))
+    return render(request, "public/frame.html", {"fragment": fragment})
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return _page(request, "home", {}, pages.home)
+
+
+@require_safe
+def area_map(request: HttpRequest) -> HttpResponse:
+    params = {k: request.GET.get(k, "").strip()[:100] for k in ("measure", "wave", "level")}
+    return _page(request, "map", params,
+                 lambda data, lang: pages.area_map(data, lang, **params))
+
+
+@require_safe
+def area(request: HttpRequest, code: str) -> HttpResponse:
+    def render_area(data: Published, language: str) -> Fragment:
+        if not pages.has_area(data, code):
+            raise Http404("no published results for this area")
+        return pages.area(data, language, code)
+
+    return _page(request, "area", {"code": code}, render_area)
+
+
+@require_safe
+def methods(request: HttpRequest) -> HttpResponse:
+    return _page(request, "methods", {}, pages.methods)
+
+
+@require_safe
+def downloads(request: HttpRequest) -> HttpResponse:
+    return _page(request, "downloads", {}, pages.downloads)
+
+
+@require_safe
+def download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """A file of the latest published run's public results (see tryg.public.downloads)."""
+    run = latest_published_run()
+    if run is None:
+        raise Http404("no index run has been published yet")
+    wave = request.GET.get("wave", "").strip() if fmt == "geojson" else ""
+    body, content_type, name = files.download(run, fmt, wave)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

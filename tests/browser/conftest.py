@@ -1,0 +1,168 @@
+"""Browser tests: the demo site served by ``tryg serve``, driven by headless Chromium.
+
+The site is a real one, not Django's test client: ``tryg demo --no-serve`` builds the demo
+(published run included) into a temporary folder and ``tryg serve`` serves it on a free port of
+the loopback, as a user would run it. These tests use no test database of their own (they are
+not ``django_db`` tests) and run in the normal ``pytest`` run.
+
+Debian's Chromium (``/usr/bin/chromium``) is driven by Playwright for Python; Playwright's own
+browser download is not used. Missing Chromium or Playwright skips these tests locally and fails
+them under ``CI=true``, like the other outside resources (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import pytest
+
+if TYPE_CHECKING:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+BIN = Path(sys.executable).parent
+#: Screenshots of every step, for a person to look at (not committed, see .gitignore).
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+#: Seconds to wait for the demo build and for the server to answer.
+BUILD_TIMEOUT = 600
+START_TIMEOUT = 60
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives the served demo site in headless Chromium (Playwright)")
+
+
+def _missing(reason: str) -> NoReturn:
+    """Skip the test locally; fail it under CI, where everything must be present."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true, so this fails instead of skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _site_environment(data_dir: Path) -> dict[str, str]:
+    """The environment of a user's shell: none of the test settings' TRYG_* or database."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TRYG_", "DJANGO_", "DATABASE_URL"))}
+    env["TRYG_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_answering(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until ``url`` answers 200 (the server is up and Django is configured)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"tryg serve exited with {server.returncode}:\n"
+                               f"{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:  # refused while starting; HTTPError (a subclass) while configuring
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"tryg serve did not answer 200 at {url} within {START_TIMEOUT} s:\n"
+                       f"{log.read_text(errors='replace')[-3000:]}")
+
+
+@dataclass(frozen=True)
+class ServedSite:
+    url: str  # no trailing slash
+    data_dir: Path
+    screenshots: Path
+
+    def __call__(self, path: str) -> str:
+        return self.url + path
+
+
+@pytest.fixture(scope="session")
+def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
+    """The demo site, built once per session and served on a free port of 127.0.0.1."""
+    tryg = BIN / "tryg"
+    if not tryg.exists():
+        pytest.fail(f"{tryg} not found: install the project (pip install -e '.[dev]')")
+    work = tmp_path_factory.mktemp("browser-site")
+    data_dir = work / "demo"
+    env = _site_environment(data_dir)
+    build = subprocess.run([str(tryg), "demo", "--no-serve", "--data-dir", str(data_dir)],
+                           cwd=work, env=env, capture_output=True, text=True,
+                           timeout=BUILD_TIMEOUT, check=False)
+    if build.returncode != 0:
+        pytest.fail(f"tryg demo failed ({build.returncode}):\n{build.stdout[-2000:]}\n"
+                    f"{build.stderr[-3000:]}", pytrace=False)
+    port = free_port()
+    log = work / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(tryg), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_answering(url + "/healthz", server, log)
+        SCREENSHOTS.mkdir(exist_ok=True)
+        print(f"\nbrowser tests: {url} serves {data_dir}; screenshots in {SCREENSHOTS}")
+        yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright."""
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install playwright)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, served_site: ServedSite) -> Iterator[Page]:
+    """A fresh browser context (no cookies: Danish, the default) and page for each test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    """axe-core, as shipped inside the PyPI package axe-playwright-python (no CDN)."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        _missing("axe-playwright-python is not installed (pip install axe-playwright-python)")
+    return Axe()

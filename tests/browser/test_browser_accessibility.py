@@ -1,0 +1,57 @@
+"""Automated accessibility check of the public pages: axe-core in headless Chromium.
+
+axe-core (shipped inside the PyPI package axe-playwright-python, no CDN) runs on the rendered
+page; any violation of impact "serious" or "critical" fails the test, with axe's report of the
+offending elements. Lesser findings are printed, not failed. Each page is checked in Danish
+(the default) and in English.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import Page
+
+    from conftest import ServedSite
+
+pytestmark = pytest.mark.browser
+
+FAILING_IMPACTS = {"serious", "critical"}
+#: A neighbourhood of the fictional demo municipality.
+AREA = "/areas/9999-01-01/"
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']} — {v['helpUrl']}")
+        for node in v["nodes"][:5]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:200]}")
+            lines.append(f"        {node.get('failureSummary', '').replace(chr(10), ' ')}")
+        if len(v["nodes"]) > 5:
+            lines.append(f"    … and {len(v['nodes']) - 5} more elements")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+@pytest.mark.parametrize("path", ["/", AREA, "/map/", "/methods/", "/downloads/"])
+def test_no_serious_accessibility_violations(axe: Axe, page: Page, served_site: ServedSite,
+                                              path: str, language: str) -> None:
+    page.context.add_cookies([{"name": "django_language", "value": language,
+                               "url": served_site("/")}])
+    answer = page.goto(served_site(path))
+    assert answer is not None and answer.status == 200
+    assert page.locator("html").get_attribute("lang") == language
+    results = axe.run(page)
+    violations: list[dict[str, Any]] = results.response["violations"]
+    minor = [v for v in violations if v["impact"] not in FAILING_IMPACTS]
+    if minor:
+        print(f"axe, {path} ({language}), minor findings:\n{describe(minor)}")
+    serious = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+    assert not serious, f"axe on {path} ({language}):\n{describe(serious)}"
+    # axe must have looked at something: a page it could not read has no "passes".
+    assert results.response["passes"], "axe checked nothing"
