@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.test import Client
 from django.utils import timezone
 
 from tryg.accounts.models import Organisation, Role, User
@@ -44,10 +45,12 @@ SMALL_COUNT_RATE = 6053.40625
 PUBLIC_ESTIMATE = 5512.8125
 
 
-def serve_static_without_collectstatic(settings: Any) -> None:
-    """whitenoise warns (an error under pytest) when STATIC_ROOT does not exist, as in a fresh
-    test data folder; with autorefresh it finds the files through the finders instead."""
-    settings.WHITENOISE_AUTOREFRESH = True
+def client_as(site: Site, who: str) -> Client:
+    """A test client logged in as one of the planted users ("anonymous": not logged in)."""
+    client = Client()
+    if who != "anonymous":
+        client.force_login(site.users[who])
+    return client
 
 
 def float_forms(value: float) -> set[str]:

@@ -13,7 +13,6 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from planted import serve_static_without_collectstatic
 
 from tryg.accounts import roles
 from tryg.accounts.admin import TrygUserAdmin
@@ -25,11 +24,6 @@ PASSWORD = "correct horse battery staple 1"
 
 def _permission_events() -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=AuditEvent.Action.PERMISSION).order_by("id"))
-
-
-@pytest.fixture(autouse=True)
-def _static(settings: Any) -> None:
-    serve_static_without_collectstatic(settings)
 
 
 @pytest.fixture

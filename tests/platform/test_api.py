@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -14,28 +13,16 @@ from planted import (
     UNPUBLISHED_ESTIMATE,
     WAVE_YEAR,
     Site,
+    client_as,
     plant,
-    serve_static_without_collectstatic,
 )
 
 from tryg.runs.models import IndexRun
 
 
-@pytest.fixture(autouse=True)
-def _static(settings: Any) -> None:
-    serve_static_without_collectstatic(settings)
-
-
 @pytest.fixture
 def site() -> Site:
     return plant()
-
-
-def _as(site: Site, who: str) -> Client:
-    client = Client()
-    if who != "anonymous":
-        client.force_login(site.users[who])
-    return client
 
 
 @pytest.mark.django_db
@@ -104,7 +91,7 @@ def test_results_are_the_public_view_of_published_runs(site: Site) -> None:
     assert client.get("/api/results?limit=0").status_code == 422
     # An unpublished run is not there, even for an analyst (this is the public view).
     assert client.get(f"/api/results?run={site.unpublished.pk}").status_code == 404
-    analyst = _as(site, "analyst")
+    analyst = client_as(site, "analyst")
     assert analyst.get(f"/api/results?run={site.unpublished.pk}").status_code == 404
     assert analyst.get(f"/api/results?run={site.published.pk}").json()["count"] == 3
 
@@ -114,7 +101,7 @@ def test_results_are_the_public_view_of_published_runs(site: Site) -> None:
     ("anonymous", False), ("partner", False), ("walker", False),
     ("coordinator", True), ("analyst", True), ("admin", True)])
 def test_runs(site: Site, who: str, sees_unpublished: bool) -> None:
-    runs = _as(site, who).get("/api/runs").json()
+    runs = client_as(site, who).get("/api/runs").json()
     ids = {r["id"] for r in runs}
     expected = {site.published.pk} | ({site.unpublished.pk} if sees_unpublished else set())
     assert ids == expected
@@ -127,7 +114,7 @@ def test_runs(site: Site, who: str, sees_unpublished: bool) -> None:
     ("anonymous", 401), ("partner", 403), ("walker", 403), ("coordinator", 403),
     ("analyst", 200), ("admin", 200)])
 def test_record_level_endpoints_are_for_analysts(site: Site, who: str, status: int) -> None:
-    client = _as(site, who)
+    client = client_as(site, who)
     responses = client.get(f"/api/waves/{WAVE_YEAR}/responses")
     records = client.get("/api/register/records")
     assert (responses.status_code, records.status_code) == (status, status)

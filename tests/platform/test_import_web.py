@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -19,12 +18,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/analyse/import/"
 AREAS = b"code,name,level,parent\n0851,Aalborg,kommune,\nS1,Budolfi,sogn,0851\n"
-
-
-@pytest.fixture(autouse=True)
-def static_root() -> None:
-    """WhiteNoise warns (an error in this suite) when the static folder is missing."""
-    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 def client_for(role: str) -> Client:

@@ -16,10 +16,10 @@ from planted import (
     UNPUBLISHED_FINGERPRINT,
     WAVE_YEAR,
     Site,
+    client_as,
     float_forms,
     leaks,
     plant,
-    serve_static_without_collectstatic,
 )
 
 from tryg.accounts.models import AuditEvent
@@ -28,21 +28,9 @@ from tryg.surveys.models import Response
 from tryg.web import data_views
 
 
-@pytest.fixture(autouse=True)
-def _static(settings: Any) -> None:
-    serve_static_without_collectstatic(settings)
-
-
 @pytest.fixture
 def site() -> Site:
     return plant()
-
-
-def _as(site: Site, who: str) -> Client:
-    client = Client()
-    if who != "anonymous":
-        client.force_login(site.users[who])
-    return client
 
 
 def _text(response: Any) -> str:
@@ -55,7 +43,7 @@ def _text(response: Any) -> str:
     ("anonymous", "login"), ("partner", 403), ("walker", 403), ("coordinator", 403),
     ("analyst", 200), ("admin", 200)])
 def test_record_level_pages(site: Site, who: str, expected: int | str) -> None:
-    client = _as(site, who)
+    client = client_as(site, who)
     for url in (reverse("analyse:waves"), reverse("analyse:wave", args=[WAVE_YEAR]),
                 reverse("analyse:imports"),
                 reverse("analyse:records", args=[site.register_batch.pk])):
@@ -69,7 +57,7 @@ def test_record_level_pages(site: Site, who: str, expected: int | str) -> None:
 
 @pytest.mark.django_db
 def test_an_analyst_reads_answers_and_records(site: Site) -> None:
-    client = _as(site, "analyst")
+    client = client_as(site, "analyst")
     waves = _text(client.get(reverse("analyse:waves")))
     assert f'href="{reverse("analyse:wave", args=[WAVE_YEAR])}"' in waves
     answers = _text(client.get(reverse("analyse:wave", args=[WAVE_YEAR])))
@@ -91,7 +79,7 @@ def test_an_analyst_reads_answers_and_records(site: Site) -> None:
 @pytest.mark.django_db
 def test_responses_are_paged(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data_views, "PAGE_SIZE", 1)
-    client = _as(site, "analyst")
+    client = client_as(site, "analyst")
     url = reverse("analyse:wave", args=[WAVE_YEAR])
     first = _text(client.get(url))
     second = _text(client.get(url + "?page=2"))
@@ -105,7 +93,7 @@ def test_responses_are_paged(site: Site, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["partner", "walker"])
 def test_partners_see_published_runs_only_as_published(site: Site, who: str) -> None:
-    client = _as(site, who)
+    client = client_as(site, who)
     runs = _text(client.get(reverse("analyse:runs")))
     assert reverse("analyse:run", args=[site.published.pk]) in runs
     assert reverse("analyse:run", args=[site.unpublished.pk]) not in runs
@@ -120,7 +108,7 @@ def test_partners_see_published_runs_only_as_published(site: Site, who: str) -> 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["coordinator", "analyst"])
 def test_the_internal_table_of_a_run(site: Site, who: str) -> None:
-    client = _as(site, who)
+    client = client_as(site, who)
     runs = _text(client.get(reverse("analyse:runs")))
     assert reverse("analyse:run", args=[site.unpublished.pk]) in runs
     url = reverse("analyse:run", args=[site.published.pk])
@@ -143,7 +131,7 @@ def test_the_run_results_table_is_paged(site: Site) -> None:
                       level="district", wave=WAVE_YEAR, measure="tryghed_trygge", estimate=i)
             for i in range(150)]
     ResultRow.objects.bulk_create(rows)
-    client = _as(site, "analyst")
+    client = client_as(site, "analyst")
     url = reverse("analyse:run", args=[site.unpublished.pk])
     first = _text(client.get(url + "?measure=tryghed_trygge"))
     assert "A000" in first and "A149" not in first
@@ -153,7 +141,7 @@ def test_the_run_results_table_is_paged(site: Site) -> None:
 
 @pytest.mark.django_db
 def test_an_analyst_publishes_and_withdraws(site: Site) -> None:
-    client = _as(site, "analyst")
+    client = client_as(site, "analyst")
     run = site.unpublished
     response = client.post(reverse("analyse:publish", args=[run.pk]))
     assert response.status_code == 302
@@ -182,18 +170,18 @@ def test_an_analyst_publishes_and_withdraws(site: Site) -> None:
 
 @pytest.mark.django_db
 def test_start_page_links_by_role(site: Site) -> None:
-    assert _as(site, "anonymous").get(reverse("analyse:home")).status_code == 302
-    partner = _text(_as(site, "partner").get(reverse("analyse:home")))
+    assert client_as(site, "anonymous").get(reverse("analyse:home")).status_code == 302
+    partner = _text(client_as(site, "partner").get(reverse("analyse:home")))
     assert reverse("analyse:waves") not in partner and reverse("analyse:runs") in partner
-    analyst = _text(_as(site, "analyst").get(reverse("analyse:home")))
+    analyst = _text(client_as(site, "analyst").get(reverse("analyse:home")))
     assert reverse("analyse:waves") in analyst and reverse("admin:index") not in analyst
-    admin = _text(_as(site, "admin").get(reverse("analyse:home")))
+    admin = _text(client_as(site, "admin").get(reverse("analyse:home")))
     assert reverse("admin:index") in admin
 
 
 @pytest.mark.django_db
 def test_pages_use_no_scripts_and_label_their_inputs(site: Site) -> None:
-    client = _as(site, "analyst")
+    client = client_as(site, "analyst")
     for url in (reverse("analyse:home"), reverse("analyse:waves"),
                 reverse("analyse:wave", args=[WAVE_YEAR]), reverse("analyse:imports"),
                 reverse("analyse:records", args=[site.register_batch.pk]),

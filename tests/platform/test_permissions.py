@@ -40,7 +40,6 @@ from planted import (
     Site,
     leaks,
     plant,
-    serve_static_without_collectstatic,
 )
 
 from tryg.accounts.models import Organisation, User
@@ -182,11 +181,6 @@ def _state() -> dict[str, Any]:
                                                  "is_staff", "is_superuser", "is_active",
                                                  "password")),
     }
-
-
-@pytest.fixture(autouse=True)
-def _static(settings: Any) -> None:
-    serve_static_without_collectstatic(settings)
 
 
 @pytest.fixture

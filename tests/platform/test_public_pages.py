@@ -21,7 +21,6 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
-from planted import serve_static_without_collectstatic
 
 from tryg.accounts.models import Role
 from tryg.exports import read_results
@@ -62,7 +61,6 @@ def demo_run(django_db_setup: Any, django_db_blocker: Any,
 
 @pytest.fixture(autouse=True)
 def _fresh(settings: Any) -> None:
-    serve_static_without_collectstatic(settings)
     cache.clear()
 
 
