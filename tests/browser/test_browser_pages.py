@@ -183,10 +183,12 @@ def test_an_area_in_the_map_opens_by_keyboard(page: Page, served_site: ServedSit
     shot(page, served_site, "area-page-by-keyboard")
 
 
-def test_language_button_switches_to_english_and_back(page: Page,
+def test_language_link_switches_to_english_and_back(page: Page,
                                                       served_site: ServedSite) -> None:
-    """Danish by default; the header's button switches the page (and the next ones) to
-    English: the site's own strings and the specification's measure labels."""
+    """Danish by default; the header's language link switches the page (and the next ones)
+    to English: the site's own strings and the specification's measure labels. The pages
+    come from the whole-page cache, so this also checks that the cache keeps the languages
+    apart."""
     headline = [m for m in api(served_site, "/api/measures")["measures"] if m["headline"]]
     assert headline, "the published specification has no headline measure"
     page.goto(served_site("/"))
@@ -194,7 +196,7 @@ def test_language_button_switches_to_english_and_back(page: Page,
     assert page.locator("header a[href='/login/']").inner_text() == "Log ind"
     assert headline[0]["label_da"] in page.locator("main").inner_text()
     with page.expect_navigation():
-        page.locator("header button[name=language][value=en]").click()
+        page.locator("header a[hreflang=en]").click()
     assert page.url.rstrip("/") == served_site("")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("header a[href='/login/']").inner_text() == "Log in"
@@ -203,7 +205,7 @@ def test_language_button_switches_to_english_and_back(page: Page,
     page.goto(served_site("/methods/"))  # the choice is kept across pages
     assert page.locator("html").get_attribute("lang") == "en"
     with page.expect_navigation():
-        page.locator("header button[name=language][value=da]").click()
+        page.locator("header a[hreflang=da]").click()
     assert page.url == served_site("/methods/")
     assert page.locator("html").get_attribute("lang") == "da"
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
@@ -74,10 +76,37 @@ class Publication:
 
 
 def latest_publication() -> Publication | None:
-    """The publication the public sees: the run published last (None before any)."""
+    """The publication the public sees: the run published last (None before any).
+
+    Read from the database at most every ``settings.TRYG_PUBLICATION_RECHECK`` seconds per
+    process (a query per request would cost more than serving a cached page); a save of any
+    run in this process forgets it at once (:func:`forget_publication`), so publishing or
+    withdrawing through this site is seen immediately, and other processes (a second server
+    process, ``tryg index publish`` on the command line) within that many seconds.
+    """
+    global _recent
+    recheck = float(getattr(settings, "TRYG_PUBLICATION_RECHECK", 0.0))
+    now = time.monotonic()
+    recent = _recent
+    if recent is not None and now - recent[0] < recheck:
+        return recent[1]
     found = (IndexRun.objects.filter(published_at__isnull=False)
              .order_by("-published_at", "-id").values_list("pk", "published_at").first())
-    return Publication(found[0], found[1]) if found and found[1] is not None else None
+    publication = (Publication(found[0], found[1])
+                   if found and found[1] is not None else None)
+    _recent = (now, publication)
+    return publication
+
+
+#: When the latest publication was last read in this process, and what it was.
+_recent: tuple[float, Publication | None] | None = None
+
+
+def forget_publication(**_: Any) -> None:
+    """Make the next :func:`latest_publication` read the database (connected to the saves
+    and deletes of index runs in :mod:`tryg.public.apps`)."""
+    global _recent
+    _recent = None
 
 
 def latest_published_run() -> IndexRun | None:

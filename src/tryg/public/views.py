@@ -7,6 +7,7 @@ publication each page says so (status 200), rather than failing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from tryg.public import downloads as files
 from tryg.public import pages
-from tryg.public.cache import Fragment, cached_fragment
+from tryg.public.cache import Fragment, cached_fragment, cached_response, is_anonymous_visit
 from tryg.public.data import Published, latest_publication, latest_published_run
 
 DOWNLOAD_FORMATS: tuple[str, ...] = files.FORMATS
@@ -31,9 +32,23 @@ def _page(request: HttpRequest, page: str, params: Mapping[str, str],
     if publication is None:
         return render(request, "public/unpublished.html")
     language = _language()
-    fragment = cached_fragment(publication, page, params,
-                               lambda data: render_page(data, language))
-    return render(request, "public/frame.html", {"fragment": fragment})
+
+    def respond() -> HttpResponse:
+        fragment = cached_fragment(publication, page, params,
+                                   lambda data: render_page(data, language))
+        return render(request, "public/frame.html", {
+            "fragment": fragment, "language_next": _canonical(request, params)})
+
+    if is_anonymous_visit(request):
+        return cached_response(request, publication, page, params, respond)
+    return respond()
+
+
+def _canonical(request: HttpRequest, params: Mapping[str, str]) -> str:
+    """This page's address with only the query parameters the page reads: the same for
+    every visitor whose page comes from the same cache entry."""
+    query = urlencode({k: v for k, v in sorted(params.items()) if v and k in request.GET})
+    return f"{request.path}?{query}" if query else request.path
 
 
 @require_safe

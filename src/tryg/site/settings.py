@@ -88,6 +88,10 @@ def _databases() -> dict[str, Any]:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(CONFIG.data_dir / "tryg.sqlite3"),
+            # Keep each server thread's connection open: opening one costs more than a
+            # public page served from the cache, and closing the last one checkpoints the
+            # WAL (bench/web_load.py).
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # WAL: readers (the site) never wait for a writer (an import); IMMEDIATE:
                 # a write transaction takes its lock at BEGIN, so two imports queue instead
@@ -111,6 +115,9 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 2000},
     }
 }
+# Seconds a server process trusts its last reading of which run is published (tryg.public.data):
+# a publication made in the same process is seen at once, one made elsewhere within this time.
+TRYG_PUBLICATION_RECHECK = 1.0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -141,6 +148,8 @@ LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = CONFIG.language
 LANGUAGES = [("da", "Dansk"), ("en", "English")]
+# The header's language link (tryg.public.language) remembers the choice for a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 # One catalogue for the whole site: src/tryg/locale/da/LC_MESSAGES/django.po.
 LOCALE_PATHS = [str(Path(__file__).resolve().parents[1] / "locale")]
 TIME_ZONE = "Europe/Copenhagen"

@@ -26,3 +26,6 @@ else:
 from tryg.site.settings import *  # noqa: E402, F403
 
 TEST_DATABASE = _db
+# Every test reads the publication from its own database (a test's rollback sends no signal);
+# tests/platform/test_public_cache.py covers the recheck interval the site uses.
+TRYG_PUBLICATION_RECHECK = 0.0

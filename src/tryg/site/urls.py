@@ -3,8 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from tryg.public import language
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("sprog/<str:code>/", language.switch, name="language"),
     path("", include("tryg.web.urls")),
 ]
