@@ -163,11 +163,19 @@ def test_public_view_of_an_empty_table() -> None:
 
 
 def test_a_small_count_cannot_be_recovered_from_its_rate() -> None:
-    """rate × population / 1,000 would give the count back: small-count rows lose the rate,
-    its interval and its change; large counts keep theirs."""
-    public = public_view(sample(), SPEC)
+    """rate × population / 1,000 would give the count back, and so would any comparison
+    (rate − a published figure): small-count rows lose the rate, its interval, every
+    comparison and the band; large counts keep theirs."""
+    table = sample()
+    table["change_pooled"] = 0.75
+    table["sig_pooled"] = True
+    public = public_view(table, SPEC)
     for i in (3, 4, 6):
-        for c in ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev", "sig_prev"):
+        for c in ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev", "sig_prev",
+                  "change_pooled", "sig_pooled", "diff_parent_rest", "sig_parent_rest",
+                  "band"):
             assert pd.isna(public.loc[i, c]), (i, c)
     assert public.loc[5, "estimate"] == 40.0
     assert public.loc[5, "ci_high"] == 44.0
+    assert public.loc[5, "change_pooled"] == 0.75 and public.loc[5, "diff_parent_rest"] == -2.0
+    assert public.loc[5, "band"] == "mid"

@@ -327,11 +327,13 @@ def _publication(spec: Spec, t: _Lang) -> list[str]:
         f"Skøn fra spørgeskemaet med færre end {t.num(p.min_n)} svar (n < {t.num(p.min_n)}) "
         f"undertrykkes. Skøn med færre end {t.num(p.uncertain_n)} svar "
         f"(n < {t.num(p.uncertain_n)}) markeres som usikre. Antal anmeldelser på "
-        f"{t.num(p.small_count)} eller derunder vises som {shown}.",
+        f"{t.num(p.small_count)} eller derunder vises som {shown}, og områdets rate, "
+        "interval og sammenligninger vises da heller ikke (de ville give antallet tilbage).",
         f"Survey estimates with fewer than {t.num(p.min_n)} answers (n < {t.num(p.min_n)}) "
         f"are suppressed. Estimates with fewer than {t.num(p.uncertain_n)} answers "
         f"(n < {t.num(p.uncertain_n)}) are flagged as uncertain. Counts of reported offences "
-        f"of {t.num(p.small_count)} or less are shown as {shown}.",
+        f"of {t.num(p.small_count)} or less are shown as {shown}, and the area's rate, "
+        "interval and comparisons are then not shown either (they would give the count back).",
     ), ""]
 
 

@@ -104,6 +104,12 @@ def register_measure_ids(spec: Spec) -> set[str]:
     return ids | {s.id for s in spec.subindices if s.source == "register"}
 
 
+#: Blanked on rows whose register count is shown as "< small_count + 1".
+SMALL_COUNT_HIDDEN = ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev", "sig_prev",
+                      "change_pooled", "sig_pooled", "diff_parent_rest", "sig_parent_rest",
+                      "band")
+
+
 def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """What may be published of ``table`` under ``spec``'s publication rules.
 
@@ -113,8 +119,9 @@ def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     * ``n`` is replaced by the text ``n_display``: for register counts of at most
       ``publication.small_count`` it reads ``"< small_count + 1"`` (e.g. ``"< 5"``), so a
       count of 1-4 offences in a small area cannot be read off the file; otherwise the number.
-      The rate, its interval and its change are blanked on such rows too, because with the
-      population they would give the count back.
+      The rate, its interval, its comparisons and its band are blanked on such rows too,
+      because with the population (and the other published figures) they would give the
+      count back.
 
     Extra columns of ``table`` are not carried over: the public file holds only the documented
     columns, so nothing internal can leak by being added upstream.
@@ -140,10 +147,12 @@ def public_view(table: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     t = t.drop(columns="n")
     hidden = t["suppressed"].to_numpy(dtype=bool)
     # A rate and its interval give a small count back (rate × population / 1,000): for a
-    # count shown as "< 5" the numbers that would reveal it are blanked as well.
+    # count shown as "< 5" the numbers that would reveal it are blanked as well, and so is
+    # every comparison, since each is the rate minus a published figure (the earlier waves,
+    # the rest of the parent area) and would give the rate back too.
     small_count = register & n_known & (n_values <= small)
     if small_count.any():
-        for c in ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev", "sig_prev"):
+        for c in SMALL_COUNT_HIDDEN:
             t[c] = t[c].mask(small_count)
     if hidden.any():
         keep = {*KEY_COLUMNS, *SPEC_COLUMNS, "suppressed", "flags"}
