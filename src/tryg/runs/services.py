@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +33,7 @@ from tryg.exports import results_bytes
 from tryg.index.inputs import InputError, Problem
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform, public_view
 from tryg.index.spec import Spec, parse_spec
+from tryg.runs.diff import Difference, compare
 from tryg.runs.inputs import StoredInputs, load_inputs
 from tryg.runs.models import IndexRun, ResultRow, StoredSpec
 
@@ -80,17 +82,19 @@ def _actor(user: Any) -> Any:
 
 
 def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
-              survey: bool = True) -> IndexRun:
+              survey: bool = True, rerun_of: IndexRun | None = None) -> IndexRun:
     """Compute ``spec`` on the stored data and store the run with its results.
 
     Returns the run: ``done`` with its result rows, or ``failed`` with the problems in its
     log and no rows. Without stored survey answers (or with ``survey=False``) only the
     register measures are computed, as ``tryg index run`` does without ``--survey``.
-    ``user``, when given, must be allowed to run the index.
+    ``user``, when given, must be allowed to run the index. ``rerun_of``: the run this one
+    repeats (see :func:`rerun`), named in the log and the audit event.
     """
     if user is not None and not can_run_index(user):
         raise PermissionDenied(_("You may not run the index."))
     say = progress or (lambda _step, _fraction: None)
+    origin = {} if rerun_of is None else {"rerun_of": rerun_of.pk}
     with transaction.atomic():
         run = IndexRun.objects.create(spec=store_spec(spec), created_by=_actor(user))
     try:
@@ -101,13 +105,13 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
         result = _compute(spec, inputs, say)
     except (InputError, ValueError) as exc:
         problems = [str(p) for p in exc.problems] if isinstance(exc, InputError) else [str(exc)]
-        return _fail(run, problems, user)
+        return _fail(run, problems, user, origin)
     except Exception as exc:  # a bug, not bad data: record it, then let it surface
-        _fail(run, [f"{type(exc).__name__}: {exc}"], user)
+        _fail(run, [f"{type(exc).__name__}: {exc}"], user, origin)
         raise
     table = stored_table(result.table)
     say(f"storing {len(table):,} result rows", 0.97)
-    log = [f"warning: {w}" for w in result.warnings]
+    log = [*_origin_lines(origin), *(f"warning: {w}" for w in result.warnings)]
     with transaction.atomic():
         _store_rows(run, table)
         run.fingerprint = fingerprint(table)
@@ -117,8 +121,12 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
         run.save(update_fields=["fingerprint", "status", "finished_at", "log"])
         audit(AuditEvent.Action.RUN, f"{spec.id} run #{run.pk}", actor=user, run=run.pk,
               status=run.status, spec_hash=spec.hash, fingerprint=run.fingerprint,
-              rows=len(table), inputs=run.inputs)
+              rows=len(table), inputs=run.inputs, **origin)
     return run
+
+
+def _origin_lines(origin: dict[str, Any]) -> list[str]:
+    return [f"re-run of run #{origin['rerun_of']}"] if "rerun_of" in origin else []
 
 
 def _compute(spec: Spec, inputs: StoredInputs, say: Progress) -> Any:
@@ -140,15 +148,17 @@ def _compute(spec: Spec, inputs: StoredInputs, say: Progress) -> Any:
                    population=inputs.population, areas=inputs.areas, progress=say)
 
 
-def _fail(run: IndexRun, problems: list[str], user: Any) -> IndexRun:
+def _fail(run: IndexRun, problems: list[str], user: Any,
+          origin: dict[str, Any] | None = None) -> IndexRun:
+    origin = origin or {}
     with transaction.atomic():
         run.status = IndexRun.Status.FAILED
         run.finished_at = timezone.now()
         run.log = "\n".join([f"{len(problems)} problem(s); no results were stored:",
-                             *problems])
+                             *problems, *_origin_lines(origin)])
         run.save(update_fields=["status", "finished_at", "log", "inputs"])
         audit(AuditEvent.Action.RUN, f"{run.spec.spec_id} run #{run.pk}", actor=user,
-              run=run.pk, status=run.status, errors=problems[:50])
+              run=run.pk, status=run.status, errors=problems[:50], **origin)
     return run
 
 
@@ -222,3 +232,36 @@ def unpublish(run: IndexRun, user: Any = None) -> IndexRun:
         audit(AuditEvent.Action.UNPUBLISH, f"{run.spec.spec_id} run #{run.pk}", actor=user,
               run=run.pk, fingerprint=run.fingerprint)
     return run
+
+
+def rerun(run: IndexRun, *, user: Any = None, progress: Progress | None = None,
+          survey: bool | None = None) -> IndexRun:
+    """Run ``run``'s specification (its stored text, so its exact hash) again on the data
+    stored now, as a new run; the old run is left as it was.
+
+    ``survey``: whether the stored survey answers are used; by default as ``run`` did (a run
+    without survey answers among its inputs is repeated without them, unless it failed, when
+    the data may have been imported since).
+    """
+    if survey is None:
+        survey = "survey" in run.inputs or run.status != IndexRun.Status.DONE
+    return run_index(run_spec(run), user=user, progress=progress, survey=survey,
+                     rerun_of=run)
+
+
+def previous_run(run: IndexRun, runs: Any = None) -> IndexRun | None:
+    """The finished run started before ``run`` to compare it with: the latest earlier
+    *done* run of the same specification id, else the latest earlier done run of any.
+
+    ``runs``: the runs to choose from (a queryset, e.g. those a user may see); all by default.
+    """
+    candidates = (IndexRun.objects.all() if runs is None else runs).filter(
+        Q(started_at__lt=run.started_at) | Q(started_at=run.started_at, pk__lt=run.pk),
+        status=IndexRun.Status.DONE).select_related("spec").order_by("-started_at", "-pk")
+    same_spec = candidates.filter(spec__spec_id=run.spec.spec_id).first()
+    return same_spec if same_spec is not None else candidates.first()
+
+
+def compare_runs(a: IndexRun, b: IndexRun, *, tolerance: float = 0.0) -> Difference:
+    """How run B's stored results differ from run A's (see :mod:`tryg.runs.diff`)."""
+    return compare(results_frame(a), results_frame(b), tolerance=tolerance)

@@ -1,9 +1,13 @@
-"""Index runs: the list, a run's results table, publication.
+"""Index runs: the list, a run's results table, new runs and re-runs, publication.
 
 * Administrators, analysts and coordinators see every run with its internal table (all
   values, suppressed rows included, marked as such).
 * Other logged-in users (partners, walk participants) see published runs only, in their
   public view; an unpublished run is a 404 for them, as if it did not exist.
+* Starting a run of a shipped specification, and re-running a run's own specification on the
+  data stored now: ``roles.can_run_index`` (POST only), through the runs service. The run is
+  computed within the request (the demo municipality takes seconds; a national data set takes
+  minutes, for which ``tryg index run`` on the command line is the better tool).
 * Publishing and withdrawing: ``roles.can_publish`` (POST only), through the runs service.
 """
 
@@ -17,10 +21,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tryg.accounts import roles
+from tryg.index import load_spec, shipped_specs
 from tryg.runs import services
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.web.access import logged_in, require, visible_run_or_404, visible_runs
@@ -35,7 +41,19 @@ def runs(request: HttpRequest) -> HttpResponse:
         "page": paginate(request, visible_runs(request.user)),
         "internal": roles.can_see_unpublished(request.user),
         "can_publish": roles.can_publish(request.user),
+        "can_run": roles.can_run_index(request.user),
+        "specs": _shipped_choices() if roles.can_run_index(request.user) else [],
     })
+
+
+def _shipped_choices() -> list[tuple[str, str]]:
+    """(id, "id version: title") of each shipped specification, in the page's language."""
+    language = "en" if (get_language() or "").startswith("en") else "da"
+    choices = []
+    for spec_id in shipped_specs():
+        spec = load_spec(spec_id)
+        choices.append((spec.id, f"{spec.id} {spec.version}: {spec.title.get(language)}"))
+    return choices
 
 
 def _filters(request: HttpRequest) -> tuple[str, int | None]:
@@ -76,7 +94,61 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "query": f"{query}&" if query else "",
         "measures": measures, "waves": waves, "measure": measure, "wave": wave,
         "can_publish": roles.can_publish(request.user) and run.status == IndexRun.Status.DONE,
+        "can_run": roles.can_run_index(request.user),
+        "rerun_survey": "survey" in run.inputs or run.status != IndexRun.Status.DONE,
+        # the log may quote a stored answer (a failed run's problems): record-level data
+        "show_log": roles.can_see_microdata(request.user),
+        "inputs": sorted(run.inputs.items()) if internal else [],
+        "previous": services.previous_run(run) if internal else None,
     })
+
+
+@require_POST
+@require(logged_in)
+def start_run(request: HttpRequest) -> HttpResponseRedirect:
+    """A new run of a shipped specification on the stored data."""
+    if not roles.can_run_index(request.user):
+        raise PermissionDenied
+    spec_id = request.POST.get("spec", "")
+    if spec_id not in shipped_specs():
+        messages.error(request, _("Choose one of the shipped specifications."))
+        return redirect(reverse("analyse:runs"))
+    run = services.run_index(load_spec(spec_id), user=request.user,
+                             survey=request.POST.get("survey") == "on")
+    return _after_run(request, run)
+
+
+@require_POST
+@require(logged_in)
+def rerun(request: HttpRequest, run_id: int) -> HttpResponseRedirect:
+    """The run's own specification again, on the data stored now, as a new run."""
+    run = visible_run_or_404(request.user, run_id)
+    if not roles.can_run_index(request.user):
+        raise PermissionDenied
+    new = services.rerun(run, user=request.user, survey=request.POST.get("survey") == "on")
+    return _after_run(request, new, rerun_of=run)
+
+
+def _after_run(request: HttpRequest, run: IndexRun,
+               rerun_of: IndexRun | None = None) -> HttpResponseRedirect:
+    if run.status == IndexRun.Status.DONE:
+        rows = ResultRow.objects.filter(run=run).count()
+        if rerun_of is None:
+            text = _("Index run %(id)s is done: %(rows)s result rows.")
+        elif rerun_of.fingerprint and rerun_of.fingerprint == run.fingerprint:
+            text = _("Index run %(id)s (a re-run of run %(old)s) is done: %(rows)s result "
+                     "rows, identical to those of run %(old)s.")
+        else:
+            text = _("Index run %(id)s (a re-run of run %(old)s) is done: %(rows)s result "
+                     "rows.")
+        messages.success(request, text % {"id": run.pk, "rows": rows,
+                                           "old": rerun_of.pk if rerun_of else ""})
+    else:
+        problems = [p for p in run.log.splitlines()[1:] if not p.startswith("re-run of run #")]
+        shown = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
+        messages.error(request, _("Index run %(id)s failed and stored no results: "
+                                  "%(problems)s") % {"id": run.pk, "problems": shown})
+    return redirect(reverse("analyse:run", args=[run.pk]))
 
 
 @require_POST
