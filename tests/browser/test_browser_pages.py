@@ -147,6 +147,60 @@ def test_map_measure_switches_by_keyboard(page: Page, served_site: ServedSite) -
     shot(page, served_site, "map-switched-by-keyboard")
 
 
+def _table_values(page: Page) -> list[float | None]:
+    """The map table's estimates top to bottom (None: a row without a value)."""
+    values: list[float | None] = page.locator("main table tbody tr").evaluate_all(
+        "rs => rs.map(r => { const d = r.querySelector('data');"
+        " return d ? parseFloat(d.value) : null; })")
+    return values
+
+
+def _in_order(values: list[float | None], descending: bool) -> bool:
+    known = [v for v in values if v is not None]
+    tail = values[len(known):]
+    return (known == sorted(known, reverse=descending)
+            and all(v is None for v in tail))
+
+
+def test_map_table_sorts_by_estimate_with_mouse_and_keyboard(page: Page,
+                                                             served_site: ServedSite) -> None:
+    """An enhancement (sort.js): the map table's header buttons sort its rows, say so in
+    aria-sort, and keep rows without a value at the end."""
+    page.goto(served_site("/map/"))
+    header = page.locator("main table thead th[data-sort=number]")
+    button = header.locator("button.sort")
+    before = _table_values(page)
+    assert len(before) >= 10 and not _in_order(before, descending=False)
+    button.click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    ascending = _table_values(page)
+    assert _in_order(ascending, descending=False) and sorted(map(str, ascending)) == sorted(
+        map(str, before))
+    button.focus()
+    page.keyboard.press("Enter")
+    assert header.get_attribute("aria-sort") == "descending"
+    assert _in_order(_table_values(page), descending=True)
+    names = page.locator("main table thead th[data-sort=text] button.sort")
+    names.click()
+    assert header.get_attribute("aria-sort") is None
+    shown = page.locator("main table tbody th[scope=row]").all_inner_texts()
+    assert shown == sorted(shown, key=lambda t: t.casefold()) or len(set(shown)) < 2
+    shot(page, served_site, "map-table-sorted")
+
+
+def test_map_table_without_javascript_is_plain(browser: Any, served_site: ServedSite) -> None:
+    """Without JavaScript the table is the same table, in the server's order, with no
+    buttons: nothing depends on the script."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(served_site("/map/"))
+        assert page.locator("main table thead button").count() == 0
+        assert page.locator("main table tbody tr").count() >= 10
+    finally:
+        context.close()
+
+
 def test_an_area_link_in_the_map_opens_its_page(page: Page, served_site: ServedSite) -> None:
     page.goto(served_site("/map/"))
     links = page.locator(MAP_LINKS)
