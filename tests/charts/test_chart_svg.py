@@ -52,5 +52,6 @@ def test_languages_and_numbers() -> None:
     assert format_number(1234.5, "da") == "1.234"
     assert format_number(0.8912, "da") == "0,891"
     assert format_number(89.12, "en") == "89.1"
+    assert format_number(0.0, "da") == "0"  # not "0,000": zero has no digits to show
     assert viridis(2) == ["#440154", "#fde725"]
     assert len(set(viridis(7))) == 7

@@ -115,7 +115,7 @@ def format_number(value: float, language: str) -> str:
     if not math.isfinite(value):
         return str(value)
     size = abs(value)
-    decimals = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
+    decimals = 0 if size >= 100 or size == 0 else 1 if size >= 10 else 2 if size >= 1 else 3
     text = f"{value:,.{decimals}f}"
     if language == "da":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
