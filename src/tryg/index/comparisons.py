@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
-from tryg.stats import intervals
+from tryg.stats import cell_moments, intervals
 from tryg.stats.calibration_blocks import supported
 from tryg.stats.rest_contrasts import compare_with_rest_many
 from tryg.stats.score_patterns import ScorePattern, engine_for, pattern_variance, separates
@@ -142,6 +142,11 @@ def pooled(
         area_codes, area_keys = _codes(area)
         A = len(area_keys)
         r_in = np.flatnonzero(area_codes >= 0)
+        cells = _cells(est, variables) if split else None
+        if cells is not None:
+            out.append(_pooled_by_cells(spec, est, variables, ok_waves, wave_pos, area_codes,
+                                        area_keys, cells, col))
+            continue
         if split:
             out.append(_pooled_by_wave(spec, est, variables, ok_waves, wave_pos,
                                        area_codes, area_keys, Y_all))
@@ -196,6 +201,86 @@ def pooled(
             "sig_pooled": _significant(p, se, spec.comparisons.alpha),
         }))
     return pd.concat(out, ignore_index=True) if out else empty
+
+
+Cells = tuple[cell_moments.CellEngine, cell_moments.CellMoments]
+
+
+def _cells(est: SurveyEstimates, variables: list[str]) -> Cells | None:
+    """The per-cell moments of ``variables`` (cells: stratum × area of every level × wave),
+    built once per run and shared by the comparisons (see :mod:`tryg.stats.cell_moments`);
+    ``None`` when the design has clusters or the fast engine does not take it."""
+    key = "cells:" + "|".join(variables)
+    if key not in est.cache:
+        if not cell_moments.applies(est.design):
+            est.cache[key] = None
+        else:
+            keys = [np.asarray(pd.factorize(est.frame[c])[0], dtype=np.int64)
+                    for c in est.level_columns.values()]
+            keys.append(np.asarray(pd.factorize(est.frame["wave"])[0], dtype=np.int64))
+            engine = cell_moments.CellEngine(est.design, keys)
+            Y = np.column_stack([np.asarray(est.values[v], dtype=np.float64)
+                                 for v in variables])
+            est.cache[key] = (engine, engine.moments(Y))
+    cached: Cells | None = est.cache[key]
+    return cached
+
+
+def _pooled_by_cells(
+    spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
+    wave_pos: np.ndarray, area_codes: np.ndarray, area_keys: pd.DataFrame, cells: Cells,
+    col: str,
+) -> pd.DataFrame:
+    """:func:`_pooled_by_wave` from per-cell moments: the variance of ``Σ w (y − c)`` over an
+    area × wave domain is ``Var D + 2 δ Cov(D, W) + δ² Var W`` with ``D = Σ w (y − ȳ)``,
+    ``W = Σ w`` and ``δ = ȳ − c``, so one 2 × 2 covariance per area × wave (from
+    :class:`tryg.stats.cell_moments.CellEngine`) serves the current wave and every pooled
+    window that holds it."""
+    engine, mom = cells
+    k = spec.comparisons.pooled_waves
+    waves = sorted(int(w) for w in est.frame["wave"].unique())
+    W_, V, A = len(waves), len(variables), len(area_keys)
+    position = {w: i for i, w in enumerate(waves)}
+    row_dom = np.where(area_codes >= 0, area_codes * W_ + wave_pos, -1)
+    dom = row_dom[engine.first]
+    if not np.array_equal(dom[np.maximum(engine.cell, 0)][engine.cell >= 0],
+                          row_dom[engine.cell >= 0]):
+        raise AssertionError("cells must nest in the area × wave domains")
+    fam = engine.family(dom, A * W_)
+    Yd, Wd = engine.totals(mom, fam)
+    _, _, vdd, vdw, vww = engine.pair(mom, fam)
+    Wc, Yc = Wd.reshape(A, W_, V), Yd.reshape(A, W_, V)
+    Wp, Yp = np.zeros_like(Wc), np.zeros_like(Yc)
+    for j in range(1, k + 1):
+        Wp[:, j:] += Wc[:, :-j]
+        Yp[:, j:] += Yc[:, :-j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cur, pool = Yc / Wc, Yp / Wp
+    vdd, vdw, vww = (x.reshape(A, W_, V) for x in (vdd, vdw, vww))
+    pos = np.array([position[t] for t in ok_waves], dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.maximum(vdd[:, pos], 0.0) / Wc[:, pos] ** 2
+        for j in range(1, k + 1):
+            delta = np.nan_to_num(cur[:, pos - j] - pool[:, pos], nan=0.0, posinf=0.0,
+                                  neginf=0.0)
+            part = vdd[:, pos - j] + 2.0 * delta * vdw[:, pos - j] + delta**2 * vww[:, pos - j]
+            var = var + np.maximum(part, 0.0) / Wp[:, pos] ** 2
+        diff_all = cur[:, pos] - pool[:, pos]
+    usable = (Wp[:, pos] > 0) & (Wc[:, pos] > 0)  # A × T × V
+    se_all = np.sqrt(var)
+    names = area_keys["k0"].astype(str).to_numpy()
+    v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))  # variable, wave, area order
+    diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = intervals.p_value(diff / se, None)
+    return pd.DataFrame({
+        "area_code": names[a_i],
+        "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
+        "measure": np.asarray(variables, dtype=object)[v_i],
+        "change_pooled": diff,
+        "se_pooled": se,
+        "sig_pooled": _significant(p, se, spec.comparisons.alpha),
+    })
 
 
 def _pooled_by_wave(
@@ -288,7 +373,7 @@ def parent_rest(
             continue
         res = compare_with_rest_many(
             est.design, values, area=col, parent=est.level_columns[parent], by="wave",
-            level=1 - spec.comparisons.alpha,
+            level=1 - spec.comparisons.alpha, cells=_cells(est, variables),
         )
         out.append(pd.DataFrame({
             "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),

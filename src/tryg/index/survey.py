@@ -11,7 +11,8 @@ headline share itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ class SurveyEstimates:
     values: dict[str, np.ndarray]
     level_columns: dict[str, str]
     frame: pd.DataFrame
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def level_column(level: str) -> str:

@@ -1,0 +1,397 @@
+"""Variances and covariances of domain totals from per-cell moments: one pass per variable.
+
+When every row is its own unit (no clusters: one variance component whose units are the rows)
+and the estimates' domains are unions of *cells* (rows of one stratum with the same domain at
+every level asked for), the linearised variance of a domain total needs the rows only through
+a few sums per cell. For a score ``z = f · w (y − c)`` that is constant in ``f`` and ``c`` on
+each cell ``g``, write ``e = y − ȳ_g`` (the cell's own mean) and ``δ_g = ȳ_g − c``; then
+
+* ``Σ_g a_h Σ_i z_i²`` needs ``Σ w²e², Σ w²e, Σ w²`` per cell (``a_h``: the stratum's scale),
+* the stratum totals ``S_h = Σ_{g ⊂ h} (Σ w e + δ_g Σ w)`` need ``Σ w e, Σ w`` per cell,
+* the calibration coefficients ``B`` and the cross moments ``Q`` need ``Σ x λ/psw · w e`` and
+  ``Σ psw x · w e`` (and the same with ``w``) per cell, as short vectors in the superblock
+  layout of :mod:`tryg.stats.calibration_blocks`;
+
+and the variance ``Σ a z² − Σ_h c_h S_h² + B'GB − 2 B'Q`` (the formula of
+:mod:`tryg.stats.variance` and :mod:`tryg.stats.score_patterns`) is assembled from those cell
+sums for any number of domains, pooled windows or contrasts, without another pass over the
+rows. Every quantity is kept centred on the cell's mean, so a domain whose answers are all
+equal gets a variance of (numerically) zero as on the row-wise path.
+
+:class:`CellEngine` gives, per domain, the 2 × 2 covariance of ``D = Σ w (y − ȳ_d)`` and
+``W = Σ w`` (:meth:`CellEngine.pair`), and the 2 × 2 cross covariances of an area's ``(D, W)``
+with those of the domain it is nested in (:meth:`CellEngine.nested`). A domain mean
+``ȳ_d = Y/W`` has the linearised variance ``Var(D)/W²``; a pooled mean, or the difference of an
+area and the rest of its parent, is a linear combination of such pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tryg.stats import calibration_blocks as cb
+from tryg.stats.design import Design, FloatArray, IntArray
+
+Sparse = Any  # scipy.sparse matrices are not generic types
+
+
+def applies(design: object) -> bool:
+    """Whether :class:`CellEngine` handles ``design``: a linearised design the block engine
+    supports, with one variance component whose units are the rows (no clusters)."""
+    if not cb.supported(design):
+        return False
+    assert isinstance(design, Design)
+    comps = design.components
+    return len(comps) == 1 and comps[0].n_units == design.n
+
+
+def _factor(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """Each key's position among the sorted distinct keys, and those keys."""
+    inverse, uniques = pd.factorize(keys, sort=True)
+    return np.asarray(inverse, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
+
+
+def _indicator(owner: IntArray, n_owner: int) -> Sparse:
+    """n_owner × len(owner) matrix summing elements into their owner (-1: none)."""
+    at = np.flatnonzero(owner >= 0)
+    return sp.csr_matrix((np.ones(len(at)), (owner[at], at)), shape=(n_owner, len(owner)))
+
+
+def _lookup(keys: IntArray, targets: IntArray) -> IntArray:
+    """Index of every target in sorted ``keys``, -1 where absent."""
+    if len(keys) == 0:
+        return np.full(len(targets), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, targets), len(keys) - 1)
+    return np.where(keys[pos] == targets, pos, -1)
+
+
+def _blockmul(stack: FloatArray, sb: IntArray, X: FloatArray) -> FloatArray:
+    """``stack[sb[e]] @ X[e, v, :]`` for every e and v. One batched product of small
+    matrices (numpy's own loop: a BLAS call per superblock costs more in thread start-up
+    than in arithmetic at these sizes)."""
+    if len(sb) == 0:
+        return np.zeros((0, X.shape[1], stack.shape[1]))
+    return np.matmul(X, stack[sb].transpose(0, 2, 1))
+
+
+@dataclass(frozen=True)
+class CellMoments:
+    """Sums over the valid rows of every cell, for V variables (see the module docstring)."""
+
+    W: FloatArray  # G × V: Σ w
+    ybar: FloatArray  # G × V: the cell's mean (0 where it has no weight)
+    n: FloatArray  # G × V: valid rows
+    S1: FloatArray  # G × V: Σ w e (0 up to rounding)
+    Q2: FloatArray  # G × V: Σ w² e²
+    Q1: FloatArray  # G × V: Σ w² e
+    Q0: FloatArray  # G × V: Σ w²
+    R1: tuple[FloatArray, ...]  # per step, G × V × size_k: Σ x λ/psw · w e
+    R0: tuple[FloatArray, ...]  # per step: Σ x λ/psw · w
+    P1: FloatArray | None  # G × V × size: a · Σ psw x · w e
+    P0: FloatArray | None  # G × V × size: a · Σ psw x · w
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """The linear parts of one score per domain: stratum totals and calibration vectors."""
+
+    S: FloatArray  # H × V: total per (stratum, domain) pair
+    B: FloatArray | None  # E × V × size: calibration coefficients per (domain, superblock)
+    Q: FloatArray | None  # E × V × size: cross moments per (domain, superblock)
+    GB: FloatArray | None  # E × V × size: G @ B
+
+
+@dataclass(frozen=True)
+class _Family:
+    """Domains that are unions of cells: pairs of domain × stratum and domain × superblock."""
+
+    dom: IntArray  # domain of every cell (-1: none)
+    n_dom: int
+    h_id: IntArray  # (stratum, domain) pair of every cell (-1: none)
+    h_key: IntArray  # sorted keys stratum * n_dom + domain of the pairs
+    h_ind: Sparse  # pairs × cells
+    e_id: IntArray  # (domain, superblock) pair of every cell (-1: none or no superblock)
+    e_key: IntArray  # sorted keys domain * n_sb + superblock
+    e_ind: Sparse  # E pairs × cells
+    he: IntArray  # the (domain, superblock) pair of every (stratum, domain) pair (-1: none)
+
+
+class CellEngine:
+    """Per-cell moments of a design whose units are its rows (see :func:`applies`).
+
+    ``keys`` are row-aligned domain codes (-1: in none); cells are the rows with the same
+    stratum and the same code in every key, so each key's domains are unions of cells.
+    """
+
+    def __init__(self, design: Design, keys: Sequence[IntArray]) -> None:
+        if not applies(design):
+            raise ValueError("the cell engine does not support this design")
+        self.design = design
+        comp = design.components[0]
+        group_row = comp.group[comp.unit]
+        code = np.asarray(group_row, dtype=np.int64)
+        for key in keys:
+            k = np.asarray(key, dtype=np.int64)
+            code, _ = _factor(code * (int(k.max(initial=0)) + 2) + k + 1)
+        cell, _ = _factor(code)
+        self.cell = cell
+        self.n_cells = G = int(cell.max(initial=-1)) + 1
+        first = np.zeros(G, dtype=np.int64)
+        first[cell[::-1]] = np.arange(design.n)[::-1]
+        self.first = first
+        self.keys = [np.asarray(k, dtype=np.int64)[first] for k in keys]
+        self.group = group_row[first]
+        self.n_groups = comp.n_groups
+        self.a = comp.scale[self.group]
+        self.c = comp.scale * comp.centre  # per stratum
+        self.weights = np.asarray(design.weights, dtype=np.float64)
+        blk = cb.blocks(design) if design.calibration else None
+        self.blocks = blk
+        # calibration sums as bincounts: per step and for U, the nonzeros (row, bin, value)
+        self.rsum: list[tuple[IntArray, IntArray, FloatArray]] = []
+        self.sizes: list[int] = []
+        self.psum: tuple[IntArray, IntArray, FloatArray] | None = None
+        self.ug: FloatArray | None = None
+        if blk is None:
+            self.sb = np.full(G, -1, dtype=np.int64)
+            return
+        self.sb = blk.sb_row[first]
+        inside = (blk.sb_row >= 0) & (cell >= 0)
+        for step in blk.steps:
+            X = sp.coo_matrix(step.Xw)
+            ok = inside[X.row]
+            r, c, v = X.row[ok], X.col[ok], X.data[ok]
+            self.rsum.append((r, cell[r] * step.size + step.local[c], v))
+            self.sizes.append(step.size)
+        cc = blk.components[0]
+        row_of_unit = np.empty(comp.n_units, dtype=np.int64)
+        row_of_unit[comp.unit] = np.arange(design.n)
+        U = sp.coo_matrix(cc.U)
+        r = row_of_unit[U.row]
+        ok = inside[r]
+        r, col, val = r[ok], U.col[ok], U.data[ok]
+        self.psum = (r, cell[r] * blk.size + blk.local[col], val * self.a[cell[r]])
+        ug = sp.coo_matrix(cc.ug)
+        dense = np.zeros((comp.n_groups, blk.size))
+        np.add.at(dense, (ug.row, blk.local[ug.col]), ug.data)
+        self.ug = dense
+
+    # -- moments ---------------------------------------------------------------------------
+    def _sums(self, what: tuple[IntArray, IntArray, FloatArray], size: int,
+              values: FloatArray) -> FloatArray:
+        r, bins, x = what
+        return np.bincount(bins, weights=x * values[r], minlength=self.n_cells * size).reshape(
+            self.n_cells, size)
+
+    def moments(self, values: FloatArray) -> CellMoments:
+        """Cell sums of every column of ``values`` (n × V; NaN: outside the base). Columns
+        with the same missing rows share their weight sums; every work array is one column
+        long (large temporaries cost more in page faults than in arithmetic)."""
+        Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
+        G, V = self.n_cells, Y.shape[1]
+        blk = self.blocks
+        size = blk.size if blk is not None else 0
+        cell = np.where(self.cell >= 0, self.cell, G)  # rows in no cell: an extra bin
+        out = {k: np.zeros((G, V)) for k in ("W", "ybar", "n", "Q2", "Q1", "Q0")}
+        R1 = [np.zeros((G, V, s)) for s in self.sizes]
+        R0 = [np.zeros((G, V, s)) for s in self.sizes]
+        P1 = np.zeros((G, V, size)) if blk is not None else None
+        P0 = np.zeros((G, V, size)) if blk is not None else None
+        by_mask: dict[bytes, int] = {}
+        for j in range(V):
+            y = Y[:, j]
+            valid = ~np.isnan(y)
+            key = np.packbits(valid).tobytes()
+            w = np.where(valid, self.weights, 0.0)
+            if key in by_mask:
+                i = by_mask[key]
+                for name in ("W", "n", "Q0"):
+                    out[name][:, j] = out[name][:, i]
+                for k in range(len(self.sizes)):
+                    R0[k][:, j] = R0[k][:, i]
+                if P0 is not None:
+                    P0[:, j] = P0[:, i]
+            else:
+                by_mask[key] = j
+                out["W"][:, j] = np.bincount(cell, weights=w, minlength=G + 1)[:G]
+                out["n"][:, j] = np.bincount(cell, weights=valid, minlength=G + 1)[:G]
+                out["Q0"][:, j] = np.bincount(cell, weights=w * w, minlength=G + 1)[:G]
+                for k, s in enumerate(self.sizes):
+                    R0[k][:, j] = self._sums(self.rsum[k], s, w)
+                if P0 is not None and self.psum is not None:
+                    P0[:, j] = self._sums(self.psum, size, w)
+            W = out["W"][:, j]
+            wy = np.where(valid, w * y, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ybar = np.bincount(cell, weights=wy, minlength=G + 1)[:G] / W
+            ybar = np.where(W != 0, ybar, 0.0)
+            out["ybar"][:, j] = ybar
+            we = wy - w * np.append(ybar, 0.0)[cell]  # w (y − ȳ_g), 0 outside the base
+            out["Q1"][:, j] = np.bincount(cell, weights=w * we, minlength=G + 1)[:G]
+            out["Q2"][:, j] = np.bincount(cell, weights=we * we, minlength=G + 1)[:G]
+            for k, s in enumerate(self.sizes):
+                R1[k][:, j] = self._sums(self.rsum[k], s, we)
+            if P1 is not None and self.psum is not None:
+                P1[:, j] = self._sums(self.psum, size, we)
+        return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"],
+                           S1=np.zeros((G, V)), Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"],
+                           R1=tuple(R1), R0=tuple(R0), P1=P1, P0=P0)
+
+    # -- domains ---------------------------------------------------------------------------
+    def family(self, dom: IntArray, n_dom: int) -> _Family:
+        """Domains given per cell (``dom``, -1: none), e.g. ``self.keys[i]`` or a function
+        of it."""
+        dom = np.asarray(dom, dtype=np.int64)
+        inside = dom >= 0
+        hk = np.where(inside, self.group * n_dom + dom, -1)
+        h_id = np.full(len(dom), -1, dtype=np.int64)
+        h_id[inside], h_key = _factor(hk[inside])
+        n_sb = self.blocks.n_sb if self.blocks is not None else 0
+        ok = inside & (self.sb >= 0)
+        e_id = np.full(len(dom), -1, dtype=np.int64)
+        e_key = np.zeros(0, dtype=np.int64)
+        if ok.any():
+            e_id[ok], e_key = _factor(dom[ok] * n_sb + self.sb[ok])
+        he = np.full(len(h_key), -1, dtype=np.int64)
+        he[h_id[inside]] = e_id[inside]
+        return _Family(dom=dom, n_dom=n_dom, h_id=h_id, h_key=h_key,
+                       h_ind=_indicator(h_id, len(h_key)), e_id=e_id, e_key=e_key,
+                       e_ind=_indicator(e_id, len(e_key)), he=he)
+
+    def totals(self, mom: CellMoments, fam: _Family) -> tuple[FloatArray, FloatArray]:
+        """Each domain's ``Σ w y`` and ``Σ w`` (D × V)."""
+        ind = _indicator(fam.dom, fam.n_dom)
+        return np.asarray(ind @ (mom.W * mom.ybar)), np.asarray(ind @ mom.W)
+
+    def means(self, mom: CellMoments, fam: _Family) -> tuple[FloatArray, FloatArray]:
+        """Each domain's mean and weight total (D × V; the mean is NaN without weight)."""
+        Y, W = self.totals(mom, fam)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Y / W, W
+
+    def _delta(self, mom: CellMoments, fam: _Family, centre: FloatArray) -> FloatArray:
+        """``ȳ_g − c_d`` of every cell (0 outside the family or where either is missing)."""
+        d = mom.ybar - centre[np.maximum(fam.dom, 0)]
+        d[fam.dom < 0] = 0.0
+        return np.where(np.isfinite(d), d, 0.0)
+
+    def _linear(self, mom: CellMoments, fam: _Family, delta: FloatArray | None) -> _Linear:
+        """Linear parts of ``D`` (``delta`` given: centred on the domain) or of ``W``."""
+        Sg = mom.W if delta is None else mom.S1 + delta * mom.W
+        S = np.asarray(fam.h_ind @ Sg)
+        blk = self.blocks
+        if blk is None:
+            return _Linear(S=S, B=None, Q=None, GB=None)
+        assert mom.P1 is not None and mom.P0 is not None and self.ug is not None
+        G, V = Sg.shape
+        E = len(fam.e_key)
+        sb = fam.e_key % blk.n_sb
+        parts: list[FloatArray] = []
+        for k, step in enumerate(blk.steps):
+            R = mom.R0[k] if delta is None else mom.R1[k] + delta[:, :, None] * mom.R0[k]
+            rhs = np.asarray(fam.e_ind @ R.reshape(G, -1)).reshape(E, V, step.size)
+            for m in range(k):
+                rhs -= _blockmul(step.cross[m], sb, parts[m])
+            parts.append(_blockmul(step.minv, sb, rhs))
+        B = np.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
+        P = mom.P0 if delta is None else mom.P1 + delta[:, :, None] * mom.P0
+        Q = np.asarray(fam.e_ind @ P.reshape(G, -1)).reshape(E, V, blk.size)
+        h_group = fam.h_key // fam.n_dom
+        ok = fam.he >= 0
+        sub = (self.c[h_group[ok]][:, None] * S[ok])[:, :, None] * self.ug[h_group[ok]][:, None, :]
+        Q -= np.asarray(_indicator(fam.he[ok], E) @ sub.reshape(int(ok.sum()), -1)).reshape(
+            E, V, blk.size)
+        return _Linear(S=S, B=B, Q=Q, GB=_blockmul(blk.components[0].G, sb, B))
+
+    def _bilinear(
+        self, mom: CellMoments, fa: _Family, la: _Linear, da: FloatArray | None,
+        fp: _Family, lp: _Linear, dp: FloatArray | None, parent: IntArray,
+    ) -> FloatArray:
+        """``Cov(X_a, X'_p(a))`` for every domain a of ``fa`` (D_a × V), ``p(a) = parent[a]``
+        a domain of ``fp`` that holds all of a's cells; X is D (delta given) or W."""
+        # rows of a: Σ a_h w² (y − c_a)(y − c_p) over a's cells
+        if da is None and dp is None:
+            cellwise = mom.Q0
+        elif da is None:
+            assert dp is not None
+            cellwise = mom.Q1 + dp * mom.Q0
+        elif dp is None:
+            cellwise = mom.Q1 + da * mom.Q0
+        else:
+            cellwise = mom.Q2 + (da + dp) * mom.Q1 + da * dp * mom.Q0
+        total = np.asarray(_indicator(fa.dom, fa.n_dom) @ (self.a[:, None] * cellwise))
+        # strata: Σ_h c_h S_{h,a} S_{h,p(a)}
+        h_group, h_dom = fa.h_key // fa.n_dom, fa.h_key % fa.n_dom
+        match = _lookup(fp.h_key, h_group * fp.n_dom + parent[h_dom])
+        ok = match >= 0
+        prod = self.c[h_group[ok]][:, None] * la.S[ok] * lp.S[match[ok]]
+        total -= np.asarray(_indicator(h_dom[ok], fa.n_dom) @ prod)
+        blk = self.blocks
+        if blk is None or la.B is None or lp.B is None:
+            return total
+        assert la.Q is not None and lp.Q is not None and lp.GB is not None
+        e_dom, sb = fa.e_key // blk.n_sb, fa.e_key % blk.n_sb
+        if fa is fp and np.array_equal(parent, np.arange(fa.n_dom)):
+            Ba, Qa, Bp, Qp, GBp = la.B, la.Q, lp.B, lp.Q, lp.GB
+            owner = e_dom
+        else:
+            match = _lookup(fp.e_key, parent[e_dom] * blk.n_sb + sb)
+            ok = match >= 0
+            Ba, Qa = la.B[ok], la.Q[ok]
+            Bp, Qp, GBp = lp.B[match[ok]], lp.Q[match[ok]], lp.GB[match[ok]]
+            owner = e_dom[ok]
+        inner = np.einsum("evs,evs->ev", Ba, GBp - Qp) - np.einsum("evs,evs->ev", Qa, Bp)
+        total += np.asarray(_indicator(owner, fa.n_dom) @ inner)
+        return total
+
+    def pair(self, mom: CellMoments, fam: _Family) -> tuple[FloatArray, ...]:
+        """Per domain (D × V): mean, W, and Var(D), Cov(D, W), Var(W) with
+        ``D = Σ w (y − ȳ_d)``."""
+        mean, W = self.means(mom, fam)
+        delta = self._delta(mom, fam, mean)
+        lD, lW = self._linear(mom, fam, delta), self._linear(mom, fam, None)
+        same = np.arange(fam.n_dom)
+        vdd = self._bilinear(mom, fam, lD, delta, fam, lD, delta, same)
+        vdw = self._bilinear(mom, fam, lD, delta, fam, lW, None, same)
+        vww = self._bilinear(mom, fam, lW, None, fam, lW, None, same)
+        return mean, W, vdd, vdw, vww
+
+    def nested(
+        self, mom: CellMoments, fa: _Family, fp: _Family, parent: IntArray
+    ) -> tuple[FloatArray, ...]:
+        """For every domain a of ``fa`` and its parent ``p = parent[a]`` of ``fp`` (all of a's
+        cells in p): the 2 × 2 of each, ``(mean_a, W_a, Var D_a, Cov(D_a, W_a), Var W_a)``,
+        ``(mean_p, W_p, Var D_p, Cov(D_p, W_p), Var W_p)`` (per parent), and the cross
+        covariances ``Cov(D_a, D_p), Cov(D_a, W_p), Cov(W_a, D_p), Cov(W_a, W_p)`` (per a)."""
+        parent = np.asarray(parent, dtype=np.int64)
+        ma, Wa = self.means(mom, fa)
+        mp, Wp = self.means(mom, fp)
+        da, dp = self._delta(mom, fa, ma), self._delta(mom, fp, mp)
+        aD, aW = self._linear(mom, fa, da), self._linear(mom, fa, None)
+        pD, pW = self._linear(mom, fp, dp), self._linear(mom, fp, None)
+        sa, sp_ = np.arange(fa.n_dom), np.arange(fp.n_dom)
+        own = (ma, Wa, self._bilinear(mom, fa, aD, da, fa, aD, da, sa),
+               self._bilinear(mom, fa, aD, da, fa, aW, None, sa),
+               self._bilinear(mom, fa, aW, None, fa, aW, None, sa))
+        par = (mp, Wp, self._bilinear(mom, fp, pD, dp, fp, pD, dp, sp_),
+               self._bilinear(mom, fp, pD, dp, fp, pW, None, sp_),
+               self._bilinear(mom, fp, pW, None, fp, pW, None, sp_))
+        cross = (self._bilinear(mom, fa, aD, da, fp, pD, dp, parent),
+                 self._bilinear(mom, fa, aD, da, fp, pW, None, parent),
+                 self._bilinear(mom, fa, aW, None, fp, pD, dp, parent),
+                 self._bilinear(mom, fa, aW, None, fp, pW, None, parent))
+        return (*own, *par, *cross)
+
+    def degrees_of_freedom(self, mom: CellMoments, fam: _Family) -> FloatArray:
+        """Rows with a valid answer minus strata with one, per domain (D × V): R's ``degf``
+        of each domain's subset when every row is a unit."""
+        n = np.asarray(_indicator(fam.dom, fam.n_dom) @ mom.n)
+        strata = (np.asarray(fam.h_ind @ mom.n) > 0).astype(np.float64)
+        h_dom = fam.h_key % fam.n_dom
+        return n - np.asarray(_indicator(h_dom, fam.n_dom) @ strata)
