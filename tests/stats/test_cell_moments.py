@@ -15,9 +15,10 @@ import pytest
 import scipy.sparse as sp
 from test_score_patterns import CALIBRATIONS, _design
 
-from tryg.stats import cell_moments
+from tryg.stats import cell_moments, estimators
 from tryg.stats.cell_moments import CellEngine
 from tryg.stats.design import Design
+from tryg.stats.domain_means import means_by_cells
 from tryg.stats.estimators import domains
 from tryg.stats.rest_contrasts import compare_with_rest_many
 from tryg.stats.score_patterns import PatternEngine, ScorePattern
@@ -153,3 +154,31 @@ def test_only_designs_whose_units_are_rows() -> None:
     assert not cell_moments.applies(_design("elements", "none", seed=28, lonely="average"))
     with pytest.raises(ValueError, match="does not support"):
         CellEngine(_design("clusters", "none", seed=28), [])
+
+
+@pytest.mark.parametrize("calibration", ["none", "poststratify", "rake", "chained"])
+def test_means_from_cells_equal_the_means_of_the_engine(calibration: str) -> None:
+    d = _design("elements", calibration, seed=29)
+    Y = _values(d, 30)
+    names = [f"v{i}" for i in range(Y.shape[1])]
+    values = {v: Y[:, i] for i, v in enumerate(names)}
+    combos = {"c": {"v0": 0.5, "v2": 0.25, "v1": 0.25}}
+    dom = domains(d, ["area", "wave"])
+    engine = CellEngine(d, [dom.codes])
+    got = means_by_cells(engine, engine.moments(Y), Y, names,
+                         engine.family(engine.keys[0], dom.count), dom.keys, combos, 0.9)
+    ref = estimators.means(d, values, by=["area", "wave"], combinations=combos, level=0.9)
+    pd.testing.assert_frame_equal(got, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_equal_answers_have_exactly_no_variance() -> None:
+    """A domain whose answers are all equal has a mean of exactly that value and a variance
+    of exactly 0 (not rounding noise, which would make any difference look significant)."""
+    d = _design("elements", "rake", seed=31)
+    dom = domains(d, ["area", "wave"])
+    y = np.where(dom.codes == 0, 83.155276, np.asarray(d.data["y"], dtype=np.float64))
+    engine = CellEngine(d, [dom.codes])
+    mom = engine.moments(y[:, None])
+    mean, _, vdd, _, _ = engine.pair(mom, engine.family(engine.keys[0], dom.count))
+    assert mean[0, 0] == 83.155276
+    assert vdd[0, 0] == 0.0

@@ -247,15 +247,17 @@ def _pooled_by_cells(
                           row_dom[engine.cell >= 0]):
         raise AssertionError("cells must nest in the area × wave domains")
     fam = engine.family(dom, A * W_)
-    Yd, Wd = engine.totals(mom, fam)
-    _, _, vdd, vdw, vww = engine.pair(mom, fam)
-    Wc, Yc = Wd.reshape(A, W_, V), Yd.reshape(A, W_, V)
-    Wp, Yp = np.zeros_like(Wc), np.zeros_like(Yc)
+    mean, Wd, vdd, vdw, vww = engine.pair(mom, fam)
+    Wc, cur = Wd.reshape(A, W_, V), mean.reshape(A, W_, V)
+    # pooled means as offsets from the current wave's: a change is exactly 0 when the
+    # pooled waves' means equal the current one
+    ref = np.nan_to_num(cur, nan=0.0)
+    Wp, off = np.zeros_like(Wc), np.zeros_like(Wc)
     for j in range(1, k + 1):
         Wp[:, j:] += Wc[:, :-j]
-        Yp[:, j:] += Yc[:, :-j]
+        off[:, j:] += np.where(Wc[:, :-j] != 0, Wc[:, :-j] * (cur[:, :-j] - ref[:, j:]), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cur, pool = Yc / Wc, Yp / Wp
+        pool = ref + off / Wp
     vdd, vdw, vww = (x.reshape(A, W_, V) for x in (vdd, vdw, vww))
     pos = np.array([position[t] for t in ok_waves], dtype=np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -265,7 +267,7 @@ def _pooled_by_cells(
                                   neginf=0.0)
             part = vdd[:, pos - j] + 2.0 * delta * vdw[:, pos - j] + delta**2 * vww[:, pos - j]
             var = var + np.maximum(part, 0.0) / Wp[:, pos] ** 2
-        diff_all = cur[:, pos] - pool[:, pos]
+        diff_all = -off[:, pos] / Wp[:, pos]
     usable = (Wp[:, pos] > 0) & (Wc[:, pos] > 0)  # A × T × V
     se_all = np.sqrt(var)
     names = area_keys["k0"].astype(str).to_numpy()

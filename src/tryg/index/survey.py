@@ -24,8 +24,10 @@ from tryg.index.inputs import PopulationInput, Problem, SurveyInput, as_int, sou
 from tryg.index.population import margins
 from tryg.index.respondents import measure_values, subindex_scores
 from tryg.index.spec import Spec
-from tryg.stats import intervals
-from tryg.stats.estimators import means
+from tryg.stats import cell_moments, intervals
+from tryg.stats.cell_moments import CellEngine, CellMoments, Family
+from tryg.stats.domain_means import means_by_cells
+from tryg.stats.estimators import Domains, domains, means
 
 Progress = Callable[[str, float], None]
 
@@ -135,19 +137,27 @@ def estimate(
     combos = composite_combination(spec, _bases(spec, design, frame, values, hierarchy))
     shares = {m.id for m in spec.measures if m.kind == "share"}
     alpha = spec.comparisons.alpha
+    cache: dict[str, Any] = {}
+    cells = _cells(design, frame, cols, values, cache)
     frames = []
     for i, (level, col) in enumerate(cols.items()):
         if progress:
             progress(f"survey estimates, level {level}", i / max(len(cols), 1))
         if frame[col].isna().all():
             continue
-        res = means(
-            design,
-            values,
-            by=[col, "wave"],
-            level=1 - alpha,
-            combinations={"_composite_survey": combos} if combos else None,
-        )
+        if cells is not None:
+            engine, mom, Y, by_level = cells
+            dom, fam = by_level[col]
+            res = means_by_cells(engine, mom, Y, list(values), fam, dom.keys,
+                                 {"_composite_survey": combos} if combos else {}, 1 - alpha)
+        else:
+            res = means(
+                design,
+                values,
+                by=[col, "wave"],
+                level=1 - alpha,
+                combinations={"_composite_survey": combos} if combos else None,
+            )
         res = res.rename(columns={col: "area_code"})
         res.insert(0, "level", level)
         is_share = res["variable"].isin(shares).to_numpy()
@@ -165,7 +175,28 @@ def estimate(
             res.loc[is_share, "ci_high"] = hi
         frames.append(res)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return SurveyEstimates(table, design, values, cols, frame), []
+    return SurveyEstimates(table, design, values, cols, frame, cache), []
+
+
+def _cells(
+    design: stats.Design, frame: pd.DataFrame, cols: dict[str, str],
+    values: dict[str, np.ndarray], cache: dict[str, Any],
+) -> tuple[CellEngine, CellMoments, np.ndarray, dict[str, tuple[Domains, Family]]] | None:
+    """Per-cell moments of every variable (cells: stratum × area of every level × wave) when
+    the design's units are its rows: every estimate of every level, and the comparisons
+    later, then come from them (:mod:`tryg.stats.cell_moments`). Kept in ``cache`` for the
+    comparisons."""
+    if not cell_moments.applies(design) or not values:
+        return None
+    doms = {col: domains(design, [col, "wave"]) for col in cols.values()
+            if not frame[col].isna().all()}
+    engine = CellEngine(design, [d.codes for d in doms.values()])
+    Y = np.column_stack([np.asarray(v, dtype=np.float64) for v in values.values()])
+    mom = engine.moments(Y)
+    cache["cells:" + "|".join(values)] = (engine, mom)
+    by_level = {col: (d, engine.family(engine.keys[i], d.count))
+                for i, (col, d) in enumerate(doms.items())}
+    return engine, mom, Y, by_level
 
 
 def _bases(

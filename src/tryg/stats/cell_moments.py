@@ -77,7 +77,32 @@ def _blockmul(stack: FloatArray, sb: IntArray, X: FloatArray) -> FloatArray:
     than in arithmetic at these sizes)."""
     if len(sb) == 0:
         return np.zeros((0, X.shape[1], stack.shape[1]))
-    return np.matmul(X, stack[sb].transpose(0, 2, 1))
+    out: FloatArray = np.matmul(X, stack[sb].transpose(0, 2, 1))
+    return out
+
+
+def pooled_means(
+    means: FloatArray, weights: FloatArray, owner: IntArray, n_owner: int
+) -> tuple[FloatArray, FloatArray]:
+    """Weighted means of the rows of ``means`` (K × V, weights K × V) pooled into their
+    ``owner`` (-1: none), and the pooled weights: one member's mean plus the weighted mean
+    offset from it, so that members with equal means give exactly that mean (and a
+    difference of such means is exactly 0). NaN where a group has no weight."""
+    owner = np.asarray(owner, dtype=np.int64)
+    inside = np.flatnonzero(owner >= 0)
+    ind = _indicator(owner, n_owner)
+    W = np.asarray(ind @ weights)
+    ref = np.zeros((n_owner, means.shape[1]))
+    has = weights[inside] != 0
+    for v in range(means.shape[1]):
+        at = inside[has[:, v]]
+        ref[owner[at], v] = means[at, v]
+    off = np.zeros_like(means)
+    off[inside] = weights[inside] * (means[inside] - ref[owner[inside]])
+    off = np.where(weights != 0, off, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = ref + np.asarray(ind @ off) / W
+    return np.where(W != 0, mean, np.nan), W
 
 
 @dataclass(frozen=True)
@@ -85,12 +110,14 @@ class CellMoments:
     """Sums over the valid rows of every cell, for V variables (see the module docstring)."""
 
     W: FloatArray  # G × V: Σ w
-    ybar: FloatArray  # G × V: the cell's mean (0 where it has no weight)
+    ybar: FloatArray  # G × V: the cell's mean (0 where it has no weight; exact if y is constant)
     n: FloatArray  # G × V: valid rows
     S1: FloatArray  # G × V: Σ w e (0 up to rounding)
     Q2: FloatArray  # G × V: Σ w² e²
     Q1: FloatArray  # G × V: Σ w² e
     Q0: FloatArray  # G × V: Σ w²
+    T2: FloatArray  # G × V: Σ w e²
+    nz: FloatArray  # G × V: valid rows with a weight other than 0
     R1: tuple[FloatArray, ...]  # per step, G × V × size_k: Σ x λ/psw · w e
     R0: tuple[FloatArray, ...]  # per step: Σ x λ/psw · w
     P1: FloatArray | None  # G × V × size: a · Σ psw x · w e
@@ -108,7 +135,7 @@ class _Linear:
 
 
 @dataclass(frozen=True)
-class _Family:
+class Family:
     """Domains that are unions of cells: pairs of domain × stratum and domain × superblock."""
 
     dom: IntArray  # domain of every cell (-1: none)
@@ -122,6 +149,18 @@ class _Family:
     he: IntArray  # the (domain, superblock) pair of every (stratum, domain) pair (-1: none)
 
 
+@dataclass(frozen=True)
+class DomainParts:
+    """Per domain of a family (D × V): the mean and ``Σ w``; per cell the offset of its mean
+    from its domain's; the linear parts of ``D`` and ``W``."""
+
+    mean: FloatArray
+    W: FloatArray
+    delta: FloatArray
+    lin_d: _Linear
+    lin_w: _Linear
+
+
 class CellEngine:
     """Per-cell moments of a design whose units are its rows (see :func:`applies`).
 
@@ -133,6 +172,7 @@ class CellEngine:
         if not applies(design):
             raise ValueError("the cell engine does not support this design")
         self.design = design
+        self._parts: dict[tuple[int, int], tuple[CellMoments, Family, DomainParts]] = {}
         comp = design.components[0]
         group_row = comp.group[comp.unit]
         code = np.asarray(group_row, dtype=np.int64)
@@ -186,8 +226,8 @@ class CellEngine:
     def _sums(self, what: tuple[IntArray, IntArray, FloatArray], size: int,
               values: FloatArray) -> FloatArray:
         r, bins, x = what
-        return np.bincount(bins, weights=x * values[r], minlength=self.n_cells * size).reshape(
-            self.n_cells, size)
+        out = np.bincount(bins, weights=x * values[r], minlength=self.n_cells * size)
+        return np.asarray(out, dtype=np.float64).reshape(self.n_cells, size)
 
     def moments(self, values: FloatArray) -> CellMoments:
         """Cell sums of every column of ``values`` (n × V; NaN: outside the base). Columns
@@ -198,7 +238,7 @@ class CellEngine:
         blk = self.blocks
         size = blk.size if blk is not None else 0
         cell = np.where(self.cell >= 0, self.cell, G)  # rows in no cell: an extra bin
-        out = {k: np.zeros((G, V)) for k in ("W", "ybar", "n", "Q2", "Q1", "Q0")}
+        out = {k: np.zeros((G, V)) for k in ("W", "ybar", "n", "Q2", "Q1", "Q0", "T2", "nz")}
         R1 = [np.zeros((G, V, s)) for s in self.sizes]
         R0 = [np.zeros((G, V, s)) for s in self.sizes]
         P1 = np.zeros((G, V, size)) if blk is not None else None
@@ -211,7 +251,7 @@ class CellEngine:
             w = np.where(valid, self.weights, 0.0)
             if key in by_mask:
                 i = by_mask[key]
-                for name in ("W", "n", "Q0"):
+                for name in ("W", "n", "Q0", "nz"):
                     out[name][:, j] = out[name][:, i]
                 for k in range(len(self.sizes)):
                     R0[k][:, j] = R0[k][:, i]
@@ -222,29 +262,36 @@ class CellEngine:
                 out["W"][:, j] = np.bincount(cell, weights=w, minlength=G + 1)[:G]
                 out["n"][:, j] = np.bincount(cell, weights=valid, minlength=G + 1)[:G]
                 out["Q0"][:, j] = np.bincount(cell, weights=w * w, minlength=G + 1)[:G]
+                out["nz"][:, j] = np.bincount(cell, weights=w != 0, minlength=G + 1)[:G]
                 for k, s in enumerate(self.sizes):
                     R0[k][:, j] = self._sums(self.rsum[k], s, w)
                 if P0 is not None and self.psum is not None:
                     P0[:, j] = self._sums(self.psum, size, w)
             W = out["W"][:, j]
-            wy = np.where(valid, w * y, 0.0)
+            # the mean as one of the cell's answers plus the weighted mean offset from it:
+            # exactly that answer when all answers of the cell are equal
+            ref = np.zeros(G + 1)
+            ref[cell[valid]] = y[valid]
+            shift = np.where(valid, w * (y - ref[cell]), 0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ybar = np.bincount(cell, weights=wy, minlength=G + 1)[:G] / W
+                ybar = ref[:G] + np.bincount(cell, weights=shift, minlength=G + 1)[:G] / W
             ybar = np.where(W != 0, ybar, 0.0)
             out["ybar"][:, j] = ybar
-            we = wy - w * np.append(ybar, 0.0)[cell]  # w (y − ȳ_g), 0 outside the base
-            out["Q1"][:, j] = np.bincount(cell, weights=w * we, minlength=G + 1)[:G]
-            out["Q2"][:, j] = np.bincount(cell, weights=we * we, minlength=G + 1)[:G]
+            e = np.where(valid, y - np.append(ybar, 0.0)[cell], 0.0)  # y − ȳ_g in the base
+            we = w * e
+            for name, x in (("Q1", w * we), ("Q2", we * we), ("T2", we * e)):
+                out[name][:, j] = np.bincount(cell, weights=x, minlength=G + 1)[:G]
             for k, s in enumerate(self.sizes):
                 R1[k][:, j] = self._sums(self.rsum[k], s, we)
             if P1 is not None and self.psum is not None:
                 P1[:, j] = self._sums(self.psum, size, we)
         return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"],
                            S1=np.zeros((G, V)), Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"],
+                           T2=out["T2"], nz=out["nz"],
                            R1=tuple(R1), R0=tuple(R0), P1=P1, P0=P0)
 
     # -- domains ---------------------------------------------------------------------------
-    def family(self, dom: IntArray, n_dom: int) -> _Family:
+    def family(self, dom: IntArray, n_dom: int) -> Family:
         """Domains given per cell (``dom``, -1: none), e.g. ``self.keys[i]`` or a function
         of it."""
         dom = np.asarray(dom, dtype=np.int64)
@@ -260,28 +307,23 @@ class CellEngine:
             e_id[ok], e_key = _factor(dom[ok] * n_sb + self.sb[ok])
         he = np.full(len(h_key), -1, dtype=np.int64)
         he[h_id[inside]] = e_id[inside]
-        return _Family(dom=dom, n_dom=n_dom, h_id=h_id, h_key=h_key,
+        return Family(dom=dom, n_dom=n_dom, h_id=h_id, h_key=h_key,
                        h_ind=_indicator(h_id, len(h_key)), e_id=e_id, e_key=e_key,
                        e_ind=_indicator(e_id, len(e_key)), he=he)
 
-    def totals(self, mom: CellMoments, fam: _Family) -> tuple[FloatArray, FloatArray]:
-        """Each domain's ``Σ w y`` and ``Σ w`` (D × V)."""
-        ind = _indicator(fam.dom, fam.n_dom)
-        return np.asarray(ind @ (mom.W * mom.ybar)), np.asarray(ind @ mom.W)
+    def means(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, FloatArray]:
+        """Each domain's mean and weight total (D × V; the mean is NaN without weight). The
+        mean is taken as offsets from one of its cells' means, so that it is exactly the
+        common value when all of the domain's answers are equal."""
+        return pooled_means(mom.ybar, mom.W, fam.dom, fam.n_dom)
 
-    def means(self, mom: CellMoments, fam: _Family) -> tuple[FloatArray, FloatArray]:
-        """Each domain's mean and weight total (D × V; the mean is NaN without weight)."""
-        Y, W = self.totals(mom, fam)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return Y / W, W
-
-    def _delta(self, mom: CellMoments, fam: _Family, centre: FloatArray) -> FloatArray:
+    def _delta(self, mom: CellMoments, fam: Family, centre: FloatArray) -> FloatArray:
         """``ȳ_g − c_d`` of every cell (0 outside the family or where either is missing)."""
         d = mom.ybar - centre[np.maximum(fam.dom, 0)]
         d[fam.dom < 0] = 0.0
         return np.where(np.isfinite(d), d, 0.0)
 
-    def _linear(self, mom: CellMoments, fam: _Family, delta: FloatArray | None) -> _Linear:
+    def _linear(self, mom: CellMoments, fam: Family, delta: FloatArray | None) -> _Linear:
         """Linear parts of ``D`` (``delta`` given: centred on the domain) or of ``W``."""
         Sg = mom.W if delta is None else mom.S1 + delta * mom.W
         S = np.asarray(fam.h_ind @ Sg)
@@ -310,8 +352,8 @@ class CellEngine:
         return _Linear(S=S, B=B, Q=Q, GB=_blockmul(blk.components[0].G, sb, B))
 
     def _bilinear(
-        self, mom: CellMoments, fa: _Family, la: _Linear, da: FloatArray | None,
-        fp: _Family, lp: _Linear, dp: FloatArray | None, parent: IntArray,
+        self, mom: CellMoments, fa: Family, la: _Linear, da: FloatArray | None,
+        fp: Family, lp: _Linear, dp: FloatArray | None, parent: IntArray,
     ) -> FloatArray:
         """``Cov(X_a, X'_p(a))`` for every domain a of ``fa`` (D_a × V), ``p(a) = parent[a]``
         a domain of ``fp`` that holds all of a's cells; X is D (delta given) or W."""
@@ -350,20 +392,94 @@ class CellEngine:
         total += np.asarray(_indicator(owner, fa.n_dom) @ inner)
         return total
 
-    def pair(self, mom: CellMoments, fam: _Family) -> tuple[FloatArray, ...]:
+    def centred_variance(self, mom: CellMoments, fam: Family) -> FloatArray:
+        """Var(D) per domain (D × V), ``D = Σ w (y − ȳ_d)``: ``Var(ȳ_d) = Var(D) / W²``."""
+        st = self.domain_parts(mom, fam)
+        same = np.arange(fam.n_dom)
+        return self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_d, st.delta, same)
+
+    def pair(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, ...]:
         """Per domain (D × V): mean, W, and Var(D), Cov(D, W), Var(W) with
         ``D = Σ w (y − ȳ_d)``."""
+        st = self.domain_parts(mom, fam)
+        same = np.arange(fam.n_dom)
+        vdd = self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_d, st.delta, same)
+        vdw = self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_w, None, same)
+        vww = self._bilinear(mom, fam, st.lin_w, None, fam, st.lin_w, None, same)
+        return st.mean, st.W, vdd, vdw, vww
+
+    def domain_parts(self, mom: CellMoments, fam: Family) -> DomainParts:
+        """Means, totals and the linear parts of ``D`` and ``W`` of every domain of ``fam``
+        (computed once per moments and family)."""
+        key = (id(mom), id(fam))
+        cached = self._parts.get(key)
+        if cached is not None and cached[0] is mom and cached[1] is fam:
+            return cached[2]
         mean, W = self.means(mom, fam)
         delta = self._delta(mom, fam, mean)
-        lD, lW = self._linear(mom, fam, delta), self._linear(mom, fam, None)
-        same = np.arange(fam.n_dom)
-        vdd = self._bilinear(mom, fam, lD, delta, fam, lD, delta, same)
-        vdw = self._bilinear(mom, fam, lD, delta, fam, lW, None, same)
-        vww = self._bilinear(mom, fam, lW, None, fam, lW, None, same)
-        return mean, W, vdd, vdw, vww
+        parts = DomainParts(mean=mean, W=W, delta=delta,
+                            lin_d=self._linear(mom, fam, delta), lin_w=self._linear(mom, fam, None))
+        while len(self._parts) >= 4:
+            del self._parts[next(iter(self._parts))]
+        self._parts[key] = (mom, fam, parts)
+        return parts
+
+    def cross_moments(
+        self, mom: CellMoments, values: FloatArray, pairs: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], tuple[FloatArray, ...]]:
+        """For columns i, j of ``values`` (the columns ``mom`` was built from): the cell sums
+        ``Σ w² e_i e_j, Σ w² e_i [j valid], Σ w² e_j [i valid], Σ w² [both valid]``."""
+        Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
+        G = self.n_cells
+        cell = np.where(self.cell >= 0, self.cell, G)
+        out: dict[tuple[int, int], tuple[FloatArray, ...]] = {}
+        for i, j in pairs:
+            vi, vj = ~np.isnan(Y[:, i]), ~np.isnan(Y[:, j])
+            w2 = np.where(vi & vj, self.weights**2, 0.0)
+            ei = np.where(vi, Y[:, i] - np.append(mom.ybar[:, i], 0.0)[cell], 0.0)
+            ej = np.where(vj, Y[:, j] - np.append(mom.ybar[:, j], 0.0)[cell], 0.0)
+            out[(i, j)] = tuple(np.bincount(cell, weights=x, minlength=G + 1)[:G]
+                                .astype(np.float64) for x in (w2 * ei * ej, w2 * ei, w2 * ej, w2))
+        return out
+
+    def sum_variance(
+        self, mom: CellMoments, fam: Family, k: FloatArray,
+        cross: dict[tuple[int, int], tuple[FloatArray, ...]],
+    ) -> FloatArray:
+        """``Var(Σ_v k[d, v] D_v)`` of every domain d (D_v: the centred total of column v;
+        ``cross`` from :meth:`cross_moments` for every pair i < j with nonzero ``k``)."""
+        st = self.domain_parts(mom, fam)
+        used = [v for v in range(k.shape[1]) if np.any(k[:, v] != 0)]
+        kc = np.nan_to_num(k[np.maximum(fam.dom, 0)], nan=0.0)
+        kc[fam.dom < 0] = 0.0
+        d = st.delta
+        cellwise = np.zeros(self.n_cells)
+        for i in used:
+            own = mom.Q2[:, i] + 2 * d[:, i] * mom.Q1[:, i] + d[:, i] ** 2 * mom.Q0[:, i]
+            cellwise += kc[:, i] ** 2 * own
+            for j in used:
+                if j <= i:
+                    continue
+                x, x_i, x_j, x0 = cross[(i, j)]
+                both = x + d[:, j] * x_i + d[:, i] * x_j + d[:, i] * d[:, j] * x0
+                cellwise += 2 * kc[:, i] * kc[:, j] * both
+        total = np.asarray(_indicator(fam.dom, fam.n_dom) @ (self.a * cellwise))
+        h_group, h_dom = fam.h_key // fam.n_dom, fam.h_key % fam.n_dom
+        S = (np.nan_to_num(k[h_dom], nan=0.0) * st.lin_d.S).sum(axis=1)
+        total -= np.bincount(h_dom, weights=self.c[h_group] * S * S, minlength=fam.n_dom)
+        blk = self.blocks
+        if blk is None or st.lin_d.B is None:
+            return total
+        assert st.lin_d.Q is not None and st.lin_d.GB is not None
+        e_dom = fam.e_key // blk.n_sb
+        ke = np.nan_to_num(k[e_dom], nan=0.0)[:, :, None]
+        B, Q, GB = ((ke * x).sum(axis=1) for x in (st.lin_d.B, st.lin_d.Q, st.lin_d.GB))
+        inner = np.einsum("es,es->e", B, GB - 2.0 * Q)
+        out: FloatArray = total + np.bincount(e_dom, weights=inner, minlength=fam.n_dom)
+        return out
 
     def nested(
-        self, mom: CellMoments, fa: _Family, fp: _Family, parent: IntArray
+        self, mom: CellMoments, fa: Family, fp: Family, parent: IntArray
     ) -> tuple[FloatArray, ...]:
         """For every domain a of ``fa`` and its parent ``p = parent[a]`` of ``fp`` (all of a's
         cells in p): the 2 × 2 of each, ``(mean_a, W_a, Var D_a, Cov(D_a, W_a), Var W_a)``,
@@ -388,10 +504,11 @@ class CellEngine:
                  self._bilinear(mom, fa, aW, None, fp, pW, None, parent))
         return (*own, *par, *cross)
 
-    def degrees_of_freedom(self, mom: CellMoments, fam: _Family) -> FloatArray:
+    def degrees_of_freedom(self, mom: CellMoments, fam: Family) -> FloatArray:
         """Rows with a valid answer minus strata with one, per domain (D × V): R's ``degf``
         of each domain's subset when every row is a unit."""
         n = np.asarray(_indicator(fam.dom, fam.n_dom) @ mom.n)
         strata = (np.asarray(fam.h_ind @ mom.n) > 0).astype(np.float64)
         h_dom = fam.h_key % fam.n_dom
-        return n - np.asarray(_indicator(h_dom, fam.n_dom) @ strata)
+        out: FloatArray = n - np.asarray(_indicator(h_dom, fam.n_dom) @ strata)
+        return out

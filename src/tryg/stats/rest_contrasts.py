@@ -156,14 +156,12 @@ def _moments_by_cells(
         return None
     fa = engine.family(dom, D)
     fp = engine.family(np.where(dom >= 0, pi[np.maximum(dom, 0)], -1), P)
-    Ya, Wa = engine.totals(mom, fa)
-    up = sp.csc_matrix((np.ones(D), (pi, np.arange(D))), shape=(P, D))
-    Wp, Yp = up @ Wa, up @ Ya
-    Wr = Wp[pi] - Wa
-    (_, _, v_da, c_dwa, v_wa, mp, _, v_dp, c_dwp, v_wp,
+    (ya, Wa, v_da, c_dwa, v_wa, mp, Wp, v_dp, c_dwp, v_wp,
      x_dd, x_dw, x_wd, x_ww) = engine.nested(mom, fa, fp, pi)
+    Wr = Wp[pi] - Wa
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ya, yr = Ya / Wa, (Yp[pi] - Ya) / Wr
+        # the rest's mean from the parent's: exactly the area's when all answers are equal
+        yr = ya + Wp[pi] * (mp[pi] - ya) / Wr
         alpha, beta, gamma = 1.0 / Wa + 1.0 / Wr, (ya - yr) / Wr, mp[pi] - yr
         v_u = alpha**2 * v_da + 2 * alpha * beta * c_dwa + beta**2 * v_wa
         v_t = v_dp[pi] + 2 * gamma * c_dwp[pi] + gamma**2 * v_wp[pi]
