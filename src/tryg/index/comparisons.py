@@ -241,13 +241,25 @@ def _pooled_by_cells(
     waves = sorted(int(w) for w in est.frame["wave"].unique())
     W_, V, A = len(waves), len(variables), len(area_keys)
     position = {w: i for i, w in enumerate(waves)}
-    row_dom = np.where(area_codes >= 0, area_codes * W_ + wave_pos, -1)
-    dom = row_dom[engine.first]
-    if not np.array_equal(dom[np.maximum(engine.cell, 0)][engine.cell >= 0],
-                          row_dom[engine.cell >= 0]):
-        raise AssertionError("cells must nest in the area × wave domains")
-    fam = engine.family(dom, A * W_)
-    mean, Wd, vdd, vdw, vww = engine.pair(mom, fam)
+    levels = est.cache.get("levels:" + "|".join(variables), {})
+    if col in levels:  # the survey estimates' domains: numbered by (area, wave) there
+        dom_s, fam = levels[col]
+        a = pd.Index(area_keys["k0"]).get_indexer(dom_s.keys[col])
+        s = pd.Index(waves).get_indexer(dom_s.keys["wave"].astype(np.int64))
+        at = np.where((a >= 0) & (s >= 0), a * W_ + s, -1)
+        ok = at >= 0
+        grid = [np.zeros((A * W_, V)) for _ in range(5)]
+        grid[0][:] = np.nan
+        for g, x in zip(grid, engine.pair(mom, fam), strict=True):
+            g[at[ok]] = x[ok]
+        mean, Wd, vdd2, vdw2, vww2 = grid
+    else:
+        row_dom = np.where(area_codes >= 0, area_codes * W_ + wave_pos, -1)
+        dom = row_dom[engine.first]
+        if not np.array_equal(dom[np.maximum(engine.cell, 0)][engine.cell >= 0],
+                              row_dom[engine.cell >= 0]):
+            raise AssertionError("cells must nest in the area × wave domains")
+        mean, Wd, vdd2, vdw2, vww2 = engine.pair(mom, engine.family(dom, A * W_))
     Wc, cur = Wd.reshape(A, W_, V), mean.reshape(A, W_, V)
     # pooled means as offsets from the current wave's: a change is exactly 0 when the
     # pooled waves' means equal the current one
@@ -258,7 +270,7 @@ def _pooled_by_cells(
         off[:, j:] += np.where(Wc[:, :-j] != 0, Wc[:, :-j] * (cur[:, :-j] - ref[:, j:]), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         pool = ref + off / Wp
-    vdd, vdw, vww = (x.reshape(A, W_, V) for x in (vdd, vdw, vww))
+    vdd, vdw, vww = (x.reshape(A, W_, V) for x in (vdd2, vdw2, vww2))
     pos = np.array([position[t] for t in ok_waves], dtype=np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.maximum(vdd[:, pos], 0.0) / Wc[:, pos] ** 2

@@ -196,6 +196,7 @@ def _cells(
     cache["cells:" + "|".join(values)] = (engine, mom)
     by_level = {col: (d, engine.family(engine.keys[i], d.count))
                 for i, (col, d) in enumerate(doms.items())}
+    cache["levels:" + "|".join(values)] = by_level
     return engine, mom, Y, by_level
 
 

@@ -28,7 +28,7 @@ area and the rest of its parent, is a linear combination of such pairs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -159,6 +159,7 @@ class DomainParts:
     delta: FloatArray
     lin_d: _Linear
     lin_w: _Linear
+    done: dict[str, FloatArray] = field(default_factory=dict)  # variances computed so far
 
 
 class CellEngine:
@@ -395,15 +396,18 @@ class CellEngine:
     def centred_variance(self, mom: CellMoments, fam: Family) -> FloatArray:
         """Var(D) per domain (D × V), ``D = Σ w (y − ȳ_d)``: ``Var(ȳ_d) = Var(D) / W²``."""
         st = self.domain_parts(mom, fam)
-        same = np.arange(fam.n_dom)
-        return self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_d, st.delta, same)
+        if "dd" not in st.done:
+            same = np.arange(fam.n_dom)
+            st.done["dd"] = self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_d,
+                                           st.delta, same)
+        return st.done["dd"]
 
     def pair(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, ...]:
         """Per domain (D × V): mean, W, and Var(D), Cov(D, W), Var(W) with
         ``D = Σ w (y − ȳ_d)``."""
         st = self.domain_parts(mom, fam)
         same = np.arange(fam.n_dom)
-        vdd = self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_d, st.delta, same)
+        vdd = self.centred_variance(mom, fam)
         vdw = self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_w, None, same)
         vww = self._bilinear(mom, fam, st.lin_w, None, fam, st.lin_w, None, same)
         return st.mean, st.W, vdd, vdw, vww
