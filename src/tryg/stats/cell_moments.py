@@ -147,6 +147,15 @@ class Family:
     e_key: IntArray  # sorted keys domain * n_sb + superblock
     e_ind: Sparse  # E pairs × cells
     he: IntArray  # the (domain, superblock) pair of every (stratum, domain) pair (-1: none)
+    dom_ind: Sparse  # domains × cells
+    h_dom: IntArray  # domain of every (stratum, domain) pair
+    h_c: FloatArray  # c_h of every (stratum, domain) pair
+    hd_ind: Sparse  # domains × (stratum, domain) pairs
+    e_dom: IntArray  # domain of every (domain, superblock) pair
+    e_sb: IntArray  # superblock of every (domain, superblock) pair
+    ed_ind: Sparse  # domains × (domain, superblock) pairs
+    he_ind: Sparse  # (domain, superblock) pairs × (stratum, domain) pairs
+    h_cug: FloatArray | None  # c_h · ug_h of every (stratum, domain) pair (H × size)
 
 
 @dataclass(frozen=True)
@@ -308,9 +317,18 @@ class CellEngine:
             e_id[ok], e_key = _factor(dom[ok] * n_sb + self.sb[ok])
         he = np.full(len(h_key), -1, dtype=np.int64)
         he[h_id[inside]] = e_id[inside]
+        h_group, h_dom = h_key // n_dom, h_key % n_dom
+        e_dom = e_key // n_sb if n_sb else e_key
+        e_sb = e_key % n_sb if n_sb else e_key
+        h_cug = (self.c[h_group][:, None] * self.ug[h_group]
+                 if self.ug is not None else None)
         return Family(dom=dom, n_dom=n_dom, h_id=h_id, h_key=h_key,
-                       h_ind=_indicator(h_id, len(h_key)), e_id=e_id, e_key=e_key,
-                       e_ind=_indicator(e_id, len(e_key)), he=he)
+                      h_ind=_indicator(h_id, len(h_key)), e_id=e_id, e_key=e_key,
+                      e_ind=_indicator(e_id, len(e_key)), he=he,
+                      dom_ind=_indicator(dom, n_dom), h_dom=h_dom, h_c=self.c[h_group],
+                      hd_ind=_indicator(h_dom, n_dom), e_dom=e_dom, e_sb=e_sb,
+                      ed_ind=_indicator(e_dom, n_dom), he_ind=_indicator(he, len(e_key)),
+                      h_cug=h_cug)
 
     def means(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, FloatArray]:
         """Each domain's mean and weight total (D × V; the mean is NaN without weight). The
@@ -334,7 +352,7 @@ class CellEngine:
         assert mom.P1 is not None and mom.P0 is not None and self.ug is not None
         G, V = Sg.shape
         E = len(fam.e_key)
-        sb = fam.e_key % blk.n_sb
+        sb = fam.e_sb
         parts: list[FloatArray] = []
         for k, step in enumerate(blk.steps):
             R = mom.R0[k] if delta is None else mom.R1[k] + delta[:, :, None] * mom.R0[k]
@@ -345,11 +363,9 @@ class CellEngine:
         B = np.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
         P = mom.P0 if delta is None else mom.P1 + delta[:, :, None] * mom.P0
         Q = np.asarray(fam.e_ind @ P.reshape(G, -1)).reshape(E, V, blk.size)
-        h_group = fam.h_key // fam.n_dom
-        ok = fam.he >= 0
-        sub = (self.c[h_group[ok]][:, None] * S[ok])[:, :, None] * self.ug[h_group[ok]][:, None, :]
-        Q -= np.asarray(_indicator(fam.he[ok], E) @ sub.reshape(int(ok.sum()), -1)).reshape(
-            E, V, blk.size)
+        assert fam.h_cug is not None
+        sub = S[:, :, None] * fam.h_cug[:, None, :]  # rows of pairs outside superblocks: 0
+        Q -= np.asarray(fam.he_ind @ sub.reshape(len(S), -1)).reshape(E, V, blk.size)
         return _Linear(S=S, B=B, Q=Q, GB=_blockmul(blk.components[0].G, sb, B))
 
     def _bilinear(
@@ -368,29 +384,31 @@ class CellEngine:
             cellwise = mom.Q1 + da * mom.Q0
         else:
             cellwise = mom.Q2 + (da + dp) * mom.Q1 + da * dp * mom.Q0
-        total = np.asarray(_indicator(fa.dom, fa.n_dom) @ (self.a[:, None] * cellwise))
+        total = np.asarray(fa.dom_ind @ (self.a[:, None] * cellwise))
+        same = fa is fp and np.array_equal(parent, np.arange(fa.n_dom))
         # strata: Σ_h c_h S_{h,a} S_{h,p(a)}
-        h_group, h_dom = fa.h_key // fa.n_dom, fa.h_key % fa.n_dom
-        match = _lookup(fp.h_key, h_group * fp.n_dom + parent[h_dom])
-        ok = match >= 0
-        prod = self.c[h_group[ok]][:, None] * la.S[ok] * lp.S[match[ok]]
-        total -= np.asarray(_indicator(h_dom[ok], fa.n_dom) @ prod)
+        if same:
+            total -= np.asarray(fa.hd_ind @ (fa.h_c[:, None] * la.S * lp.S))
+        else:
+            h_group = fa.h_key // fa.n_dom
+            match = _lookup(fp.h_key, h_group * fp.n_dom + parent[fa.h_dom])
+            ok = match >= 0
+            prod = fa.h_c[ok][:, None] * la.S[ok] * lp.S[match[ok]]
+            total -= np.asarray(_indicator(fa.h_dom[ok], fa.n_dom) @ prod)
         blk = self.blocks
         if blk is None or la.B is None or lp.B is None:
             return total
         assert la.Q is not None and lp.Q is not None and lp.GB is not None
-        e_dom, sb = fa.e_key // blk.n_sb, fa.e_key % blk.n_sb
-        if fa is fp and np.array_equal(parent, np.arange(fa.n_dom)):
-            Ba, Qa, Bp, Qp, GBp = la.B, la.Q, lp.B, lp.Q, lp.GB
-            owner = e_dom
+        if same:
+            inner = (la.B * (lp.GB - lp.Q) - la.Q * lp.B).sum(axis=2)
+            total += np.asarray(fa.ed_ind @ inner)
         else:
-            match = _lookup(fp.e_key, parent[e_dom] * blk.n_sb + sb)
+            match = _lookup(fp.e_key, parent[fa.e_dom] * blk.n_sb + fa.e_sb)
             ok = match >= 0
             Ba, Qa = la.B[ok], la.Q[ok]
             Bp, Qp, GBp = lp.B[match[ok]], lp.Q[match[ok]], lp.GB[match[ok]]
-            owner = e_dom[ok]
-        inner = np.einsum("evs,evs->ev", Ba, GBp - Qp) - np.einsum("evs,evs->ev", Qa, Bp)
-        total += np.asarray(_indicator(owner, fa.n_dom) @ inner)
+            inner = (Ba * (GBp - Qp) - Qa * Bp).sum(axis=2)
+            total += np.asarray(_indicator(fa.e_dom[ok], fa.n_dom) @ inner)
         return total
 
     def centred_variance(self, mom: CellMoments, fam: Family) -> FloatArray:
