@@ -124,8 +124,11 @@ def pooled(
     if not ok_waves or not variables:
         return empty
     w_all = np.asarray(est.design.weights)
-    wave_pos = frame["wave"].map(position).to_numpy(np.int64)
-    Y_all = np.column_stack([np.asarray(est.values[v], dtype=np.float64) for v in variables])
+    wave_pos = np.searchsorted(np.asarray(waves), frame["wave"].to_numpy(np.int64))
+
+    def stacked() -> np.ndarray:
+        return np.column_stack([np.asarray(est.values[v], dtype=np.float64) for v in variables])
+
     W_, T, V = len(waves), len(ok_waves), len(variables)
     slot = np.full(W_ + k + 1, -1)  # wave position -> column of the ok wave, -1: none
     slot[[position[t] for t in ok_waves]] = np.arange(T)
@@ -135,23 +138,30 @@ def pooled(
     # independent waves (the usual stacked design): the variance is a sum over waves
     split = supported(est.design) and separates(est.design, wave_pos)
     out = []
+    levels = est.cache.get("levels:" + "|".join(variables), {})
     for col in est.level_columns.values():
+        cells = _cells(est, variables) if split else None
+        if cells is not None and col in levels:  # the survey estimates' domains
+            keys = levels[col][0].keys[col]
+            area_keys = pd.DataFrame({"k0": np.sort(keys.unique().to_numpy(object))})
+            out.append(_pooled_by_cells(spec, est, variables, ok_waves, wave_pos, None,
+                                        area_keys, cells, col))
+            continue
         area = frame[col].to_numpy(object)
         if pd.isna(area).all():
             continue
         area_codes, area_keys = _codes(area)
         A = len(area_keys)
         r_in = np.flatnonzero(area_codes >= 0)
-        cells = _cells(est, variables) if split else None
         if cells is not None:
             out.append(_pooled_by_cells(spec, est, variables, ok_waves, wave_pos, area_codes,
                                         area_keys, cells, col))
             continue
         if split:
             out.append(_pooled_by_wave(spec, est, variables, ok_waves, wave_pos,
-                                       area_codes, area_keys, Y_all))
+                                       area_codes, area_keys, stacked()))
             continue
-        Y = Y_all[r_in]
+        Y = stacked()[r_in]
         valid = ~np.isnan(Y)
         w = np.where(valid, w_all[r_in][:, None], 0.0)
         wy = np.where(valid, w * Y, 0.0)
@@ -228,8 +238,8 @@ def _cells(est: SurveyEstimates, variables: list[str]) -> Cells | None:
 
 def _pooled_by_cells(
     spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
-    wave_pos: np.ndarray, area_codes: np.ndarray, area_keys: pd.DataFrame, cells: Cells,
-    col: str,
+    wave_pos: np.ndarray, area_codes: np.ndarray | None, area_keys: pd.DataFrame,
+    cells: Cells, col: str,
 ) -> pd.DataFrame:
     """:func:`_pooled_by_wave` from per-cell moments: the variance of ``Σ w (y − c)`` over an
     area × wave domain is ``Var D + 2 δ Cov(D, W) + δ² Var W`` with ``D = Σ w (y − ȳ)``,
@@ -254,6 +264,7 @@ def _pooled_by_cells(
             g[at[ok]] = x[ok]
         mean, Wd, vdd2, vdw2, vww2 = grid
     else:
+        assert area_codes is not None
         row_dom = np.where(area_codes >= 0, area_codes * W_ + wave_pos, -1)
         dom = row_dom[engine.first]
         if not np.array_equal(dom[np.maximum(engine.cell, 0)][engine.cell >= 0],

@@ -31,7 +31,7 @@ from tryg.index.inputs import (
 )
 from tryg.index.population import totals
 from tryg.index.respondents import check_survey
-from tryg.index.results import RESULT_COLUMNS, conform
+from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform
 from tryg.index.spec import Spec
 
 Progress = Callable[[str, float], None]
@@ -213,8 +213,7 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     wave = table["wave"]
     broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
                                                                       "model"))
-    flags = _flags(table["flags"].fillna("").astype(str).to_numpy(object),
-                   uncertain, small, broken)
+    flags = _flags(table["flags"], uncertain, small, broken)
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
@@ -242,7 +241,8 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
             cols[c] = table[c].take(order).reset_index(drop=True)
         else:
             cols[c] = pd.Series(np.nan, index=index)
-    return conform(pd.DataFrame(cols, index=index, copy=False))
+    return conform(pd.DataFrame(cols, index=index, copy=False), ready=[c for c in computed
+                                                                if RESULT_DTYPES[c] == "object"])
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -281,11 +281,13 @@ def _measure_ids(spec: Spec) -> list[str]:
 
 
 def _flags(
-    base: np.ndarray, uncertain: np.ndarray, small: np.ndarray, broken: np.ndarray
+    base: pd.Series, uncertain: np.ndarray, small: np.ndarray, broken: np.ndarray
 ) -> np.ndarray:
     """The ";"-joined, sorted flags of every row: its own flag plus the publication flags.
     Computed once per distinct combination (a few), not per row."""
-    codes, distinct = pd.factorize(base)
+    raw, found = pd.factorize(base)  # missing: -1, read as no flag
+    distinct = np.array([*(str(v) for v in found), ""], dtype=object)
+    codes = np.where(raw >= 0, raw, len(distinct) - 1)
     combo = codes * 8 + uncertain * 4 + small * 2 + broken
     keys, inverse = np.unique(combo, return_inverse=True)
     joined = []

@@ -368,12 +368,31 @@ class CellEngine:
         Q -= np.asarray(fam.he_ind @ sub.reshape(len(S), -1)).reshape(E, V, blk.size)
         return _Linear(S=S, B=B, Q=Q, GB=_blockmul(blk.components[0].G, sb, B))
 
+    def _align(self, fa: Family, fp: Family, lp: _Linear, parent: IntArray) -> _Linear:
+        """``fp``'s linear parts on ``fa``'s pairs: row i holds the parts of the pair of
+        ``parent[domain]`` in the same stratum (superblock) as ``fa``'s pair i (0: none)."""
+        h_match = _lookup(fp.h_key, (fa.h_key // fa.n_dom) * fp.n_dom + parent[fa.h_dom])
+
+        def take(x: FloatArray, idx: IntArray) -> FloatArray:
+            out = x[np.maximum(idx, 0)]
+            out[idx < 0] = 0.0
+            return out
+
+        S = take(lp.S, h_match)
+        if lp.B is None or self.blocks is None:
+            return _Linear(S=S, B=None, Q=None, GB=None)
+        assert lp.Q is not None and lp.GB is not None
+        e_match = _lookup(fp.e_key, parent[fa.e_dom] * self.blocks.n_sb + fa.e_sb)
+        return _Linear(S=S, B=take(lp.B, e_match), Q=take(lp.Q, e_match),
+                       GB=take(lp.GB, e_match))
+
     def _bilinear(
         self, mom: CellMoments, fa: Family, la: _Linear, da: FloatArray | None,
-        fp: Family, lp: _Linear, dp: FloatArray | None, parent: IntArray,
+        lp: _Linear, dp: FloatArray | None,
     ) -> FloatArray:
-        """``Cov(X_a, X'_p(a))`` for every domain a of ``fa`` (D_a × V), ``p(a) = parent[a]``
-        a domain of ``fp`` that holds all of a's cells; X is D (delta given) or W."""
+        """``Cov(X_a, X'_p(a))`` for every domain a of ``fa`` (D_a × V), where ``p(a)`` holds
+        all of a's cells and ``lp`` holds its linear parts on ``fa``'s pairs (see
+        :meth:`_align`; ``la`` itself when ``p(a) = a``); X is D (delta given) or W."""
         # rows of a: Σ a_h w² (y − c_a)(y − c_p) over a's cells
         if da is None and dp is None:
             cellwise = mom.Q0
@@ -385,49 +404,29 @@ class CellEngine:
         else:
             cellwise = mom.Q2 + (da + dp) * mom.Q1 + da * dp * mom.Q0
         total = np.asarray(fa.dom_ind @ (self.a[:, None] * cellwise))
-        same = fa is fp and np.array_equal(parent, np.arange(fa.n_dom))
         # strata: Σ_h c_h S_{h,a} S_{h,p(a)}
-        if same:
-            total -= np.asarray(fa.hd_ind @ (fa.h_c[:, None] * la.S * lp.S))
-        else:
-            h_group = fa.h_key // fa.n_dom
-            match = _lookup(fp.h_key, h_group * fp.n_dom + parent[fa.h_dom])
-            ok = match >= 0
-            prod = fa.h_c[ok][:, None] * la.S[ok] * lp.S[match[ok]]
-            total -= np.asarray(_indicator(fa.h_dom[ok], fa.n_dom) @ prod)
-        blk = self.blocks
-        if blk is None or la.B is None or lp.B is None:
+        total -= np.asarray(fa.hd_ind @ (fa.h_c[:, None] * la.S * lp.S))
+        if la.B is None or lp.B is None:
             return total
         assert la.Q is not None and lp.Q is not None and lp.GB is not None
-        if same:
-            inner = (la.B * (lp.GB - lp.Q) - la.Q * lp.B).sum(axis=2)
-            total += np.asarray(fa.ed_ind @ inner)
-        else:
-            match = _lookup(fp.e_key, parent[fa.e_dom] * blk.n_sb + fa.e_sb)
-            ok = match >= 0
-            Ba, Qa = la.B[ok], la.Q[ok]
-            Bp, Qp, GBp = lp.B[match[ok]], lp.Q[match[ok]], lp.GB[match[ok]]
-            inner = (Ba * (GBp - Qp) - Qa * Bp).sum(axis=2)
-            total += np.asarray(_indicator(fa.e_dom[ok], fa.n_dom) @ inner)
+        inner = (la.B * (lp.GB - lp.Q) - la.Q * lp.B).sum(axis=2)
+        total += np.asarray(fa.ed_ind @ inner)
         return total
 
     def centred_variance(self, mom: CellMoments, fam: Family) -> FloatArray:
         """Var(D) per domain (D × V), ``D = Σ w (y − ȳ_d)``: ``Var(ȳ_d) = Var(D) / W²``."""
         st = self.domain_parts(mom, fam)
         if "dd" not in st.done:
-            same = np.arange(fam.n_dom)
-            st.done["dd"] = self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_d,
-                                           st.delta, same)
+            st.done["dd"] = self._bilinear(mom, fam, st.lin_d, st.delta, st.lin_d, st.delta)
         return st.done["dd"]
 
     def pair(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, ...]:
         """Per domain (D × V): mean, W, and Var(D), Cov(D, W), Var(W) with
         ``D = Σ w (y − ȳ_d)``."""
         st = self.domain_parts(mom, fam)
-        same = np.arange(fam.n_dom)
         vdd = self.centred_variance(mom, fam)
-        vdw = self._bilinear(mom, fam, st.lin_d, st.delta, fam, st.lin_w, None, same)
-        vww = self._bilinear(mom, fam, st.lin_w, None, fam, st.lin_w, None, same)
+        vdw = self._bilinear(mom, fam, st.lin_d, st.delta, st.lin_w, None)
+        vww = self._bilinear(mom, fam, st.lin_w, None, st.lin_w, None)
         return st.mean, st.W, vdd, vdw, vww
 
     def domain_parts(self, mom: CellMoments, fam: Family) -> DomainParts:
@@ -508,22 +507,15 @@ class CellEngine:
         ``(mean_p, W_p, Var D_p, Cov(D_p, W_p), Var W_p)`` (per parent), and the cross
         covariances ``Cov(D_a, D_p), Cov(D_a, W_p), Cov(W_a, D_p), Cov(W_a, W_p)`` (per a)."""
         parent = np.asarray(parent, dtype=np.int64)
-        ma, Wa = self.means(mom, fa)
-        mp, Wp = self.means(mom, fp)
-        da, dp = self._delta(mom, fa, ma), self._delta(mom, fp, mp)
-        aD, aW = self._linear(mom, fa, da), self._linear(mom, fa, None)
-        pD, pW = self._linear(mom, fp, dp), self._linear(mom, fp, None)
-        sa, sp_ = np.arange(fa.n_dom), np.arange(fp.n_dom)
-        own = (ma, Wa, self._bilinear(mom, fa, aD, da, fa, aD, da, sa),
-               self._bilinear(mom, fa, aD, da, fa, aW, None, sa),
-               self._bilinear(mom, fa, aW, None, fa, aW, None, sa))
-        par = (mp, Wp, self._bilinear(mom, fp, pD, dp, fp, pD, dp, sp_),
-               self._bilinear(mom, fp, pD, dp, fp, pW, None, sp_),
-               self._bilinear(mom, fp, pW, None, fp, pW, None, sp_))
-        cross = (self._bilinear(mom, fa, aD, da, fp, pD, dp, parent),
-                 self._bilinear(mom, fa, aD, da, fp, pW, None, parent),
-                 self._bilinear(mom, fa, aW, None, fp, pD, dp, parent),
-                 self._bilinear(mom, fa, aW, None, fp, pW, None, parent))
+        own = self.pair(mom, fa)
+        par = self.pair(mom, fp)
+        a, p = self.domain_parts(mom, fa), self.domain_parts(mom, fp)
+        dp = self._delta(mom, fp, p.mean)  # p's centre on every cell (a's cells among them)
+        pD, pW = self._align(fa, fp, p.lin_d, parent), self._align(fa, fp, p.lin_w, parent)
+        cross = (self._bilinear(mom, fa, a.lin_d, a.delta, pD, dp),
+                 self._bilinear(mom, fa, a.lin_d, a.delta, pW, None),
+                 self._bilinear(mom, fa, a.lin_w, None, pD, dp),
+                 self._bilinear(mom, fa, a.lin_w, None, pW, None))
         return (*own, *par, *cross)
 
     def degrees_of_freedom(self, mom: CellMoments, fam: Family) -> FloatArray:
