@@ -76,9 +76,12 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.Data
 def _ranked_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes of a column's values (-1: missing) and their rank in sorted order (missing
     last), for sorting with ``np.lexsort``."""
-    codes, uniques = pd.factorize(col, sort=True)
+    codes, uniques = pd.factorize(col)  # hashed; the (few) distinct values sorted after
     codes = np.asarray(codes, dtype=np.int64)
-    return codes, np.where(codes >= 0, codes, len(uniques))
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+    rank[-1] = len(uniques)
+    return codes, rank[codes]
 
 
 def _codes(*columns: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:

@@ -148,10 +148,25 @@ def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy)
     """Model-based rows take the place of the direct ones for small areas."""
     key = ["area_code", "wave", "measure"]
     sa = sa.assign(level=sa["area_code"].map(hier.level))
-    direct = table.set_index(key)
-    keep = ~direct.index.isin(sa.set_index(key).index)
-    merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
-    return pd.concat([direct[keep].reset_index(), merged], ignore_index=True)
+    # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
+    both = pd.concat([table[key], sa[key]], ignore_index=True)
+    combined = np.zeros(len(both), dtype=np.int64)
+    for c in key:
+        codes, uniques = pd.factorize(both[c])
+        combined = combined * (len(uniques) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
+    t_key, s_key = combined[:len(table)], combined[len(table):]
+    index = pd.Index(t_key)
+    if not index.is_unique:  # not expected: keep the merge's meaning for repeated keys
+        direct = table.set_index(key)
+        keep = ~direct.index.isin(sa.set_index(key).index)
+        merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
+        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True)
+    keep = ~index.isin(s_key)
+    at = index.get_indexer(pd.Index(s_key))
+    merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
+                          for c in ("n_eff", "df")})
+    kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
+    return pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
 
 
 def _add_design_comparisons(
@@ -228,8 +243,8 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
         "area_code": _lookup(area, list(area_u)), "area_name": name, "level": level,
         "measure": measures, "method": _lookup(method, list(method_u)), "n": n_arr,
         "suppressed": suppressed, "flags": flags, "band": _bands(spec, measures, estimate),
-        "spec_id": np.full(len(table), spec.id, dtype=object),
-        "spec_hash": np.full(len(table), spec.hash, dtype=object),
+        "spec_id": _constant(spec.id, len(table)),
+        "spec_hash": _constant(spec.hash, len(table)),
     }
     index = pd.RangeIndex(len(table))
     cols: dict[str, pd.Series] = {}
@@ -243,6 +258,11 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
             cols[c] = pd.Series(np.nan, index=index)
     return conform(pd.DataFrame(cols, index=index, copy=False), ready=[c for c in computed
                                                                 if RESULT_DTYPES[c] == "object"])
+
+
+def _constant(value: str, n: int) -> np.ndarray:
+    """``n`` times ``value`` as an object array (``np.full`` takes a slow path for objects)."""
+    return np.repeat(np.array([value], dtype=object), n)
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -306,7 +326,7 @@ def _bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:
     cuts |= {s.id: s.bands for s in spec.subindices}
     if spec.composite is not None:
         cuts[spec.composite.id] = spec.composite.bands
-    out = np.full(len(measures), "", dtype=object)
+    out = _constant("", len(measures))
     for measure, b in cuts.items():
         if not b:
             continue
