@@ -56,17 +56,34 @@ def prepare(
     frame["area_code"] = frame["area_code"].astype(str)
     frame["wave"] = pd.to_numeric(frame["wave"]).astype(np.int64)
     cols = {lv: level_column(lv) for lv in hierarchy.levels}
-    parts = []
-    for wave, rows in frame.groupby("wave", sort=True):
-        anc = hierarchy.ancestors(as_int(wave))
-        looked = anc.reindex(rows["area_code"].to_numpy())
-        looked.index = rows.index
-        parts.append(looked.rename(columns=cols))
-    levels = pd.concat(parts).reindex(frame.index)
-    for col in cols.values():
-        frame[col] = levels.get(col, np.nan)
+    # numbers instead of text: each distinct area code looked up once per ancestor table
+    # (waves mostly share one), every row's ancestors taken from there
+    area, area_u = pd.factorize(frame["area_code"])
+    wave = frame["wave"].to_numpy(np.int64)
+    wave_u, wave_idx = np.unique(wave, return_inverse=True)
+    tables: dict[int, int] = {}
+    parts: list[pd.DataFrame] = []
+    table_of_wave = np.empty(len(wave_u), dtype=np.int64)
+    for i, w in enumerate(wave_u.tolist()):
+        anc = hierarchy.ancestors(as_int(w))
+        if id(anc) not in tables:
+            tables[id(anc)] = len(parts)
+            parts.append(anc.reindex(area_u).reset_index(drop=True))
+        table_of_wave[i] = tables[id(anc)]
+    looked = pd.concat(parts, ignore_index=True)
+    at = table_of_wave[wave_idx] * len(area_u) + np.asarray(area, dtype=np.int64)
+    for lv, col in cols.items():
+        if lv in looked.columns:
+            frame[col] = looked[lv].take(at).reset_index(drop=True).set_axis(frame.index)
+        else:
+            frame[col] = np.nan
     stratum = frame["stratum"].astype(str) if "stratum" in frame else frame["area_code"]
-    frame["_stratum"] = frame["wave"].astype(str) + "|" + stratum
+    s_codes, s_u = pd.factorize(stratum)
+    pair, pair_idx = np.unique(wave_idx * len(s_u) + np.asarray(s_codes, dtype=np.int64),
+                               return_inverse=True)
+    labels = pd.Series(wave_u[pair // len(s_u)].astype(str)) + "|" + pd.Series(
+        np.asarray(s_u, dtype=object)[pair % len(s_u)]).astype(str)
+    frame["_stratum"] = labels.take(pair_idx).reset_index(drop=True).set_axis(frame.index)
     return frame, cols
 
 
@@ -226,3 +243,4 @@ def _bases(
             float(np.average(values[sub.id][rows], weights=w[rows])) if rows.any() else None
         )
     return out
+
