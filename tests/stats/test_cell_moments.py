@@ -132,9 +132,18 @@ def test_rest_contrasts_from_cells_equal_the_pattern_engine(calibration: str) ->
     engine = CellEngine(d, [dom.codes])
     mom = engine.moments(np.column_stack(list(values.values())))
     kwargs = {"area": "area", "parent": "parent", "by": "wave"}
-    fast = compare_with_rest_many(d, values, cells=(engine, mom), **kwargs)  # type: ignore[arg-type]
+    fast = compare_with_rest_many(d, values, cells=(engine, mom, []), **kwargs)  # type: ignore[arg-type]
     ref = compare_with_rest_many(d, values, **kwargs)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(fast, ref, rtol=1e-9)
+    # families built before, numbered otherwise (area × wave; wave × parent): the same
+    by_area = domains(d, ["area", "wave"])
+    by_parent = domains(d, ["wave", "parent"])
+    engine = CellEngine(d, [dom.codes, by_area.codes, by_parent.codes])
+    mom = engine.moments(np.column_stack(list(values.values())))
+    known = [(x.codes, engine.family(engine.keys[i], x.count))
+             for i, x in ((1, by_area), (2, by_parent))]
+    reused = compare_with_rest_many(d, values, cells=(engine, mom, known), **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(reused, ref, rtol=1e-9)
 
 
 def test_degrees_of_freedom_are_those_of_the_pattern_engine() -> None:

@@ -395,13 +395,17 @@ def parent_rest(
     exact, all areas at once)."""
     out = []
     values = {v: est.values[v] for v in variables}
+    known = _cells(est, variables)
+    levels = est.cache.get("levels:" + "|".join(variables), {})
+    cells = (None if known is None else
+             (*known, [(dom.codes, fam) for dom, fam in levels.values()]))
     for level, col in est.level_columns.items():
         parent = hierarchy.parent_level(level)
         if parent is None or est.frame[col].isna().all():
             continue
         res = compare_with_rest_many(
             est.design, values, area=col, parent=est.level_columns[parent], by="wave",
-            level=1 - spec.comparisons.alpha, cells=_cells(est, variables),
+            level=1 - spec.comparisons.alpha, cells=cells,
         )
         out.append(pd.DataFrame({
             "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),

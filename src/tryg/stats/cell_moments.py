@@ -425,8 +425,10 @@ class CellEngine:
         ``D = Σ w (y − ȳ_d)``."""
         st = self.domain_parts(mom, fam)
         vdd = self.centred_variance(mom, fam)
-        vdw = self._bilinear(mom, fam, st.lin_d, st.delta, st.lin_w, None)
-        vww = self._bilinear(mom, fam, st.lin_w, None, st.lin_w, None)
+        if "dw" not in st.done:
+            st.done["dw"] = self._bilinear(mom, fam, st.lin_d, st.delta, st.lin_w, None)
+            st.done["ww"] = self._bilinear(mom, fam, st.lin_w, None, st.lin_w, None)
+        vdw, vww = st.done["dw"], st.done["ww"]
         return st.mean, st.W, vdd, vdw, vww
 
     def domain_parts(self, mom: CellMoments, fam: Family) -> DomainParts:
@@ -440,7 +442,7 @@ class CellEngine:
         delta = self._delta(mom, fam, mean)
         parts = DomainParts(mean=mean, W=W, delta=delta,
                             lin_d=self._linear(mom, fam, delta), lin_w=self._linear(mom, fam, None))
-        while len(self._parts) >= 4:
+        while len(self._parts) >= 16:
             del self._parts[next(iter(self._parts))]
         self._parts[key] = (mom, fam, parts)
         return parts

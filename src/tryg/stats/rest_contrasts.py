@@ -16,7 +16,7 @@ contrast's score directly (checked against R's ``svycontrast`` in the tests).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from tryg.stats import intervals
 from tryg.stats.calibration_blocks import supported
-from tryg.stats.cell_moments import CellEngine, CellMoments
+from tryg.stats.cell_moments import CellEngine, CellMoments, Family
 from tryg.stats.design import Design, FloatArray
 from tryg.stats.estimators import By, domains
 from tryg.stats.score_patterns import ScorePattern, engine_for
@@ -50,7 +50,7 @@ def compare_with_rest_many(
     parent: str,
     by: By = None,
     level: float = 0.95,
-    cells: tuple[CellEngine, CellMoments] | None = None,
+    cells: tuple[CellEngine, CellMoments, Sequence[tuple[np.ndarray, Family]]] | None = None,
 ) -> pd.DataFrame:
     """Means of several row-aligned variables (NaN = outside the base), each area against the
     rest of its parent within each ``by`` group. Columns: the ``by`` columns, ``parent``,
@@ -59,8 +59,10 @@ def compare_with_rest_many(
     Areas alone in their parent have no rest and are left out.
 
     ``cells``: a :class:`~tryg.stats.cell_moments.CellEngine` of this design whose cells nest
-    in the ``by`` × area domains, with the moments of ``values`` (same columns, same order);
-    the variances then come from the cells' moments (same numbers up to rounding)."""
+    in the ``by`` × area domains, with the moments of ``values`` (same columns, same order)
+    and families it has built already (with their rows' domain codes; used where they hold
+    the same domains as the areas or parents here, whatever their numbering); the variances
+    then come from the cells' moments (same numbers up to rounding)."""
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
     names = list(values)
     dom = domains(design, [*extra, parent, area])
@@ -140,7 +142,8 @@ def _moments_by_pattern(
 
 
 def _moments_by_cells(
-    cells: tuple[CellEngine, CellMoments], codes: np.ndarray, pi: np.ndarray, P: int
+    cells: tuple[CellEngine, CellMoments, Sequence[tuple[np.ndarray, Family]]],
+    codes: np.ndarray, pi: np.ndarray, P: int,
 ) -> Moments | None:
     """:func:`_moments_by_pattern` from per-cell moments (``None`` if the cells do not nest in
     the areas). With ``D = Σ w (y − ȳ)`` and ``W = Σ w`` of the area (a) and of its parent
@@ -148,16 +151,36 @@ def _moments_by_cells(
     ``T = D_p + γ W_p`` (``α = 1/W_a + 1/W_rest``, ``β = (ȳ_a − ȳ_rest)/W_rest``,
     ``γ = ȳ_p − ȳ_rest``), so its variance is a quadratic form in the 2 × 2 covariances of
     area and parent and their cross covariances (:meth:`CellEngine.nested`)."""
-    engine, mom = cells
+    engine, mom, families = cells
     D = len(pi)
+    codes = np.asarray(codes, dtype=np.int64)
     inside = engine.cell >= 0
-    dom = np.asarray(codes, dtype=np.int64)[engine.first]
+    dom = codes[engine.first]
     if not np.array_equal(dom[engine.cell[inside]], codes[inside]) or (codes[~inside] >= 0).any():
         return None
-    fa = engine.family(dom, D)
-    fp = engine.family(np.where(dom >= 0, pi[np.maximum(dom, 0)], -1), P)
-    (ya, Wa, v_da, c_dwa, v_wa, mp, Wp, v_dp, c_dwp, v_wp,
-     x_dd, x_dw, x_wd, x_ww) = engine.nested(mom, fa, fp, pi)
+    prow = np.where(codes >= 0, pi[np.maximum(codes, 0)], -1)
+    # families the engine has built already (their parts are kept), in their own numbering
+    a_known, p_known = _matching(families, codes, D), _matching(families, prow, P)
+    if a_known is not None and p_known is not None:
+        (fa, a_map), (fp, p_map) = a_known, p_known
+        p_inv = np.empty(P, dtype=np.int64)
+        p_inv[p_map] = np.arange(P)
+        a_inv = np.empty(D, dtype=np.int64)
+        a_inv[a_map] = np.arange(D)
+        out = engine.nested(mom, fa, fp, p_inv[pi[a_map]])
+        own = [x[a_inv] for x in out[:5]]
+        par = [x[p_inv] for x in out[5:10]]
+        cross = [x[a_inv] for x in out[10:]]
+        df = engine.degrees_of_freedom(mom, fp)[p_inv][pi]
+    else:
+        fa = engine.family(dom, D)
+        fp = engine.family(np.where(dom >= 0, pi[np.maximum(dom, 0)], -1), P)
+        out = engine.nested(mom, fa, fp, pi)
+        own, par, cross = list(out[:5]), list(out[5:10]), list(out[10:])
+        df = engine.degrees_of_freedom(mom, fp)[pi]
+    ya, Wa, v_da, c_dwa, v_wa = own
+    mp, Wp, v_dp, c_dwp, v_wp = par
+    x_dd, x_dw, x_wd, x_ww = cross
     Wr = Wp[pi] - Wa
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # the rest's mean from the parent's: exactly the area's when all answers are equal
@@ -167,13 +190,28 @@ def _moments_by_cells(
         v_t = v_dp[pi] + 2 * gamma * c_dwp[pi] + gamma**2 * v_wp[pi]
         c_ut = alpha * x_dd + alpha * gamma * x_dw + beta * x_wd + beta * gamma * x_ww
         var = np.maximum(v_u, 0.0) + v_t / Wr**2 - 2 * c_ut / Wr
-    df = engine.degrees_of_freedom(mom, fp)[pi]
     ok = (Wa > 0) & (Wr > 0)
 
     def flat(a: np.ndarray) -> np.ndarray:
         return np.asarray(a).T.reshape(-1)
 
     return (flat(ya), flat(yr), flat(np.sqrt(np.maximum(var, 0.0))), flat(df), flat(ok))
+
+
+def _matching(
+    families: Sequence[tuple[np.ndarray, Family]], codes: np.ndarray, D: int
+) -> tuple[Family, np.ndarray] | None:
+    """A family of ``families`` (given with its rows' domain codes) whose domains are those of
+    ``codes`` (D domains), and the number here of each of its domains."""
+    inside = codes >= 0
+    for row_codes, fam in families:
+        if fam.n_dom != D or not np.array_equal(row_codes >= 0, inside):
+            continue
+        mine = np.full(D, -1, dtype=np.int64)
+        mine[row_codes[inside]] = codes[inside]
+        if (mine >= 0).all() and np.array_equal(mine[row_codes[inside]], codes[inside]):
+            return fam, mine
+    return None
 
 
 def _moments_sparse(
