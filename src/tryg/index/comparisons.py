@@ -33,13 +33,16 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
     """Waves whose questionnaire version differs from the previous wave's."""
     if "questionnaire" not in frame.columns:
         return set()
-    pairs = pd.DataFrame({
-        "wave": pd.to_numeric(frame["wave"]).to_numpy(np.int64),
-        "version": frame["questionnaire"].astype(str).to_numpy(object),
-    }).drop_duplicates()
+    # distinct (wave, version) pairs from numbers: no row-wise text
+    wave_u, wave = np.unique(pd.to_numeric(frame["wave"]).to_numpy(np.int64),
+                             return_inverse=True)
+    version, version_u = pd.factorize(frame["questionnaire"].astype(str))
+    pairs = np.unique(wave * (len(version_u) + 1) + np.asarray(version, dtype=np.int64) + 1)
+    names = ["nan", *(str(v) for v in version_u)]  # a missing version reads "nan" (astype)
     versions: dict[int, set[str]] = {}
-    for wave, version in zip(pairs["wave"].tolist(), pairs["version"].tolist(), strict=True):
-        versions.setdefault(int(wave), set()).add(version)
+    for pair in pairs.tolist():
+        versions.setdefault(int(wave_u[pair // (len(version_u) + 1)]), set()).add(
+            names[pair % (len(version_u) + 1)])
     waves = sorted(versions)
     return {b for a, b in itertools.pairwise(waves) if versions[a] != versions[b]}
 
