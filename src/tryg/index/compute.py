@@ -9,6 +9,7 @@ and spec give the same table, row for row (sorted, no clocks, no randomness).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -149,12 +150,7 @@ def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy)
     key = ["area_code", "wave", "measure"]
     sa = sa.assign(level=sa["area_code"].map(hier.level))
     # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
-    both = pd.concat([table[key], sa[key]], ignore_index=True)
-    combined = np.zeros(len(both), dtype=np.int64)
-    for c in key:
-        codes, uniques = pd.factorize(both[c])
-        combined = combined * (len(uniques) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
-    t_key, s_key = combined[:len(table)], combined[len(table):]
+    t_key, s_key = _row_keys([table, sa], key)
     index = pd.Index(t_key)
     if not index.is_unique:  # not expected: keep the merge's meaning for repeated keys
         direct = table.set_index(key)
@@ -166,7 +162,8 @@ def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy)
     merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
                           for c in ("n_eff", "df")})
     kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
-    return pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
+    out: pd.DataFrame = pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
+    return out
 
 
 def _add_design_comparisons(
@@ -196,8 +193,33 @@ def _add_design_comparisons(
             for c in ("change_pooled", "diff_parent_rest"):
                 if c in part:
                     part.loc[scale, c] = part.loc[scale, c] * tr.b
-        table = table.merge(part, on=key, how="left")
+        table = _left_join(table, part, key)
     return table
+
+
+def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
+    """The key columns of several frames as one number per row (equal keys, equal numbers;
+    a missing value is a value of its own, as in a merge)."""
+    both = pd.concat([f[key] for f in frames], ignore_index=True)
+    combined = np.zeros(len(both), dtype=np.int64)
+    for c in key:
+        codes, uniques = pd.factorize(both[c])
+        combined = combined * (len(uniques) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
+    bounds = np.cumsum([0, *(len(f) for f in frames)])
+    return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+
+
+def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """``table.merge(part, on=key, how="left")`` for a ``part`` with one row per key, by a
+    hashed look-up of numbered keys (a multi-column merge on text costs far more)."""
+    t_key, p_key = _row_keys([table, part], key)
+    index = pd.Index(p_key)
+    if not index.is_unique:
+        return table.merge(part, on=key, how="left")
+    at = index.get_indexer(pd.Index(t_key))
+    added = {c: pd.api.extensions.take(part[c].array, at, allow_fill=True)
+             for c in part.columns if c not in key}
+    return table.reset_index(drop=True).assign(**added)
 
 
 def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) -> pd.DataFrame:
