@@ -243,7 +243,8 @@ class CellEngine:
         """Cell sums of every column of ``values`` (n × V; NaN: outside the base). Columns
         with the same missing rows share their weight sums; every work array is one column
         long (large temporaries cost more in page faults than in arithmetic)."""
-        Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
+        # column-major: every pass below reads one column
+        Y = np.asfortranarray(np.asarray(values, dtype=np.float64).reshape(self.design.n, -1))
         G, V = self.n_cells, Y.shape[1]
         blk = self.blocks
         size = blk.size if blk is not None else 0
