@@ -25,6 +25,7 @@ from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
 from tryg.stats import cell_moments, intervals
 from tryg.stats.calibration_blocks import supported
+from tryg.stats.estimators import Domains
 from tryg.stats.rest_contrasts import compare_with_rest_many
 from tryg.stats.score_patterns import ScorePattern, engine_for, pattern_variance, separates
 
@@ -390,6 +391,38 @@ def _pooled_by_wave(
     })
 
 
+def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str) -> Domains | None:
+    """The domains ``[wave, pcol, col]`` as :func:`tryg.stats.estimators.domains` numbers
+    them, from the survey estimates' domains ``[col, wave]`` (the same rows: an area has one
+    parent in a wave), without another group-by over the respondents' text columns.
+    ``None`` if an area × wave has respondents with different parents."""
+    D = len(dom.keys)
+    rows = np.flatnonzero(dom.codes >= 0)
+    first = np.full(D, -1, dtype=np.int64)
+    first[dom.codes[rows[::-1]]] = rows[::-1]
+    parent_col = frame[pcol]
+    parents = parent_col.take(first).reset_index(drop=True)
+    p_codes, _ = pd.factorize(parent_col)
+    p_codes = np.asarray(p_codes, dtype=np.int64)
+    if not np.array_equal(p_codes[rows], p_codes[first[dom.codes[rows]]]):
+        return None
+    keep = np.flatnonzero(parents.notna().to_numpy())  # a missing parent: in no domain
+    wave = dom.keys["wave"].to_numpy()[keep]
+    p_rank = pd.factorize(parents.iloc[keep], sort=True)[0]
+    a_rank = pd.factorize(dom.keys[col].iloc[keep], sort=True)[0]
+    order = keep[np.lexsort((a_rank, p_rank, wave))]
+    number = np.full(D + 1, -1, dtype=np.int64)
+    number[order] = np.arange(len(order))
+    codes = number[dom.codes]  # -1 stays -1 (the last entry)
+    keys = pd.DataFrame({
+        "wave": dom.keys["wave"].to_numpy()[order],
+        pcol: parents.iloc[order].reset_index(drop=True),
+        col: dom.keys[col].iloc[order].reset_index(drop=True),
+    })
+    keys.columns = pd.Index(["wave", pcol, col], dtype=object)  # as a group-by's keys
+    return Domains(codes, keys)
+
+
 def parent_rest(
     spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
 ) -> pd.DataFrame:
@@ -406,9 +439,12 @@ def parent_rest(
         parent = hierarchy.parent_level(level)
         if parent is None or est.frame[col].isna().all():
             continue
+        pcol = est.level_columns[parent]
         res = compare_with_rest_many(
-            est.design, values, area=col, parent=est.level_columns[parent], by="wave",
+            est.design, values, area=col, parent=pcol, by="wave",
             level=1 - spec.comparisons.alpha, cells=cells,
+            known_domains=_with_parent(levels[col][0], est.frame, col, pcol)
+            if col in levels else None,
         )
         out.append(pd.DataFrame({
             "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),

@@ -183,6 +183,8 @@ class CellEngine:
             raise ValueError("the cell engine does not support this design")
         self.design = design
         self._parts: dict[tuple[int, int], tuple[CellMoments, Family, DomainParts]] = {}
+        self._cross: dict[tuple[int, tuple[tuple[int, int], ...]],
+                          tuple[CellMoments, dict[tuple[int, int], tuple[FloatArray, ...]]]] = {}
         comp = design.components[0]
         group_row = comp.group[comp.unit]
         code = np.asarray(group_row, dtype=np.int64)
@@ -453,6 +455,10 @@ class CellEngine:
     ) -> dict[tuple[int, int], tuple[FloatArray, ...]]:
         """For columns i, j of ``values`` (the columns ``mom`` was built from): the cell sums
         ``Σ w² e_i e_j, Σ w² e_i [j valid], Σ w² e_j [i valid], Σ w² [both valid]``."""
+        key = (id(mom), tuple(pairs))
+        cached = self._cross.get(key)
+        if cached is not None and cached[0] is mom:
+            return cached[1]
         Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
         G = self.n_cells
         cell = np.where(self.cell >= 0, self.cell, G)
@@ -464,6 +470,8 @@ class CellEngine:
             ej = np.where(vj, Y[:, j] - np.append(mom.ybar[:, j], 0.0)[cell], 0.0)
             out[(i, j)] = tuple(np.bincount(cell, weights=x, minlength=G + 1)[:G]
                                 .astype(np.float64) for x in (w2 * ei * ej, w2 * ei, w2 * ej, w2))
+        self._cross.clear()  # one set kept: the moments of one run
+        self._cross[key] = (mom, out)
         return out
 
     def sum_variance(

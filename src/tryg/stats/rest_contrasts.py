@@ -26,7 +26,7 @@ from tryg.stats import intervals
 from tryg.stats.calibration_blocks import supported
 from tryg.stats.cell_moments import CellEngine, CellMoments, Family
 from tryg.stats.design import Design, FloatArray
-from tryg.stats.estimators import By, domains
+from tryg.stats.estimators import By, Domains, domains
 from tryg.stats.score_patterns import ScorePattern, engine_for
 from tryg.stats.variance import covariance_with_aggregate, linearized_variance
 
@@ -51,6 +51,7 @@ def compare_with_rest_many(
     by: By = None,
     level: float = 0.95,
     cells: tuple[CellEngine, CellMoments, Sequence[tuple[np.ndarray, Family]]] | None = None,
+    known_domains: Domains | None = None,
 ) -> pd.DataFrame:
     """Means of several row-aligned variables (NaN = outside the base), each area against the
     rest of its parent within each ``by`` group. Columns: the ``by`` columns, ``parent``,
@@ -62,10 +63,12 @@ def compare_with_rest_many(
     in the ``by`` × area domains, with the moments of ``values`` (same columns, same order)
     and families it has built already (with their rows' domain codes; used where they hold
     the same domains as the areas or parents here, whatever their numbering); the variances
-    then come from the cells' moments (same numbers up to rounding)."""
+    then come from the cells' moments (same numbers up to rounding). ``known_domains``: the
+    domains of ``[*by, parent, area]`` exactly as :func:`~tryg.stats.estimators.domains`
+    numbers them, if the caller has them already."""
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
     names = list(values)
-    dom = domains(design, [*extra, parent, area])
+    dom = known_domains or domains(design, [*extra, parent, area])
     keys = dom.keys
     D = len(keys)
     pcodes, _ = pd.MultiIndex.from_frame(keys[[*extra, parent]]).factorize()
