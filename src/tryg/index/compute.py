@@ -231,12 +231,28 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     """
     pub = spec.publication
     area, area_u = _factorize(table["area_code"])
-    name = _lookup(area, [hier.names.get(a) for a in area_u])
-    level = _lookup(area, [hier.level.get(a) for a in area_u])
     level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
                                for a in area_u], dtype=np.float64)
     method, method_u = _factorize(table["method"])
     measure, measure_u = _factorize(table["measure"])
+    wave = table["wave"]
+    measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
+    mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
+                 dtype=np.float64)
+    # sort keys, last = primary; text by the rank of its sorted distinct values, missing last
+    order = np.lexsort((
+        _ranks(measure, measure_u), mo, wave.to_numpy(np.float64, na_value=np.nan),
+        _ranks(area, area_u), level_pos,
+    ))
+    # everything below in the final order: codes are sorted (cheap), text looked up after
+    text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
+            "spec_hash"}  # built from the codes below
+    used = [c for c in table.columns
+            if c in ("n", "count", "flags", "estimate", "wave")
+            or (c in RESULT_COLUMNS and c not in text)]
+    table = table[used].take(order).reset_index(drop=True)
+    area, method, measure = area[order], method[order], measure[order]
+    wave = table["wave"]
     n = pd.to_numeric(table["n"], errors="coerce") if "n" in table else pd.Series(
         np.nan, index=table.index)
     if "count" in table:
@@ -247,22 +263,15 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
         suppressed = survey_like & (n_arr < pub.min_n)
         uncertain = survey_like & (n_arr >= pub.min_n) & (n_arr < pub.uncertain_n)
         small = _isin(method, method_u, ("register", "register_eb")) & (n_arr <= pub.small_count)
-    wave = table["wave"]
     broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
                                                                       "model"))
     flags = _flags(table["flags"], uncertain, small, broken)
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
-    measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
-    mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
-                 dtype=np.float64)
-    # sort keys, last = primary; text by the rank of its sorted distinct values, missing last
-    order = np.lexsort((
-        _ranks(measure, measure_u), mo, wave.to_numpy(np.float64, na_value=np.nan),
-        _ranks(area, area_u), level_pos,
-    ))
     computed: dict[str, np.ndarray] = {
-        "area_code": _lookup(area, list(area_u)), "area_name": name, "level": level,
+        "area_code": _lookup(area, list(area_u)),
+        "area_name": _lookup(area, [hier.names.get(a) for a in area_u]),
+        "level": _lookup(area, [hier.level.get(a) for a in area_u]),
         "measure": measures, "method": _lookup(method, list(method_u)), "n": n_arr,
         "suppressed": suppressed, "flags": flags, "band": _bands(spec, measures, estimate),
         "spec_id": _constant(spec.id, len(table)),
@@ -272,10 +281,10 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     cols: dict[str, pd.Series] = {}
     for c in RESULT_COLUMNS:
         if c in computed:
-            v = computed[c][order]
+            v = computed[c]
             cols[c] = pd.Series(v, index=index, dtype=object if v.dtype == object else None)
         elif c in table:
-            cols[c] = table[c].take(order).reset_index(drop=True)
+            cols[c] = table[c]
         else:
             cols[c] = pd.Series(np.nan, index=index)
     return conform(pd.DataFrame(cols, index=index, copy=False), ready=[c for c in computed
