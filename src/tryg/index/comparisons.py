@@ -51,26 +51,29 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
 def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.DataFrame:
     """``change_prev, p_prev, sig_prev`` against the previous wave in the data.
 
-    Rows come back sorted by measure, area and wave. The sort and the "previous row of the
-    same measure and area" work on integer codes (sorting Arrow-backed text is slow)."""
+    Rows keep their order. The "previous row of the same measure and area" is found on integer
+    codes sorted by measure, area and wave (sorting Arrow-backed text, or taking every column
+    of the table in that order, is slow), and the results are put back in the rows' order."""
     measure, m_rank = _ranked_codes(rows["measure"])
     area, a_rank = _ranked_codes(rows["area_code"])
     order = np.lexsort((rows["wave"].to_numpy(np.float64, na_value=np.nan), a_rank, m_rank))
-    rows = rows.take(order)
-    group = (measure[order] >= 0) & (area[order] >= 0)
+    m_o, a_o = measure[order], area[order]
+    group = (m_o >= 0) & (a_o >= 0)
     same = np.zeros(len(rows), dtype=bool)  # the row before is of the same measure and area
-    same[1:] = (group[1:] & (measure[order][1:] == measure[order][:-1])
-                & (area[order][1:] == area[order][:-1]))
-    estimate = rows["estimate"].to_numpy(np.float64)
-    se_own = rows["se"].to_numpy(np.float64)
+    same[1:] = group[1:] & (m_o[1:] == m_o[:-1]) & (a_o[1:] == a_o[:-1])
+    estimate = rows["estimate"].to_numpy(np.float64)[order]
+    se_own = rows["se"].to_numpy(np.float64)[order]
     prev_est, prev_se = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     prev_est[1:] = np.where(same[1:], estimate[:-1], np.nan)
     prev_se[1:] = np.where(same[1:], se_own[:-1], np.nan)
-    change = pd.Series(estimate - prev_est, index=rows.index)
-    se = pd.Series(np.hypot(se_own, prev_se), index=rows.index)
+    back = np.empty(len(rows), dtype=np.int64)  # sorted position of every row
+    back[order] = np.arange(len(rows))
+    change = pd.Series((estimate - prev_est)[back], index=rows.index)
+    se = pd.Series(np.hypot(se_own, prev_se)[back], index=rows.index)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = intervals.p_value((change / se).to_numpy(np.float64), None)
     broken = rows["wave"].isin(breaks) & rows["method"].isin(["direct", "composite", "model"])
+    rows = rows.copy(deep=False)
     rows["change_prev"] = change.where(~broken)
     rows["p_prev"] = pd.Series(p, index=rows.index).where(~broken & (se > 0))
     rows["sig_prev"] = (rows["p_prev"] < alpha).where(rows["p_prev"].notna())
