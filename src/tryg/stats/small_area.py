@@ -138,12 +138,18 @@ def _scoring_signs(
     """Whether the scoring increment of :func:`_scoring_step` is positive at each of ``As``:
     the same formulas, evaluated for all values at once (batched p × p products)."""
     Vi = 1.0 / (As[:, None] + psi[None, :])  # grid × m
-    M = np.einsum("gm,mp,mq->gpq", Vi, X, X)
+    p = X.shape[1]
+    XX = (X[:, :, None] * X[:, None, :]).reshape(len(X), p * p)  # X_i X_i' per area
+
+    def weighted(v: FloatArray) -> FloatArray:  # X' diag(v_g) X for every grid value g
+        return np.asarray(v @ XX).reshape(len(v), p, p)
+
+    M = weighted(Vi)
     beta = np.linalg.solve(M, ((Vi * y) @ X)[..., None])[..., 0]  # grid × p
     r = y[None, :] - beta @ X.T
     if reml:
-        C2 = np.linalg.solve(M, np.einsum("gm,mp,mq->gpq", Vi**2, X, X))
-        C3 = np.linalg.solve(M, np.einsum("gm,mp,mq->gpq", Vi**3, X, X))
+        C2 = np.linalg.solve(M, weighted(Vi**2))
+        C3 = np.linalg.solve(M, weighted(Vi**3))
         trace_v = Vi.sum(axis=1) - np.trace(C2, axis1=1, axis2=2)
         info = 0.5 * (np.sum(Vi**2, axis=1) - 2.0 * np.trace(C3, axis1=1, axis2=2)
                       + np.sum(C2 * C2.transpose(0, 2, 1), axis=(1, 2)))
