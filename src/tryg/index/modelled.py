@@ -152,6 +152,75 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
     measure = next(m for m in spec.measures if m.id == gap.survey_measure)
     sign = 1.0 if not measure.higher_is_safer else -1.0
     z = norm.ppf(1 - spec.comparisons.alpha / 2)
+    levels = [gap.level] if gap.level else sorted(survey["level"].unique())
+    # the used columns only, selected once (row selections copy every column)
+    used = ["area_code", "wave", "estimate", "se", "n", "n_eff", "df"]
+    s_all = survey.loc[survey["variable"] == gap.survey_measure, [*used, "level"]]
+    r = register.loc[register["measure"] == gap.register_measure, ["area_code", "wave", "estimate"]]
+    # (area, wave) of both tables as numbers: a hashed look-up instead of a merge per level
+    area, _ = pd.factorize(pd.concat([s_all["area_code"], r["area_code"]], ignore_index=True))
+    area = np.asarray(area, dtype=np.int64)
+    wave_all = np.concatenate([s_all["wave"].to_numpy(np.int64), r["wave"].to_numpy(np.int64)])
+    key = area * (int(wave_all.max(initial=0)) + 1) + wave_all
+    s_key, r_key = key[:len(s_all)], key[len(s_all):]
+    r_index = pd.Index(r_key)
+    if not r_index.is_unique:
+        return _gap_rows_merged(spec, survey, register)
+    crime_all = np.where((at := r_index.get_indexer(pd.Index(s_key))) >= 0,
+                         r["estimate"].to_numpy(np.float64)[np.maximum(at, 0)], np.nan)
+    level_all = s_all["level"].to_numpy(object)
+    cols = {c: s_all[c].to_numpy() for c in used}
+    frames = []
+    for level in levels:
+        in_level = (level_all == level) & (at >= 0)
+        for wave in sorted(set(cols["wave"][in_level].tolist())):
+            rows = np.flatnonzero(in_level & (cols["wave"] == wave))
+            se = cols["se"][rows].astype(np.float64)
+            crime = crime_all[rows]
+            ok = (se > 0) & (crime > 0)
+            rows, se, crime = rows[ok], se[ok], crime[ok]
+            if len(rows) < 5:
+                continue
+            est = cols["estimate"][rows].astype(np.float64)
+            X = np.column_stack([np.ones(len(rows)), np.log(crime)])
+            wts = 1.0 / se**2
+            beta = np.linalg.lstsq(X * np.sqrt(wts)[:, None], est * np.sqrt(wts), rcond=None)[0]
+            resid = sign * (est - X @ beta)
+            flags = np.where(
+                resid > z * se,
+                "fear_ahead_of_crime",
+                np.where(resid < -z * se, "fear_behind_crime", ""),
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "area_code": cols["area_code"][rows],
+                        "wave": as_int(wave),
+                        "measure": "gap",
+                        "estimate": resid,
+                        "se": se,
+                        "ci_low": resid - z * se,
+                        "ci_high": resid + z * se,
+                        "n": cols["n"][rows],
+                        "n_eff": cols["n_eff"][rows],
+                        "df": cols["df"][rows],
+                        "method": "model",
+                        "flags": flags,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _gap_rows_merged(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """:func:`gap_rows` by merging the tables (register rows repeated for an area × wave)."""
+    gap = spec.gap
+    if not gap.enabled or survey.empty or register.empty:
+        return pd.DataFrame()
+    measure = next(m for m in spec.measures if m.id == gap.survey_measure)
+    sign = 1.0 if not measure.higher_is_safer else -1.0
+    z = norm.ppf(1 - spec.comparisons.alpha / 2)
     frames = []
     levels = [gap.level] if gap.level else sorted(survey["level"].unique())
     # the used columns only, selected once (row selections copy every column)
