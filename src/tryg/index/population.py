@@ -33,12 +33,25 @@ def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
     own_total = t[~is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
     from_cells = t[is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
     direct = own_total.combine_first(from_cells)
-    rows = []
-    for year, part in direct.groupby(level="year", sort=True):
-        own = {str(key[0]): float(v) for key, v in part.items()}  # type: ignore[index]
-        for code, value in sorted(hierarchy.roll_up(own, as_int(year)).items()):
-            rows.append((code, as_int(year), value))
-    return pd.DataFrame(rows, columns=["area_code", "year", "population"])
+    codes: list[str] = []
+    years: list[np.ndarray] = []
+    values: list[float] = []
+    area = direct.index.get_level_values("area_code").astype(str).to_numpy(object).tolist()
+    year_of = direct.index.get_level_values("year").to_numpy()
+    amount = direct.to_numpy(np.float64).tolist()
+    for year in np.unique(year_of).tolist():
+        at = np.flatnonzero(year_of == year).tolist()
+        own = {area[i]: amount[i] for i in at}
+        rolled = hierarchy.roll_up(own, as_int(year))
+        keys = sorted(rolled)
+        codes += keys
+        values += [rolled[k] for k in keys]
+        years.append(np.full(len(keys), as_int(year), dtype=np.int64))
+    return pd.DataFrame({
+        "area_code": codes,
+        "year": np.concatenate(years) if years else np.zeros(0, dtype=np.int64),
+        "population": np.asarray(values, dtype=np.float64),
+    })
 
 
 def margins(
