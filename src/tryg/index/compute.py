@@ -113,10 +113,11 @@ def run(
     warnings += w
     gap_rows = modelled.gap_rows(spec, sv_rows, reg_rows)
 
-    table = pd.concat(
-        [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty],
-        ignore_index=True,
-    )
+    # only the columns the steps below read: every later take, join and sort copies each
+    # column (the levels and names are looked up again at the end)
+    parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
+    table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
+                      ignore_index=True)
     if not sa_rows.empty:
         table = _replace_small_areas(table, sa_rows, hier)
 
@@ -128,6 +129,12 @@ def run(
     table = _finish(spec, table, hier, breaks)
     say("done", 1.0)
     return IndexResult(table, tuple(warnings), spec)
+
+
+#: The columns of the work table: the results' own (but the text looked up at the end) and
+#: what ``n`` (``count``) and the small-area rows (``df``) need.
+_WORK_COLUMNS = frozenset(RESULT_COLUMNS) - {"level", "area_name", "band", "spec_id",
+                                             "spec_hash", "suppressed"} | {"count", "df"}
 
 
 def _top_area(hier: Hierarchy) -> str | None:
