@@ -71,8 +71,14 @@ def compare_with_rest_many(
     dom = known_domains or domains(design, [*extra, parent, area])
     keys = dom.keys
     D = len(keys)
-    pcodes, _ = pd.MultiIndex.from_frame(keys[[*extra, parent]]).factorize()
-    pi = np.asarray(pcodes, dtype=np.int64)
+    # the parent (within the by groups) of every domain, numbered by first appearance
+    combined = np.zeros(D, dtype=np.int64)
+    for col in [*extra, parent]:
+        codes, uniques = pd.factorize(keys[col])
+        combined = np.asarray(pd.factorize(
+            combined * (len(uniques) + 1) + np.asarray(codes, dtype=np.int64) + 1)[0],
+            dtype=np.int64)  # renumbered at each step: no overflow
+    pi = combined
     P = int(pi.max()) + 1 if D else 0
     fast = _moments_by_cells(cells, dom.codes, pi, P) if cells is not None and D else None
     if fast is not None:
