@@ -71,6 +71,10 @@ def _lookup(keys: IntArray, targets: IntArray) -> IntArray:
     return np.where(keys[pos] == targets, pos, -1)
 
 
+#: A zero offset of every cell from its domain's mean (see ``CellEngine._linear``).
+_ZERO = np.zeros((1, 1))
+
+
 def _blockmul(stack: FloatArray, sb: IntArray, X: FloatArray) -> FloatArray:
     """``stack[sb[e]] @ X[e, v, :]`` for every e and v. One batched product of small
     matrices (numpy's own loop: a BLAS call per superblock costs more in thread start-up
@@ -347,6 +351,8 @@ class CellEngine:
 
     def _linear(self, mom: CellMoments, fam: Family, delta: FloatArray | None) -> _Linear:
         """Linear parts of ``D`` (``delta`` given: centred on the domain) or of ``W``."""
+        if delta is not None and not delta.any():
+            delta = _ZERO  # every cell is centred on its domain's mean already (one cell each)
         Sg = mom.W if delta is None else mom.S1 + delta * mom.W
         S = np.asarray(fam.h_ind @ Sg)
         blk = self.blocks
@@ -358,13 +364,15 @@ class CellEngine:
         sb = fam.e_sb
         parts: list[FloatArray] = []
         for k, step in enumerate(blk.steps):
-            R = mom.R0[k] if delta is None else mom.R1[k] + delta[:, :, None] * mom.R0[k]
+            R = (mom.R0[k] if delta is None else mom.R1[k] if delta is _ZERO
+                 else mom.R1[k] + delta[:, :, None] * mom.R0[k])
             rhs = np.asarray(fam.e_ind @ R.reshape(G, -1)).reshape(E, V, step.size)
             for m in range(k):
                 rhs -= _blockmul(step.cross[m], sb, parts[m])
             parts.append(_blockmul(step.minv, sb, rhs))
         B = np.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
-        P = mom.P0 if delta is None else mom.P1 + delta[:, :, None] * mom.P0
+        P = (mom.P0 if delta is None else mom.P1 if delta is _ZERO
+             else mom.P1 + delta[:, :, None] * mom.P0)
         Q = np.asarray(fam.e_ind @ P.reshape(G, -1)).reshape(E, V, blk.size)
         assert fam.h_cug is not None
         sub = S[:, :, None] * fam.h_cug[:, None, :]  # rows of pairs outside superblocks: 0
