@@ -11,6 +11,22 @@ neighbourhoods, 3.6 M register records):
   every level, every survey measure and sub-index at every level, composite, Fay–Herriot,
   gap, and all comparisons (previous wave, pooled earlier waves, rest of parent area).
 
+Both sides run in this one process, one after the other, each best of ``--repeats`` after a
+warm-up; nothing is kept between runs (every run builds its design, calibration and variance
+structures from the inputs again) and neither side uses more processes or threads than numpy
+itself does.
+
+What each side uses: the headline is ``stats.proportion`` exactly as an analyst would call it
+(the general sparse linearisation of :mod:`tryg.stats.variance`). The index run computes its
+many estimates from per-cell moments (:mod:`tryg.stats.cell_moments`, part of ``tryg.stats``,
+used when every respondent is its own unit): one pass over the respondents per variable, then
+every measure at every level, the pooled earlier waves and the rest-of-parent contrasts come
+from per-cell and per-domain sums with the same linearised formula (the variance of the
+difference including its covariance, exact, not an approximation). For reference, the
+headline share computed through that engine takes about 0.28 s where ``stats.proportion``
+takes 0.34 s on the same machine (the design, the raking and the calibration structures are
+most of both), so the ratio reported here would be about a fifth higher against it.
+
 Usage: ``.venv/bin/python bench/index_national.py [--seed N] [--repeats K] [--out FILE]``.
 """
 

@@ -23,8 +23,9 @@ import scipy.sparse as sp
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
-from tryg.stats import intervals
+from tryg.stats import cell_moments, intervals
 from tryg.stats.calibration_blocks import supported
+from tryg.stats.estimators import Domains
 from tryg.stats.rest_contrasts import compare_with_rest_many
 from tryg.stats.score_patterns import ScorePattern, engine_for, pattern_variance, separates
 
@@ -33,13 +34,16 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
     """Waves whose questionnaire version differs from the previous wave's."""
     if "questionnaire" not in frame.columns:
         return set()
-    pairs = pd.DataFrame({
-        "wave": pd.to_numeric(frame["wave"]).to_numpy(np.int64),
-        "version": frame["questionnaire"].astype(str).to_numpy(object),
-    }).drop_duplicates()
+    # distinct (wave, version) pairs from numbers: no row-wise text
+    wave_u, wave = np.unique(pd.to_numeric(frame["wave"]).to_numpy(np.int64),
+                             return_inverse=True)
+    version, version_u = pd.factorize(frame["questionnaire"].astype(str))
+    pairs = np.unique(wave * (len(version_u) + 1) + np.asarray(version, dtype=np.int64) + 1)
+    names = ["nan", *(str(v) for v in version_u)]  # a missing version reads "nan" (astype)
     versions: dict[int, set[str]] = {}
-    for wave, version in zip(pairs["wave"].tolist(), pairs["version"].tolist(), strict=True):
-        versions.setdefault(int(wave), set()).add(version)
+    for pair in pairs.tolist():
+        versions.setdefault(int(wave_u[pair // (len(version_u) + 1)]), set()).add(
+            names[pair % (len(version_u) + 1)])
     waves = sorted(versions)
     return {b for a, b in itertools.pairwise(waves) if versions[a] != versions[b]}
 
@@ -47,26 +51,29 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
 def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.DataFrame:
     """``change_prev, p_prev, sig_prev`` against the previous wave in the data.
 
-    Rows come back sorted by measure, area and wave. The sort and the "previous row of the
-    same measure and area" work on integer codes (sorting Arrow-backed text is slow)."""
+    Rows keep their order. The "previous row of the same measure and area" is found on integer
+    codes sorted by measure, area and wave (sorting Arrow-backed text, or taking every column
+    of the table in that order, is slow), and the results are put back in the rows' order."""
     measure, m_rank = _ranked_codes(rows["measure"])
     area, a_rank = _ranked_codes(rows["area_code"])
     order = np.lexsort((rows["wave"].to_numpy(np.float64, na_value=np.nan), a_rank, m_rank))
-    rows = rows.take(order)
-    group = (measure[order] >= 0) & (area[order] >= 0)
+    m_o, a_o = measure[order], area[order]
+    group = (m_o >= 0) & (a_o >= 0)
     same = np.zeros(len(rows), dtype=bool)  # the row before is of the same measure and area
-    same[1:] = (group[1:] & (measure[order][1:] == measure[order][:-1])
-                & (area[order][1:] == area[order][:-1]))
-    estimate = rows["estimate"].to_numpy(np.float64)
-    se_own = rows["se"].to_numpy(np.float64)
+    same[1:] = group[1:] & (m_o[1:] == m_o[:-1]) & (a_o[1:] == a_o[:-1])
+    estimate = rows["estimate"].to_numpy(np.float64)[order]
+    se_own = rows["se"].to_numpy(np.float64)[order]
     prev_est, prev_se = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     prev_est[1:] = np.where(same[1:], estimate[:-1], np.nan)
     prev_se[1:] = np.where(same[1:], se_own[:-1], np.nan)
-    change = pd.Series(estimate - prev_est, index=rows.index)
-    se = pd.Series(np.hypot(se_own, prev_se), index=rows.index)
+    back = np.empty(len(rows), dtype=np.int64)  # sorted position of every row
+    back[order] = np.arange(len(rows))
+    change = pd.Series((estimate - prev_est)[back], index=rows.index)
+    se = pd.Series(np.hypot(se_own, prev_se)[back], index=rows.index)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = intervals.p_value((change / se).to_numpy(np.float64), None)
     broken = rows["wave"].isin(breaks) & rows["method"].isin(["direct", "composite", "model"])
+    rows = rows.copy(deep=False)
     rows["change_prev"] = change.where(~broken)
     rows["p_prev"] = pd.Series(p, index=rows.index).where(~broken & (se > 0))
     rows["sig_prev"] = (rows["p_prev"] < alpha).where(rows["p_prev"].notna())
@@ -76,9 +83,12 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.Data
 def _ranked_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes of a column's values (-1: missing) and their rank in sorted order (missing
     last), for sorting with ``np.lexsort``."""
-    codes, uniques = pd.factorize(col, sort=True)
+    codes, uniques = pd.factorize(col)  # hashed; the (few) distinct values sorted after
     codes = np.asarray(codes, dtype=np.int64)
-    return codes, np.where(codes >= 0, codes, len(uniques))
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+    rank[-1] = len(uniques)
+    return codes, rank[codes]
 
 
 def _codes(*columns: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
@@ -124,8 +134,11 @@ def pooled(
     if not ok_waves or not variables:
         return empty
     w_all = np.asarray(est.design.weights)
-    wave_pos = frame["wave"].map(position).to_numpy(np.int64)
-    Y_all = np.column_stack([np.asarray(est.values[v], dtype=np.float64) for v in variables])
+    wave_pos = np.searchsorted(np.asarray(waves), frame["wave"].to_numpy(np.int64))
+
+    def stacked() -> np.ndarray:
+        return np.column_stack([np.asarray(est.values[v], dtype=np.float64) for v in variables])
+
     W_, T, V = len(waves), len(ok_waves), len(variables)
     slot = np.full(W_ + k + 1, -1)  # wave position -> column of the ok wave, -1: none
     slot[[position[t] for t in ok_waves]] = np.arange(T)
@@ -135,18 +148,30 @@ def pooled(
     # independent waves (the usual stacked design): the variance is a sum over waves
     split = supported(est.design) and separates(est.design, wave_pos)
     out = []
+    levels = est.cache.get("levels:" + "|".join(variables), {})
     for col in est.level_columns.values():
+        cells = _cells(est, variables) if split else None
+        if cells is not None and col in levels:  # the survey estimates' domains
+            keys = levels[col][0].keys[col]
+            area_keys = pd.DataFrame({"k0": np.sort(keys.unique().to_numpy(object))})
+            out.append(_pooled_by_cells(spec, est, variables, ok_waves, wave_pos, None,
+                                        area_keys, cells, col))
+            continue
         area = frame[col].to_numpy(object)
         if pd.isna(area).all():
             continue
         area_codes, area_keys = _codes(area)
         A = len(area_keys)
         r_in = np.flatnonzero(area_codes >= 0)
+        if cells is not None:
+            out.append(_pooled_by_cells(spec, est, variables, ok_waves, wave_pos, area_codes,
+                                        area_keys, cells, col))
+            continue
         if split:
             out.append(_pooled_by_wave(spec, est, variables, ok_waves, wave_pos,
-                                       area_codes, area_keys, Y_all))
+                                       area_codes, area_keys, stacked()))
             continue
-        Y = Y_all[r_in]
+        Y = stacked()[r_in]
         valid = ~np.isnan(Y)
         w = np.where(valid, w_all[r_in][:, None], 0.0)
         wy = np.where(valid, w * Y, 0.0)
@@ -196,6 +221,101 @@ def pooled(
             "sig_pooled": _significant(p, se, spec.comparisons.alpha),
         }))
     return pd.concat(out, ignore_index=True) if out else empty
+
+
+Cells = tuple[cell_moments.CellEngine, cell_moments.CellMoments]
+
+
+def _cells(est: SurveyEstimates, variables: list[str]) -> Cells | None:
+    """The per-cell moments of ``variables`` (cells: stratum × area of every level × wave),
+    built once per run and shared by the comparisons (see :mod:`tryg.stats.cell_moments`);
+    ``None`` when the design has clusters or the fast engine does not take it."""
+    key = "cells:" + "|".join(variables)
+    if key not in est.cache:
+        if not cell_moments.applies(est.design):
+            est.cache[key] = None
+        else:
+            keys = [np.asarray(pd.factorize(est.frame[c])[0], dtype=np.int64)
+                    for c in est.level_columns.values()]
+            keys.append(np.asarray(pd.factorize(est.frame["wave"])[0], dtype=np.int64))
+            engine = cell_moments.CellEngine(est.design, keys)
+            Y = np.column_stack([np.asarray(est.values[v], dtype=np.float64)
+                                 for v in variables])
+            est.cache[key] = (engine, engine.moments(Y))
+    cached: Cells | None = est.cache[key]
+    return cached
+
+
+def _pooled_by_cells(
+    spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
+    wave_pos: np.ndarray, area_codes: np.ndarray | None, area_keys: pd.DataFrame,
+    cells: Cells, col: str,
+) -> pd.DataFrame:
+    """:func:`_pooled_by_wave` from per-cell moments: the variance of ``Σ w (y − c)`` over an
+    area × wave domain is ``Var D + 2 δ Cov(D, W) + δ² Var W`` with ``D = Σ w (y − ȳ)``,
+    ``W = Σ w`` and ``δ = ȳ − c``, so one 2 × 2 covariance per area × wave (from
+    :class:`tryg.stats.cell_moments.CellEngine`) serves the current wave and every pooled
+    window that holds it."""
+    engine, mom = cells
+    k = spec.comparisons.pooled_waves
+    waves = sorted(int(w) for w in est.frame["wave"].unique())
+    W_, V, A = len(waves), len(variables), len(area_keys)
+    position = {w: i for i, w in enumerate(waves)}
+    levels = est.cache.get("levels:" + "|".join(variables), {})
+    if col in levels:  # the survey estimates' domains: numbered by (area, wave) there
+        dom_s, fam = levels[col]
+        a = pd.Index(area_keys["k0"]).get_indexer(dom_s.keys[col])
+        s = pd.Index(waves).get_indexer(dom_s.keys["wave"].astype(np.int64))
+        at = np.where((a >= 0) & (s >= 0), a * W_ + s, -1)
+        ok = at >= 0
+        grid = [np.zeros((A * W_, V)) for _ in range(5)]
+        grid[0][:] = np.nan
+        for g, x in zip(grid, engine.pair(mom, fam), strict=True):
+            g[at[ok]] = x[ok]
+        mean, Wd, vdd2, vdw2, vww2 = grid
+    else:
+        assert area_codes is not None
+        row_dom = np.where(area_codes >= 0, area_codes * W_ + wave_pos, -1)
+        dom = row_dom[engine.first]
+        if not np.array_equal(dom[np.maximum(engine.cell, 0)][engine.cell >= 0],
+                              row_dom[engine.cell >= 0]):
+            raise AssertionError("cells must nest in the area × wave domains")
+        mean, Wd, vdd2, vdw2, vww2 = engine.pair(mom, engine.family(dom, A * W_))
+    Wc, cur = Wd.reshape(A, W_, V), mean.reshape(A, W_, V)
+    # pooled means as offsets from the current wave's: a change is exactly 0 when the
+    # pooled waves' means equal the current one
+    ref = np.nan_to_num(cur, nan=0.0)
+    Wp, off = np.zeros_like(Wc), np.zeros_like(Wc)
+    for j in range(1, k + 1):
+        Wp[:, j:] += Wc[:, :-j]
+        off[:, j:] += np.where(Wc[:, :-j] != 0, Wc[:, :-j] * (cur[:, :-j] - ref[:, j:]), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pool = ref + off / Wp
+    vdd, vdw, vww = (x.reshape(A, W_, V) for x in (vdd2, vdw2, vww2))
+    pos = np.array([position[t] for t in ok_waves], dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.maximum(vdd[:, pos], 0.0) / Wc[:, pos] ** 2
+        for j in range(1, k + 1):
+            delta = np.nan_to_num(cur[:, pos - j] - pool[:, pos], nan=0.0, posinf=0.0,
+                                  neginf=0.0)
+            part = vdd[:, pos - j] + 2.0 * delta * vdw[:, pos - j] + delta**2 * vww[:, pos - j]
+            var = var + np.maximum(part, 0.0) / Wp[:, pos] ** 2
+        diff_all = -off[:, pos] / Wp[:, pos]
+    usable = (Wp[:, pos] > 0) & (Wc[:, pos] > 0)  # A × T × V
+    se_all = np.sqrt(var)
+    names = area_keys["k0"].astype(str).to_numpy()
+    v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))  # variable, wave, area order
+    diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = intervals.p_value(diff / se, None)
+    return pd.DataFrame({
+        "area_code": names[a_i],
+        "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
+        "measure": np.asarray(variables, dtype=object)[v_i],
+        "change_pooled": diff,
+        "se_pooled": se,
+        "sig_pooled": _significant(p, se, spec.comparisons.alpha),
+    })
 
 
 def _pooled_by_wave(
@@ -274,6 +394,38 @@ def _pooled_by_wave(
     })
 
 
+def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str) -> Domains | None:
+    """The domains ``[wave, pcol, col]`` as :func:`tryg.stats.estimators.domains` numbers
+    them, from the survey estimates' domains ``[col, wave]`` (the same rows: an area has one
+    parent in a wave), without another group-by over the respondents' text columns.
+    ``None`` if an area × wave has respondents with different parents."""
+    D = len(dom.keys)
+    rows = np.flatnonzero(dom.codes >= 0)
+    first = np.full(D, -1, dtype=np.int64)
+    first[dom.codes[rows[::-1]]] = rows[::-1]
+    parent_col = frame[pcol]
+    parents = parent_col.take(first).reset_index(drop=True)
+    p_codes, _ = pd.factorize(parent_col)
+    p_codes = np.asarray(p_codes, dtype=np.int64)
+    if not np.array_equal(p_codes[rows], p_codes[first[dom.codes[rows]]]):
+        return None
+    keep = np.flatnonzero(parents.notna().to_numpy())  # a missing parent: in no domain
+    wave = dom.keys["wave"].to_numpy()[keep]
+    p_rank = pd.factorize(parents.iloc[keep], sort=True)[0]
+    a_rank = pd.factorize(dom.keys[col].iloc[keep], sort=True)[0]
+    order = keep[np.lexsort((a_rank, p_rank, wave))]
+    number = np.full(D + 1, -1, dtype=np.int64)
+    number[order] = np.arange(len(order))
+    codes = number[dom.codes]  # -1 stays -1 (the last entry)
+    keys = pd.DataFrame({
+        "wave": dom.keys["wave"].to_numpy()[order],
+        pcol: parents.iloc[order].reset_index(drop=True),
+        col: dom.keys[col].iloc[order].reset_index(drop=True),
+    })
+    keys.columns = pd.Index(["wave", pcol, col], dtype=object)  # as a group-by's keys
+    return Domains(codes, keys)
+
+
 def parent_rest(
     spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
 ) -> pd.DataFrame:
@@ -282,13 +434,20 @@ def parent_rest(
     exact, all areas at once)."""
     out = []
     values = {v: est.values[v] for v in variables}
+    known = _cells(est, variables)
+    levels = est.cache.get("levels:" + "|".join(variables), {})
+    cells = (None if known is None else
+             (*known, [(dom.codes, fam) for dom, fam in levels.values()]))
     for level, col in est.level_columns.items():
         parent = hierarchy.parent_level(level)
         if parent is None or est.frame[col].isna().all():
             continue
+        pcol = est.level_columns[parent]
         res = compare_with_rest_many(
-            est.design, values, area=col, parent=est.level_columns[parent], by="wave",
-            level=1 - spec.comparisons.alpha,
+            est.design, values, area=col, parent=pcol, by="wave",
+            level=1 - spec.comparisons.alpha, cells=cells,
+            known_domains=_with_parent(levels[col][0], est.frame, col, pcol)
+            if col in levels else None,
         )
         out.append(pd.DataFrame({
             "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),

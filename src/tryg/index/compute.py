@@ -9,6 +9,7 @@ and spec give the same table, row for row (sorted, no clocks, no randomness).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from tryg.index.inputs import (
 )
 from tryg.index.population import totals
 from tryg.index.respondents import check_survey
-from tryg.index.results import RESULT_COLUMNS, conform
+from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform
 from tryg.index.spec import Spec
 
 Progress = Callable[[str, float], None]
@@ -112,10 +113,11 @@ def run(
     warnings += w
     gap_rows = modelled.gap_rows(spec, sv_rows, reg_rows)
 
-    table = pd.concat(
-        [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty],
-        ignore_index=True,
-    )
+    # only the columns the steps below read: every later take, join and sort copies each
+    # column (the levels and names are looked up again at the end)
+    parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
+    table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
+                      ignore_index=True)
     if not sa_rows.empty:
         table = _replace_small_areas(table, sa_rows, hier)
 
@@ -127,6 +129,12 @@ def run(
     table = _finish(spec, table, hier, breaks)
     say("done", 1.0)
     return IndexResult(table, tuple(warnings), spec)
+
+
+#: The columns of the work table: the results' own (but the text looked up at the end) and
+#: what ``n`` (``count``) and the small-area rows (``df``) need.
+_WORK_COLUMNS = frozenset(RESULT_COLUMNS) - {"level", "area_name", "band", "spec_id",
+                                             "spec_hash", "suppressed"} | {"count", "df"}
 
 
 def _top_area(hier: Hierarchy) -> str | None:
@@ -148,10 +156,21 @@ def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy)
     """Model-based rows take the place of the direct ones for small areas."""
     key = ["area_code", "wave", "measure"]
     sa = sa.assign(level=sa["area_code"].map(hier.level))
-    direct = table.set_index(key)
-    keep = ~direct.index.isin(sa.set_index(key).index)
-    merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
-    return pd.concat([direct[keep].reset_index(), merged], ignore_index=True)
+    # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
+    t_key, s_key = _row_keys([table, sa], key)
+    index = pd.Index(t_key)
+    if not index.is_unique:  # not expected: keep the merge's meaning for repeated keys
+        direct = table.set_index(key)
+        keep = ~direct.index.isin(sa.set_index(key).index)
+        merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
+        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True)
+    keep = ~index.isin(s_key)
+    at = index.get_indexer(pd.Index(s_key))
+    merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
+                          for c in ("n_eff", "df")})
+    kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
+    out: pd.DataFrame = pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
+    return out
 
 
 def _add_design_comparisons(
@@ -181,8 +200,33 @@ def _add_design_comparisons(
             for c in ("change_pooled", "diff_parent_rest"):
                 if c in part:
                     part.loc[scale, c] = part.loc[scale, c] * tr.b
-        table = table.merge(part, on=key, how="left")
+        table = _left_join(table, part, key)
     return table
+
+
+def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
+    """The key columns of several frames as one number per row (equal keys, equal numbers;
+    a missing value is a value of its own, as in a merge)."""
+    both = pd.concat([f[key] for f in frames], ignore_index=True)
+    combined = np.zeros(len(both), dtype=np.int64)
+    for c in key:
+        codes, uniques = pd.factorize(both[c])
+        combined = combined * (len(uniques) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
+    bounds = np.cumsum([0, *(len(f) for f in frames)])
+    return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+
+
+def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """``table.merge(part, on=key, how="left")`` for a ``part`` with one row per key, by a
+    hashed look-up of numbered keys (a multi-column merge on text costs far more)."""
+    t_key, p_key = _row_keys([table, part], key)
+    index = pd.Index(p_key)
+    if not index.is_unique:
+        return table.merge(part, on=key, how="left")
+    at = index.get_indexer(pd.Index(t_key))
+    added = {c: pd.api.extensions.take(part[c].array, at, allow_fill=True)
+             for c in part.columns if c not in key}
+    return table.reset_index(drop=True).assign(**added)
 
 
 def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) -> pd.DataFrame:
@@ -194,12 +238,28 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     """
     pub = spec.publication
     area, area_u = _factorize(table["area_code"])
-    name = _lookup(area, [hier.names.get(a) for a in area_u])
-    level = _lookup(area, [hier.level.get(a) for a in area_u])
     level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
                                for a in area_u], dtype=np.float64)
     method, method_u = _factorize(table["method"])
     measure, measure_u = _factorize(table["measure"])
+    wave = table["wave"]
+    measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
+    mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
+                 dtype=np.float64)
+    # sort keys, last = primary; text by the rank of its sorted distinct values, missing last
+    order = np.lexsort((
+        _ranks(measure, measure_u), mo, wave.to_numpy(np.float64, na_value=np.nan),
+        _ranks(area, area_u), level_pos,
+    ))
+    # everything below in the final order: codes are sorted (cheap), text looked up after
+    text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
+            "spec_hash"}  # built from the codes below
+    used = [c for c in table.columns
+            if c in ("n", "count", "flags", "estimate", "wave")
+            or (c in RESULT_COLUMNS and c not in text)]
+    table = table[used].take(order).reset_index(drop=True)
+    area, method, measure = area[order], method[order], measure[order]
+    wave = table["wave"]
     n = pd.to_numeric(table["n"], errors="coerce") if "n" in table else pd.Series(
         np.nan, index=table.index)
     if "count" in table:
@@ -210,39 +270,37 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
         suppressed = survey_like & (n_arr < pub.min_n)
         uncertain = survey_like & (n_arr >= pub.min_n) & (n_arr < pub.uncertain_n)
         small = _isin(method, method_u, ("register", "register_eb")) & (n_arr <= pub.small_count)
-    wave = table["wave"]
     broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
                                                                       "model"))
-    flags = _flags(table["flags"].fillna("").astype(str).to_numpy(object),
-                   uncertain, small, broken)
+    flags = _flags(table["flags"], uncertain, small, broken)
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
-    measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
-    mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
-                 dtype=np.float64)
-    # sort keys, last = primary; text by the rank of its sorted distinct values, missing last
-    order = np.lexsort((
-        _ranks(measure, measure_u), mo, wave.to_numpy(np.float64, na_value=np.nan),
-        _ranks(area, area_u), level_pos,
-    ))
     computed: dict[str, np.ndarray] = {
-        "area_code": _lookup(area, list(area_u)), "area_name": name, "level": level,
+        "area_code": _lookup(area, list(area_u)),
+        "area_name": _lookup(area, [hier.names.get(a) for a in area_u]),
+        "level": _lookup(area, [hier.level.get(a) for a in area_u]),
         "measure": measures, "method": _lookup(method, list(method_u)), "n": n_arr,
         "suppressed": suppressed, "flags": flags, "band": _bands(spec, measures, estimate),
-        "spec_id": np.full(len(table), spec.id, dtype=object),
-        "spec_hash": np.full(len(table), spec.hash, dtype=object),
+        "spec_id": _constant(spec.id, len(table)),
+        "spec_hash": _constant(spec.hash, len(table)),
     }
     index = pd.RangeIndex(len(table))
     cols: dict[str, pd.Series] = {}
     for c in RESULT_COLUMNS:
         if c in computed:
-            v = computed[c][order]
+            v = computed[c]
             cols[c] = pd.Series(v, index=index, dtype=object if v.dtype == object else None)
         elif c in table:
-            cols[c] = table[c].take(order).reset_index(drop=True)
+            cols[c] = table[c]
         else:
             cols[c] = pd.Series(np.nan, index=index)
-    return conform(pd.DataFrame(cols, index=index, copy=False))
+    return conform(pd.DataFrame(cols, index=index, copy=False), ready=[c for c in computed
+                                                                if RESULT_DTYPES[c] == "object"])
+
+
+def _constant(value: str, n: int) -> np.ndarray:
+    """``n`` times ``value`` as an object array (``np.full`` takes a slow path for objects)."""
+    return np.repeat(np.array([value], dtype=object), n)
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -281,11 +339,13 @@ def _measure_ids(spec: Spec) -> list[str]:
 
 
 def _flags(
-    base: np.ndarray, uncertain: np.ndarray, small: np.ndarray, broken: np.ndarray
+    base: pd.Series, uncertain: np.ndarray, small: np.ndarray, broken: np.ndarray
 ) -> np.ndarray:
     """The ";"-joined, sorted flags of every row: its own flag plus the publication flags.
     Computed once per distinct combination (a few), not per row."""
-    codes, distinct = pd.factorize(base)
+    raw, found = pd.factorize(base)  # missing: -1, read as no flag
+    distinct = np.array([*(str(v) for v in found), ""], dtype=object)
+    codes = np.where(raw >= 0, raw, len(distinct) - 1)
     combo = codes * 8 + uncertain * 4 + small * 2 + broken
     keys, inverse = np.unique(combo, return_inverse=True)
     joined = []
@@ -304,7 +364,7 @@ def _bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:
     cuts |= {s.id: s.bands for s in spec.subindices}
     if spec.composite is not None:
         cuts[spec.composite.id] = spec.composite.bands
-    out = np.full(len(measures), "", dtype=object)
+    out = _constant("", len(measures))
     for measure, b in cuts.items():
         if not b:
             continue

@@ -32,6 +32,8 @@ class Hierarchy:
     #: per ancestor table: row of every area, the table as an object array
     _arrays: dict[int, tuple[dict[str, int], np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False)
+    _codes: dict[int, tuple[dict[str, int], list[str], np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def ancestors(self, year: int) -> pd.DataFrame:
         """One row per area, one column per level: the area itself at its own level, its
@@ -90,27 +92,50 @@ class Hierarchy:
             self._arrays[id(anc)] = cached
         return cached
 
+    def _ancestor_codes(self, year: int) -> tuple[dict[str, int], list[str], np.ndarray,
+                                                  np.ndarray]:
+        """The ancestor table of ``year`` as numbers: row of every area, the areas, every
+        row's ancestors as row numbers (-1: none), and each area's rank in text order."""
+        row, table = self._ancestor_array(year)
+        key = id(table)
+        cached = self._codes.get(key)
+        if cached is None:
+            codes = list(row)
+            flat = pd.Series(table.ravel()).map(row)
+            ints = np.asarray(flat.fillna(-1).to_numpy(np.float64), dtype=np.int64)
+            rank = np.empty(len(codes), dtype=np.int64)
+            rank[np.argsort(np.asarray(codes, dtype=str), kind="stable")] = np.arange(len(codes))
+            cached = (row, codes, ints.reshape(table.shape), rank)
+            self._codes[key] = cached
+        return cached
+
+    @cached_property
+    def _parents(self) -> frozenset[str]:
+        return frozenset(p for _, p, _, _ in self.links)
+
     def roll_up(self, own: dict[str, float], year: int) -> dict[str, float]:
         """Values for every area in ``year``: its own, or else the sum over the *leaf* areas
         below it (valid that year) that have their own. Summing leaves only means a table
         with figures at two levels is never counted twice."""
-        row, ancestors = self._ancestor_array(year)
-        parents = {p for _, p, _, _ in self.links}
+        row, codes, table, rank = self._ancestor_codes(year)
+        parents = self._parents
         leaves = [c for c in own if c not in parents and c in row]
         total = dict(own)
         if not leaves:
             return total
-        table = ancestors[[row[c] for c in leaves]]
-        values = np.array([own[c] for c in leaves])
-        above = table.ravel()
-        amount = np.repeat(values, table.shape[1])
-        source = np.repeat(np.array(leaves, dtype=object), table.shape[1])
-        keep = pd.notna(above)
-        above, amount, source = above[keep], amount[keep], source[keep]
-        # (a hashed look-up: np.isin on object arrays compares every pair)
-        keep = (above != source) & ~pd.Index(above, dtype=object).isin(list(own))
-        sums = pd.Series(amount[keep]).groupby(above[keep].astype(str)).sum()
-        total.update({str(k): float(v) for k, v in sums.items()})
+        leaf_rows = np.array([row[c] for c in leaves], dtype=np.int64)
+        has_own = np.zeros(len(codes) + 1, dtype=bool)
+        has_own[[row[c] for c in own if c in row]] = True
+        above = table[leaf_rows]  # leaves × levels
+        amount = np.repeat(np.array([own[c] for c in leaves], dtype=np.float64),
+                           above.shape[1])
+        above = above.ravel()
+        source = np.repeat(leaf_rows, table.shape[1])
+        keep = (above >= 0) & (above != source) & ~has_own[above]
+        sums = np.bincount(above[keep], weights=amount[keep], minlength=len(codes))
+        hit = np.flatnonzero(np.bincount(above[keep], minlength=len(codes)) > 0)
+        hit = hit[np.argsort(rank[hit], kind="stable")]
+        total.update(zip([codes[i] for i in hit], sums[hit].tolist(), strict=True))
         return total
 
     def parent_level(self, level: str) -> str | None:

@@ -33,31 +33,47 @@ def small_area_rows(
     frames = []
     z = norm.ppf(1 - spec.comparisons.alpha / 2)
     covs = [c for c in sa.covariates if c != "population"]
+    names = [*covs, *(["population"] if "population" in sa.covariates else [])]
     reg = register[register["measure"].isin(covs)] if not register.empty else register
     if not reg.empty:
         reg = reg[reg["level"] == finest]
-    # only the columns used, each table split once: every row selection copies every column
-    # (Arrow-backed text included), so selecting per measure × wave × covariate adds up
-    reg_by_wave: dict[int, pd.DataFrame] = {}
-    if not reg.empty:
-        reg = reg[["area_code", "wave", "measure", "estimate", "population"]]
-        reg_by_wave = {as_int(w): g for w, g in reg.groupby("wave", sort=False)}
-    finest_rows = survey.loc[survey["level"] == finest,
+    finest_rows = survey.loc[(survey["level"] == finest)
+                             & survey["variable"].isin(list(sa.measures)),
                              ["area_code", "wave", "variable", "estimate", "se", "n"]]
-    by_measure = dict(iter(finest_rows.groupby("variable", sort=False)))
+    # every area code numbered once, in text order (the order of the joined tables)
+    codes, areas = pd.factorize(pd.concat([finest_rows["area_code"].astype(str),
+                                           reg["area_code"].astype(str) if not reg.empty
+                                           else pd.Series([], dtype=object)],
+                                          ignore_index=True), sort=True)
+    area_names = np.asarray(areas, dtype=object)
+    sv_area = np.asarray(codes[:len(finest_rows)], dtype=np.int64)
+    rg_area = np.asarray(codes[len(finest_rows):], dtype=np.int64)
+    A = len(area_names)
+    sv_wave = finest_rows["wave"].to_numpy(np.int64)
+    sv_var = finest_rows["variable"].to_numpy(object)
+    sv_cols = {c: finest_rows[c].to_numpy(np.float64) for c in ("estimate", "se", "n")}
+    covariate = _covariate_table(reg, rg_area, A, covs, names) if not reg.empty else {}
     for measure in sa.measures:
-        rows = by_measure.get(measure, finest_rows.iloc[0:0])
-        for wave, direct in rows.groupby("wave", sort=True):
-            x = (_covariates(reg_by_wave.get(as_int(wave), reg.iloc[0:0]), covs, sa.covariates)
-                 if not reg.empty else pd.DataFrame())
-            data = (
-                direct.set_index("area_code").join(x, how="outer")
-                if not x.empty
-                else direct.set_index("area_code")
-            )
-            data = data[data[list(x.columns)].notna().all(axis=1)] if not x.empty else data
-            fit_ok = (data["se"] > 0) & data["estimate"].notna()
-            if fit_ok.sum() < len(x.columns) + 3:
+        of_measure = sv_var == measure
+        for wave in sorted(set(sv_wave[of_measure].tolist())):
+            rows = np.flatnonzero(of_measure & (sv_wave == wave))
+            est = np.full(A, np.nan)
+            se_d = np.full(A, np.nan)
+            n_d = np.full(A, np.nan)
+            est[sv_area[rows]] = sv_cols["estimate"][rows]
+            se_d[sv_area[rows]] = sv_cols["se"][rows]
+            n_d[sv_area[rows]] = sv_cols["n"][rows]
+            X_all = covariate.get(as_int(wave))
+            if X_all is None:  # no register rows this wave: no covariates, every sampled area
+                at = np.unique(sv_area[rows])
+                X = np.zeros((len(at), 0))
+            else:  # the areas with every covariate (the outer join, then its filter)
+                at = np.flatnonzero(np.isfinite(X_all).all(axis=1))
+                X = X_all[at]
+            e_at, s_at = est[at], se_d[at]
+            with np.errstate(invalid="ignore"):
+                fit_ok = (s_at > 0) & ~np.isnan(e_at)
+            if fit_ok.sum() < X.shape[1] + 3:
                 warnings.append(
                     Problem(
                         "",
@@ -68,38 +84,38 @@ def small_area_rows(
                     )
                 )
                 continue
-            direct_vals = data["estimate"].where(fit_ok)
-            var = (data["se"] ** 2).where(fit_ok)
             try:
                 res = fay_herriot(
-                    direct_vals.to_numpy(),
-                    var.to_numpy(),
-                    data[list(x.columns)].to_numpy() if not x.empty else np.zeros((len(data), 0)),
+                    np.where(fit_ok, e_at, np.nan),
+                    np.where(fit_ok, s_at**2, np.nan),
+                    X,
                     method=sa.method,
-                    area=data.index.to_numpy(),
+                    area=area_names[at],
                 )
             except ValueError as exc:
                 warnings.append(Problem("", None, None, f"{measure}, wave {wave}: {exc}"))
                 continue
-            e = res.estimates.set_index("area")
-            n = data["n"].fillna(0)
-            use = (n < sa.below_n).reindex(e.index).fillna(True)
-            chosen = e[use.to_numpy()]
-            if chosen.empty:
+            e = res.estimates
+            n_at = n_d[at]  # a count; float only where the join left areas without one
+            n = n_at.astype(np.int64) if not np.isnan(n_at).any() else np.nan_to_num(n_at)
+            chosen = np.flatnonzero(n < sa.below_n)
+            if not len(chosen):
                 continue
-            se = np.sqrt(chosen["mse"])
+            eblup = e["eblup"].to_numpy(np.float64)[chosen]
+            se = np.sqrt(e["mse"].to_numpy(np.float64)[chosen])
             frames.append(
                 pd.DataFrame(
                     {
-                        "area_code": chosen.index.astype(str),
+                        "area_code": pd.Index(area_names[at][chosen]).astype(str),
                         "wave": as_int(wave),
                         "measure": measure,
-                        "estimate": chosen["eblup"].clip(0, 1).to_numpy(),
-                        "se": se.to_numpy(),
-                        "ci_low": (chosen["eblup"] - z * se).clip(0, 1).to_numpy(),
-                        "ci_high": (chosen["eblup"] + z * se).clip(0, 1).to_numpy(),
-                        "n": n.reindex(chosen.index).to_numpy(),
-                        "method": np.where(chosen["method"] == "synthetic", "synthetic", "model"),
+                        "estimate": np.clip(eblup, 0, 1),
+                        "se": se,
+                        "ci_low": np.clip(eblup - z * se, 0, 1),
+                        "ci_high": np.clip(eblup + z * se, 0, 1),
+                        "n": n[chosen],
+                        "method": np.where(e["method"].to_numpy(object)[chosen] == "synthetic",
+                                           "synthetic", "model"),
                         "flags": "model_based",
                     }
                 )
@@ -107,20 +123,98 @@ def small_area_rows(
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), warnings
 
 
-def _covariates(sel: pd.DataFrame, covs: list[str], wanted: tuple[str, ...]) -> pd.DataFrame:
-    """Log covariates per area from the register rows of one wave (``sel``)."""
-    by_measure = dict(iter(sel.groupby("measure", sort=False)))
-    cols = {}
-    for c in covs:
-        s = by_measure.get(c, sel.iloc[0:0]).set_index("area_code")["estimate"]
-        cols[c] = np.log(s + 0.5)
-    if "population" in wanted:
-        pop = sel.drop_duplicates("area_code").set_index("area_code")["population"]
-        cols["population"] = np.log(pop)
-    return pd.DataFrame(cols)
+def _covariate_table(
+    reg: pd.DataFrame, area: np.ndarray, A: int, covs: list[str], names: list[str]
+) -> dict[int, np.ndarray]:
+    """Per wave, the log covariates of every area (A × covariates; NaN: none)."""
+    wave = reg["wave"].to_numpy(np.int64)
+    measure = reg["measure"].to_numpy(object)
+    estimate = reg["estimate"].to_numpy(np.float64)
+    population = reg["population"].to_numpy(np.float64)
+    out: dict[int, np.ndarray] = {}
+    for w in sorted(set(wave.tolist())):
+        X = np.full((A, len(names)), np.nan)
+        in_wave = wave == w
+        for j, c in enumerate(covs):
+            rows = np.flatnonzero(in_wave & (measure == c))
+            X[area[rows], j] = np.log(estimate[rows] + 0.5)
+        if "population" in names:
+            rows = np.flatnonzero(in_wave)[::-1]  # the first row of an area wins
+            X[area[rows], names.index("population")] = np.log(population[rows])
+        out[w] = X
+    return out
 
 
 def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    gap = spec.gap
+    if not gap.enabled or survey.empty or register.empty:
+        return pd.DataFrame()
+    measure = next(m for m in spec.measures if m.id == gap.survey_measure)
+    sign = 1.0 if not measure.higher_is_safer else -1.0
+    z = norm.ppf(1 - spec.comparisons.alpha / 2)
+    levels = [gap.level] if gap.level else sorted(survey["level"].unique())
+    # the used columns only, selected once (row selections copy every column)
+    used = ["area_code", "wave", "estimate", "se", "n", "n_eff", "df"]
+    s_all = survey.loc[survey["variable"] == gap.survey_measure, [*used, "level"]]
+    r = register.loc[register["measure"] == gap.register_measure, ["area_code", "wave", "estimate"]]
+    # (area, wave) of both tables as numbers: a hashed look-up instead of a merge per level
+    area, _ = pd.factorize(pd.concat([s_all["area_code"], r["area_code"]], ignore_index=True))
+    area = np.asarray(area, dtype=np.int64)
+    wave_all = np.concatenate([s_all["wave"].to_numpy(np.int64), r["wave"].to_numpy(np.int64)])
+    key = area * (int(wave_all.max(initial=0)) + 1) + wave_all
+    s_key, r_key = key[:len(s_all)], key[len(s_all):]
+    r_index = pd.Index(r_key)
+    if not r_index.is_unique:
+        return _gap_rows_merged(spec, survey, register)
+    crime_all = np.where((at := r_index.get_indexer(pd.Index(s_key))) >= 0,
+                         r["estimate"].to_numpy(np.float64)[np.maximum(at, 0)], np.nan)
+    level_all = s_all["level"].to_numpy(object)
+    cols = {c: s_all[c].to_numpy() for c in used}
+    frames = []
+    for level in levels:
+        in_level = (level_all == level) & (at >= 0)
+        for wave in sorted(set(cols["wave"][in_level].tolist())):
+            rows = np.flatnonzero(in_level & (cols["wave"] == wave))
+            se = cols["se"][rows].astype(np.float64)
+            crime = crime_all[rows]
+            ok = (se > 0) & (crime > 0)
+            rows, se, crime = rows[ok], se[ok], crime[ok]
+            if len(rows) < 5:
+                continue
+            est = cols["estimate"][rows].astype(np.float64)
+            X = np.column_stack([np.ones(len(rows)), np.log(crime)])
+            wts = 1.0 / se**2
+            beta = np.linalg.lstsq(X * np.sqrt(wts)[:, None], est * np.sqrt(wts), rcond=None)[0]
+            resid = sign * (est - X @ beta)
+            flags = np.where(
+                resid > z * se,
+                "fear_ahead_of_crime",
+                np.where(resid < -z * se, "fear_behind_crime", ""),
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "area_code": cols["area_code"][rows],
+                        "wave": as_int(wave),
+                        "measure": "gap",
+                        "estimate": resid,
+                        "se": se,
+                        "ci_low": resid - z * se,
+                        "ci_high": resid + z * se,
+                        "n": cols["n"][rows],
+                        "n_eff": cols["n_eff"][rows],
+                        "df": cols["df"][rows],
+                        "method": "model",
+                        "flags": flags,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _gap_rows_merged(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """:func:`gap_rows` by merging the tables (register rows repeated for an area × wave)."""
     gap = spec.gap
     if not gap.enabled or survey.empty or register.empty:
         return pd.DataFrame()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from tryg.index.hierarchy import Hierarchy
@@ -32,12 +33,25 @@ def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
     own_total = t[~is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
     from_cells = t[is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
     direct = own_total.combine_first(from_cells)
-    rows = []
-    for year, part in direct.groupby(level="year", sort=True):
-        own = {str(key[0]): float(v) for key, v in part.items()}  # type: ignore[index]
-        for code, value in sorted(hierarchy.roll_up(own, as_int(year)).items()):
-            rows.append((code, as_int(year), value))
-    return pd.DataFrame(rows, columns=["area_code", "year", "population"])
+    codes: list[str] = []
+    years: list[np.ndarray] = []
+    values: list[float] = []
+    area = direct.index.get_level_values("area_code").astype(str).to_numpy(object).tolist()
+    year_of = direct.index.get_level_values("year").to_numpy()
+    amount = direct.to_numpy(np.float64).tolist()
+    for year in np.unique(year_of).tolist():
+        at = np.flatnonzero(year_of == year).tolist()
+        own = {area[i]: amount[i] for i in at}
+        rolled = hierarchy.roll_up(own, as_int(year))
+        keys = sorted(rolled)
+        codes += keys
+        values += [rolled[k] for k in keys]
+        years.append(np.full(len(keys), as_int(year), dtype=np.int64))
+    return pd.DataFrame({
+        "area_code": codes,
+        "year": np.concatenate(years) if years else np.zeros(0, dtype=np.int64),
+        "population": np.asarray(values, dtype=np.float64),
+    })
 
 
 def margins(
@@ -65,6 +79,9 @@ def margins(
             for v in missing_vars
         ]
     is_cell = _cells(t)
+    fast = _margins_at_once(t, is_cell, codes_by_wave, variables)
+    if fast is not None:
+        return fast, []
     frames: dict[tuple[str, ...], list[pd.DataFrame]] = {}
     parents = {p for _, p, _, _ in hierarchy.links}
     for wave, codes in sorted(codes_by_wave.items()):
@@ -105,3 +122,38 @@ def margins(
         frame = pd.concat(parts, ignore_index=True).rename(columns={"area_code": "cal_area"})
         out[key] = frame.set_index(list(key))["population"]
     return out, problems
+
+
+def _margins_at_once(
+    t: pd.DataFrame, is_cell: pd.Series, codes_by_wave: Mapping[int, Sequence[str]],
+    variables: Sequence[str],
+) -> dict[tuple[str, ...], pd.Series] | None:
+    """:func:`margins` in one selection and one group-by per variable, when every wave's
+    calibration areas have population rows of their own (the usual case); ``None`` otherwise,
+    and the wave-by-wave path handles the areas to sum from leaves and the problems."""
+    if not variables or not codes_by_wave:
+        return None
+    waves = sorted(codes_by_wave)
+    year = t["year"].to_numpy()
+    in_years = np.isin(year, waves)
+    area, area_u = pd.factorize(t["area_code"])
+    area_names = np.asarray(area_u, dtype=object)
+    allowed = np.zeros((len(waves), len(area_names) + 1), dtype=bool)
+    lookup = {a: i for i, a in enumerate(area_names.tolist())}
+    for i, w in enumerate(waves):
+        at = [lookup[c] for c in codes_by_wave[w] if c in lookup]
+        if len(at) < len(set(codes_by_wave[w])):
+            return None  # an area without rows of its own
+        allowed[i, at] = True
+    wave_idx = np.searchsorted(waves, year)
+    rows = in_years & allowed[np.minimum(wave_idx, len(waves) - 1), area]
+    year_rows = t[rows & is_cell.to_numpy()]
+    present = year_rows.groupby("year")["area_code"].nunique()
+    if any(present.get(w, 0) < len(set(codes_by_wave[w])) for w in waves):
+        return None
+    out: dict[tuple[str, ...], pd.Series] = {}
+    for var in variables:
+        agg = year_rows.groupby(["year", "area_code", var], sort=True)["population"].sum()
+        frame = agg.reset_index().rename(columns={"year": "wave", "area_code": "cal_area"})
+        out[("wave", "cal_area", var)] = frame.set_index(["wave", "cal_area", var])["population"]
+    return out

@@ -19,7 +19,7 @@ from scipy.stats import norm
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.inputs import REGISTER_COLUMNS, Problem, RegisterInput, require_columns, source_of
 from tryg.index.spec import RegisterMeasure, Spec
-from tryg.stats.rates import eb_global, poisson_rate
+from tryg.stats.rates import eb_arrays, poisson_rate
 
 
 def window(measure: RegisterMeasure, wave: int) -> list[str]:
@@ -84,22 +84,29 @@ def register_rates(
     waves: Sequence[int],
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Rows ``area_code, wave, measure, count, population, estimate, se, ci_low, ci_high,
-    method, flags`` for every register measure, area (with population) and wave."""
-    counts = register.counts.assign(
-        area_code=register.counts["area_code"].astype(str),
-        quarter=register.counts["quarter"].astype(str),
-        offence=register.counts["offence"].astype(str),
-        count=pd.to_numeric(register.counts["count"]),
-    )
+    method, flags`` for every register measure, area (with population) and wave.
+
+    The counts' text columns are numbered once (factorised) and every window's sums are
+    bincounts over those numbers; rates and intervals are computed once per measure."""
+    table = register.counts
+    area_idx, area_u = pd.factorize(table["area_code"].astype(str), sort=True)
+    quarter_idx, quarter_u = pd.factorize(table["quarter"].astype(str))
+    offence_idx, offence_u = pd.factorize(table["offence"].astype(str))
+    area_names = np.asarray(area_u, dtype=object).tolist()
+    quarters_u = np.asarray(quarter_u, dtype=object)
+    count = pd.to_numeric(table["count"]).to_numpy(np.float64)
+    A = len(area_names)
     # plain Python lists: iterating pandas' Arrow-backed text element by element is slow
     pop = dict(zip(zip(population["area_code"].to_numpy(object).tolist(),
                        population["year"].tolist(), strict=True),
                    population["population"].tolist(), strict=True))
-    available = set(counts["quarter"].unique())
+    available = set(quarters_u.tolist())
     frames: list[pd.DataFrame] = []
     warnings: list[Problem] = []
+    z = float(norm.ppf(1 - spec.comparisons.alpha / 2))
     for m in spec.register:
-        sel = counts[counts["offence"].isin(m.offences)]
+        of_measure = np.isin(np.asarray(offence_u, dtype=object), list(m.offences))[offence_idx]
+        parts: list[tuple[int, list[str], np.ndarray, np.ndarray]] = []
         for wave in waves:
             quarters = window(m, wave)
             if not set(quarters) <= available:
@@ -113,57 +120,73 @@ def register_rates(
                     )
                 )
                 continue
-            direct = sel[sel["quarter"].isin(quarters)].groupby("area_code")["count"].sum()
-            own = dict(zip(direct.index.to_numpy(object).astype(str).tolist(),
-                           direct.to_numpy(np.float64).tolist(), strict=True))
+            sel = of_measure & np.isin(quarters_u, quarters)[quarter_idx]
+            rows = np.bincount(area_idx[sel], minlength=A)
+            sums = np.bincount(area_idx[sel], weights=count[sel], minlength=A)
+            present = np.flatnonzero(rows > 0)
+            own = dict(zip([area_names[i] for i in present], sums[present].tolist(),
+                           strict=True))
             per_area = hierarchy.roll_up(own, wave)
             codes = list(per_area)
-            frame = pd.DataFrame({"area_code": codes, "count": list(per_area.values())})
-            frame["population"] = [pop.get((a, wave), np.nan) for a in codes]
-            frame = frame[frame["population"] > 0]
-            if frame.empty:
-                continue
-            rate = poisson_rate(
-                frame["count"].to_numpy(),
-                frame["population"].to_numpy(),
-                per=m.per,
-                level=1 - spec.comparisons.alpha,
-            )
-            out = frame.reset_index(drop=True)
-            out["wave"] = wave
-            out["measure"] = m.id
-            out["estimate"] = rate["rate"].to_numpy()
-            out["se"] = np.sqrt(out["count"]) / out["population"] * m.per
-            out["ci_low"] = rate["ci_low"].to_numpy()
-            out["ci_high"] = rate["ci_high"].to_numpy()
-            out["method"] = "register"
+            counts = np.fromiter(per_area.values(), dtype=np.float64, count=len(codes))
+            people = np.array([pop.get((a, wave), np.nan) for a in codes], dtype=np.float64)
+            keep = people > 0
+            if keep.any():
+                parts.append((wave, [c for c, k in zip(codes, keep, strict=True) if k],
+                              counts[keep], people[keep]))
+        if not parts:
+            continue
+        k_all = np.concatenate([p[2] for p in parts])
+        n_all = np.concatenate([p[3] for p in parts])
+        rate = poisson_rate(k_all, n_all, per=m.per, level=1 - spec.comparisons.alpha)
+        est, lo, hi = (rate[c].to_numpy() for c in ("rate", "ci_low", "ci_high"))
+        se = np.sqrt(k_all) / n_all * m.per
+        start = 0
+        for wave, codes, k, n in parts:
+            at = slice(start, start + len(codes))
+            start += len(codes)
+            out = pd.DataFrame({
+                "area_code": codes, "count": k, "population": n, "wave": wave,
+                "measure": m.id, "estimate": est[at], "se": se[at], "ci_low": lo[at],
+                "ci_high": hi[at], "method": "register",
+            })
             frames.append(out)
             if m.smoothing == "eb_global":
-                frames.append(_smoothed(out, hierarchy, m, spec.comparisons.alpha))
+                frames.append(_smoothed(out, hierarchy, m, z))
     if not frames:
         return pd.DataFrame(), warnings
     return pd.concat(frames, ignore_index=True), warnings
 
 
-def _smoothed(
-    raw: pd.DataFrame, hierarchy: Hierarchy, m: RegisterMeasure, alpha: float
-) -> pd.DataFrame:
+def _smoothed(raw: pd.DataFrame, hierarchy: Hierarchy, m: RegisterMeasure, z: float
+              ) -> pd.DataFrame:
     """Global EB rates among the areas of each level (needs at least three areas)."""
-    parts = []
-    z = float(norm.ppf(1 - alpha / 2))
-    levels = raw["area_code"].map(hierarchy.level)
-    for _, group in raw.groupby(levels, sort=True):
-        if len(group) < 3:
+    level_of = hierarchy.level
+    levels = np.array([level_of.get(a) for a in raw["area_code"].tolist()], dtype=object)
+    known = np.flatnonzero(pd.notna(levels))
+    names = sorted(set(levels[known].tolist()))
+    k_all = raw["count"].to_numpy(np.float64)
+    n_all = raw["population"].to_numpy(np.float64)
+    picks, cols = [], []
+    for name in names:
+        rows = known[levels[known] == name]
+        if len(rows) < 3:
             continue
-        eb = eb_global(group["count"].to_numpy(), group["population"].to_numpy(), per=m.per)
-        estimate = eb["eb_rate"].to_numpy()
+        k, n = k_all[rows], n_all[rows]
+        eb = eb_arrays(k, n)
+        estimate = eb["eb_rate"] * m.per
         # Marshall's approximate posterior variance, shrinkage × m / n (per person, scaled)
-        prior = eb["prior_mean"].to_numpy() / m.per
-        se = m.per * np.sqrt(eb["shrinkage"].to_numpy() * prior / group["population"].to_numpy())
-        # one assign, not one copy per column
-        parts.append(group.assign(
-            measure=f"{m.id}_eb", estimate=estimate, se=se,
-            ci_low=np.maximum(estimate - z * se, 0.0), ci_high=estimate + z * se,
-            method="register_eb",
-        ))
-    return pd.concat(parts) if parts else raw.iloc[0:0]
+        se = m.per * np.sqrt(eb["shrinkage"] * eb["prior_mean"] / n)
+        picks.append(rows)
+        cols.append((estimate, se))
+    if not picks:
+        return raw.iloc[0:0]
+    rows = np.concatenate(picks)
+    estimate = np.concatenate([c[0] for c in cols])
+    se = np.concatenate([c[1] for c in cols])
+    # one assign, not one copy per column
+    return raw.iloc[rows].assign(
+        measure=f"{m.id}_eb", estimate=estimate, se=se,
+        ci_low=np.maximum(estimate - z * se, 0.0), ci_high=estimate + z * se,
+        method="register_eb",
+    )

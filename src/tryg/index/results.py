@@ -14,6 +14,8 @@ Pure: pandas in, pandas out.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 from pandas.api.types import pandas_dtype
@@ -67,12 +69,13 @@ def empty_results() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=RESULT_DTYPES[c]) for c in RESULT_COLUMNS})
 
 
-def conform(table: pd.DataFrame) -> pd.DataFrame:
+def conform(table: pd.DataFrame, *, ready: Collection[str] = ()) -> pd.DataFrame:
     """``table`` with exactly the results columns, in order, in their dtypes.
 
     Raises ``ValueError`` naming any missing column; extra columns are dropped. ``flags`` is
     always text: no flags is ``""`` (CSV and XLSX cannot tell ``""`` from missing, so the two
-    must mean the same).
+    must mean the same). Columns named in ``ready`` are taken as they are: the caller built
+    them in their dtype, text with ``None`` for missing (and no missing ``flags``).
     """
     missing = [c for c in RESULT_COLUMNS if c not in table.columns]
     if missing:
@@ -84,7 +87,9 @@ def conform(table: pd.DataFrame) -> pd.DataFrame:
     cols: dict[str, pd.Series] = {}
     for c in RESULT_COLUMNS:
         col = table[c]
-        if RESULT_DTYPES[c] == "object":
+        if c in ready:
+            cols[c] = col
+        elif RESULT_DTYPES[c] == "object":
             values = np.array(col.to_numpy(dtype=object), dtype=object)  # our own copy
             values[pd.isna(values)] = "" if c == "flags" else None
             cols[c] = pd.Series(values, index=index, dtype=object)

@@ -11,7 +11,8 @@ headline share itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,10 @@ from tryg.index.inputs import PopulationInput, Problem, SurveyInput, as_int, sou
 from tryg.index.population import margins
 from tryg.index.respondents import measure_values, subindex_scores
 from tryg.index.spec import Spec
-from tryg.stats import intervals
-from tryg.stats.estimators import means
+from tryg.stats import cell_moments, intervals
+from tryg.stats.cell_moments import CellEngine, CellMoments, Family
+from tryg.stats.domain_means import means_by_cells
+from tryg.stats.estimators import Domains, domains, means
 
 Progress = Callable[[str, float], None]
 
@@ -38,6 +41,7 @@ class SurveyEstimates:
     values: dict[str, np.ndarray]
     level_columns: dict[str, str]
     frame: pd.DataFrame
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def level_column(level: str) -> str:
@@ -52,17 +56,34 @@ def prepare(
     frame["area_code"] = frame["area_code"].astype(str)
     frame["wave"] = pd.to_numeric(frame["wave"]).astype(np.int64)
     cols = {lv: level_column(lv) for lv in hierarchy.levels}
-    parts = []
-    for wave, rows in frame.groupby("wave", sort=True):
-        anc = hierarchy.ancestors(as_int(wave))
-        looked = anc.reindex(rows["area_code"].to_numpy())
-        looked.index = rows.index
-        parts.append(looked.rename(columns=cols))
-    levels = pd.concat(parts).reindex(frame.index)
-    for col in cols.values():
-        frame[col] = levels.get(col, np.nan)
+    # numbers instead of text: each distinct area code looked up once per ancestor table
+    # (waves mostly share one), every row's ancestors taken from there
+    area, area_u = pd.factorize(frame["area_code"])
+    wave = frame["wave"].to_numpy(np.int64)
+    wave_u, wave_idx = np.unique(wave, return_inverse=True)
+    tables: dict[int, int] = {}
+    parts: list[pd.DataFrame] = []
+    table_of_wave = np.empty(len(wave_u), dtype=np.int64)
+    for i, w in enumerate(wave_u.tolist()):
+        anc = hierarchy.ancestors(as_int(w))
+        if id(anc) not in tables:
+            tables[id(anc)] = len(parts)
+            parts.append(anc.reindex(area_u).reset_index(drop=True))
+        table_of_wave[i] = tables[id(anc)]
+    looked = pd.concat(parts, ignore_index=True)
+    at = table_of_wave[wave_idx] * len(area_u) + np.asarray(area, dtype=np.int64)
+    for lv, col in cols.items():
+        if lv in looked.columns:
+            frame[col] = looked[lv].take(at).reset_index(drop=True).set_axis(frame.index)
+        else:
+            frame[col] = np.nan
     stratum = frame["stratum"].astype(str) if "stratum" in frame else frame["area_code"]
-    frame["_stratum"] = frame["wave"].astype(str) + "|" + stratum
+    s_codes, s_u = pd.factorize(stratum)
+    pair, pair_idx = np.unique(wave_idx * len(s_u) + np.asarray(s_codes, dtype=np.int64),
+                               return_inverse=True)
+    labels = pd.Series(wave_u[pair // len(s_u)].astype(str)) + "|" + pd.Series(
+        np.asarray(s_u, dtype=object)[pair % len(s_u)]).astype(str)
+    frame["_stratum"] = labels.take(pair_idx).reset_index(drop=True).set_axis(frame.index)
     return frame, cols
 
 
@@ -133,19 +154,27 @@ def estimate(
     combos = composite_combination(spec, _bases(spec, design, frame, values, hierarchy))
     shares = {m.id for m in spec.measures if m.kind == "share"}
     alpha = spec.comparisons.alpha
+    cache: dict[str, Any] = {}
+    cells = _cells(design, frame, cols, values, cache)
     frames = []
     for i, (level, col) in enumerate(cols.items()):
         if progress:
             progress(f"survey estimates, level {level}", i / max(len(cols), 1))
         if frame[col].isna().all():
             continue
-        res = means(
-            design,
-            values,
-            by=[col, "wave"],
-            level=1 - alpha,
-            combinations={"_composite_survey": combos} if combos else None,
-        )
+        if cells is not None:
+            engine, mom, Y, by_level = cells
+            dom, fam = by_level[col]
+            res = means_by_cells(engine, mom, Y, list(values), fam, dom.keys,
+                                 {"_composite_survey": combos} if combos else {}, 1 - alpha)
+        else:
+            res = means(
+                design,
+                values,
+                by=[col, "wave"],
+                level=1 - alpha,
+                combinations={"_composite_survey": combos} if combos else None,
+            )
         res = res.rename(columns={col: "area_code"})
         res.insert(0, "level", level)
         is_share = res["variable"].isin(shares).to_numpy()
@@ -163,7 +192,29 @@ def estimate(
             res.loc[is_share, "ci_high"] = hi
         frames.append(res)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return SurveyEstimates(table, design, values, cols, frame), []
+    return SurveyEstimates(table, design, values, cols, frame, cache), []
+
+
+def _cells(
+    design: stats.Design, frame: pd.DataFrame, cols: dict[str, str],
+    values: dict[str, np.ndarray], cache: dict[str, Any],
+) -> tuple[CellEngine, CellMoments, np.ndarray, dict[str, tuple[Domains, Family]]] | None:
+    """Per-cell moments of every variable (cells: stratum × area of every level × wave) when
+    the design's units are its rows: every estimate of every level, and the comparisons
+    later, then come from them (:mod:`tryg.stats.cell_moments`). Kept in ``cache`` for the
+    comparisons."""
+    if not cell_moments.applies(design) or not values:
+        return None
+    doms = {col: domains(design, [col, "wave"]) for col in cols.values()
+            if not frame[col].isna().all()}
+    engine = CellEngine(design, [d.codes for d in doms.values()])
+    Y = np.column_stack([np.asarray(v, dtype=np.float64) for v in values.values()])
+    mom = engine.moments(Y)
+    cache["cells:" + "|".join(values)] = (engine, mom)
+    by_level = {col: (d, engine.family(engine.keys[i], d.count))
+                for i, (col, d) in enumerate(doms.items())}
+    cache["levels:" + "|".join(values)] = by_level
+    return engine, mom, Y, by_level
 
 
 def _bases(
@@ -192,3 +243,4 @@ def _bases(
             float(np.average(values[sub.id][rows], weights=w[rows])) if rows.any() else None
         )
     return out
+

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -106,8 +107,10 @@ def _build(design: Design) -> Blocks | None:
     n_str = int(stratum.max()) + 1
     # bipartite graph: calibration columns (0..P-1) and first-stage strata (P..P+n_str-1)
     W = sp.hstack(Xs).tocoo()
+    # each (column, stratum) edge once (hashed): rows repeat them many times over
+    edge = pd.unique(W.col.astype(np.int64) * n_str + stratum[W.row])
     graph = sp.csr_matrix(
-        (np.ones(len(W.row)), (W.col, P + stratum[W.row])), shape=(P + n_str, P + n_str)
+        (np.ones(len(edge)), (edge // n_str, P + edge % n_str)), shape=(P + n_str, P + n_str)
     )
     _, label = connected_components(graph, directed=False)
     used = np.unique(label[:P])

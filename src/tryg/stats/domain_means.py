@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tryg.stats import intervals
+from tryg.stats.cell_moments import CellEngine, CellMoments, Family
 from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.score_patterns import ScorePattern, engine_for
 
@@ -69,6 +70,15 @@ def means_by_pattern(
                 if v in coefs:
                     combo_scores[:, c] += coefs[v] * scores[:, j]
     est = {v: stats["m"][:, j] for j, v in enumerate(names)}
+    _combine(est, combinations, D)
+    var = np.hstack([stats["var"], engine.variance(combo_scores)]) if combinations \
+        else stats["var"]
+    return _frame(keys, names, combinations, est, var, stats, level)
+
+
+def _combine(est: dict[str, FloatArray], combinations: Mapping[str, Mapping[str, float]],
+             D: int) -> None:
+    """The combinations' estimates (missing where any of their variables is)."""
     for cname, coefs in combinations.items():
         combo = sum((c * np.nan_to_num(est[v], nan=0.0) for v, c in coefs.items()),
                     start=np.zeros(D))
@@ -77,8 +87,14 @@ def means_by_pattern(
             missing |= np.isnan(est[v])
         combo[missing] = np.nan
         est[cname] = combo
-    var = np.hstack([stats["var"], engine.variance(combo_scores)]) if combinations \
-        else stats["var"]
+
+
+def _frame(
+    keys: pd.DataFrame, names: list[str], combinations: Mapping[str, Mapping[str, float]],
+    est: dict[str, FloatArray], var: FloatArray, stats: dict[str, FloatArray], level: float,
+) -> pd.DataFrame:
+    """The long result table of ``means`` (one block of domains per variable)."""
+    D = len(keys)
     W, sw2, n, df, vsrs = stats["W"], stats["sw2"], stats["n"], stats["df"], stats["vsrs"]
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(sw2 > 0, W**2 / sw2, 0.0)
@@ -113,3 +129,51 @@ def means_by_pattern(
     out["deff"] = flat(deff, True)
     out["df"] = flat(DF, False)
     return out
+
+
+def means_by_cells(
+    engine: CellEngine,
+    mom: CellMoments,
+    values: FloatArray,
+    names: list[str],
+    fam: Family,
+    keys: pd.DataFrame,
+    combinations: Mapping[str, Mapping[str, float]],
+    level: float,
+) -> pd.DataFrame:
+    """``means`` from per-cell moments (:mod:`tryg.stats.cell_moments`), for a design whose
+    units are its rows: the same table as :func:`means_by_pattern` up to rounding.
+
+    ``mom`` holds the moments of the columns of ``values`` (n × V, named ``names``); ``fam``
+    the domains (numbered as the rows of ``keys``)."""
+    D = len(keys)
+    parts = engine.domain_parts(mom, fam)
+    inside = np.flatnonzero(fam.dom >= 0)
+    ind = sp.csr_matrix((np.ones(len(inside)), (fam.dom[inside], inside)),
+                        shape=(D, engine.n_cells))
+    W = parts.W
+    vdd = engine.centred_variance(mom, fam)
+    nobs = np.asarray(ind @ mom.nz)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.maximum(vdd, 0.0) / W**2
+        ss = np.asarray(ind @ (mom.T2 + parts.delta**2 * mom.W))
+        s2 = ss / W * nobs / (nobs - 1)
+        fpc = np.where(nobs <= W, (W - nobs) / (W * nobs), np.nan)
+    stats = {"W": W, "sw2": np.asarray(ind @ mom.Q0), "n": np.asarray(ind @ mom.n),
+             "df": engine.degrees_of_freedom(mom, fam), "vsrs": s2 * fpc}
+    est = {v: parts.mean[:, j] for j, v in enumerate(names)}
+    _combine(est, combinations, D)
+    if combinations:
+        idx = {v: j for j, v in enumerate(names)}
+        pairs = sorted({(min(idx[a], idx[b]), max(idx[a], idx[b]))
+                        for c in combinations.values() for a in c for b in c if a != b})
+        cross = engine.cross_moments(mom, values, pairs)
+        cvar = []
+        for coefs in combinations.values():
+            k = np.zeros((D, len(names)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for v, c in coefs.items():
+                    k[:, idx[v]] += c / W[:, idx[v]]
+            cvar.append(np.maximum(engine.sum_variance(mom, fam, k, cross), 0.0))
+        var = np.column_stack([var, *cvar])
+    return _frame(keys, names, combinations, est, var, stats, level)

@@ -151,8 +151,11 @@ def poisson_rate(
         raise ValueError(f"counts must be whole numbers; position {i} is {k[i]!r}")
     alpha = 1.0 - level
     # chi2.ppf(., 0) is 0 in scipy, but set k = 0 explicitly rather than rely on that edge case.
-    lower = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * np.maximum(k, 1)) / 2, 0.0)
-    upper = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
+    # the quantiles once per distinct count (counts repeat a lot across areas and waves)
+    distinct, at = np.unique(k, return_inverse=True)
+    lower = np.where(k > 0, (stats.chi2.ppf(alpha / 2, 2 * np.maximum(distinct, 1)) / 2)[at],
+                     0.0)
+    upper = (stats.chi2.ppf(1 - alpha / 2, 2 * distinct + 2) / 2)[at]
     scale = per / n
     return pd.DataFrame(
         {
@@ -187,12 +190,30 @@ def eb_global(counts: ArrayLike, population: ArrayLike, *, per: float = 1000.0) 
     prior_variance``; rates are per ``per`` residents and the variance per ``per**2``.
     """
     k, n, index = _inputs(counts, population, per)
+    m, a = _eb_prior(k, n)
+    size = k.size
+    return _eb_frame(k, n, np.full(size, m), np.full(size, a), index, per)
+
+
+def _eb_prior(k: FloatArray, n: FloatArray) -> tuple[float, float]:
+    """Prior mean and variance (per person) of :func:`eb_global`."""
     r = k / n
     m = k.sum() / n.sum()
     s2 = np.sum(n * (r - m) ** 2) / n.sum()
-    a = max(s2 - m / n.mean(), 0.0)
-    size = k.size
-    return _eb_frame(k, n, np.full(size, m), np.full(size, a), index, per)
+    return float(m), float(max(s2 - m / n.mean(), 0.0))
+
+
+def eb_arrays(counts: FloatArray, population: FloatArray) -> dict[str, FloatArray]:
+    """:func:`eb_global` per person (``per`` = 1) as arrays, without validation or a frame:
+    ``eb_rate``, ``shrinkage`` and ``prior_mean`` of each area, for callers that have
+    validated whole-number counts and positive populations already."""
+    k = np.asarray(counts, dtype=np.float64)
+    n = np.asarray(population, dtype=np.float64)
+    m, a = _eb_prior(k, n)
+    mm, aa = np.full(k.size, m), np.full(k.size, a)
+    raw = k / n
+    w = _shrinkage(aa, mm, n)
+    return {"eb_rate": mm + w * (raw - mm), "shrinkage": w, "prior_mean": mm}
 
 
 def _neighbour_pairs(

@@ -16,7 +16,7 @@ contrast's score directly (checked against R's ``svycontrast`` in the tests).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,9 @@ import scipy.sparse as sp
 
 from tryg.stats import intervals
 from tryg.stats.calibration_blocks import supported
+from tryg.stats.cell_moments import CellEngine, CellMoments, Family
 from tryg.stats.design import Design, FloatArray
-from tryg.stats.estimators import By, domains
+from tryg.stats.estimators import By, Domains, domains
 from tryg.stats.score_patterns import ScorePattern, engine_for
 from tryg.stats.variance import covariance_with_aggregate, linearized_variance
 
@@ -49,21 +50,40 @@ def compare_with_rest_many(
     parent: str,
     by: By = None,
     level: float = 0.95,
+    cells: tuple[CellEngine, CellMoments, Sequence[tuple[np.ndarray, Family]]] | None = None,
+    known_domains: Domains | None = None,
 ) -> pd.DataFrame:
     """Means of several row-aligned variables (NaN = outside the base), each area against the
     rest of its parent within each ``by`` group. Columns: the ``by`` columns, ``parent``,
     ``area``, then ``variable, estimate_first, estimate_second, difference, se, ci_low,
     ci_high, p_value, df`` (t with the design degrees of freedom of the parent's rows).
-    Areas alone in their parent have no rest and are left out."""
+    Areas alone in their parent have no rest and are left out.
+
+    ``cells``: a :class:`~tryg.stats.cell_moments.CellEngine` of this design whose cells nest
+    in the ``by`` × area domains, with the moments of ``values`` (same columns, same order)
+    and families it has built already (with their rows' domain codes; used where they hold
+    the same domains as the areas or parents here, whatever their numbering); the variances
+    then come from the cells' moments (same numbers up to rounding). ``known_domains``: the
+    domains of ``[*by, parent, area]`` exactly as :func:`~tryg.stats.estimators.domains`
+    numbers them, if the caller has them already."""
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
     names = list(values)
-    dom = domains(design, [*extra, parent, area])
+    dom = known_domains or domains(design, [*extra, parent, area])
     keys = dom.keys
     D = len(keys)
-    pcodes, _ = pd.MultiIndex.from_frame(keys[[*extra, parent]]).factorize()
-    pi = np.asarray(pcodes, dtype=np.int64)
+    # the parent (within the by groups) of every domain, numbered by first appearance
+    combined = np.zeros(D, dtype=np.int64)
+    for col in [*extra, parent]:
+        codes, uniques = pd.factorize(keys[col])
+        combined = np.asarray(pd.factorize(
+            combined * (len(uniques) + 1) + np.asarray(codes, dtype=np.int64) + 1)[0],
+            dtype=np.int64)  # renumbered at each step: no overflow
+    pi = combined
     P = int(pi.max()) + 1 if D else 0
-    if supported(design) and D:
+    fast = _moments_by_cells(cells, dom.codes, pi, P) if cells is not None and D else None
+    if fast is not None:
+        first, second, se, df, ok = fast
+    elif supported(design) and D:
         first, second, se, df, ok = _moments_by_pattern(design, values, dom.codes, pi, P)
     else:
         first, second, se, df, ok = _moments_sparse(design, values, dom.codes, pi, P)
@@ -128,6 +148,79 @@ def _moments_by_pattern(
         parts["ok"].append((Wa > 0) & (Wr > 0))
     first, second, se, df, ok = (np.concatenate(parts[k]) for k in ("ya", "yr", "se", "df", "ok"))
     return first, second, se, df, ok
+
+
+def _moments_by_cells(
+    cells: tuple[CellEngine, CellMoments, Sequence[tuple[np.ndarray, Family]]],
+    codes: np.ndarray, pi: np.ndarray, P: int,
+) -> Moments | None:
+    """:func:`_moments_by_pattern` from per-cell moments (``None`` if the cells do not nest in
+    the areas). With ``D = Σ w (y − ȳ)`` and ``W = Σ w`` of the area (a) and of its parent
+    (p), the difference's score is ``u − T / W_rest`` with ``u = α D_a + β W_a`` and
+    ``T = D_p + γ W_p`` (``α = 1/W_a + 1/W_rest``, ``β = (ȳ_a − ȳ_rest)/W_rest``,
+    ``γ = ȳ_p − ȳ_rest``), so its variance is a quadratic form in the 2 × 2 covariances of
+    area and parent and their cross covariances (:meth:`CellEngine.nested`)."""
+    engine, mom, families = cells
+    D = len(pi)
+    codes = np.asarray(codes, dtype=np.int64)
+    inside = engine.cell >= 0
+    dom = codes[engine.first]
+    if not np.array_equal(dom[engine.cell[inside]], codes[inside]) or (codes[~inside] >= 0).any():
+        return None
+    prow = np.where(codes >= 0, pi[np.maximum(codes, 0)], -1)
+    # families the engine has built already (their parts are kept), in their own numbering
+    a_known, p_known = _matching(families, codes, D), _matching(families, prow, P)
+    if a_known is not None and p_known is not None:
+        (fa, a_map), (fp, p_map) = a_known, p_known
+        p_inv = np.empty(P, dtype=np.int64)
+        p_inv[p_map] = np.arange(P)
+        a_inv = np.empty(D, dtype=np.int64)
+        a_inv[a_map] = np.arange(D)
+        out = engine.nested(mom, fa, fp, p_inv[pi[a_map]])
+        own = [x[a_inv] for x in out[:5]]
+        par = [x[p_inv] for x in out[5:10]]
+        cross = [x[a_inv] for x in out[10:]]
+        df = engine.degrees_of_freedom(mom, fp)[p_inv][pi]
+    else:
+        fa = engine.family(dom, D)
+        fp = engine.family(np.where(dom >= 0, pi[np.maximum(dom, 0)], -1), P)
+        out = engine.nested(mom, fa, fp, pi)
+        own, par, cross = list(out[:5]), list(out[5:10]), list(out[10:])
+        df = engine.degrees_of_freedom(mom, fp)[pi]
+    ya, Wa, v_da, c_dwa, v_wa = own
+    mp, Wp, v_dp, c_dwp, v_wp = par
+    x_dd, x_dw, x_wd, x_ww = cross
+    Wr = Wp[pi] - Wa
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # the rest's mean from the parent's: exactly the area's when all answers are equal
+        yr = ya + Wp[pi] * (mp[pi] - ya) / Wr
+        alpha, beta, gamma = 1.0 / Wa + 1.0 / Wr, (ya - yr) / Wr, mp[pi] - yr
+        v_u = alpha**2 * v_da + 2 * alpha * beta * c_dwa + beta**2 * v_wa
+        v_t = v_dp[pi] + 2 * gamma * c_dwp[pi] + gamma**2 * v_wp[pi]
+        c_ut = alpha * x_dd + alpha * gamma * x_dw + beta * x_wd + beta * gamma * x_ww
+        var = np.maximum(v_u, 0.0) + v_t / Wr**2 - 2 * c_ut / Wr
+    ok = (Wa > 0) & (Wr > 0)
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return np.asarray(a).T.reshape(-1)
+
+    return (flat(ya), flat(yr), flat(np.sqrt(np.maximum(var, 0.0))), flat(df), flat(ok))
+
+
+def _matching(
+    families: Sequence[tuple[np.ndarray, Family]], codes: np.ndarray, D: int
+) -> tuple[Family, np.ndarray] | None:
+    """A family of ``families`` (given with its rows' domain codes) whose domains are those of
+    ``codes`` (D domains), and the number here of each of its domains."""
+    inside = codes >= 0
+    for row_codes, fam in families:
+        if fam.n_dom != D or not np.array_equal(row_codes >= 0, inside):
+            continue
+        mine = np.full(D, -1, dtype=np.int64)
+        mine[row_codes[inside]] = codes[inside]
+        if (mine >= 0).all() and np.array_equal(mine[row_codes[inside]], codes[inside]):
+            return fam, mine
+    return None
 
 
 def _moments_sparse(

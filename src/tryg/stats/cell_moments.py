@@ -1,0 +1,547 @@
+"""Variances and covariances of domain totals from per-cell moments: one pass per variable.
+
+When every row is its own unit (no clusters: one variance component whose units are the rows)
+and the estimates' domains are unions of *cells* (rows of one stratum with the same domain at
+every level asked for), the linearised variance of a domain total needs the rows only through
+a few sums per cell. For a score ``z = f · w (y − c)`` that is constant in ``f`` and ``c`` on
+each cell ``g``, write ``e = y − ȳ_g`` (the cell's own mean) and ``δ_g = ȳ_g − c``; then
+
+* ``Σ_g a_h Σ_i z_i²`` needs ``Σ w²e², Σ w²e, Σ w²`` per cell (``a_h``: the stratum's scale),
+* the stratum totals ``S_h = Σ_{g ⊂ h} (Σ w e + δ_g Σ w)`` need ``Σ w e, Σ w`` per cell,
+* the calibration coefficients ``B`` and the cross moments ``Q`` need ``Σ x λ/psw · w e`` and
+  ``Σ psw x · w e`` (and the same with ``w``) per cell, as short vectors in the superblock
+  layout of :mod:`tryg.stats.calibration_blocks`;
+
+and the variance ``Σ a z² − Σ_h c_h S_h² + B'GB − 2 B'Q`` (the formula of
+:mod:`tryg.stats.variance` and :mod:`tryg.stats.score_patterns`) is assembled from those cell
+sums for any number of domains, pooled windows or contrasts, without another pass over the
+rows. Every quantity is kept centred on the cell's mean, so a domain whose answers are all
+equal gets a variance of (numerically) zero as on the row-wise path.
+
+:class:`CellEngine` gives, per domain, the 2 × 2 covariance of ``D = Σ w (y − ȳ_d)`` and
+``W = Σ w`` (:meth:`CellEngine.pair`), and the 2 × 2 cross covariances of an area's ``(D, W)``
+with those of the domain it is nested in (:meth:`CellEngine.nested`). A domain mean
+``ȳ_d = Y/W`` has the linearised variance ``Var(D)/W²``; a pooled mean, or the difference of an
+area and the rest of its parent, is a linear combination of such pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tryg.stats import calibration_blocks as cb
+from tryg.stats.design import Design, FloatArray, IntArray
+
+Sparse = Any  # scipy.sparse matrices are not generic types
+
+
+def applies(design: object) -> bool:
+    """Whether :class:`CellEngine` handles ``design``: a linearised design the block engine
+    supports, with one variance component whose units are the rows (no clusters)."""
+    if not cb.supported(design):
+        return False
+    assert isinstance(design, Design)
+    comps = design.components
+    return len(comps) == 1 and comps[0].n_units == design.n
+
+
+def _factor(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """Each key's position among the sorted distinct keys, and those keys."""
+    inverse, uniques = pd.factorize(keys, sort=True)
+    return np.asarray(inverse, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
+
+
+def _indicator(owner: IntArray, n_owner: int) -> Sparse:
+    """n_owner × len(owner) matrix summing elements into their owner (-1: none)."""
+    at = np.flatnonzero(owner >= 0)
+    return sp.csr_matrix((np.ones(len(at)), (owner[at], at)), shape=(n_owner, len(owner)))
+
+
+def _lookup(keys: IntArray, targets: IntArray) -> IntArray:
+    """Index of every target in sorted ``keys``, -1 where absent."""
+    if len(keys) == 0:
+        return np.full(len(targets), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, targets), len(keys) - 1)
+    return np.where(keys[pos] == targets, pos, -1)
+
+
+#: A zero offset of every cell from its domain's mean (see ``CellEngine._linear``).
+_ZERO = np.zeros((1, 1))
+
+
+def _blockmul(stack: FloatArray, sb: IntArray, X: FloatArray) -> FloatArray:
+    """``stack[sb[e]] @ X[e, v, :]`` for every e and v. One batched product of small
+    matrices (numpy's own loop: a BLAS call per superblock costs more in thread start-up
+    than in arithmetic at these sizes)."""
+    if len(sb) == 0:
+        return np.zeros((0, X.shape[1], stack.shape[1]))
+    out: FloatArray = np.matmul(X, stack[sb].transpose(0, 2, 1))
+    return out
+
+
+def pooled_means(
+    means: FloatArray, weights: FloatArray, owner: IntArray, n_owner: int
+) -> tuple[FloatArray, FloatArray]:
+    """Weighted means of the rows of ``means`` (K × V, weights K × V) pooled into their
+    ``owner`` (-1: none), and the pooled weights: one member's mean plus the weighted mean
+    offset from it, so that members with equal means give exactly that mean (and a
+    difference of such means is exactly 0). NaN where a group has no weight."""
+    owner = np.asarray(owner, dtype=np.int64)
+    inside = np.flatnonzero(owner >= 0)
+    ind = _indicator(owner, n_owner)
+    W = np.asarray(ind @ weights)
+    ref = np.zeros((n_owner, means.shape[1]))
+    has = weights[inside] != 0
+    for v in range(means.shape[1]):
+        at = inside[has[:, v]]
+        ref[owner[at], v] = means[at, v]
+    off = np.zeros_like(means)
+    off[inside] = weights[inside] * (means[inside] - ref[owner[inside]])
+    off = np.where(weights != 0, off, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = ref + np.asarray(ind @ off) / W
+    return np.where(W != 0, mean, np.nan), W
+
+
+@dataclass(frozen=True)
+class CellMoments:
+    """Sums over the valid rows of every cell, for V variables (see the module docstring)."""
+
+    W: FloatArray  # G × V: Σ w
+    ybar: FloatArray  # G × V: the cell's mean (0 where it has no weight; exact if y is constant)
+    n: FloatArray  # G × V: valid rows
+    S1: FloatArray  # G × V: Σ w e (0 up to rounding)
+    Q2: FloatArray  # G × V: Σ w² e²
+    Q1: FloatArray  # G × V: Σ w² e
+    Q0: FloatArray  # G × V: Σ w²
+    T2: FloatArray  # G × V: Σ w e²
+    nz: FloatArray  # G × V: valid rows with a weight other than 0
+    R1: tuple[FloatArray, ...]  # per step, G × V × size_k: Σ x λ/psw · w e
+    R0: tuple[FloatArray, ...]  # per step: Σ x λ/psw · w
+    P1: FloatArray | None  # G × V × size: a · Σ psw x · w e
+    P0: FloatArray | None  # G × V × size: a · Σ psw x · w
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """The linear parts of one score per domain: stratum totals and calibration vectors."""
+
+    S: FloatArray  # H × V: total per (stratum, domain) pair
+    B: FloatArray | None  # E × V × size: calibration coefficients per (domain, superblock)
+    Q: FloatArray | None  # E × V × size: cross moments per (domain, superblock)
+    GB: FloatArray | None  # E × V × size: G @ B
+
+
+@dataclass(frozen=True)
+class Family:
+    """Domains that are unions of cells: pairs of domain × stratum and domain × superblock."""
+
+    dom: IntArray  # domain of every cell (-1: none)
+    n_dom: int
+    h_id: IntArray  # (stratum, domain) pair of every cell (-1: none)
+    h_key: IntArray  # sorted keys stratum * n_dom + domain of the pairs
+    h_ind: Sparse  # pairs × cells
+    e_id: IntArray  # (domain, superblock) pair of every cell (-1: none or no superblock)
+    e_key: IntArray  # sorted keys domain * n_sb + superblock
+    e_ind: Sparse  # E pairs × cells
+    he: IntArray  # the (domain, superblock) pair of every (stratum, domain) pair (-1: none)
+    dom_ind: Sparse  # domains × cells
+    h_dom: IntArray  # domain of every (stratum, domain) pair
+    h_c: FloatArray  # c_h of every (stratum, domain) pair
+    hd_ind: Sparse  # domains × (stratum, domain) pairs
+    e_dom: IntArray  # domain of every (domain, superblock) pair
+    e_sb: IntArray  # superblock of every (domain, superblock) pair
+    ed_ind: Sparse  # domains × (domain, superblock) pairs
+    he_ind: Sparse  # (domain, superblock) pairs × (stratum, domain) pairs
+    h_cug: FloatArray | None  # c_h · ug_h of every (stratum, domain) pair (H × size)
+
+
+@dataclass(frozen=True)
+class DomainParts:
+    """Per domain of a family (D × V): the mean and ``Σ w``; per cell the offset of its mean
+    from its domain's; the linear parts of ``D`` and ``W``."""
+
+    mean: FloatArray
+    W: FloatArray
+    delta: FloatArray
+    lin_d: _Linear
+    lin_w: _Linear
+    done: dict[str, FloatArray] = field(default_factory=dict)  # variances computed so far
+
+
+class CellEngine:
+    """Per-cell moments of a design whose units are its rows (see :func:`applies`).
+
+    ``keys`` are row-aligned domain codes (-1: in none); cells are the rows with the same
+    stratum and the same code in every key, so each key's domains are unions of cells.
+    """
+
+    def __init__(self, design: Design, keys: Sequence[IntArray]) -> None:
+        if not applies(design):
+            raise ValueError("the cell engine does not support this design")
+        self.design = design
+        self._parts: dict[tuple[int, int], tuple[CellMoments, Family, DomainParts]] = {}
+        self._cross: dict[tuple[int, tuple[tuple[int, int], ...]],
+                          tuple[CellMoments, dict[tuple[int, int], tuple[FloatArray, ...]]]] = {}
+        comp = design.components[0]
+        group_row = comp.group[comp.unit]
+        code = np.asarray(group_row, dtype=np.int64)
+        for key in keys:
+            k = np.asarray(key, dtype=np.int64)
+            code, _ = _factor(code * (int(k.max(initial=0)) + 2) + k + 1)
+        cell, _ = _factor(code)
+        self.cell = cell
+        self.n_cells = G = int(cell.max(initial=-1)) + 1
+        first = np.zeros(G, dtype=np.int64)
+        first[cell[::-1]] = np.arange(design.n)[::-1]
+        self.first = first
+        self.keys = [np.asarray(k, dtype=np.int64)[first] for k in keys]
+        self.group = group_row[first]
+        self.n_groups = comp.n_groups
+        self.a = comp.scale[self.group]
+        self.c = comp.scale * comp.centre  # per stratum
+        self.weights = np.asarray(design.weights, dtype=np.float64)
+        blk = cb.blocks(design) if design.calibration else None
+        self.blocks = blk
+        # calibration sums as bincounts: per step and for U, the nonzeros (row, bin, value)
+        self.rsum: list[tuple[IntArray, IntArray, FloatArray]] = []
+        self.sizes: list[int] = []
+        self.psum: tuple[IntArray, IntArray, FloatArray] | None = None
+        self.ug: FloatArray | None = None
+        if blk is None:
+            self.sb = np.full(G, -1, dtype=np.int64)
+            return
+        self.sb = blk.sb_row[first]
+        inside = (blk.sb_row >= 0) & (cell >= 0)
+        for step in blk.steps:
+            X = sp.coo_matrix(step.Xw)
+            ok = inside[X.row]
+            r, c, v = X.row[ok], X.col[ok], X.data[ok]
+            self.rsum.append((r, cell[r] * step.size + step.local[c], v))
+            self.sizes.append(step.size)
+        cc = blk.components[0]
+        row_of_unit = np.empty(comp.n_units, dtype=np.int64)
+        row_of_unit[comp.unit] = np.arange(design.n)
+        U = sp.coo_matrix(cc.U)
+        r = row_of_unit[U.row]
+        ok = inside[r]
+        r, col, val = r[ok], U.col[ok], U.data[ok]
+        self.psum = (r, cell[r] * blk.size + blk.local[col], val * self.a[cell[r]])
+        ug = sp.coo_matrix(cc.ug)
+        dense = np.zeros((comp.n_groups, blk.size))
+        np.add.at(dense, (ug.row, blk.local[ug.col]), ug.data)
+        self.ug = dense
+
+    # -- moments ---------------------------------------------------------------------------
+    def _sums(self, what: tuple[IntArray, IntArray, FloatArray], size: int,
+              values: FloatArray) -> FloatArray:
+        r, bins, x = what
+        out = np.bincount(bins, weights=x * values[r], minlength=self.n_cells * size)
+        return np.asarray(out, dtype=np.float64).reshape(self.n_cells, size)
+
+    def moments(self, values: FloatArray) -> CellMoments:
+        """Cell sums of every column of ``values`` (n × V; NaN: outside the base). Columns
+        with the same missing rows share their weight sums; every work array is one column
+        long (large temporaries cost more in page faults than in arithmetic)."""
+        # column-major: every pass below reads one column
+        Y = np.asfortranarray(np.asarray(values, dtype=np.float64).reshape(self.design.n, -1))
+        G, V = self.n_cells, Y.shape[1]
+        blk = self.blocks
+        size = blk.size if blk is not None else 0
+        cell = np.where(self.cell >= 0, self.cell, G)  # rows in no cell: an extra bin
+        out = {k: np.zeros((G, V)) for k in ("W", "ybar", "n", "Q2", "Q1", "Q0", "T2", "nz")}
+        R1 = [np.zeros((G, V, s)) for s in self.sizes]
+        R0 = [np.zeros((G, V, s)) for s in self.sizes]
+        P1 = np.zeros((G, V, size)) if blk is not None else None
+        P0 = np.zeros((G, V, size)) if blk is not None else None
+        by_mask: dict[bytes, int] = {}
+        for j in range(V):
+            y = Y[:, j]
+            valid = ~np.isnan(y)
+            key = np.packbits(valid).tobytes()
+            w = np.where(valid, self.weights, 0.0)
+            if key in by_mask:
+                i = by_mask[key]
+                for name in ("W", "n", "Q0", "nz"):
+                    out[name][:, j] = out[name][:, i]
+                for k in range(len(self.sizes)):
+                    R0[k][:, j] = R0[k][:, i]
+                if P0 is not None:
+                    P0[:, j] = P0[:, i]
+            else:
+                by_mask[key] = j
+                out["W"][:, j] = np.bincount(cell, weights=w, minlength=G + 1)[:G]
+                out["n"][:, j] = np.bincount(cell, weights=valid, minlength=G + 1)[:G]
+                out["Q0"][:, j] = np.bincount(cell, weights=w * w, minlength=G + 1)[:G]
+                out["nz"][:, j] = np.bincount(cell, weights=w != 0, minlength=G + 1)[:G]
+                for k, s in enumerate(self.sizes):
+                    R0[k][:, j] = self._sums(self.rsum[k], s, w)
+                if P0 is not None and self.psum is not None:
+                    P0[:, j] = self._sums(self.psum, size, w)
+            W = out["W"][:, j]
+            # the mean as one of the cell's answers plus the weighted mean offset from it:
+            # exactly that answer when all answers of the cell are equal
+            ref = np.zeros(G + 1)
+            ref[cell[valid]] = y[valid]
+            shift = np.where(valid, w * (y - ref[cell]), 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ybar = ref[:G] + np.bincount(cell, weights=shift, minlength=G + 1)[:G] / W
+            ybar = np.where(W != 0, ybar, 0.0)
+            out["ybar"][:, j] = ybar
+            e = np.where(valid, y - np.append(ybar, 0.0)[cell], 0.0)  # y − ȳ_g in the base
+            we = w * e
+            for name, x in (("Q1", w * we), ("Q2", we * we), ("T2", we * e)):
+                out[name][:, j] = np.bincount(cell, weights=x, minlength=G + 1)[:G]
+            for k, s in enumerate(self.sizes):
+                R1[k][:, j] = self._sums(self.rsum[k], s, we)
+            if P1 is not None and self.psum is not None:
+                P1[:, j] = self._sums(self.psum, size, we)
+        return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"],
+                           S1=np.zeros((G, V)), Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"],
+                           T2=out["T2"], nz=out["nz"],
+                           R1=tuple(R1), R0=tuple(R0), P1=P1, P0=P0)
+
+    # -- domains ---------------------------------------------------------------------------
+    def family(self, dom: IntArray, n_dom: int) -> Family:
+        """Domains given per cell (``dom``, -1: none), e.g. ``self.keys[i]`` or a function
+        of it."""
+        dom = np.asarray(dom, dtype=np.int64)
+        inside = dom >= 0
+        hk = np.where(inside, self.group * n_dom + dom, -1)
+        h_id = np.full(len(dom), -1, dtype=np.int64)
+        h_id[inside], h_key = _factor(hk[inside])
+        n_sb = self.blocks.n_sb if self.blocks is not None else 0
+        ok = inside & (self.sb >= 0)
+        e_id = np.full(len(dom), -1, dtype=np.int64)
+        e_key = np.zeros(0, dtype=np.int64)
+        if ok.any():
+            e_id[ok], e_key = _factor(dom[ok] * n_sb + self.sb[ok])
+        he = np.full(len(h_key), -1, dtype=np.int64)
+        he[h_id[inside]] = e_id[inside]
+        h_group, h_dom = h_key // n_dom, h_key % n_dom
+        e_dom = e_key // n_sb if n_sb else e_key
+        e_sb = e_key % n_sb if n_sb else e_key
+        h_cug = (self.c[h_group][:, None] * self.ug[h_group]
+                 if self.ug is not None else None)
+        return Family(dom=dom, n_dom=n_dom, h_id=h_id, h_key=h_key,
+                      h_ind=_indicator(h_id, len(h_key)), e_id=e_id, e_key=e_key,
+                      e_ind=_indicator(e_id, len(e_key)), he=he,
+                      dom_ind=_indicator(dom, n_dom), h_dom=h_dom, h_c=self.c[h_group],
+                      hd_ind=_indicator(h_dom, n_dom), e_dom=e_dom, e_sb=e_sb,
+                      ed_ind=_indicator(e_dom, n_dom), he_ind=_indicator(he, len(e_key)),
+                      h_cug=h_cug)
+
+    def means(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, FloatArray]:
+        """Each domain's mean and weight total (D × V; the mean is NaN without weight). The
+        mean is taken as offsets from one of its cells' means, so that it is exactly the
+        common value when all of the domain's answers are equal."""
+        return pooled_means(mom.ybar, mom.W, fam.dom, fam.n_dom)
+
+    def _delta(self, mom: CellMoments, fam: Family, centre: FloatArray) -> FloatArray:
+        """``ȳ_g − c_d`` of every cell (0 outside the family or where either is missing)."""
+        d = mom.ybar - centre[np.maximum(fam.dom, 0)]
+        d[fam.dom < 0] = 0.0
+        return np.where(np.isfinite(d), d, 0.0)
+
+    def _linear(self, mom: CellMoments, fam: Family, delta: FloatArray | None) -> _Linear:
+        """Linear parts of ``D`` (``delta`` given: centred on the domain) or of ``W``."""
+        if delta is not None and not delta.any():
+            delta = _ZERO  # every cell is centred on its domain's mean already (one cell each)
+        Sg = mom.W if delta is None else mom.S1 + delta * mom.W
+        S = np.asarray(fam.h_ind @ Sg)
+        blk = self.blocks
+        if blk is None:
+            return _Linear(S=S, B=None, Q=None, GB=None)
+        assert mom.P1 is not None and mom.P0 is not None and self.ug is not None
+        G, V = Sg.shape
+        E = len(fam.e_key)
+        sb = fam.e_sb
+        parts: list[FloatArray] = []
+        for k, step in enumerate(blk.steps):
+            R = (mom.R0[k] if delta is None else mom.R1[k] if delta is _ZERO
+                 else mom.R1[k] + delta[:, :, None] * mom.R0[k])
+            rhs = np.asarray(fam.e_ind @ R.reshape(G, -1)).reshape(E, V, step.size)
+            for m in range(k):
+                rhs -= _blockmul(step.cross[m], sb, parts[m])
+            parts.append(_blockmul(step.minv, sb, rhs))
+        B = np.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
+        P = (mom.P0 if delta is None else mom.P1 if delta is _ZERO
+             else mom.P1 + delta[:, :, None] * mom.P0)
+        Q = np.asarray(fam.e_ind @ P.reshape(G, -1)).reshape(E, V, blk.size)
+        assert fam.h_cug is not None
+        sub = S[:, :, None] * fam.h_cug[:, None, :]  # rows of pairs outside superblocks: 0
+        Q -= np.asarray(fam.he_ind @ sub.reshape(len(S), -1)).reshape(E, V, blk.size)
+        return _Linear(S=S, B=B, Q=Q, GB=_blockmul(blk.components[0].G, sb, B))
+
+    def _align(self, fa: Family, fp: Family, lp: _Linear, parent: IntArray) -> _Linear:
+        """``fp``'s linear parts on ``fa``'s pairs: row i holds the parts of the pair of
+        ``parent[domain]`` in the same stratum (superblock) as ``fa``'s pair i (0: none)."""
+        h_match = _lookup(fp.h_key, (fa.h_key // fa.n_dom) * fp.n_dom + parent[fa.h_dom])
+
+        def take(x: FloatArray, idx: IntArray) -> FloatArray:
+            out = x[np.maximum(idx, 0)]
+            out[idx < 0] = 0.0
+            return out
+
+        S = take(lp.S, h_match)
+        if lp.B is None or self.blocks is None:
+            return _Linear(S=S, B=None, Q=None, GB=None)
+        assert lp.Q is not None and lp.GB is not None
+        e_match = _lookup(fp.e_key, parent[fa.e_dom] * self.blocks.n_sb + fa.e_sb)
+        return _Linear(S=S, B=take(lp.B, e_match), Q=take(lp.Q, e_match),
+                       GB=take(lp.GB, e_match))
+
+    def _bilinear(
+        self, mom: CellMoments, fa: Family, la: _Linear, da: FloatArray | None,
+        lp: _Linear, dp: FloatArray | None,
+    ) -> FloatArray:
+        """``Cov(X_a, X'_p(a))`` for every domain a of ``fa`` (D_a × V), where ``p(a)`` holds
+        all of a's cells and ``lp`` holds its linear parts on ``fa``'s pairs (see
+        :meth:`_align`; ``la`` itself when ``p(a) = a``); X is D (delta given) or W."""
+        # rows of a: Σ a_h w² (y − c_a)(y − c_p) over a's cells
+        if da is None and dp is None:
+            cellwise = mom.Q0
+        elif da is None:
+            assert dp is not None
+            cellwise = mom.Q1 + dp * mom.Q0
+        elif dp is None:
+            cellwise = mom.Q1 + da * mom.Q0
+        else:
+            cellwise = mom.Q2 + (da + dp) * mom.Q1 + da * dp * mom.Q0
+        total = np.asarray(fa.dom_ind @ (self.a[:, None] * cellwise))
+        # strata: Σ_h c_h S_{h,a} S_{h,p(a)}
+        total -= np.asarray(fa.hd_ind @ (fa.h_c[:, None] * la.S * lp.S))
+        if la.B is None or lp.B is None:
+            return total
+        assert la.Q is not None and lp.Q is not None and lp.GB is not None
+        inner = (la.B * (lp.GB - lp.Q) - la.Q * lp.B).sum(axis=2)
+        total += np.asarray(fa.ed_ind @ inner)
+        return total
+
+    def centred_variance(self, mom: CellMoments, fam: Family) -> FloatArray:
+        """Var(D) per domain (D × V), ``D = Σ w (y − ȳ_d)``: ``Var(ȳ_d) = Var(D) / W²``."""
+        st = self.domain_parts(mom, fam)
+        if "dd" not in st.done:
+            st.done["dd"] = self._bilinear(mom, fam, st.lin_d, st.delta, st.lin_d, st.delta)
+        return st.done["dd"]
+
+    def pair(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, ...]:
+        """Per domain (D × V): mean, W, and Var(D), Cov(D, W), Var(W) with
+        ``D = Σ w (y − ȳ_d)``."""
+        st = self.domain_parts(mom, fam)
+        vdd = self.centred_variance(mom, fam)
+        if "dw" not in st.done:
+            st.done["dw"] = self._bilinear(mom, fam, st.lin_d, st.delta, st.lin_w, None)
+            st.done["ww"] = self._bilinear(mom, fam, st.lin_w, None, st.lin_w, None)
+        vdw, vww = st.done["dw"], st.done["ww"]
+        return st.mean, st.W, vdd, vdw, vww
+
+    def domain_parts(self, mom: CellMoments, fam: Family) -> DomainParts:
+        """Means, totals and the linear parts of ``D`` and ``W`` of every domain of ``fam``
+        (computed once per moments and family)."""
+        key = (id(mom), id(fam))
+        cached = self._parts.get(key)
+        if cached is not None and cached[0] is mom and cached[1] is fam:
+            return cached[2]
+        mean, W = self.means(mom, fam)
+        delta = self._delta(mom, fam, mean)
+        parts = DomainParts(mean=mean, W=W, delta=delta,
+                            lin_d=self._linear(mom, fam, delta), lin_w=self._linear(mom, fam, None))
+        while len(self._parts) >= 16:
+            del self._parts[next(iter(self._parts))]
+        self._parts[key] = (mom, fam, parts)
+        return parts
+
+    def cross_moments(
+        self, mom: CellMoments, values: FloatArray, pairs: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], tuple[FloatArray, ...]]:
+        """For columns i, j of ``values`` (the columns ``mom`` was built from): the cell sums
+        ``Σ w² e_i e_j, Σ w² e_i [j valid], Σ w² e_j [i valid], Σ w² [both valid]``."""
+        key = (id(mom), tuple(pairs))
+        cached = self._cross.get(key)
+        if cached is not None and cached[0] is mom:
+            return cached[1]
+        Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
+        G = self.n_cells
+        cell = np.where(self.cell >= 0, self.cell, G)
+        out: dict[tuple[int, int], tuple[FloatArray, ...]] = {}
+        for i, j in pairs:
+            vi, vj = ~np.isnan(Y[:, i]), ~np.isnan(Y[:, j])
+            w2 = np.where(vi & vj, self.weights**2, 0.0)
+            ei = np.where(vi, Y[:, i] - np.append(mom.ybar[:, i], 0.0)[cell], 0.0)
+            ej = np.where(vj, Y[:, j] - np.append(mom.ybar[:, j], 0.0)[cell], 0.0)
+            out[(i, j)] = tuple(np.bincount(cell, weights=x, minlength=G + 1)[:G]
+                                .astype(np.float64) for x in (w2 * ei * ej, w2 * ei, w2 * ej, w2))
+        self._cross.clear()  # one set kept: the moments of one run
+        self._cross[key] = (mom, out)
+        return out
+
+    def sum_variance(
+        self, mom: CellMoments, fam: Family, k: FloatArray,
+        cross: dict[tuple[int, int], tuple[FloatArray, ...]],
+    ) -> FloatArray:
+        """``Var(Σ_v k[d, v] D_v)`` of every domain d (D_v: the centred total of column v;
+        ``cross`` from :meth:`cross_moments` for every pair i < j with nonzero ``k``)."""
+        st = self.domain_parts(mom, fam)
+        used = [v for v in range(k.shape[1]) if np.any(k[:, v] != 0)]
+        kc = np.nan_to_num(k[np.maximum(fam.dom, 0)], nan=0.0)
+        kc[fam.dom < 0] = 0.0
+        d = st.delta
+        cellwise = np.zeros(self.n_cells)
+        for i in used:
+            own = mom.Q2[:, i] + 2 * d[:, i] * mom.Q1[:, i] + d[:, i] ** 2 * mom.Q0[:, i]
+            cellwise += kc[:, i] ** 2 * own
+            for j in used:
+                if j <= i:
+                    continue
+                x, x_i, x_j, x0 = cross[(i, j)]
+                both = x + d[:, j] * x_i + d[:, i] * x_j + d[:, i] * d[:, j] * x0
+                cellwise += 2 * kc[:, i] * kc[:, j] * both
+        total = np.asarray(_indicator(fam.dom, fam.n_dom) @ (self.a * cellwise))
+        h_group, h_dom = fam.h_key // fam.n_dom, fam.h_key % fam.n_dom
+        S = (np.nan_to_num(k[h_dom], nan=0.0) * st.lin_d.S).sum(axis=1)
+        total -= np.bincount(h_dom, weights=self.c[h_group] * S * S, minlength=fam.n_dom)
+        blk = self.blocks
+        if blk is None or st.lin_d.B is None:
+            return total
+        assert st.lin_d.Q is not None and st.lin_d.GB is not None
+        e_dom = fam.e_key // blk.n_sb
+        ke = np.nan_to_num(k[e_dom], nan=0.0)[:, :, None]
+        B, Q, GB = ((ke * x).sum(axis=1) for x in (st.lin_d.B, st.lin_d.Q, st.lin_d.GB))
+        inner = np.einsum("es,es->e", B, GB - 2.0 * Q)
+        out: FloatArray = total + np.bincount(e_dom, weights=inner, minlength=fam.n_dom)
+        return out
+
+    def nested(
+        self, mom: CellMoments, fa: Family, fp: Family, parent: IntArray
+    ) -> tuple[FloatArray, ...]:
+        """For every domain a of ``fa`` and its parent ``p = parent[a]`` of ``fp`` (all of a's
+        cells in p): the 2 × 2 of each, ``(mean_a, W_a, Var D_a, Cov(D_a, W_a), Var W_a)``,
+        ``(mean_p, W_p, Var D_p, Cov(D_p, W_p), Var W_p)`` (per parent), and the cross
+        covariances ``Cov(D_a, D_p), Cov(D_a, W_p), Cov(W_a, D_p), Cov(W_a, W_p)`` (per a)."""
+        parent = np.asarray(parent, dtype=np.int64)
+        own = self.pair(mom, fa)
+        par = self.pair(mom, fp)
+        a, p = self.domain_parts(mom, fa), self.domain_parts(mom, fp)
+        dp = self._delta(mom, fp, p.mean)  # p's centre on every cell (a's cells among them)
+        pD, pW = self._align(fa, fp, p.lin_d, parent), self._align(fa, fp, p.lin_w, parent)
+        cross = (self._bilinear(mom, fa, a.lin_d, a.delta, pD, dp),
+                 self._bilinear(mom, fa, a.lin_d, a.delta, pW, None),
+                 self._bilinear(mom, fa, a.lin_w, None, pD, dp),
+                 self._bilinear(mom, fa, a.lin_w, None, pW, None))
+        return (*own, *par, *cross)
+
+    def degrees_of_freedom(self, mom: CellMoments, fam: Family) -> FloatArray:
+        """Rows with a valid answer minus strata with one, per domain (D × V): R's ``degf``
+        of each domain's subset when every row is a unit."""
+        n = np.asarray(_indicator(fam.dom, fam.n_dom) @ mom.n)
+        strata = (np.asarray(fam.h_ind @ mom.n) > 0).astype(np.float64)
+        h_dom = fam.h_key % fam.n_dom
+        out: FloatArray = n - np.asarray(_indicator(h_dom, fam.n_dom) @ strata)
+        return out
