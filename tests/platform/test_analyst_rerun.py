@@ -191,3 +191,33 @@ def test_running_is_refused_to_those_without_the_right(who: str) -> None:
             assert reverse("analyse:rerun", args=[run.pk]) not in page
         runs = client.get(reverse("analyse:runs")).content.decode()
         assert reverse("analyse:start_run") not in runs
+
+
+@pytest.mark.django_db
+def test_a_run_in_progress_keeps_others_from_starting(demo: DemoData) -> None:
+    """Runs started from the pages go one at a time; a run marked running for over an hour
+    (its process died) no longer blocks."""
+    import datetime
+
+    from django.utils import timezone
+
+    store_demo(demo)
+    old = run_index(index.load_spec(SPEC))
+    running = IndexRun.objects.create(spec=old.spec)  # status "running", started now
+    _user, client = _analyst()
+    page = client.get(reverse("analyse:run", args=[old.pk])).content.decode()
+    action = reverse("analyse:rerun", args=[old.pk])
+    token = _form_token(page, action)
+    for url, data in ((action, {"survey": "on"}),
+                      (reverse("analyse:start_run"), {"spec": SPEC, "survey": "on"})):
+        response = client.post(url, {**data, "csrfmiddlewaretoken": token})
+        assert response.status_code == 302
+        assert response["Location"] == reverse("analyse:run", args=[running.pk])
+        assert IndexRun.objects.count() == 2  # nothing new ran
+        shown = _messages(client.get(response["Location"]).content.decode())
+        assert any(f"{running.pk} is still running" in m for m in shown), shown
+    IndexRun.objects.filter(pk=running.pk).update(
+        started_at=timezone.now() - datetime.timedelta(hours=2))
+    response = client.post(action, {"survey": "on", "csrfmiddlewaretoken": token})
+    new = IndexRun.objects.exclude(pk__in=[old.pk, running.pk]).get()
+    assert new.status == IndexRun.Status.DONE and response["Location"].endswith(f"/{new.pk}/")

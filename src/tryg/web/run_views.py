@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -109,6 +111,9 @@ def start_run(request: HttpRequest) -> HttpResponseRedirect:
     """A new run of a shipped specification on the stored data."""
     if not roles.can_run_index(request.user):
         raise PermissionDenied
+    busy = _busy(request)
+    if busy is not None:
+        return busy
     spec_id = request.POST.get("spec", "")
     if spec_id not in shipped_specs():
         messages.error(request, _("Choose one of the shipped specifications."))
@@ -125,8 +130,29 @@ def rerun(request: HttpRequest, run_id: int) -> HttpResponseRedirect:
     run = visible_run_or_404(request.user, run_id)
     if not roles.can_run_index(request.user):
         raise PermissionDenied
+    busy = _busy(request)
+    if busy is not None:
+        return busy
     new = services.rerun(run, user=request.user, survey=request.POST.get("survey") == "on")
     return _after_run(request, new, rerun_of=run)
+
+
+#: A run still marked running after this long is taken to have died with its process, and no
+#: longer keeps others from starting.
+RUNNING_AT_MOST = datetime.timedelta(hours=1)
+
+
+def _busy(request: HttpRequest) -> HttpResponseRedirect | None:
+    """A redirect to the run in progress, with a message, when one is (runs started from the
+    pages run one at a time: two at once would compete for the server and the database)."""
+    running = (IndexRun.objects.filter(status=IndexRun.Status.RUNNING,
+                                       started_at__gte=timezone.now() - RUNNING_AT_MOST)
+               .order_by("-started_at").first())
+    if running is None:
+        return None
+    messages.error(request, _("Index run %(id)s is still running; start another when it has "
+                              "finished.") % {"id": running.pk})
+    return redirect(reverse("analyse:run", args=[running.pk]))
 
 
 def _after_run(request: HttpRequest, run: IndexRun,
