@@ -13,6 +13,7 @@ them under ``CI=true``, like the other outside resources (see tests/conftest.py)
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -89,6 +90,8 @@ class ServedSite:
     url: str  # no trailing slash
     data_dir: Path
     screenshots: Path
+    #: role → (user name, password) of the demo's users, as `tryg demo` printed them.
+    users: dict[str, tuple[str, str]]
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -120,7 +123,10 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
         wait_until_answering(url + "/healthz", server, log)
         SCREENSHOTS.mkdir(exist_ok=True)
         print(f"\nbrowser tests: {url} serves {data_dir}; screenshots in {SCREENSHOTS}")
-        yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS)
+        users = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
+            r"^\s+(administrator|analyst|coordinator|partner|walker)\s+(\S+)\s+(\S+)",
+            build.stdout, re.M)}
+        yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS, users=users)
     finally:
         server.terminate()
         try:

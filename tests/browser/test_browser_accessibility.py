@@ -2,8 +2,9 @@
 
 axe-core (shipped inside the PyPI package axe-playwright-python, no CDN) runs on the rendered
 page; any violation of impact "serious" or "critical" fails the test, with axe's report of the
-offending elements. Lesser findings are printed, not failed. Each page is checked in Danish
-(the default) and in English.
+offending elements. Lesser findings are printed, not failed. Each public page is checked in
+Danish (the default) and in English; the analysts' pages in Danish, logged in as the demo's
+analyst through the log-in form.
 """
 
 from __future__ import annotations
@@ -55,3 +56,31 @@ def test_no_serious_accessibility_violations(axe: Axe, page: Page, served_site: 
     assert not serious, f"axe on {path} ({language}):\n{describe(serious)}"
     # axe must have looked at something: a page it could not read has no "passes".
     assert results.response["passes"], "axe checked nothing"
+
+
+ANALYST_PAGES = ("/analyse/", "/analyse/runs/", "/analyse/runs/1/", "/analyse/runs/compare/",
+                 "/analyse/quality/", "/analyse/import/", "/analyse/waves/")
+
+
+def _check(axe: Axe, page: Page, label: str) -> None:
+    results = axe.run(page)
+    violations: list[dict[str, Any]] = results.response["violations"]
+    serious = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+    assert not serious, f"axe on {label}:\n{describe(serious)}"
+    assert results.response["passes"], "axe checked nothing"
+
+
+def test_the_analysts_pages_have_no_serious_violations(axe: Axe, page: Page,
+                                                       served_site: ServedSite) -> None:
+    name, password = served_site.users["analyst"]
+    page.goto(served_site("/login/"))
+    _check(axe, page, "/login/")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.locator("main button[type=submit], main input[type=submit]").first.click()
+    for path in ANALYST_PAGES:
+        answer = page.goto(served_site(path))
+        assert answer is not None and answer.status == 200, path
+        assert page.locator("header").inner_text().count(name) == 1, path  # logged in
+        _check(axe, page, path)
