@@ -34,6 +34,8 @@ class Hierarchy:
         default_factory=dict, repr=False, compare=False)
     _codes: dict[int, tuple[dict[str, int], list[str], np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False)
+    _facts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def ancestors(self, year: int) -> pd.DataFrame:
         """One row per area, one column per level: the area itself at its own level, its
@@ -137,6 +139,61 @@ class Hierarchy:
         hit = hit[np.argsort(rank[hit], kind="stable")]
         total.update(zip([codes[i] for i in hit], sums[hit].tolist(), strict=True))
         return total
+
+    def rows_of(self, codes: np.ndarray, year: int) -> np.ndarray:
+        """Every code's row in the ancestor table of ``year`` (-1: not an area), for
+        :meth:`roll_up_rows`."""
+        row = self._ancestor_codes(year)[0]
+        return np.fromiter((row.get(c, -1) for c in codes.tolist()), dtype=np.int64,
+                           count=len(codes))
+
+    def roll_up_rows(self, rows: np.ndarray, amounts: np.ndarray, year: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`roll_up` on numbers: ``rows`` (:meth:`rows_of`) and ``amounts`` of the areas
+        with values of their own; the areas that get a sum of leaves (as codes, an object
+        array, in :meth:`roll_up`'s order; and as rows) and those sums, the same numbers
+        added in the same order. Also each area's level (object array) for the areas given
+        then the summed ones (``None``: not an area)."""
+        _, codes, table, rank = self._ancestor_codes(year)
+        is_parent, levels, code_arr = self._row_facts(year)
+        rows = np.asarray(rows, dtype=np.int64)
+        known = rows >= 0
+        leaf = known & ~is_parent[np.maximum(rows, 0)]
+        leaf_rows = rows[leaf]
+        hit: np.ndarray = np.zeros(0, dtype=np.int64)
+        sums: np.ndarray = np.zeros(0)
+        if len(leaf_rows):
+            has_own = np.zeros(len(codes) + 1, dtype=bool)
+            has_own[rows[known]] = True
+            amount = np.asarray(amounts, dtype=np.float64)[leaf]
+            above = table[leaf_rows]  # leaves × levels
+            amount = np.repeat(amount, above.shape[1])
+            above = above.ravel()
+            source = np.repeat(leaf_rows, table.shape[1])
+            keep = (above >= 0) & (above != source) & ~has_own[above]
+            total = np.bincount(above[keep], weights=amount[keep], minlength=len(codes))
+            hit = np.flatnonzero(np.bincount(above[keep], minlength=len(codes)) > 0)
+            hit = hit[np.argsort(rank[hit], kind="stable")]
+            sums = total[hit]
+        level = np.concatenate([np.where(known, levels[np.maximum(rows, 0)], None), levels[hit]])
+        return code_arr[hit], hit, np.asarray(sums, dtype=np.float64), level
+
+    def table_id(self, year: int) -> int:
+        """The same number for years that share an ancestor table (and so :meth:`rows_of`)."""
+        return id(self._ancestor_codes(year)[2])
+
+    def _row_facts(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of ``year``'s ancestor table: whether it is anyone's parent, its level, its
+        code (object arrays but the first)."""
+        _, codes, table, _ = self._ancestor_codes(year)
+        cached = self._facts.get(id(table))
+        if cached is None:
+            parents = self._parents
+            cached = (np.array([c in parents for c in codes], dtype=bool),
+                      np.array([self.level.get(c) for c in codes], dtype=object),
+                      np.array(codes, dtype=object))
+            self._facts[id(table)] = cached
+        return cached
 
     def parent_level(self, level: str) -> str | None:
         """The level that partitions ``level`` (every area has a parent there), nearest first."""
