@@ -394,19 +394,24 @@ def _pooled_by_wave(
     })
 
 
-def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str) -> Domains | None:
+def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str,
+                 parent_dom: Domains | None = None) -> Domains | None:
     """The domains ``[wave, pcol, col]`` as :func:`tryg.stats.estimators.domains` numbers
     them, from the survey estimates' domains ``[col, wave]`` (the same rows: an area has one
     parent in a wave), without another group-by over the respondents' text columns.
-    ``None`` if an area × wave has respondents with different parents."""
+    ``None`` if an area × wave has respondents with different parents. ``parent_dom``: the
+    domains ``[pcol, wave]`` if known (then their codes tell the parents apart: rows of one
+    area × wave domain share the wave, so equal codes mean equal parents)."""
     D = len(dom.keys)
     rows = np.flatnonzero(dom.codes >= 0)
     first = np.full(D, -1, dtype=np.int64)
     first[dom.codes[rows[::-1]]] = rows[::-1]
     parent_col = frame[pcol]
     parents = parent_col.take(first).reset_index(drop=True)
-    p_codes, _ = pd.factorize(parent_col)
-    p_codes = np.asarray(p_codes, dtype=np.int64)
+    if parent_dom is not None:
+        p_codes = np.asarray(parent_dom.codes, dtype=np.int64)
+    else:
+        p_codes = np.asarray(pd.factorize(parent_col)[0], dtype=np.int64)
     if not np.array_equal(p_codes[rows], p_codes[first[dom.codes[rows]]]):
         return None
     keep = np.flatnonzero(parents.notna().to_numpy())  # a missing parent: in no domain
@@ -446,7 +451,8 @@ def parent_rest(
         res = compare_with_rest_many(
             est.design, values, area=col, parent=pcol, by="wave",
             level=1 - spec.comparisons.alpha, cells=cells,
-            known_domains=_with_parent(levels[col][0], est.frame, col, pcol)
+            known_domains=_with_parent(levels[col][0], est.frame, col, pcol,
+                                       levels[pcol][0] if pcol in levels else None)
             if col in levels else None,
         )
         out.append(pd.DataFrame({

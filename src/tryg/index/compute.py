@@ -119,7 +119,7 @@ def run(
     table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
                       ignore_index=True)
     if not sa_rows.empty:
-        table = _replace_small_areas(table, sa_rows, hier)
+        table = _replace_small_areas(table, sa_rows)
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
@@ -152,10 +152,10 @@ def _measure_rows(spec: Spec, sv: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy) -> pd.DataFrame:
-    """Model-based rows take the place of the direct ones for small areas."""
+def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame) -> pd.DataFrame:
+    """Model-based rows take the place of the direct ones for small areas (their level is
+    looked up at the end, as everyone's)."""
     key = ["area_code", "wave", "measure"]
-    sa = sa.assign(level=sa["area_code"].map(hier.level))
     # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
     t_key, s_key = _row_keys([table, sa], key)
     index = pd.Index(t_key)
