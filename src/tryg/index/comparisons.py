@@ -26,7 +26,7 @@ from tryg.index.survey import SurveyEstimates
 from tryg.stats import cell_moments, intervals
 from tryg.stats.calibration_blocks import supported
 from tryg.stats.estimators import Domains
-from tryg.stats.rest_contrasts import compare_with_rest_many
+from tryg.stats.rest_contrasts import compare_with_rest_arrays
 from tryg.stats.score_patterns import ScorePattern, engine_for, pattern_variance, separates
 
 
@@ -435,7 +435,7 @@ def parent_rest(
     spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
 ) -> pd.DataFrame:
     """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
-    every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_many`:
+    every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays`:
     exact, all areas at once)."""
     out = []
     values = {v: est.values[v] for v in variables}
@@ -448,18 +448,24 @@ def parent_rest(
         if parent is None or est.frame[col].isna().all():
             continue
         pcol = est.level_columns[parent]
-        res = compare_with_rest_many(
+        res = compare_with_rest_arrays(
             est.design, values, area=col, parent=pcol, by="wave",
             level=1 - spec.comparisons.alpha, cells=cells,
             known_domains=_with_parent(levels[col][0], est.frame, col, pcol,
                                        levels[pcol][0] if pcol in levels else None)
             if col in levels else None,
         )
+        # the table compare_with_rest_many would give, built from the domains' keys once
+        keep, V = res.keep, len(res.names)
+        D = len(res.keys)
+        area_of = res.keys[col].astype(str).to_numpy(object)
+        wave_of = res.keys["wave"].astype(np.int64).to_numpy()
+        se = res.columns["se"][keep]
         out.append(pd.DataFrame({
-            "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),
-            "measure": res["variable"], "diff_parent_rest": res["difference"],
-            "se_parent_rest": res["se"],
-            "sig_parent_rest": _significant(res["p_value"].to_numpy(), res["se"].to_numpy(),
+            "area_code": np.tile(area_of, V)[keep], "wave": np.tile(wave_of, V)[keep],
+            "measure": np.repeat(np.array(res.names, dtype=object), D)[keep],
+            "diff_parent_rest": res.columns["difference"][keep], "se_parent_rest": se,
+            "sig_parent_rest": _significant(res.columns["p_value"][keep], se,
                                             spec.comparisons.alpha),
         }))
     if not out:
