@@ -48,14 +48,17 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
     return {b for a, b in itertools.pairwise(waves) if versions[a] != versions[b]}
 
 
-def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.DataFrame:
+def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
+                  codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+                  ) -> pd.DataFrame:
     """``change_prev, p_prev, sig_prev`` against the previous wave in the data.
 
     Rows keep their order. The "previous row of the same measure and area" is found on integer
     codes sorted by measure, area and wave (sorting Arrow-backed text, or taking every column
     of the table in that order, is slow), and the results are put back in the rows' order."""
-    measure, m_rank = _ranked_codes(rows["measure"])
-    area, a_rank = _ranked_codes(rows["area_code"])
+    codes = codes or {}
+    measure, m_rank = _ranked_codes(rows["measure"], codes.get("measure"))
+    area, a_rank = _ranked_codes(rows["area_code"], codes.get("area_code"))
     order = np.lexsort((rows["wave"].to_numpy(np.float64, na_value=np.nan), a_rank, m_rank))
     m_o, a_o = measure[order], area[order]
     group = (m_o >= 0) & (a_o >= 0)
@@ -80,10 +83,12 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.Data
     return rows
 
 
-def _ranked_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _ranked_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Codes of a column's values (-1: missing) and their rank in sorted order (missing
-    last), for sorting with ``np.lexsort``."""
-    codes, uniques = pd.factorize(col)  # hashed; the (few) distinct values sorted after
+    last), for sorting with ``np.lexsort``. ``known``: the column's codes and distinct
+    values (as ``pd.factorize`` gives them) if numbered already."""
+    codes, uniques = known or pd.factorize(col)  # hashed; the few distinct values sorted after
     codes = np.asarray(codes, dtype=np.int64)
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))

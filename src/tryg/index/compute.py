@@ -122,11 +122,13 @@ def run(
         table = _replace_small_areas(table, sa_rows)
 
     say("comparisons", 0.8)
+    # the key columns numbered once: the steps below add columns, never rows
+    keys = {c: _factorize(table[c]) for c in ("area_code", "wave", "measure")}
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
-    table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks)
-    table = _add_design_comparisons(spec, table, est, hier, breaks, used)
+    table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
+    table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
     say("publication rules", 0.95)
-    table = _finish(spec, table, hier, breaks)
+    table = _finish(spec, table, hier, breaks, keys)
     say("done", 1.0)
     return IndexResult(table, tuple(warnings), spec)
 
@@ -180,6 +182,7 @@ def _add_design_comparisons(
     hier: Hierarchy,
     breaks: set[int],
     used: dict[str, indices.Affine],
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     if est is None:
         return table
@@ -200,7 +203,7 @@ def _add_design_comparisons(
             for c in ("change_pooled", "diff_parent_rest"):
                 if c in part:
                     part.loc[scale, c] = part.loc[scale, c] * tr.b
-        table = _left_join(table, part, key)
+        table = _left_join(table, part, key, codes)
     return table
 
 
@@ -216,10 +219,38 @@ def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
     return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
-def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+def _part_keys(part: pd.DataFrame, key: list[str],
+               codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_row_keys` of ``[table, part]`` where the table's key columns are numbered
+    already (``codes``: codes and distinct values per column): only the part's columns are
+    numbered, their distinct values looked up among the table's (equal keys, equal numbers;
+    missing a value of its own; values the table lacks get numbers of their own)."""
+    t_comb = np.zeros(len(next(iter(codes.values()))[0]), dtype=np.int64)
+    p_comb = np.zeros(len(part), dtype=np.int64)
+    for c in key:
+        t_codes, t_uniques = codes[c]
+        p_codes, p_uniques = pd.factorize(part[c])
+        p_codes = np.asarray(p_codes, dtype=np.int64)
+        at = pd.Index(t_uniques, dtype=object).get_indexer(
+            pd.Index(np.asarray(p_uniques, dtype=object), dtype=object))
+        absent = at < 0
+        at[absent] = len(t_uniques) + np.arange(int(absent.sum()))
+        p_codes = np.where(p_codes >= 0, at[np.maximum(p_codes, 0)], -1)
+        base = len(t_uniques) + len(p_uniques) + 1
+        t_comb = t_comb * base + (t_codes + 1)
+        p_comb = p_comb * base + (p_codes + 1)
+    return t_comb, p_comb
+
+
+def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str],
+               codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """``table.merge(part, on=key, how="left")`` for a ``part`` with one row per key, by a
-    hashed look-up of numbered keys (a multi-column merge on text costs far more)."""
-    t_key, p_key = _row_keys([table, part], key)
+    hashed look-up of numbered keys (a multi-column merge on text costs far more).
+    ``codes``: the table's key columns numbered already (:func:`_factorize`)."""
+    if codes is not None and all(c in codes for c in key):
+        t_key, p_key = _part_keys(part, key, codes)
+    else:
+        t_key, p_key = _row_keys([table, part], key)
     index = pd.Index(p_key)
     if not index.is_unique:
         return table.merge(part, on=key, how="left")
@@ -229,7 +260,8 @@ def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str]) -> pd.Da
     return table.reset_index(drop=True).assign(**added)
 
 
-def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) -> pd.DataFrame:
+def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
+            codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """Names, levels, ``n``, publication flags, bands and the spec's id; sorted and conformed.
 
     Works on numpy arrays and integer codes of the (few distinct) text values, sorting once
@@ -237,11 +269,12 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     strings, mapping, sorting and assigning cost most of the run's bookkeeping.
     """
     pub = spec.publication
-    area, area_u = _factorize(table["area_code"])
+    codes = codes or {}
+    area, area_u = codes.get("area_code") or _factorize(table["area_code"])
     level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
                                for a in area_u], dtype=np.float64)
     method, method_u = _factorize(table["method"])
-    measure, measure_u = _factorize(table["measure"])
+    measure, measure_u = codes.get("measure") or _factorize(table["measure"])
     wave = table["wave"]
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
     mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
