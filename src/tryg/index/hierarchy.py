@@ -53,6 +53,43 @@ class Hierarchy:
         for (child, parent, _, _), ok in zip(self.links, valid, strict=True):
             if ok:
                 parents[child].append(parent)
+        frame = self._ancestors_top_down(parents)
+        if frame is None:
+            frame = self._ancestors_walked(parents, year)
+        self._cache[year] = self._by_links[key] = frame
+        return frame
+
+    def _ancestors_top_down(self, parents: dict[str, list[str]]) -> pd.DataFrame | None:
+        """The ancestor table built level by level from the top: an area's ancestors are
+        its parents and theirs, known once the levels above are done. ``None`` (and
+        :meth:`_ancestors_walked` decides, with its messages) if a link does not lead to a
+        higher level or an area has two ancestors at one level."""
+        level, levels = self.level, self.levels
+        depth = {lv: i for i, lv in enumerate(levels)}
+        by_depth: list[list[str]] = [[] for _ in levels]
+        for code in level:
+            by_depth[depth[level[code]]].append(code)
+        rows: dict[str, dict[str, str]] = {}
+        for codes in by_depth:
+            for code in codes:
+                own = level[code]
+                row = {own: code}
+                for p in parents.get(code, ()):
+                    lvl = level.get(p)
+                    if lvl is None:
+                        continue
+                    if depth[lvl] >= depth[own]:
+                        return None
+                    for k, v in rows[p].items():
+                        if row.setdefault(k, v) != v:
+                            return None
+                rows[code] = row
+        ordered = [rows[code] for code in level]
+        return pd.DataFrame({lv: [r.get(lv) for r in ordered] for lv in levels},
+                            index=list(level))
+
+    def _ancestors_walked(self, parents: dict[str, list[str]], year: int) -> pd.DataFrame:
+        """The ancestor table by walking up from every area (any graph; names conflicts)."""
         table: dict[str, dict[str, str]] = {}
         problems: list[str] = []
         for code in self.level:
@@ -75,9 +112,7 @@ class Hierarchy:
             table[code] = row
         if problems:
             raise ValueError("; ".join(problems[:5]))
-        frame = pd.DataFrame.from_dict(table, orient="index").reindex(columns=list(self.levels))
-        self._cache[year] = self._by_links[key] = frame
-        return frame
+        return pd.DataFrame.from_dict(table, orient="index").reindex(columns=list(self.levels))
 
     @cached_property
     def _periods(self) -> tuple[np.ndarray, np.ndarray]:
