@@ -110,7 +110,12 @@ def _codes(*columns: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
 
 def _significant(p: np.ndarray, se: np.ndarray, alpha: float) -> pd.Series:
     """p < alpha, and unknown (NA) where there is no standard error to test with."""
-    out = pd.Series(p < alpha, dtype="boolean")
+    return _flagged(p < alpha, se)
+
+
+def _flagged(significant: np.ndarray, se: np.ndarray) -> pd.Series:
+    """A test's outcome, unknown (NA) where there is no standard error to test with."""
+    out = pd.Series(significant, dtype="boolean")
     out[~(se > 0)] = pd.NA
     return out
 
@@ -458,7 +463,7 @@ def parent_rest(
             level=1 - spec.comparisons.alpha, cells=cells,
             known_domains=_with_parent(levels[col][0], est.frame, col, pcol,
                                        levels[pcol][0] if pcol in levels else None)
-            if col in levels else None,
+            if col in levels else None, tests=False,
         )
         # the table compare_with_rest_many would give, built from the domains' keys once
         keep, V = res.keep, len(res.names)
@@ -466,12 +471,16 @@ def parent_rest(
         area_of = res.keys[col].astype(str).to_numpy(object)
         wave_of = res.keys["wave"].astype(np.int64).to_numpy()
         se = res.columns["se"][keep]
+        # p < alpha exactly when |t| exceeds the t quantile of its degrees of freedom (one
+        # quantile per distinct df instead of a t tail probability per estimate)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beyond = np.abs(res.columns["difference"][keep] / se) > intervals.quantile(
+                1 - spec.comparisons.alpha, res.columns["df"][keep])
         out.append(pd.DataFrame({
             "area_code": np.tile(area_of, V)[keep], "wave": np.tile(wave_of, V)[keep],
             "measure": np.repeat(np.array(res.names, dtype=object), D)[keep],
             "diff_parent_rest": res.columns["difference"][keep], "se_parent_rest": se,
-            "sig_parent_rest": _significant(res.columns["p_value"][keep], se,
-                                            spec.comparisons.alpha),
+            "sig_parent_rest": _flagged(beyond, se),
         }))
     if not out:
         return pd.DataFrame(

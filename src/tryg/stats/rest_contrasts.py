@@ -51,7 +51,7 @@ class RestContrasts:
 
     keys: pd.DataFrame
     names: list[str]
-    columns: dict[str, FloatArray]  # COLUMNS[1:] but "variable"
+    columns: dict[str, FloatArray]  # COLUMNS[1:] (without ci_low, ci_high, p_value if not asked)
     keep: np.ndarray
 
 
@@ -102,9 +102,12 @@ def compare_with_rest_arrays(
     level: float = 0.95,
     cells: tuple[CellEngine, CellMoments, Sequence[tuple[np.ndarray, Family]]] | None = None,
     known_domains: Domains | None = None,
+    tests: bool = True,
 ) -> RestContrasts:
     """:func:`compare_with_rest_many` as flat arrays, for callers that build their own table
-    (the text key columns repeated per variable cost more than the numbers)."""
+    (the text key columns repeated per variable cost more than the numbers). ``tests=False``:
+    without the intervals and p-values (for callers that need no more than the difference,
+    its standard error and degrees of freedom)."""
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
     names = list(values)
     dom = known_domains or domains(design, [*extra, parent, area])
@@ -127,10 +130,12 @@ def compare_with_rest_arrays(
     else:
         first, second, se, df, ok = _moments_sparse(design, values, dom.codes, pi, P)
     diff = first - second
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lo, hi = intervals.wald(diff, se, df, level)
-        p = intervals.p_value(diff / se, df)
-    columns = dict(zip(COLUMNS[1:], (first, second, diff, se, lo, hi, p, df), strict=True))
+    columns = {"estimate_first": first, "estimate_second": second, "difference": diff, "se": se,
+               "df": df}
+    if tests:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            columns["ci_low"], columns["ci_high"] = intervals.wald(diff, se, df, level)
+            columns["p_value"] = intervals.p_value(diff / se, df)
     return RestContrasts(keys, names, columns, ok & np.isfinite(diff))
 
 
