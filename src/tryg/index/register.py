@@ -17,7 +17,14 @@ import pandas as pd
 from scipy.stats import norm
 
 from tryg.index.hierarchy import Hierarchy
-from tryg.index.inputs import REGISTER_COLUMNS, Problem, RegisterInput, require_columns, source_of
+from tryg.index.inputs import (
+    REGISTER_COLUMNS,
+    Problem,
+    RegisterInput,
+    require_columns,
+    source_of,
+    unknown,
+)
 from tryg.index.spec import RegisterMeasure, Spec
 from tryg.stats.rates import eb_arrays, poisson_rate
 
@@ -48,7 +55,7 @@ def check_register(spec: Spec, register: RegisterInput, area_codes: set[str]) ->
                     )
                 )
     codes = counts["area_code"].astype(str)
-    for i in np.flatnonzero(~codes.isin(area_codes).to_numpy())[:20]:
+    for i in np.flatnonzero(unknown(codes, area_codes))[:20]:
         problems.append(
             Problem(
                 src,
