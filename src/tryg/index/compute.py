@@ -287,9 +287,11 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     # everything below in the final order: codes are sorted (cheap), text looked up after
     text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
             "spec_hash"}  # built from the codes below
+    # the row's own flags as codes (sorted with the rest: cheaper than taking the text)
+    own_flags = _factorize(table["flags"]) if "flags" in table else None
     used = [c for c in table.columns
-            if c in ("n", "count", "flags", "estimate", "wave")
-            or (c in RESULT_COLUMNS and c not in text)]
+            if c in ("n", "count", "estimate", "wave")
+            or (c in RESULT_COLUMNS and c not in text and c != "flags")]
     table = table[used].take(order).reset_index(drop=True)
     area, method, measure = area[order], method[order], measure[order]
     wave = table["wave"]
@@ -305,7 +307,9 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
         small = _isin(method, method_u, ("register", "register_eb")) & (n_arr <= pub.small_count)
     broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
                                                                       "model"))
-    flags = _flags(table["flags"], uncertain, small, broken)
+    if own_flags is None:
+        own_flags = (np.full(len(table), -1, dtype=np.int64), np.zeros(0, dtype=object))
+    flags = _flags((own_flags[0][order], own_flags[1]), uncertain, small, broken)
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
     computed: dict[str, np.ndarray] = {
@@ -372,15 +376,20 @@ def _measure_ids(spec: Spec) -> list[str]:
 
 
 def _flags(
-    base: pd.Series, uncertain: np.ndarray, small: np.ndarray, broken: np.ndarray
+    base: tuple[np.ndarray, np.ndarray], uncertain: np.ndarray, small: np.ndarray,
+    broken: np.ndarray,
 ) -> np.ndarray:
-    """The ";"-joined, sorted flags of every row: its own flag plus the publication flags.
-    Computed once per distinct combination (a few), not per row."""
-    raw, found = pd.factorize(base)  # missing: -1, read as no flag
+    """The ";"-joined, sorted flags of every row: its own flag (``base``: codes and distinct
+    values, as :func:`_factorize` gives them) plus the publication flags. Computed once per
+    distinct combination (a few), not per row."""
+    raw, found = base  # missing: -1, read as no flag
     distinct = np.array([*(str(v) for v in found), ""], dtype=object)
     codes = np.where(raw >= 0, raw, len(distinct) - 1)
     combo = codes * 8 + uncertain * 4 + small * 2 + broken
-    keys, inverse = np.unique(combo, return_inverse=True)
+    # the distinct combinations in order and each row's among them (np.unique without a sort)
+    present = np.bincount(combo, minlength=len(distinct) * 8) > 0
+    keys = np.flatnonzero(present)
+    inverse = (np.cumsum(present) - 1)[np.asarray(combo, dtype=np.int64)]
     joined = []
     for key in keys.tolist():
         f = str(distinct[key // 8])
@@ -389,7 +398,8 @@ def _flags(
             if key & bit
         ]
         joined.append(";".join(sorted(set(words))))
-    return np.asarray(joined, dtype=object)[inverse]
+    out: np.ndarray = np.asarray(joined, dtype=object)[inverse]
+    return out
 
 
 def _bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:
