@@ -118,12 +118,15 @@ def run(
     parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
     table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
                       ignore_index=True)
-    if not sa_rows.empty:
-        table = _replace_small_areas(table, sa_rows)
+    # the key columns numbered once: the steps below add columns, never rows (the model-based
+    # rows that replace direct ones are numbered among them)
+    keys: Codes | None = {c: _factorize(table[c]) for c in _KEY}
+    if not sa_rows.empty and keys is not None:
+        table, keys = _replace_small_areas(table, sa_rows, keys)
+    if keys is None:
+        keys = {c: _factorize(table[c]) for c in _KEY}
 
     say("comparisons", 0.8)
-    # the key columns numbered once: the steps below add columns, never rows
-    keys = {c: _factorize(table[c]) for c in ("area_code", "wave", "measure")}
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
     table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
     table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
@@ -154,25 +157,35 @@ def _measure_rows(spec: Spec, sv: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame) -> pd.DataFrame:
+#: The key of the work table's rows.
+_KEY = ("area_code", "wave", "measure")
+
+Codes = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, codes: Codes
+                         ) -> tuple[pd.DataFrame, Codes | None]:
     """Model-based rows take the place of the direct ones for small areas (their level is
-    looked up at the end, as everyone's)."""
-    key = ["area_code", "wave", "measure"]
+    looked up at the end, as everyone's). ``codes``: the table's key columns numbered
+    (:func:`_factorize`); returned for the new table (``None`` if not kept)."""
+    key = list(_KEY)
     # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
-    t_key, s_key = _row_keys([table, sa], key)
+    part = {c: _part_codes(sa[c], codes[c]) for c in key}
+    t_key, s_key = _combined(codes, part, key)
     index = pd.Index(t_key)
     if not index.is_unique:  # not expected: keep the merge's meaning for repeated keys
         direct = table.set_index(key)
         keep = ~direct.index.isin(sa.set_index(key).index)
         merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
-        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True)
+        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True), None
     keep = ~index.isin(s_key)
     at = index.get_indexer(pd.Index(s_key))
     merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
                           for c in ("n_eff", "df")})
     kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
     out: pd.DataFrame = pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
-    return out
+    return out, {c: (np.concatenate([codes[c][0][keep], part[c][0]]), part[c][1])
+                 for c in key}
 
 
 def _add_design_comparisons(
@@ -219,27 +232,41 @@ def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
     return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
-def _part_keys(part: pd.DataFrame, key: list[str],
-               codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def _part_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A column numbered as a table's column numbered ``known`` (codes, distinct values):
+    its values looked up among the table's, those the table lacks numbered after them
+    (-1: missing). Also the distinct values of both, in that numbering."""
+    t_uniques = known[1]
+    p_codes, p_uniques = pd.factorize(col)
+    p_values = np.asarray(p_uniques, dtype=object)
+    at = pd.Index(t_uniques, dtype=object).get_indexer(pd.Index(p_values, dtype=object))
+    absent = at < 0
+    at[absent] = len(t_uniques) + np.arange(int(absent.sum()))
+    p_codes = np.asarray(p_codes, dtype=np.int64)
+    return (np.append(at, -1)[p_codes],  # missing (-1): the last entry
+            np.concatenate([np.asarray(t_uniques, dtype=object), p_values[absent]]))
+
+
+def _combined(codes: Codes, part: Codes, key: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One number per row of the table (``codes``) and of the part (``part``: numbered by
+    :func:`_part_codes`) for the key columns: equal keys, equal numbers."""
+    t_comb = np.zeros(len(codes[key[0]][0]), dtype=np.int64)
+    p_comb = np.zeros(len(part[key[0]][0]), dtype=np.int64)
+    for c in key:
+        base = len(part[c][1]) + 1
+        t_comb = t_comb * base + (codes[c][0] + 1)
+        p_comb = p_comb * base + (part[c][0] + 1)
+    return t_comb, p_comb
+
+
+def _part_keys(part: pd.DataFrame, key: list[str], codes: Codes
+               ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_row_keys` of ``[table, part]`` where the table's key columns are numbered
     already (``codes``: codes and distinct values per column): only the part's columns are
     numbered, their distinct values looked up among the table's (equal keys, equal numbers;
     missing a value of its own; values the table lacks get numbers of their own)."""
-    t_comb = np.zeros(len(next(iter(codes.values()))[0]), dtype=np.int64)
-    p_comb = np.zeros(len(part), dtype=np.int64)
-    for c in key:
-        t_codes, t_uniques = codes[c]
-        p_codes, p_uniques = pd.factorize(part[c])
-        p_codes = np.asarray(p_codes, dtype=np.int64)
-        at = pd.Index(t_uniques, dtype=object).get_indexer(
-            pd.Index(np.asarray(p_uniques, dtype=object), dtype=object))
-        absent = at < 0
-        at[absent] = len(t_uniques) + np.arange(int(absent.sum()))
-        p_codes = np.where(p_codes >= 0, at[np.maximum(p_codes, 0)], -1)
-        base = len(t_uniques) + len(p_uniques) + 1
-        t_comb = t_comb * base + (t_codes + 1)
-        p_comb = p_comb * base + (p_codes + 1)
-    return t_comb, p_comb
+    return _combined(codes, {c: _part_codes(part[c], codes[c]) for c in key}, key)
 
 
 def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str],
