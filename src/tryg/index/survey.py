@@ -52,7 +52,7 @@ def prepare(
     spec: Spec, survey: SurveyInput, hierarchy: Hierarchy
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The responses with one column per level: the respondent's area at that level."""
-    frame = survey.responses.copy()
+    frame = survey.responses.copy(deep=False)  # copy-on-write: new columns stay ours
     frame["area_code"] = frame["area_code"].astype(str)
     frame["wave"] = pd.to_numeric(frame["wave"]).astype(np.int64)
     cols = {lv: level_column(lv) for lv in hierarchy.levels}
