@@ -26,7 +26,7 @@ from tryg.index.survey import SurveyEstimates
 from tryg.stats import cell_moments, intervals
 from tryg.stats.calibration_blocks import supported
 from tryg.stats.estimators import Domains
-from tryg.stats.rest_contrasts import compare_with_rest_many
+from tryg.stats.rest_contrasts import compare_with_rest_arrays
 from tryg.stats.score_patterns import ScorePattern, engine_for, pattern_variance, separates
 
 
@@ -48,14 +48,17 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
     return {b for a, b in itertools.pairwise(waves) if versions[a] != versions[b]}
 
 
-def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.DataFrame:
+def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
+                  codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+                  ) -> pd.DataFrame:
     """``change_prev, p_prev, sig_prev`` against the previous wave in the data.
 
     Rows keep their order. The "previous row of the same measure and area" is found on integer
     codes sorted by measure, area and wave (sorting Arrow-backed text, or taking every column
     of the table in that order, is slow), and the results are put back in the rows' order."""
-    measure, m_rank = _ranked_codes(rows["measure"])
-    area, a_rank = _ranked_codes(rows["area_code"])
+    codes = codes or {}
+    measure, m_rank = _ranked_codes(rows["measure"], codes.get("measure"))
+    area, a_rank = _ranked_codes(rows["area_code"], codes.get("area_code"))
     order = np.lexsort((rows["wave"].to_numpy(np.float64, na_value=np.nan), a_rank, m_rank))
     m_o, a_o = measure[order], area[order]
     group = (m_o >= 0) & (a_o >= 0)
@@ -80,10 +83,12 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int]) -> pd.Data
     return rows
 
 
-def _ranked_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _ranked_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Codes of a column's values (-1: missing) and their rank in sorted order (missing
-    last), for sorting with ``np.lexsort``."""
-    codes, uniques = pd.factorize(col)  # hashed; the (few) distinct values sorted after
+    last), for sorting with ``np.lexsort``. ``known``: the column's codes and distinct
+    values (as ``pd.factorize`` gives them) if numbered already."""
+    codes, uniques = known or pd.factorize(col)  # hashed; the few distinct values sorted after
     codes = np.asarray(codes, dtype=np.int64)
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
@@ -105,7 +110,12 @@ def _codes(*columns: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
 
 def _significant(p: np.ndarray, se: np.ndarray, alpha: float) -> pd.Series:
     """p < alpha, and unknown (NA) where there is no standard error to test with."""
-    out = pd.Series(p < alpha, dtype="boolean")
+    return _flagged(p < alpha, se)
+
+
+def _flagged(significant: np.ndarray, se: np.ndarray) -> pd.Series:
+    """A test's outcome, unknown (NA) where there is no standard error to test with."""
+    out = pd.Series(significant, dtype="boolean")
     out[~(se > 0)] = pd.NA
     return out
 
@@ -394,19 +404,24 @@ def _pooled_by_wave(
     })
 
 
-def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str) -> Domains | None:
+def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str,
+                 parent_dom: Domains | None = None) -> Domains | None:
     """The domains ``[wave, pcol, col]`` as :func:`tryg.stats.estimators.domains` numbers
     them, from the survey estimates' domains ``[col, wave]`` (the same rows: an area has one
     parent in a wave), without another group-by over the respondents' text columns.
-    ``None`` if an area × wave has respondents with different parents."""
+    ``None`` if an area × wave has respondents with different parents. ``parent_dom``: the
+    domains ``[pcol, wave]`` if known (then their codes tell the parents apart: rows of one
+    area × wave domain share the wave, so equal codes mean equal parents)."""
     D = len(dom.keys)
     rows = np.flatnonzero(dom.codes >= 0)
     first = np.full(D, -1, dtype=np.int64)
     first[dom.codes[rows[::-1]]] = rows[::-1]
     parent_col = frame[pcol]
     parents = parent_col.take(first).reset_index(drop=True)
-    p_codes, _ = pd.factorize(parent_col)
-    p_codes = np.asarray(p_codes, dtype=np.int64)
+    if parent_dom is not None:
+        p_codes = np.asarray(parent_dom.codes, dtype=np.int64)
+    else:
+        p_codes = np.asarray(pd.factorize(parent_col)[0], dtype=np.int64)
     if not np.array_equal(p_codes[rows], p_codes[first[dom.codes[rows]]]):
         return None
     keep = np.flatnonzero(parents.notna().to_numpy())  # a missing parent: in no domain
@@ -430,7 +445,7 @@ def parent_rest(
     spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
 ) -> pd.DataFrame:
     """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
-    every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_many`:
+    every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays`:
     exact, all areas at once)."""
     out = []
     values = {v: est.values[v] for v in variables}
@@ -443,18 +458,29 @@ def parent_rest(
         if parent is None or est.frame[col].isna().all():
             continue
         pcol = est.level_columns[parent]
-        res = compare_with_rest_many(
+        res = compare_with_rest_arrays(
             est.design, values, area=col, parent=pcol, by="wave",
             level=1 - spec.comparisons.alpha, cells=cells,
-            known_domains=_with_parent(levels[col][0], est.frame, col, pcol)
-            if col in levels else None,
+            known_domains=_with_parent(levels[col][0], est.frame, col, pcol,
+                                       levels[pcol][0] if pcol in levels else None)
+            if col in levels else None, tests=False,
         )
+        # the table compare_with_rest_many would give, built from the domains' keys once
+        keep, V = res.keep, len(res.names)
+        D = len(res.keys)
+        area_of = res.keys[col].astype(str).to_numpy(object)
+        wave_of = res.keys["wave"].astype(np.int64).to_numpy()
+        se = res.columns["se"][keep]
+        # p < alpha exactly when |t| exceeds the t quantile of its degrees of freedom (one
+        # quantile per distinct df instead of a t tail probability per estimate)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beyond = np.abs(res.columns["difference"][keep] / se) > intervals.quantile(
+                1 - spec.comparisons.alpha, res.columns["df"][keep])
         out.append(pd.DataFrame({
-            "area_code": res[col].astype(str), "wave": res["wave"].astype(np.int64),
-            "measure": res["variable"], "diff_parent_rest": res["difference"],
-            "se_parent_rest": res["se"],
-            "sig_parent_rest": _significant(res["p_value"].to_numpy(), res["se"].to_numpy(),
-                                            spec.comparisons.alpha),
+            "area_code": np.tile(area_of, V)[keep], "wave": np.tile(wave_of, V)[keep],
+            "measure": np.repeat(np.array(res.names, dtype=object), D)[keep],
+            "diff_parent_rest": res.columns["difference"][keep], "se_parent_rest": se,
+            "sig_parent_rest": _flagged(beyond, se),
         }))
     if not out:
         return pd.DataFrame(

@@ -118,15 +118,20 @@ def run(
     parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
     table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
                       ignore_index=True)
-    if not sa_rows.empty:
-        table = _replace_small_areas(table, sa_rows, hier)
+    # the key columns numbered once: the steps below add columns, never rows (the model-based
+    # rows that replace direct ones are numbered among them)
+    keys: Codes | None = {c: _factorize(table[c]) for c in _KEY}
+    if not sa_rows.empty and keys is not None:
+        table, keys = _replace_small_areas(table, sa_rows, keys)
+    if keys is None:
+        keys = {c: _factorize(table[c]) for c in _KEY}
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
-    table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks)
-    table = _add_design_comparisons(spec, table, est, hier, breaks, used)
+    table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
+    table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
     say("publication rules", 0.95)
-    table = _finish(spec, table, hier, breaks)
+    table = _finish(spec, table, hier, breaks, keys)
     say("done", 1.0)
     return IndexResult(table, tuple(warnings), spec)
 
@@ -152,25 +157,35 @@ def _measure_rows(spec: Spec, sv: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, hier: Hierarchy) -> pd.DataFrame:
-    """Model-based rows take the place of the direct ones for small areas."""
-    key = ["area_code", "wave", "measure"]
-    sa = sa.assign(level=sa["area_code"].map(hier.level))
+#: The key of the work table's rows.
+_KEY = ("area_code", "wave", "measure")
+
+Codes = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, codes: Codes
+                         ) -> tuple[pd.DataFrame, Codes | None]:
+    """Model-based rows take the place of the direct ones for small areas (their level is
+    looked up at the end, as everyone's). ``codes``: the table's key columns numbered
+    (:func:`_factorize`); returned for the new table (``None`` if not kept)."""
+    key = list(_KEY)
     # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
-    t_key, s_key = _row_keys([table, sa], key)
+    part = {c: _part_codes(sa[c], codes[c]) for c in key}
+    t_key, s_key = _combined(codes, part, key)
     index = pd.Index(t_key)
     if not index.is_unique:  # not expected: keep the merge's meaning for repeated keys
         direct = table.set_index(key)
         keep = ~direct.index.isin(sa.set_index(key).index)
         merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
-        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True)
+        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True), None
     keep = ~index.isin(s_key)
     at = index.get_indexer(pd.Index(s_key))
     merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
                           for c in ("n_eff", "df")})
     kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
     out: pd.DataFrame = pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
-    return out
+    return out, {c: (np.concatenate([codes[c][0][keep], part[c][0]]), part[c][1])
+                 for c in key}
 
 
 def _add_design_comparisons(
@@ -180,6 +195,7 @@ def _add_design_comparisons(
     hier: Hierarchy,
     breaks: set[int],
     used: dict[str, indices.Affine],
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     if est is None:
         return table
@@ -200,7 +216,7 @@ def _add_design_comparisons(
             for c in ("change_pooled", "diff_parent_rest"):
                 if c in part:
                     part.loc[scale, c] = part.loc[scale, c] * tr.b
-        table = _left_join(table, part, key)
+        table = _left_join(table, part, key, codes)
     return table
 
 
@@ -216,10 +232,52 @@ def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
     return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
-def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+def _part_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A column numbered as a table's column numbered ``known`` (codes, distinct values):
+    its values looked up among the table's, those the table lacks numbered after them
+    (-1: missing). Also the distinct values of both, in that numbering."""
+    t_uniques = known[1]
+    p_codes, p_uniques = pd.factorize(col)
+    p_values = np.asarray(p_uniques, dtype=object)
+    at = pd.Index(t_uniques, dtype=object).get_indexer(pd.Index(p_values, dtype=object))
+    absent = at < 0
+    at[absent] = len(t_uniques) + np.arange(int(absent.sum()))
+    p_codes = np.asarray(p_codes, dtype=np.int64)
+    return (np.append(at, -1)[p_codes],  # missing (-1): the last entry
+            np.concatenate([np.asarray(t_uniques, dtype=object), p_values[absent]]))
+
+
+def _combined(codes: Codes, part: Codes, key: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One number per row of the table (``codes``) and of the part (``part``: numbered by
+    :func:`_part_codes`) for the key columns: equal keys, equal numbers."""
+    t_comb = np.zeros(len(codes[key[0]][0]), dtype=np.int64)
+    p_comb = np.zeros(len(part[key[0]][0]), dtype=np.int64)
+    for c in key:
+        base = len(part[c][1]) + 1
+        t_comb = t_comb * base + (codes[c][0] + 1)
+        p_comb = p_comb * base + (part[c][0] + 1)
+    return t_comb, p_comb
+
+
+def _part_keys(part: pd.DataFrame, key: list[str], codes: Codes
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_row_keys` of ``[table, part]`` where the table's key columns are numbered
+    already (``codes``: codes and distinct values per column): only the part's columns are
+    numbered, their distinct values looked up among the table's (equal keys, equal numbers;
+    missing a value of its own; values the table lacks get numbers of their own)."""
+    return _combined(codes, {c: _part_codes(part[c], codes[c]) for c in key}, key)
+
+
+def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str],
+               codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """``table.merge(part, on=key, how="left")`` for a ``part`` with one row per key, by a
-    hashed look-up of numbered keys (a multi-column merge on text costs far more)."""
-    t_key, p_key = _row_keys([table, part], key)
+    hashed look-up of numbered keys (a multi-column merge on text costs far more).
+    ``codes``: the table's key columns numbered already (:func:`_factorize`)."""
+    if codes is not None and all(c in codes for c in key):
+        t_key, p_key = _part_keys(part, key, codes)
+    else:
+        t_key, p_key = _row_keys([table, part], key)
     index = pd.Index(p_key)
     if not index.is_unique:
         return table.merge(part, on=key, how="left")
@@ -229,7 +287,8 @@ def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str]) -> pd.Da
     return table.reset_index(drop=True).assign(**added)
 
 
-def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) -> pd.DataFrame:
+def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
+            codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """Names, levels, ``n``, publication flags, bands and the spec's id; sorted and conformed.
 
     Works on numpy arrays and integer codes of the (few distinct) text values, sorting once
@@ -237,11 +296,12 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     strings, mapping, sorting and assigning cost most of the run's bookkeeping.
     """
     pub = spec.publication
-    area, area_u = _factorize(table["area_code"])
+    codes = codes or {}
+    area, area_u = codes.get("area_code") or _factorize(table["area_code"])
     level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
                                for a in area_u], dtype=np.float64)
     method, method_u = _factorize(table["method"])
-    measure, measure_u = _factorize(table["measure"])
+    measure, measure_u = codes.get("measure") or _factorize(table["measure"])
     wave = table["wave"]
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
     mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
@@ -254,9 +314,11 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
     # everything below in the final order: codes are sorted (cheap), text looked up after
     text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
             "spec_hash"}  # built from the codes below
+    # the row's own flags as codes (sorted with the rest: cheaper than taking the text)
+    own_flags = _factorize(table["flags"]) if "flags" in table else None
     used = [c for c in table.columns
-            if c in ("n", "count", "flags", "estimate", "wave")
-            or (c in RESULT_COLUMNS and c not in text)]
+            if c in ("n", "count", "estimate", "wave")
+            or (c in RESULT_COLUMNS and c not in text and c != "flags")]
     table = table[used].take(order).reset_index(drop=True)
     area, method, measure = area[order], method[order], measure[order]
     wave = table["wave"]
@@ -272,7 +334,9 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int]) 
         small = _isin(method, method_u, ("register", "register_eb")) & (n_arr <= pub.small_count)
     broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
                                                                       "model"))
-    flags = _flags(table["flags"], uncertain, small, broken)
+    if own_flags is None:
+        own_flags = (np.full(len(table), -1, dtype=np.int64), np.zeros(0, dtype=object))
+    flags = _flags((own_flags[0][order], own_flags[1]), uncertain, small, broken)
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
     computed: dict[str, np.ndarray] = {
@@ -339,15 +403,20 @@ def _measure_ids(spec: Spec) -> list[str]:
 
 
 def _flags(
-    base: pd.Series, uncertain: np.ndarray, small: np.ndarray, broken: np.ndarray
+    base: tuple[np.ndarray, np.ndarray], uncertain: np.ndarray, small: np.ndarray,
+    broken: np.ndarray,
 ) -> np.ndarray:
-    """The ";"-joined, sorted flags of every row: its own flag plus the publication flags.
-    Computed once per distinct combination (a few), not per row."""
-    raw, found = pd.factorize(base)  # missing: -1, read as no flag
+    """The ";"-joined, sorted flags of every row: its own flag (``base``: codes and distinct
+    values, as :func:`_factorize` gives them) plus the publication flags. Computed once per
+    distinct combination (a few), not per row."""
+    raw, found = base  # missing: -1, read as no flag
     distinct = np.array([*(str(v) for v in found), ""], dtype=object)
     codes = np.where(raw >= 0, raw, len(distinct) - 1)
     combo = codes * 8 + uncertain * 4 + small * 2 + broken
-    keys, inverse = np.unique(combo, return_inverse=True)
+    # the distinct combinations in order and each row's among them (np.unique without a sort)
+    present = np.bincount(combo, minlength=len(distinct) * 8) > 0
+    keys = np.flatnonzero(present)
+    inverse = (np.cumsum(present) - 1)[np.asarray(combo, dtype=np.int64)]
     joined = []
     for key in keys.tolist():
         f = str(distinct[key // 8])
@@ -356,7 +425,8 @@ def _flags(
             if key & bit
         ]
         joined.append(";".join(sorted(set(words))))
-    return np.asarray(joined, dtype=object)[inverse]
+    out: np.ndarray = np.asarray(joined, dtype=object)[inverse]
+    return out
 
 
 def _bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:

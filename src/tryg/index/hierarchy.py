@@ -34,6 +34,8 @@ class Hierarchy:
         default_factory=dict, repr=False, compare=False)
     _codes: dict[int, tuple[dict[str, int], list[str], np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False)
+    _facts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def ancestors(self, year: int) -> pd.DataFrame:
         """One row per area, one column per level: the area itself at its own level, its
@@ -51,6 +53,43 @@ class Hierarchy:
         for (child, parent, _, _), ok in zip(self.links, valid, strict=True):
             if ok:
                 parents[child].append(parent)
+        frame = self._ancestors_top_down(parents)
+        if frame is None:
+            frame = self._ancestors_walked(parents, year)
+        self._cache[year] = self._by_links[key] = frame
+        return frame
+
+    def _ancestors_top_down(self, parents: dict[str, list[str]]) -> pd.DataFrame | None:
+        """The ancestor table built level by level from the top: an area's ancestors are
+        its parents and theirs, known once the levels above are done. ``None`` (and
+        :meth:`_ancestors_walked` decides, with its messages) if a link does not lead to a
+        higher level or an area has two ancestors at one level."""
+        level, levels = self.level, self.levels
+        depth = {lv: i for i, lv in enumerate(levels)}
+        by_depth: list[list[str]] = [[] for _ in levels]
+        for code in level:
+            by_depth[depth[level[code]]].append(code)
+        rows: dict[str, dict[str, str]] = {}
+        for codes in by_depth:
+            for code in codes:
+                own = level[code]
+                row = {own: code}
+                for p in parents.get(code, ()):
+                    lvl = level.get(p)
+                    if lvl is None:
+                        continue
+                    if depth[lvl] >= depth[own]:
+                        return None
+                    for k, v in rows[p].items():
+                        if row.setdefault(k, v) != v:
+                            return None
+                rows[code] = row
+        ordered = [rows[code] for code in level]
+        return pd.DataFrame({lv: [r.get(lv) for r in ordered] for lv in levels},
+                            index=list(level))
+
+    def _ancestors_walked(self, parents: dict[str, list[str]], year: int) -> pd.DataFrame:
+        """The ancestor table by walking up from every area (any graph; names conflicts)."""
         table: dict[str, dict[str, str]] = {}
         problems: list[str] = []
         for code in self.level:
@@ -73,9 +112,7 @@ class Hierarchy:
             table[code] = row
         if problems:
             raise ValueError("; ".join(problems[:5]))
-        frame = pd.DataFrame.from_dict(table, orient="index").reindex(columns=list(self.levels))
-        self._cache[year] = self._by_links[key] = frame
-        return frame
+        return pd.DataFrame.from_dict(table, orient="index").reindex(columns=list(self.levels))
 
     @cached_property
     def _periods(self) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +174,61 @@ class Hierarchy:
         hit = hit[np.argsort(rank[hit], kind="stable")]
         total.update(zip([codes[i] for i in hit], sums[hit].tolist(), strict=True))
         return total
+
+    def rows_of(self, codes: np.ndarray, year: int) -> np.ndarray:
+        """Every code's row in the ancestor table of ``year`` (-1: not an area), for
+        :meth:`roll_up_rows`."""
+        row = self._ancestor_codes(year)[0]
+        return np.fromiter((row.get(c, -1) for c in codes.tolist()), dtype=np.int64,
+                           count=len(codes))
+
+    def roll_up_rows(self, rows: np.ndarray, amounts: np.ndarray, year: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`roll_up` on numbers: ``rows`` (:meth:`rows_of`) and ``amounts`` of the areas
+        with values of their own; the areas that get a sum of leaves (as codes, an object
+        array, in :meth:`roll_up`'s order; and as rows) and those sums, the same numbers
+        added in the same order. Also each area's level (object array) for the areas given
+        then the summed ones (``None``: not an area)."""
+        _, codes, table, rank = self._ancestor_codes(year)
+        is_parent, levels, code_arr = self._row_facts(year)
+        rows = np.asarray(rows, dtype=np.int64)
+        known = rows >= 0
+        leaf = known & ~is_parent[np.maximum(rows, 0)]
+        leaf_rows = rows[leaf]
+        hit: np.ndarray = np.zeros(0, dtype=np.int64)
+        sums: np.ndarray = np.zeros(0)
+        if len(leaf_rows):
+            has_own = np.zeros(len(codes) + 1, dtype=bool)
+            has_own[rows[known]] = True
+            amount = np.asarray(amounts, dtype=np.float64)[leaf]
+            above = table[leaf_rows]  # leaves × levels
+            amount = np.repeat(amount, above.shape[1])
+            above = above.ravel()
+            source = np.repeat(leaf_rows, table.shape[1])
+            keep = (above >= 0) & (above != source) & ~has_own[above]
+            total = np.bincount(above[keep], weights=amount[keep], minlength=len(codes))
+            hit = np.flatnonzero(np.bincount(above[keep], minlength=len(codes)) > 0)
+            hit = hit[np.argsort(rank[hit], kind="stable")]
+            sums = total[hit]
+        level = np.concatenate([np.where(known, levels[np.maximum(rows, 0)], None), levels[hit]])
+        return code_arr[hit], hit, np.asarray(sums, dtype=np.float64), level
+
+    def table_id(self, year: int) -> int:
+        """The same number for years that share an ancestor table (and so :meth:`rows_of`)."""
+        return id(self._ancestor_codes(year)[2])
+
+    def _row_facts(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of ``year``'s ancestor table: whether it is anyone's parent, its level, its
+        code (object arrays but the first)."""
+        _, codes, table, _ = self._ancestor_codes(year)
+        cached = self._facts.get(id(table))
+        if cached is None:
+            parents = self._parents
+            cached = (np.array([c in parents for c in codes], dtype=bool),
+                      np.array([self.level.get(c) for c in codes], dtype=object),
+                      np.array(codes, dtype=object))
+            self._facts[id(table)] = cached
+        return cached
 
     def parent_level(self, level: str) -> str | None:
         """The level that partitions ``level`` (every area has a parent there), nearest first."""

@@ -118,9 +118,13 @@ def composite_rows(
         return pd.DataFrame()
     total_w = sum(w for _, w in comp.weights)
     weights = {k: w / total_w for k, w in comp.weights if w > 0}
-    by_sub = {k: g.set_index(["area_code", "wave"]) for k, g in subindices.groupby("measure")}
-    if any(k not in by_sub for k in weights):
+    # only the sub-indices the composite weighs (the group-by's groups, without the rest)
+    measure = subindices["measure"]
+    present = set(measure.dropna().unique().tolist())
+    if any(k not in present for k in weights):
         return pd.DataFrame()
+    by_sub = {k: subindices[(measure == k).to_numpy(dtype=bool, na_value=False)]
+              .set_index(["area_code", "wave"]) for k in weights}
     keys = None
     for k in weights:
         idx = by_sub[k].index

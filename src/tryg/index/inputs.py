@@ -27,8 +27,10 @@ Column contracts (names are fixed; readers map a file's own names onto them):
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 SURVEY_COLUMNS = ("respondent_id", "wave", "area_code", "weight")
@@ -71,6 +73,15 @@ def as_int(value: object) -> int:
     """A wave or year label from pandas as a plain int (pandas' scalar type is wider than
     what ``int()`` is typed to accept)."""
     return int(value)  # type: ignore[call-overload,no-any-return]
+
+
+def unknown(codes: pd.Series, known: Set[str]) -> np.ndarray:
+    """``~codes.isin(known)`` as a boolean array (a missing code is unknown), each distinct
+    code looked up once."""
+    idx, distinct = pd.factorize(codes)
+    found = np.fromiter((c in known for c in np.asarray(distinct, dtype=object).tolist()),
+                        dtype=bool, count=len(distinct))
+    return np.append(~found, True)[np.asarray(idx, dtype=np.int64)]
 
 
 def source_of(frame: pd.DataFrame) -> str:

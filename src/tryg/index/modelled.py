@@ -14,6 +14,8 @@ uncertainty enters the band; the regression's own is ignored (it is small with m
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
@@ -103,24 +105,37 @@ def small_area_rows(
                 continue
             eblup = e["eblup"].to_numpy(np.float64)[chosen]
             se = np.sqrt(e["mse"].to_numpy(np.float64)[chosen])
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "area_code": pd.Index(area_names[at][chosen]).astype(str),
-                        "wave": as_int(wave),
-                        "measure": measure,
-                        "estimate": np.clip(eblup, 0, 1),
-                        "se": se,
-                        "ci_low": np.clip(eblup - z * se, 0, 1),
-                        "ci_high": np.clip(eblup + z * se, 0, 1),
-                        "n": n[chosen],
-                        "method": np.where(e["method"].to_numpy(object)[chosen] == "synthetic",
-                                           "synthetic", "model"),
-                        "flags": "model_based",
-                    }
-                )
-            )
-    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), warnings
+            frames.append({
+                "area_code": np.asarray(area_names[at][chosen], dtype=object),
+                "wave": as_int(wave),
+                "measure": measure,
+                "estimate": np.clip(eblup, 0, 1),
+                "se": se,
+                "ci_low": np.clip(eblup - z * se, 0, 1),
+                "ci_high": np.clip(eblup + z * se, 0, 1),
+                "n": n[chosen],
+                "method": np.where(e["method"].to_numpy(object)[chosen] == "synthetic",
+                                   "synthetic", "model").astype(object),
+                "flags": "model_based",
+            })
+    return _stacked(frames), warnings
+
+
+def _stacked(blocks: list[dict[str, Any]]) -> pd.DataFrame:
+    """The blocks' rows as one frame (what concatenating a frame per block gives, built
+    once): array columns joined, scalar ones (text, whole numbers) repeated per block."""
+    if not blocks:
+        return pd.DataFrame()
+    sizes = [next(len(v) for v in b.values() if isinstance(v, np.ndarray)) for b in blocks]
+    columns: dict[str, np.ndarray] = {}
+    for c in blocks[0]:
+        parts = [b[c] for b in blocks]
+        if isinstance(parts[0], np.ndarray):
+            columns[c] = np.concatenate(parts)
+        else:
+            dtype = object if isinstance(parts[0], str) else np.int64
+            columns[c] = np.repeat(np.array(parts, dtype=dtype), sizes)
+    return pd.DataFrame(columns)
 
 
 def _covariate_table(
@@ -191,26 +206,22 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
                 "fear_ahead_of_crime",
                 np.where(resid < -z * se, "fear_behind_crime", ""),
             )
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "level": level,
-                        "area_code": cols["area_code"][rows],
-                        "wave": as_int(wave),
-                        "measure": "gap",
-                        "estimate": resid,
-                        "se": se,
-                        "ci_low": resid - z * se,
-                        "ci_high": resid + z * se,
-                        "n": cols["n"][rows],
-                        "n_eff": cols["n_eff"][rows],
-                        "df": cols["df"][rows],
-                        "method": "model",
-                        "flags": flags,
-                    }
-                )
-            )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            frames.append({
+                "level": level,
+                "area_code": cols["area_code"][rows],
+                "wave": as_int(wave),
+                "measure": "gap",
+                "estimate": resid,
+                "se": se,
+                "ci_low": resid - z * se,
+                "ci_high": resid + z * se,
+                "n": cols["n"][rows],
+                "n_eff": cols["n_eff"][rows],
+                "df": cols["df"][rows],
+                "method": "model",
+                "flags": flags.astype(object),
+            })
+    return _stacked(frames)
 
 
 def _gap_rows_merged(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:

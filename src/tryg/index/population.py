@@ -27,30 +27,51 @@ def _cells(table: pd.DataFrame) -> pd.Series:
 
 def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
     """Total population per ``area_code`` and ``year``; areas without figures of their own
-    get the sum of the leaf areas below them that year (see :meth:`Hierarchy.roll_up`)."""
+    get the sum of the leaf areas below them that year (see :meth:`Hierarchy.roll_up`).
+
+    On numbers: the areas and years factorised (sorted, as a sorted group-by numbers them),
+    the sums as bincounts, the roll-up on the hierarchy's row numbers."""
     t = population.table
-    is_cell = _cells(t)
-    own_total = t[~is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
-    from_cells = t[is_cell].groupby(["area_code", "year"], sort=True)["population"].sum()
-    direct = own_total.combine_first(from_cells)
-    codes: list[str] = []
+    is_cell = _cells(t).to_numpy(dtype=bool)
+    area_idx, area_u = pd.factorize(t["area_code"], sort=True)
+    year_idx, year_u = pd.factorize(t["year"], sort=True)
+    area_idx = np.asarray(area_idx, dtype=np.int64)
+    year_idx = np.asarray(year_idx, dtype=np.int64)
+    Y = len(year_u)
+    size = len(area_u) * Y
+    valid = (area_idx >= 0) & (year_idx >= 0)
+    key = area_idx * Y + year_idx
+    amount = np.nan_to_num(t["population"].to_numpy(np.float64), nan=0.0)  # sum skips NaN
+
+    def sums(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = key[rows]
+        return (np.bincount(k, weights=amount[rows], minlength=size),
+                np.bincount(k, minlength=size) > 0)
+
+    own_sum, own_has = sums(valid & ~is_cell)
+    cell_sum, cell_has = sums(valid & is_cell)
+    has = own_has | cell_has  # own totals win, cells otherwise
+    value = np.where(own_has, own_sum, cell_sum)
+    names = np.asarray(area_u.astype(str), dtype=object)
+    years_u = np.asarray(year_u)
+    codes: list[np.ndarray] = []
     years: list[np.ndarray] = []
-    values: list[float] = []
-    area = direct.index.get_level_values("area_code").astype(str).to_numpy(object).tolist()
-    year_of = direct.index.get_level_values("year").to_numpy()
-    amount = direct.to_numpy(np.float64).tolist()
-    for year in np.unique(year_of).tolist():
-        at = np.flatnonzero(year_of == year).tolist()
-        own = {area[i]: amount[i] for i in at}
-        rolled = hierarchy.roll_up(own, as_int(year))
-        keys = sorted(rolled)
-        codes += keys
-        values += [rolled[k] for k in keys]
-        years.append(np.full(len(keys), as_int(year), dtype=np.int64))
+    values: list[np.ndarray] = []
+    for y in range(Y):
+        at = np.flatnonzero(has[y::Y])  # areas with figures that year, in text order
+        year = as_int(years_u[y])
+        rows = hierarchy.rows_of(names[at], year)
+        hit, _, hit_sums, _ = hierarchy.roll_up_rows(rows, value[at * Y + y], year)
+        code = np.concatenate([names[at], hit])
+        order = sorted(range(len(code)), key=code.__getitem__)
+        codes.append(code[order])
+        values.append(np.concatenate([value[at * Y + y], hit_sums])[order])
+        years.append(np.full(len(order), year, dtype=np.int64))
+    area = np.concatenate(codes) if codes else np.zeros(0, dtype=object)
     return pd.DataFrame({
-        "area_code": codes,
+        "area_code": area if len(area) else [],  # (no rows: the dtype of an empty list)
         "year": np.concatenate(years) if years else np.zeros(0, dtype=np.int64),
-        "population": np.asarray(values, dtype=np.float64),
+        "population": np.concatenate(values) if values else np.zeros(0, dtype=np.float64),
     })
 
 

@@ -10,14 +10,21 @@ smoothing as a second measure ``<id>_eb``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from tryg.index.hierarchy import Hierarchy
-from tryg.index.inputs import REGISTER_COLUMNS, Problem, RegisterInput, require_columns, source_of
+from tryg.index.inputs import (
+    REGISTER_COLUMNS,
+    Problem,
+    RegisterInput,
+    require_columns,
+    source_of,
+    unknown,
+)
 from tryg.index.spec import RegisterMeasure, Spec
 from tryg.stats.rates import eb_arrays, poisson_rate
 
@@ -48,7 +55,7 @@ def check_register(spec: Spec, register: RegisterInput, area_codes: set[str]) ->
                     )
                 )
     codes = counts["area_code"].astype(str)
-    for i in np.flatnonzero(~codes.isin(area_codes).to_numpy())[:20]:
+    for i in np.flatnonzero(unknown(codes, area_codes))[:20]:
         problems.append(
             Problem(
                 src,
@@ -92,21 +99,21 @@ def register_rates(
     area_idx, area_u = pd.factorize(table["area_code"].astype(str), sort=True)
     quarter_idx, quarter_u = pd.factorize(table["quarter"].astype(str))
     offence_idx, offence_u = pd.factorize(table["offence"].astype(str))
-    area_names = np.asarray(area_u, dtype=object).tolist()
+    area_names = np.asarray(area_u, dtype=object)
     quarters_u = np.asarray(quarter_u, dtype=object)
     count = pd.to_numeric(table["count"]).to_numpy(np.float64)
     A = len(area_names)
-    # plain Python lists: iterating pandas' Arrow-backed text element by element is slow
-    pop = dict(zip(zip(population["area_code"].to_numpy(object).tolist(),
-                       population["year"].tolist(), strict=True),
-                   population["population"].tolist(), strict=True))
+    people_of = _population_lookup(population, hierarchy)
+    row_cache: dict[int, np.ndarray] = {}
     available = set(quarters_u.tolist())
-    frames: list[pd.DataFrame] = []
+    # the result as columns: one block of rows per measure × wave (and its smoothed block)
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, str, np.ndarray, np.ndarray,
+                       np.ndarray, np.ndarray, str]] = []
     warnings: list[Problem] = []
     z = float(norm.ppf(1 - spec.comparisons.alpha / 2))
     for m in spec.register:
         of_measure = np.isin(np.asarray(offence_u, dtype=object), list(m.offences))[offence_idx]
-        parts: list[tuple[int, list[str], np.ndarray, np.ndarray]] = []
+        parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for wave in waves:
             quarters = window(m, wave)
             if not set(quarters) <= available:
@@ -121,19 +128,22 @@ def register_rates(
                 )
                 continue
             sel = of_measure & np.isin(quarters_u, quarters)[quarter_idx]
-            rows = np.bincount(area_idx[sel], minlength=A)
-            sums = np.bincount(area_idx[sel], weights=count[sel], minlength=A)
+            in_window = area_idx[sel]
+            rows = np.bincount(in_window, minlength=A)
+            sums = np.bincount(in_window, weights=count[sel], minlength=A)
             present = np.flatnonzero(rows > 0)
-            own = dict(zip([area_names[i] for i in present], sums[present].tolist(),
-                           strict=True))
-            per_area = hierarchy.roll_up(own, wave)
-            codes = list(per_area)
-            counts = np.fromiter(per_area.values(), dtype=np.float64, count=len(codes))
-            people = np.array([pop.get((a, wave), np.nan) for a in codes], dtype=np.float64)
+            # the areas with counts of their own, then the sums of leaves (Hierarchy.roll_up)
+            table_id = hierarchy.table_id(wave)
+            if table_id not in row_cache:
+                row_cache[table_id] = hierarchy.rows_of(area_names, wave)
+            h_rows = row_cache[table_id][present]
+            hit, hit_rows, hit_sums, levels = hierarchy.roll_up_rows(h_rows, sums[present], wave)
+            codes = np.concatenate([area_names[present], hit])
+            counts = np.concatenate([sums[present], hit_sums])
+            people = people_of(codes, np.concatenate([h_rows, hit_rows]), wave)
             keep = people > 0
             if keep.any():
-                parts.append((wave, [c for c, k in zip(codes, keep, strict=True) if k],
-                              counts[keep], people[keep]))
+                parts.append((wave, codes[keep], counts[keep], people[keep], levels[keep]))
         if not parts:
             continue
         k_all = np.concatenate([p[2] for p in parts])
@@ -142,31 +152,71 @@ def register_rates(
         est, lo, hi = (rate[c].to_numpy() for c in ("rate", "ci_low", "ci_high"))
         se = np.sqrt(k_all) / n_all * m.per
         start = 0
-        for wave, codes, k, n in parts:
+        for wave, codes, k, n, levels in parts:
             at = slice(start, start + len(codes))
             start += len(codes)
-            out = pd.DataFrame({
-                "area_code": codes, "count": k, "population": n, "wave": wave,
-                "measure": m.id, "estimate": est[at], "se": se[at], "ci_low": lo[at],
-                "ci_high": hi[at], "method": "register",
-            })
-            frames.append(out)
+            blocks.append((codes, k, n, wave, m.id, est[at], se[at], lo[at], hi[at], "register"))
             if m.smoothing == "eb_global":
-                frames.append(_smoothed(out, hierarchy, m, z))
-    if not frames:
+                smoothed = _smoothed(levels, k, n, m, z)
+                if smoothed is not None:
+                    picked, s_est, s_se, s_lo, s_hi = smoothed
+                    blocks.append((codes[picked], k[picked], n[picked], wave, f"{m.id}_eb",
+                                   s_est, s_se, s_lo, s_hi, "register_eb"))
+    if not blocks:
         return pd.DataFrame(), warnings
-    return pd.concat(frames, ignore_index=True), warnings
+    sizes = [len(b[0]) for b in blocks]
+
+    def column(i: int) -> np.ndarray:
+        return np.concatenate([b[i] for b in blocks])
+
+    def repeated(i: int, dtype: type) -> np.ndarray:
+        return np.repeat(np.array([b[i] for b in blocks], dtype=dtype), sizes)
+
+    return pd.DataFrame({
+        "area_code": column(0), "count": column(1), "population": column(2),
+        "wave": repeated(3, np.int64), "measure": repeated(4, object), "estimate": column(5),
+        "se": column(6), "ci_low": column(7), "ci_high": column(8), "method": repeated(9, object),
+    }), warnings
 
 
-def _smoothed(raw: pd.DataFrame, hierarchy: Hierarchy, m: RegisterMeasure, z: float
-              ) -> pd.DataFrame:
-    """Global EB rates among the areas of each level (needs at least three areas)."""
-    level_of = hierarchy.level
-    levels = np.array([level_of.get(a) for a in raw["area_code"].tolist()], dtype=object)
+def _population_lookup(population: pd.DataFrame, hierarchy: Hierarchy
+                       ) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
+    """``lookup(codes, rows, year)``: the population of each area that year (NaN: none; of
+    repeated area × year rows the last, as a dict built from the rows would keep). ``rows``:
+    the codes' rows in the year's ancestor table (:meth:`Hierarchy.rows_of`; -1: not an
+    area, looked up by its code)."""
+    area = population["area_code"].to_numpy(object)
+    year = population["year"].to_numpy()
+    amount = population["population"].to_numpy(np.float64)
+    n_rows = len(hierarchy.level)
+    by_year: dict[int, tuple[np.ndarray, dict[str, float]]] = {}
+
+    def lookup(codes: np.ndarray, rows: np.ndarray, wave: int) -> np.ndarray:
+        if wave not in by_year:
+            at = np.flatnonzero(year == wave)
+            where = hierarchy.rows_of(area[at], wave)
+            dense = np.full(n_rows + 1, np.nan)
+            dense[np.where(where >= 0, where, n_rows)] = amount[at]  # the last one wins
+            dense[n_rows] = np.nan
+            other = dict(zip(area[at][where < 0].tolist(), amount[at][where < 0].tolist(),
+                             strict=True))
+            by_year[wave] = (dense, other)
+        dense, other = by_year[wave]
+        out = dense[np.where(rows >= 0, rows, n_rows)]
+        for i in np.flatnonzero(rows < 0).tolist():
+            out[i] = other.get(codes[i], np.nan)
+        return out
+
+    return lookup
+
+
+def _smoothed(levels: np.ndarray, k_all: np.ndarray, n_all: np.ndarray, m: RegisterMeasure,
+              z: float) -> tuple[np.ndarray, ...] | None:
+    """Global EB rates among the areas of each level (needs at least three areas): the rows
+    smoothed (level by level, in level-name order), their estimate, se, ci_low and ci_high;
+    ``None`` if no level has three areas."""
     known = np.flatnonzero(pd.notna(levels))
     names = sorted(set(levels[known].tolist()))
-    k_all = raw["count"].to_numpy(np.float64)
-    n_all = raw["population"].to_numpy(np.float64)
     picks, cols = [], []
     for name in names:
         rows = known[levels[known] == name]
@@ -180,13 +230,8 @@ def _smoothed(raw: pd.DataFrame, hierarchy: Hierarchy, m: RegisterMeasure, z: fl
         picks.append(rows)
         cols.append((estimate, se))
     if not picks:
-        return raw.iloc[0:0]
-    rows = np.concatenate(picks)
+        return None
     estimate = np.concatenate([c[0] for c in cols])
     se = np.concatenate([c[1] for c in cols])
-    # one assign, not one copy per column
-    return raw.iloc[rows].assign(
-        measure=f"{m.id}_eb", estimate=estimate, se=se,
-        ci_low=np.maximum(estimate - z * se, 0.0), ci_high=estimate + z * se,
-        method="register_eb",
-    )
+    return (np.concatenate(picks), estimate, se, np.maximum(estimate - z * se, 0.0),
+            estimate + z * se)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tryg.index.inputs import SURVEY_COLUMNS, Problem, SurveyInput, require_columns, source_of
+from tryg.index.inputs import (
+    SURVEY_COLUMNS,
+    Problem,
+    SurveyInput,
+    require_columns,
+    source_of,
+    unknown,
+)
 from tryg.index.spec import Item, Spec
 
 FloatArray = np.ndarray
@@ -38,8 +45,7 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str]) -> list[
     for i in np.flatnonzero(~(weight > 0).to_numpy())[:20]:
         problems.append(Problem(src, int(rows[i]), "weight", "the weight must be a number > 0"))
     codes = frame["area_code"].astype(str)
-    unknown = ~codes.isin(area_codes)
-    for i in np.flatnonzero(unknown.to_numpy())[:20]:
+    for i in np.flatnonzero(unknown(codes, area_codes))[:20]:
         problems.append(
             Problem(
                 src,

@@ -52,7 +52,7 @@ def prepare(
     spec: Spec, survey: SurveyInput, hierarchy: Hierarchy
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The responses with one column per level: the respondent's area at that level."""
-    frame = survey.responses.copy()
+    frame = survey.responses.copy(deep=False)  # copy-on-write: new columns stay ours
     frame["area_code"] = frame["area_code"].astype(str)
     frame["wave"] = pd.to_numeric(frame["wave"]).astype(np.int64)
     cols = {lv: level_column(lv) for lv in hierarchy.levels}
@@ -205,7 +205,8 @@ def _cells(
     comparisons."""
     if not cell_moments.applies(design) or not values:
         return None
-    doms = {col: domains(design, [col, "wave"]) for col in cols.values()
+    waves = pd.factorize(design.column("wave"), sort=True)
+    doms = {col: _area_wave_domains(design, col, waves) for col in cols.values()
             if not frame[col].isna().all()}
     engine = CellEngine(design, [d.codes for d in doms.values()])
     Y = np.column_stack([np.asarray(v, dtype=np.float64) for v in values.values()])
@@ -215,6 +216,33 @@ def _cells(
                 for i, (col, d) in enumerate(doms.items())}
     cache["levels:" + "|".join(values)] = by_level
     return engine, mom, Y, by_level
+
+
+def _area_wave_domains(design: stats.Design, col: str, waves: tuple[Any, Any]) -> Domains:
+    """``domains(design, [col, "wave"])`` from the two columns factorised (sorted, as the
+    group-by sorts them; ``waves``: the wave column's, shared by the levels) and their pairs
+    numbered in order: the same codes and keys without a group-by over the text column. The
+    group-by itself for columns that are not text."""
+    area = design.column(col)
+    wave = design.column("wave")
+    if not isinstance(area.dtype, pd.StringDtype) or not pd.api.types.is_integer_dtype(wave):
+        return domains(design, [col, "wave"])
+    a_idx, a_u = pd.factorize(area, sort=True)
+    w_idx, w_u = waves
+    a_idx = np.asarray(a_idx, dtype=np.int64)
+    w_idx = np.asarray(w_idx, dtype=np.int64)
+    W = max(len(w_u), 1)
+    valid = (a_idx >= 0) & (w_idx >= 0)
+    # the pairs present, in order, numbered by counting (np.unique without a sort)
+    pair = a_idx[valid] * W + w_idx[valid]
+    present = np.bincount(pair, minlength=len(a_u) * W) > 0
+    pairs = np.flatnonzero(present)
+    codes = np.full(design.n, -1, dtype=np.int64)
+    codes[valid] = (np.cumsum(present) - 1)[pair]
+    keys = pd.DataFrame({col: pd.Series(a_u.take(pairs // W), dtype=area.dtype),
+                         "wave": pd.Series(np.asarray(w_u).take(pairs % W), dtype=wave.dtype)})
+    keys.columns = pd.Index([col, "wave"], dtype=object)  # as a group-by's keys
+    return Domains(codes, keys)
 
 
 def _bases(

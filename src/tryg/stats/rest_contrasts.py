@@ -17,6 +17,7 @@ contrast's score directly (checked against R's ``svycontrast`` in the tests).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,18 @@ def _matrix(
     rr, cc, vv = (np.concatenate(x) for x in zip(*parts, strict=True))
     ok = np.isfinite(vv)
     return sp.csc_matrix((vv[ok], (rr[ok], cc[ok])), shape=(n, k))
+
+
+@dataclass(frozen=True)
+class RestContrasts:
+    """:func:`compare_with_rest_many` before its table: per variable (major) × domain (minor),
+    flat arrays; ``keys`` the domains (``[*by, parent, area]``), ``keep`` the rows the table
+    holds."""
+
+    keys: pd.DataFrame
+    names: list[str]
+    columns: dict[str, FloatArray]  # COLUMNS[1:] (without ci_low, ci_high, p_value if not asked)
+    keep: np.ndarray
 
 
 def compare_with_rest_many(
@@ -66,6 +79,35 @@ def compare_with_rest_many(
     then come from the cells' moments (same numbers up to rounding). ``known_domains``: the
     domains of ``[*by, parent, area]`` exactly as :func:`~tryg.stats.estimators.domains`
     numbers them, if the caller has them already."""
+    res = compare_with_rest_arrays(design, values, area=area, parent=parent, by=by, level=level,
+                                   cells=cells, known_domains=known_domains)
+    extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    D = len(res.keys)
+    out = pd.concat([res.keys] * len(res.names), ignore_index=True)
+    out = out[[*extra, parent, area]]
+    out["variable"] = np.repeat(np.array(res.names, dtype=object), D)
+    for col in COLUMNS[1:]:
+        out[col] = res.columns[col]
+    result: pd.DataFrame = out.loc[res.keep].reset_index(drop=True)
+    return result
+
+
+def compare_with_rest_arrays(
+    design: Design,
+    values: Mapping[str, FloatArray],
+    *,
+    area: str,
+    parent: str,
+    by: By = None,
+    level: float = 0.95,
+    cells: tuple[CellEngine, CellMoments, Sequence[tuple[np.ndarray, Family]]] | None = None,
+    known_domains: Domains | None = None,
+    tests: bool = True,
+) -> RestContrasts:
+    """:func:`compare_with_rest_many` as flat arrays, for callers that build their own table
+    (the text key columns repeated per variable cost more than the numbers). ``tests=False``:
+    without the intervals and p-values (for callers that need no more than the difference,
+    its standard error and degrees of freedom)."""
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
     names = list(values)
     dom = known_domains or domains(design, [*extra, parent, area])
@@ -88,17 +130,13 @@ def compare_with_rest_many(
     else:
         first, second, se, df, ok = _moments_sparse(design, values, dom.codes, pi, P)
     diff = first - second
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lo, hi = intervals.wald(diff, se, df, level)
-        p = intervals.p_value(diff / se, df)
-    out = pd.concat([keys] * len(names), ignore_index=True)
-    out = out[[*extra, parent, area]]
-    out["variable"] = np.repeat(np.array(names, dtype=object), D)
-    for col, vals in zip(COLUMNS[1:], (first, second, diff, se, lo, hi, p, df), strict=True):
-        out[col] = vals
-    keep = ok & np.isfinite(diff)
-    result: pd.DataFrame = out.loc[keep].reset_index(drop=True)
-    return result
+    columns = {"estimate_first": first, "estimate_second": second, "difference": diff, "se": se,
+               "df": df}
+    if tests:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            columns["ci_low"], columns["ci_high"] = intervals.wald(diff, se, df, level)
+            columns["p_value"] = intervals.p_value(diff / se, df)
+    return RestContrasts(keys, names, columns, ok & np.isfinite(diff))
 
 
 Moments = tuple[FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray]
