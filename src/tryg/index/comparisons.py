@@ -312,20 +312,7 @@ def _pooled_by_cells(
             var = var + np.maximum(part, 0.0) / Wp[:, pos] ** 2
         diff_all = -off[:, pos] / Wp[:, pos]
     usable = (Wp[:, pos] > 0) & (Wc[:, pos] > 0)  # A × T × V
-    se_all = np.sqrt(var)
-    names = area_keys["k0"].astype(str).to_numpy()
-    v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))  # variable, wave, area order
-    diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = intervals.p_value(diff / se, None)
-    return pd.DataFrame({
-        "area_code": names[a_i],
-        "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
-        "measure": np.asarray(variables, dtype=object)[v_i],
-        "change_pooled": diff,
-        "se_pooled": se,
-        "sig_pooled": _significant(p, se, spec.comparisons.alpha),
-    })
+    return _pooled_rows(spec, area_keys, ok_waves, variables, diff_all, np.sqrt(var), usable)
 
 
 def _pooled_by_wave(
@@ -388,9 +375,15 @@ def _pooled_by_wave(
             var = var + by_cell[:, pos - j, j] / Wp[:, pos] ** 2
         diff_all = cur[:, pos] - pool[:, pos]
     usable = (Wp[:, pos] > 0) & (Wc[:, pos] > 0)  # A × T × V
-    se_all = np.sqrt(var)
+    return _pooled_rows(spec, area_keys, ok_waves, variables, diff_all, np.sqrt(var), usable)
+
+
+def _pooled_rows(spec: Spec, area_keys: pd.DataFrame, ok_waves: list[int], variables: list[str],
+                 diff_all: np.ndarray, se_all: np.ndarray, usable: np.ndarray) -> pd.DataFrame:
+    """The pooled comparisons' rows from area × wave × variable arrays (``usable`` marks the
+    comparisons that have weight on both sides), in variable, wave, area order."""
     names = area_keys["k0"].astype(str).to_numpy()
-    v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))  # variable, wave, area order
+    v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))
     diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
     with np.errstate(divide="ignore", invalid="ignore"):
         p = intervals.p_value(diff / se, None)
