@@ -17,16 +17,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from django.contrib.auth import get_user_model
+from demo_import import imported_demo_run
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 
-from tryg.accounts.models import Role
 from tryg.exports import read_results
-from tryg.index import load_spec
 from tryg.runs.models import IndexRun, ResultRow
-from tryg.runs.services import public_results, publish, run_index, unpublish
+from tryg.runs.services import public_results, publish, unpublish
 
 PAGES = ("/", "/map/", "/methods/", "/downloads/")
 
@@ -34,26 +32,9 @@ PAGES = ("/", "/map/", "/methods/", "/downloads/")
 @pytest.fixture(scope="module")
 def demo_run(django_db_setup: Any, django_db_blocker: Any,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexRun]:
-    from tryg.demo.files import write_demo_data
-    from tryg.imports.areas import import_areas
-    from tryg.imports.population import import_population
-    from tryg.imports.register import import_register
-    from tryg.imports.survey import import_survey
-
     files = tmp_path_factory.mktemp("public-demo")
-    write_demo_data(files, seed=1, size="small")
     with django_db_blocker.unblock(), transaction.atomic():
-        analyst = get_user_model().objects.create_user("public-analyst", role=Role.ANALYST)
-        for report in (
-            import_areas(files / "areas.geojson", user=analyst, level="nabolag"),
-            import_areas(files / "areas.csv", user=analyst, replace=True),
-            import_population(files / "population.csv", user=analyst),
-            import_register(files / "register_counts.csv", user=analyst, format="counts"),
-            import_survey(files / "survey.csv", user=analyst, synthetic=True),
-        ):
-            assert report.ok, report.lines()
-        run = run_index(load_spec("dk-tryghedsindeks"), user=analyst)
-        assert run.status == IndexRun.Status.DONE, run.log
+        run, analyst = imported_demo_run(files, "public-analyst")
         publish(run, analyst)
         yield run
         transaction.set_rollback(True)

@@ -19,20 +19,18 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from django.contrib.auth import get_user_model
+from demo_import import imported_demo_run
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 
-from tryg.accounts.models import Role
 from tryg.index import load_spec
 from tryg.runs.models import IndexRun, ResultRow
-from tryg.runs.services import public_results, publish, results_frame, run_index
+from tryg.runs.services import public_results, publish, results_frame
 from tryg.surveys.models import Response
 
 HIDDEN_N = 8191
@@ -52,26 +50,9 @@ VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev",
 @pytest.fixture(scope="module")
 def marked_run(django_db_setup: Any, django_db_blocker: Any,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexRun]:
-    from tryg.demo.files import write_demo_data
-    from tryg.imports.areas import import_areas
-    from tryg.imports.population import import_population
-    from tryg.imports.register import import_register
-    from tryg.imports.survey import import_survey
-
     files = tmp_path_factory.mktemp("walk-demo")
-    write_demo_data(files, seed=1, size="small")
     with django_db_blocker.unblock(), transaction.atomic():
-        analyst = get_user_model().objects.create_user("walk-analyst", role=Role.ANALYST)
-        for report in (
-            import_areas(files / "areas.geojson", user=analyst, level="nabolag"),
-            import_areas(files / "areas.csv", user=analyst, replace=True),
-            import_population(files / "population.csv", user=analyst),
-            import_register(files / "register_counts.csv", user=analyst, format="counts"),
-            import_survey(files / "survey.csv", user=analyst, synthetic=True),
-        ):
-            assert report.ok, report.lines()
-        run = run_index(load_spec("dk-tryghedsindeks"), user=analyst)
-        assert run.status == IndexRun.Status.DONE, run.log
+        run, analyst = imported_demo_run(files, "walk-analyst")
         _mark_hidden_values(run)
         publish(run, analyst)
         yield run
@@ -180,10 +161,3 @@ def test_the_marker_pattern_finds_every_printed_form() -> None:
     for innocent in ("62,4", "0.7012", "57.0478515625", "2019", "45.4 %", "6.08191"):
         assert not MARKER.search(f"<td>{innocent}</td>"), innocent
 
-
-def test_demo_files_exist_for_the_walk(tmp_path: Path) -> None:
-    from tryg.demo.files import write_demo_data
-
-    write_demo_data(tmp_path, seed=1, size="small")
-    survey = (tmp_path / "survey.csv").read_text(encoding="utf-8").splitlines()
-    assert RESPONDENT.match(survey[1].split(",")[0])
