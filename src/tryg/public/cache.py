@@ -11,7 +11,8 @@ or withdrawing a run changes every key at once and nothing has to be invalidated
   once when the page is stored costs a few milliseconds; compressing per request, as
   Django's GZipMiddleware would, costs them on every request. This is what most requests get.
 * **page bodies** (:class:`Fragment`) for logged-in users, whose header shows their name and a
-  log-out form: the body is cached and only the site's frame is rendered per request.
+  log-out form: the body is cached and only the site's frame is rendered per request. (An
+  anonymous visit does not store the body as well: each page takes one cache entry, not two.)
 
 A request carrying a session or a pending message is never answered from the whole-response
 cache, so nothing personal can be stored or served from it.

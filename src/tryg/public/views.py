@@ -17,7 +17,12 @@ from django.views.decorators.http import require_safe
 from tryg.public import downloads as files
 from tryg.public import pages
 from tryg.public.cache import Fragment, cached_fragment, cached_response, is_anonymous_visit
-from tryg.public.data import Published, latest_publication, latest_published_run
+from tryg.public.data import (
+    Published,
+    latest_publication,
+    latest_published_run,
+    published,
+)
 
 DOWNLOAD_FORMATS: tuple[str, ...] = files.FORMATS
 
@@ -33,15 +38,15 @@ def _page(request: HttpRequest, page: str, params: Mapping[str, str],
         return render(request, "public/unpublished.html")
     language = _language()
 
-    def respond() -> HttpResponse:
-        fragment = cached_fragment(publication, page, params,
-                                   lambda data: render_page(data, language))
+    def framed(fragment: Fragment) -> HttpResponse:
         return render(request, "public/frame.html", {
             "fragment": fragment, "language_next": _canonical(request, params)})
 
-    if is_anonymous_visit(request):
-        return cached_response(request, publication, page, params, respond)
-    return respond()
+    if is_anonymous_visit(request):  # the whole page is cached; its body need not be
+        return cached_response(request, publication, page, params, lambda: framed(
+            render_page(published(publication.run()), language)))
+    return framed(cached_fragment(publication, page, params,
+                                  lambda data: render_page(data, language)))
 
 
 def _canonical(request: HttpRequest, params: Mapping[str, str]) -> str:
