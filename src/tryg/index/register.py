@@ -26,6 +26,7 @@ from tryg.index.inputs import (
     unknown,
 )
 from tryg.index.spec import RegisterMeasure, Spec
+from tryg.stats import text_columns
 from tryg.stats.rates import eb_arrays, poisson_rate
 
 
@@ -174,8 +175,10 @@ def register_rates(
 
     return pd.DataFrame({
         "area_code": column(0), "count": column(1), "population": column(2),
-        "wave": repeated(3, np.int64), "measure": repeated(4, object), "estimate": column(5),
-        "se": column(6), "ci_low": column(7), "ci_high": column(8), "method": repeated(9, object),
+        "wave": repeated(3, np.int64), "measure": text_columns.repeated([b[4] for b in blocks],
+                                                                        sizes),
+        "estimate": column(5), "se": column(6), "ci_low": column(7), "ci_high": column(8),
+        "method": text_columns.repeated([b[9] for b in blocks], sizes),
     }), warnings
 
 

@@ -48,10 +48,17 @@ def level_column(level: str) -> str:
     return f"_area_{level}"
 
 
+#: Per level column: every respondent's area at that level as a number (-1: none) and the
+#: areas so numbered, in text order (as ``pd.factorize(column, sort=True)`` gives them).
+LevelCodes = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
 def prepare(
     spec: Spec, survey: SurveyInput, hierarchy: Hierarchy
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The responses with one column per level: the respondent's area at that level."""
+) -> tuple[pd.DataFrame, dict[str, str], LevelCodes]:
+    """The responses with one column per level: the respondent's area at that level; and
+    those columns as numbers (:data:`LevelCodes`), so that no later step has to number
+    300,000 texts again."""
     frame = survey.responses.copy(deep=False)  # copy-on-write: new columns stay ours
     frame["area_code"] = frame["area_code"].astype(str)
     frame["wave"] = pd.to_numeric(frame["wave"]).astype(np.int64)
@@ -59,8 +66,7 @@ def prepare(
     # numbers instead of text: each distinct area code looked up once per ancestor table
     # (waves mostly share one), every row's ancestors taken from there
     area, area_u = pd.factorize(frame["area_code"])
-    wave = frame["wave"].to_numpy(np.int64)
-    wave_u, wave_idx = np.unique(wave, return_inverse=True)
+    wave_idx, wave_u = _numbered(frame["wave"].to_numpy(np.int64))
     tables: dict[int, int] = {}
     parts: list[pd.DataFrame] = []
     table_of_wave = np.empty(len(wave_u), dtype=np.int64)
@@ -72,19 +78,47 @@ def prepare(
         table_of_wave[i] = tables[id(anc)]
     looked = pd.concat(parts, ignore_index=True)
     at = table_of_wave[wave_idx] * len(area_u) + np.asarray(area, dtype=np.int64)
+    codes: LevelCodes = {}
     for lv, col in cols.items():
         if lv in looked.columns:
             frame[col] = looked[lv].take(at).reset_index(drop=True).set_axis(frame.index)
+            codes[col] = _taken_codes(looked[lv], at)
         else:
             frame[col] = np.nan
     stratum = frame["stratum"].astype(str) if "stratum" in frame else frame["area_code"]
     s_codes, s_u = pd.factorize(stratum)
-    pair, pair_idx = np.unique(wave_idx * len(s_u) + np.asarray(s_codes, dtype=np.int64),
-                               return_inverse=True)
+    pair_idx, pair = _numbered(wave_idx * len(s_u) + np.asarray(s_codes, dtype=np.int64))
     labels = pd.Series(wave_u[pair // len(s_u)].astype(str)) + "|" + pd.Series(
         np.asarray(s_u, dtype=object)[pair % len(s_u)]).astype(str)
     frame["_stratum"] = labels.take(pair_idx).reset_index(drop=True).set_axis(frame.index)
-    return frame, cols
+    return frame, cols, codes
+
+
+def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` the other way round (position, values) for
+    non-negative integer keys of a small range: by counting instead of sorting."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if len(keys) == 0 or keys.min() < 0 or keys.max() > 4 * len(keys) + 1_000_000:
+        values, inverse = np.unique(keys, return_inverse=True)
+        return np.asarray(inverse, dtype=np.int64).reshape(-1), values
+    base = int(keys.min())
+    present = np.bincount(keys - base) > 0
+    position = np.cumsum(present) - 1
+    return position[keys - base], np.flatnonzero(present) + base
+
+
+def _taken_codes(column: pd.Series, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(column.take(at), sort=True)`` without numbering the taken rows: the
+    short column numbered once, only the codes taken, then renumbered to the areas that
+    occur."""
+    small, names = pd.factorize(column, sort=True)
+    taken = np.asarray(small, dtype=np.int64)[at]
+    inside = taken >= 0
+    present = np.bincount(taken[inside], minlength=len(names)) > 0
+    renumber = np.cumsum(present) - 1
+    out = np.full(len(taken), -1, dtype=np.int64)
+    out[inside] = renumber[taken[inside]]
+    return out, np.asarray(names, dtype=object)[present]
 
 
 def build_design(
@@ -146,7 +180,7 @@ def estimate(
     hierarchy: Hierarchy,
     progress: Progress | None = None,
 ) -> tuple[SurveyEstimates | None, list[Problem]]:
-    frame, cols = prepare(spec, survey, hierarchy)
+    frame, cols, level_codes = prepare(spec, survey, hierarchy)
     design, problems = build_design(spec, frame, population, hierarchy)
     if problems:
         return None, problems
@@ -155,7 +189,7 @@ def estimate(
     shares = {m.id for m in spec.measures if m.kind == "share"}
     alpha = spec.comparisons.alpha
     cache: dict[str, Any] = {}
-    cells = _cells(design, frame, cols, values, cache)
+    cells = _cells(design, frame, cols, values, cache, level_codes)
     frames = []
     for i, (level, col) in enumerate(cols.items()):
         if progress:
@@ -197,7 +231,7 @@ def estimate(
 
 def _cells(
     design: stats.Design, frame: pd.DataFrame, cols: dict[str, str],
-    values: dict[str, np.ndarray], cache: dict[str, Any],
+    values: dict[str, np.ndarray], cache: dict[str, Any], level_codes: LevelCodes,
 ) -> tuple[CellEngine, CellMoments, np.ndarray, dict[str, tuple[Domains, Family]]] | None:
     """Per-cell moments of every variable (cells: stratum × area of every level × wave) when
     the design's units are its rows: every estimate of every level, and the comparisons
@@ -206,7 +240,8 @@ def _cells(
     if not cell_moments.applies(design) or not values:
         return None
     waves = pd.factorize(design.column("wave"), sort=True)
-    doms = {col: _area_wave_domains(design, col, waves) for col in cols.values()
+    doms = {col: _area_wave_domains(design, col, waves, level_codes.get(col))
+            for col in cols.values()
             if not frame[col].isna().all()}
     engine = CellEngine(design, [d.codes for d in doms.values()])
     Y = np.column_stack([np.asarray(v, dtype=np.float64) for v in values.values()])
@@ -218,16 +253,21 @@ def _cells(
     return engine, mom, Y, by_level
 
 
-def _area_wave_domains(design: stats.Design, col: str, waves: tuple[Any, Any]) -> Domains:
+def _area_wave_domains(design: stats.Design, col: str, waves: tuple[Any, Any],
+                       numbered: tuple[np.ndarray, np.ndarray] | None = None) -> Domains:
     """``domains(design, [col, "wave"])`` from the two columns factorised (sorted, as the
     group-by sorts them; ``waves``: the wave column's, shared by the levels) and their pairs
     numbered in order: the same codes and keys without a group-by over the text column. The
-    group-by itself for columns that are not text."""
+    group-by itself for columns that are not text. ``numbered``: the column factorised
+    already (:func:`prepare`)."""
     area = design.column(col)
     wave = design.column("wave")
     if not isinstance(area.dtype, pd.StringDtype) or not pd.api.types.is_integer_dtype(wave):
         return domains(design, [col, "wave"])
-    a_idx, a_u = pd.factorize(area, sort=True)
+    if numbered is None or len(numbered[0]) != design.n:
+        codes_, names = pd.factorize(area, sort=True)
+        numbered = (np.asarray(codes_, dtype=np.int64), np.asarray(names, dtype=object))
+    a_idx, a_u = numbered
     w_idx, w_u = waves
     a_idx = np.asarray(a_idx, dtype=np.int64)
     w_idx = np.asarray(w_idx, dtype=np.int64)

@@ -420,7 +420,10 @@ class CellEngine:
         if la.B is None or lp.B is None:
             return total
         assert la.Q is not None and lp.Q is not None and lp.GB is not None
-        inner = (la.B * (lp.GB - lp.Q) - la.Q * lp.B).sum(axis=2)
+        # Σ_s B_a (GB_p − Q_p) − Q_a B_p over the layout: einsum sums without the three
+        # E × V × size temporaries of the elementwise form
+        inner = (np.einsum("evs,evs->ev", la.B, lp.GB - lp.Q)
+                 - np.einsum("evs,evs->ev", la.Q, lp.B))
         total += np.asarray(fa.ed_ind @ inner)
         return total
 
@@ -512,8 +515,8 @@ class CellEngine:
             return total
         assert st.lin_d.Q is not None and st.lin_d.GB is not None
         e_dom = fam.e_key // blk.n_sb
-        ke = np.nan_to_num(k[e_dom], nan=0.0)[:, :, None]
-        B, Q, GB = ((ke * x).sum(axis=1) for x in (st.lin_d.B, st.lin_d.Q, st.lin_d.GB))
+        ke = np.nan_to_num(k[e_dom], nan=0.0)
+        B, Q, GB = (np.einsum("ev,evs->es", ke, x) for x in (st.lin_d.B, st.lin_d.Q, st.lin_d.GB))
         inner = np.einsum("es,es->e", B, GB - 2.0 * Q)
         out: FloatArray = total + np.bincount(e_dom, weights=inner, minlength=fam.n_dom)
         return out

@@ -19,6 +19,7 @@ from tryg.stats import intervals
 from tryg.stats.cell_moments import CellEngine, CellMoments, Family
 from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.score_patterns import ScorePattern, engine_for
+from tryg.stats.text_columns import repeated
 
 #: Variables handled together (their work arrays are entries × GROUP).
 GROUP = 4
@@ -111,8 +112,7 @@ def _frame(
         deff = np.where(VS > 0, var / VS, np.nan)
     empty = count == 0
     out = pd.concat([keys.reset_index(drop=True)] * len(order), ignore_index=True)
-    out.insert(len(keys.columns), "variable",
-               np.repeat(np.array(order, dtype=object), D))
+    out.insert(len(keys.columns), "variable", repeated(order, [D] * len(order)))
 
     def flat(a: np.ndarray, blank: bool) -> FloatArray:
         a = np.asarray(a, dtype=np.float64)
