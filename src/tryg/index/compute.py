@@ -172,14 +172,14 @@ def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, codes: Codes
     # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
     part = {c: _part_codes(sa[c], codes[c]) for c in key}
     t_key, s_key = _combined(codes, part, key)
-    index = pd.Index(t_key)
-    if not index.is_unique:  # not expected: keep the merge's meaning for repeated keys
+    at = _positions(t_key, s_key)
+    if at is None:  # not expected: keep the merge's meaning for repeated keys
         direct = table.set_index(key)
         keep = ~direct.index.isin(sa.set_index(key).index)
         merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
         return pd.concat([direct[keep].reset_index(), merged], ignore_index=True), None
-    keep = ~index.isin(s_key)
-    at = index.get_indexer(pd.Index(s_key))
+    keep = np.ones(len(t_key), dtype=bool)
+    keep[at[at >= 0]] = False
     merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
                           for c in ("n_eff", "df")})
     kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
@@ -232,6 +232,30 @@ def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
     return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
+def _positions(keys: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
+    """The position of every target among ``keys`` (-1: absent); ``None`` if a key repeats.
+
+    Keys numbered by :func:`_combined` lie in a range of about the table's size: there a
+    look-up array does it in two passes, without building a hash table of 300,000 keys."""
+    keys = np.asarray(keys, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    if len(keys) == 0:
+        return np.full(len(targets), -1, dtype=np.int64)
+    both = np.concatenate([keys, targets])
+    size = int(both.max()) + 1
+    if both.min() < 0 or size > 4 * len(both) + 1_000_000:
+        index = pd.Index(keys)
+        if not index.is_unique:
+            return None
+        return np.asarray(index.get_indexer(pd.Index(targets)), dtype=np.int64)
+    if np.bincount(keys, minlength=size).max() > 1:
+        return None
+    where = np.full(size, -1, dtype=np.int64)
+    where[keys] = np.arange(len(keys))
+    out: np.ndarray = where[targets]
+    return out
+
+
 def _part_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray]
                 ) -> tuple[np.ndarray, np.ndarray]:
     """A column numbered as a table's column numbered ``known`` (codes, distinct values):
@@ -278,10 +302,9 @@ def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str],
         t_key, p_key = _part_keys(part, key, codes)
     else:
         t_key, p_key = _row_keys([table, part], key)
-    index = pd.Index(p_key)
-    if not index.is_unique:
+    at = _positions(p_key, t_key)
+    if at is None:
         return table.merge(part, on=key, how="left")
-    at = index.get_indexer(pd.Index(t_key))
     added = {c: pd.api.extensions.take(part[c].array, at, allow_fill=True)
              for c in part.columns if c not in key}
     return table.reset_index(drop=True).assign(**added)
