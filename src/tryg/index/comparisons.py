@@ -115,9 +115,7 @@ def _significant(p: np.ndarray, se: np.ndarray, alpha: float) -> pd.Series:
 
 def _flagged(significant: np.ndarray, se: np.ndarray) -> pd.Series:
     """A test's outcome, unknown (NA) where there is no standard error to test with."""
-    out = pd.Series(significant, dtype="boolean")
-    out[~(se > 0)] = pd.NA
-    return out
+    return pd.Series(pd.arrays.BooleanArray(np.asarray(significant, dtype=bool), ~(se > 0)))
 
 
 def pooled(
@@ -157,7 +155,7 @@ def pooled(
         windows[position[t] - k:position[t], j] = 1.0
     # independent waves (the usual stacked design): the variance is a sum over waves
     split = supported(est.design) and separates(est.design, wave_pos)
-    out = []
+    out: list[dict[str, np.ndarray]] = []
     levels = est.cache.get("levels:" + "|".join(variables), {})
     for col in est.level_columns.values():
         cells = _cells(est, variables) if split else None
@@ -217,20 +215,8 @@ def pooled(
         var = pattern_variance(est.design, pattern, vals, present=keep)  # (A·T) × V
         se_all = np.sqrt(var).reshape(A, T, V)
         diff_all = centre[0] - centre[1]
-        names = area_keys["k0"].astype(str).to_numpy()
-        v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))  # variable, wave, area order
-        diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = intervals.p_value(diff / se, None)
-        out.append(pd.DataFrame({
-            "area_code": names[a_i],
-            "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
-            "measure": np.asarray(variables, dtype=object)[v_i],
-            "change_pooled": diff,
-            "se_pooled": se,
-            "sig_pooled": _significant(p, se, spec.comparisons.alpha),
-        }))
-    return pd.concat(out, ignore_index=True) if out else empty
+        out.append(_pooled_rows(spec, area_keys, ok_waves, variables, diff_all, se_all, usable))
+    return _pooled_table(spec, out) if out else empty
 
 
 Cells = tuple[cell_moments.CellEngine, cell_moments.CellMoments]
@@ -260,7 +246,7 @@ def _pooled_by_cells(
     spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
     wave_pos: np.ndarray, area_codes: np.ndarray | None, area_keys: pd.DataFrame,
     cells: Cells, col: str,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """:func:`_pooled_by_wave` from per-cell moments: the variance of ``Σ w (y − c)`` over an
     area × wave domain is ``Var D + 2 δ Cov(D, W) + δ² Var W`` with ``D = Σ w (y − ȳ)``,
     ``W = Σ w`` and ``δ = ȳ − c``, so one 2 × 2 covariance per area × wave (from
@@ -318,7 +304,7 @@ def _pooled_by_cells(
 def _pooled_by_wave(
     spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
     wave_pos: np.ndarray, area_codes: np.ndarray, area_keys: pd.DataFrame, Y_all: np.ndarray,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """:func:`pooled` for one level when waves are independent samples
     (:func:`tryg.stats.score_patterns.separates`): the score of "wave t − pooled waves" has
     no covariance between its waves, so its variance is the sum of one variance per wave,
@@ -379,22 +365,30 @@ def _pooled_by_wave(
 
 
 def _pooled_rows(spec: Spec, area_keys: pd.DataFrame, ok_waves: list[int], variables: list[str],
-                 diff_all: np.ndarray, se_all: np.ndarray, usable: np.ndarray) -> pd.DataFrame:
+                 diff_all: np.ndarray, se_all: np.ndarray, usable: np.ndarray
+                 ) -> dict[str, np.ndarray]:
     """The pooled comparisons' rows from area × wave × variable arrays (``usable`` marks the
-    comparisons that have weight on both sides), in variable, wave, area order."""
+    comparisons that have weight on both sides), in variable, wave, area order; as columns,
+    joined into one table by :func:`_pooled_table`."""
     names = area_keys["k0"].astype(str).to_numpy()
     v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))
-    diff, se = diff_all[a_i, t_i, v_i], se_all[a_i, t_i, v_i]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = intervals.p_value(diff / se, None)
-    return pd.DataFrame({
+    return {
         "area_code": names[a_i],
         "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
         "measure": np.asarray(variables, dtype=object)[v_i],
-        "change_pooled": diff,
-        "se_pooled": se,
-        "sig_pooled": _significant(p, se, spec.comparisons.alpha),
-    })
+        "change_pooled": diff_all[a_i, t_i, v_i],
+        "se_pooled": se_all[a_i, t_i, v_i],
+    }
+
+
+def _pooled_table(spec: Spec, parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The levels' rows of :func:`pooled` as one table, built once (as concatenating a table
+    per level gives), with ``sig_pooled``."""
+    cols = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
+    diff, se = cols["change_pooled"], cols["se_pooled"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = intervals.p_value(diff / se, None)
+    return pd.DataFrame({**cols, "sig_pooled": _significant(p, se, spec.comparisons.alpha)})
 
 
 def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str,
@@ -440,7 +434,7 @@ def parent_rest(
     """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
     every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays`:
     exact, all areas at once)."""
-    out = []
+    out: list[dict[str, np.ndarray]] = []
     values = {v: est.values[v] for v in variables}
     known = _cells(est, variables)
     levels = est.cache.get("levels:" + "|".join(variables), {})
@@ -463,20 +457,22 @@ def parent_rest(
         D = len(res.keys)
         area_of = res.keys[col].astype(str).to_numpy(object)
         wave_of = res.keys["wave"].astype(np.int64).to_numpy()
-        se = res.columns["se"][keep]
-        # p < alpha exactly when |t| exceeds the t quantile of its degrees of freedom (one
-        # quantile per distinct df instead of a t tail probability per estimate)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beyond = np.abs(res.columns["difference"][keep] / se) > intervals.quantile(
-                1 - spec.comparisons.alpha, res.columns["df"][keep])
-        out.append(pd.DataFrame({
+        out.append({
             "area_code": np.tile(area_of, V)[keep], "wave": np.tile(wave_of, V)[keep],
             "measure": np.repeat(np.array(res.names, dtype=object), D)[keep],
-            "diff_parent_rest": res.columns["difference"][keep], "se_parent_rest": se,
-            "sig_parent_rest": _flagged(beyond, se),
-        }))
+            "diff_parent_rest": res.columns["difference"][keep],
+            "se_parent_rest": res.columns["se"][keep], "df": res.columns["df"][keep],
+        })
     if not out:
         return pd.DataFrame(
             columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
         )
-    return pd.concat(out, ignore_index=True)
+    # the levels' rows as one table, built once (as concatenating a table per level gives)
+    cols = {c: np.concatenate([o[c] for o in out]) for c in out[0]}
+    se = cols["se_parent_rest"]
+    # p < alpha exactly when |t| exceeds the t quantile of its degrees of freedom (one
+    # quantile per distinct df instead of a t tail probability per estimate)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beyond = np.abs(cols["diff_parent_rest"] / se) > intervals.quantile(
+            1 - spec.comparisons.alpha, cols.pop("df"))
+    return pd.DataFrame({**cols, "sig_parent_rest": _flagged(beyond, se)})

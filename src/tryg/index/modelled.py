@@ -22,7 +22,7 @@ from scipy.stats import norm
 
 from tryg.index.inputs import Problem, as_int
 from tryg.index.spec import Spec
-from tryg.stats.small_area import fay_herriot
+from tryg.stats.small_area import fay_herriot_fit
 
 
 def small_area_rows(
@@ -87,24 +87,22 @@ def small_area_rows(
                 )
                 continue
             try:
-                res = fay_herriot(
+                res = fay_herriot_fit(  # the arrays: its table would only be taken apart
                     np.where(fit_ok, e_at, np.nan),
                     np.where(fit_ok, s_at**2, np.nan),
                     X,
                     method=sa.method,
-                    area=area_names[at],
                 )
             except ValueError as exc:
                 warnings.append(Problem("", None, None, f"{measure}, wave {wave}: {exc}"))
                 continue
-            e = res.estimates
             n_at = n_d[at]  # a count; float only where the join left areas without one
             n = n_at.astype(np.int64) if not np.isnan(n_at).any() else np.nan_to_num(n_at)
             chosen = np.flatnonzero(n < sa.below_n)
             if not len(chosen):
                 continue
-            eblup = e["eblup"].to_numpy(np.float64)[chosen]
-            se = np.sqrt(e["mse"].to_numpy(np.float64)[chosen])
+            eblup = res.eblup[chosen]
+            se = np.sqrt(res.mse[chosen])
             frames.append({
                 "area_code": np.asarray(area_names[at][chosen], dtype=object),
                 "wave": as_int(wave),
@@ -114,8 +112,7 @@ def small_area_rows(
                 "ci_low": np.clip(eblup - z * se, 0, 1),
                 "ci_high": np.clip(eblup + z * se, 0, 1),
                 "n": n[chosen],
-                "method": np.where(e["method"].to_numpy(object)[chosen] == "synthetic",
-                                   "synthetic", "model").astype(object),
+                "method": np.where(res.insample[chosen], "model", "synthetic").astype(object),
                 "flags": "model_based",
             })
     return _stacked(frames), warnings

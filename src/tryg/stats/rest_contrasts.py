@@ -209,38 +209,37 @@ def _moments_by_cells(
     # families the engine has built already (their parts are kept), in their own numbering
     a_known, p_known = _matching(families, codes, D), _matching(families, prow, P)
     if a_known is not None and p_known is not None:
+        # computed in the families' numbering of the areas (the formulas are per area), put
+        # into this one once at the end
         (fa, a_map), (fp, p_map) = a_known, p_known
         p_inv = np.empty(P, dtype=np.int64)
         p_inv[p_map] = np.arange(P)
         a_inv = np.empty(D, dtype=np.int64)
         a_inv[a_map] = np.arange(D)
-        out = engine.nested(mom, fa, fp, p_inv[pi[a_map]])
-        own = [x[a_inv] for x in out[:5]]
-        par = [x[p_inv] for x in out[5:10]]
-        cross = [x[a_inv] for x in out[10:]]
-        df = engine.degrees_of_freedom(mom, fp)[p_inv][pi]
+        up: np.ndarray = p_inv[pi[a_map]]  # every area's parent, numbered in fp
+        back: np.ndarray | None = a_inv
     else:
         fa = engine.family(dom, D)
         fp = engine.family(np.where(dom >= 0, pi[np.maximum(dom, 0)], -1), P)
-        out = engine.nested(mom, fa, fp, pi)
-        own, par, cross = list(out[:5]), list(out[5:10]), list(out[10:])
-        df = engine.degrees_of_freedom(mom, fp)[pi]
-    ya, Wa, v_da, c_dwa, v_wa = own
-    mp, Wp, v_dp, c_dwp, v_wp = par
-    x_dd, x_dw, x_wd, x_ww = cross
-    Wr = Wp[pi] - Wa
+        up, back = pi, None
+    out = engine.nested(mom, fa, fp, up)
+    df = engine.degrees_of_freedom(mom, fp)[up]
+    ya, Wa, v_da, c_dwa, v_wa = out[:5]
+    mp, Wp, v_dp, c_dwp, v_wp = (x[up] for x in out[5:10])
+    x_dd, x_dw, x_wd, x_ww = out[10:]
+    Wr = Wp - Wa
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # the rest's mean from the parent's: exactly the area's when all answers are equal
-        yr = ya + Wp[pi] * (mp[pi] - ya) / Wr
-        alpha, beta, gamma = 1.0 / Wa + 1.0 / Wr, (ya - yr) / Wr, mp[pi] - yr
+        yr = ya + Wp * (mp - ya) / Wr
+        alpha, beta, gamma = 1.0 / Wa + 1.0 / Wr, (ya - yr) / Wr, mp - yr
         v_u = alpha**2 * v_da + 2 * alpha * beta * c_dwa + beta**2 * v_wa
-        v_t = v_dp[pi] + 2 * gamma * c_dwp[pi] + gamma**2 * v_wp[pi]
+        v_t = v_dp + 2 * gamma * c_dwp + gamma**2 * v_wp
         c_ut = alpha * x_dd + alpha * gamma * x_dw + beta * x_wd + beta * gamma * x_ww
         var = np.maximum(v_u, 0.0) + v_t / Wr**2 - 2 * c_ut / Wr
     ok = (Wa > 0) & (Wr > 0)
 
     def flat(a: np.ndarray) -> np.ndarray:
-        return np.asarray(a).T.reshape(-1)
+        return np.asarray(a if back is None else a[back]).T.reshape(-1)
 
     return (flat(ya), flat(yr), flat(np.sqrt(np.maximum(var, 0.0))), flat(df), flat(ok))
 

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
-__all__ = ["FayHerriotResult", "fay_herriot"]
+__all__ = ["FayHerriotFit", "FayHerriotResult", "fay_herriot", "fay_herriot_fit"]
 
 ArrayLike: TypeAlias = npt.ArrayLike | pd.Series
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -54,6 +54,29 @@ class FayHerriotResult:
     sigma2_u: float
     beta: pd.Series[float]
     beta_se: pd.Series[float]
+    method: str
+    iterations: int
+    converged: bool
+    loglik: float
+
+
+@dataclass(frozen=True)
+class FayHerriotFit:
+    """:func:`fay_herriot` as arrays (one entry per area, in input order), for callers that
+    take a few columns apart again: building the estimates' table costs more than the fit
+    when there are thousands of areas.  ``insample`` marks the areas with a direct estimate
+    (EBLUP; the others are synthetic); ``beta_cov`` is ``Q = (X'V^-1 X)^-1``."""
+
+    direct: FloatArray
+    direct_variance: FloatArray
+    eblup: FloatArray
+    mse: FloatArray
+    gamma: FloatArray
+    insample: npt.NDArray[np.bool_]
+    names: list[str]
+    sigma2_u: float
+    beta: FloatArray
+    beta_cov: FloatArray
     method: str
     iterations: int
     converged: bool
@@ -137,7 +160,11 @@ def _scoring_signs(
 ) -> list[bool]:
     """Whether the scoring increment of :func:`_scoring_step` is positive at each of ``As``:
     the same formulas, evaluated for all values at once (batched p × p products)."""
-    Vi = 1.0 / (As[:, None] + psi[None, :])  # grid × m
+    # grid × m work arrays, reused through ``out=``: fresh arrays of this size cost more in
+    # page faults than in arithmetic
+    Vi = np.add.outer(As, psi)
+    np.divide(1.0, Vi, out=Vi)
+    work = np.multiply(Vi, y, out=np.empty_like(Vi))
     p = X.shape[1]
     XX = (X[:, :, None] * X[:, None, :]).reshape(len(X), p * p)  # X_i X_i' per area
 
@@ -145,18 +172,25 @@ def _scoring_signs(
         return np.asarray(v @ XX).reshape(len(v), p, p)
 
     M = weighted(Vi)
-    beta = np.linalg.solve(M, ((Vi * y) @ X)[..., None])[..., 0]  # grid × p
-    r = y[None, :] - beta @ X.T
+    beta = np.linalg.solve(M, (work @ X)[..., None])[..., 0]  # grid × p
+    r = np.matmul(beta, X.T, out=work)
+    np.subtract(y[None, :], r, out=r)
+    r *= Vi  # V^-1 r
+    rr = np.sum(np.multiply(r, r, out=r), axis=1)
+    Vi2 = np.multiply(Vi, Vi, out=work)
+    sum_vi2 = np.sum(Vi2, axis=1)
     if reml:
-        C2 = np.linalg.solve(M, weighted(Vi**2))
-        C3 = np.linalg.solve(M, weighted(Vi**3))
+        C2 = np.linalg.solve(M, weighted(Vi2))
+        # Vi² · Vi, not Vi**3: a general power is several times slower than two products,
+        # and only the signs are used here
+        C3 = np.linalg.solve(M, weighted(np.multiply(Vi2, Vi, out=Vi2)))
         trace_v = Vi.sum(axis=1) - np.trace(C2, axis1=1, axis2=2)
-        info = 0.5 * (np.sum(Vi**2, axis=1) - 2.0 * np.trace(C3, axis1=1, axis2=2)
+        info = 0.5 * (sum_vi2 - 2.0 * np.trace(C3, axis1=1, axis2=2)
                       + np.sum(C2 * C2.transpose(0, 2, 1), axis=(1, 2)))
     else:
         trace_v = Vi.sum(axis=1)
-        info = 0.5 * np.sum(Vi**2, axis=1)
-    steps = (-0.5 * trace_v + 0.5 * np.sum((Vi * r) ** 2, axis=1)) / info
+        info = 0.5 * sum_vi2
+    steps = (-0.5 * trace_v + 0.5 * rr) / info
     return [bool(v > 0.0) for v in steps]
 
 
@@ -328,6 +362,63 @@ def fay_herriot(
     counts, plus the uncertainty of beta.  This is the limit of g1 + g2 + 2 g3 as psi_i -> inf;
     the second-order terms for estimating sigma2_u (including ML's bias term) are left out.
     """
+    fit, labels = _fit(direct, variance, covariates, method, area, maxiter, tol, intercept, level)
+    se = np.sqrt(fit.mse)
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    estimates = pd.DataFrame(
+        {
+            "area": labels,
+            "direct": fit.direct,
+            "direct_variance": fit.direct_variance,
+            "eblup": fit.eblup,
+            "mse": fit.mse,
+            "se": se,
+            "ci_low": fit.eblup - z * se,
+            "ci_high": fit.eblup + z * se,
+            "gamma": fit.gamma,
+            "method": np.where(fit.insample, "model", "synthetic"),
+        }
+    )
+    return FayHerriotResult(
+        estimates=estimates,
+        sigma2_u=fit.sigma2_u,
+        beta=pd.Series(fit.beta, index=fit.names, name="beta", dtype=float),
+        beta_se=pd.Series(np.sqrt(np.diag(fit.beta_cov)), index=fit.names, name="beta_se",
+                          dtype=float),
+        method=fit.method,
+        iterations=fit.iterations,
+        converged=fit.converged,
+        loglik=fit.loglik,
+    )
+
+
+def fay_herriot_fit(
+    direct: ArrayLike,
+    variance: ArrayLike,
+    covariates: ArrayLike | pd.DataFrame,
+    method: str = "REML",
+    *,
+    maxiter: int = 100,
+    tol: float = 1e-10,
+    intercept: bool = True,
+) -> FayHerriotFit:
+    """:func:`fay_herriot` (same arguments, same checks, same numbers) as arrays, without the
+    estimates' table, the intervals and the labels."""
+    return _fit(direct, variance, covariates, method, None, maxiter, tol, intercept, 0.95)[0]
+
+
+def _fit(
+    direct: ArrayLike,
+    variance: ArrayLike,
+    covariates: ArrayLike | pd.DataFrame,
+    method: str,
+    area: ArrayLike | None,
+    maxiter: int,
+    tol: float,
+    intercept: bool,
+    level: float,
+) -> tuple[FayHerriotFit, np.ndarray]:
+    """The checks and the fit of :func:`fay_herriot`, and the areas' labels."""
     method_u = str(method).upper()
     if method_u not in _METHODS:
         raise ValueError(f"method must be 'REML' or 'ML', got {method!r}")
@@ -412,31 +503,10 @@ def fay_herriot(
     mse[insample] = mse_in
     gamma_all = np.zeros(n)
     gamma_all[insample] = gamma
-    se = np.sqrt(mse)
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
     loglik = -0.5 * float(np.sum(np.log(2.0 * np.pi * (A + psi)) + resid**2 * Vi))
-
-    estimates = pd.DataFrame(
-        {
-            "area": labels,
-            "direct": y_all,
-            "direct_variance": psi_all,
-            "eblup": eblup,
-            "mse": mse,
-            "se": se,
-            "ci_low": eblup - z * se,
-            "ci_high": eblup + z * se,
-            "gamma": gamma_all,
-            "method": np.where(insample, "model", "synthetic"),
-        }
+    fit = FayHerriotFit(
+        direct=y_all, direct_variance=psi_all, eblup=eblup, mse=mse, gamma=gamma_all,
+        insample=insample, names=names, sigma2_u=A, beta=beta, beta_cov=Q, method=method_u,
+        iterations=iterations, converged=converged, loglik=loglik,
     )
-    return FayHerriotResult(
-        estimates=estimates,
-        sigma2_u=A,
-        beta=pd.Series(beta, index=names, name="beta", dtype=float),
-        beta_se=pd.Series(np.sqrt(np.diag(Q)), index=names, name="beta_se", dtype=float),
-        method=method_u,
-        iterations=iterations,
-        converged=converged,
-        loglik=loglik,
-    )
+    return fit, labels
