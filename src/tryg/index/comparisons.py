@@ -23,11 +23,14 @@ import scipy.sparse as sp
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
-from tryg.stats import cell_moments, intervals
+from tryg.stats import cell_moments, intervals, text_columns
 from tryg.stats.calibration_blocks import supported
 from tryg.stats.estimators import Domains
 from tryg.stats.rest_contrasts import compare_with_rest_arrays
 from tryg.stats.score_patterns import ScorePattern, engine_for, pattern_variance, separates
+
+#: A column of a level's rows: numbers, or text as its distinct values and a code per row.
+Column = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 def method_breaks(frame: pd.DataFrame) -> set[int]:
@@ -79,7 +82,9 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     rows = rows.copy(deep=False)
     rows["change_prev"] = change.where(~broken)
     rows["p_prev"] = pd.Series(p, index=rows.index).where(~broken & (se > 0))
-    rows["sig_prev"] = (rows["p_prev"] < alpha).where(rows["p_prev"].notna())
+    p_prev = rows["p_prev"].to_numpy(np.float64)
+    # nullable booleans directly (a True / False / NaN object column costs a parse later)
+    rows["sig_prev"] = pd.arrays.BooleanArray(p_prev < alpha, np.isnan(p_prev))
     return rows
 
 
@@ -155,7 +160,7 @@ def pooled(
         windows[position[t] - k:position[t], j] = 1.0
     # independent waves (the usual stacked design): the variance is a sum over waves
     split = supported(est.design) and separates(est.design, wave_pos)
-    out: list[dict[str, np.ndarray]] = []
+    out: list[dict[str, Column]] = []
     levels = est.cache.get("levels:" + "|".join(variables), {})
     for col in est.level_columns.values():
         cells = _cells(est, variables) if split else None
@@ -246,7 +251,7 @@ def _pooled_by_cells(
     spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
     wave_pos: np.ndarray, area_codes: np.ndarray | None, area_keys: pd.DataFrame,
     cells: Cells, col: str,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Column]:
     """:func:`_pooled_by_wave` from per-cell moments: the variance of ``Σ w (y − c)`` over an
     area × wave domain is ``Var D + 2 δ Cov(D, W) + δ² Var W`` with ``D = Σ w (y − ȳ)``,
     ``W = Σ w`` and ``δ = ȳ − c``, so one 2 × 2 covariance per area × wave (from
@@ -304,7 +309,7 @@ def _pooled_by_cells(
 def _pooled_by_wave(
     spec: Spec, est: SurveyEstimates, variables: list[str], ok_waves: list[int],
     wave_pos: np.ndarray, area_codes: np.ndarray, area_keys: pd.DataFrame, Y_all: np.ndarray,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Column]:
     """:func:`pooled` for one level when waves are independent samples
     (:func:`tryg.stats.score_patterns.separates`): the score of "wave t − pooled waves" has
     no covariance between its waves, so its variance is the sum of one variance per wave,
@@ -366,26 +371,44 @@ def _pooled_by_wave(
 
 def _pooled_rows(spec: Spec, area_keys: pd.DataFrame, ok_waves: list[int], variables: list[str],
                  diff_all: np.ndarray, se_all: np.ndarray, usable: np.ndarray
-                 ) -> dict[str, np.ndarray]:
+                 ) -> dict[str, Column]:
     """The pooled comparisons' rows from area × wave × variable arrays (``usable`` marks the
     comparisons that have weight on both sides), in variable, wave, area order; as columns,
     joined into one table by :func:`_pooled_table`."""
     names = area_keys["k0"].astype(str).to_numpy()
     v_i, t_i, a_i = np.nonzero(usable.transpose(2, 1, 0))
     return {
-        "area_code": names[a_i],
+        "area_code": (names, a_i),
         "wave": np.asarray(ok_waves, dtype=np.int64)[t_i],
-        "measure": np.asarray(variables, dtype=object)[v_i],
+        "measure": (np.asarray(variables, dtype=object), v_i),
         "change_pooled": diff_all[a_i, t_i, v_i],
         "se_pooled": se_all[a_i, t_i, v_i],
     }
 
 
-def _pooled_table(spec: Spec, parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+def _joined(parts: list[dict[str, Column]]) -> dict[str, np.ndarray | pd.Series]:
+    """The levels' columns joined; text columns (values, codes) become pandas text taken
+    from their distinct values (see :mod:`tryg.stats.text_columns`)."""
+    out: dict[str, np.ndarray | pd.Series] = {}
+    for c, first in parts[0].items():
+        if isinstance(first, tuple):
+            pairs = [part[c] for part in parts]
+            assert all(isinstance(x, tuple) for x in pairs)
+            offsets = np.cumsum([0, *(len(x[0]) for x in pairs[:-1])])
+            out[c] = text_columns.taken(
+                np.concatenate([x[0] for x in pairs]).tolist(),
+                np.concatenate([x[1] + o for x, o in zip(pairs, offsets, strict=True)]))
+        else:
+            out[c] = np.concatenate([part[c] for part in parts])
+    return out
+
+
+def _pooled_table(spec: Spec, parts: list[dict[str, Column]]) -> pd.DataFrame:
     """The levels' rows of :func:`pooled` as one table, built once (as concatenating a table
     per level gives), with ``sig_pooled``."""
-    cols = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
-    diff, se = cols["change_pooled"], cols["se_pooled"]
+    cols = _joined(parts)
+    diff = np.asarray(cols["change_pooled"], dtype=np.float64)
+    se = np.asarray(cols["se_pooled"], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = intervals.p_value(diff / se, None)
     return pd.DataFrame({**cols, "sig_pooled": _significant(p, se, spec.comparisons.alpha)})
@@ -434,7 +457,7 @@ def parent_rest(
     """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
     every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays`:
     exact, all areas at once)."""
-    out: list[dict[str, np.ndarray]] = []
+    out: list[dict[str, Column]] = []
     values = {v: est.values[v] for v in variables}
     known = _cells(est, variables)
     levels = est.cache.get("levels:" + "|".join(variables), {})
@@ -458,8 +481,9 @@ def parent_rest(
         area_of = res.keys[col].astype(str).to_numpy(object)
         wave_of = res.keys["wave"].astype(np.int64).to_numpy()
         out.append({
-            "area_code": np.tile(area_of, V)[keep], "wave": np.tile(wave_of, V)[keep],
-            "measure": np.repeat(np.array(res.names, dtype=object), D)[keep],
+            "area_code": (area_of, np.tile(np.arange(D), V)[keep]),
+            "wave": np.tile(wave_of, V)[keep],
+            "measure": (np.array(res.names, dtype=object), np.repeat(np.arange(V), D)[keep]),
             "diff_parent_rest": res.columns["difference"][keep],
             "se_parent_rest": res.columns["se"][keep], "df": res.columns["df"][keep],
         })
@@ -468,11 +492,12 @@ def parent_rest(
             columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
         )
     # the levels' rows as one table, built once (as concatenating a table per level gives)
-    cols = {c: np.concatenate([o[c] for o in out]) for c in out[0]}
-    se = cols["se_parent_rest"]
+    cols = _joined(out)
+    se = np.asarray(cols["se_parent_rest"], dtype=np.float64)
+    diff = np.asarray(cols["diff_parent_rest"], dtype=np.float64)
     # p < alpha exactly when |t| exceeds the t quantile of its degrees of freedom (one
     # quantile per distinct df instead of a t tail probability per estimate)
     with np.errstate(divide="ignore", invalid="ignore"):
-        beyond = np.abs(cols["diff_parent_rest"] / se) > intervals.quantile(
-            1 - spec.comparisons.alpha, cols.pop("df"))
+        beyond = np.abs(diff / se) > intervals.quantile(
+            1 - spec.comparisons.alpha, np.asarray(cols.pop("df"), dtype=np.float64))
     return pd.DataFrame({**cols, "sig_parent_rest": _flagged(beyond, se)})

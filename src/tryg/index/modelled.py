@@ -22,6 +22,7 @@ from scipy.stats import norm
 
 from tryg.index.inputs import Problem, as_int
 from tryg.index.spec import Spec
+from tryg.stats import text_columns
 from tryg.stats.small_area import fay_herriot_fit
 
 
@@ -124,14 +125,15 @@ def _stacked(blocks: list[dict[str, Any]]) -> pd.DataFrame:
     if not blocks:
         return pd.DataFrame()
     sizes = [next(len(v) for v in b.values() if isinstance(v, np.ndarray)) for b in blocks]
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, np.ndarray | pd.Series] = {}
     for c in blocks[0]:
         parts = [b[c] for b in blocks]
         if isinstance(parts[0], np.ndarray):
             columns[c] = np.concatenate(parts)
+        elif isinstance(parts[0], str):
+            columns[c] = text_columns.repeated(parts, sizes)
         else:
-            dtype = object if isinstance(parts[0], str) else np.int64
-            columns[c] = np.repeat(np.array(parts, dtype=dtype), sizes)
+            columns[c] = np.repeat(np.array(parts, dtype=np.int64), sizes)
     return pd.DataFrame(columns)
 
 
