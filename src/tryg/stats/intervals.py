@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 from tryg.stats.design import FloatArray
@@ -28,7 +29,9 @@ def quantile(level: float, df: FloatArray | float | None) -> FloatArray:
         return np.asarray(stats.norm.ppf(p), dtype=np.float64)
     # many estimates share a few degrees of freedom: one quantile for each distinct value
     d = np.asarray(df, dtype=np.float64)
-    distinct, inverse = np.unique(d, return_inverse=True)
+    # hashed, not sorted: the order of the distinct values does not matter here
+    inverse, distinct = pd.factorize(d.reshape(-1), use_na_sentinel=False)
+    distinct = np.asarray(distinct, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         q = np.where(np.isinf(distinct), stats.norm.ppf(p),
                      stats.t.ppf(p, np.where(distinct > 0, distinct, np.nan)))
@@ -84,7 +87,9 @@ def korn_graubard(
 def _t_ppf(q: float, df: FloatArray) -> FloatArray:
     """``stats.t.ppf(q, df)``, computed once per distinct ``df``."""
     d = np.asarray(df, dtype=np.float64)
-    distinct, inverse = np.unique(d, return_inverse=True)
+    # hashed, not sorted: the order of the distinct values does not matter here
+    inverse, distinct = pd.factorize(d.reshape(-1), use_na_sentinel=False)
+    distinct = np.asarray(distinct, dtype=np.float64)
     return np.asarray(stats.t.ppf(q, distinct), dtype=np.float64)[inverse].reshape(d.shape)
 
 
