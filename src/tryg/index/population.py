@@ -63,7 +63,7 @@ def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
         rows = hierarchy.rows_of(names[at], year)
         hit, _, hit_sums, _ = hierarchy.roll_up_rows(rows, value[at * Y + y], year)
         code = np.concatenate([names[at], hit])
-        order = sorted(range(len(code)), key=code.__getitem__)
+        order = np.argsort(code.astype(str), kind="stable")  # text order (as sorted())
         codes.append(code[order])
         values.append(np.concatenate([value[at * Y + y], hit_sums])[order])
         years.append(np.full(len(order), year, dtype=np.int64))
