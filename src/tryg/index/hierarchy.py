@@ -15,8 +15,21 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_complex_dtype, is_numeric_dtype
 
 from tryg.index.inputs import AREA_COLUMNS, Areas, Problem, require_columns, source_of
+
+
+class _Table:
+    """One ancestor table: ``rows`` (areas × levels, top level first) holds row numbers into
+    the hierarchy's areas (-1: none); ``frame`` is the :meth:`Hierarchy.ancestors` form, built
+    on first use (most callers only need the numbers)."""
+
+    __slots__ = ("frame", "rows")
+
+    def __init__(self, rows: np.ndarray, frame: pd.DataFrame | None = None) -> None:
+        self.rows = rows
+        self.frame = frame
 
 
 @dataclass(frozen=True)
@@ -25,68 +38,78 @@ class Hierarchy:
     level: dict[str, str]
     links: tuple[tuple[str, str, float, float], ...]  # child, parent, valid_from, valid_to
     levels: tuple[str, ...]  # top level first
-    _cache: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[int, _Table] = field(default_factory=dict, repr=False, compare=False)
     #: ancestor tables by the set of links valid in a year (most years share one)
-    _by_links: dict[bytes, pd.DataFrame] = field(default_factory=dict, repr=False,
-                                                compare=False)
-    #: per ancestor table: row of every area, the table as an object array
-    _arrays: dict[int, tuple[dict[str, int], np.ndarray]] = field(
-        default_factory=dict, repr=False, compare=False)
-    _codes: dict[int, tuple[dict[str, int], list[str], np.ndarray, np.ndarray]] = field(
-        default_factory=dict, repr=False, compare=False)
-    _facts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
-        default_factory=dict, repr=False, compare=False)
+    _by_links: dict[bytes, _Table] = field(default_factory=dict, repr=False, compare=False)
 
     def ancestors(self, year: int) -> pd.DataFrame:
         """One row per area, one column per level: the area itself at its own level, its
         ancestor (valid in ``year``) at the others, NaN where it has none."""
-        if year in self._cache:
-            return self._cache[year]
+        table = self._table(year)
+        if table.frame is None:
+            # the codes, with None last so that row -1 ("none") picks it
+            codes = np.concatenate([self._code_array, np.array([None], dtype=object)])
+            table.frame = pd.DataFrame(
+                {lv: codes[table.rows[:, i]].tolist() for i, lv in enumerate(self.levels)},
+                index=list(self.level))
+        return table.frame
+
+    def _table(self, year: int) -> _Table:
+        """The ancestor table of ``year``: one per set of valid links, so years that share
+        their links share the object (and :meth:`ancestors` its frame)."""
+        cached = self._cache.get(year)
+        if cached is not None:
+            return cached
         lo, hi = self._periods
         with np.errstate(invalid="ignore"):
-            valid = ((np.isnan(lo) | (lo <= year)) & (np.isnan(hi) | (year <= hi))).tolist()
-        key = np.packbits(np.asarray(valid, dtype=bool)).tobytes()
-        if key in self._by_links:
-            self._cache[year] = self._by_links[key]
-            return self._cache[year]
-        parents: dict[str, list[str]] = defaultdict(list)
-        for (child, parent, _, _), ok in zip(self.links, valid, strict=True):
-            if ok:
-                parents[child].append(parent)
-        frame = self._ancestors_top_down(parents)
-        if frame is None:
-            frame = self._ancestors_walked(parents, year)
-        self._cache[year] = self._by_links[key] = frame
-        return frame
+            valid = (np.isnan(lo) | (lo <= year)) & (np.isnan(hi) | (year <= hi))
+        key = np.packbits(valid).tobytes()
+        table = self._by_links.get(key)
+        if table is None:
+            rows = self._ancestors_top_down(valid)
+            if rows is None:
+                parents: dict[str, list[str]] = defaultdict(list)
+                for (child, parent, _, _), ok in zip(self.links, valid.tolist(), strict=True):
+                    if ok:
+                        parents[child].append(parent)
+                frame = self._ancestors_walked(parents, year)
+                rows = np.column_stack([self._index.get_indexer(pd.Index(frame[lv]))
+                                        for lv in self.levels]).astype(np.int64)
+                table = _Table(rows, frame)
+            else:
+                table = _Table(rows)
+            self._by_links[key] = table
+        self._cache[year] = table
+        return table
 
-    def _ancestors_top_down(self, parents: dict[str, list[str]]) -> pd.DataFrame | None:
-        """The ancestor table built level by level from the top: an area's ancestors are
-        its parents and theirs, known once the levels above are done. ``None`` (and
-        :meth:`_ancestors_walked` decides, with its messages) if a link does not lead to a
-        higher level or an area has two ancestors at one level."""
-        level, levels = self.level, self.levels
-        depth = {lv: i for i, lv in enumerate(levels)}
-        by_depth: list[list[str]] = [[] for _ in levels]
-        for code in level:
-            by_depth[depth[level[code]]].append(code)
-        rows: dict[str, dict[str, str]] = {}
-        for codes in by_depth:
-            for code in codes:
-                own = level[code]
-                row = {own: code}
-                for p in parents.get(code, ()):
-                    lvl = level.get(p)
-                    if lvl is None:
-                        continue
-                    if depth[lvl] >= depth[own]:
-                        return None
-                    for k, v in rows[p].items():
-                        if row.setdefault(k, v) != v:
-                            return None
-                rows[code] = row
-        ordered = [rows[code] for code in level]
-        return pd.DataFrame({lv: [r.get(lv) for r in ordered] for lv in levels},
-                            index=list(level))
+    def _ancestors_top_down(self, valid: np.ndarray) -> np.ndarray | None:
+        """The ancestor table (as row numbers) built level by level from the top: an area's
+        ancestors are its parents' and theirs, known once the levels above are done. ``None``
+        (and :meth:`_ancestors_walked` decides, with its messages) if a link does not lead to
+        a higher level or an area has two ancestors at one level."""
+        child, parent = self._link_rows
+        depth = self._depth
+        use = valid & (child >= 0) & (parent >= 0)  # links between listed areas
+        child, parent = child[use], parent[use]
+        if (depth[parent] >= depth[child]).any():
+            return None
+        n, n_levels = len(depth), len(self.levels)
+        table = np.full((n, n_levels), -1, dtype=np.int64)
+        table[np.arange(n), depth] = np.arange(n)
+        # per area and level the largest and the smallest ancestor its parents bring (parents
+        # lie higher, so they bring nothing at the area's own level or below): two different
+        # ones are a conflict
+        low = np.full((n, n_levels), n, dtype=np.int64)
+        for d in range(1, n_levels):
+            at = depth[child] == d
+            if not at.any():
+                continue
+            kids, above = child[at], table[parent[at]]
+            np.maximum.at(table, kids, above)
+            np.minimum.at(low, kids, np.where(above >= 0, above, n))
+        if ((low < n) & (low != table)).any():
+            return None
+        return table
 
     def _ancestors_walked(self, parents: dict[str, list[str]], year: int) -> pd.DataFrame:
         """The ancestor table by walking up from every area (any graph; names conflicts)."""
@@ -121,30 +144,46 @@ class Hierarchy:
         hi = np.array([link[3] for link in self.links], dtype=np.float64)
         return lo, hi
 
-    def _ancestor_array(self, year: int) -> tuple[dict[str, int], np.ndarray]:
-        anc = self.ancestors(year)
-        cached = self._arrays.get(id(anc))
-        if cached is None:
-            cached = ({str(c): i for i, c in enumerate(anc.index)}, anc.to_numpy(dtype=object))
-            self._arrays[id(anc)] = cached
-        return cached
+    @cached_property
+    def _index(self) -> pd.Index:
+        """The areas in their listed order: a code's position is its row."""
+        return pd.Index(list(self.level))
+
+    @cached_property
+    def _code_array(self) -> np.ndarray:
+        return np.array(list(self.level), dtype=object)
+
+    @cached_property
+    def _depth(self) -> np.ndarray:
+        """Every area's level as its position in :attr:`levels` (0: the top)."""
+        depth = {lv: i for i, lv in enumerate(self.levels)}
+        return np.array([depth[lv] for lv in self.level.values()], dtype=np.int64)
+
+    @cached_property
+    def _link_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every link's child and parent as rows (-1: not a listed area)."""
+        return (np.asarray(self._index.get_indexer(pd.Index([link[0] for link in self.links])),
+                           dtype=np.int64),
+                np.asarray(self._index.get_indexer(pd.Index([link[1] for link in self.links])),
+                           dtype=np.int64))
+
+    @cached_property
+    def _rank(self) -> np.ndarray:
+        """Every area's rank in text order."""
+        rank = np.empty(len(self.level), dtype=np.int64)
+        rank[np.argsort(np.asarray(list(self.level), dtype=str), kind="stable")] = np.arange(
+            len(self.level))
+        return rank
+
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.level)}
 
     def _ancestor_codes(self, year: int) -> tuple[dict[str, int], list[str], np.ndarray,
                                                   np.ndarray]:
         """The ancestor table of ``year`` as numbers: row of every area, the areas, every
         row's ancestors as row numbers (-1: none), and each area's rank in text order."""
-        row, table = self._ancestor_array(year)
-        key = id(table)
-        cached = self._codes.get(key)
-        if cached is None:
-            codes = list(row)
-            flat = pd.Series(table.ravel()).map(row)
-            ints = np.asarray(flat.fillna(-1).to_numpy(np.float64), dtype=np.int64)
-            rank = np.empty(len(codes), dtype=np.int64)
-            rank[np.argsort(np.asarray(codes, dtype=str), kind="stable")] = np.arange(len(codes))
-            cached = (row, codes, ints.reshape(table.shape), rank)
-            self._codes[key] = cached
-        return cached
+        return self._row_of, list(self.level), self._table(year).rows, self._rank
 
     @cached_property
     def _parents(self) -> frozenset[str]:
@@ -178,9 +217,8 @@ class Hierarchy:
     def rows_of(self, codes: np.ndarray, year: int) -> np.ndarray:
         """Every code's row in the ancestor table of ``year`` (-1: not an area), for
         :meth:`roll_up_rows`."""
-        row = self._ancestor_codes(year)[0]
-        return np.fromiter((row.get(c, -1) for c in codes.tolist()), dtype=np.int64,
-                           count=len(codes))
+        self._table(year)  # (the year's links must resolve: raises as ancestors() does)
+        return np.asarray(self._index.get_indexer(pd.Index(codes)), dtype=np.int64)
 
     def roll_up_rows(self, rows: np.ndarray, amounts: np.ndarray, year: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -189,8 +227,9 @@ class Hierarchy:
         array, in :meth:`roll_up`'s order; and as rows) and those sums, the same numbers
         added in the same order. Also each area's level (object array) for the areas given
         then the summed ones (``None``: not an area)."""
-        _, codes, table, rank = self._ancestor_codes(year)
+        table, rank = self._table(year).rows, self._rank
         is_parent, levels, code_arr = self._row_facts(year)
+        n_areas = len(code_arr)
         rows = np.asarray(rows, dtype=np.int64)
         known = rows >= 0
         leaf = known & ~is_parent[np.maximum(rows, 0)]
@@ -198,7 +237,7 @@ class Hierarchy:
         hit: np.ndarray = np.zeros(0, dtype=np.int64)
         sums: np.ndarray = np.zeros(0)
         if len(leaf_rows):
-            has_own = np.zeros(len(codes) + 1, dtype=bool)
+            has_own = np.zeros(n_areas + 1, dtype=bool)
             has_own[rows[known]] = True
             amount = np.asarray(amounts, dtype=np.float64)[leaf]
             above = table[leaf_rows]  # leaves × levels
@@ -206,8 +245,8 @@ class Hierarchy:
             above = above.ravel()
             source = np.repeat(leaf_rows, table.shape[1])
             keep = (above >= 0) & (above != source) & ~has_own[above]
-            total = np.bincount(above[keep], weights=amount[keep], minlength=len(codes))
-            hit = np.flatnonzero(np.bincount(above[keep], minlength=len(codes)) > 0)
+            total = np.bincount(above[keep], weights=amount[keep], minlength=n_areas)
+            hit = np.flatnonzero(np.bincount(above[keep], minlength=n_areas) > 0)
             hit = hit[np.argsort(rank[hit], kind="stable")]
             sums = total[hit]
         level = np.concatenate([np.where(known, levels[np.maximum(rows, 0)], None), levels[hit]])
@@ -215,20 +254,21 @@ class Hierarchy:
 
     def table_id(self, year: int) -> int:
         """The same number for years that share an ancestor table (and so :meth:`rows_of`)."""
-        return id(self._ancestor_codes(year)[2])
+        return id(self._table(year).rows)
 
     def _row_facts(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row of ``year``'s ancestor table: whether it is anyone's parent, its level, its
-        code (object arrays but the first)."""
-        _, codes, table, _ = self._ancestor_codes(year)
-        cached = self._facts.get(id(table))
-        if cached is None:
-            parents = self._parents
-            cached = (np.array([c in parents for c in codes], dtype=bool),
-                      np.array([self.level.get(c) for c in codes], dtype=object),
-                      np.array(codes, dtype=object))
-            self._facts[id(table)] = cached
-        return cached
+        code (object arrays but the first). The same for every year: the rows are the areas."""
+        self._table(year)
+        return self._facts
+
+    @cached_property
+    def _facts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        is_parent = np.zeros(len(self.level), dtype=bool)
+        parent = self._link_rows[1]
+        is_parent[parent[parent >= 0]] = True
+        return (is_parent, np.array(list(self.level.values()), dtype=object),
+                self._code_array)
 
     def parent_level(self, level: str) -> str | None:
         """The level that partitions ``level`` (every area has a parent there), nearest first."""
@@ -256,19 +296,22 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
         problems.append(
             Problem(src, int(a.index[i]), "code", f"area {codes.iloc[i]!r} is listed twice")
         )
-    level = dict(zip(codes, a["level"].astype(str), strict=True))
-    names = dict(zip(codes, a["name"].astype(str), strict=True))
-    link_rows: list[tuple[str, str, float, float]] = []
+    code_list = codes.tolist()
+    level = dict(zip(code_list, a["level"].astype(str).tolist(), strict=True))
+    names = dict(zip(code_list, a["name"].astype(str).tolist(), strict=True))
     lsrc = source_of(links) or src
-    nan = pd.Series(np.nan, index=links.index)
-    for idx, child_raw, parent_raw, valid_from, valid_to in zip(
-        links.index, links["code"], links["parent"], links.get("valid_from", nan),
-        links.get("valid_to", nan), strict=True,
-    ):
-        if pd.isna(parent_raw) or parent_raw == "":
-            continue
-        child, parent = str(child_raw), str(parent_raw)
-        for code, col in ((child, "code"), (parent, "parent")):
+    child_col, parent_col = links["code"], links["parent"]
+    # links without a parent are skipped: NaN, or else the empty text
+    blank = parent_col.isna().to_numpy(dtype=bool, copy=True)
+    blank[~blank] = (parent_col[~blank] == "").to_numpy(dtype=bool)
+    kept = np.flatnonzero(~blank)
+    child_vals, parent_vals = child_col.tolist(), parent_col.tolist()
+    children = [str(child_vals[i]) for i in kept.tolist()]
+    parents = [str(parent_vals[i]) for i in kept.tolist()]
+    for i in np.flatnonzero([c not in level or p not in level
+                             for c, p in zip(children, parents, strict=True)]).tolist():
+        idx = links.index[kept[i]]
+        for code, col in ((children[i], "code"), (parents[i], "parent")):
             if code not in level:
                 problems.append(
                     Problem(
@@ -278,9 +321,8 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
                         f"area {code!r} is not in the area list",
                     )
                 )
-        lo = float(valid_from) if pd.notna(valid_from) else np.nan
-        hi = float(valid_to) if pd.notna(valid_to) else np.nan
-        link_rows.append((child, parent, lo, hi))
+    lo, hi = _link_periods(links, kept)
+    link_rows = list(zip(children, parents, lo, hi, strict=True))
     if problems:
         return None, problems
     depth: dict[str, int] = {}
@@ -297,3 +339,27 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
 
     all_levels = sorted(set(level.values()), key=lambda lv: (d(lv), lv))
     return Hierarchy(names, level, tuple(link_rows), tuple(all_levels)), []
+
+
+def _link_periods(links: pd.DataFrame, rows: np.ndarray) -> tuple[list[float], list[float]]:
+    """``valid_from`` and ``valid_to`` of the links at ``rows`` as floats, NaN (the one
+    ``np.nan``) where open or absent. Numeric columns convert at once; others value by value,
+    row by row, so that a bad value raises as ``float()`` does at the first bad row."""
+    columns = [links.get(c) for c in ("valid_from", "valid_to")]
+    if all(c is None or (is_numeric_dtype(c) and not is_complex_dtype(c)) for c in columns):
+        out: list[list[float]] = []
+        for c in columns:
+            if c is None:
+                out.append([np.nan] * len(rows))
+            else:
+                values = c.to_numpy(dtype=np.float64, na_value=np.nan)[rows].tolist()
+                out.append([np.nan if v != v else v for v in values])
+        return out[0], out[1]
+    picked = [[np.nan] * len(rows) if c is None else c.to_numpy(dtype=object)[rows].tolist()
+              for c in columns]
+    lo: list[float] = []
+    hi: list[float] = []
+    for valid_from, valid_to in zip(picked[0], picked[1], strict=True):
+        lo.append(float(valid_from) if pd.notna(valid_from) else np.nan)
+        hi.append(float(valid_to) if pd.notna(valid_to) else np.nan)
+    return lo, hi

@@ -57,13 +57,17 @@ def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
     codes: list[np.ndarray] = []
     years: list[np.ndarray] = []
     values: list[np.ndarray] = []
+    rows_by_table: dict[int, np.ndarray] = {}  # every name's row, per ancestor table
     for y in range(Y):
         at = np.flatnonzero(has[y::Y])  # areas with figures that year, in text order
         year = as_int(years_u[y])
-        rows = hierarchy.rows_of(names[at], year)
+        table = hierarchy.table_id(year)
+        if table not in rows_by_table:
+            rows_by_table[table] = hierarchy.rows_of(names, year)
+        rows = rows_by_table[table][at]
         hit, _, hit_sums, _ = hierarchy.roll_up_rows(rows, value[at * Y + y], year)
         code = np.concatenate([names[at], hit])
-        order = sorted(range(len(code)), key=code.__getitem__)
+        order = np.argsort(code.astype(str), kind="stable")  # text order (as sorted())
         codes.append(code[order])
         values.append(np.concatenate([value[at * Y + y], hit_sums])[order])
         years.append(np.full(len(order), year, dtype=np.int64))
