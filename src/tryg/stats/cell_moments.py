@@ -192,9 +192,16 @@ class CellEngine:
         comp = design.components[0]
         group_row = comp.group[comp.unit]
         code = np.asarray(group_row, dtype=np.int64)
+        bound = int(code.max(initial=0)) + 1  # codes lie in [0, bound)
         for key in keys:
             k = np.asarray(key, dtype=np.int64)
-            code, _ = _factor(code * (int(k.max(initial=0)) + 2) + k + 1)
+            base = int(k.max(initial=0)) + 2
+            if bound * base >= 2**62:  # renumber first, so that the combined code fits
+                code, _ = _factor(code)
+                bound = int(code.max(initial=0)) + 1
+            code, bound = code * base + k + 1, bound * base
+        # numbered once, in the order of (group, key 1, key 2, ...): as renumbering after
+        # every key (an order-keeping step) would give
         cell, _ = _factor(code)
         self.cell = cell
         self.n_cells = G = int(cell.max(initial=-1)) + 1
@@ -209,10 +216,12 @@ class CellEngine:
         self.weights = np.asarray(design.weights, dtype=np.float64)
         blk = cb.blocks(design) if design.calibration else None
         self.blocks = blk
-        # calibration sums as bincounts: per step and for U, the nonzeros (row, bin, value)
-        self.rsum: list[tuple[IntArray, IntArray, FloatArray]] = []
+        # calibration sums: per step and for U, a (cell × layout position) × rows matrix, so
+        # that one sparse product sums every variable (one pass over the rows, not one per
+        # variable)
+        self.rsum: list[Sparse] = []
         self.sizes: list[int] = []
-        self.psum: tuple[IntArray, IntArray, FloatArray] | None = None
+        self.psum: Sparse | None = None
         self.ug: FloatArray | None = None
         if blk is None:
             self.sb = np.full(G, -1, dtype=np.int64)
@@ -223,7 +232,7 @@ class CellEngine:
             X = sp.coo_matrix(step.Xw)
             ok = inside[X.row]
             r, c, v = X.row[ok], X.col[ok], X.data[ok]
-            self.rsum.append((r, cell[r] * step.size + step.local[c], v))
+            self.rsum.append(self._summing(r, cell[r] * step.size + step.local[c], v, step.size))
             self.sizes.append(step.size)
         cc = blk.components[0]
         row_of_unit = np.empty(comp.n_units, dtype=np.int64)
@@ -232,23 +241,37 @@ class CellEngine:
         r = row_of_unit[U.row]
         ok = inside[r]
         r, col, val = r[ok], U.col[ok], U.data[ok]
-        self.psum = (r, cell[r] * blk.size + blk.local[col], val * self.a[cell[r]])
+        self.psum = self._summing(r, cell[r] * blk.size + blk.local[col],
+                                  val * self.a[cell[r]], blk.size)
         ug = sp.coo_matrix(cc.ug)
         dense = np.zeros((comp.n_groups, blk.size))
         np.add.at(dense, (ug.row, blk.local[ug.col]), ug.data)
         self.ug = dense
 
     # -- moments ---------------------------------------------------------------------------
-    def _sums(self, what: tuple[IntArray, IntArray, FloatArray], size: int,
-              values: FloatArray) -> FloatArray:
-        r, bins, x = what
-        out = np.bincount(bins, weights=x * values[r], minlength=self.n_cells * size)
-        return np.asarray(out, dtype=np.float64).reshape(self.n_cells, size)
+    def _summing(self, rows: IntArray, bins: IntArray, x: FloatArray, size: int) -> Sparse:
+        """The matrix that sums ``x · values[rows]`` into ``bins`` (cell × ``size``).
+
+        Column-compressed straight from the arrays when ``rows`` ascend (as they come from
+        the calibration's row-ordered matrices): no sort, and its product adds the rows in
+        their order, as a bincount does."""
+        shape = (self.n_cells * size, self.design.n)
+        if len(rows) == 0 or bool(np.all(rows[1:] >= rows[:-1])):
+            indptr = np.zeros(self.design.n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=self.design.n), out=indptr[1:])
+            return sp.csc_matrix((x, np.asarray(bins, dtype=np.int64), indptr), shape=shape)
+        return sp.csr_matrix((x, (bins, rows)), shape=shape)
+
+    def _sums(self, matrix: Sparse, size: int, values: FloatArray) -> FloatArray:
+        """G × V × size: every column of ``values`` (n × V) summed by ``matrix``."""
+        out = np.asarray(matrix @ values).reshape(self.n_cells, size, values.shape[1])
+        return np.ascontiguousarray(out.transpose(0, 2, 1))
 
     def moments(self, values: FloatArray) -> CellMoments:
         """Cell sums of every column of ``values`` (n × V; NaN: outside the base). Columns
-        with the same missing rows share their weight sums; every work array is one column
-        long (large temporaries cost more in page faults than in arithmetic)."""
+        with the same missing rows share their weight sums. Work arrays are one column long
+        (large temporaries cost more in page faults than in arithmetic), but for the n × V
+        ``w e`` that the calibration sums take in one sparse product."""
         # column-major: every pass below reads one column
         Y = np.asfortranarray(np.asarray(values, dtype=np.float64).reshape(self.design.n, -1))
         G, V = self.n_cells, Y.shape[1]
@@ -256,10 +279,12 @@ class CellEngine:
         size = blk.size if blk is not None else 0
         cell = np.where(self.cell >= 0, self.cell, G)  # rows in no cell: an extra bin
         out = {k: np.zeros((G, V)) for k in ("W", "ybar", "n", "Q2", "Q1", "Q0", "T2", "nz")}
-        R1 = [np.zeros((G, V, s)) for s in self.sizes]
-        R0 = [np.zeros((G, V, s)) for s in self.sizes]
-        P1 = np.zeros((G, V, size)) if blk is not None else None
-        P0 = np.zeros((G, V, size)) if blk is not None else None
+        # the weights (per distinct set of valid rows) and w·e of every column, summed into
+        # the calibration layout by one sparse product each after the loop
+        n = self.design.n
+        weights: list[FloatArray] = []
+        weights_of = np.zeros(V, dtype=np.int64)  # column -> its entry in ``weights``
+        WE = np.empty((n, V)) if blk is not None else None
         by_mask: dict[bytes, int] = {}
         for j in range(V):
             y = Y[:, j]
@@ -270,20 +295,15 @@ class CellEngine:
                 i = by_mask[key]
                 for name in ("W", "n", "Q0", "nz"):
                     out[name][:, j] = out[name][:, i]
-                for k in range(len(self.sizes)):
-                    R0[k][:, j] = R0[k][:, i]
-                if P0 is not None:
-                    P0[:, j] = P0[:, i]
+                weights_of[j] = weights_of[i]
             else:
                 by_mask[key] = j
+                weights_of[j] = len(weights)
+                weights.append(w)
                 out["W"][:, j] = np.bincount(cell, weights=w, minlength=G + 1)[:G]
                 out["n"][:, j] = np.bincount(cell, weights=valid, minlength=G + 1)[:G]
                 out["Q0"][:, j] = np.bincount(cell, weights=w * w, minlength=G + 1)[:G]
                 out["nz"][:, j] = np.bincount(cell, weights=w != 0, minlength=G + 1)[:G]
-                for k, s in enumerate(self.sizes):
-                    R0[k][:, j] = self._sums(self.rsum[k], s, w)
-                if P0 is not None and self.psum is not None:
-                    P0[:, j] = self._sums(self.psum, size, w)
             W = out["W"][:, j]
             # the mean as one of the cell's answers plus the weighted mean offset from it:
             # exactly that answer when all answers of the cell are equal
@@ -298,10 +318,24 @@ class CellEngine:
             we = w * e
             for name, x in (("Q1", w * we), ("Q2", we * we), ("T2", we * e)):
                 out[name][:, j] = np.bincount(cell, weights=x, minlength=G + 1)[:G]
+            if WE is not None:
+                WE[:, j] = we
+        R1: list[FloatArray] = []
+        R0: list[FloatArray] = []
+        P1 = P0 = None
+        if WE is not None and V:
+            Wm = np.column_stack(weights)
             for k, s in enumerate(self.sizes):
-                R1[k][:, j] = self._sums(self.rsum[k], s, we)
-            if P1 is not None and self.psum is not None:
-                P1[:, j] = self._sums(self.psum, size, we)
+                R1.append(self._sums(self.rsum[k], s, WE))
+                R0.append(self._sums(self.rsum[k], s, Wm)[:, weights_of])
+            if self.psum is not None:
+                P1 = self._sums(self.psum, size, WE)
+                P0 = self._sums(self.psum, size, Wm)[:, weights_of]
+        else:
+            R1 = [np.zeros((G, V, s)) for s in self.sizes]
+            R0 = [np.zeros((G, V, s)) for s in self.sizes]
+            if blk is not None:
+                P1, P0 = np.zeros((G, V, size)), np.zeros((G, V, size))
         return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"],
                            S1=np.zeros((G, V)), Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"],
                            T2=out["T2"], nz=out["nz"],
