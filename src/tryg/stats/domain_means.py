@@ -111,8 +111,6 @@ def _frame(
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = np.where(VS > 0, var / VS, np.nan)
     empty = count == 0
-    out = pd.concat([keys.reset_index(drop=True)] * len(order), ignore_index=True)
-    out.insert(len(keys.columns), "variable", repeated(order, [D] * len(order)))
 
     def flat(a: np.ndarray, blank: bool) -> FloatArray:
         a = np.asarray(a, dtype=np.float64)
@@ -120,14 +118,25 @@ def _frame(
             a = np.where(empty, np.nan, a)
         return a.T.reshape(-1)
 
-    out["estimate"] = flat(E, True)
-    out["se"] = flat(SE, True)
-    out["ci_low"] = flat(lo, True)
-    out["ci_high"] = flat(hi, True)
-    out["n"] = flat(count, False).astype(np.int64)
-    out["n_eff"] = flat(n_eff[:, base], False)
-    out["deff"] = flat(deff, True)
-    out["df"] = flat(DF, False)
+    # built once from its columns (the keys repeated per variable): a frame grown column by
+    # column copies its blocks at every step
+    every = np.tile(np.arange(D), len(order))
+    cols: dict[str, object] = {
+        c: keys[c].reset_index(drop=True).take(every).reset_index(drop=True)
+        for c in keys.columns
+    }
+    cols["variable"] = repeated(order, [D] * len(order))
+    cols["estimate"] = flat(E, True)
+    cols["se"] = flat(SE, True)
+    cols["ci_low"] = flat(lo, True)
+    cols["ci_high"] = flat(hi, True)
+    cols["n"] = flat(count, False).astype(np.int64)
+    cols["n_eff"] = flat(n_eff[:, base], False)
+    cols["deff"] = flat(deff, True)
+    cols["df"] = flat(DF, False)
+    out = pd.DataFrame(cols, index=pd.RangeIndex(D * len(order)))
+    if len(keys.columns):  # the columns' index as the keys' (as concatenating them gave)
+        out.columns = pd.Index(list(cols), dtype=keys.columns.dtype)
     return out
 
 
