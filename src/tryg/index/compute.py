@@ -211,11 +211,17 @@ def _add_design_comparisons(
     for part in parts:
         if part.empty:
             continue
-        for sub_id, tr in used.items():
-            scale = part["measure"] == sub_id
-            for c in ("change_pooled", "diff_parent_rest"):
-                if c in part:
-                    part.loc[scale, c] = part.loc[scale, c] * tr.b
+        # sub-index differences on the index scale: × b of the sub-index's transform (one
+        # factor per distinct measure; 1 for the rest, which leaves them as they are)
+        measure, distinct = pd.factorize(part["measure"])
+        factor = np.ones(len(distinct) + 1)  # the last: a missing measure
+        for i, m in enumerate(distinct):
+            if m in used:
+                factor[i] = used[m].b
+        scale = factor[np.asarray(measure, dtype=np.int64)]
+        for c in ("change_pooled", "diff_parent_rest"):
+            if c in part:
+                part[c] = part[c].to_numpy(np.float64) * scale
         table = _left_join(table, part, key, codes)
     return table
 

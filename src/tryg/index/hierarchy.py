@@ -272,15 +272,26 @@ class Hierarchy:
 
     def parent_level(self, level: str) -> str | None:
         """The level that partitions ``level`` (every area has a parent there), nearest first."""
-        members = [c for c, lv in self.level.items() if lv == level]
-        by_level: dict[str, set[str]] = defaultdict(set)
+        return self._parent_levels.get(level)
+
+    @cached_property
+    def _parent_levels(self) -> dict[str, str]:
+        """:meth:`parent_level` of every level that has one, in one pass over the links."""
+        members: dict[str, int] = defaultdict(int)
+        for lv in self.level.values():
+            members[lv] += 1
+        kids: dict[tuple[str, str], set[str]] = defaultdict(set)  # (level, parent level)
         for child, parent, _, _ in self.links:
-            if self.level.get(child) == level and parent in self.level:
-                by_level[self.level[parent]].add(child)
-        full = [lv for lv, kids in by_level.items() if len(kids) == len(members)]
-        if not full:
-            return None
-        return max(full, key=self.levels.index)
+            lv, plv = self.level.get(child), self.level.get(parent)
+            if lv is not None and plv is not None:
+                kids[(lv, plv)].add(child)
+        out: dict[str, str] = {}
+        for (lv, plv), children in kids.items():
+            if len(children) == members[lv] and (
+                lv not in out or self.levels.index(plv) > self.levels.index(out[lv])
+            ):
+                out[lv] = plv
+        return out
 
 
 def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
