@@ -282,9 +282,8 @@ class Hierarchy:
             members[lv] += 1
         kids: dict[tuple[str, str], set[str]] = defaultdict(set)  # (level, parent level)
         for child, parent, _, _ in self.links:
-            lv, plv = self.level.get(child), self.level.get(parent)
-            if lv is not None and plv is not None:
-                kids[(lv, plv)].add(child)
+            if child in self.level and parent in self.level:
+                kids[(self.level[child], self.level[parent])].add(child)
         out: dict[str, str] = {}
         for (lv, plv), children in kids.items():
             if len(children) == members[lv] and (
