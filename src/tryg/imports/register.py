@@ -42,7 +42,7 @@ from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
 from tryg.index.inputs import InputError, Problem
 from tryg.readers.placement import place_in_process
-from tryg.readers.records import Records, count_records, unplaced
+from tryg.readers.records import Records, count_codes, unplaced
 from tryg.readers.register import RegisterData, RegisterFormat, load_register
 from tryg.readers.report import Collector
 
@@ -282,12 +282,12 @@ def _write(record: ImportBatch, plan: _Plan) -> tuple[dict[str, int], list[Probl
     places = pd.Categorical(area_ids)
     places = pd.Categorical.from_codes(np.where(area_ids >= 0, places.codes, -1),
                                        categories=places.categories)
-    counted = count_records(records, places)
+    counted = count_codes(records, places)  # count_records' rows, as category codes
     counts = pd.DataFrame({
-        "area_id": counted["place"].to_numpy(dtype=np.int64),
-        "quarter": pd.Categorical(counted["quarter"]), "offence": pd.Categorical(
-            counted["offence"]), "count": counted["count"].to_numpy(dtype=np.int64),
-        "line": counted["line"].to_numpy(dtype=np.int64)})
+        "area_id": np.asarray(counted.place_labels, dtype=np.int64)[counted.place],
+        "quarter": pd.Categorical.from_codes(counted.quarter, counted.quarter_labels),
+        "offence": pd.Categorical.from_codes(counted.offence, counted.offence_labels),
+        "count": counted.count, "line": counted.line})
     return ({"records": written, "counts": _write_counts(record.pk, counts)}, out.warnings)
 
 
