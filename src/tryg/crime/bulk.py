@@ -6,8 +6,9 @@ database in the form each engine ingests fastest, on Django's own connection so 
 part of the caller's ``transaction.atomic()`` (one transaction per import: a failure, or a
 killed process, leaves nothing):
 
-* **PostgreSQL**: ``COPY … FROM STDIN`` (psycopg 3), fed with CSV text that pyarrow writes
-  from the columns (C++, outside the GIL); the server parses it in its own process.
+* **PostgreSQL**: ``COPY … FROM STDIN`` (psycopg 3) in the binary format, which pgpq encodes
+  from Arrow columns (Rust): the server stores the values without parsing text (about a
+  quarter less of its time than CSV, which pyarrow writes for a table with other types).
 * **SQLite**: one prepared ``INSERT … VALUES (…), (…), …`` of :data:`SQLITE_ROWS` rows run by
   ``executemany`` on the raw ``sqlite3`` connection: per-statement overhead dominates a
   one-row insert, and SQLite steps the statement without holding the GIL. ``cache_size`` is
@@ -32,6 +33,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.db import connection
 from numpy.typing import NDArray
+from pgpq import ArrowToPostgresBinaryEncoder
 
 ColumnData: TypeAlias = (
     "int | pd.Categorical[Any] | NDArray[Any] | tuple[NDArray[np.int64], NDArray[np.bool_]]")
@@ -64,12 +66,29 @@ def _objects(column: ColumnData, start: int, stop: int) -> NDArray[np.object_]:
         return out
     part = column[start:stop]
     if part.dtype.kind == "M":
-        days, index = np.unique(part.astype("datetime64[D]"), return_inverse=True)
-        text = np.array([None if np.isnat(d) else str(d) for d in days], dtype=object)
-        return text[index.reshape(-1)]
+        return _date_text(part.astype("datetime64[D]"))
     out = part.astype(object)
     if part.dtype.kind == "f":
         out[np.isnan(part)] = None
+    return out
+
+
+def _date_text(days: NDArray[np.datetime64]) -> NDArray[np.object_]:
+    """ISO text of each day (``None`` for NaT), as ``str`` of the day gives it. The days of a
+    chunk span a few years: their text is made once per day of that span and looked up."""
+    out = np.full(len(days), None, dtype=object)
+    valid = ~np.isnat(days)
+    number = days.view(np.int64)[valid]
+    if len(number) == 0:
+        return out
+    low, high = int(number.min()), int(number.max())
+    if high - low < 4 * len(number) + 1024:
+        span = np.arange(low, high + 1).astype("datetime64[D]")
+        out[valid] = np.datetime_as_string(span).astype(object)[number - low]
+    else:
+        uniq, index = np.unique(number, return_inverse=True)
+        text = np.array([str(d) for d in uniq.astype("datetime64[D]")], dtype=object)
+        out[valid] = text[index.reshape(-1)]
     return out
 
 
@@ -116,8 +135,49 @@ def bulk_insert(table: str, names: Sequence[str]) -> Iterator[Writer]:
         yield generic
 
 
+#: PostgreSQL type (OID) of a column -> the Arrow type whose binary COPY form pgpq writes for
+#: it (int8, int4, int2, float8, float4, date, text, varchar, bool).
+_BINARY_TYPES: dict[int, pa.DataType] = {
+    20: pa.int64(), 23: pa.int32(), 21: pa.int16(), 701: pa.float64(), 700: pa.float32(),
+    1082: pa.date32(), 25: pa.string(), 1043: pa.string(), 16: pa.bool_()}
+
+
 @contextmanager
 def _copy(target: str, quoted: str) -> Iterator[Writer]:
+    """``COPY … FROM STDIN`` in PostgreSQL's binary format, encoded from Arrow columns by
+    pgpq (Rust): the server stores the values without parsing text. The columns are cast to
+    the table's types first (a safe cast: a value that does not fit is an error here, not a
+    wrong number there). A table with a type not in :data:`_BINARY_TYPES` gets CSV."""
+    raw = connection.connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        cursor.execute(f"SELECT {quoted} FROM {target} LIMIT 0")
+        found = [_BINARY_TYPES.get(int(d.type_code)) for d in cursor.description or ()]
+    types = [t for t in found if t is not None]
+    if len(types) < len(found):  # pragma: no cover - tryg's bulk tables have none
+        with _copy_csv(target, quoted) as write:
+            yield write
+        return
+    schema = pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(types)])
+    encoder = ArrowToPostgresBinaryEncoder(schema)
+    sql = f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT binary)"
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.write(encoder.write_header())
+
+        def write(columns: Sequence[ColumnData]) -> int:
+            n = _nrows(columns)
+            arrays = [_arrow(c, n).cast(t) for c, t in zip(columns, types, strict=True)]
+            for batch in pa.Table.from_arrays(arrays, schema=schema).to_batches(65_536):
+                copy.write(encoder.write_batch(batch))
+            return int(n)
+
+        yield write
+        copy.write(encoder.finish())
+
+
+@contextmanager
+def _copy_csv(target: str, quoted: str) -> Iterator[Writer]:
+    """``COPY … FROM STDIN`` of CSV text that pyarrow writes from the columns."""
     raw = connection.connection
     assert raw is not None
     sql = f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT csv)"
