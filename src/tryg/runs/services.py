@@ -15,6 +15,7 @@ and :func:`results_frame` rebuilds the table from the stored rows byte for byte.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import math
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -81,22 +82,64 @@ def _actor(user: Any) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
+#: A run still marked running after this long is taken to have died with its process, and no
+#: longer keeps others from starting (see ``one_at_a_time``).
+RUNNING_AT_MOST = datetime.timedelta(hours=1)
+
+#: The PostgreSQL advisory lock that makes "is a run in progress? if not, start one" one step.
+_RUN_LOCK = 0x7472_7967  # "tryg"
+
+
+class RunInProgressError(Exception):
+    """A run was asked for one at a time while another is running."""
+
+    def __init__(self, running: IndexRun) -> None:
+        super().__init__(f"index run {running.pk} is still running")
+        self.running = running
+
+
+def running_run() -> IndexRun | None:
+    """The latest run still marked running (and started less than
+    :data:`RUNNING_AT_MOST` ago), if any."""
+    return (IndexRun.objects.filter(status=IndexRun.Status.RUNNING,
+                                    started_at__gte=timezone.now() - RUNNING_AT_MOST)
+            .order_by("-started_at").first())
+
+
+def _claim_run(spec: Spec, user: Any, one_at_a_time: bool) -> IndexRun:
+    """The new run's row, committed as running. With ``one_at_a_time`` the check for a run in
+    progress and the new row are one step: two requests at the same moment cannot both see
+    none and both start (PostgreSQL: a transaction-scoped advisory lock; SQLite: its
+    IMMEDIATE transactions already take the write lock at BEGIN)."""
+    with transaction.atomic():
+        if one_at_a_time:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RUN_LOCK])
+            running = running_run()
+            if running is not None:
+                raise RunInProgressError(running)
+        return IndexRun.objects.create(spec=store_spec(spec), created_by=_actor(user))
+
+
 def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
-              survey: bool = True, rerun_of: IndexRun | None = None) -> IndexRun:
+              survey: bool = True, rerun_of: IndexRun | None = None,
+              one_at_a_time: bool = False) -> IndexRun:
     """Compute ``spec`` on the stored data and store the run with its results.
 
     Returns the run: ``done`` with its result rows, or ``failed`` with the problems in its
     log and no rows. Without stored survey answers (or with ``survey=False``) only the
     register measures are computed, as ``tryg index run`` does without ``--survey``.
     ``user``, when given, must be allowed to run the index. ``rerun_of``: the run this one
-    repeats (see :func:`rerun`), named in the log and the audit event.
+    repeats (see :func:`rerun`), named in the log and the audit event. ``one_at_a_time``:
+    raise :class:`RunInProgressError` instead of starting while another run is in progress (the
+    pages' runs; checked and claimed in one step).
     """
     if user is not None and not can_run_index(user):
         raise PermissionDenied(_("You may not run the index."))
     say = progress or (lambda _step, _fraction: None)
     origin = {} if rerun_of is None else {"rerun_of": rerun_of.pk}
-    with transaction.atomic():
-        run = IndexRun.objects.create(spec=store_spec(spec), created_by=_actor(user))
+    run = _claim_run(spec, user, one_at_a_time)
     try:
         say("reading the stored inputs", 0.0)
         inputs = load_inputs([it.column for it in spec.items], survey=survey)
@@ -235,7 +278,7 @@ def unpublish(run: IndexRun, user: Any = None) -> IndexRun:
 
 
 def rerun(run: IndexRun, *, user: Any = None, progress: Progress | None = None,
-          survey: bool | None = None) -> IndexRun:
+          survey: bool | None = None, one_at_a_time: bool = False) -> IndexRun:
     """Run ``run``'s specification (its stored text, so its exact hash) again on the data
     stored now, as a new run; the old run is left as it was.
 
@@ -246,7 +289,7 @@ def rerun(run: IndexRun, *, user: Any = None, progress: Progress | None = None,
     if survey is None:
         survey = "survey" in run.inputs or run.status != IndexRun.Status.DONE
     return run_index(run_spec(run), user=user, progress=progress, survey=survey,
-                     rerun_of=run)
+                     rerun_of=run, one_at_a_time=one_at_a_time)
 
 
 def previous_run(run: IndexRun, runs: Any = None) -> IndexRun | None:

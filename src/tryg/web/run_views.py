@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +21,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -118,8 +116,11 @@ def start_run(request: HttpRequest) -> HttpResponseRedirect:
     if spec_id not in shipped_specs():
         messages.error(request, _("Choose one of the shipped specifications."))
         return redirect(reverse("analyse:runs"))
-    run = services.run_index(load_spec(spec_id), user=request.user,
-                             survey=request.POST.get("survey") == "on")
+    try:
+        run = services.run_index(load_spec(spec_id), user=request.user,
+                                 survey=request.POST.get("survey") == "on", one_at_a_time=True)
+    except services.RunInProgressError as exc:
+        return _in_progress(request, exc.running)
     return _after_run(request, run)
 
 
@@ -133,23 +134,24 @@ def rerun(request: HttpRequest, run_id: int) -> HttpResponseRedirect:
     busy = _busy(request)
     if busy is not None:
         return busy
-    new = services.rerun(run, user=request.user, survey=request.POST.get("survey") == "on")
+    try:
+        new = services.rerun(run, user=request.user, survey=request.POST.get("survey") == "on",
+                             one_at_a_time=True)
+    except services.RunInProgressError as exc:
+        return _in_progress(request, exc.running)
     return _after_run(request, new, rerun_of=run)
-
-
-#: A run still marked running after this long is taken to have died with its process, and no
-#: longer keeps others from starting.
-RUNNING_AT_MOST = datetime.timedelta(hours=1)
 
 
 def _busy(request: HttpRequest) -> HttpResponseRedirect | None:
     """A redirect to the run in progress, with a message, when one is (runs started from the
-    pages run one at a time: two at once would compete for the server and the database)."""
-    running = (IndexRun.objects.filter(status=IndexRun.Status.RUNNING,
-                                       started_at__gte=timezone.now() - RUNNING_AT_MOST)
-               .order_by("-started_at").first())
-    if running is None:
-        return None
+    pages run one at a time: two at once would compete for the server and the database).
+    The early answer; the run itself is claimed with the same check in one step
+    (:func:`tryg.runs.services.run_index`, ``one_at_a_time``)."""
+    running = services.running_run()
+    return None if running is None else _in_progress(request, running)
+
+
+def _in_progress(request: HttpRequest, running: IndexRun) -> HttpResponseRedirect:
     messages.error(request, _("Index run %(id)s is still running; start another when it has "
                               "finished.") % {"id": running.pk})
     return redirect(reverse("analyse:run", args=[running.pk]))
