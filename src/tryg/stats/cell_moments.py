@@ -136,6 +136,9 @@ class _Linear:
     B: FloatArray | None  # E × V × size: calibration coefficients per (domain, superblock)
     Q: FloatArray | None  # E × V × size: cross moments per (domain, superblock)
     GB: FloatArray | None  # E × V × size: G @ B
+    #: E × V × size: GB − Q, all that :meth:`CellEngine._bilinear` needs of them; kept
+    #: instead of both for parts aligned on another family's pairs (one copy, not two)
+    GBQ: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -428,8 +431,9 @@ class CellEngine:
             return _Linear(S=S, B=None, Q=None, GB=None)
         assert lp.Q is not None and lp.GB is not None
         e_match = _lookup(fp.e_key, parent[fa.e_dom] * self.blocks.n_sb + fa.e_sb)
-        return _Linear(S=S, B=take(lp.B, e_match), Q=take(lp.Q, e_match),
-                       GB=take(lp.GB, e_match))
+        # the difference on the parent's (fewer) pairs, then taken once
+        return _Linear(S=S, B=take(lp.B, e_match), Q=None, GB=None,
+                       GBQ=take(lp.GB - lp.Q, e_match))
 
     def _bilinear(
         self, mom: CellMoments, fa: Family, la: _Linear, da: FloatArray | None,
@@ -453,10 +457,15 @@ class CellEngine:
         total -= np.asarray(fa.hd_ind @ (fa.h_c[:, None] * la.S * lp.S))
         if la.B is None or lp.B is None:
             return total
-        assert la.Q is not None and lp.Q is not None and lp.GB is not None
+        assert la.Q is not None
+        if lp.GBQ is not None:
+            gbq = lp.GBQ
+        else:
+            assert lp.Q is not None and lp.GB is not None
+            gbq = lp.GB - lp.Q
         # Σ_s B_a (GB_p − Q_p) − Q_a B_p over the layout: einsum sums without the three
         # E × V × size temporaries of the elementwise form
-        inner = (np.einsum("evs,evs->ev", la.B, lp.GB - lp.Q)
+        inner = (np.einsum("evs,evs->ev", la.B, gbq)
                  - np.einsum("evs,evs->ev", la.Q, lp.B))
         total += np.asarray(fa.ed_ind @ inner)
         return total
