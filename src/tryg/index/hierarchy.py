@@ -175,45 +175,6 @@ class Hierarchy:
             len(self.level))
         return rank
 
-    @cached_property
-    def _row_of(self) -> dict[str, int]:
-        return {c: i for i, c in enumerate(self.level)}
-
-    def _ancestor_codes(self, year: int) -> tuple[dict[str, int], list[str], np.ndarray,
-                                                  np.ndarray]:
-        """The ancestor table of ``year`` as numbers: row of every area, the areas, every
-        row's ancestors as row numbers (-1: none), and each area's rank in text order."""
-        return self._row_of, list(self.level), self._table(year).rows, self._rank
-
-    @cached_property
-    def _parents(self) -> frozenset[str]:
-        return frozenset(p for _, p, _, _ in self.links)
-
-    def roll_up(self, own: dict[str, float], year: int) -> dict[str, float]:
-        """Values for every area in ``year``: its own, or else the sum over the *leaf* areas
-        below it (valid that year) that have their own. Summing leaves only means a table
-        with figures at two levels is never counted twice."""
-        row, codes, table, rank = self._ancestor_codes(year)
-        parents = self._parents
-        leaves = [c for c in own if c not in parents and c in row]
-        total = dict(own)
-        if not leaves:
-            return total
-        leaf_rows = np.array([row[c] for c in leaves], dtype=np.int64)
-        has_own = np.zeros(len(codes) + 1, dtype=bool)
-        has_own[[row[c] for c in own if c in row]] = True
-        above = table[leaf_rows]  # leaves × levels
-        amount = np.repeat(np.array([own[c] for c in leaves], dtype=np.float64),
-                           above.shape[1])
-        above = above.ravel()
-        source = np.repeat(leaf_rows, table.shape[1])
-        keep = (above >= 0) & (above != source) & ~has_own[above]
-        sums = np.bincount(above[keep], weights=amount[keep], minlength=len(codes))
-        hit = np.flatnonzero(np.bincount(above[keep], minlength=len(codes)) > 0)
-        hit = hit[np.argsort(rank[hit], kind="stable")]
-        total.update(zip([codes[i] for i in hit], sums[hit].tolist(), strict=True))
-        return total
-
     def rows_of(self, codes: np.ndarray, year: int) -> np.ndarray:
         """Every code's row in the ancestor table of ``year`` (-1: not an area), for
         :meth:`roll_up_rows`."""
@@ -222,13 +183,16 @@ class Hierarchy:
 
     def roll_up_rows(self, rows: np.ndarray, amounts: np.ndarray, year: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`roll_up` on numbers: ``rows`` (:meth:`rows_of`) and ``amounts`` of the areas
-        with values of their own; the areas that get a sum of leaves (as codes, an object
-        array, in :meth:`roll_up`'s order; and as rows) and those sums, the same numbers
-        added in the same order. Also each area's level (object array) for the areas given
+        """Values for the areas without their own in ``year``: the sum over the *leaf* areas
+        below them (valid that year) that have their own (summing leaves only means a table
+        with figures at two levels is never counted twice).
+
+        ``rows`` (:meth:`rows_of`) and ``amounts``: the areas with values of their own.
+        Returns the areas that get a sum of leaves (as codes, an object array, in text order;
+        and as rows), those sums, and each area's level (object array) for the areas given
         then the summed ones (``None``: not an area)."""
         table, rank = self._table(year).rows, self._rank
-        is_parent, levels, code_arr = self._row_facts(year)
+        is_parent, levels, code_arr = self._facts
         n_areas = len(code_arr)
         rows = np.asarray(rows, dtype=np.int64)
         known = rows >= 0
@@ -256,14 +220,10 @@ class Hierarchy:
         """The same number for years that share an ancestor table (and so :meth:`rows_of`)."""
         return id(self._table(year).rows)
 
-    def _row_facts(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per row of ``year``'s ancestor table: whether it is anyone's parent, its level, its
-        code (object arrays but the first). The same for every year: the rows are the areas."""
-        self._table(year)
-        return self._facts
-
     @cached_property
     def _facts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of every ancestor table (the rows are the areas): whether it is anyone's
+        parent, its level, its code (object arrays but the first)."""
         is_parent = np.zeros(len(self.level), dtype=bool)
         parent = self._link_rows[1]
         is_parent[parent[parent >= 0]] = True

@@ -27,7 +27,7 @@ def _cells(table: pd.DataFrame) -> pd.Series:
 
 def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
     """Total population per ``area_code`` and ``year``; areas without figures of their own
-    get the sum of the leaf areas below them that year (see :meth:`Hierarchy.roll_up`).
+    get the sum of the leaf areas below them that year (see :meth:`Hierarchy.roll_up_rows`).
 
     On numbers: the areas and years factorised (sorted, as a sorted group-by numbers them),
     the sums as bincounts, the roll-up on the hierarchy's row numbers."""

@@ -133,7 +133,7 @@ def register_rates(
             rows = np.bincount(in_window, minlength=A)
             sums = np.bincount(in_window, weights=count[sel], minlength=A)
             present = np.flatnonzero(rows > 0)
-            # the areas with counts of their own, then the sums of leaves (Hierarchy.roll_up)
+            # the areas with counts of their own, then the sums of leaves (Hierarchy.roll_up_rows)
             table_id = hierarchy.table_id(wave)
             if table_id not in row_cache:
                 row_cache[table_id] = hierarchy.rows_of(area_names, wave)
