@@ -179,7 +179,7 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
     s_key, r_key = key[:len(s_all)], key[len(s_all):]
     r_index = pd.Index(r_key)
     if not r_index.is_unique:
-        return _gap_rows_merged(spec, survey, register)
+        return _gap_rows_merged(s_all, r, levels, sign, z)
     crime_all = np.where((at := r_index.get_indexer(pd.Index(s_key))) >= 0,
                          r["estimate"].to_numpy(np.float64)[np.maximum(at, 0)], np.nan)
     level_all = s_all["level"].to_numpy(object)
@@ -195,49 +195,20 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
             rows, se, crime = rows[ok], se[ok], crime[ok]
             if len(rows) < 5:
                 continue
-            est = cols["estimate"][rows].astype(np.float64)
-            X = np.column_stack([np.ones(len(rows)), np.log(crime)])
-            wts = 1.0 / se**2
-            beta = np.linalg.lstsq(X * np.sqrt(wts)[:, None], est * np.sqrt(wts), rcond=None)[0]
-            resid = sign * (est - X @ beta)
-            flags = np.where(
-                resid > z * se,
-                "fear_ahead_of_crime",
-                np.where(resid < -z * se, "fear_behind_crime", ""),
-            )
-            frames.append({
-                "level": level,
-                "area_code": cols["area_code"][rows],
-                "wave": as_int(wave),
-                "measure": "gap",
-                "estimate": resid,
-                "se": se,
-                "ci_low": resid - z * se,
-                "ci_high": resid + z * se,
-                "n": cols["n"][rows],
-                "n_eff": cols["n_eff"][rows],
-                "df": cols["df"][rows],
-                "method": "model",
-                "flags": flags.astype(object),
-            })
+            frames.append(_gap_block(
+                level, as_int(wave), cols["area_code"][rows],
+                cols["estimate"][rows].astype(np.float64), se, crime, cols["n"][rows],
+                cols["n_eff"][rows], cols["df"][rows], sign, z))
     return _stacked(frames)
 
 
-def _gap_rows_merged(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
-    """:func:`gap_rows` by merging the tables (register rows repeated for an area × wave)."""
-    gap = spec.gap
-    if not gap.enabled or survey.empty or register.empty:
-        return pd.DataFrame()
-    measure = next(m for m in spec.measures if m.id == gap.survey_measure)
-    sign = 1.0 if not measure.higher_is_safer else -1.0
-    z = norm.ppf(1 - spec.comparisons.alpha / 2)
-    frames = []
-    levels = [gap.level] if gap.level else sorted(survey["level"].unique())
-    # the used columns only, selected once (row selections copy every column)
+def _gap_rows_merged(s_all: pd.DataFrame, r: pd.DataFrame, levels: list[str], sign: float,
+                     z: float) -> pd.DataFrame:
+    """:func:`gap_rows` by merging its tables ``s_all`` (the survey measure's rows) and ``r``
+    (the register measure's), for register rows repeated for an area × wave."""
     used = ["area_code", "wave", "estimate", "se", "n", "n_eff", "df"]
-    s_all = survey.loc[survey["variable"] == gap.survey_measure, [*used, "level"]]
+    frames = []
     s_by_level = dict(iter(s_all.groupby("level", sort=False)))
-    r = register.loc[register["measure"] == gap.register_measure, ["area_code", "wave", "estimate"]]
     for level in levels:
         s = s_by_level.get(level, s_all.iloc[0:0])[used]
         both = s.merge(r, on=["area_code", "wave"], suffixes=("", "_crime"))
@@ -245,35 +216,27 @@ def _gap_rows_merged(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -
             g = g[(g["se"] > 0) & g["estimate_crime"].gt(0)]
             if len(g) < 5:
                 continue
-            X = np.column_stack([np.ones(len(g)), np.log(g["estimate_crime"].to_numpy())])
-            wts = 1.0 / g["se"].to_numpy() ** 2
-            beta = np.linalg.lstsq(
-                X * np.sqrt(wts)[:, None], g["estimate"].to_numpy() * np.sqrt(wts), rcond=None
-            )[0]
-            resid = sign * (g["estimate"].to_numpy() - X @ beta)
-            se = g["se"].to_numpy()
-            flags = np.where(
-                resid > z * se,
-                "fear_ahead_of_crime",
-                np.where(resid < -z * se, "fear_behind_crime", ""),
-            )
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "level": level,
-                        "area_code": g["area_code"].to_numpy(),
-                        "wave": as_int(wave),
-                        "measure": "gap",
-                        "estimate": resid,
-                        "se": se,
-                        "ci_low": resid - z * se,
-                        "ci_high": resid + z * se,
-                        "n": g["n"].to_numpy(),
-                        "n_eff": g["n_eff"].to_numpy(),
-                        "df": g["df"].to_numpy(),
-                        "method": "model",
-                        "flags": flags,
-                    }
-                )
-            )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            frames.append(_gap_block(
+                level, as_int(wave), g["area_code"].to_numpy(),
+                g["estimate"].to_numpy(np.float64), g["se"].to_numpy(np.float64),
+                g["estimate_crime"].to_numpy(np.float64), g["n"].to_numpy(),
+                g["n_eff"].to_numpy(), g["df"].to_numpy(), sign, z))
+    return _stacked(frames)
+
+
+def _gap_block(level: str, wave: int, area_code: np.ndarray, estimate: np.ndarray,
+               se: np.ndarray, crime: np.ndarray, n: np.ndarray, n_eff: np.ndarray,
+               df: np.ndarray, sign: float, z: float) -> dict[str, Any]:
+    """The gap rows of one level × wave: the felt-insecurity estimates regressed on log
+    recorded crime (weighted by 1 / se²), each area's residual (oriented so that positive
+    means more fear than crime predicts) with its interval and flag."""
+    X = np.column_stack([np.ones(len(estimate)), np.log(crime)])
+    wts = 1.0 / se**2
+    beta = np.linalg.lstsq(X * np.sqrt(wts)[:, None], estimate * np.sqrt(wts), rcond=None)[0]
+    resid = sign * (estimate - X @ beta)
+    flags = np.where(resid > z * se, "fear_ahead_of_crime",
+                     np.where(resid < -z * se, "fear_behind_crime", ""))
+    return {"level": level, "area_code": area_code, "wave": wave, "measure": "gap",
+            "estimate": resid, "se": se, "ci_low": resid - z * se, "ci_high": resid + z * se,
+            "n": n, "n_eff": n_eff, "df": df, "method": "model", "flags": flags.astype(object)}
+
