@@ -85,14 +85,3 @@ def test_all_places_missing_gives_an_empty_frame() -> None:
                                   sorted_categories=True)
     pd.testing.assert_frame_equal(count_records(records, places), reference(records, places),
                                   check_exact=True)
-
-
-@pytest.mark.parametrize("spread", [1, 40, 10_000_000])
-def test_quarter_numbering_matches_np_unique(spread: int) -> None:
-    rng = np.random.default_rng(spread)
-    keys = rng.integers(-spread, spread, 5000).astype(np.int64)
-    uniq, inverse = rec._unique_small_range(keys)
-    want_uniq, want_inverse = np.unique(keys, return_inverse=True)
-    np.testing.assert_array_equal(uniq, want_uniq)
-    np.testing.assert_array_equal(inverse, want_inverse)
-    assert uniq.dtype == want_uniq.dtype

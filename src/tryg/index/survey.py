@@ -28,6 +28,7 @@ from tryg.stats import cell_moments, intervals
 from tryg.stats.cell_moments import CellEngine, CellMoments, Family
 from tryg.stats.domain_means import means_by_cells
 from tryg.stats.estimators import Domains, domains, means
+from tryg.stats.numbering import unique_inverse
 
 Progress = Callable[[str, float], None]
 
@@ -66,7 +67,7 @@ def prepare(
     # numbers instead of text: each distinct area code looked up once per ancestor table
     # (waves mostly share one), every row's ancestors taken from there
     area, area_u = pd.factorize(frame["area_code"])
-    wave_idx, wave_u = _numbered(frame["wave"].to_numpy(np.int64))
+    wave_u, wave_idx = unique_inverse(frame["wave"].to_numpy(np.int64))
     tables: dict[int, int] = {}
     parts: list[pd.DataFrame] = []
     table_of_wave = np.empty(len(wave_u), dtype=np.int64)
@@ -87,24 +88,11 @@ def prepare(
             frame[col] = np.nan
     stratum = frame["stratum"].astype(str) if "stratum" in frame else frame["area_code"]
     s_codes, s_u = pd.factorize(stratum)
-    pair_idx, pair = _numbered(wave_idx * len(s_u) + np.asarray(s_codes, dtype=np.int64))
+    pair, pair_idx = unique_inverse(wave_idx * len(s_u) + np.asarray(s_codes, dtype=np.int64))
     labels = pd.Series(wave_u[pair // len(s_u)].astype(str)) + "|" + pd.Series(
         np.asarray(s_u, dtype=object)[pair % len(s_u)]).astype(str)
     frame["_stratum"] = labels.take(pair_idx).reset_index(drop=True).set_axis(frame.index)
     return frame, cols, codes
-
-
-def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(keys, return_inverse=True)`` the other way round (position, values) for
-    non-negative integer keys of a small range: by counting instead of sorting."""
-    keys = np.asarray(keys, dtype=np.int64)
-    if len(keys) == 0 or keys.min() < 0 or keys.max() > 4 * len(keys) + 1_000_000:
-        values, inverse = np.unique(keys, return_inverse=True)
-        return np.asarray(inverse, dtype=np.int64).reshape(-1), values
-    base = int(keys.min())
-    present = np.bincount(keys - base) > 0
-    position = np.cumsum(present) - 1
-    return position[keys - base], np.flatnonzero(present) + base
 
 
 def _taken_codes(column: pd.Series, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,11 +102,9 @@ def _taken_codes(column: pd.Series, at: np.ndarray) -> tuple[np.ndarray, np.ndar
     small, names = pd.factorize(column, sort=True)
     taken = np.asarray(small, dtype=np.int64)[at]
     inside = taken >= 0
-    present = np.bincount(taken[inside], minlength=len(names)) > 0
-    renumber = np.cumsum(present) - 1
     out = np.full(len(taken), -1, dtype=np.int64)
-    out[inside] = renumber[taken[inside]]
-    return out, np.asarray(names, dtype=object)[present]
+    occurring, out[inside] = unique_inverse(taken[inside])
+    return out, np.asarray(names, dtype=object)[occurring]
 
 
 def build_design(
@@ -274,11 +260,8 @@ def _area_wave_domains(design: stats.Design, col: str, waves: tuple[Any, Any],
     W = max(len(w_u), 1)
     valid = (a_idx >= 0) & (w_idx >= 0)
     # the pairs present, in order, numbered by counting (np.unique without a sort)
-    pair = a_idx[valid] * W + w_idx[valid]
-    present = np.bincount(pair, minlength=len(a_u) * W) > 0
-    pairs = np.flatnonzero(present)
     codes = np.full(design.n, -1, dtype=np.int64)
-    codes[valid] = (np.cumsum(present) - 1)[pair]
+    pairs, codes[valid] = unique_inverse(a_idx[valid] * W + w_idx[valid])
     keys = pd.DataFrame({col: pd.Series(a_u.take(pairs // W), dtype=area.dtype),
                          "wave": pd.Series(np.asarray(w_u).take(pairs % W), dtype=wave.dtype)})
     keys.columns = pd.Index([col, "wave"], dtype=object)  # as a group-by's keys

@@ -33,6 +33,7 @@ from tryg.readers.cells import BadCellError, number_column, parse_date, text_col
 from tryg.readers.columns import Columns, distinct_cells, numbers
 from tryg.readers.report import Collector
 from tryg.readers.text import RawTable, cell_text
+from tryg.stats.numbering import unique_inverse
 
 COORDINATE_PAIRS = (
     ("longitude", "latitude", geo.WGS84),
@@ -82,7 +83,7 @@ class Records:
         """Each record's quarter ("2015Q3") as a categorical."""
         months = self.dates.astype("datetime64[M]").astype(np.int64)
         keys = months // 3  # quarters since 1970Q1
-        uniq, inverse = _unique_small_range(keys)
+        uniq, inverse = unique_inverse(keys)
         labels = [f"{1970 + int(k) // 4}Q{int(k) % 4 + 1}" for k in uniq]
         return pd.Categorical.from_codes(inverse.astype(np.int32), categories=pd.Index(labels))
 
@@ -319,20 +320,6 @@ def count_codes(records: Records, places: pd.Categorical[Any]) -> CodeCounts:
             first_lines[order]
     return CodeCounts(p, q, o, counts.astype(np.int64), np.asarray(first_lines, dtype=np.int64),
                       *categories)
-
-
-def _unique_small_range(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
-    """``np.unique(keys, return_inverse=True)``; without sorting when the keys span a small
-    range (quarters of a few decades), where a presence table numbers them in one pass."""
-    if len(keys) == 0:
-        return np.unique(keys, return_inverse=True)
-    low, high = int(keys.min()), int(keys.max())
-    if high - low > max(DENSE_KEYS, 4 * len(keys)):
-        return np.unique(keys, return_inverse=True)
-    offset = keys - low
-    present = np.bincount(offset, minlength=high - low + 1) > 0
-    number = np.cumsum(present) - 1
-    return np.flatnonzero(present) + low, number[offset]
 
 
 def records_counts(
