@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tryg.index import comparisons, indices, modelled
+from tryg.index import comparisons, disclosure, indices, modelled
 from tryg.index import register as register_part
 from tryg.index import survey as survey_part
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
@@ -132,6 +132,8 @@ def run(
     table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
     say("publication rules", 0.95)
     table = _finish(spec, table, hier, breaks, keys)
+    say("disclosure control", 0.97)
+    table = disclosure.protect(table, spec, hier)
     say("done", 1.0)
     return IndexResult(table, tuple(warnings), spec)
 

@@ -328,12 +328,25 @@ def _publication(spec: Spec, t: _Lang) -> list[str]:
         f"undertrykkes. Skøn med færre end {t.num(p.uncertain_n)} svar "
         f"(n < {t.num(p.uncertain_n)}) markeres som usikre. Antal anmeldelser på "
         f"{t.num(p.small_count)} eller derunder vises som {shown}, og områdets rate, "
-        "interval og sammenligninger vises da heller ikke (de ville give antallet tilbage).",
+        "interval og sammenligninger vises da heller ikke (de ville give antallet tilbage). "
+        "Så intet skjult tal kan regnes tilbage fra de offentliggjorte, skjules desuden: "
+        "antal og stikprøvestørrelser, der sammen med et overordnet områdes tal ville give et "
+        "skjult tal tilbage (sekundær undertrykkelse, valgt så der skjules mindst muligt), et "
+        "sammensat indeks hvis netop én af dets dele er skjult, og enhver sammenligning, hvis "
+        "den ene side er skjult (forrige runde, tidligere runder samlet, resten af det "
+        "overordnede område). Et modelbaseret skøn for et lille område viser antal svar som "
+        f"“< {t.num(p.min_n)}”.",
         f"Survey estimates with fewer than {t.num(p.min_n)} answers (n < {t.num(p.min_n)}) "
         f"are suppressed. Estimates with fewer than {t.num(p.uncertain_n)} answers "
         f"(n < {t.num(p.uncertain_n)}) are flagged as uncertain. Counts of reported offences "
         f"of {t.num(p.small_count)} or less are shown as {shown}, and the area's rate, "
-        "interval and comparisons are then not shown either (they would give the count back).",
+        "interval and comparisons are then not shown either (they would give the count back). "
+        "So that no hidden figure can be worked out from the published ones, these are hidden "
+        "as well: counts and sample sizes that, with a parent area's figure, would give a "
+        "hidden one back (secondary suppression, chosen to hide as little as possible), a "
+        "composite index when exactly one of its parts is hidden, and every comparison one of "
+        "whose sides is hidden (previous wave, earlier waves pooled, rest of the parent area). "
+        f"A model-based small-area estimate shows its number of answers as “< {t.num(p.min_n)}”.",
     ), ""]
 
 

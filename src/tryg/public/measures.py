@@ -143,5 +143,13 @@ def flag_labels(flags: str | None) -> list[str]:
         "model_based": _("model-based"),
         "fear_ahead_of_crime": _("felt unsafety higher than reported crime suggests"),
         "fear_behind_crime": _("felt unsafety lower than reported crime suggests"),
+        "secondary": _("not shown, so that a hidden figure cannot be worked out from it"),
+        "n_withheld": _("number of answers not shown, so that a hidden one cannot be worked "
+                        "out from it"),
+        "prev_withheld": _("change since the previous wave not shown (that wave is hidden)"),
+        "pooled_withheld": _("change against the earlier waves not shown (one of them is "
+                             "hidden)"),
+        "rest_withheld": _("difference from the rest of the parent area not shown (the other "
+                           "side is hidden)"),
     }
     return [words.get(f, f) for f in (flags or "").split(";") if f]
