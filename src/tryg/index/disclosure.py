@@ -38,7 +38,6 @@ Pure: pandas, numpy and scipy in, a table out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,15 +67,48 @@ _REGISTER_METHODS = ("register", "register_eb")
 
 @dataclass
 class _Cells:
-    """The cells of one wave's sum problem: one per results row that has an ``n``."""
+    """The cells of one wave's sum problem (one per results row that has an ``n``) and its
+    relations, each Σ coef · value = 0 over its cells, stored flat: relation r's cells are
+    ``flat[start[r]:start[r + 1]]``."""
 
     rows: np.ndarray  # row numbers into the table
     value: np.ndarray  # n (a count or a sample size)
     lower: np.ndarray  # what a reader knows of a hidden cell's value
     upper: np.ndarray
     primary: np.ndarray  # hidden by the primary rules
-    relations: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
-    # each relation: cell positions and coefficients, sum(coef * value) == 0
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    flat: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+
+    def add(self, cells: np.ndarray, coef: np.ndarray, sizes: np.ndarray) -> None:
+        """Relations given flat: their cells, coefficients and sizes."""
+        self.parts.append((cells.astype(np.int64), coef.astype(np.float64),
+                           sizes.astype(np.int64)))
+
+    def index(self) -> None:
+        if self.parts:
+            self.flat = np.concatenate([c for c, _, _ in self.parts])
+            self.coef = np.concatenate([k for _, k, _ in self.parts])
+            sizes = np.concatenate([z for _, _, z in self.parts])
+            self.owner = np.repeat(np.arange(len(sizes)), sizes)
+            self.start = np.concatenate([[0], np.cumsum(sizes)])
+        self.parts = []
+
+    @property
+    def count(self) -> int:
+        return len(self.start) - 1
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.start)
+
+    def cells_of(self, r: int) -> np.ndarray:
+        return self.flat[self.start[r]:self.start[r + 1]]
+
+    def hidden_per_relation(self, hidden: np.ndarray) -> np.ndarray:
+        return np.bincount(self.owner, weights=hidden[self.flat], minlength=self.count)
 
 
 def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
@@ -88,8 +120,9 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
     t = table.reset_index(drop=True)
     method = t["method"].to_numpy(dtype=object)
     n = pd.to_numeric(t["n"], errors="coerce").to_numpy(np.float64)
-    flags = [set(f.split(";")) - {""} for f in t["flags"].astype(str)]
-    model_based = np.array(["model_based" in f for f in flags], dtype=bool)
+    flag_codes, flag_values = pd.factorize(t["flags"].astype(str))
+    flag_sets = [frozenset(str(f).split(";")) - {""} for f in flag_values]
+    model_based = np.array(["model_based" in f for f in flag_sets], dtype=bool)[flag_codes]
     register = np.isin(method, _REGISTER_METHODS) | t["measure"].isin(
         _register_ids(spec)).to_numpy()
     suppressed = t["suppressed"].to_numpy(dtype=bool).copy()
@@ -100,39 +133,35 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
         small = register & (n <= pub.small_count)
         model_small = model_based & (n < pub.min_n)
     primary_n = suppressed | small | model_small
-    wave = t["wave"].to_numpy(np.float64)
+    keys = _Keys(t, hier)
 
     hidden_n = primary_n.copy()
-    for w in np.unique(wave[np.isfinite(wave)]):
-        cells = _sum_cells(t, spec, hier, int(w), n, register, suppressed, small, model_small)
-        if cells is None:
-            continue
-        chosen = _solve(cells)
-        hidden_n[cells.rows[chosen]] = True
+    for w in range(len(keys.waves)):
+        cells = _sum_cells(keys, w, n, register, primary_n, pub.min_n, pub.small_count)
+        if cells is not None:
+            hidden_n[cells.rows[_solve(cells)]] = True
 
     secondary = hidden_n & ~primary_n
-    new_flags: dict[int, set[str]] = defaultdict(set)
     # register rows: the rate gives the count back, so the whole row goes
     reg_secondary = secondary & register
-    for row in np.flatnonzero(reg_secondary).tolist():
-        new_flags[row].add(SECONDARY)
-    for row in np.flatnonzero(secondary & ~register).tolist():
-        new_flags[row].add(N_WITHHELD)
     suppressed |= reg_secondary
-
     hidden_est = suppressed | small | model_based
-    extra = _linear_measures(t, spec, hidden_est, n)
-    for row in np.flatnonzero(extra).tolist():
-        new_flags[row].add(SECONDARY)
+    extra = _linear_measures(keys, spec, hidden_est, n)
     suppressed |= extra
     hidden_est |= extra
+    prev, pooled, rest = _comparisons(keys, t, spec, hidden_est)
 
-    for row, words in _comparisons(t, spec, hier, hidden_est).items():
-        new_flags[row] |= words
-
+    bits = (reg_secondary | extra) * 1 + (secondary & ~register) * 2 + prev * 4 + pooled * 8 \
+        + rest * 16
+    words = (SECONDARY, N_WITHHELD, PREV_WITHHELD, POOLED_WITHHELD, REST_WITHHELD)
     out_flags = np.asarray(t["flags"].to_numpy(dtype=object), dtype=object).copy()
-    for row, words in new_flags.items():
-        out_flags[row] = ";".join(sorted(flags[row] | words))
+    changed = np.flatnonzero(bits)
+    combos, at = np.unique(np.column_stack([flag_codes[changed], bits[changed]]), axis=0,
+                           return_inverse=True)
+    texts = np.array([";".join(sorted(flag_sets[code] | {
+        w for i, w in enumerate(words) if b & (1 << i)})) for code, b in combos.tolist()]
+        + [""], dtype=object)
+    out_flags[changed] = texts[np.asarray(at).ravel()] if len(changed) else out_flags[changed]
     t = t.copy(deep=False)
     t["suppressed"] = suppressed
     t["flags"] = pd.Series(out_flags, index=t.index, dtype=object)
@@ -144,221 +173,243 @@ def _register_ids(spec: Spec) -> set[str]:
     return ids | {s.id for s in spec.subindices if s.source == "register"}
 
 
+class _Keys:
+    """The table's keys as numbers: area (a row of the hierarchy, -1 unknown), measure and
+    wave (positions), and each area's ancestors per wave."""
+
+    def __init__(self, t: pd.DataFrame, hier: Hierarchy) -> None:
+        self.hier = hier
+        wave = t["wave"].to_numpy(np.float64)
+        self.waves = sorted(int(w) for w in np.unique(wave[np.isfinite(wave)]))
+        self.wave = np.searchsorted(np.asarray(self.waves, dtype=np.float64), wave)
+        self.wave[~np.isfinite(wave)] = -1
+        self.measure, self.measures = pd.factorize(t["measure"])
+        self.codes, _ = hier.ancestor_rows(self.waves[0] if self.waves else 0)
+        self.area = pd.Index(self.codes).get_indexer(t["area_code"].astype(object))
+        depth = {lv: i for i, lv in enumerate(hier.levels)}
+        level_of = np.array([depth[hier.level[c]] for c in self.codes] + [-1], dtype=np.int64)
+        self.level = level_of[self.area]
+        parent_depth = [depth.get(hier.parent_level(lv) or "", -1) for lv in hier.levels]
+        self.parent_depth = np.array([*parent_depth, -1], dtype=np.int64)[self.level]
+
+    def ancestors(self, w: int) -> np.ndarray:
+        """Areas × levels: the row of each area's ancestor in wave ``w`` (-1: none), with a
+        last row of -1 for unknown areas (so that ``ancestors(w)[self.area]`` works)."""
+        _, rows = self.hier.ancestor_rows(self.waves[w])
+        return np.vstack([rows, np.full((1, rows.shape[1]), -1, dtype=np.int64)])
+
+
 # --- the sum problem ---------------------------------------------------------------------------
 
-def _sum_cells(t: pd.DataFrame, spec: Spec, hier: Hierarchy, wave: int, n: np.ndarray,
-               register: np.ndarray, suppressed: np.ndarray, small: np.ndarray,
-               model_small: np.ndarray) -> _Cells | None:
+def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary: np.ndarray,
+               min_n: int, small_count: int) -> _Cells | None:
     """The cells and relations of one wave: every row with a sample size or count, the
     hierarchy's sums per measure (only those that hold exactly: a reader can use no other) and
     the equal sample sizes of one area's measures."""
-    pub = spec.publication
-    rows = np.flatnonzero((t["wave"].to_numpy(np.float64) == wave) & np.isfinite(n))
-    if len(rows) == 0:
+    rows = np.flatnonzero((keys.wave == w) & np.isfinite(n) & (keys.area >= 0))
+    if len(rows) == 0 or not primary[rows].any():
         return None
     value = n[rows]
-    primary = (suppressed | small | model_small)[rows]
-    if not primary.any():
-        return None
+    prim = primary[rows]
     reg = register[rows]
     # bounds a reader knows: a primary hidden cell is below the threshold, a secondary one
     # at or above it (it would otherwise be shown as small)
-    lower = np.where(reg, pub.small_count + 1, pub.min_n).astype(np.float64)
+    lower = np.where(reg, small_count + 1, min_n).astype(np.float64)
     upper = np.full(len(rows), np.inf)
-    lower[primary] = 0.0
-    upper[primary] = np.where(reg[primary], pub.small_count, pub.min_n - 1)
-    cells = _Cells(rows, value, lower, upper, primary)
-
-    areas = t["area_code"].to_numpy(dtype=object)[rows]
-    measures = t["measure"].to_numpy(dtype=object)[rows]
-    anc = hier.ancestors(wave)
-    levels = list(hier.levels)
-    pos: dict[tuple[object, object], int] = {
-        (m, a): i for i, (m, a) in enumerate(zip(measures.tolist(), areas.tolist(),
-                                                   strict=True))}
-    for m in pd.unique(measures):
-        of_m = np.flatnonzero(measures == m)
-        m_areas = areas[of_m]
-        known = pd.Index(m_areas).isin(anc.index)
-        by_level: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(0, dtype=np.int64))
-        lv_of = anc.reindex(m_areas[known])
-        own_level = np.array([hier.level.get(a) for a in m_areas], dtype=object)
-        for lv in levels:
-            by_level[lv] = of_m[known & (own_level == lv)]
-        for i, lv in enumerate(levels[:-1]):
-            parents = by_level[lv]
-            if len(parents) == 0:
+    lower[prim] = 0.0
+    upper[prim] = np.where(reg[prim], small_count, min_n - 1)
+    cells = _Cells(rows, value, lower, upper, prim)
+    area = keys.area[rows]
+    measure = keys.measure[rows]
+    level = keys.level[rows]
+    anc = keys.ancestors(w)[area]  # cells × levels
+    n_areas = len(keys.codes)
+    # where each (measure, area) cell sits
+    cell_of = pd.Series(np.arange(len(rows)), index=measure.astype(np.int64) * n_areas + area)
+    levels = len(keys.hier.levels)
+    for lv in range(levels - 1):
+        parents = np.flatnonzero(level == lv)
+        if len(parents) == 0:
+            continue
+        open_parent = np.ones(len(rows), dtype=bool)  # not summed at a nearer level yet
+        for finer in range(lv + 1, levels):
+            kids = np.flatnonzero((level == finer) & (anc[:, lv] >= 0))
+            if len(kids) == 0:
                 continue
-            parent_value = dict(zip(areas[parents], value[parents], strict=True))
-            for finer in levels[i + 1:]:
-                kids = by_level[finer]
-                if len(kids) == 0:
-                    continue
-                their_parent = lv_of.loc[areas[kids], lv].to_numpy(dtype=object)
-                groups: dict[object, list[int]] = defaultdict(list)
-                for k, p in zip(kids.tolist(), their_parent.tolist(), strict=True):
-                    if p is not None and p == p:
-                        groups[p].append(k)
-                done = []
-                for p, members in groups.items():
-                    if p not in parent_value:
-                        continue
-                    total = float(value[members].sum())
-                    if abs(total - parent_value[p]) <= 1e-9 * max(1.0, abs(total)):
-                        parent_pos = pos[(m, p)]
-                        cells.relations.append((
-                            np.array([parent_pos, *members], dtype=np.int64),
-                            np.array([1.0] + [-1.0] * len(members)),
-                        ))
-                        done.append(p)
-                # an area summed at the nearest finer level needs no coarser-grained sum
-                for p in done:
-                    parent_value.pop(p, None)
+            # the parent cell of each kid: same measure, the ancestor at lv
+            key = measure[kids].astype(np.int64) * n_areas + anc[kids, lv]
+            parent_cell = cell_of.reindex(key).to_numpy()
+            ok = ~np.isnan(parent_cell)
+            kids, parent_cell = kids[ok], parent_cell[ok].astype(np.int64)
+            ok = open_parent[parent_cell]
+            kids, parent_cell = kids[ok], parent_cell[ok]
+            if len(kids) == 0:
+                continue
+            total = np.bincount(parent_cell, weights=value[kids], minlength=len(rows))
+            has = np.bincount(parent_cell, minlength=len(rows)) > 0
+            holds = has & (np.abs(total - value) <= 1e-9 * np.maximum(1.0, np.abs(total)))
+            if not holds.any():
+                continue
+            keep = holds[parent_cell]
+            kids, parent_cell = kids[keep], parent_cell[keep]
+            order = np.argsort(parent_cell, kind="stable")
+            parents_held = np.flatnonzero(holds)
+            sizes = np.bincount(parent_cell, minlength=len(rows))[parents_held]
+            # each relation: its parent (+1), then its children (-1)
+            flat = np.empty(len(kids) + len(parents_held), dtype=np.int64)
+            coef = -np.ones(len(flat))
+            heads = np.concatenate([[0], np.cumsum(sizes + 1)[:-1]])
+            flat[heads] = parents_held
+            coef[heads] = 1.0
+            body = np.ones(len(flat), dtype=bool)
+            body[heads] = False
+            flat[body] = kids[order]
+            cells.add(flat, coef, sizes + 1)
+            open_parent &= ~holds
     # equal sample sizes (or counts) of one area's measures: one hidden, all hidden
     # (counts and sample sizes are told apart: equal by chance is no relation a reader knows)
-    frame = pd.DataFrame({"a": areas, "v": value, "r": reg, "i": np.arange(len(rows))})
-    for _, g in frame.groupby(["a", "r", "v"], sort=False):
-        for a, b in itertools_pairs(g["i"].to_numpy(np.int64)):
-            cells.relations.append((np.array([a, b]), np.array([1.0, -1.0])))
+    order = np.lexsort((value, reg, area))
+    same = ((area[order][1:] == area[order][:-1]) & (reg[order][1:] == reg[order][:-1])
+            & (value[order][1:] == value[order][:-1]))
+    pairs = np.column_stack([order[:-1][same], order[1:][same]])
+    cells.add(pairs.ravel(), np.tile([1.0, -1.0], len(pairs)), np.full(len(pairs), 2))
+    cells.index()
     return cells
-
-
-def itertools_pairs(members: np.ndarray) -> Iterable[tuple[int, int]]:
-    """Consecutive pairs: a chain of equalities ties the whole group."""
-    return zip(members[:-1].tolist(), members[1:].tolist(), strict=True)
 
 
 def _solve(cells: _Cells) -> np.ndarray:
     """The hidden cells (primary and secondary): the cheapest set with no relation holding
-    exactly one hidden cell and no hidden cell pinned by a relation's bounds."""
-    size = len(cells.rows)
-    # only the cells connected to a primary one through relations can matter
-    touched = _component_of_primary(cells)
-    if not touched.any():
-        return cells.primary.copy()
-    local = np.flatnonzero(touched)
-    where = np.full(size, -1)
-    where[local] = np.arange(len(local))
-    rels = [(where[c], k) for c, k in cells.relations if touched[c].all()]
-    cost = 1.0 + np.abs(cells.value[local])
-    lb = cells.primary[local].astype(np.float64)
+    exactly one hidden cell and no hidden cell pinned by a relation's bounds.
+
+    Lazy constraints: a relation with two or more primary cells is met whatever else is
+    hidden, and one without any is met as long as none of its cells is chosen; so the
+    programme starts with the relations that hold exactly one primary cell, and a relation is
+    added when the solution of the round before breaks it (or the audit finds a cell it
+    pins). Only the cells of the added relations are variables; the rest stay as they are."""
+    hidden = cells.primary.copy()
+    active = np.zeros(cells.count, dtype=bool)
     cuts: list[np.ndarray] = []
-    hidden = cells.primary[local].copy()
     for _ in range(MAX_ROUNDS):
-        hidden = _milp(len(local), rels, cuts, cost, lb)
-        pinned = _audit(cells.value[local], cells.lower[local], cells.upper[local], hidden, rels)
-        if not pinned:
-            break
-        for members in pinned:
-            cuts.append(members)
-    else:  # pragma: no cover - the cuts converge in a few rounds; this is the safe fallback
-        for members in _audit(cells.value[local], cells.lower[local], cells.upper[local],
-                              hidden, rels):
-            hidden[members] = True
-    out = cells.primary.copy()
-    out[local[hidden]] = True
-    return out
+        broken = _broken(cells, hidden)
+        pinned = _audit(cells, hidden)
+        if not broken and not pinned:
+            return hidden
+        active[broken] = True
+        cuts += pinned
+        hidden = _milp_over(cells, np.flatnonzero(active), cuts)
+    # the safe fallback (not reached on any data seen): hide the remaining relations whole
+    for r in _broken(cells, hidden):
+        hidden[cells.cells_of(r)] = True
+    for members in _audit(cells, hidden):
+        hidden[members] = True
+    return hidden
 
 
-def _component_of_primary(cells: _Cells) -> np.ndarray:
-    """Cells linked to a primary hidden cell through a chain of relations."""
-    size = len(cells.rows)
-    if not cells.relations:
-        return cells.primary.copy()
-    heads, tails = [], []
-    for c, _ in cells.relations:
-        heads.append(np.repeat(c[0], len(c) - 1))
-        tails.append(c[1:])
-    h, tl = np.concatenate(heads), np.concatenate(tails)
-    graph = sp.coo_matrix((np.ones(len(h)), (h, tl)), shape=(size, size))
-    _, label = sp.csgraph.connected_components(graph, directed=False)
-    return np.isin(label, np.unique(label[cells.primary]))
+def _broken(cells: _Cells, hidden: np.ndarray) -> list[int]:
+    """Relations with exactly one hidden cell."""
+    if cells.count == 0:
+        return []
+    return np.flatnonzero(cells.hidden_per_relation(hidden) == 1).tolist()
 
 
-def _milp(size: int, rels: list[tuple[np.ndarray, np.ndarray]], cuts: list[np.ndarray],
-          cost: np.ndarray, lb: np.ndarray) -> np.ndarray:
-    """Solve: minimise cost·s over s ∈ {0,1}, s ≥ lb, every relation with a hidden cell has a
-    second one (Σ_{k≠j} s_k ≥ s_j for each of its cells j), every cut has a hidden cell."""
-    r_idx: list[np.ndarray] = []
-    c_idx: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    row = 0
-    for c, _ in rels:
-        k = len(c)
-        # one row per cell j: sum of all cells - 2 s_j >= 0
-        r_idx.append(np.repeat(np.arange(row, row + k), k))
-        c_idx.append(np.tile(c, k))
-        block = np.ones((k, k))
-        np.fill_diagonal(block, -1.0)
-        vals.append(block.ravel())
-        row += k
-    n_rel_rows = row
+def _milp_over(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray]) -> np.ndarray:
+    """Solve: minimise Σ cost · s over s ∈ {0, 1} for the cells of the active relations and
+    the cuts (the others keep their primary status), s = 1 for a primary cell, every active
+    relation with a hidden cell has a second one, every cut has a hidden cell.
+
+    "No relation with exactly one hidden cell" as linear constraints with one auxiliary
+    variable y per relation (it is 1 when the relation holds a hidden cell): s_j ≤ y for
+    each of its cells, and Σ s ≥ 2 y; the size of the programme grows with the relations'
+    cells, not their squares. Cost 1 + n: hide few cells, and small ones before large ones
+    (τ-ARGUS's default information loss is the cell's value)."""
+    hidden = cells.primary.copy()
+    entries = np.flatnonzero(np.isin(cells.owner, active))
+    used = np.unique(np.concatenate([cells.flat[entries], *cuts])) if (
+        len(entries) or cuts) else np.zeros(0, dtype=np.int64)
+    if len(used) == 0:
+        return hidden
+    where = np.full(len(cells.rows), -1)
+    where[used] = np.arange(len(used))
+    S, R = len(used), len(active)
+    rel_of = np.full(cells.count, -1)
+    rel_of[active] = np.arange(R)
+    s_col = where[cells.flat[entries]]
+    y_col = S + rel_of[cells.owner[entries]]
+    E = len(entries)
+    # rows 0..E-1: y - s_j >= 0; rows E..E+R-1: Σ s - 2 y >= 0; then the cuts: Σ s >= 1
+    r_idx = [np.arange(E), np.arange(E), E + rel_of[cells.owner[entries]],
+             E + np.arange(R)]
+    c_idx = [y_col, s_col, s_col, S + np.arange(R)]
+    vals = [np.ones(E), -np.ones(E), np.ones(E), np.full(R, -2.0)]
+    row = E + R
     for members in cuts:
         r_idx.append(np.full(len(members), row))
-        c_idx.append(members)
+        c_idx.append(where[members])
         vals.append(np.ones(len(members)))
         row += 1
-    constraints = []
-    if row:
-        a = sp.csr_matrix((np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))),
-                          shape=(row, size))
-        lower = np.concatenate([np.zeros(n_rel_rows), np.ones(row - n_rel_rows)])
-        constraints.append(LinearConstraint(a, lower, np.inf))
-    res = milp(cost, constraints=constraints, integrality=np.ones(size),
-               bounds=Bounds(lb, np.ones(size)))
+    a = sp.csr_matrix((np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))),
+                      shape=(row, S + R))
+    lower = np.concatenate([np.zeros(E + R), np.ones(row - E - R)])
+    cost = np.concatenate([1.0 + np.abs(cells.value[used]), np.zeros(R)])
+    lb = np.concatenate([cells.primary[used].astype(np.float64), np.zeros(R)])
+    res = milp(cost, constraints=[LinearConstraint(a, lower, np.inf)],
+               integrality=np.concatenate([np.ones(S), np.zeros(R)]),
+               bounds=Bounds(lb, np.ones(S + R)))
     if res.x is None:  # pragma: no cover - hiding every cell is always feasible
-        return np.ones(size, dtype=bool)
-    return np.asarray(res.x > 0.5)
+        hidden[used] = True
+    else:
+        hidden[used] = np.asarray(res.x[:S] > 0.5)
+    return hidden
 
 
-def _audit(value: np.ndarray, lower: np.ndarray, upper: np.ndarray, hidden: np.ndarray,
-           rels: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+def _audit(cells: _Cells, hidden: np.ndarray) -> list[np.ndarray]:
     """Relations in which a reader could pin a hidden cell down from the published cells and
-    the bounds: each as the cells not yet hidden in it (a cut: one of them must be hidden)."""
+    the bounds he knows (a hidden count "< 5" lies in 0-4): each as the cells not yet hidden
+    in it (a cut: one of them must be hidden too). Relations with fewer than two hidden cells
+    are :func:`_broken`'s; two equal hidden cells pin nothing.
+
+    For a relation Σ k_i x_i = 0 whose hidden cells H must satisfy Σ_H k_i x_i = b (b from
+    the published cells), each hidden k_j x_j lies between b − Σ_{H∖j} max(k_i x_i) and
+    b − Σ_{H∖j} min(k_i x_i), clipped to its own bounds; a range that holds one whole
+    number pins the cell. All relations at once, on the flat arrays."""
+    if cells.count == 0:
+        return []
+    flat, k, owner = cells.flat, cells.coef, cells.owner
+    R = cells.count
+    h = hidden[flat]
+    counts = np.bincount(owner, weights=h, minlength=R)
+    audited = (counts >= 2) & ~((cells.sizes == 2) & (counts == 2))
+    if not audited.any():
+        return []
+    b = -np.bincount(owner, weights=np.where(h, 0.0, k * cells.value[flat]), minlength=R)
+    e = np.flatnonzero(h & audited[owner])  # the hidden entries of audited relations
+    r, ke, ce = owner[e], k[e], flat[e]
+    lo = np.where(ke > 0, ke * cells.lower[ce], ke * cells.upper[ce])
+    hi = np.where(ke > 0, ke * cells.upper[ce], ke * cells.lower[ce])
+    lo_fin, hi_fin = np.isfinite(lo), np.isfinite(hi)
+    lo_f, hi_f = np.where(lo_fin, lo, 0.0), np.where(hi_fin, hi, 0.0)
+    lo_sum = np.bincount(r, weights=lo_f, minlength=R)[r]
+    hi_sum = np.bincount(r, weights=hi_f, minlength=R)[r]
+    lo_inf = np.bincount(r, weights=~lo_fin, minlength=R)[r] - ~lo_fin
+    hi_inf = np.bincount(r, weights=~hi_fin, minlength=R)[r] - ~hi_fin
+    with np.errstate(invalid="ignore"):
+        top = np.where(lo_inf > 0, np.inf, b[r] - (lo_sum - lo_f))
+        bottom = np.where(hi_inf > 0, -np.inf, b[r] - (hi_sum - hi_f))
+        top = np.minimum(top, hi) / np.abs(ke)
+        bottom = np.maximum(bottom, lo) / np.abs(ke)
+        pinned = (np.isfinite(top) & np.isfinite(bottom)
+                  & (np.floor(top + 1e-9) <= np.ceil(bottom - 1e-9)))
     out = []
-    for c, k in rels:
-        h = hidden[c]
-        if h.sum() < 2:
-            if h.sum() == 1:
-                out.append(c[~h])
-            continue
-        cs, ks = c[h], k[h]
-        # sum(ks * x) = b, with b known to the reader
-        b = -float(np.dot(k[~h], value[c[~h]]))
-        lo = np.where(ks > 0, ks * lower[cs], ks * upper[cs])
-        hi = np.where(ks > 0, ks * upper[cs], ks * lower[cs])
-        lo_sum, lo_inf = _sum_finite(lo)
-        hi_sum, hi_inf = _sum_finite(hi)
-        for j in range(len(cs)):
-            # the range of ks[j] * x_j given the others' ranges (an infinite bound of another
-            # cell leaves this side open)
-            others_lo_open = lo_inf - (not np.isfinite(lo[j])) > 0
-            others_hi_open = hi_inf - (not np.isfinite(hi[j])) > 0
-            top = np.inf if others_lo_open else b - (lo_sum - _finite(lo[j]))
-            bottom = -np.inf if others_hi_open else b - (hi_sum - _finite(hi[j]))
-            top = min(top, hi[j])
-            bottom = max(bottom, lo[j])
-            if np.isfinite(top) and np.isfinite(bottom) and (
-                    np.floor(top / abs(ks[j]) + 1e-9) <= np.ceil(bottom / abs(ks[j]) - 1e-9)):
-                rest = c[~h]
-                out.append(rest if len(rest) else c)
-                break
+    for rel in np.unique(r[pinned]).tolist():
+        c = cells.cells_of(rel)
+        rest = c[~hidden[c]]
+        out.append(rest if len(rest) else c)
     return out
-
-
-def _sum_finite(x: np.ndarray) -> tuple[float, int]:
-    """The sum of the finite values and the number of infinite ones."""
-    finite = np.isfinite(x)
-    return float(x[finite].sum()), int((~finite).sum())
-
-
-def _finite(x: float) -> float:
-    return float(x) if np.isfinite(x) else 0.0
 
 
 # --- measures that are linear in one another -------------------------------------------------
 
-def _linear_measures(t: pd.DataFrame, spec: Spec, hidden: np.ndarray,
+def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
                      n: np.ndarray) -> np.ndarray:
     """Rows to withhold because a composite or a question's category shares would give a
     single hidden estimate back."""
@@ -371,23 +422,26 @@ def _linear_measures(t: pd.DataFrame, spec: Spec, hidden: np.ndarray,
         if m.kind == "share" and m.item is not None:
             by_item[m.item].append(m.id)
     groups += [(ids, None) for ids in by_item.values() if len(ids) > 1]
-    extra = np.zeros(len(t), dtype=bool)
-    if not groups:
-        return extra
-    measure = t["measure"].to_numpy(dtype=object)
-    key = pd.MultiIndex.from_arrays([t["area_code"].to_numpy(dtype=object),
-                                     t["wave"].to_numpy(np.float64)])
+    extra = np.zeros(len(hidden), dtype=bool)
+    measure_names = list(keys.measures)
+    # (area, wave) as one number
+    where = (keys.area.astype(np.int64) + 1) * (len(keys.waves) + 1) + keys.wave + 1
     for ids, first in groups:
-        of = np.flatnonzero(np.isin(measure, ids))
+        codes = [measure_names.index(m) for m in ids if m in measure_names]
+        of = np.flatnonzero(np.isin(keys.measure, codes))
         if len(of) == 0:
             continue
-        for _, rows in pd.Series(of).groupby(key[of], sort=False):
-            r = rows.to_numpy(np.int64)
-            h = hidden[r] | extra[r]
-            if h.sum() != 1 or len(r) < 2:
-                continue
-            if first is not None and first in measure[r] and not h[measure[r] == first].any():
-                extra[r[measure[r] == first]] = True
+        _, group = np.unique(where[of], return_inverse=True)
+        group = np.asarray(group).ravel()
+        size = np.bincount(group)
+        count = np.bincount(group, weights=hidden[of])
+        for g in np.flatnonzero((count == 1) & (size >= 2)).tolist():
+            r = of[group == g]
+            h = hidden[r]
+            is_first = (keys.measure[r] == measure_names.index(first)) if (
+                first is not None and first in measure_names) else np.zeros(len(r), bool)
+            if is_first.any() and not h[is_first].any():
+                extra[r[is_first]] = True
                 continue
             shown = r[~h]
             extra[shown[np.argmin(np.nan_to_num(n[shown], nan=np.inf))]] = True
@@ -396,64 +450,71 @@ def _linear_measures(t: pd.DataFrame, spec: Spec, hidden: np.ndarray,
 
 # --- comparisons -----------------------------------------------------------------------------
 
-def _comparisons(t: pd.DataFrame, spec: Spec, hier: Hierarchy,
-                 hidden: np.ndarray) -> dict[int, set[str]]:
-    """Flags withholding each comparison one of whose sides is hidden."""
-    out: dict[int, set[str]] = defaultdict(set)
-    waves = sorted(int(w) for w in t["wave"].dropna().unique())
-    wave_pos = {w: i for i, w in enumerate(waves)}
-    area = t["area_code"].to_numpy(dtype=object)
-    measure = t["measure"].to_numpy(dtype=object)
-    wave = t["wave"].to_numpy(np.float64)
-    at: dict[tuple[object, object, int], int] = {
-        (a, m, int(w)): i for i, (a, m, w) in enumerate(zip(area, measure, wave, strict=True))
-        if w == w
-    }
+def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec,
+                 hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows whose comparison with the previous wave, the pooled earlier waves and the rest of
+    the parent area must be withheld because the other side is hidden."""
+    size = len(t)
+    shown = ~hidden
+    W = len(keys.waves)
+    n_areas = len(keys.codes) + 1  # the last: unknown areas
+    area = np.where(keys.area >= 0, keys.area, n_areas - 1)
+    cell = keys.measure.astype(np.int64) * n_areas + area  # (measure, area)
+    cells, cell_id = np.unique(cell, return_inverse=True)
+    # hidden status per (measure, area) × wave; 0: no row, 1: shown, 2: hidden
+    grid = np.zeros((len(cells), W + 1), dtype=np.int8)
+    ok = keys.wave >= 0
+    grid[cell_id[ok], keys.wave[ok]] = np.where(hidden[ok], 2, 1)
     change_prev = t["change_prev"].to_numpy(np.float64)
     change_pooled = t["change_pooled"].to_numpy(np.float64)
     diff_rest = t["diff_parent_rest"].to_numpy(np.float64)
+    # the previous wave in the data for this area and measure
+    prev = np.zeros(size, dtype=bool)
+    last = np.zeros(len(cells), dtype=np.int8)  # status of the latest earlier wave seen
+    before = np.zeros((len(cells), W + 1), dtype=np.int8)
+    for w in range(W):
+        before[:, w] = last
+        last = np.where(grid[:, w] > 0, grid[:, w], last)
+    rows = np.flatnonzero(ok & shown & np.isfinite(change_prev))
+    prev[rows] = before[cell_id[rows], keys.wave[rows]] == 2
+    # the k pooled earlier waves
+    pooled = np.zeros(size, dtype=bool)
     k = spec.comparisons.pooled_waves
-    by_area_measure: dict[tuple[object, object], list[int]] = defaultdict(list)
-    for (a, m, w) in at:
-        by_area_measure[(a, m)].append(w)
-    for (a, m), ws in by_area_measure.items():
-        ws.sort()
-        for j, w in enumerate(ws):
-            i = at[(a, m, w)]
-            if hidden[i]:
-                continue
-            if j > 0 and np.isfinite(change_prev[i]) and hidden[at[(a, m, ws[j - 1])]]:
-                out[i].add(PREV_WITHHELD)
-            if np.isfinite(change_pooled[i]) and k > 0:
-                p = wave_pos[w]
-                earlier = [at.get((a, m, v)) for v in waves[max(0, p - k):p]]
-                if any(e is None or hidden[e] for e in earlier):
-                    out[i].add(POOLED_WITHHELD)
+    if k > 0:
+        hidden_grid = (grid == 2).astype(np.int64)
+        csum = np.concatenate([np.zeros((len(cells), 1), dtype=np.int64),
+                               np.cumsum(hidden_grid, axis=1)], axis=1)
+        rows = np.flatnonzero(ok & shown & np.isfinite(change_pooled))
+        wv = keys.wave[rows]
+        start = np.maximum(wv - k, 0)
+        pooled[rows] = (csum[cell_id[rows], wv] - csum[cell_id[rows], start]) > 0
     # the rest of the parent area
-    rows_rest = np.flatnonzero(np.isfinite(diff_rest) & ~hidden)
+    rest = np.zeros(size, dtype=bool)
+    rows_rest = np.flatnonzero(ok & shown & np.isfinite(diff_rest) & (keys.parent_depth >= 0))
     if len(rows_rest):
-        for w in np.unique(wave[rows_rest]):
-            anc = hier.ancestors(int(w))
-            of_w = rows_rest[wave[rows_rest] == w]
-            siblings: dict[tuple[object, object], list[int]] = defaultdict(list)
-            parent_of: dict[int, object] = {}
-            for i in of_w.tolist():
-                plv = hier.parent_level(hier.level.get(area[i], ""))
-                if plv is None or area[i] not in anc.index:
-                    continue
-                parent_of[i] = anc.at[area[i], plv]
-            # every row of the wave at the same level with the same parent is a sibling
-            all_w = np.flatnonzero(wave == w)
-            for i in all_w.tolist():
-                lv = hier.level.get(area[i])
-                plv = hier.parent_level(lv) if lv else None
-                if plv is None or area[i] not in anc.index:
-                    continue
-                siblings[(anc.at[area[i], plv], measure[i])].append(i)
-            for i, parent in parent_of.items():
-                parent_row = at.get((parent, measure[i], int(w)))
-                rest = [s for s in siblings[(parent, measure[i])] if s != i]
-                if (parent_row is None or hidden[parent_row] or not rest
-                        or all(hidden[s] for s in rest)):
-                    out[i].add(REST_WITHHELD)
-    return out
+        all_rows = np.flatnonzero(ok & (keys.parent_depth >= 0) & (keys.area >= 0))
+        for w in np.unique(keys.wave[rows_rest]).tolist():
+            anc = keys.ancestors(w)
+            mine = all_rows[keys.wave[all_rows] == w]
+            parent = anc[keys.area[mine], keys.parent_depth[mine]]
+            # siblings: same measure, same level, same parent
+            levels = len(keys.hier.levels) + 1
+            _, group = np.unique((keys.measure[mine].astype(np.int64) * levels
+                                  + keys.level[mine]) * (n_areas + 1) + parent + 1,
+                                 return_inverse=True)
+            group = np.asarray(group).ravel()
+            total = np.bincount(group)
+            hidden_in = np.bincount(group, weights=hidden[mine])
+            parent_key = keys.measure[mine].astype(np.int64) * n_areas + np.where(
+                parent >= 0, parent, n_areas - 1)
+            parent_cell = np.searchsorted(cells, parent_key)
+            parent_cell = np.minimum(parent_cell, len(cells) - 1)
+            found = cells[parent_cell] == parent_key
+            parent_status = np.where(found, grid[parent_cell, w], 0)
+            others = total[group] - 1
+            others_hidden = hidden_in[group] - hidden[mine]
+            withheld = (parent < 0) | (parent_status != 1) | (others == 0) | (
+                others_hidden == others)
+            want = np.isfinite(diff_rest[mine]) & shown[mine]
+            rest[mine[want & withheld]] = True
+    return prev, pooled, rest

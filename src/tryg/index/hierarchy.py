@@ -54,6 +54,11 @@ class Hierarchy:
                 index=list(self.level))
         return table.frame
 
+    def ancestor_rows(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`ancestors` as numbers: the area codes in row order, and per area (row) ×
+        level (top first) the row of its ancestor valid in ``year`` (-1: none)."""
+        return self._code_array, self._table(year).rows
+
     def _table(self, year: int) -> _Table:
         """The ancestor table of ``year``: one per set of valid links, so years that share
         their links share the object (and :meth:`ancestors` its frame)."""
