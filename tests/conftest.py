@@ -1,6 +1,6 @@
 """Fixtures shared by the whole test suite.
 
-Resources outside the repository (the shared data folder, R) are skipped when missing on a
+Resources outside the repository (the shared data folder, R, nginx) are skipped when missing on a
 developer's machine, but fail the run under CI (``CI=true``), so CI cannot go green by skipping.
 """
 
@@ -50,6 +50,15 @@ def rscript() -> Path:
         _missing(f"Rscript could not run: {exc}")
     if result.returncode != 0:
         _missing(f"R package survey not usable: {result.stderr.strip()[-500:]}")
+    return Path(found)
+
+
+@pytest.fixture(scope="session")
+def nginx() -> Path:
+    """Path to Debian's ``nginx`` (reverse-proxy tests); /usr/sbin may not be on PATH."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        _missing("nginx not found (apt-get install nginx)")
     return Path(found)
 
 

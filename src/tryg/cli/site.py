@@ -28,8 +28,8 @@ def setup_site(data_dir: str | None = None, *, migrate: bool = True) -> None:
 @click.command("serve", help=f"""Serve the site on existing data.
 
 Uses waitress (a production-grade WSGI server that also runs on Windows laptops); behind a
-reverse proxy in production, or use `gunicorn tryg.site.wsgi`. Settings come from the
-environment:
+reverse proxy in production (set TRYG_TRUSTED_PROXIES to its address), or use
+`gunicorn tryg.site.wsgi`. Settings come from the environment:
 
 {_ENV_HELP}""")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -41,12 +41,27 @@ environment:
               help="Worker threads answering requests.")
 def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
     setup_site(data_dir)
+    from django.conf import settings
     from waitress import serve as waitress_serve
 
     from tryg.site.wsgi import application
 
+    trusted = settings.TRYG_TRUSTED_PROXIES
+    if settings.CONFIG.secure and not trusted:
+        click.echo("note: TRYG_SECURE=1 but TRYG_TRUSTED_PROXIES is empty: no request counts "
+                   "as https, so every one is redirected to https. Set TRYG_TRUSTED_PROXIES "
+                   "to the address of the reverse proxy that ends TLS.", err=True)
     click.echo(f"tryg is served on http://{host}:{port}/  (Ctrl+C stops it)")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="tryg")
+    # waitress trusts one exact address or every peer ('*'), and when it trusts X-Forwarded-For
+    # it replaces REMOTE_ADDR by the entry a fixed count (trusted_proxy_count) from the right.
+    # TRYG_TRUSTED_PROXIES is a list of networks, applied alike under every WSGI server by the
+    # site's first middleware (tryg.site.proxies): it keeps the forwarding headers only on
+    # requests whose peer is a trusted proxy, the client is read from X-Forwarded-For by trust
+    # rather than by count, and Django reads X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER). So
+    # waitress's own proxy handling stays off (no trusted_proxy); it passes the headers on when
+    # proxies are configured, and removes them itself (its default) when none are.
+    waitress_serve(application, host=host, port=port, threads=threads, ident="tryg",
+                   clear_untrusted_proxy_headers=not trusted)
 
 
 @click.command("manage", context_settings={"ignore_unknown_options": True,

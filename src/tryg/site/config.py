@@ -8,9 +8,13 @@ documentation test that checks every setting is in the README.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+#: An address or network of a trusted reverse proxy.
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,11 @@ SETTINGS: tuple[Setting, ...] = (
             "1 behind HTTPS: secure cookies, HSTS and redirect to https."),
     Setting("TRYG_LOGIN_ATTEMPTS", "5",
             "Failed log-ins from one user name and address before it is locked for an hour."),
+    Setting("TRYG_TRUSTED_PROXIES", "",
+            "Comma-separated addresses or networks (e.g. 127.0.0.1,10.0.0.0/8,::1) of the "
+            "reverse proxies in front of the site. Only requests from these have their "
+            "X-Forwarded-For (the client's address, for the log-in lock) and "
+            "X-Forwarded-Proto (https) believed. Empty: no proxy is trusted."),
 )
 
 
@@ -50,6 +59,7 @@ class Config:
     language: str
     secure: bool
     login_attempts: int
+    trusted_proxies: tuple[Network, ...]
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -69,7 +79,26 @@ def load(environ: Mapping[str, str]) -> Config:
         language=language,
         secure=values["TRYG_SECURE"].strip() in ("1", "true", "yes"),
         login_attempts=int(values["TRYG_LOGIN_ATTEMPTS"]),
+        trusted_proxies=trusted_networks(values["TRYG_TRUSTED_PROXIES"]),
     )
+
+
+def trusted_networks(text: str) -> tuple[Network, ...]:
+    """The networks in a comma-separated list of addresses and networks (TRYG_TRUSTED_PROXIES).
+
+    A plain address is a network of one. A network with host bits set (``10.0.0.5/8``) is
+    refused rather than widened, as is anything that is not an address (``*``, a host name).
+    """
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"TRYG_TRUSTED_PROXIES: {item!r} is not an IP address or "
+                             f"network ({exc})") from exc
+    return tuple(networks)
 
 
 def secret_key(config: Config) -> str:

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: forwarding headers (X-Forwarded-For/-Proto) count only from TRYG_TRUSTED_PROXIES.
+    "tryg.site.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,6 +144,10 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+# The client's address: the connection's peer, or behind a trusted reverse proxy the address
+# that proxy put in X-Forwarded-For (else every client would share the proxy's address, and
+# anyone could lock any user out).
+AXES_CLIENT_IP_CALLABLE = "tryg.site.proxies.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -170,12 +176,18 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (tryg.site.proxies
+# removes those headers from every other peer's requests).
+TRYG_TRUSTED_PROXIES = CONFIG.trusted_proxies
+if CONFIG.trusted_proxies:
+    # The proxy ends TLS and says so; without it, a request is https only if the WSGI server
+    # itself says so (gunicorn from its --forwarded-allow-ips).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if CONFIG.secure:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,
