@@ -201,11 +201,15 @@ def test_suppressed_results_show_no_values(demo_run: IndexRun) -> None:
             assert stored.estimate is not None  # the internal value exists ...
             if len(repr(stored.estimate)) > 6:  # (recognisable)
                 assert repr(stored.estimate) not in html  # ... and is not on the page
+            if f'id="m-{row.measure}"' not in html:
+                continue  # a measure the page does not show (e.g. the smoothed rates)
             section = html[html.index(f'id="m-{row.measure}"'):]
             section = section[:section.index("</table>")]
-            # the row's own cells say "not shown" (the parent's column may have its value)
-            assert (f'<th scope="row">{row.wave}</th><td colspan="4">Not shown: too few '
-                    "answers</td>") in section
+            # the row's own cells say "not shown", and why (the parent's column may have its
+            # value)
+            why = ("Not shown: it would give a hidden figure away" if "secondary" in row.flags
+                   else "Not shown: too few answers")
+            assert f'<th scope="row">{row.wave}</th><td colspan="4">{why}</td>' in section
 
 
 def _blank(frame: pd.DataFrame) -> pd.DataFrame:

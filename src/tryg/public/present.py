@@ -34,6 +34,13 @@ def _true(value: Any) -> bool:
     return value is not None and value is not pd.NA and bool(value)
 
 
+def hidden_reason(row: dict[str, Any]) -> str:
+    """Why a suppressed row shows no figure: too few answers, or another figure to protect."""
+    if "secondary" in str(row.get("flags") or "").split(";"):
+        return str(_("Not shown: it would give a hidden figure away"))
+    return str(_("Not shown: too few answers"))
+
+
 def present(info: MeasureInfo, row: dict[str, Any], language: str) -> dict[str, Any]:
     """The display texts of one public row of ``info``'s measure."""
     suppressed = bool(row.get("suppressed"))
@@ -48,6 +55,7 @@ def present(info: MeasureInfo, row: dict[str, Any], language: str) -> dict[str, 
         "level": row.get("level"),
         "wave": row.get("wave"),
         "suppressed": suppressed,
+        "hidden_reason": hidden_reason(row) if suppressed else "",
         "value": repr(estimate) if estimate is not None else "",
         "estimate": format_value(info, estimate, language),
         "interval": interval,
