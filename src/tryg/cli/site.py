@@ -41,12 +41,19 @@ environment:
               help="Worker threads answering requests.")
 def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
     setup_site(data_dir)
+    from django.conf import settings
     from waitress import serve as waitress_serve
 
+    from tryg.imports.uploads import FORM_OVERHEAD, max_upload_bytes
     from tryg.site.wsgi import application
 
     click.echo(f"tryg is served on http://{host}:{port}/  (Ctrl+C stops it)")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="tryg")
+    # waitress refuses a body past its own limit (1 GB by default) with a bare 413 before
+    # the site sees it: make room for TRYG_MAX_UPLOAD_MB, so that the site says why.
+    # Past twice that, waitress refuses from the Content-Length, before any of it arrives.
+    body = 2 * (max_upload_bytes() + FORM_OVERHEAD + settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    waitress_serve(application, host=host, port=port, threads=threads, ident="tryg",
+                   max_request_body_size=body)
 
 
 @click.command("manage", context_settings={"ignore_unknown_options": True,

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tryg.readers.limits import Limits
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,15 @@ SETTINGS: tuple[Setting, ...] = (
             "1 behind HTTPS: secure cookies, HSTS and redirect to https."),
     Setting("TRYG_LOGIN_ATTEMPTS", "5",
             "Failed log-ins from one user name and address before it is locked for an hour."),
+    Setting("TRYG_MAX_UPLOAD_MB", "1024",
+            "Largest file the upload page accepts, in MB; a larger one is refused before it "
+            "is stored (HTTP 413)."),
+    Setting("TRYG_MAX_UNPACKED_MB", "1024",
+            "Largest size an XLSX workbook or zipped Shapefile may unpack to, in MB; checked "
+            "from the ZIP's directory before anything is unpacked."),
+    Setting("TRYG_MAX_ROWS", "20000000",
+            "Most data rows (records, answers, features) one file may have; checked before "
+            "the rows are read (imports, uploads and `tryg index run`)."),
 )
 
 
@@ -50,6 +63,27 @@ class Config:
     language: str
     secure: bool
     login_attempts: int
+    max_upload_mb: int
+    max_unpacked_mb: int
+    max_rows: int
+
+    def limits(self) -> Limits:
+        """The limits on one file for the readers (:mod:`tryg.readers.limits`)."""
+        from tryg.readers.limits import Limits  # not at import: the readers load pandas
+
+        return Limits.from_megabytes(max_rows=self.max_rows,
+                                     max_unpacked_mb=self.max_unpacked_mb)
+
+
+def _positive(values: Mapping[str, str], name: str) -> int:
+    text = values[name].strip().replace("_", "")
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {values[name]!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -69,7 +103,20 @@ def load(environ: Mapping[str, str]) -> Config:
         language=language,
         secure=values["TRYG_SECURE"].strip() in ("1", "true", "yes"),
         login_attempts=int(values["TRYG_LOGIN_ATTEMPTS"]),
+        max_upload_mb=_positive(values, "TRYG_MAX_UPLOAD_MB"),
+        max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"),
+        max_rows=_positive(values, "TRYG_MAX_ROWS"),
     )
+
+
+def read_limits(environ: Mapping[str, str]) -> Limits:
+    """The limits on one file read (``TRYG_MAX_ROWS``, ``TRYG_MAX_UNPACKED_MB``), for the
+    command line that reads files without a site (``tryg index run``)."""
+    from tryg.readers.limits import Limits
+
+    values = {s.name: environ.get(s.name, s.default) for s in SETTINGS}
+    return Limits.from_megabytes(max_rows=_positive(values, "TRYG_MAX_ROWS"),
+                                 max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"))
 
 
 def secret_key(config: Config) -> str:
