@@ -75,12 +75,15 @@ def _load_xlsx(path: PathLike, sheet: str | int | None, limits: Limits) -> RawTa
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            try:
-                ws = _sheet(book, sheet, source)
-                records = _sheet_records(ws, source, limits)
-            finally:
-                book.close()
+            # Our own handle, closed whatever happens: a workbook openpyxl fails to load
+            # would otherwise leave its file open.
+            with Path(path).open("rb") as handle:
+                book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+                try:
+                    ws = _sheet(book, sheet, source)
+                    records = _sheet_records(ws, source, limits)
+                finally:
+                    book.close()
     except InputError:
         raise
     except Exception as exc:  # openpyxl raises many types for a broken workbook
@@ -121,6 +124,10 @@ def _sheet_records(ws: Any, source: str, limits: Limits) -> list[tuple[int, list
     records: list[tuple[int, list[Any]]] = []
     for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
         if number > most:
+            if number > XLSX_MAX_ROWS:
+                raise InputError([Problem(source, number, None,
+                                          f"the sheet has rows past row {XLSX_MAX_ROWS:,}, "
+                                          "the last row an Excel sheet has")])
             raise too_many_rows(source, number - 1, limits.max_rows, exact=False)
         if any(v is not None and str(v).strip() for v in values):
             records.append((number, list(values)))
