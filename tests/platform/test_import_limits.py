@@ -62,10 +62,12 @@ def test_a_body_declared_too_large_is_refused_without_reading_it() -> None:
     html = response.content.decode()
     assert "larger than the limit of 1 MB" in html and "Nothing was stored" in html
     assert 'role="alert"' in html and 'enctype="multipart/form-data"' in html
+    assert "At most 1 MB." in html  # the form says the limit before anyone tries
     danish = client.generic("POST", URL, b"", content_type="multipart/form-data; boundary=x",
                             CONTENT_LENGTH=str(3 * MB), HTTP_ACCEPT_LANGUAGE="da")
     assert danish.status_code == 413
     assert "Filen er større end grænsen på 1 MB" in danish.content.decode()
+    assert "Højst 1 MB." in danish.content.decode()
     assert nothing_written() and not left_behind()
 
 
