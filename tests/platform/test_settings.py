@@ -48,3 +48,23 @@ def test_the_database_is_the_one_asked_for() -> None:
             cursor.execute("PRAGMA journal_mode")
             # the test database is in memory (no WAL there); the file database uses WAL
             assert cursor.fetchone()[0] in ("wal", "memory")
+
+
+def test_limits_have_defaults_and_must_be_whole_positive_numbers() -> None:
+    config = load({})
+    assert (config.max_upload_mb, config.max_unpacked_mb, config.max_rows) == (
+        1024, 1024, 20_000_000)
+    assert config.limits().max_unpacked_bytes == 1024 << 20
+    assert config.limits().max_rows == 20_000_000
+    assert load({"TRYG_MAX_ROWS": "4_000_000"}).max_rows == 4_000_000
+    with pytest.raises(ValueError, match="TRYG_MAX_UPLOAD_MB must be a whole number"):
+        load({"TRYG_MAX_UPLOAD_MB": "1.5"})
+    with pytest.raises(ValueError, match="TRYG_MAX_ROWS must be at least 1"):
+        load({"TRYG_MAX_ROWS": "0"})
+
+
+def test_the_site_uses_the_limits_and_keeps_uploads_in_the_data_folder() -> None:
+    assert settings.TRYG_MAX_UPLOAD_MB == 1024 and settings.TRYG_MAX_ROWS == 20_000_000
+    assert Path(settings.FILE_UPLOAD_TEMP_DIR) == Path(settings.BASE_DIR) / "uploads" / "tmp"
+    assert Path(settings.FILE_UPLOAD_TEMP_DIR).is_dir()
+    assert settings.FILE_UPLOAD_HANDLERS[0] == "tryg.imports.uploads.UploadLimitHandler"

@@ -9,6 +9,7 @@ produces a complete, consistent file or none.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -289,8 +290,13 @@ def _compute(spec: Spec, survey: Path | None, register: Path | None, population:
     from tryg.index import run as run_index
     from tryg.index.inputs import PopulationInput, RegisterInput
     from tryg.readers import read_areas, read_population, read_register, read_survey
+    from tryg.site.config import read_limits
 
     opts = area_options or _AreaOptions()
+    try:
+        limits = read_limits(os.environ)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -310,10 +316,11 @@ def _compute(spec: Spec, survey: Path | None, register: Path | None, population:
 
     items = [it.column for it in spec.items]
     area_input = read("areas", areas, lambda p: read_areas(p, code=opts.code, name=opts.name,
-                                                           level=opts.level))
-    population_input = read("population", population, read_population)
-    survey_input = read("survey", survey, lambda p: read_survey(p, items=items))
-    register_input = read("register", register, read_register)
+                                                           level=opts.level, limits=limits))
+    population_input = read("population", population,
+                            lambda p: read_population(p, limits=limits))
+    survey_input = read("survey", survey, lambda p: read_survey(p, items=items, limits=limits))
+    register_input = read("register", register, lambda p: read_register(p, limits=limits))
     if area_input is not None:  # tables keyed by names (STRAF11, FOLK1A) get area codes
         if population_input is not None:
             table = _with_codes(population_input.table, area_input, problems, warnings)

@@ -32,6 +32,7 @@ from tryg.imports.base import (
     Outcome,
     Progress,
     insert_rows,
+    read_limits,
     retire_emptied,
     run_import,
 )
@@ -81,9 +82,10 @@ def import_areas(
         if Path(path).suffix.lower() in GEO_SUFFIXES:
             areas, shapes, report = read_area_geometry(
                 path, code=code, name=name, level=level, parent=parent, object_name=layer,
-                missing_codes=missing_codes, crs=crs)
+                missing_codes=missing_codes, crs=crs, limits=read_limits())
             return _prefixed(areas, shapes, code_prefix), report
-        areas, report = read_areas(path, code=code, name=name, level=level, parent=parent)
+        areas, report = read_areas(path, code=code, name=name, level=level, parent=parent,
+                                   limits=read_limits())
         return _prefixed(areas, None, code_prefix), report
 
     def write(record: ImportBatch, data: AreaData) -> Outcome:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -25,6 +26,13 @@ from tryg.accounts.models import AuditEvent, audit
 from tryg.imports.models import ImportBatch
 from tryg.index.inputs import InputError, Problem
 from tryg.readers import ReadReport
+from tryg.readers.limits import Limits
+
+
+def read_limits() -> Limits:
+    """The site's limits on one file (``TRYG_MAX_ROWS``, ``TRYG_MAX_UNPACKED_MB``)."""
+    return Limits.from_megabytes(max_rows=int(settings.TRYG_MAX_ROWS),
+                                 max_unpacked_mb=int(settings.TRYG_MAX_UNPACKED_MB))
 
 
 def checksum(path: str | Path) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tryg.imports.models import ImportBatch
@@ -41,6 +43,12 @@ class UploadForm(forms.Form):
                                       help_text=_("YYYY-MM-DD"))
     fieldwork_end = forms.DateField(label=_("Fieldwork to"), required=False,
                                     help_text=_("YYYY-MM-DD"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = _("At most %(limit)s MB.") % {"limit": f"{settings.TRYG_MAX_UPLOAD_MB:,}"}
+        field = self.fields["file"]
+        field.help_text = format_lazy("{} {}", field.help_text, limit)
 
     def clean_columns(self) -> dict[str, str]:
         text = str(self.cleaned_data.get("columns") or "")

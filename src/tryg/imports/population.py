@@ -23,6 +23,7 @@ from tryg.imports.base import (
     Progress,
     chunked,
     insert_rows,
+    read_limits,
     retire_emptied,
     run_import,
 )
@@ -58,7 +59,8 @@ def import_population(
                                                  "sheet": sheet}.items() if v}
 
     def read() -> tuple[PopulationInput, ReadReport]:
-        return read_population(path, encoding=encoding, columns=columns, sheet=sheet)
+        return read_population(path, encoding=encoding, columns=columns, sheet=sheet,
+                               limits=read_limits())
 
     def write(record: ImportBatch, data: PopulationInput) -> Outcome:
         return _write(record, data.table, replace=replace, level=level or "kommune",

@@ -37,7 +37,14 @@ from tryg.areas.models import Area, AreaLink
 from tryg.areas.services import stored_areas, stored_layer
 from tryg.crime.bulk import bulk_insert
 from tryg.crime.models import RegisterCount, RegisterRecord
-from tryg.imports.base import ImportReport, batch, checksum, failed, find_duplicate
+from tryg.imports.base import (
+    ImportReport,
+    batch,
+    checksum,
+    failed,
+    find_duplicate,
+    read_limits,
+)
 from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
 from tryg.index.inputs import InputError, Problem
@@ -95,7 +102,8 @@ def import_register(
     options: dict[str, Any] = {"format": format, "columns": dict(columns or {}), "crs": crs,
                                "replace": replace}
     try:
-        data = load_register(path, format=format, columns=columns, crs=crs)
+        data = load_register(path, format=format, columns=columns, crs=crs,
+                             limits=read_limits())
         plan = _check(data)
     except InputError as exc:
         return failed(KIND, path, sha, exc, user=user)

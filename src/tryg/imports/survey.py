@@ -26,6 +26,7 @@ from tryg.imports.base import (
     Outcome,
     Progress,
     insert_rows,
+    read_limits,
     retire_emptied,
     run_import,
 )
@@ -70,7 +71,8 @@ def import_survey(
         "synthetic": synthetic, "sheet": sheet}.items() if v}
 
     def read() -> tuple[SurveyInput, ReadReport]:
-        return read_survey(path, columns=columns, sheet=sheet, encoding=encoding, items=items)
+        return read_survey(path, columns=columns, sheet=sheet, encoding=encoding, items=items,
+                           limits=read_limits())
 
     def write(record: ImportBatch, data: SurveyInput) -> Outcome:
         described = Wave(fieldwork_start=fieldwork_start, fieldwork_end=fieldwork_end,

@@ -31,6 +31,7 @@ import shapely
 from tryg import geo
 from tryg.index.inputs import LINK_COLUMNS, Areas
 from tryg.readers.cells import integer_column, rename_columns, text_column
+from tryg.readers.limits import DEFAULT_LIMITS, Limits, too_many_rows
 from tryg.readers.report import Collector, ReadReport
 from tryg.readers.table import PathLike, load_table, read_bytes
 from tryg.readers.text import RawTable, cell_text, decode
@@ -58,6 +59,7 @@ def read_areas(
     parent: str | None = None,
     encoding: str | None = None,
     missing_codes: Mapping[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Areas, ReadReport]:
     """Read areas from a CSV hierarchy or a boundary file (GeoJSON, TopoJSON, GPKG, SHP).
 
@@ -68,9 +70,11 @@ def read_areas(
     """
     if Path(path).suffix.lower() in GEO_SUFFIXES:
         areas, _, report = read_area_geometry(path, code=code, name=name, level=level,
-                                              parent=parent, missing_codes=missing_codes)
+                                              parent=parent, missing_codes=missing_codes,
+                                              limits=limits)
         return areas, report
-    return _read_csv(path, code=code, name=name, level=level, parent=parent, encoding=encoding)
+    return _read_csv(path, code=code, name=name, level=level, parent=parent, encoding=encoding,
+                     limits=limits)
 
 
 def _read_csv(
@@ -81,8 +85,9 @@ def _read_csv(
     level: str | None,
     parent: str | None,
     encoding: str | None,
+    limits: Limits,
 ) -> tuple[Areas, ReadReport]:
-    table = load_table(path, encoding=encoding)
+    table = load_table(path, encoding=encoding, limits=limits)
     out = Collector(table.source)
     mapping = {k: v for k, v in ((code, "code"), (name, "name"), (parent, "parent")) if k}
     rename_columns(table, mapping, out)
@@ -172,6 +177,7 @@ def read_area_geometry(
     object_name: str | None = None,
     missing_codes: Mapping[str, str] | None = None,
     crs: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Areas, geo.AreaGeometry, ReadReport]:
     """Areas and their dissolved polygons from a boundary file, in WGS84.
 
@@ -184,7 +190,7 @@ def read_area_geometry(
     """
     if Path(path).suffix.lower() in VECTOR_SUFFIXES:
         out = Collector(str(path))
-        features, file_crs = read_vector_features(path, out, layer=object_name)
+        features, file_crs = read_vector_features(path, out, layer=object_name, limits=limits)
         return _layer(features, crs or file_crs, out, code=code, name=name, level=level,
                       parent=parent, missing_codes=missing_codes or {}, guess_crs=True)
     data, source = read_bytes(path)
@@ -206,6 +212,8 @@ def read_area_geometry(
             file_crs = geo.crs_name(document)
     except (geo.GeometryError, RecursionError) as exc:
         raise out.fail(None, None, str(exc)) from None
+    if len(features) > limits.max_rows:
+        raise too_many_rows(source, len(features), limits.max_rows, unit="features")
     areas, layer, report = _layer(features, crs or file_crs, out, code=code, name=name,
                                   level=level, parent=parent, missing_codes=missing_codes or {})
     return areas, layer, dataclasses.replace(report, encoding=encoding)

@@ -56,12 +56,15 @@ def read_csv_columns(
     encoding: str | None,
     columns: Mapping[str, str],
     wanted: Callable[[list[str]], list[str] | None],
+    max_rows: int | None = None,
 ) -> Columns | None:
     """The columns ``wanted(header)`` of a CSV file, or ``None`` when this fast path cannot
     read the file exactly (the caller then uses the row-by-row reader).
 
     ``columns`` renames file columns as :func:`tryg.readers.cells.rename_columns` does;
     ``wanted`` gets the renamed header and returns the columns to read (``None``: not here).
+    A file with more lines than ``max_rows`` is not read here either: the row-by-row reader
+    counts its records exactly and refuses it before keeping them.
     """
     if Path(path).suffix.lower() not in CSV_SUFFIXES:
         return None
@@ -91,6 +94,10 @@ def read_csv_columns(
     needed = wanted(renamed)
     if not needed:
         return None
+    breaks = data.count(b"\n", end + 1)
+    physical = breaks + (0 if data.endswith(b"\n") else 1)
+    if max_rows is not None and physical > max_rows:
+        return None
     try:
         table = pacsv.read_csv(
             pa.BufferReader(memoryview(data)[end + 1:]),
@@ -103,8 +110,6 @@ def read_csv_columns(
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     rows = table.num_rows
-    breaks = data.count(b"\n", end + 1)
-    physical = breaks + (0 if data.endswith(b"\n") else 1)
     if rows == 0 or physical != rows:
         return None  # blank lines or cells spanning lines: row numbers would shift
     arrays = {c: table.column(c).combine_chunks() for c in needed}

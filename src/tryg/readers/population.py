@@ -32,6 +32,7 @@ from tryg.readers.cells import (
     rename_columns,
     text_column,
 )
+from tryg.readers.limits import DEFAULT_LIMITS, Limits
 from tryg.readers.report import Collector, ReadReport
 from tryg.readers.statbank import statbank_fallback
 from tryg.readers.table import PathLike, load_table
@@ -60,13 +61,15 @@ def read_population(
     encoding: str | None = None,
     columns: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[PopulationInput, ReadReport]:
     """Read population figures per area and year (and optionally sex × age group).
 
     ``columns`` maps the file's names to contract names; when given, it replaces the built-in
     names for the FOLK1A-derived and StatBank layouts.
     """
-    table = load_table(path, sheet=sheet, encoding=encoding, fallback=statbank_fallback)
+    table = load_table(path, sheet=sheet, encoding=encoding, fallback=statbank_fallback,
+                       limits=limits)
     out = Collector(table.source)
     mapping = dict(columns or {})
     if not mapping:

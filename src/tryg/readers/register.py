@@ -35,6 +35,7 @@ from tryg.readers.cells import (
     text_column,
 )
 from tryg.readers.columns import read_csv_columns
+from tryg.readers.limits import DEFAULT_LIMITS, Limits
 from tryg.readers.records import (
     Records,
     Unplaced,
@@ -79,6 +80,7 @@ def load_register(
     columns: Mapping[str, str] | None = None,
     crs: str | None = None,
     sheet: str | int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RegisterData:
     """Read and check a register file (see :func:`read_register`); records stay records."""
     if format not in FORMATS:
@@ -92,14 +94,16 @@ def load_register(
                 return None
             return needed_columns(header)
 
-        cols = read_csv_columns(path, data, encoding=encoding, columns=mapping, wanted=wanted)
+        cols = read_csv_columns(path, data, encoding=encoding, columns=mapping, wanted=wanted,
+                                max_rows=limits.max_rows)
         del data
         if cols is not None:
             out = Collector(source)
             records = records_from_columns(cols, out, crs=crs)
             return RegisterData(source, "records", len(records), out.warnings, "utf-8",
                                 records=records)
-    table = load_table(path, sheet=sheet, encoding=encoding, fallback=statbank_fallback)
+    table = load_table(path, sheet=sheet, encoding=encoding, fallback=statbank_fallback,
+                       limits=limits)
     out = Collector(table.source)
     rename_columns(table, mapping, out)
     out.raise_if_errors()
@@ -134,16 +138,17 @@ def read_register(
     areas_geometry: geo.AreaGeometry | None = None,
     crs: str | None = None,
     sheet: str | int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[RegisterInput, RegisterReport]:
     """Read register data as quarterly counts per area and offence.
 
     ``columns`` maps file names to the names above (e.g. ``{"category": "offence"}``);
     ``areas_geometry`` places record coordinates in areas; ``crs`` is the coordinates'
     reference system when it is not implied by the column names (lon/lat → WGS84,
-    easting/northing → ETRS89 / UTM32).
+    easting/northing → ETRS89 / UTM32). ``limits``: see :mod:`tryg.readers.limits`.
     """
     data = load_register(path, format=format, encoding=encoding, columns=columns, crs=crs,
-                         sheet=sheet)
+                         sheet=sheet, limits=limits)
     unplaced = Unplaced()
     used = data.rows_read
     if data.records is not None:

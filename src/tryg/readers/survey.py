@@ -15,6 +15,7 @@ import pandas as pd
 
 from tryg.index.inputs import SURVEY_COLUMNS, SURVEY_OPTIONAL, SurveyInput
 from tryg.readers.cells import integer_column, number_column, rename_columns, text_column
+from tryg.readers.limits import DEFAULT_LIMITS, Limits
 from tryg.readers.report import Collector, ReadReport
 from tryg.readers.table import PathLike, load_table
 from tryg.readers.text import RawTable
@@ -29,15 +30,17 @@ def read_survey(
     sheet: str | int | None = None,
     encoding: str | None = None,
     items: Sequence[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[SurveyInput, ReadReport]:
     """Read survey answers.
 
     ``columns`` maps the file's names to contract names (``{"id": "respondent_id"}``);
     ``sheet`` picks an XLSX sheet (name or 0-based number, default the first); ``encoding``
     reads a CSV that is not UTF-8 (e.g. ``"latin-1"``); ``items`` lists the answer columns
-    to keep (default: every column that is not a contract column).
+    to keep (default: every column that is not a contract column); ``limits``: see
+    :mod:`tryg.readers.limits`.
     """
-    table = load_table(path, sheet=sheet, encoding=encoding)
+    table = load_table(path, sheet=sheet, encoding=encoding, limits=limits)
     out = Collector(table.source)
     rename_columns(table, dict(columns or {}), out)
     out.raise_if_errors()

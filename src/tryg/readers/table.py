@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from tryg.index.inputs import InputError, Problem
+from tryg.readers.limits import (
+    DEFAULT_LIMITS,
+    XLSX_MAX_COLUMNS,
+    XLSX_MAX_ROWS,
+    Limits,
+    check_zip,
+    too_many_rows,
+)
 from tryg.readers.text import RawTable, decode, parse_csv, table_from_records
 
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
@@ -40,38 +48,42 @@ def load_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     fallback: Callable[[bytes], str | None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RawTable:
     """The cells of a CSV, XLSX or SAV file. ``fallback`` may name an encoding to use for
-    a CSV that is not UTF-8, given its bytes (for formats known to be ISO-8859-1)."""
+    a CSV that is not UTF-8, given its bytes (for formats known to be ISO-8859-1). A file
+    over ``limits`` is refused (:mod:`tryg.readers.limits`)."""
     suffix = Path(path).suffix.lower()
     if suffix in XLSX_SUFFIXES:
-        return _load_xlsx(path, sheet)
+        return _load_xlsx(path, sheet, limits)
     if suffix in SAV_SUFFIXES:
-        return _load_sav(path)
+        return _load_sav(path, limits)
     data, source = read_bytes(path)
     fb = fallback(data) if fallback is not None and encoding is None else None
     text, used = decode(data, source, encoding, fallback=fb)
-    return parse_csv(text, source, encoding=used)
+    del data
+    return parse_csv(text, source, encoding=used, max_rows=limits.max_rows)
 
 
-def _load_xlsx(path: PathLike, sheet: str | int | None) -> RawTable:
+def _load_xlsx(path: PathLike, sheet: str | int | None, limits: Limits) -> RawTable:
     source = str(path)
+    # Before openpyxl opens it: the workbook's parts, as the ZIP declares them.
+    check_zip(path, limits, what="XLSX workbook")
     import openpyxl
 
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            try:
-                ws = _sheet(book, sheet, source)
-                records = [
-                    (number, list(values))
-                    for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1)
-                    if any(v is not None and str(v).strip() for v in values)
-                ]
-            finally:
-                book.close()
+            # Our own handle, closed whatever happens: a workbook openpyxl fails to load
+            # would otherwise leave its file open.
+            with Path(path).open("rb") as handle:
+                book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+                try:
+                    ws = _sheet(book, sheet, source)
+                    records = _sheet_records(ws, source, limits)
+                finally:
+                    book.close()
     except InputError:
         raise
     except Exception as exc:  # openpyxl raises many types for a broken workbook
@@ -80,6 +92,46 @@ def _load_xlsx(path: PathLike, sheet: str | int | None) -> RawTable:
     table = table_from_records(records, source, binary=True)
     table.attrs["library_warnings"] = [str(w.message) for w in caught]
     return table
+
+
+def _sheet_records(ws: Any, source: str, limits: Limits) -> list[tuple[int, list[Any]]]:
+    """The non-blank rows of a read-only sheet with their row numbers.
+
+    The sheet's dimension (``A1:K5000``) is checked first: more rows than allowed, or more
+    cells than its unpacked size could hold (openpyxl fills a declared but empty range with
+    empty cells), is refused before a row is read. The dimension may be missing or wrong,
+    so rows (blank ones too: openpyxl makes up the rows a sheet skips) are also counted while
+    reading, up to Excel's own limit of 1,048,576 rows.
+    """
+    most = min(limits.max_rows, XLSX_MAX_ROWS - 1) + 1  # data rows plus the header row
+    rows, columns = ws.max_row, ws.max_column
+    if rows is not None and rows > XLSX_MAX_ROWS:
+        raise InputError([Problem(source, None, None,
+                                  f"the sheet says it has {rows:,} rows; an Excel sheet has "
+                                  f"at most {XLSX_MAX_ROWS:,}")])
+    if rows is not None and rows > most:
+        raise too_many_rows(source, rows - 1, limits.max_rows)
+    if columns is not None and columns > XLSX_MAX_COLUMNS:
+        raise InputError([Problem(source, None, None,
+                                  f"the sheet says it has {columns:,} columns; an Excel "
+                                  f"sheet has at most {XLSX_MAX_COLUMNS:,}")])
+    if rows is not None and columns is not None and rows * columns > max(
+            limits.max_unpacked_bytes // 8, 1):
+        raise InputError([Problem(
+            source, None, None,
+            f"the sheet says it spans {rows:,} rows × {columns:,} columns, more cells than "
+            "the limit on the unpacked size (TRYG_MAX_UNPACKED_MB) allows; nothing was read")])
+    records: list[tuple[int, list[Any]]] = []
+    for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
+        if number > most:
+            if number > XLSX_MAX_ROWS:
+                raise InputError([Problem(source, number, None,
+                                          f"the sheet has rows past row {XLSX_MAX_ROWS:,}, "
+                                          "the last row an Excel sheet has")])
+            raise too_many_rows(source, number - 1, limits.max_rows, exact=False)
+        if any(v is not None and str(v).strip() for v in values):
+            records.append((number, list(values)))
+    return records
 
 
 def _sheet(book: Any, sheet: str | int | None, source: str) -> Any:
@@ -98,15 +150,21 @@ def _sheet(book: Any, sheet: str | int | None, source: str) -> Any:
     return book[sheet]
 
 
-def _load_sav(path: PathLike) -> RawTable:
+def _load_sav(path: PathLike, limits: Limits) -> RawTable:
     """An SPSS file with its numeric codes kept (user-missing codes such as "don't know" too:
     the index specification decides what they mean) and its value labels in
-    ``attrs["value_labels"]``."""
+    ``attrs["value_labels"]``. The number of cases is read from the header first."""
     source = str(path)
     import pyreadstat
 
     try:
+        _, head = pyreadstat.read_sav(str(path), metadataonly=True)
+        cases = head.number_rows
+        if cases is not None and cases > limits.max_rows:
+            raise too_many_rows(source, int(cases), limits.max_rows, unit="cases")
         frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    except InputError:
+        raise
     except Exception as exc:  # pyreadstat raises its own and OS errors
         raise InputError(
             [Problem(source, None, None, f"not a readable SPSS file: {type(exc).__name__}: {exc}")]

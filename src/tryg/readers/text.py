@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tryg.index.inputs import InputError, Problem
+from tryg.readers.limits import too_many_rows
 
 DELIMITERS = (",", ";", "\t")
 
@@ -135,13 +136,17 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def parse_csv(text: str, source: str, *, encoding: str | None = None) -> RawTable:
+def parse_csv(text: str, source: str, *, encoding: str | None = None,
+              max_rows: int | None = None) -> RawTable:
     """Rows of CSV text with their starting line numbers; the header is the first non-blank
-    record. Raises ``InputError`` for an empty file, a bad header or ragged rows."""
+    record. Raises ``InputError`` for an empty file, a bad header or ragged rows, and for more
+    than ``max_rows`` data rows (checked before the rows are kept)."""
     first = next((ln for ln in io.StringIO(text, newline="") if ln.strip()), None)
     if first is None:
         raise InputError([Problem(source, None, None, "the file is empty")])
     delimiter = sniff_delimiter(first)
+    if max_rows is not None:
+        _check_rows(text, source, delimiter, max_rows)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     records: list[tuple[int, list[str]]] = []
     previous = 0
@@ -157,6 +162,27 @@ def parse_csv(text: str, source: str, *, encoding: str | None = None) -> RawTabl
     return table_from_records(
         records, source, decimal_comma=delimiter == ";", encoding=encoding, binary=False
     )
+
+
+def _check_rows(text: str, source: str, delimiter: str, max_rows: int) -> None:
+    """Refuse more than ``max_rows`` records after the header. Counting line breaks is cheap
+    and enough when there are few; otherwise (a cell spanning lines, blank lines) the records
+    are counted without keeping them, and the count stops at the limit."""
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if breaks <= max_rows:
+        return
+    records = 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                records += 1
+                if records > max_rows + 1:
+                    break
+    except csv.Error:
+        return  # the parse proper reports it, with its line
+    if records > max_rows + 1:
+        raise too_many_rows(source, max_rows + 1, max_rows, exact=False)
 
 
 def cell_text(value: Any) -> str | None:

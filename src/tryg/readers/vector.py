@@ -23,6 +23,7 @@ import shapely
 from tryg import geo
 from tryg.geo.features import MAX_COORDINATE
 from tryg.index.inputs import InputError
+from tryg.readers.limits import DEFAULT_LIMITS, Limits, check_zip, too_many_rows
 from tryg.readers.report import Collector
 from tryg.readers.table import PathLike
 
@@ -32,15 +33,21 @@ _POLYGON_TYPES = ("Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "Unk
 
 
 def read_vector_features(
-    path: PathLike, out: Collector, *, layer: str | None = None
+    path: PathLike, out: Collector, *, layer: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[list[geo.Feature], str | None]:
     """The features of one layer of a GeoPackage or Shapefile and the CRS the file names
-    (``None`` when it names none). Problems go to ``out``; a file that cannot be read raises."""
+    (``None`` when it names none). Problems go to ``out``; a file that cannot be read raises.
+
+    A zipped Shapefile is checked against ``limits`` from its central directory before GDAL
+    opens it, and the layer's feature count before its features are read."""
     import pyogrio
     from pyogrio import raw
 
     if not Path(path).is_file():
         raise out.fail(None, None, "cannot read the file: no such file")
+    if Path(path).suffix.lower() == ".zip":
+        check_zip(path, limits, what="zipped Shapefile")
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -49,6 +56,14 @@ def read_vector_features(
     except Exception as exc:  # GDAL reports a broken file with many exception types
         raise _unreadable(exc, out) from None
     chosen = _pick_layer(layers, layer, out)
+    try:
+        with warnings.catch_warnings():  # raw.read below says the same again
+            warnings.simplefilter("ignore")
+            count = int(pyogrio.read_info(str(path), layer=chosen).get("features") or 0)
+    except Exception as exc:
+        raise _unreadable(exc, out) from None
+    if count > limits.max_rows:
+        raise too_many_rows(str(path), count, limits.max_rows, unit="features")
     try:
         with warnings.catch_warnings(record=True) as more:
             warnings.simplefilter("always")

@@ -12,6 +12,10 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tryg.readers.limits import Limits
 
 #: An address or network of a trusted reverse proxy.
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -41,11 +45,23 @@ SETTINGS: tuple[Setting, ...] = (
             "1 behind HTTPS: secure cookies, HSTS and redirect to https."),
     Setting("TRYG_LOGIN_ATTEMPTS", "5",
             "Failed log-ins from one user name and address before it is locked for an hour."),
+<<<<<<< HEAD
     Setting("TRYG_TRUSTED_PROXIES", "",
             "Comma-separated addresses or networks (e.g. 127.0.0.1,10.0.0.0/8,::1) of the "
             "reverse proxies in front of the site. Only requests from these have their "
             "X-Forwarded-For (the client's address, for the log-in lock) and "
             "X-Forwarded-Proto (https) believed. Empty: no proxy is trusted."),
+=======
+    Setting("TRYG_MAX_UPLOAD_MB", "1024",
+            "Largest file the upload page accepts, in MB; a larger one is refused before it "
+            "is stored (HTTP 413)."),
+    Setting("TRYG_MAX_UNPACKED_MB", "1024",
+            "Largest size an XLSX workbook or zipped Shapefile may unpack to, in MB; checked "
+            "from the ZIP's directory before anything is unpacked."),
+    Setting("TRYG_MAX_ROWS", "20000000",
+            "Most data rows (records, answers, features) one file may have; checked before "
+            "the rows are read (imports, uploads and `tryg index run`)."),
+>>>>>>> h-limits
 )
 
 
@@ -59,7 +75,31 @@ class Config:
     language: str
     secure: bool
     login_attempts: int
+<<<<<<< HEAD
     trusted_proxies: tuple[Network, ...]
+=======
+    max_upload_mb: int
+    max_unpacked_mb: int
+    max_rows: int
+
+    def limits(self) -> Limits:
+        """The limits on one file for the readers (:mod:`tryg.readers.limits`)."""
+        from tryg.readers.limits import Limits  # not at import: the readers load pandas
+
+        return Limits.from_megabytes(max_rows=self.max_rows,
+                                     max_unpacked_mb=self.max_unpacked_mb)
+
+
+def _positive(values: Mapping[str, str], name: str) -> int:
+    text = values[name].strip().replace("_", "")
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {values[name]!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number
+>>>>>>> h-limits
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -79,6 +119,7 @@ def load(environ: Mapping[str, str]) -> Config:
         language=language,
         secure=values["TRYG_SECURE"].strip() in ("1", "true", "yes"),
         login_attempts=int(values["TRYG_LOGIN_ATTEMPTS"]),
+<<<<<<< HEAD
         trusted_proxies=trusted_networks(values["TRYG_TRUSTED_PROXIES"]),
     )
 
@@ -99,6 +140,22 @@ def trusted_networks(text: str) -> tuple[Network, ...]:
             raise ValueError(f"TRYG_TRUSTED_PROXIES: {item!r} is not an IP address or "
                              f"network ({exc})") from exc
     return tuple(networks)
+=======
+        max_upload_mb=_positive(values, "TRYG_MAX_UPLOAD_MB"),
+        max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"),
+        max_rows=_positive(values, "TRYG_MAX_ROWS"),
+    )
+
+
+def read_limits(environ: Mapping[str, str]) -> Limits:
+    """The limits on one file read (``TRYG_MAX_ROWS``, ``TRYG_MAX_UNPACKED_MB``), for the
+    command line that reads files without a site (``tryg index run``)."""
+    from tryg.readers.limits import Limits
+
+    values = {s.name: environ.get(s.name, s.default) for s in SETTINGS}
+    return Limits.from_megabytes(max_rows=_positive(values, "TRYG_MAX_ROWS"),
+                                 max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"))
+>>>>>>> h-limits
 
 
 def secret_key(config: Config) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import dj_database_url
 
+from tryg.imports.tempfiles import sweep
 from tryg.site.config import load, secret_key
 
 CONFIG = load(os.environ)
@@ -19,8 +20,13 @@ CONFIG = load(os.environ)
 BASE_DIR = CONFIG.data_dir
 # The data folder holds the SQLite file, uploads and collected static files: make it here,
 # once, so every entry point (serve, manage, demo, wsgi) finds it.
-for _folder in (CONFIG.data_dir, CONFIG.data_dir / "static", CONFIG.data_dir / "uploads"):
+UPLOAD_TEMP_DIR = CONFIG.data_dir / "uploads" / "tmp"
+for _folder in (CONFIG.data_dir, CONFIG.data_dir / "static", CONFIG.data_dir / "uploads",
+                UPLOAD_TEMP_DIR):
     _folder.mkdir(parents=True, exist_ok=True)
+# Uploads being checked wait in a folder per process there (tryg.imports.tempfiles); remove
+# what processes that were killed left behind. Folders of live processes are locked and kept.
+sweep(UPLOAD_TEMP_DIR)
 SECRET_KEY = secret_key(CONFIG)
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
@@ -165,9 +171,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = str(CONFIG.data_dir / "static")
 MEDIA_ROOT = str(CONFIG.data_dir / "uploads")
-# Uploads of national register extracts are large: keep them on disk, not in memory.
+# Uploads of national register extracts are large: keep them on disk, not in memory, in
+# the data folder (not the system's temporary folder), and stop one past TRYG_MAX_UPLOAD_MB.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
+FILE_UPLOAD_HANDLERS = [
+    "tryg.imports.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "tryg.imports.uploads.ProcessTemporaryUploadHandler",
+]
+# The form's other fields (not files) stay limited by Django's own setting.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+TRYG_MAX_UPLOAD_MB = CONFIG.max_upload_mb
+# Limits on one file read by an import (tryg.readers.limits via tryg.imports.base).
+TRYG_MAX_UNPACKED_MB = CONFIG.max_unpacked_mb
+TRYG_MAX_ROWS = CONFIG.max_rows
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,97 @@
+"""What one file may cost a reader: rows, and for a ZIP-based file (XLSX, a zipped Shapefile)
+the size it unpacks to.
+
+A 5 MB workbook can unpack to gigabytes of XML, and a small CSV can hold more rows than the
+machine has memory for. Every limit is checked before the expensive work starts: a ZIP's
+central directory declares each member's unpacked and compressed size, so an archive that
+would unpack past :attr:`Limits.max_unpacked_bytes`, or one of whose members is compressed at an
+absurd ratio (a run of zeros, a zip bomb), is refused before a single member is decompressed.
+The declared sizes may lie; Python's :mod:`zipfile` (which openpyxl reads through) then stops a
+member at its declared size and fails its CRC check, so the declared total still bounds the
+work. Rows are checked from what a file says about itself where it does (an XLSX sheet's
+dimension, an SPSS header, a layer's feature count, a CSV's line breaks) and counted while
+reading where it does not.
+
+The readers take a :class:`Limits` (``limits=``) with the defaults below; the site passes the
+configured ones (``TRYG_MAX_ROWS``, ``TRYG_MAX_UNPACKED_MB``).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tryg.index.inputs import InputError, Problem
+
+MIB = 1 << 20
+#: An Excel sheet has at most this many rows; a row number past it is not a workbook's.
+XLSX_MAX_ROWS = 1_048_576
+#: An Excel sheet has at most this many columns.
+XLSX_MAX_COLUMNS = 16_384
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits on one file read. ``max_rows`` counts data rows (records, answers, features);
+    ``max_unpacked_bytes`` is the total a ZIP-based file may unpack to; a member larger than
+    ``ratio_floor`` bytes whose unpacked size is more than ``max_ratio`` times its compressed
+    size is refused (real workbooks and Shapefiles compress 2-20 times)."""
+
+    max_rows: int = 20_000_000
+    max_unpacked_bytes: int = 1024 * MIB
+    max_ratio: float = 100.0
+    ratio_floor: int = MIB
+
+    @classmethod
+    def from_megabytes(cls, *, max_rows: int, max_unpacked_mb: int) -> Limits:
+        return cls(max_rows=max_rows, max_unpacked_bytes=max_unpacked_mb * MIB)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / MIB:,.1f} MB"
+
+
+def check_zip(path: str | Path, limits: Limits, *, what: str) -> None:
+    """Refuse a ZIP-based file (``what``: "XLSX workbook", "zipped Shapefile") whose central
+    directory declares more than the limits allow. Reads the directory only: no member is
+    decompressed. A file that is not a ZIP at all is left to the format's own reader."""
+    source = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return
+    total = sum(m.file_size for m in members)
+    if total > limits.max_unpacked_bytes:
+        biggest = max(members, key=lambda m: m.file_size)
+        raise InputError([Problem(
+            source, None, None,
+            f"the {what} unpacks to {_megabytes(total)} (its largest part, "
+            f"{biggest.filename!r}, to {_megabytes(biggest.file_size)}), more than the limit "
+            f"of {_megabytes(limits.max_unpacked_bytes)} (TRYG_MAX_UNPACKED_MB); nothing was "
+            "unpacked")])
+    for m in members:
+        if m.file_size > limits.ratio_floor and (
+                m.file_size > limits.max_ratio * max(m.compress_size, 1)):
+            ratio = m.file_size / max(m.compress_size, 1)
+            raise InputError([Problem(
+                source, None, None,
+                f"the {what}'s part {m.filename!r} is compressed {ratio:,.0f} to 1 "
+                f"({_megabytes(m.compress_size)} unpacking to {_megabytes(m.file_size)}); "
+                f"real files compress far less than {limits.max_ratio:g} to 1, so this looks "
+                "like a zip bomb and was not unpacked")])
+
+
+def too_many_rows(source: str, rows: int, max_rows: int, *, exact: bool = True,
+                  unit: str = "rows") -> InputError:
+    """The error for a file with more than ``max_rows`` rows (``rows``: how many it has, or
+    how many were counted before stopping when not ``exact``)."""
+    have = f"{rows:,} {unit}" if exact else f"at least {rows:,} {unit}"
+    return InputError([Problem(
+        source, None, None,
+        f"the file has {have}, more than the limit of {max_rows:,} (TRYG_MAX_ROWS); "
+        "nothing was read")])
