@@ -53,7 +53,6 @@ def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
                    "as https, so every one is redirected to https. Set TRYG_TRUSTED_PROXIES "
                    "to the address of the reverse proxy that ends TLS.", err=True)
     click.echo(f"tryg is served on http://{host}:{port}/  (Ctrl+C stops it)")
-<<<<<<< HEAD
     # waitress trusts one exact address or every peer ('*'), and when it trusts X-Forwarded-For
     # it replaces REMOTE_ADDR by the entry a fixed count (trusted_proxy_count) from the right.
     # TRYG_TRUSTED_PROXIES is a list of networks, applied alike under every WSGI server by the
@@ -62,16 +61,12 @@ def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
     # rather than by count, and Django reads X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER). So
     # waitress's own proxy handling stays off (no trusted_proxy); it passes the headers on when
     # proxies are configured, and removes them itself (its default) when none are.
-    waitress_serve(application, host=host, port=port, threads=threads, ident="tryg",
-                   clear_untrusted_proxy_headers=not trusted)
-=======
     # waitress refuses a body past its own limit (1 GB by default) with a bare 413 before
     # the site sees it: make room for TRYG_MAX_UPLOAD_MB, so that the site says why.
     # Past twice that, waitress refuses from the Content-Length, before any of it arrives.
     body = 2 * (max_upload_bytes() + FORM_OVERHEAD + settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     waitress_serve(application, host=host, port=port, threads=threads, ident="tryg",
-                   max_request_body_size=body)
->>>>>>> h-limits
+                   clear_untrusted_proxy_headers=not trusted, max_request_body_size=body)
 
 
 @click.command("manage", context_settings={"ignore_unknown_options": True,

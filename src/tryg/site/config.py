@@ -45,13 +45,11 @@ SETTINGS: tuple[Setting, ...] = (
             "1 behind HTTPS: secure cookies, HSTS and redirect to https."),
     Setting("TRYG_LOGIN_ATTEMPTS", "5",
             "Failed log-ins from one user name and address before it is locked for an hour."),
-<<<<<<< HEAD
     Setting("TRYG_TRUSTED_PROXIES", "",
             "Comma-separated addresses or networks (e.g. 127.0.0.1,10.0.0.0/8,::1) of the "
             "reverse proxies in front of the site. Only requests from these have their "
             "X-Forwarded-For (the client's address, for the log-in lock) and "
             "X-Forwarded-Proto (https) believed. Empty: no proxy is trusted."),
-=======
     Setting("TRYG_MAX_UPLOAD_MB", "1024",
             "Largest file the upload page accepts, in MB; a larger one is refused before it "
             "is stored (HTTP 413)."),
@@ -61,7 +59,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRYG_MAX_ROWS", "20000000",
             "Most data rows (records, answers, features) one file may have; checked before "
             "the rows are read (imports, uploads and `tryg index run`)."),
->>>>>>> h-limits
 )
 
 
@@ -75,9 +72,7 @@ class Config:
     language: str
     secure: bool
     login_attempts: int
-<<<<<<< HEAD
     trusted_proxies: tuple[Network, ...]
-=======
     max_upload_mb: int
     max_unpacked_mb: int
     max_rows: int
@@ -99,7 +94,6 @@ def _positive(values: Mapping[str, str], name: str) -> int:
     if number < 1:
         raise ValueError(f"{name} must be at least 1, not {number}")
     return number
->>>>>>> h-limits
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -119,8 +113,10 @@ def load(environ: Mapping[str, str]) -> Config:
         language=language,
         secure=values["TRYG_SECURE"].strip() in ("1", "true", "yes"),
         login_attempts=int(values["TRYG_LOGIN_ATTEMPTS"]),
-<<<<<<< HEAD
         trusted_proxies=trusted_networks(values["TRYG_TRUSTED_PROXIES"]),
+        max_upload_mb=_positive(values, "TRYG_MAX_UPLOAD_MB"),
+        max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"),
+        max_rows=_positive(values, "TRYG_MAX_ROWS"),
     )
 
 
@@ -140,11 +136,6 @@ def trusted_networks(text: str) -> tuple[Network, ...]:
             raise ValueError(f"TRYG_TRUSTED_PROXIES: {item!r} is not an IP address or "
                              f"network ({exc})") from exc
     return tuple(networks)
-=======
-        max_upload_mb=_positive(values, "TRYG_MAX_UPLOAD_MB"),
-        max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"),
-        max_rows=_positive(values, "TRYG_MAX_ROWS"),
-    )
 
 
 def read_limits(environ: Mapping[str, str]) -> Limits:
@@ -155,7 +146,6 @@ def read_limits(environ: Mapping[str, str]) -> Limits:
     values = {s.name: environ.get(s.name, s.default) for s in SETTINGS}
     return Limits.from_megabytes(max_rows=_positive(values, "TRYG_MAX_ROWS"),
                                  max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"))
->>>>>>> h-limits
 
 
 def secret_key(config: Config) -> str:
