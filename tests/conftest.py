@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# No test waits on the wall clock: Hypothesis's per-example deadline is a wall-clock limit that a
+# busy machine (CI's two cores) trips at random, so it is off for the whole suite; the number of
+# examples bounds each property test instead.
+hypothesis_settings.register_profile("tryg", deadline=None)
+hypothesis_settings.load_profile("tryg")
 
 
 def _missing(reason: str) -> NoReturn:
