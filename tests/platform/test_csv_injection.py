@@ -32,12 +32,12 @@ def hostile_site(formula_texts: tuple[str, ...]) -> Site:
     texts = list(formula_texts)
     for i, area in enumerate(site.areas):
         old = area.code
-        area.code, area.name = f"{texts[i]}{i}", texts[-1 - i]
+        area.code, area.name = f"{texts[i][:12]}{i}", texts[-1 - i]  # codes: 40 chars at most
         area.save()
         ResultRow.objects.filter(area_code=old).update(area_code=area.code,
                                                        area_name=area.name)
     for i, text in enumerate(texts):  # areas with no responses are listed by the quality CSV
-        Area.objects.create(code=f"{text}x{i}", name=text, level="district")
+        Area.objects.create(code=f"{text[:12]}x{i}", name=text, level="district")
     ResultRow.objects.filter(run=site.unpublished).update(measure=texts[2])
     return site
 
