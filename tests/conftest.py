@@ -6,9 +6,13 @@ developer's machine, but fail the run under CI (``CI=true``), so CI cannot go gr
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,6 +31,34 @@ def _missing(reason: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (CI=true, so this fails instead of skipping)", pytrace=False)
     pytest.skip(reason)
+
+
+#: Text planted in area, wave and measure names by the CSV-injection tests: one per first
+#: character a spreadsheet takes for a formula (OWASP: = + - @ tab carriage-return).
+FORMULA_TEXTS = ('=HYPERLINK("http://example.org/x","klik")', "+1+cmd|' /C calc'!A0",
+                 "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def formula_cells(data: bytes) -> list[str]:
+    """The cells of a CSV file that a spreadsheet would run as a formula: those beginning with
+    = + - @ tab or carriage return that are not plain numbers (checked independently of
+    tryg.exports, with the csv module)."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    return [cell for row in rows for cell in row
+            if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(cell)]
+
+
+@pytest.fixture(name="formula_cells")
+def formula_cells_fixture() -> Callable[[bytes], list[str]]:
+    """:func:`formula_cells` for the tests of every CSV the site and the CLI write."""
+    return formula_cells
+
+
+@pytest.fixture(name="formula_texts")
+def formula_texts_fixture() -> tuple[str, ...]:
+    """:data:`FORMULA_TEXTS`, to plant in names."""
+    return FORMULA_TEXTS
 
 
 @pytest.fixture(scope="session")

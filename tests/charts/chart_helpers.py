@@ -16,9 +16,13 @@ def parse(svg: str) -> ET.Element:
 
 
 def assert_accessible(svg: str, title: str) -> ET.Element:
-    """role="img", a <title> equal to ``title`` as first child, an aria-label naming it."""
+    """role="img", a <title> equal to ``title`` as first child, an aria-label naming it; no
+    style attribute anywhere (the site's CSP allows no inline style: the class tryg-chart
+    sizes the chart from the stylesheet)."""
     root = parse(svg)
     assert root.tag == f"{SVG}svg"
+    assert "tryg-chart" in (root.get("class") or "").split()
+    assert [e.tag for e in root.iter() if e.get("style") is not None] == []
     assert root.get("role") == "img"
     label = root.get("aria-label") or ""
     assert label.startswith(title)

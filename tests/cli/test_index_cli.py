@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -296,3 +297,24 @@ def test_bad_inputs_list_every_problem_and_write_nothing(demo: Path, tmp_path: P
     assert f"{survey.name}, row 3, column 'area_code'" in result.stderr
     assert f"{survey.name}, row 6, column 'tryg_nabolag'" in result.stderr
     assert out.read_text(encoding="utf-8") == "last year's results\n"
+
+
+def test_csv_output_has_no_formula_cells(fake_inputs: list[str], monkeypatch: pytest.MonkeyPatch,
+                                         formula_texts: tuple[str, ...],
+                                         formula_cells: Callable[[bytes], list[str]]) -> None:
+    hostile = fake_table()
+    hostile["area_code"] = list(formula_texts[:2])
+    hostile["area_name"] = list(formula_texts[4:])
+    hostile["estimate"] = [-1.39, -0.5]
+
+    def compute(*args: object, **kwargs: object) -> FakeResult:
+        return FakeResult(hostile, ())
+
+    monkeypatch.setattr(cli_index, "_compute", compute)
+    for extra in (["--out", "results.csv"], ["--public", "--out", "public.csv"], []):
+        result = invoke(*fake_inputs, "-q", *extra)
+        assert result.exit_code == 0, result.output
+        data = Path(extra[-1]).read_bytes() if extra else result.stdout_bytes
+        assert formula_cells(data) == [], extra
+        assert b"'=HYPERLINK" in data, extra
+        assert (b"-1.39" in data) == ("--public" not in extra)  # public: suppressed (n = 30)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
 import os
+import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tryg.exports.atomic as atomic
 from tryg.exports import FORMATS, format_for, read_results, results_bytes, write_results
-from tryg.exports.formats import FIXED_TIME, from_bytes
+from tryg.exports.formats import FIXED_TIME, FORMULA_STARTS, from_bytes, neutralise, restore
 from tryg.index.catalog import load_spec
 from tryg.index.results import PUBLIC_COLUMNS, RESULT_COLUMNS, conform, empty_results, public_view
 
@@ -220,3 +225,81 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+# -- CSV injection: text a spreadsheet would run as a formula gets a leading quote ------------
+
+FormulaCells = Callable[[bytes], list[str]]
+
+
+def hostile_table(texts: tuple[str, ...]) -> pd.DataFrame:
+    """A results table whose area codes, names, levels, measures and flags start with every
+    formula character, beside negative numbers that must stay numbers."""
+    k = len(texts)
+    frame = pd.DataFrame({c: [None] * k for c in RESULT_COLUMNS})
+    frame["area_code"] = [f"{t}{i}" for i, t in enumerate(texts)]
+    frame["area_name"] = list(texts)
+    frame["level"] = list(reversed(texts))
+    frame["wave"] = 2015
+    frame["measure"] = [t.replace("1", "m") for t in texts]
+    frame["estimate"] = [-1.39, -1e-300, -0.0, 2.5, -123.0, np.nan][:k]
+    frame["n"] = list(range(k))
+    frame["flags"] = list(texts)
+    frame["spec_id"] = SPEC.id
+    frame["spec_hash"] = SPEC.hash
+    return conform(frame)
+
+
+def test_csv_neutralises_formula_text_and_keeps_numbers(
+        formula_texts: tuple[str, ...], formula_cells: FormulaCells) -> None:
+    original = hostile_table(formula_texts)
+    data = results_bytes(original, "csv")
+    assert formula_cells(data) == []
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert [r["area_name"] for r in rows] == ["'" + t for t in formula_texts]
+    # negative numbers are numbers: written as they are, no quote
+    assert [r["estimate"] for r in rows] == ["-1.39", "-1e-300", "-0.0", "2.5", "-123.0", ""]
+    # the quote is taken off again on reading, and the file is the same bytes every time
+    pd.testing.assert_frame_equal(from_csv(data), original, check_exact=True)
+    assert results_bytes(hostile_table(formula_texts), "csv") == data
+
+
+def from_csv(data: bytes) -> pd.DataFrame:
+    path = Path(tempfile.mkdtemp()) / "r.csv"
+    path.write_bytes(data)
+    return read_results(path)
+
+
+def test_xlsx_keeps_formula_text_as_text(formula_texts: tuple[str, ...]) -> None:
+    from openpyxl import load_workbook
+
+    data = results_bytes(hostile_table(formula_texts), "xlsx")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # no formula element anywhere
+    book = load_workbook(io.BytesIO(data))
+    names = [c.value for c in book.worksheets[0]["B"][1:]]
+    # (XML reads a carriage return in text as a line feed: openpyxl writes it as it is)
+    assert names == [t.replace("\r", "\n") for t in formula_texts]
+    assert {c.data_type for c in book.worksheets[0]["B"][1:]} == {"s"}
+
+
+@given(st.text(max_size=12))
+def test_neutralise_is_reversible_and_leaves_no_formula(text: str) -> None:
+    safe = neutralise(text)
+    assert restore(safe) == text
+    if safe[:1] in FORMULA_STARTS:
+        float(safe)  # only a plain number may start with + or -
+    if safe != text:
+        assert safe == "'" + text
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("=1+1", "'=1+1"), ("+45 12 34 56 78", "'+45 12 34 56 78"), ("-", "'-"),
+    ("@user", "'@user"), ("\t1", "'\t1"), ("\r1", "'\r1"), ("-1.39", "-1.39"), ("+3", "+3"),
+    ("1e5", "1e5"), ("-1e-5", "-1e-5"), ("'=1", "''=1"), ("'x", "'x"), ("", ""),
+    ("Aalborg", "Aalborg"), ("-inf", "'-inf"), ("1-2", "1-2"),
+])
+def test_neutralise_examples(text: str, written: str) -> None:
+    assert neutralise(text) == written
+    assert restore(written) == text

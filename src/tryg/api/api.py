@@ -1,11 +1,14 @@
 """The NinjaAPI of a tryg site: public aggregates and analyst-only record-level data.
 
 Docs: ``/api/docs`` (Swagger UI from the files django-ninja ships, served by the site; no
-CDN, because ``ninja`` is an installed app) and the schema at ``/api/openapi.json``.
+CDN, because ``ninja`` is an installed app) and the schema at ``/api/openapi.json``. The docs
+page runs under the site's Content-Security-Policy (its scripts are files, its settings a JSON
+data block), plus ``data:`` images: Swagger UI's stylesheet draws its icons from data URIs.
 """
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from ninja import NinjaAPI
 
 from tryg import __version__
@@ -18,6 +21,7 @@ api = NinjaAPI(
                  "Record-level data (survey answers, register records) need an analyst's "
                  "session."),
     urls_namespace="api",
+    docs_decorator=csp_update({"img-src": ["data:"]}),
 )
 api.add_router("", public.router)
 api.add_router("", analyst.router)

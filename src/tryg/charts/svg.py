@@ -69,8 +69,11 @@ def finish(raw: str, *, title: str, summary: str, links: Collection[str] = (),
     head = svg[:open_end]
     head = re.sub(r'\s(?:role|aria-label|style)="[^"]*"', "", head)
     label = escape(title if not summary else f"{title}. {summary}", quote=True)
-    head = head[:-1] + (f' role="img" aria-label="{label}" '
-                        'style="max-width:100%;height:auto">')
+    # No style attribute: the site's Content-Security-Policy allows no inline styles; the
+    # stylesheets size the chart (svg.tryg-chart: max-width 100%, height auto).
+    head = re.sub(r'\sclass="([^"]*)"', r' class="\1 tryg-chart"', head, count=1) \
+        if ' class="' in head else head[:-1] + ' class="tryg-chart">'
+    head = head[:-1] + f' role="img" aria-label="{label}">'
     inner = f"<title>{escape(title)}</title><desc>{escape(summary)}</desc>"
     if hatch:
         inner += _HATCH_DEFS

@@ -18,10 +18,13 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 from tryg.exports.atomic import atomic_write_bytes
-from tryg.exports.formats import FORMATS, format_for, from_bytes, to_bytes
+from tryg.exports.formats import FORMATS, csv_bytes, format_for, from_bytes, neutralise, to_bytes
 from tryg.index.results import RESULT_DTYPES
 
-__all__ = ["FORMATS", "format_for", "read_results", "results_bytes", "write_results"]
+__all__ = [
+    "FORMATS", "csv_bytes", "format_for", "neutralise", "read_results", "results_bytes",
+    "write_results",
+]
 
 
 def results_bytes(table: pd.DataFrame, format: str) -> bytes:

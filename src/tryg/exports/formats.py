@@ -6,7 +6,10 @@ changed. Each format needed something for that:
 
 * CSV: UTF-8, ``\\n`` line ends, floats written with :func:`repr` (the shortest text that
   reads back as the same double, so nothing is lost and nothing depends on pandas' float
-  formatting), missing values as empty fields, booleans as ``True``/``False``.
+  formatting), missing values as empty fields, booleans as ``True``/``False``. Text that a
+  spreadsheet would take for a formula gets a leading ``'`` (:func:`neutralise`, OWASP's rule
+  against CSV injection); :func:`from_bytes` takes it off again. Every CSV tryg writes goes
+  through :func:`csv_bytes`.
 * XLSX: the workbook's created/modified times are fixed, and the zip container is repacked with
   fixed entry times (openpyxl stamps both with the clock). Text cells are always text, never
   formulas (an area name starting with ``=`` stays a name). openpyxl writes floats with 16
@@ -23,14 +26,21 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import itertools
 import json
 import math
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP: "CSV
+#: injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_STARTS: frozenset[str] = frozenset("=+-@\t\r")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "json", "parquet")
 
@@ -58,7 +68,7 @@ def format_for(path: str, format: str | None = None) -> str:
 def to_bytes(table: pd.DataFrame, format: str) -> bytes:
     """``table`` as the bytes of a file in ``format``."""
     writers: dict[str, Callable[[pd.DataFrame], bytes]] = {
-        "csv": _csv, "xlsx": _xlsx, "json": _json, "parquet": _parquet,
+        "csv": csv_bytes, "xlsx": _xlsx, "json": _json, "parquet": _parquet,
     }
     return writers[format_for("", format)](table)
 
@@ -94,20 +104,54 @@ def _check_columns(table: pd.DataFrame) -> list[str]:
     return names
 
 
+def _needs_quote(text: str) -> bool:
+    """Whether :func:`neutralise` prefixes ``text``: it starts with a formula character (and is
+    not a plain number such as ``-1.39``), or it is such a text behind leading quotes already
+    (so that :func:`restore` can tell an added quote from one that was there)."""
+    head = text.lstrip("'")
+    if not head or head[0] not in FORMULA_STARTS:
+        return False
+    return len(head) != len(text) or not _NUMBER.fullmatch(text)
+
+
+def neutralise(text: str) -> str:
+    """A text cell made safe for spreadsheets: ``'`` before a leading ``= + - @``, tab or
+    carriage return (``=1+1`` → ``'=1+1``); numbers written as text (``-1.39``) stay as
+    they are. Reversible: :func:`restore` gives back the original text."""
+    return "'" + text if _needs_quote(text) else text
+
+
+def restore(text: str) -> str:
+    """The original of a text cell written by :func:`neutralise`."""
+    return text[1:] if text.startswith("'") and _needs_quote(text[1:]) else text
+
+
 def _csv_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str):
+        return neutralise(value)
     return str(value)
 
 
-def _csv(table: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_check_columns(table))
-    writer.writerows([_csv_text(v) for v in row] for row in _rows(table))
-    return buffer.getvalue().encode("utf-8")
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """``table`` as CSV (see the module docstring): numbers as numbers, text cells (column
+    names too) neutralised against formula injection, the same bytes for the same table."""
+    header = [neutralise(name) for name in _check_columns(table)]
+    line = io.StringIO()
+    # The csv module quotes a field holding a character of the line terminator, so "\r\n"
+    # makes it quote a lone carriage return too (with "\n" it would not, and a reader would
+    # split the row there); each line's own terminator is then written as "\n".
+    writer = csv.writer(line, lineterminator="\r\n")
+    lines = []
+    for row in itertools.chain([header], ([_csv_text(v) for v in r] for r in _rows(table))):
+        line.seek(0)
+        line.truncate()
+        writer.writerow(row)
+        lines.append(line.getvalue()[:-2])
+    return "".join(f"{text}\n" for text in lines).encode("utf-8")
 
 
 def _json(table: pd.DataFrame) -> bytes:
@@ -180,6 +224,8 @@ def from_bytes(data: bytes, format: str) -> pd.DataFrame:
     fmt = format_for("", format)
     if fmt == "csv":
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+        frame.columns = pd.Index([restore(str(c)) for c in frame.columns])
+        frame = frame.map(restore)
         return frame.astype(object).where(frame != "", None)
     if fmt == "json":
         records = json.loads(data.decode("utf-8"))

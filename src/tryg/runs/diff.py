@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tryg.exports import csv_bytes
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, SPEC_COLUMNS, conform
 
 #: What identifies a result row in both runs.
@@ -91,9 +92,9 @@ class Difference:
         return counts.astype("int64").reset_index()
 
     def csv_bytes(self) -> bytes:
-        """The whole difference as CSV (UTF-8, ``\\n`` line ends, empty for missing)."""
-        text = self.rows.to_csv(index=False, lineterminator="\n", na_rep="")
-        return text.encode("utf-8")
+        """The whole difference as CSV (UTF-8, ``\\n`` line ends, empty for missing; text
+        cells neutralised against formula injection, see :func:`tryg.exports.csv_bytes`)."""
+        return csv_bytes(self.rows)
 
 
 def _unique(table: pd.DataFrame, name: str) -> None:

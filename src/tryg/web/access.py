@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
 
 from tryg.accounts import roles
 from tryg.runs.models import IndexRun
@@ -29,7 +30,9 @@ def logged_in(user: Any) -> bool:
 
 
 def require(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
-    """A view decorator: log-in redirect for the anonymous, 403 when ``predicate`` fails."""
+    """A view decorator: log-in redirect for the anonymous, 403 when ``predicate`` fails.
+    The answer is never stored by a browser or a cache (``never_cache``; see also
+    :mod:`tryg.web.nostore`)."""
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -40,7 +43,7 @@ def require(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return never_cache(wrapped)  # type: ignore[return-value]
 
     return decorate
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tryg.accounts import roles
+from tryg.exports import csv_bytes
 from tryg.index import Spec, load_spec, parse_spec, shipped_specs
 from tryg.runs.models import IndexRun, StoredSpec
 from tryg.runs.quality import BELOW_MIN, NONE, OK, UNCERTAIN, quality_report
@@ -103,7 +104,6 @@ def _summary(summary: Any, level: str) -> list[dict[str, Any]]:
 
 
 def _csv(counts: Any) -> HttpResponse:
-    text = counts.to_csv(index=False, lineterminator="\n")
-    response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(csv_bytes(counts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="tryg-responses-per-area.csv"'
     return response
