@@ -12,6 +12,7 @@ import datetime
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -86,7 +87,7 @@ def latest_publication() -> Publication | None:
     """
     global _recent
     recheck = float(getattr(settings, "TRYG_PUBLICATION_RECHECK", 0.0))
-    now = time.monotonic()
+    now = clock()
     recent = _recent
     if recent is not None and now - recent[0] < recheck:
         return recent[1]
@@ -97,6 +98,9 @@ def latest_publication() -> Publication | None:
     _recent = (now, publication)
     return publication
 
+
+#: The clock of the recheck (seconds, monotonic); tests set their own instead of waiting.
+clock: Callable[[], float] = time.monotonic
 
 #: When the latest publication was last read in this process, and what it was.
 _recent: tuple[float, Publication | None] | None = None
