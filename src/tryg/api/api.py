@@ -6,7 +6,9 @@ CDN, because ``ninja`` is an installed app) and the schema at ``/api/openapi.jso
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
 from tryg import __version__
 from tryg.api import analyst, public
@@ -21,3 +23,9 @@ api = NinjaAPI(
 )
 api.add_router("", public.router)
 api.add_router("", analyst.router)
+
+
+@api.exception_handler(ValidationError)
+def bad_parameters(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A parameter that does not fit the schema: 400, with what is wrong (ninja says 422)."""
+    return api.create_response(request, {"detail": exc.errors}, status=400)
