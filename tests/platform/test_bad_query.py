@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 
-from tryg.public.data import forget_publication, latest_publication
+from tryg.public.data import _published, forget_publication, latest_publication
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import publish
 
@@ -152,12 +152,14 @@ def test_api_results_are_computed_once_per_publication_and_query(site: Site) -> 
     with CaptureQueriesContext(connection) as first:
         one = client.get("/api/results?measure=tryghed_trygge")
     assert one.status_code == 200 and _result_queries(first.captured_queries)
+    _published.cache_clear()  # the process's memo of the public table: not what serves it
     with CaptureQueriesContext(connection) as second:
         two = client.get("/api/results?measure=tryghed_trygge")
     assert two.status_code == 200 and two.content == one.content
     assert not _result_queries(second.captured_queries)  # no recomputation
     assert len(second.captured_queries) == 1  # only: which run is published
-    # Another query of the same publication: the table is not read again either.
+    # Another query of the same publication: computed from the memoised public table.
+    client.get("/api/results?level=kommune")
     with CaptureQueriesContext(connection) as other:
         three = client.get("/api/results?level=kommune&limit=1")
     assert three.status_code == 200 and three.json()["count"] == 1

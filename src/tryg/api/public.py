@@ -36,10 +36,10 @@ from tryg.api.schemas import (
 )
 from tryg.areas.models import Area, AreaLink
 from tryg.index.spec import Spec
+from tryg.public.data import published, run_key
 from tryg.runs.models import IndexRun
 from tryg.surveys.models import Wave
 from tryg.web.access import visible_runs
-from tryg.public.data import published, run_key
 from tryg.web.run_results import records, run_spec
 
 router = Router(tags=["public"])
@@ -136,13 +136,15 @@ def results(request: HttpRequest, run: IdQuery | None = None, area: Text = "",
               else _published().first())
     if chosen is None:
         raise HttpError(404, "no index run has been published yet")
-    query = {"area": area, "level": level, "wave": wave, "measure": measure, "limit": limit,
-             "offset": offset}
+    query: dict[str, Any] = {"area": area, "level": level, "wave": wave, "measure": measure,
+                             "limit": limit, "offset": offset}
     key = results_key(chosen, query)
     body = cache.get(key)
     if not isinstance(body, bytes):
-        answer = ResultsOut.model_validate(_results(chosen, **query))
-        body = JSONRenderer().render(request, answer.model_dump(), response_status=200)
+        answer = ResultsOut.model_validate(_results(chosen, area, level, wave, measure, limit,
+                                                    offset))
+        text = JSONRenderer().render(request, answer.model_dump(), response_status=200)
+        body = text.encode("utf-8")
         cache.set(key, body, RESULTS_TIMEOUT)
     return HttpResponse(body, content_type="application/json; charset=utf-8")
 

@@ -20,7 +20,7 @@ from tryg.public.cache import Fragment, cached_fragment, cached_response, is_ano
 from tryg.public.data import (
     Publication,
     Published,
-    StalePublication,
+    StalePublicationError,
     forget_publication,
     latest_publication,
     latest_published_run,
@@ -46,7 +46,7 @@ def _page(request: HttpRequest, page: str, params: Mapping[str, str],
             break
         try:
             return _publication_page(request, publication, page, params, render_page)
-        except StalePublication:
+        except StalePublicationError:
             forget_publication()
     return render(request, "public/unpublished.html")
 
