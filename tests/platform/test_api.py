@@ -88,7 +88,7 @@ def test_results_are_the_public_view_of_published_runs(site: Site) -> None:
     assert client.get(f"/api/results?wave={WAVE_YEAR + 1}").json()["count"] == 0
     page = client.get("/api/results?limit=1&offset=1").json()
     assert page["count"] == 3 and len(page["results"]) == 1
-    assert client.get("/api/results?limit=0").status_code == 422
+    assert client.get("/api/results?limit=0").status_code == 400
     # An unpublished run is not there, even for an analyst (this is the public view).
     assert client.get(f"/api/results?run={site.unpublished.pk}").status_code == 404
     analyst = client_as(site, "analyst")

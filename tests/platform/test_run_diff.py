@@ -240,7 +240,7 @@ def test_defaults_failed_runs_and_bad_parameters() -> None:
     page = client.get(url, {"a": failed.pk, "b": site.published.pk}).content.decode()
     assert "Run A did not finish" in page and _count(page, "only-b") == 3
     assert client.get(url, {"a": 999999, "b": site.published.pk}).status_code == 404
-    assert client.get(url, {"a": "x"}).status_code == 404
+    assert client.get(url, {"a": "x"}).status_code == 400  # not a run number
     bad = client.get(url, {"a": site.unpublished.pk, "b": site.published.pk,
                            "tolerance": "abc"})
     assert bad.status_code == 200 and "The tolerance must be a number" in bad.content.decode()

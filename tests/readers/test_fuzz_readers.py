@@ -8,6 +8,7 @@ bytes and valid files with random edits, written to a temporary folder.
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,121 @@ def test_random_bytes_read_or_raise_input_error(suffix: str, folder: Path, data:
             check(read, path, data)
     else:
         check(read_survey, path, data)
+
+
+# Numbers at and beyond the edges: what an export, a typo or an overflow writes into a cell.
+EDGE_NUMBERS = st.one_of(
+    st.sampled_from(["1e300", "-1e300", "1e400", "inf", "-inf", "nan", "NaN", "Infinity", "-1",
+                     "-0", "0", "1e15", "1e16", "99999999999999999999",
+                     "18446744073709551616", "-9223372036854775809", "1.5", "0x10", "1_000",
+                     "", " ", "١٢", "²"]),
+    st.integers(-(10**30), 10**30).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+#: Per reader: the seed (a header and one row) with ``{}`` where the number goes.
+NUMBER_SEEDS: dict[str, tuple[str, Callable[[Path], Any], str]] = {
+    "counts": ("counts.csv", read_register,
+               "area_code,quarter,offence,count\n0851,2015Q3,vold,{}\n"),
+    "straf11": ("straf11.csv", read_register,
+                "REGION,TYPE OF OFFENCE,2015Q1\nAalborg,\"Penal Code, total\",{}\n"),
+    "population": ("population.csv", read_population,
+                   "municipality,year,population\nAalborg,2015,{}\n"),
+    "population year": ("population.csv", read_population,
+                        "municipality,year,population\nAalborg,{},100\n"),
+    "survey weight": ("survey.csv", read_survey,
+                      "respondent_id,wave,area_code,weight,q1\nr1,2015,0851,{},2\n"),
+    "survey answer": ("survey.csv", read_survey,
+                      "respondent_id,wave,area_code,weight,q1\nr1,2015,0851,1.5,{}\n"),
+    "survey wave": ("survey.csv", read_survey,
+                    "respondent_id,wave,area_code,weight,q1\nr1,{},0851,1.5,2\n"),
+}
+
+
+def _finite_frames(result: Any) -> None:
+    """Every number a reader returns is finite and within the readers' bound."""
+    from tryg.readers.cells import MAX_MAGNITUDE
+
+    for value in vars(result[0]).values() if isinstance(result, tuple) else [result]:
+        if hasattr(value, "select_dtypes"):
+            numeric = value.select_dtypes("number").to_numpy(dtype=float)
+            present = numeric[~np.isnan(numeric)]
+            assert np.isfinite(present).all() and (np.abs(present) <= MAX_MAGNITUDE).all()
+
+
+@pytest.mark.parametrize("kind", sorted(NUMBER_SEEDS))
+@FUZZ
+@given(number=EDGE_NUMBERS)
+def test_edge_numbers_read_as_bounded_finite_numbers_or_raise_input_error(
+        kind: str, folder: Path, number: str) -> None:
+    name, read, seed = NUMBER_SEEDS[kind]
+    path = folder / name
+    path.write_text(seed.format(number), encoding="utf-8")
+    try:
+        result = read(path)
+    except InputError as exc:
+        assert exc.problems and all(p.source == str(path) for p in exc.problems)
+        return
+    _finite_frames(result)
+
+
+@pytest.mark.parametrize("number", ["1e300", "inf", "nan", "-1", "99999999999999999999"])
+@pytest.mark.parametrize("kind", ["counts", "straf11", "population", "survey weight"])
+def test_a_count_population_or_weight_out_of_bounds_names_row_and_column(
+        kind: str, number: str, folder: Path) -> None:
+    name, read, seed = NUMBER_SEEDS[kind]
+    path = folder / name
+    path.write_text(seed.format(number), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert any(p.row == 2 and p.column for p in caught.value.problems), caught.value
+
+
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+@pytest.fixture(scope="module")
+def shapefile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """A two-feature Shapefile's parts (written by GDAL)."""
+    from pyogrio import raw
+
+    folder = tmp_path_factory.mktemp("shp")
+    boxes = [shapely.box(530000, 6300000, 531000, 6301000),
+             shapely.box(531000, 6300000, 532000, 6301000)]
+    raw.write(str(folder / "k.shp"), np.array([shapely.to_wkb(b) for b in boxes], dtype=object),
+              [np.array(["0851", "0851"], dtype=object), np.array(["A", "A"], dtype=object)],
+              ["KOMKODE", "KOMNAVN"], geometry_type="Polygon", crs=geo.UTM32,
+              driver="ESRI Shapefile")
+    return {p.suffix: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("missing", [".shp", ".shx", ".dbf"])
+def test_a_zipped_shapefile_without_a_part_is_an_input_error(
+        missing: str, shapefile: dict[str, bytes], tmp_path: Path) -> None:
+    path = tmp_path / "kommuner.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for suffix, data in shapefile.items():
+            if suffix != missing:
+                archive.writestr(f"kommuner{suffix}", data)
+    with pytest.raises(InputError, match=f"lacks its .*\\{missing}"):
+        read_area_geometry(path, level="kommune")
+
+
+@FUZZ
+@given(parts=st.sets(st.sampled_from(SHAPEFILE_PARTS)),
+       folder_name=st.sampled_from(["", "data/", "__MACOSX/"]),
+       edit=st.one_of(st.none(), st.tuples(st.sampled_from(SHAPEFILE_PARTS),
+                                           st.integers(0, 1 << 12), st.integers(0, 255))),
+       extra=st.one_of(st.none(), st.binary(max_size=40)))
+def test_zipped_shapefiles_with_any_parts_read_or_raise_input_error(
+        parts: set[str], folder_name: str, edit: tuple[str, int, int] | None,
+        extra: bytes | None, shapefile: dict[str, bytes], folder: Path) -> None:
+    path = folder / "zipped.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for suffix in sorted(parts):
+            data = bytearray(shapefile[suffix])
+            if edit is not None and edit[0] == suffix and data:
+                data[edit[1] % len(data)] = edit[2]
+            archive.writestr(f"{folder_name}kommuner{suffix}", bytes(data))
+        if extra is not None:
+            archive.writestr("readme.txt", extra)
+    check(lambda p: read_area_geometry(p, level="kommune"), path, path.read_bytes())

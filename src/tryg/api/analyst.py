@@ -15,7 +15,7 @@ from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from tryg.accounts import roles
-from tryg.api.schemas import Limit, Offset, RecordsOut, ResponsesOut
+from tryg.api.schemas import IdQuery, Limit, Offset, RecordsOut, ResponsesOut, YearPath
 from tryg.crime.models import RegisterRecord
 from tryg.surveys.models import Response, Wave
 
@@ -28,7 +28,7 @@ def _require_microdata(request: HttpRequest) -> None:
 
 
 @router.get("/waves/{year}/responses", response=ResponsesOut)
-def wave_responses(request: HttpRequest, year: int,
+def wave_responses(request: HttpRequest, year: YearPath,
                    limit: Limit = 1000, offset: Offset = 0) -> Any:
     """A wave's responses: pseudonymous key, area, design variables and answers."""
     _require_microdata(request)
@@ -43,7 +43,7 @@ def wave_responses(request: HttpRequest, year: int,
 
 
 @router.get("/register/records", response=RecordsOut)
-def register_records(request: HttpRequest, batch: int | None = None,
+def register_records(request: HttpRequest, batch: IdQuery | None = None,
                      limit: Limit = 1000, offset: Offset = 0) -> Any:
     """Register records (one reported offence each), optionally of one import."""
     _require_microdata(request)

@@ -9,7 +9,9 @@ data block), plus ``data:`` images: Swagger UI's stylesheet draws its icons from
 from __future__ import annotations
 
 from csp.decorators import csp_update
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
 from tryg import __version__
 from tryg.api import analyst, public
@@ -25,3 +27,9 @@ api = NinjaAPI(
 )
 api.add_router("", public.router)
 api.add_router("", analyst.router)
+
+
+@api.exception_handler(ValidationError)
+def bad_parameters(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A parameter that does not fit the schema: 400, with what is wrong (ninja says 422)."""
+    return api.create_response(request, {"detail": exc.errors}, status=400)

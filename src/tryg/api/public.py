@@ -1,37 +1,46 @@
 """Public endpoints: areas, waves, measures, published results, runs.
 
 Nothing here reads record-level data. Results come only from published runs and only through
-:func:`tryg.index.results.public_view` (via :mod:`tryg.web.run_results`), so suppressed values
-and small register counts never leave the server.
+:func:`tryg.index.results.public_view` (via :func:`tryg.public.data.published`), so
+suppressed values and small register counts never leave the server. The answers of
+/api/results are kept in Django's cache per publication and query.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Prefetch
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router
+from ninja.errors import HttpError
+from ninja.renderers import JSONRenderer
 
 from tryg.accounts import roles
 from tryg.api.schemas import (
     AreaOut,
     FeatureCollection,
+    IdQuery,
     Limit,
     MeasuresOut,
     Offset,
     ResultsOut,
     RunOut,
+    Text,
     WaveOut,
+    YearQuery,
 )
 from tryg.areas.models import Area, AreaLink
 from tryg.index.spec import Spec
+from tryg.public.data import published, run_key
 from tryg.runs.models import IndexRun
 from tryg.surveys.models import Wave
 from tryg.web.access import visible_runs
-from tryg.web.run_results import public_results, records, run_spec
+from tryg.web.run_results import records, run_spec
 
 router = Router(tags=["public"])
 
@@ -43,7 +52,7 @@ def _area(area: Area) -> dict[str, Any]:
 
 
 @router.get("/areas", response=list[AreaOut] | FeatureCollection)
-def areas(request: HttpRequest, level: str = "", geometry: bool = False) -> Any:
+def areas(request: HttpRequest, level: Text = "", geometry: bool = False) -> Any:
     """Areas with their parents; ``?geometry=1``: a GeoJSON FeatureCollection (WGS84)."""
     links = AreaLink.objects.select_related("parent").order_by("valid_from", "parent__code")
     rows = Area.objects.prefetch_related(Prefetch("parent_links", queryset=links))
@@ -102,19 +111,48 @@ def measures(request: HttpRequest) -> Any:
             "spec_hash": run.spec.sha256, "measures": _measures(spec)}
 
 
+#: Seconds an answer of /api/results is kept (a new publication changes the key anyway).
+RESULTS_TIMEOUT = 24 * 3600
+RESULTS_PREFIX = "tryg-api-results"
+
+
+def results_key(run: IndexRun, query: dict[str, Any]) -> str:
+    """The cache key of an answer: the run's publication (id and when it was published, so a
+    withdrawal and a new publication change it) and the query."""
+    text = "&".join(f"{k}={query[k]}" for k in sorted(query))
+    return f"{RESULTS_PREFIX}:{run_key(run)}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
 @router.get("/results", response=ResultsOut)
-def results(request: HttpRequest, run: int | None = None, area: str = "", level: str = "",
-            wave: int | None = None, measure: str = "",
+def results(request: HttpRequest, run: IdQuery | None = None, area: Text = "",
+            level: Text = "", wave: YearQuery | None = None, measure: Text = "",
             limit: Limit = 1000, offset: Offset = 0) -> Any:
     """Published results (the public view: suppressed values blanked, small counts as
-    "< 5"). Without ``run``: the latest published run. An unpublished run is a 404."""
+    "< 5"). Without ``run``: the latest published run. An unpublished run is a 404.
+
+    Each answer is computed once per publication and query and then served from Django's
+    cache (one small query per request finds the publication)."""
     chosen = (get_object_or_404(_published(), pk=run) if run is not None
               else _published().first())
     if chosen is None:
-        from ninja.errors import HttpError
-
         raise HttpError(404, "no index run has been published yet")
-    table = public_results(chosen)
+    query: dict[str, Any] = {"area": area, "level": level, "wave": wave, "measure": measure,
+                             "limit": limit, "offset": offset}
+    key = results_key(chosen, query)
+    body = cache.get(key)
+    if not isinstance(body, bytes):
+        answer = ResultsOut.model_validate(_results(chosen, area, level, wave, measure, limit,
+                                                    offset))
+        text = JSONRenderer().render(request, answer.model_dump(), response_status=200)
+        body = text.encode("utf-8")
+        cache.set(key, body, RESULTS_TIMEOUT)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
+def _results(chosen: IndexRun, area: str, level: str, wave: int | None, measure: str,
+             limit: int, offset: int) -> dict[str, Any]:
+    # The public table of the publication, memoised per process (tryg.public.data).
+    table = published(chosen).table
     if area:
         table = table[table["area_code"] == area]
     if level:

@@ -9,11 +9,26 @@ from ninja import Schema
 from ninja.params import functions
 
 MAX_LIMIT = 10_000
+#: The largest ``?offset=``, id or batch a parameter may name (a 64-bit database integer).
+MAX_INT = 2**63 - 1
+#: The largest wave (year).
+MAX_YEAR = 9999
+#: The longest text parameter (codes, levels, measure ids).
+MAX_TEXT = 200
+#: No NUL characters (PostgreSQL refuses them in text).
+NO_NUL = r"^[^\x00]*$"
 
 #: ``?limit=`` and ``?offset=`` of the paged endpoints.
 Limit = Annotated[int, functions.Query(ge=1, le=MAX_LIMIT,
                                        description=f"Rows per answer (at most {MAX_LIMIT:,}).")]
-Offset = Annotated[int, functions.Query(ge=0, description="Rows to skip.")]
+Offset = Annotated[int, functions.Query(ge=0, le=MAX_INT, description="Rows to skip.")]
+#: A run's or an import's id in the query.
+IdQuery = Annotated[int, functions.Query(ge=1, le=MAX_INT)]
+#: A wave (year) in the query, and in the path.
+YearQuery = Annotated[int, functions.Query(ge=0, le=MAX_YEAR)]
+YearPath = Annotated[int, functions.Path(ge=0, le=MAX_YEAR)]
+#: A code, level or measure id in the query.
+Text = Annotated[str, functions.Query(max_length=MAX_TEXT, pattern=NO_NUL)]
 
 
 class AreaParent(Schema):

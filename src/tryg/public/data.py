@@ -73,7 +73,17 @@ class Publication:
         return f"{self.run_id}-{self.published_at.timestamp():.6f}"
 
     def run(self) -> IndexRun:
-        return IndexRun.objects.select_related("spec").get(pk=self.run_id)
+        """The published run; :class:`StalePublicationError` when it is no longer published as
+        this process last saw it (withdrawn, published again or deleted by another process
+        within ``TRYG_PUBLICATION_RECHECK`` seconds)."""
+        run = IndexRun.objects.select_related("spec").filter(pk=self.run_id).first()
+        if run is None or run.published_at != self.published_at:
+            raise StalePublicationError(self.key)
+        return run
+
+
+class StalePublicationError(Exception):
+    """This process's idea of the latest publication is out of date."""
 
 
 def latest_publication() -> Publication | None:
@@ -114,9 +124,19 @@ def forget_publication(**_: Any) -> None:
 
 
 def latest_published_run() -> IndexRun | None:
-    """The run the public sees: the one published last (None before any publication)."""
-    publication = latest_publication()
-    return publication.run() if publication else None
+    """The run the public sees: the one published last (None before any publication).
+
+    Always a run that is published now: when this process's idea of the publication turns
+    out stale (:class:`StalePublicationError`), the database is read again."""
+    for _attempt in range(3):
+        publication = latest_publication()
+        if publication is None:
+            return None
+        try:
+            return publication.run()
+        except StalePublicationError:
+            forget_publication()
+    return None  # publications changing faster than they can be read: serve none
 
 
 def run_key(run: IndexRun) -> str:

@@ -46,7 +46,7 @@ def file_name(data: Published, fmt: str, wave: int | None = None) -> str:
     return f"{data.spec.id}-run{data.run.pk}{suffix}.{fmt}"
 
 
-def download(run: IndexRun, fmt: str, wave: str = "") -> tuple[bytes, str, str]:
+def download(run: IndexRun, fmt: str, wave: int | None = None) -> tuple[bytes, str, str]:
     """(bytes, content type, file name) of a public file; Http404 for an unknown wave."""
     if fmt not in FORMATS:
         raise Http404("unknown format")
@@ -62,14 +62,14 @@ def download(run: IndexRun, fmt: str, wave: str = "") -> tuple[bytes, str, str]:
     return body, CONTENT_TYPES[fmt], file_name(data, fmt, year)
 
 
-def _wave(data: Published, wave: str) -> int | None:
+def _wave(data: Published, wave: int | None) -> int | None:
     if not data.waves:
         return None
-    if not wave:
+    if wave is None:
         return data.waves[-1]
-    if not wave.isdigit() or int(wave) not in data.waves:
+    if wave not in data.waves:
         raise Http404("no published results for that wave")
-    return int(wave)
+    return wave
 
 
 def _plain(value: Any) -> Any:

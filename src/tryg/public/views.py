@@ -18,11 +18,15 @@ from tryg.public import downloads as files
 from tryg.public import pages
 from tryg.public.cache import Fragment, cached_fragment, cached_response, is_anonymous_visit
 from tryg.public.data import (
+    Publication,
     Published,
+    StalePublicationError,
+    forget_publication,
     latest_publication,
     latest_published_run,
     published,
 )
+from tryg.web import params as query
 
 DOWNLOAD_FORMATS: tuple[str, ...] = files.FORMATS
 
@@ -33,9 +37,23 @@ def _language() -> str:
 
 def _page(request: HttpRequest, page: str, params: Mapping[str, str],
           render_page: Callable[[Published, str], Fragment]) -> HttpResponse:
-    publication = latest_publication()
-    if publication is None:
-        return render(request, "public/unpublished.html")
+    """The page from the cache, or rendered from the latest publication. When this process's
+    idea of the publication is stale (withdrawn elsewhere within the recheck interval), the
+    database is read again and the now-current publication is served."""
+    for _attempt in range(3):
+        publication = latest_publication()
+        if publication is None:
+            break
+        try:
+            return _publication_page(request, publication, page, params, render_page)
+        except StalePublicationError:
+            forget_publication()
+    return render(request, "public/unpublished.html")
+
+
+def _publication_page(request: HttpRequest, publication: Publication, page: str,
+                      params: Mapping[str, str],
+                      render_page: Callable[[Published, str], Fragment]) -> HttpResponse:
     language = _language()
 
     def framed(fragment: Fragment) -> HttpResponse:
@@ -63,7 +81,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def area_map(request: HttpRequest) -> HttpResponse:
-    params = {k: request.GET.get(k, "").strip()[:100] for k in ("measure", "wave", "level")}
+    params = {k: query.text(request, k, max_length=100) for k in ("measure", "wave", "level")}
     return _page(request, "map", params,
                  lambda data, lang: pages.area_map(data, lang, **params))
 
@@ -94,7 +112,7 @@ def download(request: HttpRequest, fmt: str) -> HttpResponse:
     run = latest_published_run()
     if run is None:
         raise Http404("no index run has been published yet")
-    wave = request.GET.get("wave", "").strip() if fmt == "geojson" else ""
+    wave = query.whole_number(request, "wave", hi=query.MAX_YEAR) if fmt == "geojson" else None
     body, content_type, name = files.download(run, fmt, wave)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -24,6 +24,10 @@ _QUARTER = re.compile(r"(\d{4})\s*[-_ ]?\s*[QqKk]\s*([1-4])")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?")
 _DK_DATE = re.compile(r"(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?:[T ].*)?")
 YEARS = (1800, 2200)
+#: The largest magnitude of a number in a data cell (a count, a population, a weight, an
+#: answer): larger ones are typos or overflows, never data, and would overflow the 64-bit
+#: integers and the sums of squares downstream.
+MAX_MAGNITUDE = 1e15
 
 
 class BadCellError(ValueError):
@@ -64,7 +68,13 @@ def parse_integer(value: Any, *, decimal_comma: bool = False) -> int:
     number = parse_number(value, decimal_comma=decimal_comma)
     if not number.is_integer():
         raise BadCellError(f"{shown(value)} is not a whole number")
+    if abs(number) > MAX_MAGNITUDE:
+        raise BadCellError(_too_large(value))
     return int(number)
+
+
+def _too_large(value: Any) -> str:
+    return f"{shown(value)} is too large (at most {MAX_MAGNITUDE:.0e} in magnitude)"
 
 
 def parse_quarter(value: Any) -> str:
@@ -138,6 +148,10 @@ def number_column(
             number = parse_number(cell, decimal_comma=table.decimal_comma)
         except BadCellError as exc:
             out.error(line, column, str(exc))
+            values.append(math.nan)
+            continue
+        if abs(number) > MAX_MAGNITUDE:
+            out.error(line, column, _too_large(cell))
             values.append(math.nan)
             continue
         if positive and number <= 0:

@@ -118,7 +118,7 @@ def straf11_counts(table: RawTable, out: Collector) -> tuple[pd.DataFrame, int]:
 
 
 def _count(cell: object, line: int, column: str, out: Collector) -> int | None:
-    if isinstance(cell, str) and cell.isascii() and cell.isdigit():  # the common case, fast
+    if isinstance(cell, str) and cell.isascii() and cell.isdigit() and len(cell) < 16:  # fast
         return int(cell)
     text = cell_text(cell)
     if text is None or text in NOT_AVAILABLE:

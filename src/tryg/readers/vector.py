@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from tryg.readers.report import Collector
 from tryg.readers.table import PathLike
 
 VECTOR_SUFFIXES = frozenset({".gpkg", ".shp", ".zip"})
+#: The parts a Shapefile cannot be read without.
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
 _POLYGON_TYPES = ("Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "Unknown",
                   "Polygon M", "MultiPolygon M", "Polygon ZM", "MultiPolygon ZM")
 
@@ -48,6 +51,7 @@ def read_vector_features(
         raise out.fail(None, None, "cannot read the file: no such file")
     if Path(path).suffix.lower() == ".zip":
         check_zip(path, limits, what="zipped Shapefile")
+        _check_zipped_shapefile(Path(path), out)
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -72,6 +76,9 @@ def read_vector_features(
     except Exception as exc:
         raise _unreadable(exc, out) from None
     caught.extend(more)
+    if wkb is None:
+        raise out.fail(None, None, f"the layer {chosen!r} has no geometries (a Shapefile needs "
+                                   "its .shp, .shx and .dbf parts)")
     for w in caught:
         out.warn(None, None, f"while reading the layer: {w.message}")
     names = [str(n) for n in meta.get("fields", [])]
@@ -83,6 +90,32 @@ def read_vector_features(
         geometry = _geometry(wkb[i], number, out)
         features.append(geo.Feature(number, properties, geometry))
     return features, _crs(meta.get("crs"), out)
+
+
+def _check_zipped_shapefile(path: Path, out: Collector) -> None:
+    """A zip holding a Shapefile must hold its .shp, .shx and .dbf (GDAL reads a lone .dbf
+    as a table without geometries). A zip that is not one is left to GDAL to report."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist()
+                     if not n.endswith("/") and not n.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    if any(n.lower().endswith(".gpkg") for n in names):
+        return
+    stems: dict[str, set[str]] = {}
+    for name in names:
+        stem, dot, suffix = name.rpartition(".")
+        if dot and f".{suffix.lower()}" in SHAPEFILE_PARTS:
+            stems.setdefault(stem, set()).add(f".{suffix.lower()}")
+    if not stems:
+        raise out.fail(None, None, "the zip file holds no Shapefile (.shp, .shx and .dbf) "
+                                   "and no GeoPackage")
+    for stem, parts in sorted(stems.items()):
+        missing = [p for p in SHAPEFILE_PARTS if p not in parts]
+        if missing:
+            raise out.fail(None, None, f"the Shapefile {stem!r} in the zip file lacks its "
+                                       f"{', '.join(missing)} part(s)")
 
 
 def _unreadable(exc: Exception, out: Collector) -> InputError:

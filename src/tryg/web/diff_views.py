@@ -23,6 +23,7 @@ from tryg.accounts import roles
 from tryg.runs import services
 from tryg.runs.diff import STATUSES, input_changes, spec_change
 from tryg.runs.models import IndexRun, ResultRow
+from tryg.web import params
 from tryg.web.access import require, visible_runs
 from tryg.web.run_results import records
 
@@ -51,13 +52,13 @@ def frame_page(request: HttpRequest, frame: pd.DataFrame, size: int | None = Non
         request.GET.get(param))
 
 
-def _run(runs: QuerySet[IndexRun], value: str | None) -> IndexRun | None:
-    """The run named by a query parameter: None when absent, 404 when not one of ``runs``."""
-    if not value:
+def _run(runs: QuerySet[IndexRun], request: HttpRequest, param: str) -> IndexRun | None:
+    """The run named by a query parameter: None when absent, 400 when not a whole number,
+    404 when not one of ``runs``."""
+    pk = params.whole_number(request, param)
+    if pk is None:
         return None
-    if not value.isdigit():
-        raise Http404
-    run = runs.filter(pk=int(value)).first()
+    run = runs.filter(pk=pk).first()
     if run is None:
         raise Http404
     return run
@@ -75,8 +76,8 @@ def _pair(request: HttpRequest) -> Pair:
     """Runs A and B from ``?a=`` and ``?b=``: by default B is the latest finished run and A
     the run before B (:func:`tryg.runs.services.previous_run`)."""
     runs = visible_runs(request.user)
-    a = _run(runs, request.GET.get("a"))
-    b = _run(runs, request.GET.get("b"))
+    a = _run(runs, request, "a")
+    b = _run(runs, request, "b")
     if b is None:
         b = runs.filter(status=IndexRun.Status.DONE).first() or runs.first()
     if a is None and b is not None:
@@ -113,7 +114,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     a, b = pair.a, pair.b
     difference = services.compare_runs(a, b, tolerance=pair.tolerance)
     measures = _measures(a, b)
-    measure = request.GET.get("measure", "").strip()
+    measure = params.text(request, "measure")
     if measure not in measures:
         measure = ""
     show = request.GET.get("show", "")

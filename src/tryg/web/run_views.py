@@ -29,6 +29,7 @@ from tryg.accounts import roles
 from tryg.index import load_spec, shipped_specs
 from tryg.runs import services
 from tryg.runs.models import IndexRun, ResultRow
+from tryg.web import params
 from tryg.web.access import logged_in, require, visible_run_or_404, visible_runs
 from tryg.web.data_views import paginate
 from tryg.web.run_results import public_results, records
@@ -57,9 +58,8 @@ def _shipped_choices() -> list[tuple[str, str]]:
 
 
 def _filters(request: HttpRequest) -> tuple[str, int | None]:
-    measure = request.GET.get("measure", "").strip()
-    wave_text = request.GET.get("wave", "").strip()
-    wave = int(wave_text) if wave_text.isdigit() else None
+    measure = params.text(request, "measure")
+    wave = params.whole_number(request, "wave", hi=params.MAX_YEAR)
     return measure, wave
 
 
