@@ -30,7 +30,7 @@ class ImportBatch(models.Model):
     replaced_at = models.DateTimeField(_("replaced"), null=True, blank=True)
     #: Register records this import holds, kept when they are written or deleted, so the
     #: imports page does not count millions of rows per request.
-    record_count = models.BigIntegerField(_("records"), default=0)
+    record_count = models.BigIntegerField(_("register records"), default=0)
 
     class Meta:
         ordering = ["-imported_at", "-id"]

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="importbatch",
             name="record_count",
-            field=models.BigIntegerField(default=0, verbose_name="records"),
+            field=models.BigIntegerField(default=0, verbose_name="register records"),
         ),
         migrations.RunPython(count_records, migrations.RunPython.noop),
         migrations.RunPython(keep_one_per_file, migrations.RunPython.noop),
