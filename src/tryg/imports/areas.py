@@ -19,6 +19,7 @@ row of the cycle's first link: a cycle would stop every later index run).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,8 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
            for c, n, lv in zip(frame["code"], frame["name"], frame["level"], strict=True)
            if str(c) not in stored]
     insert_rows(Area, new, what="areas", progress=progress)
-    old_batches = {a.import_batch_id for a in stored.values()}
+    old_ids = [a.import_batch_id for a in stored.values()]
+    old_batches = set(old_ids)
     info = {str(c): (str(n), str(lv)) for c, n, lv in
             zip(frame["code"], frame["name"], frame["level"], strict=True)}
     for area in stored.values():
@@ -169,7 +171,8 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
     if stored:
         created["areas updated"] = len(stored)
     created["parent links"] = len(pairs or [])
-    return Outcome(created, warnings)
+    return Outcome(created, warnings,
+                   dict(Counter(b for b in old_ids if b is not None)))
 
 
 def _no_cycles(links: pd.DataFrame, stored: dict[str, Area], out: Collector) -> None:
