@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from numpy.typing import NDArray
 
@@ -223,7 +223,17 @@ def _drop(earlier: ImportBatch) -> int:
     return int(gone)
 
 
+#: The PostgreSQL advisory lock under which register imports write, one at a time: of two
+#: files with counts for the same area × quarter × offence written at once, the second must see
+#: the first's counts to refuse (or replace) them. SQLite's IMMEDIATE transactions already
+#: write one at a time.
+_WRITE_LOCK = 0x7472_7972  # "tryr"
+
+
 def _write(record: ImportBatch, plan: _Plan, *, replace: bool) -> Outcome:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_WRITE_LOCK])
     if plan.counts is not None:
         replaced = _overlap(plan.counts, plan.data.source, "count", replace=replace)
         return Outcome({"counts": _write_counts(record.pk, plan.counts)}, replaced=replaced)
