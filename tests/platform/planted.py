@@ -153,7 +153,7 @@ def plant() -> Site:
                             weight=7.5, stratum=STRATUM, answers={"tryg_nabolag": 6})
 
     register_batch = ImportBatch.objects.create(kind="register", file_name="records.csv",
-                                                sha256="c" * 64, rows=2)
+                                                sha256="c" * 64, rows=2, record_count=2)
     RegisterRecord.objects.create(import_batch=register_batch, line=RECORD_LINE,
                                   date=dt.date(2031, 3, 2), offence=OFFENCE, area=district,
                                   lon=RECORD_LON, lat=RECORD_LAT)

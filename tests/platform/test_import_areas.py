@@ -15,7 +15,8 @@ from tryg import geo
 from tryg.areas.models import Area, AreaLink
 from tryg.imports.areas import import_areas
 from tryg.imports.models import ImportBatch
-from tryg.readers import read_area_geometry
+from tryg.index.hierarchy import build_hierarchy
+from tryg.readers import read_area_geometry, read_areas
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +164,49 @@ def test_a_geopackage_in_utm32_is_stored_in_wgs84(kommuner: Path, shared_data: P
 def children_of_by_geometry(sogne: geo.AreaGeometry, kommuner: Path) -> list[str]:
     _, layer, _ = read_area_geometry(kommuner)
     return [c for c, k in geo.contained_in(sogne, layer).items() if k == "0851"]
+
+
+def area_tables() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    return (sorted(Area.objects.values_list("code", "name", "level", "import_batch_id")),
+            sorted(AreaLink.objects.values_list("area__code", "parent__code")),
+            ImportBatch.objects.count())
+
+
+def test_a_parent_cycle_is_refused_at_its_row(tmp_path: Path) -> None:
+    """A cycle in the file, and one closed through the stored links: refused at the row of
+    the cycle's first link, nothing written; the index names a cycle the same way."""
+    path = tmp_path / "cycle.csv"
+    path.write_text("code,name,level,parent\nK,Kommune,kommune,\nA,Nord,bydel,K\n"
+                    "B,Syd,bydel,C\nC,Vest,bydel,D\nD,Øst,bydel,B\n", encoding="utf-8")
+    report = import_areas(path)
+    assert not report.ok and "nothing written" in report.lines()[0]
+    message = "area 'B' is its own ancestor: B → C → D → B (the parents form a cycle)"
+    assert problems(report) == [(4, "parent", message)]
+    assert area_tables() == ([], [], 0)
+    areas, _ = read_areas(path)
+    _, found = build_hierarchy(areas)
+    assert [(p.row, p.column, p.message) for p in found] == [(4, "parent", message)]
+
+    good = tmp_path / "good.csv"
+    good.write_text("code,name,level,parent\nK,Kommune,kommune,\nS1,Sogn,sogn,K\n",
+                    encoding="utf-8")
+    assert import_areas(good).ok
+    before = area_tables()
+    through = tmp_path / "through.csv"
+    through.write_text("code,name,level,parent\nK,Kommune,kommune,S1\n", encoding="utf-8")
+    report = import_areas(through, replace=True)
+    assert problems(report) == [
+        (2, "parent", "area 'K' is its own ancestor: K → S1 → K (the parents form a cycle)")]
+    assert area_tables() == before
+
+
+def test_a_boundary_file_naming_an_area_its_own_parent_is_refused(tmp_path: Path) -> None:
+    features = [{"type": "Feature", "properties": {"code": c, "name": c, "parent": p},
+                 "geometry": json.loads(shapely.to_geojson(shapely.box(x, 0, x + 1, 1)))}
+                for c, p, x in (("A", "B", 0), ("B", "B", 1))]
+    path = tmp_path / "areas.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}),
+                    encoding="utf-8")
+    report = import_areas(path, level="bydel", parent="parent")
+    assert problems(report) == [(2, "parent", "area 'B' cannot be its own parent")]
+    assert area_tables() == ([], [], 0)

@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tryg.accounts.models import AuditEvent
 from tryg.areas.models import Area, AreaLink, Population
 from tryg.cli.main import tryg
+from tryg.crime.models import RegisterCount
+from tryg.imports.models import ImportBatch
+from tryg.runs.inputs import load_register
 from tryg.surveys.models import Response, Wave
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +95,56 @@ def test_the_installed_command_on_a_fresh_data_folder(tmp_path: Path) -> None:
     assert second.returncode == 2
     assert "row 2, column 'parent'" in second.stderr
     assert not Area.objects.exists()  # the subprocess wrote to its own site, not here
+
+
+REGISTER_AREAS = ("code,name,level,parent\n0851,Aalborg,kommune,\nS1,Budolfi,sogn,0851\n"
+                  "S2,Vor Frue,sogn,0851\n")
+
+
+def register_counts(path: Path, scale: int) -> Path:
+    lines = ["area_code,quarter,offence,count"]
+    lines += [f"{area},2015Q{q},vold,{scale * (q + n)}"
+              for n, area in enumerate(("S1", "S2")) for q in range(1, 5)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def kommune_rate(population: float) -> float:
+    """Reported offences in 2015 per 1,000 residents of 0851, from the counts the index
+    reads (:func:`tryg.runs.inputs.load_register`)."""
+    loaded = load_register()
+    assert loaded is not None
+    frame = loaded[0].counts
+    total = int(frame.loc[frame["area_code"].isin(["S1", "S2"]), "count"].sum())
+    return 1000 * total / population
+
+
+def test_register_counts_for_stored_periods_need_replace(tmp_path: Path) -> None:
+    """A corrected counts file over the old one: refused (nothing written) without
+    --replace; with it the kommune's rate is the new file's, not the sum of both."""
+    (tmp_path / "areas.csv").write_text(REGISTER_AREAS, encoding="utf-8")
+    assert run("areas", str(tmp_path / "areas.csv"))[0] == 0
+    code, out, _ = run("register", str(register_counts(tmp_path / "counts.csv", 10)))
+    assert code == 0 and "8 counts" in out
+    first = ImportBatch.objects.get(kind="register")
+    assert kommune_rate(1000) == 10 * (10 + 14)  # S1: 1+2+3+4, S2: 2+3+4+5
+
+    corrected = register_counts(tmp_path / "counts-corrected.csv", 7)
+    before = list(RegisterCount.objects.order_by("pk").values_list())
+    code, _, err = run("register", str(corrected))
+    assert code == 2 and "8 error(s); nothing written" in err
+    assert (f"{corrected}, row 2, column 'count': area 'S1', 2015Q1, offence 'vold' is "
+            f"already stored (import #{first.pk}, counts.csv); import with replace") in err
+    assert list(RegisterCount.objects.order_by("pk").values_list()) == before
+    assert ImportBatch.objects.filter(kind="register").count() == 1
+
+    code, out, _ = run("register", str(corrected), "--replace")
+    assert code == 0, out
+    assert f"replaced 8 row(s) of import #{first.pk}" in out
+    assert kommune_rate(1000) == 7 * (10 + 14)  # replaced, not added
+    first.refresh_from_db()
+    assert first.replaced_at is not None  # all its counts were replaced
+    new = ImportBatch.objects.get(kind="register", replaced_at__isnull=True)
+    event = AuditEvent.objects.get(action="import", details__batch=new.pk)
+    assert event.details["replaced"] == {str(first.pk): 8}
+    assert RegisterCount.objects.count() == 8

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
 from django.db.models import Sum
+from django.test import Client
+from django.urls import reverse
 
 import tryg.imports.register as register_import
 from tryg.areas.models import Area, AreaLink
@@ -153,9 +156,9 @@ def test_same_file_again_is_a_duplicate_and_replace_replaces(tmp_path: Path,
     assert ImportBatch.objects.filter(kind="register").count() == 1
     replaced = import_register(path, replace=True)
     assert replaced.ok and not replaced.duplicate and replaced.batch_id != first.batch_id
-    assert any(f"replaced import #{first.batch_id}" in w and "6 records" in w
-               for w in replaced.warnings)
     assert first.batch_id is not None
+    assert replaced.replaced == {first.batch_id: 6 + 4}  # its records and counts
+    assert f"  replaced 10 row(s) of import #{first.batch_id}" in replaced.lines()
     old = ImportBatch.objects.get(pk=first.batch_id)
     assert old.replaced_at is not None
     assert not RegisterRecord.objects.filter(import_batch=old).exists()
@@ -196,3 +199,84 @@ def test_straf11_for_all_98_kommuner(shared_data: Path) -> None:
     assert any("Region Nordjylland" in w for w in left_out)
     assert any("Unknown municipality" in w for w in left_out)
     assert len(left_out) == 105 - 99  # five regions and "Unknown municipality"
+
+
+@pytest.mark.django_db
+def test_replace_takes_over_part_of_a_records_import(tmp_path: Path,
+                                                    boxes: dict[str, Area]) -> None:
+    """Counts over one area × quarter × offence of a records import: refused, then with
+    replace that count and its record go; the rest of the earlier import stays current."""
+    first = import_register(write(tmp_path, RECORDS))
+    assert first.ok and first.batch_id is not None
+    old = ImportBatch.objects.get(pk=first.batch_id)
+    assert old.record_count == 6
+    text = "area_code,quarter,offence,count\nSW,2021Q1,vold,2\nNE,2020Q1,vold,5\n"
+    path = write(tmp_path, text, "counts.csv")
+    before = table_state()
+    refused = import_register(path)
+    assert not refused.ok
+    [problem] = refused.errors
+    assert (problem.source, problem.row, problem.column) == (str(path), 3, "count")
+    assert problem.message.startswith(f"area 'NE', 2020Q1, offence 'vold' is already stored "
+                                      f"(import #{old.pk}, register.csv)")
+    assert table_state() == before
+
+    report = import_register(path, replace=True)
+    assert report.ok and report.replaced == {old.pk: 2}  # one count, one record
+    old.refresh_from_db()
+    assert old.replaced_at is None and old.record_count == 5
+    assert not RegisterRecord.objects.filter(import_batch=old, line=3).exists()
+    counts = {(c.area.code, c.quarter, c.offence): (c.count, c.import_batch_id)
+              for c in RegisterCount.objects.all()}
+    assert counts == {("SW", "2020Q1", "vold"): (1, old.pk),
+                      ("NE", "2020Q1", "vold"): (5, report.batch_id),
+                      ("NE", "2020Q2", "vold"): (1, old.pk),
+                      ("NE", "2020Q1", "tyveri"): (1, old.pk),
+                      ("SW", "2021Q1", "vold"): (2, report.batch_id)}
+
+
+@pytest.mark.django_db
+def test_records_over_stored_counts_name_the_first_record(tmp_path: Path,
+                                                           boxes: dict[str, Area]) -> None:
+    assert import_register(write(tmp_path, "area_code,quarter,offence,count\n"
+                                           "NE,2020Q2,vold,9\n", "counts.csv")).ok
+    before = table_state()
+    report = import_register(write(tmp_path, RECORDS))
+    assert not report.ok
+    [problem] = report.errors
+    assert (problem.row, problem.column) == (4, "offence")
+    assert "area 'NE', 2020Q2, offence 'vold' is already stored" in problem.message
+    assert table_state() == before
+
+
+@pytest.mark.django_db
+def test_many_overlaps_are_summed_up(tmp_path: Path, boxes: dict[str, Area]) -> None:
+    text = "area_code,quarter,offence,count\n" + "".join(
+        f"{a},{y}Q{q},vold,1\n" for a in ("SW", "NE") for y in range(2001, 2011)
+        for q in range(1, 5))
+    assert import_register(write(tmp_path, text)).ok
+    report = import_register(write(tmp_path, text.replace(",1\n", ",2\n"), "again.csv"))
+    assert not report.ok
+    assert len(report.errors) == register_import.OVERLAPS_NAMED + 1
+    assert "… and 60 more area × quarter × offence already stored (80 in all" in \
+        report.errors[-1].message
+
+
+@pytest.mark.django_db
+def test_the_imports_page_does_not_count_records(tmp_path: Path, boxes: dict[str, Area],
+                                                 admin_client: Client,
+                                                 django_assert_max_num_queries: Any) -> None:
+    """The records are counted when written; the page reads the stored number, in the same
+    few queries whatever the number of imports."""
+    assert import_register(write(tmp_path, RECORDS)).ok
+    with django_assert_max_num_queries(8) as queries:
+        page = admin_client.get(reverse("analyse:imports"))
+    assert "(6 records)" in page.content.decode()
+    assert not [q for q in queries.captured_queries
+                if RegisterRecord._meta.db_table in q["sql"]]
+    for n in range(5):
+        text = f"area_code,quarter,offence,count\nSW,{2001 + n}Q1,vold,1\n"
+        assert import_register(write(tmp_path, text, f"c{n}.csv")).ok
+    with django_assert_max_num_queries(8):
+        page = admin_client.get(reverse("analyse:imports"))
+    assert page.status_code == 200 and page.content.decode().count("c3.csv") == 1

@@ -100,3 +100,21 @@ def test_the_anonymous_are_sent_to_log_in(tmp_path: Path) -> None:
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert "next=/analyse/import/" in response["Location"]
     assert not Area.objects.exists()
+
+
+def test_register_counts_over_stored_ones_need_the_replace_box() -> None:
+    analyst = client_for(Role.ANALYST)
+    upload(analyst, "areas", "areas.csv", AREAS)
+    upload(analyst, "register", "counts.csv",
+           b"area_code,quarter,offence,count\nS1,2015Q1,vold,4\nS1,2015Q2,vold,6\n")
+    first = ImportBatch.objects.get(kind="register")
+    corrected = b"area_code,quarter,offence,count\nS1,2015Q1,vold,2\nS1,2015Q2,vold,3\n"
+    html = upload(analyst, "register", "corrected.csv", corrected)
+    assert "2 errors: nothing was stored." in html
+    assert f"is already stored (import #{first.pk}, counts.csv)" in html
+    html = upload(analyst, "register", "corrected.csv", corrected, replace="on")
+    assert f"Replaced 2 row(s) of import #{first.pk}." in html
+    new = ImportBatch.objects.get(kind="register", replaced_at__isnull=True)
+    assert new.pk != first.pk
+    page = analyst.get(f"/analyse/import/{new.pk}/").content.decode()
+    assert f"Replaced 2 row(s) of import #{first.pk}." in page

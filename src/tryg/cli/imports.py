@@ -19,7 +19,8 @@ _DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False), default
                          help="The data folder (overrides TRYG_DATA_DIR).")
 _REPLACE = click.option("--replace", is_flag=True,
                         help="Replace what is already stored (areas with the same codes, the "
-                             "same waves, figures for the same year) instead of refusing.")
+                             "same waves, figures for the same year, register counts for the "
+                             "same area, quarter and offence) instead of refusing.")
 _PROGRESS = click.option("--progress", is_flag=True,
                          help="Print a line to stderr after each chunk of rows written.")
 _FILES = click.argument("files", nargs=-1, required=True,

@@ -11,16 +11,20 @@ An area already stored under the same code is an error unless ``replace=True``; 
 level and boundary are updated and its parent links replaced. Codes are unique across levels
 (the core identifies areas by code alone), and DAGI's parish and postal codes overlap (both are
 four digits), so a code stored at another level is always an error: import one of the layers
-with a ``code_prefix`` (e.g. ``"post-"``).
+with a ``code_prefix`` (e.g. ``"post-"``). A parent must be an area of the file or stored, and
+the parents may not form a cycle, within the file or with the stored links (an error at the
+row of the cycle's first link: a cycle would stop every later index run).
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import shapely
 
 from tryg import geo
@@ -37,6 +41,7 @@ from tryg.imports.base import (
     run_import,
 )
 from tryg.imports.models import ImportBatch
+from tryg.index.hierarchy import parent_cycles
 from tryg.index.inputs import Areas
 from tryg.readers import ReadReport, read_area_geometry, read_areas
 from tryg.readers.areas import GEO_SUFFIXES
@@ -132,6 +137,8 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
             out.error(int(r), "parent", f"{c!r} has parent {p!r} from the same year twice: "
                                         f"rows {seen[key]} and {int(r)}")
         seen.setdefault(key, int(r))
+    if len(links):
+        _no_cycles(links, stored, out)
     out.raise_if_errors()
 
     def boundary(code: str) -> str:
@@ -142,7 +149,8 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
            for c, n, lv in zip(frame["code"], frame["name"], frame["level"], strict=True)
            if str(c) not in stored]
     insert_rows(Area, new, what="areas", progress=progress)
-    old_batches = {a.import_batch_id for a in stored.values()}
+    old_ids = [a.import_batch_id for a in stored.values()]
+    old_batches = set(old_ids)
     info = {str(c): (str(n), str(lv)) for c, n, lv in
             zip(frame["code"], frame["name"], frame["level"], strict=True)}
     for area in stored.values():
@@ -165,7 +173,27 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
     if stored:
         created["areas updated"] = len(stored)
     created["parent links"] = len(pairs or [])
-    return Outcome(created, warnings)
+    return Outcome(created, warnings,
+                   dict(Counter(b for b in old_ids if b is not None)))
+
+
+def _no_cycles(links: pd.DataFrame, stored: dict[str, Area], out: Collector) -> None:
+    """The file's parent links with the stored ones they keep (a stored area in the file gets
+    the file's parents instead) must not form a cycle: it is named at the row of its first
+    link in the file (as the index names it, :func:`tryg.index.hierarchy.parent_cycles`)."""
+    children = [str(c) for c in links["code"]]
+    parents = [str(p) for p in links["parent"]]
+    kept = (AreaLink.objects.exclude(area_id__in=[a.pk for a in stored.values()])
+            .values_list("area__code", "parent__code"))
+    for child, parent in kept:
+        children.append(child)
+        parents.append(parent)
+    rows = [int(r) for r in links.index]
+    for i, message in parent_cycles(children, parents):
+        if i < len(rows):
+            out.error(rows[i], "parent", message)
+        else:  # pragma: no cover - the stored links alone were checked when imported
+            out.error(None, "parent", f"{message} (stored links)")
 
 
 def _prefixed(areas: Areas, shapes: geo.AreaGeometry | None, prefix: str) -> AreaData:

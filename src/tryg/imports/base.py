@@ -6,7 +6,11 @@ its rows and an audit event. A failure at any point, a validation error or a kil
 leaves the database as it was: SQLite and PostgreSQL both roll back an unfinished transaction.
 
 The same file (by SHA-256 of its bytes) imported again with the same kind is recognised and
-nothing is written; the report says so (``duplicate=True``).
+nothing is written; the report says so (``duplicate=True``). The batch row is the claim on the
+file: a unique constraint allows one current import per kind and checksum, so of two imports
+of one file racing (two uploads, two ``tryg import`` at once) the second's INSERT fails, on
+PostgreSQL after waiting for the first to commit, on SQLite after its ``BEGIN IMMEDIATE``
+waited, and that import reports the first as the duplicate, having written nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from tryg.accounts.models import AuditEvent, audit
@@ -58,6 +62,8 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
+    #: earlier import → how many of its rows this one replaced (deleted)
+    replaced: dict[int, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,6 +81,7 @@ class ImportReport:
         made = ", ".join(f"{n:,} {what}" for what, n in self.created.items())
         return [f"{self.file}: imported as #{self.batch_id}: {made} "
                 f"({self.rows_read:,} rows read)",
+                *(f"  replaced {n:,} row(s) of import #{b}" for b, n in self.replaced.items()),
                 *(f"  warning: {w}" for w in self.warnings)]
 
 
@@ -94,22 +101,39 @@ def failed(kind: str, path: str | Path, sha256: str, error: InputError,
     return report
 
 
+class DuplicateImportError(Exception):
+    """The file is already imported: a current import of its kind holds its checksum."""
+
+    def __init__(self, batch_id: int | None) -> None:
+        super().__init__(batch_id)
+        self.batch_id = batch_id
+
+
 @contextmanager
 def batch(kind: str, path: str | Path, sha256: str, *, user: Any = None,
           options: dict[str, Any] | None = None, rows: int = 0) -> Iterator[ImportBatch]:
     """One transaction holding a new ImportBatch; write the rows inside the ``with``.
 
-    On leaving normally the import is audited and committed; on any exception everything,
-    the batch included, is rolled back.
+    The batch is written first: it claims the checksum (see the module docstring), and
+    :class:`DuplicateImportError` (naming the import holding it) is raised when another
+    import holds it, before anything else is written. On leaving normally the import is
+    audited and committed; on any exception everything, the batch included, is rolled back.
     """
     with transaction.atomic():
-        record = ImportBatch.objects.create(
-            kind=kind, file_name=Path(path).name, sha256=sha256, options=options or {},
-            rows=rows, imported_by=user if getattr(user, "is_authenticated", False) else None)
+        try:
+            with transaction.atomic():  # a savepoint: the claim may fail
+                record = ImportBatch.objects.create(
+                    kind=kind, file_name=Path(path).name, sha256=sha256,
+                    options=options or {}, rows=rows,
+                    imported_by=user if getattr(user, "is_authenticated", False) else None)
+        except IntegrityError:
+            holder = find_duplicate(kind, sha256)  # committed: the INSERT waited for it
+            raise DuplicateImportError(holder.pk if holder else None) from None
         yield record
         record.save()
         audit(AuditEvent.Action.IMPORT, f"{kind}: {record.file_name}", actor=user,
-              batch=record.pk, sha256=sha256, report=record.report)
+              batch=record.pk, sha256=sha256, report=record.report,
+              replaced=record.report.get("replaced") or {})
 
 
 Importer = Callable[..., ImportReport]
@@ -133,12 +157,8 @@ class Outcome:
 
     created: dict[str, int]
     warnings: list[str] = field(default_factory=list)
-
-
-class _DuplicateFoundError(Exception):
-    def __init__(self, batch_id: int) -> None:
-        super().__init__(batch_id)
-        self.batch_id = batch_id
+    #: earlier import → how many of its rows were replaced (deleted)
+    replaced: dict[int, int] = field(default_factory=dict)
 
 
 def run_import(
@@ -149,15 +169,19 @@ def run_import(
     write: Callable[[ImportBatch, T], Outcome],
     user: Any = None,
     options: dict[str, Any] | None = None,
+    replace_same: Callable[[ImportBatch], int] | None = None,
 ) -> ImportReport:
     """The procedure every import follows.
 
-    1. checksum; a current import of the same kind and checksum means nothing to do;
+    1. checksum; a current import of the same kind and checksum means nothing to do, unless
+       ``replace_same`` is given;
     2. ``read()``: the reader validates the whole file (``InputError`` → failed report);
-    3. one transaction (:func:`batch`): the duplicate check again (two uploads racing),
-       ``write(batch, data)``, which checks the data against the database (unknown area
-       codes, existing waves; ``InputError`` → everything rolled back, failed report) and
-       writes the rows.
+    3. one transaction: with ``replace_same``, each current import of the same file is
+       marked replaced and ``replace_same(earlier)`` deletes its rows (returning how many);
+       then :func:`batch` claims the checksum (two imports racing: the second reports the
+       duplicate) and ``write(batch, data)`` checks the data against the database (unknown
+       area codes, existing waves; ``InputError`` → everything rolled back, failed report)
+       and writes the rows.
     """
     name = Path(path).name
     try:
@@ -166,26 +190,32 @@ def run_import(
         problem = Problem(str(path), None, None, f"cannot read the file: {exc.strerror or exc}")
         return failed(kind, path, "", InputError([problem]), user=user)
     earlier = find_duplicate(kind, sha)
-    if earlier is not None:
+    if earlier is not None and replace_same is None:
         return ImportReport(kind, name, sha, ok=True, duplicate=True, batch_id=earlier.pk)
     try:
         data, read_report = read()
     except InputError as exc:
         return failed(kind, path, sha, exc, user=user)
     try:
-        with batch(kind, path, sha, user=user, options=options,
-                   rows=read_report.rows_read) as record:
-            racing = (ImportBatch.objects.filter(kind=kind, sha256=sha, replaced_at__isnull=True)
-                      .exclude(pk=record.pk).order_by("id").first())
-            if racing is not None:
-                raise _DuplicateFoundError(racing.pk)
-            outcome = write(record, data)
-            report = ImportReport(
-                kind, name, sha, ok=True, batch_id=record.pk, rows_read=read_report.rows_read,
-                created=outcome.created,
-                warnings=[str(w) for w in read_report.warnings] + outcome.warnings)
-            record.report = report.as_dict()
-    except _DuplicateFoundError as dup:
+        with transaction.atomic():
+            replaced: dict[int, int] = {}
+            if replace_same is not None:
+                for old in (ImportBatch.objects.select_for_update()
+                            .filter(kind=kind, sha256=sha, replaced_at__isnull=True)):
+                    replaced[old.pk] = replace_same(old)
+                    ImportBatch.objects.filter(pk=old.pk).update(replaced_at=timezone.now())
+            with batch(kind, path, sha, user=user, options=options,
+                       rows=read_report.rows_read) as record:
+                outcome = write(record, data)
+                for old_id, n in outcome.replaced.items():
+                    replaced[old_id] = replaced.get(old_id, 0) + n
+                report = ImportReport(
+                    kind, name, sha, ok=True, batch_id=record.pk,
+                    rows_read=read_report.rows_read, created=outcome.created,
+                    warnings=[str(w) for w in read_report.warnings] + outcome.warnings,
+                    replaced=replaced)
+                record.report = report.as_dict()
+    except DuplicateImportError as dup:
         return ImportReport(kind, name, sha, ok=True, duplicate=True, batch_id=dup.batch_id)
     except InputError as exc:
         return failed(kind, path, sha, exc, user=user)

@@ -21,7 +21,8 @@ class UploadForm(forms.Form):
     replace = forms.BooleanField(
         label=_("Replace what is already stored"), required=False,
         help_text=_("Areas with the same codes, the same survey waves, figures for the same "
-                    "years. Without this, such an import is refused."))
+                    "years, register counts for the same areas, quarters and offences. "
+                    "Without this, such an import is refused."))
     level = forms.CharField(label=_("Area level"), required=False, max_length=40,
                             help_text=_("Areas: the level when the file does not say "
                                         "(e.g. sogn). Population: the level the names "

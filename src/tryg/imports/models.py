@@ -1,4 +1,8 @@
-"""One row per imported file: what, by whom, its checksum and its report."""
+"""One row per imported file: what, by whom, its checksum and its report.
+
+Of the imports of one kind not replaced, at most one has a given checksum (a unique
+constraint): that row is the claim on the file, made in the import's own transaction.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +28,19 @@ class ImportBatch(models.Model):
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     replaced_at = models.DateTimeField(_("replaced"), null=True, blank=True)
+    #: Register records this import holds, kept when they are written or deleted, so the
+    #: imports page does not count millions of rows per request.
+    record_count = models.BigIntegerField(_("register records"), default=0)
 
     class Meta:
         ordering = ["-imported_at", "-id"]
+        constraints = [
+            # The checksum is claimed by the row itself: of two imports of one file racing,
+            # the second's INSERT waits for the first's commit and then fails.
+            models.UniqueConstraint(fields=["kind", "sha256"],
+                                    condition=models.Q(replaced_at__isnull=True),
+                                    name="imports_one_current_batch_per_file"),
+        ]
         verbose_name = _("import")
         verbose_name_plural = _("imports")
 

@@ -9,6 +9,7 @@ already stored for the same area, year, sex and age group is an error unless ``r
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: st
     created = {"population figures": len(rows)}
     if old:
         created["population figures replaced"] = len(old)
-    return Outcome(created, warnings)
+    return Outcome(created, warnings, dict(Counter(b for _, b in old)))
 
 
 def _unknown_codes(codes: list[str | None], lines: list[int], areas: dict[str, Area],

@@ -14,9 +14,13 @@ transaction writes the batch and its rows with :mod:`tryg.crime.bulk`:
   offence into ``RegisterCount`` in the same import, so the index reads one table whatever
   the source was.
 
-The same file (SHA-256) imported again is recognised and nothing is written. ``replace=True``
-replaces the current register imports of the same file name or the same checksum: they are
-marked replaced and their rows deleted, in the same transaction as the new rows.
+The same file (SHA-256) imported again is recognised and nothing is written. Counts for an
+area × quarter × offence already stored (by an earlier import of another file, e.g. a
+corrected counts file) are refused, naming the overlap and the import holding it, unless
+``replace=True``: then, in the same transaction as the new rows, the overlapping stored counts
+are deleted, with the earlier import's records of those area × quarter × offence; an earlier
+import left with no counts (or the same file imported again) is marked replaced and all its
+rows deleted. The import's audit event lists the imports replaced and how many rows each lost.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from numpy.typing import NDArray
 
@@ -37,21 +41,14 @@ from tryg.areas.models import Area, AreaLink
 from tryg.areas.services import stored_areas, stored_layer
 from tryg.crime.bulk import bulk_insert
 from tryg.crime.models import RegisterCount, RegisterRecord
-from tryg.imports.base import (
-    ImportReport,
-    batch,
-    checksum,
-    failed,
-    find_duplicate,
-    read_limits,
-)
+from tryg.imports.base import ImportReport, Outcome, chunked, read_limits, run_import
 from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
 from tryg.index.inputs import InputError, Problem
 from tryg.readers.placement import place_in_process
 from tryg.readers.records import Records, count_codes, unplaced
 from tryg.readers.register import RegisterData, RegisterFormat, load_register
-from tryg.readers.report import Collector
+from tryg.readers.report import Collector, ReadReport
 
 KIND = ImportBatch.Kind.REGISTER
 PLACE_CHUNK = 100_000  # records placed (and written) at a time
@@ -73,12 +70,6 @@ class _Plan:
     warnings: list[Problem] = field(default_factory=list)
 
 
-class _DuplicateError(Exception):
-    def __init__(self, batch_id: int) -> None:
-        super().__init__(batch_id)
-        self.batch_id = batch_id
-
-
 def import_register(
     path: str | Path,
     *,
@@ -90,37 +81,23 @@ def import_register(
 ) -> ImportReport:
     """Import one register file; see the module docstring. Never raises for a bad file: the
     report lists the problems (file, row, column) and nothing is written."""
-    name = Path(path).name
-    try:
-        sha = checksum(path)
-    except OSError as exc:
-        problem = Problem(str(path), None, None, f"cannot read the file: {exc.strerror or exc}")
-        return failed(KIND, path, "", InputError([problem]), user=user)
-    earlier = find_duplicate(KIND, sha)
-    if earlier is not None and not replace:
-        return ImportReport(KIND, name, sha, ok=True, duplicate=True, batch_id=earlier.pk)
-    options: dict[str, Any] = {"format": format, "columns": dict(columns or {}), "crs": crs,
-                               "replace": replace}
-    try:
+    options: dict[str, Any] = {k: v for k, v in {
+        "format": format, "columns": dict(columns or {}), "crs": crs,
+        "replace": replace}.items() if v}
+
+    def read() -> tuple[_Plan, ReadReport]:
         data = load_register(path, format=format, columns=columns, crs=crs,
                              limits=read_limits())
         plan = _check(data)
-    except InputError as exc:
-        return failed(KIND, path, sha, exc, user=user)
-    options.update(plan.options)
-    try:
-        with batch(KIND, path, sha, user=user, options={k: v for k, v in options.items() if v},
-                   rows=data.rows_read) as record:
-            warnings = _replace(record, name, sha) if replace else _racing(record, sha)
-            created, more = _write(record, plan)
-            report = ImportReport(
-                KIND, name, sha, ok=True, batch_id=record.pk, rows_read=data.rows_read,
-                created=created,
-                warnings=[str(w) for w in [*data.warnings, *plan.warnings, *more]] + warnings)
-            record.report = report.as_dict()
-    except _DuplicateError as dup:
-        return ImportReport(KIND, name, sha, ok=True, duplicate=True, batch_id=dup.batch_id)
-    return report
+        options.update(plan.options)  # (the batch is created with this dict, after reading)
+        return plan, ReadReport(data.source, data.rows_read, data.rows_read,
+                                [*data.warnings, *plan.warnings], data.encoding)
+
+    def write(record: ImportBatch, plan: _Plan) -> Outcome:
+        return _write(record, plan, replace=replace)
+
+    return run_import(KIND, path, read=read, write=write, user=user, options=options,
+                      replace_same=_drop if replace else None)
 
 
 # --- checks against the database (before the transaction) ----------------------------------
@@ -239,34 +216,28 @@ def _first_positions(codes: NDArray[np.integer[Any]], n: int) -> NDArray[np.int6
 # --- the transaction -------------------------------------------------------------------------
 
 
-def _racing(record: ImportBatch, sha: str) -> list[str]:
-    """Two uploads of one file at once: the second finds the first inside its transaction."""
-    other = (ImportBatch.objects.filter(kind=KIND, sha256=sha, replaced_at__isnull=True)
-             .exclude(pk=record.pk).order_by("id").first())
-    if other is not None:
-        raise _DuplicateError(other.pk)
-    return []
+def _drop(earlier: ImportBatch) -> int:
+    """Delete all rows of an earlier import (the same file imported again with replace)."""
+    gone = RegisterRecord.objects.filter(import_batch=earlier).delete()[0]
+    gone += RegisterCount.objects.filter(import_batch=earlier).delete()[0]
+    ImportBatch.objects.filter(pk=earlier.pk).update(record_count=0)
+    return int(gone)
 
 
-def _replace(record: ImportBatch, name: str, sha: str) -> list[str]:
-    """Retire the current register imports of the same file name or checksum."""
-    earlier = list(ImportBatch.objects.filter(kind=KIND, replaced_at__isnull=True)
-                   .filter(models.Q(file_name=name) | models.Q(sha256=sha))
-                   .exclude(pk=record.pk).order_by("id"))
-    notes = []
-    for old in earlier:
-        gone_records = RegisterRecord.objects.filter(import_batch=old).delete()[0]
-        gone_counts = RegisterCount.objects.filter(import_batch=old).delete()[0]
-        old.replaced_at = timezone.now()
-        old.save(update_fields=["replaced_at"])
-        notes.append(f"replaced import #{old.pk} ({old.file_name}): {gone_records:,} records "
-                     f"and {gone_counts:,} counts deleted")
-    return notes
+#: The PostgreSQL advisory lock under which register imports write, one at a time: of two
+#: files with counts for the same area × quarter × offence written at once, the second must see
+#: the first's counts to refuse (or replace) them. SQLite's IMMEDIATE transactions already
+#: write one at a time.
+_WRITE_LOCK = 0x7472_7972  # "tryr"
 
 
-def _write(record: ImportBatch, plan: _Plan) -> tuple[dict[str, int], list[Problem]]:
+def _write(record: ImportBatch, plan: _Plan, *, replace: bool) -> Outcome:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_WRITE_LOCK])
     if plan.counts is not None:
-        return {"counts": _write_counts(record.pk, plan.counts)}, []
+        replaced = _overlap(plan.counts, plan.data.source, "count", replace=replace)
+        return Outcome({"counts": _write_counts(record.pk, plan.counts)}, replaced=replaced)
     records = plan.data.records
     assert records is not None
     out = Collector(records.source)
@@ -287,6 +258,7 @@ def _write(record: ImportBatch, plan: _Plan) -> tuple[dict[str, int], list[Probl
         index = np.concatenate(positions) if positions else np.empty(0, dtype=np.intp)
         unplaced(records, index, out)
         area_ids = np.where(index >= 0, plan.layer_ids[index], -1)
+    record.record_count = written
     places = pd.Categorical(area_ids)
     places = pd.Categorical.from_codes(np.where(area_ids >= 0, places.codes, -1),
                                        categories=places.categories)
@@ -296,7 +268,107 @@ def _write(record: ImportBatch, plan: _Plan) -> tuple[dict[str, int], list[Probl
         "quarter": pd.Categorical.from_codes(counted.quarter, counted.quarter_labels),
         "offence": pd.Categorical.from_codes(counted.offence, counted.offence_labels),
         "count": counted.count, "line": counted.line})
-    return ({"records": written, "counts": _write_counts(record.pk, counts)}, out.warnings)
+    replaced = _overlap(counts, records.source, "offence", replace=replace)
+    return Outcome({"records": written, "counts": _write_counts(record.pk, counts)},
+                   [str(w) for w in out.warnings], replaced)
+
+
+# --- counts already stored -------------------------------------------------------------------
+
+#: overlapping area × quarter × offence named one by one in the error; the rest are summed up
+OVERLAPS_NAMED = 20
+
+
+def _overlap(counts: pd.DataFrame, source: str, column: str, *, replace: bool
+             ) -> dict[int, int]:
+    """Stored counts for an area × quarter × offence of ``counts``: an error naming them
+    (row, area, quarter, offence, the import holding them), or with ``replace`` deleted
+    (with the records behind them) — earlier import → rows deleted."""
+    quarters = sorted({str(q) for q in pd.unique(counts["quarter"])})
+    if not len(counts) or not RegisterCount.objects.filter(quarter__in=quarters).exists():
+        return {}
+    stored = pd.DataFrame.from_records(
+        list(RegisterCount.objects.filter(quarter__in=quarters).values_list(
+            "id", "import_batch_id", "area_id", "quarter", "offence")),
+        columns=["id", "batch", "area_id", "quarter", "offence"])
+    new = pd.DataFrame({"area_id": counts["area_id"].to_numpy(dtype=np.int64),
+                        "quarter": np.asarray(counts["quarter"], dtype=object).astype(str),
+                        "offence": np.asarray(counts["offence"], dtype=object).astype(str),
+                        "line": counts["line"].to_numpy(dtype=np.int64)})
+    both = stored.merge(new, on=["area_id", "quarter", "offence"])
+    if both.empty:
+        return {}
+    batches = {b.pk: b for b in ImportBatch.objects.filter(pk__in=both["batch"].unique()
+                                                           .tolist())}
+    if not replace:
+        raise InputError(_overlap_problems(both, batches, source, column))
+    return _replace_overlap(both, batches)
+
+
+def _overlap_problems(both: pd.DataFrame, batches: dict[int, ImportBatch], source: str,
+                      column: str) -> list[Problem]:
+    both = both.sort_values(["line", "id"], kind="stable")
+    named = both.head(OVERLAPS_NAMED)
+    codes = dict(Area.objects.filter(pk__in=named["area_id"].unique().tolist())
+                 .values_list("pk", "code"))
+    problems = []
+    for line, area_id, quarter, offence, batch_id in zip(
+            named["line"], named["area_id"], named["quarter"], named["offence"],
+            named["batch"], strict=True):
+        held = batches[int(batch_id)]
+        problems.append(Problem(source, int(line), column, (
+            f"area {codes.get(int(area_id), area_id)!r}, {quarter}, offence {offence!r} is "
+            f"already stored (import #{held.pk}, {held.file_name}); import with replace to "
+            "replace it")))
+    if len(both) > OVERLAPS_NAMED:
+        holders = ", ".join(f"#{b}" for b in sorted(batches))
+        problems.append(Problem(source, None, column, (
+            f"… and {len(both) - OVERLAPS_NAMED:,} more area × quarter × offence already "
+            f"stored ({len(both):,} in all, held by import(s) {holders}); import with replace "
+            "to replace them")))
+    return problems
+
+
+def _replace_overlap(both: pd.DataFrame, batches: dict[int, ImportBatch]) -> dict[int, int]:
+    """Delete the overlapping stored counts and the records behind them; retire an import
+    left without counts. Earlier import → rows deleted."""
+    totals = dict(RegisterCount.objects.filter(import_batch_id__in=list(batches))
+                  .values("import_batch_id").annotate(n=models.Count("id"))
+                  .values_list("import_batch_id", "n"))
+    gone: dict[int, int] = {}
+    for batch_id in sorted(int(b) for b in both["batch"].unique()):
+        part = both[both["batch"] == batch_id]
+        old = batches[batch_id]
+        ids = part["id"].drop_duplicates()
+        if len(ids) == totals.get(old.pk, 0):  # all of it: the whole import goes
+            gone[old.pk] = _drop(old)
+            ImportBatch.objects.filter(pk=old.pk).update(replaced_at=timezone.now())
+            continue
+        n = 0
+        for chunk in chunked(ids.tolist()):
+            n += RegisterCount.objects.filter(pk__in=chunk).delete()[0]
+        if old.record_count:
+            n += _delete_records(old, part)
+        gone[old.pk] = n
+    return gone
+
+
+def _delete_records(old: ImportBatch, keys: pd.DataFrame) -> int:
+    """Delete ``old``'s records of the area × quarter × offence in ``keys``."""
+    stored = pd.DataFrame.from_records(
+        list(RegisterRecord.objects.filter(import_batch=old, area__isnull=False)
+             .values_list("id", "area_id", "date", "offence")),
+        columns=["id", "area_id", "date", "offence"])
+    if stored.empty:
+        return 0
+    stored["quarter"] = pd.PeriodIndex(pd.to_datetime(stored["date"]), freq="Q").astype(str)
+    hit = stored.merge(keys[["area_id", "quarter", "offence"]].drop_duplicates(),
+                       on=["area_id", "quarter", "offence"])["id"].tolist()
+    n = 0
+    for chunk in chunked(hit):
+        n += RegisterRecord.objects.filter(pk__in=chunk).delete()[0]
+    ImportBatch.objects.filter(pk=old.pk).update(record_count=models.F("record_count") - n)
+    return n
 
 
 def _placed(records: Records, layer: geo.AreaGeometry) -> Iterator[

@@ -114,7 +114,12 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
     out.raise_if_errors()
 
     old_batches = {w.import_batch_id for w in stored.values()}
-    replaced = Response.objects.filter(wave__in=list(stored.values())).delete()[0]
+    by_batch: dict[int, int] = {}
+    for wave in stored.values():
+        gone = Response.objects.filter(wave=wave).delete()[0]
+        if wave.import_batch_id is not None:
+            by_batch[wave.import_batch_id] = by_batch.get(wave.import_batch_id, 0) + gone
+    replaced = sum(by_batch.values())
     by_year: dict[int, Wave] = {}
     for year in sorted(first_row):
         wave = stored.get(year) or Wave(year=year)
@@ -145,7 +150,7 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
     if stored:
         created["waves replaced"] = len(stored)
         created["responses deleted"] = replaced
-    return Outcome(created, warnings)
+    return Outcome(created, warnings, by_batch)
 
 
 def _texts(frame: pd.DataFrame, column: str) -> list[str]:

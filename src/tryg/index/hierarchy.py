@@ -4,18 +4,23 @@ Areas form a directed graph, not a tree: a neighbourhood lies in a district and,
 years, in a vulnerable housing area too (the police's list changes every year). Each link has
 a validity period; :meth:`Hierarchy.ancestors` resolves the graph for one year into one column
 per level. Two different ancestors at the same level in the same year are an error, because
-an estimate for that level would then count the respondent twice.
+an estimate for that level would then count the respondent twice. The links may not form a
+cycle (an area its own parent, or its own ancestor): :func:`parent_cycles` finds them, for
+:func:`build_hierarchy` and for the area import alike, with the same message.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_complex_dtype, is_numeric_dtype
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 from tryg.index.inputs import AREA_COLUMNS, Areas, Problem, require_columns, source_of
 
@@ -258,6 +263,47 @@ class Hierarchy:
         return out
 
 
+def parent_cycles(children: Sequence[str], parents: Sequence[str]) -> list[tuple[int, str]]:
+    """The cycles among the links ``children[i]`` → ``parents[i]``: for each, the position of
+    its first link and a message naming the areas around it (``"area 'A' is its own
+    ancestor: A → B → A"``; an area its own parent is a cycle of one link).
+
+    The strongly connected components of the link graph (:mod:`scipy.sparse.csgraph`) hold
+    the cycles; one cycle of each is named, found by following its first link's parent
+    within the component.
+    """
+    codes, index = np.unique(np.asarray([*children, *parents], dtype=object).astype(str),
+                             return_inverse=True)
+    n_links = len(children)
+    child, parent = index[:n_links], index[n_links:]
+    out: list[tuple[int, str]] = []
+    for i in np.flatnonzero(child == parent).tolist():
+        out.append((i, f"area {str(codes[child[i]])!r} cannot be its own parent"))
+    if n_links == 0:
+        return out
+    graph = coo_array((np.ones(n_links), (child, parent)), shape=(len(codes), len(codes)))
+    _, component = connected_components(graph, directed=True, connection="strong")
+    inside = (component[child] == component[parent]) & (child != parent)
+    size = np.bincount(component)
+    done: set[int] = set()
+    for i in np.flatnonzero(inside).tolist():
+        group = int(component[child[i]])
+        if group in done or size[group] < 2:
+            continue
+        done.add(group)
+        step = {int(c): int(p) for c, p in zip(child[inside], parent[inside], strict=True)
+                if component[c] == group}
+        path, at = [int(child[i])], int(parent[i])
+        while at not in path:  # every area of the component has a parent within it
+            path.append(at)
+            at = step[at]
+        cycle = [*path[path.index(at):], at]
+        names = [str(codes[c]) for c in cycle]
+        out.append((i, f"area {names[0]!r} is its own ancestor: {' → '.join(names)} (the "
+                       "parents form a cycle)"))
+    return sorted(out)
+
+
 def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
     """Validate the area list and links; order the levels from the top down."""
     a, links = areas.areas, areas.links
@@ -296,6 +342,10 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
                         f"area {code!r} is not in the area list",
                     )
                 )
+    for i, message in parent_cycles(children, parents):
+        idx = links.index[kept[i]]
+        problems.append(Problem(lsrc, int(idx) if isinstance(idx, (int, np.integer)) else None,
+                                "parent", message))
     lo, hi = _link_periods(links, kept)
     link_rows = list(zip(children, parents, lo, hi, strict=True))
     if problems:
