@@ -25,8 +25,14 @@ so does this step:
   when the previous wave's estimate is published too, the change against the pooled earlier
   waves when every pooled wave is, and the difference from the rest of the parent area when
   the parent is published and the rest is not made up of hidden areas alone. A model-based
-  estimate counts as a hidden side (its comparisons were computed from the direct estimate,
-  which is hidden).
+  estimate is a published side for what is computed from published figures: every change
+  since the previous wave (the table's own estimates), and the pooled and rest-of-parent
+  comparisons of a model-based row itself (:func:`tryg.index.comparisons.model_based`). It
+  stays a hidden side for what is still computed from the survey answers, i.e. from its
+  hidden direct estimate: the pooled comparison of a direct row whose earlier waves include
+  a model-based one, and the rest of the parent of a direct row whose siblings are all
+  model-based (or hidden). The linear relations between measures hold between direct
+  estimates, so there too a model-based row counts as hidden.
 
 The outcome is written into the results table (``suppressed`` and the ``flags`` words below),
 so every outlet — pages, downloads, API, maps, reports — gets it through the one public view
@@ -120,14 +126,18 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
         new_flags[row].add(N_WITHHELD)
     suppressed |= reg_secondary
 
+    # hidden as a direct estimate (model-based rows: their direct estimate is never shown)
     hidden_est = suppressed | small | model_based
     extra = _linear_measures(t, spec, hidden_est, n)
     for row in np.flatnonzero(extra).tolist():
         new_flags[row].add(SECONDARY)
     suppressed |= extra
     hidden_est |= extra
+    # hidden as a published figure (a model-based row's own estimate is shown)
+    hidden_shown = suppressed | small
 
-    for row, words in _comparisons(t, spec, hier, hidden_est).items():
+    for row, words in _comparisons(t, spec, hier, hidden_est, hidden_shown,
+                                   model_based).items():
         new_flags[row] |= words
 
     out_flags = np.asarray(t["flags"].to_numpy(dtype=object), dtype=object).copy()
@@ -396,9 +406,13 @@ def _linear_measures(t: pd.DataFrame, spec: Spec, hidden: np.ndarray,
 
 # --- comparisons -----------------------------------------------------------------------------
 
-def _comparisons(t: pd.DataFrame, spec: Spec, hier: Hierarchy,
-                 hidden: np.ndarray) -> dict[int, set[str]]:
-    """Flags withholding each comparison one of whose sides is hidden."""
+def _comparisons(t: pd.DataFrame, spec: Spec, hier: Hierarchy, hidden_direct: np.ndarray,
+                 hidden: np.ndarray, model: np.ndarray) -> dict[int, set[str]]:
+    """Flags withholding each comparison one of whose sides is hidden: ``hidden`` are the
+    rows whose published figure is hidden, ``hidden_direct`` those whose direct estimate is
+    (also the ``model`` rows). Changes since the previous wave, and the pooled and rest
+    comparisons of model-based rows, are computed from published figures; the pooled and
+    rest comparisons of the other rows from the survey answers (module docstring)."""
     out: dict[int, set[str]] = defaultdict(set)
     waves = sorted(int(w) for w in t["wave"].dropna().unique())
     wave_pos = {w: i for i, w in enumerate(waves)}
@@ -427,7 +441,8 @@ def _comparisons(t: pd.DataFrame, spec: Spec, hier: Hierarchy,
             if np.isfinite(change_pooled[i]) and k > 0:
                 p = wave_pos[w]
                 earlier = [at.get((a, m, v)) for v in waves[max(0, p - k):p]]
-                if any(e is None or hidden[e] for e in earlier):
+                side = hidden if model[i] else hidden_direct
+                if any(e is None or side[e] for e in earlier):
                     out[i].add(POOLED_WITHHELD)
     # the rest of the parent area
     rows_rest = np.flatnonzero(np.isfinite(diff_rest) & ~hidden)
@@ -453,7 +468,8 @@ def _comparisons(t: pd.DataFrame, spec: Spec, hier: Hierarchy,
             for i, parent in parent_of.items():
                 parent_row = at.get((parent, measure[i], int(w)))
                 rest = [s for s in siblings[(parent, measure[i])] if s != i]
+                side = hidden if model[i] else hidden_direct
                 if (parent_row is None or hidden[parent_row] or not rest
-                        or all(hidden[s] for s in rest)):
+                        or all(side[s] for s in rest)):
                     out[i].add(REST_WITHHELD)
     return out
