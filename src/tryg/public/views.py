@@ -63,7 +63,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def area_map(request: HttpRequest) -> HttpResponse:
-    params = {k: request.GET.get(k, "").strip()[:100] for k in ("measure", "wave", "level")}
+    params = {k: request.GET.get(k, "").strip()[:100]
+              for k in ("measure", "wave", "level", "show")}
     return _page(request, "map", params,
                  lambda data, lang: pages.area_map(data, lang, **params))
 
