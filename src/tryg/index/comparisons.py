@@ -567,7 +567,7 @@ def _put_test(table: pd.DataFrame, col: str, rows: np.ndarray, significant: np.n
               known: np.ndarray) -> None:
     """A nullable-boolean test column with ``rows`` set (NA where not ``known``)."""
     if col in table:
-        old = pd.array(table[col], dtype="boolean")
+        old = pd.array(table[col].to_numpy(dtype=object), dtype="boolean")
         values = old.to_numpy(dtype=bool, na_value=False).copy()
         missing = np.asarray(old.isna(), dtype=bool).copy()
     else:

@@ -145,7 +145,8 @@ def small_area_rows(
                         f"{measure}, wave {wave}: model-based estimates not benchmarked in "
                         f"{len(skipped)} area(s) ({', '.join(skipped[:5])}"
                         f"{' ...' if len(skipped) > 5 else ''}): a child without a published "
-                        "estimate or a population, or the parent's own estimate not published")))
+                        "estimate or a population, the parent's own estimate not published, or a "
+                        "benchmark out of the measure's range")))
             se = np.sqrt(mse)
             frames.append({
                 "area_code": np.asarray(area_names[at][chosen], dtype=object),
@@ -187,8 +188,10 @@ def _benchmarked(
     direct_at = {str(c): i for i, c in enumerate(area_names.tolist())}
     prow = survey.loc[(survey["level"] == plv) & (survey["wave"] == wave)
                       & (survey["variable"] == measure), ["area_code", "estimate", "se", "n"]]
-    parents = {str(r.area_code): (float(r.estimate), float(r.se), float(r.n))
-               for r in prow.itertuples()}
+    parents = {str(a): (float(e), float(v), float(n)) for a, e, v, n in zip(
+        prow["area_code"].tolist(), prow["estimate"].to_numpy(np.float64),
+        prow["se"].to_numpy(np.float64),
+        pd.to_numeric(prow["n"], errors="coerce").to_numpy(np.float64), strict=True)}
     groups: dict[str, list[str]] = {}
     for child, parent in zip(children, parent_of.tolist(), strict=True):
         if isinstance(parent, str):
