@@ -175,3 +175,42 @@ def test_benchmarked_intervals_cover_the_truth() -> None:
     coverage = float(covered.mean())
     assert len(rows) >= 1500
     assert 0.92 <= coverage <= 0.97, f"coverage {coverage:.4f} of {len(rows)} intervals"
+
+
+def test_aalborg_like_parishes_add_up_to_the_kommune() -> None:
+    """The Aalborg demo's synthetic survey (57 parishes, 1,500 answers a wave, most parishes
+    below 50 answers) with its assumed parish populations: the population-weighted mean of
+    every parish's published estimate equals the kommune's direct estimate."""
+    from tryg.demo import aalborg
+    from tryg.index.inputs import Areas, PopulationInput, SurveyInput
+
+    parishes = [f"9{i:03d}" for i in range(1, 58)]
+    population = dict.fromkeys(aalborg.WAVES, 217_000.0)
+    survey = aalborg.generate_survey(parishes, population, seed=1)
+    areas = Areas(
+        pd.DataFrame({"code": [aalborg.KOMMUNE_CODE, *parishes],
+                      "name": ["Aalborg", *parishes],
+                      "level": ["kommune", *["sogn"] * len(parishes)]}),
+        pd.DataFrame({"code": parishes, "parent": aalborg.KOMMUNE_CODE,
+                      "valid_from": np.nan, "valid_to": np.nan}))
+    pops = pd.concat([survey.margins, survey.parishes], ignore_index=True)
+    res = run(_spec(), survey=SurveyInput(survey.responses), population=PopulationInput(pops),
+              areas=areas)
+    assert not [w for w in res.warnings if "not benchmarked" in w.message]
+    t = res.table
+    model = _model(t)
+    assert model["area_code"].nunique() >= 20  # most parishes are model-based
+    size = survey.parishes.set_index(["area_code", "year"])["population"]
+    for (wave, measure), part in t[t["level"] == "sogn"].groupby(["wave", "measure"]):
+        if measure not in {"tryghed_trygge", "tryghed_utrygge"}:
+            continue
+        w = size.reindex(pd.MultiIndex.from_arrays(
+            [part["area_code"], np.full(len(part), int(wave))])).to_numpy(np.float64)
+        e = part["estimate"].to_numpy(np.float64)
+        assert len(part) == len(parishes) and np.isfinite(w).all() and np.isfinite(e).all()
+        kommune = t[(t["area_code"] == aalborg.KOMMUNE_CODE) & (t["wave"] == wave)
+                    & (t["measure"] == measure)]["estimate"].iloc[0]
+        assert abs(float(np.dot(w, e) / w.sum()) - float(kommune)) <= 1e-9, (wave, measure)
+        if measure == "tryghed_trygge":  # before: 55 of 57 parishes above the kommune
+            above = int((e > float(kommune)).sum())
+            assert 10 <= above <= 47, (wave, above)
