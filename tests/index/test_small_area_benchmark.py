@@ -213,4 +213,4 @@ def test_aalborg_like_parishes_add_up_to_the_kommune() -> None:
         assert abs(float(np.dot(w, e) / w.sum()) - float(kommune)) <= 1e-9, (wave, measure)
         if measure == "tryghed_trygge":  # before: 55 of 57 parishes above the kommune
             above = int((e > float(kommune)).sum())
-            assert 10 <= above <= 47, (wave, above)
+            assert above <= 47, (wave, above)
