@@ -149,3 +149,36 @@ def test_every_shown_difference_is_made_of_published_figures(demo_run: IndexRun)
         earlier = [by_key[(r.area_code, r.measure, w)].est for w in waves[i - 3:i]]
         assert cp == pytest.approx(r.est - float(np.mean(earlier)), abs=1e-9)
     assert isinstance(public, pd.DataFrame)
+
+
+@pytest.mark.django_db
+def test_the_map_shows_significance_classes_against_the_parent(demo_run: IndexRun) -> None:
+    from tryg.index import load_spec
+    from tryg.public.pages import comparison_class
+
+    cache.clear()
+    spec = load_spec("dk-tryghedsindeks")
+    assert spec.headline is not None
+    public = public_results(demo_run)
+    wave = int(public["wave"].max())
+    part = public[(public["level"] == "nabolag") & (public["wave"] == wave)
+                  & (public["measure"] == spec.headline.id)]
+    expected: dict[str, int] = {}
+    for r in part.to_dict("records"):
+        sig = r["sig_parent_rest"]
+        r["sig_parent_rest"] = None if pd.isna(sig) else bool(sig)
+        k = comparison_class(r) or "withheld"
+        expected[k] = expected.get(k, 0) + 1
+    client = Client()
+    html = client.get("/map/?level=nabolag", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert 'id="map-show"' in html and 'for="map-show"' in html
+    assert "Sammenlignet med resten af det overordnede område" in html  # legend and column
+    found = {k: len(re.findall(f'<td class="class-{k}">', html))
+             for k in ("above", "same", "below", "withheld")}
+    assert {k: v for k, v in found.items() if v} == expected
+    assert sum(found.values()) == len(part) > 0
+    values = client.get("/map/?level=nabolag&show=values",
+                        HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'class="class-' not in values
+    english = client.get("/map/?level=nabolag", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Compared with the rest of the parent area" in english
