@@ -215,7 +215,9 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
                 "field": "properties.class", "type": "ordinal", "title": legend_title,
                 "scale": {"domain": names + hidden_domain,
                           "range": colours + hidden_fills},
-                "legend": {"symbolType": "square", "symbolStrokeColor": NO_DATA_OUTLINE}}},
+                "legend": {"symbolType": "square", "symbolStrokeColor": NO_DATA_OUTLINE,
+                           # class labels are sentences: shown whole, not cut at 160 px
+                           **({"labelLimit": 0, "titleLimit": 0} if classes else {})}}},
         })
     else:
         layers.append({
@@ -246,6 +248,9 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
                    "view": {"stroke": None}},
         "layer": layers,
     }
+    if classes:  # room for the legend's words when the page's font runs wider than the
+        # renderer's measure of them
+        spec["padding"] = {"left": 5, "top": 5, "bottom": 5, "right": 90}
     if len(layers) > 1:
         spec["resolve"] = {"scale": {"color": "independent"},
                            "legend": {"color": "independent"}}

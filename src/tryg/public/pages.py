@@ -134,7 +134,13 @@ def comparison_class(row: dict[str, Any]) -> str | None:
     return "above" if diff > 0 else "below"
 
 
-def class_labels() -> dict[str, str]:
+def class_labels(short: bool = False) -> dict[str, str]:
+    """The classes' names: in the table in full, in the map's legend short (its title says
+    what they are compared with)."""
+    if short:
+        return {"above": str(_("Significantly above")),
+                "same": str(_("Not significantly different")),
+                "below": str(_("Significantly below"))}
     return {"above": str(_("Significantly above the rest of the parent area")),
             "same": str(_("Not significantly different")),
             "below": str(_("Significantly below the rest of the parent area"))}
@@ -165,20 +171,20 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
     # no comparison at this level (the top level has no parent): the values
     comparable = any(data.finite(r.get("diff_parent_rest")) is not None for r in rows)
     compare = show == "compare" and comparable
-    names = class_labels()
-    classes = [(names[k], CLASS_COLOURS[k]) for k in ("above", "same", "below")]
+    names, legend = class_labels(), class_labels(short=True)
+    classes = [(legend[k], CLASS_COLOURS[k]) for k in ("above", "same", "below")]
     klass = {r["area_code"]: comparison_class(r) for r in rows}
     if info is not None and level in levels:
         features = map_features(published, rows, info, level)
         if compare:
             for f in features:
                 k = klass.get(f["properties"]["code"])
-                f["properties"]["class"] = names[k] if k else None
+                f["properties"]["class"] = legend[k] if k else None
         if features:
             chart = charts.choropleth(
                 features, title=f"{info.label(language)}, {wave}", language=language,
                 bands=None if compare else bands(info, language),
-                legend_title=(str(_("Compared with the rest of the parent area")) if compare
+                legend_title=(str(_("Compared with the rest")) if compare
                               else unit_note(info)),
                 classes=classes if compare else None)
     presented = [present(info, r, language) for r in rows] if info else []
