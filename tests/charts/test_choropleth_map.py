@@ -152,3 +152,39 @@ def test_a_2200_parish_map_renders(shared_data: Path, capsys: pytest.CaptureFixt
     root = assert_accessible(svg, "Sogne")
     assert len(root.findall(f".//{SVG}a")) == 2200
     assert http_references(svg) == []
+
+
+CLASSES = [("Signifikant over", "#2166ac"), ("Ikke signifikant forskellig", "#d9d9d9"),
+           ("Signifikant under", "#e66101")]
+
+
+def classed() -> list[dict[str, Any]]:
+    """The eight areas with a significance class; area 6 has a value but its comparison is
+    withheld (no class)."""
+    names = [c[0] for c in CLASSES]
+    out = features()
+    for i, f in enumerate(out):
+        f["properties"]["class"] = None if i == 6 else names[i % 3]
+    return out
+
+
+def test_classes_colour_by_significance_and_hatch_a_withheld_comparison() -> None:
+    spec = choropleth_spec(classed(), title="Kort", language="da", bands=BANDS,
+                           legend_title="Sammenlignet med resten", classes=CLASSES)
+    (layer,) = spec["layer"]
+    color = layer["encoding"]["color"]
+    assert color["title"] == "Sammenlignet med resten"
+    assert color["scale"]["domain"] == [*(c[0] for c in CLASSES), "Ikke vist (for få svar)",
+                                        "Ikke vist", "Ingen data"]
+    assert color["scale"]["range"] == [*(c[1] for c in CLASSES), HATCH_FILL, HATCH_FILL,
+                                       NO_DATA]
+    drawn = [f["properties"] for f in spec["data"]["values"]]
+    assert [p["status"] for p in drawn] == ["value", "value", "value", "suppressed", "no_data",
+                                            "value", "withheld", "value"]
+    assert drawn[6]["class"] == "Ikke vist"
+    assert drawn[0]["class"] == "Signifikant over"
+    assert drawn[3]["value"] is None  # the suppressed value still never reaches the drawing
+    svg = choropleth_svg(classed(), title="Kort", language="da", bands=None,
+                         legend_title="Sammenlignet med resten", classes=CLASSES)
+    assert str(SECRET) not in svg
+    assert "Signifikant under" in svg and "Ikke vist" in svg

@@ -3,6 +3,11 @@
 Only what may be shown leaves this module: a suppressed area's value is dropped before the spec
 is built (it is neither drawn, described nor carried in the data), and the area is hatched
 grey with its own legend entry. Colours are viridis (dark = low, light = high).
+
+Instead of the values, areas can be coloured by a class the caller gives each feature
+(``classes``: e.g. significantly above / not different from / significantly below the rest
+of the parent area, as the Dutch Veiligheidsmonitor maps them); an area with a value but no
+class (a comparison withheld or not computed) is hatched as "not shown".
 """
 
 from __future__ import annotations
@@ -114,12 +119,19 @@ def band_of(value: float, bands: Sequence[Band]) -> str:
     return ordered[0][2] if value < ordered[0][0] else ordered[-1][2]
 
 
+#: A colour class: its legend label and its fill.
+ColourClass = tuple[str, str]
+
+
 def map_features(features: Sequence[Mapping[str, Any]], *, language: str,
-                 bands: Sequence[Band] | None) -> list[dict[str, Any]]:
+                 bands: Sequence[Band] | None,
+                 classes: Sequence[ColourClass] | None = None) -> list[dict[str, Any]]:
     """The features as drawn: only code, name, href, status, value/class and a description.
 
-    status is ``"value"``, ``"suppressed"`` or ``"no_data"``; suppressed areas keep no value.
+    status is ``"value"``, ``"suppressed"``, ``"no_data"`` or (with ``classes``, for an area
+    whose property ``class`` is missing) ``"withheld"``; suppressed areas keep no value.
     """
+    known = {c[0] for c in classes} if classes else set()
     out: list[dict[str, Any]] = []
     for number, feature in enumerate(features, start=1):
         props = feature.get("properties") or {}
@@ -135,6 +147,13 @@ def map_features(features: Sequence[Mapping[str, Any]], *, language: str,
         elif value is None:
             status, klass = "no_data", label("no_data", language)
             description = f"{name}: {label('no_data', language)}"
+        elif classes:
+            given = props.get("class")
+            if is_missing(given) or str(given) not in known:
+                status, klass = "withheld", label("withheld", language)
+            else:
+                status, klass = "value", str(given)
+            description = f"{name}: {format_number(value, language)} ({klass})"
         else:
             status = "value"
             klass = band_of(value, bands) if bands else None
@@ -158,6 +177,9 @@ def _hidden_scale(statuses: set[str], language: str) -> tuple[list[str], list[st
     if "suppressed" in statuses:
         domain.append(label("suppressed", language))
         fills.append(HATCH_FILL)
+    if "withheld" in statuses:
+        domain.append(label("withheld", language))
+        fills.append(HATCH_FILL)
     if "no_data" in statuses:
         domain.append(label("no_data", language))
         fills.append(NO_DATA)
@@ -165,13 +187,15 @@ def _hidden_scale(statuses: set[str], language: str) -> tuple[list[str], list[st
 
 
 def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, language: str,
-                    bands: Sequence[Band] | None, legend_title: str) -> dict[str, Any]:
+                    bands: Sequence[Band] | None, legend_title: str,
+                    classes: Sequence[ColourClass] | None = None) -> dict[str, Any]:
     """The Vega-Lite spec of :func:`choropleth_svg` (pure)."""
     if not features:
         raise ValueError("a map needs at least one feature")
     lang = normalise_language(language)
     legend_title = str(legend_title)  # a lazy translation would not serialise
-    drawn = map_features(features, language=lang, bands=bands)
+    classes = [(str(n), str(c)) for n, c in classes] if classes else None
+    drawn = map_features(features, language=lang, bands=bands, classes=classes)
     projection, height = _frame(drawn)
     statuses = {f["properties"]["status"] for f in drawn}
     hidden_domain, hidden_fills = _hidden_scale(statuses, lang)
@@ -179,8 +203,9 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
              "description": {"field": "properties.description"}}
     mark = {"type": "geoshape", "stroke": OUTLINE, "strokeWidth": 0.5, "cursor": "pointer"}
     layers: list[dict[str, Any]] = []
-    if bands:
-        names = [b[2] for b in bands]
+    if classes or bands:
+        names = [c[0] for c in classes] if classes else [b[2] for b in bands or ()]
+        colours = [c[1] for c in classes] if classes else viridis(len(names))
         layers.append({
             "mark": mark,
             "encoding": {**shape, "stroke": {
@@ -189,8 +214,10 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
                 "value": OUTLINE}, "color": {
                 "field": "properties.class", "type": "ordinal", "title": legend_title,
                 "scale": {"domain": names + hidden_domain,
-                          "range": viridis(len(names)) + hidden_fills},
-                "legend": {"symbolType": "square", "symbolStrokeColor": NO_DATA_OUTLINE}}},
+                          "range": colours + hidden_fills},
+                "legend": {"symbolType": "square", "symbolStrokeColor": NO_DATA_OUTLINE,
+                           # class labels are sentences: shown whole, not cut at 160 px
+                           **({"labelLimit": 0, "titleLimit": 0} if classes else {})}}},
         })
     else:
         layers.append({
@@ -221,6 +248,9 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
                    "view": {"stroke": None}},
         "layer": layers,
     }
+    if classes:  # room for the legend's words when the page's font runs wider than the
+        # renderer's measure of them
+        spec["padding"] = {"left": 5, "top": 5, "bottom": 5, "right": 90}
     if len(layers) > 1:
         spec["resolve"] = {"scale": {"color": "independent"},
                            "legend": {"color": "independent"}}
@@ -243,18 +273,22 @@ def map_summary(features: Sequence[Mapping[str, Any]], *, language: str,
 
 
 def choropleth_svg(features: list[dict[str, Any]], *, title: str, language: str,
-                   bands: list[tuple[float, float, str]] | None, legend_title: str) -> str:
+                   bands: list[tuple[float, float, str]] | None, legend_title: str,
+                   classes: list[tuple[str, str]] | None = None) -> str:
     """An SVG choropleth of GeoJSON ``features`` (properties code, name, value, suppressed,
-    href), each area an ``<a>`` to its href.
+    href, and ``class`` with ``classes``), each area an ``<a>`` to its href.
 
-    With ``bands`` ((low, high, label) from the spec) areas are coloured by band, otherwise on a
-    continuous viridis scale. Suppressed areas are hatched grey and carry no value; areas with
-    value None are white ("no data"). Geometries are WGS84 lon/lat (projected metres work too).
+    With ``classes`` ((label, colour) pairs) areas are coloured by their property ``class``
+    (hatched "not shown" without one); else with ``bands`` ((low, high, label) from the spec)
+    by band, otherwise on a continuous viridis scale. Suppressed areas are hatched grey and
+    carry no value; areas with value None are white ("no data"). Geometries are WGS84
+    lon/lat (projected metres work too).
     """
     lang = normalise_language(language)
     spec = choropleth_spec(features, title=title, language=lang, bands=bands,
-                           legend_title=legend_title)
+                           legend_title=legend_title, classes=classes)
     links = [str((f.get("properties") or {}).get("href", "")) for f in features]
     summary = map_summary(features, language=lang, legend_title=legend_title)
+    statuses = {f["properties"]["status"] for f in spec["data"]["values"]}
     return to_svg(spec, language=lang, title=title, summary=summary, links=links,
-                  hatch=any((f.get("properties") or {}).get("suppressed") for f in features))
+                  hatch=bool(statuses & {"suppressed", "withheld"}))

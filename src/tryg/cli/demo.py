@@ -259,13 +259,19 @@ def _build_aalborg(source: Path, files: Path, seed: int, steps: _Steps) -> None:
     answers.to_csv(survey_file, index=False, encoding="utf-8", lineterminator="\n")
     survey.margins.astype({"population": "int64"}).to_csv(
         margins_file, index=False, encoding="utf-8", lineterminator="\n")
+    parish_file = files / "aalborg_parish_population_ASSUMED.csv"
+    survey.parishes.astype({"population": "int64"}).to_csv(
+        parish_file, index=False, encoding="utf-8", lineterminator="\n")
     (files / "README_SYNTHETIC.txt").write_text(
         f"{aalborg.STATEMENT}\n\nHow they were made: see tryg.demo.aalborg.\n"
         f"{survey_file.name}: one row per synthetic respondent.\n"
         f"{margins_file.name}: ASSUMED residents 15+ by sex x age group of Aalborg Kommune "
-        "(FOLK1A total x assumed shares), the survey's calibration margins.\n",
+        "(FOLK1A total x assumed shares), the survey's calibration margins.\n"
+        f"{parish_file.name}: ASSUMED residents 15+ per parish (drawn sizes, not Statistics "
+        "Denmark figures), the weights of the small-area benchmarking.\n",
         encoding="utf-8")
     run_import(steps, import_population, margins_file)
+    run_import(steps, import_population, parish_file)
     run_import(steps, import_survey, survey_file, synthetic=True, producer=aalborg.PRODUCER)
 
 

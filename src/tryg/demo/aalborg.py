@@ -34,7 +34,7 @@ Pure: numpy and pandas in, tables out; the CLI writes the files.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -79,11 +79,16 @@ class SyntheticSurvey:
     ``margins``: the assumed population 15+ by sex × age group of the kommune per wave year
     (area_code, year, sex, age_group, population), for calibration. ``truth``: the true
     kommune-level share of *trygge* per wave (equal to the published targets).
+    ``parishes``: the ASSUMED residents 15+ of every parish per wave year (area_code, year,
+    population; the same drawn sizes as the sample's strata), the weights that benchmark the
+    model-based parish estimates to the kommune's.
     """
 
     responses: pd.DataFrame
     margins: pd.DataFrame
     truth: pd.DataFrame
+    parishes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["area_code", "year", "population"]))
 
 
 def _logistic(x: FloatArray) -> FloatArray:
@@ -131,7 +136,7 @@ def generate_survey(parishes: Sequence[str], population: Mapping[int, float], *,
     cells = cell_shares()
     effects = SEX_EFFECT[:, None] + AGE_EFFECT[None, :]
     cut = float(cutpoints("tryg_nabolag")[2])  # P(Y <= 3): the share of "trygge"
-    frames, margins, truth = [], [], []
+    frames, margins, truth, sizes = [], [], [], []
     for wave in waves:
         adults = float(population[wave]) * ADULT_SHARE
         pop = np.round(adults * shares[:, None, None] * cells[None, :, :])  # parish, sex, age
@@ -148,11 +153,13 @@ def generate_survey(parishes: Sequence[str], population: Mapping[int, float], *,
             for g, age in enumerate(AGE_GROUPS):
                 margins.append((KOMMUNE_CODE, wave, sex, age, float(pop[:, s, g].sum())))
         truth.append((KOMMUNE_CODE, wave, "tryghed_trygge", gap(alpha) + target(wave)))
+        sizes += [(c, wave, float(v)) for c, v in zip(codes, pop.sum(axis=(1, 2)), strict=True)]
     responses = pd.concat(frames, ignore_index=True)
     margin_frame = pd.DataFrame(margins, columns=["area_code", "year", "sex", "age_group",
                                                   "population"])
     truth_frame = pd.DataFrame(truth, columns=["area_code", "wave", "measure", "value"])
-    return SyntheticSurvey(responses, margin_frame, truth_frame)
+    parish_frame = pd.DataFrame(sizes, columns=["area_code", "year", "population"])
+    return SyntheticSurvey(responses, margin_frame, truth_frame, parish_frame)
 
 
 def _draw_wave(rng: np.random.Generator, wave: int, codes: list[str], pop: FloatArray,

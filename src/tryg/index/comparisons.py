@@ -10,6 +10,23 @@
 
 A wave whose questionnaire version differs from the wave before is a method break: its
 changes are not computed (never silently bridged) and the rows carry the flag.
+
+A model-based small-area estimate (flag ``model_based``) is compared in *published* figures
+only, never through the direct estimate of its small sample (:func:`model_based`):
+
+* previous wave: the published estimate minus the previous wave's published estimate (model
+  or direct), variance ``MSE_t + var_{t-1}`` (:func:`previous_wave` works on the table after
+  the model-based rows have replaced the direct ones, so this holds for the row after a
+  model-based one as well). The two waves' Fay–Herriot fits are separate, their sampling
+  errors independent; their prediction errors share the area's persistent random effect,
+  which correlates them positively, so the sum overstates the variance of the change:
+  conservative;
+* pooled earlier waves: the published estimate minus the plain mean of the k earlier waves'
+  published estimates, variance ``MSE_t + sum_j var_j / k²`` (independence; with positively
+  and about equally correlated errors the neglected covariances lower the true variance:
+  ``σ²(1 + 1/k) - ρσ²(k + 1)/k``), computed only when every earlier wave is published;
+* rest of the parent: from the benchmarked figures (:mod:`tryg.index.modelled`), or not at
+  all where the parent could not be benchmarked.
 """
 
 from __future__ import annotations
@@ -501,3 +518,102 @@ def parent_rest(
         beyond = np.abs(diff / se) > intervals.quantile(
             1 - spec.comparisons.alpha, np.asarray(cols.pop("df"), dtype=np.float64))
     return pd.DataFrame({**cols, "sig_parent_rest": _flagged(beyond, se)})
+
+
+def model_based(spec: Spec, table: pd.DataFrame, breaks: set[int],
+                codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+                ) -> pd.DataFrame:
+    """The pooled and rest-of-parent comparisons of the model-based rows (flag
+    ``model_based``) in published figures (module docstring), replacing the design-based
+    ones, which were computed from the small sample's direct estimate. Tests are normal
+    (z) tests at the spec's alpha. Other rows are left as they are."""
+    if table.empty or "flags" not in table:
+        return table
+    flags = table["flags"].fillna("").astype(str)
+    model = flags.str.contains("model_based", regex=False).to_numpy(dtype=bool)
+    if not model.any():
+        return table
+    alpha = spec.comparisons.alpha
+    z = float(intervals.quantile(1 - alpha, None))  # two-sided normal critical value
+    table = table.copy(deep=False)
+    rows = np.flatnonzero(model)
+    if spec.comparisons.parent_rest:
+        diff = (table["rest_diff"].to_numpy(np.float64)[rows] if "rest_diff" in table
+                else np.full(len(rows), np.nan))
+        se = (table["rest_se"].to_numpy(np.float64)[rows] if "rest_se" in table
+              else np.full(len(rows), np.nan))
+        _put(table, "diff_parent_rest", rows, diff)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            beyond = np.abs(diff / se) > z
+        _put_test(table, "sig_parent_rest", rows, beyond, np.isfinite(diff) & (se > 0))
+    k = spec.comparisons.pooled_waves
+    if k > 0:
+        change, se_c = _pooled_published(spec, table, rows, model, breaks, k)
+        _put(table, "change_pooled", rows, change)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            beyond = np.abs(change / se_c) > z
+        _put_test(table, "sig_pooled", rows, beyond, np.isfinite(change) & (se_c > 0))
+    return table
+
+
+def _put(table: pd.DataFrame, col: str, rows: np.ndarray, values: np.ndarray) -> None:
+    out = (table[col].to_numpy(np.float64, na_value=np.nan).copy() if col in table
+           else np.full(len(table), np.nan))
+    out[rows] = values
+    table[col] = out
+
+
+def _put_test(table: pd.DataFrame, col: str, rows: np.ndarray, significant: np.ndarray,
+              known: np.ndarray) -> None:
+    """A nullable-boolean test column with ``rows`` set (NA where not ``known``)."""
+    if col in table:
+        old = pd.array(table[col].to_numpy(dtype=object), dtype="boolean")
+        values = old.to_numpy(dtype=bool, na_value=False).copy()
+        missing = np.asarray(old.isna(), dtype=bool).copy()
+    else:
+        values = np.zeros(len(table), dtype=bool)
+        missing = np.ones(len(table), dtype=bool)
+    values[rows] = np.asarray(significant, dtype=bool)
+    missing[rows] = ~np.asarray(known, dtype=bool)
+    table[col] = pd.arrays.BooleanArray(values, missing)
+
+
+def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: np.ndarray,
+                      breaks: set[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For the model-based ``rows``: the published estimate minus the mean of the k earlier
+    waves' published estimates, and its standard error (NaN where an earlier wave is
+    missing or not published, or a method break lies in the window; as :func:`pooled`)."""
+    min_n = spec.publication.min_n
+    method = table["method"].astype(str).to_numpy(dtype=object)
+    survey_like = np.isin(method, ["direct", "model", "synthetic"])
+    wave = table["wave"].to_numpy(np.float64, na_value=np.nan)
+    waves = sorted(int(w) for w in np.unique(wave[survey_like & np.isfinite(wave)]))
+    position = {w: i for i, w in enumerate(waves)}
+    area = table["area_code"].astype(str).to_numpy(dtype=object)
+    measure = table["measure"].astype(str).to_numpy(dtype=object)
+    estimate = table["estimate"].to_numpy(np.float64)
+    se = table["se"].to_numpy(np.float64)
+    n = pd.to_numeric(table["n"], errors="coerce").to_numpy(np.float64)
+    wanted = set(zip(area[rows].tolist(), measure[rows].tolist(), strict=True))
+    lookup: dict[tuple[str, str, int], int] = {}
+    for i in np.flatnonzero(survey_like & np.isfinite(wave)).tolist():
+        if (area[i], measure[i]) in wanted:
+            lookup[(area[i], measure[i], int(wave[i]))] = i
+    with np.errstate(invalid="ignore"):
+        published = np.isfinite(estimate) & np.isfinite(se) & (model | (n >= min_n))
+    change = np.full(len(rows), np.nan)
+    out_se = np.full(len(rows), np.nan)
+    for r, i in enumerate(rows.tolist()):
+        if not np.isfinite(wave[i]) or int(wave[i]) not in position:
+            continue
+        t = int(wave[i])
+        p = position[t]
+        if p < k or any(w in breaks for w in [*waves[p - k + 1:p], t]):
+            continue
+        earlier = [lookup.get((area[i], measure[i], w)) for w in waves[p - k:p]]
+        if any(e is None or not published[e] for e in earlier):
+            continue
+        idx = np.array(earlier, dtype=np.int64)
+        change[r] = estimate[i] - float(estimate[idx].mean())
+        out_se[r] = float(np.sqrt(se[i] ** 2 + np.sum(se[idx] ** 2) / k**2))
+    return change, out_se

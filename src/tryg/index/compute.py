@@ -109,7 +109,7 @@ def run(
     measure_rows = _measure_rows(spec, sv_rows)
     say("small-area estimates", 0.7)
     finest = hier.levels[-1]
-    sa_rows, w = modelled.small_area_rows(spec, sv_rows, reg_rows, finest)
+    sa_rows, w = modelled.small_area_rows(spec, sv_rows, reg_rows, finest, hier, pop_totals)
     warnings += w
     gap_rows = modelled.gap_rows(spec, sv_rows, reg_rows)
 
@@ -130,6 +130,7 @@ def run(
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
     table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
     table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
+    table = comparisons.model_based(spec, table, breaks, keys)
     say("publication rules", 0.95)
     table = _finish(spec, table, hier, breaks, keys)
     say("disclosure control", 0.97)
@@ -139,9 +140,11 @@ def run(
 
 
 #: The columns of the work table: the results' own (but the text looked up at the end) and
-#: what ``n`` (``count``) and the small-area rows (``df``) need.
+#: what ``n`` (``count``) and the small-area rows (``df``; their comparison with the rest of
+#: the parent, ``rest_diff`` and ``rest_se``) need.
 _WORK_COLUMNS = frozenset(RESULT_COLUMNS) - {"level", "area_name", "band", "spec_id",
-                                             "spec_hash", "suppressed"} | {"count", "df"}
+                                             "spec_hash", "suppressed"} | {
+    "count", "df", "rest_diff", "rest_se"}
 
 
 def _top_area(hier: Hierarchy) -> str | None:

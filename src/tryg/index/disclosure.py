@@ -25,8 +25,14 @@ so does this step:
   when the previous wave's estimate is published too, the change against the pooled earlier
   waves when every pooled wave is, and the difference from the rest of the parent area when
   the parent is published and the rest is not made up of hidden areas alone. A model-based
-  estimate counts as a hidden side (its comparisons were computed from the direct estimate,
-  which is hidden).
+  estimate is a published side for what is computed from published figures: every change
+  since the previous wave (the table's own estimates), and the pooled and rest-of-parent
+  comparisons of a model-based row itself (:func:`tryg.index.comparisons.model_based`). It
+  stays a hidden side for what is still computed from the survey answers, i.e. from its
+  hidden direct estimate: the pooled comparison of a direct row whose earlier waves include
+  a model-based one, and the rest of the parent of a direct row whose siblings are all
+  model-based (or hidden). The linear relations between measures hold between direct
+  estimates, so there too a model-based row counts as hidden.
 
 The outcome is written into the results table (``suppressed`` and the ``flags`` words below),
 so every outlet — pages, downloads, API, maps, reports — gets it through the one public view
@@ -145,11 +151,14 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
     # register rows: the rate gives the count back, so the whole row goes
     reg_secondary = secondary & register
     suppressed |= reg_secondary
+    # hidden as a direct estimate (model-based rows: their direct estimate is never shown)
     hidden_est = suppressed | small | model_based
     extra = _linear_measures(keys, spec, hidden_est, n)
     suppressed |= extra
     hidden_est |= extra
-    prev, pooled, rest = _comparisons(keys, t, spec, hidden_est)
+    # hidden as a published figure (a model-based row's own estimate is shown)
+    hidden_shown = suppressed | small
+    prev, pooled, rest = _comparisons(keys, t, spec, hidden_est, hidden_shown, model_based)
 
     bits = (reg_secondary | extra) * 1 + (secondary & ~register) * 2 + prev * 4 + pooled * 8 \
         + rest * 16
@@ -450,10 +459,17 @@ def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
 
 # --- comparisons -----------------------------------------------------------------------------
 
-def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec,
-                 hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.ndarray,
+                 hidden: np.ndarray, model: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows whose comparison with the previous wave, the pooled earlier waves and the rest of
-    the parent area must be withheld because the other side is hidden."""
+    the parent area must be withheld because the other side is hidden.
+
+    ``hidden``: rows whose published figure is hidden; ``hidden_direct``: rows whose direct
+    estimate is (these and the ``model`` rows). Changes since the previous wave, and the pooled
+    and rest comparisons of model-based rows, are computed from published figures
+    (:func:`tryg.index.comparisons.model_based`); the pooled and rest comparisons of the other
+    rows from the survey answers, so there a model-based side counts as hidden."""
     size = len(t)
     shown = ~hidden
     W = len(keys.waves)
@@ -461,33 +477,40 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec,
     area = np.where(keys.area >= 0, keys.area, n_areas - 1)
     cell = keys.measure.astype(np.int64) * n_areas + area  # (measure, area)
     cells, cell_id = np.unique(cell, return_inverse=True)
-    # hidden status per (measure, area) × wave; 0: no row, 1: shown, 2: hidden
-    grid = np.zeros((len(cells), W + 1), dtype=np.int8)
+    cell_id = np.asarray(cell_id).ravel()
     ok = keys.wave >= 0
-    grid[cell_id[ok], keys.wave[ok]] = np.where(hidden[ok], 2, 1)
+
+    def status(h: np.ndarray) -> np.ndarray:
+        """Per (measure, area) × wave: 0 no row, 1 shown, 2 hidden."""
+        grid = np.zeros((len(cells), W + 1), dtype=np.int8)
+        grid[cell_id[ok], keys.wave[ok]] = np.where(h[ok], 2, 1)
+        return grid
+
+    grid_shown, grid_direct = status(hidden), status(hidden_direct)
     change_prev = t["change_prev"].to_numpy(np.float64)
     change_pooled = t["change_pooled"].to_numpy(np.float64)
     diff_rest = t["diff_parent_rest"].to_numpy(np.float64)
-    # the previous wave in the data for this area and measure
+    # the previous wave in the data for this area and measure (published figures both)
     prev = np.zeros(size, dtype=bool)
     last = np.zeros(len(cells), dtype=np.int8)  # status of the latest earlier wave seen
     before = np.zeros((len(cells), W + 1), dtype=np.int8)
     for w in range(W):
         before[:, w] = last
-        last = np.where(grid[:, w] > 0, grid[:, w], last)
+        last = np.where(grid_shown[:, w] > 0, grid_shown[:, w], last)
     rows = np.flatnonzero(ok & shown & np.isfinite(change_prev))
     prev[rows] = before[cell_id[rows], keys.wave[rows]] == 2
     # the k pooled earlier waves
     pooled = np.zeros(size, dtype=bool)
     k = spec.comparisons.pooled_waves
     if k > 0:
-        hidden_grid = (grid == 2).astype(np.int64)
-        csum = np.concatenate([np.zeros((len(cells), 1), dtype=np.int64),
-                               np.cumsum(hidden_grid, axis=1)], axis=1)
         rows = np.flatnonzero(ok & shown & np.isfinite(change_pooled))
         wv = keys.wave[rows]
         start = np.maximum(wv - k, 0)
-        pooled[rows] = (csum[cell_id[rows], wv] - csum[cell_id[rows], start]) > 0
+        for grid, of in ((grid_shown, model[rows]), (grid_direct, ~model[rows])):
+            csum = np.concatenate([np.zeros((len(cells), 1), dtype=np.int64),
+                                   np.cumsum((grid == 2).astype(np.int64), axis=1)], axis=1)
+            r = rows[of]
+            pooled[r] = (csum[cell_id[r], wv[of]] - csum[cell_id[r], start[of]]) > 0
     # the rest of the parent area
     rest = np.zeros(size, dtype=bool)
     rows_rest = np.flatnonzero(ok & shown & np.isfinite(diff_rest) & (keys.parent_depth >= 0))
@@ -504,15 +527,18 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec,
                                  return_inverse=True)
             group = np.asarray(group).ravel()
             total = np.bincount(group)
-            hidden_in = np.bincount(group, weights=hidden[mine])
             parent_key = keys.measure[mine].astype(np.int64) * n_areas + np.where(
                 parent >= 0, parent, n_areas - 1)
-            parent_cell = np.searchsorted(cells, parent_key)
-            parent_cell = np.minimum(parent_cell, len(cells) - 1)
+            parent_cell = np.minimum(np.searchsorted(cells, parent_key), len(cells) - 1)
             found = cells[parent_cell] == parent_key
-            parent_status = np.where(found, grid[parent_cell, w], 0)
+            parent_status = np.where(found, grid_shown[parent_cell, w], 0)
             others = total[group] - 1
-            others_hidden = hidden_in[group] - hidden[mine]
+            # the rest of a model-based row is compared on published figures, of a direct
+            # row on the answers (where a model-based sibling's direct estimate is hidden)
+            in_shown = np.bincount(group, weights=hidden[mine])
+            in_direct = np.bincount(group, weights=hidden_direct[mine])
+            others_hidden = np.where(model[mine], in_shown[group] - hidden[mine],
+                                     in_direct[group] - hidden_direct[mine])
             withheld = (parent < 0) | (parent_status != 1) | (others == 0) | (
                 others_hidden == others)
             want = np.isfinite(diff_rest[mine]) & shown[mine]

@@ -370,6 +370,26 @@ def _small_area(spec: Spec, t: _Lang) -> list[str]:
         f"borrows strength from the other areas. Covariates: {covariates}. These estimates are "
         "flagged as model-based (the method column).",
     ))
+    out.append(t(
+        "De modelbaserede skøn i et område afstemmes (benchmarking), så det "
+        "befolkningsvægtede gennemsnit af alle underområdernes offentliggjorte skøn – de "
+        "direkte uændrede, de modelbaserede afstemte – er lig med det overordnede områdes "
+        "direkte skøn. Forskellen fordeles i forhold til hvert skøns usikkerhed (MSE), inden "
+        "for 0–100 %, og usikkerheden øges med kvadratet af flytningen (Wang, Fuller & Qu "
+        "2008; Datta, Ghosh, Steorts & Maples 2011). Et modelbaseret skøn sammenlignes kun i "
+        "offentliggjorte tal: med forrige rundes offentliggjorte skøn, med gennemsnittet af "
+        "de tidligere runders og med resten af det overordnede område ud fra de afstemte "
+        "skøn; aldrig ud fra de få svar i området alene.",
+        "The model-based estimates within an area are benchmarked, so that the "
+        "population-weighted mean of all its sub-areas' published estimates (the direct ones "
+        "unchanged, the model-based ones benchmarked) equals the parent area's direct "
+        "estimate. The difference is shared out in proportion to each estimate's uncertainty "
+        "(MSE), within 0–100 %, and the uncertainty grows by the square of the move (Wang, "
+        "Fuller & Qu 2008; Datta, Ghosh, Steorts & Maples 2011). A model-based estimate is "
+        "compared in published figures only: with the previous wave's published estimate, "
+        "with the mean of the earlier waves' and with the rest of the parent area from the "
+        "benchmarked estimates; never from the area's few answers alone.",
+    ))
     return [*out, ""]
 
 

@@ -6,6 +6,29 @@ register covariates; areas whose sample is below ``small_area.below_n`` get the 
 direct variance is 0 (all answers alike) cannot enter the model fit and are treated as out of
 sample.
 
+Benchmarking: the model-based estimates of the areas of one parent (the finest level's parent
+level, that wave) are moved so that the population-weighted mean of *all* its children's
+published estimates — the direct ones kept as they are, the model-based ones benchmarked —
+equals the parent's direct estimate (:func:`tryg.stats.small_area.benchmark`: the
+discrepancy shared out in proportion to each EBLUP's MSE, within [0, 1]; the MSE grows by the
+squared move). The weights are the areas' population totals of the wave's year
+(:func:`tryg.index.population.totals`). A parent is benchmarked only when every child with
+residents has a published estimate (model-based, or direct from at least ``min_n`` answers),
+every child has a population, and the parent's own estimate is published (from at least
+``min_n`` answers): otherwise the benchmark would give a hidden figure back, or could not be
+stated; such parents keep the plain EBLUPs and the run says so.
+
+For a benchmarked model-based area the rows also carry its difference from the rest of its
+parent *in published figures*: the rest is the population-weighted mean of the other
+children's published estimates, which the benchmark makes ``(P - s b) / (1 - s)`` (``P`` the
+parent's estimate, ``b`` the area's, ``s`` its population share), so the difference is
+``(b - P) / (1 - s)``. Its variance is taken as ``(MSE_b + se_P²) / (1 - s)²``, i.e. the
+area's and the parent's errors treated as independent. They are not: the parent's direct
+estimate holds the area's own answers (weight about ``s``) and the benchmarked estimate holds
+the parent's estimate through the benchmark, and both make the covariance positive, so
+leaving it out overstates the variance — a conservative test. Nothing in it is computed from
+the area's own direct estimate alone.
+
 The gap measure regresses felt insecurity on log recorded crime across the areas of a level
 (weighted least squares with weights 1/se²); an area whose residual exceeds its own z-critical
 band is flagged ``fear_ahead_of_crime`` (or ``fear_behind_crime``). Only the direct estimate's
@@ -20,15 +43,20 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from tryg.index.hierarchy import Hierarchy
 from tryg.index.inputs import Problem, as_int
 from tryg.index.spec import Spec
 from tryg.stats import text_columns
-from tryg.stats.small_area import fay_herriot_fit
+from tryg.stats.small_area import benchmark, fay_herriot_fit
 
 
 def small_area_rows(
-    spec: Spec, survey: pd.DataFrame, register: pd.DataFrame, finest: str
+    spec: Spec, survey: pd.DataFrame, register: pd.DataFrame, finest: str,
+    hier: Hierarchy | None = None, populations: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
+    """The model-based rows of the finest level (module docstring), benchmarked to their
+    parents when the hierarchy and the population totals (area_code, year, population) are
+    given; with the columns ``rest_diff`` and ``rest_se`` (NaN: not benchmarked)."""
     sa = spec.small_area
     if not sa.enabled or survey.empty:
         return pd.DataFrame(), []
@@ -102,21 +130,120 @@ def small_area_rows(
             chosen = np.flatnonzero(n < sa.below_n)
             if not len(chosen):
                 continue
-            eblup = res.eblup[chosen]
-            se = np.sqrt(res.mse[chosen])
+            eblup = np.clip(res.eblup[chosen], 0, 1)
+            mse = res.mse[chosen]
+            rest_diff = np.full(len(chosen), np.nan)
+            rest_se = np.full(len(chosen), np.nan)
+            if hier is not None and populations is not None:
+                bench = _benchmarked(
+                    spec, survey, hier, populations, finest, measure, as_int(wave),
+                    area_names, est, n_d, np.asarray(area_names[at][chosen], dtype=object),
+                    eblup, mse)
+                eblup, mse, rest_diff, rest_se, skipped = bench
+                if skipped:
+                    warnings.append(Problem("", None, None, (
+                        f"{measure}, wave {wave}: model-based estimates not benchmarked in "
+                        f"{len(skipped)} area(s) ({', '.join(skipped[:5])}"
+                        f"{' ...' if len(skipped) > 5 else ''}): a child without a published "
+                        "estimate or a population, the parent's own estimate not published, or a "
+                        "benchmark out of the measure's range")))
+            se = np.sqrt(mse)
             frames.append({
                 "area_code": np.asarray(area_names[at][chosen], dtype=object),
                 "wave": as_int(wave),
                 "measure": measure,
-                "estimate": np.clip(eblup, 0, 1),
+                "estimate": eblup,
                 "se": se,
                 "ci_low": np.clip(eblup - z * se, 0, 1),
                 "ci_high": np.clip(eblup + z * se, 0, 1),
                 "n": n[chosen],
                 "method": np.where(res.insample[chosen], "model", "synthetic").astype(object),
                 "flags": "model_based",
+                "rest_diff": rest_diff,
+                "rest_se": rest_se,
             })
     return _stacked(frames), warnings
+
+
+def _benchmarked(
+    spec: Spec, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame, finest: str,
+    measure: str, wave: int, area_names: np.ndarray, direct: np.ndarray, n_direct: np.ndarray,
+    model_codes: np.ndarray, eblup: np.ndarray, mse: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The model-based estimates of one measure × wave benchmarked parent by parent (module
+    docstring): estimates, MSEs, the difference from the rest of the parent in published
+    figures and its standard error (NaN where not benchmarked), and the parents skipped."""
+    out_e, out_m = eblup.copy(), mse.copy()
+    rest_diff = np.full(len(eblup), np.nan)
+    rest_se = np.full(len(eblup), np.nan)
+    plv = hier.parent_level(finest)
+    if plv is None or len(eblup) == 0:
+        return out_e, out_m, rest_diff, rest_se, []
+    min_n = spec.publication.min_n
+    anc = hier.ancestors(wave)
+    children = [a for a in anc.index.tolist() if hier.level.get(a) == finest]
+    parent_of = anc[plv].reindex(children)
+    pop = populations.loc[populations["year"] == wave].set_index("area_code")["population"]
+    model_at = {str(c): i for i, c in enumerate(model_codes.tolist())}
+    direct_at = {str(c): i for i, c in enumerate(area_names.tolist())}
+    prow = survey.loc[(survey["level"] == plv) & (survey["wave"] == wave)
+                      & (survey["variable"] == measure), ["area_code", "estimate", "se", "n"]]
+    parents = {str(a): (float(e), float(v), float(n)) for a, e, v, n in zip(
+        prow["area_code"].tolist(), prow["estimate"].to_numpy(np.float64),
+        prow["se"].to_numpy(np.float64),
+        pd.to_numeric(prow["n"], errors="coerce").to_numpy(np.float64), strict=True)}
+    groups: dict[str, list[str]] = {}
+    for child, parent in zip(children, parent_of.tolist(), strict=True):
+        if isinstance(parent, str):
+            groups.setdefault(parent, []).append(str(child))
+    skipped: list[str] = []
+    for parent in sorted(groups):
+        kids = sorted(groups[parent])
+        if not any(k in model_at for k in kids):
+            continue
+        # per child: estimate, MSE (0: kept), adjustable, model row (-1: direct), population
+        members: list[tuple[float, float, bool, int, float]] = []
+        ok = parent in parents and parents[parent][2] >= min_n and np.isfinite(
+            parents[parent][0])
+        for k in kids:
+            n_k = float(pop.get(k, np.nan)) if k in pop.index else np.nan
+            i = model_at.get(k, -1)
+            j = direct_at.get(k)
+            shown = j is not None and np.isfinite(direct[j]) and n_direct[j] >= min_n
+            if i < 0 and not shown:
+                if np.isfinite(n_k) and n_k == 0:
+                    continue  # no residents, no estimate: not part of the mean
+                ok = False
+            if not (np.isfinite(n_k) and n_k > 0):
+                ok = False
+            if not ok:
+                break
+            if i >= 0:
+                members.append((float(out_e[i]), float(out_m[i]), True, i, n_k))
+            else:
+                assert j is not None
+                members.append((float(direct[j]), 0.0, False, -1, n_k))
+        if not ok:
+            skipped.append(parent)
+            continue
+        target, se_p, _ = parents[parent]
+        est, var, free, rows, wt = (list(x) for x in zip(*members, strict=True))
+        try:
+            res = benchmark(np.array(est), np.array(var), np.array(wt), target,
+                            adjust=np.array(free), lower=0.0, upper=1.0)
+        except ValueError:
+            skipped.append(parent)
+            continue
+        w = np.array(wt)
+        share = w / w.sum()
+        for pos, i in enumerate(rows):
+            if i < 0:
+                continue
+            out_e[i], out_m[i] = res.estimate[pos], res.mse[pos]
+            if share[pos] < 1.0:
+                rest_diff[i] = (res.estimate[pos] - target) / (1.0 - share[pos])
+                rest_se[i] = np.sqrt(res.mse[pos] + se_p**2) / (1.0 - share[pos])
+    return out_e, out_m, rest_diff, rest_se, skipped
 
 
 def _stacked(blocks: list[dict[str, Any]]) -> pd.DataFrame:

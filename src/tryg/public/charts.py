@@ -42,6 +42,7 @@ def components(frame: Any, *, title: str, language: str) -> SafeString | None:
 
 def choropleth(features: list[dict[str, Any]], *, title: str, language: str,
                bands: list[tuple[float, float, str]] | None,
-               legend_title: str) -> SafeString | None:
+               legend_title: str,
+               classes: list[tuple[str, str]] | None = None) -> SafeString | None:
     return _draw("choropleth_svg", features, title=title, language=language, bands=bands,
-                 legend_title=legend_title)
+                 legend_title=legend_title, classes=classes)

@@ -110,9 +110,47 @@ def bands(info: MeasureInfo, language: str) -> list[tuple[float, float, str]] | 
     return out
 
 
+#: What the map shows: each area's class against the rest of its parent area (the default,
+#: as the Dutch Veiligheidsmonitor's maps), or its value.
+MAP_SHOWS: tuple[str, ...] = ("compare", "values")
+
+#: The comparison classes' fills: blue above, light grey no difference, orange below
+#: (distinguishable with the common colour-vision deficiencies; hatched = not shown).
+CLASS_COLOURS = {"above": "#2166ac", "same": "#d9d9d9", "below": "#e66101"}
+
+
+def comparison_class(row: dict[str, Any]) -> str | None:
+    """``"above"``, ``"same"`` or ``"below"``: the area against the rest of its parent area
+    in the public view (``sig_parent_rest`` and the sign of ``diff_parent_rest``); ``None``
+    where the comparison is not shown (suppressed, withheld, or no parent)."""
+    if row.get("suppressed"):
+        return None
+    sig = row.get("sig_parent_rest")
+    diff = data.finite(row.get("diff_parent_rest"))
+    if sig is None or diff is None or (isinstance(sig, float) and sig != sig):
+        return None
+    if not bool(sig):
+        return "same"
+    return "above" if diff > 0 else "below"
+
+
+def class_labels(short: bool = False) -> dict[str, str]:
+    """The classes' names: in the table in full, in the map's legend short (its title says
+    what they are compared with)."""
+    if short:
+        return {"above": str(_("Significantly above")),
+                "same": str(_("Not significantly different")),
+                "below": str(_("Significantly below"))}
+    return {"above": str(_("Significantly above the rest of the parent area")),
+            "same": str(_("Not significantly different")),
+            "below": str(_("Significantly below the rest of the parent area"))}
+
+
 def area_map(published: Published, language: str, *, measure: str, wave: str,
-             level: str) -> Fragment:
-    """The map page: a choropleth of one measure and wave, and its table."""
+             level: str, show: str = "") -> Fragment:
+    """The map page: a choropleth of one measure and wave, and its table. ``show``:
+    ``"compare"`` (default) colours the areas by their significance class against the rest
+    of the parent area, ``"values"`` by their value."""
     measures = published.measure_ids()
     headline = published.spec.headline
     measure = _choice(measure, measures, headline.id if headline and headline.id in measures
@@ -129,19 +167,39 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
             if measure and wave else [])
     title = _("Map")
     chart = None
+    show = _choice(show, list(MAP_SHOWS), MAP_SHOWS[0])
+    # no comparison at this level (the top level has no parent): the values
+    comparable = any(data.finite(r.get("diff_parent_rest")) is not None for r in rows)
+    compare = show == "compare" and comparable
+    names, legend = class_labels(), class_labels(short=True)
+    classes = [(legend[k], CLASS_COLOURS[k]) for k in ("above", "same", "below")]
+    klass = {r["area_code"]: comparison_class(r) for r in rows}
     if info is not None and level in levels:
         features = map_features(published, rows, info, level)
+        if compare:
+            for f in features:
+                k = klass.get(f["properties"]["code"])
+                f["properties"]["class"] = legend[k] if k else None
         if features:
             chart = charts.choropleth(
                 features, title=f"{info.label(language)}, {wave}", language=language,
-                bands=bands(info, language), legend_title=unit_note(info))
+                bands=None if compare else bands(info, language),
+                legend_title=(str(_("Compared with the rest")) if compare
+                              else unit_note(info)),
+                classes=classes if compare else None)
+    presented = [present(info, r, language) for r in rows] if info else []
+    for p, r in zip(presented, rows, strict=True):
+        k = klass.get(r["area_code"])
+        p["compare"] = names[k] if k else str(_("Not shown"))
+        p["compare_class"] = k or "withheld"
     context = {
         "measures": [(m, published.info(m).label(language)) for m in measures],
         "waves": waves, "levels": levels or all_levels, "measure": measure, "wave": wave,
         "level": level, "label": info.label(language) if info else "",
         "unit": unit_note(info) if info else "", "chart": chart,
         "has_boundaries": level in levels,
-        "rows": [present(info, r, language) for r in rows] if info else [],
+        "rows": presented, "show": show, "compare": compare, "comparable": comparable,
+        "shows": [("compare", _("Compared with the parent area")), ("values", _("Values"))],
     }
     return _fragment("public/map.html", title, context)
 

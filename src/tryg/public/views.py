@@ -81,7 +81,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def area_map(request: HttpRequest) -> HttpResponse:
-    params = {k: query.text(request, k, max_length=100) for k in ("measure", "wave", "level")}
+    params = {k: query.text(request, k, max_length=100)
+              for k in ("measure", "wave", "level", "show")}
     return _page(request, "map", params,
                  lambda data, lang: pages.area_map(data, lang, **params))
 
