@@ -22,25 +22,63 @@ from django.conf import settings
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
+from tryg.imports.models import ImportBatch
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
 from tryg.index.spec import Spec
 from tryg.public.measures import MeasureInfo, catalogue, composite_id
 from tryg.runs.inputs import load_areas
 from tryg.runs.models import IndexRun
 from tryg.runs.services import public_results, run_spec
+from tryg.surveys.models import Wave
 
 #: How many similar areas the area page lists.
 SIMILAR = 5
 
 
 @dataclass(frozen=True)
+class DataNotice:
+    """What of a run's inputs is not real, from the data's own labels: the kinds of input
+    (areas, population, register, survey) whose imports are files of ``tryg demo-data``
+    (marked fictional at import, :func:`tryg.imports.base.demo_statement`), and the survey
+    waves flagged synthetic with their producers."""
+
+    fictional: tuple[str, ...] = ()
+    synthetic_waves: tuple[int, ...] = ()
+    producers: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.fictional or self.synthetic_waves)
+
+
+def data_notice(run: IndexRun) -> DataNotice:
+    """The :class:`DataNotice` of ``run``, read from the imports its inputs came from."""
+    inputs = run.inputs if isinstance(run.inputs, dict) else {}
+    batches: dict[str, list[int]] = {}
+    for kind, fingerprint in inputs.items():
+        ids = fingerprint.get("batches", []) if isinstance(fingerprint, dict) else []
+        batches[str(kind)] = [int(i) for i in ids if isinstance(i, int)]
+    every = [i for ids in batches.values() for i in ids]
+    made_up = set(ImportBatch.objects.filter(pk__in=every, options__has_key="fictional")
+                  .values_list("pk", flat=True))
+    fictional = tuple(kind for kind in ("areas", "population", "register", "survey")
+                      if made_up.intersection(batches.get(kind, ())))
+    waves = list(Wave.objects.filter(import_batch_id__in=batches.get("survey", []),
+                                     synthetic=True).order_by("year")
+                 .values_list("year", "producer"))
+    return DataNotice(fictional, tuple(y for y, _p in waves),
+                      tuple(dict.fromkeys(p for _y, p in waves if p)))
+
+
+@dataclass(frozen=True)
 class Published:
-    """The latest published run with its spec, public results and measure catalogue."""
+    """The latest published run with its spec, public results and measure catalogue, and
+    what of its data is synthetic or fictional."""
 
     run: IndexRun
     spec: Spec
     table: pd.DataFrame
     measures: dict[str, MeasureInfo] = field(repr=False)
+    notice: DataNotice = field(default_factory=DataNotice)
 
     @property
     def waves(self) -> list[int]:
@@ -131,7 +169,7 @@ def published(run: IndexRun) -> Published:
 @lru_cache(maxsize=4)
 def _published(key: str, run: IndexRun) -> Published:
     spec = run_spec(run)
-    return Published(run, spec, public_results(run), catalogue(spec))
+    return Published(run, spec, public_results(run), catalogue(spec), data_notice(run))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
@@ -30,8 +31,29 @@ def has_area(published: Published, code: str) -> bool:
     return bool((published.table["area_code"] == code).any())
 
 
-def _fragment(template: str, title: str, context: dict[str, Any]) -> Fragment:
-    return Fragment(title, render_to_string(template, {"title": title, **context}))
+def _fragment(published: Published, template: str, title: str,
+              context: dict[str, Any]) -> Fragment:
+    """The page body, headed by the notice on synthetic or fictional data (if any)."""
+    notice = render_to_string("public/data_notice.html", notice_context(published.notice))
+    return Fragment(title, notice + render_to_string(template, {"title": title, **context}))
+
+
+def _years(years: tuple[int, ...]) -> str:
+    """"2014–2019" for consecutive years, else "2014, 2016"."""
+    if len(years) > 1 and list(years) == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}–{years[-1]}"
+    return ", ".join(str(y) for y in years)
+
+
+def notice_context(notice: data.DataNotice) -> dict[str, Any]:
+    """The texts of the data notice: what is fictional, which waves are synthetic."""
+    words = {"areas": _("the areas"), "population": _("the population figures"),
+             "register": _("the reported crime"), "survey": _("the survey answers")}
+    fictional = (get_text_list([words[k] for k in notice.fictional], _("and"))
+                 if notice.fictional else "")
+    return {"notice": bool(notice), "fictional": fictional,
+            "synthetic_waves": _years(notice.synthetic_waves),
+            "producers": "; ".join(notice.producers)}
 
 
 def interval_level(published: Published) -> str:
@@ -69,7 +91,7 @@ def home(published: Published, language: str) -> Fragment:
                 figures.append({"label": info.label(language), "unit": unit_note(info),
                                 **present(info, row, language)})
         context["figures"] = figures
-    return _fragment("public/home.html", title, context)
+    return _fragment(published, "public/home.html", title, context)
 
 
 def _choice(value: str, options: list[str], default: str) -> str:
@@ -143,12 +165,12 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
         "has_boundaries": level in levels,
         "rows": [present(info, r, language) for r in rows] if info else [],
     }
-    return _fragment("public/map.html", title, context)
+    return _fragment(published, "public/map.html", title, context)
 
 
 def area(published: Published, language: str, code: str) -> Fragment:
     context = area_context(published, language, code)
-    return _fragment("public/area.html", context["area_name"], context)
+    return _fragment(published, "public/area.html", context["area_name"], context)
 
 
 def _methods_html(markdown: str) -> str:
@@ -167,7 +189,7 @@ def methods(published: Published, language: str) -> Fragment:
     context = {"explanation": _methods_html(explain(spec, language)),
                "publication": spec.publication, "level": interval_level(published),
                "spec": spec, "run": published.run}
-    return _fragment("public/methods.html", _("How the index is made"), context)
+    return _fragment(published, "public/methods.html", _("How the index is made"), context)
 
 
 def downloads(published: Published, language: str) -> Fragment:
@@ -177,4 +199,4 @@ def downloads(published: Published, language: str) -> Fragment:
                "columns": list(published.table.columns), "run": published.run,
                "spec": published.spec, "publication": published.spec.publication,
                "geojson_fields": list(GEOJSON_FIELDS)}
-    return _fragment("public/downloads.html", _("Downloads"), context)
+    return _fragment(published, "public/downloads.html", _("Downloads"), context)
