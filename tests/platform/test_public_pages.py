@@ -203,9 +203,14 @@ def test_suppressed_results_show_no_values(demo_run: IndexRun) -> None:
                 assert repr(stored.estimate) not in html  # ... and is not on the page
             section = html[html.index(f'id="m-{row.measure}"'):]
             section = section[:section.index("</table>")]
-            # the row's own cells say "not shown" (the parent's column may have its value)
-            assert (f'<th scope="row">{row.wave}</th><td colspan="4">Not shown: too few '
-                    "answers</td>") in section
+            # the row's own cells say "not shown" and why (the parent's column may have its
+            # value): a hidden figure it would give away, too few offences, too few answers
+            why = ("it would give a hidden figure away"
+                   if "secondary" in str(row.flags or "").split(";")
+                   else "too few reported offences" if row.measure.startswith("anmeldelser_")
+                   else "too few answers")
+            assert (f'<th scope="row">{row.wave}</th><td colspan="4">Not shown: {why}</td>'
+                    ) in section
 
 
 def _blank(frame: pd.DataFrame) -> pd.DataFrame:

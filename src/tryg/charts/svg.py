@@ -3,6 +3,8 @@
 vl-convert draws the chart; this module then makes the SVG self-contained and accessible:
 
 * the root gets ``role="img"``, an ``aria-label`` and a ``<title>``/``<desc>`` pair;
+* each link (a map's area) gets a ``<title>`` with its description (name and value), which
+  browsers show on hover, as screen readers read the ``aria-label`` on focus;
 * links keep the caller's ``href`` (Vega resolves relative links against its data base URL,
   ``https://vega.github.io/vega-datasets/``, which is stripped again here);
 * every ``id`` is prefixed with a hash of the drawing, so several charts inline on one page
@@ -42,6 +44,8 @@ _NAMESPACES: Final = frozenset({"http://www.w3.org/2000/svg", "http://www.w3.org
 _ID = re.compile(r'\sid="([^"]+)"')
 _HREF = re.compile(r'((?:xlink:)?href)="' + re.escape(VEGA_BASE_URL))
 _HTTP = re.compile(r"https?://", re.IGNORECASE)
+#: A linked mark (a map's area) and its description, which becomes its hover name.
+_LINKED = re.compile(r'(<a\s[^>]*>)(<path\b[^>]*?\saria-label="([^"]*)")')
 
 
 class ExternalReferenceError(RuntimeError):
@@ -75,6 +79,7 @@ def finish(raw: str, *, title: str, summary: str, links: Collection[str] = (),
     if hatch:
         inner += _HATCH_DEFS
     svg = head + inner + svg[open_end:]
+    svg = _LINKED.sub(r"\1<title>\3</title>\2", svg)  # the name on hover, as on focus
     svg = _prefix_ids(svg)
     check_no_external_references(svg, links)
     return svg
