@@ -11,7 +11,7 @@ vl-convert draws the chart; this module then makes the SVG self-contained and ac
   cannot collide (Vega numbers its gradients and clip paths per process);
 * a hatch pattern can be injected (Vega has no patterns, but passes ``fill="url(#…)"`` through);
 * anything that would make the browser fetch from the network raises (no web fonts or images:
-  text uses the reader's own sans-serif font).
+  text uses the reader's own fonts, :data:`FONT`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ _NAMESPACES: Final = frozenset({"http://www.w3.org/2000/svg", "http://www.w3.org
 _ID = re.compile(r'\sid="([^"]+)"')
 _HREF = re.compile(r'((?:xlink:)?href)="' + re.escape(VEGA_BASE_URL))
 _HTTP = re.compile(r"https?://", re.IGNORECASE)
+#: The charts' font: a wide sans-serif that Vega measures its labels with as the reader's
+#: browser draws them (DejaVu Sans on Linux, Verdana elsewhere, both about as wide), so no
+#: label or legend title reaches outside the picture; a narrower fallback only leaves room.
+FONT: Final = "DejaVu Sans, Verdana, sans-serif"
 #: A linked mark (a map's area) and its description, which becomes its hover name.
 _LINKED = re.compile(r'(<a\s[^>]*>)(<path\b[^>]*?\saria-label="([^"]*)")')
 
@@ -59,7 +63,8 @@ def to_svg(spec: Mapping[str, Any], *, language: str, title: str, summary: str,
     ``language`` is already normalised (``"da"``/``"en"``); ``links`` are the hrefs the caller
     put into the chart (absolute ones are allowed through the external-reference check).
     """
-    raw = vl_convert.vegalite_to_svg(dict(spec), allowed_base_urls=[],
+    spec = {**spec, "config": {"font": FONT, **spec.get("config", {})}}
+    raw = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[],
                                      format_locale=FORMAT_LOCALES[language])
     return finish(raw, title=title, summary=summary, links=links, hatch=hatch)
 
