@@ -320,3 +320,47 @@ def test_healthz_answers_ok(page: Page, served_site: ServedSite) -> None:
     answer = page.request.get(served_site("/healthz"))
     assert answer.status == 200
     assert answer.text() == "ok"
+
+
+#: Every <text> of every chart on the page that reaches outside its SVG, or ends in "…"
+#: (Vega's cut of a too-long label).
+_CUT_TEXTS = """() => {
+  const out = [];
+  for (const svg of document.querySelectorAll("main svg")) {
+    const box = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll("text")) {
+      const r = t.getBoundingClientRect();
+      if (!t.textContent.trim()) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1
+          || r.bottom > box.bottom + 1 || t.textContent.trim().endsWith("…"))
+        out.push(t.textContent);
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_no_chart_text_is_cut_off(page: Page, served_site: ServedSite, language: str) -> None:
+    page.context.add_cookies([{"name": "django_language", "value": language,
+                               "url": served_site("/")}])
+    page.set_viewport_size({"width": 1280, "height": 900})
+    paths = ["/", "/areas/9999/", "/areas/9999-01-01/"]
+    paths += [f"/map/?measure={m}" for m in ("tryghedsindeks", "tryghed_trygge",
+                                              "anmeldelser_straffelov_eb", "gap")]
+    for path in paths:
+        answer = page.goto(served_site(path))
+        assert answer is not None and answer.status == 200, path
+        assert page.locator("main svg").count() >= 1, path
+        cut = page.evaluate(_CUT_TEXTS)
+        assert not cut, (path, cut)
+
+
+def test_map_areas_name_themselves_on_hover(page: Page, served_site: ServedSite) -> None:
+    page.goto(served_site("/map/"))
+    pairs = map_svg(page).locator("a").evaluate_all(
+        "as => as.map(a => [a.querySelector(':scope > title')?.textContent,"
+        " a.querySelector('path')?.getAttribute('aria-label')])")
+    assert len(pairs) >= 10
+    for title, label in pairs:  # the browser's hover name is what a screen reader reads
+        assert title and title == label, (title, label)

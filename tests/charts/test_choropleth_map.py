@@ -39,10 +39,12 @@ def features() -> list[dict[str, Any]]:
 
 
 def links(svg: str) -> dict[str, str]:
-    """Each <a>'s href and the aria-label of the shape it wraps."""
+    """Each <a>'s href and the aria-label of the shape it wraps (its <title>, the name shown
+    on hover, says the same)."""
     out = {}
     for a in parse(svg).iter(f"{SVG}a"):
-        (shape,) = list(a)
+        title, shape = list(a)
+        assert title.tag == f"{SVG}title" and title.text == shape.get("aria-label")
         out[a.get(XLINK_HREF) or ""] = shape.get("aria-label") or ""
     return out
 

@@ -154,6 +154,44 @@ def test_a_stored_run_on_an_empty_site_fails_with_exit_2(tmp_path: Path) -> None
     assert query(tmp_path, "SELECT count(*) FROM runs_resultrow") == [(0,)]
 
 
+#: Fetches pages of a data folder's site with Django's test client, in its own process (the
+#: site's settings, not the test run's): prints {url: [status, html]} as JSON.
+_PAGES_SCRIPT = """
+import json, sys
+from tryg.cli.site import setup_site
+setup_site(sys.argv[1], migrate=False)
+from django.test import Client
+client = Client(HTTP_HOST="127.0.0.1")
+out = {}
+for url in sys.argv[3:]:
+    answer = client.get(url, HTTP_ACCEPT_LANGUAGE=sys.argv[2])
+    out[url] = [answer.status_code, answer.content.decode()]
+print(json.dumps(out))
+"""
+
+
+def pages(folder: Path, language: str, *urls: str) -> dict[str, str]:
+    """The HTML of ``urls`` on the site in ``folder`` (each must answer 200)."""
+    result = subprocess.run([sys.executable, "-c", _PAGES_SCRIPT, str(folder), language, *urls],
+                            capture_output=True, text=True, timeout=600, check=False, env=env())
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    for url, (status, _html) in answers.items():
+        assert status == 200, url
+    return {url: html for url, (_status, html) in answers.items()}
+
+
+def test_the_fictional_demo_says_so_on_its_pages(demo_site: tuple[Path, str]) -> None:
+    folder, _ = demo_site
+    fictional = [f for (f,) in query(folder, "SELECT options FROM imports_importbatch")
+                 if "fictional" in json.loads(str(f))]
+    assert len(fictional) == 5  # every file of tryg demo-data, marked at import
+    for url, html in pages(folder, "da", "/", "/map/", "/methods/").items():
+        notice = html[html.index('class="data-notice"'):html.index("<h1")]
+        assert "Fiktive data: områderne, befolkningstallene" in notice, url
+        assert "Spørgeskemasvarene på dette websted er syntetiske" in notice, url
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -237,3 +275,32 @@ def test_demo_from_the_real_danish_files(shared_data: Path, tmp_path: Path) -> N
     assert rates[0][0] >= 98
     assert "aalborg" in (folder / "tryg-demo.json").read_text(encoding="utf-8")
     assert (folder / "files" / "aalborg_survey_SYNTHETIC.csv").exists()
+    _aalborg_pages(folder)
+
+
+def _aalborg_pages(folder: Path) -> None:
+    """The public pages of the Aalborg demo: synthetic answers said so, every level on the
+    map, parishes by default, postal districts chosen and explained, found and listed."""
+    shown = pages(folder, "da", "/", "/map/", "/map/?level=postnummer", "/areas/0851/",
+                  "/search/?q=9400", "/areas/post-9400/")
+    for url, html in shown.items():
+        notice = html[html.index('class="data-notice"'):html.index("<h1")]
+        assert "Spørgeskemasvarene på dette websted er syntetiske" in notice, url
+        assert "målinger 2014–2019" in notice and "Fiktive" not in notice, url
+    levels = shown["/map/"][shown["/map/"].index('name="level"'):]
+    levels = levels[:levels.index("</select>")]
+    assert '<option value="sogn" selected>' in levels
+    assert '<option value="postnummer">postnummer – ingen tal</option>' in levels
+    assert '<option value="kommune">' in levels
+    svg = shown["/map/"][shown["/map/"].index("<svg"):shown["/map/"].index("</svg>")]
+    assert len(re.findall(r'<a xlink:href="/areas/\d+/"><title>', svg)) == 57  # parishes
+    postal = shown["/map/?level=postnummer"]
+    assert '<option value="postnummer" selected>' in postal and "<svg" not in postal
+    assert "Der offentliggøres ingen tal for områderne på niveauet „postnummer“" in postal
+    aalborg = shown["/areas/0851/"]
+    children = aalborg[aalborg.index('id="children"'):]
+    children = children[:children.index("</section>")]
+    assert len(re.findall(r'href="/areas/post-\d{4}/"', children)) == 18
+    assert len(re.findall(r'href="/areas/\d{4}/"', children)) == 57
+    assert '<a href="/areas/post-9400/">Nørresundby</a>' in shown["/search/?q=9400"]
+    assert 'Del af <a href="/areas/0851/">Aalborg</a>' in shown["/areas/post-9400/"]

@@ -201,15 +201,19 @@ def test_suppressed_results_show_no_values(demo_run: IndexRun) -> None:
             assert stored.estimate is not None  # the internal value exists ...
             if len(repr(stored.estimate)) > 6:  # (recognisable)
                 assert repr(stored.estimate) not in html  # ... and is not on the page
-            if f'id="m-{row.measure}"' not in html:
+            anchor = "gap" if row.measure == "gap" else f"m-{row.measure}"  # its own section
+            if f'id="{anchor}"' not in html:
                 continue  # a measure the page does not show (e.g. the smoothed rates)
-            section = html[html.index(f'id="m-{row.measure}"'):]
+            section = html[html.index(f'id="{anchor}"'):]
             section = section[:section.index("</table>")]
-            # the row's own cells say "not shown", and why (the parent's column may have its
-            # value)
-            why = ("Not shown: it would give a hidden figure away" if "secondary" in row.flags
-                   else "Not shown: too few answers")
-            assert f'<th scope="row">{row.wave}</th><td colspan="4">{why}</td>' in section
+            # the row's own cells say "not shown" and why (the parent's column may have its
+            # value): a hidden figure it would give away, too few offences, too few answers
+            why = ("it would give a hidden figure away"
+                   if "secondary" in str(row.flags or "").split(";")
+                   else "too few reported offences" if row.measure.startswith("anmeldelser_")
+                   else "too few answers")
+            assert (f'<th scope="row">{row.wave}</th><td colspan="4">Not shown: {why}</td>'
+                    ) in section
 
 
 def _blank(frame: pd.DataFrame) -> pd.DataFrame:

@@ -244,7 +244,8 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
         "height": height,
         "projection": projection,
         "data": {"values": drawn},
-        "config": {"title": {"aria": False}, "legend": {"aria": False},
+        "config": {"title": {"aria": False},  # no legend text cut off (limit 0)
+                   "legend": {"aria": False, "titleLimit": 0, "labelLimit": 0},
                    "view": {"stroke": None}},
         "layer": layers,
     }

@@ -37,14 +37,15 @@ def components_spec(frame: pd.DataFrame, *, title: str, language: str) -> dict[s
     rows = component_rows(frame, lang)
     order = list(dict.fromkeys(r["measure_label"] for r in rows))
     y = {"field": "measure_label", "type": "nominal", "sort": order, "title": None,
-         "axis": {"labelLimit": 220}}
+         "axis": {"labelLimit": 0}}  # no label cut off
     x_title = f"{label('estimate', lang)} ({label('interval', lang)})"
     return {
         "title": str(title),
         "width": WIDTH,
         "height": {"step": ROW_HEIGHT},
         "data": {"values": rows},
-        "config": {"title": {"aria": False}, "axis": {"aria": False},
+        "config": {"title": {"aria": False},
+                   "axis": {"aria": False, "titleLimit": 0, "labelLimit": 0},
                    "view": {"stroke": None}},
         "layer": [
             {

@@ -3,13 +3,15 @@
 vl-convert draws the chart; this module then makes the SVG self-contained and accessible:
 
 * the root gets ``role="img"``, an ``aria-label`` and a ``<title>``/``<desc>`` pair;
+* each link (a map's area) gets a ``<title>`` with its description (name and value), which
+  browsers show on hover, as screen readers read the ``aria-label`` on focus;
 * links keep the caller's ``href`` (Vega resolves relative links against its data base URL,
   ``https://vega.github.io/vega-datasets/``, which is stripped again here);
 * every ``id`` is prefixed with a hash of the drawing, so several charts inline on one page
   cannot collide (Vega numbers its gradients and clip paths per process);
 * a hatch pattern can be injected (Vega has no patterns, but passes ``fill="url(#…)"`` through);
 * anything that would make the browser fetch from the network raises (no web fonts or images:
-  text uses the reader's own sans-serif font).
+  text uses the reader's own fonts, :data:`FONT`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ _NAMESPACES: Final = frozenset({"http://www.w3.org/2000/svg", "http://www.w3.org
 _ID = re.compile(r'\sid="([^"]+)"')
 _HREF = re.compile(r'((?:xlink:)?href)="' + re.escape(VEGA_BASE_URL))
 _HTTP = re.compile(r"https?://", re.IGNORECASE)
+#: The charts' font: a wide sans-serif that Vega measures its labels with as the reader's
+#: browser draws them (DejaVu Sans on Linux, Verdana elsewhere, both about as wide), so no
+#: label or legend title reaches outside the picture; a narrower fallback only leaves room.
+FONT: Final = "DejaVu Sans, Verdana, sans-serif"
+#: A linked mark (a map's area) and its description, which becomes its hover name.
+_LINKED = re.compile(r'(<a\s[^>]*>)(<path\b[^>]*?\saria-label="([^"]*)")')
 
 
 class ExternalReferenceError(RuntimeError):
@@ -55,7 +63,8 @@ def to_svg(spec: Mapping[str, Any], *, language: str, title: str, summary: str,
     ``language`` is already normalised (``"da"``/``"en"``); ``links`` are the hrefs the caller
     put into the chart (absolute ones are allowed through the external-reference check).
     """
-    raw = vl_convert.vegalite_to_svg(dict(spec), allowed_base_urls=[],
+    spec = {**spec, "config": {"font": FONT, **spec.get("config", {})}}
+    raw = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[],
                                      format_locale=FORMAT_LOCALES[language])
     return finish(raw, title=title, summary=summary, links=links, hatch=hatch)
 
@@ -78,6 +87,7 @@ def finish(raw: str, *, title: str, summary: str, links: Collection[str] = (),
     if hatch:
         inner += _HATCH_DEFS
     svg = head + inner + svg[open_end:]
+    svg = _LINKED.sub(r"\1<title>\3</title>\2", svg)  # the name on hover, as on focus
     svg = _prefix_ids(svg)
     check_no_external_references(svg, links)
     return svg

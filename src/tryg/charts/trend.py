@@ -81,9 +81,10 @@ def trend_spec(points: pd.DataFrame, *, title: str, language: str) -> dict[str, 
         "width": WIDTH,
         "height": HEIGHT,
         "data": {"values": rows},
-        "config": {"title": {"aria": False}, "axis": {"aria": False},
+        "config": {"title": {"aria": False},
+                   "axis": {"aria": False, "titleLimit": 0, "labelLimit": 0},
                    "legend": {"aria": False, "orient": "bottom", "direction": "vertical",
-                              "symbolOpacity": 1, "labelLimit": 400},
+                              "symbolOpacity": 1, "labelLimit": 0, "titleLimit": 0},
                    "view": {"stroke": None}},
         "layer": [
             {   # the interval band

@@ -48,6 +48,28 @@ def checksum(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def demo_statement(path: str | Path, sha256: str) -> str | None:
+    """The fictional statement of ``tryg demo-data`` when ``path`` is one of its files,
+    unchanged: the ``manifest.json`` beside it carries the generator's statement and lists
+    the file with this checksum. Stored with the import (``options["fictional"]``), so the
+    public pages can say that what they show is made up."""
+    import json
+
+    from tryg.demo.files import MANIFEST
+    from tryg.demo.model import STATEMENT
+
+    file = Path(path)
+    try:
+        manifest = json.loads((file.parent / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("statement") != STATEMENT:
+        return None
+    listed = {(str(f.get("name")), str(f.get("sha256")))
+              for f in manifest.get("files", ()) if isinstance(f, dict)}
+    return STATEMENT if (file.name, sha256) in listed else None
+
+
 @dataclass(frozen=True)
 class ImportReport:
     """The outcome of one import, for the CLI, the upload page and the audit log."""
@@ -118,7 +140,11 @@ def batch(kind: str, path: str | Path, sha256: str, *, user: Any = None,
     :class:`DuplicateImportError` (naming the import holding it) is raised when another
     import holds it, before anything else is written. On leaving normally the import is
     audited and committed; on any exception everything, the batch included, is rolled back.
+    A file of ``tryg demo-data`` is marked fictional (:func:`demo_statement`).
     """
+    statement = demo_statement(path, sha256) if sha256 else None
+    if statement is not None:
+        options = {**(options or {}), "fictional": statement}
     with transaction.atomic():
         try:
             with transaction.atomic():  # a savepoint: the claim may fail

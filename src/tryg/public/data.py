@@ -23,25 +23,63 @@ from django.conf import settings
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
+from tryg.imports.models import ImportBatch
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
 from tryg.index.spec import Spec
 from tryg.public.measures import MeasureInfo, catalogue, composite_id
 from tryg.runs.inputs import load_areas
 from tryg.runs.models import IndexRun
 from tryg.runs.services import public_results, run_spec
+from tryg.surveys.models import Wave
 
 #: How many similar areas the area page lists.
 SIMILAR = 5
 
 
 @dataclass(frozen=True)
+class DataNotice:
+    """What of a run's inputs is not real, from the data's own labels: the kinds of input
+    (areas, population, register, survey) whose imports are files of ``tryg demo-data``
+    (marked fictional at import, :func:`tryg.imports.base.demo_statement`), and the survey
+    waves flagged synthetic with their producers."""
+
+    fictional: tuple[str, ...] = ()
+    synthetic_waves: tuple[int, ...] = ()
+    producers: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.fictional or self.synthetic_waves)
+
+
+def data_notice(run: IndexRun) -> DataNotice:
+    """The :class:`DataNotice` of ``run``, read from the imports its inputs came from."""
+    inputs = run.inputs if isinstance(run.inputs, dict) else {}
+    batches: dict[str, list[int]] = {}
+    for kind, fingerprint in inputs.items():
+        ids = fingerprint.get("batches", []) if isinstance(fingerprint, dict) else []
+        batches[str(kind)] = [int(i) for i in ids if isinstance(i, int)]
+    every = [i for ids in batches.values() for i in ids]
+    made_up = set(ImportBatch.objects.filter(pk__in=every, options__has_key="fictional")
+                  .values_list("pk", flat=True))
+    fictional = tuple(kind for kind in ("areas", "population", "register", "survey")
+                      if made_up.intersection(batches.get(kind, ())))
+    waves = list(Wave.objects.filter(import_batch_id__in=batches.get("survey", []),
+                                     synthetic=True).order_by("year")
+                 .values_list("year", "producer"))
+    return DataNotice(fictional, tuple(y for y, _p in waves),
+                      tuple(dict.fromkeys(p for _y, p in waves if p)))
+
+
+@dataclass(frozen=True)
 class Published:
-    """The latest published run with its spec, public results and measure catalogue."""
+    """The latest published run with its spec, public results and measure catalogue, and
+    what of its data is synthetic or fictional."""
 
     run: IndexRun
     spec: Spec
     table: pd.DataFrame
     measures: dict[str, MeasureInfo] = field(repr=False)
+    notice: DataNotice = field(default_factory=DataNotice)
 
     @property
     def waves(self) -> list[int]:
@@ -155,7 +193,7 @@ def published(run: IndexRun) -> Published:
 @lru_cache(maxsize=4)
 def _published(key: str, run: IndexRun) -> Published:
     spec = run_spec(run)
-    return Published(run, spec, public_results(run), catalogue(spec))
+    return Published(run, spec, public_results(run), catalogue(spec), data_notice(run))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -259,11 +297,21 @@ def similar_areas(data: Published, code: str, limit: int = SIMILAR) -> list[dict
 
 
 def map_levels(data: Published) -> list[str]:
-    """Levels of the results that have stored boundaries (top level first)."""
-    levels = list(dict.fromkeys(data.table["level"]))
+    """Every level of stored areas with boundaries: the levels of the results first (top
+    level first), then imported levels without published results (such as postal districts
+    with no survey answers or register counts of their own), by name."""
     with_geometry = set(Area.objects.exclude(geometry="").values_list("level", flat=True)
                         .distinct())
-    return [lv for lv in levels if lv in with_geometry]
+    levels = [lv for lv in dict.fromkeys(data.table["level"]) if lv in with_geometry]
+    return levels + sorted(with_geometry - set(levels))
+
+
+def level_sizes() -> dict[str, int]:
+    """Level → how many stored areas have a boundary."""
+    counts: dict[str, int] = {}
+    for lv in Area.objects.exclude(geometry="").values_list("level", flat=True):
+        counts[lv] = counts.get(lv, 0) + 1
+    return counts
 
 
 def geometries(level: str | None = None) -> dict[str, tuple[str, Any]]:
@@ -286,3 +334,59 @@ def finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class StoredArea:
+    """An imported area as the public pages name it (with or without published figures)."""
+
+    code: str
+    name: str
+    level: str
+    has_figures: bool = False
+
+
+def stored_area(code: str) -> StoredArea | None:
+    found = Area.objects.filter(code=code).values_list("code", "name", "level").first()
+    return StoredArea(*found) if found else None
+
+
+def _stored(data: Published, query: Any) -> list[StoredArea]:
+    with_figures = set(data.table["area_code"])
+    return [StoredArea(c, n, lv, c in with_figures)
+            for c, n, lv in query.values_list("code", "name", "level")]
+
+
+def children(data: Published, code: str) -> list[StoredArea]:
+    """The areas linked to ``code`` as their parent (every level), by level and name."""
+    query = (Area.objects.filter(parent_links__parent__code=code).distinct()
+             .order_by("level", "name", "code"))
+    return _stored(data, query)
+
+
+def parents(data: Published, code: str) -> list[StoredArea]:
+    """The areas ``code`` is linked to as a child (every period), by level and name."""
+    query = (Area.objects.filter(child_links__area__code=code).distinct()
+             .order_by("level", "name", "code"))
+    return _stored(data, query)
+
+
+#: How many areas a search lists at most.
+SEARCH_LIMIT = 50
+
+
+def search_areas(data: Published, text: str) -> list[StoredArea]:
+    """Stored areas whose name holds ``text`` (any case, Danish letters too) or whose code is
+    ``text`` or ends in "-``text``" (a postal code imported as "post-9000"); those with
+    published figures first, then by name. At most :data:`SEARCH_LIMIT`.
+
+    Matched in Python over the areas' codes and names (a few thousand short rows even for
+    all of Denmark): SQLite's LIKE folds the case of ASCII letters only."""
+    wanted = " ".join(text.split())[:100].casefold()
+    if not wanted:
+        return []
+    found = [a for a in _stored(data, Area.objects.all())
+             if wanted in a.name.casefold() or a.code.casefold() == wanted
+             or a.code.casefold().endswith(f"-{wanted}")]
+    found.sort(key=lambda a: (not a.has_figures, a.name.casefold(), a.code))
+    return found[:SEARCH_LIMIT]

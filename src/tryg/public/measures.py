@@ -107,18 +107,18 @@ def format_value(info: MeasureInfo, value: float | None, language: str) -> str:
     if info.kind == "share":
         return f"{text} %" if language == "da" else f"{text}%"
     if info.kind == "gap":
-        return f"{text} {_('pp')}"
+        return f"{text} {_('percentage points')}"
     return text
 
 
 def format_change(info: MeasureInfo, value: float | None, language: str) -> str:
-    """A change or a difference, signed: "+1,5 pp" for shares, "−2,1" otherwise."""
+    """A change or a difference, signed: "+1,5 procentpoint" for shares, "−2,1" otherwise."""
     if value is None or not math.isfinite(value):
         return ""
     shown = display_value(info, value)
     text = _number(abs(shown), 1, language)
     sign = "+" if shown > 0 else ("−" if shown < 0 else "±")
-    unit = f" {_('pp')}" if info.in_percent else ""
+    unit = f" {_('percentage points')}" if info.in_percent else ""
     return f"{sign}{text}{unit}"
 
 

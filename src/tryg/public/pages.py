@@ -13,6 +13,8 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.text import get_text_list
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
@@ -22,21 +24,50 @@ from tryg.public.area_page import area_context
 from tryg.public.cache import Fragment
 from tryg.public.data import Published
 from tryg.public.downloads import FORMATS, GEOJSON_FIELDS, file_name
-from tryg.public.measures import MeasureInfo, format_value, key_figure_ids
-from tryg.public.present import present, trend_points, unit_note
+from tryg.public.measures import MeasureInfo, composite_id, format_value, key_figure_ids
+from tryg.public.present import NOT_SHOWN, present, trend_points, unit_note
 
 
 def has_area(published: Published, code: str) -> bool:
     return bool((published.table["area_code"] == code).any())
 
 
-def _fragment(template: str, title: str, context: dict[str, Any]) -> Fragment:
-    return Fragment(title, render_to_string(template, {"title": title, **context}))
+def _fragment(published: Published, template: str, title: str,
+              context: dict[str, Any]) -> Fragment:
+    """The page body, headed by the notice on synthetic or fictional data (if any)."""
+    notice = render_to_string("public/data_notice.html", notice_context(published.notice))
+    return Fragment(title, notice + render_to_string(template, {
+        "title": title, "interval_name": interval_name(published), **context}))
+
+
+def _years(years: tuple[int, ...]) -> str:
+    """"2014–2019" for consecutive years, else "2014, 2016"."""
+    if len(years) > 1 and list(years) == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}–{years[-1]}"
+    return ", ".join(str(y) for y in years)
+
+
+def notice_context(notice: data.DataNotice) -> dict[str, Any]:
+    """The texts of the data notice: what is fictional, which waves are synthetic."""
+    words = {"areas": _("the areas"), "population": _("the population figures"),
+             "register": _("the reported crime"), "survey": _("the survey answers")}
+    fictional = (get_text_list([words[k] for k in notice.fictional], _("and"))
+                 if notice.fictional else "")
+    return {"notice": bool(notice), "fictional": fictional,
+            "synthetic_waves": _years(notice.synthetic_waves),
+            "producers": "; ".join(notice.producers)}
 
 
 def interval_level(published: Published) -> str:
-    """"95 %" for alpha = 0.05."""
-    return f"{100 * (1 - published.spec.comparisons.alpha):g} %"
+    """"95 %" (Danish) or "95%" (English) for alpha = 0.05."""
+    space = "" if (get_language() or "").startswith("en") else " "
+    return f"{100 * (1 - published.spec.comparisons.alpha):g}{space}%"
+
+
+def interval_name(published: Published) -> str:
+    """The one name of the interval on every page, chart and in the methods text:
+    "95 %-konfidensinterval" / "95 % confidence interval"."""
+    return _("%(level)s confidence interval") % {"level": interval_level(published)}
 
 
 def home(published: Published, language: str) -> Fragment:
@@ -61,15 +92,24 @@ def home(published: Published, language: str) -> Fragment:
                     "chart": charts.trend(trend_points(info, [(place[1], rows)]),
                                           title=info.label(language), language=language),
                 }
+        wave = int(rows[-1]["wave"]) if headline is not None and rows else (
+            published.waves[-1] if published.waves else 0)
         figures = []
         for measure in key_figure_ids(spec):
-            row = data.latest(published, code, measure)
-            if row is not None:
-                info = published.info(measure)
-                figures.append({"label": info.label(language), "unit": unit_note(info),
-                                **present(info, row, language)})
+            found = data.rows(published, area_code=code, measure=measure)
+            if not found:
+                continue
+            info = published.info(measure)
+            row = next((r for r in found if r["wave"] == wave), found[-1])
+            figures.append({"label": info.label(language), "unit": unit_note(info),
+                            **present(info, row, language),
+                            "note": "" if row["wave"] == wave else _(
+                                "No figure for %(wave)s: %(why)s.") % {
+                                "wave": wave, "why": missing_why(info)}})
         context["figures"] = figures
-    return _fragment("public/home.html", title, context)
+        context["figures_wave"] = wave
+        context["one_wave"] = all(f["wave"] == wave for f in figures)
+    return _fragment(published, "public/home.html", title, context)
 
 
 def _choice(value: str, options: list[str], default: str) -> str:
@@ -146,11 +186,52 @@ def class_labels(short: bool = False) -> dict[str, str]:
             "below": str(_("Significantly below the rest of the parent area"))}
 
 
+def missing_why(info: MeasureInfo) -> str:
+    """Why a measure can lack a figure for a wave, by its kind."""
+    return {"rate": _("the police register has no counts for this period yet"),
+            "composite": _("the index is made only when all its parts have figures for the "
+                           "wave (the police register's counts are often the last to arrive)"),
+            "score": _("not every part of this sub-index has figures for the wave"),
+            }.get(info.kind, _("there are no survey answers for this wave"))
+
+
+def _missing_reason(published: Published, info: MeasureInfo, language: str, wave: str,
+                    level: str, level_rows: int) -> str:
+    """Why the map and table of ``info``'s measure in ``wave`` at ``level`` are empty."""
+    t = published.table
+    label = info.label(language)
+    if not (t["level"] == level).any():
+        return _("No figures are published for the areas of the level “%(level)s” "
+                 "(%(count)s areas with boundaries are imported): neither survey answers nor "
+                 "reported-crime counts are recorded at this level, so the index says "
+                 "nothing about these areas on their own.") % {
+            "level": level, "count": level_rows}
+    mine = t[t["measure"] == info.id]
+    waves = sorted({int(w) for w in mine["wave"]})
+    in_wave = mine[mine["wave"] == int(wave)] if wave else mine.iloc[:0]
+    if in_wave.empty:
+        why = missing_why(info)
+        return _("“%(measure)s” has no figures for %(wave)s: %(why)s. Waves with figures: "
+                 "%(waves)s.") % {"measure": label, "wave": wave, "why": why,
+                                  "waves": ", ".join(map(str, waves)) or "–"}
+    levels = ", ".join(f"“{lv}”" for lv in dict.fromkeys(in_wave["level"]))
+    return _("“%(measure)s” has no figures for the areas of the level “%(level)s” in "
+             "%(wave)s; it has figures for: %(levels)s.") % {
+        "measure": label, "level": level, "wave": wave, "levels": levels}
+
+
 def area_map(published: Published, language: str, *, measure: str, wave: str,
              level: str, show: str = "") -> Fragment:
     """The map page: a choropleth of one measure and wave, and its table. ``show``:
     ``"compare"`` (default) colours the areas by their significance class against the rest
-    of the parent area, ``"values"`` by their value."""
+    of the parent area, ``"values"`` by their value.
+
+    Every imported level with boundaries can be chosen (and the levels of the results
+    without boundaries, for their table). The default is the level with the most areas
+    with figures for the measure and wave that can be drawn: the finest level with results.
+    When the choice has no figures, the page says why.
+    """
+    t = published.table
     measures = published.measure_ids()
     headline = published.spec.headline
     measure = _choice(measure, measures, headline.id if headline and headline.id in measures
@@ -158,10 +239,14 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
     waves = [str(w) for w in published.waves]
     wave = _choice(wave, waves, waves[-1] if waves else "")
     levels = data.map_levels(published)
-    all_levels = list(dict.fromkeys(published.table["level"]))
-    default_level = max(levels, key=lambda lv: (published.table["level"] == lv).sum(),
-                        default=all_levels[-1] if all_levels else "")
-    level = _choice(level, levels or all_levels, default_level)
+    all_levels = levels + [lv for lv in dict.fromkeys(t["level"]) if lv not in levels]
+    chosen = t[(t["measure"] == measure) & (t["wave"] == int(wave))] if wave else t.iloc[:0]
+    counts = chosen["level"].value_counts().to_dict()
+    drawable = [lv for lv in levels if counts.get(lv)]
+    candidates = drawable or [lv for lv in all_levels if counts.get(lv)]
+    default_level = (max(candidates, key=lambda lv: counts[lv]) if candidates
+                     else (all_levels[0] if all_levels else ""))
+    level = _choice(level, all_levels, default_level)
     info = published.info(measure) if measure else None
     rows = (data.rows(published, measure=measure, wave=int(wave), level=level)
             if measure and wave else [])
@@ -192,21 +277,57 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
         k = klass.get(r["area_code"])
         p["compare"] = names[k] if k else str(_("Not shown"))
         p["compare_class"] = k or "withheld"
+    sizes = data.level_sizes()
     context = {
         "measures": [(m, published.info(m).label(language)) for m in measures],
-        "waves": waves, "levels": levels or all_levels, "measure": measure, "wave": wave,
+        "waves": waves, "levels": [(lv, sizes.get(lv, 0), bool(counts.get(lv)))
+                                   for lv in all_levels],
+        "measure": measure, "wave": wave,
         "level": level, "label": info.label(language) if info else "",
         "unit": unit_note(info) if info else "", "chart": chart,
         "has_boundaries": level in levels,
         "rows": presented, "show": show, "compare": compare, "comparable": comparable,
         "shows": [("compare", _("Compared with the parent area")), ("values", _("Values"))],
+        "missing": (_missing_reason(published, info, language, wave, level,
+                                    sizes.get(level, 0))
+                    if info is not None and not rows else ""),
     }
-    return _fragment("public/map.html", title, context)
+    return _fragment(published, "public/map.html", title, context)
 
 
 def area(published: Published, language: str, code: str) -> Fragment:
     context = area_context(published, language, code)
-    return _fragment("public/area.html", context["area_name"], context)
+    context["children"] = _by_level(data.children(published, code))
+    return _fragment(published, "public/area.html", context["area_name"], context)
+
+
+def _by_level(areas: list[data.StoredArea]) -> list[tuple[str, list[data.StoredArea]]]:
+    out: dict[str, list[data.StoredArea]] = {}
+    for a in areas:
+        out.setdefault(a.level, []).append(a)
+    return list(out.items())
+
+
+def has_stored_area(code: str) -> bool:
+    return data.stored_area(code) is not None
+
+
+def area_without_figures(published: Published, language: str, code: str) -> Fragment:
+    """The page of an imported area with no published figures (a postal district, say):
+    what it is, what it belongs to and holds, and why there are no figures."""
+    found = data.stored_area(code)
+    assert found is not None
+    context = {"area": found, "parents": data.parents(published, code),
+               "children": _by_level(data.children(published, code))}
+    return _fragment(published, "public/area_empty.html", found.name, context)
+
+
+def search(published: Published, language: str, text: str) -> Fragment:
+    """The areas whose name or postal code matches ``text``."""
+    text = " ".join(text.split())[:100]
+    found = data.search_areas(published, text) if text else []
+    context = {"q": text, "found": found, "limit": data.SEARCH_LIMIT}
+    return _fragment(published, "public/search.html", _("Find an area"), context)
 
 
 def _methods_html(markdown: str) -> str:
@@ -222,10 +343,14 @@ def _methods_html(markdown: str) -> str:
 
 def methods(published: Published, language: str) -> Fragment:
     spec = published.spec
+    composite = composite_id(spec)
     context = {"explanation": _methods_html(explain(spec, language)),
                "publication": spec.publication, "level": interval_level(published),
-               "spec": spec, "run": published.run}
-    return _fragment("public/methods.html", _("How the index is made"), context)
+               "spec": spec, "run": published.run, "small_area": spec.small_area.enabled,
+               "composite": published.info(composite).label(language) if composite else "",
+               "not_shown_few": NOT_SHOWN["few"], "not_shown_offences": NOT_SHOWN["offences"],
+               "not_shown_secondary": NOT_SHOWN["secondary"]}
+    return _fragment(published, "public/methods.html", _("How the index is made"), context)
 
 
 def downloads(published: Published, language: str) -> Fragment:
@@ -235,4 +360,4 @@ def downloads(published: Published, language: str) -> Fragment:
                "columns": list(published.table.columns), "run": published.run,
                "spec": published.spec, "publication": published.spec.publication,
                "geojson_fields": list(GEOJSON_FIELDS)}
-    return _fragment("public/downloads.html", _("Downloads"), context)
+    return _fragment(published, "public/downloads.html", _("Downloads"), context)

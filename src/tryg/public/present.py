@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tryg.public.data import finite
 from tryg.public.measures import (
@@ -23,6 +24,20 @@ from tryg.public.measures import (
     method_label,
 )
 
+#: What a page says in place of a hidden figure, by the reason (the methods page quotes these).
+NOT_SHOWN = {
+    "few": gettext_lazy("Not shown: too few answers"),
+    "offences": gettext_lazy("Not shown: too few reported offences"),
+    "secondary": gettext_lazy("Not shown: it would give a hidden figure away"),
+}
+
+
+def not_shown(info: MeasureInfo, flags: Any) -> str:
+    """Why a suppressed row shows no figure, in the words of :data:`NOT_SHOWN`."""
+    if "secondary" in str(flags or "").split(";"):
+        return str(NOT_SHOWN["secondary"])
+    return str(NOT_SHOWN["offences" if info.kind == "rate" else "few"])
+
 
 def significance(sig: Any) -> str:
     if sig is None or sig is pd.NA:
@@ -32,13 +47,6 @@ def significance(sig: Any) -> str:
 
 def _true(value: Any) -> bool:
     return value is not None and value is not pd.NA and bool(value)
-
-
-def hidden_reason(row: dict[str, Any]) -> str:
-    """Why a suppressed row shows no figure: too few answers, or another figure to protect."""
-    if "secondary" in str(row.get("flags") or "").split(";"):
-        return str(_("Not shown: it would give a hidden figure away"))
-    return str(_("Not shown: too few answers"))
 
 
 def present(info: MeasureInfo, row: dict[str, Any], language: str) -> dict[str, Any]:
@@ -55,7 +63,7 @@ def present(info: MeasureInfo, row: dict[str, Any], language: str) -> dict[str, 
         "level": row.get("level"),
         "wave": row.get("wave"),
         "suppressed": suppressed,
-        "hidden_reason": hidden_reason(row) if suppressed else "",
+        "not_shown": not_shown(info, row.get("flags")) if suppressed else "",
         "value": repr(estimate) if estimate is not None else "",
         "estimate": format_value(info, estimate, language),
         "interval": interval,

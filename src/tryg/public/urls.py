@@ -15,6 +15,7 @@ urlpatterns = [
     path("map/", views.area_map, name="map"),
     path("areas/<str:code>/", views.area, name="area"),
     path("methods/", views.methods, name="methods"),
+    path("search/", views.search, name="search"),
     path("downloads/", views.downloads, name="downloads"),
     *(path(f"downloads/results.{fmt}", views.download, {"fmt": fmt}, name="download")
       for fmt in views.DOWNLOAD_FORMATS),

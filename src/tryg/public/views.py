@@ -90,11 +90,26 @@ def area_map(request: HttpRequest) -> HttpResponse:
 @require_safe
 def area(request: HttpRequest, code: str) -> HttpResponse:
     def render_area(data: Published, language: str) -> Fragment:
-        if not pages.has_area(data, code):
-            raise Http404("no published results for this area")
-        return pages.area(data, language, code)
+        if pages.has_area(data, code):
+            return pages.area(data, language, code)
+        if pages.has_stored_area(code):  # imported, but no figures published for it
+            return pages.area_without_figures(data, language, code)
+        raise Http404("no such area")
 
     return _page(request, "area", {"code": code}, render_area)
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    """Areas by name or postal code (a plain GET form; the answer is not cached, as any text
+    can be asked for)."""
+    text = request.GET.get("q", "")
+    publication = latest_publication()
+    if publication is None:
+        return render(request, "public/unpublished.html")
+    fragment = pages.search(published(publication.run()), _language(), text)
+    return render(request, "public/frame.html", {
+        "fragment": fragment, "language_next": _canonical(request, {"q": text[:100]})})
 
 
 @require_safe
