@@ -21,7 +21,7 @@ from tryg.public.present import present, trend_points, unit_note
 
 def _parent(published: Published, code: str, level: str) -> tuple[str, str] | None:
     wave = published.waves[-1] if published.waves else 0
-    parent = data.parent_of(code, level, wave)
+    parent = data.parent_of(code, level, wave, published.area_hierarchy)
     if parent is None:
         return None
     part = data.area_rows(published, parent)

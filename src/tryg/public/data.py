@@ -13,7 +13,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,21 @@ class Published:
     def info(self, measure: str) -> MeasureInfo:
         found = self.measures.get(measure)
         return found or MeasureInfo(measure, measure, measure, "score", True)
+
+    @cached_property
+    def area_hierarchy(self) -> Hierarchy | None:
+        """The stored areas' hierarchy (:func:`hierarchy`), read once per publication."""
+        return hierarchy()
+
+    @cached_property
+    def by_area_measure(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """Every public row as a dict, grouped by (area code, measure) in the table's order:
+        made once per publication (an area page asks for some 35 such groups; filtering the
+        table for each took most of a cold page's time)."""
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for record in _records(self.table):
+            groups.setdefault((record["area_code"], record["measure"]), []).append(record)
+        return groups
 
 
 @dataclass(frozen=True)
@@ -140,7 +155,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def rows(data: Published, **where: Any) -> list[dict[str, Any]]:
-    """Public rows matching ``column=value`` filters, as dicts (missing values as None)."""
+    """Public rows matching ``column=value`` filters, as dicts (missing values as None;
+    shared between callers: read them, do not change them)."""
+    if where.keys() == {"area_code", "measure"}:
+        return list(data.by_area_measure.get((where["area_code"], where["measure"]), ()))
     t = data.table
     mask = pd.Series(True, index=t.index)
     for column, value in where.items():
@@ -199,10 +217,11 @@ def hierarchy() -> Hierarchy | None:
     return built
 
 
-def parent_of(code: str, level: str, wave: int) -> str | None:
+def parent_of(code: str, level: str, wave: int, areas: Hierarchy | None = None) -> str | None:
     """The parent the index compares ``code`` with: its ancestor (valid in ``wave``) at the
-    level that partitions its level (the core's own rule, tryg.index.hierarchy)."""
-    h = hierarchy()
+    level that partitions its level (the core's own rule, tryg.index.hierarchy). ``areas``:
+    the hierarchy to use (read from the database when not given)."""
+    h = areas if areas is not None else hierarchy()
     if h is None:
         return None
     parent_level = h.parent_level(level)
