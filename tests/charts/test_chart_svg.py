@@ -7,7 +7,6 @@ import pytest
 from chart_helpers import assert_accessible, assert_styled_by_classes, parse
 
 from tryg.charts.draw import fit, nice_domain, text_width, tick_label
-
 from tryg.charts.labels import format_number, normalise_language
 from tryg.charts.palette import viridis
 from tryg.charts.svg import ExternalReferenceError, check_no_external_references, finish
