@@ -11,12 +11,10 @@ from functools import lru_cache
 from html import escape
 from typing import Any, Final
 
-import pandas as pd
-
 from tryg.charts import draw
 from tryg.charts.labels import format_number, label, normalise_language
 from tryg.charts.palette import SERIES
-from tryg.charts.values import as_number, interval_text, records, require_columns
+from tryg.charts.values import Table, as_number, interval_text, records, require_columns
 
 COMPONENT_COLUMNS: Final = ("measure_label", "estimate", "ci_low", "ci_high")
 WIDTH: Final = 420
@@ -31,7 +29,7 @@ TICK_SIZE: Final = 11.0
 TITLE_SIZE: Final = 13.0
 
 
-def component_rows(frame: pd.DataFrame, language: str) -> list[dict[str, Any]]:
+def component_rows(frame: Table, language: str) -> list[dict[str, Any]]:
     """The chart's data rows, in the frame's order."""
     rows: list[dict[str, Any]] = []
     for rec in records(frame, COMPONENT_COLUMNS):
@@ -88,7 +86,7 @@ def components_geometry(values: tuple[tuple[float | None, float | None, float | 
                               tuple(points))
 
 
-def components_svg(frame: pd.DataFrame, *, title: str, language: str) -> str:
+def components_svg(frame: Table, *, title: str, language: str) -> str:
     """An SVG dot-and-interval chart of ``frame`` (measure_label, estimate, ci_low, ci_high).
 
     Rows are drawn top to bottom in the frame's order, so put the composite first.

@@ -16,8 +16,6 @@ from functools import lru_cache
 from html import escape
 from typing import Any, Final
 
-import pandas as pd
-
 from tryg.charts import draw
 from tryg.charts.labels import (
     format_number,
@@ -28,7 +26,7 @@ from tryg.charts.labels import (
     normalise_language,
 )
 from tryg.charts.palette import series_colours
-from tryg.charts.values import as_number, interval_text, records, require_columns
+from tryg.charts.values import Table, as_number, interval_text, records, require_columns
 
 TREND_COLUMNS: Final = ("wave", "estimate", "ci_low", "ci_high", "n", "method", "sig_prev",
                         "series")
@@ -50,7 +48,7 @@ LEGEND_ROW: Final = 18.0
 Row = tuple[str, str, float | None, float | None, float | None, str, bool]
 
 
-def trend_rows(points: pd.DataFrame, language: str) -> tuple[list[dict[str, Any]], list[str]]:
+def trend_rows(points: Table, language: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The chart's rows (with each point's description) and the waves in order."""
     ordered = sorted(records(points, TREND_COLUMNS), key=lambda rec: rec["wave"])
     waves = list(dict.fromkeys(str(rec["wave"]) for rec in ordered))
@@ -170,7 +168,7 @@ def geometry(rows: list[dict[str, Any]], waves: list[str]) -> TrendGeometry:
     return trend_geometry(key, tuple(waves))
 
 
-def trend_summary(points: pd.DataFrame, language: str) -> str:
+def trend_summary(points: Table, language: str) -> str:
     """The text alternative: waves, series and where changes are significant."""
     lang = normalise_language(language)
     rows, waves = trend_rows(points, lang)
@@ -191,7 +189,7 @@ def _legend_symbol(kind: str, x: float, y: float) -> str:
     return f'<path d="{d}" fill="{draw.MUTED}"/>'
 
 
-def trend_svg(points: pd.DataFrame, *, title: str, language: str) -> str:
+def trend_svg(points: Table, *, title: str, language: str) -> str:
     """An SVG trend chart: estimate lines with interval bands, one colour per ``series``.
 
     ``points`` has the columns wave, estimate, ci_low, ci_high, n, method, sig_prev

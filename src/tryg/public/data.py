@@ -42,7 +42,7 @@ class Published:
     table: pd.DataFrame
     measures: dict[str, MeasureInfo] = field(repr=False)
 
-    @property
+    @cached_property
     def waves(self) -> list[int]:
         return sorted(int(w) for w in self.table["wave"].dropna().unique())
 
@@ -60,6 +60,32 @@ class Published:
     def area_hierarchy(self) -> Hierarchy | None:
         """The stored areas' hierarchy (:func:`hierarchy`), read once per publication."""
         return hierarchy()
+
+    @cached_property
+    def areas(self) -> dict[str, tuple[str, str, frozenset[str]]]:
+        """Code → (name, level, measures) of every area in the results (first row's name and
+        level), made once per publication."""
+        t = self.table
+        out: dict[str, tuple[str, str, set[str]]] = {}
+        for code, name, level, measure in zip(t["area_code"], t["area_name"], t["level"],
+                                              t["measure"], strict=True):
+            found = out.get(code)
+            if found is None:
+                out[code] = (str(name), str(level), {str(measure)})
+            else:
+                found[2].add(str(measure))
+        return {code: (name, level, frozenset(ms)) for code, (name, level, ms) in out.items()}
+
+    @cached_property
+    def peers(self) -> dict[tuple[str, Any, str], list[dict[str, Any]]]:
+        """The rows similar areas are chosen from, by (measure, wave, level): those with an
+        estimate that is not suppressed (:func:`similar_areas`), made once per publication."""
+        groups: dict[tuple[str, Any, str], list[dict[str, Any]]] = {}
+        for records in self.by_area_measure.values():
+            for r in records:
+                if not r["suppressed"] and r["estimate"] is not None:
+                    groups.setdefault((r["measure"], r["wave"], r["level"]), []).append(r)
+        return groups
 
     @cached_property
     def by_area_measure(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -242,15 +268,12 @@ def similar_areas(data: Published, code: str, limit: int = SIMILAR) -> list[dict
     nearest to this area's; suppressed rows take no part."""
     measure = composite_id(data.spec) or (data.spec.headline.id if data.spec.headline else None)
     own = latest(data, code, measure) if measure else None
-    if own is None or own["estimate"] is None:
+    if not measure or own is None or own["estimate"] is None:
         return []
-    t = data.table
-    peers = t[(t["measure"] == measure) & (t["wave"] == own["wave"])
-              & (t["level"] == own["level"]) & (t["area_code"] != code)
-              & ~t["suppressed"] & t["estimate"].notna()].copy()
-    peers["_distance"] = (peers["estimate"] - own["estimate"]).abs()
-    peers = peers.sort_values(["_distance", "area_code"], kind="stable").head(limit)
-    return _records(peers.drop(columns="_distance"))
+    peers = [r for r in data.peers.get((measure, own["wave"], own["level"]), ())
+             if r["area_code"] != code]
+    peers.sort(key=lambda r: (abs(r["estimate"] - own["estimate"]), r["area_code"]))
+    return peers[:limit]
 
 
 def map_levels(data: Published) -> list[str]:

@@ -27,7 +27,7 @@ from tryg.public.present import present, trend_points, unit_note
 
 
 def has_area(published: Published, code: str) -> bool:
-    return bool((published.table["area_code"] == code).any())
+    return code in published.areas
 
 
 def _fragment(template: str, title: str, context: dict[str, Any]) -> Fragment:
