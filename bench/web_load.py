@@ -54,6 +54,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -246,7 +247,7 @@ class Cold:
     first: float                      # the very first (reads the publication's table)
     times: dict[str, list[float]]     # language -> seconds per area page (the others)
     load: tuple[float, float, float]  # load average when they were measured
-    in_process: dict[str, float] = field(default_factory=dict)  # bench/cold_render.py
+    in_process: dict[str, Any] = field(default_factory=dict)  # bench/cold_render.py
 
     def all(self) -> list[float]:
         return [t for values in self.times.values() for t in values]
@@ -279,13 +280,13 @@ def cold_pages(port: int, names: dict[str, str]) -> Cold:
     return Cold(first, times, os.getloadavg())
 
 
-def cold_in_process(data_dir: Path) -> dict[str, float]:
+def cold_in_process(data_dir: Path) -> dict[str, Any]:
     """bench/cold_render.py on the demo (the server stopped): its JSON."""
     done = subprocess.run([sys.executable, str(Path(__file__).with_name("cold_render.py")),
                            str(data_dir)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"cold_render.py failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["load1"] = os.getloadavg()[0]
     return result
 
@@ -402,7 +403,8 @@ def report(args: argparse.Namespace, duration: float, cold: Cold, page_bytes: in
         f"{ms(inp['read_publication'])} ms and the first page after it (which indexes it) "
         f"{ms(inp['first_page'])} ms. Load average while measuring: "
         f"{cold.load[0]:.1f} / {cold.load[1]:.1f} / {cold.load[2]:.1f} over HTTP, "
-        f"{inp['load1']:.1f} (1 min) after the in-process run.", "",
+        f"{inp['load1']:.1f} (1 min) after the in-process run (its slowest page: "
+        f"{inp['slowest']}).", "",
         markdown_table(["measured", "pages", "min ms", "median ms", "max ms"], cold_rows), "",
         f"Target: every cold area page over HTTP within {COLD_TARGET:.1f} s: "
         f"{'met' if cold_ok else f'NOT met ({slow} of {len(waits)} slower)'}.", "",

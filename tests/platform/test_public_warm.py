@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from planted import PUBLIC_ESTIMATE, Site, float_forms, plant
 
 from tryg.public.cache import page_key
 from tryg.public.data import forget_publication, latest_publication
-from tryg.public.warm import warm, warm_in_background, warm_paths
+from tryg.public.warm import warm, warm_in_background, warm_paths, worth_warming
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import publish, unpublish
 
@@ -106,10 +107,13 @@ def test_warming_stops_when_the_publication_is_withdrawn(site: Site) -> None:
 
 
 @pytest.mark.django_db
-def test_publishing_warms_after_the_commit_only_when_switched_on(
-        site: Site, django_capture_on_commit_callbacks: Callable[..., Any]) -> None:
+def test_publishing_warms_after_the_commit_only_when_switched_on_and_of_use(
+        site: Site, tmp_path: Path,
+        django_capture_on_commit_callbacks: Callable[..., Any]) -> None:
     run = site.published
     unpublish(run)
+    shared = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(tmp_path / "cache")}}
 
     def callbacks(**settings: Any) -> list[Any]:
         with override_settings(**settings), django_capture_on_commit_callbacks() as found:
@@ -117,11 +121,16 @@ def test_publishing_warms_after_the_commit_only_when_switched_on(
         unpublish(run)
         return list(found)
 
-    off = callbacks(TRYG_WARM_ON_PUBLISH=False)
-    on = callbacks(TRYG_WARM_ON_PUBLISH=True)
+    off = callbacks(TRYG_WARM_ON_PUBLISH=False, CACHES=shared)
+    on = callbacks(TRYG_WARM_ON_PUBLISH=True, CACHES=shared)
     assert len(on) == len(off) + 1
+    # A cache in this process's memory, and this process serves no site (as a command that
+    # publishes): pages warmed here would reach nobody.
+    with override_settings(TRYG_WARM_ON_PUBLISH=True):
+        assert not worth_warming()
+    assert len(callbacks(TRYG_WARM_ON_PUBLISH=True)) == len(off)
     # withdrawing (a save without a publication) warms nothing
-    with override_settings(TRYG_WARM_ON_PUBLISH=True), \
+    with override_settings(TRYG_WARM_ON_PUBLISH=True, CACHES=shared), \
             django_capture_on_commit_callbacks() as withdrawn:
         IndexRun.objects.get(pk=run.pk).save()
     assert len(withdrawn) == 0

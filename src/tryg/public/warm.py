@@ -5,7 +5,8 @@ level but the finest, which has the most areas and the fewest visitors per page)
 language into the page cache (:mod:`tryg.public.cache`), exactly as an anonymous visitor's
 request would store them. It is the one seam: today a background thread started when a run is
 published (:func:`warm_in_background`, connected in :mod:`tryg.public.apps` and switched off
-with ``TRYG_WARM_ON_PUBLISH = False``); a task queue can later call :func:`warm` instead.
+with ``TRYG_WARM_ON_PUBLISH = False``; skipped where it would be of no use,
+:func:`worth_warming`); a task queue can later call :func:`warm` instead.
 
 It warms only the publication the public sees: if another run is published (or this one
 withdrawn) meanwhile, it stops, and the pages are rendered for the new one as they are asked for.
@@ -14,6 +15,7 @@ withdrawn) meanwhile, it stops, and the pages are rendered for the new one as th
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from typing import Any
 
@@ -80,18 +82,30 @@ def _warm_thread(publication: Publication) -> None:
 
 
 def warm_in_background(publication: Publication) -> threading.Thread:
-    """Start :func:`warm` for ``publication`` in a daemon thread (returned, started)."""
-    thread = threading.Thread(target=_warm_thread, args=(publication,), daemon=True,
+    """Start :func:`warm` for ``publication`` in a thread (returned, started). Not a daemon:
+    a command that publishes and ends (``tryg index publish`` with a shared cache) finishes
+    warming before it exits rather than being cut off half-way."""
+    thread = threading.Thread(target=_warm_thread, args=(publication,),
                               name=f"tryg-warm-{publication.key}")
     thread.start()
     return thread
+
+
+def worth_warming() -> bool:
+    """Whether pages rendered here reach visitors: always with a shared cache (Redis, …);
+    with a cache in this process's own memory only if this process serves the site (a
+    command such as ``tryg index publish`` or ``tryg demo --no-serve`` would warm pages
+    nobody can ask it for)."""
+    backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
+    local = backend.endswith((".LocMemCache", ".DummyCache"))
+    return not local or "tryg.site.wsgi" in sys.modules
 
 
 def warm_on_publish(sender: Any, instance: Any, update_fields: Any = None,
                     **_: Any) -> None:
     """post_save of an index run: when it has just been published, warm its pages once the
     transaction commits (off with ``settings.TRYG_WARM_ON_PUBLISH = False``)."""
-    if not getattr(settings, "TRYG_WARM_ON_PUBLISH", True):
+    if not getattr(settings, "TRYG_WARM_ON_PUBLISH", True) or not worth_warming():
         return
     if instance.published_at is None:
         return
