@@ -1,10 +1,12 @@
-"""tryg.charts.svg: the post-processing that makes Vega's SVG inline-safe and accessible."""
+"""tryg.charts.svg: the post-processing that makes Vega's SVG inline-safe and accessible;
+tryg.charts.draw: the scales, numbers and text measures of the directly written charts."""
 
 from __future__ import annotations
 
 import pytest
-from chart_helpers import assert_accessible, parse
+from chart_helpers import assert_accessible, assert_styled_by_classes, parse
 
+from tryg.charts.draw import fit, nice_domain, text_width, tick_label
 from tryg.charts.labels import format_number, normalise_language
 from tryg.charts.palette import viridis
 from tryg.charts.svg import ExternalReferenceError, check_no_external_references, finish
@@ -21,6 +23,8 @@ def test_finish_adds_title_role_and_label_and_restores_relative_links() -> None:
     assert root.get("aria-label") == "Kort & mere. Et <kort>."
     assert 'xlink:href="/areas/1/"' in svg
     assert "vega.github.io" not in svg
+    assert_styled_by_classes(finish(RAW.replace("<svg ", '<svg style="x:y" class="marks" '),
+                                    title="a", summary="b"))
 
 
 def test_ids_are_prefixed_with_their_references() -> None:
@@ -55,3 +59,27 @@ def test_languages_and_numbers() -> None:
     assert format_number(0.0, "da") == "0"  # not "0,000": zero has no digits to show
     assert viridis(2) == ["#440154", "#fde725"]
     assert len(set(viridis(7))) == 7
+
+
+def test_scales_are_round_and_not_from_zero() -> None:
+    assert nice_domain([68.0, 82.0]) == (68.0, 82.0, [68.0, 70.0, 72.0, 74.0, 76.0, 78.0,
+                                                      80.0, 82.0])
+    low, high, ticks = nice_domain([0.413, 0.457])
+    assert low <= 0.413 and high >= 0.457 and ticks[0] == low and ticks[-1] == high
+    assert nice_domain([5.0, 5.0])[:2] == (4.4, 5.6)  # one value: a little room either side
+    assert nice_domain([])[:2] == (0.0, 1.0)
+
+
+def test_tick_numbers_in_danish_and_english() -> None:
+    assert tick_label(0.42, 0.01, "da") == "0,42"
+    assert tick_label(0.42, 0.01, "en") == "0.42"
+    assert tick_label(1500.0, 500.0, "da") == "1.500"
+    assert tick_label(1500.0, 500.0, "en") == "1,500"
+    assert tick_label(-0.0, 0.5, "en") == "0.0"
+    assert tick_label(-2.0, 1.0, "da") == "−2"
+
+
+def test_labels_are_shortened_to_their_room() -> None:
+    assert fit("Kort", 11, 100) == "Kort"
+    short = fit("Et meget langt navn på et mål " * 3, 11, 120)
+    assert short.endswith("…") and text_width(short, 11) <= 120

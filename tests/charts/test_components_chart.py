@@ -1,11 +1,23 @@
-"""tryg.charts.components: one row per measure, the interval as a rule, in the frame's order."""
+"""tryg.charts.components: one row per measure, the interval as a rule, in the frame's order,
+written as SVG directly; long measure names shortened, never cut off."""
 
 from __future__ import annotations
 
-import pandas as pd
-from chart_helpers import assert_accessible, http_references
+import re
 
-from tryg.charts import components_spec, components_svg
+import pandas as pd
+import pytest
+from chart_helpers import (
+    SVG,
+    assert_accessible,
+    assert_styled_by_classes,
+    assert_texts_fit,
+    http_references,
+    parse,
+)
+
+from tryg.charts import components_svg
+from tryg.charts.components import ROW_HEIGHT, component_rows, components_geometry
 
 
 def frame() -> pd.DataFrame:
@@ -17,18 +29,31 @@ def frame() -> pd.DataFrame:
     })
 
 
-def test_spec_draws_interval_rules_and_estimate_points_in_order() -> None:
-    spec = components_spec(frame(), title="Delindeks", language="en")
-    rule, point = spec["layer"]
-    assert rule["mark"]["type"] == "rule"
-    assert (rule["encoding"]["x"]["field"], rule["encoding"]["x2"]["field"]) == ("ci_low",
-                                                                                  "ci_high")
-    assert point["encoding"]["x"]["field"] == "estimate"
-    assert point["encoding"]["y"]["sort"] == ["Tryghedsindeks", "Utryghed", "Anmeldelser"]
-    rows = spec["data"]["values"]
-    assert rows[2]["ci_low"] is None  # NaN becomes JSON null, not NaN
+def test_rows_keep_the_frame_order_and_describe_value_and_interval() -> None:
+    rows = component_rows(frame(), "en")
+    assert [r["measure_label"] for r in rows] == ["Tryghedsindeks", "Utryghed", "Anmeldelser"]
+    assert rows[2]["ci_low"] is None  # NaN becomes None, not NaN
     assert rows[1]["description"] == "Utryghed: 65.5 (60.0–70.0)"
     assert rows[2]["description"] == "Anmeldelser: 80.2"
+
+
+def test_intervals_are_rules_and_estimates_points_top_to_bottom() -> None:
+    svg = components_svg(frame(), title="Delindeks", language="en")
+    geo = components_geometry(((72.0, 70.0, 74.0), (65.5, 60.0, 70.0), (80.25, None, None)))
+    low, high = geo.domain
+    assert low <= 60.0 and high >= 80.25
+    rules = [re.fullmatch(r"M([-\d.]+),([-\d.]+)H([-\d.]+)", e.get("d") or "")
+             for e in parse(svg).iter(f"{SVG}path") if e.get("stroke-width") == "3"]
+    drawn = [(float(m.group(1)), float(m.group(2)), float(m.group(3))) for m in rules if m]
+    expected = [(geo.x(70.0), ROW_HEIGHT * 0.5, geo.x(74.0)),
+                (geo.x(60.0), ROW_HEIGHT * 1.5, geo.x(70.0))]  # no rule without an interval
+    assert [v for r in drawn for v in r] == pytest.approx([v for r in expected for v in r],
+                                                          abs=0.01)
+    assert geo.points[2] == pytest.approx((geo.x(80.25), ROW_HEIGHT * 2.5))
+    labels = [e.get("aria-label") for e in parse(svg).iter(f"{SVG}path")
+              if e.get("role") == "graphics-symbol"]
+    assert labels == ["Tryghedsindeks: 72.0 (70.0–74.0)", "Utryghed: 65.5 (60.0–70.0)",
+                      "Anmeldelser: 80.2"]
 
 
 def test_svg_is_accessible_and_self_contained() -> None:
@@ -36,3 +61,17 @@ def test_svg_is_accessible_and_self_contained() -> None:
     root = assert_accessible(svg, "Delindeks")
     assert "Utryghed: 65,5 (60,0–70,0)" in (root.get("aria-label") or "")
     assert http_references(svg) == []
+    assert_styled_by_classes(svg)
+    texts = {t.text for t in root.iter(f"{SVG}text")}
+    assert {"Tryghedsindeks", "Estimat (95 %-interval)", "60", "80"} <= texts
+
+
+def test_long_measure_names_are_shortened_not_cut_off() -> None:
+    long = "Andel der føler sig trygge i eget boligområde om aftenen og natten, alle aldre"
+    svg = components_svg(frame().assign(measure_label=["Tryghedsindeks", long, "Anmeldelser"]),
+                         title="Indekset og dets dele, 2023", language="da")
+    assert_texts_fit(svg)
+    texts = [t.text or "" for t in parse(svg).iter(f"{SVG}text")]
+    shortened = [t for t in texts if t.endswith("…")]
+    assert len(shortened) == 1 and long.startswith(shortened[0][:-1])
+    assert long in svg  # in full in the point's description

@@ -1,15 +1,32 @@
-"""tryg.charts.trend: interval bands, method shapes, significance markers, accessible SVG."""
+"""tryg.charts.trend: interval bands, method shapes, significance markers, accessible SVG
+written directly (no JavaScript engine), its geometry drawn once per data."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Sequence
 
 import pandas as pd
 import pytest
-from chart_helpers import SVG, assert_accessible, http_references
+from chart_helpers import (
+    SVG,
+    assert_accessible,
+    assert_styled_by_classes,
+    assert_texts_fit,
+    http_references,
+    parse,
+)
 
-from tryg.charts import trend_spec, trend_svg
-from tryg.charts.trend import SHAPES
+from tryg.charts import trend_svg
+from tryg.charts.draw import symbol
+from tryg.charts.trend import (
+    BAND_OPACITY,
+    POINT_AREA,
+    TrendGeometry,
+    geometry,
+    trend_geometry,
+    trend_rows,
+)
 
 
 def points() -> pd.DataFrame:
@@ -26,43 +43,79 @@ def points() -> pd.DataFrame:
     })
 
 
-def layer(spec: dict[str, Any], mark: str) -> dict[str, Any]:
-    found: list[dict[str, Any]] = [lay for lay in spec["layer"] if lay["mark"]["type"] == mark]
-    assert found, mark
-    return found[0]
+def geo_of(frame: pd.DataFrame, language: str = "da") -> TrendGeometry:
+    rows, waves = trend_rows(frame, language)
+    return geometry(rows, waves)
 
 
-def test_band_is_an_area_from_ci_low_to_ci_high_with_a_line_on_the_estimate() -> None:
-    spec = trend_spec(points(), title="Tryghed", language="da")
-    band = layer(spec, "area")["encoding"]
-    assert band["y"]["field"] == "ci_low"
-    assert band["y2"]["field"] == "ci_high"
-    assert layer(spec, "line")["encoding"]["y"]["field"] == "estimate"
-    assert band["x"]["sort"] == ["2019", "2021", "2023"]  # waves in order, whatever the input
-    assert band["color"]["scale"]["domain"] == ["Vejgård", "Aalborg"]
+def coordinates(d: str) -> list[tuple[float, float]]:
+    """The points of an absolute M/L path."""
+    return [(float(x), float(y)) for x, y in re.findall(r"[ML]([-\d.]+),([-\d.]+)", d)]
+
+
+def flat(points: Sequence[Sequence[float]]) -> list[float]:
+    return [v for point in points for v in point]
+
+
+def bands(svg: str) -> list[list[tuple[float, float]]]:
+    return [coordinates(e.get("d") or "") for e in parse(svg).iter(f"{SVG}path")
+            if e.get("fill-opacity") == str(BAND_OPACITY)
+            and (e.get("d") or "").startswith("M") and (e.get("d") or "").endswith("Z")
+            and len(coordinates(e.get("d") or "")) > 4]
+
+
+def test_band_runs_from_ci_low_to_ci_high_with_a_line_on_the_estimate() -> None:
+    geo = geo_of(points())
+    assert [w for w, _x in geo.waves] == ["2019", "2021", "2023"]  # in order, whatever the input
+    assert geo.series == ("Vejgård", "Aalborg")
+    low, high = geo.domain
+    assert low <= 68.0 and high >= 82.0  # every interval inside the scale
+    svg = trend_svg(points(), title="Tryghed", language="da")
+    vejgaard, aalborg = bands(svg)
+    xs = [x for _w, x in geo.waves]
+    # the upper edge left to right at ci_high, the lower edge back at ci_low
+    expected = ([(x, geo.y(h)) for x, h in zip(xs, [74.0, 77.0, 82.0], strict=True)]
+                + [(x, geo.y(lo)) for x, lo in zip(reversed(xs), [75.0, 70.0, 68.0],
+                                                   strict=True)])
+    assert flat(vejgaard) == pytest.approx(flat(expected), abs=0.01)
+    assert list(aalborg[0]) == pytest.approx([xs[0], geo.y(71.0)], abs=0.01)
+    lines = [coordinates(e.get("d") or "") for e in parse(svg).iter(f"{SVG}path")
+             if e.get("fill") == "none" and e.get("stroke-width") == "2"]
+    assert flat(lines[0]) == pytest.approx(flat([(x, geo.y(v)) for x, v in zip(
+        xs, [71.2, 73.5, 78.9], strict=True)]), abs=0.01)
 
 
 def test_method_is_a_shape_and_significance_a_star_in_one_legend() -> None:
-    spec = trend_spec(points(), title="Tryghed", language="en")
-    estimates, markers = [lay for lay in spec["layer"] if lay["mark"]["type"] == "point"]
-    shape = estimates["encoding"]["shape"]
-    assert shape["field"] == "method"
-    assert shape["scale"]["domain"] == ["Direct estimate", "Model-based estimate",
-                                        "Significant change from the previous wave"]
-    assert shape["scale"]["range"] == [SHAPES["direct"], SHAPES["model"],
-                                       SHAPES["significant"]]
-    assert markers["encoding"]["shape"]["scale"] == shape["scale"]
-    rows = spec["data"]["values"]
+    rows, _waves = trend_rows(points(), "en")
     by_key = {(r["series"], r["wave"]): r for r in rows}
     assert by_key["Vejgård", "2021"]["method"] == "Model-based estimate"
     assert by_key["Vejgård", "2019"]["method"] == "Direct estimate"
     marked = [(r["series"], r["wave"]) for r in rows if r["marker"]]
     assert marked == [("Vejgård", "2023")]  # NA and False carry no marker
     assert by_key["Vejgård", "2023"]["marker_y"] == 82.0  # drawn above the interval
+    geo = geo_of(points(), "en")
+    kinds = {(r["series"], r["wave"]): p[0] for r, p in zip(rows, geo.points, strict=True)
+             if p}
+    assert kinds["Vejgård", "2021"] == "model"
+    svg = trend_svg(points(), title="Safety", language="en")
+    root = parse(svg)
+    point = next(e for e in root.iter(f"{SVG}path")
+                 if (e.get("aria-label") or "").startswith("Vejgård, wave 2021"))
+    assert point.get("d", "").count("L") == 2  # a triangle: three corners
+    legend = {t.text for t in root.iter(f"{SVG}text")}
+    assert {"Points", "Direct estimate", "Model-based estimate",
+            "Significant change from the previous wave"} <= legend
+    # one star in the plot (Vejgård 2023), above its interval's top
+    x2023 = dict(geo.waves)["2023"]
+    star_paths = [e.get("d") or "" for e in root.iter(f"{SVG}path")
+                  if (e.get("d") or "").count("L") == 9]
+    in_plot = [coordinates(d) for d in star_paths]
+    centres = [(sum(x for x, _ in c) / len(c), max(y for _, y in c)) for c in in_plot]
+    assert any(abs(cx - x2023) < 1 and bottom < geo.y(82.0) for cx, bottom in centres)
 
 
 def test_point_descriptions_give_value_interval_n_and_method_in_danish() -> None:
-    rows = trend_spec(points(), title="T", language="da-DK")["data"]["values"]
+    rows, _waves = trend_rows(points(), "da")
     text = {(r["series"], r["wave"]): r["description"] for r in rows}
     assert text["Vejgård", "2021"] == ("Vejgård, måling 2021: 73,5 (70,0–77,0), n = < 50, "
                                        "modelbaseret")
@@ -76,10 +129,14 @@ def test_svg_is_accessible_xml_with_danish_labels_and_no_web_resources() -> None
     texts = {t.text for t in root.iter(f"{SVG}text")}
     assert {"Måling", "Estimat", "Direkte estimat", "Modelbaseret estimat"} <= texts
     assert "73,5" not in texts  # (estimates are points, not text)
+    assert {"70", "80"} <= texts  # the axis' numbers
     assert http_references(svg) == []
-    # every point is described for screen readers (6 points; markers are aria-hidden)
+    assert_styled_by_classes(svg)
+    # every point is described for screen readers (6 points; stars are aria-hidden)
     described = [e for e in root.iter() if (e.get("aria-label") or "").startswith(("Vejg", "Aalb"))]
     assert len(described) == 6
+    circle = symbol("circle", 0, 0, POINT_AREA)
+    assert sum(1 for e in described if e.get("d", "").count("a") == circle.count("a")) == 5
 
 
 def test_english_svg_uses_english_labels() -> None:
@@ -88,8 +145,54 @@ def test_english_svg_uses_english_labels() -> None:
     assert {"Wave", "Estimate", "Model-based estimate"} <= texts
 
 
+def test_axis_numbers_follow_the_language() -> None:
+    frame = points().assign(estimate=[0.45, 0.41, 0.43, 0.40, 0.42, 0.44],
+                            ci_low=[0.44, 0.40, 0.42, 0.39, 0.41, 0.43],
+                            ci_high=[0.46, 0.42, 0.44, 0.41, 0.43, 0.45])
+    da = {t.text for t in parse(trend_svg(frame, title="T", language="da")).iter(f"{SVG}text")}
+    en = {t.text for t in parse(trend_svg(frame, title="T", language="en")).iter(f"{SVG}text")}
+    assert "0,42" in da and "0.42" in en
+
+
+def test_long_titles_names_and_legends_are_not_cut_off() -> None:
+    frame = points().assign(series=["Vejgård Øst og Nørresundby Midt"] * 3
+                            + ["Aalborg Kommune (hele kommunen)"] * 3)
+    for language in ("da", "en"):
+        svg = trend_svg(frame, title="Andel der føler sig trygge i eget boligområde om aftenen "
+                        "og natten", language=language)
+        assert_texts_fit(svg)
+
+
+def test_missing_waves_are_left_out_and_a_single_interval_is_still_drawn() -> None:
+    frame = points()[points()["series"] == "Vejgård"].reset_index(drop=True)
+    frame.loc[frame["wave"] == 2021, ["ci_low", "ci_high"]] = None  # no interval in 2021
+    svg = trend_svg(frame, title="T", language="da")
+    geo = geo_of(frame)
+    # 2019 and 2023 have intervals but no neighbour with one: each is a bar, not a band
+    bars = [re.fullmatch(r"M([-\d.]+),([-\d.]+)V([-\d.]+)", e.get("d") or "")
+            for e in parse(svg).iter(f"{SVG}path") if e.get("stroke-width") == "8"]
+    xs = dict(geo.waves)
+    drawn = sorted((float(m.group(1)), float(m.group(2)), float(m.group(3))) for m in bars if m)
+    assert flat(drawn) == pytest.approx(flat([
+        (xs["2019"], geo.y(68.0), geo.y(74.0)), (xs["2023"], geo.y(75.0), geo.y(82.0))]),
+        abs=0.01)
+    assert bands(svg) == []
+    assert [p is not None for p in geo.points] == [True, True, True]
+
+
+def test_the_geometry_is_drawn_once_for_both_languages() -> None:
+    frame = points().assign(estimate=[78.5, 71.5, 73.5, 70.5, 71.5, 72.5])  # new numbers
+    before = trend_geometry.cache_info()
+    da = trend_svg(frame, title="Tryghed", language="da")
+    en = trend_svg(frame, title="Safety", language="en")
+    after = trend_geometry.cache_info()
+    assert after.misses == before.misses + 1 and after.hits == before.hits + 1
+    body = geo_of(frame).body  # gridlines, bands, lines and stars: the same in both
+    assert body in da and body in en
+
+
 def test_missing_columns_and_unknown_language_are_refused() -> None:
     with pytest.raises(ValueError, match="sig_prev"):
-        trend_spec(points().drop(columns="sig_prev"), title="T", language="da")
+        trend_svg(points().drop(columns="sig_prev"), title="T", language="da")
     with pytest.raises(ValueError, match="'de'"):
-        trend_spec(points(), title="T", language="de")
+        trend_svg(points(), title="T", language="de")

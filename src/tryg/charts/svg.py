@@ -1,8 +1,11 @@
-"""Render a Vega-Lite spec to an SVG fit to be inlined in a public page.
+"""Render a Vega-Lite spec to an SVG fit to be inlined in a public page (the choropleth map;
+the trend and components charts are written directly, :mod:`tryg.charts.draw`).
 
 vl-convert draws the chart; this module then makes the SVG self-contained and accessible:
 
-* the root gets ``role="img"``, an ``aria-label`` and a ``<title>``/``<desc>`` pair;
+* the root gets ``role="img"``, an ``aria-label``, a ``<title>``/``<desc>`` pair and the class
+  ``tryg-chart`` (sized by the page's stylesheet: no ``style`` attribute, which a
+  Content-Security-Policy without ``'unsafe-inline'`` would refuse);
 * each link (a map's area) gets a ``<title>`` with its description (name and value), which
   browsers show on hover, as screen readers read the ``aria-label`` on focus;
 * links keep the caller's ``href`` (Vega resolves relative links against its data base URL,
@@ -24,6 +27,7 @@ from typing import Any, Final
 
 import vl_convert
 
+from tryg.charts.draw import CHART_CLASS
 from tryg.charts.labels import FORMAT_LOCALES
 from tryg.charts.palette import HATCH_BACKGROUND, HATCH_LINE
 
@@ -76,12 +80,12 @@ def finish(raw: str, *, title: str, summary: str, links: Collection[str] = (),
     svg = _HREF.sub(r'\1="', raw)
     open_end = svg.index(">", svg.index("<svg")) + 1
     head = svg[:open_end]
-    head = re.sub(r'\s(?:role|aria-label|style)="[^"]*"', "", head)
+    head = re.sub(r'\s(?:role|aria-label|style|class)="[^"]*"', "", head)
     label = escape(title if not summary else f"{title}. {summary}", quote=True)
     # No style attribute: the site's Content-Security-Policy allows no inline styles; the
     # stylesheets size the chart (svg.tryg-chart: max-width 100%, height auto).
-    head = re.sub(r'\sclass="([^"]*)"', r' class="\1 tryg-chart"', head, count=1) \
-        if ' class="' in head else head[:-1] + ' class="tryg-chart">'
+    head = re.sub(r'\sclass="([^"]*)"', rf' class="\1 {CHART_CLASS}"', head, count=1) \
+        if ' class="' in head else head[:-1] + f' class="{CHART_CLASS}">'
     head = head[:-1] + f' role="img" aria-label="{label}">'
     inner = f"<title>{escape(title)}</title><desc>{escape(summary)}</desc>"
     if hatch:

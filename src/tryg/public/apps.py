@@ -9,9 +9,13 @@ class PublicConfig(AppConfig):
 
     def ready(self) -> None:
         from tryg.public.data import forget_publication
+        from tryg.public.warm import warm_on_publish
         from tryg.runs.models import IndexRun
 
         post_save.connect(forget_publication, sender=IndexRun,
                           dispatch_uid="tryg-public-forget-save")
         post_delete.connect(forget_publication, sender=IndexRun,
                             dispatch_uid="tryg-public-forget-delete")
+        # after forget_publication (connected first), so the warming sees the new publication
+        post_save.connect(warm_on_publish, sender=IndexRun,
+                          dispatch_uid="tryg-public-warm-on-publish")

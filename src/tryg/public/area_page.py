@@ -21,11 +21,11 @@ from tryg.public.present import present, trend_points, unit_note
 
 def _parent(published: Published, code: str, level: str) -> tuple[str, str] | None:
     wave = published.waves[-1] if published.waves else 0
-    parent = data.parent_of(code, level, wave)
+    parent = data.parent_of(code, level, wave, published.area_hierarchy)
     if parent is None:
         return None
-    part = data.area_rows(published, parent)
-    return (parent, str(part["area_name"].iloc[0])) if not part.empty else None
+    found = published.areas.get(parent)
+    return (parent, found[0]) if found else None
 
 
 def _measure_section(published: Published, language: str, measure: str, area_name: str,
@@ -46,8 +46,7 @@ def _measure_section(published: Published, language: str, measure: str, area_nam
         table.append(shown)
     return {
         "id": measure, "label": label, "unit": unit_note(info), "rows": table,
-        "chart": charts.trend(points, title=label, language=language)
-        if not points.empty else None,
+        "chart": charts.trend(points, title=label, language=language) if points else None,
     }
 
 
@@ -80,10 +79,9 @@ def _components(published: Published, language: str, code: str) -> dict[str, Any
 
 
 def area_context(published: Published, language: str, code: str) -> dict[str, Any]:
-    own = data.area_rows(published, code)
-    name, level = str(own["area_name"].iloc[0]), str(own["level"].iloc[0])
+    name, level, own_measures = published.areas[code]
     parent = _parent(published, code, level)
-    measures = [m for m in published.measure_ids() if m in set(own["measure"])]
+    measures = [m for m in published.measure_ids() if m in own_measures]
     sections = [
         _measure_section(published, language, m, name,
                          data.rows(published, area_code=code, measure=m), parent)

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -81,7 +81,7 @@ class Published:
     measures: dict[str, MeasureInfo] = field(repr=False)
     notice: DataNotice = field(default_factory=DataNotice)
 
-    @property
+    @cached_property
     def waves(self) -> list[int]:
         return sorted(int(w) for w in self.table["wave"].dropna().unique())
 
@@ -94,6 +94,47 @@ class Published:
     def info(self, measure: str) -> MeasureInfo:
         found = self.measures.get(measure)
         return found or MeasureInfo(measure, measure, measure, "score", True)
+
+    @cached_property
+    def area_hierarchy(self) -> Hierarchy | None:
+        """The stored areas' hierarchy (:func:`hierarchy`), read once per publication."""
+        return hierarchy()
+
+    @cached_property
+    def areas(self) -> dict[str, tuple[str, str, frozenset[str]]]:
+        """Code → (name, level, measures) of every area in the results (first row's name and
+        level), made once per publication."""
+        t = self.table
+        out: dict[str, tuple[str, str, set[str]]] = {}
+        for code, name, level, measure in zip(t["area_code"], t["area_name"], t["level"],
+                                              t["measure"], strict=True):
+            found = out.get(code)
+            if found is None:
+                out[code] = (str(name), str(level), {str(measure)})
+            else:
+                found[2].add(str(measure))
+        return {code: (name, level, frozenset(ms)) for code, (name, level, ms) in out.items()}
+
+    @cached_property
+    def peers(self) -> dict[tuple[str, Any, str], list[dict[str, Any]]]:
+        """The rows similar areas are chosen from, by (measure, wave, level): those with an
+        estimate that is not suppressed (:func:`similar_areas`), made once per publication."""
+        groups: dict[tuple[str, Any, str], list[dict[str, Any]]] = {}
+        for records in self.by_area_measure.values():
+            for r in records:
+                if not r["suppressed"] and r["estimate"] is not None:
+                    groups.setdefault((r["measure"], r["wave"], r["level"]), []).append(r)
+        return groups
+
+    @cached_property
+    def by_area_measure(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """Every public row as a dict, grouped by (area code, measure) in the table's order:
+        made once per publication (an area page asks for some 35 such groups; filtering the
+        table for each took most of a cold page's time)."""
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for record in _records(self.table):
+            groups.setdefault((record["area_code"], record["measure"]), []).append(record)
+        return groups
 
 
 @dataclass(frozen=True)
@@ -202,7 +243,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def rows(data: Published, **where: Any) -> list[dict[str, Any]]:
-    """Public rows matching ``column=value`` filters, as dicts (missing values as None)."""
+    """Public rows matching ``column=value`` filters, as dicts (missing values as None;
+    shared between callers: read them, do not change them)."""
+    if where.keys() == {"area_code", "measure"}:
+        return list(data.by_area_measure.get((where["area_code"], where["measure"]), ()))
     t = data.table
     mask = pd.Series(True, index=t.index)
     for column, value in where.items():
@@ -261,10 +305,11 @@ def hierarchy() -> Hierarchy | None:
     return built
 
 
-def parent_of(code: str, level: str, wave: int) -> str | None:
+def parent_of(code: str, level: str, wave: int, areas: Hierarchy | None = None) -> str | None:
     """The parent the index compares ``code`` with: its ancestor (valid in ``wave``) at the
-    level that partitions its level (the core's own rule, tryg.index.hierarchy)."""
-    h = hierarchy()
+    level that partitions its level (the core's own rule, tryg.index.hierarchy). ``areas``:
+    the hierarchy to use (read from the database when not given)."""
+    h = areas if areas is not None else hierarchy()
     if h is None:
         return None
     parent_level = h.parent_level(level)
@@ -285,15 +330,12 @@ def similar_areas(data: Published, code: str, limit: int = SIMILAR) -> list[dict
     nearest to this area's; suppressed rows take no part."""
     measure = composite_id(data.spec) or (data.spec.headline.id if data.spec.headline else None)
     own = latest(data, code, measure) if measure else None
-    if own is None or own["estimate"] is None:
+    if not measure or own is None or own["estimate"] is None:
         return []
-    t = data.table
-    peers = t[(t["measure"] == measure) & (t["wave"] == own["wave"])
-              & (t["level"] == own["level"]) & (t["area_code"] != code)
-              & ~t["suppressed"] & t["estimate"].notna()].copy()
-    peers["_distance"] = (peers["estimate"] - own["estimate"]).abs()
-    peers = peers.sort_values(["_distance", "area_code"], kind="stable").head(limit)
-    return _records(peers.drop(columns="_distance"))
+    peers = [r for r in data.peers.get((measure, own["wave"], own["level"]), ())
+             if r["area_code"] != code]
+    peers.sort(key=lambda r: (abs(r["estimate"] - own["estimate"]), r["area_code"]))
+    return peers[:limit]
 
 
 def map_levels(data: Published) -> list[str]:

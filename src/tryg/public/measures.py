@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tryg.index.spec import Spec
 
@@ -122,34 +123,45 @@ def format_change(info: MeasureInfo, value: float | None, language: str) -> str:
     return f"{sign}{text}{unit}"
 
 
+#: How an estimate was made (msgids; translated when shown).
+_METHODS: dict[str, str] = {
+    "direct": gettext_noop("direct estimate"),
+    "model": gettext_noop("model-based (small-area model)"),
+    "composite": gettext_noop("combined from the sub-indices"),
+    "register": gettext_noop("police register"),
+    "register_eb": gettext_noop("police register, smoothed"),
+}
+
+
 def method_label(method: str | None) -> str:
     """How an estimate was made, in words."""
-    labels = {
-        "direct": _("direct estimate"),
-        "model": _("model-based (small-area model)"),
-        "composite": _("combined from the sub-indices"),
-        "register": _("police register"),
-        "register_eb": _("police register, smoothed"),
-    }
-    return labels.get(method or "", method or "")
+    found = _METHODS.get(method or "")
+    return _(found) if found else (method or "")
+
+
+#: The flags of a result row (msgids; translated when shown).
+_FLAGS: dict[str, str] = {
+    "uncertain": gettext_noop("uncertain (few answers)"),
+    "small_count": gettext_noop("few reported offences"),
+    "method_break": gettext_noop("method changed this wave"),
+    "model_based": gettext_noop("model-based"),
+    "fear_ahead_of_crime": gettext_noop("felt unsafety higher than reported crime suggests"),
+    "fear_behind_crime": gettext_noop("felt unsafety lower than reported crime suggests"),
+    "secondary": gettext_noop(
+        "not shown, so that a hidden figure cannot be worked out from it"),
+    "n_withheld": gettext_noop(
+        "number of answers not shown, so that a hidden one cannot be worked out from it"),
+    "prev_withheld": gettext_noop(
+        "change since the previous wave not shown (that wave is hidden)"),
+    "pooled_withheld": gettext_noop(
+        "change against the earlier waves not shown (one of them is hidden)"),
+    "rest_withheld": gettext_noop(
+        "difference from the rest of the parent area not shown (the other side is hidden)"),
+}
 
 
 def flag_labels(flags: str | None) -> list[str]:
     """The ";"-joined flags of a result row, in words."""
-    words = {
-        "uncertain": _("uncertain (few answers)"),
-        "small_count": _("few reported offences"),
-        "method_break": _("method changed this wave"),
-        "model_based": _("model-based"),
-        "fear_ahead_of_crime": _("felt unsafety higher than reported crime suggests"),
-        "fear_behind_crime": _("felt unsafety lower than reported crime suggests"),
-        "secondary": _("not shown, so that a hidden figure cannot be worked out from it"),
-        "n_withheld": _("number of answers not shown, so that a hidden one cannot be worked "
-                        "out from it"),
-        "prev_withheld": _("change since the previous wave not shown (that wave is hidden)"),
-        "pooled_withheld": _("change against the earlier waves not shown (one of them is "
-                             "hidden)"),
-        "rest_withheld": _("difference from the rest of the parent area not shown (the other "
-                           "side is hidden)"),
-    }
-    return [words.get(f, f) for f in (flags or "").split(";") if f]
+    if not flags:
+        return []
+    return [_(_FLAGS[f]) if f in _FLAGS else f for f in flags.split(";") if f]

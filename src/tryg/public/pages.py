@@ -29,7 +29,7 @@ from tryg.public.present import NOT_SHOWN, present, trend_points, unit_note
 
 
 def has_area(published: Published, code: str) -> bool:
-    return bool((published.table["area_code"] == code).any())
+    return code in published.areas
 
 
 def _fragment(published: Published, template: str, title: str,

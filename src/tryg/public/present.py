@@ -81,7 +81,7 @@ def present(info: MeasureInfo, row: dict[str, Any], language: str) -> dict[str, 
 
 
 def trend_points(info: MeasureInfo, series: list[tuple[str, list[dict[str, Any]]]]
-                 ) -> pd.DataFrame:
+                 ) -> list[dict[str, Any]]:
     """The rows of a trend chart (tryg.charts.trend_svg): one series per (name, rows), values
     on the display scale (shares in percent); suppressed waves are left out of the picture
     (the table beside it says they are suppressed)."""
@@ -101,8 +101,7 @@ def trend_points(info: MeasureInfo, series: list[tuple[str, list[dict[str, Any]]
                 "sig_prev": None if sig is None or sig is pd.NA else bool(sig),
                 "series": name,
             })
-    columns = ["wave", "estimate", "ci_low", "ci_high", "n", "method", "sig_prev", "series"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    return records
 
 
 def unit_note(info: MeasureInfo) -> str:

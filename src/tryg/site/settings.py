@@ -131,6 +131,9 @@ CACHES = {
 # Seconds a server process trusts its last reading of which run is published (tryg.public.data):
 # a publication made in the same process is seen at once, one made elsewhere within this time.
 TRYG_PUBLICATION_RECHECK = 1.0
+# Publishing a run renders the front page, the map and the top levels' area pages into the
+# page cache in a background thread (tryg.public.warm), so their first visitors wait for nothing.
+TRYG_WARM_ON_PUBLISH = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -29,3 +29,6 @@ TEST_DATABASE = _db
 # Every test reads the publication from its own database (a test's rollback sends no signal);
 # tests/platform/test_public_cache.py covers the recheck interval the site uses.
 TRYG_PUBLICATION_RECHECK = 0.0
+# No background thread renders pages behind a test's back (tests/platform/test_public_warm.py
+# calls tryg.public.warm.warm directly).
+TRYG_WARM_ON_PUBLISH = False
