@@ -63,7 +63,7 @@ def test_svg_is_accessible_and_self_contained() -> None:
     assert http_references(svg) == []
     assert_styled_by_classes(svg)
     texts = {t.text for t in root.iter(f"{SVG}text")}
-    assert {"Tryghedsindeks", "Estimat (95 %-interval)", "60", "80"} <= texts
+    assert {"Tryghedsindeks", "Estimat (95 %-konfidensinterval)", "60", "80"} <= texts
 
 
 def test_long_measure_names_are_shortened_not_cut_off() -> None:
