@@ -45,6 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
             "1 behind HTTPS: secure cookies, HSTS and redirect to https."),
     Setting("TRYG_LOGIN_ATTEMPTS", "5",
             "Failed log-ins from one user name and address before it is locked for an hour."),
+    Setting("TRYG_WARM_ON_PUBLISH", "1",
+            "1: a publication renders the front page, the map and the upper levels' area "
+            "pages in the background, so the first visitors get them from the cache."),
     Setting("TRYG_TRUSTED_PROXIES", "",
             "Comma-separated addresses or networks (e.g. 127.0.0.1,10.0.0.0/8,::1) of the "
             "reverse proxies in front of the site. Only requests from these have their "
@@ -73,6 +76,7 @@ class Config:
     secure: bool
     login_attempts: int
     trusted_proxies: tuple[Network, ...]
+    warm_on_publish: bool
     max_upload_mb: int
     max_unpacked_mb: int
     max_rows: int
@@ -114,6 +118,7 @@ def load(environ: Mapping[str, str]) -> Config:
         secure=values["TRYG_SECURE"].strip() in ("1", "true", "yes"),
         login_attempts=int(values["TRYG_LOGIN_ATTEMPTS"]),
         trusted_proxies=trusted_networks(values["TRYG_TRUSTED_PROXIES"]),
+        warm_on_publish=values["TRYG_WARM_ON_PUBLISH"].strip() in ("1", "true", "yes"),
         max_upload_mb=_positive(values, "TRYG_MAX_UPLOAD_MB"),
         max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"),
         max_rows=_positive(values, "TRYG_MAX_ROWS"),

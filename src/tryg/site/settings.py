@@ -133,7 +133,7 @@ CACHES = {
 TRYG_PUBLICATION_RECHECK = 1.0
 # Publishing a run renders the front page, the map and the top levels' area pages into the
 # page cache in a background thread (tryg.public.warm), so their first visitors wait for nothing.
-TRYG_WARM_ON_PUBLISH = True
+TRYG_WARM_ON_PUBLISH = CONFIG.warm_on_publish
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
