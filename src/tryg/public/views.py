@@ -89,6 +89,11 @@ def downloads(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+def codebook(request: HttpRequest) -> HttpResponse:
+    return _page(request, "codebook", {}, pages.codebook)
+
+
+@require_safe
 def download(request: HttpRequest, fmt: str) -> HttpResponse:
     """A file of the latest published run's public results (see tryg.public.downloads)."""
     run = latest_published_run()
