@@ -68,6 +68,9 @@ def test_the_excel_csv_holds_the_plain_csvs_numbers_with_shares_in_per_cent(
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f"{demo_run.spec.spec_id}-run{demo_run.pk}.excel.csv" in \
         response["Content-Disposition"]
+    assert response["Link"] == ('</downloads/codebook/>; rel="describedby", '
+                                '<https://creativecommons.org/licenses/by/4.0/>; rel="license"')
+    assert 'rel="license"' in get("/downloads/results.json")["Link"]
     excel_bytes = response.content
     assert excel_bytes.startswith(BOM) and not plain_bytes.startswith(BOM)
     assert get("/downloads/results-excel.csv").content == excel_bytes  # deterministic

@@ -86,8 +86,8 @@ COLUMNS: dict[str, tuple[str, str, str, str, str, str]] = {
               "Områdets niveau i hierarkiet (fx kommune, distrikt, nabolag).",
               "The area's level in the hierarchy (e.g. municipality, district, "
               "neighbourhood)."),
-    "wave": ("Bølge", "Wave", "årstal", "year",
-             "Undersøgelsens år (for registermål: året perioden slutter i).",
+    "wave": ("Måling", "Wave", "årstal", "year",
+             "Målingens år (for registermål: året perioden slutter i).",
              "The survey year (for register measures: the year the period ends in)."),
     "measure": ("Mål", "Measure", *_TEXT, "Målets id; se afsnittet om mål.",
                 "The measure's id; see the section on measures."),
@@ -97,7 +97,7 @@ COLUMNS: dict[str, tuple[str, str, str, str, str, str]] = {
                   "Only in the Danish-Excel CSV: the unit of estimate, se, ci_low, ci_high "
                   "and the changes on the row; see the section on units."),
     "estimate": ("Estimat", "Estimate", *_OWN,
-                 "Målets værdi i området og bølgen. " + _MACHINE[0],
+                 "Målets værdi i området og målingen. " + _MACHINE[0],
                  "The measure's value in the area and wave. " + _MACHINE[1]),
     "se": ("Standardfejl", "Standard error", *_OWN,
            "Estimatets standardfejl (usikkerhed). " + _MACHINE[0],
@@ -118,23 +118,23 @@ COLUMNS: dict[str, tuple[str, str, str, str, str, str]] = {
               "The effective number of answers after weighting (design effect)."),
     "method": ("Metode", "Method", *_TEXT, "Hvordan estimatet er beregnet; se metoder.",
                "How the estimate was made; see methods."),
-    "change_prev": ("Ændring siden forrige bølge", "Change since the previous wave", *_OWN,
-                    "Estimat minus forrige bølges estimat (for andele: procentpoint i Excel-"
+    "change_prev": ("Ændring siden forrige måling", "Change since the previous wave", *_OWN,
+                    "Estimat minus forrige målings estimat (for andele: procentpoint i Excel-"
                     "CSV og XLSX, brøk i CSV og JSON).",
                     "Estimate minus the previous wave's (for shares: percentage points in the "
                     "Excel CSV and XLSX, proportions in CSV and JSON)."),
     "p_prev": ("p-værdi, ændring", "p-value, change", "sandsynlighed 0–1", "probability 0–1",
-               "p-værdien for testen af ændringen siden forrige bølge.",
+               "p-værdien for testen af ændringen siden forrige måling.",
                "The p-value of the test of the change since the previous wave."),
     "sig_prev": ("Signifikant ændring", "Significant change", *_BOOL,
-                 "Om ændringen siden forrige bølge er statistisk signifikant.",
+                 "Om ændringen siden forrige måling er statistisk signifikant.",
                  "Whether the change since the previous wave is statistically significant."),
-    "change_pooled": ("Ændring mod tidligere bølger samlet",
+    "change_pooled": ("Ændring mod tidligere målinger samlet",
                       "Change against the earlier waves pooled", *_OWN,
-                      "Estimat minus de tidligere bølgers samlede estimat.",
+                      "Estimat minus de tidligere målingers samlede estimat.",
                       "Estimate minus the pooled estimate of the earlier waves."),
     "sig_pooled": ("Signifikant (samlet)", "Significant (pooled)", *_BOOL,
-                   "Om ændringen mod de samlede bølger er statistisk signifikant.",
+                   "Om ændringen mod de samlede målinger er statistisk signifikant.",
                    "Whether the change against the pooled waves is statistically "
                    "significant."),
     "diff_parent_rest": ("Forskel fra resten af det overordnede område",
@@ -177,6 +177,22 @@ METHODS: dict[str, tuple[str, str]] = {
 }
 
 
+#: How each file holds the figures of a unit (column ``unit`` of the Danish-Excel CSV).
+UNIT_NOTES: dict[str, tuple[str, str]] = {
+    "pct": ("Andele. CSV til Excel (dansk): procent 0–100, ændringer og forskelle i "
+            "procentpoint. XLSX: brøken 0–1, vist i procent. CSV og JSON: brøken 0–1 (og "
+            "ændringer som forskelle af brøker).",
+            "Shares. Danish-Excel CSV: per cent 0–100, changes and differences in percentage "
+            "points. XLSX: the proportion 0–1, shown in per cent. CSV and JSON: the proportion "
+            "0–1 (and changes as differences of proportions)."),
+    "pp": ("Forskel mellem andele. CSV til Excel (dansk): procentpoint. XLSX: brøken, vist i "
+           "procent. CSV og JSON: forskellen af brøker.",
+           "A difference of shares. Danish-Excel CSV: percentage points. XLSX: the proportion, "
+           "shown in per cent. CSV and JSON: the difference of proportions."),
+}
+_SAME = ("Samme tal i alle filer.", "The same figures in every file.")
+
+
 def _flag_texts(spec: Spec) -> dict[str, tuple[str, str]]:
     pub = spec.publication
     return {
@@ -184,11 +200,11 @@ def _flag_texts(spec: Spec) -> dict[str, tuple[str, str]]:
                       "The row is withheld to protect another, hidden figure."),
         "n_withheld": ("Kun antallet er tilbageholdt (det ville afsløre et skjult antal).",
                        "Only the count is withheld (it would give a hidden count away)."),
-        "prev_withheld": ("Ændringen siden forrige bølge er tilbageholdt (den anden side er "
+        "prev_withheld": ("Ændringen siden forrige måling er tilbageholdt (den anden side er "
                           "skjult).",
                           "The change since the previous wave is withheld (its other side is "
                           "hidden)."),
-        "pooled_withheld": ("Ændringen mod de samlede bølger er tilbageholdt.",
+        "pooled_withheld": ("Ændringen mod de samlede målinger er tilbageholdt.",
                             "The change against the pooled waves is withheld."),
         "rest_withheld": ("Forskellen fra resten af det overordnede område er tilbageholdt.",
                           "The difference from the rest of the parent area is withheld."),
@@ -204,8 +220,8 @@ def _flag_texts(spec: Spec) -> dict[str, tuple[str, str]]:
                         "empty."),
         "uncertain": (f"Usikkert: færre end {pub.uncertain_n} svar.",
                       f"Uncertain: fewer than {pub.uncertain_n} answers."),
-        "method_break": ("Metodeskift i bølgen (fx nyt spørgeskema): sammenlign varsomt med "
-                         "tidligere bølger.",
+        "method_break": ("Metodeskift i målingen (fx nyt spørgeskema): sammenlign varsomt med "
+                         "tidligere målinger.",
                          "Method break in the wave (e.g. a new questionnaire): compare with "
                          "earlier waves with care."),
         "fear_ahead_of_crime": ("Utrygheden er større, end den anmeldte kriminalitet lader "
@@ -257,7 +273,8 @@ def entries(spec: Spec) -> list[Entry]:
     seen: dict[str, tuple[str, str]] = {}
     for code, da, en in units(spec).values():
         seen.setdefault(code, (da, en))
-    out += [Entry("unit", code, da, en) for code, (da, en) in seen.items()]
+    out += [Entry("unit", code, da, en, "", "", *UNIT_NOTES.get(code, _SAME))
+            for code, (da, en) in seen.items()]
     texts = _flag_texts(spec)
     out += [Entry("flag", f, f, f, "", "", *texts[f]) for f in FLAGS]
     out += [Entry("method", m, m, m, "", "", *text) for m, text in METHODS.items()]

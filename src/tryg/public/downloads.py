@@ -200,7 +200,7 @@ def source_lines(data: Published) -> list[SourceLine]:
         years = ", ".join(str(y) for y in synthetic)
         lines.append(SourceLine(
             "synthetic", "Syntetiske data", "Synthetic data",
-            f"Spørgeskemasvarene i bølge {years} er syntetiske (fiktive, lavet af en generator), "
+            f"Spørgeskemasvarene i måling {years} er syntetiske (fiktive, lavet af en generator), "
             "ikke svar fra rigtige personer. Tallene beskriver ingen virkelige borgere.",
             f"The survey answers of wave {years} are synthetic (fictional, made by a "
             "generator), not answers of real persons. The figures describe no real residents."))
@@ -210,7 +210,7 @@ def source_lines(data: Published) -> list[SourceLine]:
 def _about(data: Published) -> pd.DataFrame:
     rows = [(line.label_da, line.value_da, line.label_en, line.value_en, line.url)
             for line in source_lines(data)]
-    rows.append(("Tal", "Arket \"results\": ét tal pr. område, bølge og mål. Andele vises i "
+    rows.append(("Tal", "Arket \"results\": én række pr. område, måling og mål. Andele vises i "
                  "procent (cellen holder brøken 0–1). Se arket \"Kodebog (Codebook)\".",
                  "Figures", "Sheet \"results\": one row per area, wave and measure. Shares are "
                  "shown in per cent (the cell holds the proportion 0–1). See the sheet "
