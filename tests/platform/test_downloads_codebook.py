@@ -204,6 +204,7 @@ def test_the_downloads_page_offers_the_excel_csv_codebook_and_licence(
 def test_the_licence_is_a_setting(demo_run: IndexRun, settings: Any) -> None:
     assert load({}).data_licence == "CC BY 4.0"
     assert load({"TRYG_DATA_LICENCE": " CC0 1.0 "}).data_licence == "CC0 1.0"
+    assert "CC BY 4.0" in get("/downloads/", "da").content.decode()  # now cached
     settings.TRYG_DATA_LICENCE = "Kommunens egne vilkår"
     assert "Kommunens egne vilkår" in get("/downloads/", "da").content.decode()
     assert "Kommunens egne vilkår" in get("/downloads/codebook/", "en").content.decode()

@@ -87,12 +87,13 @@ def methods(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def downloads(request: HttpRequest) -> HttpResponse:
-    return _page(request, "downloads", {}, pages.downloads)
+    # the licence is part of the page: a changed TRYG_DATA_LICENCE makes a new cache entry
+    return _page(request, "downloads", {"licence": files.licence()}, pages.downloads)
 
 
 @require_safe
 def codebook(request: HttpRequest) -> HttpResponse:
-    return _page(request, "codebook", {}, pages.codebook)
+    return _page(request, "codebook", {"licence": files.licence()}, pages.codebook)
 
 
 @require_safe
