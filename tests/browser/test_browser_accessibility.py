@@ -40,7 +40,8 @@ def describe(violations: list[dict[str, Any]]) -> str:
 
 @pytest.mark.parametrize("language", ["da", "en"])
 @pytest.mark.parametrize("path", ["/", AREA, "/map/", "/methods/", "/downloads/",
-                                  "/map/?level=bydel", "/search/?q=a", "/areas/9999/"])
+                                  "/map/?level=bydel", "/search/?q=a", "/areas/9999/",
+                                  "/downloads/codebook/"])
 def test_no_serious_accessibility_violations(axe: Axe, page: Page, served_site: ServedSite,
                                               path: str, language: str) -> None:
     page.context.add_cookies([{"name": "django_language", "value": language,

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 AREA = "/areas/9999-01-01/"
-PUBLIC_PAGES = ("/", AREA, "/map/", "/methods/", "/downloads/", "/login/")
+PUBLIC_PAGES = ("/", AREA, "/map/", "/methods/", "/downloads/", "/downloads/codebook/",
+                "/login/")
 ANALYST_PAGES = ("/analyse/", "/analyse/runs/", "/analyse/runs/1/", "/analyse/runs/compare/",
                  "/analyse/quality/", "/analyse/import/", "/analyse/waves/", "/analyse/imports/")
 ADMIN_PAGES = ("/admin/", "/admin/accounts/user/", "/admin/accounts/user/1/change/")

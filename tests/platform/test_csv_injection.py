@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 
 import pytest
@@ -83,3 +84,26 @@ def test_quality_csv(hostile_site: Site, formula_texts: tuple[str, ...],
     _check(response.content, formula_cells, set(formula_texts))
     assert client.get(reverse("analyse:quality"), {"format": "csv"}).content == \
         response.content
+
+
+@pytest.mark.django_db
+def test_public_excel_csv_and_codebook_csv(hostile_site: Site) -> None:
+    """The CSV for Danish Excel (";", decimal comma, BOM) goes through the same writer: no
+    formula cell, the planted names quoted; the codebook CSV has no formula cell either."""
+    client = client_as(hostile_site, "anonymous")
+    response = client.get("/downloads/results-excel.csv")
+    assert response.status_code == 200
+    data = response.content
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";")
+    cells = {c for row in rows for c in row}
+    risky = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")
+             and not re.fullmatch(r"[+-]?([0-9]+,?[0-9]*|,[0-9]+)([eE][+-]?[0-9]+)?", c)]
+    assert risky == []
+    planted = {a.name for a in hostile_site.areas} | {a.code for a in hostile_site.areas}
+    assert {"'" + t for t in planted} <= cells
+    assert client.get("/downloads/results-excel.csv").content == data
+    book = client.get("/downloads/codebook.csv")
+    assert book.status_code == 200
+    assert not [c for row in csv.reader(io.StringIO(book.content.decode("utf-8"), newline=""))
+                for c in row if c[:1] in ("=", "+", "-", "@", "\t", "\r")]

@@ -90,6 +90,8 @@ def _text(response: Any) -> str:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
         return "\n".join(" ".join("" if v is None else str(v) for v in row)
                          for sheet in book.worksheets for row in sheet.iter_rows(values_only=True))
+    if content.startswith(b"\xef\xbb\xbf"):  # the CSV for Danish Excel: ";" and decimal comma
+        return content.decode("utf-8-sig").replace(";", " ")
     text = str(content.decode("utf-8"))
     if kind.startswith("text/html"):  # charts: their words stay, their geometry goes
         return GEOMETRY.sub("", text)
@@ -106,6 +108,7 @@ def _public_urls(client: Client, run: IndexRun) -> list[str]:
     urls += [f"/map/?measure={measures[0]}&level={lv}" for lv in levels]
     urls += [f"/areas/{code}/" for code in sorted(table["area_code"].unique())]
     urls += [f"/downloads/results.{fmt}" for fmt in ("csv", "xlsx", "json")]
+    urls += ["/downloads/results-excel.csv", "/downloads/codebook/", "/downloads/codebook.csv"]
     urls += [f"/downloads/results.geojson?wave={w}" for w in waves]
     urls += ["/api/areas", "/api/areas?geometry=1", "/api/waves", "/api/measures", "/api/runs",
              "/api/openapi.json", "/api/docs"]
@@ -156,6 +159,7 @@ def test_the_marker_pattern_finds_every_printed_form() -> None:
              f"{value:,.1f}".replace(",", "X").replace(".", ",").replace("X", "."),
              f"{value * 100:.1f}", f"{value * 100:,.1f}", f"{value:.3f}".replace(".", ","),
              "8191", "8.191", "8,191"]
+    forms += [repr(value * 100).replace(".", ",")]  # the CSV for Danish Excel
     for form in forms:
         assert MARKER.search(f"<td>{form}</td>"), form
     for innocent in ("62,4", "0.7012", "57.0478515625", "2019", "45.4 %", "6.08191"):

@@ -31,7 +31,8 @@ import json
 import math
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -126,32 +127,42 @@ def restore(text: str) -> str:
     return text[1:] if text.startswith("'") and _needs_quote(text[1:]) else text
 
 
-def _csv_text(value: Any) -> str:
+def _csv_text(value: Any, decimal: str = ".") -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value)
+        return repr(value) if decimal == "." else repr(value).replace(".", decimal)
     if isinstance(value, str):
         return neutralise(value)
     return str(value)
 
 
-def csv_bytes(table: pd.DataFrame) -> bytes:
+def csv_bytes(table: pd.DataFrame, *, sep: str = ",", decimal: str = ".",
+              bom: bool = False) -> bytes:
     """``table`` as CSV (see the module docstring): numbers as numbers, text cells (column
-    names too) neutralised against formula injection, the same bytes for the same table."""
+    names too) neutralised against formula injection, the same bytes for the same table.
+
+    ``sep``, ``decimal`` and ``bom`` make the variant a spreadsheet in a Danish locale opens
+    as a table (``sep=";", decimal=",", bom=True``: Excel reads "," as the decimal sign there,
+    and UTF-8 without a byte-order mark as a legacy code page); floats are still written in
+    full (:func:`repr`), with ``decimal`` for the point. The defaults are the plain CSV."""
+    if sep == decimal:
+        raise ValueError("the separator and the decimal sign must differ")
     header = [neutralise(name) for name in _check_columns(table)]
     line = io.StringIO()
     # The csv module quotes a field holding a character of the line terminator, so "\r\n"
     # makes it quote a lone carriage return too (with "\n" it would not, and a reader would
     # split the row there); each line's own terminator is then written as "\n".
-    writer = csv.writer(line, lineterminator="\r\n")
+    writer = csv.writer(line, delimiter=sep, lineterminator="\r\n")
     lines = []
-    for row in itertools.chain([header], ([_csv_text(v) for v in r] for r in _rows(table))):
+    rows = ([_csv_text(v, decimal) for v in r] for r in _rows(table))
+    for row in itertools.chain([header], rows):
         line.seek(0)
         line.truncate()
         writer.writerow(row)
         lines.append(line.getvalue()[:-2])
-    return "".join(f"{text}\n" for text in lines).encode("utf-8")
+    body = "".join(f"{text}\n" for text in lines).encode("utf-8")
+    return b"\xef\xbb\xbf" + body if bom else body
 
 
 def _json(table: pd.DataFrame) -> bytes:
@@ -167,23 +178,53 @@ def _json(table: pd.DataFrame) -> bytes:
     return body.encode("utf-8")
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet of :func:`workbook_bytes`: a title, a table (its column names are the
+    first row) and optionally a number format per cell (``formats[row][column]``, None for
+    Excel's default) and column widths in characters."""
+
+    title: str
+    table: pd.DataFrame
+    formats: Sequence[Sequence[str | None]] | None = None
+    widths: Sequence[float] = ()
+
+
 def _xlsx(table: pd.DataFrame) -> bytes:
+    return workbook_bytes([Sheet("results", table)])
+
+
+def workbook_bytes(sheets: Sequence[Sheet], *, active: int = 0) -> bytes:
+    """A workbook of ``sheets`` (in order; ``active`` is the one Excel opens on), written
+    deterministically as XLSX (see the module docstring)."""
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
     from openpyxl.writer.excel import ExcelWriter
 
     workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = "results"
-    sheet.append(_check_columns(table))
-    for r, row in enumerate(_rows(table), start=2):
-        for c, value in enumerate(row, start=1):
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"row {r - 1} holds {value}, which a spreadsheet cannot hold")
-            cell = sheet.cell(row=r, column=c, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text, even when it starts with "=" (no formulas)
-    sheet.freeze_panes = "A2"
+    first = workbook.active
+    assert first is not None  # a new Workbook always has one sheet
+    workbook.remove(first)
+    for spec in sheets:
+        sheet = workbook.create_sheet(spec.title)
+        sheet.append(_check_columns(spec.table))
+        for r, row in enumerate(_rows(spec.table), start=2):
+            formats = spec.formats[r - 2] if spec.formats is not None else None
+            for c, value in enumerate(row, start=1):
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ValueError(f"row {r - 1} holds {value}, which a spreadsheet cannot "
+                                     "hold")
+                cell = sheet.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # text, even when it starts with "=" (no formulas)
+                elif formats is not None and formats[c - 1] and value is not None:
+                    cell.number_format = formats[c - 1]
+        for c, width in enumerate(spec.widths, start=1):
+            sheet.column_dimensions[get_column_letter(c)].width = width
+        sheet.freeze_panes = "A2"
+    workbook.active = active
+    for index, sheet in enumerate(workbook.worksheets):
+        sheet.sheet_view.tabSelected = index == active
     props = workbook.properties
     props.creator = "tryg"
     props.created = props.modified = FIXED_TIME

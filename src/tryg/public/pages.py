@@ -20,10 +20,18 @@ from markdown_it import MarkdownIt
 
 from tryg.index.explain import explain
 from tryg.public import charts, data
+from tryg.public import codebook as book
 from tryg.public.area_page import area_context
 from tryg.public.cache import Fragment
 from tryg.public.data import Published
-from tryg.public.downloads import FORMATS, GEOJSON_FIELDS, file_name
+from tryg.public.downloads import (
+    CODEBOOK_CSV,
+    EXCEL_CSV,
+    FORMATS,
+    GEOJSON_FIELDS,
+    file_name,
+    source_lines,
+)
 from tryg.public.measures import MeasureInfo, composite_id, format_value, key_figure_ids
 from tryg.public.present import NOT_SHOWN, present, trend_points, unit_note
 
@@ -353,11 +361,34 @@ def methods(published: Published, language: str) -> Fragment:
     return _fragment(published, "public/methods.html", _("How the index is made"), context)
 
 
+def _source(published: Published, language: str) -> list[dict[str, str]]:
+    return [{"label": line.label(language), "value": line.value(language), "url": line.url}
+            for line in source_lines(published)]
+
+
 def downloads(published: Published, language: str) -> Fragment:
     files = [{"fmt": fmt, "name": file_name(published, fmt),
               "url": reverse("public:download", kwargs={"fmt": fmt})} for fmt in FORMATS]
-    context = {"files": files, "rows": len(published.table), "waves": published.waves,
+    excel = {"name": file_name(published, EXCEL_CSV),
+             "url": reverse("public:download", kwargs={"fmt": EXCEL_CSV})}
+    context = {"files": files, "excel": excel, "rows": len(published.table),
+               "waves": published.waves,
                "columns": list(published.table.columns), "run": published.run,
                "spec": published.spec, "publication": published.spec.publication,
-               "geojson_fields": list(GEOJSON_FIELDS)}
+               "geojson_fields": list(GEOJSON_FIELDS), "source": _source(published, language),
+               "codebook_csv": reverse("public:download", kwargs={"fmt": CODEBOOK_CSV})}
     return _fragment(published, "public/downloads.html", _("Downloads"), context)
+
+
+def codebook(published: Published, language: str) -> Fragment:
+    """Every public column, unit, flag word, method and measure, in the page's language."""
+    sections = [(key, title, [{"name": e.name, "label": e.label(language),
+                                "unit": e.unit(language),
+                                "description": e.description(language)}
+                               for e in book.entries(published.spec) if e.section == key])
+                for key, title in (("column", _("Columns")), ("unit", _("Units")),
+                                   ("flag", _("Flags")), ("method", _("Estimation methods")),
+                                   ("measure", _("Measures")))]
+    context = {"sections": sections, "source": _source(published, language),
+               "codebook_csv": reverse("public:download", kwargs={"fmt": CODEBOOK_CSV})}
+    return _fragment(published, "public/codebook.html", _("Codebook"), context)

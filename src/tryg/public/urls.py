@@ -7,6 +7,7 @@ The downloads have one pattern per format (same name, the format as a fixed argu
 
 from django.urls import path
 
+from tryg.public import downloads as files
 from tryg.public import views
 
 app_name = "public"
@@ -19,4 +20,9 @@ urlpatterns = [
     path("downloads/", views.downloads, name="downloads"),
     *(path(f"downloads/results.{fmt}", views.download, {"fmt": fmt}, name="download")
       for fmt in views.DOWNLOAD_FORMATS),
+    path("downloads/results-excel.csv", views.download, {"fmt": files.EXCEL_CSV},
+         name="download"),
+    path("downloads/codebook.csv", views.download, {"fmt": files.CODEBOOK_CSV},
+         name="download"),
+    path("downloads/codebook/", views.codebook, name="codebook"),
 ]

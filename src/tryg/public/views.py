@@ -11,12 +11,14 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from tryg.public import downloads as files
 from tryg.public import pages
 from tryg.public.cache import Fragment, cached_fragment, cached_response, is_anonymous_visit
+from tryg.public.codebook import LICENCE_URLS
 from tryg.public.data import (
     Publication,
     Published,
@@ -119,7 +121,13 @@ def methods(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def downloads(request: HttpRequest) -> HttpResponse:
-    return _page(request, "downloads", {}, pages.downloads)
+    # the licence is part of the page: a changed TRYG_DATA_LICENCE makes a new cache entry
+    return _page(request, "downloads", {"licence": files.licence()}, pages.downloads)
+
+
+@require_safe
+def codebook(request: HttpRequest) -> HttpResponse:
+    return _page(request, "codebook", {"licence": files.licence()}, pages.codebook)
 
 
 @require_safe
@@ -132,4 +140,11 @@ def download(request: HttpRequest, fmt: str) -> HttpResponse:
     body, content_type, name = files.download(run, fmt, wave)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # The licence and the codebook as links (RFC 8288): the files themselves stay plain
+    # tables (the JSON an array of records), so readers of them need not change.
+    links = [f'<{reverse("public:codebook")}>; rel="describedby"']
+    licence_url = LICENCE_URLS.get(files.licence())
+    if licence_url:
+        links.append(f'<{licence_url}>; rel="license"')
+    response["Link"] = ", ".join(links)
     return response

@@ -62,6 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRYG_MAX_ROWS", "20000000",
             "Most data rows (records, answers, features) one file may have; checked before "
             "the rows are read (imports, uploads and `tryg index run`)."),
+    Setting("TRYG_DATA_LICENCE", "CC BY 4.0",
+            "Licence of the published figures, named on the downloads page, in the codebook "
+            "and in the XLSX (e.g. CC BY 4.0, CC0 1.0, or your own words)."),
 )
 
 
@@ -80,6 +83,7 @@ class Config:
     max_upload_mb: int
     max_unpacked_mb: int
     max_rows: int
+    data_licence: str = "CC BY 4.0"
 
     def limits(self) -> Limits:
         """The limits on one file for the readers (:mod:`tryg.readers.limits`)."""
@@ -122,6 +126,7 @@ def load(environ: Mapping[str, str]) -> Config:
         max_upload_mb=_positive(values, "TRYG_MAX_UPLOAD_MB"),
         max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"),
         max_rows=_positive(values, "TRYG_MAX_ROWS"),
+        data_licence=values["TRYG_DATA_LICENCE"].strip() or "CC BY 4.0",
     )
 
 

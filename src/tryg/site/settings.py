@@ -191,6 +191,7 @@ FILE_UPLOAD_HANDLERS = [
 # The form's other fields (not files) stay limited by Django's own setting.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 TRYG_MAX_UPLOAD_MB = CONFIG.max_upload_mb
+TRYG_DATA_LICENCE = CONFIG.data_licence
 # Limits on one file read by an import (tryg.readers.limits via tryg.imports.base).
 TRYG_MAX_UNPACKED_MB = CONFIG.max_unpacked_mb
 TRYG_MAX_ROWS = CONFIG.max_rows
