@@ -145,20 +145,20 @@ def test_a_model_based_previous_wave_is_compared_as_published(
     assert checked > 0
 
 
-#: 20 seeds x 5 waves x ~22 model-based neighbourhoods x 2 measures: about 2,000 intervals.
-SEEDS = range(1, 21)
+#: 40 seeds x 5 waves x ~11 model-based neighbourhoods x 2 measures: about 4,400 intervals,
+#: so that the binomial standard error of the coverage is about 0.3 percentage points.
+SEEDS = range(1, 41)
 
 
 @pytest.mark.slow
 def test_benchmarked_intervals_cover_the_truth() -> None:
     """Coverage of the benchmarked model-based intervals (below n = 80, so that there are
-    enough of them) of the demo's true values.
+    enough of them) of the demo's true values: the issue's 93–97 %.
 
-    Measured: 92.96 % of 2,160 intervals (20 seeds); the plain EBLUP intervals cover 88.3 %
-    (5 seeds, 1,742): the Fay–Herriot MSE treats the direct variances as known, which they
-    are not with 40–80 answers and shares near 0.9, and the benchmarking's squared move
-    makes up most of the shortfall. The issue's target is 93–97 %; the band asserted here is
-    [0.92, 0.97] until the sampling variances are smoothed (see the report)."""
+    Measured (40 seeds, 4,442 intervals): 95.81 % benchmarked, 94.62 % for the plain EBLUPs,
+    with the smoothed sampling variances; with the direct variances as the model's input they
+    were 92.37 % and 91.06 % (an area's direct variance from 40–80 answers is small exactly
+    where its estimate is near 0 or 1, so the model trusted those estimates too much)."""
     spec = _spec(80)
     frames = []
     for seed in SEEDS:
@@ -173,8 +173,8 @@ def test_benchmarked_intervals_cover_the_truth() -> None:
     rows = pd.concat(frames, ignore_index=True)
     covered = (rows["ci_low"] <= rows["value"]) & (rows["value"] <= rows["ci_high"])
     coverage = float(covered.mean())
-    assert len(rows) >= 1500
-    assert 0.92 <= coverage <= 0.97, f"coverage {coverage:.4f} of {len(rows)} intervals"
+    assert len(rows) >= 4000
+    assert 0.93 <= coverage <= 0.97, f"coverage {coverage:.4f} of {len(rows)} intervals"
 
 
 def test_aalborg_like_parishes_add_up_to_the_kommune() -> None:

@@ -2,9 +2,13 @@
 
 Fay–Herriot (area level): for each wave and the finest level, direct shares are combined with
 register covariates; areas whose sample is below ``small_area.below_n`` get the EBLUP (flagged
-``model_based``), areas without sample but with covariates the synthetic estimate. Areas whose
-direct variance is 0 (all answers alike) cannot enter the model fit and are treated as out of
-sample.
+``model_based``), areas without sample but with covariates the synthetic estimate.
+The model's sampling variances are not the areas' direct variance estimates, which with a few
+dozen answers are noisy and small exactly where the estimate is near 0 or 1 (0 where all answers
+are alike): they are smoothed, ``p (1 - p) · deff / n_eff`` with ``p`` the model's own share
+and ``deff`` the design effect beyond ``n_eff`` pooled over the level's areas
+(:func:`tryg.stats.small_area.smoothed_share_variances` and ``pooled_design_effect``). Areas
+without an effective sample size are out of sample.
 
 Benchmarking: the model-based estimates of the areas of one parent (the finest level's parent
 level, that wave) are moved so that the population-weighted mean of *all* its children's
@@ -47,7 +51,12 @@ from tryg.index.hierarchy import Hierarchy
 from tryg.index.inputs import Problem, as_int
 from tryg.index.spec import Spec
 from tryg.stats import text_columns
-from tryg.stats.small_area import benchmark, fay_herriot_fit
+from tryg.stats.small_area import (
+    benchmark,
+    fay_herriot_fit,
+    pooled_design_effect,
+    smoothed_share_variances,
+)
 
 
 def small_area_rows(
@@ -70,7 +79,8 @@ def small_area_rows(
         reg = reg[reg["level"] == finest]
     finest_rows = survey.loc[(survey["level"] == finest)
                              & survey["variable"].isin(list(sa.measures)),
-                             ["area_code", "wave", "variable", "estimate", "se", "n"]]
+                             ["area_code", "wave", "variable", "estimate", "se", "n",
+                              "n_eff"]]
     # every area code numbered once, in text order (the order of the joined tables)
     codes, areas = pd.factorize(pd.concat([finest_rows["area_code"].astype(str),
                                            reg["area_code"].astype(str) if not reg.empty
@@ -82,7 +92,8 @@ def small_area_rows(
     A = len(area_names)
     sv_wave = finest_rows["wave"].to_numpy(np.int64)
     sv_var = finest_rows["variable"].to_numpy(object)
-    sv_cols = {c: finest_rows[c].to_numpy(np.float64) for c in ("estimate", "se", "n")}
+    sv_cols = {c: pd.to_numeric(finest_rows[c], errors="coerce").to_numpy(np.float64)
+               for c in ("estimate", "se", "n", "n_eff")}
     covariate = _covariate_table(reg, rg_area, A, covs, names) if not reg.empty else {}
     for measure in sa.measures:
         of_measure = sv_var == measure
@@ -91,9 +102,11 @@ def small_area_rows(
             est = np.full(A, np.nan)
             se_d = np.full(A, np.nan)
             n_d = np.full(A, np.nan)
+            neff_d = np.full(A, np.nan)
             est[sv_area[rows]] = sv_cols["estimate"][rows]
             se_d[sv_area[rows]] = sv_cols["se"][rows]
             n_d[sv_area[rows]] = sv_cols["n"][rows]
+            neff_d[sv_area[rows]] = sv_cols["n_eff"][rows]
             X_all = covariate.get(as_int(wave))
             if X_all is None:  # no register rows this wave: no covariates, every sampled area
                 at = np.unique(sv_area[rows])
@@ -101,9 +114,9 @@ def small_area_rows(
             else:  # the areas with every covariate (the outer join, then its filter)
                 at = np.flatnonzero(np.isfinite(X_all).all(axis=1))
                 X = X_all[at]
-            e_at, s_at = est[at], se_d[at]
+            e_at, s_at, neff_at = est[at], se_d[at], neff_d[at]
             with np.errstate(invalid="ignore"):
-                fit_ok = (s_at > 0) & ~np.isnan(e_at)
+                fit_ok = ~np.isnan(e_at) & (neff_at > 0)
             if fit_ok.sum() < X.shape[1] + 3:
                 warnings.append(
                     Problem(
@@ -116,12 +129,13 @@ def small_area_rows(
                 )
                 continue
             try:
+                # the sampling variances smoothed (module docstring), then the model
+                y_fit = np.where(fit_ok, e_at, np.nan)
+                deff = pooled_design_effect(y_fit, s_at**2, neff_at)
+                psi = smoothed_share_variances(y_fit, np.where(fit_ok, neff_at, np.nan), X,
+                                               design_effect=deff, method=sa.method)
                 res = fay_herriot_fit(  # the arrays: its table would only be taken apart
-                    np.where(fit_ok, e_at, np.nan),
-                    np.where(fit_ok, s_at**2, np.nan),
-                    X,
-                    method=sa.method,
-                )
+                    y_fit, psi, X, method=sa.method)
             except ValueError as exc:
                 warnings.append(Problem("", None, None, f"{measure}, wave {wave}: {exc}"))
                 continue

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 __all__ = ["Benchmarked", "FayHerriotFit", "FayHerriotResult", "benchmark", "fay_herriot",
-           "fay_herriot_fit"]
+           "fay_herriot_fit", "pooled_design_effect", "smoothed_share_variances"]
 
 ArrayLike: TypeAlias = npt.ArrayLike | pd.Series
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -635,3 +635,103 @@ def benchmark(
         out[moving] = np.clip(adj, lower, upper)
     mse_b = np.where(free, v + (out - e) ** 2, v)
     return Benchmarked(estimate=out, mse=mse_b, shift=float(lam))
+
+
+def pooled_design_effect(share: ArrayLike, variance: ArrayLike, n: ArrayLike) -> float:
+    """The design effect of direct share estimates beyond what ``n`` accounts for, pooled
+    over areas: ``sum_i v_i / sum_i p_i (1 - p_i) / n_i`` (a ratio of sums, over the areas
+    with ``0 < p_i < 1``, ``v_i > 0`` and ``n_i > 0``; NaN entries are left out).
+
+    An area's own ratio ``v_i n_i / (p_i (1 - p_i))`` is its design effect, but both sides
+    come from the same few answers; summing first lets the larger areas carry the estimate,
+    as a generalized variance function's parameters are fitted (Wolter 2007, *Introduction
+    to Variance Estimation*, ch. 7).  With ``n`` the effective sample size (Kish's
+    ``n_eff``) it is the part of the design effect that the weights do not explain
+    (calibration, clustering); about 1 for a simple weighted design.  Raises ``ValueError``
+    if no area qualifies."""
+    p = _vector(share, "share")
+    v = _vector(variance, "variance")
+    m = _vector(n, "n")
+    if not p.size == v.size == m.size:
+        raise ValueError(f"share, variance and n must have one entry per area "
+                         f"(got {p.size}, {v.size}, {m.size})")
+    with np.errstate(invalid="ignore"):
+        ok = (p > 0) & (p < 1) & (v > 0) & (m > 0) & np.isfinite(v) & np.isfinite(m)
+    if not ok.any():
+        raise ValueError("no area with 0 < share < 1, a positive variance and n > 0: "
+                         "the design effect cannot be estimated")
+    binomial = p[ok] * (1.0 - p[ok]) / m[ok]
+    return float(np.sum(v[ok]) / np.sum(binomial))
+
+
+def smoothed_share_variances(
+    direct: ArrayLike,
+    n: ArrayLike,
+    covariates: ArrayLike | pd.DataFrame,
+    *,
+    design_effect: float = 1.0,
+    method: str = "REML",
+    intercept: bool = True,
+) -> FloatArray:
+    """Sampling variances of direct share estimates for the Fay–Herriot model, smoothed by a
+    generalized variance function: ``psi_i = p_i (1 - p_i) · deff / n_i``.
+
+    The Fay–Herriot model treats ``psi_i`` as known.  A direct variance estimate from a few
+    dozen answers is not: it is noisy, and for a share it is a function of the estimate
+    itself (``p (1 - p) / n``), so an area whose sample happens to lie near 0 or 1 gets a
+    small variance, too much weight on its direct estimate and too small an MSE (an area
+    whose answers are all alike gets 0 and cannot be modelled at all).  Smoothing the
+    variances removes both: the standard practice for area-level models of proportions
+    (Rao & Molina 2015, *Small Area Estimation*, 2nd ed., §6.4.1; You & Chapman 2006,
+    *Survey Methodology* 32, 97–103; Liu, Lahiri & Kalton 2014, *Survey Methodology* 40;
+    Hawala & Lahiri 2018, *Statistics and Applications* 16; the US Census Bureau's SAIPE
+    county models).
+
+    ``p_i`` is found in two steps, neither of which uses an area's own variance estimate:
+
+    1. the synthetic share, the least-squares fit of ``direct`` on ``covariates`` (with an
+       intercept unless ``intercept=False``) weighted by ``n``, gives first variances and a
+       first Fay–Herriot fit (``method``);
+    2. that fit's EBLUPs give the variances returned.
+
+    Step 2 is there because the synthetic share misses the area effect: where the covariates
+    explain little, it puts every area near the mean, overstating the variance of the areas
+    near 0 or 1 and understating it for those far from the mean.  The first EBLUP is only
+    partly the area's own estimate (its weight ``gamma_i``); iterating the step further
+    would bring the dependence of the variance on the estimate back (on the demo data the
+    coverage of the 95 % intervals: 96.7 % with step 1 alone, 95.8 % after step 2, 93.2 %
+    after five repetitions of it, 92.4 % with the direct variances).
+
+    Each ``p_i`` is kept within ``[0.5 / n_i, 1 - 0.5 / n_i]``.  ``n`` should be the
+    effective sample size (Kish's ``n_eff``) and ``design_effect`` the rest of the design
+    effect, e.g. :func:`pooled_design_effect`.
+
+    Returns one variance per area, in input order; NaN where ``direct`` or ``n`` is missing
+    or ``n <= 0`` (no sample: the area is out of sample for :func:`fay_herriot`).  Raises
+    ``ValueError`` as :func:`fay_herriot` does when the first fit is not possible.
+    """
+    y = _vector(direct, "direct")
+    m = _vector(n, "n")
+    if m.size != y.size:
+        raise ValueError(f"direct has {y.size} areas but n has {m.size}")
+    if not (np.isfinite(design_effect) and design_effect > 0):
+        raise ValueError(f"design_effect must be positive and finite, got {design_effect!r}")
+    X, _ = _design(covariates, y.size, intercept)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(y) & np.isfinite(m) & (m > 0)
+    if int(ok.sum()) < X.shape[1]:
+        raise ValueError(f"need at least {X.shape[1]} areas with a direct estimate and n > 0 "
+                         f"to fit the synthetic shares, got {int(ok.sum())}")
+    root = np.sqrt(m[ok])
+    coef = np.linalg.lstsq(X[ok] * root[:, None], y[ok] * root, rcond=None)[0]
+
+    def gvf(share: FloatArray) -> FloatArray:
+        out = np.full(y.size, np.nan)
+        half = 0.5 / m[ok]
+        p = np.clip(share, half, 1.0 - half)
+        out[ok] = p * (1.0 - p) * design_effect / m[ok]
+        return out
+
+    first = fay_herriot_fit(np.where(ok, y, np.nan), gvf(X[ok] @ coef), X, method,
+                            intercept=False)
+    return gvf(first.eblup[ok])
