@@ -165,4 +165,7 @@ def test_phone_screenshots(phone: Page, served_site: ServedSite, path: str) -> N
     assert answer is not None and answer.status == 200
     name = "phone-" + (path.strip("/").replace("/", "-") or "front")
     phone.screenshot(path=str(served_site.screenshots / f"{name}.png"), full_page=True)
+    charts = phone.locator("main svg[role=img]")
+    if charts.count():  # the first chart as a phone shows it (device pixels)
+        charts.first.screenshot(path=str(served_site.screenshots / f"{name}-chart.png"))
     assert phone.evaluate("document.documentElement.scrollWidth") <= WIDTH
