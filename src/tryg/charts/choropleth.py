@@ -248,7 +248,8 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
                    # below the map, not beside it: the map keeps the chart's width and
                    # is not shrunk further on a phone (issue 12)
                    "legend": {"aria": False, "titleLimit": 0, "labelLimit": 0,
-                              "orient": "bottom", "direction": "vertical"},
+                              "orient": "bottom", "direction": "vertical",
+                              "labelFontSize": 12, "titleFontSize": 13},
                    "view": {"stroke": None}},
         "layer": layers,
     }
