@@ -245,13 +245,14 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
         "projection": projection,
         "data": {"values": drawn},
         "config": {"title": {"aria": False},  # no legend text cut off (limit 0)
-                   "legend": {"aria": False, "titleLimit": 0, "labelLimit": 0},
+                   # below the map, not beside it: the map keeps the chart's width and
+                   # is not shrunk further on a phone (issue 12)
+                   "legend": {"aria": False, "titleLimit": 0, "labelLimit": 0,
+                              "orient": "bottom", "direction": "vertical",
+                              "labelFontSize": 12, "titleFontSize": 13},
                    "view": {"stroke": None}},
         "layer": layers,
     }
-    if classes:  # room for the legend's words when the page's font runs wider than the
-        # renderer's measure of them
-        spec["padding"] = {"left": 5, "top": 5, "bottom": 5, "right": 90}
     if len(layers) > 1:
         spec["resolve"] = {"scale": {"color": "independent"},
                            "legend": {"color": "independent"}}

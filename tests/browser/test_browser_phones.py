@@ -1,0 +1,171 @@
+"""Every public page on a phone: Chromium at 390 × 844 CSS px (an iPhone 12–15's viewport).
+
+No page may be wider than the viewport (``document.documentElement.scrollWidth <= 390``: the
+page itself never scrolls sideways; a wide data table scrolls inside its own
+``.table-scroll`` box), every chart (``svg.tryg-chart`` and the map) fits the viewport, and the
+text of the charts stays readable after the chart has been scaled down to the screen.
+
+Readability criterion: the rendered font size of every chart ``<text>`` — its computed
+font size times the scale the SVG is drawn at (``getScreenCTM().a``) — is at least
+:data:`MIN_CHART_FONT_PX` CSS px. That is the size of the text's em box on the screen,
+independent of which letters the label has (a bounding-box height of "ooo" is smaller than
+that of "Ålborg"), and 9 CSS px is the smallest text the WCAG-minded chart guides accept for
+axis labels (body text is 16 px).
+
+Every page is visited in Danish (the default, no cookie) and then, after the header's
+``/sprog/en/`` switch, in English. The pages: the front page, the map with each level and each
+``show`` choice, every area of the demo (all levels), methods, downloads, a search, the log-in
+page and a page that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+    from conftest import ServedSite
+
+pytestmark = pytest.mark.browser
+
+WIDTH = 390
+HEIGHT = 844
+#: The smallest rendered font size (CSS px) of chart text on a 390 px wide screen.
+MIN_CHART_FONT_PX = 9.0
+
+#: Everything wider than the viewport, and the text of the charts that is too small.
+_MEASURE = """([width, minFont]) => {
+  const out = {scrollWidth: document.documentElement.scrollWidth, wide: [], charts: 0,
+               small: [], outside: []};
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.right > width + 0.5 && !el.closest(".table-scroll")) {
+      out.wide.push(`${el.tagName.toLowerCase()}.${el.className.baseVal ?? el.className}`
+                    + ` right=${Math.round(r.right)}`);
+    }
+  }
+  for (const svg of document.querySelectorAll("main svg.tryg-chart, main svg[role=img]")) {
+    out.charts += 1;
+    const box = svg.getBoundingClientRect();
+    if (box.right > width + 0.5 || box.left < -0.5) out.outside.push(Math.round(box.right));
+    for (const t of svg.querySelectorAll("text")) {
+      if (!t.textContent.trim()) continue;
+      const ctm = t.getScreenCTM();
+      const scale = ctm ? Math.hypot(ctm.a, ctm.b) : 1;
+      const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+      if (px < minFont) out.small.push(`${t.textContent.trim().slice(0, 30)}: `
+                                       + `${px.toFixed(1)} px`);
+    }
+  }
+  return out;
+}"""
+
+
+def _api(site: ServedSite, path: str) -> Any:
+    with urllib.request.urlopen(site(path), timeout=60) as answer:
+        return json.load(answer)
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A phone: 390 × 844 CSS px, three device pixels per CSS pixel, touch, Danish."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT},
+                                  device_scale_factor=3, is_mobile=True, has_touch=True,
+                                  locale="da-DK")
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _public_paths(phone: Page, site: ServedSite) -> list[str]:
+    """Every public page of the demo: the map's levels × show choices from its own form,
+    the areas from the API."""
+    phone.goto(site("/map/"))
+    levels = phone.locator("select[name=level] option").evaluate_all(
+        "os => os.map(o => o.value)")
+    shows = phone.locator("select[name=show] option").evaluate_all(
+        "os => os.map(o => o.value)")
+    assert shows, "the map offers no show choice"
+    areas = sorted(a["code"] for a in _api(site, "/api/areas"))
+    assert areas, "the demo has no areas"
+    paths = ["/", "/map/", "/methods/", "/downloads/", "/search/?q=a", "/search/?q=9999",
+             "/login/", "/areas/no-such-area/"]
+    paths += [f"/map/?level={lv}&show={s}" for lv in levels or [""] for s in shows]
+    paths += [f"/areas/{code}/" for code in areas]
+    return paths
+
+
+def _problems(phone: Page, site: ServedSite, path: str, *, fonts: bool = False) -> list[str]:
+    answer = phone.goto(site(path))
+    assert answer is not None
+    expected = 404 if "no-such-area" in path else 200
+    assert answer.status == expected, (path, answer.status)
+    m: dict[str, Any] = phone.evaluate(_MEASURE, [WIDTH, MIN_CHART_FONT_PX])
+    found = []
+    if m["scrollWidth"] > WIDTH:
+        found.append(f"{path}: scrollWidth {m['scrollWidth']} > {WIDTH}: {m['wide'][:5]}")
+    if m["outside"]:
+        found.append(f"{path}: a chart reaches outside the screen (right {m['outside']})")
+    if fonts and m["small"]:
+        found.append(f"{path}: {len(m['small'])} chart texts below {MIN_CHART_FONT_PX} px, "
+                     f"e.g. {m['small'][:3]}")
+    return found
+
+
+def test_every_public_page_fits_a_phone_in_both_languages(phone: Page,
+                                                          served_site: ServedSite) -> None:
+    paths = _public_paths(phone, served_site)
+    problems: list[str] = []
+    for path in paths:
+        problems += _problems(phone, served_site, path)
+    phone.goto(served_site("/"))
+    assert phone.locator("html").get_attribute("lang") == "da"
+    with phone.expect_navigation():
+        phone.locator("header a[hreflang=en]").click()  # /sprog/en/?next=/
+    assert phone.locator("html").get_attribute("lang") == "en"
+    for path in paths:
+        problems += [f"(en) {p}" for p in _problems(phone, served_site, path)]
+    assert phone.locator("html").get_attribute("lang") == "en"
+    assert not problems, f"{len(problems)} problems on {2 * len(paths)} pages:\n" + "\n".join(
+        problems)
+
+
+#: A page of each kind that has charts: the front page, an area of each level, the map.
+CHART_PAGES = ("/", "/areas/9999/", "/areas/9999-01/", "/areas/9999-01-01/", "/map/",
+               "/map/?show=values")
+
+
+@pytest.mark.xfail(strict=True, reason="the server-drawn charts are laid out for 560–720 px; "
+                   "scaled to a phone, their 11 px text renders at 5.5–7 px (issue 12: a "
+                   "narrow layout of the trend, components and map charts is still to do)")
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_chart_text_is_readable_on_a_phone(phone: Page, served_site: ServedSite,
+                                           language: str) -> None:
+    phone.context.add_cookies([{"name": "django_language", "value": language,
+                                "url": served_site("/")}])
+    problems: list[str] = []
+    for path in CHART_PAGES:
+        problems += _problems(phone, served_site, path, fonts=True)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", ["/", "/areas/9999/", "/areas/9999-01-01/", "/map/"])
+def test_phone_screenshots(phone: Page, served_site: ServedSite, path: str) -> None:
+    """Screenshots at 390 px of the front page, an area and the map, for a person to look at
+    (tests/browser/screenshots/phone-*.png); the page fits."""
+    answer = phone.goto(served_site(path))
+    assert answer is not None and answer.status == 200
+    name = "phone-" + (path.strip("/").replace("/", "-") or "front")
+    phone.screenshot(path=str(served_site.screenshots / f"{name}.png"), full_page=True)
+    charts = phone.locator("main svg[role=img]")
+    if charts.count():  # the first chart as a phone shows it (device pixels)
+        charts.first.screenshot(path=str(served_site.screenshots / f"{name}-chart.png"))
+    assert phone.evaluate("document.documentElement.scrollWidth") <= WIDTH
