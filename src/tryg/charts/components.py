@@ -19,8 +19,7 @@ from tryg.charts.values import Table, as_number, interval_text, records, require
 COMPONENT_COLUMNS: Final = ("measure_label", "estimate", "ci_low", "ci_high")
 WIDTH: Final = 420
 ROW_HEIGHT: Final = 30
-#: Measure labels longer than this (px) are shortened with an ellipsis (the table beside the
-#: chart and the points' descriptions have them in full).
+#: Measure labels longer than this (px) are written on two lines (never cut short).
 LABEL_LIMIT: Final = 260.0
 POINT_AREA: Final = 80.0
 RULE_WIDTH: Final = 3
@@ -96,13 +95,15 @@ def components_svg(frame: Table, *, title: str, language: str) -> str:
     title = str(title)
     rows = component_rows(frame, lang)
     geo = components_geometry(tuple((r["estimate"], r["ci_low"], r["ci_high"]) for r in rows))
-    names = [draw.fit(r["measure_label"], TICK_SIZE, LABEL_LIMIT) for r in rows]
-    left = 8 + max(draw.text_width(n, TICK_SIZE) for n in names) + 10
+    names = [draw.two_lines(r["measure_label"], TICK_SIZE, LABEL_LIMIT) for r in rows]
+    left = 8 + max(draw.text_width(line, TICK_SIZE) for n in names for line in n) + 10
     top = 30.0
     out = [draw.text(4, 18, title, size=TITLE_SIZE, weight="bold"), '<g aria-hidden="true">']
-    for i, name in enumerate(names):
-        out.append(draw.text(left - 8, top + ROW_HEIGHT * (i + 0.5) + 4, name, size=TICK_SIZE,
-                             anchor="end"))
+    for i, lines in enumerate(names):
+        middle = top + ROW_HEIGHT * (i + 0.5) + 4
+        for j, line in enumerate(lines):  # two lines sit 6.5 px above and below the middle
+            out.append(draw.text(left - 8, middle + (j - (len(lines) - 1) / 2) * 13, line,
+                                 size=TICK_SIZE, anchor="end"))
     for value, tx in geo.ticks:
         out.append(draw.text(left + tx, top + geo.height + 16,
                              draw.tick_label(value, geo.step, lang), size=TICK_SIZE,

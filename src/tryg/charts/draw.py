@@ -147,6 +147,23 @@ def text(x: float, y: float, content: str, *, size: float = 11, anchor: str = "s
     return f"<text {attrs}{extra}>{escape(content, quote=False)}</text>"
 
 
+def two_lines(label: str, size: float, room: float) -> list[str]:
+    """``label`` in full on one line when it fits ``room`` pixels, else broken at the space
+    that best balances two lines (a label is never cut: the lines may exceed ``room`` when a
+    word is long)."""
+    if text_width(label, size) <= room or " " not in label.strip():
+        return [label]
+    words = label.split(" ")
+    best: list[str] = [label]
+    widest = math.inf
+    for k in range(1, len(words)):
+        lines = [" ".join(words[:k]), " ".join(words[k:])]
+        w = max(text_width(line, size) for line in lines)
+        if w < widest:
+            best, widest = lines, w
+    return best
+
+
 def fit(label: str, size: float, room: float) -> str:
     """``label`` shortened with an ellipsis to fit ``room`` pixels (as it is when it fits)."""
     if text_width(label, size) <= room:
