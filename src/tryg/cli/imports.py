@@ -122,7 +122,8 @@ def areas(files: tuple[str, ...], level: str | None, code: str | None, name: str
 @click.option("--level", help="Level of the areas a table names (default kommune).")
 @_COLUMN
 @click.option("--sheet", help="XLSX sheet name.")
-@click.option("--encoding", help="Text encoding of a CSV that is not UTF-8 (e.g. latin-1).")
+@click.option("--encoding", help="Text encoding of a CSV (default: UTF-8 if valid, else "
+                                     "Windows-1252, Excel's in Denmark).")
 @_REPLACE
 @_PROGRESS
 @_DATA_DIR
@@ -149,7 +150,8 @@ def population(files: tuple[str, ...], level: str | None, columns: tuple[str, ..
 @click.option("--producer", help="Who collected the answers (the survey firm).")
 @click.option("--synthetic", is_flag=True, help="The answers are made up (demo data).")
 @click.option("--sheet", help="XLSX sheet name.")
-@click.option("--encoding", help="Text encoding of a CSV that is not UTF-8 (e.g. latin-1).")
+@click.option("--encoding", help="Text encoding of a CSV (default: UTF-8 if valid, else "
+                                     "Windows-1252, Excel's in Denmark).")
 @_REPLACE
 @_PROGRESS
 @_DATA_DIR
