@@ -346,18 +346,17 @@ def publication_change(run: IndexRun) -> PublicationChange:
 def _headline_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
     """Measures whose headline estimate differs: per measure, the rows of its coarsest level
     (fewest areas) in its latest wave, compared by area."""
-    changed = []
-    for measure in sorted(set(old["measure"]) | set(new["measure"])):
-        def headline(frame: pd.DataFrame) -> dict[str, float | None]:
-            rows = frame[frame["measure"] == measure]
-            if rows.empty:
-                return {}
-            rows = rows[rows["wave"] == rows["wave"].max()] if rows["wave"].notna().any() \
-                else rows
-            sizes = rows.groupby("level")["area_code"].nunique()
-            top = rows[rows["level"] == sizes.idxmin()]
-            return {str(a): (None if pd.isna(e) else float(e))
-                    for a, e in zip(top["area_code"], top["estimate"], strict=True)}
-        if headline(old) != headline(new):
-            changed.append(str(measure))
-    return changed
+    return [str(m) for m in sorted(set(old["measure"]) | set(new["measure"]))
+            if _headline(old, m) != _headline(new, m)]
+
+
+def _headline(frame: pd.DataFrame, measure: str) -> dict[str, float | None]:
+    rows = frame[frame["measure"] == measure]
+    if rows.empty:
+        return {}
+    if rows["wave"].notna().any():
+        rows = rows[rows["wave"] == rows["wave"].max()]
+    sizes = rows.groupby("level")["area_code"].nunique()
+    top = rows[rows["level"] == sizes.idxmin()]
+    return {str(a): (None if pd.isna(e) else float(e))
+            for a, e in zip(top["area_code"], top["estimate"], strict=True)}
