@@ -187,3 +187,29 @@ def register(files: tuple[str, ...], format_: str, columns: tuple[str, ...], crs
     mapping = _mapping(columns, "--column")
     _run(data_dir, files, "tryg.imports.register:import_register", format=format_,
          columns=mapping or None, crs=crs, replace=replace)
+
+
+@import_.command("withdraw")
+@click.argument("batch_id", type=int)
+@_DATA_DIR
+def withdraw(batch_id: int, data_dir: str | None) -> None:
+    """Withdraw import BATCH_ID: delete everything it wrote, in one step, and audit it.
+
+    Areas are withdrawn only when nothing else uses them. Published runs keep their
+    results; run the index again for the withdrawal to show."""
+    from tryg.cli.site import setup_site
+
+    setup_site(data_dir)
+    from tryg.imports.models import ImportBatch
+    from tryg.imports.withdraw import WithdrawError, withdraw_import
+
+    record = ImportBatch.objects.filter(pk=batch_id).first()
+    if record is None:
+        raise click.ClickException(f"there is no import #{batch_id}")
+    try:
+        deleted = withdraw_import(record)
+    except WithdrawError as exc:
+        raise click.ClickException(str(exc)) from None
+    made = ", ".join(f"{n:,} {what}" for what, n in deleted.items())
+    click.echo(f"import #{batch_id} ({record.file_name}) withdrawn: deleted {made}; "
+               "run the index again for it to show")
