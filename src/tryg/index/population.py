@@ -240,15 +240,18 @@ def check_population(
         for area, year, value in previous[["area_code", "year", "population"]].itertuples(
                 index=False):
             known[(str(area), int(year))] = float(value)
-    known.update({(str(a), int(y)): float(v) for (a, y), v in totals_.items()})
-    for (area, year), value in totals_.items():
+    figures = [(str(a), int(y), float(v)) for a, y, v in zip(
+        totals_.index.get_level_values(0), totals_.index.get_level_values(1), totals_,
+        strict=True)]
+    known.update({(a, y): v for a, y, v in figures})
+    for area, year, value in figures:
         before = known.get((str(area), int(year) - 1))
         if before is None or before <= 0:
             continue
         change = float(value) / before - 1.0
         if abs(change) > max_change:
             problems.append(Problem(
-                src, int(first_row[(area, year)]), "population",
+                src, int(first_row.loc[(area, year)]), "population",
                 f"the population of {area} changes by {change:+.0%} from {int(year) - 1} "
                 f"({before:g}) to {int(year)} ({float(value):g}); more than the "
                 f"{max_change:.0%} allowed from one year to the next"))

@@ -224,7 +224,7 @@ DOWNLOADS = {
 
 @require_POST
 @require(logged_in)
-def unpublish(request: HttpRequest, run_id: int) -> HttpResponseRedirect:
+def unpublish(request: HttpRequest, run_id: int) -> HttpResponse:
     return _change_publication(request, run_id, publish=False)
 
 
