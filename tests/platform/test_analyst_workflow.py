@@ -301,3 +301,15 @@ def test_publishing_asks_first_and_says_what_changes(demo: DemoData) -> None:
     runs = analyst.get(reverse("analyse:runs")).content.decode()
     marked = [row for row in runs.split("<tr>") if 'class="live"' in row]
     assert len(marked) == 1 and f'href="/analyse/runs/{new.pk}/"' in marked[0]
+
+
+def test_figures_are_rounded_not_cut() -> None:
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert figure(0.8870712, share=True) == "88.7 %"
+        assert figure(7765.4375, share=True) == "776543.8 %"  # rounded, not cut off
+        assert figure(3.14159, share=False) == "3.14"
+        assert figure(None, share=True) == figure(float("nan"), share=False) == "–"
+    with translation.override("da"):
+        assert figure(0.8870712, share=True) == "88,7 %"

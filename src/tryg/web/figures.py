@@ -23,9 +23,10 @@ def figure(value: Any, *, share: bool) -> str:
     number = float(value)
     if math.isnan(number):
         return "–"
+    # rounded here: number_format cuts the digits off a float, it does not round
     if share:
-        return f"{number_format(number * 100, 1, use_l10n=True)} %"
-    return str(number_format(number, 2, use_l10n=True))
+        return f"{number_format(round(number * 100, 1), 1, use_l10n=True)} %"
+    return str(number_format(round(number, 2), 2, use_l10n=True))
 
 
 def round_rows(rows: list[Any], spec: Spec) -> list[dict[str, Any]]:
