@@ -54,9 +54,12 @@ def client_as(site: Site, who: str) -> Client:
 
 
 def float_forms(value: float) -> set[str]:
-    """How ``value`` may be written: repr, rounded to 2 or 3 decimals, point or comma
-    (roundings shorter than 6 characters are too common to be told apart)."""
+    """How ``value`` may be written: repr, rounded to 2 or 3 decimals, as a percentage with
+    one decimal, point or comma (roundings shorter than 6 characters are too common to be
+    told apart)."""
     forms = {repr(value)} | {f for f in (f"{value:.2f}", f"{value:.3f}") if len(f) >= 6}
+    # a share as the run page shows it: a percentage with one decimal
+    forms |= {f"{value * 100:.1f}"}
     return forms | {f.replace(".", ",") for f in forms}
 
 

@@ -159,8 +159,10 @@ def test_an_analyst_publishes_and_withdraws(site: Site) -> None:
     # Withdrawing again is refused with a message, not an error page.
     page = client.post(reverse("analyse:unpublish", args=[run.pk]), follow=True)
     assert page.status_code == 200 and 'class="error"' in page.content.decode()
-    # A GET does not publish.
-    assert client.get(reverse("analyse:publish", args=[run.pk])).status_code == 405
+    # A GET does not publish: it is the confirmation page.
+    assert client.get(reverse("analyse:publish", args=[run.pk])).status_code == 200
+    run.refresh_from_db()
+    assert not run.is_published
     # A failed run cannot be published.
     IndexRun.objects.filter(pk=run.pk).update(status=IndexRun.Status.FAILED)
     client.post(reverse("analyse:publish", args=[run.pk]))

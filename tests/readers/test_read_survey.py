@@ -71,16 +71,28 @@ def test_items_limits_the_answer_columns(tmp_path: Path) -> None:
 
 
 def test_wrong_encoding_names_file_row_column_and_byte(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace("m,2,1", "Ø,2,1"), encoding="latin-1")
+    # 0x81 is neither UTF-8 here nor a Windows-1252 character: the UTF-8 error stands.
+    path = tmp_path / "survey.csv"
+    path.write_bytes(GOOD.replace("m,2,1", "X,2,1").encode("utf-8").replace(b"X", b"\x81"))
     with pytest.raises(InputError) as exc:
         read_survey(path)
     problem = only_problem(exc)
     assert (problem.source, problem.row, problem.column) == (str(path), 2, "sex")
     message = str(exc.value)
-    assert "not valid UTF-8" in message and "D8" in message and "latin-1" in message
+    assert "not valid UTF-8" in message and "81" in message and "latin-1" in message
     survey, report = read_survey(path, encoding="latin-1")
-    assert survey.responses.loc[2, "sex"] == "Ø"
+    assert survey.responses.loc[2, "sex"] == "\x81"
     assert report.encoding == "iso8859-1"
+
+
+def test_windows_1252_is_detected_when_not_utf8(tmp_path: Path) -> None:
+    """Excel's CSV in Denmark: æøå in Windows-1252 read as such without being told."""
+    path = write(tmp_path, GOOD.replace("m,2,1", "Ø,2,1"), encoding="cp1252")
+    survey, report = read_survey(path)
+    assert survey.responses.loc[2, "sex"] == "Ø"
+    assert report.encoding == "cp1252"
+    with pytest.raises(InputError):
+        read_survey(path, encoding="utf-8")  # an explicit choice is obeyed
 
 
 def test_missing_column_names_header_row(tmp_path: Path) -> None:

@@ -151,6 +151,7 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         IMPORT = "import", _("Import")
         IMPORT_FAILED = "import_failed", _("Import failed")
+        IMPORT_WITHDRAWN = "import_withdrawn", _("Import withdrawn")
         RUN = "run", _("Index run")
         PUBLISH = "publish", _("Publication")
         UNPUBLISH = "unpublish", _("Publication withdrawn")

@@ -122,7 +122,8 @@ def areas(files: tuple[str, ...], level: str | None, code: str | None, name: str
 @click.option("--level", help="Level of the areas a table names (default kommune).")
 @_COLUMN
 @click.option("--sheet", help="XLSX sheet name.")
-@click.option("--encoding", help="Text encoding of a CSV that is not UTF-8 (e.g. latin-1).")
+@click.option("--encoding", help="Text encoding of a CSV (default: UTF-8 if valid, else "
+                                     "Windows-1252, Excel's in Denmark).")
 @_REPLACE
 @_PROGRESS
 @_DATA_DIR
@@ -149,7 +150,8 @@ def population(files: tuple[str, ...], level: str | None, columns: tuple[str, ..
 @click.option("--producer", help="Who collected the answers (the survey firm).")
 @click.option("--synthetic", is_flag=True, help="The answers are made up (demo data).")
 @click.option("--sheet", help="XLSX sheet name.")
-@click.option("--encoding", help="Text encoding of a CSV that is not UTF-8 (e.g. latin-1).")
+@click.option("--encoding", help="Text encoding of a CSV (default: UTF-8 if valid, else "
+                                     "Windows-1252, Excel's in Denmark).")
 @_REPLACE
 @_PROGRESS
 @_DATA_DIR
@@ -185,3 +187,29 @@ def register(files: tuple[str, ...], format_: str, columns: tuple[str, ...], crs
     mapping = _mapping(columns, "--column")
     _run(data_dir, files, "tryg.imports.register:import_register", format=format_,
          columns=mapping or None, crs=crs, replace=replace)
+
+
+@import_.command("withdraw")
+@click.argument("batch_id", type=int)
+@_DATA_DIR
+def withdraw(batch_id: int, data_dir: str | None) -> None:
+    """Withdraw import BATCH_ID: delete everything it wrote, in one step, and audit it.
+
+    Areas are withdrawn only when nothing else uses them. Published runs keep their
+    results; run the index again for the withdrawal to show."""
+    from tryg.cli.site import setup_site
+
+    setup_site(data_dir)
+    from tryg.imports.models import ImportBatch
+    from tryg.imports.withdraw import WithdrawError, withdraw_import
+
+    record = ImportBatch.objects.filter(pk=batch_id).first()
+    if record is None:
+        raise click.ClickException(f"there is no import #{batch_id}")
+    try:
+        deleted = withdraw_import(record)
+    except WithdrawError as exc:
+        raise click.ClickException(str(exc)) from None
+    made = ", ".join(f"{n:,} {what}" for what, n in deleted.items())
+    click.echo(f"import #{batch_id} ({record.file_name}) withdrawn: deleted {made}; "
+               "run the index again for it to show")

@@ -18,6 +18,12 @@ class UploadForm(forms.Form):
         label=_("File"),
         help_text=_("Areas: CSV, GeoJSON, TopoJSON, GeoPackage or a zipped Shapefile. "
                     "Population, survey and register: CSV, XLSX (survey also SPSS .sav)."))
+    encoding = forms.ChoiceField(
+        label=_("Text encoding (CSV)"), required=False,
+        choices=[("", _("Detect: UTF-8, else Windows-1252")), ("utf-8", "UTF-8"),
+                 ("cp1252", _("Windows-1252 (Excel in Denmark)")),
+                 ("iso-8859-1", "ISO-8859-1 (latin-1)")],
+        help_text=_("Population and survey CSV files. Excel saves “CSV” as Windows-1252."))
     replace = forms.BooleanField(
         label=_("Replace what is already stored"), required=False,
         help_text=_("Areas with the same codes, the same survey waves, figures for the same "
@@ -74,10 +80,12 @@ class UploadForm(forms.Form):
                     "parent_level": data["parent_level"] or None,
                     "code_prefix": data["code_prefix"] or "", "crs": data["crs"] or None}
         if kind == ImportBatch.Kind.POPULATION:
-            return {**common, "level": data["level"] or None}
+            return {**common, "level": data["level"] or None,
+                    "encoding": data.get("encoding") or None}
         if kind == ImportBatch.Kind.SURVEY:
             return {**common, "columns": data["columns"] or None,
                     "producer": data["producer"] or None,
                     "fieldwork_start": data["fieldwork_start"],
-                    "fieldwork_end": data["fieldwork_end"]}
+                    "fieldwork_end": data["fieldwork_end"],
+                    "encoding": data.get("encoding") or None}
         return {**common, "columns": data["columns"] or None, "crs": data["crs"] or None}

@@ -28,6 +28,8 @@ class ImportBatch(models.Model):
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     replaced_at = models.DateTimeField(_("replaced"), null=True, blank=True)
+    #: When the import was withdrawn (its rows deleted; see :mod:`tryg.imports.withdraw`).
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     #: Register records this import holds, kept when they are written or deleted, so the
     #: imports page does not count millions of rows per request.
     record_count = models.BigIntegerField(_("register records"), default=0)

@@ -30,7 +30,8 @@ from tryg.imports.base import (
 )
 from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
-from tryg.index.inputs import PopulationInput
+from tryg.index.inputs import PopulationInput, Problem
+from tryg.index.population import check_population
 from tryg.readers import ReadReport, read_population
 from tryg.readers.report import Collector
 
@@ -102,6 +103,7 @@ def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: st
             out.error(line, column, f"this row and row {first[k]} are both the population of "
                                     f"{k[0]} in {k[1]}")
         first.setdefault(k, line)
+    out.errors.extend(_plausibility(frame, keys, lines, areas, statbank=column == "area_name"))
     existing = _existing(areas, {k[1] for k in keys})
     clashes = [(line, k) for line, k in zip(lines, keys, strict=True) if k in existing]
     if clashes and not replace:
@@ -124,6 +126,31 @@ def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: st
     if old:
         created["population figures replaced"] = len(old)
     return Outcome(created, warnings, dict(Counter(b for _, b in old)))
+
+
+def _plausibility(frame: pd.DataFrame, keys: list[tuple[str | None, int, str, str]],
+                  lines: list[int], areas: dict[str, Area], *, statbank: bool) -> list[Problem]:
+    """The index's own check of population figures
+    (:func:`tryg.index.population.check_population`): negative or fractional figures (a
+    FOLK1A table averages quarters, so fractions are allowed there), totals that are not the
+    sum of their parts, and a change of more than half from the year before, stored or in
+    the file."""
+    kept = [i for i, k in enumerate(keys) if k[0] is not None]
+    table = pd.DataFrame(
+        {"area_code": [keys[i][0] for i in kept], "year": [keys[i][1] for i in kept],
+         "sex": [keys[i][2] or None for i in kept],
+         "age_group": [keys[i][3] or None for i in kept],
+         "population": [float(frame["population"].iloc[i]) for i in kept]},
+        index=pd.Index([lines[i] for i in kept]))
+    table.attrs["source"] = frame.attrs.get("source", "")
+    years = sorted({k[1] - 1 for k in keys})
+    stored = pd.DataFrame.from_records(
+        [(a.code, y, v) for a, y, v in
+         ((row.area, row.year, row.population) for row in Population.objects.filter(
+             area__in=list(areas.values()), year__in=years, sex="", age_group="")
+          .select_related("area"))],
+        columns=["area_code", "year", "population"])
+    return check_population(PopulationInput(table), stored, whole=not statbank)
 
 
 def _unknown_codes(codes: list[str | None], lines: list[int], areas: dict[str, Area],

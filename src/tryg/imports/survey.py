@@ -31,7 +31,9 @@ from tryg.imports.base import (
     run_import,
 )
 from tryg.imports.models import ImportBatch
-from tryg.index.inputs import SURVEY_COLUMNS, SURVEY_OPTIONAL, SurveyInput
+from tryg.index.catalog import load_spec, shipped_specs
+from tryg.index.inputs import SURVEY_COLUMNS, SURVEY_OPTIONAL, Problem, SurveyInput
+from tryg.index.respondents import check_survey
 from tryg.readers import ReadReport, read_survey
 from tryg.readers.report import Collector
 from tryg.surveys.models import Response, Wave
@@ -101,6 +103,7 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
     codes = [str(c) for c in frame["area_code"]]
     areas = areas_by_code(codes)
     _unknown_codes(codes, lines, set(areas), out)
+    out.errors.extend(run_checks(frame, set(codes)))
     waves = [int(w) for w in frame["wave"]]
     first_row: dict[int, int] = {}
     for line, w in zip(lines, waves, strict=True):
@@ -151,6 +154,24 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
         created["waves replaced"] = len(stored)
         created["responses deleted"] = replaced
     return Outcome(created, warnings, by_batch)
+
+
+def run_checks(frame: pd.DataFrame, area_codes: set[str]) -> list[Problem]:
+    """The problems an index run would find in these answers: the index's own check
+    (:func:`tryg.index.respondents.check_survey`, the function the run calls) under every
+    shipped specification, for the items the file holds (answers outside an item's scale
+    and not a "don't know" code, repeated respondents, weights). Each problem once, by row.
+    Unknown area codes are left to :func:`_unknown_codes` (``area_codes``: the file's own)."""
+    survey = SurveyInput(frame)
+    seen: set[tuple[int | None, str | None, str]] = set()
+    problems: list[Problem] = []
+    for spec_id in shipped_specs():
+        for p in check_survey(load_spec(spec_id), survey, area_codes, partial=True):
+            key = (p.row, p.column, p.message)
+            if key not in seen:
+                seen.add(key)
+                problems.append(p)
+    return sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
 
 
 def _texts(frame: pd.DataFrame, column: str) -> list[str]:

@@ -9,4 +9,5 @@ app_name = "imports"
 urlpatterns = [
     path("", views.upload, name="upload"),
     path("<int:batch_id>/", views.batch_detail, name="batch"),
+    path("<int:batch_id>/withdraw/", views.withdraw, name="withdraw"),
 ]

@@ -22,13 +22,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
 
 from tryg.accounts.roles import can_import
 from tryg.imports.base import ImportReport
@@ -40,6 +44,7 @@ from tryg.imports.uploads import (
     upload_folder,
     upload_refused,
 )
+from tryg.imports.withdraw import WithdrawError, withdraw_import, withdrawable
 
 IMPORTERS = {
     ImportBatch.Kind.AREAS: "tryg.imports.areas:import_areas",
@@ -112,8 +117,32 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     if refused is not None:
         return refused
     record = get_object_or_404(ImportBatch.objects.select_related("imported_by"), pk=batch_id)
-    return render(request, "tryg/imports/batch.html", {"batch": record,
-                                                        "report": record.report or {}})
+    return render(request, "tryg/imports/batch.html", {
+        "batch": record, "report": record.report or {}, "refusal": withdrawable(record)})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def withdraw(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """GET: the confirmation page; POST (CSRF-checked by the middleware): withdraw."""
+    refused = _allowed(request)
+    if refused is not None:
+        return refused
+    record = get_object_or_404(ImportBatch, pk=batch_id)
+    if request.method == "POST":
+        try:
+            deleted = withdraw_import(record, user=request.user)
+        except WithdrawError as exc:
+            messages.error(request, str(exc))
+        else:
+            made = ", ".join(f"{n} {what}" for what, n in deleted.items())
+            messages.success(request, _("Import #%(id)s is withdrawn; deleted: %(what)s. "
+                                        "Published runs are unchanged: run the index again "
+                                        "for the withdrawal to show.")
+                             % {"id": record.pk, "what": made or "–"})
+        return redirect(reverse("imports:batch", args=[record.pk]))
+    return render(request, "tryg/imports/withdraw.html",
+                  {"batch": record, "refusal": withdrawable(record)})
 
 
 def _run(kind: str, upload: UploadedFile[bytes], user: Any,

@@ -30,7 +30,7 @@ from tryg.index.inputs import (
     SurveyInput,
     require_columns,
 )
-from tryg.index.population import totals
+from tryg.index.population import check_population, totals
 from tryg.index.respondents import check_survey
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform
 from tryg.index.spec import Spec
@@ -63,6 +63,8 @@ def run(
     problems += require_columns(population.table, POPULATION_COLUMNS, "the population table")
     if hier is None or problems:
         raise InputError(problems)
+    # fractions allowed: Statistics Denmark's yearly figures are averages of quarters
+    problems += check_population(population, whole=False)
     codes = set(hier.level)
     if survey is not None:
         problems += check_survey(spec, survey, codes)

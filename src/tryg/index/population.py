@@ -182,3 +182,77 @@ def _margins_at_once(
         frame = agg.reset_index().rename(columns={"year": "wave", "area_code": "cal_area"})
         out[("wave", "cal_area", var)] = frame.set_index(["wave", "cal_area", var])["population"]
     return out
+
+
+#: A population figure may change by at most this fraction from the year before
+#: (e.g. 0.5: from 1,000 residents to between 500 and 1,500); a larger jump is an error
+#: (a wrong area, a figure in thousands, a lost digit).
+MAX_YEARLY_CHANGE = 0.5
+
+
+def check_population(
+    population: PopulationInput,
+    previous: pd.DataFrame | None = None,
+    *,
+    whole: bool = True,
+    max_change: float = MAX_YEARLY_CHANGE,
+) -> list[Problem]:
+    """Every implausible figure of a population table, by row:
+
+    * a negative figure; with ``whole``, a figure that is not a whole number (tables
+      averaged from quarters, as Statistics Denmark's FOLK1A, pass ``whole=False``);
+    * a total row (no sex and age group) that is not the sum of the same area's and year's
+      cell rows (to within 0.5);
+    * an area's total that changes by more than ``max_change`` (a fraction) from the year
+      before, in the table itself or in ``previous`` (``area_code``, ``year``,
+      ``population``: totals stored already).
+    """
+    t = population.table
+    src = source_of(t)
+    rows = t.index.to_numpy()
+    values = pd.to_numeric(t["population"], errors="coerce").to_numpy(dtype=np.float64)
+    problems: list[Problem] = []
+    for i in np.flatnonzero(values < 0):
+        problems.append(Problem(src, int(rows[i]), "population",
+                                f"the population {values[i]:g} is negative"))
+    if whole:
+        for i in np.flatnonzero((values >= 0) & (values != np.round(values))):
+            problems.append(Problem(src, int(rows[i]), "population",
+                                    f"the population {values[i]:g} is not a whole number"))
+    is_cell = _cells(t).to_numpy(dtype=bool)
+    frame = pd.DataFrame({"area": t["area_code"].astype(str).to_numpy(),
+                          "year": pd.to_numeric(t["year"]).to_numpy(), "value": values,
+                          "row": rows})
+    parts = frame[is_cell].groupby(["area", "year"])["value"].sum()
+    whole_rows = frame[~is_cell]
+    for area, year, value, row in whole_rows.itertuples(index=False):
+        part = parts.get((area, year))
+        if part is not None and abs(float(part) - float(value)) > 0.5:
+            problems.append(Problem(
+                src, int(row), "population",
+                f"the total {value:g} of {area} in {int(year)} is not the sum of its sex and "
+                f"age group rows ({float(part):g})"))
+    totals_ = frame[~is_cell].groupby(["area", "year"])["value"].sum()
+    totals_ = totals_.combine_first(parts)
+    first_row = frame.groupby(["area", "year"])["row"].min()
+    known: dict[tuple[str, int], float] = {}
+    if previous is not None and not previous.empty:
+        for area, year, value in previous[["area_code", "year", "population"]].itertuples(
+                index=False):
+            known[(str(area), int(year))] = float(value)
+    figures = [(str(a), int(y), float(v)) for a, y, v in zip(
+        totals_.index.get_level_values(0), totals_.index.get_level_values(1), totals_,
+        strict=True)]
+    known.update({(a, y): v for a, y, v in figures})
+    for area, year, value in figures:
+        before = known.get((str(area), int(year) - 1))
+        if before is None or before <= 0:
+            continue
+        change = float(value) / before - 1.0
+        if abs(change) > max_change:
+            problems.append(Problem(
+                src, int(first_row.loc[(area, year)]), "population",
+                f"the population of {area} changes by {change:+.0%} from {int(year) - 1} "
+                f"({before:g}) to {int(year)} ({float(value):g}); more than the "
+                f"{max_change:.0%} allowed from one year to the next"))
+    return sorted(problems, key=lambda p: p.row or 0)

@@ -26,14 +26,22 @@ from tryg.index.spec import Item, Spec
 FloatArray = np.ndarray
 
 
-def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str]) -> list[Problem]:
-    """Every problem with the survey answers, given the specification and the known areas."""
+def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
+                 partial: bool = False) -> list[Problem]:
+    """Every problem with the survey answers, given the specification and the known areas.
+
+    ``partial``: the answers may hold some of the specification's items only (an upload
+    checked before it is stored; the run checks the whole set): a missing item column is not
+    a problem, and the items present are checked as the run checks them.
+    """
     frame = survey.responses
     src = source_of(frame)
     problems = require_columns(frame, SURVEY_COLUMNS, "the survey")
     needed = {spec.item(m.item).column for m in spec.measures}
     for sub in spec.subindices:
         needed |= {spec.item(i).column for i in sub.items}
+    if partial:
+        needed &= set(frame.columns)
     problems += [
         Problem(src, None, col, "the specification needs this item column, the survey lacks it")
         for col in sorted(needed)

@@ -52,13 +52,18 @@ class RawTable:
         return [r[i] for r in self.rows]
 
 
+#: The encoding tried when a file is not UTF-8: Excel's "CSV" in Denmark.
+WINDOWS_1252 = "cp1252"
+
+
 def decode(
     data: bytes, source: str, encoding: str | None, *, fallback: str | None = None
 ) -> tuple[str, str]:
     """``data`` as text, and the encoding used.
 
     Without ``encoding``: a UTF-16 byte-order mark means UTF-16; otherwise UTF-8 (with or
-    without BOM), falling back to ``fallback`` if one is given.
+    without BOM), falling back to ``fallback`` if one is given, else to Windows-1252 (what
+    Excel writes in Denmark) when every byte is one it defines; else the UTF-8 error.
     """
     if encoding is not None:
         try:
@@ -81,6 +86,10 @@ def decode(
     except UnicodeDecodeError as exc:
         if fallback is not None:
             return data.decode(fallback, errors="replace"), fallback
+        try:
+            return data.decode(WINDOWS_1252), WINDOWS_1252
+        except UnicodeDecodeError:
+            pass
         raise InputError([_decode_problem(data, source, exc, "utf-8")]) from None
 
 

@@ -19,6 +19,7 @@ import datetime
 import hashlib
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -308,3 +309,54 @@ def previous_run(run: IndexRun, runs: Any = None) -> IndexRun | None:
 def compare_runs(a: IndexRun, b: IndexRun, *, tolerance: float = 0.0) -> Difference:
     """How run B's stored results differ from run A's (see :mod:`tryg.runs.diff`)."""
     return compare(results_frame(a), results_frame(b), tolerance=tolerance)
+
+
+def live_run() -> IndexRun | None:
+    """The run the public sees now: the one published last (None before any)."""
+    return (IndexRun.objects.filter(published_at__isnull=False).select_related("spec")
+            .order_by("-published_at", "-id").first())
+
+
+@dataclass(frozen=True)
+class PublicationChange:
+    """What publishing a run changes against the live run (``live`` None: nothing is live)."""
+
+    live: IndexRun | None
+    difference: Difference | None
+    #: measures whose headline figure (the estimate at the coarsest level, latest wave) changes
+    headline_measures: list[str]
+
+    @property
+    def rows_changed(self) -> int:
+        d = self.difference
+        return 0 if d is None else d.changed + d.only_a + d.only_b
+
+
+def publication_change(run: IndexRun) -> PublicationChange:
+    """How the public's figures change when ``run`` is published (compared with the live run,
+    through :mod:`tryg.runs.diff`)."""
+    live = live_run()
+    if live is None or live.pk == run.pk:
+        return PublicationChange(live, None, [])
+    new = results_frame(run)
+    difference = compare(results_frame(live), new)
+    return PublicationChange(live, difference, _headline_changes(results_frame(live), new))
+
+
+def _headline_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
+    """Measures whose headline estimate differs: per measure, the rows of its coarsest level
+    (fewest areas) in its latest wave, compared by area."""
+    return [str(m) for m in sorted(set(old["measure"]) | set(new["measure"]))
+            if _headline(old, m) != _headline(new, m)]
+
+
+def _headline(frame: pd.DataFrame, measure: str) -> dict[str, float | None]:
+    rows = frame[frame["measure"] == measure]
+    if rows.empty:
+        return {}
+    if rows["wave"].notna().any():
+        rows = rows[rows["wave"] == rows["wave"].max()]
+    sizes = rows.groupby("level")["area_code"].nunique()
+    top = rows[rows["level"] == sizes.idxmin()]
+    return {str(a): (None if pd.isna(e) else float(e))
+            for a, e in zip(top["area_code"], top["estimate"], strict=True)}

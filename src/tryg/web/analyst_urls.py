@@ -19,6 +19,7 @@ urlpatterns = [
     path("runs/compare/csv/", diff_views.compare_csv, name="compare_csv"),
     path("runs/<int:run_id>/", run_views.run_detail, name="run"),
     path("runs/<int:run_id>/publish/", run_views.publish, name="publish"),
+    path("runs/<int:run_id>/results.<str:fmt>", run_views.download, name="download"),
     path("runs/<int:run_id>/unpublish/", run_views.unpublish, name="unpublish"),
     path("runs/<int:run_id>/rerun/", run_views.rerun, name="rerun"),
 ]

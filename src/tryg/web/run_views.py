@@ -18,20 +18,22 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tryg.accounts import roles
+from tryg.exports import results_bytes
 from tryg.index import load_spec, shipped_specs
 from tryg.runs import services
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.web import params
 from tryg.web.access import logged_in, require, visible_run_or_404, visible_runs
 from tryg.web.data_views import paginate
+from tryg.web.figures import round_rows
 from tryg.web.run_results import public_results, records
 
 
@@ -44,6 +46,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "can_publish": roles.can_publish(request.user),
         "can_run": roles.can_run_index(request.user),
         "specs": _shipped_choices() if roles.can_run_index(request.user) else [],
+        "live": services.live_run(),
     })
 
 
@@ -89,8 +92,12 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             table = table[table["wave"] == wave]
         rows = records(table.sort_values(["measure", "wave", "level", "area_code"]))
     query = urlencode({k: v for k, v in (("measure", measure), ("wave", wave)) if v})
+    page = paginate(request, rows)
+    page.object_list = round_rows(list(page.object_list), services.run_spec(run))
+    live = services.live_run()
     return render(request, "tryg/analyse/run_detail.html", {
-        "run": run, "page": paginate(request, rows), "internal": internal,
+        "run": run, "page": page, "internal": internal,
+        "live": live.pk if live is not None else None,
         "query": f"{query}&" if query else "",
         "measures": measures, "waves": waves, "measure": measure, "wave": wave,
         "can_publish": roles.can_publish(request.user) and run.status == IndexRun.Status.DONE,
@@ -179,20 +186,50 @@ def _after_run(request: HttpRequest, run: IndexRun,
     return redirect(reverse("analyse:run", args=[run.pk]))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require(logged_in)
-def publish(request: HttpRequest, run_id: int) -> HttpResponseRedirect:
-    return _change_publication(request, run_id, publish=True)
+def publish(request: HttpRequest, run_id: int) -> HttpResponse:
+    """GET: the confirmation page (what changes against the live run); POST: publish."""
+    if request.method == "POST":
+        return _change_publication(request, run_id, publish=True)
+    run = visible_run_or_404(request.user, run_id)
+    if not roles.can_publish(request.user):
+        raise PermissionDenied
+    if run.status != IndexRun.Status.DONE:
+        messages.error(request, _("Only a finished run can be published."))
+        return redirect(reverse("analyse:run", args=[run.pk]))
+    change = services.publication_change(run)
+    return render(request, "tryg/analyse/publish_confirm.html", {"run": run, "change": change})
+
+
+@require_GET
+@require(roles.can_see_unpublished)
+def download(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
+    """The run's internal results table (every value, suppressed rows included) as CSV or
+    XLSX, for those who see it on the run's page; never stored by a browser or cache."""
+    run = visible_run_or_404(request.user, run_id)
+    if fmt not in DOWNLOADS:
+        raise Http404
+    data = results_bytes(services.results_frame(run), fmt)
+    response = HttpResponse(data, content_type=DOWNLOADS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="tryg-run-{run.pk}.{fmt}"'
+    return response
+
+
+DOWNLOADS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 @require_POST
 @require(logged_in)
-def unpublish(request: HttpRequest, run_id: int) -> HttpResponseRedirect:
+def unpublish(request: HttpRequest, run_id: int) -> HttpResponse:
     return _change_publication(request, run_id, publish=False)
 
 
 def _change_publication(request: HttpRequest, run_id: int,
-                        *, publish: bool) -> HttpResponseRedirect:
+                        *, publish: bool) -> HttpResponse:
     run = visible_run_or_404(request.user, run_id)
     if not roles.can_publish(request.user):
         raise PermissionDenied

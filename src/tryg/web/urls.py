@@ -13,7 +13,7 @@ urlpatterns = [
     path("", public_views.home, name="home"),
     path("", include("tryg.public.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("analyse/import/", include("tryg.imports.urls")),
     path("analyse/", include("tryg.web.analyst_urls")),

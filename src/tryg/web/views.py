@@ -7,8 +7,10 @@ The analysts' pages are in :mod:`tryg.web.data_views` (stored data) and
 
 from __future__ import annotations
 
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from tryg.accounts import roles
 from tryg.web.access import logged_in, require
@@ -33,3 +35,13 @@ def analyse_home(request: HttpRequest) -> HttpResponse:
         "unpublished": roles.can_see_unpublished(user),
         "accounts": roles.can_manage_accounts(user),
     })
+
+
+class StaffLoginView(LoginView):
+    """Log-in; without a ``next``, staff (analysts, coordinators, administrators) land on
+    the analysts' start page, everybody else on the public front page."""
+
+    def get_default_redirect_url(self) -> str:
+        if roles.can_see_unpublished(self.request.user):
+            return reverse("analyse:home")
+        return str(super().get_default_redirect_url())
