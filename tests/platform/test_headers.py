@@ -24,7 +24,7 @@ PUBLIC_PAGES = ("/", "/map/", "/methods/", "/downloads/", "/downloads/results.cs
 def public(url: str) -> bool:
     """Whether ``url`` is in the public set (the same for every anonymous visitor)."""
     path = urlparse(url).path
-    return path in PUBLIC_PAGES or path.startswith(("/areas/", "/downloads/"))
+    return path in PUBLIC_PAGES or path == "/search/" or path.startswith(("/areas/", "/downloads/"))
 
 
 def no_store(response: HttpResponse) -> bool:

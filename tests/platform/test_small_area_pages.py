@@ -104,7 +104,7 @@ def test_every_shown_difference_is_made_of_published_figures(demo_run: IndexRun)
                     continue
                 row = cells[wave]
                 change_text = row[4]  # estimate, interval, n, method, change, ...
-                percent = "pp" in change_text
+                percent = "pp" in change_text or "percentage point" in change_text
                 scale = 100.0 if percent else 1.0
                 i = waves.index(wave)
                 shown = _shown_number(change_text)

@@ -105,7 +105,7 @@ def area(request: HttpRequest, code: str) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     """Areas by name or postal code (a plain GET form; the answer is not cached, as any text
     can be asked for)."""
-    text = request.GET.get("q", "")
+    text = query.text(request, "q", max_length=100)
     publication = latest_publication()
     if publication is None:
         return render(request, "public/unpublished.html")
