@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -108,8 +109,11 @@ def test_warming_stops_when_the_publication_is_withdrawn(site: Site) -> None:
 
 @pytest.mark.django_db
 def test_publishing_warms_after_the_commit_only_when_switched_on_and_of_use(
-        site: Site, tmp_path: Path,
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         django_capture_on_commit_callbacks: Callable[..., Any]) -> None:
+    # this process as a command that publishes, not a server (another test of the suite may
+    # have imported the WSGI module)
+    monkeypatch.delitem(sys.modules, "tryg.site.wsgi", raising=False)
     run = site.published
     unpublish(run)
     shared = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
