@@ -588,32 +588,50 @@ def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: 
     survey_like = np.isin(method, ["direct", "model", "synthetic"])
     wave = table["wave"].to_numpy(np.float64, na_value=np.nan)
     waves = sorted(int(w) for w in np.unique(wave[survey_like & np.isfinite(wave)]))
-    position = {w: i for i, w in enumerate(waves)}
     area = table["area_code"].astype(str).to_numpy(dtype=object)
     measure = table["measure"].astype(str).to_numpy(dtype=object)
     estimate = table["estimate"].to_numpy(np.float64)
     se = table["se"].to_numpy(np.float64)
     n = pd.to_numeric(table["n"], errors="coerce").to_numpy(np.float64)
-    wanted = set(zip(area[rows].tolist(), measure[rows].tolist(), strict=True))
-    lookup: dict[tuple[str, str, int], int] = {}
-    for i in np.flatnonzero(survey_like & np.isfinite(wave)).tolist():
-        if (area[i], measure[i]) in wanted:
-            lookup[(area[i], measure[i], int(wave[i]))] = i
     with np.errstate(invalid="ignore"):
         published = np.isfinite(estimate) & np.isfinite(se) & (model | (n >= min_n))
     change = np.full(len(rows), np.nan)
     out_se = np.full(len(rows), np.nan)
-    for r, i in enumerate(rows.tolist()):
-        if not np.isfinite(wave[i]) or int(wave[i]) not in position:
-            continue
-        t = int(wave[i])
-        p = position[t]
-        if p < k or any(w in breaks for w in [*waves[p - k + 1:p], t]):
-            continue
-        earlier = [lookup.get((area[i], measure[i], w)) for w in waves[p - k:p]]
-        if any(e is None or not published[e] for e in earlier):
-            continue
-        idx = np.array(earlier, dtype=np.int64)
-        change[r] = estimate[i] - float(estimate[idx].mean())
-        out_se[r] = float(np.sqrt(se[i] ** 2 + np.sum(se[idx] ** 2) / k**2))
+    if not len(rows) or not waves:
+        return change, out_se
+    # every (area, measure) numbered, and its published estimates in a cell × wave grid
+    a_code, _ = pd.factorize(area)
+    m_code, m_uniq = pd.factorize(measure)
+    cell_all = np.asarray(a_code, dtype=np.int64) * len(m_uniq) + np.asarray(m_code)
+    cells, cell = np.unique(cell_all, return_inverse=True)
+    cell = np.asarray(cell).ravel()
+    W = len(waves)
+    pos = np.full(len(table), -1, dtype=np.int64)
+    in_waves = survey_like & np.isfinite(wave)
+    pos[in_waves] = np.searchsorted(np.asarray(waves, dtype=np.float64), wave[in_waves])
+    filled = in_waves & published
+    ok = np.zeros((len(cells), W), dtype=np.int64)
+    est = np.zeros((len(cells), W))
+    var = np.zeros((len(cells), W))
+    ok[cell[filled], pos[filled]] = 1
+    est[cell[filled], pos[filled]] = estimate[filled]
+    var[cell[filled], pos[filled]] = se[filled] ** 2
+
+    def cumulative(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros((len(cells), 1), dtype=x.dtype),
+                               np.cumsum(x, axis=1)], axis=1)
+
+    c_ok, c_est, c_var = cumulative(ok), cumulative(est), cumulative(var)
+    # a wave's window is usable when k earlier waves exist and no break lies in it
+    usable = np.array([p >= k and not any(w in breaks for w in [*waves[p - k + 1:p], waves[p]])
+                       for p in range(W)], dtype=bool)
+    p = pos[rows]
+    r_ok = (p >= 0) & usable[np.maximum(p, 0)]
+    rr = np.flatnonzero(r_ok)
+    c, pp = cell[rows[rr]], p[rr]
+    full = (c_ok[c, pp] - c_ok[c, pp - k]) == k
+    rr, c, pp = rr[full], c[full], pp[full]
+    i = rows[rr]
+    change[rr] = estimate[i] - (c_est[c, pp] - c_est[c, pp - k]) / k
+    out_se[rr] = np.sqrt(se[i] ** 2 + (c_var[c, pp] - c_var[c, pp - k]) / k**2)
     return change, out_se

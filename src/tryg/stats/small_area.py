@@ -612,7 +612,8 @@ def benchmark(
     with np.errstate(invalid="ignore"):
         knots = np.concatenate([(lower - em) / vm, (upper - em) / vm, [0.0]])
     knots = np.unique(knots[np.isfinite(knots)])
-    values = np.array([level(k) for k in knots])
+    # the level at every knot at once (areas × knots is small: a parent's children)
+    values = np.clip(em[None, :] + knots[:, None] * vm[None, :], lower, upper) @ wm
     j = int(np.searchsorted(values, goal, side="left"))
     if j < len(knots) and values[j] == goal:
         lam = float(knots[j])
