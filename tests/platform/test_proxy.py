@@ -223,7 +223,8 @@ def test_log_in_works_through_nginx_with_https_and_no_redirect(site: Site) -> No
     assert "max-age=31536000" in (page.headers.get("Strict-Transport-Security") or "")
     assert "csrftoken" in browser.secure_cookies
     logged_in = browser.log_in("ana", PASSWORD)
-    assert logged_in.status == 302 and logged_in.headers["Location"] == "/"
+    # (staff land on the analysts' pages)
+    assert logged_in.status == 302 and logged_in.headers["Location"] == "/analyse/"
     assert "sessionid" in browser.secure_cookies
     analyst_page = browser.request("GET", "/analyse/")
     assert analyst_page.status == 200 and "ana" in analyst_page.body

@@ -193,7 +193,7 @@ def register(files: tuple[str, ...], format_: str, columns: tuple[str, ...], crs
 @click.argument("batch_id", type=int)
 @_DATA_DIR
 def withdraw(batch_id: int, data_dir: str | None) -> None:
-    """Withdraw import BATCH_ID: delete everything it wrote, in one step, and audit it.
+    """Withdraw an import and all it wrote.
 
     Areas are withdrawn only when nothing else uses them. Published runs keep their
     results; run the index again for the withdrawal to show."""

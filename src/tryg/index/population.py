@@ -201,8 +201,9 @@ def check_population(
 
     * a negative figure; with ``whole``, a figure that is not a whole number (tables
       averaged from quarters, as Statistics Denmark's FOLK1A, pass ``whole=False``);
-    * a total row (no sex and age group) that is not the sum of the same area's and year's
-      cell rows (to within 0.5);
+    * a total row (no sex and age group) smaller than the sum of the same area's and year's
+      cell rows (by more than 0.5): the parts cannot exceed the whole. A sum below the total
+      is allowed, because calibration margins often cover only the survey's ages (15+);
     * an area's total that changes by more than ``max_change`` (a fraction) from the year
       before, in the table itself or in ``previous`` (``area_code``, ``year``,
       ``population``: totals stored already).
@@ -227,11 +228,11 @@ def check_population(
     whole_rows = frame[~is_cell]
     for area, year, value, row in whole_rows.itertuples(index=False):
         part = parts.get((area, year))
-        if part is not None and abs(float(part) - float(value)) > 0.5:
+        if part is not None and float(part) - float(value) > 0.5:
             problems.append(Problem(
                 src, int(row), "population",
-                f"the total {value:g} of {area} in {int(year)} is not the sum of its sex and "
-                f"age group rows ({float(part):g})"))
+                f"the total {value:g} of {area} in {int(year)} is smaller than the sum of its "
+                f"sex and age group rows ({float(part):g})"))
     totals_ = frame[~is_cell].groupby(["area", "year"])["value"].sum()
     totals_ = totals_.combine_first(parts)
     first_row = frame.groupby(["area", "year"])["row"].min()
