@@ -3,9 +3,13 @@ does: shared by the tests of the public pages (call inside a database transactio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from tryg.accounts.models import Role, User
 from tryg.demo.files import write_demo_data
@@ -15,7 +19,7 @@ from tryg.imports.register import import_register
 from tryg.imports.survey import import_survey
 from tryg.index import load_spec
 from tryg.runs.models import IndexRun
-from tryg.runs.services import run_index
+from tryg.runs.services import publish, run_index
 
 
 def imported_demo_run(files: Path, analyst_name: str) -> tuple[IndexRun, User]:
@@ -34,3 +38,15 @@ def imported_demo_run(files: Path, analyst_name: str) -> tuple[IndexRun, User]:
     run = run_index(load_spec("dk-tryghedsindeks"), user=analyst)
     assert run.status == IndexRun.Status.DONE, run.log
     return run, analyst
+
+
+def published_demo_run(django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory,
+                       name: str) -> Iterator[IndexRun]:
+    """The imported demo run, published, for a module's tests; rolled back afterwards (the
+    body of a module-scoped fixture: ``yield from published_demo_run(...)``)."""
+    files = tmp_path_factory.mktemp(f"{name}-demo")
+    with django_db_blocker.unblock(), transaction.atomic():
+        run, analyst = imported_demo_run(files, f"{name}-analyst")
+        publish(run, analyst)
+        yield run
+        transaction.set_rollback(True)

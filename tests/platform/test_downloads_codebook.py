@@ -14,9 +14,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from demo_import import imported_demo_run
+from demo_import import published_demo_run
 from django.core.cache import cache
-from django.db import transaction
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -24,7 +23,7 @@ from tryg.index.results import PUBLIC_COLUMNS
 from tryg.public import codebook
 from tryg.public.measures import catalogue
 from tryg.runs.models import IndexRun
-from tryg.runs.services import public_results, publish, run_spec
+from tryg.runs.services import public_results, run_spec
 from tryg.site.config import load
 
 BOM = b"\xef\xbb\xbf"
@@ -33,12 +32,7 @@ BOM = b"\xef\xbb\xbf"
 @pytest.fixture(scope="module")
 def demo_run(django_db_setup: Any, django_db_blocker: Any,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexRun]:
-    files = tmp_path_factory.mktemp("downloads-demo")
-    with django_db_blocker.unblock(), transaction.atomic():
-        run, analyst = imported_demo_run(files, "downloads-analyst")
-        publish(run, analyst)
-        yield run
-        transaction.set_rollback(True)
+    yield from published_demo_run(django_db_blocker, tmp_path_factory, "downloads")
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from demo_import import imported_demo_run
+from demo_import import published_demo_run
 from django.core.cache import cache
-from django.db import transaction
 from django.test import Client
 
 from tryg.exports import read_results
@@ -32,12 +31,7 @@ PAGES = ("/", "/map/", "/methods/", "/downloads/")
 @pytest.fixture(scope="module")
 def demo_run(django_db_setup: Any, django_db_blocker: Any,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexRun]:
-    files = tmp_path_factory.mktemp("public-demo")
-    with django_db_blocker.unblock(), transaction.atomic():
-        run, analyst = imported_demo_run(files, "public-analyst")
-        publish(run, analyst)
-        yield run
-        transaction.set_rollback(True)
+    yield from published_demo_run(django_db_blocker, tmp_path_factory, "public")
 
 
 @pytest.fixture(autouse=True)

@@ -13,26 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_import import imported_demo_run
+from demo_import import published_demo_run
 from django.core.cache import cache
-from django.db import transaction
 from django.test import Client
 
 from tryg.imports.models import ImportBatch
 from tryg.public.data import data_notice
 from tryg.runs.models import IndexRun
-from tryg.runs.services import publish
 
 
 @pytest.fixture(scope="module")
 def demo_run(django_db_setup: Any, django_db_blocker: Any,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexRun]:
-    files = tmp_path_factory.mktemp("plain-demo")
-    with django_db_blocker.unblock(), transaction.atomic():
-        run, analyst = imported_demo_run(files, "plain-analyst")
-        publish(run, analyst)
-        yield run
-        transaction.set_rollback(True)
+    yield from published_demo_run(django_db_blocker, tmp_path_factory, "plain")
 
 
 @pytest.fixture(autouse=True)
