@@ -52,23 +52,22 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from tryg.index.hierarchy import Hierarchy
+from tryg.index.results import (
+    N_WITHHELD,
+    POOLED_WITHHELD,
+    PREV_WITHHELD,
+    REGISTER_METHODS,
+    REST_WITHHELD,
+    SECONDARY,
+    register_measure_ids,
+)
 from tryg.index.spec import Spec
 
-#: The whole row is withheld to protect another figure (its own numbers are not small).
-SECONDARY = "secondary"
-#: Only the row's sample size is withheld (it would give a hidden sample size back).
-N_WITHHELD = "n_withheld"
-#: Comparisons withheld because one of their sides is hidden.
-PREV_WITHHELD = "prev_withheld"
-POOLED_WITHHELD = "pooled_withheld"
-REST_WITHHELD = "rest_withheld"
-
-FLAGS = (SECONDARY, N_WITHHELD, PREV_WITHHELD, POOLED_WITHHELD, REST_WITHHELD)
+__all__ = ["N_WITHHELD", "POOLED_WITHHELD", "PREV_WITHHELD", "REST_WITHHELD", "SECONDARY",
+           "protect"]
 
 #: Rounds of "solve, audit, cut" before the remaining pinned cells' whole relations are hidden.
 MAX_ROUNDS = 20
-
-_REGISTER_METHODS = ("register", "register_eb")
 
 
 @dataclass
@@ -129,8 +128,8 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
     flag_codes, flag_values = pd.factorize(t["flags"].astype(str))
     flag_sets = [frozenset(str(f).split(";")) - {""} for f in flag_values]
     model_based = np.array(["model_based" in f for f in flag_sets], dtype=bool)[flag_codes]
-    register = np.isin(method, _REGISTER_METHODS) | t["measure"].isin(
-        _register_ids(spec)).to_numpy()
+    register = np.isin(method, REGISTER_METHODS) | t["measure"].isin(
+        register_measure_ids(spec)).to_numpy()
     suppressed = t["suppressed"].to_numpy(dtype=bool).copy()
     with np.errstate(invalid="ignore"):
         # a model row that is not a small-area estimate (the felt-versus-recorded gap) is a
@@ -175,11 +174,6 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
     t["suppressed"] = suppressed
     t["flags"] = pd.Series(out_flags, index=t.index, dtype=object)
     return t
-
-
-def _register_ids(spec: Spec) -> set[str]:
-    ids = {m.id for m in spec.register} | {f"{m.id}_eb" for m in spec.register}
-    return ids | {s.id for s in spec.subindices if s.source == "register"}
 
 
 class _Keys:

@@ -20,13 +20,6 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import pandas_dtype
 
-from tryg.index.disclosure import (
-    N_WITHHELD,
-    POOLED_WITHHELD,
-    PREV_WITHHELD,
-    REST_WITHHELD,
-    SECONDARY,
-)
 from tryg.index.spec import Spec
 
 #: The columns of the results table, in order.
@@ -63,6 +56,17 @@ RESULT_DTYPES: dict[str, str] = {
     "n": "Int64",
     "suppressed": "bool",
 }
+
+#: Flags that :mod:`tryg.index.disclosure` writes. The whole row is withheld to protect
+#: another figure (its own numbers are not small):
+SECONDARY = "secondary"
+#: Only the row's sample size is withheld (it would give a hidden sample size back):
+N_WITHHELD = "n_withheld"
+#: Comparisons withheld because one of their sides is hidden:
+PREV_WITHHELD = "prev_withheld"
+POOLED_WITHHELD = "pooled_withheld"
+REST_WITHHELD = "rest_withheld"
+DISCLOSURE_FLAGS = (SECONDARY, N_WITHHELD, PREV_WITHHELD, POOLED_WITHHELD, REST_WITHHELD)
 
 #: Values of ``method`` for rows computed from the police register (their ``n`` is a count).
 REGISTER_METHODS: tuple[str, ...] = ("register", "register_eb")

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tryg.index.disclosure import FLAGS as DISCLOSURE_FLAGS
-from tryg.index.results import PUBLIC_COLUMNS
+from tryg.index.results import DISCLOSURE_FLAGS, PUBLIC_COLUMNS
 from tryg.index.spec import Spec
 from tryg.public.measures import MeasureInfo, catalogue
 
