@@ -24,8 +24,6 @@ LABEL_LIMIT: Final = 260.0
 POINT_AREA: Final = 80.0
 RULE_WIDTH: Final = 3
 RULE_OPACITY: Final = 0.45
-TICK_SIZE: Final = 11.0
-TITLE_SIZE: Final = 13.0
 
 
 def component_rows(frame: Table, language: str) -> list[dict[str, Any]]:
@@ -95,21 +93,21 @@ def components_svg(frame: Table, *, title: str, language: str) -> str:
     title = str(title)
     rows = component_rows(frame, lang)
     geo = components_geometry(tuple((r["estimate"], r["ci_low"], r["ci_high"]) for r in rows))
-    names = [draw.two_lines(r["measure_label"], TICK_SIZE, LABEL_LIMIT) for r in rows]
-    left = 8 + max(draw.text_width(line, TICK_SIZE) for n in names for line in n) + 10
+    names = [draw.two_lines(r["measure_label"], draw.TICK_SIZE, LABEL_LIMIT) for r in rows]
+    left = 8 + max(draw.text_width(line, draw.TICK_SIZE) for n in names for line in n) + 10
     top = 30.0
-    out = [draw.text(4, 18, title, size=TITLE_SIZE, weight="bold"), '<g aria-hidden="true">']
+    out = [draw.text(4, 18, title, size=draw.TITLE_SIZE, weight="bold"), '<g aria-hidden="true">']
     for i, lines in enumerate(names):
         middle = top + ROW_HEIGHT * (i + 0.5) + 4
         for j, line in enumerate(lines):  # two lines sit 6.5 px above and below the middle
             out.append(draw.text(left - 8, middle + (j - (len(lines) - 1) / 2) * 13, line,
-                                 size=TICK_SIZE, anchor="end"))
+                                 size=draw.TICK_SIZE, anchor="end"))
     for value, tx in geo.ticks:
         out.append(draw.text(left + tx, top + geo.height + 16,
-                             draw.tick_label(value, geo.step, lang), size=TICK_SIZE,
+                             draw.tick_label(value, geo.step, lang), size=draw.TICK_SIZE,
                              anchor="middle", fill=draw.MUTED))
     axis_title = f"{label('estimate', lang)} ({label('interval', lang)})"
-    out.append(draw.text(left + WIDTH / 2, top + geo.height + 34, axis_title, size=TICK_SIZE,
+    out.append(draw.text(left + WIDTH / 2, top + geo.height + 34, axis_title, size=draw.TICK_SIZE,
                          anchor="middle", weight="bold"))
     out.append("</g>")
     out.append(f'<g transform="translate({draw.num(left)},{draw.num(top)})">{geo.body}')
@@ -121,9 +119,9 @@ def components_svg(frame: Table, *, title: str, language: str) -> str:
     out.append("</g>")
     items = "; ".join(r["description"] for r in rows)
     summary = label("components_summary", lang).format(count=len(frame), items=items)
-    last_tick = draw.text_width(draw.tick_label(geo.ticks[-1][0], geo.step, lang), TICK_SIZE)
-    width = max(left + WIDTH + last_tick / 2 + 8, 8 + draw.text_width(title, TITLE_SIZE),
-                left + WIDTH / 2 + draw.text_width(axis_title, TICK_SIZE) / 2 + 8)
+    last_tick = draw.text_width(draw.tick_label(geo.ticks[-1][0], geo.step, lang), draw.TICK_SIZE)
+    width = max(left + WIDTH + last_tick / 2 + 8, 8 + draw.text_width(title, draw.TITLE_SIZE),
+                left + WIDTH / 2 + draw.text_width(axis_title, draw.TICK_SIZE) / 2 + 8)
     height = top + geo.height + 44
     return draw.document(width, height, title=title, summary=summary, body="".join(out),
                          kind="components")

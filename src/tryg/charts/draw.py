@@ -23,6 +23,9 @@ CHART_CLASS: Final = "tryg-chart"
 FONT: Final = "sans-serif"
 TEXT: Final = "#1a1a1a"
 MUTED: Final = "#4d4d4d"
+#: Type sizes (px) of every chart: axis and legend text, and the title.
+TICK_SIZE: Final = 11.0
+TITLE_SIZE: Final = 13.0
 GRID: Final = "#dddddd"
 AXIS: Final = "#888888"
 

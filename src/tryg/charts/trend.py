@@ -40,8 +40,6 @@ STAR_AREA: Final = 110.0
 STAR_OFFSET: Final = 9.0
 BAND_OPACITY: Final = 0.18
 LINE_WIDTH: Final = 2
-TICK_SIZE: Final = 11.0
-TITLE_SIZE: Final = 13.0
 LEGEND_ROW: Final = 18.0
 
 #: One drawn row: series, wave, estimate, ci_low, ci_high, kind ("direct"/"model"), marked.
@@ -202,20 +200,20 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
     rows, waves = trend_rows(points, lang)
     geo = geometry(rows, waves)
     tick_labels = [draw.tick_label(v, geo.step, lang) for v, _y in geo.ticks]
-    left = 24 + max(draw.text_width(t, TICK_SIZE) for t in tick_labels) + 8
+    left = 24 + max(draw.text_width(t, draw.TICK_SIZE) for t in tick_labels) + 8
     top = 42.0  # room for a star above the highest interval
     bottom = top + HEIGHT
-    out: list[str] = [draw.text(4, 18, title, size=TITLE_SIZE, weight="bold")]
+    out: list[str] = [draw.text(4, 18, title, size=draw.TITLE_SIZE, weight="bold")]
     out.append('<g aria-hidden="true">')
     for text, (_v, ty) in zip(tick_labels, geo.ticks, strict=True):
-        out.append(draw.text(left - 6, top + ty + 4, text, size=TICK_SIZE, anchor="end",
+        out.append(draw.text(left - 6, top + ty + 4, text, size=draw.TICK_SIZE, anchor="end",
                              fill=draw.MUTED))
     for wave, wx in geo.waves:
-        out.append(draw.text(left + wx, bottom + 16, wave, size=TICK_SIZE, anchor="middle",
+        out.append(draw.text(left + wx, bottom + 16, wave, size=draw.TICK_SIZE, anchor="middle",
                              fill=draw.MUTED))
-    out.append(draw.text(12, top + HEIGHT / 2, label("estimate", lang), size=TICK_SIZE,
+    out.append(draw.text(12, top + HEIGHT / 2, label("estimate", lang), size=draw.TICK_SIZE,
                          anchor="middle", weight="bold", rotate=True))
-    out.append(draw.text(left + WIDTH / 2, bottom + 34, label("wave", lang), size=TICK_SIZE,
+    out.append(draw.text(left + WIDTH / 2, bottom + 34, label("wave", lang), size=draw.TICK_SIZE,
                          anchor="middle", weight="bold"))
     out.append("</g>")
     # the plot: the cached geometry, then the described points
@@ -231,27 +229,27 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
     # the legend: series (colour), then the symbols
     legend_top = bottom + 56
     out.append('<g aria-hidden="true">')
-    out.append(draw.text(4, legend_top, label("series", lang), size=TICK_SIZE, weight="bold"))
-    col1 = draw.text_width(label("series", lang), TICK_SIZE)
+    out.append(draw.text(4, legend_top, label("series", lang), size=draw.TICK_SIZE, weight="bold"))
+    col1 = draw.text_width(label("series", lang), draw.TICK_SIZE)
     for i, (name, colour) in enumerate(zip(geo.series, geo.colours, strict=True)):
         ly = legend_top + (i + 1) * LEGEND_ROW
         out.append(f'<path d="M4,{draw.num(ly - 4)}h18" stroke="{colour}" '
                    f'stroke-width="{LINE_WIDTH}"/>')
         out.append(f'<path d="M4,{draw.num(ly - 10)}h18v12h-18Z" fill="{colour}" '
                    f'fill-opacity="{BAND_OPACITY}"/>')
-        out.append(draw.text(28, ly, name, size=TICK_SIZE))
-        col1 = max(col1, 24 + draw.text_width(name, TICK_SIZE))
+        out.append(draw.text(28, ly, name, size=draw.TICK_SIZE))
+        col1 = max(col1, 24 + draw.text_width(name, draw.TICK_SIZE))
     x2 = 4 + col1 + 28
-    out.append(draw.text(x2, legend_top, label("points", lang), size=TICK_SIZE, weight="bold"))
-    col2 = draw.text_width(label("points", lang), TICK_SIZE)
+    out.append(draw.text(x2, legend_top, label("points", lang), size=draw.TICK_SIZE, weight="bold"))
+    col2 = draw.text_width(label("points", lang), draw.TICK_SIZE)
     for i, kind in enumerate(("direct", "model", "significant")):
         ly = legend_top + (i + 1) * LEGEND_ROW
         out.append(_legend_symbol(kind, x2 + 7, ly - 4))
-        out.append(draw.text(x2 + 20, ly, label(kind, lang), size=TICK_SIZE))
-        col2 = max(col2, 20 + draw.text_width(label(kind, lang), TICK_SIZE))
+        out.append(draw.text(x2 + 20, ly, label(kind, lang), size=draw.TICK_SIZE))
+        col2 = max(col2, 20 + draw.text_width(label(kind, lang), draw.TICK_SIZE))
     out.append("</g>")
     rows_shown = max(len(geo.series), 3)
-    width = max(left + WIDTH + 12, 8 + draw.text_width(title, TITLE_SIZE), x2 + col2 + 8)
+    width = max(left + WIDTH + 12, 8 + draw.text_width(title, draw.TITLE_SIZE), x2 + col2 + 8)
     height = legend_top + rows_shown * LEGEND_ROW + 10
     return draw.document(width, height, title=title, summary=_summary(rows, waves, lang),
                          body="".join(out), kind="trend")
