@@ -14,8 +14,8 @@ axis labels (body text is 16 px).
 
 Every page is visited in Danish (the default, no cookie) and then, after the header's
 ``/sprog/en/`` switch, in English. The pages: the front page, the map with each level and each
-``show`` choice, every area of the demo (all levels), methods, downloads, a search, the log-in
-page and a page that does not exist.
+``show`` choice, every area of the demo (all levels), methods, downloads and the codebook, a
+search, the log-in page and a page that does not exist.
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def _public_paths(phone: Page, site: ServedSite) -> list[str]:
     assert shows, "the map offers no show choice"
     areas = sorted(a["code"] for a in _api(site, "/api/areas"))
     assert areas, "the demo has no areas"
-    paths = ["/", "/map/", "/methods/", "/downloads/", "/search/?q=a", "/search/?q=9999",
-             "/login/", "/areas/no-such-area/"]
+    paths = ["/", "/map/", "/methods/", "/downloads/", "/downloads/codebook/", "/search/?q=a",
+             "/search/?q=9999", "/login/", "/areas/no-such-area/"]
     paths += [f"/map/?level={lv}&show={s}" for lv in levels or [""] for s in shows]
     paths += [f"/areas/{code}/" for code in areas]
     return paths
