@@ -89,7 +89,8 @@ def test_a_real_effect_is_found_at_the_predicted_rate() -> None:
     lo, hi = band(reps, expected)
     assert lo <= found <= hi, f"found {found} of {reps}, predicted {expected:.3f}"
     # and the estimator is unbiased for the effect
-    assert np.mean(estimates) == pytest.approx(effect, abs=4 * float(np.std(estimates)) / math.sqrt(reps))
+    spread = float(np.std(estimates)) / math.sqrt(reps)
+    assert np.mean(estimates) == pytest.approx(effect, abs=4 * spread)
 
 
 @pytest.mark.slow
