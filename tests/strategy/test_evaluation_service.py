@@ -1,4 +1,4 @@
-"""Evaluations from the stored demo data behind the published run (tryg.strategy.evaluation_service).
+"""Evaluations from the stored demo data behind the published run (evaluation_service).
 
 The demo municipality is imported through the real import services, run and published once
 for the module (tests/platform/demo_import.py), inside a transaction rolled back at the end.
