@@ -1,5 +1,10 @@
 """Difference-in-differences against R `survey`: svycontrast of svyby(covmat = TRUE) means.
 
+The data are ``tests/golden/did_data.csv`` (written once by :func:`waves_frame`); R's results
+are frozen in ``tests/golden/did_estimates.csv`` (R 4.2.2, survey 4.1.1:
+``Rscript tests/golden/did_parity.R tests/golden/did_data.csv tests/golden/did_estimates.csv``),
+compared without R, and computed again live where R is installed.
+
 One stacked design (three waves; strata wave × region; clusters inside areas; random weights;
 some missing answers of the 0/1 item), treated areas a1-a2, comparison a3-a5, a6 in neither.
 R estimates the domain means of group × wave with their full covariance matrix and takes the
@@ -23,13 +28,11 @@ from tryg import stats
 from tryg.stats.did import did, wave_gaps
 from tryg.strategy.evaluation import survey_did
 
-SCRIPT = Path(__file__).resolve().parents[1] / "golden" / "did_parity.R"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+SCRIPT = GOLDEN / "did_parity.R"
 TREATED = ["a1", "a2"]
 COMPARISON = ["a3", "a4", "a5"]
 WAVES = (2017, 2019, 2023)
-
-pytestmark = pytest.mark.r
-
 
 def waves_frame(seed: int = 20261206) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -56,7 +59,13 @@ def waves_frame(seed: int = 20261206) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    return waves_frame()
+    return pd.read_csv(GOLDEN / "did_data.csv")
+
+
+def read_results(path: Path) -> dict[str, tuple[float, float]]:
+    out = pd.read_csv(path)
+    return {str(c): (float(e), float(s))
+            for c, e, s in zip(out["case"], out["estimate"], out["se"], strict=True)}
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +78,7 @@ def r_did(rscript: Path, frame: pd.DataFrame,
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    out = pd.read_csv(folder / "out.csv")
-    return {str(c): (float(e), float(s))
-            for c, e, s in zip(out["case"], out["estimate"], out["se"], strict=True)}
+    return read_results(folder / "out.csv")
 
 
 CASES = {
@@ -83,9 +90,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_did_matches_svycontrast(case: str, frame: pd.DataFrame,
-                                 r_did: dict[str, tuple[float, float]]) -> None:
+def check(case: str, frame: pd.DataFrame, r_did: dict[str, tuple[float, float]]) -> None:
     variable, pre, post = CASES[case]
     design = stats.Design(frame, weights="w", strata="stratum", psu="psu")
     gaps = wave_gaps(design, variable, area="area", treated=TREATED, comparison=COMPARISON,
@@ -104,6 +109,23 @@ def test_did_matches_svycontrast(case: str, frame: pd.DataFrame,
     assert evaluation.se == pytest.approx(se, rel=1e-10)
 
 
+@pytest.mark.r
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_did_matches_svycontrast(case: str, frame: pd.DataFrame,
+                                 r_did: dict[str, tuple[float, float]]) -> None:
+    check(case, frame, r_did)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_did_matches_frozen_svycontrast(case: str, frame: pd.DataFrame) -> None:
+    check(case, frame, read_results(GOLDEN / "did_estimates.csv"))
+
+
+def test_frozen_results_cover_every_case() -> None:
+    assert set(read_results(GOLDEN / "did_estimates.csv")) == set(CASES)
+
+
+@pytest.mark.r
 def test_pre_trend_is_the_did_on_earlier_waves(frame: pd.DataFrame,
                                                r_did: dict[str, tuple[float, float]]) -> None:
     design = stats.Design(frame, weights="w", strata="stratum", psu="psu")
