@@ -136,3 +136,15 @@ def test_what_cannot_be_evaluated_says_why(demo_run: IndexRun) -> None:
         evaluate_register_measure(measure_id=SHARE, **kw)
     with pytest.raises(EvaluationUnavailableError, match="no estimates of"):
         proposed_comparison(measure_id="nope", treated=[BYDELE[0]])
+
+
+@pytest.mark.django_db
+def test_data_stored_since_the_run_is_named(demo_run: IndexRun) -> None:
+    """The evaluation reads the data stored now; when that is not what the run saw (its input
+    fingerprints differ), the notes say so. (The test's transaction undoes the change.)"""
+    run = IndexRun.objects.get(pk=demo_run.pk)
+    run.inputs = {**run.inputs, "survey": {**run.inputs["survey"], "sha256": "0" * 64}}
+    run.save(update_fields=["inputs"])
+    ev = evaluate_index_measure(measure_id=SHARE, treated=[BYDELE[0]], comparison=[BYDELE[1]],
+                                pre_waves=[2021], post_waves=[2023])
+    assert "data_changed_since_run" in ev.notes
