@@ -12,9 +12,12 @@ from scipy import stats as sps
 from tryg import stats
 from tryg.strategy.evaluation import (
     METHODS_TEXT,
+    POISSON,
+    Dispersion,
     propose_comparison_areas,
     rate_ratio_did,
     survey_did,
+    trend_dispersion,
 )
 
 Z = 1.959963984540054
@@ -63,6 +66,38 @@ def test_rate_ratio_pre_trend_and_zero_counts() -> None:
     with pytest.raises(ValueError, match="count"):
         rate_ratio_did(treated_pre=(-1, 10.0), treated_post=(1, 500.0),
                        comparison_pre=(40, 5000.0), comparison_post=(42, 5000.0))
+
+
+def test_trend_dispersion_by_hand() -> None:
+    # comparison areas whose rates moved very differently: ratios 2, 1, 0.5 on 100 counts
+    group = [((100, 1000.0), (200, 1000.0)), ((100, 1000.0), (100, 1000.0)),
+             ((100, 1000.0), (50, 1000.0))]
+    r = np.log([2.0, 1.0, 0.5])
+    v = np.array([1 / 100 + 1 / 200, 2 / 100, 1 / 100 + 1 / 50])
+    centre = np.sum(r / v) / np.sum(1 / v)
+    expected = float(np.sum((r - centre) ** 2 / v)) / 2
+    got = trend_dispersion([group, [((10, 100.0), (12, 100.0))]])  # one treated area: no df
+    assert got == Dispersion(pytest.approx(expected), 2.0)  # type: ignore[arg-type]
+    assert got.factor > 10
+    # areas that moved alike are never "underdispersed": the factor stays 1
+    alike = [((100, 1000.0), (100, 1000.0)), ((200, 2000.0), (200, 2000.0))]
+    assert trend_dispersion([alike]) == Dispersion(1.0, 1.0)
+    assert trend_dispersion([[((5, 10.0), (6, 10.0))]]) == POISSON
+
+    base = {"treated_pre": (200, 10_000.0), "treated_post": (150, 10_500.0),
+            "comparison_pre": (400, 30_000.0), "comparison_post": (390, 31_000.0)}
+    plain = rate_ratio_did(**base)  # type: ignore[arg-type]
+    scaled = rate_ratio_did(**base, dispersion=Dispersion(4.0, 8.0))  # type: ignore[arg-type]
+    assert scaled.estimate == plain.estimate
+    assert scaled.se == pytest.approx(2 * (plain.se or 0))
+    q = sps.t.ppf(0.975, 8)
+    assert scaled.high == pytest.approx(plain.estimate * math.exp(q * (scaled.se or 0)))
+    assert scaled.p_value == pytest.approx(
+        2 * sps.t.sf(abs(math.log(plain.estimate)) / (scaled.se or 1), 8))
+    assert "overdispersion_scaled" in scaled.notes
+    assert "overdispersion_scaled" not in plain.notes
+    with pytest.raises(ValueError, match="dispersion"):
+        rate_ratio_did(**base, dispersion=Dispersion(0.5, 3.0))  # type: ignore[arg-type]
 
 
 def test_proposed_comparison_areas_are_the_most_similar() -> None:

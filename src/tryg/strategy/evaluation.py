@@ -12,8 +12,12 @@ Two kinds of measure, two methods:
   ``(treated after / treated before) / (comparison after / comparison before)`` with a Poisson
   interval on the log scale: ``SE(log) = sqrt(Σ 1/count)``, normal quantiles. When a count is
   zero the log ratio does not exist; then 0.5 is added to every count (Haldane-Anscombe) and
-  the note ``zero_counts_corrected`` says so. The Poisson SE assumes no overdispersion: crime
-  counts usually vary more, so the interval is a lower bound on the uncertainty.
+  the note ``zero_counts_corrected`` says so. Poisson counts alone understate the
+  uncertainty when areas' trends differ by more than their counts explain (local events,
+  changed reporting): given the areas' own counts, :func:`trend_dispersion` estimates that
+  overdispersion (quasi-Poisson, from the scatter of the areas' rate ratios within each group)
+  and the variance is scaled by it, with t quantiles on its degrees of freedom
+  (note ``overdispersion_scaled``).
 
 Each result carries the parallel-trends check (the same contrast on the waves before the
 initiative: the last wave before against the earlier ones; its estimate should be near zero),
@@ -27,7 +31,8 @@ the treated areas' average on the standardised pre-period values and covariates.
 
 Notes (machine codes in :attr:`Evaluation.notes`): ``pre_trend_unavailable`` (fewer than two
 waves before), ``pre_trends_differ`` (the check is significant at 5 %), ``few_degrees_of_freedom``
-(under 10: wide t intervals), ``zero_counts_corrected``.
+(under 10: wide t intervals), ``zero_counts_corrected``, ``overdispersion_scaled``; the
+service adds ``data_changed_since_run``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from typing import Literal
 
 import numpy as np
 from scipy import special
+from scipy import stats as sps
 
 from tryg.stats import Design
 from tryg.stats.did import (
@@ -171,15 +177,19 @@ def survey_did(
 Counted = tuple[int, float]  # (count, exposure: population × years)
 
 
-def _log_rrr(before_t: Counted, after_t: Counted, before_c: Counted, after_c: Counted
-             ) -> tuple[float, float, bool]:
-    """log ratio of rate ratios, its Poisson SE, and whether 0.5 was added to the counts."""
-    parts = (after_t, before_t, after_c, before_c)
+def _check(*parts: Counted) -> None:
     for count, exposure in parts:
         if count < 0 or not math.isfinite(count):
             raise ValueError(f"a count must be a whole number >= 0, not {count!r}")
         if not exposure > 0 or not math.isfinite(exposure):
             raise ValueError(f"an exposure (population × time) must be > 0, not {exposure!r}")
+
+
+def _log_rrr(before_t: Counted, after_t: Counted, before_c: Counted, after_c: Counted
+             ) -> tuple[float, float, bool]:
+    """log ratio of rate ratios, its Poisson SE, and whether 0.5 was added to the counts."""
+    parts = (after_t, before_t, after_c, before_c)
+    _check(*parts)
     corrected = any(count == 0 for count, _ in parts)
     add = 0.5 if corrected else 0.0
     logs = [math.log((count + add) / exposure) for count, exposure in parts]
@@ -188,38 +198,101 @@ def _log_rrr(before_t: Counted, after_t: Counted, before_c: Counted, after_c: Co
     return estimate, se, corrected
 
 
+@dataclass(frozen=True)
+class Dispersion:
+    """How much more the change varies between areas than Poisson counts would: a variance
+    factor (>= 1) and the degrees of freedom of its estimate (inf: taken as known)."""
+
+    factor: float = 1.0
+    df: float = math.inf
+
+
+POISSON = Dispersion()
+
+
+def trend_dispersion(groups: Sequence[Sequence[tuple[Counted, Counted]]]) -> Dispersion:
+    """The overdispersion of the change, from each area's own ``(before, after)`` counts.
+
+    Within each group (the treated areas, the comparison areas) the areas' log rate ratios
+    ``r_i`` scatter about their inverse-variance weighted mean; under Poisson counts alone
+    ``Σ (r_i - r̄)² / v_i`` (``v_i = 1/before + 1/after``) is about its degrees of freedom
+    ``m - 1``. The pooled ratio (statistic over degrees of freedom) is the quasi-Poisson
+    factor by which areas' trends vary more than their counts explain - local events, changed
+    reporting - and the variance of the ratio of rate ratios is scaled by it (never below 1).
+    Areas with a zero count get 0.5 added, as in :func:`rate_ratio_did`. Groups of one area
+    say nothing; with no degrees of freedom at all the result is :data:`POISSON`.
+    """
+    statistic = 0.0
+    df = 0
+    for group in groups:
+        if len(group) < 2:
+            continue
+        r, v = [], []
+        for before, after in group:
+            _check(before, after)
+            add = 0.5 if before[0] == 0 or after[0] == 0 else 0.0
+            r.append(math.log((after[0] + add) / after[1]) - math.log((before[0] + add)
+                                                                      / before[1]))
+            v.append(1 / (before[0] + add) + 1 / (after[0] + add))
+        r_arr, v_arr = np.asarray(r), np.asarray(v)
+        centre = float(np.sum(r_arr / v_arr) / np.sum(1 / v_arr))
+        statistic += float(np.sum((r_arr - centre) ** 2 / v_arr))
+        df += len(group) - 1
+    if df == 0:
+        return POISSON
+    return Dispersion(max(1.0, statistic / df), float(df))
+
+
+def _p_and_quantile(stat: float, df: float) -> tuple[float, float, float]:
+    """Two-sided p of ``stat``, the 97.5 % and 80 % quantiles (t with ``df``, normal if inf)."""
+    if math.isinf(df):
+        return float(2 * special.ndtr(-abs(stat))), Z975, Z80
+    return (float(2 * sps.t.sf(abs(stat), df)), float(sps.t.ppf(0.975, df)),
+            float(sps.t.ppf(0.8, df)))
+
+
 def rate_ratio_did(*, treated_pre: Counted, treated_post: Counted, comparison_pre: Counted,
                    comparison_post: Counted, treated_earlier: Counted | None = None,
                    comparison_earlier: Counted | None = None, treated: Sequence[str] = (),
                    comparison: Sequence[str] = (), pre_waves: Sequence[int] = (),
-                   post_waves: Sequence[int] = ()) -> Evaluation:
+                   post_waves: Sequence[int] = (),
+                   dispersion: Dispersion = POISSON) -> Evaluation:
     """Ratio of rate ratios of register counts, with a Poisson interval (log scale).
 
     Each argument is ``(count, exposure)``. ``treated_earlier``/``comparison_earlier``: a
     period before ``*_pre``, for the parallel-trends check (the same ratio between the earlier
     and the pre period). The labels (areas, waves or years) are carried into the result.
+    ``dispersion`` (see :func:`trend_dispersion`) scales the variance of the log ratio, and
+    its degrees of freedom turn the normal quantiles into t quantiles; with it the note
+    ``overdispersion_scaled`` is added when the factor exceeds 1.
     """
+    if not dispersion.factor >= 1.0 or not dispersion.df > 0:
+        raise ValueError(f"a dispersion needs factor >= 1 and df > 0, not {dispersion}")
+    scale = math.sqrt(dispersion.factor)
     log_est, se, corrected = _log_rrr(treated_pre, treated_post, comparison_pre,
                                       comparison_post)
+    se *= scale
     notes = ["zero_counts_corrected"] if corrected else []
     trend_est = trend_p = None
     if treated_earlier is not None and comparison_earlier is not None:
         t_log, t_se, t_corr = _log_rrr(treated_earlier, treated_pre, comparison_earlier,
                                        comparison_pre)
         trend_est = math.exp(t_log)
-        trend_p = float(2 * special.ndtr(-abs(t_log) / t_se))
+        trend_p = _p_and_quantile(t_log / (t_se * scale), dispersion.df)[0]
         if trend_p < 0.05:
             notes.append("pre_trends_differ")
         if t_corr and not corrected:
             notes.append("zero_counts_corrected")
     else:
         notes.append("pre_trend_unavailable")
+    if dispersion.factor > 1.0:
+        notes.append("overdispersion_scaled")
+    p, q975, q80 = _p_and_quantile(log_est / se, dispersion.df)
     return Evaluation(
         kind="rate_ratio", estimate=math.exp(log_est), se=se,
-        low=math.exp(log_est - Z975 * se), high=math.exp(log_est + Z975 * se),
-        p_value=float(2 * special.ndtr(-abs(log_est) / se)),
-        pre_trend_estimate=trend_est, pre_trend_p=trend_p,
-        minimum_detectable_effect=math.exp((Z975 + Z80) * se),
+        low=math.exp(log_est - q975 * se), high=math.exp(log_est + q975 * se),
+        p_value=p, pre_trend_estimate=trend_est, pre_trend_p=trend_p,
+        minimum_detectable_effect=math.exp((q975 + q80) * se),
         treated=tuple(treated), comparison=tuple(comparison),
         pre_waves=tuple(int(w) for w in pre_waves), post_waves=tuple(int(w) for w in post_waves),
         notes=tuple(notes),

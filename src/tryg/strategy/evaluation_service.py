@@ -37,6 +37,7 @@ from tryg.strategy.evaluation import (
     propose_comparison_areas,
     rate_ratio_did,
     survey_did,
+    trend_dispersion,
 )
 
 #: The respondent-level column the evaluated measure is put in.
@@ -173,17 +174,19 @@ def evaluate_register_measure(*, measure_id: str, treated: Sequence[str],
     def pool(areas: Sequence[str], waves: Sequence[int]) -> tuple[int, float]:
         return _pooled(rates, areas, waves, years)
 
+    dispersion = trend_dispersion([[(pool([a], pre), pool([a], post)) for a in group]
+                                   for group in (treated, comparison)])
     result = rate_ratio_did(
         treated_pre=pool(treated, pre), treated_post=pool(treated, post),
         comparison_pre=pool(comparison, pre), comparison_post=pool(comparison, post),
         treated=[str(a) for a in treated], comparison=[str(a) for a in comparison],
-        pre_waves=pre, post_waves=post)
+        pre_waves=pre, post_waves=post, dispersion=dispersion)
     notes = [n for n in result.notes if n != "pre_trend_unavailable"]
     if len(pre) >= 2:
         trend = rate_ratio_did(
             treated_pre=pool(treated, pre[:-1]), treated_post=pool(treated, pre[-1:]),
             comparison_pre=pool(comparison, pre[:-1]),
-            comparison_post=pool(comparison, pre[-1:]))
+            comparison_post=pool(comparison, pre[-1:]), dispersion=dispersion)
         if trend.p_value < 0.05:
             notes.append("pre_trends_differ")
         if "zero_counts_corrected" in trend.notes and "zero_counts_corrected" not in notes:
