@@ -105,6 +105,11 @@ def test_register_ratio_of_rate_ratios_uses_the_runs_counts(demo_run: IndexRun) 
     trend = evaluate_register_measure(measure_id=REGISTER, treated=[t], comparison=[c],
                                       pre_waves=[2019, 2020], post_waves=[2023])
     assert trend.pre_trend_estimate is not None and "pre_trend_unavailable" not in trend.notes
+    # several areas a side: the areas' own counts give the overdispersion (never below Poisson)
+    many = evaluate_register_measure(measure_id=REGISTER, treated=BYDELE[:3],
+                                     comparison=BYDELE[3:], pre_waves=[2020], post_waves=[2023])
+    assert many.se is not None and math.isfinite(many.se) and many.low < many.estimate
+    assert many.treated == tuple(BYDELE[:3])
 
 
 @pytest.mark.django_db
