@@ -1,0 +1,155 @@
+"""Evaluations from the stored demo data behind the published run (evaluation_service).
+
+The demo municipality is imported through the real import services, run and published once
+for the module (tests/platform/demo_import.py), inside a transaction rolled back at the end.
+The evaluation's figures are checked against the run's own stored estimates: with one treated
+and one comparison area, the difference-in-differences of the survey measure is the
+difference of the run's direct estimates, and the ratio of rate ratios is the ratio of the
+run's register rates - so the designs, windows and populations are the run's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tryg.runs.models import IndexRun, ResultRow
+from tryg.strategy.evaluation_service import (
+    EvaluationUnavailableError,
+    evaluate_index_measure,
+    evaluate_register_measure,
+    proposed_comparison,
+)
+
+BYDELE = [f"9999-0{i}" for i in range(1, 9)]
+SHARE = "tryghed_trygge"
+REGISTER = "anmeldelser_straffelov"
+
+
+def _demo_import() -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "platform" / "demo_import.py"
+    spec = importlib.util.spec_from_file_location("demo_import", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def demo_run(django_db_setup: Any, django_db_blocker: Any,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexRun]:
+    yield from _demo_import().published_demo_run(django_db_blocker, tmp_path_factory,
+                                                  "strategy-eval")
+
+
+def stored(run: IndexRun, measure: str, area: str, wave: int, method: str) -> float:
+    row = ResultRow.objects.get(run=run, measure=measure, area_code=area, wave=wave,
+                                method=method)
+    assert row.estimate is not None
+    return float(row.estimate)
+
+
+@pytest.mark.django_db
+def test_survey_did_is_the_difference_of_the_runs_estimates(demo_run: IndexRun) -> None:
+    t, c = BYDELE[0], BYDELE[1]
+    ev = evaluate_index_measure(measure_id=SHARE, treated=[t], comparison=[c],
+                                pre_waves=[2021], post_waves=[2023])
+    expected = ((stored(demo_run, SHARE, t, 2023, "direct") - stored(demo_run, SHARE, c, 2023,
+                                                                     "direct"))
+                - (stored(demo_run, SHARE, t, 2021, "direct")
+                   - stored(demo_run, SHARE, c, 2021, "direct")))
+    assert ev.kind == "survey_did"
+    assert ev.estimate == pytest.approx(expected, abs=1e-12)
+    assert ev.se is not None and 0 < ev.se < 0.2
+    assert ev.low < ev.estimate < ev.high and 0 <= ev.p_value <= 1
+    assert ev.minimum_detectable_effect == pytest.approx(2.8 * ev.se, rel=0.01)
+    assert ev.notes == ("pre_trend_unavailable",)
+
+
+@pytest.mark.django_db
+def test_survey_did_over_several_areas_and_waves(demo_run: IndexRun) -> None:
+    ev = evaluate_index_measure(measure_id=SHARE, treated=BYDELE[:2], comparison=BYDELE[2:],
+                                pre_waves=[2019, 2020, 2021], post_waves=[2022, 2023],
+                                spec_name="dk-tryghedsindeks")
+    assert ev.treated == tuple(BYDELE[:2]) and ev.post_waves == (2022, 2023)
+    assert ev.pre_trend_estimate is not None and ev.pre_trend_p is not None
+    assert ev.se is not None and math.isfinite(ev.se)
+    assert "data_changed_since_run" not in ev.notes
+    # an item sub-index (its 0-100 score) is a survey measure too
+    sub = evaluate_index_measure(measure_id="oplevet_tryghed", treated=BYDELE[:2],
+                                 comparison=BYDELE[2:], pre_waves=[2021], post_waves=[2023])
+    assert sub.se is not None and sub.se > 0
+
+
+@pytest.mark.django_db
+def test_register_ratio_of_rate_ratios_uses_the_runs_counts(demo_run: IndexRun) -> None:
+    t, c = BYDELE[2], BYDELE[3]
+    ev = evaluate_register_measure(measure_id=REGISTER, treated=[t], comparison=[c],
+                                   pre_waves=[2020], post_waves=[2023])
+    rate = {(a, w): stored(demo_run, REGISTER, a, w, "register") for a in (t, c)
+            for w in (2020, 2023)}
+    expected = (rate[t, 2023] / rate[t, 2020]) / (rate[c, 2023] / rate[c, 2020])
+    assert ev.kind == "rate_ratio"
+    assert ev.estimate == pytest.approx(expected, rel=1e-9)
+    assert ev.low < ev.estimate < ev.high
+    # the index measure entry point hands register measures on
+    same = evaluate_index_measure(measure_id=REGISTER, treated=[t], comparison=[c],
+                                  pre_waves=[2020], post_waves=[2023])
+    assert same.estimate == ev.estimate
+    trend = evaluate_register_measure(measure_id=REGISTER, treated=[t], comparison=[c],
+                                      pre_waves=[2019, 2020], post_waves=[2023])
+    assert trend.pre_trend_estimate is not None and "pre_trend_unavailable" not in trend.notes
+    # several areas a side: the areas' own counts give the overdispersion (never below Poisson)
+    many = evaluate_register_measure(measure_id=REGISTER, treated=BYDELE[:3],
+                                     comparison=BYDELE[3:], pre_waves=[2020], post_waves=[2023])
+    assert many.se is not None and math.isfinite(many.se) and many.low < many.estimate
+    assert many.treated == tuple(BYDELE[:3])
+
+
+@pytest.mark.django_db
+def test_proposed_comparison_areas_from_the_published_run(demo_run: IndexRun) -> None:
+    got = proposed_comparison(measure_id=SHARE, treated=[BYDELE[0]], k=3)
+    assert len(got) == 3 and BYDELE[0] not in got
+    assert set(got) <= set(BYDELE)  # the treated area's level only
+    assert proposed_comparison(measure_id=SHARE, treated=[BYDELE[0]], k=3) == got
+    everything = proposed_comparison(measure_id=SHARE, treated=[BYDELE[0]], k=20,
+                                     pre_waves=[2019, 2020])
+    assert sorted(everything) == sorted(BYDELE[1:])
+
+
+@pytest.mark.django_db
+def test_what_cannot_be_evaluated_says_why(demo_run: IndexRun) -> None:
+    kw: dict[str, Any] = {"treated": [BYDELE[0]], "comparison": [BYDELE[1]],
+                          "pre_waves": [2021], "post_waves": [2023]}
+    with pytest.raises(EvaluationUnavailableError, match="not a survey or register measure"):
+        evaluate_index_measure(measure_id="nope", **kw)
+    with pytest.raises(EvaluationUnavailableError, match="no index run of the specification"):
+        evaluate_index_measure(measure_id=SHARE, spec_name="other-spec", **kw)
+    with pytest.raises(EvaluationUnavailableError, match="one level"):
+        evaluate_index_measure(measure_id=SHARE, treated=["9999-U01"], comparison=[BYDELE[1]],
+                               pre_waves=[2021], post_waves=[2023])
+    with pytest.raises(EvaluationUnavailableError, match="unknown area codes: 0000"):
+        evaluate_index_measure(measure_id=SHARE, treated=["0000"], comparison=[BYDELE[1]],
+                               pre_waves=[2021], post_waves=[2023])
+    with pytest.raises(EvaluationUnavailableError, match="not a register measure"):
+        evaluate_register_measure(measure_id=SHARE, **kw)
+    with pytest.raises(EvaluationUnavailableError, match="no estimates of"):
+        proposed_comparison(measure_id="nope", treated=[BYDELE[0]])
+
+
+@pytest.mark.django_db
+def test_data_stored_since_the_run_is_named(demo_run: IndexRun) -> None:
+    """The evaluation reads the data stored now; when that is not what the run saw (its input
+    fingerprints differ), the notes say so. (The test's transaction undoes the change.)"""
+    run = IndexRun.objects.get(pk=demo_run.pk)
+    run.inputs = {**run.inputs, "survey": {**run.inputs["survey"], "sha256": "0" * 64}}
+    run.save(update_fields=["inputs"])
+    ev = evaluate_index_measure(measure_id=SHARE, treated=[BYDELE[0]], comparison=[BYDELE[1]],
+                                pre_waves=[2021], post_waves=[2023])
+    assert "data_changed_since_run" in ev.notes
