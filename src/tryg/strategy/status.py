@@ -3,6 +3,7 @@ module with exactly this interface; the lead takes that version at merge)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def _path(baseline: Point | None, targets: Sequence[Target], when: date) -> floa
         return None
     if when <= knots[0][0] or len(knots) == 1:
         return knots[0][1] if len(knots) == 1 or when <= knots[0][0] else knots[-1][1]
-    for (d0, v0), (d1, v1) in zip(knots, knots[1:], strict=False):
+    for (d0, v0), (d1, v1) in itertools.pairwise(knots):
         if d0 <= when <= d1:
             span = (d1 - d0).days or 1
             return v0 + (v1 - v0) * (when - d0).days / span
@@ -99,9 +100,10 @@ def assess(*, baseline: Point | None, targets: Sequence[Target], measurements: S
         return done(Status.NOT_ASSESSABLE, "no_data")
     if (today - latest.when).days > max_age_days:
         return done(Status.NOT_ASSESSABLE, "stale")
-    se = _se(latest)
-    if se is None:
+    latest_se = _se(latest)
+    if latest_se is None:
         return done(Status.NOT_ASSESSABLE, "no_interval")
+    se = latest_se
     expected = _path(baseline, targets, latest.when)
     if expected is None:
         return done(Status.NOT_ASSESSABLE, "no_target")
