@@ -32,8 +32,8 @@ def area_codes_of(obj: models.Model) -> set[str]:
         areas = areas.filter(initiative=obj)
     elif isinstance(obj, Indicator):
         areas = areas.filter(initiative_id=obj.initiative_id)
-    elif getattr(obj, "indicator_id", None) is not None:
-        areas = areas.filter(initiative__indicators=obj.indicator_id)
+    elif (indicator := getattr(obj, "indicator_id", None)) is not None:
+        areas = areas.filter(initiative__indicators=indicator)
     else:
         return set()
     return set(areas.values_list("code", flat=True))

@@ -97,13 +97,19 @@ def published_points(indicator: Indicator, context: SeriesContext) -> list[Point
         return []
     from tryg.public.data import rows
 
+    # shares as the pages show them: in percent
+    scale = 100.0 if data.info(indicator.measure_id).in_percent else 1.0
+
+    def scaled(value: Any) -> float | None:
+        return None if value is None else scale * float(value)
+
     points = []
     for row in rows(data, area_code=code, measure=indicator.measure_id):
         if row["suppressed"] or row["estimate"] is None:
             continue
-        points.append(Point(when=wave_date(int(row["wave"])), value=float(row["estimate"]),
-                            se=row["se"], low=row["ci_low"], high=row["ci_high"],
-                            n=_count(row["n"]), estimate=True))
+        points.append(Point(when=wave_date(int(row["wave"])), value=scale * float(row["estimate"]),
+                            se=scaled(row["se"]), low=scaled(row["ci_low"]),
+                            high=scaled(row["ci_high"]), n=_count(row.get("n_display")), estimate=True))
     return points
 
 
