@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.params import functions
 from ninja.errors import HttpError
 from ninja.security import django_auth
@@ -201,4 +201,4 @@ def add_measurement(request: HttpRequest, indicator_id: IdPath, body: Measuremen
             method_note=body.method, published=body.published)
     except ValidationError as exc:
         raise HttpError(400, "; ".join(exc.messages)) from None
-    return 201, _measurement(made)
+    return Status(201, _measurement(made))

@@ -11,7 +11,7 @@ object's history is read by kind and id.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -37,9 +37,13 @@ from tryg.strategy.models import (
 )
 
 
+#: Today's date for the pages' status (tests set their own instead of reading the clock).
+clock: Callable[[], dt.date] = timezone.localdate
+
+
 def today() -> dt.date:
-    """The date the pages assess status on (tests pass their own ``today``)."""
-    return timezone.localdate()
+    """The date the pages assess status on (:data:`clock`)."""
+    return clock()
 
 
 def _plain(value: Any) -> Any:
