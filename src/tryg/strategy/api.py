@@ -170,7 +170,8 @@ def initiative(request: HttpRequest, initiative_id: IdPath) -> Any:
                                                 services.today()))
 
 
-@router.get("/indicators/{indicator_id}/measurements", response=list[MeasurementOut])
+@router.get("/indicators/{indicator_id}/measurements", response=list[MeasurementOut],
+            url_name="indicator_measurements")
 def measurements(request: HttpRequest, indicator_id: IdPath) -> Any:
     """The measurements entered for an indicator (published ones only for the public)."""
     found = Indicator.objects.filter(pk=indicator_id).values_list("initiative_id",
@@ -185,7 +186,7 @@ def measurements(request: HttpRequest, indicator_id: IdPath) -> Any:
 
 
 @router.post("/indicators/{indicator_id}/measurements", response={201: MeasurementOut},
-             auth=django_auth)
+             auth=django_auth, url_name="indicator_measurements")
 def add_measurement(request: HttpRequest, indicator_id: IdPath, body: MeasurementIn) -> Any:
     """Enter a measurement (partners: for their own organisation's initiatives only)."""
     indicator = (Indicator.objects.select_related("initiative").filter(pk=indicator_id)
