@@ -203,6 +203,9 @@ class Measurement(models.Model):
 
     class Meta:
         ordering = ["when", "id"]
+        # the overview picks each indicator's first and latest measurement by this order
+        indexes = [models.Index(fields=["indicator", "when", "id"],
+                                name="measurement_series")]
         verbose_name = _("measurement")
         verbose_name_plural = _("measurements")
 

@@ -14,7 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import Least, RowNumber
 
 from tryg.accounts import roles
 from tryg.strategy import sources
@@ -107,22 +108,30 @@ def baseline_point(baseline: Baseline | None) -> Point | None:
                  estimate=not (baseline.se is None and baseline.low is None))
 
 
+def _assess(indicator: Indicator, points: list[Point], baseline: Point | None,
+            targets: list[PathTarget], today: dt.date) -> Assessment:
+    """The status: against the stored baseline, else the first point (when there are more)."""
+    after = points
+    if baseline is None and len(points) > 1:
+        baseline, after = points[0], points[1:]
+    return assess(baseline=baseline, targets=targets, measurements=after,
+                  polarity="down" if indicator.polarity == "down" else "up", today=today)
+
+
 def indicator_view(indicator: Indicator, context: sources.SeriesContext, today: dt.date,
                    show_unpublished: bool) -> IndicatorView:
+    """One indicator with its measurements, targets and baseline prefetched (the initiative
+    page: :func:`initiatives_queryset`)."""
     points = sources.series(indicator, context)
     try:
         stored: Baseline | None = indicator.baseline
     except Baseline.DoesNotExist:
         stored = None
     baseline = baseline_point(stored)
-    if baseline is None and len(points) > 1:
-        baseline, points_after = points[0], points[1:]
-    else:
-        points_after = points
     targets = [PathTarget(when=t.when, value=t.value) for t in indicator.targets.all()]
-    assessment = assess(baseline=baseline, targets=targets, measurements=points_after,
-                        polarity="down" if indicator.polarity == "down" else "up",
-                        today=today)
+    assessment = _assess(indicator, points, baseline, targets, today)
+    if baseline is None and len(points) > 1:
+        baseline = points[0]
     measurements = [m for m in indicator.measurements.all()
                     if m.published or show_unpublished]
     return IndicatorView(indicator, points, baseline, targets, assessment, measurements)
@@ -163,13 +172,61 @@ class StrategyView:
 
 
 def strategy_view(strategy: Strategy, user: Any, today: dt.date) -> StrategyView:
-    """The whole strategy as ``user`` may see it, statuses computed."""
-    initiatives = list(initiatives_queryset(user).filter(focus_area__strategy=strategy))
+    """The whole strategy as ``user`` may see it, statuses computed.
+
+    Read for a page of thousands of indicators: initiatives, owners and areas prefetched,
+    indicators as objects, but baselines, targets and measurements as plain rows (building
+    20,000 model objects would take most of the page's time), in a fixed number of queries.
+    An entered indicator's :attr:`IndicatorView.points` are here its first and latest
+    measurement only: what its status is computed from.
+    """
+    initiatives = list(visible_initiatives(user).filter(focus_area__strategy=strategy)
+                       .select_related("focus_area__strategy").order_by("order", "id")
+                       .prefetch_related("owners", Prefetch(
+                           "areas", queryset=InitiativeArea.objects.order_by("code")),
+                           Prefetch("indicators", queryset=Indicator.objects.order_by(
+                               "order", "id"))))
+    ids = [i.pk for i in initiatives]
+    unpublished = {i.pk for i in initiatives
+                   if roles.can_see_unpublished_measurements(user, i)}
+    of_strategy = {"indicator__initiative__in": ids}
+    # Only the first and the latest visible measurement decide the status (the first stands
+    # in for a missing baseline): the database picks those two rows per indicator.
+    def edge(order: list[Any]) -> Window:
+        return Window(RowNumber(), partition_by=[F("indicator_id")], order_by=order)
+
+    visible = Q(published=True) | Q(indicator__initiative__in=sorted(unpublished))
+    rows = (Measurement.objects.filter(visible, **of_strategy)
+            .annotate(edge=Least(edge([F("when").asc(), F("id").asc()]),
+                                 edge([F("when").desc(), F("id").desc()])))
+            .filter(edge=1).order_by("indicator_id", "when", "id")
+            .values_list("indicator_id", "when", "value", "se", "low", "high", "n", "exact"))
+    manual: dict[int, list[Point]] = {}
+    for indicator, when, value, se, low, high, n, exact in rows:
+        manual.setdefault(indicator, []).append(
+            Point(when=when, value=value, se=se, low=low, high=high, n=n, estimate=not exact))
+    targets: dict[int, list[PathTarget]] = {}
+    for indicator, when, value in Target.objects.filter(**of_strategy).order_by(
+            "when", "id").values_list("indicator_id", "when", "value"):
+        targets.setdefault(indicator, []).append(PathTarget(when=when, value=value))
+    baselines = {row[0]: Point(when=row[1], value=row[2], se=row[3], low=row[4], high=row[5],
+                               n=row[6], estimate=not (row[3] is None and row[4] is None))
+                 for row in Baseline.objects.filter(**of_strategy).values_list(
+                     "indicator_id", "when", "value", "se", "low", "high", "n")}
     context = context_for(user)
+    context.manual = manual
     by_area: dict[int, list[InitiativeView]] = {}
     for initiative in initiatives:
-        by_area.setdefault(initiative.focus_area_id, []).append(
-            initiative_view(initiative, user, context, today))
+        views = []
+        for indicator in initiative.indicators.all():
+            points = sources.series(indicator, context)
+            baseline = baselines.get(indicator.pk)
+            goals = targets.get(indicator.pk, [])
+            views.append(IndicatorView(indicator, points, baseline, goals,
+                                       _assess(indicator, points, baseline, goals, today)))
+        by_area.setdefault(initiative.focus_area_id, []).append(InitiativeView(
+            initiative, views, roles.can_enter_measurements(user, initiative),
+            roles.can_edit_strategy(user)))
     focus_areas = list(strategy.focus_areas.all())
     return StrategyView(strategy, [FocusAreaView(fa, by_area.get(fa.pk, []))
                                    for fa in focus_areas])

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.safestring import SafeString
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tryg.charts.labels import format_number
 from tryg.public import charts
 from tryg.strategy.models import Indicator, Initiative
-from tryg.strategy.overview import IndicatorView
+from tryg.strategy.overview import FocusAreaView, IndicatorView
 from tryg.strategy.sources import SeriesContext
 
 STATUS_LABELS = {
@@ -30,6 +32,41 @@ REASON_LABELS = {
     "behind": gettext_lazy("on the wrong side of the target path"),
     "no_target": gettext_lazy("no target set"),
 }
+
+
+def overview_rows(focus: FocusAreaView, language: str) -> SafeString:
+    """The rows of a focus area's table on the overview page (initiative × indicator with
+    status), written here rather than by the template engine: a strategy of 2,000 indicators
+    renders in milliseconds instead of seconds (bench/strategy_overview.py)."""
+    initiative_url = reverse("strategy:initiative", args=[0]).replace("/0/", "/{}/")
+    not_published = escape(_("not published"))
+    no_indicators = escape(_("No indicators yet."))
+    labels = {k: escape(str(v)) for k, v in STATUS_LABELS.items()}
+    out: list[str] = []
+    for iv in focus.initiatives:
+        i = iv.initiative
+        url = initiative_url.format(i.pk)
+        head = f'<a href="{url}">{escape(i.name)}</a>'
+        if not i.published:
+            head += f' <span class="unpublished">({not_published})</span>'
+        if not iv.indicators:
+            out.append(f'<tr><th scope="row">{head}</th><td colspan="4">{no_indicators}'
+                       "</td></tr>")
+            continue
+        for k, v in enumerate(iv.indicators):
+            a = v.assessment
+            cells = [] if k else [f'<th scope="rowgroup" rowspan="{len(iv.indicators)}">'
+                                  f"{head}</th>"]
+            cells.append(f'<td><a href="{url}#indicator-{v.indicator.pk}">'
+                         f"{escape(v.indicator.name)}</a> "
+                         f'<span class="unit">({escape(v.indicator.unit)})</span></td>')
+            latest = number(a.latest.value, language) if a.latest else ""
+            expected = number(a.expected, language) if a.expected is not None else ""
+            cells.append(f'<td class="num">{latest}</td><td class="num">{expected}</td>')
+            cells.append(f'<td><span class="status status-{v.status}">'
+                         f"{labels.get(v.status, v.status)}</span></td>")
+            out.append("<tr>" + "".join(cells) + "</tr>")
+    return mark_safe("\n".join(out))  # every text above is escaped
 
 
 def number(value: float | None, language: str) -> str:

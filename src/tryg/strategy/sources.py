@@ -38,6 +38,8 @@ class SeriesContext:
     (a function of the indicator, asked per initiative)."""
 
     unpublished: Callable[[Indicator], bool] = field(default=lambda _i: False)
+    #: Entered measurements read already (visible ones only), by indicator id.
+    manual: dict[int, list[Point]] | None = None
 
     @cached_property
     def published(self) -> Any:
@@ -119,6 +121,8 @@ register(Indicator.Source.REGISTER)(published_points)
 
 @register(Indicator.Source.MANUAL)
 def entered_points(indicator: Indicator, context: SeriesContext) -> list[Point]:
+    if context.manual is not None:
+        return list(context.manual.get(indicator.pk, ()))
     show_all = context.unpublished(indicator)
     return [Point(when=m.when, value=m.value, se=m.se, low=m.low, high=m.high, n=m.n,
                   estimate=not m.exact)

@@ -11,8 +11,6 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from scipy.stats import norm
-
 
 class Status(StrEnum):
     ON_TRACK = "on_track"
@@ -88,7 +86,7 @@ def assess(*, baseline: Point | None, targets: Sequence[Target], measurements: S
         if s1 is not None and s0 is not None:
             se = math.hypot(s1, s0)
             low, high = change - 1.959964 * se, change + 1.959964 * se
-            p_value = float(2 * norm.sf(abs(change) / se)) if se > 0 else (
+            p_value = math.erfc(abs(change) / se / math.sqrt(2)) if se > 0 else (
                 0.0 if change else 1.0)
             significant = p_value < 0.05
 

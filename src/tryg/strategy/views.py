@@ -78,8 +78,11 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
 def strategy_overview(request: HttpRequest, strategy_id: int) -> HttpResponse:
     strategy = _strategy_or_404(request, strategy_id)
     view = overview.strategy_view(strategy, request.user, services.today())
+    language = _language()
     return render(request, "strategy/overview.html", {
-        "view": view, "strategy": strategy, "labels": presentation.STATUS_LABELS,
+        "view": view, "strategy": strategy,
+        "focus_areas": [(fa, presentation.overview_rows(fa, language))
+                        for fa in view.focus_areas],
         "can_edit": roles.can_edit_strategy(request.user)})
 
 
