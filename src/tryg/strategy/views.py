@@ -303,7 +303,8 @@ def measurement_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
         return refused
     form = forms.MeasurementForm(request.POST or None,
                                  instance=Measurement(indicator=indicator,
-                                                      entered_by=request.user))
+                                                      entered_by=request.user),
+                                 initial={"when": services.today()})
     back = reverse("strategy:initiative", args=[indicator.initiative_id])
     return _form_page(request, form, _("New measurement: %(name)s") % {"name": indicator.name},
                       lambda m: back + f"#indicator-{indicator.pk}", _model_save(request), back)
