@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from strategy_helpers import TODAY
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from strategy_helpers import TODAY  # noqa: E402
-
-from tryg.strategy import services  # noqa: E402
+from tryg.strategy import services
 
 
 @pytest.fixture(autouse=True)

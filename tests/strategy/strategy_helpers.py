@@ -46,8 +46,9 @@ def people() -> People:
 
 def areas(*codes: str) -> list[Area]:
     batch = ImportBatch.objects.create(kind="areas", file_name="areas.csv", sha256="a" * 64)
-    return [Area.objects.create(code=c, name=NAMES.get(c, f"Område {c}"), level="kommune" if len(c) == 4
-                                else "bydel", import_batch=batch) for c in codes]
+    return [Area.objects.create(code=c, name=NAMES.get(c, f"Område {c}"),
+                                level="kommune" if len(c) == 4 else "bydel",
+                                import_batch=batch) for c in codes]
 
 
 def initiative(owners: list[Organisation], *, published: bool = True,

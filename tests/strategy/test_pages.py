@@ -145,8 +145,8 @@ def test_the_public_never_sees_unpublished_measurements_or_initiatives() -> None
         assert "Hemmelig" not in body, url
     # the owning partner and the coordinator do see it
     for user in (who.partner, who.coordinator):
-        body = _client(user).get(reverse("strategy:initiative", args=[shown.pk])).content
-        assert UNPUBLISHED_VALUE in body.decode().replace(",", ".")
+        seen = _client(user).get(reverse("strategy:initiative", args=[shown.pk])).content
+        assert UNPUBLISHED_VALUE in seen.decode().replace(",", ".")
     assert _client(who.partner).get(reverse("strategy:initiative",
                                             args=[hidden.pk])).status_code == 200
     assert _client(who.other_partner).get(reverse("strategy:initiative",

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema, Status
-from ninja.params import functions
 from ninja.errors import HttpError
+from ninja.params import functions
 from ninja.security import django_auth
 
 from tryg.accounts import roles

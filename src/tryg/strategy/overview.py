@@ -147,8 +147,10 @@ def initiative_view(initiative: Initiative, user: Any, context: sources.SeriesCo
 
 
 def context_for(user: Any) -> sources.SeriesContext:
-    return sources.SeriesContext(unpublished=lambda indicator: roles.can_see_unpublished_measurements(
-        user, indicator.initiative))
+    def unpublished(indicator: Indicator) -> bool:
+        return roles.can_see_unpublished_measurements(user, indicator.initiative)
+
+    return sources.SeriesContext(unpublished=unpublished)
 
 
 @dataclass
@@ -202,13 +204,13 @@ def strategy_view(strategy: Strategy, user: Any, today: dt.date) -> StrategyView
             .filter(edge=1).order_by("indicator_id", "when", "id")
             .values_list("indicator_id", "when", "value", "se", "low", "high", "n", "exact"))
     manual: dict[int, list[Point]] = {}
-    for indicator, when, value, se, low, high, n, exact in rows:
-        manual.setdefault(indicator, []).append(
+    for indicator_id, when, value, se, low, high, n, exact in rows:
+        manual.setdefault(indicator_id, []).append(
             Point(when=when, value=value, se=se, low=low, high=high, n=n, estimate=not exact))
     targets: dict[int, list[PathTarget]] = {}
-    for indicator, when, value in Target.objects.filter(**of_strategy).order_by(
+    for indicator_id, when, value in Target.objects.filter(**of_strategy).order_by(
             "when", "id").values_list("indicator_id", "when", "value"):
-        targets.setdefault(indicator, []).append(PathTarget(when=when, value=value))
+        targets.setdefault(indicator_id, []).append(PathTarget(when=when, value=value))
     baselines = {row[0]: Point(when=row[1], value=row[2], se=row[3], low=row[4], high=row[5],
                                n=row[6], estimate=not (row[3] is None and row[4] is None))
                  for row in Baseline.objects.filter(**of_strategy).values_list(

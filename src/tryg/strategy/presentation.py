@@ -19,7 +19,7 @@ from tryg.strategy.sources import SeriesContext
 
 STATUS_LABELS = {
     "on_track": gettext_lazy("On track"),
-    "uncertain": gettext_lazy("Uncertain"),
+    "uncertain": gettext_lazy("Too uncertain to tell"),
     "off_track": gettext_lazy("Off track"),
     "not_assessable": gettext_lazy("Not assessable"),
 }

@@ -36,7 +36,6 @@ from tryg.strategy.models import (
     Target,
 )
 
-
 #: Today's date for the pages' status (tests set their own instead of reading the clock).
 clock: Callable[[], dt.date] = timezone.localdate
 

@@ -109,9 +109,11 @@ def published_points(indicator: Indicator, context: SeriesContext) -> list[Point
     for row in rows(data, area_code=code, measure=indicator.measure_id):
         if row["suppressed"] or row["estimate"] is None:
             continue
-        points.append(Point(when=wave_date(int(row["wave"])), value=scale * float(row["estimate"]),
+        points.append(Point(when=wave_date(int(row["wave"])),
+                            value=scale * float(row["estimate"]),
                             se=scaled(row["se"]), low=scaled(row["ci_low"]),
-                            high=scaled(row["ci_high"]), n=_count(row.get("n_display")), estimate=True))
+                            high=scaled(row["ci_high"]), n=_count(row.get("n_display")),
+                            estimate=True))
     return points
 
 

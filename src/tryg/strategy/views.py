@@ -28,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from tryg.accounts import roles
+from tryg.accounts.models import User
 from tryg.strategy import forms, overview, presentation, services
 from tryg.strategy.models import (
     Baseline,
@@ -285,6 +286,10 @@ def strategy_export(request: HttpRequest, strategy_id: int) -> HttpResponse:
 # -- partners: measurements and notes ---------------------------------------------------------
 
 
+def _user(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
 def _entry_allowed(request: HttpRequest, initiative: Initiative) -> HttpResponse | None:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -303,7 +308,7 @@ def measurement_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
         return refused
     form = forms.MeasurementForm(request.POST or None,
                                  instance=Measurement(indicator=indicator,
-                                                      entered_by=request.user),
+                                                      entered_by=_user(request)),
                                  initial={"when": services.today()})
     back = reverse("strategy:initiative", args=[indicator.initiative_id])
     return _form_page(request, form, _("New measurement: %(name)s") % {"name": indicator.name},

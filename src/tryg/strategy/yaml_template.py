@@ -287,9 +287,9 @@ def import_template(text: str, *, source: str = "template", user: Any = None,
     for code, line in declared.items():
         target = area_map.get(code, code)
         if target not in known_areas:
+            unknown = f" ({target!r} is unknown)" if target != code else ""
             problems.append((line, f"the area code {code!r} does not map to an area of this "
-                                   f"installation{f' ({target!r} is unknown)' if target != code else ''}"
-                                   "; give --map-area CODE=CODE"))
+                                   f"installation{unknown}; give --map-area CODE=CODE"))
         codes[code] = target
     # organisations
     orgs: dict[str, tuple[str, str]] = {}
@@ -306,8 +306,9 @@ def import_template(text: str, *, source: str = "template", user: Any = None,
     def check_keys(node: Located | None, known: Mapping[str, Any], what: str) -> None:
         for item in (node.value if node is not None else []):
             if item.value not in known:
+                listed = "organisations" if what == "organisation" else "areas"
                 problems.append((item.line, f"{what} {item.value!r} is not declared in "
-                                            f"{'organisations' if what == 'organisation' else 'areas'}"))
+                                            f"{listed}"))
 
     measures = _known_measures()
     check_keys(root.get("partners"), orgs, "organisation")
@@ -352,7 +353,7 @@ def _write(doc: dict[str, Any], codes: dict[str, str], orgs: dict[str, tuple[str
         period = doc["period"]
         strategy = Strategy(name=doc["name"], description=doc.get("description", ""),
                             status=doc.get("status", Strategy.Status.DRAFT),
-                            period_start=_date(period["start"]),
+                            period_start=dt.date.fromisoformat(period["start"]),
                             period_end=_date(period.get("end")))
         services.save(strategy, user, action=imported,
                       m2m={"partners": [organisations[k] for k in doc.get("partners", [])]})
@@ -383,7 +384,8 @@ def _write(doc: dict[str, Any], codes: dict[str, str], orgs: dict[str, tuple[str
                         order=n_order)
                     services.save(indicator, user, action=imported)
                     for t in ind.get("targets", []):
-                        services.save(Target(indicator=indicator, when=_date(t["date"]),
+                        services.save(Target(indicator=indicator,
+                                             when=dt.date.fromisoformat(t["date"]),
                                              value=float(t["value"])), user, action=imported)
     return ImportResult(strategy, created, dict(codes))
 
