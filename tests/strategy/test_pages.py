@@ -174,3 +174,18 @@ def test_the_area_page_lists_the_initiative_and_follows_a_new_measurement(
     assert "status-on_track" in page
     front = anonymous.get("/").content.decode()
     assert reverse("strategy:list") in front
+
+
+@pytest.mark.django_db
+def test_a_measurement_deleted_by_mistake_stays_in_the_history() -> None:
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    made = Measurement.objects.create(indicator=ind, when=dt.date(2025, 1, 1), value=12.5)
+    url = reverse("strategy:measurement_delete", args=[made.pk])
+    assert _client(who.other_partner).post(url).status_code == 403
+    assert _client(who.partner).get(url).status_code == 200
+    assert _client(who.partner).post(url).status_code == 302
+    assert not Measurement.objects.exists()
+    last = ChangeRecord.objects.filter(model="measurement", object_id=made.pk).first()
+    assert last is not None and last.action == "delete" and last.data["value"] == 12.5
+    assert last.actor_name == "partner"

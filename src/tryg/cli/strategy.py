@@ -32,13 +32,19 @@ def _setup(data_dir: str | None) -> None:
 
 @click.group("strategy")
 def strategy() -> None:
-    """Strategies: list them, export one as a template (YAML), import a template."""
+    """List, export and import strategies.
+
+    A template (YAML) holds a strategy's focus areas, initiatives and indicator definitions.
+    """
 
 
 @strategy.command("list")
 @_DATA_DIR
 def list_(data_dir: str | None) -> None:
-    """The strategies with their numbers of focus areas, initiatives and indicators."""
+    """List the strategies and their sizes.
+
+    Each with its numbers of focus areas, initiatives and indicators.
+    """
     _setup(data_dir)
     from django.db.models import Count
 
@@ -61,8 +67,11 @@ def list_(data_dir: str | None) -> None:
               help="Write to this file (default: standard output).")
 @_DATA_DIR
 def export(strategy_id: int, output: Path | None, data_dir: str | None) -> None:
-    """Write strategy STRATEGY_ID as a template: focus areas, initiatives, indicator
-    definitions and targets; no measurements, no people."""
+    """Export a strategy as a template (YAML).
+
+    Writes strategy STRATEGY_ID's focus areas, initiatives, indicator definitions and
+    targets; no measurements, no people.
+    """
     _setup(data_dir)
     from tryg.strategy.models import Strategy
     from tryg.strategy.yaml_template import export_strategy
@@ -90,8 +99,10 @@ def export(strategy_id: int, output: Path | None, data_dir: str | None) -> None:
 @_DATA_DIR
 def import_(file: Path, areas: Sequence[str], organisations: Sequence[str],
             create_organisations: bool, data_dir: str | None) -> None:
-    """Import a strategy template; every problem is listed with its line, and then nothing is
-    imported."""
+    """Import a strategy template (YAML).
+
+    Every problem is listed with its line, and then nothing is imported.
+    """
     area_map = _pairs(areas, "--map-area")
     organisation_map = _pairs(organisations, "--map-organisation")
     _setup(data_dir)
@@ -124,8 +135,11 @@ def indicator() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_DATA_DIR
 def indicator_import(file: Path, data_dir: str | None) -> None:
-    """Import measurements from a CSV or XLSX file (columns indicator, value, date or wave;
-    optional n, se, low, high, exact, method, published). All or nothing."""
+    """Import measurements (CSV or XLSX).
+
+    Columns: indicator (its id), value, date or wave; optional n, se, low, high, exact,
+    method, published. All or nothing: every problem is listed by row and column.
+    """
     _setup(data_dir)
     from tryg.index.inputs import InputError
     from tryg.strategy.measurement_import import import_measurements

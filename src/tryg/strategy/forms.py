@@ -133,7 +133,3 @@ class NoteForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Note
         fields = ["text", "published"]
         widgets = {"text": forms.Textarea(attrs={"rows": 4})}
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(label=_("File (CSV or XLSX)"))

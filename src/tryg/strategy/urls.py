@@ -30,4 +30,6 @@ urlpatterns = [
     path("indicators/<int:indicator_id>/notes/new/", views.note_new, name="note_new"),
     path("measurements/<int:measurement_id>/edit/", views.measurement_edit,
          name="measurement_edit"),
+    path("measurements/<int:measurement_id>/delete/", views.measurement_delete,
+         name="measurement_delete"),
 ]

@@ -347,3 +347,20 @@ def note_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
                       lambda f: services.add_note(indicator, request.user,
                                                   f.cleaned_data["text"],
                                                   f.cleaned_data["published"]), back)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def measurement_delete(request: HttpRequest, measurement_id: int) -> HttpResponse:
+    """Delete a measurement entered by mistake (its history keeps it)."""
+    measurement = get_object_or_404(Measurement.objects.select_related("indicator__initiative"),
+                                    pk=measurement_id)
+    initiative = measurement.indicator.initiative
+    refused = _entry_allowed(request, initiative)
+    if refused is not None:
+        return refused
+    back = reverse("strategy:initiative", args=[initiative.pk])
+    if request.method == "POST":
+        services.delete(measurement, request.user)
+        return HttpResponseRedirect(back + f"#indicator-{measurement.indicator_id}")
+    return render(request, "strategy/delete.html", {"measurement": measurement, "back": back})
