@@ -132,3 +132,13 @@ def test_the_schema_describes_every_key_the_export_writes() -> None:
     indicator = definitions["$defs"]["indicator"]
     assert set(indicator["required"]) == {"name", "unit", "source"}
     assert "proposed" in indicator["properties"]
+
+
+@pytest.mark.django_db
+def test_aliases_are_refused_so_a_small_file_cannot_blow_up() -> None:
+    text = ("tryg_strategy_template: 1\na: &a [x, x, x]\nb: &b [*a, *a, *a]\n"
+            "c: [*b, *b, *b]\n")
+    with pytest.raises(TemplateError) as caught:
+        import_template(text, source="bomb.yaml")
+    # the line of the value used again (the anchor &a)
+    assert "aliases" in str(caught.value) and caught.value.problems[0][0] == 2

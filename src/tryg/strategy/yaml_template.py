@@ -96,17 +96,30 @@ class Located:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _convert(node: yaml.Node) -> Located:
+class _AliasError(ValueError):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _convert(node: yaml.Node, seen: set[int] | None = None) -> Located:
+    """The node as Located values. A node met twice is an alias (``*name``): refused, as a
+    template needs none and aliases of aliases can blow a small file up exponentially."""
+    seen = set() if seen is None else seen
     line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if id(node) in seen:
+            raise _AliasError(line)
+        seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Located] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            out[key] = _convert(value_node)
+            out[key] = _convert(value_node, seen)
         return Located(_KeyedDict(out, {str(k.value): k.start_mark.line + 1
                                         for k, _v in node.value}), line)
     if isinstance(node, yaml.SequenceNode):
-        return Located([_convert(item) for item in node.value], line)
+        return Located([_convert(item, seen) for item in node.value], line)
     assert isinstance(node, yaml.ScalarNode)
     return Located(_scalar(node), line)
 
@@ -137,7 +150,14 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return text  # str and timestamps stay text (dates are checked as "YYYY-MM-DD")
 
 
+#: The largest template read (characters): a strategy of hundreds of initiatives is far less.
+MAX_CHARACTERS = 5_000_000
+
+
 def parse(text: str, source: str) -> Located:
+    if len(text) > MAX_CHARACTERS:
+        raise TemplateError(source, [(None, f"the file is larger than {MAX_CHARACTERS:,} "
+                                            "characters; a template is far smaller")])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -148,7 +168,12 @@ def parse(text: str, source: str) -> Located:
         raise TemplateError(source, [(None, f"not valid YAML: {exc}")]) from None
     if node is None:
         raise TemplateError(source, [(None, "the file is empty")])
-    return _convert(node)
+    try:
+        return _convert(node)
+    except _AliasError as exc:
+        raise TemplateError(source, [(exc.line, "this value is used again through an alias "
+                                                "(*name); aliases are not allowed in a "
+                                                "template: write the values out")]) from None
 
 
 # -- checking against the schema ------------------------------------------------------------------
