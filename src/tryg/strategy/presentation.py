@@ -73,6 +73,12 @@ def number(value: float | None, language: str) -> str:
     return "–" if value is None else format_number(value, language)
 
 
+def p_text(p: float, language: str) -> str:
+    """A p-value for "p …": "= 0,123", or "< 0,001" below (decimal comma in Danish)."""
+    text = "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    return text.replace(".", ",") if language == "da" else text
+
+
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
@@ -120,7 +126,7 @@ def status_context(view: IndicatorView, language: str) -> dict[str, Any]:
     if a.change is not None:
         change = {"value": number(a.change, language),
                   "low": number(a.change_low, language), "high": number(a.change_high, language),
-                  "p": None if a.change_p is None else f"{a.change_p:.3f}",
+                  "p": None if a.change_p is None else p_text(a.change_p, language),
                   "significant": a.significant}
     return {"status": view.status, "label": status_label(view.status),
             "reason": str(REASON_LABELS.get(a.reason, a.reason)),
@@ -129,8 +135,8 @@ def status_context(view: IndicatorView, language: str) -> dict[str, Any]:
             "change": change}
 
 
-def evaluation(initiative: Initiative, indicator: Indicator,
-               context: SeriesContext) -> dict[str, Any] | None:
+def evaluation(initiative: Initiative, indicator: Indicator, context: SeriesContext,
+               language: str) -> dict[str, Any] | None:
     """The before/after comparison of an index indicator of an initiative with areas and a
     start date: None when it does not apply; ``{"error": ...}`` when it cannot be made."""
     if (indicator.source != Indicator.Source.INDEX or not indicator.measure_id
@@ -158,6 +164,7 @@ def evaluation(initiative: Initiative, indicator: Indicator,
     except (ValueError, ArithmeticError, KeyError) as exc:
         return {"indicator": indicator, "error": str(exc)}
     return {"indicator": indicator, "result": result, "proposed": proposed,
+            "p": p_text(result.p_value, language).removeprefix("= "),
             "comparison": ", ".join(result.comparison),
             "pre": ", ".join(str(w) for w in result.pre_waves),
             "post": ", ".join(str(w) for w in result.post_waves)}

@@ -105,7 +105,7 @@ def initiative_page(request: HttpRequest, initiative_id: int) -> HttpResponse:
             "rows": presentation.indicator_rows(iv, language), "notes": notes,
             "targets": iv.targets,
         })
-        found = presentation.evaluation(initiative, iv.indicator, context)
+        found = presentation.evaluation(initiative, iv.indicator, context, language)
         if found is not None:
             evaluations.append(found)
     from tryg.areas.models import Area
