@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -90,8 +90,11 @@ class ServedSite:
     url: str  # no trailing slash
     data_dir: Path
     screenshots: Path
-    #: role → (user name, password) of the demo's users, as `tryg demo` printed them.
+    #: role → (user name, password) of the demo's users, as `tryg demo` printed them (the
+    #: first of each role).
     users: dict[str, tuple[str, str]]
+    #: user name → (role, password) of every demo user printed (e.g. a second partner).
+    logins: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -123,10 +126,15 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
         wait_until_answering(url + "/healthz", server, log)
         SCREENSHOTS.mkdir(exist_ok=True)
         print(f"\nbrowser tests: {url} serves {data_dir}; screenshots in {SCREENSHOTS}")
-        users = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
+        printed = list(re.finditer(
             r"^\s+(administrator|analyst|coordinator|partner|walker)\s+(\S+)\s+(\S+)",
-            build.stdout, re.M)}
-        yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS, users=users)
+            build.stdout, re.M))
+        users: dict[str, tuple[str, str]] = {}
+        for m in printed:
+            users.setdefault(m.group(1), (m.group(2), m.group(3)))
+        logins = {m.group(2): (m.group(1), m.group(3)) for m in printed}
+        yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS, users=users,
+                         logins=logins)
     finally:
         server.terminate()
         try:

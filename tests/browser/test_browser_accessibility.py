@@ -41,7 +41,8 @@ def describe(violations: list[dict[str, Any]]) -> str:
 @pytest.mark.parametrize("language", ["da", "en"])
 @pytest.mark.parametrize("path", ["/", AREA, "/map/", "/methods/", "/downloads/",
                                   "/map/?level=bydel", "/search/?q=a", "/areas/9999/",
-                                  "/downloads/codebook/"])
+                                  "/downloads/codebook/", "/strategies/", "/strategies/1/",
+                                  "/initiatives/7/"])
 def test_no_serious_accessibility_violations(axe: Axe, page: Page, served_site: ServedSite,
                                               path: str, language: str) -> None:
     page.context.add_cookies([{"name": "django_language", "value": language,
@@ -85,4 +86,23 @@ def test_the_analysts_pages_have_no_serious_violations(axe: Axe, page: Page,
         answer = page.goto(served_site(path))
         assert answer is not None and answer.status == 200, path
         assert page.locator("header").inner_text().count(name) == 1, path  # logged in
+        _check(axe, page, path)
+
+
+COORDINATOR_PAGES = ("/strategies/1/", "/strategies/new/", "/strategies/1/history/",
+                     "/initiatives/1/", "/initiatives/1/edit/", "/indicators/3/edit/",
+                     "/indicators/3/measurements/new/", "/indicators/3/notes/new/")
+
+
+def test_the_coordinators_pages_have_no_serious_violations(axe: Axe, page: Page,
+                                                           served_site: ServedSite) -> None:
+    name, password = served_site.users["coordinator"]
+    page.goto(served_site("/login/"))
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.locator("main button[type=submit], main input[type=submit]").first.click()
+    for path in COORDINATOR_PAGES:
+        answer = page.goto(served_site(path))
+        assert answer is not None and answer.status == 200, path
         _check(axe, page, path)

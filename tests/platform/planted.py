@@ -43,6 +43,10 @@ SUPPRESSED_CI_LOW = 7712.5625
 SUPPRESSED_CI_HIGH = 7818.3125
 SMALL_COUNT_RATE = 6053.40625
 PUBLIC_ESTIMATE = 5512.8125
+# A strategy: an unpublished initiative and an unpublished measurement of a published one
+# (owned by the municipality, not by the planted partner's housing association).
+UNPUBLISHED_MEASUREMENT = 3141.59375
+UNPUBLISHED_INITIATIVE = "HIDDEN-INITIATIVE-MK-62"
 
 
 def client_as(site: Site, who: str) -> Client:
@@ -81,6 +85,8 @@ INTERNAL_MARKERS: dict[str, set[str]] = {
     "suppressed value": (float_forms(SUPPRESSED_ESTIMATE) | float_forms(SUPPRESSED_CI_LOW)
                          | float_forms(SUPPRESSED_CI_HIGH)),
     "small register count's rate": float_forms(SMALL_COUNT_RATE),
+    "unpublished measurement": float_forms(UNPUBLISHED_MEASUREMENT),
+    "unpublished initiative": {UNPUBLISHED_INITIATIVE},
 }
 ALL_MARKERS = {**MICRODATA_MARKERS, **INTERNAL_MARKERS}
 
@@ -100,12 +106,13 @@ class Site:
     unpublished: IndexRun
     published: IndexRun
     areas: list[Area] = field(default_factory=list)
+    strategy: dict[str, int] = field(default_factory=dict)
 
     def ints(self) -> list[int]:
         """Primary keys and years of the planted objects (to fill URL parameters)."""
         values = [self.wave.year, self.survey_batch.pk, self.register_batch.pk,
                   self.unpublished.pk, self.published.pk, *(a.pk for a in self.areas),
-                  *(u.pk for u in self.users.values())]
+                  *(u.pk for u in self.users.values()), *self.strategy.values()]
         values += list(Response.objects.values_list("pk", flat=True))
         values += list(RegisterRecord.objects.values_list("pk", flat=True))
         return sorted(set(values))
@@ -189,4 +196,42 @@ def plant() -> Site:
     ])
     return Site(users=users, wave=wave, survey_batch=survey_batch,
                 register_batch=register_batch, unpublished=unpublished, published=published,
-                areas=[kommune, district])
+                areas=[kommune, district], strategy=plant_strategy(municipality, district))
+
+
+def plant_strategy(owner: Organisation, area: Area) -> dict[str, int]:
+    """A strategy with a published initiative (an unpublished measurement, an index indicator
+    of the district, whose published figure is suppressed) and an unpublished initiative."""
+    from tryg.strategy.models import (
+        FocusArea,
+        Indicator,
+        Initiative,
+        InitiativeArea,
+        Measurement,
+        Note,
+        Strategy,
+        Target,
+    )
+
+    strategy = Strategy.objects.create(name="Planted strategy", status="adopted",
+                                       period_start=dt.date(2030, 1, 1))
+    focus = FocusArea.objects.create(strategy=strategy, name="Planted focus")
+    shown = Initiative.objects.create(focus_area=focus, name="Planted initiative",
+                                      published=True, period_start=dt.date(2031, 1, 1))
+    hidden = Initiative.objects.create(focus_area=focus, name=UNPUBLISHED_INITIATIVE)
+    for initiative in (shown, hidden):
+        initiative.owners.set([owner])
+        InitiativeArea.objects.create(initiative=initiative, code=area.code)
+    manual = Indicator.objects.create(initiative=shown, name="Planted manual", unit="%")
+    Indicator.objects.create(initiative=shown, name="Planted index", unit="%", source="index",
+                             measure_id="tryghed_trygge", area_code=area.code)
+    Target.objects.create(indicator=manual, when=dt.date(2032, 12, 31), value=80)
+    measurement = Measurement.objects.create(indicator=manual, when=dt.date(2031, 6, 1),
+                                             value=UNPUBLISHED_MEASUREMENT, se=1.0,
+                                             published=False)
+    Measurement.objects.create(indicator=manual, when=dt.date(2030, 6, 1), value=61.5, se=1.0,
+                               published=True)
+    note = Note.objects.create(indicator=manual, text="Planted note", published=True)
+    return {"strategy": strategy.pk, "focus_area": focus.pk, "initiative": shown.pk,
+            "hidden_initiative": hidden.pk, "indicator": manual.pk,
+            "measurement": measurement.pk, "note": note.pk}

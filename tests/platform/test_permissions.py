@@ -46,6 +46,8 @@ from tryg.accounts.models import Organisation, User
 from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
 from tryg.runs.models import IndexRun, ResultRow
+from tryg.strategy.models import Indicator, Initiative, Measurement, Note, Strategy
+from tryg.strategy.models import Target as StrategyTarget
 from tryg.surveys.models import Response, Wave
 
 #: Requests per URL pattern at most (patterns with several free parameters).
@@ -97,6 +99,11 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
         "year": [site.wave.year],
         "run_id": [site.unpublished.pk, site.published.pk],
         "batch_id": [site.register_batch.pk, site.survey_batch.pk],
+        "strategy_id": [site.strategy["strategy"]],
+        "focus_area_id": [site.strategy["focus_area"]],
+        "initiative_id": [site.strategy["initiative"], site.strategy["hidden_initiative"]],
+        "indicator_id": [site.strategy["indicator"]],
+        "measurement_id": [site.strategy["measurement"]],
     }
     if name in specific:
         return [str(v) for v in specific[name]]
@@ -121,7 +128,12 @@ def targets(site: Site) -> tuple[list[Target], list[str]]:
                     match = resolve(urlparse(url).path)
                 except Resolver404:
                     continue
-                if match.func is pattern.callback and url not in urls:
+                # (django-ninja makes one pattern per method of a path, all answered by the
+                # first: the same URL name marks them as one endpoint)
+                same = match.func is pattern.callback or (
+                    bool(pattern.name) and match.url_name == pattern.name
+                    and match.route.endswith(str(pattern.pattern)))
+                if same and url not in urls:
                     urls.append(url)
                 if len(urls) >= MAX_PER_PATTERN:
                     break
@@ -177,6 +189,9 @@ def _state() -> dict[str, Any]:
         "published": sorted(IndexRun.objects.values_list("pk", "published_at")),
         "counts": [m.objects.count() for m in (Response, Wave, RegisterRecord, ImportBatch,
                                                IndexRun, ResultRow, User, Organisation)],
+        "strategy": [m.objects.count() for m in (Strategy, Initiative, Indicator, Measurement,
+                                                 Note, StrategyTarget)],
+        "measurements": sorted(Measurement.objects.values_list("pk", "value", "published")),
         "users": sorted(User.objects.values_list("username", "role", "organisation_id",
                                                  "is_staff", "is_superuser", "is_active",
                                                  "password")),
@@ -197,7 +212,10 @@ def test_every_url_pattern_is_reached(site: Site) -> None:
                      f"/analyse/imports/{site.register_batch.pk}/records/",
                      f"/analyse/runs/{site.unpublished.pk}/",
                      f"/api/waves/{site.wave.year}/responses", "/api/register/records",
-                     "/api/results", f"/admin/accounts/user/{site.users['partner'].pk}/change/"):
+                     "/api/results", f"/admin/accounts/user/{site.users['partner'].pk}/change/",
+                     f"/initiatives/{site.strategy['hidden_initiative']}/",
+                     f"/indicators/{site.strategy['indicator']}/measurements/new/",
+                     f"/api/indicators/{site.strategy['indicator']}/measurements"):
         assert expected in urls
 
 

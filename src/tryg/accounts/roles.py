@@ -60,3 +60,41 @@ def can_see_unpublished(user: Any) -> bool:
 def can_see_run(user: Any, run: Any) -> bool:
     """A run at all: a published one is public (in its public view), others are internal."""
     return bool(run.is_published) or can_see_unpublished(user)
+
+
+# -- strategies (tryg.strategy) ------------------------------------------------------------------
+# Coordinators (and administrators) make and change strategies, focus areas, initiatives,
+# indicators and targets; a partner (or an analyst) enters measurements and notes for the
+# initiatives its organisation owns; the public sees published initiatives and measurements.
+
+
+def can_edit_strategy(user: Any) -> bool:
+    return role_of(user) in (Role.ADMINISTRATOR, Role.COORDINATOR)
+
+
+def can_see_unpublished_initiatives(user: Any) -> bool:
+    """Every initiative and measurement, published or not."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)
+
+
+def owns_initiative(user: Any, initiative: Any) -> bool:
+    """``user`` belongs to one of the organisations that own ``initiative``."""
+    org = getattr(user, "organisation_id", None) if role_of(user) else None
+    return org is not None and any(o.pk == org for o in initiative.owners.all())
+
+
+def can_enter_measurements(user: Any, initiative: Any) -> bool:
+    """Measurements and notes: coordinators for every initiative, partners and analysts for
+    their own organisation's."""
+    if can_edit_strategy(user):
+        return True
+    return role_of(user) in (Role.PARTNER, Role.ANALYST) and owns_initiative(user, initiative)
+
+
+def can_see_initiative(user: Any, initiative: Any) -> bool:
+    return (bool(initiative.published) or can_see_unpublished_initiatives(user)
+            or can_enter_measurements(user, initiative))
+
+
+def can_see_unpublished_measurements(user: Any, initiative: Any) -> bool:
+    return can_see_unpublished_initiatives(user) or can_enter_measurements(user, initiative)

@@ -15,6 +15,7 @@ from ninja.errors import ValidationError
 
 from tryg import __version__
 from tryg.api import analyst, public
+from tryg.strategy import api as strategy_api
 
 api = NinjaAPI(
     title="tryg",
@@ -27,6 +28,7 @@ api = NinjaAPI(
 )
 api.add_router("", public.router)
 api.add_router("", analyst.router)
+api.add_router("", strategy_api.router)
 
 
 @api.exception_handler(ValidationError)

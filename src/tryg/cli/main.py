@@ -15,6 +15,7 @@ from tryg.cli.demo_data import demo_data
 from tryg.cli.imports import import_
 from tryg.cli.index import index
 from tryg.cli.site import manage, serve
+from tryg.cli.strategy import indicator, strategy
 from tryg.cli.users import user
 
 #: The parts of tryg, in the order a user meets them, with their state.
@@ -66,6 +67,8 @@ tryg.add_command(serve)
 tryg.add_command(manage)
 tryg.add_command(import_)
 tryg.add_command(user)
+tryg.add_command(strategy)
+tryg.add_command(indicator)
 
 
 def main() -> None:

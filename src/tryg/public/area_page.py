@@ -17,6 +17,8 @@ from tryg.public import charts, data
 from tryg.public.data import Published
 from tryg.public.measures import GAP, component_ids, composite_id
 from tryg.public.present import present, trend_points, unit_note
+from tryg.strategy.overview import area_initiatives
+from tryg.strategy.services import today
 
 
 def _parent(published: Published, code: str, level: str) -> tuple[str, str] | None:
@@ -104,6 +106,7 @@ def area_context(published: Published, language: str, code: str) -> dict[str, An
         "waves": published.waves, "sections": sections, "gap": gap,
         "components": _components(published, language, code),
         "similar": similar,
+        "initiatives": area_initiatives(code, today()),
         "similar_label": similar_info.label(language) if similar_info else "",
         "own_similar": (present(similar_info, r, language)
                         if similar_info and (r := data.latest(published, code, similar_measure))

@@ -1,5 +1,6 @@
-"""tryg.strategy: safety strategies, their initiatives and indicators, honest status, evaluation.
+"""Strategies: focus areas, initiatives, indicators with targets and measurements.
 
-The pure parts (:mod:`tryg.strategy.status`, :mod:`tryg.strategy.evaluation`) take plain data
-and return frozen results; they import no Django.
+The Django app (label ``strategy``). Pure status and evaluation maths live in
+:mod:`tryg.strategy.status` and :mod:`tryg.strategy.evaluation`; the rest (models, services,
+pages, API, YAML templates, demo) around them.
 """

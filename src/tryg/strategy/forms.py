@@ -1,0 +1,135 @@
+"""The forms of the strategy pages (plain Django forms: they work without JavaScript)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tryg.accounts.models import Organisation
+from tryg.strategy.models import (
+    Baseline,
+    FocusArea,
+    Indicator,
+    Initiative,
+    Measurement,
+    Note,
+    Strategy,
+    Target,
+)
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class StrategyForm(forms.ModelForm):  # type: ignore[type-arg]
+    partners = forms.ModelMultipleChoiceField(
+        Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("partner organisations"))
+
+    class Meta:
+        model = Strategy
+        fields = ["name", "description", "period_start", "period_end", "status", "partners"]
+        widgets = {"period_start": DATE, "period_end": DATE}
+
+
+class FocusAreaForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = FocusArea
+        fields = ["name", "description", "order"]
+
+
+class InitiativeForm(forms.ModelForm):  # type: ignore[type-arg]
+    owners = forms.ModelMultipleChoiceField(
+        Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("owners"))
+    area_codes = forms.CharField(
+        label=_("areas"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Area codes, one per line or separated by commas."))
+    comparison = forms.CharField(
+        label=_("comparison areas"), required=False,
+        help_text=_("Area codes for the before/after evaluation, separated by commas "
+                    "(empty: proposed from the areas most alike before)."))
+
+    class Meta:
+        model = Initiative
+        fields = ["name", "description", "public_summary", "owners", "period_start",
+                  "period_end", "links", "published", "order"]
+        widgets = {"period_start": DATE, "period_end": DATE,
+                   "links": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["area_codes"].initial = "\n".join(
+                self.instance.areas.values_list("code", flat=True))
+            self.fields["comparison"].initial = ", ".join(self.instance.comparison_areas)
+
+    @staticmethod
+    def codes(text: str) -> list[str]:
+        return [c.strip() for c in text.replace(",", "\n").splitlines() if c.strip()]
+
+    def clean_area_codes(self) -> list[str]:
+        codes = self.codes(self.cleaned_data.get("area_codes") or "")
+        if any(len(c) > 40 for c in codes):
+            raise forms.ValidationError(_("An area code has at most 40 characters."))
+        return codes
+
+    def clean_comparison(self) -> list[str]:
+        return self.codes(self.cleaned_data.get("comparison") or "")
+
+
+class IndicatorForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Indicator
+        fields = ["name", "definition", "unit", "polarity", "frequency", "source",
+                  "measure_id", "area_code", "plugin", "proposed", "order"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("source") in (Indicator.Source.INDEX, Indicator.Source.REGISTER) and not (
+                data.get("measure_id")):
+            self.add_error("measure_id", _("An index or register indicator names its measure."))
+        return data
+
+
+class _Uncertainty(forms.ModelForm):  # type: ignore[type-arg]
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high, se = data.get("low"), data.get("high"), data.get("se")
+        if (low is None) != (high is None):
+            self.add_error("high", _("Give both ends of the interval, or neither."))
+        elif low is not None and high is not None and low > high:
+            self.add_error("high", _("The interval's high end is below its low end."))
+        if se is not None and se < 0:
+            self.add_error("se", _("A standard error is not negative."))
+        return data
+
+
+class BaselineForm(_Uncertainty):
+    class Meta:
+        model = Baseline
+        fields = ["when", "value", "se", "low", "high", "n"]
+        widgets = {"when": DATE}
+
+
+class TargetForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Target
+        fields = ["when", "value"]
+        widgets = {"when": DATE}
+
+
+class MeasurementForm(_Uncertainty):
+    class Meta:
+        model = Measurement
+        fields = ["when", "wave", "value", "n", "se", "low", "high", "exact", "method_note",
+                  "published"]
+        widgets = {"when": DATE, "method_note": forms.Textarea(attrs={"rows": 2})}
+
+
+class NoteForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Note
+        fields = ["text", "published"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 4})}

@@ -1,0 +1,161 @@
+"""Measurements from a CSV or XLSX file, all or nothing.
+
+Columns: ``indicator`` (the indicator's id), ``value``, and either ``date`` (2016-12-31 or
+31-12-2016) or ``wave`` (a year); optional ``n``, ``se``, ``low`` and ``high`` (a 95 %
+interval: both or neither), ``exact`` (1/0, yes/no: a count, no interval needed),
+``method`` (a note on how it was measured) and ``published`` (1/0). Every problem is listed
+with file, row and column; if there is any, nothing is stored. The file is read by
+:mod:`tryg.readers` like every other import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from tryg.accounts import roles
+from tryg.index.inputs import InputError
+from tryg.readers.cells import (
+    BadCellError,
+    parse_date,
+    parse_integer,
+    parse_number,
+    shown,
+)
+from tryg.readers.report import Collector
+from tryg.readers.table import PathLike, load_table
+from tryg.readers.text import cell_text
+from tryg.strategy import services
+from tryg.strategy.models import Indicator, Measurement
+from tryg.strategy.sources import wave_date
+
+REQUIRED = ("indicator", "value")
+OPTIONAL = ("date", "wave", "n", "se", "low", "high", "exact", "method", "published")
+TRUE = {"1", "yes", "ja", "true", "sand", "x"}
+FALSE = {"0", "no", "nej", "false", "falsk", ""}
+
+
+@dataclass(frozen=True)
+class MeasurementImport:
+    source: str
+    stored: int
+    indicators: int
+
+
+def _flag(text: str | None) -> bool:
+    value = (text or "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise BadCellError(f"{shown(text)} is not yes/no (1/0)")
+
+
+def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImport:
+    """Read and store the measurements of ``path``; :class:`InputError` with every problem
+    (nothing stored) otherwise. ``user`` must be allowed to enter measurements for every
+    indicator's initiative (None: the command line, trusted)."""
+    table = load_table(path)
+    out = Collector(table.source)
+    header = [h.strip().lower() for h in table.header]
+    for column in REQUIRED:
+        if column not in header:
+            out.error(table.header_line, column, f"the column {column!r} is missing")
+    if "date" not in header and "wave" not in header:
+        out.error(table.header_line, "date", "give a column 'date' or a column 'wave'")
+    for column in header:
+        if column not in REQUIRED + OPTIONAL:
+            out.error(table.header_line, column, f"unknown column {column!r} (known: "
+                                                 f"{', '.join(REQUIRED + OPTIONAL)})")
+    out.raise_if_errors()
+    at = {name: header.index(name) for name in header}
+    ids = set()
+    for row in table.rows:
+        text = cell_text(row[at["indicator"]])
+        if text and text.isdigit():
+            ids.add(int(text))
+    indicators = {i.pk: i for i in Indicator.objects.filter(pk__in=ids)
+                  .select_related("initiative").prefetch_related("initiative__owners")}
+    rows: list[Measurement] = []
+    for line, row in zip(table.lines, table.rows, strict=True):
+        rows_before = len(out.errors)
+
+        def cell(name: str, row: list[Any] = row) -> Any:
+            return row[at[name]] if name in at else None
+
+        def number(name: str, *, line: int = line, whole: bool = False) -> Any:
+            value = cell(name)
+            if cell_text(value) is None:
+                return None
+            try:
+                return (parse_integer(value, decimal_comma=table.decimal_comma) if whole
+                        else parse_number(value, decimal_comma=table.decimal_comma))
+            except BadCellError as exc:
+                out.error(line, name, str(exc))
+                return None
+
+        indicator = None
+        key = cell_text(cell("indicator"))
+        if key is None:
+            out.error(line, "indicator", "this cell is empty")
+        elif not key.isdigit() or int(key) not in indicators:
+            out.error(line, "indicator", f"no indicator with the id {shown(key)}")
+        else:
+            indicator = indicators[int(key)]
+            if user is not None and not roles.can_enter_measurements(user, indicator.initiative):
+                out.error(line, "indicator", "you may not enter measurements for this "
+                                             "indicator's initiative")
+        value = number("value")
+        if value is None and cell_text(cell("value")) is None:
+            out.error(line, "value", "this cell is empty")
+        when: dt.date | None = None
+        wave = number("wave", whole=True)
+        if cell_text(cell("date")) is not None:
+            try:
+                when = parse_date(cell("date"))
+            except BadCellError as exc:
+                out.error(line, "date", str(exc))
+        elif wave is not None:
+            if not 1900 <= wave <= 2200:
+                out.error(line, "wave", f"{shown(cell('wave'))} is not a plausible year")
+            else:
+                when = wave_date(wave)
+        elif "date" in at or "wave" in at:
+            out.error(line, "date" if "date" in at else "wave", "give a date or a wave")
+        n = number("n", whole=True)
+        if n is not None and n < 0:
+            out.error(line, "n", f"{shown(cell('n'))} must not be negative")
+        se, low, high = number("se"), number("low"), number("high")
+        if se is not None and se < 0:
+            out.error(line, "se", f"{shown(cell('se'))} must not be negative")
+        if (low is None) != (high is None):
+            out.error(line, "high" if high is None else "low",
+                      "give both ends of the interval (low and high), or neither")
+        elif low is not None and high is not None and low > high:
+            out.error(line, "high", "the interval's high end is below its low end")
+        flags = {}
+        for name in ("exact", "published"):
+            try:
+                flags[name] = _flag(cell_text(cell(name)))
+            except BadCellError as exc:
+                out.error(line, name, str(exc))
+        if len(out.errors) == rows_before and indicator is not None and when is not None:
+            assert value is not None and not math.isnan(value)
+            rows.append(Measurement(indicator=indicator, when=when, wave=wave, value=value, n=n,
+                                    se=se, low=low, high=high, exact=flags["exact"],
+                                    method_note=cell_text(cell("method")) or "",
+                                    published=flags["published"], entered_by=user))
+    if not table.rows:
+        out.error(None, None, "the file has no rows")
+    out.raise_if_errors()
+    with transaction.atomic():
+        for measurement in rows:
+            services.save(measurement, user)
+    return MeasurementImport(table.source, len(rows), len({m.indicator_id for m in rows}))
+
+
+__all__ = ["InputError", "MeasurementImport", "import_measurements"]

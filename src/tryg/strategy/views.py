@@ -1,0 +1,366 @@
+"""The strategy pages: thin views over :mod:`tryg.strategy.overview` and the services.
+
+* public (content by who asks): the list of strategies and initiatives, a strategy's overview
+  (focus areas × initiatives × indicators with status), an initiative's page;
+* coordinators: forms for strategies, focus areas, initiatives, indicators, baselines, targets,
+  the history and the template export;
+* partners: measurements and notes for their own organisation's initiatives (403 for others).
+
+Objects a visitor may not see answer 404; pages a logged-in visitor may not use, 403; the
+anonymous are sent to the log-in page (:func:`tryg.web.access.require`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.forms import BaseForm
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from tryg.accounts import roles
+from tryg.accounts.models import User
+from tryg.strategy import forms, overview, presentation, services
+from tryg.strategy.models import (
+    Baseline,
+    ChangeRecord,
+    FocusArea,
+    Indicator,
+    Initiative,
+    Measurement,
+    Strategy,
+)
+from tryg.strategy.yaml_template import export_strategy
+from tryg.web.access import require
+
+
+def _language() -> str:
+    return "en" if (get_language() or "").startswith("en") else "da"
+
+
+def _strategy_or_404(request: HttpRequest, strategy_id: int) -> Strategy:
+    found = overview.visible_strategies(request.user).filter(pk=strategy_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def _initiative_or_404(request: HttpRequest, initiative_id: int) -> Initiative:
+    found = (overview.initiatives_queryset(request.user).filter(pk=initiative_id).first())
+    if found is None:
+        raise Http404
+    return found
+
+
+# -- public pages ---------------------------------------------------------------------------
+
+
+@require_safe
+def strategy_list(request: HttpRequest) -> HttpResponse:
+    strategies = list(overview.visible_strategies(request.user).prefetch_related("partners"))
+    initiatives = list(overview.visible_initiatives(request.user)
+                       .select_related("focus_area__strategy").prefetch_related("owners")
+                       .order_by("focus_area__strategy_id", "focus_area__order", "order", "id"))
+    return render(request, "strategy/list.html", {
+        "strategies": strategies, "initiatives": initiatives,
+        "can_edit": roles.can_edit_strategy(request.user)})
+
+
+@require_safe
+def strategy_overview(request: HttpRequest, strategy_id: int) -> HttpResponse:
+    strategy = _strategy_or_404(request, strategy_id)
+    view = overview.strategy_view(strategy, request.user, services.today())
+    language = _language()
+    return render(request, "strategy/overview.html", {
+        "view": view, "strategy": strategy,
+        "focus_areas": [(fa, presentation.overview_rows(fa, language))
+                        for fa in view.focus_areas],
+        "can_edit": roles.can_edit_strategy(request.user)})
+
+
+@require_safe
+def initiative_page(request: HttpRequest, initiative_id: int) -> HttpResponse:
+    """What is being done where, by whom, and how it is going."""
+    initiative = _initiative_or_404(request, initiative_id)
+    language = _language()
+    context = overview.context_for(request.user)
+    view = overview.initiative_view(initiative, request.user, context, services.today())
+    show_unpublished = roles.can_see_unpublished_measurements(request.user, initiative)
+    indicators = []
+    evaluations = []
+    for iv in view.indicators:
+        notes = [n for n in iv.indicator.notes.all() if n.published or show_unpublished]
+        indicators.append({
+            "view": iv, "status": presentation.status_context(iv, language),
+            "chart": presentation.trend_chart(iv, language),
+            "rows": presentation.indicator_rows(iv, language), "notes": notes,
+            "targets": iv.targets,
+        })
+        found = presentation.evaluation(initiative, iv.indicator, context, language)
+        if found is not None:
+            evaluations.append(found)
+    from tryg.areas.models import Area
+
+    codes = [a.code for a in initiative.areas.all()]
+    names = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+    return render(request, "strategy/initiative.html", {
+        "initiative": initiative, "view": view, "indicators": indicators,
+        "areas": [(c, names.get(c, c)) for c in codes], "evaluations": evaluations,
+        "show_unpublished": show_unpublished,
+        "history": services.history(initiative)[:20] if view.can_edit else []})
+
+
+# -- coordinators' forms --------------------------------------------------------------------
+
+
+def _form_page(request: HttpRequest, form: BaseForm, title: str,
+               done: Callable[[Any], str], save: Callable[[Any], Any],
+               back: str) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            obj = save(form)
+        return HttpResponseRedirect(done(obj))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "strategy/form.html", {"form": form, "title": title, "back": back},
+                  status=status)
+
+
+def _model_save(request: HttpRequest, m2m: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+    def save(form: Any) -> Any:
+        obj = form.save(commit=False)
+        return services.save(obj, request.user,
+                             m2m={name: form.cleaned_data[name] for name in m2m})
+
+    return save
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def strategy_new(request: HttpRequest) -> HttpResponse:
+    form = forms.StrategyForm(request.POST or None)
+    return _form_page(request, form, _("New strategy"),
+                      lambda s: reverse("strategy:overview", args=[s.pk]),
+                      _model_save(request, ("partners",)), reverse("strategy:list"))
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def strategy_edit(request: HttpRequest, strategy_id: int) -> HttpResponse:
+    strategy = get_object_or_404(Strategy, pk=strategy_id)
+    form = forms.StrategyForm(request.POST or None, instance=strategy)
+    back = reverse("strategy:overview", args=[strategy.pk])
+    return _form_page(request, form, _("Edit the strategy"), lambda s: back,
+                      _model_save(request, ("partners",)), back)
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def focus_area_new(request: HttpRequest, strategy_id: int) -> HttpResponse:
+    strategy = get_object_or_404(Strategy, pk=strategy_id)
+    form = forms.FocusAreaForm(request.POST or None,
+                               instance=FocusArea(strategy=strategy))
+    back = reverse("strategy:overview", args=[strategy.pk])
+    return _form_page(request, form, _("New focus area"), lambda f: back,
+                      _model_save(request), back)
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def focus_area_edit(request: HttpRequest, focus_area_id: int) -> HttpResponse:
+    focus_area = get_object_or_404(FocusArea, pk=focus_area_id)
+    form = forms.FocusAreaForm(request.POST or None, instance=focus_area)
+    back = reverse("strategy:overview", args=[focus_area.strategy_id])
+    return _form_page(request, form, _("Edit the focus area"), lambda f: back,
+                      _model_save(request), back)
+
+
+def _initiative_save(request: HttpRequest) -> Callable[[Any], Any]:
+    def save(form: Any) -> Any:
+        obj = form.save(commit=False)
+        obj.comparison_areas = form.cleaned_data["comparison"]
+        return services.save(obj, request.user, m2m={"owners": form.cleaned_data["owners"]},
+                             areas=form.cleaned_data["area_codes"])
+
+    return save
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def initiative_new(request: HttpRequest, focus_area_id: int) -> HttpResponse:
+    focus_area = get_object_or_404(FocusArea, pk=focus_area_id)
+    form = forms.InitiativeForm(request.POST or None, instance=Initiative(focus_area=focus_area))
+    return _form_page(request, form, _("New initiative"),
+                      lambda i: reverse("strategy:initiative", args=[i.pk]),
+                      _initiative_save(request),
+                      reverse("strategy:overview", args=[focus_area.strategy_id]))
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def initiative_edit(request: HttpRequest, initiative_id: int) -> HttpResponse:
+    initiative = get_object_or_404(Initiative, pk=initiative_id)
+    form = forms.InitiativeForm(request.POST or None, instance=initiative)
+    back = reverse("strategy:initiative", args=[initiative.pk])
+    return _form_page(request, form, _("Edit the initiative"), lambda i: back,
+                      _initiative_save(request), back)
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def indicator_new(request: HttpRequest, initiative_id: int) -> HttpResponse:
+    initiative = get_object_or_404(Initiative, pk=initiative_id)
+    form = forms.IndicatorForm(request.POST or None, instance=Indicator(initiative=initiative))
+    back = reverse("strategy:initiative", args=[initiative.pk])
+    return _form_page(request, form, _("New indicator"),
+                      lambda i: reverse("strategy:indicator_edit", args=[i.pk]),
+                      _model_save(request), back)
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def indicator_edit(request: HttpRequest, indicator_id: int) -> HttpResponse:
+    indicator = get_object_or_404(Indicator, pk=indicator_id)
+    form = forms.IndicatorForm(request.POST or None, instance=indicator)
+    back = reverse("strategy:initiative", args=[indicator.initiative_id])
+    if request.method == "POST" and form.is_valid():
+        services.save(form.save(commit=False), request.user)
+        return HttpResponseRedirect(back + f"#indicator-{indicator.pk}")
+    return render(request, "strategy/indicator_edit.html", {
+        "form": form, "indicator": indicator, "back": back,
+        "targets": list(indicator.targets.all()),
+        "baseline": Baseline.objects.filter(indicator=indicator).first()},
+        status=400 if request.method == "POST" else 200)
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def target_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
+    indicator = get_object_or_404(Indicator, pk=indicator_id)
+    form = forms.TargetForm(request.POST or None)
+    back = reverse("strategy:indicator_edit", args=[indicator.pk])
+    return _form_page(request, form, _("New target"), lambda t: back,
+                      lambda f: services.add_target(indicator, request.user,
+                                                    f.cleaned_data["when"],
+                                                    f.cleaned_data["value"]), back)
+
+
+@require(roles.can_edit_strategy)
+@require_http_methods(["GET", "POST"])
+def baseline_edit(request: HttpRequest, indicator_id: int) -> HttpResponse:
+    indicator = get_object_or_404(Indicator, pk=indicator_id)
+    existing = Baseline.objects.filter(indicator=indicator).first()
+    form = forms.BaselineForm(request.POST or None,
+                              instance=existing or Baseline(indicator=indicator))
+    back = reverse("strategy:indicator_edit", args=[indicator.pk])
+    return _form_page(request, form, _("Baseline"), lambda b: back, _model_save(request), back)
+
+
+@require(roles.can_edit_strategy)
+@require_safe
+def strategy_history(request: HttpRequest, strategy_id: int) -> HttpResponse:
+    strategy = get_object_or_404(Strategy, pk=strategy_id)
+    changes = ChangeRecord.objects.filter(strategy_id=strategy.pk)[:500]
+    return render(request, "strategy/history.html", {"strategy": strategy,
+                                                     "changes": changes})
+
+
+@require(roles.can_edit_strategy)
+@require_safe
+def strategy_export(request: HttpRequest, strategy_id: int) -> HttpResponse:
+    strategy = get_object_or_404(Strategy, pk=strategy_id)
+    response = HttpResponse(export_strategy(strategy),
+                            content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="strategy-{strategy.pk}.yaml"'
+    return response
+
+
+# -- partners: measurements and notes ---------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
+def _entry_allowed(request: HttpRequest, initiative: Initiative) -> HttpResponse | None:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not roles.can_enter_measurements(request.user, initiative):
+        raise PermissionDenied
+    return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def measurement_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
+    indicator = get_object_or_404(Indicator.objects.select_related("initiative"),
+                                  pk=indicator_id)
+    refused = _entry_allowed(request, indicator.initiative)
+    if refused is not None:
+        return refused
+    form = forms.MeasurementForm(request.POST or None,
+                                 instance=Measurement(indicator=indicator,
+                                                      entered_by=_user(request)),
+                                 initial={"when": services.today()})
+    back = reverse("strategy:initiative", args=[indicator.initiative_id])
+    return _form_page(request, form, _("New measurement: %(name)s") % {"name": indicator.name},
+                      lambda m: back + f"#indicator-{indicator.pk}", _model_save(request), back)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def measurement_edit(request: HttpRequest, measurement_id: int) -> HttpResponse:
+    measurement = get_object_or_404(Measurement.objects.select_related("indicator__initiative"),
+                                    pk=measurement_id)
+    initiative = measurement.indicator.initiative
+    refused = _entry_allowed(request, initiative)
+    if refused is not None:
+        return refused
+    form = forms.MeasurementForm(request.POST or None, instance=measurement)
+    back = reverse("strategy:initiative", args=[initiative.pk])
+    return _form_page(request, form, _("Edit the measurement"),
+                      lambda m: back + f"#indicator-{measurement.indicator_id}",
+                      _model_save(request), back)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def note_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
+    indicator = get_object_or_404(Indicator.objects.select_related("initiative"),
+                                  pk=indicator_id)
+    refused = _entry_allowed(request, indicator.initiative)
+    if refused is not None:
+        return refused
+    form = forms.NoteForm(request.POST or None)
+    back = reverse("strategy:initiative", args=[indicator.initiative_id])
+    return _form_page(request, form, _("The story behind the curve: %(name)s")
+                      % {"name": indicator.name},
+                      lambda n: back + f"#indicator-{indicator.pk}",
+                      lambda f: services.add_note(indicator, request.user,
+                                                  f.cleaned_data["text"],
+                                                  f.cleaned_data["published"]), back)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def measurement_delete(request: HttpRequest, measurement_id: int) -> HttpResponse:
+    """Delete a measurement entered by mistake (its history keeps it)."""
+    measurement = get_object_or_404(Measurement.objects.select_related("indicator__initiative"),
+                                    pk=measurement_id)
+    initiative = measurement.indicator.initiative
+    refused = _entry_allowed(request, initiative)
+    if refused is not None:
+        return refused
+    back = reverse("strategy:initiative", args=[initiative.pk])
+    if request.method == "POST":
+        services.delete(measurement, request.user)
+        return HttpResponseRedirect(back + f"#indicator-{measurement.indicator_id}")
+    return render(request, "strategy/delete.html", {"measurement": measurement, "back": back})

@@ -1,0 +1,61 @@
+"""The strategy API: same permissions as the pages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from strategy_helpers import indicator, initiative, people
+
+from tryg.accounts.models import User
+from tryg.strategy.models import Measurement
+
+
+def _client(user: User | None = None) -> Client:
+    client = Client(enforce_csrf_checks=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+BODY = {"date": "2025-12-31", "value": 71.5, "se": 2.0, "n": 400, "published": False}
+
+
+@pytest.mark.django_db
+def test_a_partner_posts_a_measurement_for_its_own_initiative_only() -> None:
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    url = f"/api/indicators/{ind.pk}/measurements"
+    answer = _client(who.partner).post(url, json.dumps(BODY), content_type="application/json")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["value"] == 71.5
+    assert _client(who.other_partner).post(url, json.dumps(BODY),
+                                           content_type="application/json").status_code == 403
+    assert _client().post(url, json.dumps(BODY),
+                          content_type="application/json").status_code in (401, 403)
+    bad = {**BODY, "se": -1}
+    assert _client(who.partner).post(url, json.dumps(bad),
+                                     content_type="application/json").status_code == 400
+    assert Measurement.objects.count() == 1
+    # unpublished: the public does not get it, the partner does
+    assert _client().get(url).json() == []
+    assert [m["value"] for m in _client(who.partner).get(url).json()] == [71.5]
+
+
+@pytest.mark.django_db
+def test_initiatives_and_strategies_are_read_with_status() -> None:
+    who = people()
+    parent = initiative([who.housing])
+    indicator(parent)
+    hidden = initiative([who.housing], published=False)
+    strategy_id = parent.focus_area.strategy_id
+    listed = _client().get("/api/strategies").json()
+    assert {s["id"] for s in listed} >= {strategy_id}
+    detail = _client().get(f"/api/strategies/{strategy_id}").json()
+    names = [i["name"] for fa in detail["focus_areas"] for i in fa["initiatives"]]
+    assert names == ["Tryghedsvandringer"]
+    one = _client().get(f"/api/initiatives/{parent.pk}").json()
+    assert one["indicators"][0]["status"] == "not_assessable"
+    assert _client().get(f"/api/initiatives/{hidden.pk}").status_code == 404
+    assert _client(who.coordinator).get(f"/api/initiatives/{hidden.pk}").status_code == 200

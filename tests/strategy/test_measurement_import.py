@@ -1,0 +1,73 @@
+"""Measurements from CSV and XLSX: all or nothing, every problem named by file, row, column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from strategy_helpers import indicator, initiative, people
+
+from tryg.index.inputs import InputError
+from tryg.strategy.measurement_import import import_measurements
+from tryg.strategy.models import ChangeRecord, Measurement
+
+
+@pytest.mark.django_db
+def test_a_good_csv_is_imported_with_history(tmp_path: Path) -> None:
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    path = tmp_path / "målinger.csv"
+    path.write_text("indicator;value;date;wave;n;se;low;high;exact;method;published\n"
+                    f"{ind.pk};71,5;2024-12-31;;400;2,2;;;0;survey;1\n"
+                    f"{ind.pk};74;;2025;;;70,1;77,9;nej;;ja\n", encoding="utf-8")
+    report = import_measurements(path, user=who.partner)
+    assert (report.stored, report.indicators) == (2, 1)
+    rows = list(Measurement.objects.order_by("when").values_list(
+        "value", "se", "low", "high", "n", "published", "entered_by"))
+    assert rows == [(71.5, 2.2, None, None, 400, True, who.partner.pk),
+                    (74.0, None, 70.1, 77.9, None, True, who.partner.pk)]
+    assert ChangeRecord.objects.filter(model="measurement").count() == 2
+
+
+@pytest.mark.django_db
+def test_every_problem_is_named_and_nothing_is_stored(tmp_path: Path) -> None:
+    who = people()
+    own = indicator(initiative([who.housing]))
+    foreign = indicator(initiative([who.police], name="Natteliv"))
+    path = tmp_path / "m.csv"
+    path.write_text("indicator,value,date,se,low,high\n"
+                    f"{own.pk},70,2024-12-31,1,,\n"            # row 2: fine
+                    f"{own.pk},abc,2024-12-31,,,\n"            # row 3: value
+                    f"{own.pk},70,2024-13-45,,,\n"             # row 4: date
+                    f"{own.pk},70,2024-12-31,-1,,\n"           # row 5: se
+                    f"{own.pk},70,2024-12-31,,80,\n"           # row 6: interval half
+                    f"{foreign.pk},70,2024-12-31,,,\n"         # row 7: not the partner's
+                    "999999,70,2024-12-31,,,\n", encoding="utf-8")  # row 8: no indicator
+    with pytest.raises(InputError) as caught:
+        import_measurements(path, user=who.partner)
+    found = {(p.row, p.column) for p in caught.value.problems}
+    assert found == {(3, "value"), (4, "date"), (5, "se"), (6, "high"), (7, "indicator"),
+                     (8, "indicator")}
+    assert all(p.source == str(path) for p in caught.value.problems)
+    assert Measurement.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_xlsx_file_names_its_sheet_rows(tmp_path: Path) -> None:
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["indicator", "value", "wave", "colour"])
+    sheet.append([ind.pk, 70.5, 2024, "red"])
+    path = tmp_path / "m.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as caught:
+        import_measurements(path)
+    assert [(p.row, p.column) for p in caught.value.problems] == [(1, "colour")]
+    sheet.delete_cols(4)
+    sheet.append([ind.pk, 72, 2025])
+    book.save(path)
+    assert import_measurements(path).stored == 2
