@@ -60,3 +60,9 @@ def can_see_unpublished(user: Any) -> bool:
 def can_see_run(user: Any, run: Any) -> bool:
     """A run at all: a published one is public (in its public view), others are internal."""
     return bool(run.is_published) or can_see_unpublished(user)
+
+
+def can_see_jobs(user: Any) -> bool:
+    """Background jobs (their state, progress and results) and retrying a failed one: those
+    who start them (index runs, imports)."""
+    return can_run_index(user) or can_import(user)
