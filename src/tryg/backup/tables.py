@@ -61,7 +61,7 @@ def _quote(name: str) -> str:
 def table_sum(cursor: Cursor, table: str, order: Iterable[str]) -> TableSum:
     """The row count and checksum of ``table``, read in the order of the columns ``order``."""
     columns = ", ".join(_quote(c) for c in order)
-    cursor.execute(f"SELECT * FROM {_quote(table)} ORDER BY {columns}")  # noqa: S608
+    cursor.execute(f"SELECT * FROM {_quote(table)} ORDER BY {columns}")
     digest = hashlib.sha256()
     rows = 0
     while True:

@@ -4,7 +4,7 @@ A kind is a function ``run(ctx, **params) -> dict`` registered under a name with
 :func:`register`; :func:`tryg.jobs.services.enqueue` queues one by name with JSON parameters.
 The function reports progress through ``ctx.progress(step, fraction)``, records what it has
 claimed as soon as it has (``ctx.claimed(run=…)``, so a job taken back from a dead worker can
-tidy up after it), and returns its result (JSON). Raising :class:`JobFailed` ends the job as
+tidy up after it), and returns its result (JSON). Raising :class:`JobFailedError` ends the job as
 *failed* with that message (and a result); any other exception too, with its type and text.
 
 Another app adds its own kind in its ``AppConfig.ready``::
@@ -39,7 +39,7 @@ class Context(Protocol):
 Run = Callable[..., dict[str, Any]]
 
 
-class JobFailed(Exception):
+class JobFailedError(Exception):
     """The job ends as failed, with this message and ``result``."""
 
     def __init__(self, message: str, **result: Any) -> None:
@@ -100,11 +100,11 @@ def index_run(ctx: Context, *, spec: str = "", rerun_of: int | None = None,
                                      progress=ctx.progress, one_at_a_time=True,
                                      on_claim=claim)
     except services.RunInProgressError as exc:
-        raise JobFailed(str(_("Index run %(id)s is still running; start another when it has "
+        raise JobFailedError(str(_("Index run %(id)s is still running; start another when it has "
                               "finished.") % {"id": exc.running.pk}),
                         in_progress=exc.running.pk) from exc
     if run.status != IndexRun.Status.DONE:
-        raise JobFailed(str(_("Index run %(id)s failed and stored no results.")
+        raise JobFailedError(str(_("Index run %(id)s failed and stored no results.")
                             % {"id": run.pk}), run=run.pk, status=run.status)
     return {"run": run.pk, "status": run.status}
 

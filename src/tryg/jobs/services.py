@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tryg.jobs.kinds import JobFailed, kind
+from tryg.jobs.kinds import JobFailedError, kind
 from tryg.jobs.models import Job, WorkerBeat
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,8 @@ def execute(job_id: int, *, heartbeat: bool | None = None) -> Job:
     """Run job ``job_id`` here: once, whatever the queue delivers twice."""
     me = current_worker or WorkerIdentity.here()
     with transaction.atomic():
-        job = Job.objects.select_for_update().select_related("created_by").get(pk=job_id)
+        job = (Job.objects.select_for_update(of=("self",)).select_related("created_by")
+               .get(pk=job_id))
         if job.state != Job.State.QUEUED:
             log.warning("job %s is %s, not queued: not run again", job.pk, job.state)
             return job
@@ -192,7 +193,7 @@ def execute(job_id: int, *, heartbeat: bool | None = None) -> Job:
     state, result, error = Job.State.DONE, {}, ""
     try:
         result = kind(job.kind).run(ctx, **job.params)
-    except JobFailed as exc:
+    except JobFailedError as exc:
         state, result, error = Job.State.FAILED, exc.result, str(exc)
     except Exception as exc:
         log.exception("job %s (%s) failed", job.pk, job.kind)

@@ -11,6 +11,15 @@ from django_tasks import task
 
 @task()
 def execute_task(job_id: int) -> str:
+    from django.utils import timezone
+
+    from tryg.jobs.models import Job
     from tryg.jobs.services import execute
 
-    return str(execute(job_id).state)
+    try:
+        return str(execute(job_id).state)
+    except Exception as exc:  # the job's own errors are stored by execute; this is the rest
+        Job.objects.filter(pk=job_id, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
+            state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now())
+        raise

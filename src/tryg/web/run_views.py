@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 import re
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -159,16 +159,20 @@ def _request_key(request: HttpRequest) -> str | None:
     return f"index_run:{request.user.pk}:{value}" if _KEY.fullmatch(value) else None
 
 
+def _run_named(pk: object) -> IndexRun | None:
+    return IndexRun.objects.filter(pk=pk).first() if isinstance(pk, int) else None
+
+
 def _after_job(request: HttpRequest, job: Job,
                rerun_of: IndexRun | None = None) -> HttpResponseRedirect:
     """Where a queued run's form leads: the run when its job has already finished (as with
     a form posted twice), else the job's page with its progress."""
     job.refresh_from_db()
     result = job.result if isinstance(job.result, dict) else {}
-    busy = IndexRun.objects.filter(pk=result.get("in_progress")).first()
+    busy = _run_named(result.get("in_progress"))
     if job.state == Job.State.FAILED and busy is not None:
         return _in_progress(request, busy)
-    run = IndexRun.objects.filter(pk=result.get("run")).first()
+    run = _run_named(result.get("run"))
     if job.finished and run is not None:
         return _after_run(request, run, rerun_of=rerun_of)
     if job.state == Job.State.FAILED:
