@@ -45,6 +45,7 @@ from planted import (
 from tryg.accounts.models import Organisation, User
 from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
+from tryg.jobs.models import Job
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.surveys.models import Response, Wave
 
@@ -97,6 +98,7 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
         "year": [site.wave.year],
         "run_id": [site.unpublished.pk, site.published.pk],
         "batch_id": [site.register_batch.pk, site.survey_batch.pk],
+        "job_id": list(Job.objects.values_list("pk", flat=True)),
     }
     if name in specific:
         return [str(v) for v in specific[name]]
