@@ -51,6 +51,13 @@ def canonical(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return str(value.normalize())
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        # JSON columns come as text through Django's connection and as objects through a
+        # plain psycopg one: written alike
+        try:
+            return json.dumps(json.loads(value), sort_keys=True, ensure_ascii=False)
+        except ValueError:
+            pass
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
 
 
@@ -89,7 +96,9 @@ def sqlite_sums(cursor: Cursor) -> dict[str, TableSum]:
 
 
 def postgres_sums(cursor: Cursor) -> dict[str, TableSum]:
-    """Every table of the current PostgreSQL schema."""
+    """Every table of the current PostgreSQL schema (times read in UTC, whatever the
+    session's time zone was)."""
+    cursor.execute("SET TIME ZONE 'UTC'")
     cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
                    "ORDER BY tablename")
     names = [r[0] for r in cursor.fetchall()]

@@ -91,7 +91,8 @@ def _submit(job: Job) -> None:
     from tryg.jobs.tasks import execute_task
 
     result = execute_task.enqueue(job.pk)
-    Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
+    job.task_id = str(result.id)
+    Job.objects.filter(pk=job.pk).update(task_id=job.task_id)
 
 
 def retry(job: Job, user: Any = None) -> Job:
@@ -202,9 +203,11 @@ def execute(job_id: int, *, heartbeat: bool | None = None) -> Job:
         if beating is not None:
             beating.stop()
     claimed = Job.objects.get(pk=job.pk).result
-    Job.objects.filter(pk=job.pk, worker=me.name).update(
-        state=state, result={**claimed, **result}, error=error, finished_at=timezone.now(),
-        fraction=1.0 if state == Job.State.DONE else job.fraction)
+    ended: dict[str, Any] = {"state": state, "result": {**claimed, **result}, "error": error,
+                             "finished_at": timezone.now()}
+    if state == Job.State.DONE:
+        ended["fraction"] = 1.0  # a failed job keeps how far it got
+    Job.objects.filter(pk=job.pk, worker=me.name).update(**ended)
     job.refresh_from_db()
     return job
 
