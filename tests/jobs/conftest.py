@@ -80,8 +80,9 @@ def poll(check: Callable[[], T | None], what: str, attempts: int = 600) -> T:
 def tryg_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TRYG_", "DJANGO_", "DATABASE_URL"))}
-    env.update(TRYG_DATA_DIR=str(data_dir), TRYG_SECRET_KEY="tryg-e2e-not-a-secret-" + "x" * 30,
-               TRYG_ALLOWED_HOSTS="127.0.0.1,localhost", TRYG_LANGUAGE="en", **extra)
+    env.update({"TRYG_DATA_DIR": str(data_dir),
+                "TRYG_SECRET_KEY": "tryg-e2e-not-a-secret-" + "x" * 30,
+                "TRYG_ALLOWED_HOSTS": "127.0.0.1,localhost", "TRYG_LANGUAGE": "en", **extra})
     return env
 
 

@@ -250,6 +250,9 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
         "form-action": [SELF],
     },
 }
+# HSTS for this host only: a municipality's site (tryg.kommune.dk) must not decide for every
+# other host of its domain (includeSubDomains), nor for the browsers' preload list.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 if CONFIG.secure:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
