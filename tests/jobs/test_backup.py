@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
-from conftest import Processes, free_port, fresh_postgres, seed, tryg, tryg_env
+from ops_sites import Processes, free_port, fresh_postgres, seed, tryg, tryg_env
 
 from tryg.backup.tables import TableSum, postgres_sums, sqlite_sums
 

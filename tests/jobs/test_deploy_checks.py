@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import fresh_postgres, tryg, tryg_env
+from ops_sites import fresh_postgres, tryg, tryg_env
 
 
 @pytest.mark.slow

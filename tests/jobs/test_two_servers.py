@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
-from conftest import (
+from ops_sites import (
     Processes,
     form_fields,
     free_port,

@@ -25,7 +25,9 @@ _DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False), default
 @click.option("--stop-with-parent", is_flag=True, hidden=True,
               help="Stop when the process that started this one ends (tryg serve's worker).")
 def worker(data_dir: str | None, interval: float, batch: bool, stop_with_parent: bool) -> None:
-    """Run background jobs (index runs, page pre-rendering, reports) from the queue.
+    """Run background jobs from the queue.
+
+    The jobs are index runs started from the pages, page pre-rendering and reports.
 
     Production runs one or more of these, on any machines that reach the database; `tryg
     serve` and `tryg demo` start one beside the web server. A worker that dies is noticed
@@ -68,7 +70,10 @@ def start_embedded_worker(data_dir: str | None) -> subprocess.Popen[bytes]:
                    "(secret key, hosts, HTTPS, PostgreSQL, shared cache, storage, a worker "
                    "seen recently). Warnings fail too.")
 def check(data_dir: str | None, deploy: bool) -> None:
-    """Check the site's configuration (Django's system checks and tryg's)."""
+    """Check the site's configuration.
+
+    Django's system checks and tryg's; with --deploy those for production too.
+    """
     setup_site(data_dir, migrate=False)
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
@@ -83,7 +88,9 @@ def check(data_dir: str | None, deploy: bool) -> None:
 @_DATA_DIR
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def backup(data_dir: str | None, target: Path) -> None:
-    """Write the database and the stored files to one archive TARGET (.tar.gz).
+    """Back up the database and stored files.
+
+    TARGET is the archive to write (.tar.gz).
 
     SQLite is copied with its online backup API, PostgreSQL with pg_dump -Fc; the site can
     keep running. The archive's manifest holds every table's row count and checksum.
@@ -105,7 +112,9 @@ def backup(data_dir: str | None, target: Path) -> None:
 @_DATA_DIR
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore(data_dir: str | None, source: Path) -> None:
-    """Restore the archive SOURCE of `tryg backup` into this empty installation.
+    """Restore a backup into an empty site.
+
+    SOURCE is an archive written by `tryg backup`.
 
     The database must be of the kind the backup was made from (SQLite or PostgreSQL) and
     empty (new, or only migrated). Every table and file is then checked against the

@@ -138,6 +138,12 @@ CACHES: dict[str, Any] = {
         "KEY_PREFIX": "tryg",
     }
 }
+if CONFIG.cache_url:
+    # each process's copy of the shared entries it reads (tryg.public.cache): entries are
+    # keyed by publication and never change, so a copy cannot be stale
+    CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                       "LOCATION": "tryg-local", "TIMEOUT": 24 * 3600,
+                       "OPTIONS": {"MAX_ENTRIES": 500}}
 # Background jobs (tryg.jobs): Django's Tasks API (the django-tasks backport) with the
 # database backend, so the embedded site needs no other service and a production site shares
 # its queue through PostgreSQL (any number of `tryg worker` processes).
