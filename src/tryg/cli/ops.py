@@ -22,9 +22,10 @@ _DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False), default
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
               help="Seconds between looks at an empty queue.")
 @click.option("--batch", is_flag=True, help="Run the queued jobs, then stop.")
-@click.option("--stop-with-parent", is_flag=True, hidden=True,
-              help="Stop when the process that started this one ends (tryg serve's worker).")
-def worker(data_dir: str | None, interval: float, batch: bool, stop_with_parent: bool) -> None:
+@click.option("--stop-with", "parent", type=int, default=None, hidden=True,
+              help="Stop when the process with this id (tryg serve, which started this "
+                   "worker) has ended.")
+def worker(data_dir: str | None, interval: float, batch: bool, parent: int | None) -> None:
     """Run background jobs from the queue.
 
     The jobs are index runs started from the pages, page pre-rendering and reports.
@@ -34,11 +35,11 @@ def worker(data_dir: str | None, interval: float, batch: bool, stop_with_parent:
     (a job's lease, TRYG_JOB_LEASE) and its job runs again elsewhere. SIGTERM ends the job
     in hand first.
     """
+    if parent is not None:
+        _stop_with(parent)
     setup_site(data_dir)
     from tryg.jobs.worker import run_worker
 
-    if stop_with_parent:
-        _stop_with(os.getppid())
     click.echo(f"tryg worker {os.getpid()} waiting for jobs (Ctrl+C stops it)", err=True)
     run_worker(interval=interval, batch=batch)
 
@@ -57,7 +58,7 @@ def _stop_with(parent: int) -> None:
 def start_embedded_worker(data_dir: str | None) -> subprocess.Popen[bytes]:
     """A ``tryg worker`` child process for ``tryg serve``/``tryg demo`` (the embedded site
     needs no other service); it ends with its parent."""
-    command = [sys.executable, "-m", "tryg.cli.main", "worker", "--stop-with-parent"]
+    command = [sys.executable, "-m", "tryg.cli.main", "worker", "--stop-with", str(os.getpid())]
     if data_dir:
         command += ["--data-dir", data_dir]
     return subprocess.Popen(command, env=dict(os.environ))
