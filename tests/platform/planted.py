@@ -20,6 +20,7 @@ from tryg.areas.models import Area, AreaLink
 from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
 from tryg.index import load_spec
+from tryg.jobs.models import Job
 from tryg.runs.models import IndexRun, ResultRow, StoredSpec
 from tryg.surveys.models import Response, Wave
 
@@ -194,6 +195,9 @@ def plant() -> Site:
              estimate=SMALL_COUNT_RATE, se=3.0, ci_low=6000.0, ci_high=6100.0, n=3.0,
              n_eff=None),
     ])
+    # a failed background job whose error quotes a stored answer (as a run's problems may)
+    Job.objects.create(kind="index_run", state=Job.State.FAILED, created_by=users["analyst"],
+                       error=f"answer {ANSWER_TEXT!r} is out of range", result={"run": None})
     return Site(users=users, wave=wave, survey_batch=survey_batch,
                 register_batch=register_batch, unpublished=unpublished, published=published,
                 areas=[kommune, district], strategy=plant_strategy(municipality, district))

@@ -45,6 +45,7 @@ from planted import (
 from tryg.accounts.models import Organisation, User
 from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
+from tryg.jobs.models import Job
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.strategy.models import Indicator, Initiative, Measurement, Note, Strategy
 from tryg.strategy.models import Target as StrategyTarget
@@ -104,6 +105,7 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
         "initiative_id": [site.strategy["initiative"], site.strategy["hidden_initiative"]],
         "indicator_id": [site.strategy["indicator"]],
         "measurement_id": [site.strategy["measurement"]],
+        "job_id": list(Job.objects.values_list("pk", flat=True)),
     }
     if name in specific:
         return [str(v) for v in specific[name]]

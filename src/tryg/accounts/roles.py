@@ -98,3 +98,12 @@ def can_see_initiative(user: Any, initiative: Any) -> bool:
 
 def can_see_unpublished_measurements(user: Any, initiative: Any) -> bool:
     return can_see_unpublished_initiatives(user) or can_enter_measurements(user, initiative)
+
+
+# -- background jobs (tryg.jobs) -----------------------------------------------------------------
+
+
+def can_see_jobs(user: Any) -> bool:
+    """Background jobs (their state, progress and results) and retrying a failed one: those
+    who start them (index runs, imports)."""
+    return can_run_index(user) or can_import(user)

@@ -14,6 +14,7 @@ from tryg.cli.demo import demo
 from tryg.cli.demo_data import demo_data
 from tryg.cli.imports import import_
 from tryg.cli.index import index
+from tryg.cli.ops import backup, check, restore, worker
 from tryg.cli.site import manage, serve
 from tryg.cli.strategy import indicator, strategy
 from tryg.cli.users import user
@@ -69,6 +70,10 @@ tryg.add_command(import_)
 tryg.add_command(user)
 tryg.add_command(strategy)
 tryg.add_command(indicator)
+tryg.add_command(worker)
+tryg.add_command(check)
+tryg.add_command(backup)
+tryg.add_command(restore)
 
 
 def main() -> None:

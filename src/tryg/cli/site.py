@@ -39,7 +39,10 @@ reverse proxy in production (set TRYG_TRUSTED_PROXIES to its address), or use
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int,
               help="Worker threads answering requests.")
-def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Start a background worker (tryg worker) beside the server; --no-worker "
+                   "when workers run as their own services.")
+def serve(data_dir: str | None, host: str, port: int, threads: int, worker: bool) -> None:
     setup_site(data_dir)
     from django.conf import settings
     from waitress import serve as waitress_serve
@@ -65,8 +68,16 @@ def serve(data_dir: str | None, host: str, port: int, threads: int) -> None:
     # the site sees it: make room for TRYG_MAX_UPLOAD_MB, so that the site says why.
     # Past twice that, waitress refuses from the Content-Length, before any of it arrives.
     body = 2 * (max_upload_bytes() + FORM_OVERHEAD + settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-    waitress_serve(application, host=host, port=port, threads=threads, ident="tryg",
-                   clear_untrusted_proxy_headers=not trusted, max_request_body_size=body)
+    from tryg.cli.ops import start_embedded_worker
+
+    child = start_embedded_worker(data_dir) if worker else None
+    try:
+        waitress_serve(application, host=host, port=port, threads=threads, ident="tryg",
+                       clear_untrusted_proxy_headers=not trusted, max_request_body_size=body)
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait()
 
 
 @click.command("manage", context_settings={"ignore_unknown_options": True,

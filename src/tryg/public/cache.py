@@ -16,6 +16,12 @@ or withdrawing a run changes every key at once and nothing has to be invalidated
 
 A request carrying a session or a pending message is never answered from the whole-response
 cache, so nothing personal can be stored or served from it.
+
+With a shared cache (Redis, ``TRYG_CACHE_URL``) each process also keeps the entries it has read
+in its own memory (the ``local`` cache): an entry's key names the publication, so an entry
+never changes and a copy can never be stale; a new publication is new keys
+(:mod:`tryg.public.generation` tells every process at once). A popular page then costs no
+round trip to Redis, only the generation's small read.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
@@ -74,6 +80,25 @@ def accepts_gzip(request: HttpRequest) -> bool:
     return bool(_GZIP.search(request.headers.get("Accept-Encoding", "")))
 
 
+def _get(key: str) -> object:
+    """An entry: from this process's memory, else from the (shared) cache, kept locally."""
+    if "local" not in settings.CACHES:
+        return cache.get(key)
+    local = caches["local"]
+    found = local.get(key)
+    if found is None:
+        found = cache.get(key)
+        if found is not None:
+            local.set(key, found, TIMEOUT)
+    return found
+
+
+def _set(key: str, value: object) -> None:
+    cache.set(key, value, TIMEOUT)
+    if "local" in settings.CACHES:
+        caches["local"].set(key, value, TIMEOUT)
+
+
 def page_key(publication: Publication, language: str, page: str,
              params: Mapping[str, str], kind: str = "fragment") -> str:
     """The cache key of a page: publication, language, page name and the parameters the page
@@ -88,11 +113,11 @@ def cached_fragment(publication: Publication, page: str, params: Mapping[str, st
     """The page's fragment from the cache, or rendered from the run's public data and kept.
     ``render`` may raise Http404 (nothing is cached then)."""
     key = page_key(publication, get_language() or "da", page, params)
-    found = cache.get(key)
+    found = _get(key)
     if isinstance(found, Fragment):
         return found
     fragment = render(published(publication.run()))
-    cache.set(key, fragment, TIMEOUT)
+    _set(key, fragment)
     return fragment
 
 
@@ -110,7 +135,7 @@ def cached_response(request: HttpRequest, publication: Publication, page: str,
     """An anonymous visitor's whole page from the cache, or ``respond()`` kept when it is a
     plain 200 (errors and redirects are not cached)."""
     key = page_key(publication, get_language() or "da", page, params, kind="response")
-    found = cache.get(key)
+    found = _get(key)
     if isinstance(found, StoredResponse):
         return found.response(request)
     response = respond()
@@ -118,5 +143,5 @@ def cached_response(request: HttpRequest, publication: Publication, page: str,
         return response
     stored = StoredResponse(response.content, compress_string(response.content),
                             response["Content-Type"])
-    cache.set(key, stored, TIMEOUT)
+    _set(key, stored)
     return stored.response(request)

@@ -172,27 +172,32 @@ def latest_publication() -> Publication | None:
     process (a query per request would cost more than serving a cached page); a save of any
     run in this process forgets it at once (:func:`forget_publication`), so publishing or
     withdrawing through this site is seen immediately, and other processes (a second server
-    process, ``tryg index publish`` on the command line) within that many seconds.
+    process, ``tryg index publish`` on the command line) within that many seconds, or at once
+    with a shared cache, whose publication generation moves (:mod:`tryg.public.generation`).
     """
     global _recent
+    from tryg.public import generation
+
     recheck = float(getattr(settings, "TRYG_PUBLICATION_RECHECK", 0.0))
     now = clock()
     recent = _recent
-    if recent is not None and now - recent[0] < recheck:
+    counter = generation.current()
+    if recent is not None and now - recent[0] < recheck and counter == recent[2]:
         return recent[1]
     found = (IndexRun.objects.filter(published_at__isnull=False)
              .order_by("-published_at", "-id").values_list("pk", "published_at").first())
     publication = (Publication(found[0], found[1])
                    if found and found[1] is not None else None)
-    _recent = (now, publication)
+    _recent = (now, publication, counter)
     return publication
 
 
 #: The clock of the recheck (seconds, monotonic); tests set their own instead of waiting.
 clock: Callable[[], float] = time.monotonic
 
-#: When the latest publication was last read in this process, and what it was.
-_recent: tuple[float, Publication | None] | None = None
+#: When the latest publication was last read in this process, what it was, and the shared
+#: cache's publication generation then (:mod:`tryg.public.generation`; None without one).
+_recent: tuple[float, Publication | None, int | None] | None = None
 
 
 def forget_publication(**_: Any) -> None:

@@ -6,7 +6,8 @@ language into the page cache (:mod:`tryg.public.cache`), exactly as an anonymous
 request would store them. It is the one seam: today a background thread started when a run is
 published (:func:`warm_in_background`, connected in :mod:`tryg.public.apps` and switched off
 with ``TRYG_WARM_ON_PUBLISH = False``; skipped where it would be of no use,
-:func:`worth_warming`); a task queue can later call :func:`warm` instead.
+:func:`worth_warming`), or with a shared cache a background job (``warm_pages`` in
+:mod:`tryg.jobs.kinds`) that any worker runs.
 
 It warms only the publication the public sees: if another run is published (or this one
 withdrawn) meanwhile, it stops, and the pages are rendered for the new one as they are asked for.
@@ -112,4 +113,17 @@ def warm_on_publish(sender: Any, instance: Any, update_fields: Any = None,
     if update_fields is not None and "published_at" not in update_fields:
         return
     publication = Publication(instance.pk, instance.published_at)
-    transaction.on_commit(lambda: warm_in_background(publication))
+    from tryg.public.generation import shared
+
+    if shared():
+        # a background job: any worker renders into the cache every server reads
+        transaction.on_commit(lambda: _warm_job(publication))
+    else:
+        transaction.on_commit(lambda: warm_in_background(publication))
+
+
+def _warm_job(publication: Publication) -> None:
+    from tryg.jobs.services import enqueue
+
+    enqueue("warm_pages", key=f"warm_pages:{publication.key}", run=publication.run_id,
+            published_at=publication.published_at.isoformat())

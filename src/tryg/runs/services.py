@@ -125,7 +125,8 @@ def _claim_run(spec: Spec, user: Any, one_at_a_time: bool) -> IndexRun:
 
 def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
               survey: bool = True, rerun_of: IndexRun | None = None,
-              one_at_a_time: bool = False) -> IndexRun:
+              one_at_a_time: bool = False,
+              on_claim: Callable[[IndexRun], None] | None = None) -> IndexRun:
     """Compute ``spec`` on the stored data and store the run with its results.
 
     Returns the run: ``done`` with its result rows, or ``failed`` with the problems in its
@@ -134,13 +135,16 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
     ``user``, when given, must be allowed to run the index. ``rerun_of``: the run this one
     repeats (see :func:`rerun`), named in the log and the audit event. ``one_at_a_time``:
     raise :class:`RunInProgressError` instead of starting while another run is in progress (the
-    pages' runs; checked and claimed in one step).
+    pages' runs; checked and claimed in one step). ``on_claim``: called with the new run as
+    soon as its row is committed (a background job records which run it started).
     """
     if user is not None and not can_run_index(user):
         raise PermissionDenied(_("You may not run the index."))
     say = progress or (lambda _step, _fraction: None)
     origin = {} if rerun_of is None else {"rerun_of": rerun_of.pk}
     run = _claim_run(spec, user, one_at_a_time)
+    if on_claim is not None:
+        on_claim(run)
     try:
         say("reading the stored inputs", 0.0)
         inputs = load_inputs([it.column for it in spec.items], survey=survey)
@@ -167,6 +171,12 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
               status=run.status, spec_hash=spec.hash, fingerprint=run.fingerprint,
               rows=len(table), inputs=run.inputs, **origin)
     return run
+
+
+def abandon(run: IndexRun, reason: str) -> IndexRun:
+    """Mark a run whose process died as failed (it has no result rows: they are written in
+    one transaction at the end), so it no longer counts as in progress."""
+    return _fail(run, [reason], None)
 
 
 def _origin_lines(origin: dict[str, Any]) -> list[str]:
@@ -279,7 +289,8 @@ def unpublish(run: IndexRun, user: Any = None) -> IndexRun:
 
 
 def rerun(run: IndexRun, *, user: Any = None, progress: Progress | None = None,
-          survey: bool | None = None, one_at_a_time: bool = False) -> IndexRun:
+          survey: bool | None = None, one_at_a_time: bool = False,
+          on_claim: Callable[[IndexRun], None] | None = None) -> IndexRun:
     """Run ``run``'s specification (its stored text, so its exact hash) again on the data
     stored now, as a new run; the old run is left as it was.
 
@@ -290,7 +301,7 @@ def rerun(run: IndexRun, *, user: Any = None, progress: Progress | None = None,
     if survey is None:
         survey = "survey" in run.inputs or run.status != IndexRun.Status.DONE
     return run_index(run_spec(run), user=user, progress=progress, survey=survey,
-                     rerun_of=run, one_at_a_time=one_at_a_time)
+                     rerun_of=run, one_at_a_time=one_at_a_time, on_claim=on_claim)
 
 
 def previous_run(run: IndexRun, runs: Any = None) -> IndexRun | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +62,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRYG_MAX_ROWS", "20000000",
             "Most data rows (records, answers, features) one file may have; checked before "
             "the rows are read (imports, uploads and `tryg index run`)."),
+    Setting("TRYG_CACHE_URL", "",
+            "Shared cache for the public pages, e.g. redis://127.0.0.1:6379/0 (Django's Redis "
+            "backend). Needed with several server processes or machines: a publication then "
+            "reaches every server's pages at once. Empty: each process keeps its own cache in "
+            "memory."),
+    Setting("TRYG_STORAGE_BACKEND", "",
+            "Django storage class for stored files (exports, reports, backups' files), e.g. "
+            "storages.backends.s3.S3Storage (pip install django-storages[s3]). Empty: the "
+            "uploads folder in the data folder."),
+    Setting("TRYG_STORAGE_OPTIONS", "{}",
+            "JSON options of TRYG_STORAGE_BACKEND, e.g. {\"bucket_name\": \"tryg\", "
+            "\"endpoint_url\": \"https://s3.example.org\"} (credentials from the backend's "
+            "own environment variables, e.g. AWS_ACCESS_KEY_ID)."),
+    Setting("TRYG_JOB_LEASE", "60",
+            "Seconds a background job's heartbeat stays valid: a job whose worker has given "
+            "no sign for this long is taken back and queued again (a worker on the same "
+            "machine that died is noticed at once)."),
     Setting("TRYG_DATA_LICENCE", "CC BY 4.0",
             "Licence of the published figures, named on the downloads page, in the codebook "
             "and in the XLSX (e.g. CC BY 4.0, CC0 1.0, or your own words)."),
@@ -84,6 +101,10 @@ class Config:
     max_unpacked_mb: int
     max_rows: int
     data_licence: str = "CC BY 4.0"
+    cache_url: str = ""
+    storage_backend: str = ""
+    storage_options: Mapping[str, object] = field(default_factory=dict)
+    job_lease: int = 60
 
     def limits(self) -> Limits:
         """The limits on one file for the readers (:mod:`tryg.readers.limits`)."""
@@ -127,7 +148,23 @@ def load(environ: Mapping[str, str]) -> Config:
         max_unpacked_mb=_positive(values, "TRYG_MAX_UNPACKED_MB"),
         max_rows=_positive(values, "TRYG_MAX_ROWS"),
         data_licence=values["TRYG_DATA_LICENCE"].strip() or "CC BY 4.0",
+        cache_url=values["TRYG_CACHE_URL"].strip(),
+        storage_backend=values["TRYG_STORAGE_BACKEND"].strip(),
+        storage_options=_json_object(values, "TRYG_STORAGE_OPTIONS"),
+        job_lease=_positive(values, "TRYG_JOB_LEASE"),
     )
+
+
+def _json_object(values: Mapping[str, str], name: str) -> dict[str, object]:
+    import json
+
+    try:
+        found = json.loads(values[name] or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(found, dict):
+        raise ValueError(f"{name} must be a JSON object, not {values[name]!r}")
+    return found
 
 
 def trusted_networks(text: str) -> tuple[Network, ...]:

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "tryg.web",
     "tryg.public",
     "tryg.strategy",
+    "django_tasks",
+    "django_tasks_db",
+    "tryg.jobs",
 ]
 
 MIDDLEWARE = [
@@ -121,13 +124,40 @@ def _databases() -> dict[str, Any]:
 DATABASES = _databases()
 # The public pages are cached per published run and language (tryg.public.cache): in each
 # process's memory by default; a shared cache (e.g. Redis) can be configured here instead.
-CACHES = {
+CACHES: dict[str, Any] = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "tryg-public",
         "TIMEOUT": 24 * 3600,
         "OPTIONS": {"MAX_ENTRIES": 2000},
+    } if not CONFIG.cache_url else {
+        # Django's own Redis backend (redis-py): one cache for every server process, so a
+        # publication is seen by all of them at once (tryg.public.generation).
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CONFIG.cache_url,
+        "TIMEOUT": 24 * 3600,
+        "KEY_PREFIX": "tryg",
     }
+}
+if CONFIG.cache_url:
+    # each process's copy of the shared entries it reads (tryg.public.cache): entries are
+    # keyed by publication and never change, so a copy cannot be stale
+    CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                       "LOCATION": "tryg-local", "TIMEOUT": 24 * 3600,
+                       "OPTIONS": {"MAX_ENTRIES": 500}}
+# Background jobs (tryg.jobs): Django's Tasks API (the django-tasks backport) with the
+# database backend, so the embedded site needs no other service and a production site shares
+# its queue through PostgreSQL (any number of `tryg worker` processes).
+TASKS: dict[str, Any] = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TRYG_JOB_LEASE = CONFIG.job_lease
+# Stored files (Django's storage API): the uploads folder by default, any storage class
+# (e.g. S3-compatible object storage through django-storages) when configured.
+STORAGES: dict[str, Any] = {
+    "default": {
+        "BACKEND": CONFIG.storage_backend or "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": dict(CONFIG.storage_options),
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Seconds a server process trusts its last reading of which run is published (tryg.public.data):
 # a publication made in the same process is seen at once, one made elsewhere within this time.
@@ -227,6 +257,9 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
         "form-action": [SELF],
     },
 }
+# HSTS for this host only: a municipality's site (tryg.kommune.dk) must not decide for every
+# other host of its domain (includeSubDomains), nor for the browsers' preload list.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 if CONFIG.secure:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

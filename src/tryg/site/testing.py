@@ -32,3 +32,6 @@ TRYG_PUBLICATION_RECHECK = 0.0
 # No background thread renders pages behind a test's back (tests/platform/test_public_warm.py
 # calls tryg.public.warm.warm directly).
 TRYG_WARM_ON_PUBLISH = False
+# Jobs run at once, within the request that queues them (tests/jobs/ run the database
+# backend and a worker themselves).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -5,14 +5,16 @@
 * Other logged-in users (partners, walk participants) see published runs only, in their
   public view; an unpublished run is a 404 for them, as if it did not exist.
 * Starting a run of a shipped specification, and re-running a run's own specification on the
-  data stored now: ``roles.can_run_index`` (POST only), through the runs service. The run is
-  computed within the request (the demo municipality takes seconds; a national data set takes
-  minutes, for which ``tryg index run`` on the command line is the better tool).
+  data stored now: ``roles.can_run_index`` (POST only), as a background job
+  (:mod:`tryg.jobs`): the page opens the job's page, which shows its progress and then links
+  the run. Each form carries a request key, so a form posted twice queues one job.
 * Publishing and withdrawing: ``roles.can_publish`` (POST only), through the runs service.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +30,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tryg.accounts import roles
 from tryg.exports import results_bytes
 from tryg.index import load_spec, shipped_specs
+from tryg.jobs import services as jobs
+from tryg.jobs.models import Job
 from tryg.runs import services
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.web import params
@@ -47,6 +51,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "can_run": roles.can_run_index(request.user),
         "specs": _shipped_choices() if roles.can_run_index(request.user) else [],
         "live": services.live_run(),
+        "request_key": uuid.uuid4().hex,
     })
 
 
@@ -107,6 +112,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "show_log": roles.can_see_microdata(request.user),
         "inputs": sorted(run.inputs.items()) if internal else [],
         "previous": services.previous_run(run) if internal else None,
+        "request_key": uuid.uuid4().hex,
     })
 
 
@@ -123,12 +129,9 @@ def start_run(request: HttpRequest) -> HttpResponseRedirect:
     if spec_id not in shipped_specs():
         messages.error(request, _("Choose one of the shipped specifications."))
         return redirect(reverse("analyse:runs"))
-    try:
-        run = services.run_index(load_spec(spec_id), user=request.user,
-                                 survey=request.POST.get("survey") == "on", one_at_a_time=True)
-    except services.RunInProgressError as exc:
-        return _in_progress(request, exc.running)
-    return _after_run(request, run)
+    job = jobs.enqueue("index_run", key=_request_key(request), user=request.user,
+                       spec=spec_id, survey=request.POST.get("survey") == "on")
+    return _after_job(request, job)
 
 
 @require_POST
@@ -141,12 +144,43 @@ def rerun(request: HttpRequest, run_id: int) -> HttpResponseRedirect:
     busy = _busy(request)
     if busy is not None:
         return busy
-    try:
-        new = services.rerun(run, user=request.user, survey=request.POST.get("survey") == "on",
-                             one_at_a_time=True)
-    except services.RunInProgressError as exc:
-        return _in_progress(request, exc.running)
-    return _after_run(request, new, rerun_of=run)
+    job = jobs.enqueue("index_run", key=_request_key(request), user=request.user,
+                       rerun_of=run.pk, survey=request.POST.get("survey") == "on")
+    return _after_job(request, job, rerun_of=run)
+
+
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def _request_key(request: HttpRequest) -> str | None:
+    """The idempotency key of a run's form (its hidden ``request_key``, made when the page
+    was rendered), for this user; None when the post has none."""
+    value = request.POST.get("request_key", "")
+    return f"index_run:{request.user.pk}:{value}" if _KEY.fullmatch(value) else None
+
+
+def _run_named(pk: object) -> IndexRun | None:
+    return IndexRun.objects.filter(pk=pk).first() if isinstance(pk, int) else None
+
+
+def _after_job(request: HttpRequest, job: Job,
+               rerun_of: IndexRun | None = None) -> HttpResponseRedirect:
+    """Where a queued run's form leads: the run when its job has already finished (as with
+    a form posted twice), else the job's page with its progress."""
+    job.refresh_from_db()
+    result = job.result if isinstance(job.result, dict) else {}
+    busy = _run_named(result.get("in_progress"))
+    if job.state == Job.State.FAILED and busy is not None:
+        return _in_progress(request, busy)
+    run = _run_named(result.get("run"))
+    if job.finished and run is not None:
+        return _after_run(request, run, rerun_of=rerun_of)
+    if job.state == Job.State.FAILED:
+        messages.error(request, _("The index run's background job failed."))
+    else:
+        messages.info(request, _("The index run is queued as background job %(id)s; this "
+                                 "page shows its progress.") % {"id": job.pk})
+    return redirect(reverse("jobs:job", args=[job.pk]))
 
 
 def _busy(request: HttpRequest) -> HttpResponseRedirect | None:

@@ -1,0 +1,278 @@
+"""One archive holding the database and the stored files, with a manifest to check both.
+
+The archive is a gzip'd tar:
+
+* ``manifest.json``: the format, when and from what kind of database it was made, the row
+  count and checksum of every table (:mod:`tryg.backup.tables`) and the SHA-256 of every file;
+* ``database.sqlite3`` (SQLite's online backup API, ``sqlite3.Connection.backup``: a
+  consistent copy while the site keeps running) or ``database.pgdump`` (``pg_dump -Fc``, taken
+  in the same snapshot the checksums were read in, through ``pg_export_snapshot``);
+* ``files/…``: every file of the default storage (uploads, exports, reports; not the upload
+  check's temporary folder).
+
+:func:`restore` puts an archive into an empty installation of the same kind of database
+(``pg_restore`` or SQLite's backup API the other way), writes the files through the storage
+API, and then compares every table and file with the manifest: a restore that does not give
+the same data is reported as failed, never taken for a good one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import Storage, default_storage
+from django.db import connection, connections
+
+from tryg.backup.tables import TableSum, postgres_sums, sqlite_sums
+
+FORMAT = "tryg-backup/1"
+#: Tables ``migrate`` fills by itself: an installation with rows only there is still empty.
+_SCHEMA_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
+#: The folder of the default storage that holds uploads being checked (never backed up).
+_SKIPPED_FOLDERS = {"tmp"}
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be made, with the reason."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    vendor: str
+    created: str
+    tables: dict[str, TableSum]
+    files: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "vendor": self.vendor, "created": self.created,
+                "tables": {k: v.as_dict() for k, v in sorted(self.tables.items())},
+                "files": dict(sorted(self.files.items()))}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        if data.get("format") != FORMAT:
+            raise BackupError(f"not a tryg backup (format {data.get('format')!r}, "
+                              f"expected {FORMAT!r})")
+        return cls(str(data["vendor"]), str(data["created"]),
+                   {k: TableSum(int(v["rows"]), str(v["sha256"]))
+                    for k, v in data["tables"].items()},
+                   {str(k): str(v) for k, v in data["files"].items()})
+
+
+def _database_name() -> str:
+    return f"database.{'sqlite3' if connection.vendor == 'sqlite' else 'pgdump'}"
+
+
+def _pg_env() -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    for key, name in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"),
+                      ("PASSWORD", "PGPASSWORD"), ("NAME", "PGDATABASE")):
+        if db.get(key):
+            env[name] = str(db[key])
+    return env
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    tool = shutil.which(command[0])
+    if tool is None:
+        raise BackupError(f"{command[0]} not found (install postgresql-client)")
+    done = subprocess.run([tool, *command[1:]], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise BackupError(f"{command[0]} failed: {done.stderr.strip()[-2000:]}")
+
+
+def _snapshot_database(folder: Path) -> tuple[Path, dict[str, TableSum]]:
+    """The database copied into ``folder``, and its tables' sums (of that very copy)."""
+    target = folder / _database_name()
+    if connection.vendor == "sqlite":
+        source = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
+        copy = sqlite3.connect(str(target))
+        try:
+            source.backup(copy)
+            sums = sqlite_sums(copy.cursor())
+        finally:
+            copy.close()
+            source.close()
+        return target, sums
+    if connection.vendor != "postgresql":
+        raise BackupError(f"backups of {connection.vendor} databases are not supported")
+    import psycopg
+
+    env = _pg_env()
+    with psycopg.connect(autocommit=True, **_pg_params()) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        assert row is not None
+        _run(["pg_dump", "-Fc", "--no-owner", "--no-acl", f"--snapshot={row[0]}",
+              "-f", str(target)], env)
+        sums = postgres_sums(conn.cursor())
+        conn.execute("COMMIT")
+    return target, sums
+
+
+def _pg_params() -> dict[str, Any]:
+    db = settings.DATABASES["default"]
+    params = {"dbname": db["NAME"], "user": db.get("USER") or None,
+              "password": db.get("PASSWORD") or None, "host": db.get("HOST") or None,
+              "port": db.get("PORT") or None}
+    return {k: v for k, v in params.items() if v}
+
+
+def stored_files(storage: Storage = default_storage, folder: str = "") -> Iterator[str]:
+    """The names of every file in ``storage`` (the upload check's temporary folder left out)."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in sorted(files):
+        yield f"{folder}/{name}" if folder else name
+    for name in sorted(folders):
+        if not folder and name in _SKIPPED_FOLDERS:
+            continue
+        yield from stored_files(storage, f"{folder}/{name}" if folder else name)
+
+
+def _sha256(stream: Any) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def backup(target: Path, *, now: datetime.datetime | None = None) -> Manifest:
+    """Write the archive of this installation to ``target`` (atomically: a temporary file
+    renamed into place)."""
+    created = (now or datetime.datetime.now(datetime.UTC)).isoformat()
+    target = target.resolve()
+    with tempfile.TemporaryDirectory(prefix="tryg-backup-") as tmp:
+        database, sums = _snapshot_database(Path(tmp))
+        files = {}
+        partial = target.with_name(f".{target.name}.partial")
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(database, arcname=database.name)
+            for name in stored_files():
+                with default_storage.open(name, "rb") as stream:
+                    data = stream.read()
+                files[name] = hashlib.sha256(data).hexdigest()
+                info = tarfile.TarInfo(f"files/{name}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            manifest = Manifest(connection.vendor, created, sums, files)
+            text = json.dumps(manifest.as_dict(), indent=1).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text))
+        partial.replace(target)
+    return manifest
+
+
+def read_manifest(source: Path) -> Manifest:
+    with tarfile.open(source, "r:gz") as tar:
+        member = tar.extractfile("manifest.json")
+        if member is None:
+            raise BackupError(f"{source}: no manifest.json")
+        return Manifest.from_dict(json.load(member))
+
+
+def current_sums() -> dict[str, TableSum]:
+    """The sums of every table of this installation's database now."""
+    if connection.vendor == "sqlite":
+        db = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
+        try:
+            return sqlite_sums(db.cursor())
+        finally:
+            db.close()
+    with connection.cursor() as cursor:
+        return postgres_sums(cursor)
+
+
+def _refuse_unless_empty() -> None:
+    busy = {name: s.rows for name, s in current_sums().items()
+            if s.rows and name not in _SCHEMA_TABLES}
+    if busy:
+        shown = ", ".join(f"{k} ({v} rows)" for k, v in sorted(busy.items())[:5])
+        raise BackupError("a backup is restored into an empty installation only; this one "
+                          f"holds data: {shown}")
+    if any(True for _ in stored_files()):
+        raise BackupError("a backup is restored into an empty installation only; this one "
+                          "has stored files")
+
+
+def restore(source: Path) -> Manifest:
+    """Restore the archive ``source`` into this (empty) installation and check the result
+    against its manifest; :class:`BackupError` when anything differs."""
+    manifest = read_manifest(source)
+    if manifest.vendor != connection.vendor:
+        raise BackupError(f"{source} holds a {manifest.vendor} database; this installation "
+                          f"uses {connection.vendor} (restore into the same kind)")
+    _refuse_unless_empty()
+    with tempfile.TemporaryDirectory(prefix="tryg-restore-") as tmp, \
+            tarfile.open(source, "r:gz") as tar:
+        name = _database_name()
+        tar.extract(name, tmp, filter="data")
+        connections.close_all()
+        _restore_database(Path(tmp) / name)
+        for member in tar.getmembers():
+            if not member.isfile() or not member.name.startswith("files/"):
+                continue
+            stored = member.name.removeprefix("files/")
+            stream = tar.extractfile(member)
+            assert stream is not None
+            if default_storage.exists(stored):
+                default_storage.delete(stored)
+            saved = default_storage.save(stored, File(stream, name=stored))
+            if saved != stored:
+                raise BackupError(f"file {stored} was stored as {saved}")
+    _verify(manifest)
+    return manifest
+
+
+def _restore_database(path: Path) -> None:
+    if connection.vendor == "sqlite":
+        source = sqlite3.connect(str(path))
+        target = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        return
+    _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-acl",
+          "--single-transaction", "-d", str(settings.DATABASES["default"]["NAME"]),
+          str(path)], _pg_env())
+
+
+def _verify(manifest: Manifest) -> None:
+    problems = []
+    now = current_sums()
+    for table, expected in sorted(manifest.tables.items()):
+        found = now.get(table)
+        if found != expected:
+            problems.append(f"table {table}: {found} after the restore, {expected} in the "
+                            "backup")
+    for name, digest in sorted(manifest.files.items()):
+        if not default_storage.exists(name):
+            problems.append(f"file {name}: missing after the restore")
+            continue
+        with default_storage.open(name, "rb") as stream:
+            if _sha256(stream) != digest:
+                problems.append(f"file {name}: differs from the backup")
+    if problems:
+        raise BackupError("the restore does not match the backup: " + "; ".join(problems))
