@@ -18,4 +18,5 @@ urlpatterns = [
     path("analyse/import/", include("tryg.imports.urls")),
     path("analyse/", include("tryg.web.analyst_urls")),
     path("api/", include("tryg.api.urls")),
+    path("", include("tryg.walks.urls")),
 ]
