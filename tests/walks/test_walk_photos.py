@@ -117,4 +117,4 @@ def test_uploads_through_the_recording_page() -> None:
     # and it is served to those who may see the finding
     response = client.get(f"/tryghedsvandringer/foto/{photo.pk}/")
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == data  # type: ignore[attr-defined]
+    assert response.content == data and response["Content-Type"] == "image/jpeg"

@@ -12,14 +12,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.forms import ChoiceField
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
 )
-from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -371,7 +369,7 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
 
 
 @never_cache
-def photo(request: HttpRequest, photo_id: int) -> HttpResponseBase:
+def photo(request: HttpRequest, photo_id: int) -> HttpResponse:
     found = Photo.objects.select_related("finding", "action", "action__finding").filter(
         pk=photo_id).first()
     if found is None:
@@ -380,8 +378,11 @@ def photo(request: HttpRequest, photo_id: int) -> HttpResponseBase:
     allowed = action is not None and roles.can_see_action(request.user, action)
     if not allowed:
         raise Http404
-    return FileResponse(default_storage.open(str(found.image.name), "rb"),
-                        content_type=found.content_type)
+    # Stored photos are small (re-encoded, at most MAX_SIDE pixels a side): read them whole
+    # rather than stream an open file.
+    with default_storage.open(str(found.image.name), "rb") as stored:
+        data = stored.read()
+    return HttpResponse(data, content_type=found.content_type)
 
 
 # -- closing meeting, re-walk, summary ---------------------------------------------------------
