@@ -108,7 +108,7 @@ def test_uploads_through_the_recording_page() -> None:
 
     assert post("gps.jpg", jpeg(exif=_exif_with_gps_and_serial()), "k4") == 201
     photo = Photo.objects.get()
-    with default_storage.open(photo.image.name, "rb") as stored:
+    with default_storage.open(str(photo.image.name), "rb") as stored:
         data = stored.read()
     assert b"Exif" not in data and SERIAL.encode() not in data
     with Image.open(io.BytesIO(data)) as image:

@@ -87,7 +87,7 @@ def test_invitations_carry_the_calendar_and_the_personal_link() -> None:
     message = mail.outbox[0]
     assert message.to == ["beboer@example.org"]
     assert f"https://tryg.example/tryghedsvandringer/p/{p.token}/" in str(message.body)
-    name, content, kind = message.attachments[0]  # type: ignore[misc]
+    name, content, kind = message.attachments[0]
     assert (name, kind) == ("tryghedsvandring.ics", "text/calendar")
     event = Calendar.from_ical(content).walk("VEVENT")[0]
     assert event["SUMMARY"] == "Testvandring" and event["LOCATION"] == "Torvet"
