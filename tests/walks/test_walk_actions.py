@@ -148,3 +148,33 @@ def test_a_partner_sees_and_changes_only_its_own_actions() -> None:
     assert own.organisation_id == orgs["housing"].pk
     assert client.get(f"/tryghedsvandringer/{w.pk}/").status_code == 403
     assert client.get(f"/tryghedsvandringer/{w.pk}/registrer/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_staff_enter_a_finding_on_a_participants_behalf_and_see_duplicates() -> None:
+    from walk_fixtures import participant
+
+    orgs = organisations()
+    people = users(orgs)
+    w = walk()
+    p = participant(w, name="Uden telefon", email="")
+    earlier = finding(w, lat=57.05, lon=9.92, key="earlier", text="første lampe")
+    client = Client()
+    client.force_login(people["coordinator"])
+    response = client.post(f"/tryghedsvandringer/{w.pk}/registrer/", {
+        "idempotency_key": "behalf-1", "category": "lighting", "text": "anden lampe",
+        "lat": "57.05005", "lon": "9.92005", "on_behalf_of": str(p.pk)})
+    assert response.status_code == 302
+    made = Finding.objects.get(text="anden lampe")
+    assert made.participant == p and made.recorded_by == people["coordinator"]
+    page = client.get(f"/tryghedsvandringer/handlinger/{made.action.pk}/")
+    assert page.status_code == 200
+    assert f"Finding {earlier.pk}, 6 m away".encode() in page.content
+    # a participant with an account records on their walk, but not on another
+    walker = people["walker"]
+    participant(w, name="Walker", user=walker)
+    other = walk(title="Anden")
+    as_walker = Client()
+    as_walker.force_login(walker)
+    assert as_walker.get(f"/tryghedsvandringer/{w.pk}/registrer/").status_code == 200
+    assert as_walker.get(f"/tryghedsvandringer/{other.pk}/registrer/").status_code == 403

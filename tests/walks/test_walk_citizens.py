@@ -28,6 +28,8 @@ def _empty_cache() -> None:
 @pytest.mark.django_db
 def test_a_report_is_not_public_before_moderation_and_never_shows_the_reporter() -> None:
     client = Client()
+    form = client.get("/meld-utrygt-sted/?area=K1")
+    assert b'name="area_code" value="K1"' in form.content
     response = client.post("/meld-utrygt-sted/", REPORT)
     assert response.status_code == 302
     report = Finding.objects.get()
@@ -122,3 +124,19 @@ def test_figures_per_owner_and_area() -> None:
     client.force_login(people["partner"])
     page = client.get("/tryghedsvandringer/tal/")
     assert page.status_code == 200 and b"25 %" in page.content
+
+
+@pytest.mark.django_db
+def test_the_figures_page_is_cached_until_an_action_changes() -> None:
+    from tryg.walks import actions
+
+    orgs = organisations()
+    people = users(orgs)
+    w = walk(area_code="K2")
+    action = Action.objects.get(finding=finding(w, key="c1"))
+    actions.assign(action, organisation=orgs["police"], deadline=None,
+                   user=people["coordinator"])
+    first = {f.name: f.open_findings for f in figures.cached_per_owner()}
+    assert first["Politi W"] == 1
+    actions.move(action, S.FIXED, user=people["coordinator"])
+    assert {f.name: f.open_findings for f in figures.cached_per_owner()}["Politi W"] == 0

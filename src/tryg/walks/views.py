@@ -44,6 +44,7 @@ from tryg.walks.forms import (
 from tryg.walks.invitations import invite, new_token, send_summary
 from tryg.walks.models import Action, Finding, Participant, Photo, Revisit, Walk
 from tryg.walks.photos import CleanImage, PhotoError, clean, store
+from tryg.web import params
 from tryg.web.access import require
 
 STATIC = Path(__file__).resolve().parent / "static" / "walks"
@@ -448,16 +449,18 @@ def walk_summary(request: HttpRequest, walk_id: int) -> HttpResponse:
 
 # -- citizens ----------------------------------------------------------------------------------
 
-def _report_form(data: Any = None) -> ReportForm:
+def _report_form(data: Any = None, area_code: str = "") -> ReportForm:
     template = checklists.default_template()
     return ReportForm(data, categories=[(c.code, checklists.category_label(c.code, c.name))
                                         for c in template.categories.all()],
-                      parameters=[], rating_max=template.rating_max)
+                      parameters=[], rating_max=template.rating_max,
+                      initial={"area_code": area_code})
 
 
 def report(request: HttpRequest) -> HttpResponse:
-    """The public form "report an unsafe place" (anonymous allowed, rate-limited)."""
-    form = _report_form(request.POST or None)
+    """The public form "report an unsafe place" (anonymous allowed, rate-limited); linked
+    from an area's page with ``?area=<code>``."""
+    form = _report_form(request.POST or None, params.text(request, "area", max_length=40))
     if request.method == "POST":
         if not citizens.allow(client_ip(request)):
             return render(request, "walks/report.html", {"form": form, "limited": True},
@@ -507,7 +510,7 @@ def moderate(request: HttpRequest, finding_id: int) -> HttpResponse:
 @require(roles.can_see_walk_figures)
 def figures_page(request: HttpRequest) -> HttpResponse:
     return render(request, "walks/figures.html", {
-        "owners": figures.per_owner(), "areas": figures.per_area()})
+        "owners": figures.cached_per_owner(), "areas": figures.cached_per_area()})
 
 
 
