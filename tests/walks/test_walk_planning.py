@@ -155,3 +155,19 @@ def test_meeting_rewalk_revisit_and_summary() -> None:
     assert "open" in str(summary.body) and "Boligselskab W" in str(summary.body)
     assert client.get(f"/tryghedsvandringer/{w.pk}/udskriv/").status_code == 200
     assert client.get(f"/tryghedsvandringer/{w.pk}/afslutning/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_reminders_go_once_to_the_coming_walks_participants() -> None:
+    from tryg.walks.invitations import remind_due
+
+    soon = walk(date=dt.date(2026, 10, 3))
+    later = walk(date=dt.date(2026, 10, 20))
+    participant(soon)
+    participant(soon, name="Uden mail", email="")
+    participant(later, email="senere@example.org")
+    today = dt.date(2026, 10, 1)
+    assert remind_due(today=today, within_days=2, base_url="https://t.example", now=NOW) == 1
+    assert remind_due(today=today, within_days=2, base_url="https://t.example", now=NOW) == 0
+    assert [m.to for m in mail.outbox] == [["beboer@example.org"]]
+    assert mail.outbox[0].subject == "Reminder: safety walk 2026-10-03"
