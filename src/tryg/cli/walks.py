@@ -18,7 +18,11 @@ def walks() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="The data folder (overrides TRYG_DATA_DIR).")
 def remind(within_days: int, base_url: str, data_dir: str | None) -> None:
-    """Remind each participant once (with the calendar file and their personal link)."""
+    """Remind the participants of the coming walks.
+
+    Each participant with an address is reminded once, with the calendar file and their
+    personal link.
+    """
     from tryg.cli.site import setup_site
 
     setup_site(data_dir)
