@@ -20,12 +20,13 @@ import email.policy
 import io
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
 
 if TYPE_CHECKING:
+    from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
     from conftest import ServedSite
@@ -86,19 +87,35 @@ def _record(phone: Page, category: str, text: str, photo: bool = False) -> None:
     phone.locator("#finding-form button[type=submit]").click()
 
 
-def test_the_safety_walk_loop(browser: Browser, served_site: ServedSite) -> None:
+def _serious(axe: Axe, page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page."""
+    violations: list[dict[str, Any]] = axe.run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in violations
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_the_safety_walk_loop(browser: Browser, served_site: ServedSite, axe: Axe) -> None:
     site = served_site
     assert site.outbox is not None
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
     desk.set_default_timeout(30_000)
+    csp: list[str] = []
     try:
-        _loop(browser, site, desk, site.outbox)
+        _loop(browser, site, desk, site.outbox, axe, csp)
     finally:
         desk.close()
+    assert not csp, csp
 
 
-def _loop(browser: Browser, site: ServedSite, desk: BrowserContext, outbox: Path) -> None:
-    from playwright.sync_api import expect
+def _loop(browser: Browser, site: ServedSite, desk: BrowserContext, outbox: Path, axe: Axe,
+          csp: list[str]) -> None:
+    from playwright.sync_api import ConsoleMessage, expect
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            csp.append(message.text)
+
+    desk.on("console", watch)
 
     # 1. plan: the route drawn on the area's map
     page = _log_in(desk, site, "coordinator")
@@ -119,6 +136,7 @@ def _loop(browser: Browser, site: ServedSite, desk: BrowserContext, outbox: Path
     page.locator("#walk-form button[type=submit]").click()
     expect(page.locator("h1")).to_have_text("Browsertest-vandring")
     walk_url = page.url
+    assert not _serious(axe, page), _serious(axe, page)
     assert "/tryghedsvandringer/" in walk_url
 
     for name, mail, role in (("Beboer Browser", "beboer@example.org", "resident"),
@@ -139,10 +157,12 @@ def _loop(browser: Browser, site: ServedSite, desk: BrowserContext, outbox: Path
     phone_context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
                                         has_touch=True, locale="da-DK")
     phone_context.set_default_timeout(30_000)
+    phone_context.on("console", watch)
     try:
         phone = phone_context.new_page()
         phone.goto(personal_url)
         expect(phone.locator("#record")).to_have_attribute("data-offline-ready", "1")
+        assert not _serious(axe, phone), _serious(axe, phone)
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         _record(phone, "lighting", "Mørk sti ved skolen (browsertest 1)")
         expect(phone.locator("#recorded")).to_contain_text("browsertest 1")
