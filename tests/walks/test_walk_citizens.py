@@ -140,3 +140,24 @@ def test_the_figures_page_is_cached_until_an_action_changes() -> None:
     assert first["Politi W"] == 1
     actions.move(action, S.FIXED, user=people["coordinator"])
     assert {f.name: f.open_findings for f in figures.cached_per_owner()}["Politi W"] == 0
+
+
+@pytest.mark.django_db
+def test_the_area_sketch_draws_public_points_only() -> None:
+    from tryg.areas.models import Area
+    from tryg.imports.models import ImportBatch
+
+    batch = ImportBatch.objects.create(kind="areas", file_name="a.csv", sha256="d" * 64)
+    Area.objects.create(code="K3", name="Sketch", level="kommune", import_batch=batch,
+                        geometry='{"type": "Polygon", "coordinates": '
+                                 '[[[9.9, 57.0], [10.0, 57.0], [10.0, 57.1], [9.9, 57.0]]]}')
+    w = walk(area_code="K3")
+    finding(w, lat=57.05, lon=9.95, text="hidden")
+    shown = finding(w, lat=57.02, lon=9.98, text="shown", key="s")
+    shown.is_public = True
+    shown.save()
+    sketch = area_findings("K3")["sketch"]
+    assert sketch is not None and sketch.outline.startswith("M") and sketch.outline.endswith("Z")
+    assert len(sketch.points) == 1
+    x, y, _title = sketch.points[0]
+    assert 0 < x < sketch.width and 0 < y < sketch.height
