@@ -95,6 +95,9 @@ class ServedSite:
     users: dict[str, tuple[str, str]]
     #: user name → (role, password) of every demo user printed (e.g. a second partner).
     logins: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: The served site's e-mail (TRYG_EMAIL_FILE_PATH: Django's file backend), for tests
+    #: that check what it sent (tests/browser/test_browser_walks.py).
+    outbox: Path | None = None
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -117,6 +120,8 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
                     f"{build.stderr[-3000:]}", pytrace=False)
     port = free_port()
     log = work / "serve.log"
+    outbox = work / "outbox"
+    env = {**env, "TRYG_EMAIL_FILE_PATH": str(outbox)}
     with log.open("wb") as out:
         server = subprocess.Popen(
             [str(tryg), "serve", "--data-dir", str(data_dir), "--port", str(port)],
@@ -134,7 +139,7 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
             users.setdefault(m.group(1), (m.group(2), m.group(3)))
         logins = {m.group(2): (m.group(1), m.group(3)) for m in printed}
         yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS, users=users,
-                         logins=logins)
+                         logins=logins, outbox=outbox)
     finally:
         server.terminate()
         try:

@@ -89,7 +89,16 @@ INTERNAL_MARKERS: dict[str, set[str]] = {
     "unpublished measurement": float_forms(UNPUBLISHED_MEASUREMENT),
     "unpublished initiative": {UNPUBLISHED_INITIATIVE},
 }
-ALL_MARKERS = {**MICRODATA_MARKERS, **INTERNAL_MARKERS}
+# Safety walks: a finding that is not public, with its action owned by the municipality (not
+# the planted partner's organisation), and a citizen's report awaiting moderation with the
+# reporter's contact (never published).
+WALK_FINDING_TEXT = "WALK-FINDING-MK-4711"
+REPORTER_EMAIL = "reporter-mk-9153@example.org"
+WALK_MARKERS: dict[str, set[str]] = {
+    "private walk finding": {WALK_FINDING_TEXT},
+    "citizen reporter": {REPORTER_EMAIL},
+}
+ALL_MARKERS = {**MICRODATA_MARKERS, **INTERNAL_MARKERS, **WALK_MARKERS}
 
 
 def leaks(body: bytes | str, markers: dict[str, set[str]] = ALL_MARKERS) -> list[str]:
@@ -108,6 +117,9 @@ class Site:
     published: IndexRun
     areas: list[Area] = field(default_factory=list)
     strategy: dict[str, int] = field(default_factory=dict)
+    #: Planted walk objects' keys by kind (walk_id, action_id, photo_id, revisit_id,
+    #: finding_id, token), to fill URL parameters.
+    walks: dict[str, list[str]] = field(default_factory=dict)
 
     def ints(self) -> list[int]:
         """Primary keys and years of the planted objects (to fill URL parameters)."""
@@ -198,9 +210,11 @@ def plant() -> Site:
     # a failed background job whose error quotes a stored answer (as a run's problems may)
     Job.objects.create(kind="index_run", state=Job.State.FAILED, created_by=users["analyst"],
                        error=f"answer {ANSWER_TEXT!r} is out of range", result={"run": None})
+    walks = plant_walks(users, municipality, housing, kommune)
     return Site(users=users, wave=wave, survey_batch=survey_batch,
                 register_batch=register_batch, unpublished=unpublished, published=published,
-                areas=[kommune, district], strategy=plant_strategy(municipality, district))
+                areas=[kommune, district], strategy=plant_strategy(municipality, district),
+                walks=walks)
 
 
 def plant_strategy(owner: Organisation, area: Area) -> dict[str, int]:
@@ -239,3 +253,55 @@ def plant_strategy(owner: Organisation, area: Area) -> dict[str, int]:
     return {"strategy": strategy.pk, "focus_area": focus.pk, "initiative": shown.pk,
             "hidden_initiative": hidden.pk, "indicator": manual.pk,
             "measurement": measurement.pk, "note": note.pk}
+
+
+
+def plant_walks(users: dict[str, User], municipality: Organisation, housing: Organisation,
+                area: Area) -> dict[str, list[str]]:
+    """A held walk with a private finding (the municipality's action), the partner's own
+    action, a photo, a participant without an account, a re-walk, and a citizen's report."""
+    import io
+
+    from PIL import Image
+
+    from tryg.walks import actions, checklists, citizens, meeting
+    from tryg.walks.findings import Observation, record
+    from tryg.walks.models import Participant, Revisit, Walk
+    from tryg.walks.photos import clean, store
+
+    coordinator = users["coordinator"]
+    walk = Walk.objects.create(
+        title="Plantet vandring", area_code=area.code, date=dt.date(2031, 9, 1),
+        start_time=dt.time(20, 0), meeting_point="Torvet",
+        checklist=checklists.default_template(), organiser=municipality)
+    resident = Participant.objects.create(walk=walk, name="Beboer", email="b@example.org",
+                                          token="planted-token-" + "x" * 20)
+    private, _c = record(Observation(category="lighting", text=WALK_FINDING_TEXT,
+                                     lat=57.0401, lon=9.9101, idempotency_key="planted-1"),
+                         walk=walk, user=coordinator)
+    own, _c = record(Observation(category="graffiti", text="partnerens egen",
+                                 idempotency_key="planted-2"), walk=walk, user=coordinator)
+    actions.assign(private.action, organisation=municipality, deadline=dt.date(2031, 12, 1),
+                   user=coordinator)
+    actions.assign(own.action, organisation=housing, deadline=None, user=coordinator)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="JPEG")
+    out.seek(0)
+    photo = store(clean("p.jpg", out), finding=private)
+    out.seek(0)
+    fix_photo = store(clean("p.jpg", out), action=private.action)
+    meeting.hold_meeting(walk, user=coordinator)
+    rewalk = meeting.schedule_rewalk(walk, date=dt.date(2032, 3, 1), start_time=dt.time(20, 0),
+                                     user=coordinator)
+    report, _c = citizens.report(Observation(category="paths", text="borgerens hul",
+                                             address="Stien", idempotency_key="planted-3"),
+                                 area_code=area.code, email=REPORTER_EMAIL)
+    return {
+        "walk_id": [str(walk.pk), str(rewalk.pk)],
+        "action_id": [str(private.action.pk), str(own.action.pk), str(report.action.pk)],
+        "photo_id": [str(photo.pk), str(fix_photo.pk)],
+        "revisit_id": [str(r.pk) for r in Revisit.objects.filter(walk=rewalk)],
+        "finding_id": [str(report.pk), str(private.pk)],
+        "token": [resident.token, *Participant.objects.filter(walk=rewalk)
+                  .values_list("token", flat=True)],
+    }

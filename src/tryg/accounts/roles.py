@@ -107,3 +107,48 @@ def can_see_jobs(user: Any) -> bool:
     """Background jobs (their state, progress and results) and retrying a failed one: those
     who start them (index runs, imports)."""
     return can_run_index(user) or can_import(user)
+# -- safety walks (tryg.walks) ---------------------------------------------------------------
+
+def can_plan_walks(user: Any) -> bool:
+    """Plan walks, invite, enter findings for anyone, assign actions, hold closing meetings."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)
+
+
+def can_moderate_reports(user: Any) -> bool:
+    """Approve or reject citizens' reports (and see the reporter's contact details)."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)
+
+
+def can_record_on_walk(user: Any, walk: Any) -> bool:
+    """Record findings on ``walk``: its planners, and its participants with an account."""
+    if can_plan_walks(user):
+        return True
+    return role_of(user) is not None and walk.participants.filter(user=user).exists()
+
+
+def can_see_actions(user: Any) -> bool:
+    """The list of actions at all (a partner sees only its organisation's)."""
+    return can_plan_walks(user) or (role_of(user) == Role.PARTNER
+                                    and user.organisation_id is not None)
+
+
+def can_see_action(user: Any, action: Any) -> bool:
+    """One action: the planners, and the partner organisation responsible for it."""
+    if can_plan_walks(user):
+        return True
+    return (role_of(user) == Role.PARTNER and action.organisation_id is not None
+            and action.organisation_id == user.organisation_id)
+
+
+def can_update_action(user: Any, action: Any) -> bool:
+    """Move an action's state, comment, add a photo of the fix: as :func:`can_see_action`."""
+    return can_see_action(user, action)
+
+
+def is_partner(user: Any) -> bool:
+    return role_of(user) == Role.PARTNER
+
+
+def can_see_walk_figures(user: Any) -> bool:
+    """The per-owner figures page (counts only, no positions or texts): anyone logged in."""
+    return role_of(user) is not None

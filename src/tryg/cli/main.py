@@ -18,6 +18,7 @@ from tryg.cli.ops import backup, check, restore, worker
 from tryg.cli.site import manage, serve
 from tryg.cli.strategy import indicator, strategy
 from tryg.cli.users import user
+from tryg.cli.walks import walks
 
 #: The parts of tryg, in the order a user meets them, with their state.
 COMPONENTS: tuple[tuple[str, str], ...] = (
@@ -74,6 +75,7 @@ tryg.add_command(worker)
 tryg.add_command(check)
 tryg.add_command(backup)
 tryg.add_command(restore)
+tryg.add_command(walks)
 
 
 def main() -> None:

@@ -82,6 +82,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRYG_DATA_LICENCE", "CC BY 4.0",
             "Licence of the published figures, named on the downloads page, in the codebook "
             "and in the XLSX (e.g. CC BY 4.0, CC0 1.0, or your own words)."),
+    Setting("TRYG_EMAIL_HOST", "",
+            "SMTP server for e-mail (walk invitations, reminders, summaries), as host or "
+            "host:port. Empty: e-mails are written to the server's log (console)."),
+    Setting("TRYG_EMAIL_FROM", "tryg@localhost", "Sender address of the site's e-mails."),
+    Setting("TRYG_EMAIL_FILE_PATH", "",
+            "A folder: e-mails are written there as files instead of sent (tests, demos). "
+            "Overrides TRYG_EMAIL_HOST."),
+    Setting("TRYG_WALK_DUPLICATE_METRES", "30",
+            "Findings of the same category within this many metres of a new one are "
+            "suggested as its duplicates."),
+    Setting("TRYG_WALK_PHOTO_MAX_MB", "10",
+            "Largest photo a finding or an action accepts, in MB (larger: refused, 400)."),
+    Setting("TRYG_REPORTS_PER_HOUR", "5",
+            "Citizens' reports accepted from one address per hour (the rest: 429)."),
 )
 
 
@@ -105,6 +119,12 @@ class Config:
     storage_backend: str = ""
     storage_options: Mapping[str, object] = field(default_factory=dict)
     job_lease: int = 60
+    email_host: str = ""
+    email_from: str = "tryg@localhost"
+    email_file_path: str = ""
+    walk_duplicate_metres: int = 30
+    walk_photo_max_mb: int = 10
+    reports_per_hour: int = 5
 
     def limits(self) -> Limits:
         """The limits on one file for the readers (:mod:`tryg.readers.limits`)."""
@@ -152,6 +172,12 @@ def load(environ: Mapping[str, str]) -> Config:
         storage_backend=values["TRYG_STORAGE_BACKEND"].strip(),
         storage_options=_json_object(values, "TRYG_STORAGE_OPTIONS"),
         job_lease=_positive(values, "TRYG_JOB_LEASE"),
+        email_host=values["TRYG_EMAIL_HOST"].strip(),
+        email_from=values["TRYG_EMAIL_FROM"].strip() or "tryg@localhost",
+        email_file_path=values["TRYG_EMAIL_FILE_PATH"].strip(),
+        walk_duplicate_metres=_positive(values, "TRYG_WALK_DUPLICATE_METRES"),
+        walk_photo_max_mb=_positive(values, "TRYG_WALK_PHOTO_MAX_MB"),
+        reports_per_hour=_positive(values, "TRYG_REPORTS_PER_HOUR"),
     )
 
 

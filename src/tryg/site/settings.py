@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "tryg.jobs",
+    "tryg.walks",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +266,23 @@ if CONFIG.secure:
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
+
+# E-mail (walk invitations, reminders and summaries): files in a folder (tests, demos), an SMTP
+# server, or else the server's log.
+DEFAULT_FROM_EMAIL = CONFIG.email_from
+if CONFIG.email_file_path:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = CONFIG.email_file_path
+elif CONFIG.email_host:
+    EMAIL_HOST, _, _port = CONFIG.email_host.partition(":")
+    EMAIL_PORT = int(_port or 25)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Safety walks (tryg.walks): the duplicate suggestion's radius, the photo size limit and the
+# citizens' report rate per address.
+TRYG_WALK_DUPLICATE_METRES = CONFIG.walk_duplicate_metres
+TRYG_WALK_PHOTO_MAX_MB = CONFIG.walk_photo_max_mb
+TRYG_REPORTS_PER_HOUR = CONFIG.reports_per_hour
 
 LOGGING = {
     "version": 1,

@@ -20,4 +20,5 @@ urlpatterns = [
     path("analyse/", include("tryg.web.analyst_urls")),
     path("api/", include("tryg.api.urls")),
     path("", include("tryg.strategy.urls")),
+    path("", include("tryg.walks.urls")),
 ]

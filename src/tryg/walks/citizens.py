@@ -1,0 +1,66 @@
+"""Citizens' reports of unsafe places: rate-limited per address, moderated before shown.
+
+A report is a finding with source ``citizen`` and moderation ``pending``; it feeds the same
+action flow as a walk's findings. It is public only after a moderator approves it, and then
+without the reporter's name or e-mail (those are never published; see
+:mod:`tryg.walks.public`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from tryg.walks.findings import Observation, record
+from tryg.walks.models import Finding
+from tryg.walks.states import Moderation
+
+
+def per_hour() -> int:
+    return int(getattr(settings, "TRYG_REPORTS_PER_HOUR", 5))
+
+
+def _key(address: str, now: dt.datetime) -> str:
+    return f"walks:reports:{address}:{now:%Y%m%d%H}"
+
+
+def allow(address: str, *, now: dt.datetime | None = None) -> bool:
+    """Count one report from ``address`` in this clock hour; False once over the limit."""
+    now = now or timezone.now()
+    key = _key(address, now)
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return int(count) <= per_hour()
+
+
+def report(observation: Observation, *, area_code: str, name: str = "", email: str = "",
+           user: Any = None, now: dt.datetime | None = None) -> tuple[Finding, bool]:
+    return record(observation, walk=None, source=Finding.Source.CITIZEN, area_code=area_code,
+                  reporter_name=name, reporter_email=email, user=user, now=now)
+
+
+def moderate(finding: Finding, *, approve: bool) -> None:
+    with transaction.atomic():
+        finding.moderation = Moderation.APPROVED if approve else Moderation.REJECTED
+        finding.is_public = approve
+        finding.save(update_fields=["moderation", "is_public", "updated_at"])
+
+
+def pending() -> Any:
+    return Finding.objects.filter(source=Finding.Source.CITIZEN,
+                                  moderation=Moderation.PENDING).order_by("created_at")
+
+
+def publicly_visible() -> Any:
+    """Findings that may be shown to the public: marked public and, if citizens', approved."""
+    return Finding.objects.filter(is_public=True).exclude(
+        moderation__in=[Moderation.PENDING, Moderation.REJECTED])
