@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "tryg.runs",
     "tryg.web",
     "tryg.public",
+    "tryg.reports",
 ]
 
 MIDDLEWARE = [
