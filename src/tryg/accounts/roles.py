@@ -60,3 +60,9 @@ def can_see_unpublished(user: Any) -> bool:
 def can_see_run(user: Any, run: Any) -> bool:
     """A run at all: a published one is public (in its public view), others are internal."""
     return bool(run.is_published) or can_see_unpublished(user)
+
+
+def can_build_report(user: Any) -> bool:
+    """The council's follow-up report (tryg.reports), public or internal: analysts,
+    coordinators and administrators (the public reads the published figures on the pages)."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)

@@ -238,6 +238,23 @@ def _map(report: ReportData, info: MeasureInfo) -> dict[str, Any] | None:
     return {"title": title, **_figure(svg, caption, report, table)}
 
 
+def district_level(report: ReportData, measure: str) -> str | None:
+    """The level just under the top that divides it (the districts): from the map's level up
+    the chain of parent levels (:meth:`tryg.index.hierarchy.Hierarchy.parent_level`) to the
+    level whose parent is the top level; the map's level itself when nothing is above."""
+    level = finest_map_level(report, measure)
+    h = report.published.area_hierarchy
+    if level is None or h is None:
+        return level
+    seen = {level}
+    while (parent := h.parent_level(level)) is not None and h.parent_level(parent) is not None:
+        if parent in seen:
+            break
+        seen.add(parent)
+        level = parent
+    return level
+
+
 def _area_table(report: ReportData) -> dict[str, Any] | None:
     """The index and its components for every area of the level under the top (the
     districts), in the report's wave."""
@@ -245,9 +262,7 @@ def _area_table(report: ReportData) -> dict[str, Any] | None:
     ids = [i for i in (composite_id(spec), *component_ids(spec)) if i]
     if not ids or report.wave is None:
         return None
-    t = report.published.table
-    levels = list(dict.fromkeys(t["level"]))
-    level = levels[1] if len(levels) > 1 else (levels[0] if levels else None)
+    level = district_level(report, ids[0])
     if level is None:
         return None
     lang = report.language

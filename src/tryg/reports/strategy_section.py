@@ -35,7 +35,7 @@ from tryg.reports.sections import ReportData, Section, SummaryLine
 
 STATUS_LABELS = {
     "on_track": gettext_lazy("On track"),
-    "uncertain": gettext_lazy("Uncertain"),
+    "uncertain": gettext_lazy("Too uncertain to tell"),
     "off_track": gettext_lazy("Off track"),
     "not_assessable": gettext_lazy("Cannot be assessed yet"),
 }

@@ -16,6 +16,7 @@ urlpatterns = [
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("analyse/import/", include("tryg.imports.urls")),
+    path("analyse/reports/", include("tryg.reports.urls")),
     path("analyse/", include("tryg.web.analyst_urls")),
     path("api/", include("tryg.api.urls")),
 ]
