@@ -232,9 +232,9 @@ def _map(report: ReportData, info: MeasureInfo) -> dict[str, Any] | None:
         (_("Area"), _("Estimate"), pages.interval_name(report.published), "n",
          _("Compared with the rest")), table_rows, numeric=(False, True, True, True, False))
     caption = (_("Each area of the level “%(level)s” against the rest of its parent area "
-                 "(significance at the %(level_ci)s level).") % {
+                 "(significance at the %(level_ci)s level)") % {
                      "level": level, "level_ci": pages.interval_level(report.published)}
-               if compare else _("Each area of the level “%(level)s”.") % {"level": level})
+               if compare else _("Each area of the level “%(level)s”") % {"level": level})
     return {"title": title, **_figure(svg, caption, report, table)}
 
 
