@@ -32,8 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, machine, markdown_table  # noqa: E402
+from _common import RESULTS_DIR, machine, markdown_table
 
 TRYG = Path(sys.executable).parent / "tryg"
 TARGETS = {"demo": 10.0, "national": 60.0}
