@@ -194,8 +194,11 @@ def main() -> None:
     text = "\n".join([
         f"# bench/report.py — {time.strftime('%Y-%m-%d')}",
         "",
-        f"Machine: {machine()}. Load average at the end: {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f} (shared machine).",
+        *(f"- {k}: {v}" for k, v in machine(
+            packages=("django", "weasyprint", "pydyf", "vl-convert-python"),
+            with_r=False).items()),
+        f"- load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (a machine "
+        "shared with other work)",
         "",
         f"`tryg report --format FORMAT --created {CREATED}` as a new process (Django's start "
         f"included), best of {args.repeats}:",

@@ -35,6 +35,9 @@ from tryg.reports.sections import ReportData, Section, SummaryLine, register, re
 #: ``TRYG_REPORT_AREAS`` names any: the vulnerable housing areas of the demo and of the
 #: municipalities' own area files.
 FOLLOWED_LEVEL = "boligomraade"
+#: At most this many significant improvements (and as many worsenings) on the summary page,
+#: so that it stays one page; the rest are counted.
+SUMMARY_LINES = 8
 
 
 def _rows_in_wave(report: ReportData, code: str, measure: str) -> dict[str, Any] | None:
@@ -134,7 +137,8 @@ def _tone(info: MeasureInfo, row: dict[str, Any]) -> str | None:
 
 def significant_changes(report: ReportData) -> tuple[list[str], list[str]]:
     """What improved and what worsened significantly since the previous wave: the key
-    figures of the report's area, and the index measure of the followed areas."""
+    figures of the report's area, then the headline and the index of its districts and of
+    the followed areas."""
     better: list[str] = []
     worse: list[str] = []
     lang = report.language
@@ -158,9 +162,14 @@ def significant_changes(report: ReportData) -> tuple[list[str], list[str]]:
         ids = ([spec.headline.id] if spec.headline else []) + key_figure_ids(spec)
         for measure in dict.fromkeys(ids):
             note(published.info(measure), _rows_in_wave(report, code, measure), name)
-    info = index_measure(report)
-    if info is not None:
-        for code, name in followed_areas(report):
+    index = index_measure(report)
+    headline = headline_measure(report)
+    infos = [i for i in dict.fromkeys((headline, index)) if i is not None]
+    level = district_level(report, index.id) if index is not None else None
+    districts = sorted(((code, name) for code, (name, lv, _m) in published.areas.items()
+                        if lv == level), key=lambda a: (a[1], a[0])) if level else []
+    for code, name in dict.fromkeys([*districts, *followed_areas(report)]):
+        for info in infos:
             note(info, _rows_in_wave(report, code, info.id), name)
     return better, worse
 
@@ -175,13 +184,16 @@ def build_summary(report: ReportData) -> dict[str, Any] | None:
         return None
     lang = report.language
     better, worse = significant_changes(report)
+    more_better, more_worse = len(better) - SUMMARY_LINES, len(worse) - SUMMARY_LINES
     others: list[SummaryLine] = []
     for section in registered():
         if section.summary is not None:
             others += section.summary(report)
     return {"headline": {"label": info.label(lang), "unit": unit_note(info),
                          "now": present(info, row, lang)},
-            "area": name, "better": better, "worse": worse, "others": others,
+            "area": name, "better": better[:SUMMARY_LINES], "worse": worse[:SUMMARY_LINES],
+            "more_better": max(more_better, 0), "more_worse": max(more_worse, 0),
+            "others": others,
             "interval_name": pages.interval_name(report.published)}
 
 
