@@ -61,10 +61,14 @@ def headline_measure(report: ReportData) -> MeasureInfo | None:
 
 
 def index_measure(report: ReportData) -> MeasureInfo | None:
-    """The measure of the map and of the areas' comparison: the composite index, else the
-    headline."""
+    """The measure of the map and of the areas' comparison: the composite index, else (no
+    composite, or none published) the headline."""
     spec = report.published.spec
-    measure = composite_id(spec) or (spec.headline.id if spec.headline else None)
+    present_ids = set(report.published.table["measure"])
+    candidates = [m for m in (composite_id(spec), spec.headline.id if spec.headline else None)
+                  if m]
+    measure = next((m for m in candidates if m in present_ids),
+                   candidates[0] if candidates else None)
     return report.published.info(measure) if measure else None
 
 
