@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tryg.public import charts, data, pages
-from tryg.public.area_page import area_context
 from tryg.public.downloads import source_lines
 from tryg.public.measures import (
     GAP,
@@ -40,9 +39,45 @@ FOLLOWED_LEVEL = "boligomraade"
 SUMMARY_LINES = 8
 
 
+def reported_codes(report: ReportData) -> list[str]:
+    """The areas whose rows the report reads one by one: its own area, the districts, the
+    followed areas and their parent areas."""
+    codes: list[str] = [report.place[0]] if report.place else []
+    index = index_measure(report)
+    level = district_level(report, index.id) if index is not None else None
+    codes += [code for code, (_n, lv, _m) in report.published.areas.items() if lv == level]
+    for code, _name in followed_areas(report):
+        codes.append(code)
+        parent = _parent(report, code)
+        if parent is not None:
+            codes.append(parent)
+    return list(dict.fromkeys(codes))
+
+
+def _area_rows(report: ReportData, code: str, measure: str) -> list[dict[str, Any]]:
+    """The public rows of ``measure`` for ``code`` (every wave, in order).
+
+    The rows of the areas the report reads (:func:`reported_codes`) are made into dicts once
+    per report, from those areas' part of the table only: the public pages' index of every
+    row (:attr:`tryg.public.data.Published.by_area_measure`) costs tens of seconds on a
+    national table, where the report needs a few hundred areas' rows."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] | None = report.memo.get("rows")
+    if groups is None:
+        codes = reported_codes(report)
+        t = report.published.table
+        groups = {}
+        for row in data.records(t[t["area_code"].isin(codes)]):
+            groups.setdefault((row["area_code"], row["measure"]), []).append(row)
+        report.memo["rows"] = groups
+        report.memo["row_codes"] = set(codes)
+    if code in report.memo["row_codes"]:
+        return list(groups.get((code, measure), ()))
+    return data.rows(report.published, area_code=code, measure=measure)
+
+
 def _rows_in_wave(report: ReportData, code: str, measure: str) -> dict[str, Any] | None:
     """The public row of ``measure`` for ``code`` in the report's wave (None if none)."""
-    for row in data.rows(report.published, area_code=code, measure=measure):
+    for row in _area_rows(report, code, measure):
         if row["wave"] == report.wave:
             return row
     return None
@@ -50,8 +85,17 @@ def _rows_in_wave(report: ReportData, code: str, measure: str) -> dict[str, Any]
 
 def _upto_wave(report: ReportData, code: str, measure: str) -> list[dict[str, Any]]:
     """The public rows of ``measure`` for ``code`` up to the report's wave."""
-    rows = data.rows(report.published, area_code=code, measure=measure)
+    rows = _area_rows(report, code, measure)
     return [r for r in rows if report.wave is None or r["wave"] <= report.wave]
+
+
+def _parent(report: ReportData, code: str) -> str | None:
+    """The parent area ``code`` is compared with, if it has published figures."""
+    if report.wave is None or code not in report.published.areas:
+        return None
+    level = report.published.areas[code][1]
+    parent = data.parent_of(code, level, report.wave, report.published.area_hierarchy)
+    return parent if parent is not None and parent in report.published.areas else None
 
 
 def headline_measure(report: ReportData) -> MeasureInfo | None:
@@ -297,6 +341,33 @@ def _area_table(report: ReportData) -> dict[str, Any] | None:
     return {"level": level, "measures": [i.label(lang) for i in infos], "rows": rows}
 
 
+def _components(report: ReportData, code: str, name: str) -> dict[str, Any] | None:
+    """The composite beside its components for ``code`` in the report's wave: the area
+    page's chart (dots with their intervals) and its table in the appendix."""
+    spec = report.published.spec
+    lang = report.language
+    found = []
+    for measure in (i for i in (composite_id(spec), *component_ids(spec)) if i):
+        row = _rows_in_wave(report, code, measure)
+        if row is not None:
+            found.append((report.published.info(measure), row))
+    shown = [(info, r) for info, r in found
+             if not r["suppressed"] and data.finite(r["estimate"]) is not None]
+    if not shown:
+        return None
+    frame = pd.DataFrame.from_records(
+        [{"measure_label": info.label(lang), "estimate": data.finite(r["estimate"]),
+          "ci_low": data.finite(r["ci_low"]), "ci_high": data.finite(r["ci_high"])}
+         for info, r in shown], columns=["measure_label", "estimate", "ci_low", "ci_high"])
+    title = f"{_('The index and its parts, %(wave)s') % {'wave': report.wave}}, {name}"
+    presented = [(info, present(info, r, lang)) for info, r in found]
+    table = report.appendix.add(
+        title, (_("Measure"), _("Estimate"), pages.interval_name(report.published), "n"),
+        [(info.label(lang), p["not_shown"] or p["estimate"], p["interval"], p["n"])
+         for info, p in presented], numeric=(False, True, True, True))
+    return _figure(charts.components(frame, title=title, language=lang), title, report, table)
+
+
 def build_index(report: ReportData) -> dict[str, Any] | None:
     info = index_measure(report)
     if info is None or report.wave is None:
@@ -307,18 +378,9 @@ def build_index(report: ReportData) -> dict[str, Any] | None:
                                "areas": _area_table(report),
                                "interval_name": pages.interval_name(report.published)}
     if report.place is not None and report.place[0] in report.published.areas:
-        code, name = report.place
-        components = area_context(report.published, lang, code)["components"]
-        if components and components.get("chart") is not None:
-            table = report.appendix.add(
-                f"{components['title']}, {name}",
-                (_("Measure"), _("Estimate"), pages.interval_name(report.published), "n"),
-                [(r["label"], r["not_shown"] or r["estimate"], r["interval"], r["n"])
-                 for r in components["rows"]], numeric=(False, True, True, True))
-            context["components"] = {
-                "rows": components["rows"],
-                **_figure(components["chart"], f"{components['title']}, {name}", report,
-                          table)}
+        components = _components(report, *report.place)
+        if components is not None:
+            context["components"] = components
     if context["map"] is None and context["areas"] is None and "components" not in context:
         return None
     return context
@@ -334,13 +396,11 @@ def _trend_figure(report: ReportData, info: MeasureInfo, code: str, name: str,
     if not rows:
         return None
     series = [(name, rows)]
-    if with_parent and report.wave is not None:
-        level = report.published.areas[code][1]
-        parent = data.parent_of(code, level, report.wave, report.published.area_hierarchy)
-        if parent is not None and parent in report.published.areas:
-            parent_rows = _upto_wave(report, parent, info.id)
-            if parent_rows:
-                series.append((report.published.areas[parent][0], parent_rows))
+    parent = _parent(report, code) if with_parent else None
+    if parent is not None:
+        parent_rows = _upto_wave(report, parent, info.id)
+        if parent_rows:
+            series.append((report.published.areas[parent][0], parent_rows))
     lang = report.language
     title = f"{info.label(lang)}, {name}"
     points = trend_points(info, series)

@@ -135,6 +135,8 @@ class ReportData:
     #: who asks (internal reports: sections may show what this user may see); None for the
     #: command line and public reports
     user: Any = None
+    #: what providers compute once per report (keyed by the provider's own names)
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def audience(self) -> Audience:
