@@ -108,7 +108,9 @@ def index_measure(report: ReportData) -> MeasureInfo | None:
     """The measure of the map and of the areas' comparison: the composite index, else (no
     composite, or none published) the headline."""
     spec = report.published.spec
-    present_ids = set(report.published.table["measure"])
+    present_ids = report.memo.get("measures")
+    if present_ids is None:
+        present_ids = report.memo["measures"] = set(report.published.table["measure"])
     candidates = [m for m in (composite_id(spec), spec.headline.id if spec.headline else None)
                   if m]
     measure = next((m for m in candidates if m in present_ids),
@@ -302,6 +304,14 @@ def district_level(report: ReportData, measure: str) -> str | None:
     """The level just under the top that divides it (the districts): from the map's level up
     the chain of parent levels (:meth:`tryg.index.hierarchy.Hierarchy.parent_level`) to the
     level whose parent is the top level; the map's level itself when nothing is above."""
+    key = f"district_level:{measure}"
+    if key not in report.memo:
+        report.memo[key] = _district_level(report, measure)
+    found: str | None = report.memo[key]
+    return found
+
+
+def _district_level(report: ReportData, measure: str) -> str | None:
     level = finest_map_level(report, measure)
     h = report.published.area_hierarchy
     if level is None or h is None:
