@@ -9,7 +9,7 @@ import datetime
 import sys
 import types
 from collections.abc import Iterator
-from types import SimpleNamespace as NS
+from types import SimpleNamespace as Ns
 from typing import Any
 
 import pytest
@@ -28,12 +28,12 @@ class _Owners:
     def __init__(self, *names: str) -> None:
         self.names = names
 
-    def all(self) -> list[NS]:
-        return [NS(name=n) for n in self.names]
+    def all(self) -> list[Ns]:
+        return [Ns(name=n) for n in self.names]
 
 
 class _Strategies:
-    def __init__(self, strategy: NS | None) -> None:
+    def __init__(self, strategy: Ns | None) -> None:
         self.strategy = strategy
 
     def filter(self, **_: Any) -> _Strategies:
@@ -42,20 +42,20 @@ class _Strategies:
     def order_by(self, *_: str) -> _Strategies:
         return self
 
-    def first(self) -> NS | None:
+    def first(self) -> Ns | None:
         return self.strategy
 
 
-def _strategy_view(strategy: NS, user: Any, today: datetime.date) -> NS:
-    assessment = NS(reason="", latest=NS(value=0.891, when=datetime.date(2031, 10, 1)),
+def _strategy_view(strategy: Ns, user: Any, today: datetime.date) -> Ns:
+    assessment = Ns(reason="", latest=Ns(value=0.891, when=datetime.date(2031, 10, 1)),
                     change=0.012, significant=True)
-    indicator = NS(indicator=NS(name="Andel trygge i Jomfru Ane Gade", unit="andel"),
+    indicator = Ns(indicator=Ns(name="Andel trygge i Jomfru Ane Gade", unit="andel"),
                    status="on_track", assessment=assessment)
-    initiative = NS(initiative=NS(name="Et trygt natteliv", public_summary="Belysning.",
+    initiative = Ns(initiative=Ns(name="Et trygt natteliv", public_summary="Belysning.",
                                   owners=_Owners("Nordjyllands Politi")),
                     indicators=[indicator])
-    return NS(strategy=strategy, focus_areas=[
-        NS(focus_area=NS(name="Natteliv", description=""), initiatives=[initiative])])
+    return Ns(strategy=strategy, focus_areas=[
+        Ns(focus_area=Ns(name="Natteliv", description=""), initiatives=[initiative])])
 
 
 @pytest.fixture
@@ -65,16 +65,16 @@ def site() -> Site:
 
 @pytest.fixture
 def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    strategy = NS(pk=1, name="Tryg Aalborg 2014-17", description="",
+    strategy = Ns(pk=1, name="Tryg Aalborg 2014-17", description="",
                   period_start=datetime.date(2014, 1, 1), period_end=datetime.date(2017, 12, 31))
     overview = types.ModuleType("tryg.strategy.overview")
     overview.visible_strategies = lambda user: _Strategies(strategy)  # type: ignore[attr-defined]
     overview.strategy_view = _strategy_view  # type: ignore[attr-defined]
     figures = types.ModuleType("tryg.walks.figures")
-    figures.report_figures = lambda **kw: NS(  # type: ignore[attr-defined]
+    figures.report_figures = lambda **kw: Ns(  # type: ignore[attr-defined]
         walks_held=12, findings_by_category=[("Belysning", 7), ("Beplantning", 3)],
         findings_by_owner=[("Park og Natur", 6)], fixed_by_deadline=(8, 10),
-        open_items=[NS(title="Lygtepæl ved stien", area="Midtby", owner="Park og Natur",
+        open_items=[Ns(title="Lygtepæl ved stien", area="Midtby", owner="Park og Natur",
                        deadline=datetime.date(2032, 1, 31))])
     real = apps.is_installed
     monkeypatch.setattr(apps, "is_installed",
