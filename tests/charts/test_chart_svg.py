@@ -39,6 +39,14 @@ def test_ids_are_prefixed_with_their_references() -> None:
     assert not set(ids) & {e.get("id") for e in parse(other).iter() if e.get("id")}
 
 
+def test_the_same_drawing_gets_the_same_ids_whatever_vegas_counter() -> None:
+    """Vega numbers gradients per process (gradient_0, then gradient_1 for the next map): the
+    finished SVG is the same either way (the council's report is the same file each time)."""
+    first = finish(RAW, title="a", summary="b")
+    later = finish(RAW.replace("gradient_0", "gradient_7"), title="a", summary="b")
+    assert later == first
+
+
 @pytest.mark.parametrize("bad", [
     '<image xlink:href="https://example.org/x.png"/>',
     '<style>@font-face{src:url(http://fonts.example/f.woff)}</style>',

@@ -152,3 +152,9 @@ def is_partner(user: Any) -> bool:
 def can_see_walk_figures(user: Any) -> bool:
     """The per-owner figures page (counts only, no positions or texts): anyone logged in."""
     return role_of(user) is not None
+
+
+def can_build_report(user: Any) -> bool:
+    """The council's follow-up report (tryg.reports), public or internal: analysts,
+    coordinators and administrators (the public reads the published figures on the pages)."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)

@@ -46,6 +46,8 @@ _HATCH_DEFS: Final = (
 )
 _NAMESPACES: Final = frozenset({"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"})
 _ID = re.compile(r'\sid="([^"]+)"')
+#: An id Vega numbers with a counter of its own (``gradient_7``): stem and number.
+_COUNTED = re.compile(r"(.*_)([0-9]+)")
 _HREF = re.compile(r'((?:xlink:)?href)="' + re.escape(VEGA_BASE_URL))
 _HTTP = re.compile(r"https?://", re.IGNORECASE)
 #: The charts' font: a wide sans-serif that Vega measures its labels with as the reader's
@@ -97,17 +99,44 @@ def finish(raw: str, *, title: str, summary: str, links: Collection[str] = (),
     return svg
 
 
+def _replace_id(svg: str, old: str, new: str) -> str:
+    return (svg.replace(f' id="{old}"', f' id="{new}"')
+               .replace(f"url(#{old})", f"url(#{new})")
+               .replace(f'href="#{old}"', f'href="#{new}"'))
+
+
+def _renumber_ids(svg: str) -> str:
+    """Number Vega's counted ids (``gradient_7``) from 0 in the order they appear: Vega counts
+    them per process, so the same chart drawn twice would differ (the council's report must
+    be the same file for the same data)."""
+    found = list(dict.fromkeys(_ID.findall(svg)))
+    counted = [i for i in found if _COUNTED.fullmatch(i)]
+    if not counted:
+        return svg
+    seen: dict[str, int] = {}
+    renames: dict[str, str] = {}
+    for old in counted:
+        stem = _COUNTED.sub(r"\1", old)
+        renames[old] = f"{stem}{seen.get(stem, 0)}"
+        seen[stem] = seen.get(stem, 0) + 1
+    temporary = {old: f"tryg-renumber-{n}" for n, old in enumerate(counted)}
+    for old in sorted(counted, key=len, reverse=True):
+        svg = _replace_id(svg, old, temporary[old])
+    for old in counted:
+        svg = _replace_id(svg, temporary[old], renames[old])
+    return svg
+
+
 def _prefix_ids(svg: str) -> str:
-    """Make every id (and its references) unique to this drawing."""
+    """Make every id (and its references) unique to this drawing (and the same each time
+    the same drawing is made)."""
+    svg = _renumber_ids(svg)
     ids = set(_ID.findall(svg))
     if not ids:
         return svg
     prefix = "c" + hashlib.sha1(svg.encode("utf-8")).hexdigest()[:10]
     for old in sorted(ids, key=len, reverse=True):
-        new = f"{prefix}-{old}"
-        svg = (svg.replace(f' id="{old}"', f' id="{new}"')
-                  .replace(f"url(#{old})", f"url(#{new})")
-                  .replace(f'href="#{old}"', f'href="#{new}"'))
+        svg = _replace_id(svg, old, f"{prefix}-{old}")
     return svg
 
 

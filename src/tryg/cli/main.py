@@ -15,6 +15,7 @@ from tryg.cli.demo_data import demo_data
 from tryg.cli.imports import import_
 from tryg.cli.index import index
 from tryg.cli.ops import backup, check, restore, worker
+from tryg.cli.report import report
 from tryg.cli.site import manage, serve
 from tryg.cli.strategy import indicator, strategy
 from tryg.cli.users import user
@@ -76,6 +77,7 @@ tryg.add_command(check)
 tryg.add_command(backup)
 tryg.add_command(restore)
 tryg.add_command(walks)
+tryg.add_command(report)
 
 
 def main() -> None:

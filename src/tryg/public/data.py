@@ -247,6 +247,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(out.columns, row, strict=True)) for row in out.itertuples(index=False)]
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of (a part of) the public table as dicts, missing values as None (the council's
+    report indexes the few hundred areas it reads with this)."""
+    return _records(frame)
+
+
 def rows(data: Published, **where: Any) -> list[dict[str, Any]]:
     """Public rows matching ``column=value`` filters, as dicts (missing values as None;
     shared between callers: read them, do not change them)."""

@@ -349,16 +349,22 @@ def _methods_html(markdown: str) -> str:
     return str(parser.renderer.render(tokens, parser.options, {}))
 
 
-def methods(published: Published, language: str) -> Fragment:
+def methods_context(published: Published, language: str) -> dict[str, Any]:
+    """The context of the methods text (public/methods.html): the page and the council's
+    report (tryg.reports) show the same."""
     spec = published.spec
     composite = composite_id(spec)
-    context = {"explanation": _methods_html(explain(spec, language)),
-               "publication": spec.publication, "level": interval_level(published),
-               "spec": spec, "run": published.run, "small_area": spec.small_area.enabled,
-               "composite": published.info(composite).label(language) if composite else "",
-               "not_shown_few": NOT_SHOWN["few"], "not_shown_offences": NOT_SHOWN["offences"],
-               "not_shown_secondary": NOT_SHOWN["secondary"]}
-    return _fragment(published, "public/methods.html", _("How the index is made"), context)
+    return {"explanation": _methods_html(explain(spec, language)),
+            "publication": spec.publication, "level": interval_level(published),
+            "spec": spec, "run": published.run, "small_area": spec.small_area.enabled,
+            "composite": published.info(composite).label(language) if composite else "",
+            "not_shown_few": NOT_SHOWN["few"], "not_shown_offences": NOT_SHOWN["offences"],
+            "not_shown_secondary": NOT_SHOWN["secondary"]}
+
+
+def methods(published: Published, language: str) -> Fragment:
+    return _fragment(published, "public/methods.html", _("How the index is made"),
+                     methods_context(published, language))
 
 
 def _source(published: Published, language: str) -> list[dict[str, str]]:

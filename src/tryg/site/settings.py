@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "tryg.jobs",
     "tryg.walks",
+    "tryg.reports",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("analyse/import/", include("tryg.imports.urls")),
     path("analyse/jobs/", include("tryg.jobs.urls")),
+    path("analyse/reports/", include("tryg.reports.urls")),
     path("analyse/", include("tryg.web.analyst_urls")),
     path("api/", include("tryg.api.urls")),
     path("", include("tryg.strategy.urls")),

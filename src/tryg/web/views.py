@@ -34,6 +34,7 @@ def analyse_home(request: HttpRequest) -> HttpResponse:
         "import": roles.can_import(user),
         "unpublished": roles.can_see_unpublished(user),
         "accounts": roles.can_manage_accounts(user),
+        "report": roles.can_build_report(user),
     })
 
 

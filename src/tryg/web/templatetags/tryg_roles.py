@@ -20,6 +20,7 @@ RULES = {
     "run_index": roles.can_run_index,
     "import": roles.can_import,
     "publish": roles.can_publish,
+    "build_report": roles.can_build_report,
 }
 
 

@@ -1,0 +1,104 @@
+"""`tryg report` as a user runs it, on the site `tryg demo` builds (a subprocess each, on its
+own SQLite database in a temporary folder): the PDF's pages all render, its text holds the
+front page's headline figure and the map; the same for HTML; the same date gives the same
+file."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pdf import page_count, pdf_text, rendered_pages
+
+TRYG = Path(sys.executable).parent / "tryg"
+
+pytestmark = pytest.mark.slow
+
+
+def env(data_dir: Path | None = None) -> dict[str, str]:
+    """The environment without the test suite's Django and tryg settings."""
+    found = {k: v for k, v in os.environ.items()
+             if not k.startswith(("DJANGO_", "TRYG_")) and k != "DATABASE_URL"}
+    if data_dir is not None:
+        found["TRYG_DATA_DIR"] = str(data_dir)
+    return found
+
+
+def tryg(*args: str | Path, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(TRYG), *map(str, args)], capture_output=True, text=True,
+                          timeout=600, check=False, env=env(data_dir))
+
+
+FRONT_PAGE = """
+import os, re
+os.environ["DJANGO_SETTINGS_MODULE"] = "tryg.site.settings"
+import django
+django.setup()
+from django.test import Client
+body = Client(HTTP_HOST="127.0.0.1").get("/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+print(re.search(r'<p class="big"><data value="[^"]*">([^<]+)</data>', body).group(1))
+"""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo site's folder and the headline figure its front page shows."""
+    folder = tmp_path_factory.mktemp("report-cli") / "site"
+    made = tryg("demo", "--no-serve", "--data-dir", folder)
+    assert made.returncode == 0, made.stdout + made.stderr
+    front = subprocess.run([sys.executable, "-c", FRONT_PAGE], capture_output=True, text=True,
+                           timeout=300, check=True, env=env(folder))
+    return folder, front.stdout.strip()
+
+
+def test_pdf_report_of_the_demo(demo: tuple[Path, str], tmp_path: Path) -> None:
+    folder, headline = demo
+    out = tmp_path / "rapport.pdf"
+    done = tryg("report", "--data-dir", folder, "--format", "pdf", "--out", out,
+                "--created", "2026-12-06")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(rendered_pages(out, tmp_path)) == page_count(out)
+    text = pdf_text(out)
+    assert re.fullmatch(r"\d+,\d %", headline)
+    assert headline in text
+    assert "Kort: Tryghedsindeks" in text
+    again = tmp_path / "igen.pdf"
+    assert tryg("report", "--data-dir", folder, "--format", "pdf", "--out", again,
+                "--created", "2026-12-06").returncode == 0
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_html_report_of_the_demo(demo: tuple[Path, str], tmp_path: Path) -> None:
+    folder, headline = demo
+    out = tmp_path / "rapport.html"
+    done = tryg("report", "--data-dir", folder, "--format", "html", "--out", out,
+                "--created", "2026-12-06", "--language", "da")
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = out.read_text(encoding="utf-8")
+    assert headline in html
+    assert "<title>Kort: Tryghedsindeks" in html
+
+
+def test_bad_options_are_refused_plainly(demo: tuple[Path, str], tmp_path: Path) -> None:
+    folder, _headline = demo
+    out = tmp_path / "x.pdf"
+    no_wave = tryg("report", "--data-dir", folder, "--format", "pdf", "--out", out,
+                   "--wave", "1999")
+    assert no_wave.returncode != 0 and "1999" in no_wave.stderr
+    assert "Traceback" not in no_wave.stderr
+    run_public = tryg("report", "--data-dir", folder, "--format", "pdf", "--out", out,
+                      "--run", "1")
+    assert run_public.returncode != 0 and "--internal" in run_public.stderr
+    assert not out.exists()
+
+
+def test_nothing_published(tmp_path: Path) -> None:
+    done = tryg("report", "--data-dir", tmp_path / "empty", "--format", "html", "--out",
+                tmp_path / "x.html")
+    assert done.returncode != 0
+    assert "offentliggjort" in done.stderr or "published" in done.stderr
+    assert "Traceback" not in done.stderr
