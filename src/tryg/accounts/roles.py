@@ -98,3 +98,13 @@ def can_see_initiative(user: Any, initiative: Any) -> bool:
 
 def can_see_unpublished_measurements(user: Any, initiative: Any) -> bool:
     return can_see_unpublished_initiatives(user) or can_enter_measurements(user, initiative)
+
+
+def can_import_measurements(user: Any) -> bool:
+    """The measurement upload page: whoever may enter measurements for some initiative
+    (coordinators; partners and analysts of an organisation). Each row is checked against
+    :func:`can_enter_measurements` for its indicator's initiative."""
+    if can_edit_strategy(user):
+        return True
+    return (role_of(user) in (Role.PARTNER, Role.ANALYST)
+            and getattr(user, "organisation_id", None) is not None)
