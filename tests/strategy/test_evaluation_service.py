@@ -167,8 +167,8 @@ def test_why_is_a_code_with_parameters(demo_run: IndexRun) -> None:
     assert kommune is not None
     with pytest.raises(EvaluationUnavailableError) as whole:
         proposed_comparison(measure_id=SHARE, treated=[kommune])
-    assert whole.value.code == "no_comparison_areas"
-    assert "no comparison areas" in str(whole.value)
+    assert whole.value.code == "whole_level"
+    assert "nothing of that level to compare them with" in str(whole.value)
 
 
 def _initiative(codes: list[str], start: int, comparison: list[str] | None = None) -> Any:
@@ -249,8 +249,9 @@ def test_an_evaluation_that_cannot_be_made_is_cached_and_said_in_danish(
     initiative, indicator = _initiative([kommune], 2021)
     with translation.override("da"):
         shown = presentation.evaluation(initiative, indicator, SeriesContext(), "da")
-    assert shown is not None and shown["code"] == "no_comparison_areas"
-    assert "ingen sammenligningsområder" in shown["error"]
+    assert shown is not None and shown["code"] == "whole_level"
+    assert "indsatsen dækker hele kommunen" in shown["error"]
+    assert presentation.collapsed([shown, {**shown}]) == [{**shown, "indicator": None}]
     initiative, indicator = _initiative([BYDELE[5]], 2021)
     indicator.measure_id = "tryghedsindeks"
     with translation.override("da"):

@@ -68,6 +68,8 @@ REASONS: dict[str, str] = {
     "no_comparison_areas": "there are no comparison areas: no other area of the treated "
                            "areas' level has estimates in every wave before",
     "no_treated_areas": "the initiative has no areas",
+    "whole_level": "the treated areas are every area of their level (%(level)s): there is "
+                   "nothing of that level to compare them with",
     "estimation": "the estimate could not be computed: %(detail)s",
 }
 
@@ -284,6 +286,8 @@ def proposed_comparison(*, measure_id: str, treated: Sequence[str], k: int = 5,
     if missing:
         raise EvaluationUnavailableError("treated_without_estimates", waves=chosen,
                                          codes=", ".join(missing))
+    if not set(rows["area_code"].astype(str)) - {str(a) for a in treated}:
+        raise EvaluationUnavailableError("whole_level", level=level)
     if not set(pre_values) - {str(a) for a in treated}:
         raise EvaluationUnavailableError("no_comparison_areas", level=level)
     covariates = _log_population(chosen[-1], list(pre_values))

@@ -161,9 +161,11 @@ UNAVAILABLE = {
     "treated_without_estimates": gettext_lazy("the areas %(codes)s have no figures in every "
                                               "wave before the start"),
     "no_comparison_areas": gettext_lazy(
-        "there are no comparison areas: no other area of the same level has figures in "
-        "every wave before the start (an initiative for the whole municipality has nothing "
-        "within the municipality to be compared with)"),
+        "there are no comparison areas, as no other area of the same level has figures in "
+        "every wave before the start"),
+    "whole_level": gettext_lazy(
+        "the initiative covers the whole municipality, so there is no area in it to compare "
+        "with; an initiative placed in some districts can be compared with the others"),
     "no_treated_areas": gettext_lazy("the initiative has no areas"),
     "estimation": gettext_lazy("the data do not allow the estimate (%(detail)s)"),
 }
@@ -178,6 +180,15 @@ def unavailable_text(code: str, params: dict[str, str]) -> str:
         return str(text) % params
     except (KeyError, ValueError, TypeError):
         return str(text)
+
+
+def collapsed(evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line instead of several when every indicator's comparison fails for one reason
+    (an initiative for the whole municipality: not one box per indicator saying so)."""
+    if len(evaluations) > 1 and all("error" in e for e in evaluations):
+        if len({e["error"] for e in evaluations}) == 1:
+            return [{**evaluations[0], "indicator": None}]
+    return evaluations
 
 
 def evaluation(initiative: Initiative, indicator: Indicator, context: SeriesContext,

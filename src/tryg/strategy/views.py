@@ -118,7 +118,8 @@ def initiative_page(request: HttpRequest, initiative_id: int) -> HttpResponse:
     names = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
     return render(request, "strategy/initiative.html", {
         "initiative": initiative, "view": view, "indicators": indicators,
-        "areas": [(c, names.get(c, c)) for c in codes], "evaluations": evaluations,
+        "areas": [(c, names.get(c, c)) for c in codes],
+        "evaluations": presentation.collapsed(evaluations),
         "show_unpublished": show_unpublished,
         "history": services.history(initiative)[:20] if view.can_edit else []})
 
