@@ -302,3 +302,48 @@ def test_data_stored_since_the_run_is_named(demo_run: IndexRun) -> None:
     ev = evaluate_index_measure(measure_id=SHARE, treated=[BYDELE[0]], comparison=[BYDELE[1]],
                                 pre_waves=[2021], post_waves=[2023])
     assert "data_changed_since_run" in ev.notes
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_a_working_evaluation(demo_run: IndexRun) -> None:
+    """`tryg demo`'s strategy on the demo data: the initiatives placed in districts compare
+    them with the other districts (estimate, interval, p, parallel trends, minimum detectable
+    effect); one for the whole kommune says once, in Danish, why it cannot."""
+    import re
+
+    from django.core.cache import cache
+    from django.test import Client
+
+    from tryg.accounts.models import Organisation
+    from tryg.strategy.demo import build_demo
+    from tryg.strategy.models import Initiative
+
+    cache.clear()
+    kommune = ResultRow.objects.filter(run=demo_run, level="kommune").values_list(
+        "area_code", flat=True).first()
+    assert kommune is not None
+    municipality = Organisation.objects.create(name="Demo Kommune", kind="municipality")
+    police = Organisation.objects.create(name="Demo Politi", kind="police")
+    strategy, _accounts = build_demo(kommune=kommune, municipality=municipality, police=police,
+                                     first_wave=2019, today=dt.date(2026, 12, 6))
+    initiatives = list(Initiative.objects.filter(focus_area__strategy=strategy)
+                       .order_by("focus_area__order", "order"))
+    client = Client(HTTP_ACCEPT_LANGUAGE="da")
+    working = 0
+    for initiative in initiatives:
+        codes = {a.code for a in initiative.areas.all()}
+        page = client.get(f"/initiatives/{initiative.pk}/").content.decode()
+        box = re.search(r'<section aria-labelledby="evaluation-h">(.*?)</section>', page, re.S)
+        if codes - {kommune}:
+            assert box is not None, initiative.name
+            text = box.group(1)
+            assert "Estimat (forskel i forskelle)" in text and "p = " in text
+            assert "Mindste effekt" in text and "not enough" not in text
+            assert "2019, 2020 / 2021, 2022, 2023" in text
+            working += 1
+        elif box is not None:
+            assert box.group(1).count("Sammenligningen kan ikke laves") == 1
+            assert "dækker hele kommunen" in box.group(1)
+            assert "difference-in-differences" not in box.group(1)
+    assert working >= 2
+    cache.clear()

@@ -81,7 +81,7 @@ class EvaluationUnavailableError(ValueError):
     def __init__(self, code: str, **params: Any) -> None:
         self.code = code
         self.params = {k: str(v) for k, v in params.items()}
-        super().__init__(REASONS[code] % ({k: v for k, v in params.items()}))
+        super().__init__(REASONS[code] % params)
 
 
 def published_run(spec_name: str | None = None) -> IndexRun:

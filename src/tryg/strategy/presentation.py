@@ -185,9 +185,9 @@ def unavailable_text(code: str, params: dict[str, str]) -> str:
 def collapsed(evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One line instead of several when every indicator's comparison fails for one reason
     (an initiative for the whole municipality: not one box per indicator saying so)."""
-    if len(evaluations) > 1 and all("error" in e for e in evaluations):
-        if len({e["error"] for e in evaluations}) == 1:
-            return [{**evaluations[0], "indicator": None}]
+    if (len(evaluations) > 1 and all("error" in e for e in evaluations)
+            and len({e["error"] for e in evaluations}) == 1):
+        return [{**evaluations[0], "indicator": None}]
     return evaluations
 
 
