@@ -289,6 +289,10 @@ def test_publishing_computes_the_evaluations(demo_run: IndexRun) -> None:
     kept = cache.get(request.key(run))
     assert isinstance(kept, evaluation_cache.Outcome) and kept.result is not None
     assert not kept.proposed and kept.result.comparison == (BYDELE[3], BYDELE[4])
+    # a changed initiative: only its own evaluations are computed
+    cache.clear()
+    assert evaluation_cache.warm(run, initiative.pk) == 1
+    assert isinstance(cache.get(request.key(run)), evaluation_cache.Outcome)
     cache.clear()
 
 

@@ -11,7 +11,8 @@ be invalidated.
 The first visitor need not wait either: when a run is published, :func:`warm_on_publish`
 computes the evaluations of every initiative in a background thread (as
 :mod:`tryg.public.warm` renders the public pages, with the same switch
-``TRYG_WARM_ON_PUBLISH`` and the same test of whether it is of any use).
+``TRYG_WARM_ON_PUBLISH`` and the same test of whether it is of any use); so does a change of
+an initiative or an indicator for that initiative (:func:`warm_on_change`).
 
 Which evaluation an initiative gets (:func:`request_for`): each index or register indicator
 with a measure, for the initiative's areas - the finest level of them when it names areas of
@@ -137,9 +138,10 @@ def outcome(request: EvaluationRequest, run: IndexRun) -> Outcome:
     return made
 
 
-def warm(run: IndexRun) -> int:
-    """Compute (into the cache) the evaluations of every initiative's indicators against the
-    published ``run``; how many. Stops when another run is published meanwhile."""
+def warm(run: IndexRun, initiative_id: int | None = None) -> int:
+    """Compute (into the cache) the evaluations of every initiative's indicators (or only
+    those of ``initiative_id``) against the published ``run``; how many. Stops when another
+    run is published meanwhile."""
     from tryg.public.data import latest_published_run, published
 
     data = published(run)
@@ -148,6 +150,8 @@ def warm(run: IndexRun) -> int:
                                                        Indicator.Source.REGISTER])
                   .exclude(measure_id="").select_related("initiative")
                   .prefetch_related("initiative__areas").order_by("initiative_id", "id"))
+    if initiative_id is not None:
+        indicators = indicators.filter(initiative_id=initiative_id)
     for indicator in indicators:
         request = request_for(indicator.initiative, indicator, data)
         if request is None:
@@ -160,10 +164,19 @@ def warm(run: IndexRun) -> int:
     return done
 
 
-def _warm_thread(run_id: int) -> None:
+def _warm_thread(run_id: int | None, initiative_id: int | None = None) -> None:
     try:
-        run = IndexRun.objects.get(pk=run_id)
-        log.info("computed %d initiative evaluations of run %s", warm(run), run_id)
+        if run_id is None:
+            from tryg.public.data import latest_published_run
+
+            found = latest_published_run()
+            if found is None:
+                return
+            run = found
+        else:
+            run = IndexRun.objects.get(pk=run_id)
+        log.info("computed %d initiative evaluations of run %s", warm(run, initiative_id),
+                 run.pk)
     except Exception:  # a cold evaluation is slower, not wrong
         log.exception("computing the initiative evaluations of run %s failed", run_id)
     finally:
@@ -171,13 +184,49 @@ def _warm_thread(run_id: int) -> None:
         connection.close()
 
 
+#: Initiatives whose evaluations a thread of this process is computing now.
+_RUNNING: set[int] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def _warming_wanted() -> bool:
+    from tryg.public.warm import worth_warming
+
+    return bool(getattr(settings, "TRYG_WARM_ON_PUBLISH", True)) and worth_warming()
+
+
+def warm_on_change(sender: Any, instance: Initiative | Indicator, **_: Any) -> None:
+    """post_save of an initiative or an indicator: its evaluations may have new parameters
+    (areas, comparison areas, start, measure), so compute them once the change is committed,
+    before a visitor asks (same switch as :func:`warm_on_publish`)."""
+    if not _warming_wanted():
+        return
+    initiative_id = instance.pk if isinstance(instance, Initiative) else instance.initiative_id
+
+    def start() -> None:
+        with _RUNNING_LOCK:
+            if initiative_id in _RUNNING:  # several saves in one transaction: one thread
+                return
+            _RUNNING.add(initiative_id)
+        threading.Thread(target=_warm_initiative, args=(initiative_id,),
+                         name=f"tryg-evaluations-initiative-{initiative_id}").start()
+
+    transaction.on_commit(start)
+
+
+def _warm_initiative(initiative_id: int) -> None:
+    try:
+        _warm_thread(None, initiative_id)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(initiative_id)
+
+
 def warm_on_publish(sender: Any, instance: IndexRun, update_fields: Any = None,
                     **_: Any) -> None:
     """post_save of an index run: once a just-published run is committed, compute the
     evaluations in a thread (as :func:`tryg.public.warm.warm_on_publish` warms the pages)."""
-    from tryg.public.warm import worth_warming
-
-    if not getattr(settings, "TRYG_WARM_ON_PUBLISH", True) or not worth_warming():
+    if not _warming_wanted():
         return
     if instance.published_at is None:
         return
