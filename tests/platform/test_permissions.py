@@ -220,7 +220,8 @@ def test_every_url_pattern_is_reached(site: Site) -> None:
                      "/api/results", f"/admin/accounts/user/{site.users['partner'].pk}/change/",
                      f"/initiatives/{site.strategy['hidden_initiative']}/",
                      f"/indicators/{site.strategy['indicator']}/measurements/new/",
-                     f"/api/indicators/{site.strategy['indicator']}/measurements"):
+                     f"/api/indicators/{site.strategy['indicator']}/measurements",
+                     "/measurements/import/"):
         assert expected in urls
 
 

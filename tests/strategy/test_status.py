@@ -16,6 +16,7 @@ from tryg.strategy.status import (
     assess,
     change_since,
     interval,
+    max_age_days,
     path_value,
 )
 
@@ -82,6 +83,25 @@ def test_not_assessable_and_its_reasons() -> None:
     assert reason([ok]) == (Status.ON_TRACK, "ahead")
     inside = Point(date(2026, 6, 1), 72.0, low=69.0, high=75.0)
     assert reason([inside]) == (Status.UNCERTAIN, "inside_interval")
+
+
+def test_how_old_a_figure_may_be_follows_its_frequency() -> None:
+    """Two periods plus a grace of 92 days: one figure may be missing and the next late."""
+    assert max_age_days("annual") == 2 * 365 + 92
+    assert max_age_days("quarterly") == 2 * 92 + 92
+    assert max_age_days("monthly") == 2 * 31 + 92
+    # survey waves: the median gap of the series (a year when it cannot tell)
+    yearly = [at(date(y, 12, 31), 70.0) for y in (2019, 2020, 2021, 2022, 2023)]
+    assert max_age_days("per_wave", yearly) == 2 * 365 + 92
+    every_other = [at(date(y, 12, 31), 70.0) for y in (2015, 2017, 2019, 2021)]
+    assert max_age_days("per_wave", every_other) == 2 * 731 + 92  # median gap (leap years)
+    assert max_age_days("per_wave", yearly[:1]) == 2 * 365 + 92
+    # a wave of 2023 is too old on 2026-12-06 when waves come yearly, not every other year
+    last = [at(date(2023, 12, 31), 72.0)]
+    for points, status in ((yearly, Status.NOT_ASSESSABLE), (every_other, Status.ON_TRACK)):
+        a = assess(baseline=BASE, targets=TARGETS, measurements=last, polarity="up",
+                   today=TODAY, max_age_days=max_age_days("per_wave", points))
+        assert a.status is status
 
 
 def test_exact_counts_need_no_interval() -> None:

@@ -107,7 +107,10 @@ def can_see_jobs(user: Any) -> bool:
     """Background jobs (their state, progress and results) and retrying a failed one: those
     who start them (index runs, imports)."""
     return can_run_index(user) or can_import(user)
+
+
 # -- safety walks (tryg.walks) ---------------------------------------------------------------
+
 
 def can_plan_walks(user: Any) -> bool:
     """Plan walks, invite, enter findings for anyone, assign actions, hold closing meetings."""
@@ -158,3 +161,13 @@ def can_build_report(user: Any) -> bool:
     """The council's follow-up report (tryg.reports), public or internal: analysts,
     coordinators and administrators (the public reads the published figures on the pages)."""
     return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)
+
+
+def can_import_measurements(user: Any) -> bool:
+    """The measurement upload page: whoever may enter measurements for some initiative
+    (coordinators; partners and analysts of an organisation). Each row is checked against
+    :func:`can_enter_measurements` for its indicator's initiative."""
+    if can_edit_strategy(user):
+        return True
+    return (role_of(user) in (Role.PARTNER, Role.ANALYST)
+            and getattr(user, "organisation_id", None) is not None)

@@ -33,7 +33,11 @@ from tryg.strategy.yaml_template import import_template, shipped
 TEMPLATE = "tryg-aalborg-2014-17.yaml"
 FICTIONAL = "FICTIONAL demo figure (tryg demo): not a real measurement."
 #: Initiatives (by position in the template) placed in districts (by position), besides
-#: the kommune: nightlife in one, safety walks in three, the elderly in one.
+#: the kommune: nightlife in one, safety walks in three, the elderly in one. Their start
+#: (moved to the demo's third wave) leaves two waves before and three after, so their index
+#: and register indicators get a before/after comparison with the other districts (estimate,
+#: interval, p-value, parallel-trends check on the two earlier waves, minimum detectable
+#: effect); the initiatives of the whole kommune have nothing to be compared with.
 DISTRICTS = {1: [0], 6: [1, 2, 3], 5: [4]}
 
 
@@ -84,10 +88,15 @@ def build_demo(*, kommune: str, municipality: Organisation, police: Organisation
             initiative.period_start = _shift(initiative.period_start, years)
             initiative.period_end = _shift(initiative.period_end, years)
             initiative.published = True
-            codes = [kommune] + [districts[i] for i in DISTRICTS.get(position, [])
-                                 if i < len(districts)]
-            # the district first: the index indicators read the initiative's first area
-            services.save(initiative, areas=codes[1:] + codes[:1])
+            placed = [districts[i] for i in DISTRICTS.get(position, []) if i < len(districts)]
+            services.save(initiative, areas=[*placed, kommune])
+            if len(placed) == 1:
+                # its index and register figures are the district's (else the kommune's,
+                # the initiative's first area by code); the evaluation compares the district
+                # with the other districts either way (tryg.strategy.evaluation_cache)
+                for indicator in initiative.indicators.exclude(measure_id=""):
+                    indicator.area_code = placed[0]
+                    services.save(indicator)
         for target in Target.objects.filter(indicator__initiative__focus_area__strategy=strategy):
             target.when = _shift(target.when, years) or target.when
             services.save(target)

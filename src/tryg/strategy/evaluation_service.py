@@ -44,8 +44,44 @@ from tryg.strategy.evaluation import (
 VALUE_COLUMN = "_evaluated_measure"
 
 
+#: Why an evaluation cannot be made: machine code -> the English message (``%(name)s`` from
+#: the error's ``params``). The pages translate the code (:mod:`tryg.strategy.presentation`);
+#: the command line and the logs read the English message.
+REASONS: dict[str, str] = {
+    "no_run": "no index run%(which)s is published",
+    "unknown_areas": "unknown area codes: %(codes)s",
+    "mixed_levels": "treated and comparison areas must be of one level, not %(levels)s",
+    "composite_measure": "%(measure)r is not a survey or register measure of %(spec)r: only "
+                         "those can be evaluated (a composite mixes sources)",
+    "no_survey": "no survey answers are stored",
+    "input_problems": "%(problems)s",
+    "no_register_counts": "no register count and population for area %(area)r in wave "
+                          "%(wave)s (%(count)s such area-waves)",
+    "not_register_measure": "%(measure)r is not a register measure of %(spec)r",
+    "waves_needed": "give distinct waves before and after",
+    "no_register": "no register counts are stored",
+    "no_register_waves": "no register counts cover the waves %(waves)s",
+    "no_estimates": "the published run has no estimates of %(measure)r",
+    "treated_levels": "the treated areas need estimates at one level",
+    "treated_without_estimates": "treated areas without estimates in waves %(waves)s: "
+                                 "%(codes)s",
+    "no_comparison_areas": "there are no comparison areas: no other area of the treated "
+                           "areas' level has estimates in every wave before",
+    "no_treated_areas": "the initiative has no areas",
+    "whole_level": "the treated areas are every area of their level (%(level)s): there is "
+                   "nothing of that level to compare them with",
+    "estimation": "the estimate could not be computed: %(detail)s",
+}
+
+
 class EvaluationUnavailableError(ValueError):
-    """An evaluation that cannot be made from the stored data (says why)."""
+    """An evaluation that cannot be made from the stored data: ``code`` (a key of
+    :data:`REASONS`) and its ``params`` say why; ``str()`` is the English message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = {k: str(v) for k, v in params.items()}
+        super().__init__(REASONS[code] % params)
 
 
 def published_run(spec_name: str | None = None) -> IndexRun:
@@ -56,7 +92,7 @@ def published_run(spec_name: str | None = None) -> IndexRun:
     run = runs.order_by("-published_at", "-id").first()
     if run is None:
         which = f" of the specification {spec_name!r}" if spec_name else ""
-        raise EvaluationUnavailableError(f"no index run{which} is published")
+        raise EvaluationUnavailableError("no_run", which=which, spec=spec_name or "")
     return run
 
 
@@ -65,11 +101,10 @@ def _one_level(hier: Hierarchy, treated: Sequence[str], comparison: Sequence[str
     of different levels may overlap)."""
     unknown = [a for a in [*treated, *comparison] if a not in hier.level]
     if unknown:
-        raise EvaluationUnavailableError(f"unknown area codes: {', '.join(map(str, unknown))}")
+        raise EvaluationUnavailableError("unknown_areas", codes=", ".join(map(str, unknown)))
     levels = {hier.level[a] for a in [*treated, *comparison]}
     if len(levels) != 1:
-        raise EvaluationUnavailableError(
-            f"treated and comparison areas must be of one level, not {', '.join(sorted(levels))}")
+        raise EvaluationUnavailableError("mixed_levels", levels=", ".join(sorted(levels)))
     return levels.pop()
 
 
@@ -98,12 +133,10 @@ def evaluate_index_measure(*, measure_id: str, treated: Sequence[str], compariso
     survey_ids = {m.id for m in spec.measures} | {s.id for s in spec.subindices
                                                   if s.source == "items"}
     if measure_id not in survey_ids:
-        raise EvaluationUnavailableError(
-            f"{measure_id!r} is not a survey or register measure of {spec.id!r}: only those "
-            "can be evaluated (a composite mixes sources)")
+        raise EvaluationUnavailableError("composite_measure", measure=measure_id, spec=spec.id)
     inputs = load_inputs([it.column for it in spec.items], register=False)
     if inputs.survey is None:
-        raise EvaluationUnavailableError("no survey answers are stored")
+        raise EvaluationUnavailableError("no_survey")
     hier = _hierarchy(inputs)
     level = _one_level(hier, treated, comparison)
     frame, _cols, _codes = prepare(spec, inputs.survey, hier)
@@ -111,18 +144,34 @@ def evaluate_index_measure(*, measure_id: str, treated: Sequence[str], compariso
     frame[VALUE_COLUMN] = values[measure_id]
     design, problems = build_design(spec, frame, inputs.population, hier)
     if problems:
-        raise EvaluationUnavailableError(str(InputError(problems)))
-    result = survey_did(design, VALUE_COLUMN, area=level_column(level), treated=treated,
-                        comparison=comparison, pre_waves=pre_waves, post_waves=post_waves,
-                        wave_column="wave")
+        raise EvaluationUnavailableError("input_problems", problems=str(InputError(problems)))
+    _check_groups(pre_waves, post_waves, treated, comparison)
+    try:
+        result = survey_did(design, VALUE_COLUMN, area=level_column(level), treated=treated,
+                            comparison=comparison, pre_waves=pre_waves,
+                            post_waves=post_waves, wave_column="wave")
+    except (ValueError, ArithmeticError) as exc:
+        raise EvaluationUnavailableError("estimation", detail=str(exc)) from exc
     notes = [*result.notes, *_changed_note(run, inputs, ["survey", "population", "areas"])]
     return replace(result, notes=tuple(notes))
+
+
+def _check_groups(pre_waves: Sequence[int], post_waves: Sequence[int], treated: Sequence[str],
+                  comparison: Sequence[str]) -> None:
+    """Waves before and after, treated and comparison areas: all four are needed."""
+    pre, post = {int(w) for w in pre_waves}, {int(w) for w in post_waves}
+    if not pre or not post or pre & post:
+        raise EvaluationUnavailableError("waves_needed")
+    if not treated:
+        raise EvaluationUnavailableError("no_treated_areas")
+    if not comparison:
+        raise EvaluationUnavailableError("no_comparison_areas", level="")
 
 
 def _hierarchy(inputs: StoredInputs) -> Hierarchy:
     hier, problems = build_hierarchy(inputs.areas)
     if hier is None or problems:
-        raise EvaluationUnavailableError(str(InputError(problems)))
+        raise EvaluationUnavailableError("input_problems", problems=str(InputError(problems)))
     return hier
 
 
@@ -135,8 +184,8 @@ def _pooled(rates: pd.DataFrame, areas: Sequence[str], waves: Sequence[int],
         zip(rows["area_code"].astype(str), rows["wave"].astype(int), strict=True))
     if missing:
         area, wave = sorted(missing)[0]
-        raise EvaluationUnavailableError(f"no register count and population for area {area!r} in "
-                                    f"wave {wave} ({len(missing)} such area-waves)")
+        raise EvaluationUnavailableError("no_register_counts", area=area, wave=wave,
+                                         count=len(missing))
     count = round(float(rows["count"].sum()))
     return count, float(rows["population"].sum()) * years_per_wave
 
@@ -154,20 +203,22 @@ def evaluate_register_measure(*, measure_id: str, treated: Sequence[str],
     spec = run_spec(run)
     measure = next((m for m in spec.register if m.id == measure_id), None)
     if measure is None:
-        raise EvaluationUnavailableError(f"{measure_id!r} is not a register measure of {spec.id!r}")
+        raise EvaluationUnavailableError("not_register_measure", measure=measure_id,
+                                         spec=spec.id)
     pre, post = sorted({int(w) for w in pre_waves}), sorted({int(w) for w in post_waves})
     if not pre or not post or set(pre) & set(post):
-        raise EvaluationUnavailableError("give distinct waves before and after")
+        raise EvaluationUnavailableError("waves_needed")
+    _check_groups(pre, post, treated, comparison)
     inputs = load_inputs(survey=False)
     if inputs.register is None:
-        raise EvaluationUnavailableError("no register counts are stored")
+        raise EvaluationUnavailableError("no_register")
     hier = _hierarchy(inputs)
     _one_level(hier, treated, comparison)
     only = _single_measure_spec(spec, measure_id)
     rates, _warnings = register_rates(only, inputs.register, totals(inputs.population, hier),
                                       hier, [*pre, *post])
     if rates.empty:
-        raise EvaluationUnavailableError(f"no register counts cover the waves {[*pre, *post]}")
+        raise EvaluationUnavailableError("no_register_waves", waves=[*pre, *post])
     rates = rates[rates["measure"] == measure_id]
     years = measure.window_quarters / 4
 
@@ -218,11 +269,12 @@ def proposed_comparison(*, measure_id: str, treated: Sequence[str], k: int = 5,
              .values_list("area_code", "level", "wave", "estimate")),
         columns=["area_code", "level", "wave", "estimate"])
     if rows.empty:
-        raise EvaluationUnavailableError(f"the published run has no estimates of {measure_id!r}")
+        raise EvaluationUnavailableError("no_estimates", measure=measure_id)
     levels = set(rows.loc[rows["area_code"].isin(list(treated)), "level"])
     if len(levels) != 1:
-        raise EvaluationUnavailableError("the treated areas need estimates at one level")
-    rows = rows[rows["level"] == levels.pop()]
+        raise EvaluationUnavailableError("treated_levels")
+    level = str(levels.pop())
+    rows = rows[rows["level"] == level]
     waves = sorted({int(w) for w in rows["wave"]})
     chosen = sorted({int(w) for w in pre_waves}) if pre_waves else waves[:-1] or waves
     table = rows[rows["wave"].isin(chosen)].pivot_table(
@@ -232,8 +284,12 @@ def proposed_comparison(*, measure_id: str, treated: Sequence[str], k: int = 5,
     pre_values = {str(a): [float(v) for v in complete.loc[a]] for a in complete.index}
     missing = [a for a in treated if a not in pre_values]
     if missing:
-        raise EvaluationUnavailableError(
-            f"treated areas without estimates in waves {chosen}: {', '.join(missing)}")
+        raise EvaluationUnavailableError("treated_without_estimates", waves=chosen,
+                                         codes=", ".join(missing))
+    if not set(rows["area_code"].astype(str)) - {str(a) for a in treated}:
+        raise EvaluationUnavailableError("whole_level", level=level)
+    if not set(pre_values) - {str(a) for a in treated}:
+        raise EvaluationUnavailableError("no_comparison_areas", level=level)
     covariates = _log_population(chosen[-1], list(pre_values))
     return propose_comparison_areas(pre_values, list(treated), k, covariates=covariates)
 

@@ -133,3 +133,18 @@ class NoteForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Note
         fields = ["text", "published"]
         widgets = {"text": forms.Textarea(attrs={"rows": 4})}
+
+
+class MeasurementUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("File (CSV or XLSX)"),
+        help_text=_("Columns: indicator (its number, listed below), value, and date or wave; "
+                    "optional n, se, low and high (a 95-percent interval), exact, method and "
+                    "published."))
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        name = (upload.name or "").lower()
+        if not name.endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("Give a CSV or XLSX file."))
+        return upload

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 
 from tryg.accounts import roles
+from tryg.imports.uploads import upload_folder
 from tryg.index.inputs import InputError
 from tryg.readers.cells import (
     BadCellError,
@@ -158,4 +161,21 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
     return MeasurementImport(table.source, len(rows), len({m.indicator_id for m in rows}))
 
 
-__all__ = ["InputError", "MeasurementImport", "import_measurements"]
+def import_upload(upload: Any, *, user: Any) -> MeasurementImport:
+    """:func:`import_measurements` of an uploaded file (a Django ``UploadedFile``), saved
+    under its own name in a temporary folder (the reader tells CSV from XLSX by the suffix)
+    and removed afterwards; the problems name the file as the user knows it."""
+    name = Path(upload.name or "upload.csv").name or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="measurements-", dir=upload_folder()) as folder:
+        path = Path(folder) / name
+        with path.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        try:
+            return import_measurements(path, user=user)
+        except InputError as exc:
+            raise InputError([replace(p, source=name) if p.source == str(path) else p
+                              for p in exc.problems]) from None
+
+
+__all__ = ["InputError", "MeasurementImport", "import_measurements", "import_upload"]

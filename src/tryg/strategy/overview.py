@@ -29,7 +29,7 @@ from tryg.strategy.models import (
     Strategy,
     Target,
 )
-from tryg.strategy.status import Assessment, Point, Status, assess
+from tryg.strategy.status import Assessment, Point, Status, assess, max_age_days
 from tryg.strategy.status import Target as PathTarget
 
 #: Order in which statuses are counted and shown.
@@ -115,7 +115,8 @@ def _assess(indicator: Indicator, points: list[Point], baseline: Point | None,
     if baseline is None and len(points) > 1:
         baseline, after = points[0], points[1:]
     return assess(baseline=baseline, targets=targets, measurements=after,
-                  polarity="down" if indicator.polarity == "down" else "up", today=today)
+                  polarity="down" if indicator.polarity == "down" else "up", today=today,
+                  max_age_days=max_age_days(indicator.frequency, points))
 
 
 def indicator_view(indicator: Indicator, context: sources.SeriesContext, today: dt.date,

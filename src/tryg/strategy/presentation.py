@@ -135,36 +135,87 @@ def status_context(view: IndicatorView, language: str) -> dict[str, Any]:
             "change": change}
 
 
+#: Why an evaluation cannot be made, by the code of
+#: :class:`~tryg.strategy.evaluation_service.EvaluationUnavailableError` (``%(name)s`` from
+#: its parameters).
+UNAVAILABLE = {
+    "no_run": gettext_lazy("no index run is published"),
+    "unknown_areas": gettext_lazy("the index does not know the areas %(codes)s"),
+    "mixed_levels": gettext_lazy("the initiative's areas and the comparison areas are of "
+                                 "different levels (%(levels)s)"),
+    "composite_measure": gettext_lazy(
+        "%(measure)s is a composite of survey answers and register figures, and only a survey "
+        "measure or a register measure can be compared before and after; compare one of its "
+        "parts instead"),
+    "no_survey": gettext_lazy("no survey answers are stored"),
+    "input_problems": gettext_lazy("the stored data have problems: %(problems)s"),
+    "no_register_counts": gettext_lazy("there are no register counts for the area %(area)s in "
+                                       "%(wave)s"),
+    "not_register_measure": gettext_lazy("%(measure)s is not a register measure"),
+    "waves_needed": gettext_lazy("it needs survey waves both before and after the start of "
+                                 "the initiative"),
+    "no_register": gettext_lazy("no register counts are stored"),
+    "no_register_waves": gettext_lazy("no register counts cover the waves %(waves)s"),
+    "no_estimates": gettext_lazy("the published index has no figures of %(measure)s"),
+    "treated_levels": gettext_lazy("the initiative's areas have figures at different levels"),
+    "treated_without_estimates": gettext_lazy("the areas %(codes)s have no figures in every "
+                                              "wave before the start"),
+    "no_comparison_areas": gettext_lazy(
+        "there are no comparison areas, as no other area of the same level has figures in "
+        "every wave before the start"),
+    "whole_level": gettext_lazy(
+        "the initiative covers the whole municipality, so there is no area in it to compare "
+        "with; an initiative placed in some districts can be compared with the others"),
+    "no_treated_areas": gettext_lazy("the initiative has no areas"),
+    "estimation": gettext_lazy("the data do not allow the estimate (%(detail)s)"),
+}
+
+
+def unavailable_text(code: str, params: dict[str, str]) -> str:
+    """Why an evaluation cannot be made, in the page's language."""
+    text = UNAVAILABLE.get(code)
+    if text is None:
+        return _("the comparison cannot be made")
+    try:
+        return str(text) % params
+    except (KeyError, ValueError, TypeError):
+        return str(text)
+
+
+def collapsed(evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line instead of several when every indicator's comparison fails for one reason
+    (an initiative for the whole municipality: not one box per indicator saying so)."""
+    if (len(evaluations) > 1 and all("error" in e for e in evaluations)
+            and len({e["error"] for e in evaluations}) == 1):
+        return [{**evaluations[0], "indicator": None}]
+    return evaluations
+
+
 def evaluation(initiative: Initiative, indicator: Indicator, context: SeriesContext,
                language: str) -> dict[str, Any] | None:
-    """The before/after comparison of an index indicator of an initiative with areas and a
-    start date: None when it does not apply; ``{"error": ...}`` when it cannot be made."""
-    if (indicator.source != Indicator.Source.INDEX or not indicator.measure_id
-            or initiative.period_start is None):
-        return None
-    treated = [a.code for a in initiative.areas.all()]
-    data = context.published
-    if not treated or data is None:
-        return None
-    from tryg.strategy import evaluation_service
+    """The before/after comparison of an index or register indicator of an initiative with
+    areas and a start date (from the cache: :mod:`tryg.strategy.evaluation_cache`): None when
+    it does not apply; ``{"error": ...}`` (in the page's language) when it cannot be made."""
+    from tryg.strategy import evaluation_cache
 
-    start = initiative.period_start.year
-    pre = [w for w in data.waves if w < start]
-    post = [w for w in data.waves if w >= start]
-    comparison = list(initiative.comparison_areas)
-    proposed = False
-    try:
-        if not comparison:
-            comparison = evaluation_service.proposed_comparison(
-                measure_id=indicator.measure_id, treated=treated)
-            proposed = True
-        result = evaluation_service.evaluate_index_measure(
-            measure_id=indicator.measure_id, treated=treated, comparison=comparison,
-            pre_waves=pre, post_waves=post)
-    except (ValueError, ArithmeticError, KeyError) as exc:
-        return {"indicator": indicator, "error": str(exc)}
-    return {"indicator": indicator, "result": result, "proposed": proposed,
+    data = context.published
+    request = evaluation_cache.request_for(initiative, indicator, data)
+    if request is None:
+        return None
+    found = evaluation_cache.outcome(request, data.run)
+    if found.result is None:
+        return {"indicator": indicator, "code": found.code,
+                "error": unavailable_text(found.code, dict(found.params))}
+    result = found.result
+    names = data.areas
+
+    def named(codes: tuple[str, ...]) -> str:
+        return ", ".join(names[c][0] if c in names else c for c in codes)
+
+    return {"indicator": indicator, "result": result, "proposed": found.proposed,
             "p": p_text(result.p_value, language).removeprefix("= "),
-            "comparison": ", ".join(result.comparison),
+            "pre_trend_p": (None if result.pre_trend_p is None
+                            else p_text(result.pre_trend_p, language)),
+            "treated": named(result.treated), "comparison": named(result.comparison),
             "pre": ", ".join(str(w) for w in result.pre_waves),
             "post": ", ".join(str(w) for w in result.post_waves)}

@@ -11,6 +11,42 @@
 Each source is a function ``(indicator, context) -> list[Point]``. :class:`SeriesContext`
 carries what the caller has read already (the published data, whether unpublished
 measurements may be shown), so a page of 2,000 indicators reads the published run once.
+
+A later module plugs in through the same interface, without this app knowing it: it registers
+a function under a name when its app is ready, and an indicator whose source is ``plugin``
+and whose module field (``Indicator.plugin``) holds that name gets its points from it - with
+status, trend chart, table, overview and API like every other indicator. For example the
+safety walks (``tryg.walks``, their ``figures`` module)::
+
+    # tryg/walks/figures.py
+    import datetime as dt
+
+    from tryg.strategy.models import Indicator
+    from tryg.strategy.sources import SeriesContext, register_plugin
+    from tryg.strategy.status import Point
+
+
+    def fixed_findings(indicator: Indicator, context: SeriesContext) -> list[Point]:
+        # findings of the walks in the indicator's areas fixed within three months, per
+        # year: exact counts (no sampling error); published findings only unless
+        # context.unpublished(indicator)
+        codes = [a.code for a in indicator.initiative.areas.all()]
+        return [Point(when=dt.date(year, 12, 31), value=float(count), estimate=False)
+                for year, count in fixed_per_year(codes)]  # the walks' own query
+
+
+    # tryg/walks/apps.py
+    class WalksConfig(AppConfig):
+        def ready(self) -> None:
+            from tryg.walks.figures import fixed_findings
+
+            register_plugin("walks.fixed_findings", fixed_findings)
+
+A name nobody registered gives no points (the status says: no measurement yet). The
+function is called once per indicator on a page: on the overview of 2,000 indicators it should
+read what it needs once (e.g. cache on ``context``), not query per call. A share from a
+sample is an estimate: give it a standard error or interval (``estimate=True``), or the
+status is *not assessable*.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ latest measurement is compared with the path's value at its date:
   interval;
 * **uncertain** - the path lies inside the interval: the data cannot tell ahead from behind;
 * **off track** - on the bad side, with the path outside the interval;
-* **not assessable** - no measurement, the latest is older than ``max_age_days``, an estimate
+* **not assessable** - no measurement, the latest is older than ``max_age_days`` (by default
+  two periods of the indicator's frequency plus a grace, :func:`max_age_days`), an estimate
   without a standard error or interval, or no target to compare with.
 
 So a measurement can be off track only when its own interval excludes the path: a change that
@@ -144,6 +145,25 @@ def change_since(baseline: Point, latest: Point) -> Change:
         return Change(diff, diff, diff, None, None)
     p = float(2 * special.ndtr(-abs(diff) / se))
     return Change(diff, diff - Z95 * se, diff + Z95 * se, p, p < 0.05)
+
+
+#: Days of one period of each frequency of measurement ("per_wave": read from the series).
+PERIOD_DAYS = {"annual": 365, "half_yearly": 183, "quarterly": 92, "monthly": 31}
+#: Days a figure may be late beyond two periods (fieldwork, counting and publishing take time).
+GRACE_DAYS = 92
+
+
+def max_age_days(frequency: str, points: Sequence[Point] = ()) -> int:
+    """How old the latest figure may be and still be assessed: two periods of the indicator's
+    frequency plus :data:`GRACE_DAYS` - one figure may be missing and the next be late. A
+    survey wave's period is the median gap between the series' points (a year when there are
+    fewer than two)."""
+    period = PERIOD_DAYS.get(frequency)
+    if period is None:
+        days = sorted({p.when for p in points})
+        gaps = sorted((b - a).days for a, b in itertools.pairwise(days))
+        period = gaps[len(gaps) // 2] if gaps else 365
+    return 2 * period + GRACE_DAYS
 
 
 def assess(*, baseline: Point | None, targets: Sequence[Target], measurements: Sequence[Point],

@@ -28,6 +28,7 @@ urlpatterns = [
     path("indicators/<int:indicator_id>/measurements/new/", views.measurement_new,
          name="measurement_new"),
     path("indicators/<int:indicator_id>/notes/new/", views.note_new, name="note_new"),
+    path("measurements/import/", views.measurement_import, name="measurement_import"),
     path("measurements/<int:measurement_id>/edit/", views.measurement_edit,
          name="measurement_edit"),
     path("measurements/<int:measurement_id>/delete/", views.measurement_delete,

@@ -29,7 +29,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from tryg.accounts import roles
 from tryg.accounts.models import User
+from tryg.imports.uploads import max_upload_bytes
+from tryg.index.inputs import InputError
 from tryg.strategy import forms, overview, presentation, services
+from tryg.strategy import measurement_import as measurement_import_service
 from tryg.strategy.models import (
     Baseline,
     ChangeRecord,
@@ -72,7 +75,8 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
                        .order_by("focus_area__strategy_id", "focus_area__order", "order", "id"))
     return render(request, "strategy/list.html", {
         "strategies": strategies, "initiatives": initiatives,
-        "can_edit": roles.can_edit_strategy(request.user)})
+        "can_edit": roles.can_edit_strategy(request.user),
+        "can_import": roles.can_import_measurements(request.user)})
 
 
 @require_safe
@@ -114,7 +118,8 @@ def initiative_page(request: HttpRequest, initiative_id: int) -> HttpResponse:
     names = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
     return render(request, "strategy/initiative.html", {
         "initiative": initiative, "view": view, "indicators": indicators,
-        "areas": [(c, names.get(c, c)) for c in codes], "evaluations": evaluations,
+        "areas": [(c, names.get(c, c)) for c in codes],
+        "evaluations": presentation.collapsed(evaluations),
         "show_unpublished": show_unpublished,
         "history": services.history(initiative)[:20] if view.can_edit else []})
 
@@ -364,3 +369,40 @@ def measurement_delete(request: HttpRequest, measurement_id: int) -> HttpRespons
         services.delete(measurement, request.user)
         return HttpResponseRedirect(back + f"#indicator-{measurement.indicator_id}")
     return render(request, "strategy/delete.html", {"measurement": measurement, "back": back})
+
+
+@never_cache
+@require(roles.can_import_measurements)
+@require_http_methods(["GET", "POST"])
+def measurement_import(request: HttpRequest) -> HttpResponse:
+    """Measurements from a CSV or XLSX file (as ``tryg indicator import``): all or nothing,
+    every problem named by file, row and column; a partner only for its own initiatives."""
+    form = forms.MeasurementUploadForm(request.POST or None, request.FILES or None)
+    problems: list[Any] = []
+    done = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size is not None and upload.size > max_upload_bytes():
+                form.add_error("file", _("The file is larger than %(mb)s MB.")
+                               % {"mb": max_upload_bytes() // (1024 * 1024)})
+                status = 413
+            else:
+                try:
+                    done = measurement_import_service.import_upload(upload, user=request.user)
+                except InputError as exc:
+                    problems = exc.problems
+                    status = 400
+                finally:
+                    upload.close()
+        else:
+            status = 400
+    indicators = [i for i in Indicator.objects.filter(source=Indicator.Source.MANUAL)
+                  .select_related("initiative__focus_area__strategy")
+                  .prefetch_related("initiative__owners")
+                  .order_by("initiative__focus_area__strategy_id", "initiative_id", "order", "id")
+                  if roles.can_enter_measurements(request.user, i.initiative)]
+    return render(request, "strategy/measurement_import.html", {
+        "form": form, "problems": problems, "done": done, "indicators": indicators},
+        status=status)
