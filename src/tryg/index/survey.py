@@ -199,15 +199,10 @@ def estimate(
         res.insert(0, "level", level)
         is_share = res["variable"].isin(shares).to_numpy()
         if is_share.any():
-            p = res.loc[is_share, "estimate"].to_numpy()
             se = res.loc[is_share, "se"].to_numpy()
-            df = res.loc[is_share, "df"].to_numpy()
-            lo, hi = intervals.logit(p, se, df, 1 - alpha)
-            # the beta interval only where the logit one does not exist (it is costly)
-            flat = (p <= 0) | (p >= 1) | (se <= 0)
-            n = res.loc[is_share, "n"].to_numpy(float)
-            kg = intervals.korn_graubard(p[flat], se[flat] ** 2, n[flat], df[flat], 1 - alpha)
-            lo[flat], hi[flat] = kg
+            lo, hi = intervals.share(res.loc[is_share, "estimate"].to_numpy(), se**2,
+                                     res.loc[is_share, "n"].to_numpy(float),
+                                     res.loc[is_share, "df"].to_numpy(), 1 - alpha)
             res.loc[is_share, "ci_low"] = lo
             res.loc[is_share, "ci_high"] = hi
         frames.append(res)

@@ -324,10 +324,7 @@ def proportion(
     se = np.sqrt(var)
     n = np.bincount(pr.dom, minlength=len(pr.keys)).astype(np.float64)
     if ci == "logit":
-        lo, hi = intervals.logit(est, _logit_interval_se(pr, y, est, se), df, level)
-        degenerate = (est <= 0) | (est >= 1) | (var <= 0)
-        kg = intervals.korn_graubard(est, var, n, df, level)
-        bounds = (np.where(degenerate, kg[0], lo), np.where(degenerate, kg[1], hi))
+        bounds = intervals.share(est, var, n, df, level, _logit_interval_se(pr, y, est, se))
     elif ci == "beta":
         bounds = intervals.korn_graubard(est, var, n, df, level)
     elif ci in ("t", "normal"):
