@@ -406,9 +406,7 @@ def engine_for(design: Design, pattern: ScorePattern) -> SharedEngine:
         hashlib.blake2b(np.ascontiguousarray(pattern.rows, dtype=np.int64).tobytes()).digest(),
         hashlib.blake2b(canon.tobytes()).digest(),
     )
-    cache: dict[tuple[int, bytes, bytes], PatternEngine] = design.__dict__.setdefault(
-        "_pattern_engines", {}
-    )
+    cache = design.cache.pattern_engines
     engine = cache.get(key)
     if engine is None:
         engine = PatternEngine(design, ScorePattern(pattern.rows, canon, len(labels)))

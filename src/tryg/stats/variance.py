@@ -93,9 +93,9 @@ def _calibration_cache(design: Design) -> dict[str, Any] | None:
     """Everything about the calibration that does not depend on the scores (computed once)."""
     if not design.calibration:
         return None
-    cached = design.__dict__.get("_calibration_cache")
+    cached = design.cache.calibration
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     steps = design.calibration
     Xs = [sp.csr_matrix(step.X) for step in steps]
     minv = [_block_pinv(X, step.lam) for X, step in zip(Xs, steps, strict=True)]
@@ -116,7 +116,7 @@ def _calibration_cache(design: Design) -> dict[str, Any] | None:
         G = (U.T @ sp.diags(unit_scale) @ U - ug.T @ sp.diags(cent_scale) @ ug).tocsr()
         units.append((U, ug, G))
     cache = {"steps": steps, "X": Xs, "minv": minv, "cross": cross, "units": units}
-    design.__dict__["_calibration_cache"] = cache
+    design.cache.calibration = cache
     return cache
 
 
