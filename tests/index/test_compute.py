@@ -15,6 +15,7 @@ from tryg.index.compute import IndexResult, run
 from tryg.index.inputs import InputError, PopulationInput, RegisterInput, SurveyInput
 from tryg.index.register import window
 from tryg.index.spec import parse_spec
+from tryg.stats.area_waves import Backend
 
 from .synthetic import make
 
@@ -327,13 +328,15 @@ def test_calibration_margins_add_up_neighbourhood_rows(inputs: tuple, result: In
     pd.testing.assert_frame_equal(res.table, result.table)
 
 
-def test_pooled_by_wave_equals_the_whole_score(
-    inputs: tuple, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("backend", ["cells", "waves"])
+def test_pooled_by_wave_equals_the_whole_score(inputs: tuple, backend: Backend) -> None:
     """Waves are independent samples, so the pooled comparison's variance is computed as a sum
-    over waves; it equals the variance of the whole difference score."""
+    over waves (from per-cell moments, or one pattern variance per wave:
+    ``_pooled_by_wave``); both equal the variance of the whole difference score."""
     from tryg.index import comparisons, survey
     from tryg.index.hierarchy import build_hierarchy
+    from tryg.stats.area_waves import pooled_changes
+    from tryg.stats.score_patterns import separates
 
     sv, _, pop, areas = inputs
     spec = parse_spec(load_spec("dk-tryghedsindeks").source.replace("pooled_waves = 3",
@@ -344,9 +347,16 @@ def test_pooled_by_wave_equals_the_whole_score(
     assert est is not None
     variables = ["tryghed_trygge", "tillid_tillid", "nabolagsproblemer"]
     wave_pos = est.frame["wave"].rank(method="dense").to_numpy()
-    assert comparisons.separates(est.design, wave_pos)
-    split = comparisons.pooled(spec, est, variables, set())
-    monkeypatch.setattr(comparisons, "separates", lambda _d, _w: False)
-    whole = comparisons.pooled(spec, est, variables, set())
+    assert separates(est.design, wave_pos)
+    waves = sorted(int(w) for w in est.frame["wave"].unique())
+
+    def table(name: Backend) -> pd.DataFrame:
+        parts = pooled_changes(est, variables, 1, waves, waves[1:], backend=name)
+        return comparisons._pooled_table(spec, parts)
+
+    split, whole = table(backend), table("score")
     assert len(split) == len(whole) > 0
     pd.testing.assert_frame_equal(split, whole, rtol=1e-10)
+    # the run itself takes the cells here (every respondent is its own unit)
+    pd.testing.assert_frame_equal(comparisons.pooled(spec, est, variables, set()),
+                                  table("cells"))
