@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tryg.index import comparisons, disclosure, indices, modelled
+from tryg.index import comparisons, disclosure, indices, modelled, publication
 from tryg.index import register as register_part
 from tryg.index import survey as survey_part
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
@@ -331,7 +331,6 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     with ``np.lexsort`` and building the frame once: column by column on pandas' Arrow-backed
     strings, mapping, sorting and assigning cost most of the run's bookkeeping.
     """
-    pub = spec.publication
     codes = codes or {}
     area, area_u = codes.get("area_code") or _factorize(table["area_code"])
     level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
@@ -361,18 +360,15 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     n = pd.to_numeric(table["n"], errors="coerce") if "n" in table else pd.Series(
         np.nan, index=table.index)
     if "count" in table:
-        n = n.where(~_isin(method, method_u, ("register", "register_eb")), table["count"])
+        n = n.where(~_isin(method, method_u, publication.REGISTER_METHODS), table["count"])
     n_arr = n.to_numpy(np.float64)
-    survey_like = _isin(method, method_u, ("direct", "composite"))
-    with np.errstate(invalid="ignore"):
-        suppressed = survey_like & (n_arr < pub.min_n)
-        uncertain = survey_like & (n_arr >= pub.min_n) & (n_arr < pub.uncertain_n)
-        small = _isin(method, method_u, ("register", "register_eb")) & (n_arr <= pub.small_count)
-    broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
-                                                                      "model"))
+    suppressed, uncertain, small = publication.survey_rules(
+        spec.publication, _isin(method, method_u, publication.SURVEY_METHODS),
+        _isin(method, method_u, publication.REGISTER_METHODS), n_arr)
+    broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, publication.BREAK_METHODS)
     if own_flags is None:
         own_flags = (np.full(len(table), -1, dtype=np.int64), np.zeros(0, dtype=object))
-    flags = _flags((own_flags[0][order], own_flags[1]), uncertain, small, broken)
+    flags = publication.row_flags((own_flags[0][order], own_flags[1]), uncertain, small, broken)
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
     computed: dict[str, np.ndarray] = {
@@ -380,7 +376,8 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
         "area_name": _lookup(area, [hier.names.get(a) for a in area_u]),
         "level": _lookup(area, [hier.level.get(a) for a in area_u]),
         "measure": measures, "method": _lookup(method, list(method_u)), "n": n_arr,
-        "suppressed": suppressed, "flags": flags, "band": _bands(spec, measures, estimate),
+        "suppressed": suppressed, "flags": flags,
+        "band": publication.bands(spec, measures, estimate),
         "spec_id": _constant(spec.id, len(table)),
         "spec_hash": _constant(spec.hash, len(table)),
     }
@@ -438,48 +435,3 @@ def _measure_ids(spec: Spec) -> list[str]:
     if spec.composite is not None and spec.composite.transform != "none":
         ids.append(spec.composite.id)
     return [*ids, "gap"]
-
-
-def _flags(
-    base: tuple[np.ndarray, np.ndarray], uncertain: np.ndarray, small: np.ndarray,
-    broken: np.ndarray,
-) -> np.ndarray:
-    """The ";"-joined, sorted flags of every row: its own flag (``base``: codes and distinct
-    values, as :func:`_factorize` gives them) plus the publication flags. Computed once per
-    distinct combination (a few), not per row."""
-    raw, found = base  # missing: -1, read as no flag
-    distinct = np.array([*(str(v) for v in found), ""], dtype=object)
-    codes = np.where(raw >= 0, raw, len(distinct) - 1)
-    combo = codes * 8 + uncertain * 4 + small * 2 + broken
-    # the distinct combinations in order and each row's among them (np.unique without a sort)
-    present = np.bincount(combo, minlength=len(distinct) * 8) > 0
-    keys = np.flatnonzero(present)
-    inverse = (np.cumsum(present) - 1)[np.asarray(combo, dtype=np.int64)]
-    joined = []
-    for key in keys.tolist():
-        f = str(distinct[key // 8])
-        words = ([f] if f else []) + [
-            w for bit, w in ((4, "uncertain"), (2, "small_count"), (1, "method_break"))
-            if key & bit
-        ]
-        joined.append(";".join(sorted(set(words))))
-    out: np.ndarray = np.asarray(joined, dtype=object)[inverse]
-    return out
-
-
-def _bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:
-    cuts: dict[str, tuple[float, ...]] = {m.id: m.bands for m in spec.measures}
-    cuts |= {s.id: s.bands for s in spec.subindices}
-    if spec.composite is not None:
-        cuts[spec.composite.id] = spec.composite.bands
-    out = _constant("", len(measures))
-    for measure, b in cuts.items():
-        if not b:
-            continue
-        rows = np.flatnonzero((measures == measure) & np.isfinite(values))
-        labels = np.array(
-            [f"<{b[0]:g}"] + [f"{b[i - 1]:g}-{b[i]:g}" for i in range(1, len(b))]
-            + [f">={b[-1]:g}"], dtype=object,
-        )
-        out[rows] = labels[np.searchsorted(b, values[rows], side="right")]
-    return out
