@@ -9,14 +9,13 @@ and spec give the same table, row for row (sorted, no clocks, no randomness).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from tryg.index import comparisons, disclosure, indices, modelled, publication
+from tryg.index import _frames, comparisons, disclosure, indices, modelled, publication
 from tryg.index import register as register_part
 from tryg.index import survey as survey_part
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
@@ -120,18 +119,15 @@ def run(
     parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
     table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
                       ignore_index=True)
-    # the key columns numbered once: the steps below add columns, never rows (the model-based
-    # rows that replace direct ones are numbered among them)
-    keys: Codes | None = {c: _factorize(table[c]) for c in _KEY}
-    if not sa_rows.empty and keys is not None:
-        table, keys = _replace_small_areas(table, sa_rows, keys)
-    if keys is None:
-        keys = {c: _factorize(table[c]) for c in _KEY}
+    if not sa_rows.empty:  # model-based rows take the place of the direct ones
+        table = _frames.replace_rows(table, sa_rows, _KEY, ("n_eff", "df"))
+    # the key columns numbered once: the steps below add columns, never rows
+    keys = {c: _factorize(table[c]) for c in _KEY}
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
     table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
-    table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
+    table = _add_design_comparisons(spec, table, est, hier, breaks, used)
     table = comparisons.model_based(spec, table, breaks, keys)
     say("publication rules", 0.95)
     table = _finish(spec, table, hier, breaks, keys)
@@ -170,31 +166,6 @@ _KEY = ("area_code", "wave", "measure")
 Codes = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, codes: Codes
-                         ) -> tuple[pd.DataFrame, Codes | None]:
-    """Model-based rows take the place of the direct ones for small areas (their level is
-    looked up at the end, as everyone's). ``codes``: the table's key columns numbered
-    (:func:`_factorize`); returned for the new table (``None`` if not kept)."""
-    key = list(_KEY)
-    # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
-    part = {c: _part_codes(sa[c], codes[c]) for c in key}
-    t_key, s_key = _combined(codes, part, key)
-    at = _positions(t_key, s_key)
-    if at is None:  # not expected: keep the merge's meaning for repeated keys
-        direct = table.set_index(key)
-        keep = ~direct.index.isin(sa.set_index(key).index)
-        merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
-        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True), None
-    keep = np.ones(len(t_key), dtype=bool)
-    keep[at[at >= 0]] = False
-    merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
-                          for c in ("n_eff", "df")})
-    kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
-    out: pd.DataFrame = pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
-    return out, {c: (np.concatenate([codes[c][0][keep], part[c][0]]), part[c][1])
-                 for c in key}
-
-
 def _add_design_comparisons(
     spec: Spec,
     table: pd.DataFrame,
@@ -202,7 +173,6 @@ def _add_design_comparisons(
     hier: Hierarchy,
     breaks: set[int],
     used: dict[str, indices.Affine],
-    codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     if est is None:
         return table
@@ -210,6 +180,7 @@ def _add_design_comparisons(
         s.id for s in spec.subindices if s.source == "items"
     ]
     key = ["area_code", "wave", "measure"]
+    index: pd.MultiIndex | None = None
     parts = []
     if spec.comparisons.pooled_waves > 0:
         parts.append(comparisons.pooled(spec, est, variables, breaks))
@@ -229,107 +200,18 @@ def _add_design_comparisons(
         for c in ("change_pooled", "diff_parent_rest"):
             if c in part:
                 part[c] = part[c].to_numpy(np.float64) * scale
-        table = _left_join(table, part, key, codes)
+        index = _frames.key_index(table, key) if index is None else index
+        table = _frames.left_join(table, part, key, index)  # rows unchanged: index stays
     return table
-
-
-def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
-    """The key columns of several frames as one number per row (equal keys, equal numbers;
-    a missing value is a value of its own, as in a merge)."""
-    both = pd.concat([f[key] for f in frames], ignore_index=True)
-    combined = np.zeros(len(both), dtype=np.int64)
-    for c in key:
-        codes, uniques = pd.factorize(both[c])
-        combined = combined * (len(uniques) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
-    bounds = np.cumsum([0, *(len(f) for f in frames)])
-    return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
-
-
-def _positions(keys: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
-    """The position of every target among ``keys`` (-1: absent); ``None`` if a key repeats.
-
-    Keys numbered by :func:`_combined` lie in a range of about the table's size: there a
-    look-up array does it in two passes, without building a hash table of 300,000 keys."""
-    keys = np.asarray(keys, dtype=np.int64)
-    targets = np.asarray(targets, dtype=np.int64)
-    if len(keys) == 0:
-        return np.full(len(targets), -1, dtype=np.int64)
-    both = np.concatenate([keys, targets])
-    size = int(both.max()) + 1
-    if both.min() < 0 or size > 4 * len(both) + 1_000_000:
-        index = pd.Index(keys)
-        if not index.is_unique:
-            return None
-        return np.asarray(index.get_indexer(pd.Index(targets)), dtype=np.int64)
-    if np.bincount(keys, minlength=size).max() > 1:
-        return None
-    where = np.full(size, -1, dtype=np.int64)
-    where[keys] = np.arange(len(keys))
-    out: np.ndarray = where[targets]
-    return out
-
-
-def _part_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray]
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """A column numbered as a table's column numbered ``known`` (codes, distinct values):
-    its values looked up among the table's, those the table lacks numbered after them
-    (-1: missing). Also the distinct values of both, in that numbering."""
-    t_uniques = known[1]
-    p_codes, p_uniques = pd.factorize(col)
-    p_values = np.asarray(p_uniques, dtype=object)
-    at = pd.Index(t_uniques, dtype=object).get_indexer(pd.Index(p_values, dtype=object))
-    absent = at < 0
-    at[absent] = len(t_uniques) + np.arange(int(absent.sum()))
-    p_codes = np.asarray(p_codes, dtype=np.int64)
-    return (np.append(at, -1)[p_codes],  # missing (-1): the last entry
-            np.concatenate([np.asarray(t_uniques, dtype=object), p_values[absent]]))
-
-
-def _combined(codes: Codes, part: Codes, key: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One number per row of the table (``codes``) and of the part (``part``: numbered by
-    :func:`_part_codes`) for the key columns: equal keys, equal numbers."""
-    t_comb = np.zeros(len(codes[key[0]][0]), dtype=np.int64)
-    p_comb = np.zeros(len(part[key[0]][0]), dtype=np.int64)
-    for c in key:
-        base = len(part[c][1]) + 1
-        t_comb = t_comb * base + (codes[c][0] + 1)
-        p_comb = p_comb * base + (part[c][0] + 1)
-    return t_comb, p_comb
-
-
-def _part_keys(part: pd.DataFrame, key: list[str], codes: Codes
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_row_keys` of ``[table, part]`` where the table's key columns are numbered
-    already (``codes``: codes and distinct values per column): only the part's columns are
-    numbered, their distinct values looked up among the table's (equal keys, equal numbers;
-    missing a value of its own; values the table lacks get numbers of their own)."""
-    return _combined(codes, {c: _part_codes(part[c], codes[c]) for c in key}, key)
-
-
-def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str],
-               codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
-    """``table.merge(part, on=key, how="left")`` for a ``part`` with one row per key, by a
-    hashed look-up of numbered keys (a multi-column merge on text costs far more).
-    ``codes``: the table's key columns numbered already (:func:`_factorize`)."""
-    if codes is not None and all(c in codes for c in key):
-        t_key, p_key = _part_keys(part, key, codes)
-    else:
-        t_key, p_key = _row_keys([table, part], key)
-    at = _positions(p_key, t_key)
-    if at is None:
-        return table.merge(part, on=key, how="left")
-    added = {c: pd.api.extensions.take(part[c].array, at, allow_fill=True)
-             for c in part.columns if c not in key}
-    return table.reset_index(drop=True).assign(**added)
 
 
 def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
             codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """Names, levels, ``n``, publication flags, bands and the spec's id; sorted and conformed.
 
-    Works on numpy arrays and integer codes of the (few distinct) text values, sorting once
-    with ``np.lexsort`` and building the frame once: column by column on pandas' Arrow-backed
-    strings, mapping, sorting and assigning cost most of the run's bookkeeping.
+    Works on integer codes of the (few distinct) text values, sorting once
+    (:func:`tryg.index._frames.sort_order`) and building the frame once: mapping and assigning
+    text column by column cost most of the run's bookkeeping.
     """
     codes = codes or {}
     area, area_u = codes.get("area_code") or _factorize(table["area_code"])
@@ -341,11 +223,11 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
     mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
                  dtype=np.float64)
-    # sort keys, last = primary; text by the rank of its sorted distinct values, missing last
-    order = np.lexsort((
-        _ranks(measure, measure_u), mo, wave.to_numpy(np.float64, na_value=np.nan),
-        _ranks(area, area_u), level_pos,
-    ))
+    order = _frames.sort_order({
+        "level": level_pos, "area_code": _frames.text_order(area, area_u),
+        "wave": wave.to_numpy(np.float64, na_value=np.nan), "measure_order": mo,
+        "measure": _frames.text_order(measure, measure_u),
+    })
     # everything below in the final order: codes are sorted (cheap), text looked up after
     text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
             "spec_hash"}  # built from the codes below
@@ -403,7 +285,7 @@ def _constant(value: str, n: int) -> np.ndarray:
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1: missing) and distinct values of a column; fast on Arrow-backed strings."""
+    """Codes (-1: missing) and distinct values of a column (``pd.factorize``)."""
     codes, uniques = pd.factorize(col)
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
@@ -417,14 +299,6 @@ def _lookup(codes: np.ndarray, values: list[object], dtype: type = object) -> np
 def _isin(codes: np.ndarray, uniques: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
     """Rows whose value is one of ``wanted`` (never a missing one)."""
     return np.take(np.append(np.isin(uniques, list(wanted)), False), codes)
-
-
-def _ranks(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
-    """The rank of each row's value among the sorted distinct values; missing after all."""
-    rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[np.argsort(uniques.astype(str), kind="stable")] = np.arange(len(uniques))
-    rank[-1] = len(uniques)
-    return np.take(rank, codes)
 
 
 def _measure_ids(spec: Spec) -> list[str]:
