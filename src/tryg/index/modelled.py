@@ -95,6 +95,7 @@ def small_area_rows(
     sv_cols = {c: pd.to_numeric(finest_rows[c], errors="coerce").to_numpy(np.float64)
                for c in ("estimate", "se", "n", "n_eff")}
     covariate = _covariate_table(reg, rg_area, A, covs, names) if not reg.empty else {}
+    parents: _Parents | None = None
     for measure in sa.measures:
         of_measure = sv_var == measure
         for wave in sorted(set(sv_wave[of_measure].tolist())):
@@ -149,10 +150,11 @@ def small_area_rows(
             rest_diff = np.full(len(chosen), np.nan)
             rest_se = np.full(len(chosen), np.nan)
             if hier is not None and populations is not None:
+                if parents is None:
+                    parents = _Parents(survey, hier, populations, finest)
                 bench = _benchmarked(
-                    spec, survey, hier, populations, finest, measure, as_int(wave),
-                    area_names, est, n_d, np.asarray(area_names[at][chosen], dtype=object),
-                    eblup, mse)
+                    spec, parents, measure, as_int(wave), area_names, est, n_d,
+                    np.asarray(area_names[at][chosen], dtype=object), eblup, mse)
                 eblup, mse, rest_diff, rest_se, skipped = bench
                 if skipped:
                     warnings.append(Problem("", None, None, (
@@ -179,10 +181,45 @@ def small_area_rows(
     return _stacked(frames), warnings
 
 
+class _Parents:
+    """What benchmarking needs of the hierarchy, the population totals and the parents' own
+    estimates, looked up once per wave (and the parents' rows once per run), not once per
+    measure × wave."""
+
+    def __init__(self, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame,
+                 finest: str) -> None:
+        self.hier, self.finest = hier, finest
+        self.level = hier.parent_level(finest)
+        self._populations = populations
+        self._kids: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+        rows = survey.loc[survey["level"] == self.level,
+                          ["wave", "variable", "area_code", "estimate", "se", "n"]]
+        self._rows = {(as_int(w), str(v)): g for (w, v), g in
+                      rows.groupby(["wave", "variable"], sort=False)}
+
+    def children(self, wave: int) -> tuple[pd.DataFrame, np.ndarray]:
+        """:func:`_children` of the wave and their populations (NaN: none)."""
+        if wave not in self._kids:
+            assert self.level is not None
+            kids = _children(self.hier, self.finest, self.level, wave)
+            pop = self._populations.loc[self._populations["year"] == wave].set_index(
+                "area_code")["population"]
+            n_k = pd.to_numeric(pop, errors="coerce").reindex(kids["child"]).to_numpy(np.float64)
+            self._kids[wave] = (kids, n_k)
+        return self._kids[wave]
+
+    def estimates(self, wave: int, measure: str) -> pd.DataFrame:
+        """The parents' own estimates of ``measure`` in ``wave``, by area code."""
+        prow = self._rows.get((wave, measure))
+        if prow is None:
+            prow = pd.DataFrame(columns=["area_code", "estimate", "se", "n"])
+        return prow.drop_duplicates("area_code", keep="last").set_index("area_code")
+
+
 def _benchmarked(
-    spec: Spec, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame, finest: str,
-    measure: str, wave: int, area_names: np.ndarray, direct: np.ndarray, n_direct: np.ndarray,
-    model_codes: np.ndarray, eblup: np.ndarray, mse: np.ndarray,
+    spec: Spec, parents: _Parents, measure: str, wave: int, area_names: np.ndarray,
+    direct: np.ndarray, n_direct: np.ndarray, model_codes: np.ndarray, eblup: np.ndarray,
+    mse: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """The model-based estimates of one measure × wave benchmarked parent by parent (module
     docstring): estimates, MSEs, the difference from the rest of the parent in published
@@ -194,16 +231,13 @@ def _benchmarked(
     out_e, out_m = eblup.copy(), mse.copy()
     rest_diff = np.full(len(eblup), np.nan)
     rest_se = np.full(len(eblup), np.nan)
-    plv = hier.parent_level(finest)
-    if plv is None or len(eblup) == 0:
+    if parents.level is None or len(eblup) == 0:
         return out_e, out_m, rest_diff, rest_se, []
     min_n = spec.publication.min_n
-    kids = _children(hier, finest, plv, wave)
+    kids, n_k = parents.children(wave)
     if kids.empty:
         return out_e, out_m, rest_diff, rest_se, []
     child = kids["child"]
-    pop = populations.loc[populations["year"] == wave].set_index("area_code")["population"]
-    n_k = pd.to_numeric(pop, errors="coerce").reindex(child).to_numpy(np.float64)
     i = _positions_of(model_codes, child)
     j = _positions_of(area_names, child)
     safe_j = np.maximum(j, 0)
@@ -213,9 +247,7 @@ def _benchmarked(
     unpublished = (i < 0) & ~shown
     empty = unpublished & np.isfinite(n_k) & (n_k == 0)  # no residents: not in the mean
     bad = ~empty & (unpublished | ~has_pop)
-    prow = survey.loc[(survey["level"] == plv) & (survey["wave"] == wave)
-                      & (survey["variable"] == measure), ["area_code", "estimate", "se", "n"]]
-    prow = prow.drop_duplicates("area_code", keep="last").set_index("area_code")
+    prow = parents.estimates(wave, measure)
     parent = kids["parent"]
     p_est = prow["estimate"].reindex(parent).to_numpy(np.float64)
     p_se = prow["se"].reindex(parent).to_numpy(np.float64)
