@@ -19,9 +19,9 @@ is an error that names the replicate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,10 @@ from tryg.stats.errors import CalibrationError
 from tryg.stats.numbering import membership
 from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign
 
-Population = pd.Series | pd.DataFrame | Mapping[Hashable, float]
-Margins = Mapping[str | tuple[str, ...], Population]
+# keys typed Any: a Mapping is invariant in its keys, and ``{"man": 480.0}`` (a dict of str)
+# or ``{"sex": ...}`` must be accepted where any hashable cell value or column key is
+Population = pd.Series | pd.DataFrame | Mapping[Any, float]
+Margins = Mapping[Any, Population]
 AnyDesign = TypeVar("AnyDesign", Design, ReplicateDesign)
 _Spec = tuple[tuple[str, ...], IntArray, FloatArray, list[tuple[object, ...]]]
 
