@@ -192,6 +192,7 @@ class _Parents:
         self.level = hier.parent_level(finest)
         self._populations = populations
         self._kids: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+        self._by_table: dict[int, pd.DataFrame] = {}
         rows = survey.loc[survey["level"] == self.level,
                           ["wave", "variable", "area_code", "estimate", "se", "n"]]
         self._rows = {(as_int(w), str(v)): g for (w, v), g in
@@ -201,7 +202,11 @@ class _Parents:
         """:func:`_children` of the wave and their populations (NaN: none)."""
         if wave not in self._kids:
             assert self.level is not None
-            kids = _children(self.hier, self.finest, self.level, wave)
+            # waves that share their links share the ancestor table, and so their children
+            table = id(self.hier.ancestor_rows(wave)[1])
+            if table not in self._by_table:
+                self._by_table[table] = _children(self.hier, self.finest, self.level, wave)
+            kids = self._by_table[table]
             pop = self._populations.loc[self._populations["year"] == wave].set_index(
                 "area_code")["population"]
             n_k = pd.to_numeric(pop, errors="coerce").reindex(kids["child"]).to_numpy(np.float64)
