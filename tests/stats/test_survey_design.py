@@ -87,6 +87,7 @@ def test_a_changed_copy_starts_with_an_empty_cache() -> None:
     assert design.cache.calibration == {"stale": True}
 
 
+@pytest.mark.slow
 def test_this_file_type_checks() -> None:
     """User code typed against the protocol passes ``mypy --strict``."""
     mypy = Path(sys.executable).parent / "mypy"
