@@ -27,7 +27,7 @@ SPEC = load_spec("dk-tryghedsindeks")
 
 def hierarchy(children: dict[str, list[str]]) -> Hierarchy:
     """K → districts → neighbourhoods, from {district: [neighbourhoods]}."""
-    rows = [("K", "Kommune", "kommune", None)]
+    rows: list[tuple[str, str, str, str | None]] = [("K", "Kommune", "kommune", None)]
     for d, kids in children.items():
         rows.append((d, d, "bydel", "K"))
         rows += [(k, k, "nabolag", d) for k in kids]
@@ -62,7 +62,7 @@ def counts(values: dict[str, int], wave: int = 2020,
 
 def hidden_counts(t: pd.DataFrame) -> set[str]:
     pub = public_view(t, SPEC)
-    return {r.area_code for r in pub.itertuples()
+    return {str(r.area_code) for r in pub.itertuples()
             if r.n_display is None or str(r.n_display).startswith("<")}
 
 

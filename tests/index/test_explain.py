@@ -8,7 +8,7 @@ import pytest
 
 from tryg.index.catalog import load_spec, shipped_specs, shipped_text
 from tryg.index.explain import _Lang, explain, window_text
-from tryg.index.spec import RegisterMeasure, Spec, Text, parse_spec
+from tryg.index.spec import Measure, RegisterMeasure, Spec, Subindex, Text, parse_spec
 
 CUSTOM = """
 [spec]
@@ -186,7 +186,9 @@ def test_every_id_and_number_appears(spec: Spec, language: str) -> None:
     assert spec.title.get(language) in text and spec.description.get(language) in text
     for it in spec.items:
         assert it.text.get(language) in text
-    for m in (*spec.measures, *spec.register, *spec.subindices):
+    labelled: list[Measure | RegisterMeasure | Subindex] = [
+        *spec.measures, *spec.register, *spec.subindices]
+    for m in labelled:
         assert m.label.get(language) in text
 
 

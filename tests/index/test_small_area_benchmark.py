@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,8 @@ def test_the_children_add_up_to_the_parent(result: tuple[pd.DataFrame, pd.DataFr
     model = _model(table)
     assert len(model) > 0
     checked = 0
-    for (wave, measure), part in model.groupby(["wave", "measure"]):
+    groups: Any = model.groupby(["wave", "measure"])
+    for (wave, measure), part in groups:
         anc = hier.ancestors(int(wave))  # type: ignore[attr-defined]
         pop = pops[pops["year"] == wave].set_index("area_code")["population"]
         rows = table[(table["wave"] == wave) & (table["measure"] == measure)].set_index(
@@ -81,8 +83,8 @@ def test_the_children_add_up_to_the_parent(result: tuple[pd.DataFrame, pd.DataFr
             e = rows.loc[kids, "estimate"].to_numpy(np.float64)
             assert np.isfinite(w).all() and np.isfinite(e).all()
             mean = float(np.dot(w, e) / w.sum())
-            assert abs(mean - float(rows.at[parent, "estimate"])) <= 1e-9, (wave, measure,
-                                                                            parent)
+            parent_estimate = float(cast(Any, rows.at[parent, "estimate"]))
+            assert abs(mean - parent_estimate) <= 1e-9, (wave, measure, parent)
             checked += 1
     assert checked > 0 and len(SKIPPED) <= 2
     # the direct estimates are kept as they are; the model-based stay shares
@@ -95,10 +97,11 @@ def test_model_based_comparisons_use_the_published_figures(
         result: tuple[pd.DataFrame, pd.DataFrame, object, Spec]) -> None:
     table, pops, hier, spec = result
     model = _model(table)
-    by_key = table.set_index(["area_code", "measure", "wave"])
+    by_key: Any = table.set_index(["area_code", "measure", "wave"])
     waves = sorted(int(w) for w in table["wave"].unique())
     k = spec.comparisons.pooled_waves
     seen = {"prev": 0, "pooled": 0, "rest": 0}
+    r: Any
     for r in model.itertuples():
         i = waves.index(int(r.wave))
         if pd.notna(r.change_prev):
@@ -131,9 +134,10 @@ def test_a_model_based_previous_wave_is_compared_as_published(
         result: tuple[pd.DataFrame, pd.DataFrame, object, Spec]) -> None:
     """The wave after a model-based one: its change is against the published model figure."""
     table, _, _, _ = result
-    by_key = table.set_index(["area_code", "measure", "wave"])
+    by_key: Any = table.set_index(["area_code", "measure", "wave"])
     waves = sorted(int(w) for w in table["wave"].unique())
     checked = 0
+    r: Any
     for r in _model(table).itertuples():
         i = waves.index(int(r.wave))
         if i + 1 >= len(waves) or (r.area_code, r.measure, waves[i + 1]) not in by_key.index:
@@ -201,7 +205,8 @@ def test_aalborg_like_parishes_add_up_to_the_kommune() -> None:
     model = _model(t)
     assert model["area_code"].nunique() >= 20  # most parishes are model-based
     size = survey.parishes.set_index(["area_code", "year"])["population"]
-    for (wave, measure), part in t[t["level"] == "sogn"].groupby(["wave", "measure"]):
+    sogn: Any = t[t["level"] == "sogn"].groupby(["wave", "measure"])
+    for (wave, measure), part in sogn:
         if measure not in {"tryghed_trygge", "tryghed_utrygge"}:
             continue
         w = size.reindex(pd.MultiIndex.from_arrays(

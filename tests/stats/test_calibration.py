@@ -221,7 +221,9 @@ def test_rake_nonconvergence_is_an_error_unless_allowed(design: Design) -> None:
 
 def test_absolute_rake_tolerance_when_epsilon_is_at_least_one(design: Design) -> None:
     raked = stats.rake(design, {"sex": SEX, "age": AGE}, epsilon=1.0)
-    assert raked.calibration[-1].report.tolerance == 1.0
+    report = raked.calibration[-1].report
+    assert isinstance(report, stats.RakeReport)
+    assert report.tolerance == 1.0
 
 
 def test_calibration_report_and_bounds(design: Design) -> None:

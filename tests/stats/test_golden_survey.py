@@ -159,7 +159,7 @@ def design_for(case: str, anchors: Data) -> Design:
 
 GROUP_KEYS = ["case", "stat", "variable", "codes", "exclude", "by", "ci"]
 GROUPS = [
-    (dict(zip(GROUP_KEYS, key, strict=True)), frame.reset_index(drop=True))
+    ({k: str(v) for k, v in zip(GROUP_KEYS, key, strict=True)}, frame.reset_index(drop=True))
     for key, frame in GOLDEN.groupby(GROUP_KEYS, sort=False)
 ]
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,7 @@ def _tryg_rows(design: ReplicateDesign, statistic: str, variable: str, by: str) 
     elif statistic.startswith("ciprop_"):
         column, code = variable.split("=")
         method = statistic.removeprefix("ciprop_")
-        ci = "logit" if method == "logit" else "beta"
+        ci: Literal["logit", "beta"] = "logit" if method == "logit" else "beta"
         out = stats.proportion(design, column, code, by=by_arg, ci=ci)
     else:  # pragma: no cover - a new statistic in the script needs a branch here
         raise AssertionError(f"unknown statistic {statistic!r}")
@@ -191,19 +192,18 @@ def _compare(case: str, golden: pd.DataFrame, design: ReplicateDesign) -> dict[s
             in_stratum = ((column == 0) & dropped).any(axis=0)
             np.testing.assert_allclose(design.rscales[in_stratum], row["estimate"], rtol=1e-12)
     estimates = rows[~rows.index.isin(constants.index)]
-    for (statistic, variable, by), group in estimates.groupby(
-        ["statistic", "variable", "by"], sort=False
-    ):
+    groups: Any = estimates.groupby(["statistic", "variable", "by"], sort=False)
+    for (statistic, variable, by), group in groups:
         ours = _tryg_rows(design, statistic, variable, by)
         assert sorted(ours.index) == sorted(group["domain"]), (case, statistic, by)
         for _, row in group.iterrows():
             mine = ours.loc[row["domain"]]
             label = f"{case} {statistic} {variable} by={by!r} {row['domain']!r}"
             assert mine["df"] == row["df"], f"{label}: df {mine['df']} != R {row['df']}"
-            for column, rtol in RTOL.items():
-                np.testing.assert_allclose(mine[column], row[column], rtol=rtol, err_msg=label)
-                rel = abs(mine[column] - row[column]) / max(abs(row[column]), 1e-300)
-                worst[column] = max(worst[column], float(rel))
+            for name, rtol in RTOL.items():
+                np.testing.assert_allclose(mine[name], row[name], rtol=rtol, err_msg=label)
+                rel = abs(mine[name] - row[name]) / max(abs(row[name]), 1e-300)
+                worst[name] = max(worst[name], float(rel))
     return worst
 
 
@@ -430,12 +430,13 @@ def test_calibration_is_repeated_in_every_replicate(jk1: ReplicateDesign) -> Non
 def test_full_sample_weights_equal_the_design_path(apiclus1: pd.DataFrame) -> None:
     design = Design(apiclus1, weights="pw", psu="dnum", fpc="fpc")
     reps = jackknife(design)
-    for adjust in (
+    adjustments: tuple[Callable[[Any], Any], ...] = (
         lambda d: stats.poststratify(d, "stype", POP_TYPES),
         lambda d: stats.rake(d, {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE}),
         lambda d: stats.calibrate(d, CAL_TOTALS, bounds=(0.4, 2.5)),
         lambda d: stats.trim(d, lower=20.0, upper=40.0),
-    ):
+    )
+    for adjust in adjustments:
         assert np.array_equal(adjust(design).weights, adjust(reps).weights)
 
 

@@ -9,14 +9,13 @@ and spec give the same table, row for row (sorted, no clocks, no randomness).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from tryg.index import comparisons, disclosure, indices, modelled
+from tryg.index import _frames, comparisons, disclosure, indices, modelled, publication
 from tryg.index import register as register_part
 from tryg.index import survey as survey_part
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
@@ -120,18 +119,15 @@ def run(
     parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
     table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
                       ignore_index=True)
-    # the key columns numbered once: the steps below add columns, never rows (the model-based
-    # rows that replace direct ones are numbered among them)
-    keys: Codes | None = {c: _factorize(table[c]) for c in _KEY}
-    if not sa_rows.empty and keys is not None:
-        table, keys = _replace_small_areas(table, sa_rows, keys)
-    if keys is None:
-        keys = {c: _factorize(table[c]) for c in _KEY}
+    if not sa_rows.empty:  # model-based rows take the place of the direct ones
+        table = _frames.replace_rows(table, sa_rows, _KEY, ("n_eff", "df"))
+    # the key columns numbered once: the steps below add columns, never rows
+    keys = {c: _factorize(table[c]) for c in _KEY}
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
     table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
-    table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
+    table = _add_design_comparisons(spec, table, est, hier, breaks, used)
     table = comparisons.model_based(spec, table, breaks, keys)
     say("publication rules", 0.95)
     table = _finish(spec, table, hier, breaks, keys)
@@ -170,31 +166,6 @@ _KEY = ("area_code", "wave", "measure")
 Codes = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def _replace_small_areas(table: pd.DataFrame, sa: pd.DataFrame, codes: Codes
-                         ) -> tuple[pd.DataFrame, Codes | None]:
-    """Model-based rows take the place of the direct ones for small areas (their level is
-    looked up at the end, as everyone's). ``codes``: the table's key columns numbered
-    (:func:`_factorize`); returned for the new table (``None`` if not kept)."""
-    key = list(_KEY)
-    # the keys as numbers over both tables (a hashed look-up instead of a multi-key merge)
-    part = {c: _part_codes(sa[c], codes[c]) for c in key}
-    t_key, s_key = _combined(codes, part, key)
-    at = _positions(t_key, s_key)
-    if at is None:  # not expected: keep the merge's meaning for repeated keys
-        direct = table.set_index(key)
-        keep = ~direct.index.isin(sa.set_index(key).index)
-        merged = sa.merge(table[[*key, "n_eff", "df"]], on=key, how="left")
-        return pd.concat([direct[keep].reset_index(), merged], ignore_index=True), None
-    keep = np.ones(len(t_key), dtype=bool)
-    keep[at[at >= 0]] = False
-    merged = sa.assign(**{c: np.where(at >= 0, table[c].to_numpy(np.float64)[at], np.nan)
-                          for c in ("n_eff", "df")})
-    kept = table.loc[keep, [*key, *(c for c in table.columns if c not in key)]]
-    out: pd.DataFrame = pd.concat([kept.reset_index(drop=True), merged], ignore_index=True)
-    return out, {c: (np.concatenate([codes[c][0][keep], part[c][0]]), part[c][1])
-                 for c in key}
-
-
 def _add_design_comparisons(
     spec: Spec,
     table: pd.DataFrame,
@@ -202,7 +173,6 @@ def _add_design_comparisons(
     hier: Hierarchy,
     breaks: set[int],
     used: dict[str, indices.Affine],
-    codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     if est is None:
         return table
@@ -210,6 +180,7 @@ def _add_design_comparisons(
         s.id for s in spec.subindices if s.source == "items"
     ]
     key = ["area_code", "wave", "measure"]
+    index: pd.MultiIndex | None = None
     parts = []
     if spec.comparisons.pooled_waves > 0:
         parts.append(comparisons.pooled(spec, est, variables, breaks))
@@ -229,109 +200,19 @@ def _add_design_comparisons(
         for c in ("change_pooled", "diff_parent_rest"):
             if c in part:
                 part[c] = part[c].to_numpy(np.float64) * scale
-        table = _left_join(table, part, key, codes)
+        index = _frames.key_index(table, key) if index is None else index
+        table = _frames.left_join(table, part, key, index)  # rows unchanged: index stays
     return table
-
-
-def _row_keys(frames: list[pd.DataFrame], key: list[str]) -> list[np.ndarray]:
-    """The key columns of several frames as one number per row (equal keys, equal numbers;
-    a missing value is a value of its own, as in a merge)."""
-    both = pd.concat([f[key] for f in frames], ignore_index=True)
-    combined = np.zeros(len(both), dtype=np.int64)
-    for c in key:
-        codes, uniques = pd.factorize(both[c])
-        combined = combined * (len(uniques) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
-    bounds = np.cumsum([0, *(len(f) for f in frames)])
-    return [combined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
-
-
-def _positions(keys: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
-    """The position of every target among ``keys`` (-1: absent); ``None`` if a key repeats.
-
-    Keys numbered by :func:`_combined` lie in a range of about the table's size: there a
-    look-up array does it in two passes, without building a hash table of 300,000 keys."""
-    keys = np.asarray(keys, dtype=np.int64)
-    targets = np.asarray(targets, dtype=np.int64)
-    if len(keys) == 0:
-        return np.full(len(targets), -1, dtype=np.int64)
-    both = np.concatenate([keys, targets])
-    size = int(both.max()) + 1
-    if both.min() < 0 or size > 4 * len(both) + 1_000_000:
-        index = pd.Index(keys)
-        if not index.is_unique:
-            return None
-        return np.asarray(index.get_indexer(pd.Index(targets)), dtype=np.int64)
-    if np.bincount(keys, minlength=size).max() > 1:
-        return None
-    where = np.full(size, -1, dtype=np.int64)
-    where[keys] = np.arange(len(keys))
-    out: np.ndarray = where[targets]
-    return out
-
-
-def _part_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray]
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """A column numbered as a table's column numbered ``known`` (codes, distinct values):
-    its values looked up among the table's, those the table lacks numbered after them
-    (-1: missing). Also the distinct values of both, in that numbering."""
-    t_uniques = known[1]
-    p_codes, p_uniques = pd.factorize(col)
-    p_values = np.asarray(p_uniques, dtype=object)
-    at = pd.Index(t_uniques, dtype=object).get_indexer(pd.Index(p_values, dtype=object))
-    absent = at < 0
-    at[absent] = len(t_uniques) + np.arange(int(absent.sum()))
-    p_codes = np.asarray(p_codes, dtype=np.int64)
-    return (np.append(at, -1)[p_codes],  # missing (-1): the last entry
-            np.concatenate([np.asarray(t_uniques, dtype=object), p_values[absent]]))
-
-
-def _combined(codes: Codes, part: Codes, key: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One number per row of the table (``codes``) and of the part (``part``: numbered by
-    :func:`_part_codes`) for the key columns: equal keys, equal numbers."""
-    t_comb = np.zeros(len(codes[key[0]][0]), dtype=np.int64)
-    p_comb = np.zeros(len(part[key[0]][0]), dtype=np.int64)
-    for c in key:
-        base = len(part[c][1]) + 1
-        t_comb = t_comb * base + (codes[c][0] + 1)
-        p_comb = p_comb * base + (part[c][0] + 1)
-    return t_comb, p_comb
-
-
-def _part_keys(part: pd.DataFrame, key: list[str], codes: Codes
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_row_keys` of ``[table, part]`` where the table's key columns are numbered
-    already (``codes``: codes and distinct values per column): only the part's columns are
-    numbered, their distinct values looked up among the table's (equal keys, equal numbers;
-    missing a value of its own; values the table lacks get numbers of their own)."""
-    return _combined(codes, {c: _part_codes(part[c], codes[c]) for c in key}, key)
-
-
-def _left_join(table: pd.DataFrame, part: pd.DataFrame, key: list[str],
-               codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
-    """``table.merge(part, on=key, how="left")`` for a ``part`` with one row per key, by a
-    hashed look-up of numbered keys (a multi-column merge on text costs far more).
-    ``codes``: the table's key columns numbered already (:func:`_factorize`)."""
-    if codes is not None and all(c in codes for c in key):
-        t_key, p_key = _part_keys(part, key, codes)
-    else:
-        t_key, p_key = _row_keys([table, part], key)
-    at = _positions(p_key, t_key)
-    if at is None:
-        return table.merge(part, on=key, how="left")
-    added = {c: pd.api.extensions.take(part[c].array, at, allow_fill=True)
-             for c in part.columns if c not in key}
-    return table.reset_index(drop=True).assign(**added)
 
 
 def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
             codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """Names, levels, ``n``, publication flags, bands and the spec's id; sorted and conformed.
 
-    Works on numpy arrays and integer codes of the (few distinct) text values, sorting once
-    with ``np.lexsort`` and building the frame once: column by column on pandas' Arrow-backed
-    strings, mapping, sorting and assigning cost most of the run's bookkeeping.
+    Works on integer codes of the (few distinct) text values, sorting once
+    (:func:`tryg.index._frames.sort_order`) and building the frame once: mapping and assigning
+    text column by column cost most of the run's bookkeeping.
     """
-    pub = spec.publication
     codes = codes or {}
     area, area_u = codes.get("area_code") or _factorize(table["area_code"])
     level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
@@ -342,11 +223,11 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
     mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
                  dtype=np.float64)
-    # sort keys, last = primary; text by the rank of its sorted distinct values, missing last
-    order = np.lexsort((
-        _ranks(measure, measure_u), mo, wave.to_numpy(np.float64, na_value=np.nan),
-        _ranks(area, area_u), level_pos,
-    ))
+    order = _frames.sort_order({
+        "level": level_pos, "area_code": _frames.text_order(area, area_u),
+        "wave": wave.to_numpy(np.float64, na_value=np.nan), "measure_order": mo,
+        "measure": _frames.text_order(measure, measure_u),
+    })
     # everything below in the final order: codes are sorted (cheap), text looked up after
     text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
             "spec_hash"}  # built from the codes below
@@ -361,18 +242,15 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     n = pd.to_numeric(table["n"], errors="coerce") if "n" in table else pd.Series(
         np.nan, index=table.index)
     if "count" in table:
-        n = n.where(~_isin(method, method_u, ("register", "register_eb")), table["count"])
+        n = n.where(~_isin(method, method_u, publication.REGISTER_METHODS), table["count"])
     n_arr = n.to_numpy(np.float64)
-    survey_like = _isin(method, method_u, ("direct", "composite"))
-    with np.errstate(invalid="ignore"):
-        suppressed = survey_like & (n_arr < pub.min_n)
-        uncertain = survey_like & (n_arr >= pub.min_n) & (n_arr < pub.uncertain_n)
-        small = _isin(method, method_u, ("register", "register_eb")) & (n_arr <= pub.small_count)
-    broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, ("direct", "composite",
-                                                                      "model"))
+    suppressed, uncertain, small = publication.survey_rules(
+        spec.publication, _isin(method, method_u, publication.SURVEY_METHODS),
+        _isin(method, method_u, publication.REGISTER_METHODS), n_arr)
+    broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, publication.BREAK_METHODS)
     if own_flags is None:
         own_flags = (np.full(len(table), -1, dtype=np.int64), np.zeros(0, dtype=object))
-    flags = _flags((own_flags[0][order], own_flags[1]), uncertain, small, broken)
+    flags = publication.row_flags((own_flags[0][order], own_flags[1]), uncertain, small, broken)
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
     computed: dict[str, np.ndarray] = {
@@ -380,7 +258,8 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
         "area_name": _lookup(area, [hier.names.get(a) for a in area_u]),
         "level": _lookup(area, [hier.level.get(a) for a in area_u]),
         "measure": measures, "method": _lookup(method, list(method_u)), "n": n_arr,
-        "suppressed": suppressed, "flags": flags, "band": _bands(spec, measures, estimate),
+        "suppressed": suppressed, "flags": flags,
+        "band": publication.bands(spec, measures, estimate),
         "spec_id": _constant(spec.id, len(table)),
         "spec_hash": _constant(spec.hash, len(table)),
     }
@@ -406,7 +285,7 @@ def _constant(value: str, n: int) -> np.ndarray:
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1: missing) and distinct values of a column; fast on Arrow-backed strings."""
+    """Codes (-1: missing) and distinct values of a column (``pd.factorize``)."""
     codes, uniques = pd.factorize(col)
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
@@ -422,14 +301,6 @@ def _isin(codes: np.ndarray, uniques: np.ndarray, wanted: tuple[str, ...]) -> np
     return np.take(np.append(np.isin(uniques, list(wanted)), False), codes)
 
 
-def _ranks(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
-    """The rank of each row's value among the sorted distinct values; missing after all."""
-    rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[np.argsort(uniques.astype(str), kind="stable")] = np.arange(len(uniques))
-    rank[-1] = len(uniques)
-    return np.take(rank, codes)
-
-
 def _measure_ids(spec: Spec) -> list[str]:
     ids = [m.id for m in spec.measures]
     for m in spec.register:
@@ -438,48 +309,3 @@ def _measure_ids(spec: Spec) -> list[str]:
     if spec.composite is not None and spec.composite.transform != "none":
         ids.append(spec.composite.id)
     return [*ids, "gap"]
-
-
-def _flags(
-    base: tuple[np.ndarray, np.ndarray], uncertain: np.ndarray, small: np.ndarray,
-    broken: np.ndarray,
-) -> np.ndarray:
-    """The ";"-joined, sorted flags of every row: its own flag (``base``: codes and distinct
-    values, as :func:`_factorize` gives them) plus the publication flags. Computed once per
-    distinct combination (a few), not per row."""
-    raw, found = base  # missing: -1, read as no flag
-    distinct = np.array([*(str(v) for v in found), ""], dtype=object)
-    codes = np.where(raw >= 0, raw, len(distinct) - 1)
-    combo = codes * 8 + uncertain * 4 + small * 2 + broken
-    # the distinct combinations in order and each row's among them (np.unique without a sort)
-    present = np.bincount(combo, minlength=len(distinct) * 8) > 0
-    keys = np.flatnonzero(present)
-    inverse = (np.cumsum(present) - 1)[np.asarray(combo, dtype=np.int64)]
-    joined = []
-    for key in keys.tolist():
-        f = str(distinct[key // 8])
-        words = ([f] if f else []) + [
-            w for bit, w in ((4, "uncertain"), (2, "small_count"), (1, "method_break"))
-            if key & bit
-        ]
-        joined.append(";".join(sorted(set(words))))
-    out: np.ndarray = np.asarray(joined, dtype=object)[inverse]
-    return out
-
-
-def _bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:
-    cuts: dict[str, tuple[float, ...]] = {m.id: m.bands for m in spec.measures}
-    cuts |= {s.id: s.bands for s in spec.subindices}
-    if spec.composite is not None:
-        cuts[spec.composite.id] = spec.composite.bands
-    out = _constant("", len(measures))
-    for measure, b in cuts.items():
-        if not b:
-            continue
-        rows = np.flatnonzero((measures == measure) & np.isfinite(values))
-        labels = np.array(
-            [f"<{b[0]:g}"] + [f"{b[i - 1]:g}-{b[i]:g}" for i in range(1, len(b))]
-            + [f">={b[-1]:g}"], dtype=object,
-        )
-        out[rows] = labels[np.searchsorted(b, values[rows], side="right")]
-    return out

@@ -51,6 +51,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from tryg.index import publication
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.results import (
     N_WITHHELD,
@@ -135,8 +136,8 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
         # a model row that is not a small-area estimate (the felt-versus-recorded gap) is a
         # residual of the direct estimate: below min_n it would give that estimate back
         suppressed |= (method == "model") & ~model_based & (n < pub.min_n)
-        small = register & (n <= pub.small_count)
-        model_small = model_based & (n < pub.min_n)
+    small = publication.small_count(pub, register, n)
+    model_small = publication.model_n_hidden(pub, model_based, n)
     primary_n = suppressed | small | model_small
     keys = _Keys(t, hier)
 

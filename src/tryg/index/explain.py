@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+from tryg.index import publication
 from tryg.index.spec import Item, Measure, RegisterMeasure, Spec, Subindex
 
 Language = str  # "da" or "en"
@@ -322,7 +323,7 @@ def _comparisons(spec: Spec, t: _Lang) -> list[str]:
 
 def _publication(spec: Spec, t: _Lang) -> list[str]:
     p = spec.publication
-    shown = f"“< {t.num(p.small_count + 1)}”"
+    shown = f"“< {t.num(publication.count_shown_below(p))}”"
     return [*_section(t("Offentliggørelse", "Publication")), t(
         f"Skøn fra spørgeskemaet med færre end {t.num(p.min_n)} svar (n < {t.num(p.min_n)}) "
         f"undertrykkes. Skøn med færre end {t.num(p.uncertain_n)} svar "

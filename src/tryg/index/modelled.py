@@ -95,6 +95,7 @@ def small_area_rows(
     sv_cols = {c: pd.to_numeric(finest_rows[c], errors="coerce").to_numpy(np.float64)
                for c in ("estimate", "se", "n", "n_eff")}
     covariate = _covariate_table(reg, rg_area, A, covs, names) if not reg.empty else {}
+    parents: _Parents | None = None
     for measure in sa.measures:
         of_measure = sv_var == measure
         for wave in sorted(set(sv_wave[of_measure].tolist())):
@@ -149,10 +150,11 @@ def small_area_rows(
             rest_diff = np.full(len(chosen), np.nan)
             rest_se = np.full(len(chosen), np.nan)
             if hier is not None and populations is not None:
+                if parents is None:
+                    parents = _Parents(survey, hier, populations, finest)
                 bench = _benchmarked(
-                    spec, survey, hier, populations, finest, measure, as_int(wave),
-                    area_names, est, n_d, np.asarray(area_names[at][chosen], dtype=object),
-                    eblup, mse)
+                    spec, parents, measure, as_int(wave), area_names, est, n_d,
+                    np.asarray(area_names[at][chosen], dtype=object), eblup, mse)
                 eblup, mse, rest_diff, rest_se, skipped = bench
                 if skipped:
                     warnings.append(Problem("", None, None, (
@@ -179,85 +181,142 @@ def small_area_rows(
     return _stacked(frames), warnings
 
 
+class _Parents:
+    """What benchmarking needs of the hierarchy, the population totals and the parents' own
+    estimates, looked up once per wave (and the parents' rows once per run), not once per
+    measure × wave."""
+
+    def __init__(self, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame,
+                 finest: str) -> None:
+        self.hier, self.finest = hier, finest
+        self.level = hier.parent_level(finest)
+        self._populations = populations
+        self._kids: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+        self._by_table: dict[int, pd.DataFrame] = {}
+        rows = survey.loc[survey["level"] == self.level,
+                          ["wave", "variable", "area_code", "estimate", "se", "n"]]
+        self._rows = {(as_int(w), str(v)): g for (w, v), g in
+                      rows.groupby(["wave", "variable"], sort=False)}
+
+    def children(self, wave: int) -> tuple[pd.DataFrame, np.ndarray]:
+        """:func:`_children` of the wave and their populations (NaN: none)."""
+        if wave not in self._kids:
+            assert self.level is not None
+            # waves that share their links share the ancestor table, and so their children
+            table = id(self.hier.ancestor_rows(wave)[1])
+            if table not in self._by_table:
+                self._by_table[table] = _children(self.hier, self.finest, self.level, wave)
+            kids = self._by_table[table]
+            pop = self._populations.loc[self._populations["year"] == wave].set_index(
+                "area_code")["population"]
+            n_k = pd.to_numeric(pop, errors="coerce").reindex(kids["child"]).to_numpy(np.float64)
+            self._kids[wave] = (kids, n_k)
+        return self._kids[wave]
+
+    def estimates(self, wave: int, measure: str) -> pd.DataFrame:
+        """The parents' own estimates of ``measure`` in ``wave``, by area code."""
+        prow = self._rows.get((wave, measure))
+        if prow is None:
+            prow = pd.DataFrame(columns=["area_code", "estimate", "se", "n"])
+        return prow.drop_duplicates("area_code", keep="last").set_index("area_code")
+
+
 def _benchmarked(
-    spec: Spec, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame, finest: str,
-    measure: str, wave: int, area_names: np.ndarray, direct: np.ndarray, n_direct: np.ndarray,
-    model_codes: np.ndarray, eblup: np.ndarray, mse: np.ndarray,
+    spec: Spec, parents: _Parents, measure: str, wave: int, area_names: np.ndarray,
+    direct: np.ndarray, n_direct: np.ndarray, model_codes: np.ndarray, eblup: np.ndarray,
+    mse: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """The model-based estimates of one measure × wave benchmarked parent by parent (module
     docstring): estimates, MSEs, the difference from the rest of the parent in published
-    figures and its standard error (NaN where not benchmarked), and the parents skipped."""
+    figures and its standard error (NaN where not benchmarked), and the parents skipped.
+
+    Who belongs to which parent, and which parents can be benchmarked, is worked out for all
+    children at once (arrays, sorted by parent and child); only the benchmark itself runs per
+    parent."""
     out_e, out_m = eblup.copy(), mse.copy()
     rest_diff = np.full(len(eblup), np.nan)
     rest_se = np.full(len(eblup), np.nan)
-    plv = hier.parent_level(finest)
-    if plv is None or len(eblup) == 0:
+    if parents.level is None or len(eblup) == 0:
         return out_e, out_m, rest_diff, rest_se, []
     min_n = spec.publication.min_n
-    anc = hier.ancestors(wave)
-    children = [a for a in anc.index.tolist() if hier.level.get(a) == finest]
-    parent_of = anc[plv].reindex(children)
-    pop = populations.loc[populations["year"] == wave].set_index("area_code")["population"]
-    model_at = {str(c): i for i, c in enumerate(model_codes.tolist())}
-    direct_at = {str(c): i for i, c in enumerate(area_names.tolist())}
-    prow = survey.loc[(survey["level"] == plv) & (survey["wave"] == wave)
-                      & (survey["variable"] == measure), ["area_code", "estimate", "se", "n"]]
-    parents = {str(a): (float(e), float(v), float(n)) for a, e, v, n in zip(
-        prow["area_code"].tolist(), prow["estimate"].to_numpy(np.float64),
-        prow["se"].to_numpy(np.float64),
-        pd.to_numeric(prow["n"], errors="coerce").to_numpy(np.float64), strict=True)}
-    groups: dict[str, list[str]] = {}
-    for child, parent in zip(children, parent_of.tolist(), strict=True):
-        if isinstance(parent, str):
-            groups.setdefault(parent, []).append(str(child))
+    kids, n_k = parents.children(wave)
+    if kids.empty:
+        return out_e, out_m, rest_diff, rest_se, []
+    child = kids["child"]
+    i = _positions_of(model_codes, child)
+    j = _positions_of(area_names, child)
+    safe_j = np.maximum(j, 0)
+    with np.errstate(invalid="ignore"):
+        shown = (j >= 0) & np.isfinite(direct[safe_j]) & (n_direct[safe_j] >= min_n)
+        has_pop = np.isfinite(n_k) & (n_k > 0)
+    unpublished = (i < 0) & ~shown
+    empty = unpublished & np.isfinite(n_k) & (n_k == 0)  # no residents: not in the mean
+    bad = ~empty & (unpublished | ~has_pop)
+    prow = parents.estimates(wave, measure)
+    parent = kids["parent"]
+    p_est = prow["estimate"].reindex(parent).to_numpy(np.float64)
+    p_se = prow["se"].reindex(parent).to_numpy(np.float64)
+    p_n = pd.to_numeric(prow["n"], errors="coerce").reindex(parent).to_numpy(np.float64)
+    with np.errstate(invalid="ignore"):
+        parent_ok = (p_n >= min_n) & np.isfinite(p_est)
+    group, starts = np.unique(kids["group"].to_numpy(np.int64), return_index=True)
+    bounds = [*starts.tolist(), len(kids)]
+    modelled = np.add.reduceat((i >= 0).astype(np.int64), starts) > 0
+    ok = np.logical_and.reduceat(parent_ok & ~bad, starts)
     skipped: list[str] = []
-    for parent in sorted(groups):
-        kids = sorted(groups[parent])
-        if not any(k in model_at for k in kids):
+    est_all = np.where(i >= 0, out_e[np.maximum(i, 0)], direct[safe_j])
+    var_all = np.where(i >= 0, out_m[np.maximum(i, 0)], 0.0)
+    for g in range(len(group)):
+        if not modelled[g]:
             continue
-        # per child: estimate, MSE (0: kept), adjustable, model row (-1: direct), population
-        members: list[tuple[float, float, bool, int, float]] = []
-        ok = parent in parents and parents[parent][2] >= min_n and np.isfinite(
-            parents[parent][0])
-        for k in kids:
-            n_k = float(pop.get(k, np.nan)) if k in pop.index else np.nan
-            i = model_at.get(k, -1)
-            j = direct_at.get(k)
-            shown = j is not None and np.isfinite(direct[j]) and n_direct[j] >= min_n
-            if i < 0 and not shown:
-                if np.isfinite(n_k) and n_k == 0:
-                    continue  # no residents, no estimate: not part of the mean
-                ok = False
-            if not (np.isfinite(n_k) and n_k > 0):
-                ok = False
-            if not ok:
-                break
-            if i >= 0:
-                members.append((float(out_e[i]), float(out_m[i]), True, i, n_k))
-            else:
-                assert j is not None
-                members.append((float(direct[j]), 0.0, False, -1, n_k))
-        if not ok:
-            skipped.append(parent)
+        lo, hi = bounds[g], bounds[g + 1]
+        if not ok[g]:
+            skipped.append(str(parent[lo]))
             continue
-        target, se_p, _ = parents[parent]
-        est, var, free, rows, wt = (list(x) for x in zip(*members, strict=True))
+        member = np.flatnonzero(~empty[lo:hi]) + lo
+        rows = i[member]
+        free = rows >= 0
+        target, se_p = float(p_est[lo]), float(p_se[lo])
         try:
-            res = benchmark(np.array(est), np.array(var), np.array(wt), target,
-                            adjust=np.array(free), lower=0.0, upper=1.0)
+            res = benchmark(est_all[member], var_all[member], n_k[member], target,
+                            adjust=free, lower=0.0, upper=1.0)
         except ValueError:
-            skipped.append(parent)
+            skipped.append(str(parent[lo]))
             continue
-        w = np.array(wt)
+        w = n_k[member]
         share = w / w.sum()
-        for pos, i in enumerate(rows):
-            if i < 0:
-                continue
-            out_e[i], out_m[i] = res.estimate[pos], res.mse[pos]
-            if share[pos] < 1.0:
-                rest_diff[i] = (res.estimate[pos] - target) / (1.0 - share[pos])
-                rest_se[i] = np.sqrt(res.mse[pos] + se_p**2) / (1.0 - share[pos])
+        put = free & (share < 1.0)
+        out_e[rows[free]], out_m[rows[free]] = res.estimate[free], res.mse[free]
+        rest_diff[rows[put]] = (res.estimate[put] - target) / (1.0 - share[put])
+        rest_se[rows[put]] = np.sqrt(res.mse[put] + se_p**2) / (1.0 - share[put])
     return out_e, out_m, rest_diff, rest_se, skipped
+
+
+def _children(hier: Hierarchy, finest: str, plv: str, wave: int) -> pd.DataFrame:
+    """The areas of level ``finest`` with a parent at level ``plv`` in ``wave``: columns
+    ``child``, ``parent`` (text) and ``group`` (the parent's number), sorted by parent, then
+    child (text order)."""
+    codes, rows = hier.ancestor_rows(wave)
+    levels = list(hier.levels)
+    up = rows[:, levels.index(plv)]
+    is_child = np.array([hier.level.get(c) == finest for c in codes.tolist()], dtype=bool)
+    at = np.flatnonzero(is_child & (up >= 0))
+    kids = pd.DataFrame({"child": np.asarray(codes, dtype=object)[at],
+                         "parent": np.asarray(codes, dtype=object)[up[at]]})
+    kids = kids.sort_values(["parent", "child"], kind="stable", ignore_index=True)
+    kids["group"] = pd.factorize(kids["parent"])[0]
+    return kids
+
+
+def _positions_of(codes: np.ndarray, wanted: pd.Series) -> np.ndarray:
+    """The position of every wanted code among ``codes`` (the last if repeated; -1: absent)."""
+    names = [str(c) for c in np.asarray(codes, dtype=object).tolist()]
+    index = pd.Index(names, dtype=object)
+    if index.is_unique:
+        return np.asarray(index.get_indexer(pd.Index(wanted.astype(str), dtype=object)),
+                          dtype=np.int64)
+    at = {c: k for k, c in enumerate(names)}
+    return np.array([at.get(str(c), -1) for c in wanted.tolist()], dtype=np.int64)
 
 
 def _stacked(blocks: list[dict[str, Any]]) -> pd.DataFrame:

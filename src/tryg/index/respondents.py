@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from tryg.index import _frames
 from tryg.index.inputs import (
     SURVEY_COLUMNS,
     Problem,
@@ -63,7 +63,7 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
                 f"unknown area code {codes.iloc[i]!r} (not in the area list)",
             )
         )
-    dup = _repeated_respondents(frame)
+    dup = _frames.repeated_rows(frame, ["wave", "respondent_id"])
     seen: dict[tuple[object, object], int] = {}
     for i in np.flatnonzero(dup)[:40]:
         key = (frame["wave"].iloc[i], frame["respondent_id"].iloc[i])
@@ -82,47 +82,6 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
         if item.column in frame.columns and item.column in needed:
             problems += _check_item(item, frame, src, rows)
     return problems
-
-
-def _repeated_respondents(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose (wave, respondent_id) occurs more than once, as
-    ``frame.duplicated(["wave", "respondent_id"], keep=False)``.
-
-    Respondent ids are usually codes of one length ("2014-000001"). Hashing 300,000 distinct
-    strings is the slowest check of a national run; ids of one length up to 16 bytes are
-    instead compared as the two 64-bit numbers their bytes make (equal bytes, equal
-    numbers), which a hash table handles several times faster. Other ids take pandas' way.
-    """
-    words = _fixed_width_words(frame["respondent_id"])
-    if words is None:
-        return np.asarray(frame.duplicated(["wave", "respondent_id"], keep=False), dtype=bool)
-    wave, _ = pd.factorize(frame["wave"])  # equal waves, equal codes (missing too: -1)
-    keys = pd.DataFrame({"wave": wave, "high": words[:, 0], "low": words[:, 1]})
-    return np.asarray(keys.duplicated(keep=False), dtype=bool)
-
-
-def _fixed_width_words(ids: pd.Series) -> np.ndarray | None:
-    """Text ids of one byte length (at most 16, none missing) as n × 2 unsigned 64-bit
-    words of their zero-padded bytes, read from the Arrow buffers without a copy per id;
-    ``None`` for any other column."""
-    if not isinstance(ids.dtype, pd.StringDtype) or not hasattr(ids.array, "__arrow_array__"):
-        return None
-    chunked = ids.array.__arrow_array__()
-    arr = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
-    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return None
-    n = len(arr)
-    if n == 0:
-        return None
-    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)[arr.offset:arr.offset + n + 1]
-    width = int(offsets[1] - offsets[0])
-    if width > 16 or np.any(np.diff(offsets) != width):
-        return None
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    padded = np.zeros((n, 16), dtype=np.uint8)
-    padded[:, :width] = data.reshape(n, width)
-    return padded.view(np.uint64)
 
 
 def _check_item(item: Item, frame: pd.DataFrame, src: str, rows: np.ndarray) -> list[Problem]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,10 +23,8 @@ from tryg.index.inputs import PopulationInput, Problem, SurveyInput, as_int, sou
 from tryg.index.population import margins
 from tryg.index.respondents import measure_values, subindex_scores
 from tryg.index.spec import Spec
-from tryg.stats import cell_moments, intervals
-from tryg.stats.cell_moments import CellEngine, CellMoments, Family
-from tryg.stats.domain_means import means_by_cells
-from tryg.stats.estimators import Domains, domains, means
+from tryg.stats import intervals
+from tryg.stats.area_waves import DomainCache, level_cells, level_means
 from tryg.stats.numbering import unique_inverse
 
 Progress = Callable[[str, float], None]
@@ -42,7 +39,7 @@ class SurveyEstimates:
     values: dict[str, np.ndarray]
     level_columns: dict[str, str]
     frame: pd.DataFrame
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: DomainCache = field(default_factory=DomainCache, compare=False, repr=False)
 
 
 def level_column(level: str) -> str:
@@ -174,98 +171,29 @@ def estimate(
     combos = composite_combination(spec, _bases(spec, design, frame, values, hierarchy))
     shares = {m.id for m in spec.measures if m.kind == "share"}
     alpha = spec.comparisons.alpha
-    cache: dict[str, Any] = {}
-    cells = _cells(design, frame, cols, values, cache, level_codes)
+    cache = DomainCache()
+    cells = level_cells(design, frame, cols, values, cache, level_codes)
     frames = []
     for i, (level, col) in enumerate(cols.items()):
         if progress:
             progress(f"survey estimates, level {level}", i / max(len(cols), 1))
         if frame[col].isna().all():
             continue
-        if cells is not None:
-            engine, mom, Y, by_level = cells
-            dom, fam = by_level[col]
-            res = means_by_cells(engine, mom, Y, list(values), fam, dom.keys,
-                                 {"_composite_survey": combos} if combos else {}, 1 - alpha)
-        else:
-            res = means(
-                design,
-                values,
-                by=[col, "wave"],
-                level=1 - alpha,
-                combinations={"_composite_survey": combos} if combos else None,
-            )
+        res = level_means(design, values, col, cells,
+                          {"_composite_survey": combos} if combos else {}, 1 - alpha)
         res = res.rename(columns={col: "area_code"})
         res.insert(0, "level", level)
         is_share = res["variable"].isin(shares).to_numpy()
         if is_share.any():
-            p = res.loc[is_share, "estimate"].to_numpy()
             se = res.loc[is_share, "se"].to_numpy()
-            df = res.loc[is_share, "df"].to_numpy()
-            lo, hi = intervals.logit(p, se, df, 1 - alpha)
-            # the beta interval only where the logit one does not exist (it is costly)
-            flat = (p <= 0) | (p >= 1) | (se <= 0)
-            n = res.loc[is_share, "n"].to_numpy(float)
-            kg = intervals.korn_graubard(p[flat], se[flat] ** 2, n[flat], df[flat], 1 - alpha)
-            lo[flat], hi[flat] = kg
+            lo, hi = intervals.share(res.loc[is_share, "estimate"].to_numpy(), se**2,
+                                     res.loc[is_share, "n"].to_numpy(float),
+                                     res.loc[is_share, "df"].to_numpy(), 1 - alpha)
             res.loc[is_share, "ci_low"] = lo
             res.loc[is_share, "ci_high"] = hi
         frames.append(res)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return SurveyEstimates(table, design, values, cols, frame, cache), []
-
-
-def _cells(
-    design: stats.Design, frame: pd.DataFrame, cols: dict[str, str],
-    values: dict[str, np.ndarray], cache: dict[str, Any], level_codes: LevelCodes,
-) -> tuple[CellEngine, CellMoments, np.ndarray, dict[str, tuple[Domains, Family]]] | None:
-    """Per-cell moments of every variable (cells: stratum × area of every level × wave) when
-    the design's units are its rows: every estimate of every level, and the comparisons
-    later, then come from them (:mod:`tryg.stats.cell_moments`). Kept in ``cache`` for the
-    comparisons."""
-    if not cell_moments.applies(design) or not values:
-        return None
-    waves = pd.factorize(design.column("wave"), sort=True)
-    doms = {col: _area_wave_domains(design, col, waves, level_codes.get(col))
-            for col in cols.values()
-            if not frame[col].isna().all()}
-    engine = CellEngine(design, [d.codes for d in doms.values()])
-    Y = np.column_stack([np.asarray(v, dtype=np.float64) for v in values.values()])
-    mom = engine.moments(Y)
-    cache["cells:" + "|".join(values)] = (engine, mom)
-    by_level = {col: (d, engine.family(engine.keys[i], d.count))
-                for i, (col, d) in enumerate(doms.items())}
-    cache["levels:" + "|".join(values)] = by_level
-    return engine, mom, Y, by_level
-
-
-def _area_wave_domains(design: stats.Design, col: str, waves: tuple[Any, Any],
-                       numbered: tuple[np.ndarray, np.ndarray] | None = None) -> Domains:
-    """``domains(design, [col, "wave"])`` from the two columns factorised (sorted, as the
-    group-by sorts them; ``waves``: the wave column's, shared by the levels) and their pairs
-    numbered in order: the same codes and keys without a group-by over the text column. The
-    group-by itself for columns that are not text. ``numbered``: the column factorised
-    already (:func:`prepare`)."""
-    area = design.column(col)
-    wave = design.column("wave")
-    if not isinstance(area.dtype, pd.StringDtype) or not pd.api.types.is_integer_dtype(wave):
-        return domains(design, [col, "wave"])
-    if numbered is None or len(numbered[0]) != design.n:
-        codes_, names = pd.factorize(area, sort=True)
-        numbered = (np.asarray(codes_, dtype=np.int64), np.asarray(names, dtype=object))
-    a_idx, a_u = numbered
-    w_idx, w_u = waves
-    a_idx = np.asarray(a_idx, dtype=np.int64)
-    w_idx = np.asarray(w_idx, dtype=np.int64)
-    W = max(len(w_u), 1)
-    valid = (a_idx >= 0) & (w_idx >= 0)
-    # the pairs present, in order, numbered by counting (np.unique without a sort)
-    codes = np.full(design.n, -1, dtype=np.int64)
-    pairs, codes[valid] = unique_inverse(a_idx[valid] * W + w_idx[valid])
-    keys = pd.DataFrame({col: pd.Series(a_u.take(pairs // W), dtype=area.dtype),
-                         "wave": pd.Series(np.asarray(w_u).take(pairs % W), dtype=wave.dtype)})
-    keys.columns = pd.Index([col, "wave"], dtype=object)  # as a group-by's keys
-    return Domains(codes, keys)
 
 
 def _bases(

@@ -23,7 +23,7 @@ from tryg.stats.contrasts import (
     compare_with_pooled,
     compare_with_rest,
 )
-from tryg.stats.design import Design
+from tryg.stats.design import Design, SurveyDesign
 from tryg.stats.errors import CalibrationError, DesignError, EstimationError
 from tryg.stats.estimators import mean, proportion, ratio, total
 from tryg.stats.replicate_builders import bootstrap, jackknife
@@ -38,6 +38,7 @@ __all__ = [
     "RakeReport",
     "ReplicateAdjustment",
     "ReplicateDesign",
+    "SurveyDesign",
     "bootstrap",
     "calibrate",
     "change_between",

@@ -19,9 +19,9 @@ is an error that names the replicate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,10 +29,13 @@ import scipy.sparse as sp
 
 from tryg.stats.design import CalibrationStep, Design, FloatArray, IntArray
 from tryg.stats.errors import CalibrationError
+from tryg.stats.numbering import membership
 from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign
 
-Population = pd.Series | pd.DataFrame | Mapping[Hashable, float]
-Margins = Mapping[str | tuple[str, ...], Population]
+# keys typed Any: a Mapping is invariant in its keys, and ``{"man": 480.0}`` (a dict of str)
+# or ``{"sex": ...}`` must be accepted where any hashable cell value or column key is
+Population = pd.Series | pd.DataFrame | Mapping[Any, float]
+Margins = Mapping[Any, Population]
 AnyDesign = TypeVar("AnyDesign", Design, ReplicateDesign)
 _Spec = tuple[tuple[str, ...], IntArray, FloatArray, list[tuple[object, ...]]]
 
@@ -157,11 +160,6 @@ def _norm(key: object) -> tuple[object, ...]:
     return tuple(out)
 
 
-def _indicator(codes: IntArray, n_cols: int) -> sp.csr_matrix:
-    n = len(codes)
-    return sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_cols))
-
-
 def _safe(w: FloatArray) -> FloatArray:
     # R replaces zero weights by 1 in the residual step so that 0/0 does not occur.
     return np.where(w == 0, 1.0, w)
@@ -183,7 +181,7 @@ def poststratify(
         return design.adjusted(new_w, reps[0], ReplicateAdjustment("poststratify", cols),
                                recompute_df=True)
     step = CalibrationStep(
-        kind="poststratify", X=_indicator(codes, len(targets)), lam=_safe(w), psw=_safe(new_w)
+        kind="poststratify", X=membership(codes, len(targets)), lam=_safe(w), psw=_safe(new_w)
     )
     return design.with_weights(new_w, step)
 
@@ -267,7 +265,7 @@ def rake(
         reps, reports = _each_replicate(design, one)
         adjustment = ReplicateAdjustment("rake", all_cols, report, reports)
         return design.adjusted(w, reps, adjustment, recompute_df=True)
-    X = sp.hstack([_indicator(codes, len(t)) for _, codes, t, _ in specs]).tocsr()
+    X = sp.hstack([membership(codes, len(t)) for _, codes, t, _ in specs]).tocsr()
     step = CalibrationStep(kind="rake", X=X, lam=np.ones(design.n), psw=_safe(w), report=report)
     return design.with_weights(w, step)
 

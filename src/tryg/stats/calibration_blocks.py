@@ -18,7 +18,7 @@ large to hold densely; the sparse path of :mod:`tryg.stats.variance` is used the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -68,9 +68,9 @@ class Blocks:
     components: tuple[Component, ...]
 
 
-def supported(design: object) -> bool:
+def supported(design: object) -> TypeGuard[Design]:
     """Whether the fast engine handles ``design`` (a linearised design it can block)."""
-    if not isinstance(design, Design) or getattr(design, "replicate_variance", None) is not None:
+    if not isinstance(design, Design):
         return False
     if any(c.average_lonely is not None for c in design.components):
         return False
@@ -79,13 +79,10 @@ def supported(design: object) -> bool:
 
 def blocks(design: Design) -> Blocks | None:
     """The design's calibration in dense superblocks (cached); ``None`` if not blockable."""
-    key = "_calibration_blocks"
-    if key in design.__dict__:
-        cached: Blocks | None = design.__dict__[key]
-        return cached
-    result = _build(design) if design.calibration else None
-    design.__dict__[key] = result
-    return result
+    if not design.cache.blocks_known:
+        design.cache.blocks = _build(design) if design.calibration else None
+        design.cache.blocks_known = True
+    return design.cache.blocks
 
 
 def _group_first(values: IntArray, labels: IntArray, size: int) -> IntArray:

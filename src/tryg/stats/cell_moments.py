@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from tryg.stats import calibration_blocks as cb
 from tryg.stats.design import Design, FloatArray, IntArray
+from tryg.stats.numbering import factor, lookup, summing
 
 Sparse = Any  # scipy.sparse matrices are not generic types
 
@@ -49,26 +49,6 @@ def applies(design: object) -> bool:
     assert isinstance(design, Design)
     comps = design.components
     return len(comps) == 1 and comps[0].n_units == design.n
-
-
-def _factor(keys: IntArray) -> tuple[IntArray, IntArray]:
-    """Each key's position among the sorted distinct keys, and those keys."""
-    inverse, uniques = pd.factorize(keys, sort=True)
-    return np.asarray(inverse, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
-
-
-def _indicator(owner: IntArray, n_owner: int) -> Sparse:
-    """n_owner × len(owner) matrix summing elements into their owner (-1: none)."""
-    at = np.flatnonzero(owner >= 0)
-    return sp.csr_matrix((np.ones(len(at)), (owner[at], at)), shape=(n_owner, len(owner)))
-
-
-def _lookup(keys: IntArray, targets: IntArray) -> IntArray:
-    """Index of every target in sorted ``keys``, -1 where absent."""
-    if len(keys) == 0:
-        return np.full(len(targets), -1, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(keys, targets), len(keys) - 1)
-    return np.where(keys[pos] == targets, pos, -1)
 
 
 #: A zero offset of every cell from its domain's mean (see ``CellEngine._linear``).
@@ -94,7 +74,7 @@ def pooled_means(
     difference of such means is exactly 0). NaN where a group has no weight."""
     owner = np.asarray(owner, dtype=np.int64)
     inside = np.flatnonzero(owner >= 0)
-    ind = _indicator(owner, n_owner)
+    ind = summing(owner, n_owner)
     W = np.asarray(ind @ weights)
     ref = np.zeros((n_owner, means.shape[1]))
     has = weights[inside] != 0
@@ -200,12 +180,12 @@ class CellEngine:
             k = np.asarray(key, dtype=np.int64)
             base = int(k.max(initial=0)) + 2
             if bound * base >= 2**62:  # renumber first, so that the combined code fits
-                code, _ = _factor(code)
+                code, _ = factor(code)
                 bound = int(code.max(initial=0)) + 1
             code, bound = code * base + k + 1, bound * base
         # numbered once, in the order of (group, key 1, key 2, ...): as renumbering after
         # every key (an order-keeping step) would give
-        cell, _ = _factor(code)
+        cell, _ = factor(code)
         self.cell = cell
         self.n_cells = G = int(cell.max(initial=-1)) + 1
         first = np.zeros(G, dtype=np.int64)
@@ -352,13 +332,13 @@ class CellEngine:
         inside = dom >= 0
         hk = np.where(inside, self.group * n_dom + dom, -1)
         h_id = np.full(len(dom), -1, dtype=np.int64)
-        h_id[inside], h_key = _factor(hk[inside])
+        h_id[inside], h_key = factor(hk[inside])
         n_sb = self.blocks.n_sb if self.blocks is not None else 0
         ok = inside & (self.sb >= 0)
         e_id = np.full(len(dom), -1, dtype=np.int64)
         e_key = np.zeros(0, dtype=np.int64)
         if ok.any():
-            e_id[ok], e_key = _factor(dom[ok] * n_sb + self.sb[ok])
+            e_id[ok], e_key = factor(dom[ok] * n_sb + self.sb[ok])
         he = np.full(len(h_key), -1, dtype=np.int64)
         he[h_id[inside]] = e_id[inside]
         h_group, h_dom = h_key // n_dom, h_key % n_dom
@@ -367,11 +347,11 @@ class CellEngine:
         h_cug = (self.c[h_group][:, None] * self.ug[h_group]
                  if self.ug is not None else None)
         return Family(dom=dom, n_dom=n_dom, h_id=h_id, h_key=h_key,
-                      h_ind=_indicator(h_id, len(h_key)), e_id=e_id, e_key=e_key,
-                      e_ind=_indicator(e_id, len(e_key)), he=he,
-                      dom_ind=_indicator(dom, n_dom), h_dom=h_dom, h_c=self.c[h_group],
-                      hd_ind=_indicator(h_dom, n_dom), e_dom=e_dom, e_sb=e_sb,
-                      ed_ind=_indicator(e_dom, n_dom), he_ind=_indicator(he, len(e_key)),
+                      h_ind=summing(h_id, len(h_key)), e_id=e_id, e_key=e_key,
+                      e_ind=summing(e_id, len(e_key)), he=he,
+                      dom_ind=summing(dom, n_dom), h_dom=h_dom, h_c=self.c[h_group],
+                      hd_ind=summing(h_dom, n_dom), e_dom=e_dom, e_sb=e_sb,
+                      ed_ind=summing(e_dom, n_dom), he_ind=summing(he, len(e_key)),
                       h_cug=h_cug)
 
     def means(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, FloatArray]:
@@ -419,7 +399,7 @@ class CellEngine:
     def _align(self, fa: Family, fp: Family, lp: _Linear, parent: IntArray) -> _Linear:
         """``fp``'s linear parts on ``fa``'s pairs: row i holds the parts of the pair of
         ``parent[domain]`` in the same stratum (superblock) as ``fa``'s pair i (0: none)."""
-        h_match = _lookup(fp.h_key, (fa.h_key // fa.n_dom) * fp.n_dom + parent[fa.h_dom])
+        h_match = lookup(fp.h_key, (fa.h_key // fa.n_dom) * fp.n_dom + parent[fa.h_dom])
 
         def take(x: FloatArray, idx: IntArray) -> FloatArray:
             out = x[np.maximum(idx, 0)]
@@ -430,7 +410,7 @@ class CellEngine:
         if lp.B is None or self.blocks is None:
             return _Linear(S=S, B=None, Q=None, GB=None)
         assert lp.Q is not None and lp.GB is not None
-        e_match = _lookup(fp.e_key, parent[fa.e_dom] * self.blocks.n_sb + fa.e_sb)
+        e_match = lookup(fp.e_key, parent[fa.e_dom] * self.blocks.n_sb + fa.e_sb)
         # the difference on the parent's (fewer) pairs, then taken once
         return _Linear(S=S, B=take(lp.B, e_match), Q=None, GB=None,
                        GBQ=take(lp.GB - lp.Q, e_match))
@@ -549,7 +529,7 @@ class CellEngine:
                 x, x_i, x_j, x0 = cross[(i, j)]
                 both = x + d[:, j] * x_i + d[:, i] * x_j + d[:, i] * d[:, j] * x0
                 cellwise += 2 * kc[:, i] * kc[:, j] * both
-        total = np.asarray(_indicator(fam.dom, fam.n_dom) @ (self.a * cellwise))
+        total = np.asarray(summing(fam.dom, fam.n_dom) @ (self.a * cellwise))
         h_group, h_dom = fam.h_key // fam.n_dom, fam.h_key % fam.n_dom
         S = (np.nan_to_num(k[h_dom], nan=0.0) * st.lin_d.S).sum(axis=1)
         total -= np.bincount(h_dom, weights=self.c[h_group] * S * S, minlength=fam.n_dom)
@@ -586,8 +566,8 @@ class CellEngine:
     def degrees_of_freedom(self, mom: CellMoments, fam: Family) -> FloatArray:
         """Rows with a valid answer minus strata with one, per domain (D × V): R's ``degf``
         of each domain's subset when every row is a unit."""
-        n = np.asarray(_indicator(fam.dom, fam.n_dom) @ mom.n)
+        n = np.asarray(summing(fam.dom, fam.n_dom) @ mom.n)
         strata = (np.asarray(fam.h_ind @ mom.n) > 0).astype(np.float64)
         h_dom = fam.h_key % fam.n_dom
-        out: FloatArray = n - np.asarray(_indicator(h_dom, fam.n_dom) @ strata)
+        out: FloatArray = n - np.asarray(summing(h_dom, fam.n_dom) @ strata)
         return out

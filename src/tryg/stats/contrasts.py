@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tryg.stats import intervals
-from tryg.stats.design import Design, FloatArray, IntArray
+from tryg.stats.design import Design, FloatArray, IntArray, SurveyDesign
 from tryg.stats.errors import EstimationError
 from tryg.stats.estimators import By, _numeric, domains, indicator, variance_of
 from tryg.stats.rest_contrasts import compare_with_rest_many
@@ -34,7 +34,7 @@ Side = DomainKey | Sequence[DomainKey]
 
 
 def _values(
-    design: Design,
+    design: SurveyDesign,
     variable: str,
     statistic: Statistic,
     codes: Hashable | Iterable[Hashable] | None,
@@ -68,7 +68,7 @@ def _side_codes(side: Side, lookup: dict[tuple[object, ...], int], width: int) -
 
 
 def compare_domains(
-    design: Design,
+    design: SurveyDesign,
     variable: str,
     *,
     by: By,
@@ -97,7 +97,7 @@ def compare_domains(
 
 
 def _compare(
-    design: Design,
+    design: SurveyDesign,
     values: FloatArray,
     missing: np.ndarray,
     codes: IntArray,
@@ -174,16 +174,12 @@ def _compare(
     })
 
 
-def _df(design: Design, rows: IntArray) -> float:
-    replicate_df = getattr(design, "degrees_of_freedom", None)
-    if replicate_df is not None:
-        return float(replicate_df)
-    stage = design.stages[0]
-    return float(len(np.unique(stage.unit[rows])) - len(np.unique(stage.stratum[rows])))
+def _df(design: SurveyDesign, rows: IntArray) -> float:
+    return design.rows_degrees_of_freedom(rows)
 
 
 def compare_with_rest(
-    design: Design,
+    design: SurveyDesign,
     variable: str,
     *,
     area: str,
@@ -203,7 +199,7 @@ def compare_with_rest(
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
     cols = [*extra, parent, area]
     values, missing = _values(design, variable, statistic, codes, exclude)
-    if statistic != "total" and getattr(design, "replicate_variance", None) is None:
+    if statistic != "total" and isinstance(design, Design):
         # means and shares on a linearised design: all areas at once, without expanding the
         # parent for every area (see tryg.stats.rest_contrasts)
         fast = compare_with_rest_many(
@@ -232,7 +228,7 @@ def compare_with_rest(
 
 
 def compare_with_pooled(
-    design: Design,
+    design: SurveyDesign,
     variable: str,
     *,
     wave: str,

@@ -18,9 +18,9 @@ Conventions follow R `survey`'s ``svydesign`` so that numbers agree with it:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +28,76 @@ import pandas as pd
 
 from tryg.stats.errors import DesignError
 
+if TYPE_CHECKING:
+    from tryg.stats.calibration_blocks import Blocks
+    from tryg.stats.score_patterns import PatternEngine
+
 LonelyPSU = Literal["fail", "certainty", "remove", "adjust", "average"]
 LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "certainty", "remove", "adjust", "average")
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Sparse = Any  # scipy.sparse matrices are not generic types
+
+
+class SurveyDesign(Protocol):
+    """What the estimators need of a design. :class:`Design` (variances by linearisation)
+    and :class:`~tryg.stats.replicates.ReplicateDesign` (variances from replicate weights)
+    implement it, each with its own way to a variance and to degrees of freedom, as R's
+    ``svydesign`` and ``svrepdesign`` objects have their own methods: an estimator asks the
+    design, it never looks at what kind of design it has."""
+
+    @property
+    def data(self) -> pd.DataFrame: ...
+
+    @property
+    def weights(self) -> FloatArray: ...
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def by_replicates(self) -> bool:
+        """Whether variances come from replicate weights (``point``), not from scores."""
+        ...
+
+    def column(self, name: str) -> pd.Series: ...
+
+    def variance(
+        self, point: Callable[[FloatArray], FloatArray], scores: Callable[[], Sparse]
+    ) -> FloatArray:
+        """The variance of D estimates: ``point(weights)`` gives them for weights (n,) or
+        (n, R) (as D or D × R), ``scores()`` their linearised scores (n × D, sparse). A
+        design calls the one it needs."""
+        ...
+
+    def domain_degrees_of_freedom(
+        self, rows: IntArray, dom: IntArray, n_domains: int
+    ) -> FloatArray:
+        """The degrees of freedom of each of ``n_domains`` domains (``rows``: the rows counted
+        in a domain, ``dom``: their domain)."""
+        ...
+
+    def rows_degrees_of_freedom(self, rows: IntArray) -> float:
+        """The degrees of freedom of a contrast over ``rows`` (R's ``svycontrast``)."""
+        ...
+
+
+@dataclass
+class DesignCache:
+    """What the variance code computes once per design and keeps: one typed slot on the
+    (frozen) design instead of attributes written into it. A changed copy
+    (:func:`replace_design`) starts with an empty one (only the variance components are
+    kept when the sampling structure is the same: the weights do not enter them)."""
+
+    components: tuple[VarianceComponent, ...] | None = None
+    #: :func:`tryg.stats.variance._calibration_cache`
+    calibration: dict[str, Any] | None = None
+    #: :func:`tryg.stats.calibration_blocks.blocks` (``None`` is a result: not blockable)
+    blocks: Blocks | None = None
+    blocks_known: bool = False
+    #: :func:`tryg.stats.score_patterns.engine_for`, by pattern
+    pattern_engines: dict[tuple[int, bytes, bytes], PatternEngine] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,6 +210,7 @@ class Design:
     weights: FloatArray = field(default_factory=lambda: np.zeros(0), repr=False)
     stages: tuple[Stage, ...] = field(default=(), repr=False)
     calibration: tuple[CalibrationStep, ...] = field(default=(), repr=False)
+    cache: DesignCache = field(default_factory=DesignCache, repr=False, compare=False)
 
     def __init__(
         self,
@@ -188,6 +254,7 @@ class Design:
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "calibration", ())
+        object.__setattr__(self, "cache", DesignCache())
         if lonely_psu == "fail":
             _check_lonely(stages, data, strata_list, psu_list)
 
@@ -204,11 +271,41 @@ class Design:
     @property
     def components(self) -> tuple[VarianceComponent, ...]:
         """The variance components of this design (computed once)."""
-        cached: tuple[VarianceComponent, ...] | None = self.__dict__.get("_components")
+        cached = self.cache.components
         if cached is None:
             cached = _variance_components(self.stages, self.lonely_psu)
-            object.__setattr__(self, "_components", cached)
+            self.cache.components = cached
         return cached
+
+    # -- what the estimators ask (SurveyDesign) ------------------------------------------------
+    @property
+    def by_replicates(self) -> bool:
+        return False
+
+    def variance(
+        self, point: Callable[[FloatArray], FloatArray], scores: Callable[[], Sparse]
+    ) -> FloatArray:
+        """By linearisation: the variance of the totals of the scores (``point`` unused)."""
+        from tryg.stats.variance import linearized_variance  # variance builds on Design
+
+        return linearized_variance(self, scores())
+
+    def domain_degrees_of_freedom(
+        self, rows: IntArray, dom: IntArray, n_domains: int
+    ) -> FloatArray:
+        """PSUs minus strata with rows in each domain (R's ``degf`` of the domain)."""
+        stage = self.stages[0]
+        units = np.unique(dom * stage.n_units + stage.unit[rows])
+        n_strata = int(stage.stratum.max()) + 1
+        strata = np.unique(dom * n_strata + stage.stratum[rows])
+        n_psu = np.bincount(units // stage.n_units, minlength=n_domains)
+        n_str = np.bincount(strata // n_strata, minlength=n_domains)
+        return (n_psu - n_str).astype(np.float64)
+
+    def rows_degrees_of_freedom(self, rows: IntArray) -> float:
+        """PSUs minus strata among ``rows``."""
+        stage = self.stages[0]
+        return float(len(np.unique(stage.unit[rows])) - len(np.unique(stage.stratum[rows])))
 
     def with_weights(self, weights: FloatArray, step: CalibrationStep | None = None) -> Design:
         """A copy of this design with new weights (and one more calibration step)."""
@@ -250,18 +347,12 @@ def replace_design(design: Design, **changes: object) -> Design:
     new = object.__new__(Design)
     new.__dict__.update(design.__dict__)
     new.__dict__.update(changes)
-    if "stages" in changes or "lonely_psu" in changes:
-        new.__dict__.pop("_components", None)
     # everything else cached on a design depends on its weights and calibration: a copy that
     # inherited it would compute the variances of the design it was copied from
-    for key in DERIVED_CACHES:
-        new.__dict__.pop(key, None)
+    same_structure = "stages" not in changes and "lonely_psu" not in changes
+    object.__setattr__(new, "cache", DesignCache(
+        components=design.cache.components if same_structure else None))
     return new
-
-
-#: Attributes that variance code caches on a design (see variance.py, calibration_blocks.py,
-#: score_patterns.py); a changed copy starts without them.
-DERIVED_CACHES = ("_calibration_cache", "_calibration_blocks", "_pattern_engines")
 
 
 def _build_stages(

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from tryg.stats import intervals
 from tryg.stats.calibration_blocks import supported
-from tryg.stats.design import Design, FloatArray, IntArray
+from tryg.stats.design import Design, FloatArray, IntArray, SurveyDesign
 from tryg.stats.domain_means import means_by_pattern
 from tryg.stats.errors import EstimationError
 from tryg.stats.variance import linearized_variance
@@ -47,7 +47,7 @@ class Domains:
         return len(self.keys)
 
 
-def domains(design: Design, by: By) -> Domains:
+def domains(design: SurveyDesign, by: By) -> Domains:
     """Number the domains formed by the ``by`` columns; rows with a missing key are in none."""
     if by is None:
         return Domains(np.zeros(design.n, dtype=np.int64), pd.DataFrame(index=[0]))
@@ -59,7 +59,7 @@ def domains(design: Design, by: By) -> Domains:
     return Domains(codes, keys)
 
 
-def _numeric(design: Design, variable: str) -> FloatArray:
+def _numeric(design: SurveyDesign, variable: str) -> FloatArray:
     series = design.column(variable)
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() & series.notna()
@@ -75,14 +75,14 @@ def _numeric(design: Design, variable: str) -> FloatArray:
 class _Problem:
     """Rows that count (in a domain and answered), their domain, and the totals needed."""
 
-    design: Design
+    design: SurveyDesign
     dom: IntArray  # domain code of each counted row
     rows: IntArray  # row numbers of counted rows
     keys: pd.DataFrame
     nan_domains: FloatArray  # 1.0 where a domain had missing answers and na_rm=False
 
 
-def _problem(design: Design, by: By, missing: np.ndarray, na_rm: bool) -> _Problem:
+def _problem(design: SurveyDesign, by: By, missing: np.ndarray, na_rm: bool) -> _Problem:
     d = domains(design, by)
     inside = d.codes >= 0
     nan_domains = np.zeros(d.count)
@@ -103,32 +103,21 @@ def _scores(pr: _Problem, values: FloatArray) -> sp.csc_matrix:
 
 
 def variance_of(
-    design: Design,
+    design: SurveyDesign,
     point: Callable[[FloatArray], FloatArray],
     scores: Callable[[], Any],
 ) -> FloatArray:
-    """Variance of estimates: by linearisation for a :class:`Design`, or from replicate weights
-    for a design that provides ``replicate_variance`` (see :mod:`tryg.stats.replicates`)."""
-    replicate = getattr(design, "replicate_variance", None)
-    if replicate is not None:
-        return np.asarray(replicate(point), dtype=np.float64)
-    return linearized_variance(design, scores())
+    """Variance of estimates, as the design gives it (:meth:`SurveyDesign.variance`: by
+    linearisation for a :class:`Design`, from replicate weights for a
+    :class:`~tryg.stats.replicates.ReplicateDesign`)."""
+    return np.asarray(design.variance(point, scores), dtype=np.float64)
 
 
 def _domain_df(pr: _Problem) -> FloatArray:
-    per_domain = getattr(pr.design, "domain_degrees_of_freedom", None)
-    if per_domain is not None:  # replicate designs: R's degf of each domain's subset
-        return np.asarray(per_domain(pr.rows, pr.dom, len(pr.keys)), dtype=np.float64)
-    replicate_df = getattr(pr.design, "degrees_of_freedom", None)
-    if replicate_df is not None:
-        return np.full(len(pr.keys), float(replicate_df))
-    stage = pr.design.stages[0]
-    D = len(pr.keys)
-    units = np.unique(pr.dom * stage.n_units + stage.unit[pr.rows])
-    strata = np.unique(pr.dom * (int(stage.stratum.max()) + 1) + stage.stratum[pr.rows])
-    n_psu = np.bincount(units // stage.n_units, minlength=D)
-    n_str = np.bincount(strata // (int(stage.stratum.max()) + 1), minlength=D)
-    return (n_psu - n_str).astype(np.float64)
+    """The domains' degrees of freedom, as the design gives them (R's ``degf`` of each
+    domain's subset)."""
+    return np.asarray(pr.design.domain_degrees_of_freedom(pr.rows, pr.dom, len(pr.keys)),
+                      dtype=np.float64)
 
 
 def _table(
@@ -206,7 +195,7 @@ def _domain_ratio(pr: _Problem, w: FloatArray, y: FloatArray, x: FloatArray) -> 
 
 
 def mean(
-    design: Design,
+    design: SurveyDesign,
     variable: str,
     *,
     by: By = None,
@@ -225,7 +214,7 @@ def mean(
 
 
 def total(
-    design: Design,
+    design: SurveyDesign,
     variable: str,
     *,
     by: By = None,
@@ -262,7 +251,8 @@ def _code_set(codes: Hashable | Iterable[Hashable]) -> list[Hashable]:
 
 
 def indicator(
-    design: Design, variable: str, codes: Hashable | Iterable[Hashable], exclude: Iterable[Hashable]
+    design: SurveyDesign, variable: str, codes: Hashable | Iterable[Hashable],
+    exclude: Iterable[Hashable],
 ) -> tuple[FloatArray, np.ndarray]:
     """1 where the answer is one of ``codes``, 0 otherwise; and which answers are outside the
     base (missing, or one of ``exclude`` such as "don't know")."""
@@ -286,7 +276,7 @@ def _logit_interval_se(pr: _Problem, y: FloatArray, est: FloatArray, se: FloatAr
     SE of the proportion itself), but with replicate weights it is the spread of the
     replicates' logits, which differs; it is returned here as ``se_logit * p (1 - p)``.
     """
-    if getattr(pr.design, "replicate_variance", None) is None:
+    if not pr.design.by_replicates:
         return se
 
     def point(weights: FloatArray) -> FloatArray:
@@ -300,7 +290,7 @@ def _logit_interval_se(pr: _Problem, y: FloatArray, est: FloatArray, se: FloatAr
 
 
 def proportion(
-    design: Design,
+    design: SurveyDesign,
     variable: str,
     codes: Hashable | Iterable[Hashable],
     *,
@@ -324,10 +314,7 @@ def proportion(
     se = np.sqrt(var)
     n = np.bincount(pr.dom, minlength=len(pr.keys)).astype(np.float64)
     if ci == "logit":
-        lo, hi = intervals.logit(est, _logit_interval_se(pr, y, est, se), df, level)
-        degenerate = (est <= 0) | (est >= 1) | (var <= 0)
-        kg = intervals.korn_graubard(est, var, n, df, level)
-        bounds = (np.where(degenerate, kg[0], lo), np.where(degenerate, kg[1], hi))
+        bounds = intervals.share(est, var, n, df, level, _logit_interval_se(pr, y, est, se))
     elif ci == "beta":
         bounds = intervals.korn_graubard(est, var, n, df, level)
     elif ci in ("t", "normal"):
@@ -338,7 +325,7 @@ def proportion(
 
 
 def ratio(
-    design: Design,
+    design: SurveyDesign,
     numerator: str,
     denominator: str,
     *,
@@ -369,7 +356,7 @@ def ratio(
 
 
 def means(
-    design: Design,
+    design: SurveyDesign,
     values: Mapping[str, FloatArray],
     *,
     by: By = None,
@@ -430,7 +417,7 @@ def means(
                             start=sp.csc_matrix((design.n, D)))
     order = [*names, *combos]
     stacked = sp.hstack([blocks[k] for k in order]).tocsc()
-    if getattr(design, "replicate_variance", None) is not None:
+    if not isinstance(design, Design):
         raise EstimationError("means() supports linearised designs only")
     var = linearized_variance(design, stacked).reshape(len(order), D)
     frames = []

@@ -84,6 +84,25 @@ def korn_graubard(
     return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
 
 
+def share(
+    p: FloatArray, var: FloatArray, n: FloatArray, df: FloatArray, level: float,
+    logit_se: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """The interval of a share as R's ``svyciprop`` gives it by default: the logit interval
+    (with ``logit_se`` where that differs from the share's own SE, as with replicate weights),
+    and Korn–Graubard's beta interval with the unweighted ``n`` where the logit one does not
+    exist (p = 0 or 1, or no variance). The beta interval is computed only there (it costs)."""
+    p, var = np.asarray(p, dtype=np.float64), np.asarray(var, dtype=np.float64)
+    n, df = np.asarray(n, dtype=np.float64), np.asarray(df, dtype=np.float64)
+    se = np.sqrt(var)
+    lo, hi = logit(p, se if logit_se is None else logit_se, df, level)
+    lo, hi = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+    flat = (p <= 0) | (p >= 1) | (var <= 0)
+    if flat.any():
+        lo[flat], hi[flat] = korn_graubard(p[flat], var[flat], n[flat], df[flat], level)
+    return lo, hi
+
+
 def _t_ppf(q: float, df: FloatArray) -> FloatArray:
     """``stats.t.ppf(q, df)``, computed once per distinct ``df``."""
     d = np.asarray(df, dtype=np.float64)

@@ -26,6 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from tryg.stats.numbering import float_vector
+
 __all__ = ["eb_global", "eb_local", "poisson_rate"]
 
 ArrayLike: TypeAlias = npt.ArrayLike | pd.Series
@@ -39,12 +41,7 @@ def _as_vector(values: ArrayLike, name: str) -> tuple[FloatArray, pd.Index | Non
     "NaN in counts" alone would leave the user hunting for the row.
     """
     index = values.index if isinstance(values, pd.Series) else None
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from exc
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    arr = float_vector(values, name)
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
     bad = np.flatnonzero(np.isnan(arr))

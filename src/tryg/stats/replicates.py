@@ -42,7 +42,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
-from tryg.stats.design import FloatArray, IntArray, weight_column
+from tryg.stats.design import FloatArray, IntArray, Sparse, weight_column
 from tryg.stats.errors import DesignError
 
 ReplicateType = Literal["JK1", "JKn", "BRR", "Fay", "bootstrap", "other"]
@@ -265,6 +265,21 @@ class ReplicateDesign:
             dev = np.where(valid, thetas - centre[:, None], 0.0)
         var = self.scale * ((dev * dev) @ self.rscales)
         return np.asarray(np.where(valid.any(axis=1), var, np.nan), dtype=np.float64)
+
+    # -- what the estimators ask (SurveyDesign) ------------------------------------------------
+    @property
+    def by_replicates(self) -> bool:
+        return True
+
+    def variance(
+        self, point: Callable[[FloatArray], FloatArray], scores: Callable[[], Sparse]
+    ) -> FloatArray:
+        """From the replicate estimates (``scores`` unused): :meth:`replicate_variance`."""
+        return self.replicate_variance(point)
+
+    def rows_degrees_of_freedom(self, rows: IntArray) -> float:
+        """The design's degrees of freedom (R's ``svycontrast`` on a replicate design)."""
+        return float(self.degrees_of_freedom)
 
     def domain_degrees_of_freedom(
         self, rows: IntArray, dom: IntArray, n_domains: int

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from tryg.stats import calibration_blocks as cb
 from tryg.stats.design import Design, FloatArray, IntArray
+from tryg.stats.numbering import factor, lookup, summing
 from tryg.stats.variance import linearized_variance
 
 Sparse = Any  # scipy.sparse matrices are not generic types
@@ -55,12 +56,6 @@ class ScorePattern:
         return len(self.rows)
 
 
-def _indicator(cols: IntArray, n_cols: int) -> Sparse:
-    """n_cols × len(cols) matrix summing entries into their column."""
-    m = len(cols)
-    return sp.csc_matrix((np.ones(m), (cols, np.arange(m))), shape=(n_cols, m))
-
-
 def _expand(M: Sparse, at: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
     """The nonzeros of rows ``at`` of csr ``M``: (position in ``at``, column, value)."""
     counts = np.diff(M.indptr)[at]
@@ -71,31 +66,13 @@ def _expand(M: Sparse, at: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
     return owner, M.indices[idx].astype(np.int64), M.data[idx]
 
 
-def _factor(keys: IntArray) -> tuple[IntArray, IntArray]:
-    """Sorted distinct keys and each key's position among them (``np.unique`` with
-    ``return_inverse``; hashed, so it costs little when few keys are distinct)."""
-    inverse, uniques = pd.factorize(keys, sort=True)
-    return np.asarray(uniques, dtype=np.int64), np.asarray(inverse, dtype=np.int64)
-
-
-def _lookup(keys: IntArray, sorter: IntArray | None, targets: IntArray) -> IntArray:
-    """Index of every target in ``keys`` (sorted through ``sorter``), -1 where absent."""
-    ordered = keys if sorter is None else keys[sorter]
-    if len(ordered) == 0:
-        return np.full(len(targets), -1, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(ordered, targets), len(ordered) - 1)
-    hit = ordered[pos] == targets
-    idx = pos if sorter is None else sorter[pos]
-    return np.where(hit, idx, -1)
-
-
 def _paired(
     keys: IntArray, sorter: IntArray | None, first: IntArray, K1: int, K2: int, pairs: IntArray
 ) -> IntArray:
     """For keys ``x * K1 + c`` of one pattern, the index of ``x * K2 + pairs[c]`` among the
     other pattern's ``keys`` (-1: absent, or ``pairs[c]`` is -1)."""
     c = pairs[first % K1]
-    idx = _lookup(keys, sorter, (first // K1) * K2 + c)
+    idx = lookup(keys, (first // K1) * K2 + c, sorter)
     idx[c < 0] = -1
     return idx
 
@@ -145,11 +122,11 @@ class PatternEngine:
             sb = blk.sb_row[rows]
             inside = sb >= 0
             ekey_all = np.where(inside, sb * K + cols, -1)
-            self.ekey, inv = _factor(ekey_all[inside])
+            inv, self.ekey = factor(ekey_all[inside])
             eidx = np.full(len(rows), -1, dtype=np.int64)
             eidx[inside] = inv
             self.sbE = self.ekey // K
-            self.col_e = _indicator(self.ekey % K, K)
+            self.col_e = summing(self.ekey % K, K, "csc")
             self.eidx = eidx
             self.bounds = np.searchsorted(self.sbE, np.arange(blk.n_sb + 1))
             at = np.flatnonzero(inside)
@@ -171,12 +148,12 @@ class PatternEngine:
             Zop, zkey, sorted_keys = None, unit * K + cols, False
             zu, zc = unit, cols
         else:
-            zkey, inv = _factor(unit * K + cols)
+            inv, zkey = factor(unit * K + cols)
             Zop = sp.csc_matrix((np.ones(len(rows)), (inv, np.arange(len(rows)))),
                                 shape=(len(zkey), len(rows)))
             sorted_keys, zu, zc = True, zkey // K, zkey % K
         zg = comp.group[zu]
-        skey, sinv = _factor(zg * K + zc)
+        sinv, skey = factor(zg * K + zc)
         Q, R = len(zkey), len(skey)
         Sop = sp.csc_matrix((np.ones(Q), (sinv, np.arange(Q))), shape=(R, Q))
         a = comp.scale[zg]
@@ -191,22 +168,22 @@ class PatternEngine:
             if Zop is None:  # unit pairs are the entries
                 qe = self.eidx
             else:
-                qe = _lookup(self.ekey, None, cc.sb_unit[zu] * K + zc)
+                qe = lookup(self.ekey, cc.sb_unit[zu] * K + zc)
                 qe[cc.sb_unit[zu] < 0] = -1
             at = np.flatnonzero(qe >= 0)
             owner, col, val = _expand(cc.U, zu[at])
             q = at[owner]
             QZ = sp.csc_matrix((a[q] * val, (qe[q] * size + blk.local[col], q)),
                                shape=(E * size, Q))
-            re = _lookup(self.ekey, None, cc.sb_group[sg] * K + sc)
+            re = lookup(self.ekey, cc.sb_group[sg] * K + sc)
             re[cc.sb_group[sg] < 0] = -1
             at = np.flatnonzero(re >= 0)
             owner, col, val = _expand(cc.ug, sg[at])
             r = at[owner]
             QS = sp.csc_matrix((-c[r] * val, (re[r] * size + blk.local[col], r)),
                                shape=(E * size, R))
-        return _Part(Zop=Zop, zkey=zkey, sorted_keys=sorted_keys, a=a, col_q=_indicator(zc, K),
-                     Sop=Sop, skey=skey, c=c, col_r=_indicator(sc, K), QZ=QZ, QS=QS)
+        return _Part(Zop=Zop, zkey=zkey, sorted_keys=sorted_keys, a=a, col_q=summing(zc, K, "csc"),
+                     Sop=Sop, skey=skey, c=c, col_r=summing(sc, K, "csc"), QZ=QZ, QS=QS)
 
     # -- dense block products -----------------------------------------------------------
     def _blocks_of(self, flat: FloatArray, size: int, V: int) -> FloatArray:
@@ -429,9 +406,7 @@ def engine_for(design: Design, pattern: ScorePattern) -> SharedEngine:
         hashlib.blake2b(np.ascontiguousarray(pattern.rows, dtype=np.int64).tobytes()).digest(),
         hashlib.blake2b(canon.tobytes()).digest(),
     )
-    cache: dict[tuple[int, bytes, bytes], PatternEngine] = design.__dict__.setdefault(
-        "_pattern_engines", {}
-    )
+    cache = design.cache.pattern_engines
     engine = cache.get(key)
     if engine is None:
         engine = PatternEngine(design, ScorePattern(pattern.rows, canon, len(labels)))

@@ -29,6 +29,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
+from tryg.stats.numbering import float_vector
+
 __all__ = ["Benchmarked", "FayHerriotFit", "FayHerriotResult", "benchmark", "fay_herriot",
            "fay_herriot_fit", "pooled_design_effect", "smoothed_share_variances"]
 
@@ -82,16 +84,6 @@ class FayHerriotFit:
     iterations: int
     converged: bool
     loglik: float
-
-
-def _vector(values: ArrayLike, name: str) -> FloatArray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from exc
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    return arr
 
 
 def _design(
@@ -430,8 +422,8 @@ def _fit(
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
 
-    y_all = _vector(direct, "direct")
-    psi_all = _vector(variance, "variance")
+    y_all = float_vector(direct, "direct")
+    psi_all = float_vector(variance, "variance")
     n = y_all.size
     if psi_all.size != n:
         raise ValueError(f"direct has {n} areas but variance has {psi_all.size}")
@@ -568,9 +560,9 @@ def benchmark(
     Raises ``ValueError`` if the benchmark cannot be met: no adjustable area with a positive
     weight and MSE, or a target outside what the bounds allow.
     """
-    e = _vector(estimate, "estimate")
-    v = _vector(mse, "mse")
-    w = _vector(weight, "weight")
+    e = float_vector(estimate, "estimate")
+    v = float_vector(mse, "mse")
+    w = float_vector(weight, "weight")
     m = e.size
     if v.size != m or w.size != m:
         raise ValueError(f"estimate, mse and weight must have one entry per area "
@@ -650,9 +642,9 @@ def pooled_design_effect(share: ArrayLike, variance: ArrayLike, n: ArrayLike) ->
     ``n_eff``) it is the part of the design effect that the weights do not explain
     (calibration, clustering); about 1 for a simple weighted design.  Raises ``ValueError``
     if no area qualifies."""
-    p = _vector(share, "share")
-    v = _vector(variance, "variance")
-    m = _vector(n, "n")
+    p = float_vector(share, "share")
+    v = float_vector(variance, "variance")
+    m = float_vector(n, "n")
     if not p.size == v.size == m.size:
         raise ValueError(f"share, variance and n must have one entry per area "
                          f"(got {p.size}, {v.size}, {m.size})")
@@ -711,8 +703,8 @@ def smoothed_share_variances(
     or ``n <= 0`` (no sample: the area is out of sample for :func:`fay_herriot`).  Raises
     ``ValueError`` as :func:`fay_herriot` does when the first fit is not possible.
     """
-    y = _vector(direct, "direct")
-    m = _vector(n, "n")
+    y = float_vector(direct, "direct")
+    m = float_vector(n, "n")
     if m.size != y.size:
         raise ValueError(f"direct has {y.size} areas but n has {m.size}")
     if not (np.isfinite(design_effect) and design_effect > 0):

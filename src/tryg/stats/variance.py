@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from tryg.stats.design import CalibrationStep, Design, FloatArray, VarianceComponent
+from tryg.stats.numbering import membership
 
 Sparse = Any  # scipy.sparse matrices are not generic types
 
@@ -58,7 +59,7 @@ def _average_factor(comp: VarianceComponent, scores: Sparse, calibrated: bool) -
     else:
         pattern = scores.copy()
         pattern.data = np.ones_like(pattern.data)
-        row_group = _indicator(comp.group[comp.unit], comp.n_groups).T.tocsr()
+        row_group = membership(comp.group[comp.unit], comp.n_groups).T.tocsr()
         touched = (row_group @ pattern) > 0  # G × K
         present = np.asarray(touched.sum(axis=0), dtype=np.float64)
         ok = np.asarray(touched[np.flatnonzero(~lonely)].sum(axis=0), dtype=np.float64)
@@ -67,18 +68,12 @@ def _average_factor(comp: VarianceComponent, scores: Sparse, calibrated: bool) -
         return np.where(ok > 0, present / ok, np.nan).ravel()
 
 
-def _indicator(index: np.ndarray, n_cols: int) -> Sparse:
-    """Sparse n × n_cols matrix with a 1 at (i, index[i])."""
-    n = len(index)
-    return sp.csr_matrix((np.ones(n), (np.arange(n), index)), shape=(n, n_cols))
-
-
 def _component_variance(
     comp: VarianceComponent, scores: Sparse, B: Sparse | None, cache: dict[str, Any] | None,
     i: int,
 ) -> FloatArray:
-    unit_to_row = _indicator(comp.unit, comp.n_units).T.tocsr()
-    group_of_unit = _indicator(comp.group, comp.n_groups).T.tocsr()  # G × J
+    unit_to_row = membership(comp.unit, comp.n_units).T.tocsr()
+    group_of_unit = membership(comp.group, comp.n_groups).T.tocsr()  # G × J
     unit_scale = comp.scale[comp.group]
     cent_scale = comp.scale * comp.centre
     Z = (unit_to_row @ scores).tocsc()  # J × K
@@ -98,9 +93,9 @@ def _calibration_cache(design: Design) -> dict[str, Any] | None:
     """Everything about the calibration that does not depend on the scores (computed once)."""
     if not design.calibration:
         return None
-    cached = design.__dict__.get("_calibration_cache")
+    cached = design.cache.calibration
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     steps = design.calibration
     Xs = [sp.csr_matrix(step.X) for step in steps]
     minv = [_block_pinv(X, step.lam) for X, step in zip(Xs, steps, strict=True)]
@@ -112,8 +107,8 @@ def _calibration_cache(design: Design) -> dict[str, Any] | None:
     W_all = sp.hstack([sp.diags(s.psw) @ X for s, X in zip(steps, Xs, strict=True)]).tocsr()
     units = []
     for comp in design.components:
-        unit_to_row = _indicator(comp.unit, comp.n_units).T.tocsr()
-        group_of_unit = _indicator(comp.group, comp.n_groups).T.tocsr()
+        unit_to_row = membership(comp.unit, comp.n_units).T.tocsr()
+        group_of_unit = membership(comp.group, comp.n_groups).T.tocsr()
         U = (unit_to_row @ W_all).tocsr()
         ug = (group_of_unit @ U).tocsr()
         unit_scale = comp.scale[comp.group]
@@ -121,7 +116,7 @@ def _calibration_cache(design: Design) -> dict[str, Any] | None:
         G = (U.T @ sp.diags(unit_scale) @ U - ug.T @ sp.diags(cent_scale) @ ug).tocsr()
         units.append((U, ug, G))
     cache = {"steps": steps, "X": Xs, "minv": minv, "cross": cross, "units": units}
-    design.__dict__["_calibration_cache"] = cache
+    design.cache.calibration = cache
     return cache
 
 
@@ -208,8 +203,8 @@ def covariance_with_aggregate(
     rows = np.arange(K)
     total = np.zeros(K)
     for i, comp in enumerate(design.components):
-        unit_to_row = _indicator(comp.unit, comp.n_units).T.tocsr()
-        group_of_unit = _indicator(comp.group, comp.n_groups).T.tocsr()
+        unit_to_row = membership(comp.unit, comp.n_units).T.tocsr()
+        group_of_unit = membership(comp.group, comp.n_groups).T.tocsr()
         c_unit = sp.diags(comp.scale[comp.group])
         c_cent = sp.diags(comp.scale * comp.centre)
         Z_U = (unit_to_row @ U).tocsc()

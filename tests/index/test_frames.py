@@ -1,0 +1,82 @@
+"""The index's table operations (:mod:`tryg.index._frames`) against pandas' plain ones.
+
+They are written with pandas' public operations only; these tests pin what they must give
+(the same as ``merge`` and ``duplicated``), on the pandas version installed, which must be
+one the project declares (``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tryg.index import _frames
+
+KEY = ["area_code", "wave", "measure"]
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "area_code": pd.array(["b", "a", "c", "a", "b"], dtype="str"),
+        "wave": [2020, 2020, 2021, 2021, 2021],
+        "measure": ["m", "m", "m", "m", "x"],
+        "estimate": [0.1, 0.2, 0.3, 0.4, 0.5],
+        "n_eff": [10.0, 20.0, 30.0, 40.0, 50.0],
+    })
+
+
+def test_the_installed_pandas_is_a_declared_one() -> None:
+    root = Path(__file__).resolve().parents[2]
+    deps = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]
+    (declared,) = [d for d in deps if re.match(r"pandas\b", d)]
+    low = re.search(r">=\s*(\d+)\.(\d+)", declared)
+    high = re.search(r"<\s*(\d+)", declared)
+    assert low is not None and high is not None, declared
+    major, minor = (int(x) for x in pd.__version__.split(".")[:2])
+    assert (major, minor) >= (int(low[1]), int(low[2]))
+    assert major < int(high[1])
+
+
+def test_left_join_is_a_validated_left_merge() -> None:
+    table = _table()
+    part = pd.DataFrame({"area_code": ["a", "b", "z"], "wave": [2021, 2020, 2020],
+                         "measure": ["m", "m", "m"], "change": [1.0, 2.0, 3.0],
+                         "sig": pd.array([True, None, False], dtype="boolean")})
+    joined = _frames.left_join(table, part, KEY)
+    merged = table.merge(part, on=KEY, how="left", validate="many_to_one")
+    pd.testing.assert_frame_equal(joined, merged, check_dtype=False)
+    assert joined["sig"].dtype == "boolean"
+    np.testing.assert_array_equal(joined["change"].to_numpy(),
+                                  [2.0, np.nan, np.nan, 1.0, np.nan])
+    with pytest.raises(ValueError, match="more than once"):
+        _frames.left_join(table, pd.concat([part, part]), KEY)
+
+
+def test_replace_rows_carries_columns_of_the_rows_replaced() -> None:
+    table = _table()
+    new = pd.DataFrame({"area_code": ["a", "q"], "wave": [2020, 2020], "measure": ["m", "m"],
+                        "estimate": [0.9, 0.8]})
+    out = _frames.replace_rows(table, new, KEY, ["n_eff"])
+    assert out["area_code"].tolist() == ["b", "c", "a", "b", "a", "q"]
+    assert out["estimate"].tolist() == [0.1, 0.3, 0.4, 0.5, 0.9, 0.8]
+    np.testing.assert_array_equal(out["n_eff"].to_numpy(), [10.0, 30.0, 40.0, 50.0, 20.0, np.nan])
+
+
+def test_sort_order_puts_text_in_order_and_missing_last() -> None:
+    codes, values = pd.factorize(pd.Series(["b", None, "a", "b", "c"], dtype=object))
+    order = _frames.sort_order({
+        "area": _frames.text_order(np.asarray(codes, dtype=np.int64), np.asarray(values)),
+        "wave": [2.0, 1.0, np.nan, 1.0, 3.0],
+    })
+    assert order.tolist() == [2, 3, 0, 4, 1]
+
+
+def test_repeated_rows_are_those_duplicated() -> None:
+    frame = pd.DataFrame({"wave": [1, 1, 2, 1], "respondent_id": ["x", "y", "x", "x"]})
+    assert _frames.repeated_rows(frame, ["wave", "respondent_id"]).tolist() == [
+        True, False, False, True]
