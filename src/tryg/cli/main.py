@@ -14,6 +14,7 @@ from tryg.cli.demo import demo
 from tryg.cli.demo_data import demo_data
 from tryg.cli.imports import import_
 from tryg.cli.index import index
+from tryg.cli.open311 import open311
 from tryg.cli.site import manage, serve
 from tryg.cli.users import user
 
@@ -66,6 +67,7 @@ tryg.add_command(serve)
 tryg.add_command(manage)
 tryg.add_command(import_)
 tryg.add_command(user)
+tryg.add_command(open311)
 
 
 def main() -> None:

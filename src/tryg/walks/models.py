@@ -364,3 +364,7 @@ class Photo(models.Model):
             condition=(models.Q(finding__isnull=False, action__isnull=True)
                        | models.Q(finding__isnull=True, action__isnull=False)),
             name="walks_photo_one_owner")]
+
+
+# Models kept beside the code that uses them, registered with this app.
+from tryg.walks.open311.models import ApiKey  # noqa: E402,F401

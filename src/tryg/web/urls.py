@@ -19,4 +19,5 @@ urlpatterns = [
     path("analyse/", include("tryg.web.analyst_urls")),
     path("api/", include("tryg.api.urls")),
     path("", include("tryg.walks.urls")),
+    path("open311/v2/", include("tryg.walks.open311.urls")),
 ]
