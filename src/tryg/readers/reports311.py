@@ -172,11 +172,16 @@ class Reports:
         return sum(1 for f in self.position_flags if f == flag)
 
 
+#: Letters NFKD does not take apart, written as Danes do without them.
+_DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ß": "ss"})
+
+
 def category_code(value: str, categories: Mapping[str, str]) -> str:
     """The category code of a file's type: as mapped, else the type made a slug."""
     if value in categories:
         return categories[value]
-    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    text = value.lower().translate(_DANISH)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
@@ -275,7 +280,7 @@ def _read_rows(rows: Iterator[tuple[int, list[str]]], header: list[str],
     try:
         for line, record in rows:
             if len(r.lines) >= limits.max_rows:
-                raise too_many_rows(out.source, len(r.lines) + 1, limits.max_rows)
+                raise too_many_rows(out.source, len(r.lines) + 1, limits.max_rows, exact=False)
             if len(record) != width:
                 out.error(line, None, f"the row has {len(record)} cells, the header {width}")
                 if len(out.errors) >= MAX_ERRORS:

@@ -20,7 +20,6 @@ from tryg.walks.findings import Observation, record
 from tryg.walks.models import Finding
 from tryg.walks.states import Moderation
 
-
 #: Sources whose findings wait for a moderator (citizens' forms, Open311 posts).
 MODERATED_SOURCES = (Finding.Source.CITIZEN, Finding.Source.OPEN311)
 

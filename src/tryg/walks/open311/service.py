@@ -165,7 +165,8 @@ def _request(f: Finding, names: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _public() -> QuerySet[Finding]:
-    return (citizens.publicly_visible().select_related("action", "action__organisation")
+    visible: QuerySet[Finding] = citizens.publicly_visible()
+    return (visible.select_related("action", "action__organisation")
             .only("id", "category", "text", "address", "lat", "lon", "observed_at",
                   "created_at", "updated_at", "action__state", "action__updated_at",
                   "action__deadline", "action__organisation__name"))
