@@ -22,6 +22,8 @@ from tryg.imports.models import ImportBatch
 from tryg.index import load_spec
 from tryg.runs.models import IndexRun, ResultRow, StoredSpec
 from tryg.surveys.models import Response, Wave
+from tryg.walks.models import Action, Finding
+from tryg.walks.states import Moderation
 
 WAVE_YEAR = 2031
 
@@ -43,6 +45,11 @@ SUPPRESSED_CI_LOW = 7712.5625
 SUPPRESSED_CI_HIGH = 7818.3125
 SMALL_COUNT_RATE = 6053.40625
 PUBLIC_ESTIMATE = 5512.8125
+# A finding posted through Open311 and not yet moderated: its text and exact position.
+PRIVATE_FINDING_TEXT = "PRIVATE-FINDING-MK-4417"
+PRIVATE_FINDING_LAT = 57.03857421875
+PRIVATE_FINDING_LON = 9.93359375
+OPEN311_TOKEN = "planted-open311-token"
 
 
 def client_as(site: Site, who: str) -> Client:
@@ -81,6 +88,8 @@ INTERNAL_MARKERS: dict[str, set[str]] = {
     "suppressed value": (float_forms(SUPPRESSED_ESTIMATE) | float_forms(SUPPRESSED_CI_LOW)
                          | float_forms(SUPPRESSED_CI_HIGH)),
     "small register count's rate": float_forms(SMALL_COUNT_RATE),
+    "private finding": ({PRIVATE_FINDING_TEXT} | float_forms(PRIVATE_FINDING_LAT)
+                        | float_forms(PRIVATE_FINDING_LON)),
 }
 ALL_MARKERS = {**MICRODATA_MARKERS, **INTERNAL_MARKERS}
 
@@ -100,6 +109,9 @@ class Site:
     unpublished: IndexRun
     published: IndexRun
     areas: list[Area] = field(default_factory=list)
+    #: Safety-walk findings (their ids fill Open311's request ids) and an Open311 token.
+    findings: list[int] = field(default_factory=list)
+    open311_token: str = ""
 
     def ints(self) -> list[int]:
         """Primary keys and years of the planted objects (to fill URL parameters)."""
@@ -108,6 +120,8 @@ class Site:
                   *(u.pk for u in self.users.values())]
         values += list(Response.objects.values_list("pk", flat=True))
         values += list(RegisterRecord.objects.values_list("pk", flat=True))
+        values += self.findings
+        values += list(Action.objects.values_list("pk", flat=True))
         return sorted(set(values))
 
 
@@ -189,4 +203,20 @@ def plant() -> Site:
     ])
     return Site(users=users, wave=wave, survey_batch=survey_batch,
                 register_batch=register_batch, unpublished=unpublished, published=published,
-                areas=[kommune, district])
+                areas=[kommune, district], findings=_plant_findings(),
+                open311_token=OPEN311_TOKEN)
+
+
+def _plant_findings() -> list[int]:
+    """A public finding and one posted through Open311 awaiting moderation (private)."""
+    public = Finding(category="lighting", is_public=True, text="Mørk sti", area_code="D999-1")
+    public.set_position(57.05, 9.92)
+    public.save()
+    private = Finding(category="lighting", source=Finding.Source.OPEN311,
+                      text=PRIVATE_FINDING_TEXT, moderation=Moderation.PENDING,
+                      idempotency_key=f"open311:{OPEN311_TOKEN}", area_code="D999-1")
+    private.set_position(PRIVATE_FINDING_LAT, PRIVATE_FINDING_LON)
+    private.save()
+    for finding in (public, private):
+        Action.objects.create(finding=finding)
+    return [public.pk, private.pk]

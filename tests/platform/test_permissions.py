@@ -47,6 +47,7 @@ from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.surveys.models import Response, Wave
+from tryg.walks.models import Participant
 
 #: Requests per URL pattern at most (patterns with several free parameters).
 MAX_PER_PATTERN = 40
@@ -94,6 +95,11 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
     if name == "app_label":
         return [c.label for c in apps.get_app_configs()]
     specific = {
+        "format": ["json", "xml"],  # Open311
+        "service_code": ["lighting", "no-such-service"],
+        "request_id": [*site.findings, "x"],
+        "token": [site.open311_token, "unknown",
+                  *Participant.objects.values_list("token", flat=True)[:5]],
         "year": [site.wave.year],
         "run_id": [site.unpublished.pk, site.published.pk],
         "batch_id": [site.register_batch.pk, site.survey_batch.pk],
