@@ -82,6 +82,12 @@ def test_columns_from_options_areas_by_containment(tmp_path: Path) -> None:
     assert by_id["a2"].action.state == ActionState.FIXED
     assert by_id["a2"].action.closed_at is not None
     assert by_id["a1"].action.state == ActionState.NEW and by_id["a1"].action.closed_at is None
+    # Written in bulk, read back by the ORM as if it had written them.
+    assert by_id["a1"].ratings == {} and by_id["a1"].moderation == "not_needed"
+    assert by_id["a1"].created_at is not None and by_id["a1"].idempotency_key is None
+    assert by_id["a1"].source == Finding.Source.IMPORT and by_id["a1"].text == "Lampe"
+    later = Finding.objects.create(category="lighting")  # the id sequence moved on
+    assert later.pk > max(f.pk for f in by_id.values())
 
 
 def test_a_bad_row_in_the_middle_writes_nothing(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Importing existing public-space reports (311 requests) as findings with their actions.
 
 The reader (:mod:`tryg.readers.reports311`) checks the whole file first; then one
-transaction writes every finding and its action with ``bulk_create`` in batches, so a file is
+transaction writes every finding and its action in batches (:mod:`tryg.walks.bulk`), so a file is
 imported whole or not at all. Findings get source ``import`` and the file's id as
 ``external_id``; a row whose id was imported before is skipped (importing a file twice adds
 nothing). Positions at the system's default location, missing or invalid are stored unplaced
@@ -28,12 +28,12 @@ from tryg.readers.reports311 import (
     read_reports,
     with_overrides,
 )
-from tryg.walks import placing, states
+from tryg.walks import bulk, grid, placing, states
 from tryg.walks.models import Action, Finding
 from tryg.walks.states import Moderation
 
-#: Rows per INSERT (SQLite's variable limit with ~25 columns; PostgreSQL likes larger).
-BATCH = 1000
+#: Rows written at a time (findings, then their actions).
+BATCH = 50_000
 #: Ids per ``__in`` lookup of earlier imports.
 LOOKUP = 500
 
@@ -100,12 +100,8 @@ def write_reports(reports: Reports, *, name: str, public: bool = False,
         keep = [i for i, e in enumerate(reports.external_ids) if not e or e not in earlier]
         done = 0
         for start in range(0, len(keep), BATCH):
-            rows = keep[start:start + BATCH]
-            made = Finding.objects.bulk_create([_finding(reports, i, areas[i], public)
-                                                for i in rows])
-            Action.objects.bulk_create([_action(reports, i, f) for i, f in
-                                        zip(rows, made, strict=True)])
-            done += len(rows)
+            _write_batch(reports, keep[start:start + BATCH], areas, public, now)
+            done += len(keep[start:start + BATCH])
             if progress is not None:
                 progress(done, len(keep))
     flagged: dict[str, int] = {}
@@ -119,20 +115,29 @@ def write_reports(reports: Reports, *, name: str, public: bool = False,
         in_areas=sum(1 for i in keep if areas[i]), warnings=list(warnings))
 
 
-def _finding(r: Reports, i: int, area: str, public: bool) -> Finding:
-    f = Finding(source=Finding.Source.IMPORT, category=r.categories[i], area_code=area,
-                address=r.addresses[i], text=r.texts[i], is_public=public,
-                moderation=Moderation.NOT_NEEDED, observed_at=r.opened[i],
-                external_id=r.external_ids[i])
-    f.set_position(r.lat[i], r.lon[i], r.position_flags[i])
-    return f
-
-
-def _action(r: Reports, i: int, finding: Any) -> Action:
-    state = r.states[i]
-    closed = r.closed[i] if states.is_closed(state) else None
-    return Action(finding=finding, state=state, deadline=r.deadlines[i], closed_at=closed)
-
+def _write_batch(r: Reports, rows: list[int], areas: list[str], public: bool,
+                 now: dt.datetime) -> None:
+    """One batch of findings and their actions (:mod:`tryg.walks.bulk`)."""
+    ids = bulk.reserve_ids(Finding, len(rows))
+    cells = [grid.cell(r.lat[i], r.lon[i])  # type: ignore[arg-type]
+             if r.lat[i] is not None and r.lon[i] is not None else (None, None)
+             for i in rows]
+    bulk.insert(Finding, len(rows), {
+        "id": ids, "source": Finding.Source.IMPORT.value,
+        "category": [r.categories[i] for i in rows], "area_code": [areas[i] for i in rows],
+        "lat": [r.lat[i] for i in rows], "lon": [r.lon[i] for i in rows],
+        "position_flag": [r.position_flags[i] for i in rows],
+        "cell_lat": [c[0] for c in cells], "cell_lon": [c[1] for c in cells],
+        "address": [r.addresses[i] for i in rows], "text": [r.texts[i] for i in rows],
+        "is_public": public, "moderation": Moderation.NOT_NEEDED.value,
+        "observed_at": [r.opened[i] for i in rows],
+        "external_id": [r.external_ids[i] for i in rows],
+    }, now=now)
+    bulk.insert(Action, len(rows), {
+        "finding_id": ids, "state": [r.states[i] for i in rows],
+        "deadline": [r.deadlines[i] for i in rows],
+        "closed_at": [r.closed[i] if states.is_closed(r.states[i]) else None for i in rows],
+    }, now=now)
 
 
 def import_file(path: str | Path, *, mapping: str | None = None,
