@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection, models
 
 SQLITE_ROWS = 200  # rows per INSERT statement (SQLite allows 32,766 variables)
+SQLITE_CACHE_KIB = 256 * 1024  # index pages kept in memory during the write
 
 
 def reserve_ids(model: type[models.Model], n: int) -> list[int]:
@@ -112,6 +113,8 @@ def _write(table: str, names: Sequence[str], rows: Iterable[tuple[Any, ...]]) ->
     one = "(" + ", ".join(["?"] * len(names)) + ")"
     many = f"INSERT INTO {target} ({quoted}) VALUES " + ", ".join([one] * SQLITE_ROWS)
     cursor = raw.cursor()
+    previous = cursor.execute("PRAGMA cache_size").fetchone()[0]
+    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     try:
         block: list[Any] = []
         count = 0
@@ -125,4 +128,5 @@ def _write(table: str, names: Sequence[str], rows: Iterable[tuple[Any, ...]]) ->
             cursor.execute(f"INSERT INTO {target} ({quoted}) VALUES "
                            + ", ".join([one] * count), block)
     finally:
+        cursor.execute(f"PRAGMA cache_size = {int(previous)}")
         cursor.close()

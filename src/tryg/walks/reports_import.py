@@ -91,8 +91,10 @@ def import_reports(path: str | Path, mapping: ReportMapping, *, public: bool = F
 
 def write_reports(reports: Reports, *, name: str, public: bool = False,
                   progress: Progress | None = None, now: dt.datetime | None = None,
-                  warnings: Sequence[str] = ()) -> ReportsImport:
-    """Write checked reports in one transaction (also the bench's bulk path)."""
+                  warnings: Sequence[str] = (),
+                  owners: Sequence[int | None] | None = None) -> ReportsImport:
+    """Write checked reports in one transaction (also the bench's bulk path); ``owners``:
+    the responsible organisation's id of each row's action, when known."""
     now = now or timezone.now()
     areas = placing.area_codes(placing.area_layer(), reports.lon, reports.lat)
     with transaction.atomic():
@@ -100,7 +102,7 @@ def write_reports(reports: Reports, *, name: str, public: bool = False,
         keep = [i for i, e in enumerate(reports.external_ids) if not e or e not in earlier]
         done = 0
         for start in range(0, len(keep), BATCH):
-            _write_batch(reports, keep[start:start + BATCH], areas, public, now)
+            _write_batch(reports, keep[start:start + BATCH], areas, public, now, owners)
             done += len(keep[start:start + BATCH])
             if progress is not None:
                 progress(done, len(keep))
@@ -116,7 +118,7 @@ def write_reports(reports: Reports, *, name: str, public: bool = False,
 
 
 def _write_batch(r: Reports, rows: list[int], areas: list[str], public: bool,
-                 now: dt.datetime) -> None:
+                 now: dt.datetime, owners: Sequence[int | None] | None) -> None:
     """One batch of findings and their actions (:mod:`tryg.walks.bulk`)."""
     ids = bulk.reserve_ids(Finding, len(rows))
     cells = [grid.cell(r.lat[i], r.lon[i])  # type: ignore[arg-type]
@@ -137,6 +139,7 @@ def _write_batch(r: Reports, rows: list[int], areas: list[str], public: bool,
         "finding_id": ids, "state": [r.states[i] for i in rows],
         "deadline": [r.deadlines[i] for i in rows],
         "closed_at": [r.closed[i] if states.is_closed(r.states[i]) else None for i in rows],
+        "organisation_id": [owners[i] for i in rows] if owners is not None else None,
     }, now=now)
 
 
