@@ -94,7 +94,7 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
         return [str(ContentType.objects.get_for_model(m).pk) for m in sensitive]
     if name == "app_label":
         return [c.label for c in apps.get_app_configs()]
-    specific = {
+    specific: dict[str, list[Any]] = {
         "format": ["json", "xml"],  # Open311
         "service_code": ["lighting", "no-such-service"],
         "request_id": [*site.findings, "x"],

@@ -63,6 +63,10 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     return lambda v: v
 
 
+def _constant(value: Any) -> Callable[[int], Any]:
+    return lambda _i: value
+
+
 def insert(model: type[models.Model], n: int, given: Mapping[str, Sequence[Any] | Any],
            *, now: dt.datetime) -> int:
     """Insert ``n`` rows of ``model``: ``given`` maps a field's column name (``attname``) to
@@ -86,9 +90,9 @@ def insert(model: type[models.Model], n: int, given: Mapping[str, Sequence[Any] 
             constant = convert(now)
         else:
             constant = convert(f.get_default())
-        columns.append(lambda _i, c=constant: c)
+        columns.append(_constant(constant))
     rows = (tuple(col(i) for col in columns) for i in range(n))
-    names = [f.column for f in fields]
+    names = [str(f.column) for f in fields]
     _write(model._meta.db_table, names, rows)
     return n
 
