@@ -20,16 +20,17 @@ import statistics
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tryg.accounts.models import Organisation
 from tryg.walks.figures import HELD, Figures
-from tryg.walks.models import Action, Finding, Participant, Walk
+from tryg.walks.models import Action, Finding, Walk
 from tryg.walks.states import OPEN_STATES, ActionState
 
 DAY = 86400.0
+EPOCH_DAY = dt.date(1970, 1, 1)
 
 
 class Epoch(Func):
@@ -65,31 +66,38 @@ _started = Finding.objects.annotate(
 
 
 def for_owner(organisation: Organisation, today: dt.date | None = None) -> Figures:
-    """The figures of the actions ``organisation`` is responsible for."""
+    """The figures of the actions ``organisation`` is responsible for.
+
+    Two queries (under load each round trip to the database costs more than its work): the
+    owner's actions, one row each, from the covering index (the finding's start looked up
+    for the fixed ones only), and the walks held.
+    """
     today = today or timezone.localdate()
-    actions = Action.objects.filter(organisation=organisation)
-    c = actions.aggregate(
-        findings=Count("id"),
-        open=Count("id", filter=Q(state__in=OPEN_STATES)),
-        due=Count("id", filter=Q(deadline__isnull=False)
-                  & (Q(deadline__lt=today) | Q(state=ActionState.FIXED))))
-    fixed = (actions.filter(state=ActionState.FIXED, closed_at__isnull=False)
-             .annotate(closed=Epoch(F("closed_at")),
-                       start=Subquery(_started.filter(pk=OuterRef("finding_id"))),
-                       due_day=Epoch(F("deadline")))
-             .values_list("closed", "start", "due_day").order_by())
+    today_epoch = (today - EPOCH_DAY).days * DAY
+    fixed = Q(state=ActionState.FIXED, closed_at__isnull=False)
+    rows = (Action.objects.filter(organisation=organisation)
+            .annotate(due_day=Epoch(F("deadline")), closed=Epoch(F("closed_at")),
+                      start=Case(When(fixed, then=Subquery(
+                          _started.filter(pk=OuterRef("finding_id")))),
+                          default=None, output_field=FloatField()))
+            .values_list("state", "due_day", "closed", "start").order_by())
     zone = timezone.get_current_timezone()
     days: list[float] = []
-    on_time = 0
-    for closed, start, due_day in _fetch(fixed):
+    count = open_ = due = on_time = 0
+    for state, due_day, closed, start in _fetch(rows):
+        count += 1
+        open_ += state in OPEN_STATES
+        is_fixed = state == ActionState.FIXED
+        if due_day is not None and (due_day < today_epoch or is_fixed):
+            due += 1
+        if start is None or closed is None:
+            continue
         days.append(max(0.0, (closed - start) / DAY))
         if due_day is not None and (dt.datetime.fromtimestamp(closed, zone).date()
                                     <= dt.datetime.fromtimestamp(due_day, dt.UTC).date()):
             on_time += 1
-    organised = set(Walk.objects.filter(status__in=HELD, organiser=organisation)
-                    .values_list("id", flat=True))
-    joined = set(Participant.objects.filter(walk__status__in=HELD, organisation=organisation)
-                 .values_list("walk_id", flat=True))
-    return Figures(str(organisation.pk), organisation.name, c["findings"], c["open"],
-                   c["due"], on_time, statistics.median(days) if days else None,
-                   len(organised | joined))
+    held = (Walk.objects.filter(status__in=HELD)
+            .filter(Q(organiser=organisation) | Q(participants__organisation=organisation))
+            .values("id").distinct().count())
+    return Figures(str(organisation.pk), organisation.name, count, open_, due, on_time,
+                   statistics.median(days) if days else None, held)
