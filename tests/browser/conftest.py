@@ -92,6 +92,9 @@ class ServedSite:
     screenshots: Path
     #: role → (user name, password) of the demo's users, as `tryg demo` printed them.
     users: dict[str, tuple[str, str]]
+    #: The served site's e-mail (TRYG_EMAIL_FILE_PATH: Django's file backend), for tests
+    #: that check what it sent (tests/browser/test_browser_walks.py).
+    outbox: Path | None = None
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -114,6 +117,8 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
                     f"{build.stderr[-3000:]}", pytrace=False)
     port = free_port()
     log = work / "serve.log"
+    outbox = work / "outbox"
+    env = {**env, "TRYG_EMAIL_FILE_PATH": str(outbox)}
     with log.open("wb") as out:
         server = subprocess.Popen(
             [str(tryg), "serve", "--data-dir", str(data_dir), "--port", str(port)],
@@ -126,7 +131,8 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
         users = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
             r"^\s+(administrator|analyst|coordinator|partner|walker)\s+(\S+)\s+(\S+)",
             build.stdout, re.M)}
-        yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS, users=users)
+        yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS, users=users,
+                         outbox=outbox)
     finally:
         server.terminate()
         try:

@@ -88,10 +88,20 @@ INTERNAL_MARKERS: dict[str, set[str]] = {
     "suppressed value": (float_forms(SUPPRESSED_ESTIMATE) | float_forms(SUPPRESSED_CI_LOW)
                          | float_forms(SUPPRESSED_CI_HIGH)),
     "small register count's rate": float_forms(SMALL_COUNT_RATE),
-    "private finding": ({PRIVATE_FINDING_TEXT} | float_forms(PRIVATE_FINDING_LAT)
-                        | float_forms(PRIVATE_FINDING_LON)),
 }
-ALL_MARKERS = {**MICRODATA_MARKERS, **INTERNAL_MARKERS}
+# Safety walks: a finding that is not public, with its action owned by the municipality (not
+# the planted partner's organisation), and a citizen's report awaiting moderation with the
+# reporter's contact (never published).
+WALK_FINDING_TEXT = "WALK-FINDING-MK-4711"
+REPORTER_EMAIL = "reporter-mk-9153@example.org"
+WALK_MARKERS: dict[str, set[str]] = {
+    "private walk finding": {WALK_FINDING_TEXT},
+    "citizen reporter": {REPORTER_EMAIL},
+    "Open311 post awaiting moderation": ({PRIVATE_FINDING_TEXT}
+                                         | float_forms(PRIVATE_FINDING_LAT)
+                                         | float_forms(PRIVATE_FINDING_LON)),
+}
+ALL_MARKERS = {**MICRODATA_MARKERS, **INTERNAL_MARKERS, **WALK_MARKERS}
 
 
 def leaks(body: bytes | str, markers: dict[str, set[str]] = ALL_MARKERS) -> list[str]:
@@ -109,9 +119,9 @@ class Site:
     unpublished: IndexRun
     published: IndexRun
     areas: list[Area] = field(default_factory=list)
-    #: Safety-walk findings (their ids fill Open311's request ids) and an Open311 token.
-    findings: list[int] = field(default_factory=list)
-    open311_token: str = ""
+    #: Planted walk objects' keys by kind (walk_id, action_id, photo_id, revisit_id,
+    #: finding_id, token), to fill URL parameters.
+    walks: dict[str, list[str]] = field(default_factory=dict)
 
     def ints(self) -> list[int]:
         """Primary keys and years of the planted objects (to fill URL parameters)."""
@@ -120,8 +130,6 @@ class Site:
                   *(u.pk for u in self.users.values())]
         values += list(Response.objects.values_list("pk", flat=True))
         values += list(RegisterRecord.objects.values_list("pk", flat=True))
-        values += self.findings
-        values += list(Action.objects.values_list("pk", flat=True))
         return sorted(set(values))
 
 
@@ -201,14 +209,66 @@ def plant() -> Site:
              estimate=SMALL_COUNT_RATE, se=3.0, ci_low=6000.0, ci_high=6100.0, n=3.0,
              n_eff=None),
     ])
+    walks = plant_walks(users, municipality, housing, kommune)
     return Site(users=users, wave=wave, survey_batch=survey_batch,
                 register_batch=register_batch, unpublished=unpublished, published=published,
-                areas=[kommune, district], findings=_plant_findings(),
-                open311_token=OPEN311_TOKEN)
+                areas=[kommune, district], walks={**walks, **_plant_open311(walks)})
 
 
-def _plant_findings() -> list[int]:
-    """A public finding and one posted through Open311 awaiting moderation (private)."""
+def plant_walks(users: dict[str, User], municipality: Organisation, housing: Organisation,
+                area: Area) -> dict[str, list[str]]:
+    """A held walk with a private finding (the municipality's action), the partner's own
+    action, a photo, a participant without an account, a re-walk, and a citizen's report."""
+    import io
+
+    from PIL import Image
+
+    from tryg.walks import actions, checklists, citizens, meeting
+    from tryg.walks.findings import Observation, record
+    from tryg.walks.models import Participant, Revisit, Walk
+    from tryg.walks.photos import clean, store
+
+    coordinator = users["coordinator"]
+    walk = Walk.objects.create(
+        title="Plantet vandring", area_code=area.code, date=dt.date(2031, 9, 1),
+        start_time=dt.time(20, 0), meeting_point="Torvet",
+        checklist=checklists.default_template(), organiser=municipality)
+    resident = Participant.objects.create(walk=walk, name="Beboer", email="b@example.org",
+                                          token="planted-token-" + "x" * 20)
+    private, _c = record(Observation(category="lighting", text=WALK_FINDING_TEXT,
+                                     lat=57.0401, lon=9.9101, idempotency_key="planted-1"),
+                         walk=walk, user=coordinator)
+    own, _c = record(Observation(category="graffiti", text="partnerens egen",
+                                 idempotency_key="planted-2"), walk=walk, user=coordinator)
+    actions.assign(private.action, organisation=municipality, deadline=dt.date(2031, 12, 1),
+                   user=coordinator)
+    actions.assign(own.action, organisation=housing, deadline=None, user=coordinator)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="JPEG")
+    out.seek(0)
+    photo = store(clean("p.jpg", out), finding=private)
+    out.seek(0)
+    fix_photo = store(clean("p.jpg", out), action=private.action)
+    meeting.hold_meeting(walk, user=coordinator)
+    rewalk = meeting.schedule_rewalk(walk, date=dt.date(2032, 3, 1), start_time=dt.time(20, 0),
+                                     user=coordinator)
+    report, _c = citizens.report(Observation(category="paths", text="borgerens hul",
+                                             address="Stien", idempotency_key="planted-3"),
+                                 area_code=area.code, email=REPORTER_EMAIL)
+    return {
+        "walk_id": [str(walk.pk), str(rewalk.pk)],
+        "action_id": [str(private.action.pk), str(own.action.pk), str(report.action.pk)],
+        "photo_id": [str(photo.pk), str(fix_photo.pk)],
+        "revisit_id": [str(r.pk) for r in Revisit.objects.filter(walk=rewalk)],
+        "finding_id": [str(report.pk), str(private.pk)],
+        "token": [resident.token, *Participant.objects.filter(walk=rewalk)
+                  .values_list("token", flat=True)],
+    }
+
+
+def _plant_open311(walks: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Open311: a public finding and one posted through Open311 awaiting moderation (its
+    text and exact position are the "private finding" marker); URL parameter values."""
     public = Finding(category="lighting", is_public=True, text="Mørk sti", area_code="D999-1")
     public.set_position(57.05, 9.92)
     public.save()
@@ -219,4 +279,9 @@ def _plant_findings() -> list[int]:
     private.save()
     for finding in (public, private):
         Action.objects.create(finding=finding)
-    return [public.pk, private.pk]
+    return {
+        "format": ["json", "xml"],
+        "service_code": ["lighting", "no-such-service"],
+        "request_id": [str(public.pk), str(private.pk), *walks.get("finding_id", []), "x"],
+        "token": [*walks.get("token", []), OPEN311_TOKEN, "unknown"],
+    }

@@ -37,6 +37,7 @@ from planted import (
     ALL_MARKERS,
     INTERNAL_MARKERS,
     MICRODATA_MARKERS,
+    WALK_MARKERS,
     Site,
     leaks,
     plant,
@@ -47,14 +48,13 @@ from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.surveys.models import Response, Wave
-from tryg.walks.models import Participant
 
 #: Requests per URL pattern at most (patterns with several free parameters).
 MAX_PER_PATTERN = 40
 #: Kinds that make a URL one to be refused outright. (A list that names an unpublished run
 #: to analysts, e.g. /api/runs, may serve the others a filtered list: the leak check still
 #: makes sure the run is not in it.)
-REFUSE_KINDS = {*MICRODATA_MARKERS, "unpublished run result"}
+REFUSE_KINDS = {*MICRODATA_MARKERS, "unpublished run result", "citizen reporter"}
 
 
 @dataclass(frozen=True)
@@ -95,17 +95,14 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
     if name == "app_label":
         return [c.label for c in apps.get_app_configs()]
     specific: dict[str, list[Any]] = {
-        "format": ["json", "xml"],  # Open311
-        "service_code": ["lighting", "no-such-service"],
-        "request_id": [*site.findings, "x"],
-        "token": [site.open311_token, "unknown",
-                  *Participant.objects.values_list("token", flat=True)[:5]],
         "year": [site.wave.year],
         "run_id": [site.unpublished.pk, site.published.pk],
         "batch_id": [site.register_batch.pk, site.survey_batch.pk],
     }
     if name in specific:
         return [str(v) for v in specific[name]]
+    if name in site.walks:  # safety walks (walk_id, action_id, photo_id, token, ...), Open311
+        return site.walks[name]
     # Unknown parameter (a URL added later): every planted key, code and name.
     pool = [str(v) for v in site.ints()]
     pool += [a.code for a in site.areas] + [site.unpublished.spec.spec_id]
@@ -237,7 +234,7 @@ def test_no_visitor_without_the_right_gets_data_from_any_url(site: Site) -> None
 
     viewers: dict[str, set[str]] = {
         "anonymous": set(), "partner": set(), "walker": set(),
-        "coordinator": set(INTERNAL_MARKERS),
+        "coordinator": set(INTERNAL_MARKERS) | set(WALK_MARKERS),
     }
     failures: list[str] = []
     for who, allowed in viewers.items():
@@ -297,3 +294,38 @@ def test_publishing_is_refused_to_those_without_the_right(site: Site, who: str) 
         url = reverse("analyse:publish", args=[site.unpublished.pk])
         assert client.post(url).status_code == 404
         assert client.get(reverse("analyse:run", args=[site.unpublished.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_partner_is_refused_every_url_of_an_action_not_its_own(site: Site) -> None:
+    """Safety walks: every URL naming a walk, or an action (or its photo) of another
+    organisation, answers the planted partner 401/403/404 (GET and POST)."""
+    from tryg.walks.models import Action, Photo
+
+    partner = site.users["partner"]
+    others = {str(a) for a in Action.objects.exclude(organisation=partner.organisation)
+              .values_list("pk", flat=True)}
+    own = {str(a) for a in Action.objects.filter(organisation=partner.organisation)
+           .values_list("pk", flat=True)}
+    assert others and own
+    foreign_photos = {str(p.pk) for p in Photo.objects.select_related("action", "finding")
+                      if str((p.action or Action.objects.get(finding=p.finding)).pk) in others}
+    client = _client(partner)
+    checked = 0
+    failures: list[str] = []
+    found, _ = targets(site)
+    for target in found:
+        kwargs = resolve(urlparse(target.url).path).kwargs
+        if not ({"walk_id", "revisit_id"} & set(kwargs)
+                or kwargs.get("action_id") in others
+                or kwargs.get("photo_id") in foreign_photos):
+            continue
+        for method in ("get", "post"):
+            response = _request(client, partner, method, target.url)
+            checked += 1
+            if not denied(response):
+                failures.append(f"partner {method.upper()} {target.url}: {response.status_code}")
+    assert checked >= 20 and not failures, "\n".join(failures)
+    for pk in own:  # the partner's own action is open to it
+        assert _request(client, partner, "get", reverse("walks:action", args=[pk])
+                        ).status_code == 200

@@ -167,6 +167,9 @@ def _build(data_dir: Path, kind: str, source: Path | None, seed: int,
     else:
         users = make_users(fictional_organisations())
         _build_fictional(files, seed, steps)
+    from tryg.walks.demo import make_demo_walks
+
+    steps(f"fictional safety walks: {make_demo_walks()} findings")
     run_and_publish(steps)
     _write_marker(data_dir, kind=kind, complete=True, source=str(source or ""), seed=seed)
     return users

@@ -17,6 +17,7 @@ from tryg.cli.index import index
 from tryg.cli.open311 import open311
 from tryg.cli.site import manage, serve
 from tryg.cli.users import user
+from tryg.cli.walks import walks
 
 #: The parts of tryg, in the order a user meets them, with their state.
 COMPONENTS: tuple[tuple[str, str], ...] = (
@@ -68,6 +69,7 @@ tryg.add_command(manage)
 tryg.add_command(import_)
 tryg.add_command(user)
 tryg.add_command(open311)
+tryg.add_command(walks)
 
 
 def main() -> None:

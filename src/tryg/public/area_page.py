@@ -17,6 +17,7 @@ from tryg.public import charts, data
 from tryg.public.data import Published
 from tryg.public.measures import GAP, component_ids, composite_id
 from tryg.public.present import present, trend_points, unit_note
+from tryg.walks.public import area_findings
 
 
 def _parent(published: Published, code: str, level: str) -> tuple[str, str] | None:
@@ -105,6 +106,8 @@ def area_context(published: Published, language: str, code: str) -> dict[str, An
         "components": _components(published, language, code),
         "similar": similar,
         "similar_label": similar_info.label(language) if similar_info else "",
+        # Safety walks: public findings (approved, positions rounded) and the area's figures.
+        "walk_findings": area_findings(code),
         "own_similar": (present(similar_info, r, language)
                         if similar_info and (r := data.latest(published, code, similar_measure))
                         else None),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q
@@ -112,3 +113,46 @@ def per_owner(today: dt.date | None = None) -> list[Figures]:
                            c.get("findings", 0), c.get("open", 0), c.get("due", 0),
                            c.get("on_time", 0), medians.get(key), len(walk_sets.get(key, ()))))
     return out
+
+
+# -- cached, for the pages -----------------------------------------------------------------
+# The pages ask the cache; a save or delete of an action, finding, walk or participant
+# (signals, tryg.walks.apps) moves the generation on, so the next page computes afresh. With
+# a per-process cache (the default local memory) another process may show figures up to
+# CACHE_SECONDS old; a shared cache (Redis) has none of that lag. Bulk writes that bypass
+# the signals (imports) call :func:`invalidate`.
+
+GENERATION_KEY = "walks:figures:generation"
+CACHE_SECONDS = 300
+
+
+def invalidate(**_ignored: object) -> None:
+    """Make the cached figures stale (a signal receiver, hence the keyword arguments)."""
+    from django.core.cache import cache
+
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 1, None)
+
+
+def cached_per_owner(today: dt.date | None = None) -> list[Figures]:
+    today = today or timezone.localdate()
+    return _cached("owner", today, lambda: per_owner(today))
+
+
+def cached_per_area(today: dt.date | None = None) -> list[Figures]:
+    today = today or timezone.localdate()
+    return _cached("area", today, lambda: per_area(today))
+
+
+def _cached(name: str, today: dt.date, compute: Callable[[], list[Figures]]) -> list[Figures]:
+    from django.core.cache import cache
+
+    generation = cache.get_or_set(GENERATION_KEY, 1, None)
+    key = f"walks:figures:{name}:{generation}:{today.isoformat()}"
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, CACHE_SECONDS)
+    return list(found)

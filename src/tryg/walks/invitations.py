@@ -112,3 +112,19 @@ def send_summary(walk: Walk, lines: list[dict[str, str]], *, base_url: str,
     count = _send(messages)
     Walk.objects.filter(pk=walk.pk).update(summary_sent_at=now)
     return count
+
+
+def remind_due(*, today: dt.date, within_days: int, base_url: str,
+               now: dt.datetime | None = None) -> int:
+    """Remind the participants (with an address, not yet reminded) of the planned walks in the
+    next ``within_days`` days; the number of e-mails sent. Run it daily (``tryg walks
+    remind`` from cron, or a job of the task queue)."""
+    from tryg.walks.states import WalkStatus
+
+    sent = 0
+    walks = Walk.objects.filter(status=WalkStatus.PLANNED, date__gte=today,
+                                date__lte=today + dt.timedelta(days=within_days))
+    for walk in walks.order_by("date", "id"):
+        due = walk.participants.filter(reminded_at__isnull=True).exclude(email="")
+        sent += invite(walk, list(due), base_url=base_url, reminder=True, now=now)
+    return sent

@@ -6,12 +6,15 @@ finding's position is rounded to about ten metres.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from tryg.areas.models import Area
 from tryg.walks import states
 from tryg.walks.checklists import category_label
 from tryg.walks.citizens import publicly_visible
 from tryg.walks.figures import for_area
+from tryg.walks.svgmap import Sketch, sketch
 
 #: Most findings listed on an area page.
 AREA_LIMIT = 50
@@ -31,4 +34,18 @@ def area_findings(code: str) -> dict[str, Any]:
             "lat": round(f.lat, 4) if f.lat is not None else None,
             "lon": round(f.lon, 4) if f.lon is not None else None,
         })
-    return {"findings": findings, "figures": for_area(code)}
+    return {"findings": findings, "figures": for_area(code),
+            "sketch": _sketch(code, findings)}
+
+
+def _sketch(code: str, findings: list[dict[str, Any]]) -> Sketch | None:
+    placed = [(f["lon"], f["lat"], f"{f['category']}: {f['state']}") for f in findings
+              if f["lat"] is not None]
+    if not placed:
+        return None
+    text = Area.objects.filter(code=code).values_list("geometry", flat=True).first()
+    try:
+        geometry = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        geometry = None
+    return sketch(geometry, placed)

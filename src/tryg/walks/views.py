@@ -12,14 +12,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.forms import ChoiceField
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
 )
-from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +44,7 @@ from tryg.walks.forms import (
 from tryg.walks.invitations import invite, new_token, send_summary
 from tryg.walks.models import Action, Finding, Participant, Photo, Revisit, Walk
 from tryg.walks.photos import CleanImage, PhotoError, clean, store
+from tryg.web import params
 from tryg.web.access import require
 
 STATIC = Path(__file__).resolve().parent / "static" / "walks"
@@ -371,7 +370,7 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
 
 
 @never_cache
-def photo(request: HttpRequest, photo_id: int) -> HttpResponseBase:
+def photo(request: HttpRequest, photo_id: int) -> HttpResponse:
     found = Photo.objects.select_related("finding", "action", "action__finding").filter(
         pk=photo_id).first()
     if found is None:
@@ -380,8 +379,11 @@ def photo(request: HttpRequest, photo_id: int) -> HttpResponseBase:
     allowed = action is not None and roles.can_see_action(request.user, action)
     if not allowed:
         raise Http404
-    return FileResponse(default_storage.open(str(found.image.name), "rb"),
-                        content_type=found.content_type)
+    # Stored photos are small (re-encoded, at most MAX_SIDE pixels a side): read them whole
+    # rather than stream an open file.
+    with default_storage.open(str(found.image.name), "rb") as stored:
+        data = stored.read()
+    return HttpResponse(data, content_type=found.content_type)
 
 
 # -- closing meeting, re-walk, summary ---------------------------------------------------------
@@ -447,16 +449,18 @@ def walk_summary(request: HttpRequest, walk_id: int) -> HttpResponse:
 
 # -- citizens ----------------------------------------------------------------------------------
 
-def _report_form(data: Any = None) -> ReportForm:
+def _report_form(data: Any = None, area_code: str = "") -> ReportForm:
     template = checklists.default_template()
     return ReportForm(data, categories=[(c.code, checklists.category_label(c.code, c.name))
                                         for c in template.categories.all()],
-                      parameters=[], rating_max=template.rating_max)
+                      parameters=[], rating_max=template.rating_max,
+                      initial={"area_code": area_code})
 
 
 def report(request: HttpRequest) -> HttpResponse:
-    """The public form "report an unsafe place" (anonymous allowed, rate-limited)."""
-    form = _report_form(request.POST or None)
+    """The public form "report an unsafe place" (anonymous allowed, rate-limited); linked
+    from an area's page with ``?area=<code>``."""
+    form = _report_form(request.POST or None, params.text(request, "area", max_length=40))
     if request.method == "POST":
         if not citizens.allow(client_ip(request)):
             return render(request, "walks/report.html", {"form": form, "limited": True},
@@ -507,7 +511,7 @@ def moderate(request: HttpRequest, finding_id: int) -> HttpResponse:
 @require(roles.can_see_walk_figures)
 def figures_page(request: HttpRequest) -> HttpResponse:
     return render(request, "walks/figures.html", {
-        "owners": figures.per_owner(), "areas": figures.per_area()})
+        "owners": figures.cached_per_owner(), "areas": figures.cached_per_area()})
 
 
 

@@ -53,7 +53,7 @@
         var box = svg.getBoundingClientRect();
         var x = (e.clientX - box.left) * WIDTH / box.width;
         var y = (e.clientY - box.top) * self.height / box.height;
-        onTap(self.unproject(x, y));
+        onTap(self.unproject([x, y]));
       });
     }
     container.appendChild(svg);

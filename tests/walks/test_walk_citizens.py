@@ -1,0 +1,163 @@
+"""Citizens' reports: anonymous, rate-limited per address, moderated before public."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.test.utils import override_settings
+from walk_fixtures import NOW, finding, organisations, users, walk
+
+from tryg.walks import citizens, figures
+from tryg.walks.models import Action, Finding
+from tryg.walks.public import area_findings
+from tryg.walks.states import ActionState as S
+
+REPORT = {"idempotency_key": "c-1", "category": "lighting", "text": "CITIZEN-TEXT-41",
+          "address": "Parken", "name": "REPORTER-NAME-7", "email": "reporter7@example.org",
+          "area_code": "K1"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_report_is_not_public_before_moderation_and_never_shows_the_reporter() -> None:
+    client = Client()
+    form = client.get("/meld-utrygt-sted/?area=K1")
+    assert b'name="area_code" value="K1"' in form.content
+    response = client.post("/meld-utrygt-sted/", REPORT)
+    assert response.status_code == 302
+    report = Finding.objects.get()
+    assert report.source == "citizen" and report.moderation == "pending"
+    assert not report.is_public and Action.objects.filter(finding=report).exists()
+    assert area_findings("K1")["findings"] == []
+    citizens.moderate(report, approve=True)
+    shown = area_findings("K1")["findings"]
+    assert [r["text"] for r in shown] == ["CITIZEN-TEXT-41"]
+    assert "REPORTER" not in repr(shown) and "reporter7" not in repr(shown)
+
+
+@pytest.mark.django_db
+def test_the_public_sees_only_public_positions() -> None:
+    w = walk(area_code="K1")
+    hidden = finding(w, lat=57.123456, lon=9.654321, text="PRIVATE")
+    shown = finding(w, lat=57.111111, lon=9.922222, text="PUBLIC", key="p")
+    shown.is_public = True
+    shown.save()
+    rows = area_findings("K1")["findings"]
+    assert [(r["text"], r["lat"], r["lon"]) for r in rows] == [("PUBLIC", 57.1111, 9.9222)]
+    assert hidden.lat is not None and "57.1234" not in repr(rows)
+
+
+@pytest.mark.django_db
+@override_settings(TRYG_REPORTS_PER_HOUR=2)
+def test_reports_are_rate_limited_per_address() -> None:
+    client = Client()
+    for i in range(2):
+        response = client.post("/meld-utrygt-sted/", {**REPORT, "idempotency_key": f"r{i}"},
+                               REMOTE_ADDR="198.51.100.7")
+        assert response.status_code == 302
+    refused = client.post("/meld-utrygt-sted/", {**REPORT, "idempotency_key": "r9"},
+                          REMOTE_ADDR="198.51.100.7")
+    assert refused.status_code == 429
+    # a forged X-Forwarded-For from an untrusted peer does not reset the count
+    forged = client.post("/meld-utrygt-sted/", {**REPORT, "idempotency_key": "r10"},
+                         REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert forged.status_code == 429
+    other = client.post("/meld-utrygt-sted/", {**REPORT, "idempotency_key": "r11"},
+                        REMOTE_ADDR="198.51.100.8")
+    assert other.status_code == 302
+    assert Finding.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_moderation_is_for_coordinators_only() -> None:
+    orgs = organisations()
+    people = users(orgs)
+    Client().post("/meld-utrygt-sted/", REPORT)
+    report = Finding.objects.get()
+    partner = Client()
+    partner.force_login(people["partner"])
+    assert partner.get("/tryghedsvandringer/moderation/").status_code == 403
+    assert partner.post(f"/tryghedsvandringer/moderation/{report.pk}/",
+                        {"decision": "approve"}).status_code == 403
+    coordinator = Client()
+    coordinator.force_login(people["coordinator"])
+    page = coordinator.get("/tryghedsvandringer/moderation/")
+    assert b"reporter7@example.org" in page.content
+    coordinator.post(f"/tryghedsvandringer/moderation/{report.pk}/", {"decision": "approve"})
+    report.refresh_from_db()
+    assert report.is_public and report.moderation == "approved"
+
+
+@pytest.mark.django_db
+def test_figures_per_owner_and_area() -> None:
+    from tryg.walks import actions
+
+    orgs = organisations()
+    people = users(orgs)
+    w = walk(area_code="K1", status="held", organiser=orgs["municipality"])
+    made = [Action.objects.get(finding=finding(w, key=str(i), now=NOW)) for i in range(4)]
+    deadline = dt.date(2026, 10, 10)
+    for a in made:
+        actions.assign(a, organisation=orgs["housing"], deadline=deadline,
+                       user=people["coordinator"])
+    # fixed after 2 days (on time) and after 20 days (late); one open, overdue; one open, new
+    actions.move(made[0], S.FIXED, user=people["partner"], now=NOW + dt.timedelta(days=2))
+    actions.move(made[1], S.FIXED, user=people["partner"], now=NOW + dt.timedelta(days=20))
+    owners = {f.name: f for f in figures.per_owner(today=dt.date(2026, 11, 1))}
+    housing = owners["Boligselskab W"]
+    assert housing.open_findings == 2 and housing.findings == 4
+    assert housing.due == 4 and housing.fixed_by_deadline == 1
+    assert housing.share_fixed_by_deadline == 0.25
+    assert housing.median_days_to_fix == 11.0
+    assert owners["Testkommune W"].walks_held == 1
+    area = figures.for_area("K1", today=dt.date(2026, 11, 1))
+    assert (area.open_findings, area.walks_held, area.median_days_to_fix) == (2, 1, 11.0)
+    assert figures.for_area("nowhere").findings == 0
+    client = Client()
+    client.force_login(people["partner"])
+    page = client.get("/tryghedsvandringer/tal/")
+    assert page.status_code == 200 and b"25 %" in page.content
+
+
+@pytest.mark.django_db
+def test_the_figures_page_is_cached_until_an_action_changes() -> None:
+    from tryg.walks import actions
+
+    orgs = organisations()
+    people = users(orgs)
+    w = walk(area_code="K2")
+    action = Action.objects.get(finding=finding(w, key="c1"))
+    actions.assign(action, organisation=orgs["police"], deadline=None,
+                   user=people["coordinator"])
+    first = {f.name: f.open_findings for f in figures.cached_per_owner()}
+    assert first["Politi W"] == 1
+    actions.move(action, S.FIXED, user=people["coordinator"])
+    assert {f.name: f.open_findings for f in figures.cached_per_owner()}["Politi W"] == 0
+
+
+@pytest.mark.django_db
+def test_the_area_sketch_draws_public_points_only() -> None:
+    from tryg.areas.models import Area
+    from tryg.imports.models import ImportBatch
+
+    batch = ImportBatch.objects.create(kind="areas", file_name="a.csv", sha256="d" * 64)
+    Area.objects.create(code="K3", name="Sketch", level="kommune", import_batch=batch,
+                        geometry='{"type": "Polygon", "coordinates": '
+                                 '[[[9.9, 57.0], [10.0, 57.0], [10.0, 57.1], [9.9, 57.0]]]}')
+    w = walk(area_code="K3")
+    finding(w, lat=57.05, lon=9.95, text="hidden")
+    shown = finding(w, lat=57.02, lon=9.98, text="shown", key="s")
+    shown.is_public = True
+    shown.save()
+    sketch = area_findings("K3")["sketch"]
+    assert sketch is not None and sketch.outline.startswith("M") and sketch.outline.endswith("Z")
+    assert len(sketch.points) == 1
+    x, y, _title = sketch.points[0]
+    assert 0 < x < sketch.width and 0 < y < sketch.height
