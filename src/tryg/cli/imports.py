@@ -235,10 +235,10 @@ def withdraw(batch_id: int, data_dir: str | None) -> None:
 def reports(files: tuple[str, ...], mapping: str | None, columns: tuple[str, ...],
             date_format: str | None, timezone_name: str | None, public: bool,
             encoding: str | None, progress: bool, data_dir: str | None) -> None:
-    """Import existing public-space reports (311 requests) as findings with actions.
+    """Import public-space reports (311 requests).
 
-    Each file is checked whole, then written in one transaction; rows whose id was imported
-    before are skipped."""
+    They become findings with their actions. Each file is checked whole, then written in one
+    transaction; rows whose id was imported before are skipped."""
     _run(data_dir, files, "tryg.walks.reports_import:import_file", mapping=mapping,
          columns=_mapping(columns, "--column"), date_format=date_format,
          timezone_name=timezone_name, public=public, encoding=encoding,

@@ -14,7 +14,9 @@ _DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False), default
 
 @click.group("open311")
 def open311() -> None:
-    """The Open311 GeoReport v2 interface (/open311/v2/)."""
+    """Open311 GeoReport v2 (/open311/v2/).
+
+    Other city systems read the public findings there and post new ones with a key."""
 
 
 @open311.group("key")
@@ -27,7 +29,9 @@ def key() -> None:
 @click.option("--name", default="", help="What the key is for (e.g. the system using it).")
 @_DATA_DIR
 def add(organisation: str, name: str, data_dir: str | None) -> None:
-    """Make a key for ORGANISATION (by name) and print it once."""
+    """Make a key for ORGANISATION, print it once.
+
+    ORGANISATION is the organisation's name; only the key's hash is stored."""
     from tryg.cli.site import setup_site
 
     setup_site(data_dir)
@@ -47,7 +51,9 @@ def add(organisation: str, name: str, data_dir: str | None) -> None:
 @key.command("list")
 @_DATA_DIR
 def list_(data_dir: str | None) -> None:
-    """List the keys (never the keys themselves: their first characters)."""
+    """List the keys by their first characters.
+
+    The keys themselves are never stored, so never shown."""
     from tryg.cli.site import setup_site
 
     setup_site(data_dir)
