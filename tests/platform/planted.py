@@ -23,6 +23,8 @@ from tryg.index import load_spec
 from tryg.jobs.models import Job
 from tryg.runs.models import IndexRun, ResultRow, StoredSpec
 from tryg.surveys.models import Response, Wave
+from tryg.walks.models import Action, Finding
+from tryg.walks.states import Moderation
 
 WAVE_YEAR = 2031
 
@@ -48,6 +50,11 @@ PUBLIC_ESTIMATE = 5512.8125
 # (owned by the municipality, not by the planted partner's housing association).
 UNPUBLISHED_MEASUREMENT = 3141.59375
 UNPUBLISHED_INITIATIVE = "HIDDEN-INITIATIVE-MK-62"
+# A finding posted through Open311 and not yet moderated: its text and exact position.
+PRIVATE_FINDING_TEXT = "PRIVATE-FINDING-MK-4417"
+PRIVATE_FINDING_LAT = 57.03857421875
+PRIVATE_FINDING_LON = 9.93359375
+OPEN311_TOKEN = "planted-open311-token"
 
 
 def client_as(site: Site, who: str) -> Client:
@@ -97,6 +104,9 @@ REPORTER_EMAIL = "reporter-mk-9153@example.org"
 WALK_MARKERS: dict[str, set[str]] = {
     "private walk finding": {WALK_FINDING_TEXT},
     "citizen reporter": {REPORTER_EMAIL},
+    "Open311 post awaiting moderation": ({PRIVATE_FINDING_TEXT}
+                                         | float_forms(PRIVATE_FINDING_LAT)
+                                         | float_forms(PRIVATE_FINDING_LON)),
 }
 ALL_MARKERS = {**MICRODATA_MARKERS, **INTERNAL_MARKERS, **WALK_MARKERS}
 
@@ -214,7 +224,7 @@ def plant() -> Site:
     return Site(users=users, wave=wave, survey_batch=survey_batch,
                 register_batch=register_batch, unpublished=unpublished, published=published,
                 areas=[kommune, district], strategy=plant_strategy(municipality, district),
-                walks=walks)
+                walks={**walks, **_plant_open311(walks)})
 
 
 def plant_strategy(owner: Organisation, area: Area) -> dict[str, int]:
@@ -253,7 +263,6 @@ def plant_strategy(owner: Organisation, area: Area) -> dict[str, int]:
     return {"strategy": strategy.pk, "focus_area": focus.pk, "initiative": shown.pk,
             "hidden_initiative": hidden.pk, "indicator": manual.pk,
             "measurement": measurement.pk, "note": note.pk}
-
 
 
 def plant_walks(users: dict[str, User], municipality: Organisation, housing: Organisation,
@@ -304,4 +313,25 @@ def plant_walks(users: dict[str, User], municipality: Organisation, housing: Org
         "finding_id": [str(report.pk), str(private.pk)],
         "token": [resident.token, *Participant.objects.filter(walk=rewalk)
                   .values_list("token", flat=True)],
+    }
+
+
+def _plant_open311(walks: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Open311: a public finding and one posted through Open311 awaiting moderation (its
+    text and exact position are the "private finding" marker); URL parameter values."""
+    public = Finding(category="lighting", is_public=True, text="Mørk sti", area_code="D999-1")
+    public.set_position(57.05, 9.92)
+    public.save()
+    private = Finding(category="lighting", source=Finding.Source.OPEN311,
+                      text=PRIVATE_FINDING_TEXT, moderation=Moderation.PENDING,
+                      idempotency_key=f"open311:{OPEN311_TOKEN}", area_code="D999-1")
+    private.set_position(PRIVATE_FINDING_LAT, PRIVATE_FINDING_LON)
+    private.save()
+    for finding in (public, private):
+        Action.objects.create(finding=finding)
+    return {
+        "format": ["json", "xml"],
+        "service_code": ["lighting", "no-such-service"],
+        "request_id": [str(public.pk), str(private.pk), *walks.get("finding_id", []), "x"],
+        "token": [*walks.get("token", []), OPEN311_TOKEN, "unknown"],
     }

@@ -97,7 +97,7 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
         return [str(ContentType.objects.get_for_model(m).pk) for m in sensitive]
     if name == "app_label":
         return [c.label for c in apps.get_app_configs()]
-    specific = {
+    specific: dict[str, list[Any]] = {
         "year": [site.wave.year],
         "run_id": [site.unpublished.pk, site.published.pk],
         "batch_id": [site.register_batch.pk, site.survey_batch.pk],
@@ -110,7 +110,7 @@ def candidates(name: str, pattern: URLPattern, site: Site) -> list[str]:
     }
     if name in specific:
         return [str(v) for v in specific[name]]
-    if name in site.walks:  # safety walks: walk_id, action_id, photo_id, token, ...
+    if name in site.walks:  # safety walks (walk_id, action_id, photo_id, token, ...), Open311
         return site.walks[name]
     # Unknown parameter (a URL added later): every planted key, code and name.
     pool = [str(v) for v in site.ints()]

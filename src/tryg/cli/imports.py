@@ -213,3 +213,33 @@ def withdraw(batch_id: int, data_dir: str | None) -> None:
     made = ", ".join(f"{n:,} {what}" for what, n in deleted.items())
     click.echo(f"import #{batch_id} ({record.file_name}) withdrawn: deleted {made}; "
                "run the index again for it to show")
+
+
+@import_.command("reports")
+@_FILES
+@click.option("--mapping", metavar="NAME|FILE.toml",
+              help="Which column holds what: a TOML mapping file, or a shipped one by name "
+                   "(boston-311).")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=FILE_COLUMN",
+              help="Name the file's column for a field (category, opened, status, closed, "
+                   "deadline, latitude, longitude, external_id, text, address); repeat. "
+                   "Overrides the mapping file.")
+@click.option("--date-format", help="strptime format of the dates (default ISO 8601).")
+@click.option("--timezone", "timezone_name",
+              help="Time zone of dates without one (default Europe/Copenhagen).")
+@click.option("--public", is_flag=True,
+              help="Show the imported findings publicly (open data) on the map and in Open311.")
+@click.option("--encoding", help="Text encoding (default: UTF-8 if valid, else Windows-1252).")
+@_PROGRESS
+@_DATA_DIR
+def reports(files: tuple[str, ...], mapping: str | None, columns: tuple[str, ...],
+            date_format: str | None, timezone_name: str | None, public: bool,
+            encoding: str | None, progress: bool, data_dir: str | None) -> None:
+    """Import public-space reports (311 requests).
+
+    They become findings with their actions. Each file is checked whole, then written in one
+    transaction; rows whose id was imported before are skipped."""
+    _run(data_dir, files, "tryg.walks.reports_import:import_file", mapping=mapping,
+         columns=_mapping(columns, "--column"), date_format=date_format,
+         timezone_name=timezone_name, public=public, encoding=encoding,
+         progress=_progress(progress))

@@ -14,6 +14,7 @@ from tryg.cli.demo import demo
 from tryg.cli.demo_data import demo_data
 from tryg.cli.imports import import_
 from tryg.cli.index import index
+from tryg.cli.open311 import open311
 from tryg.cli.ops import backup, check, restore, worker
 from tryg.cli.report import report
 from tryg.cli.site import manage, serve
@@ -76,6 +77,7 @@ tryg.add_command(worker)
 tryg.add_command(check)
 tryg.add_command(backup)
 tryg.add_command(restore)
+tryg.add_command(open311)
 tryg.add_command(walks)
 tryg.add_command(report)
 

@@ -20,26 +20,31 @@ from tryg.walks.findings import Observation, record
 from tryg.walks.models import Finding
 from tryg.walks.states import Moderation
 
+#: Sources whose findings wait for a moderator (citizens' forms, Open311 posts).
+MODERATED_SOURCES = (Finding.Source.CITIZEN, Finding.Source.OPEN311)
+
 
 def per_hour() -> int:
     return int(getattr(settings, "TRYG_REPORTS_PER_HOUR", 5))
 
 
-def _key(address: str, now: dt.datetime) -> str:
-    return f"walks:reports:{address}:{now:%Y%m%d%H}"
+def _key(address: str, now: dt.datetime, bucket: str = "reports") -> str:
+    return f"walks:{bucket}:{address}:{now:%Y%m%d%H}"
 
 
-def allow(address: str, *, now: dt.datetime | None = None) -> bool:
-    """Count one report from ``address`` in this clock hour; False once over the limit."""
+def allow(address: str, *, now: dt.datetime | None = None, bucket: str = "reports",
+          limit: int | None = None) -> bool:
+    """Count one report from ``address`` in this clock hour; False once over the limit
+    (``limit``, default :func:`per_hour`; ``bucket`` keeps other senders' counts apart)."""
     now = now or timezone.now()
-    key = _key(address, now)
+    key = _key(address, now, bucket)
     cache.add(key, 0, timeout=3600)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=3600)
         count = 1
-    return int(count) <= per_hour()
+    return int(count) <= (per_hour() if limit is None else limit)
 
 
 def report(observation: Observation, *, area_code: str, name: str = "", email: str = "",
@@ -56,7 +61,7 @@ def moderate(finding: Finding, *, approve: bool) -> None:
 
 
 def pending() -> Any:
-    return Finding.objects.filter(source=Finding.Source.CITIZEN,
+    return Finding.objects.filter(source__in=MODERATED_SOURCES,
                                   moderation=Moderation.PENDING).order_by("created_at")
 
 

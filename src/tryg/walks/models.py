@@ -283,6 +283,9 @@ class Action(models.Model):
         verbose_name_plural = _("actions")
         indexes = [
             models.Index(fields=["organisation", "state"], name="walks_action_owner"),
+            # One owner's figures read from the index alone (tryg.walks.owner_figures).
+            models.Index(fields=["organisation", "state", "deadline", "closed_at", "finding"],
+                         name="walks_action_owner_figures"),
             models.Index(fields=["state", "deadline"], name="walks_action_state"),
         ]
 
@@ -364,3 +367,7 @@ class Photo(models.Model):
             condition=(models.Q(finding__isnull=False, action__isnull=True)
                        | models.Q(finding__isnull=True, action__isnull=False)),
             name="walks_photo_one_owner")]
+
+
+# Models kept beside the code that uses them, registered with this app.
+from tryg.walks.open311.models import ApiKey  # noqa: E402,F401

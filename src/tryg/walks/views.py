@@ -495,7 +495,8 @@ def moderation(request: HttpRequest) -> HttpResponse:
 @require(roles.can_moderate_reports)
 @require_POST
 def moderate(request: HttpRequest, finding_id: int) -> HttpResponse:
-    finding = get_object_or_404(Finding, pk=finding_id, source=Finding.Source.CITIZEN)
+    finding = get_object_or_404(Finding, pk=finding_id,
+                                source__in=citizens.MODERATED_SOURCES)
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         return HttpResponseBadRequest(_("Choose approve or reject."))

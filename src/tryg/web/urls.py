@@ -22,4 +22,5 @@ urlpatterns = [
     path("api/", include("tryg.api.urls")),
     path("", include("tryg.strategy.urls")),
     path("", include("tryg.walks.urls")),
+    path("open311/v2/", include("tryg.walks.open311.urls")),
 ]
