@@ -155,7 +155,7 @@ def worker(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     from tryg.areas.models import Area
-    from tryg.crime.models import RegisterCount
+    from tryg.police_register.models import RegisterCount
     from tryg.imports.register import import_register
 
     features = json.loads(Path(args.areas).read_text())

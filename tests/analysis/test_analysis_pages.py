@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from planted import (
+
+from support.planted import (
     OFFENCE,
     PUBLIC_ESTIMATE,
     RESPONDENT,
@@ -21,11 +22,10 @@ from planted import (
     leaks,
     plant,
 )
-
 from tryg.accounts.models import AuditEvent
+from tryg.analysis import data_views
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.surveys.models import Response
-from tryg.web import data_views
 
 
 @pytest.fixture

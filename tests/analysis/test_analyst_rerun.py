@@ -11,9 +11,9 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from planted import client_as, plant
-from test_runs import store_demo
 
+from support.planted import client_as, plant
+from support.stored_demo import store_demo
 from tryg import index
 from tryg.accounts.models import AuditEvent, Role, User
 from tryg.demo import DemoData, generate

@@ -15,10 +15,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
-from test_runs import store_demo
 
+from support.stored_demo import store_demo
 from tryg import index
 from tryg.accounts.models import AuditEvent, Organisation, Role, User
+from tryg.analysis.figures import figure
 from tryg.areas.models import Area, Population
 from tryg.cli.main import tryg
 from tryg.demo import DemoData, generate
@@ -28,7 +29,6 @@ from tryg.index.population import check_population
 from tryg.runs.models import IndexRun
 from tryg.runs.services import publish, results_frame, run_index
 from tryg.surveys.models import Response, Wave
-from tryg.web.figures import figure
 
 pytestmark = pytest.mark.django_db
 

@@ -19,17 +19,17 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from planted import client_as, plant
-from test_runs import store_demo
 
+from support.planted import client_as, plant
+from support.stored_demo import store_demo
 from tryg import index
 from tryg.accounts.models import Role, User
 from tryg.areas.models import Area, AreaLink, Population
-from tryg.crime.models import RegisterCount
 from tryg.demo import DemoData, generate
 from tryg.index.hierarchy import build_hierarchy
 from tryg.index.inputs import Areas
 from tryg.index.spec import Publication
+from tryg.police_register.models import RegisterCount
 from tryg.runs import quality
 from tryg.runs.models import IndexRun
 from tryg.runs.services import store_spec

@@ -6,7 +6,8 @@ import re
 
 import pytest
 from django.test import Client
-from planted import (
+
+from support.planted import (
     PUBLIC_ESTIMATE,
     RESPONDENT,
     SUPPRESSED_ESTIMATE,
@@ -16,7 +17,6 @@ from planted import (
     client_as,
     plant,
 )
-
 from tryg.runs.models import IndexRun
 
 

@@ -8,9 +8,7 @@ database is then read with plain SQL.
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,19 +20,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.hashers import check_password
 
-TRYG = Path(sys.executable).parent / "tryg"
+from support.commands import TRYG, env, free_port, tryg
+
 USER_LINE = re.compile(r"^\s+(administrator|analyst|coordinator|partner|walker)\s+(\S+)\s+(\S+)")
-
-
-def env() -> dict[str, str]:
-    """The environment without the test suite's Django and tryg settings."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("DJANGO_", "TRYG_")) and k != "DATABASE_URL"}
-
-
-def tryg(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TRYG), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, check=False, env=env())
 
 
 def query(folder: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
@@ -192,16 +180,10 @@ def test_the_fictional_demo_says_so_on_its_pages(demo_site: tuple[Path, str]) ->
         assert "Spørgeskemasvarene på dette websted er syntetiske" in notice, url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(demo_site: tuple[Path, str]) -> Iterator[str]:
     folder, _ = demo_site
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([str(TRYG), "serve", "--data-dir", str(folder), "--port",
                                 str(port)], env=env(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)

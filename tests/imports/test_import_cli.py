@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from tryg.accounts.models import AuditEvent
 from tryg.areas.models import Area, AreaLink, Population
 from tryg.cli.main import tryg
-from tryg.crime.models import RegisterCount
 from tryg.imports.models import ImportBatch
+from tryg.police_register.models import RegisterCount
 from tryg.runs.inputs import load_register
 from tryg.surveys.models import Response, Wave
 

@@ -15,11 +15,11 @@ from django.test import Client, override_settings
 from tryg.accounts.models import Role
 from tryg.areas.models import Area
 from tryg.cli.main import tryg
-from tryg.crime.models import RegisterCount, RegisterRecord
 from tryg.imports.models import ImportBatch
 from tryg.imports.register import import_register
 from tryg.imports.survey import import_survey
 from tryg.imports.uploads import ProcessTemporaryUploadHandler, upload_folder
+from tryg.police_register.models import RegisterCount, RegisterRecord
 from tryg.surveys.models import Response, Wave
 from zipbombs import workbook, zeros
 

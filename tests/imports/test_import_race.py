@@ -26,8 +26,8 @@ from django.db.models import Count
 from test_import_atomic import AREAS, cli, site_env
 
 from tryg.accounts.models import AuditEvent
-from tryg.crime.models import RegisterCount
 from tryg.imports.models import ImportBatch
+from tryg.police_register.models import RegisterCount
 
 # Waits before its transaction until the test says GO (stdin): both processes then race.
 AT_THE_LINE = """

@@ -13,9 +13,9 @@ from django.urls import reverse
 
 import tryg.imports.register as register_import
 from tryg.areas.models import Area, AreaLink
-from tryg.crime.models import RegisterCount, RegisterRecord
 from tryg.imports.models import ImportBatch
 from tryg.imports.register import import_register
+from tryg.police_register.models import RegisterCount, RegisterRecord
 from tryg.readers import read_area_geometry
 
 STRAF11 = "dk_straf11_offences_by_kommune_2007Q1-2019Q3.csv"

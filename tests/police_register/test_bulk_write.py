@@ -1,5 +1,5 @@
-"""tryg.crime.bulk: the binary COPY (PostgreSQL, encoded by pgpq) stores exactly what the CSV
-COPY stores; the dates' text for SQLite is what ``str`` of each day gives."""
+"""tryg.police_register.bulk: the binary COPY (PostgreSQL, encoded by pgpq) stores exactly what
+the CSV COPY stores; the dates' text for SQLite is what ``str`` of each day gives."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pyarrow as pa
 import pytest
 from django.db import connection, transaction
 
-from tryg.crime import bulk
-from tryg.crime.models import RegisterCount, RegisterRecord
 from tryg.imports.register import COUNT_COLUMNS, RECORD_COLUMNS
+from tryg.police_register import bulk
+from tryg.police_register.models import RegisterCount, RegisterRecord
 
 Opener = Callable[[str, str], AbstractContextManager[bulk.Writer]]
 

@@ -4,7 +4,7 @@ tables publish, and recover no hidden value or count.
 Two sites are built as a user builds them (``tryg demo``, and ``tryg demo --from`` the real
 Danish files for Aalborg), served by ``tryg serve``, and read over HTTP: the results as CSV,
 XLSX, JSON and GeoJSON, the API's results and areas. The attack itself is in
-``tests/platform/attacker.py``; the hidden truth is read from the site's database afterwards.
+``tests/support/attacker.py``; the hidden truth is read from the site's database afterwards.
 Before disclosure control, the attack recovered 54 hidden values and counts of the small demo.
 """
 
@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from attacker import Key, attack, recovered
-from test_demo_command import TRYG, _free_port, env, tryg
 
+from support.attacker import Key, attack, recovered
+from support.commands import TRYG, env, free_port, tryg
 from tryg.index import load_spec
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def aalborg_site(tmp_path_factory: pytest.TempPathFactory,
 
 
 def _serve(folder: Path) -> Iterator[tuple[Path, str]]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([str(TRYG), "serve", "--data-dir", str(folder), "--port",
                                 str(port)], env=env(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)

@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from demo_import import published_demo_run
 from django.core.cache import cache
 from django.test import Client
 from openpyxl import load_workbook
 
+from support.demo_import import published_demo_run
 from tryg.index.results import PUBLIC_COLUMNS
 from tryg.public import codebook
 from tryg.public.measures import catalogue

@@ -14,8 +14,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django.utils import timezone
-from planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 
+from support.planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 from tryg.public import data
 from tryg.public.data import forget_publication
 from tryg.runs.models import IndexRun, ResultRow

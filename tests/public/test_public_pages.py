@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from demo_import import published_demo_run
 from django.core.cache import cache
 from django.test import Client
 
+from support.demo_import import published_demo_run
 from tryg.exports import read_results
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import public_results, publish, unpublish

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_import import published_demo_run
 from django.core.cache import cache
 from django.test import Client
 
+from support.demo_import import published_demo_run
 from tryg.imports.models import ImportBatch
 from tryg.public.data import data_notice
 from tryg.runs.models import IndexRun

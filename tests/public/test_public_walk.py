@@ -23,11 +23,11 @@ from typing import Any
 
 import openpyxl
 import pytest
-from demo_import import imported_demo_run
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 
+from support.demo_import import imported_demo_run
 from tryg.index import load_spec
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import public_results, publish, results_frame

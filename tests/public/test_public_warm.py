@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
-from planted import PUBLIC_ESTIMATE, Site, float_forms, plant
 
+from support.planted import PUBLIC_ESTIMATE, Site, float_forms, plant
 from tryg.public.cache import page_key
 from tryg.public.data import forget_publication, latest_publication
 from tryg.public.warm import warm, warm_in_background, warm_paths, worth_warming

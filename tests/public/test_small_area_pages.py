@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from demo_import import imported_demo_run
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 
+from support.demo_import import imported_demo_run
 from tryg.index.hierarchy import build_hierarchy
 from tryg.index.population import totals
 from tryg.runs.inputs import load_areas, load_population

@@ -19,18 +19,18 @@ import pandas as pd
 import pytest
 from django.test import Client
 from django.urls import reverse
-from planted import client_as, plant
-from test_runs import store_demo
 
+from support.planted import client_as, plant
+from support.stored_demo import store_demo
 from tryg import index
 from tryg.accounts.models import Role, User
+from tryg.analysis import diff_views
 from tryg.demo import DemoData, generate
 from tryg.index.results import RESULT_COLUMNS, conform
 from tryg.runs import diff
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import compare_runs, previous_run, run_index
 from tryg.surveys.models import Response
-from tryg.web import diff_views
 
 SPEC = "dk-tryghedsindeks"
 

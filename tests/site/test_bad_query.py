@@ -14,8 +14,8 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 
+from support.planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 from tryg.public.data import _published, forget_publication, latest_publication
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import publish

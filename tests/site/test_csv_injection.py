@@ -17,8 +17,8 @@ from collections.abc import Callable
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from planted import Site, client_as, plant
 
+from support.planted import Site, client_as, plant
 from tryg.areas.models import Area
 from tryg.runs.models import ResultRow
 

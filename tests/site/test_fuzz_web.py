@@ -1,7 +1,7 @@
 """Fuzzing from outside: no request makes the site answer a server error (5xx).
 
 On the demo municipality (imported through the real import services, run and published, as
-the other platform tests do), as the anonymous public and as a logged-in user of every role:
+the other site tests do), as the anonymous public and as a logged-in user of every role:
 
 * **the API**: Schemathesis reads /api/openapi.json (from the site itself, through WSGI) and,
   for every operation, sends requests that fit the schema and requests that do not (wrong
@@ -26,7 +26,6 @@ from urllib.parse import urlencode
 
 import pytest
 import schemathesis
-from demo_import import imported_demo_run
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
@@ -40,6 +39,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from test_permissions import all_patterns
 
+from support.demo_import import imported_demo_run
 from tryg.accounts.models import Organisation, Role, User
 from tryg.areas.models import Area
 from tryg.imports.models import ImportBatch

@@ -1,7 +1,7 @@
 """Response headers: no-store where a page may hold what not everyone may see, and the
 Content-Security-Policy on every page.
 
-The URLs are the permission walker's (tests/platform/test_permissions.py): every pattern of the
+The URLs are the permission walker's (tests/site/test_permissions.py): every pattern of the
 site's resolver, filled from the planted data, so a page added later is checked too.
 """
 
@@ -11,9 +11,9 @@ from urllib.parse import urlparse
 
 import pytest
 from django.http import HttpResponse
-from planted import Site, client_as, plant
 from test_permissions import _client, _request, _sensitive, _with_queries, targets
 
+from support.planted import Site, client_as, plant
 from tryg.api.public import router as public_router
 
 PUBLIC_PAGES = ("/", "/map/", "/methods/", "/downloads/", "/downloads/results.csv",

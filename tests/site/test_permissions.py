@@ -33,7 +33,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.regex_helper import normalize
-from planted import (
+
+from support.planted import (
     ALL_MARKERS,
     INTERNAL_MARKERS,
     MICRODATA_MARKERS,
@@ -41,10 +42,9 @@ from planted import (
     leaks,
     plant,
 )
-
 from tryg.accounts.models import Organisation, User
-from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
+from tryg.police_register.models import RegisterRecord
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.surveys.models import Response, Wave
 

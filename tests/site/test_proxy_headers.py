@@ -2,7 +2,7 @@
 
 The client's address (for the log-in lock) is the connection's peer, or, when the peer is a
 trusted reverse proxy, the first untrusted address in X-Forwarded-For read from the right.
-X-Forwarded-Proto (https) is believed from trusted proxies only. tests/platform/test_proxy.py
+X-Forwarded-Proto (https) is believed from trusted proxies only. tests/site/test_proxy.py
 runs the same behind a real nginx.
 """
 

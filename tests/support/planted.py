@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from tryg.accounts.models import Organisation, Role, User
 from tryg.areas.models import Area, AreaLink
-from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
 from tryg.index import load_spec
+from tryg.police_register.models import RegisterRecord
 from tryg.runs.models import IndexRun, ResultRow, StoredSpec
 from tryg.surveys.models import Response, Wave
 

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from tryg.accounts import roles
-from tryg.crime.models import RegisterRecord
 from tryg.imports.models import ImportBatch
+from tryg.police_register.models import RegisterRecord
 from tryg.surveys.models import Response, Wave
 from tryg.web.access import require
 

@@ -23,9 +23,9 @@ from tryg.accounts import roles
 from tryg.runs import services
 from tryg.runs.diff import STATUSES, input_changes, spec_change
 from tryg.runs.models import IndexRun, ResultRow
+from tryg.runs.published import records, visible_runs
 from tryg.web import params
-from tryg.web.access import require, visible_runs
-from tryg.web.run_results import records
+from tryg.web.access import require
 
 PAGE_SIZE = 100
 #: Runs offered in the form's lists (the newest; a chosen older run is added).

@@ -16,13 +16,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tryg.accounts import roles
+from tryg.analysis.diff_views import frame_page
 from tryg.exports import csv_bytes
 from tryg.index import Spec, load_spec, parse_spec, shipped_specs
 from tryg.runs.models import IndexRun, StoredSpec
+from tryg.runs.published import records
 from tryg.runs.quality import BELOW_MIN, NONE, OK, UNCERTAIN, quality_report
 from tryg.web.access import require
-from tryg.web.diff_views import frame_page
-from tryg.web.run_results import records
 
 
 def spec_choices() -> tuple[list[tuple[str, str]], str]:

@@ -26,15 +26,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tryg.accounts import roles
+from tryg.analysis.data_views import paginate
+from tryg.analysis.figures import round_rows
 from tryg.exports import results_bytes
 from tryg.index import load_spec, shipped_specs
 from tryg.runs import services
 from tryg.runs.models import IndexRun, ResultRow
+from tryg.runs.published import public_results, records, visible_runs
 from tryg.web import params
-from tryg.web.access import logged_in, require, visible_run_or_404, visible_runs
-from tryg.web.data_views import paginate
-from tryg.web.figures import round_rows
-from tryg.web.run_results import public_results, records
+from tryg.web.access import logged_in, require, visible_run_or_404
 
 
 @require_GET

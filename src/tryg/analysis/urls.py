@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tryg.web import data_views, diff_views, quality_views, run_views, views
+from tryg.analysis import data_views, diff_views, quality_views, run_views, views
 
 app_name = "analyse"
 

@@ -1,8 +1,8 @@
 """Register data. Records are sensitive (analysts only); counts feed the index.
 
-Both tables are written in bulk by :mod:`tryg.crime.bulk` (millions of rows per import, in one
-transaction), so they carry only what is needed and few indexes: every index is maintained
-row by row during the write. The foreign keys to the import batch and to the area have no
+Both tables are written in bulk by :mod:`tryg.police_register.bulk` (millions of rows per
+import, in one transaction), so they carry only what is needed and few indexes: every index is
+maintained row by row during the write. The foreign keys to the import batch and to the area have no
 database constraint (``db_constraint=False``): a constraint is checked per inserted row (and
 on PostgreSQL queued as one trigger event per row until commit), which doubles the cost of an
 import. The importer itself guarantees them instead: it creates the batch in the same

@@ -1,8 +1,10 @@
-"""A run's results for pages and the API: only published runs get a public view.
+"""Runs as the pages and the API show them: which runs a user may know of, the public view of
+a published run's results, rows as records.
 
 The stored results table and its public view come from :mod:`tryg.runs.services`
 (``results_frame``, and the core's :func:`tryg.index.results.public_view` applied with the
-run's own specification); nothing here re-implements the publication rules.
+run's own specification); nothing here re-implements the publication rules. Who may see what
+is decided in :mod:`tryg.accounts.roles`.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from django.db.models import QuerySet
 
-from tryg.index.spec import Spec
+from tryg.accounts import roles
 from tryg.runs import services
 from tryg.runs.models import IndexRun
 
 
-def run_spec(run: IndexRun) -> Spec:
-    return services.run_spec(run)
+def visible_runs(user: Any) -> QuerySet[IndexRun]:
+    """The runs ``user`` may know of: all for those who see unpublished runs, else published."""
+    runs = IndexRun.objects.select_related("spec")
+    if roles.can_see_unpublished(user):
+        return runs
+    return runs.filter(published_at__isnull=False)
 
 
 def public_results(run: IndexRun) -> pd.DataFrame:

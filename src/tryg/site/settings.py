@@ -46,10 +46,11 @@ INSTALLED_APPS = [
     "tryg.accounts",
     "tryg.areas",
     "tryg.surveys",
-    "tryg.crime",
+    "tryg.police_register",
     "tryg.imports",
     "tryg.runs",
     "tryg.web",
+    "tryg.analysis",
     "tryg.public",
 ]
 
