@@ -133,7 +133,7 @@ def fake_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (tmp_path / name).write_text("x\n", encoding="utf-8")
 
     def compute(spec: object, survey: Path | None, register: Path | None, population: Path,
-                areas: Path, progress: cli_index._Progress) -> FakeResult:
+                areas: Path, progress: cli_index._Progress, area_options: object) -> FakeResult:
         progress("computing", 0.5)
         warning = Problem("register.csv", 7, "quarter", "a made-up warning")
         return FakeResult(fake_table(), (warning,))

@@ -134,6 +134,10 @@ def test_a_failed_run_stores_no_results(demo: DemoData, spec: index.Spec) -> Non
     assert run.status == IndexRun.Status.FAILED
     assert run.finished_at is not None
     assert "tryg_nabolag" in run.log and "no results were stored" in run.log
+    # the problems are stored as data, one text each, the same as the log lists them
+    assert run.problems and all("tryg_nabolag" in p for p in run.problems)
+    assert run.log.splitlines()[1:] == run.problems
+    assert run.warnings == []
     assert not ResultRow.objects.filter(run=run).exists()
     assert run.fingerprint == ""
     assert run.inputs["survey"]["rows"] == len(demo.survey.responses)
@@ -166,7 +170,9 @@ def test_no_stored_data_fails_cleanly(spec: index.Spec) -> None:
     run = run_index(spec)
     assert run.status == IndexRun.Status.FAILED
     assert run.log.startswith("2 problem(s)")
-    assert "no areas are stored" in run.log and "no survey answers" in run.log
+    [areas, answers] = run.problems
+    assert "no areas are stored" in areas and "no survey answers" in answers
+    assert IndexRun.objects.get(pk=run.pk).problems == run.problems  # stored, not in memory
     assert not ResultRow.objects.exists()
 
 

@@ -21,7 +21,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,6 +34,7 @@ from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.published import public_results, records, visible_runs
 from tryg.web import params
 from tryg.web.access import logged_in, require, visible_run_or_404
+from tryg.web.language import page_language
 
 
 @require_GET
@@ -52,7 +52,7 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 def _shipped_choices() -> list[tuple[str, str]]:
     """(id, "id version: title") of each shipped specification, in the page's language."""
-    language = "en" if (get_language() or "").startswith("en") else "da"
+    language = page_language()
     choices = []
     for spec_id in shipped_specs():
         spec = load_spec(spec_id)
@@ -179,7 +179,7 @@ def _after_run(request: HttpRequest, run: IndexRun,
         messages.success(request, text % {"id": run.pk, "rows": rows,
                                            "old": rerun_of.pk if rerun_of else ""})
     else:
-        problems = [p for p in run.log.splitlines()[1:] if not p.startswith("re-run of run #")]
+        problems = run.problems
         shown = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
         messages.error(request, _("Index run %(id)s failed and stored no results: "
                                   "%(problems)s") % {"id": run.pk, "problems": shown})
