@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from support.frames import tuples
 from support.planted import client_as, plant
 from support.stored_demo import store_demo
 from tryg import index
@@ -58,7 +59,7 @@ def test_counts_roll_up_the_links_valid_in_each_wave() -> None:
     leaf = pd.DataFrame({"wave": [2020, 2020, 2021], "area_code": ["N1", "N2", "N1"],
                          "n": [10, 40, 5]})
     counts = quality.roll_up_counts(leaf, _hierarchy(), [2020, 2021, 2022])
-    got = {(r.area_code, r.wave): r.n for r in counts.itertuples()}
+    got = {(r.area_code, r.wave): r.n for r in tuples(counts)}
     assert got == {
         ("K", 2020): 50, ("D1", 2020): 10, ("D2", 2020): 40, ("N1", 2020): 10,
         ("N2", 2020): 40, ("H", 2020): 40,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from support.frames import tuples
 from tryg.index import load_spec
 from tryg.index.disclosure import (
     N_WITHHELD,
@@ -62,7 +63,7 @@ def counts(values: dict[str, int], wave: int = 2020,
 
 def hidden_counts(t: pd.DataFrame) -> set[str]:
     pub = public_view(t, SPEC)
-    return {r.area_code for r in pub.itertuples()
+    return {r.area_code for r in tuples(pub)
             if r.n_display is None or str(r.n_display).startswith("<")}
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from support.frames import tuples
 from tryg.demo.model import generate
 from tryg.index.catalog import load_spec
 from tryg.index.compute import run
@@ -99,7 +100,7 @@ def test_model_based_comparisons_use_the_published_figures(
     waves = sorted(int(w) for w in table["wave"].unique())
     k = spec.comparisons.pooled_waves
     seen = {"prev": 0, "pooled": 0, "rest": 0}
-    for r in model.itertuples():
+    for r in tuples(model):
         i = waves.index(int(r.wave))
         if pd.notna(r.change_prev):
             prev = by_key.loc[(r.area_code, r.measure, waves[i - 1])]
@@ -134,7 +135,7 @@ def test_a_model_based_previous_wave_is_compared_as_published(
     by_key = table.set_index(["area_code", "measure", "wave"])
     waves = sorted(int(w) for w in table["wave"].unique())
     checked = 0
-    for r in _model(table).itertuples():
+    for r in tuples(_model(table)):
         i = waves.index(int(r.wave))
         if i + 1 >= len(waves) or (r.area_code, r.measure, waves[i + 1]) not in by_key.index:
             continue

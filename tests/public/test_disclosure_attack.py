@@ -26,6 +26,7 @@ import pytest
 
 from support.attacker import Key, attack, recovered
 from support.commands import TRYG, env, free_port, tryg
+from support.frames import tuples
 from tryg.index import load_spec
 
 pytestmark = pytest.mark.slow
@@ -102,7 +103,7 @@ def _attack(folder: Path, base: str) -> tuple[list[str], pd.DataFrame]:
 def _hidden_cells(public: pd.DataFrame) -> set[Key]:
     est = pd.to_numeric(public["estimate"], errors="coerce")
     return {(str(r.area_code), int(r.wave), str(r.measure))
-            for r, e in zip(public.itertuples(), est, strict=True) if not math.isfinite(e)}
+            for r, e in zip(tuples(public), est, strict=True) if not math.isfinite(e)}
 
 
 def test_the_small_demo_gives_no_hidden_value_back(small_site: tuple[Path, str]) -> None:

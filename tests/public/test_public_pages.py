@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from support.demo_import import published_demo_run
+from support.frames import tuples
 from tryg.exports import read_results
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import public_results, publish, unpublish
@@ -189,7 +190,7 @@ def test_suppressed_results_show_no_values(demo_run: IndexRun) -> None:
     assert len(hidden) > 0
     for code, part in list(hidden.groupby("area_code"))[:3]:
         html = get(f"/areas/{code}/").content.decode()
-        for row in part.itertuples():
+        for row in tuples(part):
             stored = ResultRow.objects.get(run=demo_run, area_code=code, wave=row.wave,
                                            measure=row.measure)
             assert stored.estimate is not None  # the internal value exists ...
@@ -241,7 +242,7 @@ def test_downloads_are_the_public_view(demo_run: IndexRun, tmp_path: Path) -> No
         props = feature["properties"]
         assert props["wave"] == wave
         with_shape += feature["geometry"] is not None
-        for row in latest[latest["area_code"] == props["code"]].itertuples():
+        for row in tuples(latest[latest["area_code"] == props["code"]]):
             value = props[row.measure]
             assert (value is None) == pd.isna(row.estimate)
             if value is not None:

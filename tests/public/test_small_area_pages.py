@@ -27,6 +27,7 @@ from django.db import transaction
 from django.test import Client
 
 from support.demo_import import imported_demo_run
+from support.frames import tuples
 from tryg.index.hierarchy import build_hierarchy
 from tryg.index.population import totals
 from tryg.runs.inputs import load_areas, load_population
@@ -84,7 +85,7 @@ def test_every_shown_difference_is_made_of_published_figures(demo_run: IndexRun)
     public["est"] = public["estimate"].map(_num)
     flags = public["flags"].fillna("").astype(str)
     public["model"] = flags.str.contains("model_based", regex=False)
-    by_key = {(r.area_code, r.measure, int(r.wave)): r for r in public.itertuples()}
+    by_key = {(r.area_code, r.measure, int(r.wave)): r for r in tuples(public)}
     areas = load_areas()[0]
     hier, _ = build_hierarchy(areas)
     assert hier is not None
@@ -98,7 +99,7 @@ def test_every_shown_difference_is_made_of_published_figures(demo_run: IndexRun)
         for measure, rows in part.groupby("measure"):
             cells = _cells(html, str(measure))
             waves = sorted(int(w) for w in rows["wave"])
-            for r in rows.itertuples():
+            for r in tuples(rows):
                 wave = int(r.wave)
                 if wave not in cells or not math.isfinite(r.est):
                     continue
@@ -140,7 +141,7 @@ def test_every_shown_difference_is_made_of_published_figures(demo_run: IndexRun)
     assert checked["model_rest"] > 0
     # the pooled comparison of a model-based row: its estimate minus the mean of the k
     # earlier waves' published estimates (in the public file; it is not on the page)
-    for r in public[public["model"]].itertuples():
+    for r in tuples(public[public["model"]]):
         cp = _num(r.change_pooled)
         if not math.isfinite(cp):
             continue

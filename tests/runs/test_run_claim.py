@@ -4,7 +4,6 @@ moment: the check for a run in progress and the new run's row are one step."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -22,13 +21,26 @@ def test_two_claims_at_the_same_moment_start_one_run(monkeypatch: pytest.MonkeyP
                     "test database cannot show two connections racing")
     spec = index.load_spec("dk-tryghedsindeks")
     checked = services.running_run
+    checking: list[int] = []  # one entry per claim that has made its check
+    finished: list[int] = []  # one entry per claim that has returned or raised
 
-    def slow_check() -> IndexRun | None:
+    def other_waits_for_the_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                           "AND NOT granted")
+            row = cursor.fetchone()
+            return row is not None and row[0] > 0
+
+    def held_check() -> IndexRun | None:
+        """The check, then the window held open (no clock) until the other claim waits for
+        the lock (one at a time), is in the window too (the race), or is over."""
         found = checked()
-        time.sleep(0.5)  # a wide window between the check and the new row
+        checking.append(1)
+        while not (len(checking) == 2 or finished or other_waits_for_the_lock()):
+            pass
         return found
 
-    monkeypatch.setattr(services, "running_run", slow_check)
+    monkeypatch.setattr(services, "running_run", held_check)
     start = threading.Barrier(2)
     outcome: list[Any] = []
 
@@ -40,6 +52,7 @@ def test_two_claims_at_the_same_moment_start_one_run(monkeypatch: pytest.MonkeyP
             outcome.append(exc)
         finally:
             connections.close_all()
+            finished.append(1)
 
     threads = [threading.Thread(target=claim) for _ in range(2)]
     for t in threads:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from support.frames import tuples
 from tryg.index.spec import Spec
 
 Key = tuple[str, int, str]  # area, wave, measure
@@ -87,7 +88,7 @@ def attack(public: pd.DataFrame, areas: list[dict[str, Any]], spec: Spec,
     t["n_val"] = [v for v, _, _ in nv]
     t["n_lo"] = [lo for _, lo, _ in nv]
     t["n_hi"] = [hi for _, _, hi in nv]
-    rows = {(str(r.area_code), int(r.wave), str(r.measure)): r for r in t.itertuples()}
+    rows = {(str(r.area_code), int(r.wave), str(r.measure)): r for r in tuples(t)}
     waves = sorted(t["wave"].unique().tolist())
     out: list[Candidate] = []
     register_ids = {m.id for m in spec.register}
@@ -251,7 +252,7 @@ def recovered(candidates: list[Candidate], truth: Mapping[Key, tuple[float, floa
     ``truth``: (estimate, n) of every cell as stored (the internal table)."""
     shown_est: set[Key] = set()
     shown_n: set[Key] = set()
-    for r in public.itertuples():
+    for r in tuples(public):
         key = (str(r.area_code), int(r.wave), str(r.measure))
         if math.isfinite(_num(r.estimate)):
             shown_est.add(key)

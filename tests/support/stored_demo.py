@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from support.frames import tuples
 from tryg.areas.models import Area, AreaLink, Population
 from tryg.demo import DemoData
 from tryg.imports.models import ImportBatch
@@ -23,22 +24,22 @@ def store_demo(data: DemoData, *, survey: bool = True) -> dict[str, ImportBatch]
     areas = {
         row.code: Area.objects.create(code=row.code, name=row.name, level=row.level,
                                       import_batch=batches["areas"])
-        for row in data.areas.areas.itertuples()
+        for row in tuples(data.areas.areas)
     }
     AreaLink.objects.bulk_create(
         AreaLink(area=areas[r.code], parent=areas[r.parent],
                  valid_from=None if pd.isna(r.valid_from) else int(r.valid_from),
                  valid_to=None if pd.isna(r.valid_to) else int(r.valid_to))
-        for r in data.areas.links.itertuples())
+        for r in tuples(data.areas.links))
     Population.objects.bulk_create(
         Population(area=areas[r.area_code], year=int(r.year), sex=r.sex,
                    age_group=r.age_group, population=float(r.population),
                    import_batch=batches["population"])
-        for r in data.population.table.itertuples())
+        for r in tuples(data.population.table))
     RegisterCount.objects.bulk_create(
         RegisterCount(area=areas[r.area_code], quarter=r.quarter, offence=r.offence,
                       count=int(r.count), import_batch=batches["register"])
-        for r in data.register.counts.itertuples())
+        for r in tuples(data.register.counts))
     if survey:
         frame = data.survey.responses
         items = [c for c in frame.columns if c not in (
@@ -57,5 +58,5 @@ def store_demo(data: DemoData, *, survey: bool = True) -> dict[str, ImportBatch]
                          age_group=r.age_group,
                          answers={k: float(v) for k, v in zip(items, answers[i], strict=True)
                                   if not np.isnan(v)})
-                for i, r in enumerate(rows.itertuples()))
+                for i, r in enumerate(tuples(rows)))
     return batches
