@@ -26,6 +26,16 @@ hypothesis_settings.register_profile("tryg", deadline=None)
 hypothesis_settings.load_profile("tryg")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The coverage floor (``--cov-fail-under`` in pyproject's addopts) is for the whole suite:
+    a run of some folders or tests (paths, ``-k``, ``-m`` leaving out the slow tests) covers
+    less by design, so it is not held to the floor (its coverage is still measured)."""
+    whole = (config.args_source == pytest.Config.ArgsSource.TESTPATHS
+             and not config.option.keyword and "slow" not in (config.option.markexpr or ""))
+    if not whole and getattr(config.known_args_namespace, "cov_fail_under", None) is not None:
+        config.known_args_namespace.cov_fail_under = None
+
+
 def _missing(reason: str) -> NoReturn:
     """Skip the test locally; fail it under CI, where everything must be present."""
     if os.environ.get("CI") == "true":

@@ -43,7 +43,8 @@ def _user(role: str, name: str | None = None) -> User:
     organisation = None
     if role == Role.PARTNER:
         organisation = Organisation.objects.create(name="Bolig", kind=Organisation.Kind.HOUSING)
-    return User.objects.create_user(name or role, role=role, organisation=organisation)
+    user: User = User.objects.create_user(name or role, role=role, organisation=organisation)
+    return user
 
 
 def _client(role: str) -> Client:

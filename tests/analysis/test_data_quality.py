@@ -27,7 +27,7 @@ from tryg import index
 from tryg.accounts.models import Role, User
 from tryg.areas.models import Area, AreaLink, Population
 from tryg.demo import DemoData, generate
-from tryg.index.hierarchy import build_hierarchy
+from tryg.index.hierarchy import Hierarchy, build_hierarchy
 from tryg.index.inputs import Areas
 from tryg.index.spec import Publication
 from tryg.police_register.models import RegisterCount
@@ -41,7 +41,7 @@ SPEC = "dk-tryghedsindeks"
 
 # --- the pure roll-up ------------------------------------------------------------------------
 
-def _hierarchy() -> quality.Hierarchy:
+def _hierarchy() -> Hierarchy:
     areas = pd.DataFrame({"code": ["K", "D1", "D2", "N1", "N2", "H"],
                           "name": ["Kommune", "D1", "D2", "N1", "N2", "Housing"],
                           "level": ["kommune", "district", "district", "nabolag", "nabolag",

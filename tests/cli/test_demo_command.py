@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import check_password
@@ -25,7 +26,7 @@ from support.commands import TRYG, env, free_port, tryg
 USER_LINE = re.compile(r"^\s+(administrator|analyst|coordinator|partner|walker)\s+(\S+)\s+(\S+)")
 
 
-def query(folder: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+def query(folder: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
     with sqlite3.connect(folder / "tryg.sqlite3") as db:
         return db.execute(sql, params).fetchall()
 

@@ -167,7 +167,7 @@ def test_public_output_applies_the_publication_rules(fake_inputs: list[str]) -> 
     assert result.exit_code == 0, result.output
     public = read_results("public.json")
     assert tuple(public.columns) == PUBLIC_COLUMNS
-    assert public.loc[0, "suppressed"] and pd.isna(public.loc[0, "estimate"])
+    assert public.loc[0, "suppressed"] and pd.isna(public["estimate"].loc[0])
     assert public.loc[1, "n_display"] == "< 5"
 
 

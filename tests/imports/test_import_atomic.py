@@ -224,6 +224,8 @@ def postgres_writing(table: str) -> bool:
 def test_sigkill_half_way_leaves_the_database_as_before(tmp_path: Path) -> None:
     """On SQLite (a file database, the default site) in the SQLite run, on PostgreSQL (the
     test database) in the PostgreSQL run."""
+    writing: Callable[[], bool]
+    take: Callable[[], Snapshot]
     if settings.TEST_DATABASE == "postgres":
         db = connection.settings_dict
         url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/" \

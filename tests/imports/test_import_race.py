@@ -142,14 +142,14 @@ def test_one_file_imported_twice_at_once_is_stored_once(tmp_path: Path) -> None:
             .count() == 1
     else:
         with sqlite3.connect(site / "tryg.sqlite3") as db:
-            batches = db.execute("SELECT id FROM imports_importbatch WHERE kind = 'register'"
+            ids = db.execute("SELECT id FROM imports_importbatch WHERE kind = 'register'"
                                  ).fetchall()
             stored = db.execute("SELECT count(*), count(DISTINCT import_batch_id) FROM "
                                 "crime_registercount").fetchone()
             events = db.execute("SELECT count(*) FROM accounts_auditevent WHERE action = "
                                 "'import' AND target = 'register: counts.csv'").fetchone()
-        assert len(batches) == 1
-        assert f"(import #{batches[0][0]}, same SHA-256)" in duplicate[0]
+        assert len(ids) == 1
+        assert f"(import #{ids[0][0]}, same SHA-256)" in duplicate[0]
         assert stored == (rows, 1)
         assert events == (1,)
 

@@ -38,8 +38,9 @@ def areas(tmp_path: Path) -> None:
 
 
 def write_csv(path: Path, rows: list[list[object]], header: list[str] = HEADER) -> Path:
+    table: list[list[object]] = [list(header), *rows]
     text = "\n".join(";".join("" if v is None else str(v).replace(".", ",") for v in row)
-                     for row in [header, *rows])
+                     for row in table)
     path.write_text(text + "\n", encoding="utf-8")
     return path
 
@@ -58,6 +59,7 @@ def test_csv_with_a_column_mapping(tmp_path: Path) -> None:
     assert (a2.wave.year, a2.area.code, a2.weight, a2.sex) == (2021, "S2", 0.5, "K")
     assert a2.answers == {"q1": 3}  # unanswered q2 is left out
     assert Response.objects.get(respondent="a3").answers == {"q1": 2, "q2": 8}
+    assert report.batch_id is not None
     batch = ImportBatch.objects.get(pk=report.batch_id)
     assert batch.kind == "survey" and batch.rows == 5 and batch.options["columns"] == MAPPING
     assert batch.report["created"] == {"waves": 2, "responses": 5}
@@ -105,6 +107,7 @@ def test_a_stored_wave_is_replaced_only_when_asked(tmp_path: Path) -> None:
     assert Response.objects.filter(wave__year=2021).count() == 2
     assert dict(Wave.objects.values_list("year", "pk")) == wave_ids  # the waves are kept
     assert Wave.objects.get(year=2022).import_batch_id == done.batch_id
+    assert first.batch_id is not None
     old = ImportBatch.objects.get(pk=first.batch_id)
     assert old.replaced_at is None  # it still holds wave 2021
 

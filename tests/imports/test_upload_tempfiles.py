@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -72,9 +71,10 @@ def test_orphan_folders_and_old_loose_files_are_swept(tmp_path: Path) -> None:
     old, new = base / "old.upload", base / "new.upload"
     old.write_bytes(b"x")
     new.write_bytes(b"x")
-    long_ago = time.time() - STRAY_AGE - 3600
-    os.utime(old, (long_ago, long_ago))
-    assert sorted(sweep(base)) == sorted([orphan.resolve(), old.resolve()])
+    now = 1_800_000_000.0  # the sweep's clock, given: no test reads the wall clock
+    os.utime(old, (now - STRAY_AGE - 1, now - STRAY_AGE - 1))  # older than a day
+    os.utime(new, (now - STRAY_AGE + 1, now - STRAY_AGE + 1))  # not quite
+    assert sorted(sweep(base, now=now)) == sorted([orphan.resolve(), old.resolve()])
     assert new.exists() and not old.exists() and not orphan.exists()
 
 

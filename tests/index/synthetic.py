@@ -22,20 +22,21 @@ def make(
             "level": ["kommune", "bydel", "bydel"] + ["nabolag"] * 8 + ["boligomraade"],
         }
     )
-    links = [("D1", "K", np.nan, np.nan), ("D2", "K", np.nan, np.nan), ("B1", "K", np.nan, np.nan)]
+    link_rows = [("D1", "K", np.nan, np.nan), ("D2", "K", np.nan, np.nan),
+                 ("B1", "K", np.nan, np.nan)]
     for i in range(8):
-        links.append((f"N{i}", "D1" if i < 4 else "D2", np.nan, np.nan))
-    links += [("N0", "B1", np.nan, 2020), ("N5", "B1", np.nan, np.nan)]
-    links = pd.DataFrame(links, columns=["code", "parent", "valid_from", "valid_to"])
+        link_rows.append((f"N{i}", "D1" if i < 4 else "D2", np.nan, np.nan))
+    link_rows += [("N0", "B1", np.nan, 2020), ("N5", "B1", np.nan, np.nan)]
+    links = pd.DataFrame(link_rows, columns=["code", "parent", "valid_from", "valid_to"])
     sexes = ["m", "k"]
     ages = ["15-24", "25-39", "40-54", "55-69", "70+"]
-    pop = []
+    pop_rows = []
     for w in waves:
         for i in range(8):
             for s in sexes:
                 for a in ages:
-                    pop.append((f"N{i}", w, s, a, float(rng.integers(200, 800))))
-    pop = pd.DataFrame(pop, columns=["area_code", "year", "sex", "age_group", "population"])
+                    pop_rows.append((f"N{i}", w, s, a, float(rng.integers(200, 800))))
+    pop = pd.DataFrame(pop_rows, columns=["area_code", "year", "sex", "age_group", "population"])
     kom = (
         pop.groupby(["year", "sex", "age_group"], as_index=False)["population"]
         .sum()
@@ -84,5 +85,5 @@ def make(
                 c = rng.poisson(60)
                 reg.append((f"N{i}", f"{y}Q{q}", "Penal Code, total", c))
                 reg.append((f"N{i}", f"{y}Q{q}", "Crimes of violence, total", rng.poisson(8)))
-    reg = pd.DataFrame(reg, columns=["area_code", "quarter", "offence", "count"])
-    return SurveyInput(sv), RegisterInput(reg), PopulationInput(pop), Areas(areas, links)
+    register = pd.DataFrame(reg, columns=["area_code", "quarter", "offence", "count"])
+    return SurveyInput(sv), RegisterInput(register), PopulationInput(pop), Areas(areas, links)

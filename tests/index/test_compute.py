@@ -4,6 +4,7 @@ computation with the statistics engine or by hand, plus validation and determini
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,8 +16,12 @@ from tryg.index.compute import IndexResult, run
 from tryg.index.inputs import InputError, PopulationInput, RegisterInput, SurveyInput
 from tryg.index.register import window
 from tryg.index.spec import parse_spec
+from tryg.stats.score_patterns import separates
 
 from .synthetic import make
+
+#: the synthetic inputs (survey, register, population, areas) of tests/index/synthetic.py
+Inputs = tuple[Any, ...]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +30,7 @@ def inputs() -> tuple[SurveyInput, RegisterInput, PopulationInput, object]:
 
 
 @pytest.fixture(scope="module")
-def result(inputs: tuple) -> IndexResult:
+def result(inputs: Inputs) -> IndexResult:
     sv, reg, pop, areas = inputs
     return run(load_spec("dk-tryghedsindeks"), survey=sv, register=reg, population=pop, areas=areas)
 
@@ -38,7 +43,7 @@ def _row(table: pd.DataFrame, area: str, wave: int, measure: str) -> pd.Series:
     return sel.iloc[0]
 
 
-def test_register_rate_by_hand(inputs: tuple, result: IndexResult) -> None:
+def test_register_rate_by_hand(inputs: Inputs, result: IndexResult) -> None:
     _, reg, pop, _ = inputs
     counts = reg.counts
     spec = load_spec("dk-tryghedsindeks")
@@ -67,7 +72,7 @@ def test_register_rate_by_hand(inputs: tuple, result: IndexResult) -> None:
     assert d1["estimate"] == pytest.approx(c / p["population"].sum() * 1000, rel=1e-12)
 
 
-def test_vulnerable_area_follows_validity_of_links(inputs: tuple, result: IndexResult) -> None:
+def test_vulnerable_area_follows_validity_of_links(inputs: Inputs, result: IndexResult) -> None:
     """N0 leaves the housing-area list after 2020: B1 equals N5 alone in 2021."""
     t = result.table
     b1 = _row(t, "B1", 2021, "anmeldelser_straffelov")
@@ -76,7 +81,7 @@ def test_vulnerable_area_follows_validity_of_links(inputs: tuple, result: IndexR
     assert _row(t, "B1", 2020, "anmeldelser_straffelov")["n"] > n5["n"]
 
 
-def test_headline_share_equals_the_statistics_engine(inputs: tuple, result: IndexResult) -> None:
+def test_headline_share_equals_the_statistics_engine(inputs: Inputs, result: IndexResult) -> None:
     """The kommune's share equals a raked design estimate computed directly."""
     sv, _, pop, _ = inputs
     data = sv.responses.assign(
@@ -127,7 +132,7 @@ def test_previous_wave_change(result: IndexResult) -> None:
     assert pd.isna(_row(t, "D1", 2019, "tryghed_trygge")["change_prev"])
 
 
-def test_parent_rest_matches_stats(inputs: tuple, result: IndexResult) -> None:
+def test_parent_rest_matches_stats(inputs: Inputs, result: IndexResult) -> None:
     """N5 (the less safe neighbourhood) is significantly below the rest of its district."""
     row = _row(result.table, "N5", 2021, "tryghed_trygge")
     assert row["diff_parent_rest"] < 0
@@ -143,7 +148,7 @@ def test_gap_flags_and_columns(result: IndexResult) -> None:
     assert (t["spec_id"] == "dk-tryghedsindeks").all()
 
 
-def test_same_inputs_give_identical_tables(inputs: tuple, result: IndexResult) -> None:
+def test_same_inputs_give_identical_tables(inputs: Inputs, result: IndexResult) -> None:
     sv, reg, pop, areas = inputs
     again = run(
         load_spec("dk-tryghedsindeks"), survey=sv, register=reg, population=pop, areas=areas
@@ -152,7 +157,7 @@ def test_same_inputs_give_identical_tables(inputs: tuple, result: IndexResult) -
     assert result.table.to_csv(index=False) == again.table.to_csv(index=False)
 
 
-def test_changed_spec_changes_hash(inputs: tuple) -> None:
+def test_changed_spec_changes_hash(inputs: Inputs) -> None:
     spec = load_spec("dk-tryghedsindeks")
     changed = parse_spec(spec.source.replace("anchors = [0, 150]", "anchors = [0, 160]"))
     assert changed.hash != spec.hash
@@ -161,7 +166,7 @@ def test_changed_spec_changes_hash(inputs: tuple) -> None:
     assert set(res.table["spec_hash"]) == {changed.hash}
 
 
-def test_register_only_run(inputs: tuple) -> None:
+def test_register_only_run(inputs: Inputs) -> None:
     _, reg, pop, areas = inputs
     res = run(load_spec("dk-tryghedsindeks"), register=reg, population=pop, areas=areas)
     measures = set(res.table["measure"])
@@ -170,9 +175,10 @@ def test_register_only_run(inputs: tuple) -> None:
     assert sorted(res.table["wave"].unique()) == [2019, 2020, 2021]
 
 
-def _with(sv: SurveyInput, **changes: object) -> SurveyInput:
+def _with(sv: SurveyInput, **changes: Any) -> SurveyInput:
     frame = sv.responses.copy()
-    for (row, col), value in changes.items():  # type: ignore[misc]
+    cells: dict[Any, Any] = changes
+    for (row, col), value in cells.items():
         frame.loc[row, col] = value
     return SurveyInput(frame)
 
@@ -202,7 +208,7 @@ def _with(sv: SurveyInput, **changes: object) -> SurveyInput:
         ),
     ],
 )
-def test_malformed_survey_stops_the_run(inputs: tuple, mutate: object, expected: str) -> None:
+def test_malformed_survey_stops_the_run(inputs: Inputs, mutate: object, expected: str) -> None:
     sv, reg, pop, areas = inputs
     frame = mutate(sv.responses.copy())  # type: ignore[operator]
     frame.attrs["source"] = "survey.csv"
@@ -218,7 +224,7 @@ def test_malformed_survey_stops_the_run(inputs: tuple, mutate: object, expected:
     assert "survey.csv" in str(err.value)
 
 
-def test_wave_without_population_margins(inputs: tuple) -> None:
+def test_wave_without_population_margins(inputs: Inputs) -> None:
     sv, reg, pop, areas = inputs
     table = pop.table[pop.table["year"] != 2021]
     with pytest.raises(InputError, match="wave 2021 has no population margins"):
@@ -231,7 +237,7 @@ def test_wave_without_population_margins(inputs: tuple) -> None:
         )
 
 
-def test_missing_offence_is_named(inputs: tuple) -> None:
+def test_missing_offence_is_named(inputs: Inputs) -> None:
     sv, reg, pop, areas = inputs
     counts = reg.counts[reg.counts["offence"] != "Crimes of violence, total"]
     with pytest.raises(InputError, match="needs offence 'Crimes of violence, total'"):
@@ -244,7 +250,7 @@ def test_missing_offence_is_named(inputs: tuple) -> None:
         )
 
 
-def test_method_break_is_flagged_not_bridged(inputs: tuple) -> None:
+def test_method_break_is_flagged_not_bridged(inputs: Inputs) -> None:
     sv, reg, pop, areas = inputs
     frame = sv.responses.copy()
     frame.loc[frame["wave"] == 2021, "questionnaire"] = "v2"
@@ -261,7 +267,7 @@ def test_method_break_is_flagged_not_bridged(inputs: tuple) -> None:
     assert not pd.isna(_row(res.table, "K", 2020, "tryghed_trygge")["change_prev"])
 
 
-def test_small_areas_are_suppressed_or_modelled(inputs: tuple) -> None:
+def test_small_areas_are_suppressed_or_modelled(inputs: Inputs) -> None:
     sv, reg, pop, areas = inputs
     frame = sv.responses
     # keep only 30 respondents in N7 in 2021: below min_n = 50
@@ -283,7 +289,7 @@ def test_spec_dataclass_is_frozen() -> None:
         spec.id = "x"  # type: ignore[misc]
 
 
-def test_vectorised_comparisons_equal_the_reference_contrasts(inputs: tuple) -> None:
+def test_vectorised_comparisons_equal_the_reference_contrasts(inputs: Inputs) -> None:
     """The index's fast area-vs-rest and pooled comparisons equal tryg.stats' direct ones."""
     from tryg.index import comparisons, survey
     from tryg.index.hierarchy import build_hierarchy
@@ -318,7 +324,7 @@ def test_vectorised_comparisons_equal_the_reference_contrasts(inputs: tuple) -> 
     np.testing.assert_allclose(fp["se_pooled"], fp["se"], rtol=1e-8)
 
 
-def test_calibration_margins_add_up_neighbourhood_rows(inputs: tuple, result: IndexResult) -> None:
+def test_calibration_margins_add_up_neighbourhood_rows(inputs: Inputs, result: IndexResult) -> None:
     """A population table by neighbourhood only serves the kommune's margins too."""
     sv, reg, pop, areas = inputs
     only_leaves = PopulationInput(pop.table[pop.table["area_code"] != "K"])
@@ -328,7 +334,7 @@ def test_calibration_margins_add_up_neighbourhood_rows(inputs: tuple, result: In
 
 
 def test_pooled_by_wave_equals_the_whole_score(
-    inputs: tuple, monkeypatch: pytest.MonkeyPatch
+    inputs: Inputs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Waves are independent samples, so the pooled comparison's variance is computed as a sum
     over waves; it equals the variance of the whole difference score."""
@@ -344,7 +350,7 @@ def test_pooled_by_wave_equals_the_whole_score(
     assert est is not None
     variables = ["tryghed_trygge", "tillid_tillid", "nabolagsproblemer"]
     wave_pos = est.frame["wave"].rank(method="dense").to_numpy()
-    assert comparisons.separates(est.design, wave_pos)
+    assert separates(est.design, wave_pos)
     split = comparisons.pooled(spec, est, variables, set())
     monkeypatch.setattr(comparisons, "separates", lambda _d, _w: False)
     whole = comparisons.pooled(spec, est, variables, set())

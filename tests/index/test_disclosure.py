@@ -28,7 +28,7 @@ SPEC = load_spec("dk-tryghedsindeks")
 
 def hierarchy(children: dict[str, list[str]]) -> Hierarchy:
     """K → districts → neighbourhoods, from {district: [neighbourhoods]}."""
-    rows = [("K", "Kommune", "kommune", None)]
+    rows: list[tuple[str, str, str, str | None]] = [("K", "Kommune", "kommune", None)]
     for d, kids in children.items():
         rows.append((d, d, "bydel", "K"))
         rows += [(k, k, "nabolag", d) for k in kids]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -186,7 +187,8 @@ def test_every_id_and_number_appears(spec: Spec, language: str) -> None:
     assert spec.title.get(language) in text and spec.description.get(language) in text
     for it in spec.items:
         assert it.text.get(language) in text
-    for m in (*spec.measures, *spec.register, *spec.subindices):
+    labelled: list[Any] = [*spec.measures, *spec.register, *spec.subindices]
+    for m in labelled:
         assert m.label.get(language) in text
 
 

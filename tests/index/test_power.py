@@ -74,7 +74,7 @@ def delta_for(target: float, alpha: float) -> float:
     shift = stats.norm.ppf(target)
 
     def gap(delta: float) -> float:
-        return delta - (z + shift) * sigma_diff(P1, P1 + delta, N_PER_AREA)
+        return float(delta - (z + shift) * sigma_diff(P1, P1 + delta, N_PER_AREA))
 
     return float(optimize.brentq(gap, 1e-6, 1 - P1 - 1e-6))
 
@@ -216,7 +216,7 @@ def test_true_change_is_detected_as_often_as_predicted(
     k = len(part)
     half = stats.norm.ppf(0.995) * np.sqrt(predicted * (1 - predicted) / k)
     # the estimated se of the change agrees with the true one (design effect ~ 1)
-    se_diff = np.hypot(part["se"], part["se_prev"]).to_numpy(float)
+    se_diff = np.hypot(part["se"].to_numpy(float), part["se_prev"].to_numpy(float))
     from_se = float(np.mean([power(delta, s, alpha) for s in se_diff]))
     detail = (
         f"delta {delta:.4f}, true sigma_d {sigma:.4f}, mean estimated se_diff "

@@ -174,7 +174,7 @@ def test_a_small_count_cannot_be_recovered_from_its_rate() -> None:
         for c in ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_prev", "sig_prev",
                   "change_pooled", "sig_pooled", "diff_parent_rest", "sig_parent_rest",
                   "band"):
-            assert pd.isna(public.loc[i, c]), (i, c)
+            assert pd.isna(public[c].loc[i]), (i, c)
     assert public.loc[5, "estimate"] == 40.0
     assert public.loc[5, "ci_high"] == 44.0
     assert public.loc[5, "change_pooled"] == 0.75 and public.loc[5, "diff_parent_rest"] == -2.0

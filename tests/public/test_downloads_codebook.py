@@ -51,7 +51,9 @@ def _flag_words(table: pd.DataFrame) -> set[str]:
 
 
 def _read(data: bytes, **options: Any) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(data), dtype={"area_code": str, "n_display": str}, **options)
+    table: pd.DataFrame = pd.read_csv(io.BytesIO(data), dtype={"area_code": str,
+                                                              "n_display": str}, **options)
+    return table
 
 
 @pytest.mark.django_db

@@ -168,7 +168,7 @@ def test_the_map_shows_significance_classes_against_the_parent(demo_run: IndexRu
     for r in part.to_dict("records"):
         sig = r["sig_parent_rest"]
         r["sig_parent_rest"] = None if pd.isna(sig) else bool(sig)
-        k = comparison_class(r) or "withheld"
+        k = comparison_class({str(c): v for c, v in r.items()}) or "withheld"
         expected[k] = expected.get(k, 0) + 1
     client = Client()
     html = client.get("/map/?level=nabolag", HTTP_ACCEPT_LANGUAGE="da").content.decode()

@@ -173,8 +173,8 @@ def test_deleted_answers_change_exactly_the_rows_the_page_lists(demo: DemoData) 
     assert listed == changed and changed
     assert difference.unchanged == ResultRow.objects.filter(run=first).count() - len(changed)
     assert {w for _a, w, _m in changed} <= {2021, 2022, 2023}  # earlier waves untouched
-    row = difference.table(status="changed", measure="tryghed_trygge")
-    row = row[(row["area_code"] == area) & (row["wave"] == 2021)].iloc[0]
+    changed_rows = difference.table(status="changed", measure="tryghed_trygge")
+    row = changed_rows[(changed_rows["area_code"] == area) & (changed_rows["wave"] == 2021)].iloc[0]
     assert row["n_a"] - row["n_b"] == answered > 0
 
     client = Client()
@@ -201,7 +201,8 @@ def test_deleted_answers_change_exactly_the_rows_the_page_lists(demo: DemoData) 
     assert {(r["area_code"], int(r["wave"]), r["measure"]) for r in table} == changed
 
     # filtered by measure and paged
-    only = client.get(url, {"a": first.pk, "b": second.pk, "measure": "tryghed_trygge"})
+    measure: dict[str, Any] = {"a": first.pk, "b": second.pk, "measure": "tryghed_trygge"}
+    only = client.get(url, measure)
     body = only.content.decode()
     listed_rows = _rows(body)
     assert listed_rows and {m for _w, m in listed_rows} == {"tryghed_trygge"}
@@ -217,7 +218,7 @@ def test_the_rows_are_paged(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(diff_views, "PAGE_SIZE", 1)
     client = client_as(site, "coordinator")
     url = reverse("analyse:compare")
-    params = {"a": a.pk, "b": b.pk, "show": "only_b"}
+    params: dict[str, Any] = {"a": a.pk, "b": b.pk, "show": "only_b"}
     first = client.get(url, params).content.decode()
     second = client.get(url, {**params, "page": 2}).content.decode()
     assert 'rel="next"' in first and 'rel="prev"' in second
@@ -241,8 +242,9 @@ def test_defaults_failed_runs_and_bad_parameters() -> None:
     assert "Run A did not finish" in page and _count(page, "only-b") == 3
     assert client.get(url, {"a": 999999, "b": site.published.pk}).status_code == 404
     assert client.get(url, {"a": "x"}).status_code == 400  # not a run number
-    bad = client.get(url, {"a": site.unpublished.pk, "b": site.published.pk,
-                           "tolerance": "abc"})
+    tolerance: dict[str, Any] = {"a": site.unpublished.pk, "b": site.published.pk,
+                                 "tolerance": "abc"}
+    bad = client.get(url, tolerance)
     assert bad.status_code == 200 and "The tolerance must be a number" in bad.content.decode()
     # the run page links to the comparison with the run before it
     run_page = client.get(reverse("analyse:run", args=[site.published.pk])).content.decode()

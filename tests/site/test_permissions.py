@@ -30,6 +30,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.regex_helper import normalize
@@ -146,7 +147,7 @@ def _request(client: Client, user: User | None, method: str, url: str) -> HttpRe
     return response
 
 
-def denied(response: HttpResponse) -> bool:
+def denied(response: HttpResponseBase) -> bool:
     """A refusal: 401/403/404/405, or a redirect to a log-in page."""
     if response.status_code in (401, 403, 404, 405):
         return True

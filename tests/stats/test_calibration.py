@@ -8,6 +8,8 @@ properties checked with Hypothesis (calibrated totals are met with no sampling e
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,7 +122,7 @@ def test_calibration_options_are_checked(design: Design) -> None:
     with pytest.raises(CalibrationError, match=r"bounds \(1.2, 3.0\) must contain 1"):
         stats.calibrate(design, totals, bounds=(1.2, 3.0))
     with pytest.raises(CalibrationError, match="calfun='logit' is not 'linear' or 'raking'"):
-        stats.calibrate(design, totals, calfun="logit")  # type: ignore[arg-type]
+        stats.calibrate(design, totals, calfun="logit")
     with pytest.raises(CalibrationError, match=r"failed to meet the totals within bounds "
                        r"\(0.95, 1.05\).*widen the bounds"):
         stats.calibrate(design, {"(Intercept)": 1000.0, "x": 9000.0}, bounds=(0.95, 1.05))
@@ -221,7 +223,8 @@ def test_rake_nonconvergence_is_an_error_unless_allowed(design: Design) -> None:
 
 def test_absolute_rake_tolerance_when_epsilon_is_at_least_one(design: Design) -> None:
     raked = stats.rake(design, {"sex": SEX, "age": AGE}, epsilon=1.0)
-    assert raked.calibration[-1].report.tolerance == 1.0
+    report: Any = raked.calibration[-1].report
+    assert report.tolerance == 1.0
 
 
 def test_calibration_report_and_bounds(design: Design) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,7 @@ def test_negative_weight_is_refused_with_row_and_column(survey: pd.DataFrame) ->
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, "ten"])
-def test_missing_or_non_numeric_weight_is_refused(survey: pd.DataFrame, bad: object) -> None:
+def test_missing_or_non_numeric_weight_is_refused(survey: pd.DataFrame, bad: Any) -> None:
     survey["w"] = survey["w"].astype(object)
     survey.loc[2, "w"] = bad
     with pytest.raises(DesignError, match=r"weight column 'w' is missing or not a number at row 2"):

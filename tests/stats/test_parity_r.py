@@ -161,7 +161,7 @@ def design_for(ds: Dataset) -> stats.Design:
     if ds.fpc:
         fpc = ["fpc1", "fpc2"] if ds.stages == 2 else "fpc1"
     d = stats.Design(ds.data, weights="w", strata="stratum" if ds.strata else None, psu=psu,
-                     fpc=fpc, lonely_psu=ds.lonely)  # type: ignore[arg-type]
+                     fpc=fpc, lonely_psu=ds.lonely)
     t = ds.targets
     if ds.calib == "poststrat":
         d = stats.poststratify(d, "c1", t["c1"])

@@ -16,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
 import numpy as np
 import pandas as pd
@@ -191,19 +192,18 @@ def _compare(case: str, golden: pd.DataFrame, design: ReplicateDesign) -> dict[s
             in_stratum = ((column == 0) & dropped).any(axis=0)
             np.testing.assert_allclose(design.rscales[in_stratum], row["estimate"], rtol=1e-12)
     estimates = rows[~rows.index.isin(constants.index)]
-    for (statistic, variable, by), group in estimates.groupby(
-        ["statistic", "variable", "by"], sort=False
-    ):
+    for keys, group in estimates.groupby(["statistic", "variable", "by"], sort=False):
+        statistic, variable, by = cast(tuple[str, str, str], keys)
         ours = _tryg_rows(design, statistic, variable, by)
         assert sorted(ours.index) == sorted(group["domain"]), (case, statistic, by)
         for _, row in group.iterrows():
             mine = ours.loc[row["domain"]]
             label = f"{case} {statistic} {variable} by={by!r} {row['domain']!r}"
             assert mine["df"] == row["df"], f"{label}: df {mine['df']} != R {row['df']}"
-            for column, rtol in RTOL.items():
-                np.testing.assert_allclose(mine[column], row[column], rtol=rtol, err_msg=label)
-                rel = abs(mine[column] - row[column]) / max(abs(row[column]), 1e-300)
-                worst[column] = max(worst[column], float(rel))
+            for field, rtol in RTOL.items():
+                np.testing.assert_allclose(mine[field], row[field], rtol=rtol, err_msg=label)
+                rel = abs(mine[field] - row[field]) / max(abs(row[field]), 1e-300)
+                worst[field] = max(worst[field], float(rel))
     return worst
 
 
@@ -378,7 +378,7 @@ def test_jkn_lonely_psu(lonely: str) -> None:
     data = pd.DataFrame({"s": [1, 1, 2, 2, 3], "psu": [1, 2, 3, 4, 5],
                          "y": [1.0, 3.0, 2.0, 5.0, 4.0], "w": [2.0, 2.0, 3.0, 3.0, 1.0]})
     d = jackknife(Design(data, weights="w", strata="s", psu="psu",
-                         lonely_psu=lonely))  # type: ignore[arg-type]
+                         lonely_psu=lonely))
     expected_reps = 5 if lonely == "adjust" else 4
     assert d.replicates == expected_reps
     if lonely == "adjust":
@@ -430,12 +430,13 @@ def test_calibration_is_repeated_in_every_replicate(jk1: ReplicateDesign) -> Non
 def test_full_sample_weights_equal_the_design_path(apiclus1: pd.DataFrame) -> None:
     design = Design(apiclus1, weights="pw", psu="dnum", fpc="fpc")
     reps = jackknife(design)
-    for adjust in (
+    adjustments: tuple[Callable[[Any], Any], ...] = (
         lambda d: stats.poststratify(d, "stype", POP_TYPES),
         lambda d: stats.rake(d, {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE}),
         lambda d: stats.calibrate(d, CAL_TOTALS, bounds=(0.4, 2.5)),
         lambda d: stats.trim(d, lower=20.0, upper=40.0),
-    ):
+    )
+    for adjust in adjustments:
         assert np.array_equal(adjust(design).weights, adjust(reps).weights)
 
 
@@ -527,7 +528,7 @@ def test_from_weights_errors(
                                "type": "other"}
     args.update(kwargs)
     with pytest.raises(DesignError, match=message):
-        ReplicateDesign.from_weights(data, **args)  # type: ignore[arg-type]
+        ReplicateDesign.from_weights(data, **args)
 
 
 def test_from_weights_defaults() -> None:
@@ -535,7 +536,7 @@ def test_from_weights_defaults() -> None:
     cols = ["r1", "r2", "r3"]
 
     def build(**kw: object) -> ReplicateDesign:
-        return ReplicateDesign.from_weights(data, weights="w", replicate_weights=cols, **kw)  # type: ignore[arg-type]
+        return ReplicateDesign.from_weights(data, weights="w", replicate_weights=cols, **kw)
 
     assert build(type="BRR").scale == pytest.approx(1 / 3)
     assert build(type="Fay", rho=0.5).scale == pytest.approx(1 / (3 * 0.25))
@@ -576,7 +577,7 @@ def test_jackknife_errors(apiclus1: pd.DataFrame, anchors: Path) -> None:
     with pytest.raises(DesignError, match="JKn needs a stratified design"):
         jackknife(clus, "JKn")
     with pytest.raises(DesignError, match="not 'auto', 'JK1' or 'JKn'"):
-        jackknife(clus, "BRR")  # type: ignore[arg-type]
+        jackknife(clus, "BRR")
     calibrated = stats.poststratify(clus, "stype", POP_TYPES)
     with pytest.raises(DesignError, match=r"already adjusted \(poststratify\)"):
         jackknife(calibrated)

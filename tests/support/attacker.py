@@ -221,10 +221,10 @@ def _sums(t: pd.DataFrame, rows: dict[Key, Any], areas: list[dict[str, Any]], wa
             for a, i in var.items():
                 if not any(row[i] for row in a_eq):
                     continue
-                c = np.zeros(len(var))
-                c[i] = 1.0
-                lo = linprog(c, A_eq=np.array(a_eq), b_eq=b_eq, bounds=bounds)
-                hi = linprog(-c, A_eq=np.array(a_eq), b_eq=b_eq, bounds=bounds)
+                objective = np.zeros(len(var))
+                objective[i] = 1.0
+                lo = linprog(objective, A_eq=np.array(a_eq), b_eq=b_eq, bounds=bounds)
+                hi = linprog(-objective, A_eq=np.array(a_eq), b_eq=b_eq, bounds=bounds)
                 if lo.status != 0 or hi.status != 0:
                     continue
                 low, high = lo.fun, -hi.fun

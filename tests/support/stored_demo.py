@@ -48,7 +48,7 @@ def store_demo(data: DemoData, *, survey: bool = True) -> dict[str, ImportBatch]
         for wave, rows in frame.groupby("wave"):
             batch = _batch("survey", f"survey-{wave}.csv")
             batches[f"survey-{wave}"] = batch
-            stored = Wave.objects.create(year=int(wave), questionnaire=rows["questionnaire"]
+            stored = Wave.objects.create(year=int(str(wave)), questionnaire=rows["questionnaire"]
                                          .iloc[0], questions=items, synthetic=True,
                                          import_batch=batch)
             answers = rows[items].to_numpy()
