@@ -31,7 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
     a run of some folders or tests (paths, ``-k``, ``-m`` leaving out the slow tests) covers
     less by design, so it is not held to the floor (its coverage is still measured)."""
     whole = (config.args_source == pytest.Config.ArgsSource.TESTPATHS
-             and not config.option.keyword and "slow" not in (config.option.markexpr or ""))
+             and not config.option.keyword and not config.option.collectonly
+             and "slow" not in (config.option.markexpr or ""))
     if not whole and getattr(config.known_args_namespace, "cov_fail_under", None) is not None:
         config.known_args_namespace.cov_fail_under = None
 

@@ -12,7 +12,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from support.commands import TRYG, env, free_port, tryg
+from support.commands import TRYG, env, free_port, start_serving, stop, tryg
 
 USER_LINE = re.compile(r"^\s+(administrator|analyst|coordinator|partner|walker)\s+(\S+)\s+(\S+)")
 
@@ -185,29 +184,17 @@ def test_the_fictional_demo_says_so_on_its_pages(demo_site: tuple[Path, str]) ->
 def served(demo_site: tuple[Path, str]) -> Iterator[str]:
     folder, _ = demo_site
     port = free_port()
-    process = subprocess.Popen([str(TRYG), "serve", "--data-dir", str(folder), "--port",
-                                str(port)], env=env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = start_serving([TRYG, "serve", "--data-dir", folder, "--port", str(port)],
+                            env=env())
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        assert process.stderr is not None
-        process.stderr.close()
+        stop(process)
 
 
 def test_serve_answers_on_the_demo_site(served: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(served, timeout=5) as response:
-                status, body = response.status, response.read().decode("utf-8")
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
+    with urllib.request.urlopen(served, timeout=60) as response:
+        status, body = response.status, response.read().decode("utf-8")
     assert status == 200
     assert "<html" in body.lower()
 

@@ -14,8 +14,6 @@ import io
 import json
 import math
 import sqlite3
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ import pandas as pd
 import pytest
 
 from support.attacker import Key, attack, recovered
-from support.commands import TRYG, env, free_port, tryg
+from support.commands import TRYG, env, free_port, start_serving, stop, tryg
 from support.frames import tuples
 from tryg.index import load_spec
 
@@ -58,21 +56,12 @@ def aalborg_site(tmp_path_factory: pytest.TempPathFactory,
 
 def _serve(folder: Path) -> Iterator[tuple[Path, str]]:
     port = free_port()
-    process = subprocess.Popen([str(TRYG), "serve", "--data-dir", str(folder), "--port",
-                                str(port)], env=env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    process = start_serving([TRYG, "serve", "--data-dir", folder, "--port", str(port)],
+                            env=env())
     try:
-        for _ in range(600):  # wait for the port, polling (bounded)
-            try:
-                _get(base, "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield folder, base
+        yield folder, f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def _truth(folder: Path) -> dict[Key, tuple[float, float]]:

@@ -29,8 +29,11 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from support.commands import start_serving
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +59,10 @@ def _free_port() -> int:
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll until something listens on ``port`` (bounded; fails if the process exits)."""
+    """Poll until something listens on ``port`` (bounded; fails if the process exits).
+
+    Only for nginx, which says nothing when it listens; ``tryg serve`` says so
+    (:func:`support.commands.start_serving`)."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -71,7 +77,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
                        f"{log.read_text(errors='replace')[-3000:]}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[Any]) -> None:
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -130,19 +136,15 @@ def site(tmp_path_factory: pytest.TempPathFactory, nginx: Path) -> Iterator[Site
                               input=f"{PASSWORD}\n{PASSWORD}\n", capture_output=True, text=True,
                               env=_environment(data_dir), timeout=300, check=False)
         assert made.returncode == 0, made.stdout + made.stderr
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[subprocess.Popen[Any]] = []
     try:
         ports = {}
         for name, secure in (("secure", "1"), ("plain", "0")):
             port = ports[name] = _free_port()
-            log = work / f"serve-{name}.log"
-            with log.open("wb") as out:
-                processes.append(subprocess.Popen(
-                    [str(TRYG), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-                    env=_environment(data_dir, TRYG_TRUSTED_PROXIES="127.0.0.1",
-                                     TRYG_SECURE=secure),
-                    stdout=out, stderr=subprocess.STDOUT))
-            _wait_for_port(port, processes[-1], log)
+            processes.append(start_serving(
+                [TRYG, "serve", "--data-dir", data_dir, "--port", str(port)],
+                env=_environment(data_dir, TRYG_TRUSTED_PROXIES="127.0.0.1", TRYG_SECURE=secure),
+                log=work / f"serve-{name}.log"))
         proxy_port = _free_port()
         conf = work / "nginx.conf"
         conf.write_text(NGINX_CONF.format(work=work, port=proxy_port, host=HOST,

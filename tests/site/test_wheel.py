@@ -13,15 +13,15 @@ data folder and serves it with the wheel's ``tryg serve``.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from support.commands import free_port, start_serving, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,12 +36,6 @@ def _run(*args: str | Path, cwd: Path) -> str:
                             timeout=600, check=False, env=_env(), cwd=cwd)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -73,27 +67,14 @@ def test_the_wheel_ships_the_danish_catalogue_and_serves_danish(tmp_path: Path) 
     where = _run(python, "-c", "import tryg; print(tryg.__file__)", cwd=tmp_path).strip()
     assert Path(where).is_relative_to(venv), where  # the wheel, not the checkout
 
-    port = _free_port()
-    server = subprocess.Popen([str(venv / "bin" / "tryg"), "serve", "--data-dir",
-                               str(tmp_path / "site"), "--port", str(port)], env=_env(),
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port = free_port()
+    server = start_serving([venv / "bin" / "tryg", "serve", "--data-dir", tmp_path / "site",
+                            "--port", str(port)], env=_env(), cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
-                    body = answer.read().decode("utf-8")
-                break
-            except OSError:
-                assert server.poll() is None, "tryg serve stopped"
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as answer:
+            body = answer.read().decode("utf-8")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        assert server.stderr is not None
-        server.stderr.close()
+        stop(server)
     assert '<html lang="da"' in body
     for danish in ("Forside", "Kort", "Metode", "ikke offentliggjort nogen resultater"):
         assert danish in body, danish

@@ -146,8 +146,6 @@ def _use_sqlite_in(data_dir: Path) -> None:
 
 def _build(data_dir: Path, kind: str, source: Path | None, seed: int,
            steps: _Steps) -> list[DemoUser]:
-    from tryg.accounts.demo import AALBORG_ORGANISATIONS, FICTIONAL_ORGANISATIONS, make_demo_users
-
     data_dir.mkdir(parents=True, exist_ok=True)
     _write_marker(data_dir, kind=kind, complete=False, source=str(source or ""))
     files = data_dir / "files"
@@ -155,6 +153,8 @@ def _build(data_dir: Path, kind: str, source: Path | None, seed: int,
 
     steps(f"creating the database in {data_dir}")
     setup_site(str(data_dir))
+    from tryg.accounts.demo import AALBORG_ORGANISATIONS, FICTIONAL_ORGANISATIONS, make_demo_users
+
     if kind == "aalborg":
         assert source is not None
         users = make_demo_users(AALBORG_ORGANISATIONS)
