@@ -155,8 +155,8 @@ def worker(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     from tryg.areas.models import Area
-    from tryg.crime.models import RegisterCount
     from tryg.imports.register import import_register
+    from tryg.police_register.models import RegisterCount
 
     features = json.loads(Path(args.areas).read_text())
     Area.objects.bulk_create([Area(code=f["code"], name=f["code"], level="sogn",

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+
+from support.commands import free_port, start_serving, stop
 
 if TYPE_CHECKING:
     from axe_playwright_python.sync_playwright import Axe
@@ -35,9 +33,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 BIN = Path(sys.executable).parent
 #: Screenshots of every step, for a person to look at (not committed, see .gitignore).
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-#: Seconds to wait for the demo build and for the server to answer.
+#: Seconds the demo build may take.
 BUILD_TIMEOUT = 600
-START_TIMEOUT = 60
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,31 +55,6 @@ def _site_environment(data_dir: Path) -> dict[str, str]:
            if not k.startswith(("TRYG_", "DJANGO_", "DATABASE_URL"))}
     env["TRYG_DATA_DIR"] = str(data_dir)
     return env
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_answering(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Wait until ``url`` answers 200 (the server is up and Django is configured)."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"tryg serve exited with {server.returncode}:\n"
-                               f"{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:  # refused while starting; HTTPError (a subclass) while configuring
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"tryg serve did not answer 200 at {url} within {START_TIMEOUT} s:\n"
-                       f"{log.read_text(errors='replace')[-3000:]}")
 
 
 @dataclass(frozen=True)
@@ -119,16 +91,12 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
         pytest.fail(f"tryg demo failed ({build.returncode}):\n{build.stdout[-2000:]}\n"
                     f"{build.stderr[-3000:]}", pytrace=False)
     port = free_port()
-    log = work / "serve.log"
     outbox = work / "outbox"
     env = {**env, "TRYG_EMAIL_FILE_PATH": str(outbox)}
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(tryg), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = start_serving([tryg, "serve", "--data-dir", data_dir, "--port", str(port)],
+                           cwd=work, env=env, log=work / "serve.log")
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until_answering(url + "/healthz", server, log)
         SCREENSHOTS.mkdir(exist_ok=True)
         print(f"\nbrowser tests: {url} serves {data_dir}; screenshots in {SCREENSHOTS}")
         printed = list(re.finditer(
@@ -141,12 +109,7 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
         yield ServedSite(url=url, data_dir=data_dir, screenshots=SCREENSHOTS, users=users,
                          logins=logins, outbox=outbox)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
+        stop(server)
 
 
 @pytest.fixture(scope="session")

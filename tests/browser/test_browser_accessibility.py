@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Page
 
-    from conftest import ServedSite
+    from browser.conftest import ServedSite
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
 
-    from conftest import ServedSite
+    from browser.conftest import ServedSite
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ import pytest
 if TYPE_CHECKING:  # playwright is imported by the fixtures (missing: skipped or failed there)
     from playwright.sync_api import Locator, Page
 
-    from conftest import ServedSite
+    from browser.conftest import ServedSite
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-    from conftest import ServedSite
+    from browser.conftest import ServedSite
 
 pytestmark = pytest.mark.browser
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
-    from conftest import ServedSite
+    from browser.conftest import ServedSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

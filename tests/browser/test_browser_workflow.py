@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import FilePayload, Page
 
-    from conftest import ServedSite
+    from browser.conftest import ServedSite
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +33,9 @@ def shot(page: Page, site: ServedSite, name: str) -> None:
 
 def _upload(page: Page, text: str) -> None:
     page.select_option("select[name=kind]", "survey")
-    page.set_input_files("input[name=file]", files=[{
-        "name": "svar.csv", "mimeType": "text/csv", "buffer": text.encode("cp1252")}])
+    upload: FilePayload = {"name": "svar.csv", "mimeType": "text/csv",
+                           "buffer": text.encode("cp1252")}
+    page.set_input_files("input[name=file]", files=[upload])
     page.locator("form[enctype='multipart/form-data'] button[type=submit]").click()
 
 

@@ -133,7 +133,7 @@ def fake_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (tmp_path / name).write_text("x\n", encoding="utf-8")
 
     def compute(spec: object, survey: Path | None, register: Path | None, population: Path,
-                areas: Path, progress: cli_index._Progress) -> FakeResult:
+                areas: Path, progress: cli_index._Progress, area_options: object) -> FakeResult:
         progress("computing", 0.5)
         warning = Problem("register.csv", 7, "quarter", "a made-up warning")
         return FakeResult(fake_table(), (warning,))
@@ -167,7 +167,7 @@ def test_public_output_applies_the_publication_rules(fake_inputs: list[str]) -> 
     assert result.exit_code == 0, result.output
     public = read_results("public.json")
     assert tuple(public.columns) == PUBLIC_COLUMNS
-    assert public.loc[0, "suppressed"] and pd.isna(public.loc[0, "estimate"])
+    assert public.loc[0, "suppressed"] and pd.isna(public["estimate"].loc[0])
     assert public.loc[1, "n_display"] == "< 5"
 
 

@@ -14,7 +14,9 @@ from tryg.demo.model import KOMMUNE_CODE, generate
 
 
 def test_calibration_removes_the_nonresponse_bias() -> None:
-    raw_errors, cal_errors, covered = [], [], []
+    raw_errors: list[float] = []
+    cal_errors: list[float] = []
+    covered: list[bool] = []
     for seed in range(10):
         demo = generate(seed, "small")
         survey = demo.survey.responses.reset_index(drop=True).assign(kommune=KOMMUNE_CODE)

@@ -156,7 +156,7 @@ def test_register_counts_aggregate_the_records(demo: DemoData) -> None:
 
 def test_record_points_lie_in_their_square(demo: DemoData) -> None:
     cells = demo.cells.set_index("code")
-    box = cells.loc[demo.records["area_code"].astype(str)]
+    box = cells.loc[demo.records["area_code"].astype(str).tolist()]
     lon, lat = demo.records["lon"].to_numpy(), demo.records["lat"].to_numpy()
     assert ((box["lon0"].to_numpy() < lon) & (lon < box["lon1"].to_numpy())).all()
     assert ((box["lat0"].to_numpy() < lat) & (lat < box["lat1"].to_numpy())).all()

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import tryg.exports.atomic as atomic
 from tryg.exports import FORMATS, format_for, read_results, results_bytes, write_results
 from tryg.exports.formats import FIXED_TIME, FORMULA_STARTS, from_bytes, neutralise, restore
 from tryg.index.catalog import load_spec
@@ -174,7 +173,7 @@ def test_a_failure_mid_write_leaves_no_file(
     def broken_fsync(fd: int) -> None:  # the data is written but not yet on disk
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(atomic.os, "fsync", broken_fsync)
+    monkeypatch.setattr("tryg.exports.atomic.os.fsync", broken_fsync)
     for fmt in FORMATS:
         with pytest.raises(OSError, match="No space"):
             write_results(table(), tmp_path / f"results.{fmt}")
@@ -204,7 +203,7 @@ def test_a_failure_keeps_the_previous_file(tmp_path: Path, monkeypatch: pytest.M
             self.file.flush()
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(atomic.os, "fdopen", HalfWriter)
+    monkeypatch.setattr("tryg.exports.atomic.os.fdopen", HalfWriter)
     with pytest.raises(OSError):
         write_results(table(), path)
     assert path.read_text(encoding="utf-8") == "old results\n"

@@ -1,5 +1,5 @@
 """The fixtures of tests/jobs (defined in ops_sites, with the helpers they use)."""
 
-from ops_sites import processes, redis_url
+from jobs.ops_sites import processes, redis_url
 
 __all__ = ["processes", "redis_url"]

@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
-from ops_sites import Processes, free_port, fresh_postgres, seed, tryg, tryg_env
 
+from jobs.ops_sites import Processes, free_port, fresh_postgres, seed, tryg, tryg_env
 from tryg.backup.tables import TableSum, postgres_sums, sqlite_sums
 
 PAGES = ("/", "/methods/", "/map/", "/downloads/", "/downloads/results.csv")

@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from ops_sites import fresh_postgres, tryg, tryg_env
+
+from jobs.ops_sites import fresh_postgres, tryg, tryg_env
 
 
 @pytest.mark.slow

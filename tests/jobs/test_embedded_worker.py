@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from ops_sites import Processes, form_fields, free_port, log_in, poll, seed, tryg_env
 
+from jobs.ops_sites import Processes, form_fields, free_port, log_in, poll, seed, tryg_env
 from tryg.jobs.services import process_alive
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
-from ops_sites import (
+
+from jobs.ops_sites import (
     Processes,
     form_fields,
     free_port,

@@ -36,7 +36,7 @@ def test_csv_hierarchy_with_several_parents(tmp_path: Path) -> None:
     links = areas.links
     assert links["parent"].tolist() == ["0851", "A1", "U1", "0851"]
     assert links.loc[5, "valid_from"] == 2015 and links.loc[5, "valid_to"] == 2019
-    assert math.isnan(links.loc[4, "valid_to"])
+    assert math.isnan(links["valid_to"].loc[4])
     assert report.warnings == []
 
 

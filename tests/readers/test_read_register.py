@@ -146,7 +146,7 @@ def test_unknown_layout_is_an_error(tmp_path: Path) -> None:
         read_register(path)
     for fmt in ("counts", "records", "straf11"):
         with pytest.raises(InputError) as exc:
-            read_register(path, format=fmt)  # type: ignore[arg-type]
+            read_register(path, format=fmt)
         assert all(p.row == 1 for p in exc.value.problems)
 
 

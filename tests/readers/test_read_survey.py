@@ -38,7 +38,7 @@ def test_reads_csv_with_line_numbers_and_text_codes(tmp_path: Path) -> None:
     assert list(frame["area_code"]) == ["0851"] * 3  # leading zero kept
     assert list(frame["wave"]) == [2015, 2015, 2016]
     assert frame["weight"].tolist() == [1.5, 0.5, 2.0]
-    assert np.isnan(frame.loc[3, "q_tryg"]) and frame.loc[4, "q_tryg"] == 8.0
+    assert np.isnan(frame["q_tryg"].loc[3]) and frame["q_tryg"].loc[4] == 8.0
     assert list(frame.columns) == ["respondent_id", "wave", "area_code", "weight", "sex",
                                    "q_tryg", "q_politi"]
     assert (report.rows_read, report.rows_used, report.warnings) == (3, 3, [])

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from planted import Site, plant
 
+from support.planted import Site, plant
 from tryg.reports.sections import ReportOptions
 from tryg.reports.services import render_html
 

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pdf import page_count, pdf_text, rendered_pages
+
+from reports.pdf import page_count, pdf_text, rendered_pages
 
 TRYG = Path(sys.executable).parent / "tryg"
 

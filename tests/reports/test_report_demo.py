@@ -15,10 +15,10 @@ from typing import Any
 
 import pikepdf
 import pytest
-from demo_import import published_demo_run
 from django.utils import translation
-from pdf import page_count, pdf_text, rendered_pages
 
+from reports.pdf import page_count, pdf_text, rendered_pages
+from support.demo_import import published_demo_run
 from tryg.public import pages
 from tryg.public.data import published
 from tryg.reports.sections import ReportOptions

@@ -8,7 +8,8 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
-from planted import UNPUBLISHED_ESTIMATE, Site, client_as, leaks, plant
+
+from support.planted import UNPUBLISHED_ESTIMATE, Site, client_as, leaks, plant
 
 pytestmark = pytest.mark.django_db
 

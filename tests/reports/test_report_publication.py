@@ -8,8 +8,9 @@ import datetime
 from pathlib import Path
 
 import pytest
-from pdf import pdf_text
-from planted import (
+
+from reports.pdf import pdf_text
+from support.planted import (
     ALL_MARKERS,
     PUBLIC_ESTIMATE,
     SUPPRESSED_CI_HIGH,
@@ -20,7 +21,6 @@ from planted import (
     leaks,
     plant,
 )
-
 from tryg.reports.sections import ReportOptions
 from tryg.reports.services import ReportError, build_report, render_html
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from planted import Site, plant
 
+from support.planted import Site, plant
 from tryg.reports import sections, strategy_section, walks_section
 from tryg.reports.sections import (
     Appendix,

@@ -120,7 +120,7 @@ def test_calibration_options_are_checked(design: Design) -> None:
     with pytest.raises(CalibrationError, match=r"bounds \(1.2, 3.0\) must contain 1"):
         stats.calibrate(design, totals, bounds=(1.2, 3.0))
     with pytest.raises(CalibrationError, match="calfun='logit' is not 'linear' or 'raking'"):
-        stats.calibrate(design, totals, calfun="logit")  # type: ignore[arg-type]
+        stats.calibrate(design, totals, calfun="logit")
     with pytest.raises(CalibrationError, match=r"failed to meet the totals within bounds "
                        r"\(0.95, 1.05\).*widen the bounds"):
         stats.calibrate(design, {"(Intercept)": 1000.0, "x": 9000.0}, bounds=(0.95, 1.05))

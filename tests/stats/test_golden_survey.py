@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,14 +97,14 @@ def _district_h(a: Data) -> pd.DataFrame:
 def _lonely(option: str) -> Callable[[Data], Design]:
     def build(a: Data) -> Design:
         return Design(_one_h(a), weights="pw", strata="stype", fpc="fpc",
-                      lonely_psu=option)  # type: ignore[arg-type]
+                      lonely_psu=option)
     return build
 
 
 def _lonely_clus(option: str) -> Callable[[Data], Design]:
     def build(a: Data) -> Design:
         return Design(_district_h(a), weights="pw", strata="stype", psu="dnum",
-                      lonely_psu=option)  # type: ignore[arg-type]
+                      lonely_psu=option)
     return build
 
 
@@ -164,7 +165,7 @@ GROUPS = [
 ]
 
 
-def _group_id(spec: dict[str, str]) -> str:
+def _group_id(spec: Mapping[str, Any]) -> str:
     parts = [spec["case"], spec["stat"], spec["variable"]]
     if spec["codes"]:
         parts.append("in=" + spec["codes"])
@@ -186,17 +187,17 @@ def compute(design: Design, spec: dict[str, str]) -> pd.DataFrame:
     by = None if not by_cols else by_cols[0] if len(by_cols) == 1 else by_cols
     stat, variable, ci = spec["stat"], spec["variable"], spec["ci"]
     if stat == "mean":
-        out = stats.mean(design, variable, by=by, ci=ci)  # type: ignore[arg-type]
+        out = stats.mean(design, variable, by=by, ci=ci)
     elif stat == "total":
-        out = stats.total(design, variable, by=by, ci=ci)  # type: ignore[arg-type]
+        out = stats.total(design, variable, by=by, ci=ci)
     elif stat == "ratio":
         num, den = variable.split("/")
-        out = stats.ratio(design, num, den, by=by, ci=ci)  # type: ignore[arg-type]
+        out = stats.ratio(design, num, den, by=by, ci=ci)
     elif stat == "proportion":
         codes = _split(spec["codes"])
         out = stats.proportion(
             design, variable, codes[0] if len(codes) == 1 else codes,
-            exclude=_split(spec["exclude"]), by=by, ci=ci,  # type: ignore[arg-type]
+            exclude=_split(spec["exclude"]), by=by, ci=ci,
         )
     else:  # pragma: no cover - the R script writes only these
         raise AssertionError(f"unknown stat {stat!r}")

@@ -378,7 +378,7 @@ def test_jkn_lonely_psu(lonely: str) -> None:
     data = pd.DataFrame({"s": [1, 1, 2, 2, 3], "psu": [1, 2, 3, 4, 5],
                          "y": [1.0, 3.0, 2.0, 5.0, 4.0], "w": [2.0, 2.0, 3.0, 3.0, 1.0]})
     d = jackknife(Design(data, weights="w", strata="s", psu="psu",
-                         lonely_psu=lonely))  # type: ignore[arg-type]
+                         lonely_psu=lonely))
     expected_reps = 5 if lonely == "adjust" else 4
     assert d.replicates == expected_reps
     if lonely == "adjust":
@@ -528,7 +528,7 @@ def test_from_weights_errors(
                                "type": "other"}
     args.update(kwargs)
     with pytest.raises(DesignError, match=message):
-        ReplicateDesign.from_weights(data, **args)  # type: ignore[arg-type]
+        ReplicateDesign.from_weights(data, **args)
 
 
 def test_from_weights_defaults() -> None:
@@ -536,7 +536,7 @@ def test_from_weights_defaults() -> None:
     cols = ["r1", "r2", "r3"]
 
     def build(**kw: object) -> ReplicateDesign:
-        return ReplicateDesign.from_weights(data, weights="w", replicate_weights=cols, **kw)  # type: ignore[arg-type]
+        return ReplicateDesign.from_weights(data, weights="w", replicate_weights=cols, **kw)
 
     assert build(type="BRR").scale == pytest.approx(1 / 3)
     assert build(type="Fay", rho=0.5).scale == pytest.approx(1 / (3 * 0.25))
@@ -577,7 +577,7 @@ def test_jackknife_errors(apiclus1: pd.DataFrame, anchors: Path) -> None:
     with pytest.raises(DesignError, match="JKn needs a stratified design"):
         jackknife(clus, "JKn")
     with pytest.raises(DesignError, match="not 'auto', 'JK1' or 'JKn'"):
-        jackknife(clus, "BRR")  # type: ignore[arg-type]
+        jackknife(clus, "BRR")
     calibrated = stats.poststratify(clus, "stype", POP_TYPES)
     with pytest.raises(DesignError, match=r"already adjusted \(poststratify\)"):
         jackknife(calibrated)

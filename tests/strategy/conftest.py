@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from strategy_helpers import TODAY
 
+from strategy.strategy_helpers import TODAY
 from tryg.strategy import services
 
 

@@ -1,7 +1,7 @@
 """Evaluations from the stored demo data behind the published run (evaluation_service).
 
 The demo municipality is imported through the real import services, run and published once
-for the module (tests/platform/demo_import.py), inside a transaction rolled back at the end.
+for the module (tests/support/demo_import.py), inside a transaction rolled back at the end.
 The evaluation's figures are checked against the run's own stored estimates: with one treated
 and one comparison area, the difference-in-differences of the survey measure is the
 difference of the run's direct estimates, and the ratio of rate ratios is the ratio of the
@@ -11,16 +11,14 @@ run's register rates - so the designs, windows and populations are the run's.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from django.db import transaction
 
+from support.demo_import import published_demo_run
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.strategy.evaluation_service import (
     EvaluationUnavailableError,
@@ -34,19 +32,10 @@ SHARE = "tryghed_trygge"
 REGISTER = "anmeldelser_straffelov"
 
 
-def _demo_import() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "platform" / "demo_import.py"
-    spec = importlib.util.spec_from_file_location("demo_import", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def demo_run(django_db_setup: Any, django_db_blocker: Any,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexRun]:
-    yield from _demo_import().published_demo_run(django_db_blocker, tmp_path_factory,
+    yield from published_demo_run(django_db_blocker, tmp_path_factory,
                                                   "strategy-eval")
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from strategy_helpers import indicator, initiative, people
 
+from strategy.strategy_helpers import indicator, initiative, people
 from tryg.index.inputs import InputError
 from tryg.strategy.measurement_import import import_measurements
 from tryg.strategy.models import ChangeRecord, Measurement

@@ -11,8 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from strategy_helpers import areas, indicator, initiative, people
 
+from strategy.strategy_helpers import areas, indicator, initiative, people
 from tryg.accounts.models import User
 from tryg.strategy.models import Measurement
 

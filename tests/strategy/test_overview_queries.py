@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from strategy_helpers import people
 
+from strategy.strategy_helpers import people
 from tryg.accounts.models import Organisation
 from tryg.strategy.models import (
     FocusArea,

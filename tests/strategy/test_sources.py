@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from strategy_helpers import TODAY, areas, indicator, initiative, people, published_run
 
+from strategy.strategy_helpers import TODAY, areas, indicator, initiative, people, published_run
 from tryg.runs.services import unpublish
 from tryg.strategy import sources
 from tryg.strategy.models import Indicator

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from django.test import Client
-from strategy_helpers import indicator, initiative, people
 
+from strategy.strategy_helpers import indicator, initiative, people
 from tryg.accounts.models import User
 from tryg.strategy.models import Measurement
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from strategy_helpers import areas, indicator, initiative, people
 
+from strategy.strategy_helpers import areas, indicator, initiative, people
 from tryg.cli.main import tryg
 from tryg.strategy.models import Measurement, Strategy
 from tryg.strategy.yaml_template import shipped

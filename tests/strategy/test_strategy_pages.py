@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from strategy_helpers import areas, indicator, initiative, people, published_run
 
+from strategy.strategy_helpers import areas, indicator, initiative, people, published_run
 from tryg.accounts.models import User
 from tryg.strategy.models import (
     ChangeLockedError,

@@ -4,8 +4,8 @@ malformed template stops with errors naming lines, writing nothing."""
 from __future__ import annotations
 
 import pytest
-from strategy_helpers import areas
 
+from strategy.strategy_helpers import areas
 from tryg.accounts.models import Organisation
 from tryg.strategy.models import (
     ChangeRecord,

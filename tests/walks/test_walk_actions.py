@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test import Client
-from walk_fixtures import NOW, finding, organisations, users, walk
 
 from tryg.walks import actions, states
 from tryg.walks.findings import Observation, nearby, record
 from tryg.walks.models import Action, ActionEvent, Finding
 from tryg.walks.states import ActionState as S
+from walks.walk_fixtures import NOW, finding, organisations, users, walk
 
 
 def test_every_state_has_its_moves_and_closed_states_reopen_only_to_confirmed() -> None:
@@ -152,7 +152,7 @@ def test_a_partner_sees_and_changes_only_its_own_actions() -> None:
 
 @pytest.mark.django_db
 def test_staff_enter_a_finding_on_a_participants_behalf_and_see_duplicates() -> None:
-    from walk_fixtures import participant
+    from walks.walk_fixtures import participant
 
     orgs = organisations()
     people = users(orgs)

@@ -8,12 +8,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.test.utils import override_settings
-from walk_fixtures import NOW, finding, organisations, users, walk
 
 from tryg.walks import citizens, figures
 from tryg.walks.models import Action, Finding
 from tryg.walks.public import area_findings
 from tryg.walks.states import ActionState as S
+from walks.walk_fixtures import NOW, finding, organisations, users, walk
 
 REPORT = {"idempotency_key": "c-1", "category": "lighting", "text": "CITIZEN-TEXT-41",
           "address": "Parken", "name": "REPORTER-NAME-7", "email": "reporter7@example.org",

@@ -10,10 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.utils import override_settings
 from PIL import Image
-from walk_fixtures import jpeg, organisations, png_bomb, png_claiming, users, walk
 
 from tryg.walks.models import Finding, Photo
 from tryg.walks.photos import MAX_PIXELS, PhotoError, clean
+from walks.walk_fixtures import jpeg, organisations, png_bomb, png_claiming, users, walk
 
 GPS_LATITUDE = (57, 2, 52.5)
 SERIAL = "CAMERA-SERIAL-77123"

@@ -11,13 +11,13 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from icalendar import Calendar
-from walk_fixtures import NOW, finding, organisations, participant, users, walk
 
 from tryg.walks import actions, meeting, routes
 from tryg.walks.invitations import ics, invite
 from tryg.walks.models import Action, Revisit, Walk
 from tryg.walks.states import ActionState as S
 from tryg.walks.states import WalkStatus
+from walks.walk_fixtures import NOW, finding, organisations, participant, users, walk
 
 GPX = b"""<?xml version="1.0"?>
 <gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">

@@ -16,7 +16,7 @@ from ninja.security import django_auth
 
 from tryg.accounts import roles
 from tryg.api.schemas import IdQuery, Limit, Offset, RecordsOut, ResponsesOut, YearPath
-from tryg.crime.models import RegisterRecord
+from tryg.police_register.models import RegisterRecord
 from tryg.surveys.models import Response, Wave
 
 router = Router(tags=["analysts"], auth=django_auth)

@@ -38,9 +38,9 @@ from tryg.areas.models import Area, AreaLink
 from tryg.index.spec import Spec
 from tryg.public.data import published, run_key
 from tryg.runs.models import IndexRun
+from tryg.runs.published import records, visible_runs
+from tryg.runs.services import run_spec
 from tryg.surveys.models import Wave
-from tryg.web.access import visible_runs
-from tryg.web.run_results import records, run_spec
 
 router = Router(tags=["public"])
 

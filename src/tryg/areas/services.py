@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from tryg import geo
-from tryg.areas.models import Area
+from tryg.areas.models import Area, Population
 from tryg.index.inputs import Areas
 
 #: For a level without a stored parent column: where to look for parents by containment,
@@ -35,6 +35,18 @@ def areas_by_code(codes: Iterable[str], *, size: int = 500) -> dict[str, Area]:
         for area in Area.objects.filter(code__in=wanted[start:start + size]):
             found[area.code] = area
     return found
+
+
+def child_codes(parent: str, level: str) -> list[str]:
+    """The codes of the stored areas at ``level`` linked to the area ``parent``, sorted."""
+    return sorted(Area.objects.filter(level=level, parent_links__parent__code=parent)
+                  .values_list("code", flat=True))
+
+
+def total_population(code: str) -> dict[int, float]:
+    """The stored population of the area ``code`` per year, all sexes and ages."""
+    rows = Population.objects.filter(area__code=code, sex="", age_group="")
+    return {int(year): float(n) for year, n in rows.values_list("year", "population")}
 
 
 def stored_areas(level: str | None = None) -> Areas:

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from tryg.accounts.demo import DemoUser
 
 MARKER = "tryg-demo.json"
 MARKER_STATEMENT = "A tryg demo site made by `tryg demo`; `tryg demo --fresh` may delete it."
@@ -45,14 +46,6 @@ REAL_FILES: dict[str, str] = {
     "straf11": "dk_straf11*.csv",
 }
 POSTAL_PREFIX = "post-"
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    role: str
-    username: str
-    password: str
-    organisation: str | None
 
 
 class _Steps:
@@ -160,12 +153,14 @@ def _build(data_dir: Path, kind: str, source: Path | None, seed: int,
 
     steps(f"creating the database in {data_dir}")
     setup_site(str(data_dir))
+    from tryg.accounts.demo import AALBORG_ORGANISATIONS, FICTIONAL_ORGANISATIONS, make_demo_users
+
     if kind == "aalborg":
         assert source is not None
-        users = make_users(aalborg_organisations())
+        users = make_demo_users(AALBORG_ORGANISATIONS)
         _build_aalborg(source, files, seed, steps)
     else:
-        users = make_users(fictional_organisations())
+        users = make_demo_users(FICTIONAL_ORGANISATIONS)
         _build_fictional(files, seed, steps)
     from tryg.walks.demo import make_demo_walks
 
@@ -180,16 +175,12 @@ def _build(data_dir: Path, kind: str, source: Path | None, seed: int,
     return users
 
 
-def _analyst() -> Any:
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.get(username="analyst")
-
-
 def run_import(step: Callable[[str], None], function: Callable[..., Any], path: Path,
                **options: Any) -> Any:
     """Import one file with an import service; stop the demo on any error."""
-    report = function(path, user=_analyst(), **options)
+    from tryg.accounts.demo import demo_analyst
+
+    report = function(path, user=demo_analyst(), **options)
     for line in report.lines():
         step(line if report.ok else f"error: {line}")
     if not report.ok:
@@ -237,7 +228,7 @@ def real_files(source: Path) -> dict[str, Path]:
 def _build_aalborg(source: Path, files: Path, seed: int, steps: _Steps) -> None:
     """All of Denmark's areas, population and reported crime; synthetic answers for
     Aalborg's parishes."""
-    from tryg.areas.models import Area, Population
+    from tryg.areas.services import areas_by_code, child_codes, total_population
     from tryg.demo import aalborg
     from tryg.demo.truth import ITEMS
     from tryg.imports.areas import import_areas
@@ -252,11 +243,9 @@ def _build_aalborg(source: Path, files: Path, seed: int, steps: _Steps) -> None:
                code_prefix=POSTAL_PREFIX)
     run_import(steps, import_population, real["folk1a"])
     run_import(steps, import_register, real["straf11"])
-    kommune = Area.objects.get(code=aalborg.KOMMUNE_CODE)
-    parishes = sorted(Area.objects.filter(level="sogn", parent_links__parent=kommune)
-                      .values_list("code", flat=True))
-    population = dict(Population.objects.filter(area=kommune, sex="", age_group="")
-                      .values_list("year", "population"))
+    kommune = areas_by_code([aalborg.KOMMUNE_CODE])[aalborg.KOMMUNE_CODE]
+    parishes = child_codes(kommune.code, "sogn")
+    population = total_population(kommune.code)
     steps(f"{kommune.name}: {len(parishes)} parishes; drawing SYNTHETIC survey answers "
           f"(seed {seed})")
     survey = aalborg.generate_survey(parishes, population, seed=seed)
@@ -285,65 +274,22 @@ def _build_aalborg(source: Path, files: Path, seed: int, steps: _Steps) -> None:
 
 def run_and_publish(steps: Callable[[str], None]) -> Any:
     """Run the Danish index on the stored data and publish it (as the demo analyst)."""
+    from tryg.accounts.demo import demo_analyst
     from tryg.index.catalog import load_spec
     from tryg.runs.models import IndexRun
     from tryg.runs.services import publish, run_index
 
     steps(f"running the index ({SPEC})")
-    analyst = _analyst()
+    analyst = demo_analyst()
     run = run_index(load_spec(SPEC), user=analyst)
     if run.status != IndexRun.Status.DONE:
-        for line in run.log.splitlines():
-            click.echo(f"  {line}", err=True)
+        for problem in run.problems:
+            click.echo(f"  {problem}", err=True)
         raise click.ClickException(f"the demo's index run #{run.pk} failed")
     publish(run, analyst)
     steps(f"index run #{run.pk} done and published: {run.results.count():,} result rows, "
           f"fingerprint {run.fingerprint[:16]}…")
     return run
-
-
-# -- organisations and users -------------------------------------------------------------------
-
-Organisations = list[tuple[str, str, str]]  # name, kind, area code
-
-
-def fictional_organisations() -> Organisations:
-    return [("Demo Kommune (fiktiv)", "municipality", "9999"),
-            ("Demo Politi (fiktiv)", "police", ""),
-            ("Demo Boligforening (fiktiv)", "housing", "")]
-
-
-def aalborg_organisations() -> Organisations:
-    return [("Aalborg Kommune (demo)", "municipality", "0851"),
-            ("Nordjyllands Politi (demo)", "police", ""),
-            ("Demo-boligforening, Aalborg (demo)", "housing", "")]
-
-
-def make_users(organisations: Organisations) -> list[DemoUser]:
-    """The organisations, an administrator and one user per other role, random passwords."""
-    from django.contrib.auth import get_user_model
-    from django.db import transaction
-
-    from tryg.accounts.models import Organisation, Role
-
-    users = get_user_model()
-    made: list[DemoUser] = []
-    with transaction.atomic():
-        orgs = [Organisation.objects.create(name=n, kind=k, area_code=c)
-                for n, k, c in organisations]
-        municipality, police, housing = orgs
-        plan = [(Role.ADMINISTRATOR, "admin", None), (Role.ANALYST, "analyst", municipality),
-                (Role.COORDINATOR, "coordinator", municipality),
-                (Role.PARTNER, "partner", housing), (Role.WALKER, "walker", police)]
-        for role, name, org in plan:
-            password = secrets.token_urlsafe(12)
-            if role == Role.ADMINISTRATOR:
-                users.objects.create_superuser(name, password=password, role=role)
-            else:
-                users.objects.create_user(name, password=password, role=role,
-                                          organisation=org)
-            made.append(DemoUser(str(role), name, password, org.name if org else None))
-    return made
 
 
 def _print_users(users: list[DemoUser], host: str, port: int) -> None:

@@ -23,6 +23,9 @@ _REPLACE = click.option("--replace", is_flag=True,
                              "same area, quarter and offence) instead of refusing.")
 _PROGRESS = click.option("--progress", is_flag=True,
                          help="Print a line to stderr after each chunk of rows written.")
+_SHEET = click.option("--sheet", help="XLSX sheet name.")
+_ENCODING = click.option("--encoding", help="Text encoding of a CSV (default: UTF-8 if valid, "
+                                            "else Windows-1252, Excel's in Denmark).")
 _FILES = click.argument("files", nargs=-1, required=True,
                         type=click.Path(exists=True, dir_okay=False))
 _COLUMN = click.option(
@@ -121,9 +124,8 @@ def areas(files: tuple[str, ...], level: str | None, code: str | None, name: str
 @_FILES
 @click.option("--level", help="Level of the areas a table names (default kommune).")
 @_COLUMN
-@click.option("--sheet", help="XLSX sheet name.")
-@click.option("--encoding", help="Text encoding of a CSV (default: UTF-8 if valid, else "
-                                     "Windows-1252, Excel's in Denmark).")
+@_SHEET
+@_ENCODING
 @_REPLACE
 @_PROGRESS
 @_DATA_DIR
@@ -149,9 +151,8 @@ def population(files: tuple[str, ...], level: str | None, columns: tuple[str, ..
               help="Last day of fieldwork (YYYY-MM-DD).")
 @click.option("--producer", help="Who collected the answers (the survey firm).")
 @click.option("--synthetic", is_flag=True, help="The answers are made up (demo data).")
-@click.option("--sheet", help="XLSX sheet name.")
-@click.option("--encoding", help="Text encoding of a CSV (default: UTF-8 if valid, else "
-                                     "Windows-1252, Excel's in Denmark).")
+@_SHEET
+@_ENCODING
 @_REPLACE
 @_PROGRESS
 @_DATA_DIR

@@ -27,10 +27,7 @@ from tryg.index.results import public_view
 from tryg.index.spec import Spec, SpecError, parse_spec
 
 if TYPE_CHECKING:  # the computation and the readers are imported when a run needs them
-    import pandas as pd
-
     from tryg.index import IndexResult
-    from tryg.index.inputs import Areas
     from tryg.readers import ReadReport
 
 T = TypeVar("T")
@@ -213,9 +210,7 @@ def run(spec: Spec, survey: Path | None, register: Path | None, population: Path
         raise click.UsageError("give --survey, --register or both")
     try:
         area_options = _AreaOptions(area_code_field, area_name_field, area_level)
-        # passed only when given, so a `_compute` replaced with the six-argument form works
-        extra = {"area_options": area_options} if area_options != _AreaOptions() else {}
-        result = _compute(spec, survey, register, population, areas, progress, **extra)
+        result = _compute(spec, survey, register, population, areas, progress, area_options)
     except InputError as exc:
         _report(exc.problems, f"tryg: {len(exc.problems)} problem(s) in the inputs; "
                               "nothing was written:")
@@ -247,12 +242,11 @@ def _run_stored(spec: Spec, data_dir: str | None, out: Path | None, public: bool
     run = run_index(spec, progress=progress, survey=survey)
     if run.status != IndexRun.Status.DONE:
         click.echo(f"tryg: index run #{run.pk} failed; nothing was stored:", err=True)
-        for line in run.log.splitlines()[1:]:
-            click.echo(f"  {line}", err=True)
+        for problem in run.problems:
+            click.echo(f"  {problem}", err=True)
         sys.exit(2)
-    for line in run.log.splitlines():
-        if line.startswith("warning: "):
-            click.echo(line, err=True)
+    for warning in run.warnings:
+        click.echo(f"warning: {warning}", err=True)
     table = results_frame(run)
     click.echo(f"index run #{run.pk} ({spec.id} {spec.version}, spec {spec.hash[:12]}): done")
     click.echo(f"results fingerprint: {run.fingerprint}")
@@ -282,17 +276,17 @@ class _AreaOptions:
 
 
 def _compute(spec: Spec, survey: Path | None, register: Path | None, population: Path,
-             areas: Path, progress: _Progress, area_options: _AreaOptions | None = None
-             ) -> IndexResult:
+             areas: Path, progress: _Progress, area_options: _AreaOptions) -> IndexResult:
     """Read the inputs and run the index; one InputError carries the problems of every file."""
     # Imported here: the computation and the readers pull in statistics, file-format and
     # geometry libraries that `tryg index specs` and `tryg index explain` do not need.
     from tryg.index import run as run_index
+    from tryg.index.areas import codes_for_names
     from tryg.index.inputs import PopulationInput, RegisterInput
     from tryg.readers import read_areas, read_population, read_register, read_survey
     from tryg.site.config import read_limits
 
-    opts = area_options or _AreaOptions()
+    opts = area_options
     try:
         limits = read_limits(os.environ)
     except ValueError as exc:
@@ -323,11 +317,15 @@ def _compute(spec: Spec, survey: Path | None, register: Path | None, population:
     register_input = read("register", register, lambda p: read_register(p, limits=limits))
     if area_input is not None:  # tables keyed by names (STRAF11, FOLK1A) get area codes
         if population_input is not None:
-            table = _with_codes(population_input.table, area_input, problems, warnings)
-            population_input = PopulationInput(table)
+            coded = codes_for_names(population_input.table, area_input)
+            population_input = PopulationInput(coded.table)
+            problems.extend(coded.problems)
+            warnings.extend(coded.warnings)
         if register_input is not None:
-            table = _with_codes(register_input.counts, area_input, problems, warnings)
-            register_input = RegisterInput(table)
+            coded = codes_for_names(register_input.counts, area_input)
+            register_input = RegisterInput(coded.table)
+            problems.extend(coded.problems)
+            warnings.extend(coded.warnings)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     if problems:
@@ -335,46 +333,3 @@ def _compute(spec: Spec, survey: Path | None, register: Path | None, population:
     assert area_input is not None and population_input is not None  # required options
     return run_index(spec, survey=survey_input, register=register_input,
                      population=population_input, areas=area_input, progress=progress)
-
-
-def _with_codes(frame: pd.DataFrame, areas: Areas, problems: list[Problem],
-                warnings: list[Problem]) -> pd.DataFrame:
-    """A table read from area names with ``area_code`` in their place (matched by
-    :func:`tryg.index.areas.reconcile_names`); aggregate rows are dropped with a warning,
-    names that match no area (or several) and two names for one area are problems. A table
-    with codes is returned as it is."""
-    import numpy as np
-    import pandas as pd
-
-    from tryg.index.areas import reconcile_names
-
-    if "area_name" not in frame.columns or "area_code" in frame.columns:
-        return frame
-    source = str(frame.attrs.get("source", ""))
-    # Each distinct name is matched once, located at its first row (a STRAF11 table has
-    # ~500,000 cells but ~100 names).
-    which, names = pd.factorize(frame["area_name"].astype(object), use_na_sentinel=False)
-    _, first = np.unique(which, return_index=True)
-    first_line = [int(frame.index[i]) for i in first]
-    matched = reconcile_names([str(n) for n in names], areas, source=source, rows=first_line)
-    problems.extend(matched.problems)
-    warnings.extend(matched.aggregates)
-    # The readers reject a repeated name; two names for one area would be summed silently.
-    named: dict[str, int] = {}
-    for k, code in enumerate(matched.codes):
-        if code is None:
-            continue
-        if code in named:
-            j = named[code]
-            problems.append(Problem(source, first_line[k], "area_name",
-                                    f"{names[k]!r} and {names[j]!r} (row {first_line[j]}) "
-                                    f"are both area {code!r}"))
-        else:
-            named[code] = k
-    codes = np.asarray(matched.codes, dtype=object)[which]
-    keep = pd.notna(codes)
-    out = frame.loc[keep].copy()
-    out.insert(0, "area_code", codes[keep])
-    out = out.drop(columns="area_name")
-    out.attrs["source"] = source
-    return out

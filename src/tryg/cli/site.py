@@ -6,6 +6,9 @@ import click
 
 from tryg.site.config import SETTINGS
 
+#: The start of the line `tryg serve` prints once it listens.
+SERVED_ON = "tryg is served on"
+
 _ENV_HELP = "\n\n".join(f"{s.name}: {s.help} (default: {s.default or 'empty'})"
                         for s in SETTINGS)
 
@@ -45,7 +48,7 @@ reverse proxy in production (set TRYG_TRUSTED_PROXIES to its address), or use
 def serve(data_dir: str | None, host: str, port: int, threads: int, worker: bool) -> None:
     setup_site(data_dir)
     from django.conf import settings
-    from waitress import serve as waitress_serve
+    from waitress.server import create_server
 
     from tryg.imports.uploads import FORM_OVERHEAD, max_upload_bytes
     from tryg.site.wsgi import application
@@ -55,7 +58,6 @@ def serve(data_dir: str | None, host: str, port: int, threads: int, worker: bool
         click.echo("note: TRYG_SECURE=1 but TRYG_TRUSTED_PROXIES is empty: no request counts "
                    "as https, so every one is redirected to https. Set TRYG_TRUSTED_PROXIES "
                    "to the address of the reverse proxy that ends TLS.", err=True)
-    click.echo(f"tryg is served on http://{host}:{port}/  (Ctrl+C stops it)")
     # waitress trusts one exact address or every peer ('*'), and when it trusts X-Forwarded-For
     # it replaces REMOTE_ADDR by the entry a fixed count (trusted_proxy_count) from the right.
     # TRYG_TRUSTED_PROXIES is a list of networks, applied alike under every WSGI server by the
@@ -68,12 +70,17 @@ def serve(data_dir: str | None, host: str, port: int, threads: int, worker: bool
     # the site sees it: make room for TRYG_MAX_UPLOAD_MB, so that the site says why.
     # Past twice that, waitress refuses from the Content-Length, before any of it arrives.
     body = 2 * (max_upload_bytes() + FORM_OVERHEAD + settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    server = create_server(application, host=host, port=port, threads=threads, ident="tryg",
+                           clear_untrusted_proxy_headers=not trusted,
+                           max_request_body_size=body)
     from tryg.cli.ops import start_embedded_worker
 
     child = start_embedded_worker(data_dir) if worker else None
     try:
-        waitress_serve(application, host=host, port=port, threads=threads, ident="tryg",
-                       clear_untrusted_proxy_headers=not trusted, max_request_body_size=body)
+        # Said once the port is bound (connections wait in its backlog until run() accepts
+        # them), so a script or a test may read this line instead of polling the port.
+        click.echo(f"{SERVED_ON} http://{host}:{port}/  (Ctrl+C stops it)")
+        server.run()
     finally:
         if child is not None:
             child.terminate()

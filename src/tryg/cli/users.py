@@ -44,45 +44,20 @@ def add(username: str, role: str, organisation: str | None, organisation_kind: s
     from tryg.cli.site import setup_site
 
     setup_site(data_dir)
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-    from django.db import transaction
+    from tryg.accounts.services import AccountError, add_user, check_password, organisation_for
 
-    from tryg.accounts.models import Organisation, User
-
-    if User.objects.filter(username=username).exists():
-        raise click.ClickException(f"a user named {username!r} exists already")
-    org = None
-    if organisation:
-        org = Organisation.objects.filter(name=organisation).first()
-        if org is None and organisation_kind is None:
-            known = ", ".join(Organisation.objects.values_list("name", flat=True)) or "none"
-            raise click.ClickException(
-                f"no organisation named {organisation!r} (known: {known}); add "
-                "--organisation-kind KIND to create it")
-    candidate = User(username=username, email=email, role=role)
-    if generate_password:
-        password = secrets.token_urlsafe(15)
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        try:
-            validate_password(password, candidate)
-        except ValidationError as exc:
-            raise click.ClickException(" ".join(exc.messages)) from exc
-    with transaction.atomic():
-        if org is None and organisation:
-            org = Organisation(name=organisation, kind=str(organisation_kind))
-            org.full_clean()
-            org.save()
-        candidate.organisation = org
-        candidate.is_staff = candidate.is_superuser = role == "administrator"
-        candidate.set_password(password)
-        try:
-            candidate.full_clean()
-        except ValidationError as exc:
-            raise click.ClickException(" ".join(exc.messages)) from exc
-        candidate.save()
-    where = f" in {org.name}" if org is not None else ""
+    try:
+        organisation_for(username, organisation, organisation_kind)
+        if generate_password:
+            password = secrets.token_urlsafe(15)
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            check_password(password, username=username, email=email, role=role)
+        made = add_user(username, password, role=role, email=email, organisation=organisation,
+                        organisation_kind=organisation_kind)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    where = f" in {made.organisation.name}" if made.organisation is not None else ""
     click.echo(f"created {role} {username!r}{where}")
     if generate_password:
         click.echo(f"password (shown once): {password}")

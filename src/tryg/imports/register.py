@@ -3,10 +3,10 @@
 The file is read and checked by :func:`tryg.readers.register.load_register`, then checked
 against the stored areas (codes must exist, STRAF11's kommune names are matched to codes by
 :func:`tryg.index.areas.reconcile_names`, offence labels must fit the column). Only then one
-transaction writes the batch and its rows with :mod:`tryg.crime.bulk`:
+transaction writes the batch and its rows with :mod:`tryg.police_register.bulk`:
 
-* counts (either format) go to :class:`~tryg.crime.models.RegisterCount` as given;
-* records go to :class:`~tryg.crime.models.RegisterRecord`, one row per record with its
+* counts (either format) go to :class:`~tryg.police_register.models.RegisterCount` as given;
+* records go to :class:`~tryg.police_register.models.RegisterRecord`, one row per record with its
   file line; with coordinates they are placed in the finest stored level with boundaries
   (:func:`tryg.geo.area_index`, one STRtree query per chunk, run in a worker thread while the
   previous chunk is written). Records outside every area, or without a location, are stored
@@ -39,12 +39,12 @@ from numpy.typing import NDArray
 from tryg import geo
 from tryg.areas.models import Area, AreaLink
 from tryg.areas.services import stored_areas, stored_layer
-from tryg.crime.bulk import bulk_insert
-from tryg.crime.models import RegisterCount, RegisterRecord
 from tryg.imports.base import ImportReport, Outcome, chunked, read_limits, run_import
 from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
 from tryg.index.inputs import InputError, Problem
+from tryg.police_register.bulk import bulk_insert
+from tryg.police_register.models import RegisterCount, RegisterRecord
 from tryg.readers.placement import place_in_process
 from tryg.readers.records import Records, count_codes, unplaced
 from tryg.readers.register import RegisterData, RegisterFormat, load_register

@@ -47,9 +47,11 @@ def process_folder(base: Path) -> Path:
     return folder
 
 
-def sweep(base: Path) -> list[Path]:
+def sweep(base: Path, *, now: float | None = None) -> list[Path]:
     """Remove what dead processes left under ``base``: folders whose lock is free, and loose
-    files older than a day. Returns what was removed."""
+    files older than a day at ``now`` (seconds since the epoch; default: the clock's time).
+    Returns what was removed."""
+    now = time.time() if now is None else now
     base = base.resolve()
     if not base.is_dir():
         return []
@@ -78,7 +80,7 @@ def sweep(base: Path) -> list[Path]:
                 # No lock beside it: its sweep was cut short. Nobody can own it.
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)
-        elif time.time() - entry.stat().st_mtime > STRAY_AGE:
+        elif now - entry.stat().st_mtime > STRAY_AGE:
             entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed

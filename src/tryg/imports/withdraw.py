@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from tryg.accounts.models import AuditEvent, audit
 from tryg.areas.models import Area, AreaLink, Population
-from tryg.crime.models import RegisterCount, RegisterRecord
 from tryg.imports.models import ImportBatch
+from tryg.police_register.models import RegisterCount, RegisterRecord
 from tryg.surveys.models import Response, Wave
 
 

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from tryg.index.hierarchy import build_hierarchy
@@ -155,3 +156,54 @@ def hierarchy(areas: Areas, year: int) -> dict[str, pd.Series]:
         raise InputError([Problem(str(areas.links.attrs.get("source", "")), None, "parent",
                                   str(exc))]) from None
     return {level: frame[level].dropna().astype(str) for level in frame.columns}
+
+
+@dataclass(frozen=True)
+class NamedTable:
+    """A table keyed by area names, with ``area_code`` in their place
+    (:func:`codes_for_names`): ``problems`` are errors, ``warnings`` the aggregate rows left
+    out."""
+
+    table: pd.DataFrame
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+
+def codes_for_names(frame: pd.DataFrame, areas: Areas) -> NamedTable:
+    """A table read with area names (Statistics Denmark's STRAF11, FOLK1A), with
+    ``area_code`` in place of ``area_name``, matched by :func:`reconcile_names`.
+
+    Aggregate rows ("Region ...", "Unknown municipality") are dropped with a warning; a name
+    that matches no area (or several), and two names for one area (which would be summed
+    silently), are problems located at the name's first row (``frame.index`` holds the file's
+    line numbers, ``frame.attrs["source"]`` its name). A table that has codes is returned as
+    it is.
+    """
+    if "area_name" not in frame.columns or "area_code" in frame.columns:
+        return NamedTable(frame)
+    source = str(frame.attrs.get("source", ""))
+    # Each distinct name is matched once, located at its first row (a STRAF11 table has
+    # ~500,000 cells but ~100 names).
+    which, names = pd.factorize(frame["area_name"].astype(object), use_na_sentinel=False)
+    _, first = np.unique(which, return_index=True)
+    first_line = [int(frame.index[i]) for i in first]
+    matched = reconcile_names([str(n) for n in names], areas, source=source, rows=first_line)
+    problems = list(matched.problems)
+    named: dict[str, int] = {}
+    for k, code in enumerate(matched.codes):
+        if code is None:
+            continue
+        if code in named:
+            j = named[code]
+            problems.append(Problem(source, first_line[k], "area_name",
+                                    f"{names[k]!r} and {names[j]!r} (row {first_line[j]}) "
+                                    f"are both area {code!r}"))
+        else:
+            named[code] = k
+    codes = np.asarray(matched.codes, dtype=object)[which]
+    keep = pd.notna(codes)
+    out = frame.loc[keep].copy()
+    out.insert(0, "area_code", codes[keep])
+    out = out.drop(columns="area_name")
+    out.attrs["source"] = source
+    return NamedTable(out, tuple(problems), matched.aggregates)

@@ -14,7 +14,6 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import get_text_list
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
@@ -34,6 +33,7 @@ from tryg.public.downloads import (
 )
 from tryg.public.measures import MeasureInfo, composite_id, format_value, key_figure_ids
 from tryg.public.present import NOT_SHOWN, present, trend_points, unit_note
+from tryg.web.language import page_language
 
 
 def has_area(published: Published, code: str) -> bool:
@@ -68,7 +68,7 @@ def notice_context(notice: data.DataNotice) -> dict[str, Any]:
 
 def interval_level(published: Published) -> str:
     """"95 %" (Danish) or "95%" (English) for alpha = 0.05."""
-    space = "" if (get_language() or "").startswith("en") else " "
+    space = "" if page_language() == "en" else " "
     return f"{100 * (1 - published.spec.comparisons.alpha):g}{space}%"
 
 

@@ -1,5 +1,5 @@
 """The public pages, included at the site root (the front page itself is named "home", outside
-the namespace, in :mod:`tryg.web.urls`, because every page's header links to it).
+the namespace, in :mod:`tryg.site.urls`, because every page's header links to it).
 
 The downloads have one pattern per format (same name, the format as a fixed argument), so
 ``reverse("public:download", kwargs={"fmt": "csv"})`` works and no other format resolves.

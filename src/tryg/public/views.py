@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from tryg.public import downloads as files
@@ -29,12 +28,9 @@ from tryg.public.data import (
     published,
 )
 from tryg.web import params as query
+from tryg.web.language import page_language
 
 DOWNLOAD_FORMATS: tuple[str, ...] = files.FORMATS
-
-
-def _language() -> str:
-    return "en" if (get_language() or "").startswith("en") else "da"
 
 
 def _page(request: HttpRequest, page: str, params: Mapping[str, str],
@@ -56,7 +52,7 @@ def _page(request: HttpRequest, page: str, params: Mapping[str, str],
 def _publication_page(request: HttpRequest, publication: Publication, page: str,
                       params: Mapping[str, str],
                       render_page: Callable[[Published, str], Fragment]) -> HttpResponse:
-    language = _language()
+    language = page_language()
 
     def framed(fragment: Fragment) -> HttpResponse:
         return render(request, "public/frame.html", {
@@ -109,7 +105,7 @@ def search(request: HttpRequest) -> HttpResponse:
     publication = latest_publication()
     if publication is None:
         return render(request, "public/unpublished.html")
-    fragment = pages.search(published(publication.run()), _language(), text)
+    fragment = pages.search(published(publication.run()), page_language(), text)
     return render(request, "public/frame.html", {
         "fragment": fragment, "language_next": _canonical(request, {"q": text[:100]})})
 

@@ -30,7 +30,6 @@ import pandas as pd
 from django.db.models import Q
 
 from tryg.areas.models import Area, AreaLink, Population
-from tryg.crime.models import RegisterCount
 from tryg.imports.models import ImportBatch
 from tryg.index.inputs import (
     LINK_COLUMNS,
@@ -39,6 +38,7 @@ from tryg.index.inputs import (
     RegisterInput,
     SurveyInput,
 )
+from tryg.police_register.models import RegisterCount
 from tryg.surveys.models import Response
 
 CURRENT = Q(import_batch__replaced_at__isnull=True)

@@ -39,6 +39,10 @@ class IndexRun(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.RUNNING)
     log = models.TextField(_("log"), blank=True)
+    # The run's problems (a failed run: why it stored no results) and warnings (a done run),
+    # one text each, as data: pages and the CLI show these lists, never parse the log.
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")

@@ -22,9 +22,9 @@ import pandas as pd
 from django.db.models import Count, Max, Min, Sum
 
 from tryg.areas.models import Population
-from tryg.crime.models import RegisterCount
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
 from tryg.index.spec import Publication
+from tryg.police_register.models import RegisterCount
 from tryg.runs.inputs import CURRENT, load_areas
 from tryg.surveys.models import Response, Wave
 

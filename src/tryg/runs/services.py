@@ -129,9 +129,10 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
               on_claim: Callable[[IndexRun], None] | None = None) -> IndexRun:
     """Compute ``spec`` on the stored data and store the run with its results.
 
-    Returns the run: ``done`` with its result rows, or ``failed`` with the problems in its
-    log and no rows. Without stored survey answers (or with ``survey=False``) only the
-    register measures are computed, as ``tryg index run`` does without ``--survey``.
+    Returns the run: ``done`` with its result rows (and ``warnings``), or ``failed`` with its
+    ``problems`` (also written in its log) and no rows. Without stored survey answers (or with
+    ``survey=False``) only the register measures are computed, as ``tryg index run`` does
+    without ``--survey``.
     ``user``, when given, must be allowed to run the index. ``rerun_of``: the run this one
     repeats (see :func:`rerun`), named in the log and the audit event. ``one_at_a_time``:
     raise :class:`RunInProgressError` instead of starting while another run is in progress (the
@@ -159,14 +160,16 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
         raise
     table = stored_table(result.table)
     say(f"storing {len(table):,} result rows", 0.97)
-    log = [*_origin_lines(origin), *(f"warning: {w}" for w in result.warnings)]
+    warnings = [str(w) for w in result.warnings]
+    log = [*_origin_lines(origin), *(f"warning: {w}" for w in warnings)]
     with transaction.atomic():
         _store_rows(run, table)
         run.fingerprint = fingerprint(table)
         run.status = IndexRun.Status.DONE
         run.finished_at = timezone.now()
+        run.warnings = warnings
         run.log = "\n".join([*log, f"{len(table)} result rows"])
-        run.save(update_fields=["fingerprint", "status", "finished_at", "log"])
+        run.save(update_fields=["fingerprint", "status", "finished_at", "warnings", "log"])
         audit(AuditEvent.Action.RUN, f"{spec.id} run #{run.pk}", actor=user, run=run.pk,
               status=run.status, spec_hash=spec.hash, fingerprint=run.fingerprint,
               rows=len(table), inputs=run.inputs, **origin)
@@ -208,9 +211,10 @@ def _fail(run: IndexRun, problems: list[str], user: Any,
     with transaction.atomic():
         run.status = IndexRun.Status.FAILED
         run.finished_at = timezone.now()
+        run.problems = problems
         run.log = "\n".join([f"{len(problems)} problem(s); no results were stored:",
                              *problems, *_origin_lines(origin)])
-        run.save(update_fields=["status", "finished_at", "log", "inputs"])
+        run.save(update_fields=["status", "finished_at", "problems", "log", "inputs"])
         audit(AuditEvent.Action.RUN, f"{run.spec.spec_id} run #{run.pk}", actor=user,
               run=run.pk, status=run.status, errors=problems[:50], **origin)
     return run

@@ -1,7 +1,8 @@
 """The Django project of tryg: settings from the environment, URLs, WSGI/ASGI.
 
 Adapters only. Django apps (``tryg.accounts``, ``tryg.areas``, ``tryg.surveys``,
-``tryg.crime``, ``tryg.imports``, ``tryg.runs``, ``tryg.web``) hold models, services and
+``tryg.police_register``, ``tryg.imports``, ``tryg.runs``, ``tryg.analysis``, ``tryg.public``,
+``tryg.api``, ``tryg.web``) hold models, services and
 views; the statistics and the index are computed by the pure core.
 """
 

@@ -15,7 +15,7 @@ os.environ["TRYG_DATA_DIR"] = tempfile.mkdtemp(prefix="tryg-test-")
 os.environ.setdefault("TRYG_SECRET_KEY", "tryg-tests-only-not-a-secret")
 os.environ["TRYG_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
 # Tests read English page text unless they ask for Danish (the product's default, tested in
-# tests/platform/test_translations.py with LANGUAGE_CODE = "da").
+# tests/site/test_translations.py with LANGUAGE_CODE = "da").
 os.environ["TRYG_LANGUAGE"] = "en"
 if _db == "postgres":
     os.environ["DATABASE_URL"] = os.environ.get(
@@ -27,9 +27,9 @@ from tryg.site.settings import *  # noqa: E402, F403
 
 TEST_DATABASE = _db
 # Every test reads the publication from its own database (a test's rollback sends no signal);
-# tests/platform/test_public_cache.py covers the recheck interval the site uses.
+# tests/public/test_public_cache.py covers the recheck interval the site uses.
 TRYG_PUBLICATION_RECHECK = 0.0
-# No background thread renders pages behind a test's back (tests/platform/test_public_warm.py
+# No background thread renders pages behind a test's back (tests/public/test_public_warm.py
 # calls tryg.public.warm.warm directly).
 TRYG_WARM_ON_PUBLISH = False
 # Jobs run at once, within the request that queues them (tests/jobs/ run the database

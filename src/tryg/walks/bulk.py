@@ -6,7 +6,8 @@ model, the given values where the caller gives them and the field's default othe
 field added later with a default needs nothing here). They go to PostgreSQL by ``COPY … FROM
 STDIN`` (psycopg 3 adapts each value) and to SQLite by ``executemany`` of multi-row INSERTs
 on the raw connection, in Django's connection and so in the caller's ``transaction.atomic()``.
-(:mod:`tryg.crime.bulk` does the same for numeric columns from numpy; findings carry texts,
+(:mod:`tryg.police_register.bulk` does the same for numeric columns from numpy; findings
+carry texts,
 times and JSON, row by row.)
 
 Primary keys are reserved first (PostgreSQL: from the table's sequence; SQLite: after the

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
 from tryg.accounts import roles
 from tryg.runs.models import IndexRun
+from tryg.runs.published import visible_runs
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -46,14 +46,6 @@ def require(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
         return never_cache(wrapped)  # type: ignore[return-value]
 
     return decorate
-
-
-def visible_runs(user: Any) -> QuerySet[IndexRun]:
-    """The runs ``user`` may know of: all for those who see unpublished runs, else published."""
-    runs = IndexRun.objects.select_related("spec")
-    if roles.can_see_unpublished(user):
-        return runs
-    return runs.filter(published_at__isnull=False)
 
 
 def visible_run_or_404(user: Any, pk: int) -> IndexRun:
