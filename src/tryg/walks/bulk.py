@@ -7,8 +7,7 @@ field added later with a default needs nothing here). They go to PostgreSQL by `
 STDIN`` (psycopg 3 adapts each value) and to SQLite by ``executemany`` of multi-row INSERTs
 on the raw connection, in Django's connection and so in the caller's ``transaction.atomic()``.
 (:mod:`tryg.police_register.bulk` does the same for numeric columns from numpy; findings
-carry texts,
-times and JSON, row by row.)
+carry texts, times and JSON, row by row.)
 
 Primary keys are reserved first (PostgreSQL: from the table's sequence; SQLite: after the
 largest id, which is safe because a write transaction holds SQLite's write lock from its
