@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import ProjError
 
 from tryg.geo.errors import GeometryError
 
@@ -44,7 +44,7 @@ def _transformer(from_crs: str, to_crs: str) -> Transformer:
     try:
         return Transformer.from_crs(CRS.from_user_input(from_crs), CRS.from_user_input(to_crs),
                                     always_xy=True)
-    except CRSError as exc:
+    except ProjError as exc:  # CRSError (unknown) or a pair PROJ cannot transform between
         raise GeometryError(f"unknown coordinate reference system: {exc}") from exc
 
 
