@@ -169,8 +169,7 @@ def _build(data_dir: Path, kind: str, source: Path | None, seed: int,
     from tryg.strategy.demo import demo_strategy
 
     steps("the strategy template Tryg Aalborg 2014–17, with FICTIONAL measurements")
-    users += [DemoUser(a.role, a.username, a.password, a.organisation)
-              for a in demo_strategy(seed=seed)]
+    users += demo_strategy(seed=seed)
     _write_marker(data_dir, kind=kind, complete=True, source=str(source or ""), seed=seed)
     return users
 

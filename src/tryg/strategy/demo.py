@@ -14,10 +14,10 @@ import datetime as dt
 import math
 import random
 import secrets
-from dataclasses import dataclass
 
 from django.db import transaction
 
+from tryg.accounts.demo import DemoUser
 from tryg.accounts.models import Organisation, Role, User
 from tryg.strategy import services
 from tryg.strategy.models import (
@@ -41,14 +41,6 @@ FICTIONAL = "FICTIONAL demo figure (tryg demo): not a real measurement."
 DISTRICTS = {1: [0], 6: [1, 2, 3], 5: [4]}
 
 
-@dataclass(frozen=True)
-class DemoAccount:
-    role: str
-    username: str
-    password: str
-    organisation: str
-
-
 def _shift(day: dt.date | None, years: int) -> dt.date | None:
     if day is None:
         return None
@@ -60,7 +52,7 @@ def _shift(day: dt.date | None, years: int) -> dt.date | None:
 
 def build_demo(*, kommune: str, municipality: Organisation, police: Organisation,
                first_wave: int, today: dt.date, seed: int = 1) -> tuple[Strategy,
-                                                                           list[DemoAccount]]:
+                                                                           list[DemoUser]]:
     """Import the template into the demo and add fictional measurements; return the strategy
     and the extra account made (a partner of the police)."""
     from tryg.areas.models import Area
@@ -141,14 +133,14 @@ def _measurements(indicator: Indicator, rng: random.Random, base_year: int,
         "(what was done, what got in the way, what comes next).")))
 
 
-def _police_partner(police: Organisation) -> DemoAccount:
+def _police_partner(police: Organisation) -> DemoUser:
     password = secrets.token_urlsafe(12)
     User.objects.create_user("partner-politi", password=password, role=Role.PARTNER,
                              organisation=police)
-    return DemoAccount(str(Role.PARTNER), "partner-politi", password, police.name)
+    return DemoUser(str(Role.PARTNER), "partner-politi", password, police.name)
 
 
-def demo_strategy(today: dt.date | None = None, seed: int = 1) -> list[DemoAccount]:
+def demo_strategy(today: dt.date | None = None, seed: int = 1) -> list[DemoUser]:
     """`tryg demo`'s one call: the demo strategy for the fictional kommune (its organisations
     and first wave read from the site). Returns the accounts made."""
     from tryg.demo.geography import KOMMUNE_CODE
