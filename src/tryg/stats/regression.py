@@ -339,6 +339,12 @@ def _fit_domains(
                 f"a quasibinomial response must lie in [0, 1]; row {row} has {frame.y[row]:g}"
             )
     w_all = np.asarray(design.weights, dtype=np.float64)
+    if (w_all < 0).any():
+        row = int(np.flatnonzero(w_all < 0)[0])
+        raise EstimationError(
+            f"a regression needs weights >= 0; row {row} has weight {w_all[row]:g} (linear "
+            "calibration can give negative weights: bound it with calibrate(bounds=...))"
+        )
     p = frame.X.shape[1]
     fits: list[GLMFit] = []
     pending: list[tuple[int, IntArray, FloatArray, BoolArray]] = []
@@ -367,7 +373,12 @@ def _fit_domains(
             fits.append(_with_vcov(frame, family, coef, keep, V, df_res, rows, None))
             continue
         A = Xk.T @ (Xk * ww[:, None])
-        Ainv = np.linalg.inv(A)
+        try:
+            Ainv = np.linalg.inv(A)
+        except np.linalg.LinAlgError as exc:
+            raise EstimationError(
+                "the model's information matrix is singular (a category with only 0s or 1s?)"
+            ) from exc
         infl = (Xk * (w * (y - mu))[:, None]) @ Ainv  # rows × kept coefficients
         fits.append(_with_vcov(frame, family, coef, keep, np.zeros((0, 0)), df_res, rows, infl))
         pending.append((d, rows, infl, keep))
