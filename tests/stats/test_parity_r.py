@@ -15,8 +15,8 @@ go to R in one call of ``tests/golden/parity.R``, so R starts once.
 Tolerances: estimates rtol 1e-9 (raking is iterated to 1e-13 on both sides), standard errors
 rtol 1e-8 (logistic coefficients' SEs 2e-7: R's glm.fit returns the working weights of the
 iteration before its last, whose coefficients differ by about the square root of the deviance
-criterion, 1e-7) with an absolute floor of 1e-9 x |estimate| for SEs that are zero in exact arithmetic
-(a domain whose answers are all equal), degrees of freedom exactly.
+criterion, 1e-7) with an absolute floor of 1e-9 x |estimate| for SEs that are zero in exact
+arithmetic (a domain whose answers are all equal), degrees of freedom exactly.
 
 Known differences under lonely_psu="average", where R has nothing to average over and returns
 NaN: (1) a domain whose strata with members are all lonely -- tryg gives SE 0 (NaN is accepted
