@@ -92,7 +92,7 @@ def quantile(
         raise EstimationError(f"column {variable!r} has no numeric value")
     x_all = raw.to_numpy(np.float64)
     w_all = np.asarray(design.weights, dtype=np.float64)
-    d = domains(design, by)  # type: ignore[arg-type]
+    d = domains(design, by)
     stage = design.stages[0]
     rows_out: list[dict[str, object]] = []
     for k in range(d.count):
