@@ -6,7 +6,11 @@
 #   SPEC_CSV     one row per id: strata (0/1), stages (0 = elements, 1, 2), fpc (0/1),
 #                lonely (survey.lonely.psu), calib (none/poststrat/rake/linear), by (0/1).
 #   TARGETS_CSV  id, margin (c1, c2, x or (Intercept)), level, total: the population figures.
-#   OUT_CSV      id, stat (mean/total/proportion), domain ("" = all), estimate, se, df.
+#   OUT_CSV      id, stat (mean/total/proportion, lin<k>/logit<k>), domain ("" = all),
+#                estimate, se, df.
+#
+# Regression (svyglm, na.action = na.omit): lin<k> is coefficient k (0-based) of
+# y ~ x + c1 (gaussian), logit<k> of ind ~ x + c2 (quasibinomial); df is df.residual.
 #
 # mean and total of y and the proportion of z in {1, 2} among z not in {8} (missing and 8 are
 # outside the base), overall and by dom with svyby; na.rm = TRUE throughout. df is degf() of the
@@ -78,6 +82,20 @@ for (i in seq_len(nrow(spec))) {
   emit(s$id, "total", "", coef(tt), SE(tt), degf(answered))
   p <- svymean(~ind, base, na.rm = TRUE)
   emit(s$id, "proportion", "", coef(p), SE(p), degf(base))
+  ctl <- glm.control(epsilon = 1e-14, maxit = 100)
+  ind <- design$variables$ind
+  both <- all(tapply(ind, design$variables$c2, function(v) length(unique(v[!is.na(v)])) == 2))
+  models <- if (all(weights(design) >= 0)) list(list("lin", y ~ x + c1, gaussian())) else list()
+  if (all(weights(design) >= 0) && isTRUE(both)) {  # no logit fit on separated data
+    models[[2]] <- list("logit", ind ~ x + c2, quasibinomial())
+  }
+  for (model in models) {  # (glm refuses negative weights, e.g. after linear calibration)
+    fit <- svyglm(model[[2]], design, family = model[[3]], control = ctl)
+    cf <- summary(fit)$coefficients
+    for (k in seq_len(nrow(cf))) {
+      emit(s$id, paste0(model[[1]], k - 1), "", cf[k, 1], cf[k, 2], fit$df.residual)
+    }
+  }
   if (s$by == 1) {
     bm <- svyby(~y, ~dom, design, svymean, na.rm = TRUE)
     bt <- svyby(~y, ~dom, design, svytotal, na.rm = TRUE)

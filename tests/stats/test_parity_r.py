@@ -7,12 +7,16 @@ lonely PSUs under "adjust", "average", "certainty" and "remove"; random weights;
 in y (na_rm=True, R na.rm=TRUE); 2-6 domains, some strata without members of some domains; and
 sometimes post-stratification, raking on two margins or linear calibration to margins counted
 on a random "population". For each design the mean and total of y and the proportion of z in
-{1, 2} (z = 8 and missing z outside the base) are compared overall and by domain. All designs
+{1, 2} (z = 8 and missing z outside the base) are compared overall and by domain, and the
+coefficients of two design-based regressions (R's ``svyglm``): ``y ~ x + c1`` (gaussian) and
+``ind ~ x + c2`` (quasibinomial, ind = z in {1, 2} on the proportion's base). All designs
 go to R in one call of ``tests/golden/parity.R``, so R starts once.
 
 Tolerances: estimates rtol 1e-9 (raking is iterated to 1e-13 on both sides), standard errors
-rtol 1e-8 with an absolute floor of 1e-9 x |estimate| for SEs that are zero in exact arithmetic
-(a domain whose answers are all equal), degrees of freedom exactly.
+rtol 1e-8 (logistic coefficients' SEs 2e-7: R's glm.fit returns the working weights of the
+iteration before its last, whose coefficients differ by about the square root of the deviance
+criterion, 1e-7) with an absolute floor of 1e-9 x |estimate| for SEs that are zero in exact
+arithmetic (a domain whose answers are all equal), degrees of freedom exactly.
 
 Known differences under lonely_psu="average", where R has nothing to average over and returns
 NaN: (1) a domain whose strata with members are all lonely -- tryg gives SE 0 (NaN is accepted
@@ -32,11 +36,13 @@ import pandas as pd
 import pytest
 
 from tryg import stats
+from tryg.stats import regression
 
 SCRIPT = Path(__file__).resolve().parents[1] / "golden" / "parity.R"
 N_DESIGNS = 25
 RTOL_EST = 1e-9
 RTOL_SE = 1e-8
+RTOL_SE_LOGIT = 2e-7
 ATOL_SE = 1e-9  # times |estimate|
 LONELY = ("adjust", "average", "certainty", "remove")
 
@@ -138,6 +144,7 @@ def _draw(seed: int) -> Dataset:
     else:  # pragma: no cover - the seeds below all succeed
         raise RuntimeError(f"seed {seed}: could not draw domains and cells")
     data["dom"], data["c1"], data["c2"] = dom, c1, c2
+    data["ind"] = np.where(np.isnan(z) | (z == 8), np.nan, np.isin(z, [1.0, 2.0]).astype(float))
     data.insert(0, "id", seed)
 
     targets: dict[str, dict[str, float]] = {}
@@ -185,6 +192,18 @@ def ours(ds: Dataset) -> pd.DataFrame:
         ):
             out = table.assign(stat=stat, domain=table["dom"] if by else "")
             frames.append(out[["stat", "domain", "estimate", "se", "df"]])
+    models: tuple[tuple[str, str, regression.Family], ...] = (
+        ("lin", "y ~ x + c1", "gaussian"), ("logit", "ind ~ x + c2", "quasibinomial"))
+    answered = ds.data.dropna(subset=["ind"])
+    separated = (answered.groupby("c2")["ind"].nunique() < 2).any()
+    for name, formula, family in models if (d.weights >= 0).all() else ():
+        if name == "logit" and separated:
+            continue  # a level of c2 with only 0s or only 1s: no finite estimate (R skips too)
+        table = regression.glm(d, formula, family).table()
+        frames.append(pd.DataFrame({
+            "stat": [f"{name}{k}" for k in range(len(table))], "domain": "",
+            "estimate": table["estimate"], "se": table["se"], "df": table["df"],
+        }))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -268,7 +287,8 @@ def test_parity_with_r(ds: Dataset, r_results: RRun) -> None:
         se_r, se_p = row["se_r"], row["se_py"]
         if np.isnan(se_r) and ds.lonely == "average" and np.isnan(se_p):
             continue  # known: every stratum of the domain is lonely (see module docstring)
-        if not np.isclose(se_p, se_r, rtol=RTOL_SE, atol=ATOL_SE * abs(est_r)):
+        rtol_se = RTOL_SE_LOGIT if row["stat"].startswith("logit") else RTOL_SE
+        if not np.isclose(se_p, se_r, rtol=rtol_se, atol=ATOL_SE * abs(est_r)):
             problems.append(f"{where}: se R {se_r!r} tryg {se_p!r} "
                             f"(rel. diff {abs(se_p - se_r) / abs(se_r):.2e})")
         if row["df_r"] != row["df_py"]:

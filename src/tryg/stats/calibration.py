@@ -391,6 +391,7 @@ def calibrate(
     calfun: Literal["linear", "raking"] = "linear",
     maxit: int = 50,
     epsilon: float = 1e-7,
+    aggregate_stage: int | None = None,
 ) -> AnyDesign:
     """Calibrate weights to population totals (GREG for ``calfun="linear"``).
 
@@ -398,6 +399,11 @@ def calibrate(
     ``bounds`` limits the g-weights (new weight / old weight), which makes the linear method
     iterative, as in R's ``calibrate(..., bounds=)``. On a replicate design every replicate is
     calibrated to the same totals with the same bounds, starting afresh as R does.
+
+    ``aggregate_stage=k`` calibrates at the level of the stage-k sampling units (R's
+    ``aggregate.stage=``): the calibration variables and weights are replaced by their means
+    within each unit, so the g-weight, and hence the weight if it was constant there, is the
+    same for every row of a unit (e.g. every respondent of a household).
     """
     names = list(totals.keys())
     target = np.array([float(totals[k]) for k in names])
@@ -407,9 +413,14 @@ def calibrate(
     lo, hi = bounds
     if not lo < 1 < hi:
         raise CalibrationError(f"bounds {bounds} must contain 1 (the unchanged weight)")
+    unit_mean = _unit_means(design, aggregate_stage)
+    if unit_mean is not None:
+        Xd = unit_mean(Xd)
+        X = sp.csr_matrix(Xd)
 
     def one(w0: FloatArray) -> tuple[FloatArray, CalibrationReport]:
-        g, report = _calibration_g(w0, Xd, target, bounds, calfun, maxit, epsilon)
+        wa = w0 if unit_mean is None else unit_mean(w0)
+        g, report = _calibration_g(wa, Xd, target, bounds, calfun, maxit, epsilon)
         return w0 * g, report
 
     new_w, report = one(w)
@@ -419,9 +430,40 @@ def calibrate(
         # R: regcalibrate (linear, unbounded) recomputes degf, grake (the rest) keeps it
         linear = calfun == "linear" and np.isneginf(lo) and np.isposinf(hi)
         return design.adjusted(new_w, reps, adjustment, recompute_df=bool(linear))
+    if unit_mean is not None:  # R: the projection uses the unit-mean weights and the g-weights
+        lam = unit_mean(w)
+        psw = lam * new_w / np.where(w == 0, 1.0, w)
+        step_info = CalibrationStep(kind="calibrate", X=X, lam=_safe(lam), psw=_safe(psw),
+                                    report=report)
+        return design.with_weights(new_w, step_info)
     step_info = CalibrationStep(kind="calibrate", X=X, lam=_safe(w), psw=_safe(new_w),
                                 report=report)
     return design.with_weights(new_w, step_info)
+
+
+def _unit_means(
+    design: Design | ReplicateDesign, stage: int | None
+) -> Callable[[FloatArray], FloatArray] | None:
+    """``aggregate_stage``: a function replacing values by their mean within each unit."""
+    if stage is None:
+        return None
+    if isinstance(design, ReplicateDesign):
+        raise CalibrationError("aggregate_stage= is not supported on replicate designs; "
+                               "calibrate the design before building replicates")
+    if not 1 <= stage <= len(design.stages):
+        raise CalibrationError(
+            f"aggregate_stage={stage} but the design has {len(design.stages)} stage(s)"
+        )
+    unit = design.stages[stage - 1].unit
+    counts = np.bincount(unit).astype(np.float64)
+
+    def mean_within(values: FloatArray) -> FloatArray:
+        if values.ndim == 1:
+            return np.asarray(np.bincount(unit, weights=values)[unit] / counts[unit])
+        cols = [np.bincount(unit, weights=values[:, j])[unit] for j in range(values.shape[1])]
+        return np.column_stack(cols) / counts[unit][:, None]
+
+    return mean_within
 
 
 def _calibration_g(
