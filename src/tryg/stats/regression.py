@@ -285,7 +285,7 @@ def glm_by(
     from tryg.stats.estimators import domains
 
     frame = model_frame(design.data, formula)
-    d = domains(design, by)  # type: ignore[arg-type]  # reads only .column and .n
+    d = domains(design, by)
     return d.keys.reset_index(drop=True), _fit_domains(design, frame, family, d.codes, d.count)
 
 
