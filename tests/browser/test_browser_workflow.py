@@ -69,10 +69,15 @@ def test_the_analysts_path(page: Page, served_site: ServedSite) -> None:
     page.locator("nav a[href='/analyse/runs/']").click()
     page.uncheck("#id_survey")
     page.locator("form[action='/analyse/runs/new/'] button[type=submit]").click()
+    # the run is a background job (tryg serve's own worker runs it): the job's page reloads
+    # itself (HTTP Refresh, no script) until the job is done, then links to the run
+    assert re.search(r"/analyse/jobs/\d+/$", page.url), page.url
+    assert page.locator("ul.messages li.info").count() == 1
+    page.locator("dl.job[data-state='done']").wait_for(timeout=180_000)
+    page.locator("dl.job ~ p a[href^='/analyse/runs/']").click()
     match = re.search(r"/analyse/runs/(\d+)/$", page.url)
     assert match is not None, page.url
     run_id = int(match.group(1))
-    assert page.locator("ul.messages li.success").count() == 1
     shot(page, site, "2-run")
 
     # 5. the results downloaded
