@@ -24,7 +24,8 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None
               help="PDF (tagged PDF/UA-1) or one self-contained HTML file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The file to write (written whole or not at all).")
-@click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True,
+              help="The report's language (Danish first).")
 @click.option("--wave", type=int, default=None, help="The measurement (year) to report on "
               "(default: the latest).")
 @click.option("--areas", default="", metavar="CODES",

@@ -23,9 +23,8 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from tryg.accounts.models import Organisation
-from tryg.walks.models import Action, Participant, Walk
 from tryg.walks.checklists import category_label
-from tryg.walks.models import Finding
+from tryg.walks.models import Action, Finding, Participant, Walk
 from tryg.walks.states import OPEN_STATES, ActionState, Moderation, WalkStatus, label
 
 HELD = (WalkStatus.HELD, WalkStatus.MEETING_HELD, WalkStatus.CLOSED)
