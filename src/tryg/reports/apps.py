@@ -8,8 +8,12 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        from tryg.reports import background  # noqa: F401  (registers the job kind "report")
-        from tryg.reports import sections, strategy_section, walks_section
+        from tryg.reports import (
+            background,  # noqa: F401  (registers the job kind "report")
+            sections,
+            strategy_section,
+            walks_section,
+        )
         from tryg.reports.index_sections import register_index_sections
 
         register_index_sections()

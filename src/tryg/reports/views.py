@@ -9,7 +9,7 @@ import posixpath
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -57,8 +57,9 @@ def report(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @require(logged_in)
-def report_file(request: HttpRequest, job_id: int) -> FileResponse:
-    """The file of a report made in the background, for the user who asked for it."""
+def report_file(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The file of a report made in the background, for the user who asked for it (a few
+    megabytes at most: read whole)."""
     job = get_object_or_404(Job, pk=job_id, kind=background.KIND)
     if not roles.can_download_report(request.user, job.created_by_id):
         raise PermissionDenied
@@ -66,9 +67,12 @@ def report_file(request: HttpRequest, job_id: int) -> FileResponse:
     if job.state != Job.State.DONE or not isinstance(stored, str) or not stored:
         raise Http404
     try:
-        handle = default_storage.open(stored, "rb")
-    except (FileNotFoundError, OSError) as exc:
+        with default_storage.open(stored, "rb") as handle:
+            body = handle.read()
+    except OSError as exc:
         raise Http404 from exc
     fmt = "html" if stored.endswith(".html") else "pdf"
-    return FileResponse(handle, as_attachment=True, filename=posixpath.basename(stored),
-                        content_type=CONTENT_TYPES[fmt])
+    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = (
+        f'attachment; filename="{posixpath.basename(stored)}"')
+    return response
