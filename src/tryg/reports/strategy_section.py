@@ -65,8 +65,10 @@ def _indicator(view: IndicatorView, language: str) -> dict[str, Any]:
         "when": a.latest.when.isoformat() if a.latest is not None else "",
         "expected": status["expected"] or "",
         "change": change["value"] if change else "",
+        # an exact count's change has no sampling error: no interval to show
         "change_interval": (f"{change['low']} – {change['high']}"
-                            if change and a.change_low is not None else ""),
+                            if change and a.change_low is not None
+                            and a.change_low != a.change_high else ""),
         "significant": bool(change and change["significant"]),
     }
 
