@@ -7,7 +7,8 @@ read, every section, the charts, WeasyPrint's layout), timed from the outside, b
 ``--repeats``. Two data sets:
 
 * **demo**: the fictional municipality of ``tryg demo`` (size small: 40 neighbourhoods, 5
-  waves);
+  waves), with the demo's strategy (fictional measurements; the report computes its
+  initiatives' before/after evaluations) and safety walks;
 * **national**: ``tryg demo-data --size national`` (2,200 neighbourhoods, 10 waves, ~300,000
   respondents): the map has every neighbourhood and the appendix its table.
 
@@ -86,6 +87,18 @@ def _prepare_here(size: str, data_dir: Path) -> None:
             raise SystemExit("\n".join(report.lines()))
     run = run_index(load_spec("dk-tryghedsindeks"), user=analyst)
     publish(run, analyst)
+    # the demo's safety walks and strategy (fictional measurements), as `tryg demo` makes them
+    from tryg.accounts.models import Organisation
+    from tryg.strategy.demo import demo_strategy
+    from tryg.walks.demo import make_demo_walks
+
+    municipality = Organisation.objects.create(name="Demo Kommune (fiktiv)",
+                                               kind="municipality", area_code="9999")
+    Organisation.objects.create(name="Demo Politi (fiktiv)", kind="police")
+    get_user_model().objects.create_user("bench-coordinator", role=Role.COORDINATOR,
+                                         organisation=municipality)
+    make_demo_walks()
+    demo_strategy()
 
 
 def _stages_here(data_dir: Path, fmt: str) -> None:

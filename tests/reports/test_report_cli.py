@@ -5,13 +5,16 @@ file."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.utils.html import escape
 
 from reports.pdf import page_count, pdf_text, rendered_pages
 
@@ -40,24 +43,38 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "tryg.site.settings"
 import django
 django.setup()
 from django.test import Client
+import json
+from tryg.strategy.models import Initiative
 body = Client(HTTP_HOST="127.0.0.1").get("/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
-print(re.search(r'<p class="big"><data value="[^"]*">([^<]+)</data>', body).group(1))
+print(json.dumps({
+    "headline": re.search(r'<p class="big"><data value="[^"]*">([^<]+)</data>', body).group(1),
+    "initiatives": list(Initiative.objects.filter(published=True).order_by("id")
+                        .values_list("name", flat=True))}))
 """
 
 
+@dataclass(frozen=True)
+class Demo:
+    folder: Path
+    headline: str  # as the front page shows it
+    initiatives: list[str]  # of the demo strategy
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The demo site's folder and the headline figure its front page shows."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The demo site's folder, the headline figure its front page shows and the names of
+    its strategy's initiatives."""
     folder = tmp_path_factory.mktemp("report-cli") / "site"
     made = tryg("demo", "--no-serve", "--data-dir", folder)
     assert made.returncode == 0, made.stdout + made.stderr
     front = subprocess.run([sys.executable, "-c", FRONT_PAGE], capture_output=True, text=True,
                            timeout=300, check=True, env=env(folder))
-    return folder, front.stdout.strip()
+    found = json.loads(front.stdout)
+    return Demo(folder, found["headline"], found["initiatives"])
 
 
-def test_pdf_report_of_the_demo(demo: tuple[Path, str], tmp_path: Path) -> None:
-    folder, headline = demo
+def test_pdf_report_of_the_demo(demo: Demo, tmp_path: Path) -> None:
+    folder, headline = demo.folder, demo.headline
     out = tmp_path / "rapport.pdf"
     done = tryg("report", "--data-dir", folder, "--format", "pdf", "--out", out,
                 "--created", "2026-12-06")
@@ -67,14 +84,19 @@ def test_pdf_report_of_the_demo(demo: tuple[Path, str], tmp_path: Path) -> None:
     assert re.fullmatch(r"\d+,\d %", headline)
     assert headline in text
     assert "Kort: Tryghedsindeks" in text
+    words = " ".join(text.split())
+    assert len(demo.initiatives) >= 5
+    for name in demo.initiatives:  # every initiative of the demo strategy
+        assert " ".join(name.split()) in words, name
+    assert "Tryghedsvandringer" in words and "tryghedsvandring holdt." in words
     again = tmp_path / "igen.pdf"
     assert tryg("report", "--data-dir", folder, "--format", "pdf", "--out", again,
                 "--created", "2026-12-06").returncode == 0
     assert again.read_bytes() == out.read_bytes()
 
 
-def test_html_report_of_the_demo(demo: tuple[Path, str], tmp_path: Path) -> None:
-    folder, headline = demo
+def test_html_report_of_the_demo(demo: Demo, tmp_path: Path) -> None:
+    folder, headline = demo.folder, demo.headline
     out = tmp_path / "rapport.html"
     done = tryg("report", "--data-dir", folder, "--format", "html", "--out", out,
                 "--created", "2026-12-06", "--language", "da")
@@ -82,10 +104,13 @@ def test_html_report_of_the_demo(demo: tuple[Path, str], tmp_path: Path) -> None
     html = out.read_text(encoding="utf-8")
     assert headline in html
     assert "<title>Kort: Tryghedsindeks" in html
+    for name in demo.initiatives:
+        assert escape(name) in html, name
+    assert 'id="section-walks"' in html and "tryghedsvandring holdt." in html
 
 
-def test_bad_options_are_refused_plainly(demo: tuple[Path, str], tmp_path: Path) -> None:
-    folder, _headline = demo
+def test_bad_options_are_refused_plainly(demo: Demo, tmp_path: Path) -> None:
+    folder = demo.folder
     out = tmp_path / "x.pdf"
     no_wave = tryg("report", "--data-dir", folder, "--format", "pdf", "--out", out,
                    "--wave", "1999")

@@ -16,14 +16,19 @@ from typing import Any
 import pikepdf
 import pytest
 from django.utils import translation
+from django.utils.html import escape
 
 from reports.pdf import page_count, pdf_text, rendered_pages
 from support.demo_import import published_demo_run
+from tryg.accounts.models import Organisation, Role, User
 from tryg.public import pages
 from tryg.public.data import published
 from tryg.reports.sections import ReportOptions
 from tryg.reports.services import build_report, render_html, render_sections, report_data
 from tryg.runs.models import IndexRun
+from tryg.strategy.demo import demo_strategy
+from tryg.strategy.models import Initiative
+from tryg.walks.demo import make_demo_walks
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +44,7 @@ class Built:
     front_headline: str
     map_title: str
     sections: list[tuple[str, str]]  # (key, title)
+    initiatives: list[str]  # the demo strategy's
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +53,24 @@ def demo_run(django_db_setup: Any, django_db_blocker: Any,
     yield from published_demo_run(django_db_blocker, tmp_path_factory, "report")
 
 
+def demo_strategy_and_walks() -> list[str]:
+    """The demo's strategy (with fictional measurements) and walks, as `tryg demo` makes
+    them, dated by the report; the names of the strategy's initiatives."""
+    municipality = Organisation.objects.create(name="Demo Kommune (fiktiv)",
+                                               kind="municipality", area_code="9999")
+    police = Organisation.objects.create(name="Demo Politi (fiktiv)", kind="police")
+    User.objects.create_user("report-coordinator", role=Role.COORDINATOR,
+                             organisation=municipality)
+    assert police.pk and make_demo_walks(today=CREATED) > 0
+    demo_strategy(today=CREATED)
+    return list(Initiative.objects.order_by("id").values_list("name", flat=True))
+
+
 @pytest.fixture(scope="module")
 def built(demo_run: IndexRun, django_db_blocker: Any,
           tmp_path_factory: pytest.TempPathFactory) -> Built:
     with django_db_blocker.unblock():
+        initiatives = demo_strategy_and_walks()
         html = render_html(OPTIONS)
         pdf_bytes = build_report(OPTIONS, "pdf")
         with translation.override("da"):
@@ -63,7 +83,7 @@ def built(demo_run: IndexRun, django_db_blocker: Any,
     assert title, "the report has no map"
     path = tmp_path_factory.mktemp("report") / "report.pdf"
     path.write_bytes(pdf_bytes)
-    return Built(html, path, pdf_bytes, found.group(1), title.group(1), sections)
+    return Built(html, path, pdf_bytes, found.group(1), title.group(1), sections, initiatives)
 
 
 def test_html_holds_the_front_pages_headline_and_the_map(built: Built) -> None:
@@ -75,8 +95,14 @@ def test_html_holds_the_front_pages_headline_and_the_map(built: Built) -> None:
     keys = [k for k, _t in built.sections]
     assert keys[:3] == ["cover", "summary", "index"] and keys[-2:] == ["methods", "appendix"]
     assert "trends" in keys and "gap" in keys  # the demo has housing areas and the gap
-    # the strategy and walks apps are not installed here: their sections stay out
-    assert "strategy" not in keys and "walks" not in keys
+    # the demo's strategy and walks: every initiative, and the walks held
+    assert keys.index("index") < keys.index("strategy") < keys.index("walks") < keys.index(
+        "methods")
+    assert len(built.initiatives) >= 5
+    for name in built.initiatives:
+        assert escape(name) in built.html, name
+    assert "1 tryghedsvandring holdt." in built.html
+    assert "FIKTIVE demotal" in built.html
     # Danish typography: decimal comma, percentage points in Danish
     assert re.search(r"\d,\d %", built.html)
     assert "procentpoint" in built.html
@@ -91,6 +117,10 @@ def test_pdf_pages_all_render_and_hold_the_headline_and_the_map(built: Built,
     assert built.front_headline in text
     assert built.map_title in " ".join(text.split())
     assert "æ" in text and "ø" in text and "å" in text
+    words = " ".join(text.split())
+    for name in built.initiatives:
+        assert " ".join(name.split()) in words, name
+    assert "Tryghedsvandringer" in words and "1 tryghedsvandring holdt." in words
 
 
 def _struct_elements(root: Any) -> Iterator[Any]:
@@ -147,9 +177,18 @@ def test_the_same_data_and_date_give_the_same_files(built: Built,
         later = render_html(ReportOptions(created=datetime.date(2027, 1, 2)))
     assert again_html == built.html
     assert again_pdf == built.pdf_bytes
-    # another date changes the date and nothing else
+    # another date changes the date and nothing else of the index's sections (the strategy's
+    # statuses and the walks' passed deadlines are those of the report's date)
     assert later != built.html
-    assert later.replace("2027-01-02", "2026-12-06") == built.html
+    assert (_undated(later).replace("2027-01-02", "2026-12-06") == _undated(built.html))
+
+
+def _undated(html: str) -> str:
+    """The report without what its date decides: the strategy and walk sections and the
+    strategy's line on the summary page."""
+    html = re.sub(r'<section id="section-(strategy|walks)".*?</section>', "", html,
+                  flags=re.DOTALL)
+    return re.sub(r"<li>Strategien .*?</li>", "", html, flags=re.DOTALL)
 
 
 def test_english_report(built: Built, django_db_blocker: Any) -> None:

@@ -1,5 +1,5 @@
 """The section registry: a section appears when its provider has something to say, with its
-bookmark anchor; the strategy and walks providers stay silent without their apps."""
+bookmark anchor (the strategy and walks providers: tests/reports/test_strategy_and_walks.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from support.planted import Site, plant
-from tryg.reports import sections, strategy_section, walks_section
+from tryg.reports import sections
 from tryg.reports.sections import (
     Appendix,
     ReportData,
@@ -22,7 +22,7 @@ from tryg.reports.sections import (
     registered,
     unregister,
 )
-from tryg.reports.services import render_html, report_data
+from tryg.reports.services import render_html
 
 pytestmark = pytest.mark.django_db
 
@@ -67,15 +67,6 @@ def test_a_registered_section_appears_in_order_and_one_without_data_does_not(
     keys = [s.key for s in registered()]
     assert keys.index("test-extra") > keys.index("index")
     assert keys.index("test-extra") < keys.index("appendix")
-
-
-def test_strategy_and_walks_sections_are_silent_without_their_apps(site: Site) -> None:
-    report = report_data(OPTIONS)
-    assert strategy_section.build_strategy(report) is None
-    assert strategy_section.summarise_strategy(report) == []
-    assert walks_section.build_walks(report) is None
-    keys = [s.key for s in registered()]
-    assert "strategy" in keys and "walks" in keys  # registered, waiting for their data
 
 
 def test_sections_from_settings(settings: Any, extra: None) -> None:

@@ -161,3 +161,41 @@ def test_the_area_sketch_draws_public_points_only() -> None:
     assert len(sketch.points) == 1
     x, y, _title = sketch.points[0]
     assert 0 < x < sketch.width and 0 < y < sketch.height
+
+
+@pytest.mark.django_db
+def test_report_figures_count_real_findings_and_list_open_items_only_on_request() -> None:
+    from tryg.walks import actions
+
+    orgs = organisations()
+    people = users(orgs)
+    w = walk(area_code="K1", status="held", organiser=orgs["municipality"])
+    walk(area_code="K1", title="Planlagt")  # planned: not held
+    made = [Action.objects.get(finding=finding(w, key=str(i), now=NOW,
+                                               category="graffiti" if i == 3 else "lighting",
+                                               text=f"ITEM-{i}"))
+            for i in range(4)]
+    for a in made[:3]:
+        actions.assign(a, organisation=orgs["housing"], deadline=dt.date(2026, 10, 10),
+                       user=people["coordinator"])
+    actions.move(made[0], S.FIXED, user=people["partner"], now=NOW + dt.timedelta(days=2))
+    actions.move(made[1], S.FIXED, user=people["partner"], now=NOW + dt.timedelta(days=20))
+    # a citizen's report awaiting moderation is not (yet) a finding of the report
+    Client().post("/meld-utrygt-sted/", REPORT)
+    found = figures.report_figures(dt.date(2026, 11, 1))
+    assert (found.walks_held, found.findings, found.open_count) == (1, 4, 2)
+    assert found.by_category == [("Lighting", 3), ("Graffiti and vandalism", 1)]
+    assert found.by_owner == [("Boligselskab W", 3), ("", 1)]
+    assert (found.due, found.fixed_by_deadline, found.share_fixed_by_deadline) == (3, 1, 1 / 3)
+    assert found.median_days_to_fix == 11.0
+    assert found.open_items == []  # counts only, unless the details are asked for
+    detailed = figures.report_figures(dt.date(2026, 11, 1), details=True)
+    assert [(i.text, i.owner, i.deadline, i.overdue) for i in detailed.open_items] == [
+        ("ITEM-2", "Boligselskab W", dt.date(2026, 10, 10), True), ("ITEM-3", "", None, False)]
+    assert "CITIZEN-TEXT-41" not in repr(detailed)
+    # approved, it counts; a duplicate counts once (as the finding it repeats)
+    citizens.moderate(Finding.objects.get(source="citizen"), approve=True)
+    actions.move(made[3], S.DUPLICATE, user=people["coordinator"])
+    again = figures.report_figures(dt.date(2026, 11, 1))
+    assert (again.findings, again.open_count) == (4, 2)
+    assert figures.report_figures(dt.date(2026, 11, 1), ["nowhere"]).findings == 0

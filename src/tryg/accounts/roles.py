@@ -163,6 +163,21 @@ def can_build_report(user: Any) -> bool:
     return role_of(user) in (Role.ADMINISTRATOR, Role.ANALYST, Role.COORDINATOR)
 
 
+def can_see_job(user: Any, created_by_id: int | None) -> bool:
+    """One background job's page: who sees jobs, and the user who asked for it (e.g. a
+    coordinator's report)."""
+    if can_see_jobs(user):
+        return True
+    return role_of(user) is not None and created_by_id is not None and created_by_id == user.pk
+
+
+def can_download_report(user: Any, created_by_id: int | None) -> bool:
+    """A report made in the background: only the user who asked for it (it may be an
+    internal report with what only they may see), while they may make reports."""
+    return (can_build_report(user) and created_by_id is not None
+            and created_by_id == user.pk)
+
+
 def can_import_measurements(user: Any) -> bool:
     """The measurement upload page: whoever may enter measurements for some initiative
     (coordinators; partners and analysts of an organisation). Each row is checked against

@@ -24,7 +24,8 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None
               help="PDF (tagged PDF/UA-1) or one self-contained HTML file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The file to write (written whole or not at all).")
-@click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True,
+              help="The report's language (Danish first).")
 @click.option("--wave", type=int, default=None, help="The measurement (year) to report on "
               "(default: the latest).")
 @click.option("--areas", default="", metavar="CODES",
@@ -45,10 +46,12 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None
 def report(fmt: str, out: Path, language: str, wave: int | None, areas: str,
            strategy: str | None, internal: bool, run_id: int | None,
            created: datetime.date | None, data_dir: str | None) -> None:
-    """Write the council's follow-up report from the stored, published figures.
+    """Write the council's report as PDF or HTML.
 
-    A public report by default: only what the public pages show (the latest publication's
-    public view). Danish unless --language en.
+    The city council's follow-up report, from the stored, published figures. A public
+    report by default: only what the public pages show (the latest publication's public
+    view). Danish unless --language en. Made here and now (the analysts' page makes large
+    ones in the background).
     """
     if run_id is not None and not internal:
         raise click.UsageError("--run needs --internal (a public report shows the publication)")

@@ -55,16 +55,20 @@ class Kind:
     #: how often a job is started in all: taken back from a dead worker, it is queued again
     #: until it has been started this many times
     max_attempts: int = 3
+    #: where a finished job's file is downloaded (the job's page links it), or None
+    download: Callable[[Any], str | None] | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register(name: str, label: str | Promise, *, max_attempts: int = 3) -> Callable[[Run], Run]:
-    """Register ``run`` as the job kind ``name`` (a decorator)."""
+def register(name: str, label: str | Promise, *, max_attempts: int = 3,
+             download: Callable[[Any], str | None] | None = None) -> Callable[[Run], Run]:
+    """Register ``run`` as the job kind ``name`` (a decorator). ``download(job)``: the address
+    of a finished job's file, linked from the job's page (e.g. a report)."""
 
     def add(run: Run) -> Run:
-        KINDS[name] = Kind(name, label, run, max_attempts)
+        KINDS[name] = Kind(name, label, run, max_attempts, download)
         return run
 
     return add

@@ -5,6 +5,7 @@ without JavaScript), and a retry of a failed job. Who may start jobs sees them
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from tryg.accounts import roles
 from tryg.jobs import services
 from tryg.jobs.kinds import KINDS
 from tryg.jobs.models import Job
-from tryg.web.access import require
+from tryg.web.access import logged_in, require
 
 #: Seconds between the automatic reloads of a running job's page.
 REFRESH = 2
@@ -31,16 +32,22 @@ def jobs(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@require(roles.can_see_jobs)
+@require(logged_in)
 def job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """One job: for those who see jobs, and for the user who asked for it."""
     found = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
+    if not roles.can_see_job(request.user, found.created_by_id):
+        raise PermissionDenied
     run = found.result.get("run") if isinstance(found.result, dict) else None
     refresh = REFRESH if not found.finished else None
+    kind = KINDS.get(found.kind)
     response = render(request, "tryg/jobs/job.html", {
         "job": found, "label": _label(found),
         "run": run if isinstance(run, int) else None,
+        "download": kind.download(found) if kind is not None and kind.download else None,
         "refresh": refresh,
         "show_error": roles.can_see_microdata(request.user),
+        "can_see_jobs": roles.can_see_jobs(request.user),
     })
     if refresh is not None:
         # the Refresh header reloads the page in every browser, with no script (CSP)

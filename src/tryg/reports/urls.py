@@ -1,4 +1,4 @@
-"""The report page (included at /analyse/reports/)."""
+"""The report page and the files of reports made in the background (at /analyse/reports/)."""
 
 from django.urls import path
 
@@ -8,4 +8,5 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.report, name="report"),
+    path("file/<int:job_id>/", views.report_file, name="file"),
 ]

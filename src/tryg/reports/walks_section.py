@@ -1,73 +1,60 @@
 """The safety walks' section of the report: walks held, findings by category and by owner,
-the share fixed by the deadline, and (internal reports) the open items.
+the share fixed by the deadline, the median days to fix, and the open items.
 
-Written against the walks app as it is being built (``tryg.walks``, not on this branch when
-this was written): it lights up when that app is installed and has walks in the period, and is
-silent otherwise. What it assumes (the lead adapts :func:`_figures` if the app differs):
-
-* ``tryg.walks.figures.report_figures(until=date, areas=codes or None, public=bool)`` → an
-  object with
-
-  - ``walks_held``: int (walks held up to ``until``),
-  - ``findings_by_category``: list of (category name, count),
-  - ``findings_by_owner``: list of (owner name, count),
-  - ``fixed_by_deadline``: (fixed by their deadline, with a deadline passed) as two ints,
-  - ``open_items``: list of objects with ``title``, ``area``, ``owner``, ``deadline`` (a date
-    or None); for ``public=True`` the walks app leaves out what the public may not see
-    (citizens' names, photos, items not yet published).
-
-The app is imported inside the provider (never at module level), so this module loads
-without it.
+The figures are the walks app's (:func:`tryg.walks.figures.report_figures`), for the whole
+site, on the report's date (which deadlines have passed). A public report holds counts only,
+as the public area pages do; the open items themselves (what, where, who, by when) are listed
+in an internal report only. The section is left out while no walk has been held and nothing
+has been found.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from django.apps import apps
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tryg.charts.labels import format_number
 from tryg.reports.sections import ReportData, Section
+from tryg.walks.figures import ReportFigures, report_figures
 
 
-def _figures(report: ReportData) -> Any | None:
-    if not apps.is_installed("tryg.walks"):
+def figures(report: ReportData) -> ReportFigures | None:
+    today = report.options.created
+    if today is None:
         return None
-    try:
-        figures: Any = importlib.import_module("tryg.walks.figures")
-    except ImportError:
-        return None
-    return figures.report_figures(until=report.options.created,
-                                  areas=list(report.options.areas) or None,
-                                  public=report.audience == "public")
+    return report_figures(today, details=report.audience == "internal")
 
 
-def _share(fixed: int, due: int, language: str) -> str:
-    if not due:
+def _share(share: float | None, language: str) -> str:
+    if share is None:
         return ""
-    text = f"{100 * fixed / due:.0f}"
+    text = f"{100 * share:.0f}"
     return f"{text} %" if language == "da" else f"{text}%"
 
 
 def build_walks(report: ReportData) -> dict[str, Any] | None:
-    found = _figures(report)
-    if found is None or not found.walks_held:
+    found = figures(report)
+    if found is None or not (found.walks_held or found.findings):
         return None
-    fixed, due = found.fixed_by_deadline
+    language = report.language
     internal = report.audience == "internal"
+    no_owner = _("No owner yet")
     return {
-        "walks_held": found.walks_held,
-        "by_category": list(found.findings_by_category),
-        "by_owner": list(found.findings_by_owner),
-        "fixed": fixed, "due": due, "share": _share(fixed, due, report.language),
-        "share_text": _("%(fixed)s of %(due)s findings whose deadline has passed were fixed "
-                        "by it.") % {"fixed": fixed, "due": due} if due else "",
-        "open_items": [{"title": i.title, "area": i.area, "owner": i.owner,
-                        "deadline": i.deadline.isoformat() if i.deadline else ""}
+        "walks_held": found.walks_held, "findings": found.findings,
+        "by_category": found.by_category,
+        "by_owner": [(name or no_owner, n) for name, n in found.by_owner],
+        "fixed": found.fixed_by_deadline, "due": found.due,
+        "share": _share(found.share_fixed_by_deadline, language),
+        "median_days": ("" if found.median_days_to_fix is None
+                        else format_number(found.median_days_to_fix, language)),
+        "open_items": [{"what": f"{i.category}: {i.text}", "area": i.area_name,
+                        "owner": i.owner or no_owner,
+                        "deadline": i.deadline.isoformat() if i.deadline else "–",
+                        "state": i.state, "overdue": i.overdue}
                        for i in found.open_items] if internal else [],
-        "open_count": len(found.open_items),
+        "open_count": found.open_count,
         "internal": internal,
     }
 

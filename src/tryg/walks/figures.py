@@ -19,12 +19,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from tryg.accounts.models import Organisation
-from tryg.walks.models import Action, Participant, Walk
-from tryg.walks.states import OPEN_STATES, ActionState, WalkStatus
+from tryg.walks.checklists import category_label
+from tryg.walks.models import Action, Finding, Participant, Walk
+from tryg.walks.states import OPEN_STATES, ActionState, Moderation, WalkStatus, label
 
 HELD = (WalkStatus.HELD, WalkStatus.MEETING_HELD, WalkStatus.CLOSED)
 
@@ -45,21 +46,29 @@ class Figures:
         return self.fixed_by_deadline / self.due if self.due else None
 
 
-def _counts(group: str, today: dt.date) -> dict[object, dict[str, int]]:
-    rows = (Action.objects.values(group).annotate(
-        findings=Count("id"),
-        open=Count("id", filter=Q(state__in=OPEN_STATES)),
-        due=Count("id", filter=Q(deadline__isnull=False)
-                  & (Q(deadline__lt=today) | Q(state=ActionState.FIXED))),
-        on_time=Count("id", filter=Q(state=ActionState.FIXED, deadline__isnull=False,
-                                     closed_at__date__lte=F("deadline"))),
-    ).order_by())
+def _counts(group: str, today: dt.date, actions: QuerySet[Action] | None = None
+            ) -> dict[object, dict[str, int]]:
+    base = Action.objects.all() if actions is None else actions
+    rows = base.values(group).annotate(**_measures(today)).order_by()
     return {r[group]: r for r in rows}
 
 
-def _medians(group: str) -> dict[object, float]:
+def _measures(today: dt.date) -> dict[str, Count]:
+    """What is counted of a group of actions: findings, open, due, fixed by the deadline."""
+    return {
+        "findings": Count("id"),
+        "open": Count("id", filter=Q(state__in=OPEN_STATES)),
+        "due": Count("id", filter=Q(deadline__isnull=False)
+                     & (Q(deadline__lt=today) | Q(state=ActionState.FIXED))),
+        "on_time": Count("id", filter=Q(state=ActionState.FIXED, deadline__isnull=False,
+                                        closed_at__date__lte=F("deadline"))),
+    }
+
+
+def _medians(group: str, actions: QuerySet[Action] | None = None) -> dict[object, float]:
     days: dict[object, list[float]] = defaultdict(list)
-    rows = (Action.objects.filter(state=ActionState.FIXED, closed_at__isnull=False)
+    base = Action.objects.all() if actions is None else actions
+    rows = (base.filter(state=ActionState.FIXED, closed_at__isnull=False)
             .values_list(group, "closed_at", "finding__observed_at", "finding__created_at"))
     for key, closed, observed, created in rows.iterator(chunk_size=5000):
         start = observed or created
@@ -112,6 +121,129 @@ def per_owner(today: dt.date | None = None) -> list[Figures]:
                            names.get(key, "") if key is not None else "",
                            c.get("findings", 0), c.get("open", 0), c.get("due", 0),
                            c.get("on_time", 0), medians.get(key), len(walk_sets.get(key, ()))))
+    return out
+
+
+# -- the council's report ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An open action, as an internal report lists it."""
+
+    finding_id: int
+    category: str
+    text: str
+    area_code: str
+    area_name: str
+    owner: str  # "" = no owner yet
+    deadline: dt.date | None
+    state: str  # the state's label
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ReportFigures:
+    """The walks' figures of the whole site for the council's report (:func:`report_figures`).
+
+    ``by_category`` and ``by_owner``: (name, findings), most findings first (an owner ""
+    is "no owner yet"); ``open_items`` only when asked for (``details=True``).
+    """
+
+    today: dt.date
+    walks_held: int
+    findings: int
+    by_category: list[tuple[str, int]]
+    by_owner: list[tuple[str, int]]
+    due: int
+    fixed_by_deadline: int
+    median_days_to_fix: float | None
+    open_count: int
+    open_items: list[OpenItem]
+
+    @property
+    def share_fixed_by_deadline(self) -> float | None:
+        return self.fixed_by_deadline / self.due if self.due else None
+
+
+def counted_actions(area_codes: list[str] | None = None) -> QuerySet[Action]:
+    """The actions a report counts: every finding's, except citizens' reports that are
+    rejected or still awaiting moderation (not yet known to be real) and duplicates (counted
+    once, as the finding they repeat); of ``area_codes`` when given."""
+    found = (Action.objects.exclude(finding__moderation__in=[Moderation.PENDING,
+                                                             Moderation.REJECTED])
+             .exclude(state=ActionState.DUPLICATE))
+    if area_codes is not None:
+        found = found.filter(finding__area_code__in=area_codes)
+    return found
+
+
+def _ranked(pairs: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(((name, n) for name, n in pairs.items() if n),
+                  key=lambda p: (-p[1], p[0].casefold()))
+
+
+def report_figures(today: dt.date, area_codes: list[str] | None = None, *,
+                   details: bool = False) -> ReportFigures:
+    """The figures of the report's safety-walk section, on ``today`` (which deadlines have
+    passed): walks held, findings by category and by owner, the share fixed by the deadline,
+    the median days to fix and the open items (listed only with ``details``: an internal
+    report; a public one gets their number). Counts only, never a finding's text or position,
+    unless ``details``. Of the areas ``area_codes`` when given, else of every area."""
+    actions = counted_actions(area_codes)
+    total = actions.aggregate(**_measures(today))
+    # every action _medians reads is fixed: grouped by state, there is one group
+    median = _medians("state", actions).get(ActionState.FIXED)
+    names = _category_names()
+    by_category: dict[str, int] = defaultdict(int)
+    for code, n in actions.values_list("finding__category").annotate(n=Count("id")).order_by():
+        by_category[category_label(code, names.get(code, ""))] += n
+    by_owner: dict[str, int] = defaultdict(int)
+    for owner, n in (actions.values_list("organisation__name").annotate(n=Count("id"))
+                     .order_by()):
+        by_owner[owner or ""] += n
+    walks = Walk.objects.filter(status__in=HELD)
+    if area_codes is not None:
+        walks = walks.filter(area_code__in=area_codes)
+    open_actions = actions.filter(state__in=OPEN_STATES)
+    items = _open_items(open_actions, today, names) if details else []
+    return ReportFigures(today=today, walks_held=walks.count(), findings=total["findings"],
+                         by_category=_ranked(by_category), by_owner=_ranked(by_owner),
+                         due=total["due"], fixed_by_deadline=total["on_time"],
+                         median_days_to_fix=median,
+                         open_count=open_actions.count(), open_items=items)
+
+
+def _category_names() -> dict[str, str]:
+    """Stored category names by code (the first template's, for codes of several)."""
+    from tryg.walks.models import ChecklistCategory
+
+    names: dict[str, str] = {}
+    for code, name in ChecklistCategory.objects.order_by("template_id", "order").values_list(
+            "code", "name"):
+        names.setdefault(code, name)
+    return names
+
+
+def _open_items(actions: QuerySet[Action], today: dt.date,
+                names: dict[str, str]) -> list[OpenItem]:
+    from tryg.areas.models import Area
+
+    rows = list(actions.select_related("finding", "organisation")
+                .order_by(F("deadline").asc(nulls_last=True), "finding__area_code", "id"))
+    codes = {a.finding.area_code for a in rows}
+    areas = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+    out = []
+    for a in rows:
+        f: Finding = a.finding
+        text = f.address or f.text
+        out.append(OpenItem(
+            finding_id=f.pk, category=category_label(f.category, names.get(f.category, "")),
+            text=text if len(text) <= 120 else text[:119] + "…", area_code=f.area_code,
+            area_name=areas.get(f.area_code, f.area_code),
+            owner=a.organisation.name if a.organisation is not None else "",
+            deadline=a.deadline, state=label(a.state),
+            overdue=a.deadline is not None and a.deadline < today))
     return out
 
 
