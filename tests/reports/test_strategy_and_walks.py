@@ -53,9 +53,10 @@ def test_public_report_shows_published_initiatives_and_walk_counts_only(site: Si
     # the index indicator's district figure is suppressed: it has no figure here either
     assert "Planted index (%)" in html
     assert "Strategien “Planted strategy”, dens indikatorer:" in html
-    # walks: one held (the re-walk is planned); the citizen's report awaits moderation
-    assert "1 tryghedsvandring holdt. 2 fund registreret." in html
-    assert "2 punkter er stadig åbne." in html
+    # walks: one held (the re-walk is planned); two findings of the walk and the public one
+    # of the Open311 plant; the citizen's report and the Open311 post await moderation
+    assert "1 tryghedsvandring holdt. 3 fund registreret." in html
+    assert "3 punkter er stadig åbne." in html
     assert "Belysning" in html and "Graffiti og hærværk" in html
     assert "Boligforeningen Test" in html  # findings by owner
     assert WALK_FINDING_TEXT not in html and REPORTER_EMAIL not in html
