@@ -182,6 +182,8 @@ def _fill(name: str, demo: Demo) -> list[str]:
         "run_id": [str(demo.run.pk)],
         "batch_id": batches,
         "code": [*Area.objects.order_by("code").values_list("code", flat=True)[:1], "da"],
+        "format": ["json", "xml"],  # Open311's answers
+        "service_code": ["lighting"],
     }
     return [*values.get(name, []), "0", "99999999999999999999"]
 
