@@ -238,6 +238,8 @@ def read_reports(path: str | Path, mapping: ReportMapping, *, encoding: str | No
         header_line, header = next(rows)
     except csv.Error as exc:
         raise out.fail(1, None, f"not readable as CSV: {exc}") from None
+    except StopIteration:  # a line of spaces the CSV reader reads as no row at all
+        raise out.fail(None, None, "the file is empty") from None
     header = [h.strip() for h in header]
     index: dict[str, int] = {}
     for name, column in mapping.columns.items():
