@@ -100,6 +100,17 @@ def _public_paths(phone: Page, site: ServedSite) -> list[str]:
              "/search/?q=9999", "/login/", "/areas/no-such-area/"]
     paths += [f"/map/?level={lv}&show={s}" for lv in levels or [""] for s in shows]
     paths += [f"/areas/{code}/" for code in areas]
+    # the strategy's public pages and the citizens' report form, found by their links
+    phone.goto(site("/strategies/"))
+    strategies = phone.locator("main a[href^='/strategies/']").evaluate_all(
+        "as => as.map(a => a.getAttribute('href'))")
+    assert strategies, "the demo has no public strategy"
+    phone.goto(site(strategies[0]))
+    initiatives = phone.locator("main a[href^='/initiatives/']").evaluate_all(
+        "as => as.map(a => a.getAttribute('href'))")
+    assert initiatives, "the demo strategy shows no initiative"
+    pages = [h.split("#")[0] for h in (*strategies, *initiatives)]  # without the anchors
+    paths += ["/strategies/", *dict.fromkeys(pages), "/meld-utrygt-sted/"]
     return paths
 
 
