@@ -13,17 +13,21 @@ anonymous are sent to the log-in page (:func:`tryg.web.access.require`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Model
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -148,46 +152,6 @@ def _model_save(request: HttpRequest, m2m: tuple[str, ...] = ()) -> Callable[[An
     return save
 
 
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def strategy_new(request: HttpRequest) -> HttpResponse:
-    form = forms.StrategyForm(request.POST or None)
-    return _form_page(request, form, _("New strategy"),
-                      lambda s: reverse("strategy:overview", args=[s.pk]),
-                      _model_save(request, ("partners",)), reverse("strategy:list"))
-
-
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def strategy_edit(request: HttpRequest, strategy_id: int) -> HttpResponse:
-    strategy = get_object_or_404(Strategy, pk=strategy_id)
-    form = forms.StrategyForm(request.POST or None, instance=strategy)
-    back = reverse("strategy:overview", args=[strategy.pk])
-    return _form_page(request, form, _("Edit the strategy"), lambda s: back,
-                      _model_save(request, ("partners",)), back)
-
-
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def focus_area_new(request: HttpRequest, strategy_id: int) -> HttpResponse:
-    strategy = get_object_or_404(Strategy, pk=strategy_id)
-    form = forms.FocusAreaForm(request.POST or None,
-                               instance=FocusArea(strategy=strategy))
-    back = reverse("strategy:overview", args=[strategy.pk])
-    return _form_page(request, form, _("New focus area"), lambda f: back,
-                      _model_save(request), back)
-
-
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def focus_area_edit(request: HttpRequest, focus_area_id: int) -> HttpResponse:
-    focus_area = get_object_or_404(FocusArea, pk=focus_area_id)
-    form = forms.FocusAreaForm(request.POST or None, instance=focus_area)
-    back = reverse("strategy:overview", args=[focus_area.strategy_id])
-    return _form_page(request, form, _("Edit the focus area"), lambda f: back,
-                      _model_save(request), back)
-
-
 def _initiative_save(request: HttpRequest) -> Callable[[Any], Any]:
     def save(form: Any) -> Any:
         obj = form.save(commit=False)
@@ -198,36 +162,99 @@ def _initiative_save(request: HttpRequest) -> Callable[[Any], Any]:
     return save
 
 
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def initiative_new(request: HttpRequest, focus_area_id: int) -> HttpResponse:
-    focus_area = get_object_or_404(FocusArea, pk=focus_area_id)
-    form = forms.InitiativeForm(request.POST or None, instance=Initiative(focus_area=focus_area))
-    return _form_page(request, form, _("New initiative"),
-                      lambda i: reverse("strategy:initiative", args=[i.pk]),
-                      _initiative_save(request),
-                      reverse("strategy:overview", args=[focus_area.strategy_id]))
+@dataclass(frozen=True)
+class _CoordinatorForm:
+    """One of the coordinators' form pages, said once: the object its URL names (``None`` for a
+    new strategy), the form and what it edits or adds, where "back" leads and where a saved form
+    goes. Every such page is GET/POST, for those who may edit strategies, and saves through the
+    services (so the change is kept in the history)."""
+
+    title: Promise
+    form: Callable[..., BaseForm]
+    #: the object the URL names → the form's keyword arguments (``instance=…``)
+    bind: Callable[[Any], dict[str, Any]]
+    #: the object the URL names → the page "back" leads to
+    back: Callable[[Any], str]
+    #: (the object the URL names, the saved object) → where to go; default: back
+    done: Callable[[Any, Any], str] | None = None
+    #: the request → how a valid form is saved
+    save: Callable[[HttpRequest, Any], Callable[[Any], Any]] = (
+        lambda request, _obj: _model_save(request))
+    model: type[Model] | None = None
+
+    def view(self) -> Callable[..., HttpResponse]:
+        @require(roles.can_edit_strategy)
+        @require_http_methods(["GET", "POST"])
+        def page(request: HttpRequest, **url: int) -> HttpResponse:
+            obj = (get_object_or_404(self.model, pk=next(iter(url.values())))
+                   if self.model is not None else None)
+            back = self.back(obj)
+            form = self.form(request.POST or None, **self.bind(obj))
+            done = self.done
+            return _form_page(request, form, str(self.title),
+                              (lambda saved: done(obj, saved)) if done else (lambda _s: back),
+                              self.save(request, obj), back)
+
+        return page
 
 
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def initiative_edit(request: HttpRequest, initiative_id: int) -> HttpResponse:
-    initiative = get_object_or_404(Initiative, pk=initiative_id)
-    form = forms.InitiativeForm(request.POST or None, instance=initiative)
-    back = reverse("strategy:initiative", args=[initiative.pk])
-    return _form_page(request, form, _("Edit the initiative"), lambda i: back,
-                      _initiative_save(request), back)
+def _overview_of(strategy_id: int) -> str:
+    return reverse("strategy:overview", args=[strategy_id])
 
 
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def indicator_new(request: HttpRequest, initiative_id: int) -> HttpResponse:
-    initiative = get_object_or_404(Initiative, pk=initiative_id)
-    form = forms.IndicatorForm(request.POST or None, instance=Indicator(initiative=initiative))
-    back = reverse("strategy:initiative", args=[initiative.pk])
-    return _form_page(request, form, _("New indicator"),
-                      lambda i: reverse("strategy:indicator_edit", args=[i.pk]),
-                      _model_save(request), back)
+def _initiative_url(initiative_id: int) -> str:
+    return reverse("strategy:initiative", args=[initiative_id])
+
+
+def _indicator_edit_url(indicator_id: int) -> str:
+    return reverse("strategy:indicator_edit", args=[indicator_id])
+
+
+def _with_partners(request: HttpRequest, _obj: Any) -> Callable[[Any], Any]:
+    return _model_save(request, ("partners",))
+
+
+def _target_save(request: HttpRequest, indicator: Indicator) -> Callable[[Any], Any]:
+    return lambda f: services.add_target(indicator, request.user, f.cleaned_data["when"],
+                                         f.cleaned_data["value"])
+
+
+strategy_new = _CoordinatorForm(
+    _lazy("New strategy"), forms.StrategyForm, bind=lambda _none: {},
+    back=lambda _none: reverse("strategy:list"),
+    done=lambda _none, saved: _overview_of(saved.pk), save=_with_partners).view()
+strategy_edit = _CoordinatorForm(
+    _lazy("Edit the strategy"), forms.StrategyForm, model=Strategy,
+    bind=lambda s: {"instance": s}, back=lambda s: _overview_of(s.pk),
+    save=_with_partners).view()
+focus_area_new = _CoordinatorForm(
+    _lazy("New focus area"), forms.FocusAreaForm, model=Strategy,
+    bind=lambda s: {"instance": FocusArea(strategy=s)}, back=lambda s: _overview_of(s.pk)).view()
+focus_area_edit = _CoordinatorForm(
+    _lazy("Edit the focus area"), forms.FocusAreaForm, model=FocusArea,
+    bind=lambda f: {"instance": f}, back=lambda f: _overview_of(f.strategy_id)).view()
+initiative_new = _CoordinatorForm(
+    _lazy("New initiative"), forms.InitiativeForm, model=FocusArea,
+    bind=lambda f: {"instance": Initiative(focus_area=f)},
+    back=lambda f: _overview_of(f.strategy_id),
+    done=lambda _f, saved: _initiative_url(saved.pk),
+    save=lambda request, _f: _initiative_save(request)).view()
+initiative_edit = _CoordinatorForm(
+    _lazy("Edit the initiative"), forms.InitiativeForm, model=Initiative,
+    bind=lambda i: {"instance": i}, back=lambda i: _initiative_url(i.pk),
+    save=lambda request, _i: _initiative_save(request)).view()
+indicator_new = _CoordinatorForm(
+    _lazy("New indicator"), forms.IndicatorForm, model=Initiative,
+    bind=lambda i: {"instance": Indicator(initiative=i)}, back=lambda i: _initiative_url(i.pk),
+    done=lambda _i, saved: _indicator_edit_url(saved.pk)).view()
+target_new = _CoordinatorForm(
+    _lazy("New target"), forms.TargetForm, model=Indicator, bind=lambda _i: {},
+    back=lambda i: _indicator_edit_url(i.pk), save=_target_save).view()
+baseline_edit = _CoordinatorForm(
+    _lazy("Baseline"), forms.BaselineForm, model=Indicator,
+    bind=lambda i: {"instance": Baseline.objects.filter(indicator=i).first()
+                    or Baseline(indicator=i)},
+    back=lambda i: _indicator_edit_url(i.pk)).view()
 
 
 @require(roles.can_edit_strategy)
@@ -235,7 +262,7 @@ def indicator_new(request: HttpRequest, initiative_id: int) -> HttpResponse:
 def indicator_edit(request: HttpRequest, indicator_id: int) -> HttpResponse:
     indicator = get_object_or_404(Indicator, pk=indicator_id)
     form = forms.IndicatorForm(request.POST or None, instance=indicator)
-    back = reverse("strategy:initiative", args=[indicator.initiative_id])
+    back = _initiative_url(indicator.initiative_id)
     if request.method == "POST" and form.is_valid():
         services.save(form.save(commit=False), request.user)
         return HttpResponseRedirect(back + f"#indicator-{indicator.pk}")
@@ -244,29 +271,6 @@ def indicator_edit(request: HttpRequest, indicator_id: int) -> HttpResponse:
         "targets": list(indicator.targets.all()),
         "baseline": Baseline.objects.filter(indicator=indicator).first()},
         status=400 if request.method == "POST" else 200)
-
-
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def target_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
-    indicator = get_object_or_404(Indicator, pk=indicator_id)
-    form = forms.TargetForm(request.POST or None)
-    back = reverse("strategy:indicator_edit", args=[indicator.pk])
-    return _form_page(request, form, _("New target"), lambda t: back,
-                      lambda f: services.add_target(indicator, request.user,
-                                                    f.cleaned_data["when"],
-                                                    f.cleaned_data["value"]), back)
-
-
-@require(roles.can_edit_strategy)
-@require_http_methods(["GET", "POST"])
-def baseline_edit(request: HttpRequest, indicator_id: int) -> HttpResponse:
-    indicator = get_object_or_404(Indicator, pk=indicator_id)
-    existing = Baseline.objects.filter(indicator=indicator).first()
-    form = forms.BaselineForm(request.POST or None,
-                              instance=existing or Baseline(indicator=indicator))
-    back = reverse("strategy:indicator_edit", args=[indicator.pk])
-    return _form_page(request, form, _("Baseline"), lambda b: back, _model_save(request), back)
 
 
 @require(roles.can_edit_strategy)
@@ -303,49 +307,53 @@ def _entry_allowed(request: HttpRequest, initiative: Initiative) -> HttpResponse
     return None
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def measurement_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
-    indicator = get_object_or_404(Indicator.objects.select_related("initiative"),
-                                  pk=indicator_id)
-    refused = _entry_allowed(request, indicator.initiative)
-    if refused is not None:
-        return refused
+def _partner_page(model: type[Indicator] | type[Measurement]) -> Callable[
+        [Callable[[HttpRequest, Any, str], HttpResponse]], Callable[..., HttpResponse]]:
+    """A page of a partner's measurements and notes: the indicator or measurement the URL names,
+    sent to the log-in when anonymous, 403 unless the visitor may enter measurements for its
+    initiative; the view gets the object and the initiative's page to go back to."""
+    related = "initiative" if model is Indicator else "indicator__initiative"
+
+    def decorate(view: Callable[[HttpRequest, Any, str], HttpResponse]
+                 ) -> Callable[..., HttpResponse]:
+        @never_cache
+        @require_http_methods(["GET", "POST"])
+        def page(request: HttpRequest, **url: int) -> HttpResponse:
+            obj: Any = get_object_or_404(model.objects.select_related(related),
+                                         pk=next(iter(url.values())))
+            initiative = obj.initiative if model is Indicator else obj.indicator.initiative
+            refused = _entry_allowed(request, initiative)
+            if refused is not None:
+                return refused
+            return view(request, obj, reverse("strategy:initiative", args=[initiative.pk]))
+
+        page.__doc__ = view.__doc__
+        return page
+
+    return decorate
+
+
+@_partner_page(Indicator)
+def measurement_new(request: HttpRequest, indicator: Indicator, back: str) -> HttpResponse:
     form = forms.MeasurementForm(request.POST or None,
                                  instance=Measurement(indicator=indicator,
                                                       entered_by=_user(request)),
                                  initial={"when": services.today()})
-    back = reverse("strategy:initiative", args=[indicator.initiative_id])
     return _form_page(request, form, _("New measurement: %(name)s") % {"name": indicator.name},
                       lambda m: back + f"#indicator-{indicator.pk}", _model_save(request), back)
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def measurement_edit(request: HttpRequest, measurement_id: int) -> HttpResponse:
-    measurement = get_object_or_404(Measurement.objects.select_related("indicator__initiative"),
-                                    pk=measurement_id)
-    initiative = measurement.indicator.initiative
-    refused = _entry_allowed(request, initiative)
-    if refused is not None:
-        return refused
+@_partner_page(Measurement)
+def measurement_edit(request: HttpRequest, measurement: Measurement, back: str) -> HttpResponse:
     form = forms.MeasurementForm(request.POST or None, instance=measurement)
-    back = reverse("strategy:initiative", args=[initiative.pk])
     return _form_page(request, form, _("Edit the measurement"),
                       lambda m: back + f"#indicator-{measurement.indicator_id}",
                       _model_save(request), back)
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def note_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
-    indicator = get_object_or_404(Indicator.objects.select_related("initiative"),
-                                  pk=indicator_id)
-    refused = _entry_allowed(request, indicator.initiative)
-    if refused is not None:
-        return refused
+@_partner_page(Indicator)
+def note_new(request: HttpRequest, indicator: Indicator, back: str) -> HttpResponse:
     form = forms.NoteForm(request.POST or None)
-    back = reverse("strategy:initiative", args=[indicator.initiative_id])
     return _form_page(request, form, _("The story behind the curve: %(name)s")
                       % {"name": indicator.name},
                       lambda n: back + f"#indicator-{indicator.pk}",
@@ -354,17 +362,10 @@ def note_new(request: HttpRequest, indicator_id: int) -> HttpResponse:
                                                   f.cleaned_data["published"]), back)
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def measurement_delete(request: HttpRequest, measurement_id: int) -> HttpResponse:
+@_partner_page(Measurement)
+def measurement_delete(request: HttpRequest, measurement: Measurement, back: str
+                       ) -> HttpResponse:
     """Delete a measurement entered by mistake (its history keeps it)."""
-    measurement = get_object_or_404(Measurement.objects.select_related("indicator__initiative"),
-                                    pk=measurement_id)
-    initiative = measurement.indicator.initiative
-    refused = _entry_allowed(request, initiative)
-    if refused is not None:
-        return refused
-    back = reverse("strategy:initiative", args=[initiative.pk])
     if request.method == "POST":
         services.delete(measurement, request.user)
         return HttpResponseRedirect(back + f"#indicator-{measurement.indicator_id}")
