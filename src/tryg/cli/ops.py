@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -96,17 +97,8 @@ def backup(data_dir: str | None, target: Path) -> None:
     SQLite is copied with its online backup API, PostgreSQL with pg_dump -Fc; the site can
     keep running. The archive's manifest holds every table's row count and checksum.
     """
-    setup_site(data_dir, migrate=False)
-    from tryg.backup.archive import BackupError
-    from tryg.backup.archive import backup as make
-
-    try:
-        manifest = make(target)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    rows = sum(t.rows for t in manifest.tables.values())
-    click.echo(f"{target}: {len(manifest.tables)} tables, {rows} rows, "
-               f"{len(manifest.files)} files ({manifest.vendor})")
+    summary, vendor = _archive(data_dir, "backup", target)
+    click.echo(f"{target}: {summary} ({vendor})")
 
 
 @click.command("restore")
@@ -122,14 +114,20 @@ def restore(data_dir: str | None, source: Path) -> None:
     archive's manifest. The secret key is not in the backup: set TRYG_SECRET_KEY (or keep
     the data folder's secret_key file) to keep log-ins valid.
     """
+    summary, _vendor = _archive(data_dir, "restore", source)
+    click.echo(f"restored {source}: {summary}; every table and file checked")
+
+
+def _archive(data_dir: str | None, direction: Literal["backup", "restore"], path: Path
+             ) -> tuple[str, str]:
+    """Back up to or restore from ``path``; (what the archive holds, the database's kind)."""
     setup_site(data_dir, migrate=False)
-    from tryg.backup.archive import BackupError
-    from tryg.backup.archive import restore as put_back
+    from tryg.backup import archive
 
     try:
-        manifest = put_back(source)
-    except BackupError as exc:
+        manifest = (archive.backup if direction == "backup" else archive.restore)(path)
+    except archive.BackupError as exc:
         raise click.ClickException(str(exc)) from None
     rows = sum(t.rows for t in manifest.tables.values())
-    click.echo(f"restored {source}: {len(manifest.tables)} tables, {rows} rows, "
-               f"{len(manifest.files)} files; every table and file checked")
+    return (f"{len(manifest.tables)} tables, {rows} rows, {len(manifest.files)} files",
+            manifest.vendor)
