@@ -16,11 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import LessThan
+import numpy as np
+import numpy.typing as npt
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, When
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.utils import timezone
 
 from tryg.accounts.models import Organisation
@@ -76,7 +78,7 @@ def _medians(group: str, actions: QuerySet[Action] | None = None) -> dict[object
 #: read one by one and placed in the site's time zone; the rest the database counts.
 _SURELY_ON_TIME = 86400.0 - 14 * 3600.0
 _SURELY_LATE = 86400.0 + 12 * 3600.0
-_KEYS = {"area": "finding__area_code", "owner": "organisation_id"}
+_KEYS = {"area": "area_code", "owner": "organisation_id"}
 
 
 @dataclass
@@ -85,28 +87,27 @@ class _Line:
     open: int = 0
     due: int = 0
     on_time: int = 0
-    days: list[float] | None = None
-
-    def median(self) -> float | None:
-        return statistics.median(self.days) if self.days else None
+    median_days: float | None = None
 
 
 def _lines(kinds: tuple[str, ...], today: dt.date, area_codes: list[str] | None = None
            ) -> dict[str, dict[object, _Line]]:
     """Counts and days to fix per area and/or per owner (``kinds``), aggregated by the database.
 
-    One GROUP BY per kind for the counts (the owner's through the covering index on the
-    actions alone), one query for the fixed actions' days to fix (the medians: no database
-    of ours has a median aggregate, so the numbers are fetched raw, without Django's per-row
-    conversion, and sorted here) and one for the few closings near a deadline's midnight,
-    which the site's time zone decides. The definitions are :func:`_measures`' and
-    :func:`_medians`': the same figures, without a Python pass over every action's datetimes.
+    One GROUP BY per kind for the counts, and one query for the fixed actions: their days to
+    fix (the medians: no database of ours has a median aggregate, so the numbers are fetched
+    raw, without Django's per-row conversion, and sorted here with numpy) and, for the few
+    closed near a deadline's midnight, the times that the site's time zone decides. Each
+    reads the actions alone, through an index that covers it (the finding's area code and
+    start are copied onto its action: ``Action.area_code``, ``Action.started_at``). The
+    definitions are :func:`_measures`' and :func:`_medians`': the same figures, without a
+    Python pass over every action's datetimes.
     """
     from tryg.walks.owner_figures import Epoch, _fetch
 
     actions = Action.objects.all()
     if area_codes is not None:
-        actions = actions.filter(finding__area_code__in=area_codes)
+        actions = actions.filter(area_code__in=area_codes)
     out: dict[str, dict[object, _Line]] = {kind: defaultdict(_Line) for kind in kinds}
     gap = Epoch(F("closed_at")) - Epoch(F("deadline"))
     closed_fixed = Q(state=ActionState.FIXED, closed_at__isnull=False)
@@ -125,27 +126,57 @@ def _lines(kinds: tuple[str, ...], today: dt.date, area_codes: list[str] | None 
             line.findings, line.open, line.due, line.on_time = n, open_, due, on_time
     keys = [_KEYS[kind] for kind in kinds]
     zone = timezone.get_current_timezone()
-    near = (actions.filter(closed_fixed, deadline__isnull=False)
-            .annotate(gap=gap, closed=Epoch(F("closed_at")), due_day=Epoch(F("deadline")))
-            .filter(gap__gte=_SURELY_ON_TIME, gap__lt=_SURELY_LATE)
-            .values_list(*keys, "closed", "due_day").order_by())
-    for row in _fetch(near):
-        closed, due_day = row[-2], row[-1]
-        if (dt.datetime.fromtimestamp(closed, zone).date()
-                <= dt.datetime.fromtimestamp(due_day, dt.UTC).date()):
-            for kind, key in zip(kinds, row, strict=False):
-                out[kind][key].on_time += 1
+    near = Q(deadline__isnull=False) & Q(GreaterThanOrEqual(gap, _SURELY_ON_TIME)) \
+        & Q(LessThan(gap, _SURELY_LATE))
     fixed = (actions.filter(closed_fixed)
-             .annotate(took=Epoch(F("closed_at"))
-                       - Epoch(Coalesce("finding__observed_at", "finding__created_at")))
-             .values_list(*keys, "took").order_by())
-    for row in _fetch(fixed):
-        took = max(0.0, row[-1] / 86400.0)
-        for kind, key in zip(kinds, row, strict=False):
-            line = out[kind][key]
-            if line.days is None:
-                line.days = []
-            line.days.append(took)
+             .annotate(took=Epoch(F("closed_at")) - Epoch(F("started_at")),
+                       near_closed=Case(When(near, then=Epoch(F("closed_at"))), default=None,
+                                        output_field=FloatField()),
+                       near_due=Case(When(near, then=Epoch(F("deadline"))), default=None,
+                                     output_field=FloatField()))
+             .values_list(*keys, "took", "near_closed", "near_due").order_by())
+    rows = _fetch(fixed)
+    if not rows:
+        return out
+    n = len(kinds)
+    columns = list(zip(*rows, strict=True))
+    took = np.maximum(0.0, np.array(columns[n], dtype=float) / 86400.0)  # None: nan
+    near_closed, near_due = columns[n + 1], columns[n + 2]
+    on_time = [i for i, closed in enumerate(near_closed) if closed is not None and (
+        dt.datetime.fromtimestamp(closed, zone).date()
+        <= dt.datetime.fromtimestamp(near_due[i], dt.UTC).date())]
+    for k, kind in enumerate(kinds):
+        group = columns[k]
+        lines = out[kind]
+        for i in on_time:
+            lines[group[i]].on_time += 1
+        for key, median in _medians_of(group, took).items():
+            lines[key].median_days = median
+    return out
+
+
+def _medians_of(keys: Sequence[object], values: npt.NDArray[np.float64]
+                ) -> dict[object, float]:
+    """The median of ``values`` (nan: none) per key (organisation ids, None among them, or
+    area codes), as :func:`statistics.median` gives it: the keys numbered by numpy, one sort
+    of all values by key and value, then the middle of each key's run."""
+    none = any(k is None for k in keys)
+    raw = np.array([-1 if k is None else k for k in keys] if none else list(keys))
+    found, codes = np.unique(raw, return_inverse=True)
+    known = ~np.isnan(values)
+    codes, values = codes[known], values[known]
+    order = np.lexsort((values, codes))
+    codes, values = codes[order], values[order]
+    counts = np.bincount(codes, minlength=len(found))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    present = np.flatnonzero(counts)
+    low = starts[present] + (counts[present] - 1) // 2
+    high = starts[present] + counts[present] // 2
+    middle = ((values[low] + values[high]) / 2.0).tolist()
+    out: dict[object, float] = {}
+    for code, median in zip(present.tolist(), middle, strict=True):
+        key = found[code].item()
+        out[None if none and key == -1 else key] = median
     return out
 
 
@@ -165,7 +196,7 @@ def _area_figures(lines: dict[object, _Line], walks: dict[str, int],
     out = []
     for code in sorted(str(k) for k in keys):
         c = lines.get(code) or _Line()
-        out.append(Figures(code, code, c.findings, c.open, c.due, c.on_time, c.median(),
+        out.append(Figures(code, code, c.findings, c.open, c.due, c.on_time, c.median_days,
                            walks.get(code, 0)))
     return out
 
@@ -200,7 +231,7 @@ def _owner_figures(lines: dict[object, _Line]) -> list[Figures]:
         c = lines.get(key) or _Line()
         out.append(Figures("" if key is None else str(key),
                            names.get(key, "") if key is not None else "",
-                           c.findings, c.open, c.due, c.on_time, c.median(),
+                           c.findings, c.open, c.due, c.on_time, c.median_days,
                            len(walk_sets.get(key, ()))))
     return out
 
