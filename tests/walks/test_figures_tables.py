@@ -103,3 +103,18 @@ def test_the_tables_equal_the_definitions() -> None:
     both = figures.per_owner_and_area(TODAY)
     assert both == (owners, areas)
     assert sum(f.fixed_by_deadline for f in areas) == sum(p[3] for p in plain_area.values()) > 0
+
+
+def test_an_actions_copies_follow_its_finding() -> None:
+    finding = Finding.objects.create(category="lighting", area_code="K1")
+    action = Action.objects.create(finding=finding, state=ActionState.FIXED,
+                                   closed_at=finding.created_at + dt.timedelta(days=3))
+    assert (action.area_code, action.started_at) == ("K1", finding.created_at)
+    assert figures.for_area("K1", TODAY).median_days_to_fix == pytest.approx(3.0)
+    finding.area_code = "K9"
+    finding.observed_at = finding.created_at - dt.timedelta(days=1)
+    finding.save()
+    action.refresh_from_db()
+    assert (action.area_code, action.started_at) == ("K9", finding.observed_at)
+    assert [f.key for f in figures.per_area(TODAY)] == ["K9"]
+    assert figures.for_area("K9", TODAY).median_days_to_fix == pytest.approx(4.0)
