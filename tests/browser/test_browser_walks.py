@@ -11,7 +11,8 @@ second and third findings are recorded while the server's port refuses connectio
 Chromium's offline emulation alone (which does not reach the service worker's own requests,
 Playwright issue 2311). The page is reloaded twice with the server gone; each reload must be
 answered from the service worker's cache (no connection reaches the relay) with the queued
-findings (a photo among them) and the half-typed draft intact. When the relay listens again the
+findings (a photo among them) and the half-typed draft intact; a third time with the relay
+answering 502 as a proxy in front of a dead site does. When the relay listens again the
 answer to the first send is lost on the way, so the page sends again: the server has each
 finding once, and the page lists each once.
 """
@@ -333,6 +334,17 @@ def _offline_recording(phone_context: BrowserContext, relay: Relay, site: Served
     # was queued with: the next finding must not take it (and replace the queued one).
     assert phone.input_value("#id_idempotency_key") not in _queued_keys(phone)
     assert relay.accepted == accepted, "a reload reached the server"
+    # The site down behind its proxy: the page's own address answers 502, the service worker
+    # answers the reload from its cache.
+    relay.restore()
+    relay.bad_gateway(True)
+    response = phone.reload()
+    assert response is not None and response.ok and response.from_service_worker
+    assert relay.accepted > accepted, "the service worker did not try the network"
+    expect(record).to_have_attribute("data-queued", "2")
+    expect(phone.locator("#walk-map svg")).to_be_visible()
+    relay.cut()
+    relay.bad_gateway(False)
     desk.goto(walk_url)  # the desk reaches the server directly: nothing arrived
     expect(desk.locator("main")).not_to_contain_text("browsertest 2")
     expect(desk.locator("main")).not_to_contain_text("browsertest 3")

@@ -7,7 +7,8 @@ server that is gone does; ``restore()`` listens again on the same port (the same
 page's service worker, cookies and storage still apply). ``lose_next_answer()`` makes the relay
 forward the next POST to the site and then drop the connection instead of passing the answer
 back: the site has acted, the browser never hears of it (a phone losing its signal at the worst
-moment), and retries.
+moment), and retries. ``bad_gateway(True)`` makes it answer every request itself with 502, as a
+proxy in front of a site that is down does.
 
 One thread runs a selector over the listening socket, the connections and a wake-up pair; the
 test's calls are carried out by that thread and waited for, so there is no polling and no
@@ -56,6 +57,8 @@ class Relay:
     _thread: threading.Thread | None = None
     _running: bool = True
     _arm_loss: bool = False
+    _bad_gateway: bool = False
+    _gateways: set[socket.socket] = field(default_factory=set)
 
     @property
     def listening(self) -> bool:
@@ -83,6 +86,12 @@ class Relay:
             self._arm_loss = True
             self.answer_lost.clear()
         self._call(arm)
+
+    def bad_gateway(self, on: bool) -> None:
+        """Answer every new request with 502 Bad Gateway (``on``), or forward again."""
+        def switch() -> None:
+            self._bad_gateway = on
+        self._call(switch)
 
     def close(self) -> None:
         def stop() -> None:
@@ -123,6 +132,10 @@ class Relay:
             self._listener = None
         for pair in {id(p): p for p in self._pairs.values()}.values():
             self._drop(pair)
+        for client in list(self._gateways):
+            self._gateways.discard(client)
+            self._selector.unregister(client)
+            client.close()
 
     def _drop(self, pair: _Pair) -> None:
         for sock in (pair.client, pair.upstream):
@@ -141,6 +154,10 @@ class Relay:
             return
         self.accepted += 1
         client.setblocking(True)
+        if self._bad_gateway:  # answered when its request arrives (_gateway)
+            self._gateways.add(client)
+            self._selector.register(client, selectors.EVENT_READ, "gateway")
+            return
         try:
             upstream = socket.create_connection((self.target_host, self.target_port), timeout=30)
         except OSError:
@@ -150,6 +167,18 @@ class Relay:
         for sock in (client, upstream):
             self._pairs[sock] = pair
             self._selector.register(sock, selectors.EVENT_READ, "data")
+
+    def _gateway(self, client: socket.socket) -> None:
+        self._gateways.discard(client)
+        self._selector.unregister(client)
+        with client:
+            try:
+                if client.recv(CHUNK):
+                    client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n"
+                                   b"Content-Length: 11\r\nConnection: close\r\n\r\n"
+                                   b"Bad Gateway")
+            except OSError:
+                pass
 
     def _forward(self, sock: socket.socket) -> None:
         pair = self._pairs.get(sock)
@@ -190,6 +219,9 @@ class Relay:
                         work, done = self._commands.get()
                         work()
                         done.set()
+                elif key.data == "gateway":
+                    if key.fileobj in self._gateways:
+                        self._gateway(key.fileobj)
                 elif key.data == "accept":
                     if self._listener is not None:
                         self._accept()

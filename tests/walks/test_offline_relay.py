@@ -85,6 +85,15 @@ def test_the_relay_forwards_cuts_restores_and_loses_an_answer(
         assert _get(port, "/c") == b"hello /c"
         assert relay.accepted == accepted + 1
 
+        relay.bad_gateway(True)
+        gone = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        gone.request("GET", "/d")
+        answer = gone.getresponse()
+        assert (answer.status, answer.read()) == (502, b"Bad Gateway")
+        gone.close()
+        relay.bad_gateway(False)
+        assert _get(port, "/e") == b"hello /e"
+
         relay.lose_next_answer()
         lost = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         lost.request("POST", "/p", body=b"one")
