@@ -14,8 +14,10 @@ timed warm, each 50 times after 5 warm-up calls:
   configured 30 m, same category) at a random existing position each time;
 * one owner's figures (:func:`tryg.walks.owner_figures.for_owner`) for a random organisation;
 * ``GET /open311/v2/requests/{id}.json`` of a random public finding (information, no target);
-* for information, the all-owner table of the walks' figures page
-  (:func:`tryg.walks.figures.per_owner`), timed once: it scans every action.
+* the walks' figures page after any change (its cache is then stale): both of its tables,
+  every owner and every area (:func:`tryg.walks.figures.per_owner_and_area`), 5 runs after
+  one warm-up; and, for information, the all-owner table alone (``per_owner``) and one area's
+  figures as the area page reads them (``for_area``).
 
 Target: the duplicate suggestion and one owner's figures under 50 ms at p95, warm, on both
 databases. Each database runs in its own process (settings are per process); PostgreSQL
@@ -47,6 +49,8 @@ from _common import RESULTS_DIR, machine, markdown_table
 
 TARGET_MS = 50.0
 WARMUP, RUNS = 5, 50
+TABLE_RUNS = 5  # the figures page's tables (each scans every action)
+TABLES_GOAL_MS = 1000.0
 ORGANISATIONS = 200
 SOUTH, NORTH, WEST, EAST = 54.6, 57.7, 8.1, 12.6
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/h_open311"
@@ -163,6 +167,7 @@ def child(backend: str, n_findings: int, n_areas: int) -> dict[str, Any]:
             Finding.objects.order_by("id").values_list("id", flat=True), RUNS + WARMUP)]
     picks = rng.integers(0, n_findings, RUNS + WARMUP)
     owners = [orgs[int(k)] for k in rng.integers(0, len(orgs), RUNS + WARMUP)]
+    area_codes = [areas[int(k)].code for k in rng.integers(0, len(areas), RUNS + WARMUP)]
     found: list[int] = []
 
     def healthz(i: int) -> None:
@@ -183,7 +188,9 @@ def child(backend: str, n_findings: int, n_areas: int) -> dict[str, Any]:
         "duplicates": _time(duplicates),
         "owner": _time(owner),
         "open311": _time(open311),
-        "per_owner": _time(lambda i: figures.per_owner(), runs=1, warmup=0),
+        "tables": _time(lambda i: figures.per_owner_and_area(), runs=TABLE_RUNS, warmup=1),
+        "per_owner": _time(lambda i: figures.per_owner(), runs=TABLE_RUNS, warmup=1),
+        "for_area": _time(lambda i: figures.for_area(area_codes[i]), runs=RUNS, warmup=WARMUP),
     }
     out["duplicates_found"] = float(np.mean(found))
     return out
@@ -231,19 +238,29 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, total: float
                True),
               ("owner", "one owner's figures (`owner_figures.for_owner`)", True),
               ("open311", "`GET /open311/v2/requests/{id}.json` (information)", False),
-              ("per_owner", "all owners' figures (`figures.per_owner`, 1 run; information)",
-               False)]
+              ("tables", "figures page after a change: every owner and every area "
+               "(`figures.per_owner_and_area`, 5 runs)", "tables"),
+              ("per_owner", "all owners' figures alone (`figures.per_owner`, 5 runs; "
+               "information)", False),
+              ("for_area", "one area's figures, as the area page reads them "
+               "(`figures.for_area`)", True)]
     table = []
     verdicts = []
     for r in results:
         for key, label, target in labels:
             p50, p95 = _percentiles(r["timings"][key]["wall"])
             cpu50, _cpu95 = _percentiles(r["timings"][key]["cpu"])
-            ok = "✓" if p95 < TARGET_MS else "✗"
-            if target:
+            if target == "tables":
+                # this round's goal, not the issue's target: shown, not in the verdict (with
+                # PostgreSQL this process's CPU leaves out the server's work)
+                goal = f"goal: p50 < {TABLES_GOAL_MS:.0f} ms"
+            elif target:
                 verdicts.append(p95 < TARGET_MS)
+                goal = f"{'✓' if p95 < TARGET_MS else '✗'} < {TARGET_MS:.0f} ms"
+            else:
+                goal = ""
             table.append([r["backend"], label, f"{p50:.1f}", f"{p95:.1f}", f"{cpu50:.1f}",
-                          f"{ok} < {TARGET_MS:.0f} ms" if target else ""])
+                          goal])
     imports = [[r["backend"], f"{r['findings']:,}", f"{r['areas']:,}", f"{r['in_areas']:,}",
                 f"{r['import_s']:.1f}", f"{r['created'] / r['import_s']:,.0f}",
                 f"{r['duplicates_found']:.1f}"] for r in results]
@@ -254,7 +271,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, total: float
         "",
         f"{args.findings:,} synthetic findings in {args.areas:,} areas, each with its action; "
         f"{ORGANISATIONS} owners. Warm timings: {RUNS} calls after {WARMUP} warm-up calls "
-        "(the all-owner table: 1 call). Produced by `bench/walk_findings.py`.",
+        f"(the figures page's tables: {TABLE_RUNS} calls after 1). Produced by "
+        "`bench/walk_findings.py`.",
         "",
         markdown_table(["database", "findings", "areas", "placed in an area",
                         "import (s)", "findings/s", "duplicates found per suggestion"],

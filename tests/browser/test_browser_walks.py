@@ -1,16 +1,20 @@
 """The safety-walk loop in headless Chromium, on the served demo site.
 
 Plan a walk (route drawn on the area's map), add participants and invite them, record three
-findings through a participant's personal link on a phone-sized viewport — the third while the
-browser is offline, kept in the page's queue, kept across a reload while offline, and sent when
-the browser is back online — give them an owner, change their states as that partner, hold the
-closing meeting, schedule the re-walk and send the participants' summary, read back from the
-site's outbox (Django's file e-mail backend, ``TRYG_EMAIL_FILE_PATH``).
+findings through a participant's personal link on a phone-sized viewport, give them an owner,
+change their states as that partner, hold the closing meeting, schedule the re-walk and send the
+participants' summary, read back from the site's outbox (Django's file e-mail backend,
+``TRYG_EMAIL_FILE_PATH``).
 
-Chromium's offline emulation does not reach a service worker's own requests (Playwright issue
-2311), so the reload while offline may be answered through the worker from the network; what
-the test holds the page to is that nothing queued or typed is lost, and that the worker's cache
-holds the page, its scripts and the map for use without a connection.
+The phone reaches the site through a TCP relay (tests/support/relay.py) that the test cuts: the
+second and third findings are recorded while the server's port refuses connections, not under
+Chromium's offline emulation alone (which does not reach the service worker's own requests,
+Playwright issue 2311). The page is reloaded twice with the server gone; each reload must be
+answered from the service worker's cache (no connection reaches the relay) with the queued
+findings (a photo among them) and the half-typed draft intact; a third time with the relay
+answering 502 as a proxy in front of a dead site does. When the relay listens again the
+answer to the first send is lost on the way, so the page sends again: the server has each
+finding once, and the page lists each once.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import socket
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
+
+from support.relay import Relay
 
 if TYPE_CHECKING:
     from axe_playwright_python.sync_playwright import Axe
@@ -85,6 +93,40 @@ def _record(phone: Page, category: str, text: str, photo: bool = False) -> None:
         phone.set_input_files("#id_photos", {"name": "foto.jpg", "mimeType": "image/jpeg",
                                              "buffer": _jpeg()})
     phone.locator("#finding-form button[type=submit]").click()
+
+
+def _port(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None, url
+    return port
+
+
+def _refused(port: int) -> None:
+    """The port refuses connections: nothing answers there."""
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
+        pass
+
+
+def _stored(site: ServedSite, text: str) -> tuple[int, int]:
+    """(findings, photos) on the server whose text contains ``text``."""
+    with sqlite3.connect(f"file:{site.data_dir / 'tryg.sqlite3'}?mode=ro", uri=True) as db:
+        found = db.execute("SELECT COUNT(*) FROM walks_finding WHERE text LIKE ?",
+                           (f"%{text}%",)).fetchone()
+        photos = db.execute(
+            "SELECT COUNT(*) FROM walks_photo p JOIN walks_finding f ON p.finding_id = f.id"
+            " WHERE f.text LIKE ?", (f"%{text}%",)).fetchone()
+    return int(found[0]), int(photos[0])
+
+
+def _queued_keys(phone: Page) -> list[str]:
+    """The idempotency keys of the observations waiting in the page's IndexedDB queue."""
+    keys: list[str] = phone.evaluate(
+        "() => new Promise((resolve, reject) => { const r = indexedDB.open('tryg-walks');"
+        " r.onerror = () => reject(r.error); r.onsuccess = () => {"
+        " const q = r.result.transaction('queue').objectStore('queue').getAllKeys();"
+        " q.onerror = () => reject(q.error);"
+        " q.onsuccess = () => { r.result.close(); resolve(q.result); }; }; })")
+    return keys
 
 
 def _serious(axe: Axe, page: Page) -> list[str]:
@@ -151,50 +193,20 @@ def _loop(browser: Browser, site: ServedSite, desk: BrowserContext, outbox: Path
     assert invitations and any(
         part.get_content_type() == "text/calendar" for part in invitations[-1].iter_attachments())
     personal = page.locator("tr", has_text="Beboer Browser").locator("a.personal-link")
-    personal_url = site(personal.get_attribute("href") or "")
 
-    # 2. record on a phone through the personal link (no account), the third one offline
+    # 2. record on a phone through the personal link (no account), through a relay the test
+    #    can cut: the second and third findings are recorded with the server gone
+    personal_path = personal.get_attribute("href") or ""
+    relay = Relay(target_port=_port(site.url)).start()
     phone_context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
                                         has_touch=True, locale="da-DK")
     phone_context.set_default_timeout(30_000)
     phone_context.on("console", watch)
     try:
-        phone = phone_context.new_page()
-        phone.goto(personal_url)
-        expect(phone.locator("#record")).to_have_attribute("data-offline-ready", "1")
-        assert not _serious(axe, phone), _serious(axe, phone)
-        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        _record(phone, "lighting", "Mørk sti ved skolen (browsertest 1)")
-        expect(phone.locator("#recorded")).to_contain_text("browsertest 1")
-        _record(phone, "vegetation", "Høj hæk ved tunnelen (browsertest 2)", photo=True)
-        expect(phone.locator("#recorded")).to_contain_text("browsertest 2")
-        expect(phone.locator("#record")).to_have_attribute("data-queued", "0")
-
-        phone_context.set_offline(True)
-        _record(phone, "graffiti", "Grafitti i kælderen (browsertest 3, offline)")
-        expect(phone.locator("#record")).to_have_attribute("data-queued", "1")
-        expect(phone.locator("#queue-status")).to_contain_text("Venter på at blive sendt: 1")
-        phone.fill("#id_text", "Halvskrevet kladde")
-        phone.dispatch_event("#id_text", "input")
-        cached = phone.evaluate(
-            "async () => { const c = await caches.open('tryg-walks-v1');"
-            " const keys = await c.keys(); return keys.map(k => new URL(k.url).pathname); }")
-        assert any(p.endswith("/kort.json") for p in cached), cached
-        assert any(p.endswith("/walks/record.js") for p in cached), cached
-        assert any(p.startswith("/tryghedsvandringer/p/") and p.endswith("/")
-                   for p in cached), cached
-        phone.reload()
-        expect(phone.locator("#record")).to_have_attribute("data-queued", "1")
-        expect(phone.locator("#id_text")).to_have_value("Halvskrevet kladde")
-        # not on the server yet
-        page.goto(walk_url)
-        expect(page.locator("main")).not_to_contain_text("browsertest 3")
-
-        phone_context.set_offline(False)
-        expect(phone.locator("#record")).to_have_attribute("data-queued", "0")
-        expect(phone.locator("#recorded")).to_contain_text("browsertest 3")
+        _offline_recording(phone_context, relay, site, page, walk_url, personal_path, axe)
     finally:
         phone_context.close()
+        relay.close()
 
     # 3. each finding gets an owner and a deadline
     page.goto(walk_url)
@@ -260,3 +272,99 @@ def _loop(browser: Browser, site: ServedSite, desk: BrowserContext, outbox: Path
     body = _body(summaries[-1])
     for text in ("browsertest 1", "browsertest 2", "browsertest 3", "Løst", "Planlagt", HOUSING):
         assert text in body, body
+
+
+def _offline_recording(phone_context: BrowserContext, relay: Relay, site: ServedSite,
+                       desk: Page, walk_url: str, personal_path: str, axe: Axe) -> None:
+    """Three findings on a phone: the first sent at once; the second recorded after the server
+    is gone (the relay refuses connections, the phone still believes it is online); the page
+    reloaded from the service worker's cache with that finding queued and a draft half typed;
+    the draft completed as the third finding; both sent once the server is back, although the
+    answer to the first send is lost on the way."""
+    from playwright.sync_api import expect
+
+    phone = phone_context.new_page()
+    record = phone.locator("#record")
+    phone.goto(f"http://127.0.0.1:{relay.port}{personal_path}")
+    expect(record).to_have_attribute("data-offline-ready", "1")
+    assert not _serious(axe, phone), _serious(axe, phone)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    _record(phone, "lighting", "Mørk sti ved skolen (browsertest 1)")
+    expect(phone.locator("#recorded")).to_contain_text("browsertest 1")
+    expect(record).to_have_attribute("data-sending", "0")  # and the page kept as it is now
+    expect(record).to_have_attribute("data-queued", "0")
+
+    # The server is gone: its port refuses connections. The phone does not know yet.
+    relay.cut()
+    _refused(relay.port)
+    _record(phone, "vegetation", "Høj hæk ved tunnelen (browsertest 2)", photo=True)
+    expect(record).to_have_attribute("data-queued", "1")
+    expect(record).to_have_attribute("data-sending", "0")
+    phone_context.set_offline(True)  # now it does (navigator.onLine, the page's message)
+    expect(phone.locator("#queue-status")).to_contain_text("Venter på at blive sendt: 1")
+    phone.fill("#id_text", "Halvskrevet kladde")
+    phone.dispatch_event("#id_text", "input")
+    cached = phone.evaluate(
+        "async () => { const c = await caches.open('tryg-walks-v1');"
+        " const keys = await c.keys(); return keys.map(k => new URL(k.url).pathname); }")
+    assert any(p.endswith("/kort.json") for p in cached), cached
+    assert any(p.endswith("/walks/record.js") for p in cached), cached
+    assert personal_path in cached, cached
+
+    # Reloaded without a server: the service worker answers from its cache, nothing is lost.
+    accepted = relay.accepted
+    response = phone.reload()
+    assert response is not None and response.ok and response.from_service_worker
+    _refused(relay.port)
+    assert relay.accepted == accepted, "the reload reached the server"
+    expect(record).to_have_attribute("data-queued", "1")
+    expect(phone.locator("#id_text")).to_have_value("Halvskrevet kladde")
+    expect(phone.locator("#recorded")).to_contain_text("browsertest 1")
+    expect(phone.locator("#walk-map svg")).to_be_visible()
+    assert phone.input_value("#id_idempotency_key") not in _queued_keys(phone)
+
+    # The draft completed and saved, still without a server: queued beside the other one.
+    _record(phone, "graffiti", "Halvskrevet kladde: grafitti i kælderen (browsertest 3)")
+    expect(record).to_have_attribute("data-queued", "2")
+    expect(phone.locator("#queue-status")).to_contain_text("Venter på at blive sendt: 2")
+    response = phone.reload()
+    assert response is not None and response.ok and response.from_service_worker
+    expect(record).to_have_attribute("data-queued", "2")
+    # The cached page holds the key its form had when it was kept, the one the third finding
+    # was queued with: the next finding must not take it (and replace the queued one).
+    assert phone.input_value("#id_idempotency_key") not in _queued_keys(phone)
+    assert relay.accepted == accepted, "a reload reached the server"
+    # The site down behind its proxy: the page's own address answers 502, the service worker
+    # answers the reload from its cache.
+    relay.restore()
+    relay.bad_gateway(True)
+    response = phone.reload()
+    assert response is not None and response.ok and response.from_service_worker
+    assert relay.accepted > accepted, "the service worker did not try the network"
+    expect(record).to_have_attribute("data-queued", "2")
+    expect(phone.locator("#walk-map svg")).to_be_visible()
+    relay.cut()
+    relay.bad_gateway(False)
+    desk.goto(walk_url)  # the desk reaches the server directly: nothing arrived
+    expect(desk.locator("main")).not_to_contain_text("browsertest 2")
+    expect(desk.locator("main")).not_to_contain_text("browsertest 3")
+    assert _stored(site, "browsertest 2") == (0, 0)
+
+    # The server is back on the same port; the answer to the first send is lost on the way.
+    relay.lose_next_answer()
+    relay.restore()
+    phone_context.set_offline(False)
+    assert relay.answer_lost.wait(timeout=60), "the queued findings were not sent"
+    assert _stored(site, "browsertest 2") == (1, 1)  # the server has it; the phone has not heard
+    expect(record).to_have_attribute("data-sending", "0")
+    # The phone's signal comes and goes once more: the queue is sent again, each finding once.
+    phone_context.set_offline(True)
+    phone_context.set_offline(False)
+    expect(record).to_have_attribute("data-queued", "0")
+    expect(record).to_have_attribute("data-sending", "0")
+    for text in ("browsertest 2", "browsertest 3"):
+        expect(phone.locator("#recorded li", has_text=text)).to_have_count(1)
+    assert relay.lost == 1
+    assert _stored(site, "browsertest 1") == (1, 0)
+    assert _stored(site, "browsertest 2") == (1, 1)
+    assert _stored(site, "browsertest 3") == (1, 0)

@@ -82,6 +82,9 @@ def test_columns_from_options_areas_by_containment(tmp_path: Path) -> None:
     assert by_id["a2"].action.state == ActionState.FIXED
     assert by_id["a2"].action.closed_at is not None
     assert by_id["a1"].action.state == ActionState.NEW and by_id["a1"].action.closed_at is None
+    for f in by_id.values():  # the finding's copies on its action (the figures' indexes)
+        assert f.action.area_code == f.area_code
+        assert f.action.started_at == (f.observed_at or f.created_at)
     # Written in bulk, read back by the ORM as if it had written them.
     assert by_id["a1"].ratings == {} and by_id["a1"].moderation == "not_needed"
     assert by_id["a1"].created_at is not None and by_id["a1"].idempotency_key is None

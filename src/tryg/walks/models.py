@@ -252,7 +252,11 @@ class Finding(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.set_cell()
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        if not adding:  # keep the action's copies (Action.area_code, Action.started_at)
+            Action.objects.filter(finding=self).update(
+                area_code=self.area_code, started_at=self.observed_at or self.created_at)
 
     @property
     def is_placed(self) -> bool:
@@ -276,6 +280,12 @@ class Action(models.Model):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    #: The finding's area code and start (observed, else stored), copied here so that the
+    #: figures per area and the days to fix are read from the actions' indexes alone, without
+    #: a lookup of each finding (tryg.walks.figures). Set by :meth:`save` and the bulk import;
+    #: kept by ``Finding.save``.
+    area_code = models.CharField(max_length=40, blank=True, default="", editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["deadline", "id"]
@@ -287,10 +297,23 @@ class Action(models.Model):
             models.Index(fields=["organisation", "state", "deadline", "closed_at", "finding"],
                          name="walks_action_owner_figures"),
             models.Index(fields=["state", "deadline"], name="walks_action_state"),
+            # The figures per area, and the days to fix of every fixed action, each read from
+            # one index (tryg.walks.figures).
+            models.Index(fields=["area_code", "state", "deadline", "closed_at"],
+                         name="walks_action_area_figures"),
+            models.Index(fields=["state", "closed_at", "started_at", "deadline",
+                                 "organisation", "area_code"], name="walks_action_days_to_fix"),
         ]
 
     def __str__(self) -> str:
         return f"{self.finding} → {self.state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding or Action.finding.is_cached(self):
+            finding = self.finding
+            self.area_code = finding.area_code
+            self.started_at = finding.observed_at or finding.created_at
+        super().save(*args, **kwargs)
 
 
 class ActionEvent(models.Model):

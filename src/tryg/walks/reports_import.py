@@ -140,6 +140,9 @@ def _write_batch(r: Reports, rows: list[int], areas: list[str], public: bool,
         "deadline": [r.deadlines[i] for i in rows],
         "closed_at": [r.closed[i] if states.is_closed(r.states[i]) else None for i in rows],
         "organisation_id": [owners[i] for i in rows] if owners is not None else None,
+        # the finding's copies (Action.area_code, Action.started_at)
+        "area_code": [areas[i] for i in rows],
+        "started_at": [r.opened[i] or now for i in rows],
     }, now=now)
 
 

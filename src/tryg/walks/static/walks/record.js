@@ -21,6 +21,7 @@
   var DRAFT = "tryg-walks-draft:" + pageUrl;
   var CACHE = "tryg-walks-v1";
   var sending = false;
+  var again = false;  // asked to send while sending: go over the queue once more
   var lastError = "";
 
   function msg(name) { return root.getAttribute("data-msg-" + name) || ""; }
@@ -105,19 +106,39 @@
       });
   }
 
+  // Keep the page as it is now (the findings just sent listed, a fresh key in its form) for a
+  // reload without a connection; the service worker answers such a reload from this copy.
+  function keepPage() {
+    if (!window.caches || !navigator.serviceWorker || !navigator.serviceWorker.controller) {
+      return Promise.resolve();
+    }
+    return caches.open(CACHE).then(function (cache) { return cache.add(pageUrl); })
+      .catch(function () { /* offline again: the older copy stays */ });
+  }
+
   function flush() {
-    if (sending) { return Promise.resolve(); }
+    if (sending) { again = true; return Promise.resolve(); }
     if (!navigator.onLine) { return show(); }
     sending = true;
+    again = false;
+    root.setAttribute("data-sending", "1");
+    var sent = 0;
     return queued().then(function (items) {
       var chain = Promise.resolve(true);
       items.sort(function (a, b) { return a.at - b.at; }).forEach(function (item) {
-        chain = chain.then(function (go) { return go ? send(item) : false; });
+        chain = chain.then(function (go) {
+          return go ? send(item).then(function (ok) { if (ok) { sent += 1; } return ok; }) : false;
+        });
       });
       return chain;
     }).catch(function () { return false; }).then(function () {
-      sending = false;
       return show();
+    }).then(function () {
+      return sent ? keepPage() : undefined;
+    }).catch(function () { /* the queue could not be read: try again later */ }).then(function () {
+      sending = false;
+      if (again) { return flush(); }
+      root.setAttribute("data-sending", "0");
     });
   }
 
@@ -211,7 +232,13 @@
     }).catch(function () { /* offline use is an enhancement */ });
   }
 
+  // The key in the page may be one already used: the service worker can answer a reload from
+  // an older copy of the page. A key of the phone's own for every new observation.
+  form.elements.idempotency_key.value = newKey();
   window.addEventListener("online", flush);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { flush(); }
+  });
   window.addEventListener("offline", function () { show(); });
   window.setInterval(function () { if (navigator.onLine) { flush(); } }, 20000);
   restoreDraft();

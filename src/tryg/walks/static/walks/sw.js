@@ -1,7 +1,8 @@
 /* Service worker of the walk recording pages (scope /tryghedsvandringer/).
 
    GET requests for the recording pages, their map and the static files go to the network
-   first; what comes back is kept, and served from the cache when there is no connection.
+   first; what comes back is kept, and served from the cache when there is no connection or the
+   site answers with a server error (down behind its proxy).
    Other pages are not kept (they hold data the phone need not store). POSTs are never
    touched: record.js queues them itself. */
 "use strict";
@@ -15,6 +16,10 @@ function keep(url) {
     || /\/kort\.json$/.test(url.pathname) || url.pathname.indexOf("/static/") === 0;
 }
 
+function cached(request) {
+  return caches.match(request, {ignoreVary: true});
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") { return; }
@@ -24,11 +29,14 @@ self.addEventListener("fetch", function (event) {
     if (response.ok && !response.redirected) {
       var copy = response.clone();
       caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+      return response;
+    }
+    if (response.status >= 500) {
+      // The site is down behind its proxy (502, 503, 504): the kept copy, if there is one.
+      return cached(request).then(function (hit) { return hit || response; });
     }
     return response;
-  }).catch(function () {
-    return caches.match(request, {ignoreVary: true}).then(function (hit) {
-      return hit || Response.error();
-    });
+  }, function () {
+    return cached(request).then(function (hit) { return hit || Response.error(); });
   }));
 });
