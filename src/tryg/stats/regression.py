@@ -154,20 +154,26 @@ def _normal_solve(X: FloatArray, ww: FloatArray, r: FloatArray) -> FloatArray:
     The cross-product is small (columns x columns). LAPACK's least-squares routines on the
     tall matrix are slow with a threaded BLAS on a busy machine (about 100 times slower than
     this on 3,000 rows with two cores shared by ten processes); the callers iterate (IRLS,
-    refinement), so the normal equations lose no accuracy at the fixed point.
+    refinement), so the normal equations lose no accuracy at the fixed point. The matrix is
+    scaled to unit diagonal first (a year column next to 0/1 dummies).
     """
     A = X.T @ (X * ww[:, None])
     b = X.T @ r
+    d = np.sqrt(np.diag(A))
+    d = np.where(d > 0, d, 1.0)
     try:
-        return np.asarray(np.linalg.solve(A, b), np.float64)
+        scaled = np.linalg.solve(A / np.outer(d, d), b / d)
     except np.linalg.LinAlgError:  # e.g. a replicate without any row of a category
-        return np.asarray(np.linalg.lstsq(A, b, rcond=None)[0], np.float64)
+        scaled = np.linalg.lstsq(A / np.outer(d, d), b / d, rcond=None)[0]
+    return np.asarray(scaled / d, np.float64)
 
 
 def _wls(X: FloatArray, z: FloatArray, ww: FloatArray) -> FloatArray:
-    """Weighted least squares of ``z`` on ``X`` with weights ``ww`` (one refinement step)."""
+    """Weighted least squares of ``z`` on ``X`` with weights ``ww`` (two refinement steps)."""
     beta = _normal_solve(X, ww, ww * z)
-    return beta + _normal_solve(X, ww, ww * (z - X @ beta))
+    for _ in range(2):
+        beta = beta + _normal_solve(X, ww, ww * (z - X @ beta))
+    return beta
 
 
 def _irls(
