@@ -17,6 +17,7 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from tryg.index.drivers import DriversConfig, drivers_config, sentence
+from tryg.index.spec import SpecError
 from tryg.public.data import Published, run_key
 from tryg.public.measures import MeasureInfo, format_change, format_value
 from tryg.public.present import significance
@@ -131,6 +132,15 @@ def public_drivers(published: Published) -> pd.DataFrame:
                            published.spec.publication.min_n)
 
 
+def _config(published: Published) -> DriversConfig | None:
+    """The published run's drivers table (None without one, or with one the run could not
+    have used: such a run computed no drivers)."""
+    try:
+        return drivers_config(published.spec)
+    except SpecError:
+        return None
+
+
 def _names(published: Published) -> dict[str, str]:
     return {code: name for code, (name, _level, _m) in published.areas.items()}
 
@@ -138,7 +148,7 @@ def _names(published: Published) -> dict[str, str]:
 def methods_section(published: Published, language: str) -> dict[str, Any] | None:
     """The methods page's drivers: the coarsest modelled level's areas in the latest wave
     with a model (None when the spec has no drivers)."""
-    config = drivers_config(published.spec)
+    config = _config(published)
     if config is None:
         return None
     frame = public_drivers(published)
@@ -157,7 +167,7 @@ def methods_section(published: Published, language: str) -> dict[str, Any] | Non
 def area_section(published: Published, language: str, code: str) -> dict[str, Any] | None:
     """An area page's problems against the rest of its parent (latest wave shown) and the
     area's own drivers when it is modelled (None when the spec has no drivers)."""
-    config = drivers_config(published.spec)
+    config = _config(published)
     if config is None:
         return None
     min_n = published.spec.publication.min_n
