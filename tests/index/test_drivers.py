@@ -19,11 +19,13 @@ from tryg.index.drivers import (
     area_problems,
     drivers_config,
     estimate_drivers,
+    formula,
     model_frame,
     sentence,
 )
 from tryg.index.spec import SpecError, parse_spec
 from tryg.stats import Design
+from tryg.stats.regression import glm, margins
 
 PROBLEMS = ("problem_trusler", "problem_narko", "problem_uro")
 BETA = {"intercept": -2.2, "problem_trusler": 0.9, "problem_narko": 0.5, "problem_uro": 0.0,
@@ -124,6 +126,34 @@ def test_effects_are_ranked_and_explained() -> None:
     assert abs(null["effect"]) < 4 * null["se"]
 
 
+def test_effects_are_those_of_margins() -> None:
+    """The one-pass effects of every cell equal :func:`margins` on the cell's own fit."""
+    sample, _ = draw(4, n=1_200)
+    design = _design(sample.assign(cell=np.where(sample["h"] < 2, "a", "b")))
+    res = estimate_drivers(design, CONFIG, ["cell"]).set_index(["cell", "problem"])
+    for cell in ("a", "b"):
+        fit = glm(design, formula(CONFIG), "quasibinomial",
+                  subset=(design.data["cell"] == cell).to_numpy())
+        for p in PROBLEMS:
+            m = margins(design, fit, p, levels=[0.0, 1.0]).table.iloc[1]
+            row = res.loc[(cell, p)]
+            assert isinstance(row, pd.Series)
+            assert row["effect"] == pytest.approx(m["effect"], rel=1e-9)
+            assert row["se"] == pytest.approx(m["effect_se"], rel=1e-9)
+            assert row["p_value"] == pytest.approx(m["p"], rel=1e-7)
+
+
+def test_a_separated_cell_gets_no_driver() -> None:
+    """A cell where no one of a background category feels unsafe has no finite model: it is
+    left out, the other cells are not."""
+    sample, _ = draw(5, n=1_200)
+    sample["cell"] = np.where(sample["h"] < 2, "a", "b")
+    sample.loc[(sample["cell"] == "a") & (sample["age_group"] == "a"), "tryg_nabolag"] = 2
+    res = estimate_drivers(_design(sample), CONFIG, ["cell"])
+    assert bool(res[res["cell"] == "a"]["suppressed"].iloc[0])
+    assert (~res[res["cell"] == "b"]["suppressed"].astype(bool)).all()
+
+
 def test_cells_under_min_n_get_no_driver() -> None:
     sample, _ = draw(2, n=600)
     design = _design(sample.assign(cell=np.where(np.arange(len(sample)) < 80, "small", "big")))
@@ -146,7 +176,10 @@ def test_area_problems_flags_more_often_than_rest() -> None:
 
 
 def test_spec_table_is_read_and_checked() -> None:
-    spec = load_spec("dk-tryghedsindeks")
+    shipped = load_spec("dk-tryghedsindeks")
+    found = drivers_config(shipped)
+    assert found is not None and found.levels == ("kommune", "bydel") and found.min_n == 200
+    spec = parse_spec(shipped.source.split("[drivers]")[0])
     assert drivers_config(spec) is None
     with_table = parse_spec(spec.source + TABLE)
     cfg = drivers_config(with_table)

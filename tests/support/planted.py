@@ -21,7 +21,7 @@ from tryg.imports.models import ImportBatch
 from tryg.index import load_spec
 from tryg.jobs.models import Job
 from tryg.police_register.models import RegisterRecord
-from tryg.runs.models import IndexRun, ResultRow, StoredSpec
+from tryg.runs.models import AreaProblemRow, DriverRow, IndexRun, ResultRow, StoredSpec
 from tryg.surveys.models import Response, Wave
 from tryg.walks.models import Action, Finding
 from tryg.walks.states import Moderation
@@ -217,6 +217,22 @@ def plant() -> Site:
              estimate=SMALL_COUNT_RATE, se=3.0, ci_low=6000.0, ci_high=6100.0, n=3.0,
              n_eff=None),
     ])
+    # drivers of insecurity (tryg.runs.drivers): the unpublished run's, and a published cell
+    # and an area's problems from fewer answers than the publication minimum
+    DriverRow.objects.bulk_create([
+        DriverRow(run=unpublished, level="kommune", area_code=kommune.code, wave=WAVE_YEAR,
+                  problem="problem_narko", effect=UNPUBLISHED_ESTIMATE, se=UNPUBLISHED_SE,
+                  ci_low=1.0, ci_high=2.0, p_value=0.5, rank=1, n=400),
+        DriverRow(run=published, level="district", area_code=district.code, wave=WAVE_YEAR,
+                  problem="problem_narko", effect=SUPPRESSED_ESTIMATE, se=1.0,
+                  ci_low=SUPPRESSED_CI_LOW, ci_high=SUPPRESSED_CI_HIGH, p_value=0.5, rank=1,
+                  n=17),
+    ])
+    AreaProblemRow.objects.create(
+        run=published, level="district", area_code=district.code, parent_code=kommune.code,
+        wave=WAVE_YEAR, problem="problem_narko", share=SUPPRESSED_ESTIMATE, rest_share=0.5,
+        difference=SUPPRESSED_CI_HIGH, se=1.0, ci_low=SUPPRESSED_CI_LOW, ci_high=2.0,
+        p_value=0.5, n=17.0, rest_n=400.0)
     # a failed background job whose error quotes a stored answer (as a run's problems may)
     Job.objects.create(kind="index_run", state=Job.State.FAILED, created_by=users["analyst"],
                        error=f"answer {ANSWER_TEXT!r} is out of range", result={"run": None})

@@ -34,6 +34,7 @@ from tryg.index import load_spec, shipped_specs
 from tryg.jobs import services as jobs
 from tryg.jobs.models import Job
 from tryg.runs import services
+from tryg.runs.drivers import has_drivers
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.published import public_results, records, visible_runs
 from tryg.web import params
@@ -112,6 +113,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "show_log": roles.can_see_microdata(request.user),
         "inputs": sorted(run.inputs.items()) if internal else [],
         "previous": services.previous_run(run) if internal else None,
+        "has_drivers": has_drivers(run),
         "request_key": uuid.uuid4().hex,
     })
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tryg.analysis import data_views, diff_views, quality_views, run_views, views
+from tryg.analysis import data_views, diff_views, driver_views, quality_views, run_views, views
 
 app_name = "analyse"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("runs/compare/", diff_views.compare, name="compare"),
     path("runs/compare/csv/", diff_views.compare_csv, name="compare_csv"),
     path("runs/<int:run_id>/", run_views.run_detail, name="run"),
+    path("runs/<int:run_id>/drivers/", driver_views.drivers, name="drivers"),
     path("runs/<int:run_id>/publish/", run_views.publish, name="publish"),
     path("runs/<int:run_id>/results.<str:fmt>", run_views.download, name="download"),
     path("runs/<int:run_id>/unpublish/", run_views.unpublish, name="unpublish"),

@@ -23,6 +23,8 @@ from ninja.renderers import JSONRenderer
 from tryg.accounts import roles
 from tryg.api.schemas import (
     AreaOut,
+    AreaProblemsOut,
+    DriversOut,
     FeatureCollection,
     IdQuery,
     Limit,
@@ -37,6 +39,7 @@ from tryg.api.schemas import (
 from tryg.areas.models import Area, AreaLink
 from tryg.index.spec import Spec
 from tryg.public.data import published, run_key
+from tryg.runs.drivers import published_drivers, published_problems
 from tryg.runs.models import IndexRun
 from tryg.runs.published import records, visible_runs
 from tryg.runs.services import run_spec
@@ -164,6 +167,54 @@ def _results(chosen: IndexRun, area: str, level: str, wave: int | None, measure:
     return {"run": chosen.pk, "spec_id": chosen.spec.spec_id, "spec_hash": chosen.spec.sha256,
             "count": len(table), "limit": limit, "offset": offset,
             "results": records(table.iloc[offset:offset + limit])}
+
+
+def _chosen(run: int | None) -> IndexRun:
+    chosen: IndexRun | None = (get_object_or_404(_published(), pk=run) if run is not None
+                               else _published().first())
+    if chosen is None:
+        raise HttpError(404, "no index run has been published yet")
+    return chosen
+
+
+def _filtered(table: Any, **where: Any) -> Any:
+    for column, value in where.items():
+        if value not in ("", None):
+            table = table[table[column] == value]
+    return table
+
+
+@router.get("/drivers", response=DriversOut)
+def drivers(request: HttpRequest, run: IdQuery | None = None, area: Text = "",
+            level: Text = "", wave: YearQuery | None = None, problem: Text = "",
+            limit: Limit = 1000, offset: Offset = 0) -> Any:
+    """Drivers of insecurity of a published run (without ``run``: the latest): per area and
+    wave with a model, each problem's average marginal effect on the share feeling unsafe,
+    its 95 % interval and rank. Only cells with at least the publication minimum of answers;
+    an unpublished run is a 404."""
+    chosen = _chosen(run)
+    table = published_drivers(chosen, run_spec(chosen).publication.min_n)
+    table = _filtered(table, area_code=area, level=level, wave=wave, problem=problem)
+    table = table.drop(columns=["suppressed"])
+    return {"run": chosen.pk, "spec_id": chosen.spec.spec_id, "spec_hash": chosen.spec.sha256,
+            "count": len(table), "limit": limit, "offset": offset,
+            "drivers": records(table.iloc[offset:offset + limit])}
+
+
+@router.get("/area-problems", response=AreaProblemsOut)
+def area_problems(request: HttpRequest, run: IdQuery | None = None, area: Text = "",
+                  level: Text = "", wave: YearQuery | None = None, problem: Text = "",
+                  limit: Limit = 1000, offset: Offset = 0) -> Any:
+    """How often each neighbourhood problem is reported in an area against the rest of its
+    parent area, in a published run (without ``run``: the latest); only areas whose answers
+    and whose rest of parent both reach the publication minimum."""
+    chosen = _chosen(run)
+    table = published_problems(chosen, run_spec(chosen).publication.min_n, area or None)
+    table = _filtered(table, level=level, wave=wave, problem=problem)
+    table = table.drop(columns=["suppressed"])
+    return {"run": chosen.pk, "spec_id": chosen.spec.spec_id, "spec_hash": chosen.spec.sha256,
+            "count": len(table), "limit": limit, "offset": offset,
+            "problems": records(table.iloc[offset:offset + limit])}
 
 
 @router.get("/runs", response=list[RunOut])

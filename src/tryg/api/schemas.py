@@ -166,3 +166,58 @@ class RecordsOut(Schema):
     limit: int
     offset: int
     records: list[RecordOut]
+
+
+class PublicDriver(Schema):
+    level: str
+    area_code: str
+    wave: int
+    problem: str
+    effect: float | None
+    se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    significant: bool
+    rank: int | None
+    coefficient: float | None
+    coefficient_se: float | None
+    n: int
+
+
+class DriversOut(Schema):
+    run: int
+    spec_id: str
+    spec_hash: str
+    count: int
+    limit: int
+    offset: int
+    drivers: list[PublicDriver]
+
+
+class PublicAreaProblem(Schema):
+    level: str
+    area_code: str
+    parent_code: str
+    wave: int
+    problem: str
+    share: float | None
+    rest_share: float | None
+    difference: float | None
+    se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    more_often: bool
+    n: float
+    rest_n: float
+
+
+class AreaProblemsOut(Schema):
+    run: int
+    spec_id: str
+    spec_hash: str
+    count: int
+    limit: int
+    offset: int
+    problems: list[PublicAreaProblem]

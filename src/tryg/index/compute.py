@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tryg.index import _frames, comparisons, disclosure, indices, modelled, publication
+from tryg.index import drivers as drivers_part
 from tryg.index import register as register_part
 from tryg.index import survey as survey_part
 from tryg.index.hierarchy import Hierarchy, build_hierarchy
@@ -44,6 +45,8 @@ class IndexResult:
     table: pd.DataFrame
     warnings: tuple[Problem, ...]
     spec: Spec
+    #: the drivers of insecurity, when the spec has a ``[drivers]`` table (and survey answers)
+    drivers: drivers_part.IndexDrivers | None = None
 
 
 def run(
@@ -133,8 +136,30 @@ def run(
     table = _finish(spec, table, hier, breaks, keys)
     say("disclosure control", 0.97)
     table = disclosure.protect(table, spec, hier)
+    found = None
+    if est is not None:
+        found, w = _drivers(spec, est, hier, say)
+        warnings += w
     say("done", 1.0)
-    return IndexResult(table, tuple(warnings), spec)
+    return IndexResult(table, tuple(warnings), spec, found)
+
+
+def _drivers(spec: Spec, est: survey_part.SurveyEstimates, hier: Hierarchy, say: Progress
+             ) -> tuple[drivers_part.IndexDrivers | None, list[Problem]]:
+    """The drivers of insecurity (:mod:`tryg.index.drivers`) when the spec asks for them."""
+    config = drivers_part.drivers_config(spec)
+    if config is None:
+        return None, []
+    absent = [c for c in config.background if c not in est.frame.columns]
+    if absent:
+        return None, [Problem("survey", None, c, "the drivers' model needs this background "
+                              "column; no drivers were computed") for c in absent]
+    say("drivers of insecurity", 0.98)
+    found = drivers_part.index_drivers(spec, config, est.design, est.level_columns,
+                                       hier.parent_level)
+    return found, [Problem("spec", None, "drivers.levels", f"the areas have no level "
+                           f"{lv!r}; no drivers were modelled for it")
+                   for lv in found.missing_levels]
 
 
 #: The columns of the work table: the results' own (but the text looked up at the end) and

@@ -11,6 +11,8 @@ A spec opts in with a ``[drivers]`` table::
     background = ["sex", "age_group"] # respondent columns, categorical
     levels = ["kommune"]              # area levels to model
     min_n = 300                       # no model for a cell (area × wave) with fewer answers
+    problem_levels = ["bydel"]        # areas compared with the rest of their parent
+                                      # (default: every level with a parent level)
 
 For each area of a level and each wave with at least ``min_n`` usable answers (and never fewer
 than the spec's publication ``min_n``), a design-based logistic model of "feels unsafe" on the
@@ -33,15 +35,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from scipy import stats as sps
 
 from tryg.index.spec import Spec, SpecError
 from tryg.stats import compare_with_rest
-from tryg.stats.design import Design
+from tryg.stats.design import Design, FloatArray, replace_design
 from tryg.stats.errors import EstimationError
-from tryg.stats.regression import glm, margins
+from tryg.stats.regression import GLMFit, ModelFrame, covariances_of_totals, glm_by
+from tryg.stats.regression import model_frame as regression_frame
+from tryg.stats.rest_contrasts import compare_with_rest_many
 
 Translate = Callable[[str], str]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,20 @@ class DriversConfig:
     levels: tuple[str, ...]
     min_n: int
     alpha: float = 0.05
+    #: levels whose areas' problems are compared with the rest of their parents (None: every
+    #: level that has a parent level)
+    problem_levels: tuple[str, ...] | None = None
+    #: short names of the problems for sentences: (item, Danish, English)
+    labels: tuple[tuple[str, str, str], ...] = ()
+
+    def label(self, problem: str, language: str) -> str:
+        """The problem's short name in ``language`` ("da" or "en"); its id without one."""
+        for item, da, en in self.labels:
+            if item == problem:
+                return da if language == "da" else en
+        return problem
+    #: answers an area (and the rest of its parent) needs for its problems to be shown
+    min_problems_n: int = 0
 
 
 def drivers_config(spec: Spec) -> DriversConfig | None:
@@ -97,7 +118,24 @@ def drivers_config(spec: Spec) -> DriversConfig | None:
         outcome=str(outcome), unsafe=unsafe, exclude=ints("exclude"), problems=problems,
         problem_codes=codes, background=strs("background"), levels=strs("levels"),
         min_n=max(min_n, spec.publication.min_n), alpha=spec.comparisons.alpha,
+        min_problems_n=spec.publication.min_n,
+        problem_levels=strs("problem_levels") if "problem_levels" in table else None,
+        labels=_labels(table.get("labels", {}), problems),
     )
+
+
+def _labels(raw: object, problems: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    if not isinstance(raw, dict):
+        raise SpecError("drivers.labels must be a table of problem = { da = ..., en = ... }")
+    out = []
+    for item, text in raw.items():
+        if item not in problems:
+            raise SpecError(f"drivers.labels names {item!r}, which is not one of the problems")
+        if not (isinstance(text, dict) and isinstance(text.get("da"), str)
+                and isinstance(text.get("en"), str)):
+            raise SpecError(f"drivers.labels.{item} must be {{ da = \"...\", en = \"...\" }}")
+        out.append((str(item), text["da"], text["en"]))
+    return tuple(out)
 
 
 def model_frame(responses: pd.DataFrame, config: DriversConfig) -> pd.DataFrame:
@@ -130,44 +168,217 @@ def estimate_drivers(
     unsafe), ``se``, ``ci_low``, ``ci_high``, ``p_value``, ``significant``, ``rank`` (1 = the
     largest effect in the cell), ``coefficient`` and ``coefficient_se`` (log-odds), ``n``.
     Cells under ``min_n`` answers get a single row with ``suppressed=True`` and no numbers.
+
+    All cells' models are fitted in one pass (:func:`tryg.stats.regression.glm_by`, the
+    model matrix built once); each effect is the one :func:`tryg.stats.regression.margins`
+    gives (the same linearisation, the problem's column set to 1 and to 0 in the model
+    matrix instead of rebuilding it from changed data), and the variances of every cell's
+    effects come from one call.
     """
     data = design.data
-    f = formula(config)
     needed = ["_unsafe", *config.problems, *config.background]
     usable = data[needed].notna().all(axis=1).to_numpy()
-    keys = data[list(cells)].astype(object)
-    groups = pd.Series(np.arange(len(data))).groupby([keys[c].to_numpy() for c in cells])
+    keys = pd.DataFrame({c: data[c].astype(object) for c in cells})
+    counts = keys[usable].groupby(list(cells), sort=True, dropna=True).size()
+    every = keys.groupby(list(cells), sort=True, dropna=True).size()
+    n_of = counts.reindex(every.index, fill_value=0)
+    big = n_of[n_of >= config.min_n]
     rows: list[dict[str, object]] = []
-    for key, idx in groups:
+    effects: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    if len(big):
+        effects = _fitted_cells(design, config, list(cells), big.index)
+    for key, n in n_of.items():
         key_t = key if isinstance(key, tuple) else (key,)
         base = dict(zip(cells, key_t, strict=True))
-        mask = np.zeros(len(data), dtype=bool)
-        mask[idx.to_numpy()] = True
-        n = int((mask & usable).sum())
-        if n < config.min_n:
-            rows.append({**base, "problem": None, "n": n, "suppressed": True})
+        found = effects.get(key_t)
+        if not found:
+            rows.append({**base, "problem": None, "n": int(n), "suppressed": True})
             continue
-        try:
-            fit = glm(design, f, "quasibinomial", subset=mask)
-        except EstimationError:
-            rows.append({**base, "problem": None, "n": n, "suppressed": True})
-            continue
-        table = fit.table().set_index("term")
-        for problem in config.problems:
-            m = margins(design, fit, problem, levels=[0.0, 1.0]).table.iloc[1]
-            rows.append({
-                **base, "problem": problem, "effect": m["effect"], "se": m["effect_se"],
-                "ci_low": m["effect_low"], "ci_high": m["effect_high"], "p_value": m["p"],
-                "significant": bool(m["p"] < config.alpha),
-                "coefficient": table.loc[problem, "estimate"],
-                "coefficient_se": table.loc[problem, "se"], "n": n, "suppressed": False,
-            })
+        rows += [{**base, **r, "n": int(n), "suppressed": False} for r in found]
     out = pd.DataFrame(rows)
     if "effect" in out:
         shown = ~out["suppressed"].astype(bool)
         out.loc[shown, "rank"] = (
             out[shown].groupby(list(cells))["effect"].rank(ascending=False, method="min")
         )
+    return out
+
+
+def _fitted_cells(
+    design: Design, config: DriversConfig, cells: list[str], wanted: pd.Index
+) -> dict[tuple[object, ...], list[dict[str, object]]]:
+    """The effects of every wanted cell (a cell whose model cannot be fitted: none)."""
+    data = design.data
+    # one domain per wanted cell; other rows in none (the fits of the cells do not need them,
+    # the variances still see the whole design)
+    wanted_keys = pd.MultiIndex.from_tuples(
+        [k if isinstance(k, tuple) else (k,) for k in wanted], names=cells)
+    row_keys = pd.MultiIndex.from_frame(pd.DataFrame({c: data[c].astype(object) for c in cells}))
+    position = wanted_keys.get_indexer(row_keys)
+    cell = np.where(position >= 0, position.astype(np.float64), np.nan)
+    f = formula(config)
+    frame = regression_frame(data.assign(_drivers_cell=cell), f)
+    cell[_separated(frame, cell, len(wanted_keys))] = np.nan
+    out: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    with np.errstate(over="ignore"):
+        for keys, fits in _fit_parts(design, f, frame, cell):
+            found = _effects(design, frame, config, fits)
+            for i, effects in zip(keys, found, strict=True):
+                if effects:
+                    out[tuple(wanted_keys[i])] = effects
+    return out
+
+
+def _separated(frame: ModelFrame, cell: FloatArray, n_cells: int) -> BoolArray:
+    """Rows of the cells whose model has no finite estimate: a group of rows that one term
+    of 0/1 columns marks (a problem reported or not; a background category, the reference
+    one included) whose outcomes in the cell are all the same (complete separation: the
+    logistic fit does not converge)."""
+    ok = frame.complete & np.isfinite(cell)
+    code = np.where(ok, np.nan_to_num(cell, nan=0.0), 0).astype(np.int64)
+    bad = np.zeros(n_cells, dtype=bool)
+    y = frame.y
+    for columns in frame.terms.values():
+        X = frame.X[:, list(columns)]
+        if not np.isin(X[ok], (0.0, 1.0)).all():
+            continue  # the intercept (all 1s: no group of its own) or a numeric term
+        groups = [X[:, j] == 1.0 for j in range(X.shape[1])] + [(X == 0.0).all(axis=1)]
+        for group in groups:
+            rows = ok & group
+            total = np.bincount(code[rows], minlength=n_cells)
+            unsafe = np.bincount(code[rows], weights=y[rows], minlength=n_cells)
+            bad |= (total > 0) & ((unsafe == 0) | (unsafe == total))
+    return np.asarray(np.isfinite(cell) & bad[code], dtype=bool)
+
+
+def _fit_parts(
+    design: Design, f: str, frame: ModelFrame, cell: FloatArray
+) -> list[tuple[list[int], list[GLMFit]]]:
+    """The fits of the cells numbered in ``cell`` (NaN: in none), all in one pass. Cells whose
+    logistic fit diverges (:func:`_diverging`) are left out first; should the fit of one of the
+    rest still fail, the cells are halved until it is found."""
+    cell = np.where(_diverging(frame, np.asarray(design.weights), cell), np.nan, cell)
+    present = [int(c) for c in np.unique(cell[np.isfinite(cell)])]
+    if not present:
+        return []
+    try:
+        keys, fits = glm_by(replace_design(design, data=design.data.assign(_drivers_cell=cell)),
+                            f, "_drivers_cell", "quasibinomial")
+    except EstimationError:
+        if len(present) == 1:
+            return []
+        half = np.isin(cell, present[: len(present) // 2])
+        return [*_fit_parts(design, f, frame, np.where(half, cell, np.nan)),
+                *_fit_parts(design, f, frame, np.where(half, np.nan, cell))]
+    return [([int(k) for k in keys["_drivers_cell"]], fits)]
+
+
+#: A cell's logistic fit is taken to diverge (quasi-complete separation) when Newton's
+#: iterations have not settled after this many steps, or a coefficient passes this size.
+NEWTON_STEPS = 30
+LARGEST_COEFFICIENT = 12.0
+
+
+def _diverging(frame: ModelFrame, weights: FloatArray, cell: FloatArray) -> BoolArray:
+    """Rows of the cells whose weighted logistic fit diverges (checked with a few Newton
+    steps on the cell's rows, without variances: far cheaper than the design-based fit)."""
+    ok = frame.complete & np.isfinite(cell)
+    bad = np.zeros(len(cell), dtype=bool)
+    if not ok.any():
+        return bad
+    rows = np.flatnonzero(ok)
+    order = rows[np.argsort(cell[rows], kind="stable")]
+    codes = cell[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    for s, e in zip(starts, [*starts[1:], len(order)], strict=True):
+        idx = order[s:e]
+        X, y = frame.X[idx], frame.y[idx]
+        w = weights[idx] / weights[idx].mean()
+        keep = np.linalg.matrix_rank(X) == X.shape[1]
+        beta = np.zeros(X.shape[1])
+        settled = False
+        if keep:
+            for _ in range(NEWTON_STEPS):
+                mu = _expit(np.clip(X @ beta, -30, 30))
+                v = w * mu * (1 - mu)
+                try:
+                    step = np.linalg.solve(X.T @ (X * v[:, None]), X.T @ (w * (y - mu)))
+                except np.linalg.LinAlgError:
+                    break
+                beta = beta + step
+                if np.abs(beta).max() > LARGEST_COEFFICIENT:
+                    break
+                if np.abs(step).max() < 1e-8:
+                    settled = True
+                    break
+        # an aliased column (rank-deficient) is for the fit itself to handle
+        if keep and not settled:
+            bad[cell == codes[s]] = True
+    return bad
+
+
+def _expit(eta: FloatArray) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-eta)), dtype=np.float64)
+
+
+def _effects(
+    design: Design, frame: ModelFrame, config: DriversConfig, fits: Sequence[GLMFit]
+) -> list[list[dict[str, object]]]:
+    """Per fit: one dict per problem with its average marginal effect (as ``margins``
+    computes it: the mean predicted share with the problem set to 1 minus that with it set to
+    0, linearised through the fit's influence values) and its log-odds coefficient."""
+    weights = np.asarray(design.weights, dtype=np.float64)
+    P = len(config.problems)
+    pending: list[tuple[int, FloatArray, FloatArray]] = []  # fit, effects, scores
+    out: list[list[dict[str, object]]] = [[] for _ in fits]
+    for i, fit in enumerate(fits):
+        if fit.influence is None or len(fit.rows) == 0:
+            continue
+        keep = np.isfinite(fit.coefficients)
+        columns = [frame.terms[p][0] for p in config.problems]
+        if not all(keep[c] for c in columns):
+            continue  # a problem nobody (or everybody) reports in the cell: no effect
+        X = frame.X[fit.rows][:, keep]
+        beta = fit.coefficients[keep]
+        w = weights[fit.rows]
+        W = w.sum()
+        kept = np.cumsum(keep) - 1  # position of each full column among the kept ones
+        effects = np.empty(P)
+        scores = np.empty((len(fit.rows), P))
+        for j, c in enumerate(columns):
+            sides = []
+            for value in (1.0, 0.0):
+                Xv = X.copy()
+                Xv[:, kept[c]] = value
+                mu = _expit(Xv @ beta)
+                grad = (w * mu * (1.0 - mu)) @ Xv / W
+                sides.append((mu, grad))
+            (mu1, g1), (mu0, g0) = sides
+            diff = mu1 - mu0
+            effects[j] = float(w @ diff / W)
+            scores[:, j] = w * (diff - effects[j]) / W + fit.influence @ (g1 - g0)
+        pending.append((i, effects, scores))
+    if not pending:
+        return out
+    # the effects' variances only (not their covariances): one column of scores each
+    covs = covariances_of_totals(design, [(fits[i].rows, s[:, [j]]) for i, _, s in pending
+                                          for j in range(P)])
+    for k, (i, effects, _scores) in enumerate(pending):
+        fit = fits[i]
+        df = fit.df_residual
+        se = np.sqrt(np.maximum([float(V[0, 0]) for V in covs[k * P:(k + 1) * P]], 0.0))
+        q = float(sps.t.ppf(1 - config.alpha / 2, df)) if df > 0 else np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(se > 0, 2 * sps.t.sf(np.abs(effects / se), df), np.nan)
+        coef_se = fit.se
+        for j, problem in enumerate(config.problems):
+            c = frame.terms[problem][0]
+            out[i].append({
+                "problem": problem, "effect": float(effects[j]), "se": float(se[j]),
+                "ci_low": float(effects[j] - q * se[j]), "ci_high": float(effects[j] + q * se[j]),
+                "p_value": float(p[j]), "significant": bool(p[j] < config.alpha),
+                "coefficient": float(fit.coefficients[c]), "coefficient_se": float(coef_se[c]),
+            })
     return out
 
 
@@ -217,3 +428,132 @@ def area_problems(
     out = pd.concat(frames, ignore_index=True)
     out["more_often"] = (out["difference"] > 0) & (out["ci_low"] > 0)
     return out
+
+
+# -- in an index run ---------------------------------------------------------------------------
+
+#: The drivers table a run stores (one row per cell and problem; a suppressed cell: one row,
+#: ``problem`` missing, no numbers).
+DRIVER_COLUMNS: tuple[str, ...] = (
+    "level", "area_code", "wave", "problem", "effect", "se", "ci_low", "ci_high", "p_value",
+    "significant", "rank", "coefficient", "coefficient_se", "n", "suppressed",
+)
+#: The area-against-rest-of-parent problems table a run stores (one row per area, wave and
+#: problem).
+PROBLEM_COLUMNS: tuple[str, ...] = (
+    "level", "area_code", "parent_code", "wave", "problem", "share", "rest_share",
+    "difference", "se", "ci_low", "ci_high", "p_value", "more_often", "n", "rest_n",
+    "suppressed",
+)
+
+
+@dataclass(frozen=True)
+class IndexDrivers:
+    """A run's drivers (:data:`DRIVER_COLUMNS`) and area problems (:data:`PROBLEM_COLUMNS`),
+    and the levels the spec names that the areas do not have."""
+
+    drivers: pd.DataFrame
+    problems: pd.DataFrame
+    missing_levels: tuple[str, ...] = ()
+
+
+def index_drivers(
+    spec: Spec, config: DriversConfig, design: Design, level_columns: dict[str, str],
+    parent_level: Callable[[str], str | None],
+) -> IndexDrivers:
+    """The drivers of every area of the config's levels and every wave, and every area's
+    problems against the rest of its parent, on an index run's (calibrated, stacked) design.
+
+    ``design.data`` holds the answers as coded, a ``wave`` column and one column per level
+    (``level_columns``: level → column, each respondent's area at that level);
+    ``parent_level`` gives a level's parent level (None at the top).
+    """
+    columns = {it.id: it.column or it.id for it in spec.items}
+    data = design.data
+    renamed = {columns[i]: i for i in (config.outcome, *config.problems) if columns[i] != i}
+    coded = data.rename(columns=renamed) if renamed else data
+    modelled = model_frame(coded[[config.outcome, *config.problems, *config.background,
+                                  "wave", *level_columns.values()]], config)
+    model_design = replace_design(design, data=modelled)
+    missing = tuple(lv for lv in (*config.levels, *(config.problem_levels or ()))
+                    if lv not in level_columns)
+    parts = []
+    for level in config.levels:
+        col = level_columns.get(level)
+        if col is None or modelled[col].isna().all():
+            continue
+        res = estimate_drivers(model_design, config, [col, "wave"])
+        if res.empty:
+            continue
+        res = res.rename(columns={col: "area_code"})
+        res.insert(0, "level", level)
+        parts.append(res)
+    drivers = _conform(parts, DRIVER_COLUMNS)
+    problems = _conform(
+        [_level_problems(spec, config, model_design, level, col, level_columns[p])
+         for level, col in level_columns.items()
+         if (config.problem_levels is None or level in config.problem_levels)
+         and (p := parent_level(level)) is not None and p in level_columns
+         and modelled[col].notna().any()],
+        PROBLEM_COLUMNS)
+    return IndexDrivers(drivers, problems, missing)
+
+
+def _level_problems(spec: Spec, config: DriversConfig, design: Design, level: str, col: str,
+                    pcol: str) -> pd.DataFrame:
+    """One level's areas against the rest of their parents, every problem and wave."""
+    data = design.data
+    values = {p: data[p].to_numpy(np.float64) for p in config.problems}
+    res = compare_with_rest_many(design, values, area=col, parent=pcol, by="wave",
+                                 level=1 - spec.comparisons.alpha)
+    if res.empty:
+        return pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    # answers per area (and parent) and wave, per problem
+    answered = data[[col, pcol, "wave"]].assign(**{p: data[p].notna() for p in config.problems})
+    area_n = answered.groupby([col, "wave"])[list(config.problems)].sum().stack()
+    parent_n = answered.groupby([pcol, "wave"])[list(config.problems)].sum().stack()
+    n = area_n.reindex(pd.MultiIndex.from_arrays(
+        [res[col], res["wave"], res["variable"]])).to_numpy(np.float64)
+    total = parent_n.reindex(pd.MultiIndex.from_arrays(
+        [res[pcol], res["wave"], res["variable"]])).to_numpy(np.float64)
+    out = pd.DataFrame({
+        "level": level, "area_code": res[col].astype(str), "parent_code": res[pcol].astype(str),
+        "wave": res["wave"].astype(np.int64), "problem": res["variable"],
+        "share": res["estimate_first"], "rest_share": res["estimate_second"],
+        "difference": res["difference"], "se": res["se"], "ci_low": res["ci_low"],
+        "ci_high": res["ci_high"], "p_value": res["p_value"],
+        "n": n, "rest_n": total - n,
+    })
+    out["more_often"] = (out["difference"] > 0) & (out["ci_low"] > 0)
+    out["suppressed"] = (out["n"] < config.min_problems_n) | (
+        out["rest_n"] < config.min_problems_n)
+    return out
+
+
+def _conform(parts: Sequence[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    parts = [p for p in parts if not p.empty]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    for c in columns:
+        if c not in out:
+            out[c] = np.nan
+    out = out[list(columns)]
+    for c in ("significant", "more_often", "suppressed"):
+        if c in out:
+            out[c] = out[c].astype("boolean").fillna(False).astype(bool)
+    return out.reset_index(drop=True)
+
+
+def public_drivers(drivers: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """What may be published of a run's drivers: the cells with a model and at least
+    ``min_n`` answers (the spec's publication minimum); nothing of the others, not even
+    that they exist."""
+    shown = ~drivers["suppressed"].astype(bool) & (drivers["n"] >= min_n)
+    return drivers[shown & drivers["problem"].notna()].reset_index(drop=True)
+
+
+def public_problems(problems: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """What may be published of the area problems: rows whose area and rest of parent both
+    have at least ``min_n`` answers."""
+    shown = (~problems["suppressed"].astype(bool) & (problems["n"] >= min_n)
+             & (problems["rest_n"] >= min_n))
+    return problems[shown].reset_index(drop=True)

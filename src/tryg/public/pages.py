@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
 from tryg.index.explain import explain
-from tryg.public import charts, data
+from tryg.public import charts, data, drivers
 from tryg.public import codebook as book
 from tryg.public.area_page import area_context
 from tryg.public.cache import Fragment
@@ -306,6 +306,7 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
 def area(published: Published, language: str, code: str) -> Fragment:
     context = area_context(published, language, code)
     context["children"] = _by_level(data.children(published, code))
+    context["drivers"] = drivers.area_section(published, language, code)
     return _fragment(published, "public/area.html", context["area_name"], context)
 
 
@@ -363,8 +364,9 @@ def methods_context(published: Published, language: str) -> dict[str, Any]:
 
 
 def methods(published: Published, language: str) -> Fragment:
-    return _fragment(published, "public/methods.html", _("How the index is made"),
-                     methods_context(published, language))
+    context = methods_context(published, language)
+    context["drivers"] = drivers.methods_section(published, language)
+    return _fragment(published, "public/methods.html", _("How the index is made"), context)
 
 
 def _source(published: Published, language: str) -> list[dict[str, str]]:

@@ -90,3 +90,55 @@ class ResultRow(models.Model):
     class Meta:
         indexes = [models.Index(fields=["run", "measure", "wave"]),
                    models.Index(fields=["run", "area_code"])]
+
+
+class DriverRow(models.Model):
+    """One row of a run's drivers table (tryg.index.drivers.DRIVER_COLUMNS): a problem's
+    average marginal effect on feeling unsafe in an area and wave; a cell without a model
+    (too few answers) is one row with no problem and no numbers, ``suppressed``."""
+
+    run = models.ForeignKey(IndexRun, on_delete=models.CASCADE, related_name="drivers")
+    level = models.CharField(max_length=40)
+    area_code = models.CharField(max_length=40)
+    wave = models.IntegerField()
+    problem = models.CharField(max_length=100, blank=True)
+    effect = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    p_value = models.FloatField(null=True)
+    significant = models.BooleanField(default=False)
+    rank = models.IntegerField(null=True)
+    coefficient = models.FloatField(null=True)
+    coefficient_se = models.FloatField(null=True)
+    n = models.IntegerField()
+    suppressed = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "level", "wave"])]
+
+
+class AreaProblemRow(models.Model):
+    """One row of a run's area-problems table (tryg.index.drivers.PROBLEM_COLUMNS): how
+    often a problem is reported in an area against the rest of its parent area, in a wave."""
+
+    run = models.ForeignKey(IndexRun, on_delete=models.CASCADE, related_name="area_problems")
+    level = models.CharField(max_length=40)
+    area_code = models.CharField(max_length=40)
+    parent_code = models.CharField(max_length=40)
+    wave = models.IntegerField()
+    problem = models.CharField(max_length=100)
+    share = models.FloatField(null=True)
+    rest_share = models.FloatField(null=True)
+    difference = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    p_value = models.FloatField(null=True)
+    more_often = models.BooleanField(default=False)
+    n = models.FloatField()
+    rest_n = models.FloatField()
+    suppressed = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "area_code"])]

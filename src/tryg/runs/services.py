@@ -35,6 +35,7 @@ from tryg.exports import results_bytes
 from tryg.index.inputs import InputError, Problem
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform, public_view
 from tryg.index.spec import Spec, parse_spec
+from tryg.runs import drivers
 from tryg.runs.diff import Difference, compare
 from tryg.runs.inputs import StoredInputs, load_inputs
 from tryg.runs.models import IndexRun, ResultRow, StoredSpec
@@ -164,16 +165,23 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
     log = [*_origin_lines(origin), *(f"warning: {w}" for w in warnings)]
     with transaction.atomic():
         _store_rows(run, table)
+        stored_drivers = drivers.store(run, getattr(result, "drivers", None))
         run.fingerprint = fingerprint(table)
         run.status = IndexRun.Status.DONE
         run.finished_at = timezone.now()
         run.warnings = warnings
-        run.log = "\n".join([*log, f"{len(table)} result rows"])
+        run.log = "\n".join([*log, f"{len(table)} result rows", *_drivers_lines(stored_drivers)])
         run.save(update_fields=["fingerprint", "status", "finished_at", "warnings", "log"])
         audit(AuditEvent.Action.RUN, f"{spec.id} run #{run.pk}", actor=user, run=run.pk,
               status=run.status, spec_hash=spec.hash, fingerprint=run.fingerprint,
               rows=len(table), inputs=run.inputs, **origin)
     return run
+
+
+def _drivers_lines(stored: tuple[int, int]) -> list[str]:
+    if stored == (0, 0):
+        return []
+    return [f"{stored[0]} driver rows, {stored[1]} area problem rows"]
 
 
 def abandon(run: IndexRun, reason: str) -> IndexRun:
