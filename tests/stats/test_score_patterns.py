@@ -25,7 +25,6 @@ from tryg.stats.score_patterns import (
     PatternEngine,
     ScorePattern,
     engine_for,
-    pattern_variance,
     separates,
 )
 from tryg.stats.variance import covariance_with_aggregate, linearized_variance
@@ -173,16 +172,6 @@ def test_shared_engine_answers_in_the_callers_numbering() -> None:
     second = engine_for(d, relabelled)
     assert second.engine is first.engine  # built once
     np.testing.assert_allclose(second.variance(values)[perm], direct, rtol=1e-12)
-
-
-def test_pattern_variance_falls_back_for_lonely_average() -> None:
-    d = _design("clusters", "none", seed=13, lonely="average")
-    assert not calibration_blocks.supported(d)
-    dom = domains(d, ["area", "wave"])
-    pattern = ScorePattern.of_domains(dom.codes, dom.count)
-    values = np.random.default_rng(14).normal(size=(pattern.size, 1))
-    ref = linearized_variance(d, _sparse(pattern, values, d.n))
-    np.testing.assert_allclose(pattern_variance(d, pattern, values)[:, 0], ref)
 
 
 def test_separates_waves_only_when_no_stratum_or_superblock_spans_them() -> None:

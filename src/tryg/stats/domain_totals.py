@@ -316,9 +316,8 @@ class _RowTotals:
         hit: _Rows | None = self._kept.get(g)
         if hit is not None:
             return hit
-        codes = np.asarray(g.codes, dtype=np.int64)
-        rows = np.flatnonzero(codes >= 0)
-        dom = codes[rows]
+        pattern = ScorePattern.of_domains(np.asarray(g.codes, dtype=np.int64), g.count)
+        rows, dom = pattern.rows, pattern.cols
         D, N = g.count, len(rows)
         ind = sp.csc_matrix((np.ones(N), (dom, np.arange(N))), shape=(D, N))
         Y = self.values[rows]
