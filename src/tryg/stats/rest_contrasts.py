@@ -106,11 +106,16 @@ def compare_with_rest_arrays(
             dtype=np.int64)  # renumbered at each step: no overflow
     pi = combined
     P = int(pi.max()) + 1 if D else 0
-    if totals is None:
-        totals = totals_for(design, values, [dom.codes])
-    parent_rows = np.where(dom.codes >= 0, pi[np.maximum(dom.codes, 0)], -1)
-    first, second, se, df, ok = rest_moments(totals, dom, Groups(parent_rows, P), pi)
-    first, second, se, df, ok = (np.asarray(x).T.reshape(-1) for x in (first, second, se, df, ok))
+    parts: tuple[np.ndarray, ...]
+    if D:
+        if totals is None:
+            totals = totals_for(design, values, [dom.codes])
+        parent_rows = np.where(dom.codes >= 0, pi[np.maximum(dom.codes, 0)], -1)
+        parts = rest_moments(totals, dom, Groups(parent_rows, P), pi)
+    else:  # no domain: nothing to compare
+        parts = tuple(np.zeros((0, len(names))) for _ in range(5))
+    first, second, se, df, ok = (np.asarray(x).T.reshape(-1) for x in parts)
+    ok = ok.astype(bool)
     diff = first - second
     columns = {"estimate_first": first, "estimate_second": second, "difference": diff, "se": se,
                "df": df}
