@@ -25,9 +25,9 @@ the same grouping object is asked about again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,6 +40,8 @@ from tryg.stats.score_patterns import ScorePattern, engine_for
 from tryg.stats.variance import covariance_with_aggregate, linearized_variance
 
 Sparse = Any  # scipy.sparse matrices are not generic types
+
+T = TypeVar("T")
 
 #: Variables handled together by the row-wise back-ends (work arrays are entries × GROUP).
 GROUP = 4
@@ -141,22 +143,24 @@ def totals_for(
     return SparseTotals(design, values)
 
 
-class _Kept:
+class _Kept(Generic[T]):
     """What a back-end derived from groupings, by the grouping object (kept alive, so that
     its id is not reused)."""
 
-    def __init__(self, size: int = 32) -> None:
-        self._items: dict[int, tuple[object, Any]] = {}
+    def __init__(self, derive: Callable[[Grouping], T], size: int = 32) -> None:
+        self._items: dict[int, tuple[Grouping, T]] = {}
+        self._derive = derive
         self._size = size
 
-    def get(self, g: object) -> Any:
+    def __call__(self, g: Grouping) -> T:
         hit = self._items.get(id(g))
-        return hit[1] if hit is not None and hit[0] is g else None
-
-    def put(self, g: object, value: object) -> None:
+        if hit is not None and hit[0] is g:
+            return hit[1]
+        value = self._derive(g)
         while len(self._items) >= self._size:
             del self._items[next(iter(self._items))]
         self._items[id(g)] = (g, value)
+        return value
 
 
 # -- per-cell moments ------------------------------------------------------------------------
@@ -179,17 +183,15 @@ class CellTotals:
         self.engine = engine
         self.mom = mom
         self.values = values
-        self._kept = _Kept()
         self._families: list[tuple[IntArray, Family]] = []
+        self._domains = _Kept(self._derive)
 
     @property
     def names(self) -> list[str]:
         return self._names
 
-    def _domains(self, g: Grouping) -> _CellDomains:
-        hit: _CellDomains | None = self._kept.get(g)
-        if hit is not None:
-            return hit
+    def _derive(self, g: Grouping) -> _CellDomains:
+        """The family of ``g``'s domains (one built before if it has the same domains)."""
         engine = self.engine
         codes = np.asarray(g.codes, dtype=np.int64)
         inside = engine.cell >= 0
@@ -206,9 +208,7 @@ class CellTotals:
             fam, mine = known
         back = np.empty(g.count, dtype=np.int64)
         back[mine] = np.arange(g.count)
-        out = _CellDomains(fam, mine, back)
-        self._kept.put(g, out)
-        return out
+        return _CellDomains(fam, mine, back)
 
     def totals(self, g: Grouping) -> tuple[FloatArray, FloatArray]:
         c = self._domains(g)
@@ -306,16 +306,13 @@ class _RowTotals:
         self.design = design
         self._names = list(values)
         self.values = _stack(values, design.n)
-        self._kept = _Kept()
+        self._rows = _Kept(self._derive)
 
     @property
     def names(self) -> list[str]:
         return self._names
 
-    def _rows(self, g: Grouping) -> _Rows:
-        hit: _Rows | None = self._kept.get(g)
-        if hit is not None:
-            return hit
+    def _derive(self, g: Grouping) -> _Rows:
         pattern = ScorePattern.of_domains(np.asarray(g.codes, dtype=np.int64), g.count)
         rows, dom = pattern.rows, pattern.cols
         D, N = g.count, len(rows)
@@ -327,9 +324,7 @@ class _RowTotals:
         W = np.asarray(ind @ w)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = np.asarray(ind @ (w * Y)) / W
-        out = _Rows(rows, dom, D, ind, w, valid, Y, mean, W)
-        self._kept.put(g, out)
-        return out
+        return _Rows(rows, dom, D, ind, w, valid, Y, mean, W)
 
     def totals(self, g: Grouping) -> tuple[FloatArray, FloatArray]:
         r = self._rows(g)
