@@ -212,8 +212,8 @@ class CellTotals:
 
     def totals(self, g: Grouping) -> tuple[FloatArray, FloatArray]:
         c = self._domains(g)
-        mean, W = self.engine.means(self.mom, c.fam)
-        return mean[c.back], W[c.back]
+        parts = self.engine.domain_parts(self.mom, c.fam)  # kept by the engine
+        return parts.mean[c.back], parts.W[c.back]
 
     def centred_variance(self, g: Grouping) -> FloatArray:
         c = self._domains(g)
