@@ -16,7 +16,6 @@ from tryg.index.compute import IndexResult, run
 from tryg.index.inputs import InputError, PopulationInput, RegisterInput, SurveyInput
 from tryg.index.register import window
 from tryg.index.spec import parse_spec
-from tryg.stats.area_waves import Backend
 
 from .synthetic import Inputs, make
 
@@ -330,35 +329,40 @@ def test_calibration_margins_add_up_neighbourhood_rows(inputs: Inputs, result: I
     pd.testing.assert_frame_equal(res.table, result.table)
 
 
-@pytest.mark.parametrize("backend", ["cells", "waves"])
-def test_pooled_by_wave_equals_the_whole_score(inputs: Inputs, backend: Backend) -> None:
-    """Waves are independent samples, so the pooled comparison's variance is computed as a sum
-    over waves (from per-cell moments, or one pattern variance per wave:
-    ``_pooled_by_wave``); both equal the variance of the whole difference score."""
+@pytest.mark.parametrize(("backend", "independent"),
+                         [("pattern", True), ("sparse", True), ("cells", False),
+                          ("pattern", False)])
+def test_pooled_changes_are_those_of_every_back_end(
+    inputs: Inputs, backend: str, independent: bool
+) -> None:
+    """The pooled comparison is one statistic over the variance interface: the run takes the
+    per-cell moments here (every respondent is its own unit) and, the waves being independent
+    samples, a sum over waves; the score patterns and the sparse linearisation give the same
+    changes and standard errors, and so does the contrast with the window of waves as a
+    whole (covariances between waves included: exactly 0 here)."""
     from tryg.index import comparisons, survey
     from tryg.index.hierarchy import build_hierarchy
     from tryg.stats.area_waves import pooled_changes
-    from tryg.stats.score_patterns import separates
+    from tryg.stats.domain_totals import CellTotals, DomainTotals, PatternTotals, SparseTotals
 
     sv, _, pop, areas = inputs
     spec = parse_spec(load_spec("dk-tryghedsindeks").source.replace("pooled_waves = 3",
-                                                                    "pooled_waves = 1"))
+                                                                    "pooled_waves = 2"))
     hier, _ = build_hierarchy(areas)
     assert hier is not None
     est, _ = survey.estimate(spec, sv, pop, hier)
     assert est is not None
     variables = ["tryghed_trygge", "tillid_tillid", "nabolagsproblemer"]
-    wave_pos = est.frame["wave"].rank(method="dense").to_numpy()
-    assert separates(est.design, wave_pos)
     waves = sorted(int(w) for w in est.frame["wave"].unique())
-
-    def table(name: Backend) -> pd.DataFrame:
-        parts = pooled_changes(est, variables, 1, waves, waves[1:], backend=name)
-        return comparisons._pooled_table(spec, parts)
-
-    split, whole = table(backend), table("score")
-    assert len(split) == len(whole) > 0
-    pd.testing.assert_frame_equal(split, whole, rtol=1e-10)
-    # the run itself takes the cells here (every respondent is its own unit)
-    pd.testing.assert_frame_equal(comparisons.pooled(spec, est, variables, set()),
-                                  table("cells"))
+    values = {v: est.values[v] for v in variables}
+    run_table = comparisons.pooled(spec, est, variables, set())
+    cells = est.cache.totals[tuple(variables)]
+    assert isinstance(cells, CellTotals)
+    choices: dict[str, DomainTotals] = {
+        "cells": cells, "pattern": PatternTotals(est.design, values),
+        "sparse": SparseTotals(est.design, values)}
+    other = choices[backend]
+    parts = pooled_changes(est, variables, 2, waves, waves[2:], totals=other,
+                           independent=independent)
+    assert len(run_table) > 0 and run_table["sig_pooled"].any()
+    pd.testing.assert_frame_equal(comparisons._pooled_table(spec, parts), run_table, rtol=1e-9)

@@ -15,10 +15,11 @@ import pytest
 import scipy.sparse as sp
 from test_score_patterns import CALIBRATIONS, _design
 
-from tryg.stats import cell_moments, estimators
+from tryg.stats import cell_moments
 from tryg.stats.cell_moments import CellEngine
 from tryg.stats.design import Design
-from tryg.stats.domain_means import means_by_cells
+from tryg.stats.domain_means import means_table
+from tryg.stats.domain_totals import CellTotals, PatternTotals, totals_for
 from tryg.stats.estimators import domains
 from tryg.stats.rest_contrasts import compare_with_rest_many
 from tryg.stats.score_patterns import PatternEngine, ScorePattern
@@ -129,20 +130,20 @@ def test_rest_contrasts_from_cells_equal_the_pattern_engine(calibration: str) ->
     y = np.asarray(d.data["y"], dtype=np.float64)
     values = {"a": y, "b": np.where(y > 10, 1.0, np.where(y < 8, np.nan, 0.0))}
     dom = domains(d, ["wave", "parent", "area"])
-    engine = CellEngine(d, [dom.codes])
-    mom = engine.moments(np.column_stack(list(values.values())))
+    cells = totals_for(d, values, [dom.codes])
+    assert isinstance(cells, CellTotals)
     kwargs = {"area": "area", "parent": "parent", "by": "wave"}
-    fast = compare_with_rest_many(d, values, cells=(engine, mom, []), **kwargs)  # type: ignore[arg-type]
-    ref = compare_with_rest_many(d, values, **kwargs)  # type: ignore[arg-type]
+    fast = compare_with_rest_many(d, values, totals=cells, **kwargs)  # type: ignore[arg-type]
+    ref = compare_with_rest_many(d, values, totals=PatternTotals(d, values), **kwargs)  # type: ignore[arg-type]
+    assert len(ref) > 0
     pd.testing.assert_frame_equal(fast, ref, rtol=1e-9)
     # families built before, numbered otherwise (area × wave; wave × parent): the same
     by_area = domains(d, ["area", "wave"])
     by_parent = domains(d, ["wave", "parent"])
-    engine = CellEngine(d, [dom.codes, by_area.codes, by_parent.codes])
-    mom = engine.moments(np.column_stack(list(values.values())))
-    known = [(x.codes, engine.family(engine.keys[i], x.count))
-             for i, x in ((1, by_area), (2, by_parent))]
-    reused = compare_with_rest_many(d, values, cells=(engine, mom, known), **kwargs)  # type: ignore[arg-type]
+    cells = totals_for(d, values, [dom.codes, by_area.codes, by_parent.codes])
+    cells.pair(by_area)
+    cells.pair(by_parent)
+    reused = compare_with_rest_many(d, values, totals=cells, **kwargs)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(reused, ref, rtol=1e-9)
 
 
@@ -173,10 +174,10 @@ def test_means_from_cells_equal_the_means_of_the_engine(calibration: str) -> Non
     values = {v: Y[:, i] for i, v in enumerate(names)}
     combos = {"c": {"v0": 0.5, "v2": 0.25, "v1": 0.25}}
     dom = domains(d, ["area", "wave"])
-    engine = CellEngine(d, [dom.codes])
-    got = means_by_cells(engine, engine.moments(Y), Y, names,
-                         engine.family(engine.keys[0], dom.count), dom.keys, combos, 0.9)
-    ref = estimators.means(d, values, by=["area", "wave"], combinations=combos, level=0.9)
+    cells = totals_for(d, values, [dom.codes])
+    assert isinstance(cells, CellTotals)
+    got = means_table(cells, dom, dom.keys, combos, 0.9)
+    ref = means_table(PatternTotals(d, values), dom, dom.keys, combos, 0.9)
     pd.testing.assert_frame_equal(got, ref, rtol=1e-9, atol=1e-12)
 
 

@@ -40,9 +40,7 @@ from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
 from tryg.stats import intervals, text_columns
-from tryg.stats.area_waves import Column, cells_of, pooled_changes
-from tryg.stats.estimators import Domains
-from tryg.stats.rest_contrasts import compare_with_rest_arrays
+from tryg.stats.area_waves import Column, pooled_changes, rest_changes
 
 
 def method_breaks(frame: pd.DataFrame) -> set[int]:
@@ -173,67 +171,19 @@ def _pooled_table(spec: Spec, parts: list[dict[str, Column]]) -> pd.DataFrame:
     return pd.DataFrame({**cols, "sig_pooled": _significant(p, se, spec.comparisons.alpha)})
 
 
-def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str,
-                 parent_dom: Domains | None = None) -> Domains | None:
-    """The domains ``[wave, pcol, col]`` as :func:`tryg.stats.estimators.domains` numbers
-    them, from the survey estimates' domains ``[col, wave]`` (the same rows: an area has one
-    parent in a wave), without another group-by over the respondents' text columns.
-    ``None`` if an area × wave has respondents with different parents. ``parent_dom``: the
-    domains ``[pcol, wave]`` if known (then their codes tell the parents apart: rows of one
-    area × wave domain share the wave, so equal codes mean equal parents)."""
-    D = len(dom.keys)
-    rows = np.flatnonzero(dom.codes >= 0)
-    first = np.full(D, -1, dtype=np.int64)
-    first[dom.codes[rows[::-1]]] = rows[::-1]
-    parent_col = frame[pcol]
-    parents = parent_col.take(first).reset_index(drop=True)
-    if parent_dom is not None:
-        p_codes = np.asarray(parent_dom.codes, dtype=np.int64)
-    else:
-        p_codes = np.asarray(pd.factorize(parent_col)[0], dtype=np.int64)
-    if not np.array_equal(p_codes[rows], p_codes[first[dom.codes[rows]]]):
-        return None
-    keep = np.flatnonzero(parents.notna().to_numpy())  # a missing parent: in no domain
-    wave = dom.keys["wave"].to_numpy()[keep]
-    p_rank = pd.factorize(parents.iloc[keep], sort=True)[0]
-    a_rank = pd.factorize(dom.keys[col].iloc[keep], sort=True)[0]
-    order = keep[np.lexsort((a_rank, p_rank, wave))]
-    number = np.full(D + 1, -1, dtype=np.int64)
-    number[order] = np.arange(len(order))
-    codes = number[dom.codes]  # -1 stays -1 (the last entry)
-    keys = pd.DataFrame({
-        "wave": dom.keys["wave"].to_numpy()[order],
-        pcol: parents.iloc[order].reset_index(drop=True),
-        col: dom.keys[col].iloc[order].reset_index(drop=True),
-    })
-    keys.columns = pd.Index(["wave", pcol, col], dtype=object)  # as a group-by's keys
-    return Domains(codes, keys)
-
-
 def parent_rest(
     spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
 ) -> pd.DataFrame:
     """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
-    every level, wave and variable (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays`:
-    exact, all areas at once)."""
+    every level, wave and variable (:func:`tryg.stats.area_waves.rest_changes`: exact, all
+    areas at once)."""
     out: list[dict[str, Column]] = []
-    values = {v: est.values[v] for v in variables}
-    known = cells_of(est, variables)
-    levels = est.cache.levels.get(tuple(variables), {})
-    cells = (None if known is None else
-             (*known, [(dom.codes, fam) for dom, fam in levels.values()]))
     for level, col in est.level_columns.items():
         parent = hierarchy.parent_level(level)
         if parent is None or est.frame[col].isna().all():
             continue
-        pcol = est.level_columns[parent]
-        res = compare_with_rest_arrays(
-            est.design, values, area=col, parent=pcol, by="wave",
-            level=1 - spec.comparisons.alpha, cells=cells,
-            known_domains=_with_parent(levels[col][0], est.frame, col, pcol,
-                                       levels[pcol][0] if pcol in levels else None)
-            if col in levels else None, tests=False,
-        )
+        res = rest_changes(est, variables, col, est.level_columns[parent],
+                           1 - spec.comparisons.alpha)
         # the table compare_with_rest_many would give, built from the domains' keys once
         keep, V = res.keep, len(res.names)
         D = len(res.keys)

@@ -24,7 +24,7 @@ from tryg.index.population import margins
 from tryg.index.respondents import measure_values, subindex_scores
 from tryg.index.spec import Spec
 from tryg.stats import intervals
-from tryg.stats.area_waves import DomainCache, level_cells, level_means
+from tryg.stats.area_waves import DomainCache, level_means, level_totals
 from tryg.stats.numbering import unique_inverse
 
 Progress = Callable[[str, float], None]
@@ -172,14 +172,14 @@ def estimate(
     shares = {m.id for m in spec.measures if m.kind == "share"}
     alpha = spec.comparisons.alpha
     cache = DomainCache()
-    cells = level_cells(design, frame, cols, values, cache, level_codes)
+    totals = level_totals(design, frame, cols, values, cache, level_codes)
     frames = []
     for i, (level, col) in enumerate(cols.items()):
         if progress:
             progress(f"survey estimates, level {level}", i / max(len(cols), 1))
         if frame[col].isna().all():
             continue
-        res = level_means(design, values, col, cells,
+        res = level_means(totals, cache.levels[col],
                           {"_composite_survey": combos} if combos else {}, 1 - alpha)
         res = res.rename(columns={col: "area_code"})
         res.insert(0, "level", level)

@@ -25,11 +25,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tryg.stats import intervals
-from tryg.stats.calibration_blocks import supported
-from tryg.stats.design import Design, FloatArray, IntArray, SurveyDesign
-from tryg.stats.domain_means import means_by_pattern
+from tryg.stats.design import FloatArray, IntArray, SurveyDesign
+from tryg.stats.domain_means import means_table
+from tryg.stats.domain_totals import totals_for
 from tryg.stats.errors import EstimationError
-from tryg.stats.variance import linearized_variance
 
 By = str | Sequence[str] | None
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df"]
@@ -374,59 +373,10 @@ def means(
     one :func:`mean`, which is what keeps an index run close to the cost of its headline
     estimate.
     """
-    names = list(values)
     combos = dict(combinations or {})
     unknown = {v for c in combos.values() for v in c if v not in values}
     if unknown:
         raise EstimationError(f"combinations use unknown variables {sorted(unknown)}")
     dom = domains(design, by)
-    for name in names:
-        if np.shape(values[name]) != (design.n,):
-            raise EstimationError(f"values[{name!r}] must have one value per design row")
-    if supported(design):
-        return means_by_pattern(design, values, dom.codes, dom.keys, combos, level)
-    D = dom.count
-    w = np.asarray(design.weights)
-    inside = dom.codes >= 0
-    per_var: dict[str, _Problem] = {}
-    est: dict[str, FloatArray] = {}
-    blocks: dict[str, sp.csc_matrix] = {}
-    vsrs: dict[str, FloatArray] = {}
-    for name in names:
-        y_all = np.asarray(values[name], dtype=np.float64)
-        if y_all.shape != (design.n,):
-            raise EstimationError(f"values[{name!r}] must have one value per design row")
-        keep = inside & ~np.isnan(y_all)
-        pr = _Problem(design, dom.codes[keep], np.flatnonzero(keep), dom.keys, np.zeros(D))
-        y = y_all[pr.rows]
-        wr = w[pr.rows]
-        W = _sum(pr, wr)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m = _sum(pr, wr * y) / W
-            blocks[name] = _scores(pr, wr * (y - m[pr.dom]) / W[pr.dom])
-        per_var[name], est[name] = pr, m
-        vsrs[name] = _srs_variance_of_mean(pr, y, m)
-    for cname, coefs in combos.items():
-        est[cname] = sum((c * np.nan_to_num(est[v], nan=0.0) for v, c in coefs.items()),
-                         start=np.zeros(D))
-        missing = np.zeros(D, dtype=bool)
-        for v in coefs:
-            missing |= np.isnan(est[v])
-        est[cname][missing] = np.nan
-        blocks[cname] = sum((c * blocks[v] for v, c in coefs.items()),
-                            start=sp.csc_matrix((design.n, D)))
-    order = [*names, *combos]
-    stacked = sp.hstack([blocks[k] for k in order]).tocsc()
-    if not isinstance(design, Design):
-        raise EstimationError("means() supports linearised designs only")
-    var = linearized_variance(design, stacked).reshape(len(order), D)
-    frames = []
-    for i, name in enumerate(order):
-        base = per_var[name] if name in per_var else per_var[next(iter(combos[name]))]
-        df = _domain_df(base)
-        bounds = intervals.wald(est[name], np.sqrt(var[i]), df, level)
-        vs = vsrs.get(name, np.full(D, np.nan))
-        table = _table(base, est[name], var[i], bounds, vs, df)
-        table.insert(len(dom.keys.columns), "variable", name)
-        frames.append(table)
-    return pd.concat(frames, ignore_index=True)
+    totals = totals_for(design, values, [dom.codes])
+    return means_table(totals, dom, dom.keys, combos, level)

@@ -30,7 +30,6 @@ import scipy.sparse as sp
 from tryg.stats import calibration_blocks as cb
 from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.numbering import factor, lookup, summing
-from tryg.stats.variance import linearized_variance
 
 Sparse = Any  # scipy.sparse matrices are not generic types
 Values = FloatArray  # entries × value columns
@@ -331,29 +330,6 @@ class PatternEngine:
         units = (valid if part.Zop is None else np.asarray(part.Zop @ valid)) > 0
         strata = np.asarray(part.Sop @ units.astype(np.float64)) > 0
         return np.asarray(part.col_q @ units - part.col_r @ strata, dtype=np.float64)
-
-
-def pattern_variance(
-    design: Design, pattern: ScorePattern, values: Values, present: np.ndarray | None = None
-) -> FloatArray:
-    """Variances of ``values`` (entries × V) on ``pattern``: ``n_cols × V``. Uses the engine
-    when it supports the design, otherwise the sparse score matrix and
-    :func:`tryg.stats.variance.linearized_variance` (same numbers). ``present`` (entries × V)
-    says which entries are stored in that sparse matrix (default: all); it matters only for
-    lonely-PSU "average", which counts the strata an estimate has rows in."""
-    values = np.asarray(values, dtype=np.float64).reshape(pattern.size, -1)
-    if cb.supported(design):
-        return engine_for(design, pattern).variance(values)
-    K, V = pattern.n_cols, values.shape[1]
-    keep = np.ones(values.shape, dtype=bool) if present is None else np.asarray(present)
-    scores = sp.hstack([
-        sp.csc_matrix(
-            (values[keep[:, v], v], (pattern.rows[keep[:, v]], pattern.cols[keep[:, v]])),
-            shape=(design.n, K),
-        )
-        for v in range(V)
-    ]).tocsc()
-    return linearized_variance(design, scores).reshape(V, K).T
 
 
 class SharedEngine:
