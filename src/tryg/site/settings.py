@@ -65,6 +65,9 @@ MIDDLEWARE = [
     "tryg.site.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # An anonymous visitor's repeated request for a public page, answered from the page cache
+    # with the headers the middlewares below gave it the first time (tryg.public.fast).
+    "tryg.public.fast.PublicPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "tryg.web.params.BadParameterMiddleware",
