@@ -22,9 +22,8 @@ from django.test import Client, RequestFactory, override_settings
 from jobs.ops_sites import redis_url
 from support.planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 from tryg.public import generation
-from tryg.public.cache import local_cache
 from tryg.public.data import forget_publication
-from tryg.public.fast import request_key
+from tryg.public.fast import answers, request_key
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import publish, unpublish
 
@@ -37,6 +36,7 @@ PAGES = ("/", AREA, "/map/?measure=tryghed_trygge", "/methods/")
 @pytest.fixture
 def site() -> Iterator[Site]:
     cache.clear()
+    answers().clear()
     forget_publication()
     # one reading of the publication per process and hour, as a busy site has (the site's
     # one second would make the reading depend on how fast the test runs)
@@ -67,7 +67,7 @@ def _forget_answer(path: str, headers: dict[str, str] | None = None) -> None:
     such request takes the whole stack and is answered from the page cache."""
     key = request_key(RequestFactory().get(path, headers=headers))
     assert key is not None
-    local_cache().delete(key)
+    answers().delete(key)
 
 
 @pytest.mark.django_db
@@ -176,6 +176,7 @@ def shared_cache(redis_url: str) -> Iterator[None]:
     }
     with override_settings(CACHES=caches_setting):
         caches["local"].clear()
+        answers().clear()
         forget_publication()
         yield
     forget_publication()

@@ -3,14 +3,15 @@ cache before the expensive middlewares run.
 
 A cached public page (:func:`tryg.public.cache.cached_response`) still went through every
 middleware: the session, the locale, CSRF, authentication, messages, axes and the
-Content-Security-Policy (which django-csp builds anew for every response), some two thirds of
-the time such a request cost (bench/results/web_scale.md). :class:`PublicPageMiddleware`
+Content-Security-Policy (which django-csp builds anew for every response): 60–70 % of the
+application's CPU time for such a request (bench/results/web_scale.md). :class:`PublicPageMiddleware`
 stands right after the proxy, security and static-file middlewares. On the way out it
 remembers, in this process's own cache, what the rest of the stack answered to a request that
 ended as a whole anonymous page from the page cache: the headers every middleware set (CSP,
 ``X-Frame-Options``, ``Vary``, ``Content-Language``, ``ETag``, ``Content-Length``) and the key
-of the page's entry. The next request that would get the same answer gets it at once: same
-headers, same body (the entry's), 0 database queries.
+of the page's entry (in the ``answers`` cache: this process's memory, apart from the pages so
+that these small entries never push a rendered page out). The next request that would get
+the same answer gets it at once: same headers, same body (the entry's), 0 database queries.
 
 "The same answer" is keyed by everything the answer depends on: the publication (its key, read
 as the page cache reads it, so a new publication, seen by every server at once through the
@@ -33,6 +34,8 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import BaseCache, caches
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.urls import Resolver404, get_urlconf, resolve
@@ -82,6 +85,11 @@ class Answer:
             response[name] = value
         setattr(response, PAGE_KEY_ATTRIBUTE, self.page_key)
         return response
+
+
+def answers() -> BaseCache:
+    """Where answers are kept: the ``answers`` cache, else this process's own cache."""
+    return caches["answers"] if "answers" in settings.CACHES else local_cache()
 
 
 def is_page_path(path_info: str) -> bool:
@@ -159,7 +167,7 @@ class PublicPageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         key = request_key(request)
         if key is not None:
-            found = local_cache().get(key)
+            found = answers().get(key)
             if isinstance(found, Answer):
                 again = found.response()
                 if again is not None:
@@ -170,6 +178,6 @@ class PublicPageMiddleware:
         if key is not None:
             page_key = str(getattr(response, PAGE_KEY_ATTRIBUTE))
             encoding = response.get("Content-Encoding", "")
-            local_cache().set(key, Answer(page_key, encoding == "gzip", response["ETag"],
+            answers().set(key, Answer(page_key, encoding == "gzip", response["ETag"],
                                           tuple(response.items())), TIMEOUT)
         return not_modified(request, response)
