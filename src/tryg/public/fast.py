@@ -4,8 +4,8 @@ cache before the expensive middlewares run.
 A cached public page (:func:`tryg.public.cache.cached_response`) still went through every
 middleware: the session, the locale, CSRF, authentication, messages, axes and the
 Content-Security-Policy (which django-csp builds anew for every response): 60–70 % of the
-application's CPU time for such a request (bench/results/web_scale.md). :class:`PublicPageMiddleware`
-stands right after the proxy, security and static-file middlewares. On the way out it
+application's CPU time for such a request (bench/results/web_scale.md).
+:class:`PublicPageMiddleware` stands right after the proxy, security and static-file middlewares. On the way out it
 remembers, in this process's own cache, what the rest of the stack answered to a request that
 ended as a whole anonymous page from the page cache: the headers every middleware set (CSP,
 ``X-Frame-Options``, ``Vary``, ``Content-Language``, ``ETag``, ``Content-Length``) and the key
