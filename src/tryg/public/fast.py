@@ -2,16 +2,17 @@
 cache before the expensive middlewares run.
 
 A cached public page (:func:`tryg.public.cache.cached_response`) still went through every
-middleware: the session, the locale, CSRF, authentication, messages, axes and the Content-
-Security-Policy (which django-csp builds anew for every response): 60–70 % of the application's
-CPU time for such a request (bench/results/web_scale.md). :class:`PublicPageMiddleware` stands
-right after the proxy, security and static-file middlewares. On the way out it remembers, in
-this process's own memory, what the rest of the stack answered to a request that ended as a
-whole anonymous page from the page cache: the headers every middleware set (CSP, ``X-Frame-
-Options``, ``Vary``, ``Content-Language``, ``ETag``, ``Content-Length``) and the key of the
-page's entry (in the ``answers`` cache: this process's memory, apart from the pages so that
-these small entries never push a rendered page out). The next request that would get the same
-answer gets it at once: same headers, same body (the entry's), 0 database queries.
+middleware: the session, the locale, CSRF, authentication, messages, axes and the
+Content-Security-Policy (which django-csp builds anew for every response): 60–70 % of the
+application's CPU time for such a request (bench/results/web_scale.md).
+:class:`PublicPageMiddleware` stands right after the proxy, security and static-file
+middlewares. On the way out it remembers, in this process's own memory, what the rest of the
+stack answered to a request that ended as a whole anonymous page from the page cache: the
+headers every middleware set (CSP, ``X-Frame-Options``, ``Vary``, ``Content-Language``,
+``ETag``, ``Content-Length``) and the key of the page's entry (in the ``answers`` cache: this
+process's memory, apart from the pages so that these small entries never push a rendered page
+out). The next request that would get the same answer gets it at once: same headers, same body
+(the entry's), 0 database queries.
 
 "The same answer" is keyed by everything the answer depends on: the publication (its key, read
 as the page cache reads it, so a new publication, seen by every server at once through the
