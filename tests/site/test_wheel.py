@@ -52,7 +52,8 @@ def test_the_wheel_ships_the_danish_catalogue_and_serves_danish(tmp_path: Path) 
                     "tryg/public/templates/public/home.html", "tryg/web/templates/404.html",
                     "tryg/web/templates/tryg/base.html", "tryg/public/static/public/public.css",
                     "tryg/web/static/tryg/site.css",
-                    "tryg/imports/templates/tryg/imports/upload.html"):
+                    "tryg/imports/templates/tryg/imports/upload.html",
+                    "tryg/site/deploy/nginx.conf"):
         assert shipped in names, shipped
 
     venv = tmp_path / "venv"

@@ -17,6 +17,11 @@ or withdrawing a run changes every key at once and nothing has to be invalidated
 A request carrying a session or a pending message is never answered from the whole-response
 cache, so nothing personal can be stored or served from it.
 
+Each stored response carries a strong ``ETag`` per representation (plain and gzip), made once
+when it is stored; :mod:`tryg.public.fast` answers a matching ``If-None-Match`` with 304 and
+answers repeated anonymous requests from these entries before the session, locale, CSRF,
+authentication, message, axes and CSP middlewares run.
+
 With a shared cache (Redis, ``TRYG_CACHE_URL``) each process also keeps the entries it has read
 in its own memory (the ``local`` cache): an entry's key names the publication, so an entry
 never changes and a copy can never be stale; a new publication is new keys
@@ -33,7 +38,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache, caches
+from django.core.cache import BaseCache, cache, caches
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
@@ -43,7 +48,10 @@ from tryg.public.data import Publication, Published, published
 
 #: Seconds a rendered page is kept (a new publication changes the key anyway).
 TIMEOUT = 24 * 3600
-PREFIX = "tryg-public-page"
+PREFIX = "tryg-public-page-2"  # -2: entries carry their ETags
+#: The attribute a whole anonymous response from this cache carries: its entry's key
+#: (:mod:`tryg.public.fast` reads it on the way out).
+PAGE_KEY_ATTRIBUTE = "tryg_page_key"
 _GZIP = re.compile(r"\bgzip\b")
 
 
@@ -57,27 +65,55 @@ class Fragment:
 
 @dataclass(frozen=True)
 class StoredResponse:
-    """A whole anonymous response: body and content type (headers such as ``Vary`` and
-    ``Content-Language`` are added again by the middleware on the way out)."""
+    """A whole anonymous response: body, content type and the ETag of each representation
+    (headers such as ``Vary`` and ``Content-Language`` are added again by the middleware on
+    the way out)."""
 
     content: bytes
     gzipped: bytes
     content_type: str
+    etag: str
+    gzipped_etag: str
 
-    def response(self, request: HttpRequest) -> HttpResponse:
-        """The stored page, compressed if the client accepts gzip."""
-        if accepts_gzip(request):
-            answer = HttpResponse(self.gzipped, content_type=self.content_type)
+    @classmethod
+    def of(cls, content: bytes, content_type: str) -> StoredResponse:
+        """The entry of a rendered page: compressed and tagged once, here."""
+        gzipped = compress_string(content)
+        return cls(content, gzipped, content_type, _etag(content), _etag(gzipped))
+
+    def body(self, gzipped: bool) -> tuple[bytes, str]:
+        """The representation's bytes and ETag."""
+        return (self.gzipped, self.gzipped_etag) if gzipped else (self.content, self.etag)
+
+    def response(self, request: HttpRequest, key: str = "") -> HttpResponse:
+        """The stored page, compressed if the client accepts gzip; ``key`` (this entry's)
+        marks it as a whole anonymous page (:data:`PAGE_KEY_ATTRIBUTE`)."""
+        gzipped = accepts_gzip(request)
+        content, etag = self.body(gzipped)
+        answer = HttpResponse(content, content_type=self.content_type)
+        if gzipped:
             answer["Content-Encoding"] = "gzip"
-        else:
-            answer = HttpResponse(self.content, content_type=self.content_type)
+        answer["ETag"] = etag
         patch_vary_headers(answer, ("Accept-Encoding",))
+        if key:
+            setattr(answer, PAGE_KEY_ATTRIBUTE, key)
         return answer
+
+
+def _etag(content: bytes) -> str:
+    """A strong entity tag: the first 128 bits of the body's SHA-256, quoted."""
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
 
 
 def accepts_gzip(request: HttpRequest) -> bool:
     """Whether the request's Accept-Encoding admits gzip (as Django's GZipMiddleware reads it)."""
-    return bool(_GZIP.search(request.headers.get("Accept-Encoding", "")))
+    return bool(_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
+
+
+def local_cache() -> BaseCache:
+    """This process's own cache: ``local`` beside a shared cache, else the default (which is
+    then in this process's memory)."""
+    return caches["local"] if "local" in settings.CACHES else cache
 
 
 def _get(key: str) -> object:
@@ -91,6 +127,12 @@ def _get(key: str) -> object:
         if found is not None:
             local.set(key, found, TIMEOUT)
     return found
+
+
+def stored(key: str) -> StoredResponse | None:
+    """The whole response stored under ``key`` (:func:`cached_response`), if any."""
+    found = _get(key)
+    return found if isinstance(found, StoredResponse) else None
 
 
 def _set(key: str, value: object) -> None:
@@ -135,13 +177,12 @@ def cached_response(request: HttpRequest, publication: Publication, page: str,
     """An anonymous visitor's whole page from the cache, or ``respond()`` kept when it is a
     plain 200 (errors and redirects are not cached)."""
     key = page_key(publication, get_language() or "da", page, params, kind="response")
-    found = _get(key)
-    if isinstance(found, StoredResponse):
-        return found.response(request)
+    found = stored(key)
+    if found is not None:
+        return found.response(request, key)
     response = respond()
     if response.status_code != 200 or response.cookies or response.streaming:
         return response
-    stored = StoredResponse(response.content, compress_string(response.content),
-                            response["Content-Type"])
-    _set(key, stored)
-    return stored.response(request)
+    entry = StoredResponse.of(response.content, response["Content-Type"])
+    _set(key, entry)
+    return entry.response(request, key)

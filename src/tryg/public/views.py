@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -54,13 +55,16 @@ def _publication_page(request: HttpRequest, publication: Publication, page: str,
                       render_page: Callable[[Published, str], Fragment]) -> HttpResponse:
     language = page_language()
 
-    def framed(fragment: Fragment) -> HttpResponse:
+    def framed(fragment: Fragment, **extra: object) -> HttpResponse:
         return render(request, "public/frame.html", {
-            "fragment": fragment, "language_next": _canonical(request, params)})
+            "fragment": fragment, "language_next": _canonical(request, params), **extra})
 
     if is_anonymous_visit(request):  # the whole page is cached; its body need not be
+        # Without a session cookie nobody is logged in: the frame is told so rather than
+        # reading the (empty) session, which would add "Vary: Cookie" to this first answer
+        # and not to the copies served from the cache (tryg.public.fast).
         return cached_response(request, publication, page, params, lambda: framed(
-            render_page(published(publication.run()), language)))
+            render_page(published(publication.run()), language), user=AnonymousUser()))
     return framed(cached_fragment(publication, page, params,
                                   lambda data: render_page(data, language)))
 

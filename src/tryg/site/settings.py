@@ -65,6 +65,9 @@ MIDDLEWARE = [
     "tryg.site.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # An anonymous visitor's repeated request for a public page, answered from the page cache
+    # with the headers the middlewares below gave it the first time (tryg.public.fast).
+    "tryg.public.fast.PublicPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "tryg.web.params.BadParameterMiddleware",
@@ -142,6 +145,11 @@ CACHES: dict[str, Any] = {
         "KEY_PREFIX": "tryg",
     }
 }
+# What the stack answered to anonymous requests for public pages (tryg.public.fast): small
+# entries in each process's memory, kept apart so they never push rendered pages out.
+CACHES["answers"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                     "LOCATION": "tryg-answers", "TIMEOUT": 24 * 3600,
+                     "OPTIONS": {"MAX_ENTRIES": 10000}}
 if CONFIG.cache_url:
     # each process's copy of the shared entries it reads (tryg.public.cache): entries are
     # keyed by publication and never change, so a copy cannot be stale
