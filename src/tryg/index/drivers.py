@@ -40,12 +40,11 @@ import pandas as pd
 from scipy import stats as sps
 
 from tryg.index.spec import Spec, SpecError
-from tryg.stats import compare_with_rest
+from tryg.stats import compare_with_rest, compare_with_rest_many
 from tryg.stats.design import Design, FloatArray, replace_design
 from tryg.stats.errors import EstimationError
 from tryg.stats.regression import GLMFit, ModelFrame, covariances_of_totals, glm_by
 from tryg.stats.regression import model_frame as regression_frame
-from tryg.stats.rest_contrasts import compare_with_rest_many
 
 Translate = Callable[[str], str]
 BoolArray = npt.NDArray[np.bool_]

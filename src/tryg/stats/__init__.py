@@ -28,6 +28,7 @@ from tryg.stats.errors import CalibrationError, DesignError, EstimationError
 from tryg.stats.estimators import mean, proportion, ratio, total
 from tryg.stats.replicate_builders import bootstrap, jackknife
 from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign
+from tryg.stats.rest_contrasts import compare_with_rest_many
 
 __all__ = [
     "CalibrationError",
@@ -45,6 +46,7 @@ __all__ = [
     "compare_domains",
     "compare_with_pooled",
     "compare_with_rest",
+    "compare_with_rest_many",
     "jackknife",
     "mean",
     "poststratify",
