@@ -106,7 +106,8 @@ def nginx_config(work: Path, port: int, upstream: int) -> str:
     """The shipped sample (src/tryg/site/deploy/nginx.conf) with this run's addresses and
     folders, plain http on the loopback (no certificates), in a whole nginx.conf."""
     sample = NGINX_SAMPLE.read_text()
-    site = (sample.replace("/var/cache/nginx/tryg", str(work / "cache"))
+    # the sample's cache folder is on tmpfs (/dev/shm): this run's own folder there
+    site = (sample.replace("/dev/shm/nginx-tryg", str(work / "cache"))
             .replace("listen 443 ssl;", f"listen 127.0.0.1:{port} backlog=2048;")
             .replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
             .replace("listen 80;", f"listen 127.0.0.1:{free_port()};"))
@@ -288,8 +289,9 @@ def main() -> None:
     fresh_database(database)
     rows: list[list[str]] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="tryg-bench-scale-") as tmp:
-            folder = Path(tmp)
+        with (tempfile.TemporaryDirectory(prefix="tryg-bench-scale-") as tmp,
+              tempfile.TemporaryDirectory(prefix="tryg-bench-nginx-", dir="/dev/shm") as mem):
+            folder, shm = Path(tmp), Path(mem)
             seeded = subprocess.run([sys.executable, str(SEED), "bench-password-1"],
                                     env=environment(folder / "seed", database),
                                     capture_output=True, text=True, check=False)
@@ -308,7 +310,7 @@ def main() -> None:
                     targets = [(label, base, [server.pid])]
                     if kind == "scaled" and nginx_binary() is not None:
                         proxy_port = free_port()
-                        proxies.append(serve_nginx(folder / "nginx", proxy_port, port))
+                        proxies.append(serve_nginx(shm / "nginx", proxy_port, port))
                         proxy = f"http://127.0.0.1:{proxy_port}"
                         wait_answering(proxy, proxies[0])
                         targets.append((NGINX_LABEL, proxy, [server.pid, proxies[0].pid]))
