@@ -12,6 +12,13 @@ read, every section, the charts, WeasyPrint's layout), timed from the outside, b
 * **national**: ``tryg demo-data --size national`` (2,200 neighbourhoods, 10 waves, ~300,000
   respondents): the map has every neighbourhood and the appendix its table.
 
+The initiatives' evaluations (seconds each on the national data) are kept per publication
+in the data folder (:mod:`tryg.strategy.evaluation_cache`): the site computes them when a run
+is published, and a report finds them. The first report after the data is prepared finds none
+and computes them (the row "evaluations not yet kept"); the timed reports after it read them.
+Wall-clock and CPU seconds are both reported: on a shared machine the CPU seconds are what
+the report costs, a quiet machine's wall clock is about that plus a little.
+
 In the same process as each report, the stages are timed too (reading the publication,
 the sections with their charts, the HTML, WeasyPrint), reported beside the totals.
 
