@@ -53,6 +53,36 @@ print(json.dumps({
 """
 
 
+KEPT_EVALUATIONS = """
+import os, json
+os.environ["DJANGO_SETTINGS_MODULE"] = "tryg.site.settings"
+import django
+django.setup()
+from tryg.public.data import latest_published_run, published
+from tryg.strategy import evaluation_cache
+from tryg.strategy.models import Indicator
+run = latest_published_run()
+data = published(run)
+kept = []
+for indicator in Indicator.objects.exclude(measure_id="").select_related("initiative"):
+    request = evaluation_cache.request_for(indicator.initiative, indicator, data)
+    if request is not None:
+        found = evaluation_cache.store().get(request.key(run))
+        kept.append(None if found is None else found.result is not None)
+print(json.dumps(kept))
+"""
+
+
+def kept_evaluations(folder: Path) -> list[bool | None]:
+    """For each evaluation the demo's initiatives have, whether the data folder's store holds
+    it (True: a result, False: why it cannot be made, None: not kept), read by a new
+    process."""
+    done = subprocess.run([sys.executable, "-c", KEPT_EVALUATIONS], capture_output=True,
+                          text=True, timeout=300, check=True, env=env(folder))
+    found: list[bool | None] = json.loads(done.stdout)
+    return found
+
+
 @dataclass(frozen=True)
 class Demo:
     folder: Path
@@ -89,6 +119,9 @@ def test_pdf_report_of_the_demo(demo: Demo, tmp_path: Path) -> None:
     for name in demo.initiatives:  # every initiative of the demo strategy
         assert " ".join(name.split()) in words, name
     assert "Tryghedsvandringer" in words and "tryghedsvandring holdt." in words
+    # the initiatives' evaluations are kept in the data folder for the next process
+    kept = kept_evaluations(folder)
+    assert kept and None not in kept and any(kept)
     again = tmp_path / "igen.pdf"
     assert tryg("report", "--data-dir", folder, "--format", "pdf", "--out", again,
                 "--created", "2026-12-06").returncode == 0

@@ -12,7 +12,7 @@ import datetime
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -127,14 +127,57 @@ class Published:
         return groups
 
     @cached_property
-    def by_area_measure(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    def by_area_measure(self) -> RowGroups:
         """Every public row as a dict, grouped by (area code, measure) in the table's order:
-        made once per publication (an area page asks for some 35 such groups; filtering the
-        table for each took most of a cold page's time)."""
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for record in _records(self.table):
-            groups.setdefault((record["area_code"], record["measure"]), []).append(record)
-        return groups
+        indexed once per publication (an area page asks for some 35 such groups; filtering the
+        table for each took most of a cold page's time), each group made into dicts when first
+        read (a process that reads a few groups - the council's report - does not pay for
+        every row's dict)."""
+        return RowGroups(self.table)
+
+
+class RowGroups(Mapping[tuple[str, str], list[dict[str, Any]]]):
+    """The rows of a public table grouped by (area code, measure), in the table's order: the
+    groups' positions found at once, a group's dicts made when it is first read (every
+    group's at once when all are read); shared between callers: read them, do not change
+    them."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self._table = table
+        found: Any = ({} if table.empty else
+                      table.groupby(["area_code", "measure"], sort=False).indices)
+        self._positions: dict[tuple[str, str], Any] = dict(found)
+        self._made: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._complete = False
+
+    def __getitem__(self, key: tuple[str, str]) -> list[dict[str, Any]]:
+        found = self._made.get(key)
+        if found is None:
+            positions = self._positions[key]
+            found = self._made[key] = _records(self._table.iloc[positions])
+        return found
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def _every(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """Every group, made in one pass over the table (cheaper than group by group)."""
+        if not self._complete:
+            groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for record in _records(self._table):
+                groups.setdefault((record["area_code"], record["measure"]), []).append(record)
+            self._made = groups
+            self._complete = True
+        return self._made
+
+    def values(self) -> Any:
+        return self._every().values()
+
+    def items(self) -> Any:
+        return self._every().items()
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,17 @@ CACHES: dict[str, Any] = {
 CACHES["answers"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                      "LOCATION": "tryg-answers", "TIMEOUT": 24 * 3600,
                      "OPTIONS": {"MAX_ENTRIES": 10000}}
+if not CONFIG.cache_url:
+    # The initiatives' evaluations (tryg.strategy.evaluation_cache, seconds each, keyed by
+    # publication) in files of the data folder when no shared cache is configured: they
+    # outlive the process, so `tryg report` reads what the site (or an earlier report)
+    # computed. With a shared cache they are kept there, like the pages.
+    CACHES["evaluations"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(CONFIG.data_dir / "cache" / "evaluations"),
+        "TIMEOUT": 30 * 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
 if CONFIG.cache_url:
     # each process's copy of the shared entries it reads (tryg.public.cache): entries are
     # keyed by publication and never change, so a copy cannot be stale

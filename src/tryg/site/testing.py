@@ -26,6 +26,9 @@ else:
 from tryg.site.settings import *  # noqa: E402, F403
 
 TEST_DATABASE = _db
+# The initiatives' evaluations in the default (in-memory) cache, which tests clear; the file
+# store of a data folder is tested by tests/reports/test_report_evaluations.py.
+CACHES.pop("evaluations", None)  # noqa: F405
 # Every test reads the publication from its own database (a test's rollback sends no signal);
 # tests/public/test_public_cache.py covers the recheck interval the site uses.
 TRYG_PUBLICATION_RECHECK = 0.0

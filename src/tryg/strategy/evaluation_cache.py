@@ -1,12 +1,14 @@
 """Evaluations of initiatives, kept in Django's cache per publication.
 
 An evaluation (:mod:`tryg.strategy.evaluation_service`) reads every stored survey answer and
-builds the run's design: seconds, too slow for a page view. Its outcome - the result, or why it
-cannot be made (a negative answer is as expensive to find) - is kept in the cache under a key
-of the published run (its id and results fingerprint) and the parameters (measure, treated and
-comparison areas, waves before and after), so a new publication, or an initiative given other
-areas, comparison areas or a start date, makes a new key and is computed afresh; nothing has to
-be invalidated.
+builds the run's design: seconds, too slow for a page view or a report. Its outcome - the
+result, or why it cannot be made (a negative answer is as expensive to find) - is kept in the
+cache under a key of the published run (its id and results fingerprint) and the parameters
+(measure, treated and comparison areas, waves before and after), so a new publication, or an
+initiative given other areas, comparison areas or a start date, makes a new key and is
+computed afresh; nothing has to be invalidated. Without a shared cache the outcomes are kept
+in files of the data folder (the cache ``evaluations`` of the settings, :func:`store`), so
+that a new process - ``tryg report`` - reads them instead of computing them again.
 
 The first visitor need not wait either: when a run is published, :func:`warm_on_publish`
 computes the evaluations of every initiative in a background thread (as
@@ -32,7 +34,8 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
 from django.db import close_old_connections, connection, transaction
 
 from tryg.runs.models import IndexRun
@@ -127,14 +130,23 @@ def compute(request: EvaluationRequest) -> Outcome:
     return Outcome(result=result, proposed=proposed)
 
 
+def store() -> BaseCache:
+    """Where outcomes are kept: the cache ``evaluations`` when the settings have one (the
+    data folder's files when no shared cache is configured: they outlive the process, so a
+    ``tryg report`` in a new process reads what the site or an earlier report computed),
+    else the default cache (the shared one, e.g. Redis)."""
+    return caches["evaluations"] if "evaluations" in settings.CACHES else cache
+
+
 def outcome(request: EvaluationRequest, run: IndexRun) -> Outcome:
     """The outcome from the cache, else computed and kept (errors too)."""
     key = request.key(run)
-    found = cache.get(key)
+    kept = store()
+    found = kept.get(key)
     if isinstance(found, Outcome):
         return found
     made = compute(request)
-    cache.set(key, made, TIMEOUT)
+    kept.set(key, made, TIMEOUT)
     return made
 
 
