@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.urls import Resolver404, get_urlconf, resolve
 from django.utils import translation
@@ -109,6 +111,15 @@ def is_page_path(path_info: str) -> bool:
             _page_paths.clear()
         _page_paths[key] = known
     return known
+
+
+@receiver(setting_changed)
+def forget_answers(**_: object) -> None:
+    """A setting changed in a running process (only tests do that; a deployment restarts, which
+    empties this per-process cache): the answers given under the old settings are not given
+    again."""
+    answers().clear()
+    _page_paths.clear()
 
 
 def request_key(request: HttpRequest) -> str | None:
