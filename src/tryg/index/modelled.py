@@ -52,7 +52,7 @@ from tryg.index.inputs import Problem, as_int
 from tryg.index.spec import Spec
 from tryg.stats import text_columns
 from tryg.stats.small_area import (
-    benchmark,
+    benchmark_groups,
     fay_herriot_fit,
     pooled_design_effect,
     smoothed_share_variances,
@@ -230,9 +230,9 @@ def _benchmarked(
     docstring): estimates, MSEs, the difference from the rest of the parent in published
     figures and its standard error (NaN where not benchmarked), and the parents skipped.
 
-    Who belongs to which parent, and which parents can be benchmarked, is worked out for all
-    children at once (arrays, sorted by parent and child); only the benchmark itself runs per
-    parent."""
+    Who belongs to which parent, which parents can be benchmarked, and the benchmarks
+    themselves (:func:`tryg.stats.small_area.benchmark_groups`) are worked out for all
+    children at once (arrays, sorted by parent and child), not parent by parent."""
     out_e, out_m = eblup.copy(), mse.copy()
     rest_diff = np.full(len(eblup), np.nan)
     rest_se = np.full(len(eblup), np.nan)
@@ -259,36 +259,35 @@ def _benchmarked(
     p_n = pd.to_numeric(prow["n"], errors="coerce").reindex(parent).to_numpy(np.float64)
     with np.errstate(invalid="ignore"):
         parent_ok = (p_n >= min_n) & np.isfinite(p_est)
-    group, starts = np.unique(kids["group"].to_numpy(np.int64), return_index=True)
-    bounds = [*starts.tolist(), len(kids)]
+    group = kids["group"].to_numpy(np.int64)  # sorted: the parents' rows are contiguous
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     modelled = np.add.reduceat((i >= 0).astype(np.int64), starts) > 0
     ok = np.logical_and.reduceat(parent_ok & ~bad, starts)
-    skipped: list[str] = []
     est_all = np.where(i >= 0, out_e[np.maximum(i, 0)], direct[safe_j])
     var_all = np.where(i >= 0, out_m[np.maximum(i, 0)], 0.0)
-    for g in range(len(group)):
-        if not modelled[g]:
-            continue
-        lo, hi = bounds[g], bounds[g + 1]
-        if not ok[g]:
-            skipped.append(str(parent[lo]))
-            continue
-        member = np.flatnonzero(~empty[lo:hi]) + lo
-        rows = i[member]
-        free = rows >= 0
-        target, se_p = float(p_est[lo]), float(p_se[lo])
-        try:
-            res = benchmark(est_all[member], var_all[member], n_k[member], target,
-                            adjust=free, lower=0.0, upper=1.0)
-        except ValueError:
-            skipped.append(str(parent[lo]))
-            continue
-        w = n_k[member]
-        share = w / w.sum()
-        put = free & (share < 1.0)
-        out_e[rows[free]], out_m[rows[free]] = res.estimate[free], res.mse[free]
-        rest_diff[rows[put]] = (res.estimate[put] - target) / (1.0 - share[put])
-        rest_se[rows[put]] = np.sqrt(res.mse[put] + se_p**2) / (1.0 - share[put])
+    # every parent that can be benchmarked at once; its children with residents take part
+    tried = modelled & ok
+    member = np.flatnonzero(tried[group] & ~empty)
+    g = np.cumsum(tried) - 1  # the tried parents numbered 0, 1, ...
+    rows, free, w = i[member], i[member] >= 0, n_k[member]
+    res = benchmark_groups(est_all[member], var_all[member], w, g[group[member]],
+                           p_est[starts[tried]], adjust=free, lower=0.0, upper=1.0)
+    met = np.array([not p for p in res.problem], dtype=bool)
+    took = np.zeros(len(starts), dtype=bool)
+    took[tried] = met
+    skipped = [str(parent[lo]) for lo in starts[modelled & ~took].tolist()]
+    member_ok = met[g[group[member]]]
+    rows, free, w = rows[member_ok], free[member_ok], w[member_ok]
+    at = np.flatnonzero(member_ok)
+    estimate, mse_b = res.estimate[at], res.mse[at]
+    parent_of = g[group[member[member_ok]]]
+    share = w / np.bincount(parent_of, weights=w, minlength=len(met))[parent_of]
+    target = p_est[member[member_ok]]
+    se_p = p_se[member[member_ok]]
+    put = free & (share < 1.0)
+    out_e[rows[free]], out_m[rows[free]] = estimate[free], mse_b[free]
+    rest_diff[rows[put]] = (estimate[put] - target[put]) / (1.0 - share[put])
+    rest_se[rows[put]] = np.sqrt(mse_b[put] + se_p[put]**2) / (1.0 - share[put])
     return out_e, out_m, rest_diff, rest_se, skipped
 
 
