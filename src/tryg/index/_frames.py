@@ -10,7 +10,7 @@ pandas version the project supports (``pyproject.toml``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -75,3 +75,21 @@ def sort_order(keys: dict[str, object]) -> np.ndarray:
 def repeated_rows(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """Rows whose values in ``columns`` occur more than once."""
     return np.asarray(frame.duplicated(list(columns), keep=False), dtype=bool)
+
+
+#: A text column as numbers: each row's code (-1: missing) and the distinct values
+#: (``pd.factorize``).
+Coded = tuple[np.ndarray, np.ndarray]
+
+
+def factorize(col: pd.Series) -> Coded:
+    """Codes (-1: missing) and distinct values of a column (``pd.factorize``)."""
+    codes, uniques = pd.factorize(col)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def coded_isin(coded: Coded, wanted: Collection[str]) -> np.ndarray:
+    """Rows whose value is one of ``wanted`` (never a missing one), each distinct value
+    looked up once."""
+    codes, uniques = coded
+    return np.take(np.append(np.isin(uniques, list(wanted)), False), codes)

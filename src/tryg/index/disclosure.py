@@ -44,6 +44,7 @@ Pure: pandas, numpy and scipy in, a table out.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from tryg.index import publication
+from tryg.index._frames import Coded, coded_isin, factorize
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.results import (
     N_WITHHELD,
@@ -117,29 +119,37 @@ class _Cells:
         return np.bincount(self.owner, weights=hidden[self.flat], minlength=self.count)
 
 
-def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
+def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy, *,
+            codes: Codes | None = None) -> pd.DataFrame:
     """``table`` (a conformed results table) with the disclosure rules applied: ``suppressed``
-    and ``flags`` updated; no number is changed (the public view blanks them)."""
+    and ``flags`` updated; no number is changed (the public view blanks them).
+
+    ``codes``: the text columns ``area_code``, ``measure``, ``method`` and ``flags`` numbered
+    already, each as ``(codes, distinct values)`` with code -1 for a missing value (what
+    ``pd.factorize`` gives), for the rows of ``table`` in its order; the columns not given are
+    numbered here."""
     if table.empty:
         return table
     pub = spec.publication
     t = table.reset_index(drop=True)
-    method = t["method"].to_numpy(dtype=object)
+    coded = _coded(t, codes or {})
+    method = coded["method"]
     n = pd.to_numeric(t["n"], errors="coerce").to_numpy(np.float64)
-    flag_codes, flag_values = pd.factorize(t["flags"].astype(str))
+    flag_codes, flag_values = coded["flags"]
     flag_sets = [frozenset(str(f).split(";")) - {""} for f in flag_values]
     model_based = np.array(["model_based" in f for f in flag_sets], dtype=bool)[flag_codes]
-    register = np.isin(method, REGISTER_METHODS) | t["measure"].isin(
-        register_measure_ids(spec)).to_numpy()
+    register = coded_isin(method, REGISTER_METHODS) | coded_isin(coded["measure"],
+                                                        register_measure_ids(spec))
+    method_is_model = coded_isin(method, ("model",))
     suppressed = t["suppressed"].to_numpy(dtype=bool).copy()
     with np.errstate(invalid="ignore"):
         # a model row that is not a small-area estimate (the felt-versus-recorded gap) is a
         # residual of the direct estimate: below min_n it would give that estimate back
-        suppressed |= (method == "model") & ~model_based & (n < pub.min_n)
+        suppressed |= method_is_model & ~model_based & (n < pub.min_n)
     small = publication.small_count(pub, register, n)
     model_small = publication.model_n_hidden(pub, model_based, n)
     primary_n = suppressed | small | model_small
-    keys = _Keys(t, hier)
+    keys = _Keys(t, hier, coded["area_code"], coded["measure"])
 
     hidden_n = primary_n.copy()
     for w in range(len(keys.waves)):
@@ -163,33 +173,46 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
     bits = (reg_secondary | extra) * 1 + (secondary & ~register) * 2 + prev * 4 + pooled * 8 \
         + rest * 16
     words = (SECONDARY, N_WITHHELD, PREV_WITHHELD, POOLED_WITHHELD, REST_WITHHELD)
-    out_flags = np.asarray(t["flags"].to_numpy(dtype=object), dtype=object).copy()
     changed = np.flatnonzero(bits)
     combos, at = np.unique(np.column_stack([flag_codes[changed], bits[changed]]), axis=0,
                            return_inverse=True)
     texts = np.array([";".join(sorted(flag_sets[code] | {
         w for i, w in enumerate(words) if b & (1 << i)})) for code, b in combos.tolist()]
         + [""], dtype=object)
-    out_flags[changed] = texts[np.asarray(at).ravel()] if len(changed) else out_flags[changed]
+    out_flags = np.array(t["flags"].to_numpy(dtype=object), dtype=object)  # our own copy
+    out_flags[changed] = texts[np.asarray(at).ravel()]
     t = t.copy(deep=False)
     t["suppressed"] = suppressed
     t["flags"] = pd.Series(out_flags, index=t.index, dtype=object)
     return t
 
 
+Codes = Mapping[str, Coded]
+
+
+def _coded(t: pd.DataFrame, codes: Codes) -> dict[str, Coded]:
+    """The text columns protect() reads as (codes, distinct values): given, else numbered."""
+    return {c: codes.get(c) or factorize(t[c].astype(str) if c == "flags" else t[c])
+            for c in ("area_code", "measure", "method", "flags")}
+
+
 class _Keys:
     """The table's keys as numbers: area (a row of the hierarchy, -1 unknown), measure and
     wave (positions), and each area's ancestors per wave."""
 
-    def __init__(self, t: pd.DataFrame, hier: Hierarchy) -> None:
+    def __init__(self, t: pd.DataFrame, hier: Hierarchy, area: Coded, measure: Coded) -> None:
         self.hier = hier
-        wave = t["wave"].to_numpy(np.float64)
+        wave = t["wave"].to_numpy(np.float64, na_value=np.nan)
         self.waves = sorted(int(w) for w in np.unique(wave[np.isfinite(wave)]))
         self.wave = np.searchsorted(np.asarray(self.waves, dtype=np.float64), wave)
         self.wave[~np.isfinite(wave)] = -1
-        self.measure, self.measures = pd.factorize(t["measure"])
+        # measures numbered in order of appearance (pd.factorize), missing ones -1
+        self.measure = measure[0]
+        self.measures = pd.Index(measure[1], dtype=object)
         self.codes, _ = hier.ancestor_rows(self.waves[0] if self.waves else 0)
-        self.area = pd.Index(self.codes).get_indexer(t["area_code"].astype(object))
+        # the hierarchy's row of each distinct area code, then of each row
+        row_of = pd.Index(self.codes).get_indexer(pd.Index(area[1], dtype=object))
+        self.area = np.append(row_of, -1)[area[0]]
         depth = {lv: i for i, lv in enumerate(hier.levels)}
         level_of = np.array([depth[hier.level[c]] for c in self.codes] + [-1], dtype=np.int64)
         self.level = level_of[self.area]
