@@ -251,8 +251,12 @@ def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary
     level = keys.level[rows]
     anc = keys.ancestors(w)[area]  # cells × levels
     n_areas = len(keys.codes)
-    # where each (measure, area) cell sits
-    cell_of = pd.Series(np.arange(len(rows)), index=measure.astype(np.int64) * n_areas + area)
+    # where each (measure, area) cell sits (-1: no cell): one slot per measure × area
+    cell_of = np.full((len(keys.measures) + 1) * n_areas, -1, dtype=np.int64)
+    slot = (measure.astype(np.int64) + 1) * n_areas + area  # a missing measure (-1): first
+    cell_of[slot] = np.arange(len(rows))
+    if (cell_of[slot] != np.arange(len(rows))).any():
+        raise ValueError("the results table has a measure × area × wave more than once")
     levels = len(keys.hier.levels)
     for lv in range(levels - 1):
         parents = np.flatnonzero(level == lv)
@@ -264,10 +268,10 @@ def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary
             if len(kids) == 0:
                 continue
             # the parent cell of each kid: same measure, the ancestor at lv
-            key = measure[kids].astype(np.int64) * n_areas + anc[kids, lv]
-            parent_cell = cell_of.reindex(key).to_numpy()
-            ok = ~np.isnan(parent_cell)
-            kids, parent_cell = kids[ok], parent_cell[ok].astype(np.int64)
+            parent_cell = cell_of[(measure[kids].astype(np.int64) + 1) * n_areas
+                                  + anc[kids, lv]]
+            ok = parent_cell >= 0
+            kids, parent_cell = kids[ok], parent_cell[ok]
             ok = open_parent[parent_cell]
             kids, parent_cell = kids[ok], parent_cell[ok]
             if len(kids) == 0:
@@ -434,6 +438,14 @@ def _audit(cells: _Cells, hidden: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` the other way round (each key's number among
+    the distinct keys in order, and those), by hashing (``pd.factorize``) instead of sorting
+    all keys."""
+    codes, distinct = pd.factorize(keys, sort=True)
+    return np.asarray(codes, dtype=np.int64), np.asarray(distinct, dtype=np.int64)
+
+
 # --- measures that are linear in one another -------------------------------------------------
 
 def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
@@ -458,8 +470,7 @@ def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
         of = np.flatnonzero(np.isin(keys.measure, codes))
         if len(of) == 0:
             continue
-        _, group = np.unique(where[of], return_inverse=True)
-        group = np.asarray(group).ravel()
+        group, _ = _numbered(where[of])
         size = np.bincount(group)
         count = np.bincount(group, weights=hidden[of])
         for g in np.flatnonzero((count == 1) & (size >= 2)).tolist():
@@ -494,8 +505,7 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
     n_areas = len(keys.codes) + 1  # the last: unknown areas
     area = np.where(keys.area >= 0, keys.area, n_areas - 1)
     cell = keys.measure.astype(np.int64) * n_areas + area  # (measure, area)
-    cells, cell_id = np.unique(cell, return_inverse=True)
-    cell_id = np.asarray(cell_id).ravel()
+    cell_id, cells = _numbered(cell)
     ok = keys.wave >= 0
 
     def status(h: np.ndarray) -> np.ndarray:
@@ -540,10 +550,8 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
             parent = anc[keys.area[mine], keys.parent_depth[mine]]
             # siblings: same measure, same level, same parent
             levels = len(keys.hier.levels) + 1
-            _, group = np.unique((keys.measure[mine].astype(np.int64) * levels
-                                  + keys.level[mine]) * (n_areas + 1) + parent + 1,
-                                 return_inverse=True)
-            group = np.asarray(group).ravel()
+            group, _ = _numbered((keys.measure[mine].astype(np.int64) * levels
+                                  + keys.level[mine]) * (n_areas + 1) + parent + 1)
             total = np.bincount(group)
             parent_key = keys.measure[mine].astype(np.int64) * n_areas + np.where(
                 parent >= 0, parent, n_areas - 1)
