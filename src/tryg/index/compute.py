@@ -119,15 +119,15 @@ def run(
     parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
     table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
                       ignore_index=True)
-    if not sa_rows.empty:  # model-based rows take the place of the direct ones
-        table = _frames.replace_rows(table, sa_rows, _KEY, ("n_eff", "df"))
     # the key columns numbered once: the steps below add columns, never rows
     keys = {c: _frames.factorize(table[c]) for c in _KEY}
+    if not sa_rows.empty:  # model-based rows take the place of the direct ones
+        table, keys = _frames.replace_rows(table, sa_rows, _KEY, ("n_eff", "df"), keys)
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
     table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
-    table = _add_design_comparisons(spec, table, est, hier, breaks, used)
+    table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
     table = comparisons.model_based(spec, table, breaks, keys)
     say("publication rules", 0.95)
     table, coded = _finish(spec, table, hier, breaks, keys)
@@ -173,6 +173,7 @@ def _add_design_comparisons(
     hier: Hierarchy,
     breaks: set[int],
     used: dict[str, indices.Affine],
+    keys: Codes,
 ) -> pd.DataFrame:
     if est is None:
         return table
@@ -180,7 +181,6 @@ def _add_design_comparisons(
         s.id for s in spec.subindices if s.source == "items"
     ]
     key = ["area_code", "wave", "measure"]
-    index: pd.MultiIndex | None = None
     parts = []
     if spec.comparisons.pooled_waves > 0:
         parts.append(comparisons.pooled(spec, est, variables, breaks))
@@ -200,8 +200,7 @@ def _add_design_comparisons(
         for c in ("change_pooled", "diff_parent_rest"):
             if c in part:
                 part[c] = part[c].to_numpy(np.float64) * scale
-        index = _frames.key_index(table, key) if index is None else index
-        table = _frames.left_join(table, part, key, index)  # rows unchanged: index stays
+        table = _frames.left_join(table, part, key, keys)  # rows unchanged: keys stay
     return table
 
 
