@@ -41,6 +41,7 @@ uncertainty enters the band; the regression's own is ignored (it is small with m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -151,10 +152,9 @@ def small_area_rows(
             rest_se = np.full(len(chosen), np.nan)
             if hier is not None and populations is not None:
                 if parents is None:
-                    parents = _Parents(survey, hier, populations, finest)
-                bench = _benchmarked(
-                    spec, parents, measure, as_int(wave), area_names, est, n_d,
-                    np.asarray(area_names[at][chosen], dtype=object), eblup, mse)
+                    parents = _Parents(survey, hier, populations, finest, area_names)
+                bench = _benchmarked(spec, parents, measure, as_int(wave), est, n_d,
+                                     at[chosen], eblup, mse)
                 eblup, mse, rest_diff, rest_se, skipped = bench
                 if skipped:
                     warnings.append(Problem("", None, None, (
@@ -184,22 +184,31 @@ def small_area_rows(
 class _Parents:
     """What benchmarking needs of the hierarchy, the population totals and the parents' own
     estimates, looked up once per wave (and the parents' rows once per run), not once per
-    measure × wave."""
+    measure × wave: per wave the children (:func:`_children`), their populations and their
+    positions among the run's area codes and the parents' codes."""
 
     def __init__(self, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame,
-                 finest: str) -> None:
+                 finest: str, area_names: np.ndarray) -> None:
         self.hier, self.finest = hier, finest
         self.level = hier.parent_level(finest)
         self._populations = populations
-        self._kids: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+        self._areas = pd.Index([str(c) for c in area_names.tolist()], dtype=object)
+        self._kids: dict[int, _Kids] = {}
         self._by_table: dict[int, pd.DataFrame] = {}
         rows = survey.loc[survey["level"] == self.level,
                           ["wave", "variable", "area_code", "estimate", "se", "n"]]
-        self._rows = {(as_int(w), str(v)): g for (w, v), g in
-                      rows.groupby(["wave", "variable"], sort=False)}
+        # the parents' rows as arrays; a parent's code numbered once
+        code, codes = pd.factorize(rows["area_code"].astype(str))
+        self._parent_codes = pd.Index(codes, dtype=object)
+        self._code = np.asarray(code, dtype=np.int64)
+        self._wave = rows["wave"].to_numpy(np.int64)
+        self._variable = rows["variable"].to_numpy(object)
+        self._values = np.column_stack([
+            rows["estimate"].to_numpy(np.float64), rows["se"].to_numpy(np.float64),
+            pd.to_numeric(rows["n"], errors="coerce").to_numpy(np.float64)])
 
-    def children(self, wave: int) -> tuple[pd.DataFrame, np.ndarray]:
-        """:func:`_children` of the wave and their populations (NaN: none)."""
+    def children(self, wave: int) -> _Kids:
+        """The wave's children, their populations and positions (:class:`_Kids`)."""
         if wave not in self._kids:
             assert self.level is not None
             # waves that share their links share the ancestor table, and so their children
@@ -210,25 +219,46 @@ class _Parents:
             pop = self._populations.loc[self._populations["year"] == wave].set_index(
                 "area_code")["population"]
             n_k = pd.to_numeric(pop, errors="coerce").reindex(kids["child"]).to_numpy(np.float64)
-            self._kids[wave] = (kids, n_k)
+            child = pd.Index(kids["child"].astype(str), dtype=object)
+            area = np.asarray(self._areas.get_indexer(child), dtype=np.int64)
+            parent = np.asarray(self._parent_codes.get_indexer(
+                pd.Index(kids["parent"].astype(str), dtype=object)), dtype=np.int64)
+            self._kids[wave] = _Kids(kids, n_k, area, parent)
         return self._kids[wave]
 
-    def estimates(self, wave: int, measure: str) -> pd.DataFrame:
-        """The parents' own estimates of ``measure`` in ``wave``, by area code."""
-        prow = self._rows.get((wave, measure))
-        if prow is None:
-            prow = pd.DataFrame(columns=["area_code", "estimate", "se", "n"])
-        return prow.drop_duplicates("area_code", keep="last").set_index("area_code")
+    def estimates(self, wave: int, measure: str) -> np.ndarray:
+        """The parents' own estimate, se and n of ``measure`` in ``wave``: a row per parent
+        code (the last if repeated), then a row of NaN (for a parent without any)."""
+        out = np.full((len(self._parent_codes) + 1, 3), np.nan)
+        rows = np.flatnonzero((self._wave == wave) & (self._variable == measure))
+        # the last row of a parent wins: written in reverse, its first occurrence kept
+        codes, first = np.unique(self._code[rows][::-1], return_index=True)
+        out[codes] = self._values[rows[::-1][first]]
+        return out
+
+
+@dataclass(frozen=True)
+class _Kids:
+    """The children of one wave (``_children``'s frame), their populations (NaN: none),
+    their positions among the run's area codes and their parents' among the parents' codes
+    (-1: none)."""
+
+    frame: pd.DataFrame
+    population: np.ndarray
+    area: np.ndarray
+    parent: np.ndarray
 
 
 def _benchmarked(
-    spec: Spec, parents: _Parents, measure: str, wave: int, area_names: np.ndarray,
-    direct: np.ndarray, n_direct: np.ndarray, model_codes: np.ndarray, eblup: np.ndarray,
+    spec: Spec, parents: _Parents, measure: str, wave: int,
+    direct: np.ndarray, n_direct: np.ndarray, model_at: np.ndarray, eblup: np.ndarray,
     mse: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """The model-based estimates of one measure × wave benchmarked parent by parent (module
     docstring): estimates, MSEs, the difference from the rest of the parent in published
     figures and its standard error (NaN where not benchmarked), and the parents skipped.
+    ``direct`` and ``n_direct`` are given per area code of the run, ``model_at`` are the
+    positions of the model-based areas among those codes.
 
     Who belongs to which parent, which parents can be benchmarked, and the benchmarks
     themselves (:func:`tryg.stats.small_area.benchmark_groups`) are worked out for all
@@ -239,12 +269,13 @@ def _benchmarked(
     if parents.level is None or len(eblup) == 0:
         return out_e, out_m, rest_diff, rest_se, []
     min_n = spec.publication.min_n
-    kids, n_k = parents.children(wave)
+    kin = parents.children(wave)
+    kids, n_k, j = kin.frame, kin.population, kin.area
     if kids.empty:
         return out_e, out_m, rest_diff, rest_se, []
-    child = kids["child"]
-    i = _positions_of(model_codes, child)
-    j = _positions_of(area_names, child)
+    model_of = np.full(len(direct) + 1, -1, dtype=np.int64)  # the last: not an area code
+    model_of[model_at] = np.arange(len(model_at))
+    i = model_of[j]
     safe_j = np.maximum(j, 0)
     with np.errstate(invalid="ignore"):
         shown = (j >= 0) & np.isfinite(direct[safe_j]) & (n_direct[safe_j] >= min_n)
@@ -252,11 +283,8 @@ def _benchmarked(
     unpublished = (i < 0) & ~shown
     empty = unpublished & np.isfinite(n_k) & (n_k == 0)  # no residents: not in the mean
     bad = ~empty & (unpublished | ~has_pop)
-    prow = parents.estimates(wave, measure)
     parent = kids["parent"]
-    p_est = prow["estimate"].reindex(parent).to_numpy(np.float64)
-    p_se = prow["se"].reindex(parent).to_numpy(np.float64)
-    p_n = pd.to_numeric(prow["n"], errors="coerce").reindex(parent).to_numpy(np.float64)
+    p_est, p_se, p_n = parents.estimates(wave, measure)[kin.parent].T
     with np.errstate(invalid="ignore"):
         parent_ok = (p_n >= min_n) & np.isfinite(p_est)
     group = kids["group"].to_numpy(np.int64)  # sorted: the parents' rows are contiguous
@@ -305,17 +333,6 @@ def _children(hier: Hierarchy, finest: str, plv: str, wave: int) -> pd.DataFrame
     kids = kids.sort_values(["parent", "child"], kind="stable", ignore_index=True)
     kids["group"] = pd.factorize(kids["parent"])[0]
     return kids
-
-
-def _positions_of(codes: np.ndarray, wanted: pd.Series) -> np.ndarray:
-    """The position of every wanted code among ``codes`` (the last if repeated; -1: absent)."""
-    names = [str(c) for c in np.asarray(codes, dtype=object).tolist()]
-    index = pd.Index(names, dtype=object)
-    if index.is_unique:
-        return np.asarray(index.get_indexer(pd.Index(wanted.astype(str), dtype=object)),
-                          dtype=np.int64)
-    at = {c: k for k, c in enumerate(names)}
-    return np.array([at.get(str(c), -1) for c in wanted.tolist()], dtype=np.int64)
 
 
 def _stacked(blocks: list[dict[str, Any]]) -> pd.DataFrame:
