@@ -183,18 +183,25 @@ def small_area_rows(
 
 class _Parents:
     """What benchmarking needs of the hierarchy, the population totals and the parents' own
-    estimates, looked up once per wave (and the parents' rows once per run), not once per
-    measure × wave: per wave the children (:func:`_children`), their populations and their
-    positions among the run's area codes and the parents' codes."""
+    estimates, as arrays built once per run (the children and their positions once per
+    ancestor table), not looked up with pandas once per measure × wave. ``area_names``: the
+    run's area codes, which the direct estimates are given by."""
 
     def __init__(self, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame,
                  finest: str, area_names: np.ndarray) -> None:
         self.hier, self.finest = hier, finest
         self.level = hier.parent_level(finest)
-        self._populations = populations
         self._areas = pd.Index([str(c) for c in area_names.tolist()], dtype=object)
-        self._kids: dict[int, _Kids] = {}
-        self._by_table: dict[int, pd.DataFrame] = {}
+        self._by_table: dict[int, _Kids] = {}
+        # the population totals as a table: area code × year (NaN: none; a last row of NaN
+        # for the areas without any)
+        pop_area, pop_codes = pd.factorize(populations["area_code"].astype(str))
+        self._pop_codes = pd.Index(pop_codes, dtype=object)
+        year = populations["year"].to_numpy(np.int64)
+        self._years = {y: k for k, y in enumerate(sorted(set(year.tolist())))}
+        self._population = np.full((len(pop_codes) + 1, len(self._years) + 1), np.nan)
+        self._population[pop_area, [self._years[y] for y in year.tolist()]] = pd.to_numeric(
+            populations["population"], errors="coerce").to_numpy(np.float64)
         rows = survey.loc[survey["level"] == self.level,
                           ["wave", "variable", "area_code", "estimate", "se", "n"]]
         # the parents' rows as arrays; a parent's code numbered once
@@ -207,24 +214,22 @@ class _Parents:
             rows["estimate"].to_numpy(np.float64), rows["se"].to_numpy(np.float64),
             pd.to_numeric(rows["n"], errors="coerce").to_numpy(np.float64)])
 
-    def children(self, wave: int) -> _Kids:
-        """The wave's children, their populations and positions (:class:`_Kids`)."""
-        if wave not in self._kids:
-            assert self.level is not None
-            # waves that share their links share the ancestor table, and so their children
-            table = id(self.hier.ancestor_rows(wave)[1])
-            if table not in self._by_table:
-                self._by_table[table] = _children(self.hier, self.finest, self.level, wave)
-            kids = self._by_table[table]
-            pop = self._populations.loc[self._populations["year"] == wave].set_index(
-                "area_code")["population"]
-            n_k = pd.to_numeric(pop, errors="coerce").reindex(kids["child"]).to_numpy(np.float64)
+    def children(self, wave: int) -> tuple[_Kids, np.ndarray]:
+        """The wave's children (:class:`_Kids`) and their populations (NaN: none)."""
+        assert self.level is not None
+        # waves that share their links share the ancestor table, and so their children
+        table = id(self.hier.ancestor_rows(wave)[1])
+        if table not in self._by_table:
+            kids = _children(self.hier, self.finest, self.level, wave)
             child = pd.Index(kids["child"].astype(str), dtype=object)
-            area = np.asarray(self._areas.get_indexer(child), dtype=np.int64)
-            parent = np.asarray(self._parent_codes.get_indexer(
-                pd.Index(kids["parent"].astype(str), dtype=object)), dtype=np.int64)
-            self._kids[wave] = _Kids(kids, n_k, area, parent)
-        return self._kids[wave]
+            parent = pd.Index(kids["parent"].astype(str), dtype=object)
+            self._by_table[table] = _Kids(
+                kids, np.asarray(self._pop_codes.get_indexer(child), dtype=np.int64),
+                np.asarray(self._areas.get_indexer(child), dtype=np.int64),
+                np.asarray(self._parent_codes.get_indexer(parent), dtype=np.int64))
+        kin = self._by_table[table]
+        year = self._years.get(wave, len(self._years))  # none that year: the NaN column
+        return kin, self._population[kin.pop_row, year]
 
     def estimates(self, wave: int, measure: str) -> np.ndarray:
         """The parents' own estimate, se and n of ``measure`` in ``wave``: a row per parent
@@ -239,12 +244,12 @@ class _Parents:
 
 @dataclass(frozen=True)
 class _Kids:
-    """The children of one wave (``_children``'s frame), their populations (NaN: none),
-    their positions among the run's area codes and their parents' among the parents' codes
-    (-1: none)."""
+    """The children of the waves that share an ancestor table (``_children``'s frame), their
+    positions among the population table's area codes, the run's area codes and their
+    parents' among the parents' codes (-1: none)."""
 
     frame: pd.DataFrame
-    population: np.ndarray
+    pop_row: np.ndarray
     area: np.ndarray
     parent: np.ndarray
 
@@ -269,8 +274,8 @@ def _benchmarked(
     if parents.level is None or len(eblup) == 0:
         return out_e, out_m, rest_diff, rest_se, []
     min_n = spec.publication.min_n
-    kin = parents.children(wave)
-    kids, n_k, j = kin.frame, kin.population, kin.area
+    kin, n_k = parents.children(wave)
+    kids, j = kin.frame, kin.area
     if kids.empty:
         return out_e, out_m, rest_diff, rest_se, []
     model_of = np.full(len(direct) + 1, -1, dtype=np.int64)  # the last: not an area code
