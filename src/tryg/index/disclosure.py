@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from tryg.index import publication
 from tryg.index._frames import Coded, coded_isin, factorize
@@ -316,18 +317,28 @@ def _solve(cells: _Cells) -> np.ndarray:
     hidden, and one without any is met as long as none of its cells is chosen; so the
     programme starts with the relations that hold exactly one primary cell, and a relation is
     added when the solution of the round before breaks it (or the audit finds a cell it
-    pins). Only the cells of the added relations are variables; the rest stay as they are."""
+    pins). Only the cells of the added relations are variables; the rest stay as they are.
+    From the second round on only the parts of the programme that the added relations and
+    cuts reach (its connected components: relations and cuts that share cells) are solved
+    again, the others keep their solution: they are independent of what was added."""
     hidden = cells.primary.copy()
     active = np.zeros(cells.count, dtype=bool)
     cuts: list[np.ndarray] = []
-    for _ in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS):
         broken = _broken(cells, hidden)
         pinned = _audit(cells, hidden)
         if not broken and not pinned:
             return hidden
         active[broken] = True
         cuts += pinned
-        hidden = _milp_over(cells, np.flatnonzero(active), cuts)
+        relations = np.flatnonzero(active)
+        if round_ == 0:
+            hidden = _milp_over(cells, relations, cuts, cells.primary)
+            continue
+        added = np.concatenate([*(cells.cells_of(r) for r in broken), *pinned])
+        reached = _reached(cells, relations, cuts, added)
+        relations = relations[reached[cells.flat[cells.start[relations]]]]
+        hidden = _milp_over(cells, relations, [c for c in cuts if reached[c[0]]], hidden)
     # the safe fallback (not reached on any data seen): hide the remaining relations whole
     for r in _broken(cells, hidden):
         hidden[cells.cells_of(r)] = True
@@ -343,17 +354,33 @@ def _broken(cells: _Cells, hidden: np.ndarray) -> list[int]:
     return np.flatnonzero(cells.hidden_per_relation(hidden) == 1).tolist()
 
 
-def _milp_over(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray]) -> np.ndarray:
+def _reached(cells: _Cells, relations: np.ndarray, cuts: list[np.ndarray],
+             seeds: np.ndarray) -> np.ndarray:
+    """The cells connected to one of ``seeds`` through the relations and cuts given (two
+    cells are connected when one relation or cut holds both)."""
+    groups = [cells.flat[cells.start[r]:cells.start[r + 1]] for r in relations.tolist()]
+    groups += cuts
+    # each group's cells linked in a chain: one edge from each cell to the next
+    tails = np.concatenate([g[:-1] for g in groups] + [np.zeros(0, dtype=np.int64)])
+    heads = np.concatenate([g[1:] for g in groups] + [np.zeros(0, dtype=np.int64)])
+    size = len(cells.rows)
+    graph = sp.coo_matrix((np.ones(len(tails)), (tails, heads)), shape=(size, size))
+    _, label = connected_components(graph, directed=False)
+    return np.isin(label, label[seeds])
+
+
+def _milp_over(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray],
+               base: np.ndarray) -> np.ndarray:
     """Solve: minimise Σ cost · s over s ∈ {0, 1} for the cells of the active relations and
-    the cuts (the others keep their primary status), s = 1 for a primary cell, every active
-    relation with a hidden cell has a second one, every cut has a hidden cell.
+    the cuts (the others keep their status in ``base``), s = 1 for a primary cell, every
+    active relation with a hidden cell has a second one, every cut has a hidden cell.
 
     "No relation with exactly one hidden cell" as linear constraints with one auxiliary
     variable y per relation (it is 1 when the relation holds a hidden cell): s_j ≤ y for
     each of its cells, and Σ s ≥ 2 y; the size of the programme grows with the relations'
     cells, not their squares. Cost 1 + n: hide few cells, and small ones before large ones
     (τ-ARGUS's default information loss is the cell's value)."""
-    hidden = cells.primary.copy()
+    hidden = base.copy()
     entries = np.flatnonzero(np.isin(cells.owner, active))
     used = np.unique(np.concatenate([cells.flat[entries], *cuts])) if (
         len(entries) or cuts) else np.zeros(0, dtype=np.int64)
