@@ -61,8 +61,11 @@ def test_replace_rows_carries_columns_of_the_rows_replaced() -> None:
     table = _table()
     new = pd.DataFrame({"area_code": ["a", "q"], "wave": [2020, 2020], "measure": ["m", "m"],
                         "estimate": [0.9, 0.8]})
-    out = _frames.replace_rows(table, new, KEY, ["n_eff"])
+    out, codes = _frames.replace_rows(table, new, KEY, ["n_eff"])
     assert out["area_code"].tolist() == ["b", "c", "a", "b", "a", "q"]
+    for c in KEY:  # the result's key columns as numbers: the values they stand for
+        k, values = codes[c]
+        assert [values[i] if i >= 0 else None for i in k.tolist()] == out[c].tolist()
     assert out["estimate"].tolist() == [0.1, 0.3, 0.4, 0.5, 0.9, 0.8]
     np.testing.assert_array_equal(out["n_eff"].to_numpy(), [10.0, 30.0, 40.0, 50.0, 20.0, np.nan])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from tryg.stats.small_area import benchmark
+from tryg.stats.small_area import benchmark, benchmark_groups
 
 
 def _case(seed: int, m: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -96,3 +96,32 @@ def test_a_target_out_of_reach_is_an_error() -> None:
         benchmark([0.9, 0.95], [0.01, 0.01], [1.0, 1.0], 0.9, adjust=[False, False])
     with pytest.raises(ValueError, match="one entry per area"):
         benchmark([0.9, 0.95], [0.01], [1.0, 1.0], 0.9)
+
+
+def test_many_parents_at_once_are_each_benchmarked_as_on_their_own() -> None:
+    """benchmark_groups gives every parent what benchmark gives it alone (to rounding), in
+    any order of the areas; a parent whose target is out of reach keeps its estimates and
+    says why, the others are benchmarked all the same."""
+    cases = [_case(seed, m=5 + seed) for seed in range(6)]
+    targets = [float(np.dot(w, e) / w.sum()) + (0.02 if k % 2 else -0.03)
+               for k, (e, _, w, _) in enumerate(cases)]
+    targets[4] = 0.01  # out of reach: the direct estimates alone exceed it
+    cases[4][3][:] = [True, False, False, False, False, False, False, False, False]
+    group = np.concatenate([np.full(len(c[0]), k) for k, c in enumerate(cases)])
+    shuffle = np.random.default_rng(7).permutation(len(group))
+    e, mse, w, adjust = (np.concatenate([c[i] for c in cases])[shuffle] for i in range(4))
+    out = benchmark_groups(e, mse, w, group[shuffle], targets, adjust=adjust, lower=0.0,
+                           upper=1.0)
+    for k, (ek, mk, wk, ak) in enumerate(cases):
+        mine = np.flatnonzero(group[shuffle] == k)
+        order = np.argsort(shuffle[mine])  # back to the case's own order
+        if k == 4:
+            assert "cannot be met" in out.problem[k] and np.isnan(out.shift[k])
+            np.testing.assert_array_equal(out.estimate[mine][order], ek)
+            np.testing.assert_array_equal(out.mse[mine][order], mk)
+            continue
+        alone = benchmark(ek, mk, wk, targets[k], adjust=ak, lower=0.0, upper=1.0)
+        assert out.problem[k] == ""
+        np.testing.assert_allclose(out.estimate[mine][order], alone.estimate, rtol=1e-13)
+        np.testing.assert_allclose(out.mse[mine][order], alone.mse, rtol=1e-12)
+        assert out.shift[k] == pytest.approx(alone.shift, rel=1e-10)

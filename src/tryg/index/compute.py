@@ -122,20 +122,20 @@ def run(
     parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
     table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
                       ignore_index=True)
-    if not sa_rows.empty:  # model-based rows take the place of the direct ones
-        table = _frames.replace_rows(table, sa_rows, _KEY, ("n_eff", "df"))
     # the key columns numbered once: the steps below add columns, never rows
-    keys = {c: _factorize(table[c]) for c in _KEY}
+    keys = {c: _frames.factorize(table[c]) for c in _KEY}
+    if not sa_rows.empty:  # model-based rows take the place of the direct ones
+        table, keys = _frames.replace_rows(table, sa_rows, _KEY, ("n_eff", "df"), keys)
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
     table = comparisons.previous_wave(table, spec.comparisons.alpha, breaks, keys)
-    table = _add_design_comparisons(spec, table, est, hier, breaks, used)
+    table = _add_design_comparisons(spec, table, est, hier, breaks, used, keys)
     table = comparisons.model_based(spec, table, breaks, keys)
     say("publication rules", 0.95)
-    table = _finish(spec, table, hier, breaks, keys)
+    table, coded = _finish(spec, table, hier, breaks, keys)
     say("disclosure control", 0.97)
-    table = disclosure.protect(table, spec, hier)
+    table = disclosure.protect(table, spec, hier, codes=coded)
     found = None
     if est is not None:
         found, w = _drivers(spec, est, hier, say)
@@ -188,7 +188,7 @@ def _measure_rows(spec: Spec, sv: pd.DataFrame) -> pd.DataFrame:
 #: The key of the work table's rows.
 _KEY = ("area_code", "wave", "measure")
 
-Codes = dict[str, tuple[np.ndarray, np.ndarray]]
+Codes = dict[str, _frames.Coded]
 
 
 def _add_design_comparisons(
@@ -198,6 +198,7 @@ def _add_design_comparisons(
     hier: Hierarchy,
     breaks: set[int],
     used: dict[str, indices.Affine],
+    keys: Codes,
 ) -> pd.DataFrame:
     if est is None:
         return table
@@ -205,7 +206,6 @@ def _add_design_comparisons(
         s.id for s in spec.subindices if s.source == "items"
     ]
     key = ["area_code", "wave", "measure"]
-    index: pd.MultiIndex | None = None
     parts = []
     if spec.comparisons.pooled_waves > 0:
         parts.append(comparisons.pooled(spec, est, variables, breaks))
@@ -225,25 +225,26 @@ def _add_design_comparisons(
         for c in ("change_pooled", "diff_parent_rest"):
             if c in part:
                 part[c] = part[c].to_numpy(np.float64) * scale
-        index = _frames.key_index(table, key) if index is None else index
-        table = _frames.left_join(table, part, key, index)  # rows unchanged: index stays
+        table = _frames.left_join(table, part, key, keys)  # rows unchanged: keys stay
     return table
 
 
 def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
-            codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
+            codes: Codes | None = None) -> tuple[pd.DataFrame, Codes]:
     """Names, levels, ``n``, publication flags, bands and the spec's id; sorted and conformed.
+    With the table's text columns ``area_code``, ``measure``, ``method`` and ``flags`` as
+    codes (in its row order) for the disclosure step.
 
     Works on integer codes of the (few distinct) text values, sorting once
     (:func:`tryg.index._frames.sort_order`) and building the frame once: mapping and assigning
     text column by column cost most of the run's bookkeeping.
     """
     codes = codes or {}
-    area, area_u = codes.get("area_code") or _factorize(table["area_code"])
+    area, area_u = codes.get("area_code") or _frames.factorize(table["area_code"])
     level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
                                for a in area_u], dtype=np.float64)
-    method, method_u = _factorize(table["method"])
-    measure, measure_u = codes.get("measure") or _factorize(table["measure"])
+    method, method_u = _frames.factorize(table["method"])
+    measure, measure_u = codes.get("measure") or _frames.factorize(table["measure"])
     wave = table["wave"]
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
     mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
@@ -257,7 +258,7 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
             "spec_hash"}  # built from the codes below
     # the row's own flags as codes (sorted with the rest: cheaper than taking the text)
-    own_flags = _factorize(table["flags"]) if "flags" in table else None
+    own_flags = _frames.factorize(table["flags"]) if "flags" in table else None
     used = [c for c in table.columns
             if c in ("n", "count", "estimate", "wave")
             or (c in RESULT_COLUMNS and c not in text and c != "flags")]
@@ -266,16 +267,20 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     wave = table["wave"]
     n = pd.to_numeric(table["n"], errors="coerce") if "n" in table else pd.Series(
         np.nan, index=table.index)
+    register = _frames.coded_isin((method, method_u), publication.REGISTER_METHODS)
     if "count" in table:
-        n = n.where(~_isin(method, method_u, publication.REGISTER_METHODS), table["count"])
+        n = n.where(~register, table["count"])
     n_arr = n.to_numpy(np.float64)
     suppressed, uncertain, small = publication.survey_rules(
-        spec.publication, _isin(method, method_u, publication.SURVEY_METHODS),
-        _isin(method, method_u, publication.REGISTER_METHODS), n_arr)
-    broken = wave.isin(breaks).to_numpy() & _isin(method, method_u, publication.BREAK_METHODS)
+        spec.publication, _frames.coded_isin((method, method_u), publication.SURVEY_METHODS),
+        register, n_arr)
+    broken = wave.isin(breaks).to_numpy() & _frames.coded_isin((method, method_u),
+                                                               publication.BREAK_METHODS)
     if own_flags is None:
         own_flags = (np.full(len(table), -1, dtype=np.int64), np.zeros(0, dtype=object))
-    flags = publication.row_flags((own_flags[0][order], own_flags[1]), uncertain, small, broken)
+    flag_codes, flag_texts = publication.row_flags((own_flags[0][order], own_flags[1]),
+                                                   uncertain, small, broken)
+    flags = flag_texts[flag_codes]
     measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
     computed: dict[str, np.ndarray] = {
@@ -300,8 +305,10 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
             cols[c] = table[c]
         else:
             cols[c] = pd.Series(np.nan, index=index)
-    return conform(pd.DataFrame(cols, index=index, copy=False), ready=[c for c in computed
-                                                                if RESULT_DTYPES[c] == "object"])
+    coded: Codes = {"area_code": (area, area_u), "measure": (measure, measure_u),
+                    "method": (method, method_u), "flags": (flag_codes, flag_texts)}
+    return conform(pd.DataFrame(cols, index=index, copy=False), ready=[
+        c for c in computed if RESULT_DTYPES[c] == "object"]), coded
 
 
 def _constant(value: str, n: int) -> np.ndarray:
@@ -309,21 +316,10 @@ def _constant(value: str, n: int) -> np.ndarray:
     return np.repeat(np.array([value], dtype=object), n)
 
 
-def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1: missing) and distinct values of a column (``pd.factorize``)."""
-    codes, uniques = pd.factorize(col)
-    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
-
-
 def _lookup(codes: np.ndarray, values: list[object], dtype: type = object) -> np.ndarray:
     """``values[code]`` per row; missing (code -1) where the code is -1."""
     missing = np.nan if dtype is np.float64 else None
     return np.take(np.asarray([*values, missing], dtype=dtype), codes)
-
-
-def _isin(codes: np.ndarray, uniques: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
-    """Rows whose value is one of ``wanted`` (never a missing one)."""
-    return np.take(np.append(np.isin(uniques, list(wanted)), False), codes)
 
 
 def _measure_ids(spec: Spec) -> list[str]:

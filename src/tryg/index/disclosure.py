@@ -44,14 +44,17 @@ Pure: pandas, numpy and scipy in, a table out.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from tryg.index import publication
+from tryg.index._frames import Coded, coded_isin, factorize
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.results import (
     N_WITHHELD,
@@ -117,29 +120,37 @@ class _Cells:
         return np.bincount(self.owner, weights=hidden[self.flat], minlength=self.count)
 
 
-def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
+def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy, *,
+            codes: Codes | None = None) -> pd.DataFrame:
     """``table`` (a conformed results table) with the disclosure rules applied: ``suppressed``
-    and ``flags`` updated; no number is changed (the public view blanks them)."""
+    and ``flags`` updated; no number is changed (the public view blanks them).
+
+    ``codes``: the text columns ``area_code``, ``measure``, ``method`` and ``flags`` numbered
+    already, each as ``(codes, distinct values)`` with code -1 for a missing value (what
+    ``pd.factorize`` gives), for the rows of ``table`` in its order; the columns not given are
+    numbered here."""
     if table.empty:
         return table
     pub = spec.publication
     t = table.reset_index(drop=True)
-    method = t["method"].to_numpy(dtype=object)
+    coded = _coded(t, codes or {})
+    method = coded["method"]
     n = pd.to_numeric(t["n"], errors="coerce").to_numpy(np.float64)
-    flag_codes, flag_values = pd.factorize(t["flags"].astype(str))
+    flag_codes, flag_values = coded["flags"]
     flag_sets = [frozenset(str(f).split(";")) - {""} for f in flag_values]
     model_based = np.array(["model_based" in f for f in flag_sets], dtype=bool)[flag_codes]
-    register = np.isin(method, REGISTER_METHODS) | t["measure"].isin(
-        register_measure_ids(spec)).to_numpy()
+    register = coded_isin(method, REGISTER_METHODS) | coded_isin(coded["measure"],
+                                                        register_measure_ids(spec))
+    method_is_model = coded_isin(method, ("model",))
     suppressed = t["suppressed"].to_numpy(dtype=bool).copy()
     with np.errstate(invalid="ignore"):
         # a model row that is not a small-area estimate (the felt-versus-recorded gap) is a
         # residual of the direct estimate: below min_n it would give that estimate back
-        suppressed |= (method == "model") & ~model_based & (n < pub.min_n)
+        suppressed |= method_is_model & ~model_based & (n < pub.min_n)
     small = publication.small_count(pub, register, n)
     model_small = publication.model_n_hidden(pub, model_based, n)
     primary_n = suppressed | small | model_small
-    keys = _Keys(t, hier)
+    keys = _Keys(t, hier, coded["area_code"], coded["measure"])
 
     hidden_n = primary_n.copy()
     for w in range(len(keys.waves)):
@@ -163,33 +174,46 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy) -> pd.DataFrame:
     bits = (reg_secondary | extra) * 1 + (secondary & ~register) * 2 + prev * 4 + pooled * 8 \
         + rest * 16
     words = (SECONDARY, N_WITHHELD, PREV_WITHHELD, POOLED_WITHHELD, REST_WITHHELD)
-    out_flags = np.asarray(t["flags"].to_numpy(dtype=object), dtype=object).copy()
     changed = np.flatnonzero(bits)
     combos, at = np.unique(np.column_stack([flag_codes[changed], bits[changed]]), axis=0,
                            return_inverse=True)
     texts = np.array([";".join(sorted(flag_sets[code] | {
         w for i, w in enumerate(words) if b & (1 << i)})) for code, b in combos.tolist()]
         + [""], dtype=object)
-    out_flags[changed] = texts[np.asarray(at).ravel()] if len(changed) else out_flags[changed]
+    out_flags = np.array(t["flags"].to_numpy(dtype=object), dtype=object)  # our own copy
+    out_flags[changed] = texts[np.asarray(at).ravel()]
     t = t.copy(deep=False)
     t["suppressed"] = suppressed
     t["flags"] = pd.Series(out_flags, index=t.index, dtype=object)
     return t
 
 
+Codes = Mapping[str, Coded]
+
+
+def _coded(t: pd.DataFrame, codes: Codes) -> dict[str, Coded]:
+    """The text columns protect() reads as (codes, distinct values): given, else numbered."""
+    return {c: codes.get(c) or factorize(t[c].astype(str) if c == "flags" else t[c])
+            for c in ("area_code", "measure", "method", "flags")}
+
+
 class _Keys:
     """The table's keys as numbers: area (a row of the hierarchy, -1 unknown), measure and
     wave (positions), and each area's ancestors per wave."""
 
-    def __init__(self, t: pd.DataFrame, hier: Hierarchy) -> None:
+    def __init__(self, t: pd.DataFrame, hier: Hierarchy, area: Coded, measure: Coded) -> None:
         self.hier = hier
-        wave = t["wave"].to_numpy(np.float64)
+        wave = t["wave"].to_numpy(np.float64, na_value=np.nan)
         self.waves = sorted(int(w) for w in np.unique(wave[np.isfinite(wave)]))
         self.wave = np.searchsorted(np.asarray(self.waves, dtype=np.float64), wave)
         self.wave[~np.isfinite(wave)] = -1
-        self.measure, self.measures = pd.factorize(t["measure"])
+        # measures numbered in order of appearance (pd.factorize), missing ones -1
+        self.measure = measure[0]
+        self.measures = pd.Index(measure[1], dtype=object)
         self.codes, _ = hier.ancestor_rows(self.waves[0] if self.waves else 0)
-        self.area = pd.Index(self.codes).get_indexer(t["area_code"].astype(object))
+        # the hierarchy's row of each distinct area code, then of each row
+        row_of = pd.Index(self.codes).get_indexer(pd.Index(area[1], dtype=object))
+        self.area = np.append(row_of, -1)[area[0]]
         depth = {lv: i for i, lv in enumerate(hier.levels)}
         level_of = np.array([depth[hier.level[c]] for c in self.codes] + [-1], dtype=np.int64)
         self.level = level_of[self.area]
@@ -228,8 +252,12 @@ def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary
     level = keys.level[rows]
     anc = keys.ancestors(w)[area]  # cells × levels
     n_areas = len(keys.codes)
-    # where each (measure, area) cell sits
-    cell_of = pd.Series(np.arange(len(rows)), index=measure.astype(np.int64) * n_areas + area)
+    # where each (measure, area) cell sits (-1: no cell): one slot per measure × area
+    cell_of = np.full((len(keys.measures) + 1) * n_areas, -1, dtype=np.int64)
+    slot = (measure.astype(np.int64) + 1) * n_areas + area  # a missing measure (-1): first
+    cell_of[slot] = np.arange(len(rows))
+    if (cell_of[slot] != np.arange(len(rows))).any():
+        raise ValueError("the results table has a measure × area × wave more than once")
     levels = len(keys.hier.levels)
     for lv in range(levels - 1):
         parents = np.flatnonzero(level == lv)
@@ -241,10 +269,10 @@ def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary
             if len(kids) == 0:
                 continue
             # the parent cell of each kid: same measure, the ancestor at lv
-            key = measure[kids].astype(np.int64) * n_areas + anc[kids, lv]
-            parent_cell = cell_of.reindex(key).to_numpy()
-            ok = ~np.isnan(parent_cell)
-            kids, parent_cell = kids[ok], parent_cell[ok].astype(np.int64)
+            parent_cell = cell_of[(measure[kids].astype(np.int64) + 1) * n_areas
+                                  + anc[kids, lv]]
+            ok = parent_cell >= 0
+            kids, parent_cell = kids[ok], parent_cell[ok]
             ok = open_parent[parent_cell]
             kids, parent_cell = kids[ok], parent_cell[ok]
             if len(kids) == 0:
@@ -289,18 +317,28 @@ def _solve(cells: _Cells) -> np.ndarray:
     hidden, and one without any is met as long as none of its cells is chosen; so the
     programme starts with the relations that hold exactly one primary cell, and a relation is
     added when the solution of the round before breaks it (or the audit finds a cell it
-    pins). Only the cells of the added relations are variables; the rest stay as they are."""
+    pins). Only the cells of the added relations are variables; the rest stay as they are.
+    From the second round on only the parts of the programme that the added relations and
+    cuts reach (its connected components: relations and cuts that share cells) are solved
+    again, the others keep their solution: they are independent of what was added."""
     hidden = cells.primary.copy()
     active = np.zeros(cells.count, dtype=bool)
     cuts: list[np.ndarray] = []
-    for _ in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS):
         broken = _broken(cells, hidden)
         pinned = _audit(cells, hidden)
         if not broken and not pinned:
             return hidden
         active[broken] = True
         cuts += pinned
-        hidden = _milp_over(cells, np.flatnonzero(active), cuts)
+        relations = np.flatnonzero(active)
+        if round_ == 0:
+            hidden = _milp_over(cells, relations, cuts, cells.primary)
+            continue
+        added = np.concatenate([*(cells.cells_of(r) for r in broken), *pinned])
+        reached = _reached(cells, relations, cuts, added)
+        relations = relations[reached[cells.flat[cells.start[relations]]]]
+        hidden = _milp_over(cells, relations, [c for c in cuts if reached[c[0]]], hidden)
     # the safe fallback (not reached on any data seen): hide the remaining relations whole
     for r in _broken(cells, hidden):
         hidden[cells.cells_of(r)] = True
@@ -316,17 +354,33 @@ def _broken(cells: _Cells, hidden: np.ndarray) -> list[int]:
     return np.flatnonzero(cells.hidden_per_relation(hidden) == 1).tolist()
 
 
-def _milp_over(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray]) -> np.ndarray:
+def _reached(cells: _Cells, relations: np.ndarray, cuts: list[np.ndarray],
+             seeds: np.ndarray) -> np.ndarray:
+    """The cells connected to one of ``seeds`` through the relations and cuts given (two
+    cells are connected when one relation or cut holds both)."""
+    groups = [cells.flat[cells.start[r]:cells.start[r + 1]] for r in relations.tolist()]
+    groups += cuts
+    # each group's cells linked in a chain: one edge from each cell to the next
+    tails = np.concatenate([g[:-1] for g in groups] + [np.zeros(0, dtype=np.int64)])
+    heads = np.concatenate([g[1:] for g in groups] + [np.zeros(0, dtype=np.int64)])
+    size = len(cells.rows)
+    graph = sp.coo_matrix((np.ones(len(tails)), (tails, heads)), shape=(size, size))
+    _, label = connected_components(graph, directed=False)
+    return np.isin(label, label[seeds])
+
+
+def _milp_over(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray],
+               base: np.ndarray) -> np.ndarray:
     """Solve: minimise Σ cost · s over s ∈ {0, 1} for the cells of the active relations and
-    the cuts (the others keep their primary status), s = 1 for a primary cell, every active
-    relation with a hidden cell has a second one, every cut has a hidden cell.
+    the cuts (the others keep their status in ``base``), s = 1 for a primary cell, every
+    active relation with a hidden cell has a second one, every cut has a hidden cell.
 
     "No relation with exactly one hidden cell" as linear constraints with one auxiliary
     variable y per relation (it is 1 when the relation holds a hidden cell): s_j ≤ y for
     each of its cells, and Σ s ≥ 2 y; the size of the programme grows with the relations'
     cells, not their squares. Cost 1 + n: hide few cells, and small ones before large ones
     (τ-ARGUS's default information loss is the cell's value)."""
-    hidden = cells.primary.copy()
+    hidden = base.copy()
     entries = np.flatnonzero(np.isin(cells.owner, active))
     used = np.unique(np.concatenate([cells.flat[entries], *cuts])) if (
         len(entries) or cuts) else np.zeros(0, dtype=np.int64)
@@ -411,6 +465,14 @@ def _audit(cells: _Cells, hidden: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` the other way round (each key's number among
+    the distinct keys in order, and those), by hashing (``pd.factorize``) instead of sorting
+    all keys."""
+    codes, distinct = pd.factorize(keys, sort=True)
+    return np.asarray(codes, dtype=np.int64), np.asarray(distinct, dtype=np.int64)
+
+
 # --- measures that are linear in one another -------------------------------------------------
 
 def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
@@ -435,8 +497,7 @@ def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
         of = np.flatnonzero(np.isin(keys.measure, codes))
         if len(of) == 0:
             continue
-        _, group = np.unique(where[of], return_inverse=True)
-        group = np.asarray(group).ravel()
+        group, _ = _numbered(where[of])
         size = np.bincount(group)
         count = np.bincount(group, weights=hidden[of])
         for g in np.flatnonzero((count == 1) & (size >= 2)).tolist():
@@ -471,8 +532,7 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
     n_areas = len(keys.codes) + 1  # the last: unknown areas
     area = np.where(keys.area >= 0, keys.area, n_areas - 1)
     cell = keys.measure.astype(np.int64) * n_areas + area  # (measure, area)
-    cells, cell_id = np.unique(cell, return_inverse=True)
-    cell_id = np.asarray(cell_id).ravel()
+    cell_id, cells = _numbered(cell)
     ok = keys.wave >= 0
 
     def status(h: np.ndarray) -> np.ndarray:
@@ -517,10 +577,8 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
             parent = anc[keys.area[mine], keys.parent_depth[mine]]
             # siblings: same measure, same level, same parent
             levels = len(keys.hier.levels) + 1
-            _, group = np.unique((keys.measure[mine].astype(np.int64) * levels
-                                  + keys.level[mine]) * (n_areas + 1) + parent + 1,
-                                 return_inverse=True)
-            group = np.asarray(group).ravel()
+            group, _ = _numbered((keys.measure[mine].astype(np.int64) * levels
+                                  + keys.level[mine]) * (n_areas + 1) + parent + 1)
             total = np.bincount(group)
             parent_key = keys.measure[mine].astype(np.int64) * n_areas + np.where(
                 parent >= 0, parent, n_areas - 1)

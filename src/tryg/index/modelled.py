@@ -41,6 +41,7 @@ uncertainty enters the band; the regression's own is ignored (it is small with m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ from tryg.index.inputs import Problem, as_int
 from tryg.index.spec import Spec
 from tryg.stats import text_columns
 from tryg.stats.small_area import (
-    benchmark,
+    benchmark_groups,
     fay_herriot_fit,
     pooled_design_effect,
     smoothed_share_variances,
@@ -151,10 +152,9 @@ def small_area_rows(
             rest_se = np.full(len(chosen), np.nan)
             if hier is not None and populations is not None:
                 if parents is None:
-                    parents = _Parents(survey, hier, populations, finest)
-                bench = _benchmarked(
-                    spec, parents, measure, as_int(wave), area_names, est, n_d,
-                    np.asarray(area_names[at][chosen], dtype=object), eblup, mse)
+                    parents = _Parents(survey, hier, populations, finest, area_names)
+                bench = _benchmarked(spec, parents, measure, as_int(wave), est, n_d,
+                                     at[chosen], eblup, mse)
                 eblup, mse, rest_diff, rest_se, skipped = bench
                 if skipped:
                     warnings.append(Problem("", None, None, (
@@ -183,68 +183,104 @@ def small_area_rows(
 
 class _Parents:
     """What benchmarking needs of the hierarchy, the population totals and the parents' own
-    estimates, looked up once per wave (and the parents' rows once per run), not once per
-    measure × wave."""
+    estimates, as arrays built once per run (the children and their positions once per
+    ancestor table), not looked up with pandas once per measure × wave. ``area_names``: the
+    run's area codes, which the direct estimates are given by."""
 
     def __init__(self, survey: pd.DataFrame, hier: Hierarchy, populations: pd.DataFrame,
-                 finest: str) -> None:
+                 finest: str, area_names: np.ndarray) -> None:
         self.hier, self.finest = hier, finest
         self.level = hier.parent_level(finest)
-        self._populations = populations
-        self._kids: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
-        self._by_table: dict[int, pd.DataFrame] = {}
+        self._areas = pd.Index([str(c) for c in area_names.tolist()], dtype=object)
+        self._by_table: dict[int, _Kids] = {}
+        # the population totals as a table: area code × year (NaN: none; a last row of NaN
+        # for the areas without any)
+        pop_area, pop_codes = pd.factorize(populations["area_code"].astype(str))
+        self._pop_codes = pd.Index(pop_codes, dtype=object)
+        year = populations["year"].to_numpy(np.int64)
+        self._years = {y: k for k, y in enumerate(sorted(set(year.tolist())))}
+        self._population = np.full((len(pop_codes) + 1, len(self._years) + 1), np.nan)
+        self._population[pop_area, [self._years[y] for y in year.tolist()]] = pd.to_numeric(
+            populations["population"], errors="coerce").to_numpy(np.float64)
         rows = survey.loc[survey["level"] == self.level,
                           ["wave", "variable", "area_code", "estimate", "se", "n"]]
-        self._rows = {(as_int(w), str(v)): g for (w, v), g in
-                      rows.groupby(["wave", "variable"], sort=False)}
+        # the parents' rows as arrays; a parent's code numbered once
+        code, codes = pd.factorize(rows["area_code"].astype(str))
+        self._parent_codes = pd.Index(codes, dtype=object)
+        self._code = np.asarray(code, dtype=np.int64)
+        self._wave = rows["wave"].to_numpy(np.int64)
+        self._variable = rows["variable"].to_numpy(object)
+        self._values = np.column_stack([
+            rows["estimate"].to_numpy(np.float64), rows["se"].to_numpy(np.float64),
+            pd.to_numeric(rows["n"], errors="coerce").to_numpy(np.float64)])
 
-    def children(self, wave: int) -> tuple[pd.DataFrame, np.ndarray]:
-        """:func:`_children` of the wave and their populations (NaN: none)."""
-        if wave not in self._kids:
-            assert self.level is not None
-            # waves that share their links share the ancestor table, and so their children
-            table = id(self.hier.ancestor_rows(wave)[1])
-            if table not in self._by_table:
-                self._by_table[table] = _children(self.hier, self.finest, self.level, wave)
-            kids = self._by_table[table]
-            pop = self._populations.loc[self._populations["year"] == wave].set_index(
-                "area_code")["population"]
-            n_k = pd.to_numeric(pop, errors="coerce").reindex(kids["child"]).to_numpy(np.float64)
-            self._kids[wave] = (kids, n_k)
-        return self._kids[wave]
+    def children(self, wave: int) -> tuple[_Kids, np.ndarray]:
+        """The wave's children (:class:`_Kids`) and their populations (NaN: none)."""
+        assert self.level is not None
+        # waves that share their links share the ancestor table, and so their children
+        table = id(self.hier.ancestor_rows(wave)[1])
+        if table not in self._by_table:
+            kids = _children(self.hier, self.finest, self.level, wave)
+            child = pd.Index(kids["child"].astype(str), dtype=object)
+            parent = pd.Index(kids["parent"].astype(str), dtype=object)
+            self._by_table[table] = _Kids(
+                kids, np.asarray(self._pop_codes.get_indexer(child), dtype=np.int64),
+                np.asarray(self._areas.get_indexer(child), dtype=np.int64),
+                np.asarray(self._parent_codes.get_indexer(parent), dtype=np.int64))
+        kin = self._by_table[table]
+        year = self._years.get(wave, len(self._years))  # none that year: the NaN column
+        return kin, self._population[kin.pop_row, year]
 
-    def estimates(self, wave: int, measure: str) -> pd.DataFrame:
-        """The parents' own estimates of ``measure`` in ``wave``, by area code."""
-        prow = self._rows.get((wave, measure))
-        if prow is None:
-            prow = pd.DataFrame(columns=["area_code", "estimate", "se", "n"])
-        return prow.drop_duplicates("area_code", keep="last").set_index("area_code")
+    def estimates(self, wave: int, measure: str) -> np.ndarray:
+        """The parents' own estimate, se and n of ``measure`` in ``wave``: a row per parent
+        code (the last if repeated), then a row of NaN (for a parent without any)."""
+        out = np.full((len(self._parent_codes) + 1, 3), np.nan)
+        rows = np.flatnonzero((self._wave == wave) & (self._variable == measure))
+        # the last row of a parent wins: written in reverse, its first occurrence kept
+        codes, first = np.unique(self._code[rows][::-1], return_index=True)
+        out[codes] = self._values[rows[::-1][first]]
+        return out
+
+
+@dataclass(frozen=True)
+class _Kids:
+    """The children of the waves that share an ancestor table (``_children``'s frame), their
+    positions among the population table's area codes, the run's area codes and their
+    parents' among the parents' codes (-1: none)."""
+
+    frame: pd.DataFrame
+    pop_row: np.ndarray
+    area: np.ndarray
+    parent: np.ndarray
 
 
 def _benchmarked(
-    spec: Spec, parents: _Parents, measure: str, wave: int, area_names: np.ndarray,
-    direct: np.ndarray, n_direct: np.ndarray, model_codes: np.ndarray, eblup: np.ndarray,
+    spec: Spec, parents: _Parents, measure: str, wave: int,
+    direct: np.ndarray, n_direct: np.ndarray, model_at: np.ndarray, eblup: np.ndarray,
     mse: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """The model-based estimates of one measure × wave benchmarked parent by parent (module
     docstring): estimates, MSEs, the difference from the rest of the parent in published
     figures and its standard error (NaN where not benchmarked), and the parents skipped.
+    ``direct`` and ``n_direct`` are given per area code of the run, ``model_at`` are the
+    positions of the model-based areas among those codes.
 
-    Who belongs to which parent, and which parents can be benchmarked, is worked out for all
-    children at once (arrays, sorted by parent and child); only the benchmark itself runs per
-    parent."""
+    Who belongs to which parent, which parents can be benchmarked, and the benchmarks
+    themselves (:func:`tryg.stats.small_area.benchmark_groups`) are worked out for all
+    children at once (arrays, sorted by parent and child), not parent by parent."""
     out_e, out_m = eblup.copy(), mse.copy()
     rest_diff = np.full(len(eblup), np.nan)
     rest_se = np.full(len(eblup), np.nan)
     if parents.level is None or len(eblup) == 0:
         return out_e, out_m, rest_diff, rest_se, []
     min_n = spec.publication.min_n
-    kids, n_k = parents.children(wave)
+    kin, n_k = parents.children(wave)
+    kids, j = kin.frame, kin.area
     if kids.empty:
         return out_e, out_m, rest_diff, rest_se, []
-    child = kids["child"]
-    i = _positions_of(model_codes, child)
-    j = _positions_of(area_names, child)
+    model_of = np.full(len(direct) + 1, -1, dtype=np.int64)  # the last: not an area code
+    model_of[model_at] = np.arange(len(model_at))
+    i = model_of[j]
     safe_j = np.maximum(j, 0)
     with np.errstate(invalid="ignore"):
         shown = (j >= 0) & np.isfinite(direct[safe_j]) & (n_direct[safe_j] >= min_n)
@@ -252,43 +288,39 @@ def _benchmarked(
     unpublished = (i < 0) & ~shown
     empty = unpublished & np.isfinite(n_k) & (n_k == 0)  # no residents: not in the mean
     bad = ~empty & (unpublished | ~has_pop)
-    prow = parents.estimates(wave, measure)
     parent = kids["parent"]
-    p_est = prow["estimate"].reindex(parent).to_numpy(np.float64)
-    p_se = prow["se"].reindex(parent).to_numpy(np.float64)
-    p_n = pd.to_numeric(prow["n"], errors="coerce").reindex(parent).to_numpy(np.float64)
+    p_est, p_se, p_n = parents.estimates(wave, measure)[kin.parent].T
     with np.errstate(invalid="ignore"):
         parent_ok = (p_n >= min_n) & np.isfinite(p_est)
-    group, starts = np.unique(kids["group"].to_numpy(np.int64), return_index=True)
-    bounds = [*starts.tolist(), len(kids)]
+    group = kids["group"].to_numpy(np.int64)  # sorted: the parents' rows are contiguous
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     modelled = np.add.reduceat((i >= 0).astype(np.int64), starts) > 0
     ok = np.logical_and.reduceat(parent_ok & ~bad, starts)
-    skipped: list[str] = []
     est_all = np.where(i >= 0, out_e[np.maximum(i, 0)], direct[safe_j])
     var_all = np.where(i >= 0, out_m[np.maximum(i, 0)], 0.0)
-    for g in range(len(group)):
-        if not modelled[g]:
-            continue
-        lo, hi = bounds[g], bounds[g + 1]
-        if not ok[g]:
-            skipped.append(str(parent[lo]))
-            continue
-        member = np.flatnonzero(~empty[lo:hi]) + lo
-        rows = i[member]
-        free = rows >= 0
-        target, se_p = float(p_est[lo]), float(p_se[lo])
-        try:
-            res = benchmark(est_all[member], var_all[member], n_k[member], target,
-                            adjust=free, lower=0.0, upper=1.0)
-        except ValueError:
-            skipped.append(str(parent[lo]))
-            continue
-        w = n_k[member]
-        share = w / w.sum()
-        put = free & (share < 1.0)
-        out_e[rows[free]], out_m[rows[free]] = res.estimate[free], res.mse[free]
-        rest_diff[rows[put]] = (res.estimate[put] - target) / (1.0 - share[put])
-        rest_se[rows[put]] = np.sqrt(res.mse[put] + se_p**2) / (1.0 - share[put])
+    # every parent that can be benchmarked at once; its children with residents take part
+    tried = modelled & ok
+    member = np.flatnonzero(tried[group] & ~empty)
+    g = np.cumsum(tried) - 1  # the tried parents numbered 0, 1, ...
+    rows, free, w = i[member], i[member] >= 0, n_k[member]
+    res = benchmark_groups(est_all[member], var_all[member], w, g[group[member]],
+                           p_est[starts[tried]], adjust=free, lower=0.0, upper=1.0)
+    met = np.array([not p for p in res.problem], dtype=bool)
+    took = np.zeros(len(starts), dtype=bool)
+    took[tried] = met
+    skipped = [str(parent[lo]) for lo in starts[modelled & ~took].tolist()]
+    member_ok = met[g[group[member]]]
+    rows, free, w = rows[member_ok], free[member_ok], w[member_ok]
+    at = np.flatnonzero(member_ok)
+    estimate, mse_b = res.estimate[at], res.mse[at]
+    parent_of = g[group[member[member_ok]]]
+    share = w / np.bincount(parent_of, weights=w, minlength=len(met))[parent_of]
+    target = p_est[member[member_ok]]
+    se_p = p_se[member[member_ok]]
+    put = free & (share < 1.0)
+    out_e[rows[free]], out_m[rows[free]] = estimate[free], mse_b[free]
+    rest_diff[rows[put]] = (estimate[put] - target[put]) / (1.0 - share[put])
+    rest_se[rows[put]] = np.sqrt(mse_b[put] + se_p[put]**2) / (1.0 - share[put])
     return out_e, out_m, rest_diff, rest_se, skipped
 
 
@@ -306,17 +338,6 @@ def _children(hier: Hierarchy, finest: str, plv: str, wave: int) -> pd.DataFrame
     kids = kids.sort_values(["parent", "child"], kind="stable", ignore_index=True)
     kids["group"] = pd.factorize(kids["parent"])[0]
     return kids
-
-
-def _positions_of(codes: np.ndarray, wanted: pd.Series) -> np.ndarray:
-    """The position of every wanted code among ``codes`` (the last if repeated; -1: absent)."""
-    names = [str(c) for c in np.asarray(codes, dtype=object).tolist()]
-    index = pd.Index(names, dtype=object)
-    if index.is_unique:
-        return np.asarray(index.get_indexer(pd.Index(wanted.astype(str), dtype=object)),
-                          dtype=np.int64)
-    at = {c: k for k, c in enumerate(names)}
-    return np.array([at.get(str(c), -1) for c in wanted.tolist()], dtype=np.int64)
 
 
 def _stacked(blocks: list[dict[str, Any]]) -> pd.DataFrame:

@@ -221,39 +221,50 @@ def check_population(
             problems.append(Problem(src, int(rows[i]), "population",
                                     f"the population {values[i]:g} is not a whole number"))
     is_cell = _cells(t).to_numpy(dtype=bool)
-    frame = pd.DataFrame({"area": t["area_code"].astype(str).to_numpy(),
-                          "year": pd.to_numeric(t["year"]).to_numpy(), "value": values,
-                          "row": rows})
-    parts = frame[is_cell].groupby(["area", "year"])["value"].sum()
+    # areas numbered once (their text looked up for the messages only): the sums below group
+    # by numbers, and every check is one array operation, not a loop over areas × years
+    area, areas = pd.factorize(t["area_code"].astype(str))
+    frame = pd.DataFrame({"area": area, "year": pd.to_numeric(t["year"]).to_numpy(),
+                          "value": values, "row": rows})
+    key = ["area", "year"]
+    parts = frame[is_cell].groupby(key)["value"].sum()
     whole_rows = frame[~is_cell]
-    for area, year, value, row in whole_rows.itertuples(index=False):
-        part = parts.get((area, year))
-        if part is not None and float(part) - float(value) > 0.5:
-            problems.append(Problem(
-                src, int(row), "population",
-                f"the total {value:g} of {area} in {int(year)} is smaller than the sum of its "
-                f"sex and age group rows ({float(part):g})"))
-    totals_ = frame[~is_cell].groupby(["area", "year"])["value"].sum()
-    totals_ = totals_.combine_first(parts)
-    first_row = frame.groupby(["area", "year"])["row"].min()
-    known: dict[tuple[str, int], float] = {}
+    part = parts.reindex(pd.MultiIndex.from_frame(whole_rows[key])).to_numpy(np.float64)
+    with np.errstate(invalid="ignore"):
+        too_small = part - whole_rows["value"].to_numpy(np.float64) > 0.5
+    for a, year, value, row, p in zip(
+            whole_rows["area"].to_numpy()[too_small], whole_rows["year"].to_numpy()[too_small],
+            whole_rows["value"].to_numpy()[too_small], whole_rows["row"].to_numpy()[too_small],
+            part[too_small], strict=True):
+        problems.append(Problem(
+            src, int(row), "population",
+            f"the total {value:g} of {areas[a]} in {int(year)} is smaller than the sum of its "
+            f"sex and age group rows ({float(p):g})"))
+    totals_ = whole_rows.groupby(key)["value"].sum().combine_first(parts)
+    first_row = frame.groupby(key)["row"].min().reindex(totals_.index).to_numpy()
+    f_area = totals_.index.get_level_values(0).to_numpy()
+    f_year = totals_.index.get_level_values(1).to_numpy()
+    value_now = totals_.to_numpy(np.float64)
+    # the year before: from this table, else from ``previous``
+    at = totals_.index.get_indexer(pd.MultiIndex.from_arrays([f_area, f_year - 1]))
+    before = np.where(at >= 0, value_now[np.maximum(at, 0)], np.nan)
     if previous is not None and not previous.empty:
-        for area, year, value in previous[["area_code", "year", "population"]].itertuples(
-                index=False):
-            known[(str(area), int(year))] = float(value)
-    figures = [(str(a), int(y), float(v)) for a, y, v in zip(
-        totals_.index.get_level_values(0), totals_.index.get_level_values(1), totals_,
-        strict=True)]
-    known.update({(a, y): v for a, y, v in figures})
-    for area, year, value in figures:
-        before = known.get((str(area), int(year) - 1))
-        if before is None or before <= 0:
-            continue
-        change = float(value) / before - 1.0
-        if abs(change) > max_change:
-            problems.append(Problem(
-                src, int(first_row.loc[(area, year)]), "population",
-                f"the population of {area} changes by {change:+.0%} from {int(year) - 1} "
-                f"({before:g}) to {int(year)} ({float(value):g}); more than the "
-                f"{max_change:.0%} allowed from one year to the next"))
+        stored = pd.Series(
+            pd.to_numeric(previous["population"]).to_numpy(np.float64),
+            index=pd.MultiIndex.from_arrays([previous["area_code"].astype(str).to_numpy(),
+                                             previous["year"].astype(int).to_numpy()]))
+        stored = stored[~stored.index.duplicated(keep="last")]
+        was = stored.reindex(pd.MultiIndex.from_arrays(
+            [np.asarray(areas, dtype=object)[f_area], f_year - 1])).to_numpy(np.float64)
+        before = np.where(at >= 0, before, was)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = value_now / before - 1.0
+        jump = (before > 0) & (np.abs(change) > max_change)
+    for i in np.flatnonzero(jump):
+        year = int(f_year[i])
+        problems.append(Problem(
+            src, int(first_row[i]), "population",
+            f"the population of {areas[f_area[i]]} changes by {change[i]:+.0%} from {year - 1} "
+            f"({before[i]:g}) to {year} ({value_now[i]:g}); more than the "
+            f"{max_change:.0%} allowed from one year to the next"))
     return sorted(problems, key=lambda p: p.row or 0)

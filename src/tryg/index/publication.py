@@ -98,10 +98,10 @@ SMALL_COUNT_HIDDEN = ("estimate", "se", "ci_low", "ci_high", "change_prev", "p_p
 def row_flags(
     base: tuple[np.ndarray, np.ndarray], uncertain: np.ndarray, small: np.ndarray,
     broken: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The ";"-joined, sorted flags of every row: its own flag (``base``: codes and distinct
-    values, codes and distinct values, -1: none) plus the publication flags. Computed once per
-    distinct combination (a few), not per row."""
+    values, -1: none) plus the publication flags, as codes and distinct texts (the row's text
+    is ``texts[codes]``). Computed once per distinct combination (a few), not per row."""
     raw, found = base  # missing: -1, read as no flag
     distinct = np.array([*(str(v) for v in found), ""], dtype=object)
     codes = np.where(raw >= 0, raw, len(distinct) - 1)
@@ -118,8 +118,7 @@ def row_flags(
             if key & bit
         ]
         joined.append(";".join(sorted(set(words))))
-    out: np.ndarray = np.asarray(joined, dtype=object)[inverse]
-    return out
+    return np.asarray(inverse, dtype=np.int64), np.asarray(joined, dtype=object)
 
 
 def bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -31,8 +31,9 @@ from scipy import optimize, stats
 
 from tryg.stats.numbering import float_vector
 
-__all__ = ["Benchmarked", "FayHerriotFit", "FayHerriotResult", "benchmark", "fay_herriot",
-           "fay_herriot_fit", "pooled_design_effect", "smoothed_share_variances"]
+__all__ = ["Benchmarked", "BenchmarkedGroups", "FayHerriotFit", "FayHerriotResult", "benchmark",
+           "benchmark_groups", "fay_herriot", "fay_herriot_fit", "pooled_design_effect",
+           "smoothed_share_variances"]
 
 ArrayLike: TypeAlias = npt.ArrayLike | pd.Series
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -518,6 +519,19 @@ class Benchmarked:
     shift: float
 
 
+@dataclass(frozen=True)
+class BenchmarkedGroups:
+    """Outcome of :func:`benchmark_groups`: ``estimate`` and ``mse`` one entry per area in
+    input order (as :class:`Benchmarked`; a failed group's areas unchanged), ``shift`` and
+    ``problem`` one per group (``problem`` "" when the group's benchmark was met, else why
+    not; its ``shift`` is then NaN)."""
+
+    estimate: FloatArray
+    mse: FloatArray
+    shift: FloatArray
+    problem: list[str]
+
+
 def benchmark(
     estimate: ArrayLike,
     mse: ArrayLike,
@@ -558,76 +572,148 @@ def benchmark(
     squared benchmarking adjustment (their ``g4``), here estimated by the realised one.
 
     Raises ``ValueError`` if the benchmark cannot be met: no adjustable area with a positive
-    weight and MSE, or a target outside what the bounds allow.
+    weight and MSE, or a target outside what the bounds allow. Many parents at once:
+    :func:`benchmark_groups` (this is its one-group case).
     """
+    e = float_vector(estimate, "estimate")
+    res = benchmark_groups(e, mse, weight, np.zeros(e.size, dtype=np.int64), [target],
+                           adjust=adjust, lower=lower, upper=upper)
+    if res.problem[0]:
+        raise ValueError(res.problem[0])
+    return Benchmarked(estimate=res.estimate, mse=res.mse, shift=float(res.shift[0]))
+
+
+def benchmark_groups(
+    estimate: ArrayLike,
+    mse: ArrayLike,
+    weight: ArrayLike,
+    group: ArrayLike,
+    target: ArrayLike,
+    *,
+    adjust: ArrayLike | None = None,
+    lower: float = -np.inf,
+    upper: float = np.inf,
+) -> BenchmarkedGroups:
+    """:func:`benchmark` for many parents at once: ``group`` numbers each area's parent
+    (0 … G−1, in any order) and ``target`` holds one target per parent. Every parent is
+    benchmarked on its own, all of them in one pass over the arrays (no loop over parents);
+    a parent whose benchmark cannot be met keeps its areas as they are and says why in
+    ``problem`` (the errors :func:`benchmark` raises). Raises ``ValueError`` only for
+    arguments that do not fit together (lengths, bounds, group numbers)."""
     e = float_vector(estimate, "estimate")
     v = float_vector(mse, "mse")
     w = float_vector(weight, "weight")
-    m = e.size
+    goal_of = float_vector(target, "target")
+    m, groups = e.size, goal_of.size
     if v.size != m or w.size != m:
         raise ValueError(f"estimate, mse and weight must have one entry per area "
                          f"(got {m}, {v.size}, {w.size})")
     free = np.ones(m, dtype=bool) if adjust is None else np.asarray(adjust, dtype=bool)
     if free.shape != (m,):
         raise ValueError(f"adjust must have one entry per area, got shape {free.shape}")
+    g = np.asarray(group, dtype=np.int64)
+    if g.shape != (m,) or (m and (g.min() < 0 or g.max() >= groups)):
+        raise ValueError(f"group must number each of the {m} areas' parent among the "
+                         f"{groups} targets")
     if not lower < upper:
         raise ValueError(f"lower must be below upper, got {lower} and {upper}")
-    if not np.isfinite(target):
-        raise ValueError(f"target must be finite, got {target!r}")
-    for name, arr in (("estimate", e), ("weight", w)):
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} must be finite for every area")
-    if (w < 0).any():
-        raise ValueError("weight must not be negative")
-    if not np.isfinite(v[free]).all() or (v[free] < 0).any():
-        raise ValueError("mse must be finite and non-negative for every adjusted area")
-    total = float(w.sum())
-    if total <= 0:
-        raise ValueError("the weights sum to zero")
-    moving = free & (w > 0) & (v > 0)
-    if not moving.any():
-        raise ValueError("no area can be adjusted (an adjusted area needs weight > 0, mse > 0)")
-    start = np.where(free, np.clip(e, lower, upper), e)
-    goal = float(target) * total - float(np.dot(w[~moving], start[~moving]))
-    em, vm, wm = start[moving], v[moving], w[moving]
-    lo_sum, hi_sum = float(np.dot(wm, np.full_like(em, lower))), float(
-        np.dot(wm, np.full_like(em, upper)))
-    if not lo_sum <= goal <= hi_sum:
-        raise ValueError(
-            f"the target {target!r} cannot be met within [{lower}, {upper}]: the adjusted "
-            f"areas would need a weighted sum of {goal!r}, outside [{lo_sum!r}, {hi_sum!r}]")
 
-    def level(lam: float) -> float:
-        return float(np.dot(wm, np.clip(em + lam * vm, lower, upper)))
+    def per_group(values: npt.NDArray[np.float64] | npt.NDArray[np.bool_]) -> FloatArray:
+        return np.bincount(g, weights=values, minlength=groups).astype(np.float64, copy=False)
 
-    # the breakpoints of the piecewise linear level(λ): where an area reaches a bound
+    # why a group cannot be benchmarked, the first reason in the order benchmark() checks
     with np.errstate(invalid="ignore"):
-        knots = np.concatenate([(lower - em) / vm, (upper - em) / vm, [0.0]])
-    knots = np.unique(knots[np.isfinite(knots)])
-    # the level at every knot at once (areas × knots is small: a parent's children)
-    values = np.clip(em[None, :] + knots[:, None] * vm[None, :], lower, upper) @ wm
-    j = int(np.searchsorted(values, goal, side="left"))
-    if j < len(knots) and values[j] == goal:
-        lam = float(knots[j])
-    elif j == 0 or j == len(knots):
-        # beyond the knots (only on a side without a bound, the feasibility check saw to
-        # that): no area meets a bound there, so the level moves by sum(w · mse) per unit λ
-        k = float(knots[0] if j == 0 else knots[-1])
-        lam = k + (goal - level(k)) / float(np.dot(wm, vm))
-    else:  # on the segment between two knots the level is linear
-        k0, k1 = float(knots[j - 1]), float(knots[j])
-        lam = k0 + (goal - values[j - 1]) * (k1 - k0) / (values[j] - values[j - 1])
-    out = start.copy()
-    out[moving] = np.clip(em + lam * vm, lower, upper)
+        bad_v = free & (~np.isfinite(v) | (v < 0))
+        total = per_group(w)
+        moving = free & (w > 0) & (v > 0)
+        start = np.where(free, np.clip(e, lower, upper), e)
+        goal = goal_of * total - per_group(np.where(moving, 0.0, w * start))
+        lo_sum = per_group(np.where(moving, w * lower, 0.0))
+        hi_sum = per_group(np.where(moving, w * upper, 0.0))
+    reasons = [
+        (~np.isfinite(goal_of), "target must be finite, got {target!r}"),
+        (per_group(~np.isfinite(e)) > 0, "estimate must be finite for every area"),
+        (per_group(~np.isfinite(w)) > 0, "weight must be finite for every area"),
+        (per_group(w < 0) > 0, "weight must not be negative"),
+        (per_group(bad_v) > 0, "mse must be finite and non-negative for every adjusted area"),
+        (~(total > 0), "the weights sum to zero"),
+        (per_group(moving) == 0,
+         "no area can be adjusted (an adjusted area needs weight > 0, mse > 0)"),
+        (~((lo_sum <= goal) & (goal <= hi_sum)),
+         "the target {target!r} cannot be met within [{lower}, {upper}]: the adjusted "
+         "areas would need a weighted sum of {goal!r}, outside [{lo!r}, {hi!r}]"),
+    ]
+    problem = [""] * groups
+    failed = np.zeros(groups, dtype=bool)
+    for where, text in reasons:
+        for k in np.flatnonzero(where & ~failed).tolist():
+            problem[k] = text.format(target=float(goal_of[k]), lower=lower, upper=upper,
+                                     goal=float(goal[k]), lo=float(lo_sum[k]),
+                                     hi=float(hi_sum[k]))
+        failed |= where
+    moving &= ~failed[g]
+
+    # the movers, sorted by group (their order within a group kept)
+    at = np.flatnonzero(moving)
+    at = at[np.argsort(g[at], kind="stable")]
+    gm, em, vm, wm = g[at], start[at], v[at], w[at]
+    # the breakpoints of each group's piecewise linear level(λ): where an area reaches a
+    # bound, and 0; sorted and distinct within the group
+    with np.errstate(invalid="ignore"):
+        knot = np.concatenate([(lower - em) / vm, (upper - em) / vm,
+                               np.zeros(int((~failed).sum()))])
+    knot_g = np.concatenate([gm, gm, np.flatnonzero(~failed)])
+    finite = np.isfinite(knot)
+    knot, knot_g = knot[finite], knot_g[finite]
+    order = np.lexsort((knot, knot_g))
+    knot, knot_g = knot[order], knot_g[order]
+    distinct = np.ones(len(knot), dtype=bool)
+    distinct[1:] = (knot[1:] != knot[:-1]) | (knot_g[1:] != knot_g[:-1])
+    knot, knot_g = knot[distinct], knot_g[distinct]
+    # the level at every knot: each knot against every mover of its group (a parent's
+    # children: small)
+    movers = np.bincount(gm, minlength=groups)
+    first_mover = np.concatenate([[0], np.cumsum(movers)[:-1]])
+    pair_knot = np.repeat(np.arange(len(knot)), movers[knot_g])
+    pair_start = np.concatenate([[0], np.cumsum(movers[knot_g])[:-1]])
+    pair_mover = (first_mover[knot_g][pair_knot]
+                  + np.arange(len(pair_knot)) - pair_start[pair_knot])
+    values = np.bincount(pair_knot, minlength=len(knot), weights=wm[pair_mover] * np.clip(
+        em[pair_mover] + knot[pair_knot] * vm[pair_mover], lower, upper))
+    # the segment holding each group's goal (the level does not decrease with λ)
+    knots = np.bincount(knot_g, minlength=groups)
+    first_knot = np.concatenate([[0], np.cumsum(knots)[:-1]])
+    below = np.bincount(knot_g, weights=values < goal[knot_g], minlength=groups).astype(
+        np.int64)
+    ok = np.flatnonzero(~failed)
+    j, k_n, k0 = below[ok], knots[ok], first_knot[ok]
+    lam_ok = np.empty(len(ok))
+    hit = (j < k_n) & (values[np.minimum(k0 + j, len(knot) - 1)] == goal[ok])
+    outside = ~hit & ((j == 0) | (j == k_n))
+    inside = ~hit & ~outside
+    lam_ok[hit] = knot[(k0 + j)[hit]]
+    # beyond the knots (only on a side without a bound, the feasibility check saw to that):
+    # no area meets a bound there, so the level moves by sum(w · mse) per unit λ
+    edge = np.where(j == 0, k0, k0 + k_n - 1)[outside]
+    slope = np.bincount(gm, weights=wm * vm, minlength=groups)[ok][outside]
+    lam_ok[outside] = knot[edge] + (goal[ok][outside] - values[edge]) / slope
+    # on the segment between two knots the level is linear
+    lo_k, hi_k = (k0 + j - 1)[inside], (k0 + j)[inside]
+    lam_ok[inside] = knot[lo_k] + (goal[ok][inside] - values[lo_k]) * (
+        knot[hi_k] - knot[lo_k]) / (values[hi_k] - values[lo_k])
+    lam = np.full(groups, np.nan)
+    lam[ok] = lam_ok
+    moved = np.clip(em + lam[gm] * vm, lower, upper)
     # the last rounding: spread the remaining (float) residual over the unbounded movers
-    resid = goal - float(np.dot(wm, out[moving]))
-    inner = (out[moving] > lower) & (out[moving] < upper)
-    if resid != 0.0 and inner.any():
-        adj = out[moving]
-        adj[inner] += resid * vm[inner] / float(np.dot(wm[inner], vm[inner]))
-        out[moving] = np.clip(adj, lower, upper)
-    mse_b = np.where(free, v + (out - e) ** 2, v)
-    return Benchmarked(estimate=out, mse=mse_b, shift=float(lam))
+    resid = goal - np.bincount(gm, weights=wm * moved, minlength=groups)
+    inner = (moved > lower) & (moved < upper)
+    spread = np.bincount(gm, weights=np.where(inner, wm * vm, 0.0), minlength=groups)
+    fix = inner & (resid[gm] != 0.0)
+    moved[fix] = np.clip(moved[fix] + resid[gm][fix] * vm[fix] / spread[gm][fix], lower, upper)
+    out = np.where(failed[g], e, start)
+    out[at] = moved
+    mse_b = np.where(free & ~failed[g], v + (out - e) ** 2, v)
+    return BenchmarkedGroups(estimate=out, mse=mse_b, shift=lam, problem=problem)
 
 
 def pooled_design_effect(share: ArrayLike, variance: ArrayLike, n: ArrayLike) -> float:
