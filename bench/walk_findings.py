@@ -14,14 +14,17 @@ timed warm, each 50 times after 5 warm-up calls:
   configured 30 m, same category) at a random existing position each time;
 * one owner's figures (:func:`tryg.walks.owner_figures.for_owner`) for a random organisation;
 * ``GET /open311/v2/requests/{id}.json`` of a random public finding (information, no target);
+* the per-owner figures page itself, warm (``GET /tryghedsvandringer/tal/`` as a logged-in
+  partner: every owner's and every area's line, computed once since the last change);
 * the walks' figures page after any change (its cache is then stale): both of its tables,
   every owner and every area (:func:`tryg.walks.figures.per_owner_and_area`), 5 runs after
   one warm-up; and, for information, the all-owner table alone (``per_owner``) and one area's
   figures as the area page reads them (``for_area``).
 
-Target: the duplicate suggestion and one owner's figures under 50 ms at p95, warm, on both
-databases. Each database runs in its own process (settings are per process); PostgreSQL
-uses the database named by ``--postgres`` (emptied first: its public schema is dropped).
+Target: the duplicate suggestion, one owner's figures and the figures page under 50 ms at
+p95, warm, on both databases. Each database runs in its own process (settings are per
+process); PostgreSQL uses the database named by ``--postgres`` (emptied first: its public
+schema is dropped).
 
 Run from the repository root: ``.venv/bin/python bench/walk_findings.py`` (``--findings`` and
 ``--areas`` for a smaller run, ``--only sqlite|postgres``). The table is printed and written to
@@ -183,11 +186,24 @@ def child(backend: str, n_findings: int, n_areas: int) -> dict[str, Any]:
     def open311(i: int) -> None:
         assert client.get(f"/open311/v2/requests/{ids[i]}.json").status_code == 200
 
+    # The per-owner figures page itself (every owner and every area), as a logged-in partner
+    # asks for it: warm, i.e. its tables computed once since the last change.
+    from tryg.accounts.models import User
+
+    partner = User.objects.create_user("bench-partner", password="bench-password-1",
+                                       role="partner", organisation=orgs[0])
+    viewer = Client()
+    viewer.force_login(partner)
+
+    def figures_page(i: int) -> None:
+        assert viewer.get("/tryghedsvandringer/tal/").status_code == 200
+
     out["timings"] = {
         "healthz": _time(healthz),
         "duplicates": _time(duplicates),
         "owner": _time(owner),
         "open311": _time(open311),
+        "figures_page": _time(figures_page),
         "tables": _time(lambda i: figures.per_owner_and_area(), runs=TABLE_RUNS, warmup=1),
         "per_owner": _time(lambda i: figures.per_owner(), runs=TABLE_RUNS, warmup=1),
         "for_area": _time(lambda i: figures.for_area(area_codes[i]), runs=RUNS, warmup=WARMUP),
@@ -238,6 +254,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, total: float
                True),
               ("owner", "one owner's figures (`owner_figures.for_owner`)", True),
               ("open311", "`GET /open311/v2/requests/{id}.json` (information)", False),
+              ("figures_page", "the per-owner figures page, warm (`GET /tryghedsvandringer/tal/`"
+               " logged in: every owner and every area)", True),
               ("tables", "figures page after a change: every owner and every area "
                "(`figures.per_owner_and_area`, 5 runs)", "tables"),
               ("per_owner", "all owners' figures alone (`figures.per_owner`, 5 runs; "
