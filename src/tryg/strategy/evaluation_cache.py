@@ -202,9 +202,17 @@ _RUNNING_LOCK = threading.Lock()
 
 
 def _warming_wanted() -> bool:
+    """Whether to compute evaluations ahead of the first visitor: when what is computed here
+    is kept where others read it — a shared cache or the data folder's ``evaluations`` files
+    (so ``tryg index publish`` on the command line computes them for the site and for
+    ``tryg report``; the process ends when they are stored) — or this process serves the
+    site."""
     from tryg.public.warm import worth_warming
 
-    return bool(getattr(settings, "TRYG_WARM_ON_PUBLISH", True)) and worth_warming()
+    if not getattr(settings, "TRYG_WARM_ON_PUBLISH", True):
+        return False
+    backend = str(settings.CACHES.get("evaluations", {}).get("BACKEND", ""))
+    return backend.endswith(".FileBasedCache") or worth_warming()
 
 
 def warm_on_change(sender: Any, instance: Initiative | Indicator, **_: Any) -> None:
