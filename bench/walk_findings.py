@@ -56,7 +56,7 @@ TABLE_RUNS = 5  # the figures page's tables (each scans every action)
 TABLES_GOAL_MS = 1000.0
 ORGANISATIONS = 200
 SOUTH, NORTH, WEST, EAST = 54.6, 57.7, 8.1, 12.6
-DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/h_open311"
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/tryg_bench_walks"
 
 
 def _grid(n_areas: int) -> tuple[int, int]:
@@ -167,7 +167,7 @@ def child(backend: str, n_findings: int, n_areas: int) -> dict[str, Any]:
     client = Client()
     ids = list(Finding.objects.order_by("?").values_list("id", flat=True)[:RUNS + WARMUP]) \
         if backend == "postgres" else [int(x) for x in rng.choice(
-            Finding.objects.order_by("id").values_list("id", flat=True), RUNS + WARMUP)]
+            list(Finding.objects.order_by("id").values_list("id", flat=True)), RUNS + WARMUP)]
     picks = rng.integers(0, n_findings, RUNS + WARMUP)
     owners = [orgs[int(k)] for k in rng.integers(0, len(orgs), RUNS + WARMUP)]
     area_codes = [areas[int(k)].code for k in rng.integers(0, len(areas), RUNS + WARMUP)]
@@ -212,6 +212,16 @@ def child(backend: str, n_findings: int, n_areas: int) -> dict[str, Any]:
     return out
 
 
+def _ensure_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database when the server does not have it yet."""
+    import psycopg
+
+    head, _, name = url.rpartition("/")
+    with psycopg.connect(f"{head}/postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--findings", type=int, default=500_000)
@@ -237,6 +247,7 @@ def main() -> None:
             env["TRYG_SECRET_KEY"] = "bench-only-not-a-secret"
             if backend == "postgres":
                 env["DATABASE_URL"] = args.postgres
+                _ensure_database(args.postgres)
             run = subprocess.run(
                 [sys.executable, __file__, "--child", backend, "--findings",
                  str(args.findings), "--areas", str(args.areas)],
