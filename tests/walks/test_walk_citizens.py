@@ -138,8 +138,22 @@ def test_the_figures_page_is_cached_until_an_action_changes() -> None:
                    user=people["coordinator"])
     first = {f.name: f.open_findings for f in figures.cached_per_owner()}
     assert first["Politi W"] == 1
+    client = Client()
+    client.force_login(people["partner"])
+
+    def police_row(language: str) -> str:
+        html = client.get("/tryghedsvandringer/tal/", HTTP_ACCEPT_LANGUAGE=language
+                          ).content.decode()
+        row = html.split("Politi W</th>", 1)[1].split("</tr>", 1)[0]
+        return row.split("<td>", 2)[1].split("</td>", 1)[0]  # open findings
+
+    assert police_row("da") == "1"
     actions.move(action, S.FIXED, user=people["coordinator"])
     assert {f.name: f.open_findings for f in figures.cached_per_owner()}["Politi W"] == 0
+    # the page's kept rendering follows the tables: the change shows at once
+    assert police_row("da") == "0"
+    english = client.get("/tryghedsvandringer/tal/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Open findings" in english.content.decode()
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -402,13 +402,34 @@ def cached_per_area(today: dt.date | None = None) -> list[Figures]:
     return _cached_tables(today)[1]
 
 
+def cached_rendering(name: str, render: Callable[[list[Figures], list[Figures]], str],
+                     today: dt.date | None = None) -> str:
+    """A rendering of both tables (e.g. the figures page's HTML in one language, ``name``),
+    kept as long as the tables are: 2,400 rows are drawn once per change, not per visit."""
+    from django.core.cache import cache
+
+    today = today or timezone.localdate()
+    key = f"{_tables_key(today)}:{name}"
+    found = cache.get(key)
+    if not isinstance(found, str):
+        found = render(*_cached_tables(today))
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def _tables_key(today: dt.date) -> str:
+    from django.core.cache import cache
+
+    generation = cache.get_or_set(GENERATION_KEY, 1, None)
+    return f"walks:figures:tables:{generation}:{today.isoformat()}"
+
+
 def _cached_tables(today: dt.date | None) -> tuple[list[Figures], list[Figures]]:
     """Both tables of the figures page, computed together (:func:`per_owner_and_area`)."""
     from django.core.cache import cache
 
     today = today or timezone.localdate()
-    generation = cache.get_or_set(GENERATION_KEY, 1, None)
-    key = f"walks:figures:tables:{generation}:{today.isoformat()}"
+    key = _tables_key(today)
     found = cache.get(key)
     if found is None:
         found = per_owner_and_area(today)

@@ -19,8 +19,11 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -510,8 +513,11 @@ def moderate(request: HttpRequest, finding_id: int) -> HttpResponse:
 
 @require(roles.can_see_walk_figures)
 def figures_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "walks/figures.html", {
-        "owners": figures.cached_per_owner(), "areas": figures.cached_per_area()})
+    tables = figures.cached_rendering(
+        f"page:{get_language() or 'da'}",
+        lambda owners, areas: render_to_string("walks/figures_tables.html",
+                                               {"owners": owners, "areas": areas}))
+    return render(request, "walks/figures.html", {"tables": mark_safe(tables)})
 
 
 
