@@ -36,7 +36,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from scipy import stats as sps
 from scipy.linalg import solve_triangular
@@ -517,9 +516,12 @@ def _sum_by(values: FloatArray, code: IntArray, n: int) -> FloatArray:
         out = np.empty_like(values)
         out[code] = values
         return out
-    agg = sp.csr_matrix((np.ones(len(code)), (code, np.arange(len(code)))),
-                        shape=(n, len(code)))
-    return np.asarray(agg @ values, np.float64)
+    # one bincount per column: for the few columns of a model, far cheaper than building a
+    # sparse aggregation matrix per call
+    if values.shape[1] == 0:
+        return np.zeros((n, 0))
+    return np.column_stack([np.bincount(code, weights=values[:, j], minlength=n)
+                            for j in range(values.shape[1])])
 
 
 def _projection_coefficients(cache: dict[str, Any], rows: IntArray, S: FloatArray) -> FloatArray:
