@@ -31,12 +31,13 @@ came.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import BaseCache, caches
+from django.core.cache import BaseCache, InvalidCacheBackendError, caches
 from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -114,12 +115,17 @@ def is_page_path(path_info: str) -> bool:
 
 
 @receiver(setting_changed)
-def forget_answers(**_: object) -> None:
+def forget_answers(*, setting: str, **_: object) -> None:
     """A setting changed in a running process (only tests do that; a deployment restarts, which
     empties this per-process cache): the answers given under the old settings are not given
-    again."""
-    answers().clear()
+    again. (A change of CACHES makes new caches of its own.)"""
     _page_paths.clear()
+    if setting == "CACHES":
+        return
+    # (settings restored together with CACHES, whose own receiver has not yet made the caches
+    # anew: they will be new, hence empty)
+    with contextlib.suppress(InvalidCacheBackendError):
+        answers().clear()
 
 
 def request_key(request: HttpRequest) -> str | None:
