@@ -8,13 +8,13 @@ served at once in this process (and within TRYG_PUBLICATION_RECHECK seconds else
 from __future__ import annotations
 
 import gzip
-from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from support.pages import page_html
 from support.planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 from tryg.public import data
 from tryg.public.data import forget_publication
@@ -31,14 +31,6 @@ def site() -> Site:
     return plant()
 
 
-def _html(response: Any) -> str:
-    assert response.status_code == 200, response.status_code
-    body: bytes = response.content
-    if response.get("Content-Encoding") == "gzip":
-        body = gzip.decompress(body)
-    return body.decode()
-
-
 def _shows_public_estimate(html: str) -> bool:
     return any(form in html for form in float_forms(PUBLIC_ESTIMATE))
 
@@ -46,17 +38,17 @@ def _shows_public_estimate(html: str) -> bool:
 @pytest.mark.django_db
 def test_an_anonymous_page_is_served_from_the_cache_until_the_next_publication(
         site: Site) -> None:
-    first = _html(Client().get(AREA))
+    first = page_html(Client().get(AREA))
     assert _shows_public_estimate(first)
     # A stored result changes without a new publication (nothing the site does, but it shows
     # where the page comes from): the cached page stays as it was rendered.
     changed = 4410.6875
     ResultRow.objects.filter(run=site.published, area_code="K999").update(estimate=changed)
-    assert _html(Client().get(AREA)) == first
+    assert page_html(Client().get(AREA)) == first
     # Publishing again (a new publication key) serves a freshly rendered page.
     unpublish(site.published)
     publish(site.published)
-    again = _html(Client().get(AREA))
+    again = page_html(Client().get(AREA))
     assert not _shows_public_estimate(again)
     assert any(form in again for form in float_forms(changed))
 
@@ -79,42 +71,42 @@ def test_gzip_is_served_to_clients_that_accept_it_and_is_the_same_page(site: Sit
 def test_anonymous_pages_carry_no_token_or_cookie_and_logged_in_pages_are_never_shared(
         site: Site) -> None:
     anonymous = Client().get(AREA)
-    html = _html(anonymous)
+    html = page_html(anonymous)
     assert "csrfmiddlewaretoken" not in html and not anonymous.cookies
     # A logged-in analyst sees their name and the log-out form...
-    analyst = _html(client_as(site, "analyst").get(AREA))
+    analyst = page_html(client_as(site, "analyst").get(AREA))
     assert "analyst" in analyst.split("</header>")[0] and "csrfmiddlewaretoken" in analyst
     # ...which the next anonymous visitor does not get, in either order.
     cache.clear()
-    _html(client_as(site, "analyst").get(AREA))
-    after = _html(Client().get(AREA))
+    page_html(client_as(site, "analyst").get(AREA))
+    after = page_html(Client().get(AREA))
     assert "csrfmiddlewaretoken" not in after and "(analyst)" not in after
-    assert _html(client_as(site, "coordinator").get(AREA)).count("(coordinator)") == 1
+    assert page_html(client_as(site, "coordinator").get(AREA)).count("(coordinator)") == 1
 
 
 @pytest.mark.django_db
 def test_the_cache_keeps_the_languages_apart(site: Site) -> None:
     english = Client(HTTP_ACCEPT_LANGUAGE="en")
     danish = Client(HTTP_ACCEPT_LANGUAGE="da")
-    assert '<html lang="en">' in _html(english.get(AREA))
-    assert '<html lang="da">' in _html(danish.get(AREA))
-    assert '<html lang="en">' in _html(english.get(AREA))
+    assert '<html lang="en">' in page_html(english.get(AREA))
+    assert '<html lang="da">' in page_html(danish.get(AREA))
+    assert '<html lang="en">' in page_html(english.get(AREA))
     chosen = Client(HTTP_ACCEPT_LANGUAGE="en")
     chosen.cookies["django_language"] = "da"
-    assert '<html lang="da">' in _html(chosen.get(AREA))
+    assert '<html lang="da">' in page_html(chosen.get(AREA))
 
 
 @pytest.mark.django_db
 def test_the_language_link_sets_the_cookie_and_returns_to_the_page(site: Site) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="da")
-    page = _html(client.get("/map/?measure=tryghed_trygge&utm_source=x"))
+    page = page_html(client.get("/map/?measure=tryghed_trygge&utm_source=x"))
     # The link returns to the page with the parameters the page reads, not the others.
     assert 'href="/sprog/en/?next=/map/%3Fmeasure%3Dtryghed_trygge"' in page
     answer = client.get("/sprog/en/", {"next": "/map/?measure=tryghed_trygge"})
     assert answer.status_code == 302 and answer["Location"] == "/map/?measure=tryghed_trygge"
     cookie = answer.cookies["django_language"]
     assert cookie.value == "en" and int(cookie["max-age"]) >= 300 * 24 * 3600
-    assert '<html lang="en">' in _html(client.get("/map/?measure=tryghed_trygge"))
+    assert '<html lang="en">' in page_html(client.get("/map/?measure=tryghed_trygge"))
     assert "no-cache" in answer["Cache-Control"] or "max-age=0" in answer["Cache-Control"]
 
 
@@ -137,15 +129,15 @@ def test_a_publication_elsewhere_is_seen_within_the_recheck_interval(
     now = [1000.0]
     monkeypatch.setattr(data, "clock", lambda: now[0])
     with override_settings(TRYG_PUBLICATION_RECHECK=0.5):
-        assert _shows_public_estimate(_html(Client().get(AREA)))
+        assert _shows_public_estimate(page_html(Client().get(AREA)))
         # Withdrawn by another process (no signal reaches this one): still served for now...
         IndexRun.objects.filter(pk=site.published.pk).update(published_at=None)
-        assert _shows_public_estimate(_html(Client().get(AREA)))
+        assert _shows_public_estimate(page_html(Client().get(AREA)))
         now[0] += 0.6
         # ...and not once the interval has passed.
-        gone = _html(Client().get(AREA))
+        gone = page_html(Client().get(AREA))
         assert not _shows_public_estimate(gone)
         # Published again through this process (a save): seen at once.
         site.published.published_at = timezone.now()
         site.published.save()
-        assert _shows_public_estimate(_html(Client().get(AREA)))
+        assert _shows_public_estimate(page_html(Client().get(AREA)))

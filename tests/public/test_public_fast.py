@@ -11,7 +11,6 @@ before it.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.core.cache import cache, caches
 from django.test import Client, RequestFactory, override_settings
 
 from jobs.ops_sites import redis_url
+from support.pages import page_html
 from support.planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 from tryg.public import generation
 from tryg.public.data import forget_publication
@@ -48,14 +48,6 @@ def site() -> Iterator[Site]:
 def _fast(response: Any) -> bool:
     """Whether the answer came from the fast path (before the session middleware)."""
     return not hasattr(response.wsgi_request, "session")
-
-
-def _html(response: Any) -> str:
-    assert response.status_code == 200, response.status_code
-    body: bytes = response.content
-    if response.get("Content-Encoding") == "gzip":
-        body = gzip.decompress(body)
-    return body.decode()
 
 
 def _headers(response: Any) -> dict[str, str]:
@@ -96,8 +88,8 @@ def test_a_repeated_anonymous_page_comes_from_the_fast_path_with_the_same_header
                 "X-Content-Type-Options", "Referrer-Policy"} <= set(seen)
         assert "Cookie" not in seen["Vary"] and "Accept-Language" in seen["Vary"]
         assert "Cache-Control" not in seen and not fast.cookies
-    assert '<html lang="da">' in _html(Client(HTTP_ACCEPT_LANGUAGE="da").get("/"))
-    assert '<html lang="en">' in _html(Client(HTTP_ACCEPT_LANGUAGE="en").get("/"))
+    assert '<html lang="da">' in page_html(Client(HTTP_ACCEPT_LANGUAGE="da").get("/"))
+    assert '<html lang="en">' in page_html(Client(HTTP_ACCEPT_LANGUAGE="en").get("/"))
 
 
 @pytest.mark.django_db
@@ -126,7 +118,7 @@ def test_a_logged_in_user_never_gets_the_stored_answer(site: Site) -> None:
     for extra in ({}, {"If-None-Match": anonymous["ETag"]}):
         mine = analyst.get(AREA, headers=extra)
         assert not _fast(mine) and mine.status_code == 200
-        assert "(analyst)" in _html(mine).split("</header>")[0]
+        assert "(analyst)" in page_html(mine).split("</header>")[0]
         assert {"no-store", "private"} <= {
             d.strip() for d in mine["Cache-Control"].split(",")}
     # a message waiting for the visitor (a cookie) also takes the whole stack
@@ -136,7 +128,7 @@ def test_a_logged_in_user_never_gets_the_stored_answer(site: Site) -> None:
     # and the stored answer is still the anonymous page
     again = Client().get(AREA)
     assert _fast(again) and again.content == anonymous.content
-    assert "(analyst)" not in _html(again)
+    assert "(analyst)" not in page_html(again)
 
 
 @pytest.mark.django_db
@@ -151,7 +143,7 @@ def test_only_get_and_head_from_allowed_hosts_take_the_fast_path(site: Site) -> 
 
 @pytest.mark.django_db
 def test_a_publication_in_this_process_changes_the_answer_at_once(site: Site) -> None:
-    first = _html(Client().get(AREA))
+    first = page_html(Client().get(AREA))
     assert _fast(Client().get(AREA))
     assert any(form in first for form in float_forms(PUBLIC_ESTIMATE))
     changed = 4410.6875
@@ -160,7 +152,7 @@ def test_a_publication_in_this_process_changes_the_answer_at_once(site: Site) ->
     publish(site.published)
     again = Client().get(AREA)
     assert not _fast(again)
-    assert any(form in _html(again) for form in float_forms(changed))
+    assert any(form in page_html(again) for form in float_forms(changed))
     assert _fast(Client().get(AREA))
 
 
@@ -185,7 +177,7 @@ def shared_cache(redis_url: str) -> Iterator[None]:
 @pytest.mark.django_db
 def test_a_publication_on_another_server_changes_the_answer_at_once(
         site: Site, shared_cache: None, django_assert_num_queries: Any) -> None:
-    first = _html(Client().get(AREA))
+    first = page_html(Client().get(AREA))
     with django_assert_num_queries(0):
         assert _fast(Client().get(AREA))
     # Another server publishes: the database changes (no signal reaches this process) and
@@ -198,6 +190,6 @@ def test_a_publication_on_another_server_changes_the_answer_at_once(
         published_at=published_at.replace(microsecond=(published_at.microsecond + 1) % 10**6))
     assert _fast(Client().get(AREA))  # the generation has not moved yet
     generation._increment()
-    again = _html(Client().get(AREA))
+    again = page_html(Client().get(AREA))
     assert again != first and any(form in again for form in float_forms(changed))
     assert _fast(Client().get(AREA))

@@ -9,7 +9,6 @@ thread renders behind a test's back).
 
 from __future__ import annotations
 
-import gzip
 import re
 import sys
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 
+from support.pages import page_html
 from support.planted import PUBLIC_ESTIMATE, Site, float_forms, plant
 from tryg.public import generation
 from tryg.public.cache import page_key
@@ -39,16 +39,8 @@ def site() -> Site:
     return plant()
 
 
-def _html(response: Any) -> str:
-    assert response.status_code == 200, response.status_code
-    body: bytes = response.content
-    if response.get("Content-Encoding") == "gzip":
-        body = gzip.decompress(body)
-    return body.decode()
-
-
 def _get(path: str, language: str) -> str:
-    return _html(Client().get(path, HTTP_ACCEPT_LANGUAGE=language))
+    return page_html(Client().get(path, HTTP_ACCEPT_LANGUAGE=language))
 
 
 def _same_page(a: str, b: str) -> bool:

@@ -122,13 +122,18 @@ class PublicResult(Schema):
     flags: str
 
 
-class ResultsOut(Schema):
+class RunPageOut(Schema):
+    """A page of a published run's rows: which run, how many rows in all, which slice."""
+
     run: int
     spec_id: str
     spec_hash: str
     count: int
     limit: int
     offset: int
+
+
+class ResultsOut(RunPageOut):
     results: list[PublicResult]
 
 
@@ -185,13 +190,7 @@ class PublicDriver(Schema):
     n: int
 
 
-class DriversOut(Schema):
-    run: int
-    spec_id: str
-    spec_hash: str
-    count: int
-    limit: int
-    offset: int
+class DriversOut(RunPageOut):
     drivers: list[PublicDriver]
 
 
@@ -213,11 +212,5 @@ class PublicAreaProblem(Schema):
     rest_n: float
 
 
-class AreaProblemsOut(Schema):
-    run: int
-    spec_id: str
-    spec_hash: str
-    count: int
-    limit: int
-    offset: int
+class AreaProblemsOut(RunPageOut):
     problems: list[PublicAreaProblem]
