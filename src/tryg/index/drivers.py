@@ -359,13 +359,13 @@ def _effects(
         pending.append((i, effects, scores))
     if not pending:
         return out
-    # the effects' variances only (not their covariances): one column of scores each
-    covs = covariances_of_totals(design, [(fits[i].rows, s[:, [j]]) for i, _, s in pending
-                                          for j in range(P)])
+    # one covariance matrix of a fit's effects (its diagonal: their variances), all the
+    # fits' rows and scores in one call
+    covs = covariances_of_totals(design, [(fits[i].rows, s) for i, _, s in pending])
     for k, (i, effects, _scores) in enumerate(pending):
         fit = fits[i]
         df = fit.df_residual
-        se = np.sqrt(np.maximum([float(V[0, 0]) for V in covs[k * P:(k + 1) * P]], 0.0))
+        se = np.sqrt(np.maximum(np.diag(covs[k]), 0.0))
         q = float(sps.t.ppf(1 - config.alpha / 2, df)) if df > 0 else np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             p = np.where(se > 0, 2 * sps.t.sf(np.abs(effects / se), df), np.nan)
