@@ -18,6 +18,7 @@ from tryg.api.public import router as public_router
 
 PUBLIC_PAGES = ("/", "/map/", "/methods/", "/downloads/", "/downloads/results.csv",
                 "/api/areas", "/api/waves", "/api/measures", "/api/results", "/api/runs",
+                "/api/drivers", "/api/area-problems",
                 "/api/docs", "/api/openapi.json", "/healthz")
 
 

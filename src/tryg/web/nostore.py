@@ -30,6 +30,7 @@ PUBLIC_NAMESPACES: frozenset[str] = frozenset({"public"})
 PUBLIC_VIEWS: frozenset[str] = frozenset({
     "home", "healthz",
     "api:areas", "api:waves", "api:measures", "api:results", "api:runs",
+    "api:drivers", "api:area_problems",
     "api:openapi-json", "api:openapi-view",
 })
 
