@@ -114,7 +114,9 @@ def nginx_config(work: Path, port: int, upstream: int) -> str:
     site = "\n".join(line for line in site.splitlines() if "ssl_certificate" not in line)
     temp = " ".join(f"{kind}_temp_path {work / kind};"
                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return (f"daemon off;\nmaster_process off;\npid {work / 'nginx.pid'};\n"
+    # nginx as a production server runs it: a master and one worker per core (workers as
+    # root, so that they read this run's folders; ignored with a warning when not root)
+    return (f"daemon off;\nworker_processes 2;\nuser root;\npid {work / 'nginx.pid'};\n"
             f"error_log {work / 'error.log'} warn;\nworker_rlimit_nofile 8192;\n"
             "events { worker_connections 4096; }\n"
             f"http {{\naccess_log off;\n{temp}\n{site}\n}}\n")
