@@ -394,14 +394,6 @@ def invalidate(**_ignored: object) -> None:
         cache.set(GENERATION_KEY, 1, None)
 
 
-def cached_per_owner(today: dt.date | None = None) -> list[Figures]:
-    return _cached_tables(today)[0]
-
-
-def cached_per_area(today: dt.date | None = None) -> list[Figures]:
-    return _cached_tables(today)[1]
-
-
 def cached_rendering(name: str, render: Callable[[list[Figures], list[Figures]], str],
                      today: dt.date | None = None) -> str:
     """A rendering of both tables (e.g. the figures page's HTML in one language, ``name``),
@@ -412,7 +404,7 @@ def cached_rendering(name: str, render: Callable[[list[Figures], list[Figures]],
     key = f"{_tables_key(today)}:{name}"
     found = cache.get(key)
     if not isinstance(found, str):
-        found = render(*_cached_tables(today))
+        found = render(*cached_tables(today))
         cache.set(key, found, CACHE_SECONDS)
     return found
 
@@ -424,7 +416,7 @@ def _tables_key(today: dt.date) -> str:
     return f"walks:figures:tables:{generation}:{today.isoformat()}"
 
 
-def _cached_tables(today: dt.date | None) -> tuple[list[Figures], list[Figures]]:
+def cached_tables(today: dt.date | None = None) -> tuple[list[Figures], list[Figures]]:
     """Both tables of the figures page, computed together (:func:`per_owner_and_area`)."""
     from django.core.cache import cache
 
