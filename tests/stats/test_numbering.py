@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tryg.stats.numbering import unique_inverse
+from tryg.stats.numbering import first_rows, unique_inverse
 
 
 @pytest.mark.parametrize("spread", [1, 40, 10_000_000])  # counted, counted, sorted
@@ -22,3 +22,9 @@ def test_matches_np_unique(spread: int) -> None:
 def test_no_keys() -> None:
     uniq, inverse = unique_inverse(np.zeros(0, dtype=np.int64))
     assert len(uniq) == 0 and len(inverse) == 0
+
+
+def test_first_rows_matches_np_unique() -> None:
+    codes = np.random.default_rng(3).integers(0, 50, 2000).astype(np.int64)
+    codes[:50] = np.arange(50)[::-1]  # every code occurs
+    np.testing.assert_array_equal(first_rows(codes, 50), np.unique(codes, return_index=True)[1])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tryg.index import _frames
 from tryg.index.inputs import (
     SURVEY_COLUMNS,
     Problem,
@@ -63,7 +62,7 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
                 f"unknown area code {codes.iloc[i]!r} (not in the area list)",
             )
         )
-    dup = _frames.repeated_rows(frame, ["wave", "respondent_id"])
+    dup = _repeated_answers(frame)
     seen: dict[tuple[object, object], int] = {}
     for i in np.flatnonzero(dup)[:40]:
         key = (frame["wave"].iloc[i], frame["respondent_id"].iloc[i])
@@ -82,6 +81,18 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
         if item.column in frame.columns and item.column in needed:
             problems += _check_item(item, frame, src, rows)
     return problems
+
+
+def _repeated_answers(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose (wave, respondent id) occurs more than once (a missing value equals a
+    missing value), from the two columns numbered once: one integer key per row instead of
+    a duplicate search over a frame of text."""
+    ids, id_values = pd.factorize(frame["respondent_id"])
+    if len(id_values) == len(frame):  # every id distinct: no pair repeats
+        return np.zeros(len(frame), dtype=bool)
+    waves, wave_values = pd.factorize(frame["wave"])
+    key = (np.asarray(ids, dtype=np.int64) + 1) * (len(wave_values) + 1) + waves + 1
+    return np.asarray(pd.Series(key).duplicated(keep=False), dtype=bool)
 
 
 def _check_item(item: Item, frame: pd.DataFrame, src: str, rows: np.ndarray) -> list[Problem]:

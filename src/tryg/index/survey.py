@@ -184,13 +184,15 @@ def estimate(
         res = res.rename(columns={col: "area_code"})
         res.insert(0, "level", level)
         is_share = res["variable"].isin(shares).to_numpy()
-        if is_share.any():
-            se = res.loc[is_share, "se"].to_numpy()
-            lo, hi = intervals.share(res.loc[is_share, "estimate"].to_numpy(), se**2,
-                                     res.loc[is_share, "n"].to_numpy(float),
-                                     res.loc[is_share, "df"].to_numpy(), 1 - alpha)
-            res.loc[is_share, "ci_low"] = lo
-            res.loc[is_share, "ci_high"] = hi
+        if is_share.any():  # on the columns' arrays: a row selection of the table takes
+            se = res["se"].to_numpy()[is_share]  # every column, its text ones too
+            lo, hi = intervals.share(res["estimate"].to_numpy()[is_share], se**2,
+                                     res["n"].to_numpy(float)[is_share],
+                                     res["df"].to_numpy()[is_share], 1 - alpha)
+            for name, bound in (("ci_low", lo), ("ci_high", hi)):
+                column = res[name].to_numpy(dtype=np.float64, copy=True)
+                column[is_share] = bound
+                res[name] = column
         frames.append(res)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return SurveyEstimates(table, design, values, cols, frame, cache), []

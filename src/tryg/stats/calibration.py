@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from tryg.stats.design import CalibrationStep, Design, FloatArray, IntArray
 from tryg.stats.errors import CalibrationError
-from tryg.stats.numbering import membership
+from tryg.stats.numbering import membership, unique_inverse
 from tryg.stats.replicates import ReplicateAdjustment, ReplicateDesign
 
 # keys typed Any: a Mapping is invariant in its keys, and ``{"man": 480.0}`` (a dict of str)
@@ -95,24 +95,37 @@ def _population_series(population: Population, cols: tuple[str, ...]) -> pd.Seri
     return out
 
 
+#: Cell columns numbered once per adjustment: a column's codes (-1: missing) and values.
+_Numbered = dict[str, tuple[IntArray, Any]]
+
+
 def _row_cells(
-    design: Design | ReplicateDesign, cols: tuple[str, ...]
+    design: Design | ReplicateDesign, cols: tuple[str, ...], numbered: _Numbered | None = None
 ) -> tuple[IntArray, list[tuple[object, ...]]]:
-    """Number every row's cell; rows must all have a value in every cell column."""
-    frame = pd.DataFrame({c: design.column(c) for c in cols})
-    if frame.isna().to_numpy().any():
-        row, col = (int(i) for i in np.argwhere(frame.isna().to_numpy())[0])
+    """Number every row's cell; rows must all have a value in every cell column.
+
+    ``numbered``: columns factorised already (raking numbers each margin's columns and then
+    the joint table of all of them; every column is factorised once)."""
+    numbered = {} if numbered is None else numbered
+    for name in cols:
+        if name not in numbered:
+            codes_, uniq_ = pd.factorize(design.column(name))
+            numbered[name] = (np.asarray(codes_, dtype=np.int64), uniq_)
+    per_column = [numbered[c] for c in cols]
+    missing = [np.flatnonzero(c < 0) for c, _ in per_column]
+    if any(len(m) for m in missing):
+        # the first missing value in row order (then column order), as a reader scans them
+        row, col = min((int(m[0]), j) for j, m in enumerate(missing) if len(m))
         raise CalibrationError(
             f"column {cols[col]!r} is missing at row {row}; every respondent needs a calibration "
             "cell"
         )
     # Factorise column by column and fold the codes: building a MultiIndex of 300,000 tuples
     # costs ten times more.
-    per_column = [pd.factorize(frame[c]) for c in cols]
-    key = np.zeros(len(frame), dtype=np.int64)
+    key = np.zeros(design.n, dtype=np.int64)
     for c, uniq in per_column:
         key = key * len(uniq) + c
-    uniq_keys, codes = np.unique(key, return_inverse=True)
+    uniq_keys, codes = unique_inverse(key)  # sorted keys, by counting where they span little
     cells = []
     for k in uniq_keys.tolist():
         parts = []
@@ -120,13 +133,14 @@ def _row_cells(
             k, r = divmod(k, len(uniq))
             parts.append(uniq[r].item() if hasattr(uniq[r], "item") else uniq[r])
         cells.append(tuple(reversed(parts)))
-    return codes.astype(np.int64), cells
+    return codes, cells
 
 
 def _cell_targets(
-    design: Design | ReplicateDesign, cols: tuple[str, ...], population: Population, partial: bool
+    design: Design | ReplicateDesign, cols: tuple[str, ...], population: Population,
+    partial: bool, numbered: _Numbered | None = None,
 ) -> tuple[IntArray, FloatArray, list[tuple[object, ...]]]:
-    codes, cells = _row_cells(design, cols)
+    codes, cells = _row_cells(design, cols, numbered)
     pop = _population_series(population, cols)
     lookup = {_norm(k): float(v) for k, v in pop.items()}
     targets = np.empty(len(cells))
@@ -248,13 +262,14 @@ def rake(
     if not margins:
         raise CalibrationError("rake needs at least one margin")
     specs = []
+    numbered: _Numbered = {}
     for key, population in margins.items():
         cols = _columns(key) if isinstance(key, str) else tuple(key)
-        codes, targets, cells = _cell_targets(design, cols, population, partial)
+        codes, targets, cells = _cell_targets(design, cols, population, partial, numbered)
         specs.append((cols, codes, targets, cells))
     _check_consistent(specs)
     all_cols = tuple(dict.fromkeys(c for cols, *_ in specs for c in cols))
-    joint, _ = _row_cells(design, all_cols)
+    joint, _ = _row_cells(design, all_cols, numbered)
     n_joint = int(joint.max()) + 1
 
     def one(w0: FloatArray) -> tuple[FloatArray, RakeReport]:

@@ -39,6 +39,16 @@ def unique_inverse(keys: NDArray[np.integer]) -> tuple[NDArray[np.int64], NDArra
     return np.flatnonzero(present) + low, (np.cumsum(present) - 1)[offset]
 
 
+def first_rows(codes: NDArray[np.integer], n_codes: int) -> NDArray[np.int64]:
+    """The first position of every code 0..n_codes-1 in ``codes`` (each must occur): what
+    ``np.unique(codes, return_index=True)[1]`` gives for codes numbered densely, without a
+    sort."""
+    codes = np.asarray(codes, dtype=np.int64)
+    first = np.empty(n_codes, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1, dtype=np.int64)  # the last write wins
+    return first
+
+
 def factor(keys: NDArray[np.integer]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Each key's position among the sorted distinct keys, and those keys (``np.unique`` with
     ``return_inverse``, in the order ``pd.factorize`` gives them; hashed, so it costs little
