@@ -79,8 +79,7 @@ def main() -> None:
         return t
 
     def new_joins() -> object:
-        t = _frames.replace_rows(table, sa, KEY, ("n_eff", "df"))
-        codes = {c: old._factorize(t[c]) for c in KEY}  # as the run numbers them after
+        t, codes = _frames.replace_rows([table], sa, KEY, ("n_eff", "df"))
         for part in parts:
             t = _frames.left_join(t, part, KEY)
         return t, codes
@@ -95,9 +94,9 @@ def main() -> None:
                            old._ranks(area, area_u), level))
 
     def new_sort() -> object:
-        return _frames.sort_order({"level": level, "area_code": _frames.text_order(area, area_u),
-                                   "wave": wave, "mo": level,
-                                   "measure": _frames.text_order(measure, measure_u)})
+        return _frames.sort_order([_frames.ranks((area, area_u)),
+                                   _frames.ranks(_frames.factorize(pd.Series(wave))),
+                                   _frames.ranks((measure, measure_u))])
 
     responses = data.survey.responses
     rows = [

@@ -61,7 +61,7 @@ def test_replace_rows_carries_columns_of_the_rows_replaced() -> None:
     table = _table()
     new = pd.DataFrame({"area_code": ["a", "q"], "wave": [2020, 2020], "measure": ["m", "m"],
                         "estimate": [0.9, 0.8]})
-    out, codes = _frames.replace_rows(table, new, KEY, ["n_eff"])
+    out, codes = _frames.replace_rows([table.iloc[:2], table.iloc[2:]], new, KEY, ["n_eff"])
     assert out["area_code"].tolist() == ["b", "c", "a", "b", "a", "q"]
     for c in KEY:  # the result's key columns as numbers: the values they stand for
         k, values = codes[c]
@@ -70,13 +70,27 @@ def test_replace_rows_carries_columns_of_the_rows_replaced() -> None:
     np.testing.assert_array_equal(out["n_eff"].to_numpy(), [10.0, 30.0, 40.0, 50.0, 20.0, np.nan])
 
 
-def test_sort_order_puts_text_in_order_and_missing_last() -> None:
-    codes, values = pd.factorize(pd.Series(["b", None, "a", "b", "c"], dtype=object))
-    order = _frames.sort_order({
-        "area": _frames.text_order(np.asarray(codes, dtype=np.int64), np.asarray(values)),
-        "wave": [2.0, 1.0, np.nan, 1.0, 3.0],
-    })
+def test_concat_numbers_the_keys_as_factorize_does() -> None:
+    table = _table()
+    out, codes = _frames.concat([table.iloc[:3], table.iloc[3:]], KEY)
+    pd.testing.assert_frame_equal(out, table)
+    for c in KEY:
+        k, values = _frames.factorize(table[c])
+        np.testing.assert_array_equal(codes[c][0], k)
+        assert codes[c][1].tolist() == values.tolist()
+
+
+def test_sort_order_puts_values_in_order_and_missing_last() -> None:
+    area = _frames.factorize(pd.Series(["b", None, "a", "b", "c"], dtype=object))
+    wave = _frames.factorize(pd.Series([2.0, 1.0, np.nan, 1.0, 3.0]))
+    order = _frames.sort_order([_frames.ranks(area), _frames.ranks(wave)])
     assert order.tolist() == [2, 3, 0, 4, 1]
+    by_length_first = _frames.ranks(area, key=lambda v: (-len(v), v))
+    assert _frames.sort_order([by_length_first]).tolist() == [2, 0, 3, 4, 1]
+    frame = pd.DataFrame({"area": [None if c < 0 else area[1][c] for c in area[0]],
+                          "wave": [2.0, 1.0, np.nan, 1.0, 3.0]})
+    expected = frame.sort_values(["area", "wave"], kind="stable", na_position="last").index
+    assert order.tolist() == expected.tolist()
 
 
 def test_repeated_rows_are_those_duplicated() -> None:

@@ -119,13 +119,13 @@ def run(
 
     # only the columns the steps below read: every later take, join and sort copies each
     # column (the levels and names are looked up again at the end)
-    parts = [t for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
-    table = pd.concat([t[[c for c in t.columns if c in _WORK_COLUMNS]] for t in parts],
-                      ignore_index=True)
+    parts = [t[[c for c in t.columns if c in _WORK_COLUMNS]]
+             for t in (measure_rows, reg_rows, sub_rows, comp_rows, gap_rows) if not t.empty]
     # the key columns numbered once: the steps below add columns, never rows
-    keys = {c: _frames.factorize(table[c]) for c in _KEY}
-    if not sa_rows.empty:  # model-based rows take the place of the direct ones
-        table, keys = _frames.replace_rows(table, sa_rows, _KEY, ("n_eff", "df"), keys)
+    if sa_rows.empty:
+        table, keys = _frames.concat(parts, _KEY)
+    else:  # model-based rows take the place of the direct ones
+        table, keys = _frames.replace_rows(parts, sa_rows, _KEY, ("n_eff", "df"))
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
@@ -235,25 +235,27 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     With the table's text columns ``area_code``, ``measure``, ``method`` and ``flags`` as
     codes (in its row order) for the disclosure step.
 
-    Works on integer codes of the (few distinct) text values, sorting once
+    Works on integer codes of the (few distinct) text values, sorting once by their ranks
     (:func:`tryg.index._frames.sort_order`) and building the frame once: mapping and assigning
     text column by column cost most of the run's bookkeeping.
     """
     codes = codes or {}
-    area, area_u = codes.get("area_code") or _frames.factorize(table["area_code"])
-    level_pos = _lookup(area, [hier.levels.index(hier.level[a]) if a in hier.level else np.nan
-                               for a in area_u], dtype=np.float64)
+    area_coded = codes.get("area_code") or _frames.factorize(table["area_code"])
+    measure_coded = codes.get("measure") or _frames.factorize(table["measure"])
+    wave_coded = codes.get("wave") or _frames.factorize(table["wave"])
+    area, area_u = area_coded
+    measure, measure_u = measure_coded
     method, method_u = _frames.factorize(table["method"])
-    measure, measure_u = codes.get("measure") or _frames.factorize(table["measure"])
-    wave = table["wave"]
+    depth: dict[str | None, int] = {lv: i for i, lv in enumerate(hier.levels)}
     measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
-    mo = _lookup(measure, [measure_order.get(m, len(measure_order)) for m in measure_u],
-                 dtype=np.float64)
-    order = _frames.sort_order({
-        "level": level_pos, "area_code": _frames.text_order(area, area_u),
-        "wave": wave.to_numpy(np.float64, na_value=np.nan), "measure_order": mo,
-        "measure": _frames.text_order(measure, measure_u),
-    })
+    # by level (areas outside the hierarchy last), area code, wave, the spec's order of the
+    # measures (others after them) and measure id; missing values last
+    order = _frames.sort_order([
+        _frames.ranks(area_coded, key=lambda a: (depth.get(hier.level.get(a), len(depth)), a)),
+        _frames.ranks(wave_coded),
+        _frames.ranks(measure_coded,
+                      key=lambda m: (measure_order.get(m, len(measure_order)), m)),
+    ])
     # everything below in the final order: codes are sorted (cheap), text looked up after
     text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
             "spec_hash"}  # built from the codes below
@@ -264,32 +266,30 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
             or (c in RESULT_COLUMNS and c not in text and c != "flags")]
     table = table[used].take(order).reset_index(drop=True)
     area, method, measure = area[order], method[order], measure[order]
-    wave = table["wave"]
-    n = pd.to_numeric(table["n"], errors="coerce") if "n" in table else pd.Series(
-        np.nan, index=table.index)
+    wave_codes, wave_u = wave_coded[0][order], wave_coded[1]
+    n_arr = (table["n"].to_numpy(np.float64, na_value=np.nan) if "n" in table
+             else np.full(len(table), np.nan))
     register = _frames.coded_isin((method, method_u), publication.REGISTER_METHODS)
-    if "count" in table:
-        n = n.where(~register, table["count"])
-    n_arr = n.to_numpy(np.float64)
+    if "count" in table:  # a register row's n is its count
+        n_arr = np.where(register, table["count"].to_numpy(np.float64, na_value=np.nan), n_arr)
     suppressed, uncertain, small = publication.survey_rules(
         spec.publication, _frames.coded_isin((method, method_u), publication.SURVEY_METHODS),
         register, n_arr)
-    broken = wave.isin(breaks).to_numpy() & _frames.coded_isin((method, method_u),
-                                                               publication.BREAK_METHODS)
+    broken = _frames.coded_isin((wave_codes, wave_u), breaks) & _frames.coded_isin(
+        (method, method_u), publication.BREAK_METHODS)
     if own_flags is None:
         own_flags = (np.full(len(table), -1, dtype=np.int64), np.zeros(0, dtype=object))
     flag_codes, flag_texts = publication.row_flags((own_flags[0][order], own_flags[1]),
                                                    uncertain, small, broken)
     flags = flag_texts[flag_codes]
-    measures = _lookup(measure, list(measure_u))
     estimate = table["estimate"].to_numpy(np.float64)
     computed: dict[str, np.ndarray] = {
         "area_code": _lookup(area, list(area_u)),
         "area_name": _lookup(area, [hier.names.get(a) for a in area_u]),
         "level": _lookup(area, [hier.level.get(a) for a in area_u]),
-        "measure": measures, "method": _lookup(method, list(method_u)), "n": n_arr,
-        "suppressed": suppressed, "flags": flags,
-        "band": publication.bands(spec, measures, estimate),
+        "measure": _lookup(measure, list(measure_u)), "method": _lookup(method, list(method_u)),
+        "n": n_arr, "suppressed": suppressed, "flags": flags,
+        "band": publication.bands(spec, (measure, measure_u), estimate),
         "spec_id": _constant(spec.id, len(table)),
         "spec_hash": _constant(spec.hash, len(table)),
     }
@@ -312,8 +312,11 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
 
 
 def _constant(value: str, n: int) -> np.ndarray:
-    """``n`` times ``value`` as an object array (``np.full`` takes a slow path for objects)."""
-    return np.repeat(np.array([value], dtype=object), n)
+    """``n`` times ``value`` as an object array (``np.full`` takes a slow path for objects,
+    filling an empty one does not)."""
+    out = np.empty(n, dtype=object)
+    out[:] = value
+    return out
 
 
 def _lookup(codes: np.ndarray, values: list[object], dtype: type = object) -> np.ndarray:

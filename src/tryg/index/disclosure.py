@@ -90,6 +90,9 @@ class _Cells:
     coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
     owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    #: each entry's coef × value (its term of the relation's sum)
+    term: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def add(self, cells: np.ndarray, coef: np.ndarray, sizes: np.ndarray) -> None:
         """Relations given flat: their cells, coefficients and sizes."""
@@ -103,15 +106,13 @@ class _Cells:
             sizes = np.concatenate([z for _, _, z in self.parts])
             self.owner = np.repeat(np.arange(len(sizes)), sizes)
             self.start = np.concatenate([[0], np.cumsum(sizes)])
+            self.sizes = sizes
+            self.term = self.coef * self.value[self.flat]
         self.parts = []
 
     @property
     def count(self) -> int:
         return len(self.start) - 1
-
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.start)
 
     def cells_of(self, r: int) -> np.ndarray:
         return self.flat[self.start[r]:self.start[r + 1]]
@@ -153,8 +154,10 @@ def protect(table: pd.DataFrame, spec: Spec, hier: Hierarchy, *,
     keys = _Keys(t, hier, coded["area_code"], coded["measure"])
 
     hidden_n = primary_n.copy()
-    for w in range(len(keys.waves)):
-        cells = _sum_cells(keys, w, n, register, primary_n, pub.min_n, pub.small_count)
+    # the cells of the sum problems: every row with a sample size or count, wave by wave
+    with_n = keys.by_wave(np.flatnonzero(np.isfinite(n) & (keys.area >= 0) & (keys.wave >= 0)))
+    for w, rows in enumerate(with_n):
+        cells = _sum_cells(keys, w, rows, n, register, primary_n, pub.min_n, pub.small_count)
         if cells is not None:
             hidden_n[cells.rows[_solve(cells)]] = True
 
@@ -204,7 +207,7 @@ class _Keys:
     def __init__(self, t: pd.DataFrame, hier: Hierarchy, area: Coded, measure: Coded) -> None:
         self.hier = hier
         wave = t["wave"].to_numpy(np.float64, na_value=np.nan)
-        self.waves = sorted(int(w) for w in np.unique(wave[np.isfinite(wave)]))
+        self.waves = sorted(int(w) for w in pd.unique(wave[np.isfinite(wave)]))
         self.wave = np.searchsorted(np.asarray(self.waves, dtype=np.float64), wave)
         self.wave[~np.isfinite(wave)] = -1
         # measures numbered in order of appearance (pd.factorize), missing ones -1
@@ -220,6 +223,14 @@ class _Keys:
         parent_depth = [depth.get(hier.parent_level(lv) or "", -1) for lv in hier.levels]
         self.parent_depth = np.array([*parent_depth, -1], dtype=np.int64)[self.level]
 
+    def by_wave(self, rows: np.ndarray) -> list[np.ndarray]:
+        """``rows`` (ascending, each with a wave) split by wave: each wave's rows, ascending.
+        A stable sort by the wave's position, which numpy does by radix for small integers."""
+        wave = self.wave[rows]
+        order = np.argsort(wave.astype(np.min_scalar_type(len(self.waves))), kind="stable")
+        ends = np.cumsum(np.bincount(wave, minlength=len(self.waves)))
+        return np.split(rows[order], ends[:-1])
+
     def ancestors(self, w: int) -> np.ndarray:
         """Areas × levels: the row of each area's ancestor in wave ``w`` (-1: none), with a
         last row of -1 for unknown areas (so that ``ancestors(w)[self.area]`` works)."""
@@ -229,12 +240,11 @@ class _Keys:
 
 # --- the sum problem ---------------------------------------------------------------------------
 
-def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary: np.ndarray,
-               min_n: int, small_count: int) -> _Cells | None:
-    """The cells and relations of one wave: every row with a sample size or count, the
-    hierarchy's sums per measure (only those that hold exactly: a reader can use no other) and
-    the equal sample sizes of one area's measures."""
-    rows = np.flatnonzero((keys.wave == w) & np.isfinite(n) & (keys.area >= 0))
+def _sum_cells(keys: _Keys, w: int, rows: np.ndarray, n: np.ndarray, register: np.ndarray,
+               primary: np.ndarray, min_n: int, small_count: int) -> _Cells | None:
+    """The cells and relations of wave ``w``: its ``rows`` (those with a sample size or count
+    and a known area, ascending), the hierarchy's sums per measure (only those that hold
+    exactly: a reader can use no other) and the equal sample sizes of one area's measures."""
     if len(rows) == 0 or not primary[rows].any():
         return None
     value = n[rows]
@@ -284,7 +294,8 @@ def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary
                 continue
             keep = holds[parent_cell]
             kids, parent_cell = kids[keep], parent_cell[keep]
-            order = np.argsort(parent_cell, kind="stable")
+            # stable; in the smallest integer type, which numpy sorts by radix
+            order = np.argsort(parent_cell.astype(np.min_scalar_type(len(rows))), kind="stable")
             parents_held = np.flatnonzero(holds)
             sizes = np.bincount(parent_cell, minlength=len(rows))[parents_held]
             # each relation: its parent (+1), then its children (-1)
@@ -300,7 +311,11 @@ def _sum_cells(keys: _Keys, w: int, n: np.ndarray, register: np.ndarray, primary
             open_parent &= ~holds
     # equal sample sizes (or counts) of one area's measures: one hidden, all hidden
     # (counts and sample sizes are told apart: equal by chance is no relation a reader knows)
-    order = np.lexsort((value, reg, area))
+    # the cells sorted by area, kind and value (``np.lexsort((value, reg, area))``, as one
+    # integer key: the values' ranks within each area and kind)
+    _, value_rank = np.unique(value, return_inverse=True)
+    order = np.argsort((area.astype(np.int64) * 2 + reg) * len(value) + value_rank,
+                       kind="stable")
     same = ((area[order][1:] == area[order][:-1]) & (reg[order][1:] == reg[order][:-1])
             & (value[order][1:] == value[order][:-1]))
     pairs = np.column_stack([order[:-1][same], order[1:][same]])
@@ -439,7 +454,7 @@ def _audit(cells: _Cells, hidden: np.ndarray) -> list[np.ndarray]:
     audited = (counts >= 2) & ~((cells.sizes == 2) & (counts == 2))
     if not audited.any():
         return []
-    b = -np.bincount(owner, weights=np.where(h, 0.0, k * cells.value[flat]), minlength=R)
+    b = -np.bincount(owner, weights=np.where(h, 0.0, cells.term), minlength=R)
     e = np.flatnonzero(h & audited[owner])  # the hidden entries of audited relations
     r, ke, ce = owner[e], k[e], flat[e]
     lo = np.where(ke > 0, ke * cells.lower[ce], ke * cells.upper[ce])
@@ -531,14 +546,22 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
     W = len(keys.waves)
     n_areas = len(keys.codes) + 1  # the last: unknown areas
     area = np.where(keys.area >= 0, keys.area, n_areas - 1)
-    cell = keys.measure.astype(np.int64) * n_areas + area  # (measure, area)
-    cell_id, cells = _numbered(cell)
+    # (measure, area) as one number (a missing measure: the first), the cells present
+    # numbered in that order through a table of all of them
+    cell = (keys.measure.astype(np.int64) + 1) * n_areas + area
+    present = np.zeros((len(keys.measures) + 1) * n_areas, dtype=bool)
+    present[cell] = True
+    number = np.cumsum(present) - 1  # of a present cell
+    cell_id = number[cell]
+    n_cells = int(present.sum())
     ok = keys.wave >= 0
+    in_grid = np.flatnonzero(ok)
+    grid_cell, grid_wave = cell_id[in_grid], keys.wave[in_grid]
 
     def status(h: np.ndarray) -> np.ndarray:
         """Per (measure, area) × wave: 0 no row, 1 shown, 2 hidden."""
-        grid = np.zeros((len(cells), W + 1), dtype=np.int8)
-        grid[cell_id[ok], keys.wave[ok]] = np.where(h[ok], 2, 1)
+        grid = np.zeros((n_cells, W + 1), dtype=np.int8)
+        grid[grid_cell, grid_wave] = np.where(h[in_grid], 2, 1)
         return grid
 
     grid_shown, grid_direct = status(hidden), status(hidden_direct)
@@ -547,8 +570,8 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
     diff_rest = t["diff_parent_rest"].to_numpy(np.float64)
     # the previous wave in the data for this area and measure (published figures both)
     prev = np.zeros(size, dtype=bool)
-    last = np.zeros(len(cells), dtype=np.int8)  # status of the latest earlier wave seen
-    before = np.zeros((len(cells), W + 1), dtype=np.int8)
+    last = np.zeros(n_cells, dtype=np.int8)  # status of the latest earlier wave seen
+    before = np.zeros((n_cells, W + 1), dtype=np.int8)
     for w in range(W):
         before[:, w] = last
         last = np.where(grid_shown[:, w] > 0, grid_shown[:, w], last)
@@ -562,7 +585,7 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
         wv = keys.wave[rows]
         start = np.maximum(wv - k, 0)
         for grid, of in ((grid_shown, model[rows]), (grid_direct, ~model[rows])):
-            csum = np.concatenate([np.zeros((len(cells), 1), dtype=np.int64),
+            csum = np.concatenate([np.zeros((n_cells, 1), dtype=np.int64),
                                    np.cumsum((grid == 2).astype(np.int64), axis=1)], axis=1)
             r = rows[of]
             pooled[r] = (csum[cell_id[r], wv[of]] - csum[cell_id[r], start[of]]) > 0
@@ -570,21 +593,22 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
     rest = np.zeros(size, dtype=bool)
     rows_rest = np.flatnonzero(ok & shown & np.isfinite(diff_rest) & (keys.parent_depth >= 0))
     if len(rows_rest):
-        all_rows = np.flatnonzero(ok & (keys.parent_depth >= 0) & (keys.area >= 0))
+        with_parent = keys.by_wave(np.flatnonzero(ok & (keys.parent_depth >= 0)
+                                                  & (keys.area >= 0)))
         for w in np.unique(keys.wave[rows_rest]).tolist():
             anc = keys.ancestors(w)
-            mine = all_rows[keys.wave[all_rows] == w]
+            mine = with_parent[w]
             parent = anc[keys.area[mine], keys.parent_depth[mine]]
             # siblings: same measure, same level, same parent
             levels = len(keys.hier.levels) + 1
-            group, _ = _numbered((keys.measure[mine].astype(np.int64) * levels
-                                  + keys.level[mine]) * (n_areas + 1) + parent + 1)
+            group, _ = pd.factorize((keys.measure[mine].astype(np.int64) * levels
+                                     + keys.level[mine]) * (n_areas + 1) + parent + 1)
             total = np.bincount(group)
-            parent_key = keys.measure[mine].astype(np.int64) * n_areas + np.where(
+            parent_key = (keys.measure[mine].astype(np.int64) + 1) * n_areas + np.where(
                 parent >= 0, parent, n_areas - 1)
-            parent_cell = np.minimum(np.searchsorted(cells, parent_key), len(cells) - 1)
-            found = cells[parent_cell] == parent_key
-            parent_status = np.where(found, grid_shown[parent_cell, w], 0)
+            found = present[parent_key]
+            parent_status = np.where(found, grid_shown[np.where(found, number[parent_key], 0),
+                                                       w], 0)
             others = total[group] - 1
             # the rest of a model-based row is compared on published figures, of a direct
             # row on the answers (where a model-based sibling's direct estimate is hidden)

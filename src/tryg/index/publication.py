@@ -121,18 +121,24 @@ def row_flags(
     return np.asarray(inverse, dtype=np.int64), np.asarray(joined, dtype=object)
 
 
-def bands(spec: Spec, measures: np.ndarray, values: np.ndarray) -> np.ndarray:
+def bands(spec: Spec, measures: tuple[np.ndarray, np.ndarray], values: np.ndarray
+          ) -> np.ndarray:
     """The band label of every row's value under its measure's cut points ("" where the
-    measure has none or the value is missing)."""
+    measure has none or the value is missing). ``measures``: the rows' measures as codes
+    (-1: missing) and distinct ids (``pd.factorize``)."""
     cuts: dict[str, tuple[float, ...]] = {m.id: m.bands for m in spec.measures}
     cuts |= {s.id: s.bands for s in spec.subindices}
     if spec.composite is not None:
         cuts[spec.composite.id] = spec.composite.bands
-    out = np.repeat(np.array([""], dtype=object), len(measures))
-    for measure, b in cuts.items():
+    codes, ids = measures
+    out = np.empty(len(codes), dtype=object)
+    out[:] = ""
+    known = np.isfinite(values)
+    for code, measure in enumerate(ids.tolist()):
+        b = cuts.get(measure)
         if not b:
             continue
-        rows = np.flatnonzero((measures == measure) & np.isfinite(values))
+        rows = np.flatnonzero((codes == code) & known)
         labels = np.array(
             [f"<{b[0]:g}"] + [f"{b[i - 1]:g}-{b[i]:g}" for i in range(1, len(b))]
             + [f">={b[-1]:g}"], dtype=object,

@@ -112,8 +112,14 @@ def register_rates(
                        np.ndarray, np.ndarray, str]] = []
     warnings: list[Problem] = []
     z = float(norm.ppf(1 - spec.comparisons.alpha / 2))
+    Q = len(quarters_u)
     for m in spec.register:
         of_measure = np.isin(np.asarray(offence_u, dtype=object), list(m.offences))[offence_idx]
+        # the measure's records and counts per area × quarter, once: each window's sums are
+        # sums of whole quarters (whole numbers: exact in any order)
+        cell = area_idx[of_measure] * Q + quarter_idx[of_measure]
+        records = np.bincount(cell, minlength=A * Q).reshape(A, Q)
+        offences = np.bincount(cell, weights=count[of_measure], minlength=A * Q).reshape(A, Q)
         parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for wave in waves:
             quarters = window(m, wave)
@@ -128,10 +134,9 @@ def register_rates(
                     )
                 )
                 continue
-            sel = of_measure & np.isin(quarters_u, quarters)[quarter_idx]
-            in_window = area_idx[sel]
-            rows = np.bincount(in_window, minlength=A)
-            sums = np.bincount(in_window, weights=count[sel], minlength=A)
+            in_window = np.flatnonzero(np.isin(quarters_u, quarters))
+            rows = records[:, in_window].sum(axis=1)
+            sums = offences[:, in_window].sum(axis=1)
             present = np.flatnonzero(rows > 0)
             # the areas with counts of their own, then the sums of leaves (Hierarchy.roll_up_rows)
             table_id = hierarchy.table_id(wave)
