@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
+from tryg.web.params import MAX_INT
 from tryg.strategy.models import (
     Baseline,
     FocusArea,
@@ -22,8 +23,21 @@ from tryg.strategy.models import (
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class Organisations(forms.ModelMultipleChoiceField):
+    """Organisations ticked in a form. An id no database integer holds is an invalid choice
+    like any unknown id (Django would send it to the database: OverflowError on SQLite)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and int(text) <= MAX_INT):
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"],
+                                            code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
+
+
 class StrategyForm(forms.ModelForm):  # type: ignore[type-arg]
-    partners = forms.ModelMultipleChoiceField(
+    partners = Organisations(
         Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
         label=_("partner organisations"))
 
@@ -40,7 +54,7 @@ class FocusAreaForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class InitiativeForm(forms.ModelForm):  # type: ignore[type-arg]
-    owners = forms.ModelMultipleChoiceField(
+    owners = Organisations(
         Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
         label=_("owners"))
     area_codes = forms.CharField(
