@@ -8,7 +8,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
-from tryg.web.params import MAX_INT
 from tryg.strategy.models import (
     Baseline,
     FocusArea,
@@ -19,21 +18,22 @@ from tryg.strategy.models import (
     Strategy,
     Target,
 )
+from tryg.web.params import MAX_INT
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class Organisations(forms.ModelMultipleChoiceField):
+class Organisations(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     """Organisations ticked in a form. An id no database integer holds is an invalid choice
     like any unknown id (Django would send it to the database: OverflowError on SQLite)."""
 
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else ():
             text = str(pk)
             if not (text.isascii() and text.isdigit() and int(text) <= MAX_INT):
                 raise forms.ValidationError(self.error_messages["invalid_pk_value"],
                                             code="invalid_pk_value", params={"pk": pk})
-        return super()._check_values(value)
+        return super().clean(value)
 
 
 class StrategyForm(forms.ModelForm):  # type: ignore[type-arg]
