@@ -189,3 +189,20 @@ def test_a_measurement_deleted_by_mistake_stays_in_the_history() -> None:
     last = ChangeRecord.objects.filter(model="measurement", object_id=made.pk).first()
     assert last is not None and last.action == "delete" and last.data["value"] == 12.5
     assert last.actor_name == "partner"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["99999999999999999999", "-1", "²", "1.5"])
+def test_an_organisation_id_no_database_holds_is_a_form_error_not_500(bad: str) -> None:
+    who = people()
+    parent = initiative([who.housing])
+    c = _client(who.coordinator)
+    response = c.post(reverse("strategy:new"), {
+        "name": "Tryg By", "period_start": "2025-01-01", "status": "adopted",
+        "partners": [who.police.pk, bad]})
+    assert response.status_code == 400 and not Strategy.objects.filter(name="Tryg By")
+    response = c.post(reverse("strategy:initiative_edit", args=[parent.pk]), {
+        "name": "Ny", "owners": [bad], "period_start": "2025-01-01", "order": 1})
+    assert response.status_code == 400
+    parent.refresh_from_db()
+    assert parent.name != "Ny" and list(parent.owners.all()) == [who.housing]

@@ -229,6 +229,25 @@ def test_bad_filters_are_400_in_the_error_format(client: Client, data: dict[str,
     assert root.tag == "errors" and root[0].findtext("code") == "400"
 
 
+@pytest.mark.parametrize("end", ["0001-01-05T00:00:00Z", "0001-01-01"])
+def test_a_window_ending_in_the_first_days_of_the_calendar_is_empty_not_500(
+        client: Client, data: dict[str, Any], end: str) -> None:
+    # the default start, 90 days before the end, is before the first day there is
+    response = client.get(f"{BASE}/requests.json", {"end_date": end})
+    assert response.status_code == 200 and response.json() == []
+
+
+@pytest.mark.parametrize("params", [
+    {"start_date": "0001-01-01T00:00:00+14:00"},  # in UTC: the year 0
+    {"end_date": "9999-12-31T23:59:59-14:00"},  # in UTC: the year 10000
+])
+def test_a_date_that_is_none_in_utc_is_400_not_500(client: Client,
+                                                   params: dict[str, str]) -> None:
+    response = client.get(f"{BASE}/requests.json", params)
+    assert response.status_code == 400, response.content
+    assert response.json()[0]["code"] == 400
+
+
 def test_get_one_request(client: Client, data: dict[str, Any]) -> None:
     fixed = data["fixed"]
     rows = client.get(f"{BASE}/requests/{fixed.pk}.json").json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
@@ -12,7 +13,7 @@ from django.test.utils import override_settings
 from PIL import Image
 
 from tryg.walks.models import Finding, Photo
-from tryg.walks.photos import MAX_PIXELS, PhotoError, clean
+from tryg.walks.photos import MAX_PHOTOS, MAX_PIXELS, PhotoError, clean
 from walks.walk_fixtures import jpeg, organisations, png_bomb, png_claiming, users, walk
 
 GPS_LATITUDE = (57, 2, 52.5)
@@ -118,3 +119,27 @@ def test_uploads_through_the_recording_page() -> None:
     response = client.get(f"/tryghedsvandringer/foto/{photo.pk}/")
     assert response.status_code == 200
     assert response.content == data and response["Content-Type"] == "image/jpeg"
+
+
+@pytest.mark.django_db
+def test_more_photos_than_the_limit_are_refused_before_any_is_decoded() -> None:
+    """Eleven photos were all decoded and re-encoded, then the eleventh silently dropped."""
+    people = users(organisations())
+    w = walk()
+    client = Client()
+    client.force_login(people["coordinator"])
+    url = f"/tryghedsvandringer/{w.pk}/registrer/"
+
+    def post(count: int, key: str) -> Any:
+        uploads = [SimpleUploadedFile(f"p{i}.jpg", jpeg(), content_type="image/jpeg")
+                   for i in range(count)]
+        return client.post(url, {"idempotency_key": key, "category": "lighting",
+                                 "text": "sti", "photos": uploads},
+                           HTTP_ACCEPT="application/json")
+
+    refused = post(MAX_PHOTOS + 1, "k1")
+    assert refused.status_code == 400
+    assert str(MAX_PHOTOS) in refused.json()["errors"]["photos"][0]["message"]
+    assert Finding.objects.count() == 0 and Photo.objects.count() == 0
+    assert post(MAX_PHOTOS, "k2").status_code == 201
+    assert Photo.objects.count() == MAX_PHOTOS

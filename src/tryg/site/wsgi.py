@@ -6,8 +6,11 @@ import os
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
+from tryg.site.head import head_as_get
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tryg.site.settings")
-application = get_wsgi_application()
+# HEAD answered as GET, without the body, under any WSGI server (tryg.site.head).
+application = head_as_get(get_wsgi_application())
 # Import every view (and pandas, the charts…) now rather than on the first request, then move
 # all that lives as long as the process out of the garbage collector's sight: a full
 # collection then scans the objects made since, not some 150,000 modules, functions and

@@ -18,12 +18,26 @@ from tryg.strategy.models import (
     Strategy,
     Target,
 )
+from tryg.web.params import MAX_INT
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class Organisations(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """Organisations ticked in a form. An id no database integer holds is an invalid choice
+    like any unknown id (Django would send it to the database: OverflowError on SQLite)."""
+
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else ():
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and int(text) <= MAX_INT):
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"],
+                                            code="invalid_pk_value", params={"pk": pk})
+        return super().clean(value)
+
+
 class StrategyForm(forms.ModelForm):  # type: ignore[type-arg]
-    partners = forms.ModelMultipleChoiceField(
+    partners = Organisations(
         Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
         label=_("partner organisations"))
 
@@ -40,7 +54,7 @@ class FocusAreaForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class InitiativeForm(forms.ModelForm):  # type: ignore[type-arg]
-    owners = forms.ModelMultipleChoiceField(
+    owners = Organisations(
         Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
         label=_("owners"))
     area_codes = forms.CharField(

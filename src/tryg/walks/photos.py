@@ -26,6 +26,8 @@ from tryg.walks.models import Action, Finding, Photo
 
 #: Most pixels a photo may have (a 50-megapixel camera is below; a bomb is far above).
 MAX_PIXELS = 60_000_000
+#: Most photos sent at once with a finding or a fix (each one is decoded and re-encoded).
+MAX_PHOTOS = 10
 #: Longest side of a stored photo (bigger ones are scaled down).
 MAX_SIDE = 2560
 ACCEPTED = {"JPEG", "PNG", "WEBP"}

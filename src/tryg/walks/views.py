@@ -46,7 +46,7 @@ from tryg.walks.forms import (
 )
 from tryg.walks.invitations import invite, new_token, send_summary
 from tryg.walks.models import Action, Finding, Participant, Photo, Revisit, Walk
-from tryg.walks.photos import CleanImage, PhotoError, clean, store
+from tryg.walks.photos import MAX_PHOTOS, CleanImage, PhotoError, clean, store
 from tryg.web import params
 from tryg.web.access import require
 
@@ -141,7 +141,10 @@ def _parameters(walk: Walk) -> list[tuple[str, str]]:
 
 
 def _photos(request: HttpRequest) -> list[CleanImage]:
-    return [clean(f.name or "photo", f, f.size) for f in request.FILES.getlist("photos")][:10]
+    files = request.FILES.getlist("photos")
+    if len(files) > MAX_PHOTOS:  # refused before any is decoded
+        raise PhotoError(_("At most %(n)d photos at once.") % {"n": MAX_PHOTOS})
+    return [clean(f.name or "photo", f, f.size) for f in files]
 
 
 def _record(request: HttpRequest, walk: Walk, *, participant: Participant | None,

@@ -193,13 +193,23 @@ def _id(value: str, name: str) -> int:
 def _when(value: str, name: str) -> dt.datetime:
     try:
         parsed = parse_datetime(value.strip().replace(" ", "+", 1) if "T" in value else value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise Open311Error(400, _("%(name)s must be a W3C date and time such as "
-                                  "2026-01-31T12:00:00Z, not %(value)s.")
-                           % {"name": name, "value": value[:40]})
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
+        if parsed is not None:
+            # in UTC, as the database compares it: 0001-01-01T00:00:00+14:00 is no date there
+            aware = parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
+            return aware.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise Open311Error(400, _("%(name)s must be a W3C date and time such as "
+                              "2026-01-31T12:00:00Z, not %(value)s.")
+                       % {"name": name, "value": value[:40]})
+
+
+def _days_before(end: dt.datetime, days: int) -> dt.datetime:
+    """``days`` before ``end``, or the first moment of the calendar when that is earlier."""
+    try:
+        return end - dt.timedelta(days=days)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -230,7 +240,7 @@ def requests(query: RequestQuery, *, now: dt.datetime) -> list[dict[str, Any]]:
     else:
         end = _when(query.end_date, "end_date") if query.end_date else now
         start = (_when(query.start_date, "start_date") if query.start_date
-                 else end - dt.timedelta(days=default_days()))
+                 else _days_before(end, default_days()))
         if start > end:
             raise Open311Error(400, _("start_date is after end_date."))
         rows = rows.filter(Q(observed_at__gte=start, observed_at__lte=end)
