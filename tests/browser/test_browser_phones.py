@@ -154,9 +154,6 @@ CHART_PAGES = ("/", "/areas/9999/", "/areas/9999-01/", "/areas/9999-01-01/", "/m
                "/map/?show=values")
 
 
-@pytest.mark.xfail(strict=True, reason="the server-drawn charts are laid out for 560–720 px; "
-                   "scaled to a phone, their 11 px text renders at 5.5–7 px (issue 12: a "
-                   "narrow layout of the trend, components and map charts is still to do)")
 @pytest.mark.parametrize("language", ["da", "en"])
 def test_chart_text_is_readable_on_a_phone(phone: Page, served_site: ServedSite,
                                            language: str) -> None:

@@ -17,7 +17,7 @@ from chart_helpers import (
 )
 
 from tryg.charts import components_svg
-from tryg.charts.components import ROW_HEIGHT, component_rows, components_geometry
+from tryg.charts.components import component_rows, components_geometry, rule_y
 
 
 def frame() -> pd.DataFrame:
@@ -45,11 +45,11 @@ def test_intervals_are_rules_and_estimates_points_top_to_bottom() -> None:
     rules = [re.fullmatch(r"M([-\d.]+),([-\d.]+)H([-\d.]+)", e.get("d") or "")
              for e in parse(svg).iter(f"{SVG}path") if e.get("stroke-width") == "3"]
     drawn = [(float(m.group(1)), float(m.group(2)), float(m.group(3))) for m in rules if m]
-    expected = [(geo.x(70.0), ROW_HEIGHT * 0.5, geo.x(74.0)),
-                (geo.x(60.0), ROW_HEIGHT * 1.5, geo.x(70.0))]  # no rule without an interval
+    expected = [(geo.x(70.0), rule_y(0), geo.x(74.0)),
+                (geo.x(60.0), rule_y(1), geo.x(70.0))]  # no rule without an interval
     assert [v for r in drawn for v in r] == pytest.approx([v for r in expected for v in r],
                                                           abs=0.01)
-    assert geo.points[2] == pytest.approx((geo.x(80.25), ROW_HEIGHT * 2.5))
+    assert geo.points[2] == pytest.approx((geo.x(80.25), rule_y(2)))
     labels = [e.get("aria-label") for e in parse(svg).iter(f"{SVG}path")
               if e.get("role") == "graphics-symbol"]
     assert labels == ["Tryghedsindeks: 72.0 (70.0–74.0)", "Utryghed: 65.5 (60.0–70.0)",
@@ -77,3 +77,22 @@ def test_long_measure_names_are_written_in_full_on_two_lines() -> None:
     assert len(halves) == 1 and f"{halves[0]} {long[len(halves[0]) + 1:]}" == long
     assert long[len(halves[0]) + 1:] in texts
     assert long in svg  # in full in the point's description
+
+
+def test_each_name_is_written_above_its_row_and_long_names_wrap() -> None:
+    """Names sit above their interval, between it and the row before, so the chart is no
+    wider than its plot (a phone draws it at full size); a long name takes two lines and
+    every row makes room for two."""
+    long = "Oplevet tryghed i eget boligområde om aftenen og natten (0-100, højere = tryggere)"
+    data = frame().assign(measure_label=["Tryghedsindeks", long, "Anmeldelser"])
+    svg = components_svg(data, title="Delindeks", language="da")
+    root = parse(svg)
+    top = next(float(g.get("transform", "").split(",")[1].rstrip(")"))
+               for g in root.iter(f"{SVG}g") if g.get("transform", "").startswith("translate"))
+    texts = [(t.text or "", float(t.get("y") or 0)) for t in root.iter(f"{SVG}text")]
+    first = [y for text, y in texts if text == "Tryghedsindeks"]
+    wrapped = [y for text, y in texts if text and text in long and text != long]
+    assert len(first) == 1 and len(wrapped) == 2  # the long name on two lines
+    assert top < first[0] < top + rule_y(0, 2)
+    assert top + rule_y(0, 2) < min(wrapped) < max(wrapped) < top + rule_y(1, 2)
+    assert float(root.get("width") or 0) <= 8 + 330 + 30  # the plot and half a tick label

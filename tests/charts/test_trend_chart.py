@@ -3,6 +3,7 @@ written directly (no JavaScript engine), its geometry drawn once per data."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -18,7 +19,7 @@ from chart_helpers import (
 )
 
 from tryg.charts import trend_svg
-from tryg.charts.draw import symbol
+from tryg.charts.draw import TICK_SIZE, symbol, text_width
 from tryg.charts.trend import (
     BAND_OPACITY,
     POINT_AREA,
@@ -196,3 +197,20 @@ def test_missing_columns_and_unknown_language_are_refused() -> None:
         trend_svg(points().drop(columns="sig_prev"), title="T", language="da")
     with pytest.raises(ValueError, match="'de'"):
         trend_svg(points(), title="T", language="de")
+
+
+def test_wave_names_under_the_axis_never_overlap_and_the_last_is_always_written() -> None:
+    """Twelve waves on the 320 px plot (drawn at about 90 % on a phone): the names that would
+    touch are thinned to every k-th, counted back from the newest wave."""
+    waves = [f"{year}-{(year + 1) % 100:02d}" for year in range(2010, 2022)]
+    frame = pd.DataFrame({"wave": waves, "estimate": 70.0, "ci_low": 68.0, "ci_high": 72.0,
+                          "n": "400", "method": "direct", "sig_prev": None, "series": "Aalborg"})
+    svg = trend_svg(frame, title="T", language="da")
+    written = [(t.text, float(t.get("x") or 0)) for t in parse(svg).iter(f"{SVG}text")
+               if t.text in waves]
+    assert written[-1][0] == waves[-1]
+    assert 2 <= len(written) < len(waves)
+    for (a, xa), (b, xb) in itertools.pairwise(written):
+        assert xb - xa >= (text_width(a, TICK_SIZE) + text_width(b, TICK_SIZE)) / 2, (a, b)
+    few = trend_svg(frame.head(5), title="T", language="da")
+    assert [t.text for t in parse(few).iter(f"{SVG}text") if t.text in waves] == waves[:5]

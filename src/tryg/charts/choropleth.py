@@ -25,6 +25,9 @@ from tryg.charts.values import as_number
 WIDTH: Final = 560
 MIN_HEIGHT: Final = 240
 MAX_HEIGHT: Final = 820
+#: The legend's type size (px): the map is drawn :data:`WIDTH` wide and a phone shows it at
+#: about 62 %, which leaves 15 px text at 9.3 px (tests/browser/test_browser_phones.py).
+LEGEND_FONT_SIZE: Final = 15
 Band = tuple[float, float, str]
 
 
@@ -244,12 +247,14 @@ def choropleth_spec(features: Sequence[Mapping[str, Any]], *, title: str, langua
         "height": height,
         "projection": projection,
         "data": {"values": drawn},
-        "config": {"title": {"aria": False},  # no legend text cut off (limit 0)
-                   # below the map, not beside it: the map keeps the chart's width and
-                   # is not shrunk further on a phone (issue 12)
+        "config": {"title": {"aria": False, "fontSize": LEGEND_FONT_SIZE},
+                   # the legend below the map, not beside it: the map keeps the chart's
+                   # width and is not shrunk further on a phone (issue 12)
                    "legend": {"aria": False, "titleLimit": 0, "labelLimit": 0,
                               "orient": "bottom", "direction": "vertical",
-                              "labelFontSize": 12, "titleFontSize": 13},
+                              "labelFontSize": LEGEND_FONT_SIZE,
+                              "titleFontSize": LEGEND_FONT_SIZE,
+                              "symbolSize": 180},
                    "view": {"stroke": None}},
         "layer": layers,
     }

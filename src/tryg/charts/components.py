@@ -1,5 +1,9 @@
 """Components beside the composite: one row per measure, estimate as a dot, interval as a bar.
 
+Each measure's name is written above its row, across the plot's whole width, so the chart is
+no wider than a phone's column (names beside the rows made it twice as wide, and a phone
+scaled its text down to 5.5 px).
+
 Drawn as SVG directly (:mod:`tryg.charts.draw`); the plot's geometry depends only on the
 numbers and is cached (:func:`components_geometry`), the labels are written per language.
 """
@@ -17,10 +21,13 @@ from tryg.charts.palette import SERIES
 from tryg.charts.values import Table, as_number, interval_text, records, require_columns
 
 COMPONENT_COLUMNS: Final = ("measure_label", "estimate", "ci_low", "ci_high")
-WIDTH: Final = 420
-ROW_HEIGHT: Final = 30
-#: Measure labels longer than this (px) are written on two lines (never cut short).
-LABEL_LIMIT: Final = 260.0
+#: The plot's width (px): with its margins the chart is drawn at 95 % or more on a phone's
+#: 358 px column (tests/browser/test_browser_phones.py).
+WIDTH: Final = 330
+#: A row: its name's line(s) of text, then the interval at :data:`RULE_OFFSET` below them.
+LINE_HEIGHT: Final = 13
+RULE_OFFSET: Final = 12
+ROW_GAP: Final = 10
 POINT_AREA: Final = 80.0
 RULE_WIDTH: Final = 3
 RULE_OPACITY: Final = 0.45
@@ -55,14 +62,26 @@ class ComponentsGeometry:
         return draw.linear(self.domain, (0.0, float(WIDTH)))(value)
 
 
+def row_height(lines: int) -> float:
+    """The height of a row whose name takes ``lines`` lines."""
+    return float(LINE_HEIGHT * lines + RULE_OFFSET + ROW_GAP)
+
+
+def rule_y(index: int, lines: int = 1) -> float:
+    """The plot y of row ``index``'s interval and dot, below its name's ``lines`` lines."""
+    return row_height(lines) * index + LINE_HEIGHT * lines + RULE_OFFSET - 4
+
+
 @lru_cache(maxsize=2048)
-def components_geometry(values: tuple[tuple[float | None, float | None, float | None], ...]
-                        ) -> ComponentsGeometry:
-    """Scale, gridlines, interval rules and point positions of (estimate, low, high) rows."""
+def components_geometry(values: tuple[tuple[float | None, float | None, float | None], ...],
+                        lines: int = 1) -> ComponentsGeometry:
+    """Scale, gridlines, interval rules and point positions of (estimate, low, high) rows
+    whose names take ``lines`` lines each (the longest name decides, so rows line up)."""
     numbers = [v for row in values for v in row if v is not None]
     low_end, high_end, tick_values = draw.nice_domain(numbers, count=5)
     x = draw.linear((low_end, high_end), (0.0, float(WIDTH)))
-    height = float(ROW_HEIGHT * len(values))
+    row = row_height(lines)
+    height = row * len(values)
     step = tick_values[1] - tick_values[0] if len(tick_values) > 1 else 1.0
     parts = ['<g aria-hidden="true">']
     for value in tick_values:
@@ -71,7 +90,7 @@ def components_geometry(values: tuple[tuple[float | None, float | None, float | 
     parts.append(f'<path d="M0,{draw.num(height)}h{WIDTH}" stroke="{draw.AXIS}"/>')
     points: list[tuple[float, float] | None] = []
     for i, (estimate, low, high) in enumerate(values):
-        cy = ROW_HEIGHT * (i + 0.5)
+        cy = rule_y(i, lines)
         if low is not None and high is not None:
             parts.append(f'<path d="M{draw.num(x(low))},{draw.num(cy)}H{draw.num(x(high))}" '
                          f'stroke="{SERIES[0]}" stroke-width="{RULE_WIDTH}" '
@@ -92,16 +111,16 @@ def components_svg(frame: Table, *, title: str, language: str) -> str:
     lang = normalise_language(language)
     title = str(title)
     rows = component_rows(frame, lang)
-    geo = components_geometry(tuple((r["estimate"], r["ci_low"], r["ci_high"]) for r in rows))
-    names = [draw.two_lines(r["measure_label"], draw.TICK_SIZE, LABEL_LIMIT) for r in rows]
-    left = 8 + max(draw.text_width(line, draw.TICK_SIZE) for n in names for line in n) + 10
-    top = 30.0
-    out = [draw.text(4, 18, title, size=draw.TITLE_SIZE, weight="bold"), '<g aria-hidden="true">']
-    for i, lines in enumerate(names):
-        middle = top + ROW_HEIGHT * (i + 0.5) + 4
-        for j, line in enumerate(lines):  # two lines sit 6.5 px above and below the middle
-            out.append(draw.text(left - 8, middle + (j - (len(lines) - 1) / 2) * 13, line,
-                                 size=draw.TICK_SIZE, anchor="end"))
+    names = [draw.two_lines(r["measure_label"], draw.TICK_SIZE, WIDTH) for r in rows]
+    lines = max((len(n) for n in names), default=1)
+    geo = components_geometry(tuple((r["estimate"], r["ci_low"], r["ci_high"]) for r in rows),
+                              lines)
+    left = 8.0
+    title_lines = draw.two_lines(title, draw.TITLE_SIZE, WIDTH)
+    top = 30.0 + 16 * (len(title_lines) - 1)
+    out = [draw.text(4, 18 + 16 * i, line, size=draw.TITLE_SIZE, weight="bold")
+           for i, line in enumerate(title_lines)]
+    out.append('<g aria-hidden="true">')
     for value, tx in geo.ticks:
         out.append(draw.text(left + tx, top + geo.height + 16,
                              draw.tick_label(value, geo.step, lang), size=draw.TICK_SIZE,
@@ -117,11 +136,19 @@ def components_svg(frame: Table, *, title: str, language: str) -> str:
             out.append(f'<path d="{d}" fill="{SERIES[0]}" role="graphics-symbol" '
                        f'aria-label="{escape(row["description"], quote=True)}"/>')
     out.append("</g>")
+    out.append('<g aria-hidden="true">')  # each name above its row, over the gridlines
+    for i, name_lines in enumerate(names):
+        for j, line in enumerate(name_lines):
+            out.append(draw.text(left, top + row_height(lines) * i + LINE_HEIGHT * (j + 1) - 2,
+                                 line, size=draw.TICK_SIZE))
+    out.append("</g>")
     items = "; ".join(r["description"] for r in rows)
     summary = label("components_summary", lang).format(count=len(frame), items=items)
     last_tick = draw.text_width(draw.tick_label(geo.ticks[-1][0], geo.step, lang), draw.TICK_SIZE)
-    width = max(left + WIDTH + last_tick / 2 + 8, 8 + draw.text_width(title, draw.TITLE_SIZE),
-                left + WIDTH / 2 + draw.text_width(axis_title, draw.TICK_SIZE) / 2 + 8)
+    width = max(left + WIDTH + last_tick / 2 + 8,
+                8 + max(draw.text_width(line, draw.TITLE_SIZE) for line in title_lines),
+                left + WIDTH / 2 + draw.text_width(axis_title, draw.TICK_SIZE) / 2 + 8,
+                left + max(draw.text_width(ln, draw.TICK_SIZE) for n in names for ln in n) + 8)
     height = top + geo.height + 44
     return draw.document(width, height, title=title, summary=summary, body="".join(out),
                          kind="components")

@@ -11,6 +11,7 @@ descriptions) are written per language.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -32,8 +33,11 @@ TREND_COLUMNS: Final = ("wave", "estimate", "ci_low", "ci_high", "n", "method", 
                         "series")
 #: Symbols: shape = how a point was estimated; a star marks a significant change.
 SHAPES: Final = {"direct": "circle", "model": "triangle", "significant": "star"}
-WIDTH: Final = 520
-HEIGHT: Final = 260
+#: The plot's size (px). Narrow enough that the whole chart (about 400 px with its axis) is
+#: drawn at 90 % or more on a phone's 358 px column, where 11 px text stays at 9 px or more
+#: (tests/browser/test_browser_phones.py); the page never scales a chart up.
+WIDTH: Final = 320
+HEIGHT: Final = 240
 #: Symbol areas in px² (points, stars), the band's opacity and the line's width.
 POINT_AREA: Final = 70.0
 STAR_AREA: Final = 110.0
@@ -182,6 +186,18 @@ def _summary(rows: list[dict[str, Any]], waves: list[str], lang: str) -> str:
     return text
 
 
+def _labelled_waves(waves: tuple[tuple[str, float], ...]) -> list[tuple[str, float]]:
+    """The waves whose names are written under the axis: every one when they fit side by
+    side, else every k-th, the last always (its point is the one a reader looks for)."""
+    if len(waves) < 2:
+        return list(waves)
+    room = waves[1][1] - waves[0][1]
+    widest = max(draw.text_width(w, draw.TICK_SIZE) for w, _x in waves) + 6
+    every = max(1, math.ceil(widest / room))
+    last = len(waves) - 1
+    return [w for i, w in enumerate(waves) if (last - i) % every == 0]
+
+
 def _legend_symbol(kind: str, x: float, y: float) -> str:
     d = draw.symbol(SHAPES[kind], x, y, POINT_AREA if kind != "significant" else STAR_AREA * 0.8)
     return f'<path d="{d}" fill="{draw.MUTED}"/>'
@@ -201,14 +217,16 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
     geo = geometry(rows, waves)
     tick_labels = [draw.tick_label(v, geo.step, lang) for v, _y in geo.ticks]
     left = 24 + max(draw.text_width(t, draw.TICK_SIZE) for t in tick_labels) + 8
-    top = 42.0  # room for a star above the highest interval
+    title_lines = draw.two_lines(title, draw.TITLE_SIZE, left + WIDTH - 4)
+    top = 42.0 + 16 * (len(title_lines) - 1)  # room for a star above the highest interval
     bottom = top + HEIGHT
-    out: list[str] = [draw.text(4, 18, title, size=draw.TITLE_SIZE, weight="bold")]
+    out: list[str] = [draw.text(4, 18 + 16 * i, line, size=draw.TITLE_SIZE, weight="bold")
+                      for i, line in enumerate(title_lines)]
     out.append('<g aria-hidden="true">')
     for text, (_v, ty) in zip(tick_labels, geo.ticks, strict=True):
         out.append(draw.text(left - 6, top + ty + 4, text, size=draw.TICK_SIZE, anchor="end",
                              fill=draw.MUTED))
-    for wave, wx in geo.waves:
+    for wave, wx in _labelled_waves(geo.waves):
         out.append(draw.text(left + wx, bottom + 16, wave, size=draw.TICK_SIZE, anchor="middle",
                              fill=draw.MUTED))
     out.append(draw.text(12, top + HEIGHT / 2, label("estimate", lang), size=draw.TICK_SIZE,
@@ -226,11 +244,11 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
         out.append(f'<path d="{d}" fill="{geo.colours[index]}" role="graphics-symbol" '
                    f'aria-label="{escape(row["description"], quote=True)}"/>')
     out.append("</g>")
-    # the legend: series (colour), then the symbols
+    # the legend: series (colour), then the symbols below them (one column: a phone's width)
     legend_top = bottom + 56
     out.append('<g aria-hidden="true">')
     out.append(draw.text(4, legend_top, label("series", lang), size=draw.TICK_SIZE, weight="bold"))
-    col1 = draw.text_width(label("series", lang), draw.TICK_SIZE)
+    widest = draw.text_width(label("series", lang), draw.TICK_SIZE)
     for i, (name, colour) in enumerate(zip(geo.series, geo.colours, strict=True)):
         ly = legend_top + (i + 1) * LEGEND_ROW
         out.append(f'<path d="M4,{draw.num(ly - 4)}h18" stroke="{colour}" '
@@ -238,18 +256,20 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
         out.append(f'<path d="M4,{draw.num(ly - 10)}h18v12h-18Z" fill="{colour}" '
                    f'fill-opacity="{BAND_OPACITY}"/>')
         out.append(draw.text(28, ly, name, size=draw.TICK_SIZE))
-        col1 = max(col1, 24 + draw.text_width(name, draw.TICK_SIZE))
-    x2 = 4 + col1 + 28
-    out.append(draw.text(x2, legend_top, label("points", lang), size=draw.TICK_SIZE, weight="bold"))
-    col2 = draw.text_width(label("points", lang), draw.TICK_SIZE)
+        widest = max(widest, 24 + draw.text_width(name, draw.TICK_SIZE))
+    points_top = legend_top + (len(geo.series) + 1) * LEGEND_ROW + 8
+    out.append(draw.text(4, points_top, label("points", lang), size=draw.TICK_SIZE,
+                         weight="bold"))
+    widest = max(widest, draw.text_width(label("points", lang), draw.TICK_SIZE))
     for i, kind in enumerate(("direct", "model", "significant")):
-        ly = legend_top + (i + 1) * LEGEND_ROW
-        out.append(_legend_symbol(kind, x2 + 7, ly - 4))
-        out.append(draw.text(x2 + 20, ly, label(kind, lang), size=draw.TICK_SIZE))
-        col2 = max(col2, 20 + draw.text_width(label(kind, lang), draw.TICK_SIZE))
+        ly = points_top + (i + 1) * LEGEND_ROW
+        out.append(_legend_symbol(kind, 11, ly - 4))
+        out.append(draw.text(24, ly, label(kind, lang), size=draw.TICK_SIZE))
+        widest = max(widest, 20 + draw.text_width(label(kind, lang), draw.TICK_SIZE))
     out.append("</g>")
-    rows_shown = max(len(geo.series), 3)
-    width = max(left + WIDTH + 12, 8 + draw.text_width(title, draw.TITLE_SIZE), x2 + col2 + 8)
-    height = legend_top + rows_shown * LEGEND_ROW + 10
+    width = max(left + WIDTH + 12,
+                8 + max(draw.text_width(line, draw.TITLE_SIZE) for line in title_lines),
+                4 + widest + 8)
+    height = points_top + 3 * LEGEND_ROW + 10
     return draw.document(width, height, title=title, summary=_summary(rows, waves, lang),
                          body="".join(out), kind="trend")
