@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats as sps
 
 from tryg.index.spec import Spec, SpecError
@@ -193,23 +194,30 @@ def _estimate(
     caches on it) stays as it is."""
     needed = ["_unsafe", *config.problems, *config.background]
     usable = data[needed].notna().all(axis=1).to_numpy()
-    keys = pd.DataFrame({c: data[c].astype(object) for c in cells})
-    counts = keys[usable].groupby(list(cells), sort=True, dropna=True).size()
-    every = keys.groupby(list(cells), sort=True, dropna=True).size()
-    n_of = counts.reindex(every.index, fill_value=0)
-    big = n_of[n_of >= config.min_n]
+    grouped = data[list(cells)].groupby(list(cells), sort=True, dropna=True)
+    # every cell (its key values as Python objects) and each row's cell (-1: a key missing)
+    index = grouped.size().index
+    keys = list(zip(*(index.get_level_values(i).astype(object) for i in range(len(cells))),
+                    strict=True))
+    code = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), np.int64)
+    n_of = np.bincount(code[usable & (code >= 0)], minlength=len(keys))
+    big = n_of >= config.min_n
+    effects: list[list[dict[str, object]]] = [[] for _ in keys]
+    if big.any():
+        # one domain per cell with a model; other rows in none (the fits of the cells do not
+        # need them, the variances still see the whole design)
+        number = np.cumsum(big) - 1
+        cell = np.where((code >= 0) & big[np.maximum(code, 0)], number[np.maximum(code, 0)], -1)
+        found = _fitted_cells(design, frame, config, cell, int(big.sum()))
+        for i, effects_i in zip(np.flatnonzero(big), found, strict=True):
+            effects[i] = effects_i
     rows: list[dict[str, object]] = []
-    effects: dict[tuple[object, ...], list[dict[str, object]]] = {}
-    if len(big):
-        effects = _fitted_cells(design, keys, frame, config, list(cells), big.index)
-    for key, n in n_of.items():
-        key_t = key if isinstance(key, tuple) else (key,)
-        base = dict(zip(cells, key_t, strict=True))
-        found = effects.get(key_t)
-        if not found:
+    for key, n, found_i in zip(keys, n_of, effects, strict=True):
+        base = dict(zip(cells, key, strict=True))
+        if not found_i:
             rows.append({**base, "problem": None, "n": int(n), "suppressed": True})
             continue
-        rows += [{**base, **r, "n": int(n), "suppressed": False} for r in found]
+        rows += [{**base, **r, "n": int(n), "suppressed": False} for r in found_i]
     out = pd.DataFrame(rows)
     if "effect" in out:
         shown = ~out["suppressed"].astype(bool)
@@ -220,24 +228,13 @@ def _estimate(
 
 
 def _fitted_cells(
-    design: Design, keys: pd.DataFrame, frame: ModelFrame, config: DriversConfig,
-    cells: list[str], wanted: pd.Index,
-) -> dict[tuple[object, ...], list[dict[str, object]]]:
-    """The effects of every wanted cell (a cell whose model cannot be fitted: none)."""
-    # one domain per wanted cell; other rows in none (the fits of the cells do not need them,
-    # the variances still see the whole design)
-    wanted_keys = pd.MultiIndex.from_tuples(
-        [k if isinstance(k, tuple) else (k,) for k in wanted], names=cells)
-    cell = np.asarray(wanted_keys.get_indexer(pd.MultiIndex.from_frame(keys[cells])), np.int64)
-    n = len(wanted_keys)
-    cell[_separated(frame, cell, n)] = -1
-    out: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    design: Design, frame: ModelFrame, config: DriversConfig, cell: IntArray, n: int
+) -> list[list[dict[str, object]]]:
+    """The effects in each cell numbered in ``cell`` (-1: in none); none for a cell whose
+    model cannot be fitted."""
+    cell = np.where(_separated(frame, cell, n), -1, cell)
     with np.errstate(over="ignore"):
-        found = _effects(design, frame, config, _fits(design, frame, cell, n))
-    for i, effects in enumerate(found):
-        if effects:
-            out[tuple(wanted_keys[i])] = effects
-    return out
+        return _effects(design, frame, config, _fits(design, frame, cell, n))
 
 
 def _separated(frame: ModelFrame, cell: IntArray, n_cells: int) -> BoolArray:
@@ -247,17 +244,23 @@ def _separated(frame: ModelFrame, cell: IntArray, n_cells: int) -> BoolArray:
     logistic fit does not converge). ``cell``: each row's cell (-1: none)."""
     ok = frame.complete & (cell >= 0)
     code, X, y = cell[ok], frame.X[ok], frame.y[ok]
-    bad = np.zeros(n_cells, dtype=bool)
+    binary = ((X == 0.0) | (X == 1.0)).all(axis=0)
+    groups = []
     for columns in frame.terms.values():
+        if not binary[list(columns)].all():
+            continue  # a numeric term
+        # the groups: each column's 1s and the rows with none (the reference category; for
+        # the intercept, all 1s, no row)
         Xt = X[:, list(columns)]
-        if not ((Xt == 0.0) | (Xt == 1.0)).all():
-            continue  # the intercept (all 1s: no group of its own) or a numeric term
-        # the groups: each column's 1s and the rows with none (the reference category)
-        groups = np.column_stack([Xt, (Xt == 0.0).all(axis=1)]).astype(np.float64)
-        for group in groups.T:
-            total = np.bincount(code, weights=group, minlength=n_cells)
-            unsafe = np.bincount(code, weights=group * y, minlength=n_cells)
-            bad |= (total > 0) & ((unsafe == 0) | (unsafe == total))
+        groups += [Xt, (Xt == 0.0).all(axis=1, keepdims=True).astype(np.float64)]
+    if not groups:
+        return np.zeros(len(cell), dtype=bool)
+    G = np.hstack(groups)
+    in_cell = sp.csr_matrix((np.ones(len(code)), (code, np.arange(len(code)))),
+                            shape=(n_cells, len(code)))
+    total = in_cell @ G
+    unsafe = in_cell @ (G * y[:, None])
+    bad = ((total > 0) & ((unsafe == 0) | (unsafe == total))).any(axis=1)
     return np.asarray((cell >= 0) & bad[np.maximum(cell, 0)], dtype=bool)
 
 

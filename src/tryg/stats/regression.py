@@ -182,14 +182,6 @@ def _grams(X: FloatArray, v: FloatArray, bounds: IntArray) -> FloatArray:
     return _cross_products(X, X * v[:, None], bounds)
 
 
-def _numbered(column: FloatArray) -> tuple[IntArray, int]:
-    """The column's values numbered 0..levels-1 (a 0/1 column as it is), and the levels."""
-    if ((column == 0.0) | (column == 1.0)).all():
-        return column.astype(np.int64), 2
-    codes, uniques = pd.factorize(column)
-    return np.asarray(codes, np.int64), len(uniques)
-
-
 def _merged(
     X: FloatArray, y: FloatArray, w: FloatArray, bounds: IntArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
@@ -203,12 +195,20 @@ def _merged(
     """
     key = np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
     size = len(bounds) - 1
-    for column in (*X.T, y):
-        codes, levels = _numbered(column)
+    values = np.column_stack([X, y])
+    # 0/1 columns (dummies, a binary response) as the bits of one number; others numbered
+    binary = np.flatnonzero(((values == 0.0) | (values == 1.0)).all(axis=0))[:52]
+    numbered = [(codes, len(uniques)) for codes, uniques in
+                (pd.factorize(values[:, j]) for j in range(values.shape[1]) if j not in binary)]
+    if len(binary):
+        bits = values if len(binary) == values.shape[1] else values[:, binary]
+        numbered.append(((bits @ 2.0 ** np.arange(len(binary))).astype(np.int64),
+                         2 ** len(binary)))
+    for codes, levels in numbered:
         if size * levels >= 2**62:  # renumber the combinations seen so far
             key = np.asarray(pd.factorize(key)[0], np.int64)
             size = int(key.max()) + 1
-        key = key * levels + codes
+        key = key * levels + np.asarray(codes, np.int64)
         size *= levels
     pattern = np.asarray(pd.factorize(key)[0], np.int64)  # in order of first appearance
     n = int(pattern.max()) + 1 if len(pattern) else 0
@@ -717,12 +717,14 @@ def _domain_design_df(design: Design, rows: IntArray, code: IntArray, n: int) ->
     """R's ``degf`` of the design subset to each domain's rows (``code``: the row's domain):
     its first-stage units minus its strata."""
     stage = design.stages[0]
+    units = (np.bincount(code, minlength=n).astype(np.float64) if stage.n_units == design.n
+             else None)  # every row its own unit: a domain's units are its rows
 
     def distinct(values: IntArray) -> FloatArray:
         size = int(values.max()) + 1 if len(values) else 1
         return np.bincount(_pairs(code, values, size)[1], minlength=n).astype(np.float64)
 
-    return distinct(stage.unit[rows]) - distinct(stage.stratum[rows])
+    return (distinct(stage.unit[rows]) if units is None else units) - distinct(stage.stratum[rows])
 
 
 def covariances_of_totals(
