@@ -37,13 +37,20 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats as sps
 
 from tryg.index.spec import Spec, SpecError
 from tryg.stats import compare_with_rest, compare_with_rest_many
-from tryg.stats.design import Design, FloatArray, replace_design
+from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.errors import EstimationError
-from tryg.stats.regression import GLMFit, ModelFrame, covariances_of_totals, glm_by
+from tryg.stats.regression import (
+    GLMFit,
+    ModelFrame,
+    covariances_of_totals,
+    fit_domains,
+    newton_from_zero,
+)
 from tryg.stats.regression import model_frame as regression_frame
 
 Translate = Callable[[str], str]
@@ -168,32 +175,49 @@ def estimate_drivers(
     largest effect in the cell), ``coefficient`` and ``coefficient_se`` (log-odds), ``n``.
     Cells under ``min_n`` answers get a single row with ``suppressed=True`` and no numbers.
 
-    All cells' models are fitted in one pass (:func:`tryg.stats.regression.glm_by`, the
-    model matrix built once); each effect is the one :func:`tryg.stats.regression.margins`
-    gives (the same linearisation, the problem's column set to 1 and to 0 in the model
-    matrix instead of rebuilding it from changed data), and the variances of every cell's
-    effects come from one call.
+    All cells' models are fitted in one pass (:func:`tryg.stats.regression.fit_domains`);
+    each effect is the one :func:`tryg.stats.regression.margins` gives (the same
+    linearisation, the problem's column set to 1 and to 0 in the model matrix instead of
+    rebuilding it from changed data), and the variances of every cell's effects come from one
+    call.
     """
     data = design.data
+    return _estimate(design, data, regression_frame(data, formula(config)), config, cells)
+
+
+def _estimate(
+    design: Design, data: pd.DataFrame, frame: ModelFrame, config: DriversConfig,
+    cells: Sequence[str],
+) -> pd.DataFrame:
+    """:func:`estimate_drivers` with the model's answers in ``data`` (row-aligned with the
+    design's) and their model frame built once: the design's own data (and the variance
+    caches on it) stays as it is."""
     needed = ["_unsafe", *config.problems, *config.background]
     usable = data[needed].notna().all(axis=1).to_numpy()
-    keys = pd.DataFrame({c: data[c].astype(object) for c in cells})
-    counts = keys[usable].groupby(list(cells), sort=True, dropna=True).size()
-    every = keys.groupby(list(cells), sort=True, dropna=True).size()
-    n_of = counts.reindex(every.index, fill_value=0)
-    big = n_of[n_of >= config.min_n]
+    grouped = data[list(cells)].groupby(list(cells), sort=True, dropna=True)
+    # every cell (its key values as Python objects) and each row's cell (-1: a key missing)
+    index = grouped.size().index
+    keys = list(zip(*(index.get_level_values(i).astype(object) for i in range(len(cells))),
+                    strict=True))
+    code = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), np.int64)
+    n_of = np.bincount(code[usable & (code >= 0)], minlength=len(keys))
+    big = n_of >= config.min_n
+    effects: list[list[dict[str, object]]] = [[] for _ in keys]
+    if big.any():
+        # one domain per cell with a model; other rows in none (the fits of the cells do not
+        # need them, the variances still see the whole design)
+        number = np.cumsum(big) - 1
+        cell = np.where((code >= 0) & big[np.maximum(code, 0)], number[np.maximum(code, 0)], -1)
+        found = _fitted_cells(design, frame, config, cell, int(big.sum()))
+        for i, effects_i in zip(np.flatnonzero(big), found, strict=True):
+            effects[i] = effects_i
     rows: list[dict[str, object]] = []
-    effects: dict[tuple[object, ...], list[dict[str, object]]] = {}
-    if len(big):
-        effects = _fitted_cells(design, config, list(cells), big.index)
-    for key, n in n_of.items():
-        key_t = key if isinstance(key, tuple) else (key,)
-        base = dict(zip(cells, key_t, strict=True))
-        found = effects.get(key_t)
-        if not found:
+    for key, n, found_i in zip(keys, n_of, effects, strict=True):
+        base = dict(zip(cells, key, strict=True))
+        if not found_i:
             rows.append({**base, "problem": None, "n": int(n), "suppressed": True})
             continue
-        rows += [{**base, **r, "n": int(n), "suppressed": False} for r in found]
+        rows += [{**base, **r, "n": int(n), "suppressed": False} for r in found_i]
     out = pd.DataFrame(rows)
     if "effect" in out:
         shown = ~out["suppressed"].astype(bool)
@@ -204,181 +228,158 @@ def estimate_drivers(
 
 
 def _fitted_cells(
-    design: Design, config: DriversConfig, cells: list[str], wanted: pd.Index
-) -> dict[tuple[object, ...], list[dict[str, object]]]:
-    """The effects of every wanted cell (a cell whose model cannot be fitted: none)."""
-    data = design.data
-    # one domain per wanted cell; other rows in none (the fits of the cells do not need them,
-    # the variances still see the whole design)
-    wanted_keys = pd.MultiIndex.from_tuples(
-        [k if isinstance(k, tuple) else (k,) for k in wanted], names=cells)
-    row_keys = pd.MultiIndex.from_frame(pd.DataFrame({c: data[c].astype(object) for c in cells}))
-    position = wanted_keys.get_indexer(row_keys)
-    cell = np.where(position >= 0, position.astype(np.float64), np.nan)
-    f = formula(config)
-    frame = regression_frame(data.assign(_drivers_cell=cell), f)
-    cell[_separated(frame, cell, len(wanted_keys))] = np.nan
-    out: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    design: Design, frame: ModelFrame, config: DriversConfig, cell: IntArray, n: int
+) -> list[list[dict[str, object]]]:
+    """The effects in each cell numbered in ``cell`` (-1: in none); none for a cell whose
+    model cannot be fitted."""
+    cell = np.where(_separated(frame, cell, n), -1, cell)
     with np.errstate(over="ignore"):
-        for keys, fits in _fit_parts(design, f, frame, cell):
-            found = _effects(design, frame, config, fits)
-            for i, effects in zip(keys, found, strict=True):
-                if effects:
-                    out[tuple(wanted_keys[i])] = effects
-    return out
+        return _effects(design, frame, config, _fits(design, frame, cell, n))
 
 
-def _separated(frame: ModelFrame, cell: FloatArray, n_cells: int) -> BoolArray:
+def _separated(frame: ModelFrame, cell: IntArray, n_cells: int) -> BoolArray:
     """Rows of the cells whose model has no finite estimate: a group of rows that one term
     of 0/1 columns marks (a problem reported or not; a background category, the reference
     one included) whose outcomes in the cell are all the same (complete separation: the
-    logistic fit does not converge)."""
-    ok = frame.complete & np.isfinite(cell)
-    code = np.where(ok, np.nan_to_num(cell, nan=0.0), 0).astype(np.int64)
-    bad = np.zeros(n_cells, dtype=bool)
-    y = frame.y
+    logistic fit does not converge). ``cell``: each row's cell (-1: none)."""
+    ok = frame.complete & (cell >= 0)
+    code, X, y = cell[ok], frame.X[ok], frame.y[ok]
+    binary = ((X == 0.0) | (X == 1.0)).all(axis=0)
+    groups = []
     for columns in frame.terms.values():
-        X = frame.X[:, list(columns)]
-        if not np.isin(X[ok], (0.0, 1.0)).all():
-            continue  # the intercept (all 1s: no group of its own) or a numeric term
-        groups = [X[:, j] == 1.0 for j in range(X.shape[1])] + [(X == 0.0).all(axis=1)]
-        for group in groups:
-            rows = ok & group
-            total = np.bincount(code[rows], minlength=n_cells)
-            unsafe = np.bincount(code[rows], weights=y[rows], minlength=n_cells)
-            bad |= (total > 0) & ((unsafe == 0) | (unsafe == total))
-    return np.asarray(np.isfinite(cell) & bad[code], dtype=bool)
-
-
-def _fit_parts(
-    design: Design, f: str, frame: ModelFrame, cell: FloatArray
-) -> list[tuple[list[int], list[GLMFit]]]:
-    """The fits of the cells numbered in ``cell`` (NaN: in none), all in one pass. Cells whose
-    logistic fit diverges (:func:`_diverging`) are left out first; should the fit of one of the
-    rest still fail, the cells are halved until it is found."""
-    cell = np.where(_diverging(frame, np.asarray(design.weights), cell), np.nan, cell)
-    present = [int(c) for c in np.unique(cell[np.isfinite(cell)])]
-    if not present:
-        return []
-    try:
-        keys, fits = glm_by(replace_design(design, data=design.data.assign(_drivers_cell=cell)),
-                            f, "_drivers_cell", "quasibinomial")
-    except EstimationError:
-        if len(present) == 1:
-            return []
-        half = np.isin(cell, present[: len(present) // 2])
-        return [*_fit_parts(design, f, frame, np.where(half, cell, np.nan)),
-                *_fit_parts(design, f, frame, np.where(half, np.nan, cell))]
-    return [([int(k) for k in keys["_drivers_cell"]], fits)]
+        if not binary[list(columns)].all():
+            continue  # a numeric term
+        # the groups: each column's 1s and the rows with none (the reference category; for
+        # the intercept, all 1s, no row)
+        Xt = X[:, list(columns)]
+        groups += [Xt, (Xt == 0.0).all(axis=1, keepdims=True).astype(np.float64)]
+    if not groups:
+        return np.zeros(len(cell), dtype=bool)
+    G = np.hstack(groups)
+    in_cell = sp.csr_matrix((np.ones(len(code)), (code, np.arange(len(code)))),
+                            shape=(n_cells, len(code)))
+    total = in_cell @ G
+    unsafe = in_cell @ (G * y[:, None])
+    bad = ((total > 0) & ((unsafe == 0) | (unsafe == total))).any(axis=1)
+    return np.asarray((cell >= 0) & bad[np.maximum(cell, 0)], dtype=bool)
 
 
 #: A cell's logistic fit is taken to diverge (quasi-complete separation) when Newton's
-#: iterations have not settled after this many steps, or a coefficient passes this size.
+#: iterations from zero have not settled after this many steps, or a coefficient passes this
+#: size.
 NEWTON_STEPS = 30
 LARGEST_COEFFICIENT = 12.0
 
 
-def _diverging(frame: ModelFrame, weights: FloatArray, cell: FloatArray) -> BoolArray:
-    """Rows of the cells whose weighted logistic fit diverges (checked with a few Newton
-    steps on the cell's rows, without variances: far cheaper than the design-based fit)."""
-    ok = frame.complete & np.isfinite(cell)
-    bad = np.zeros(len(cell), dtype=bool)
-    if not ok.any():
-        return bad
-    rows = np.flatnonzero(ok)
-    order = rows[np.argsort(cell[rows], kind="stable")]
-    codes = cell[order]
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    for s, e in zip(starts, [*starts[1:], len(order)], strict=True):
-        idx = order[s:e]
-        X, y = frame.X[idx], frame.y[idx]
-        w = weights[idx] / weights[idx].mean()
-        keep = np.linalg.matrix_rank(X) == X.shape[1]
-        beta = np.zeros(X.shape[1])
-        settled = False
-        if keep:
-            for _ in range(NEWTON_STEPS):
-                mu = _expit(np.clip(X @ beta, -30, 30))
-                v = w * mu * (1 - mu)
-                try:
-                    step = np.linalg.solve(X.T @ (X * v[:, None]), X.T @ (w * (y - mu)))
-                except np.linalg.LinAlgError:
-                    break
-                beta = beta + step
-                if np.abs(beta).max() > LARGEST_COEFFICIENT:
-                    break
-                if np.abs(step).max() < 1e-8:
-                    settled = True
-                    break
-        # an aliased column (rank-deficient) is for the fit itself to handle
-        if keep and not settled:
-            bad[cell == codes[s]] = True
-    return bad
+def _fits(design: Design, frame: ModelFrame, cell: IntArray, n: int) -> list[GLMFit | None]:
+    """The fits of the cells numbered in ``cell`` (-1: in none); None for a cell without.
+
+    Cells whose logistic fit diverges are left out first, found with a few Newton steps on the
+    cells' rows without variances (:func:`tryg.stats.regression.newton_from_zero`, far cheaper
+    than the design-based fit; a cell with an aliased column is for the fit itself to
+    handle). The other cells' fits start where those steps settled."""
+    check = newton_from_zero(frame, np.asarray(design.weights), cell, n, steps=NEWTON_STEPS,
+                             largest=LARGEST_COEFFICIENT)
+    diverging = check.full_rank & ~check.settled
+    cell = np.where((cell >= 0) & diverging[np.maximum(cell, 0)], -1, cell)
+    start = np.where(check.settled[:, None], check.coefficients, np.nan)
+    return _fit_cells(design, frame, cell, n, start)
+
+
+def _fit_cells(
+    design: Design, frame: ModelFrame, cell: IntArray, n: int, start: FloatArray
+) -> list[GLMFit | None]:
+    """All cells' fits in one pass; should the fit of one of them fail, the cells are halved
+    until it is found (and left out)."""
+    present = np.unique(cell[cell >= 0])
+    if not len(present):
+        return [None] * n
+    try:
+        fits = fit_domains(design, frame, cell, n, "quasibinomial", start=start)
+    except EstimationError:
+        if len(present) == 1:
+            return [None] * n
+        half = np.isin(cell, present[: len(present) // 2])
+        first = _fit_cells(design, frame, np.where(half, cell, -1), n, start)
+        second = _fit_cells(design, frame, np.where(half, -1, cell), n, start)
+        return [a if a is not None else b for a, b in zip(first, second, strict=True)]
+    return [fit if fit.n else None for fit in fits]
+
+
+def _effects(
+    design: Design, frame: ModelFrame, config: DriversConfig, fits: Sequence[GLMFit | None]
+) -> list[list[dict[str, object]]]:
+    """Per fit: one dict per problem with its average marginal effect (as ``margins``
+    computes it: the mean predicted share with the problem set to 1 minus that with it set to
+    0, linearised through the fit's influence values) and its log-odds coefficient.
+
+    All fits at once, their rows stacked: with ``eta`` a row's linear predictor, ``b`` the
+    problem's coefficient and ``x`` the row's 0/1 answer, the predictions with the problem set
+    to 1 and to 0 are ``expit(eta + (1 - x) b)`` and ``expit(eta - x b)``; their mean
+    difference over a fit's rows is the effect, and its gradient in the coefficients
+    (``sum w (v1 X1 - v0 X0) / W``, ``v = mu (1 - mu)``) takes the spread of the
+    coefficients into the effect's scores through the fit's influence values.
+    """
+    weights = np.asarray(design.weights, dtype=np.float64)
+    columns = [frame.terms[p][0] for p in config.problems]
+    out: list[list[dict[str, object]]] = [[] for _ in fits]
+    # a problem nobody (or everybody) reports in the cell has no coefficient: no effects
+    chosen = [(i, fit) for i, fit in enumerate(fits)
+              if fit is not None and fit.influence is not None and fit.n
+              and np.isfinite(fit.coefficients[columns]).all()]
+    if not chosen:
+        return out
+    chosen_fits = [fit for _, fit in chosen]
+    sizes = np.array([f.n for f in chosen_fits])
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    code = np.repeat(np.arange(len(chosen)), sizes)
+    rows = np.concatenate([f.rows for f in chosen_fits])
+    X, w = frame.X[rows], weights[rows]
+    coef = np.vstack([f.coefficients for f in chosen_fits])
+    beta = np.nan_to_num(coef)  # the dropped columns add nothing
+    infl = np.zeros(X.shape)  # the influence values, 0 for the dropped columns
+    for f, s, e in zip(chosen_fits, bounds[:-1], bounds[1:], strict=True):
+        assert f.influence is not None
+        infl[s:e, np.flatnonzero(np.isfinite(f.coefficients))] = f.influence
+    W = np.add.reduceat(w, bounds[:-1])
+    eta = np.einsum("ij,ij->i", X, beta[code])
+    effects = np.empty((len(chosen), len(columns)))
+    scores = np.empty((len(rows), len(columns)))
+    for j, c in enumerate(columns):
+        b, x = beta[code, c], X[:, c]
+        mu1, mu0 = _expit(eta + (1.0 - x) * b), _expit(eta - x * b)
+        diff = mu1 - mu0
+        effects[:, j] = np.add.reduceat(w * diff, bounds[:-1]) / W
+        slope = X * (w * (mu1 * (1.0 - mu1) - mu0 * (1.0 - mu0)))[:, None]
+        slope[:, c] = w * mu1 * (1.0 - mu1)
+        grad = np.add.reduceat(slope, bounds[:-1], axis=0) / W[:, None]
+        scores[:, j] = (w * (diff - effects[code, j]) / W[code]
+                        + np.einsum("ij,ij->i", infl, grad[code]))
+    # one covariance matrix of a fit's effects (its diagonal: their variances), all the
+    # fits' rows and scores in one call
+    covs = covariances_of_totals(
+        design, [(f.rows, scores[s:e]) for f, s, e in zip(chosen_fits, bounds[:-1], bounds[1:],
+                                                           strict=True)])
+    se = np.sqrt(np.maximum(np.array([np.diag(V) for V in covs]), 0.0))
+    df = np.array([f.df_residual for f in chosen_fits])
+    usable = df > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(usable, sps.t.ppf(1 - config.alpha / 2, np.where(usable, df, 1.0)), np.nan)
+        p = np.where(se > 0, 2 * sps.t.sf(np.abs(effects / se), df[:, None]), np.nan)
+    coef_se = np.sqrt(np.array([np.diag(f.vcov)[columns] for f in chosen_fits]))
+    for k, (i, _) in enumerate(chosen):
+        out[i] = [{
+            "problem": problem, "effect": float(effects[k, j]), "se": float(se[k, j]),
+            "ci_low": float(effects[k, j] - q[k] * se[k, j]),
+            "ci_high": float(effects[k, j] + q[k] * se[k, j]),
+            "p_value": float(p[k, j]), "significant": bool(p[k, j] < config.alpha),
+            "coefficient": float(coef[k, c]), "coefficient_se": float(coef_se[k, j]),
+        } for j, (problem, c) in enumerate(zip(config.problems, columns, strict=True))]
+    return out
 
 
 def _expit(eta: FloatArray) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-eta)), dtype=np.float64)
-
-
-def _effects(
-    design: Design, frame: ModelFrame, config: DriversConfig, fits: Sequence[GLMFit]
-) -> list[list[dict[str, object]]]:
-    """Per fit: one dict per problem with its average marginal effect (as ``margins``
-    computes it: the mean predicted share with the problem set to 1 minus that with it set to
-    0, linearised through the fit's influence values) and its log-odds coefficient."""
-    weights = np.asarray(design.weights, dtype=np.float64)
-    P = len(config.problems)
-    pending: list[tuple[int, FloatArray, FloatArray]] = []  # fit, effects, scores
-    out: list[list[dict[str, object]]] = [[] for _ in fits]
-    for i, fit in enumerate(fits):
-        if fit.influence is None or len(fit.rows) == 0:
-            continue
-        keep = np.isfinite(fit.coefficients)
-        columns = [frame.terms[p][0] for p in config.problems]
-        if not all(keep[c] for c in columns):
-            continue  # a problem nobody (or everybody) reports in the cell: no effect
-        X = frame.X[fit.rows][:, keep]
-        beta = fit.coefficients[keep]
-        w = weights[fit.rows]
-        W = w.sum()
-        kept = np.cumsum(keep) - 1  # position of each full column among the kept ones
-        effects = np.empty(P)
-        scores = np.empty((len(fit.rows), P))
-        for j, c in enumerate(columns):
-            sides = []
-            for value in (1.0, 0.0):
-                Xv = X.copy()
-                Xv[:, kept[c]] = value
-                mu = _expit(Xv @ beta)
-                grad = (w * mu * (1.0 - mu)) @ Xv / W
-                sides.append((mu, grad))
-            (mu1, g1), (mu0, g0) = sides
-            diff = mu1 - mu0
-            effects[j] = float(w @ diff / W)
-            scores[:, j] = w * (diff - effects[j]) / W + fit.influence @ (g1 - g0)
-        pending.append((i, effects, scores))
-    if not pending:
-        return out
-    # one covariance matrix of a fit's effects (its diagonal: their variances), all the
-    # fits' rows and scores in one call
-    covs = covariances_of_totals(design, [(fits[i].rows, s) for i, _, s in pending])
-    for k, (i, effects, _scores) in enumerate(pending):
-        fit = fits[i]
-        df = fit.df_residual
-        se = np.sqrt(np.maximum(np.diag(covs[k]), 0.0))
-        q = float(sps.t.ppf(1 - config.alpha / 2, df)) if df > 0 else np.nan
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where(se > 0, 2 * sps.t.sf(np.abs(effects / se), df), np.nan)
-        coef_se = fit.se
-        for j, problem in enumerate(config.problems):
-            c = frame.terms[problem][0]
-            out[i].append({
-                "problem": problem, "effect": float(effects[j]), "se": float(se[j]),
-                "ci_low": float(effects[j] - q * se[j]), "ci_high": float(effects[j] + q * se[j]),
-                "p_value": float(p[j]), "significant": bool(p[j] < config.alpha),
-                "coefficient": float(fit.coefficients[c]), "coefficient_se": float(coef_se[c]),
-            })
-    return out
 
 
 def sentence(row: pd.Series, problem_label: str, _: Translate = lambda s: s) -> str:
@@ -473,7 +474,9 @@ def index_drivers(
     coded = data.rename(columns=renamed) if renamed else data
     modelled = model_frame(coded[[config.outcome, *config.problems, *config.background,
                                   "wave", *level_columns.values()]], config)
-    model_design = replace_design(design, data=modelled)
+    # the model's answers stay beside the design: the design itself (and the variance caches
+    # the survey estimates left on it) serves every fit and comparison below
+    frame = regression_frame(modelled, formula(config))
     missing = tuple(lv for lv in (*config.levels, *(config.problem_levels or ()))
                     if lv not in level_columns)
     parts = []
@@ -481,7 +484,7 @@ def index_drivers(
         col = level_columns.get(level)
         if col is None or modelled[col].isna().all():
             continue
-        res = estimate_drivers(model_design, config, [col, "wave"])
+        res = _estimate(design, modelled, frame, config, [col, "wave"])
         if res.empty:
             continue
         res = res.rename(columns={col: "area_code"})
@@ -489,7 +492,7 @@ def index_drivers(
         parts.append(res)
     drivers = _conform(parts, DRIVER_COLUMNS)
     problems = _conform(
-        [_level_problems(spec, config, model_design, level, col, level_columns[p])
+        [_level_problems(spec, config, design, modelled, level, col, level_columns[p])
          for level, col in level_columns.items()
          if (config.problem_levels is None or level in config.problem_levels)
          and (p := parent_level(level)) is not None and p in level_columns
@@ -498,23 +501,21 @@ def index_drivers(
     return IndexDrivers(drivers, problems, missing)
 
 
-def _level_problems(spec: Spec, config: DriversConfig, design: Design, level: str, col: str,
-                    pcol: str) -> pd.DataFrame:
-    """One level's areas against the rest of their parents, every problem and wave."""
-    data = design.data
+def _level_problems(spec: Spec, config: DriversConfig, design: Design, data: pd.DataFrame,
+                    level: str, col: str, pcol: str) -> pd.DataFrame:
+    """One level's areas against the rest of their parents, every problem and wave
+    (``data``: :func:`model_frame`'s answers, row-aligned with the design's; the design's
+    data has the area, parent and wave columns)."""
     values = {p: data[p].to_numpy(np.float64) for p in config.problems}
     res = compare_with_rest_many(design, values, area=col, parent=pcol, by="wave",
                                  level=1 - spec.comparisons.alpha)
     if res.empty:
         return pd.DataFrame(columns=list(PROBLEM_COLUMNS))
     # answers per area (and parent) and wave, per problem
-    answered = data[[col, pcol, "wave"]].assign(**{p: data[p].notna() for p in config.problems})
-    area_n = answered.groupby([col, "wave"])[list(config.problems)].sum().stack()
-    parent_n = answered.groupby([pcol, "wave"])[list(config.problems)].sum().stack()
-    n = area_n.reindex(pd.MultiIndex.from_arrays(
-        [res[col], res["wave"], res["variable"]])).to_numpy(np.float64)
-    total = parent_n.reindex(pd.MultiIndex.from_arrays(
-        [res[pcol], res["wave"], res["variable"]])).to_numpy(np.float64)
+    answered = data[list(config.problems)].notna().to_numpy(np.float64)
+    problem = pd.Index(config.problems).get_indexer(pd.Index(res["variable"]))
+    n = _answers(data, col, answered, res[col], res["wave"], problem)
+    total = _answers(data, pcol, answered, res[pcol], res["wave"], problem)
     out = pd.DataFrame({
         "level": level, "area_code": res[col].astype(str), "parent_code": res[pcol].astype(str),
         "wave": res["wave"].astype(np.int64), "problem": res["variable"],
@@ -527,6 +528,23 @@ def _level_problems(spec: Spec, config: DriversConfig, design: Design, level: st
     out["suppressed"] = (out["n"] < config.min_problems_n) | (
         out["rest_n"] < config.min_problems_n)
     return out
+
+
+def _answers(data: pd.DataFrame, area: str, answered: FloatArray, areas: pd.Series,
+             waves: pd.Series, problem: IntArray) -> FloatArray:
+    """The answers (``answered``: rows x problems, 1 = answered) in each of the (``areas``,
+    ``waves``) cells, to the ``problem`` of each."""
+    a, area_values = pd.factorize(data[area])
+    b, wave_values = pd.factorize(data["wave"])
+    seen = (a >= 0) & (b >= 0)
+    cell = (a * len(wave_values) + b)[seen]
+    size = len(area_values) * len(wave_values)
+    counts = np.column_stack([np.bincount(cell, weights=x[seen], minlength=size)
+                              for x in answered.T])
+    ia = pd.Index(area_values).get_indexer(pd.Index(areas))
+    ib = pd.Index(wave_values).get_indexer(pd.Index(waves))
+    at = np.where((ia >= 0) & (ib >= 0), ia * len(wave_values) + ib, -1)
+    return np.where(at >= 0, counts[np.maximum(at, 0), problem], np.nan)
 
 
 def _conform(parts: Sequence[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:

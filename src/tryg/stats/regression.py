@@ -36,9 +36,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from scipy import stats as sps
-from scipy.linalg import solve_triangular
 
 from tryg.stats.design import Design, FloatArray, IntArray, VarianceComponent
 from tryg.stats.errors import EstimationError
@@ -118,98 +118,234 @@ def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
 
 
 # -- fitting ----------------------------------------------------------------------------------
-def _alias(X: FloatArray, w: FloatArray) -> BoolArray:
-    """Which columns are kept (not aliased), in order, as R's limited-pivoting QR decides.
+# Every Design fit is computed for all its domains at once ("batched"): the domains' rows are
+# stacked, sorted by domain, and ``bounds`` marks where each domain's rows start and end (every
+# domain in a batch has rows). Per-domain matrices are (domains x p x p) arrays, solved with
+# numpy's stacked ``linalg`` routines; a coefficient that a domain drops (aliased) keeps its
+# place with a zero coefficient, an identity row and column in the matrices the fit solves
+# (so that the kept ones solve their own system exactly) and a zero score.
 
-    Column j is aliased when its weighted squared norm after projection on the kept columns
-    before it, ``G[j, j] - G[j, k] G[k, k]^-1 G[k, j]``, is below ``ALIAS_TOLERANCE**2`` of
-    ``G[j, j]``; that residual is the squared pivot of a Cholesky factorisation of the kept
-    columns, which is grown one column at a time.
+
+def _bounds(counts: IntArray) -> IntArray:
+    """Where each domain's rows start (and the last one ends) in rows sorted by domain."""
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def _domain_sums(values: FloatArray, bounds: IntArray) -> FloatArray:
+    """Column sums of ``values`` over each domain's rows (every domain has rows)."""
+    return np.asarray(np.add.reduceat(values, bounds[:-1], axis=0), np.float64)
+
+
+def _per_row(values: FloatArray, bounds: IntArray) -> FloatArray:
+    """Each domain's row of ``values`` repeated for each of its rows."""
+    return np.repeat(values, np.diff(bounds), axis=0)
+
+
+def _linear_predictor(X: FloatArray, beta: FloatArray, bounds: IntArray) -> FloatArray:
+    """``X_i . beta_d`` for every row i of domain d."""
+    return np.asarray(np.einsum("ij,ij->i", X, _per_row(beta, bounds)), np.float64)
+
+
+#: Rows per matrix product in the per-domain loops: a threaded BLAS runs a longer product of a
+#: few columns on several threads, whose waiting then costs more CPU than the product itself.
+_PIECE = 1024
+
+
+def _pieces(bounds: IntArray) -> list[tuple[int, int, int]]:
+    """(start, end, domain) of the domains' rows, in pieces of at most ``_PIECE`` rows."""
+    return [(s, min(s + _PIECE, int(bounds[d + 1])), d) for d in range(len(bounds) - 1)
+            for s in range(int(bounds[d]), int(bounds[d + 1]), _PIECE)]
+
+
+def _cross_products(A: FloatArray, B: FloatArray, bounds: IntArray) -> FloatArray:
+    """``A_d' B_d`` over the rows of each domain d (domains x a x b).
+
+    Small matrix products over the domains' sorted rows: cheaper than any formulation without
+    a loop (those need every row's a x b outer product).
     """
-    G = X.T @ (X * w[:, None])
-    p = G.shape[0]
-    keep = np.zeros(p, dtype=bool)
-    L = np.zeros((p, p))
-    m = 0  # columns kept so far (the leading m x m block of L is their Cholesky factor)
+    out = np.zeros((len(bounds) - 1, A.shape[1], B.shape[1]))
+    for s, e, d in _pieces(bounds):
+        out[d] += A[s:e].T @ B[s:e]
+    return out
+
+
+def _times(A: FloatArray, M: FloatArray, bounds: IntArray) -> FloatArray:
+    """Each row of ``A`` times its domain's matrix ``M_d`` (rows x b)."""
+    out = np.empty((A.shape[0], M.shape[2]))
+    for s, e, d in _pieces(bounds):
+        out[s:e] = A[s:e] @ M[d]
+    return out
+
+
+def _grams(X: FloatArray, v: FloatArray, bounds: IntArray) -> FloatArray:
+    """``X_d' diag(v_d) X_d`` of every domain d (domains x p x p)."""
+    return _cross_products(X, X * v[:, None], bounds)
+
+
+def _merged(
+    X: FloatArray, y: FloatArray, w: FloatArray, bounds: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
+    """The rows with the same covariates and response in a domain merged into one, their
+    weights summed (rows sorted by domain; so are the merged ones).
+
+    A weighted fit's likelihood, score and information are sums over rows of terms that
+    depend on the row's covariates, response and weight only through the weight's factor, so
+    the merged rows give the same fit: for a model of categories a few hundred distinct rows
+    in a domain of thousands.
+    """
+    key = np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
+    size = len(bounds) - 1
+    values = np.column_stack([X, y])
+    # 0/1 columns (dummies, a binary response) as the bits of one number; others numbered
+    binary = np.flatnonzero(((values == 0.0) | (values == 1.0)).all(axis=0))[:52]
+    numbered = [(codes, len(uniques)) for codes, uniques in
+                (pd.factorize(values[:, j]) for j in range(values.shape[1]) if j not in binary)]
+    if len(binary):
+        bits = values if len(binary) == values.shape[1] else values[:, binary]
+        numbered.append(((bits @ 2.0 ** np.arange(len(binary))).astype(np.int64),
+                         2 ** len(binary)))
+    for codes, levels in numbered:
+        if size * levels >= 2**62:  # renumber the combinations seen so far
+            key = np.asarray(pd.factorize(key)[0], np.int64)
+            size = int(key.max()) + 1
+        key = key * levels + np.asarray(codes, np.int64)
+        size *= levels
+    pattern = np.asarray(pd.factorize(key)[0], np.int64)  # in order of first appearance
+    n = int(pattern.max()) + 1 if len(pattern) else 0
+    first = np.empty(n, dtype=np.int64)
+    first[pattern[::-1]] = np.arange(len(pattern) - 1, -1, -1)  # each pattern's first row
+    domain = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))[first]
+    merged_w = np.asarray(np.bincount(pattern, weights=w, minlength=n), np.float64)
+    return X[first], y[first], merged_w, _bounds(np.bincount(domain, minlength=len(bounds) - 1))
+
+
+def _only_kept(A: FloatArray, b: FloatArray, keep: BoolArray) -> tuple[FloatArray, FloatArray]:
+    """The systems ``A x = b`` with the dropped coefficients' rows and columns made identity
+    rows and columns and their right-hand side zero: the kept coefficients solve their own
+    system, the dropped ones are 0."""
+    both = keep[:, :, None] & keep[:, None, :]
+    eye = np.broadcast_to(np.eye(A.shape[1], dtype=bool), A.shape)
+    return np.where(both, A, np.where(eye, 1.0, 0.0)), np.where(keep, b, 0.0)
+
+
+def _alias(G: FloatArray) -> BoolArray:
+    """Which columns each domain keeps (not aliased), as R's limited-pivoting QR decides.
+
+    ``G`` holds the domains' weighted cross-products. Column j is aliased when its weighted
+    squared norm after projection on the kept columns before it,
+    ``G[j, j] - G[j, k] G[k, k]^-1 G[k, j]``, is below ``ALIAS_TOLERANCE**2`` of ``G[j, j]``
+    (the squared pivot of a Cholesky factorisation grown one kept column at a time); the
+    projections of all domains are one stacked solve per column.
+    """
+    D, p = G.shape[:2]
+    keep = np.zeros((D, p), dtype=bool)
+    diag = np.diagonal(G, axis1=1, axis2=2)
     for j in range(p):
-        if G[j, j] <= 0:
-            continue
-        c = np.zeros(0)
-        res = G[j, j]
-        if m:
-            c = solve_triangular(L[:m, :m], G[keep, j], lower=True, check_finite=False)
-            res = G[j, j] - c @ c
-        if res > (ALIAS_TOLERANCE**2) * G[j, j]:
-            keep[j] = True
-            L[m, :m] = c
-            L[m, m] = np.sqrt(res)
-            m += 1
+        res = diag[:, j].copy()
+        if j:
+            A, g = _only_kept(G[:, :j, :j], G[:, :j, j], keep[:, :j])
+            res -= np.einsum("di,di->d", g, np.linalg.solve(A, g[:, :, None])[:, :, 0])
+        keep[:, j] = (diag[:, j] > 0) & (res > (ALIAS_TOLERANCE**2) * diag[:, j])
     return keep
 
 
-def _normal_solve(X: FloatArray, ww: FloatArray, r: FloatArray) -> FloatArray:
-    """``(X' W X)^-1 X' r`` with ``W = diag(ww)``: a step of weighted least squares.
+def _normal_solve(
+    X: FloatArray, ww: FloatArray, r: FloatArray, bounds: IntArray, keep: BoolArray
+) -> FloatArray:
+    """``(X_d' W_d X_d)^-1 X_d' r_d`` of every domain d: a step of weighted least squares.
 
-    The cross-product is small (columns x columns). LAPACK's least-squares routines on the
-    tall matrix are slow with a threaded BLAS on a busy machine (about 100 times slower than
-    this on 3,000 rows with two cores shared by ten processes); the callers iterate (IRLS,
-    refinement), so the normal equations lose no accuracy at the fixed point. The matrix is
+    The cross-products are small (columns x columns). LAPACK's least-squares routines on the
+    tall matrices are slow with a threaded BLAS on a busy machine; the callers iterate (IRLS,
+    refinement), so the normal equations lose no accuracy at the fixed point. Each matrix is
     scaled to unit diagonal first (a year column next to 0/1 dummies).
     """
-    A = X.T @ (X * ww[:, None])
-    b = X.T @ r
-    d = np.sqrt(np.diag(A))
+    A, b = _only_kept(_grams(X, ww, bounds), _domain_sums(X * r[:, None], bounds), keep)
+    d = np.sqrt(np.diagonal(A, axis1=1, axis2=2))
     d = np.where(d > 0, d, 1.0)
+    scaled_A = A / (d[:, :, None] * d[:, None, :])
+    scaled_b = b / d
     try:
-        scaled = np.linalg.solve(A / np.outer(d, d), b / d)
+        scaled = np.linalg.solve(scaled_A, scaled_b[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:  # e.g. a replicate without any row of a category
-        scaled = np.linalg.lstsq(A / np.outer(d, d), b / d, rcond=None)[0]
-    return np.asarray(scaled / d, np.float64)
+        scaled = np.empty_like(scaled_b)
+        for k in range(len(d)):
+            try:
+                scaled[k] = np.linalg.solve(scaled_A[k], scaled_b[k])
+            except np.linalg.LinAlgError:
+                scaled[k] = np.linalg.lstsq(scaled_A[k], scaled_b[k], rcond=None)[0]
+    return np.asarray(np.where(keep, scaled / d, 0.0), np.float64)
 
 
-def _wls(X: FloatArray, z: FloatArray, ww: FloatArray) -> FloatArray:
-    """Weighted least squares of ``z`` on ``X`` with weights ``ww`` (two refinement steps)."""
-    beta = _normal_solve(X, ww, ww * z)
+def _wls(
+    X: FloatArray, z: FloatArray, ww: FloatArray, bounds: IntArray, keep: BoolArray
+) -> FloatArray:
+    """Weighted least squares of ``z`` on ``X`` in every domain (two refinement steps)."""
+    beta = _normal_solve(X, ww, ww * z, bounds, keep)
     for _ in range(2):
-        beta = beta + _normal_solve(X, ww, ww * (z - X @ beta))
+        beta = beta + _normal_solve(
+            X, ww, ww * (z - _linear_predictor(X, beta, bounds)), bounds, keep)
     return beta
 
 
 def _irls(
-    X: FloatArray, y: FloatArray, w: FloatArray, family: Family, start: FloatArray | None = None
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Coefficients, fitted means and working weights (w * dmu/deta) of one weighted fit.
+    X: FloatArray, y: FloatArray, w: FloatArray, bounds: IntArray, keep: BoolArray,
+    family: Family, start: FloatArray | None = None,
+) -> FloatArray:
+    """Coefficients (domains x p, 0 where dropped) of every domain's weighted fit (from the
+    ``start`` coefficients of the domains that have a finite row there).
 
     R's IRLS (glm.fit) written as Newton steps: the weighted least-squares fit of the working
     response ``eta + (y - mu) / v`` with weights ``w v`` is the current coefficients plus
-    ``(X' W X)^-1 X' w (y - mu)``, the same iterate, computed from the score.
+    ``(X' W X)^-1 X' w (y - mu)``, the same iterate, computed from the score. A domain stops
+    when none of its coefficients changes by more than ``IRLS_TOLERANCE`` (relative); the
+    next steps are computed for the domains still moving only.
     """
     if family == "gaussian":
-        beta = _wls(X, y, w)
-        return beta, np.asarray(X @ beta, np.float64), w.copy()
-    if start is None:
-        mu = np.clip((y + 0.5) / 2.0, 0.01, 0.99)
+        return _wls(X, y, w, bounds, keep)
+    # R's start (the working response of mu = (y + 1/2) / 2) for domains without a start row
+    fresh = np.ones(len(keep), bool) if start is None else ~np.isfinite(start).any(axis=1)
+    beta = np.where(keep, 0.0 if start is None else np.nan_to_num(start), 0.0)
+    if fresh.any():
+        which = np.flatnonzero(fresh)
+        Xf, yf, wf, bf = ((X, y, w, bounds) if fresh.all()
+                          else _domains_part(X, y, w, bounds, which))
+        mu = np.clip((yf + 0.5) / 2.0, 0.01, 0.99)
         eta = np.log(mu / (1 - mu))
         v = mu * (1 - mu)
-        beta = _wls(X, eta + (y - mu) / v, w * v)
-    else:
-        beta = start.copy()
+        beta[which] = _wls(Xf, eta + (yf - mu) / v, wf * v, bf, keep[which])
+    moving = np.arange(len(keep))
+    part = (X, y, w, bounds)
     for _ in range(IRLS_MAXIT):
-        eta = X @ beta
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        Xa, ya, wa, ba = part
+        mu = _expit(_linear_predictor(Xa, beta[moving], ba))
         v = np.maximum(mu * (1 - mu), 1e-300)
-        new = beta + _normal_solve(X, w * v, w * (y - mu))
-        done = np.max(np.abs(new - beta) / (np.abs(new) + 1e-3)) < IRLS_TOLERANCE
-        beta = new
-        if done:
+        old = beta[moving]
+        new = old + _normal_solve(Xa, wa * v, wa * (ya - mu), ba, keep[moving])
+        beta[moving] = new
+        done = np.max(np.abs(new - old) / (np.abs(new) + 1e-3), axis=1) < IRLS_TOLERANCE
+        if done.all():
             break
+        if done.any():
+            moving = moving[~done]
+            part = _domains_part(X, y, w, bounds, moving)
     else:
         raise EstimationError(
             f"the logistic model did not converge in {IRLS_MAXIT} iterations (separation?)"
         )
-    eta = X @ beta
-    mu = 1.0 / (1.0 + np.exp(-eta))
-    return np.asarray(beta, np.float64), mu, w * mu * (1 - mu)
+    return beta
+
+
+def _domains_part(
+    X: FloatArray, y: FloatArray, w: FloatArray, bounds: IntArray, which: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
+    """The rows of the domains ``which`` (and their bounds)."""
+    starts, ends = bounds[which], bounds[which + 1]
+    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+    return X[rows], y[rows], w[rows], _bounds(ends - starts)
+
+
+def _expit(eta: FloatArray) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-eta)), np.float64)
 
 
 def _inverse_link_derivative(family: Family, eta: FloatArray) -> FloatArray:
@@ -324,6 +460,78 @@ def glm_by(
     return d.keys.reset_index(drop=True), _fit_domains(design, frame, family, d.codes, d.count)
 
 
+def fit_domains(
+    design: AnyDesign, frame: ModelFrame, codes: IntArray, n_domains: int,
+    family: Family = "gaussian", *, start: FloatArray | None = None,
+) -> list[GLMFit]:
+    """One model per domain numbered in ``codes`` (0..n_domains-1; -1: in none), on a model
+    frame built once (:func:`model_frame` of data row-aligned with the design's).
+
+    ``glm_by`` without the formula's and the domains' bookkeeping, for callers that fit the
+    same formula on several numberings. ``start`` (n_domains x columns) gives coefficients to
+    start a logistic fit's iterations from (e.g. those of :func:`newton_from_zero`); a row
+    without a finite value starts from R's start. The fits are the same, only cheaper.
+    """
+    return _fit_domains(design, frame, family, np.asarray(codes, np.int64), n_domains, start)
+
+
+@dataclass(frozen=True)
+class NewtonCheck:
+    """Where Newton's iterations of each domain's weighted logistic fit from zero got to
+    (:func:`newton_from_zero`): coefficients (NaN where aliased or without rows), whether
+    they settled, and whether the domain's columns were all kept (none aliased)."""
+
+    coefficients: FloatArray
+    settled: BoolArray
+    full_rank: BoolArray
+
+
+def newton_from_zero(
+    frame: ModelFrame, weights: FloatArray, codes: IntArray, n_domains: int, *, steps: int,
+    largest: float, settle: float = 1e-8,
+) -> NewtonCheck:
+    """At most ``steps`` Newton iterations of every domain's weighted logistic fit from zero
+    coefficients, without variances: a cheap check for separation before the design-based
+    fits. A domain stops (not settled) once a coefficient passes ``largest`` in absolute
+    value, and is settled once no coefficient moves by more than ``settle``. The linear
+    predictor is clipped to +-30, so that a diverging fit stays finite. Aliased columns are
+    dropped as the fit drops them.
+    """
+    w_all = np.asarray(weights, np.float64)
+    rows, counts = _domain_rows(frame, w_all, np.asarray(codes, np.int64), n_domains)
+    p = frame.X.shape[1]
+    coefficients = np.full((n_domains, p), np.nan)
+    settled = np.zeros(n_domains, dtype=bool)
+    full_rank = np.zeros(n_domains, dtype=bool)
+    present = np.flatnonzero(counts)
+    if not len(present):
+        return NewtonCheck(coefficients, settled, full_rank)
+    X, y, w, bounds = _merged(frame.X[rows], frame.y[rows], w_all[rows],
+                              _bounds(counts[present]))
+    keep = _alias(_grams(X, w, bounds))
+    beta = np.zeros(keep.shape)
+    done = np.zeros(len(present), dtype=bool)
+    moving = np.arange(len(present))
+    part = (X, y, w, bounds)
+    for _ in range(steps):
+        Xa, ya, wa, ba = part
+        mu = _expit(np.clip(_linear_predictor(Xa, beta[moving], ba), -30.0, 30.0))
+        step = _normal_solve(Xa, wa * mu * (1 - mu), wa * (ya - mu), ba, keep[moving])
+        beta[moving] += step
+        big = np.abs(beta[moving]).max(axis=1) > largest
+        small = np.abs(step).max(axis=1) < settle
+        done[moving[small & ~big]] = True
+        if (big | small).all():
+            break
+        if (big | small).any():
+            moving = moving[~(big | small)]
+            part = _domains_part(X, y, w, bounds, moving)
+    coefficients[present] = np.where(keep, beta, np.nan)
+    settled[present] = done
+    full_rank[present] = keep.all(axis=1)
+    return NewtonCheck(coefficients, settled, full_rank)
+
+
 def coefficient_table(keys: pd.DataFrame, fits: Sequence[GLMFit]) -> pd.DataFrame:
     """The coefficient tables of ``glm_by`` stacked, with the domain key columns in front."""
     parts = []
@@ -360,14 +568,12 @@ def wald_test(fit: GLMFit, terms: Sequence[str], df: float | None = None) -> Wal
 
 
 # -- the engine -------------------------------------------------------------------------------
-def _fit_domains(
-    design: AnyDesign, frame: ModelFrame, family: Family, dom: IntArray, n_domains: int
-) -> list[GLMFit]:
+def _check_inputs(design: AnyDesign, frame: ModelFrame, family: Family) -> FloatArray:
+    """The design's weights, once the family and the weights are known to suit a fit."""
     if family not in FAMILIES:
         raise EstimationError(f"family={family!r} is not one of {', '.join(FAMILIES)}")
     if family == "quasibinomial":
-        ok = frame.complete
-        bad = ok & ((frame.y < 0) | (frame.y > 1))
+        bad = frame.complete & ((frame.y < 0) | (frame.y > 1))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise EstimationError(
@@ -380,54 +586,101 @@ def _fit_domains(
             f"a regression needs weights >= 0; row {row} has weight {w_all[row]:g} (linear "
             "calibration can give negative weights: bound it with calibrate(bounds=...))"
         )
+    return w_all
+
+
+def _domain_rows(
+    frame: ModelFrame, w_all: FloatArray, dom: IntArray, n_domains: int
+) -> tuple[IntArray, IntArray]:
+    """The rows each domain's fit uses (every model variable present, a positive weight),
+    sorted by domain and by row number within it, and the number of rows of each domain."""
+    # in the narrowest integer type that holds the codes: numpy sorts integers of up to 16 bits
+    # by radix, in linear time
+    narrow = np.result_type(np.min_scalar_type(-1), np.min_scalar_type(n_domains))
+    order = np.argsort(dom.astype(narrow), kind="stable")
+    rows = order[(dom[order] >= 0) & frame.complete[order] & (w_all[order] > 0)]
+    return rows, np.bincount(dom[rows], minlength=n_domains)
+
+
+def _fit_domains(
+    design: AnyDesign, frame: ModelFrame, family: Family, dom: IntArray, n_domains: int,
+    start: FloatArray | None = None,
+) -> list[GLMFit]:
+    w_all = _check_inputs(design, frame, family)
+    rows, counts = _domain_rows(frame, w_all, dom, n_domains)
+    bounds = _bounds(counts)
+    if isinstance(design, ReplicateDesign):
+        return _replicate_fits(design, frame, family, dom, rows, bounds)
     p = frame.X.shape[1]
+    fits = [_empty_fit(frame, family, np.full(p, np.nan), rows[:0])] * n_domains
+    present = np.flatnonzero(counts)
+    if len(present):
+        some = None if start is None else np.asarray(start, np.float64)[present]
+        found = _linearised_fits(design, frame, family, rows, counts[present], some, w_all)
+        for d, fit in zip(present, found, strict=True):
+            fits[d] = fit
+    return fits
+
+
+def _linearised_fits(
+    design: Design, frame: ModelFrame, family: Family, rows: IntArray, counts: IntArray,
+    start: FloatArray | None, w_all: FloatArray,
+) -> list[GLMFit]:
+    """The fits of domains that all have rows (``rows`` sorted by domain, ``counts`` each)."""
+    bounds = _bounds(counts)
+    D = len(counts)
+    X, y, w = frame.X[rows], frame.y[rows], w_all[rows]
+    merged = _merged(X, y, w, bounds)
+    keep = _alias(_grams(merged[0], merged[2], merged[3]))
+    beta = _irls(*merged, keep, family, start)
+    eta = _linear_predictor(X, beta, bounds)
+    mu = _inverse_link(family, eta)
+    ww = w * _inverse_link_derivative(family, eta)
+    A, _ = _only_kept(_grams(X, ww, bounds), np.zeros(keep.shape), keep)
+    try:
+        inverse = np.linalg.inv(A)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            "the model's information matrix is singular (a category with only 0s or 1s?)"
+        ) from exc
+    both = keep[:, :, None] & keep[:, None, :]
+    Ainv = np.asarray(np.where(both, inverse, 0.0), np.float64)
+    infl = _times(X * (w * (y - mu))[:, None], Ainv, bounds)  # 0 for the dropped coefficients
+    code = np.repeat(np.arange(D), counts)
+    V = np.where(both, _stacked_covariances(design, rows, code, infl, D), np.nan)
+    df = _domain_design_df(design, rows, code, D) + 1 - keep.sum(axis=1)
+    coef = np.where(keep, beta, np.nan)
+    return [
+        GLMFit(frame.formula, family, frame.names, frame.terms, coef[d], V[d], float(df[d]),
+               int(counts[d]), rows[bounds[d]:bounds[d + 1]],
+               infl[bounds[d]:bounds[d + 1]][:, keep[d]], frame.spec)
+        for d in range(D)
+    ]
+
+
+def _replicate_fits(
+    design: ReplicateDesign, frame: ModelFrame, family: Family, dom: IntArray, rows: IntArray,
+    bounds: IntArray,
+) -> list[GLMFit]:
+    """Replicate designs: one domain at a time (each is refitted with every replicate)."""
+    p = frame.X.shape[1]
+    w_all = np.asarray(design.weights, dtype=np.float64)
     fits: list[GLMFit] = []
-    pending: list[tuple[int, IntArray, FloatArray, BoolArray]] = []
-    order = np.argsort(dom, kind="stable")
-    bounds = np.searchsorted(dom[order], np.arange(n_domains + 1))
-    replicate = isinstance(design, ReplicateDesign)
-    for d in range(n_domains):
-        in_domain = order[bounds[d]:bounds[d + 1]]
-        rows = in_domain[frame.complete[in_domain] & (w_all[in_domain] > 0)]
+    for d in range(len(bounds) - 1):
+        r = rows[bounds[d]:bounds[d + 1]]
         coef = np.full(p, np.nan)
-        if len(rows) == 0:
-            fits.append(_empty_fit(frame, family, coef, rows))
+        if len(r) == 0:
+            fits.append(_empty_fit(frame, family, coef, r))
             continue
-        X = frame.X[rows]
-        y = frame.y[rows]
-        w = w_all[rows]
-        keep = _alias(X, w)
+        X, y, w = frame.X[r], frame.y[r], w_all[r]
+        one = _bounds(np.array([len(r)]))
+        keep = _alias(_grams(X, w, one))[0]
         Xk = X[:, keep]
-        beta, mu, ww = _irls(Xk, y, w, family)
+        beta = _irls(Xk, y, w, one, np.ones((1, Xk.shape[1]), bool), family)[0]
         coef[keep] = beta
-        df_design = _design_df(design, rows if not replicate else in_domain)
-        df_res = df_design + 1 - int(keep.sum())
-        if replicate:
-            assert isinstance(design, ReplicateDesign)
-            V = _replicate_vcov(design, Xk, y, rows, family, beta)
-            fits.append(_with_vcov(frame, family, coef, keep, V, df_res, rows, None))
-            continue
-        A = Xk.T @ (Xk * ww[:, None])
-        try:
-            Ainv = np.linalg.inv(A)
-        except np.linalg.LinAlgError as exc:
-            raise EstimationError(
-                "the model's information matrix is singular (a category with only 0s or 1s?)"
-            ) from exc
-        infl = (Xk * (w * (y - mu))[:, None]) @ Ainv  # rows × kept coefficients
-        fits.append(_with_vcov(frame, family, coef, keep, np.zeros((0, 0)), df_res, rows, infl))
-        pending.append((d, rows, infl, keep))
-    if pending:
-        assert isinstance(design, Design)
-        covs = covariances_of_totals(design, [(r, i) for _, r, i, _ in pending])
-        for (d, _rows, _infl, keep), V in zip(pending, covs, strict=True):
-            full = _expand(V, keep)
-            old = fits[d]
-            fits[d] = GLMFit(
-                formula=old.formula, family=old.family, names=old.names, terms=old.terms,
-                coefficients=old.coefficients, vcov=full, df_residual=old.df_residual,
-                n=old.n, rows=old.rows, influence=old.influence, spec=old.spec,
-            )
+        df_res = _design_df(design, np.flatnonzero(dom == d)) + 1 - int(keep.sum())
+        V = _replicate_vcov(design, Xk, y, r, family, beta)
+        fits.append(_with_vcov(frame, family, coef, keep, V, df_res, r, None))
     return fits
 
 
@@ -454,13 +707,24 @@ def _expand(V: FloatArray, keep: BoolArray) -> FloatArray:
     return full
 
 
-def _design_df(design: AnyDesign, rows: IntArray) -> float:
-    """R's ``degf`` of the design subset to ``rows``."""
-    if isinstance(design, ReplicateDesign):
-        dom = np.zeros(len(rows), dtype=np.int64)
-        return float(design.domain_degrees_of_freedom(rows, dom, 1)[0])
+def _design_df(design: ReplicateDesign, rows: IntArray) -> float:
+    """R's ``degf`` of the replicate design subset to ``rows``."""
+    dom = np.zeros(len(rows), dtype=np.int64)
+    return float(design.domain_degrees_of_freedom(rows, dom, 1)[0])
+
+
+def _domain_design_df(design: Design, rows: IntArray, code: IntArray, n: int) -> FloatArray:
+    """R's ``degf`` of the design subset to each domain's rows (``code``: the row's domain):
+    its first-stage units minus its strata."""
     stage = design.stages[0]
-    return float(len(np.unique(stage.unit[rows])) - len(np.unique(stage.stratum[rows])))
+    units = (np.bincount(code, minlength=n).astype(np.float64) if stage.n_units == design.n
+             else None)  # every row its own unit: a domain's units are its rows
+
+    def distinct(values: IntArray) -> FloatArray:
+        size = int(values.max()) + 1 if len(values) else 1
+        return np.bincount(_pairs(code, values, size)[1], minlength=n).astype(np.float64)
+
+    return (distinct(stage.unit[rows]) if units is None else units) - distinct(stage.stratum[rows])
 
 
 def covariances_of_totals(
@@ -468,90 +732,166 @@ def covariances_of_totals(
 ) -> list[FloatArray]:
     """For each (rows, scores) pair: the k x k design covariance of the column totals.
 
-    The scores are zero outside ``rows`` (a domain's influence values), so everything is
-    computed on those rows: the same terms as :func:`tryg.stats.variance.linearized_variance`
-    (per variance component ``Z' D Z - S' D_c S`` over the units and strata the rows touch;
-    with calibration the residual terms ``- cross B - B' cross' + B' G B``, ``B`` the
-    projection coefficients from the rows' cross-products with the calibration variables) in
-    covariance form, as dense k x k algebra. The cost is O(rows x k^2) per problem plus the
-    calibration's small P x k products, whatever the size of the design.
+    The scores are zero outside ``rows`` (a domain's influence values; the rows of a pair are
+    distinct), so everything is computed on those rows, for all pairs at once
+    (:func:`_stacked_covariances`). The cost is O(rows x k^2) plus the calibration's small
+    P x k products, whatever the size of the design.
     """
-    cache = _calibration_cache(design)
-    return [_covariance_on_rows(design, cache, rows, S) for rows, S in problems]
+    if not problems:
+        return []
+    k = max(S.shape[1] for _, S in problems)
+    rows = np.concatenate([np.asarray(r, np.int64) for r, _ in problems])
+    code = np.repeat(np.arange(len(problems)), [len(r) for r, _ in problems])
+    S = np.zeros((len(rows), k))
+    at = 0
+    for r, scores in problems:
+        S[at:at + len(r), :scores.shape[1]] = scores
+        at += len(r)
+    V = _stacked_covariances(design, rows, code, S, len(problems))
+    return [V[i, :s.shape[1], :s.shape[1]] for i, (_, s) in enumerate(problems)]
 
 
-def _covariance_on_rows(
-    design: Design, cache: dict[str, Any] | None, rows: IntArray, S: FloatArray
+#: Problems whose calibration products (problems x calibration columns x scores) pass this
+#: many numbers are done in parts, to bound the memory.
+_CALIBRATION_BLOCK = 4_000_000
+
+
+def _stacked_covariances(
+    design: Design, rows: IntArray, code: IntArray, S: FloatArray, n: int
 ) -> FloatArray:
+    """The n x k x k design covariances of the column totals of n problems' scores.
+
+    Problem d's scores are the rows of ``S`` with ``code == d`` (``code`` sorted), at design
+    rows ``rows``, and zero elsewhere. The terms are those of
+    :func:`tryg.stats.variance.linearized_variance` in covariance form. Per variance
+    component, with ``Z_du`` the problem's total in unit u (summed over its rows there),
+    ``S_dg`` its total in group g, ``a_u`` the unit's scale and ``b_g`` the group's scale times
+    centre::
+
+        C_d = sum_u a_u Z_du Z_du' - sum_g b_g S_dg S_dg'
+              - X_d B_d - B_d' X_d' + B_d' G B_d          (calibrated designs)
+
+    where ``B_d`` are the calibration projection coefficients of the problem's scores
+    (:func:`_stacked_projection`), ``X_d = sum_u a_u Z_du U_u' - sum_g b_g S_dg Ug_g'`` the
+    cross-products with the units' (``U``) and groups' (``Ug``) calibration totals, and
+    ``G = U' C U`` from the calibration cache. The unit and group totals of all problems come
+    from one numbering of the (problem, unit) and (problem, group) pairs; the cross-products
+    are one sparse product (:func:`_block_products`).
+    """
     k = S.shape[1]
-    B = _projection_coefficients(cache, rows, S) if cache is not None else None
-    total = np.zeros((k, k))
+    total = np.zeros((n, k, k))
+    if k == 0 or n == 0:
+        return total
+    cache = _calibration_cache(design)
+    if cache is not None:
+        P = cache["units"][0][2].shape[0]
+        per = max(1, _CALIBRATION_BLOCK // max(1, P * k))
+        if n > per:  # in parts of ``per`` problems
+            cut = np.searchsorted(code, np.arange(0, n + per, per))
+            for i, first in enumerate(range(0, n, per)):
+                last = min(first + per, n)
+                s, e = cut[i], cut[i + 1]
+                total[first:last] = _stacked_covariances(
+                    design, rows[s:e], code[s:e] - first, S[s:e], last - first)
+            return total
+    B = _stacked_projection(cache, rows, code, S, n) if cache is not None else None
     for i, comp in enumerate(design.components):
-        units, unit_of_row = np.unique(comp.unit[rows], return_inverse=True)
-        Z = _sum_by(S, unit_of_row, len(units))  # unit totals, units x k
-        groups, group_of_unit = np.unique(comp.group[units], return_inverse=True)
-        Sg = _sum_by(Z, group_of_unit, len(groups))  # group totals
-        unit_scale = comp.scale[comp.group[units]]
-        cent_scale = (comp.scale * comp.centre)[groups]
-        DZ = Z * unit_scale[:, None]
-        DS = Sg * cent_scale[:, None]
-        C = Z.T @ DZ - Sg.T @ DS
+        if comp.n_units == design.n:  # every row its own unit: the rows are the unit totals
+            units, unit_code, Z = comp.unit[rows], code, S
+        else:
+            units, unit_code, pair = _pairs(code, comp.unit[rows], comp.n_units)
+            Z = _sum_by(S, pair, len(units))
+        groups, group_code, gpair = _pairs(unit_code, comp.group[units], comp.n_groups)
+        Sg = _sum_by(Z, gpair, len(groups))
+        aZ = Z * comp.scale[comp.group[units]][:, None]
+        bS = Sg * (comp.scale * comp.centre)[groups][:, None]
+        C = (_cross_products(Z, aZ, _bounds(np.bincount(unit_code, minlength=n)))
+             - _cross_products(Sg, bS, _bounds(np.bincount(group_code, minlength=n))))
         if B is not None and cache is not None:
             U, ug, G = cache["units"][i]
-            cross = np.asarray(U[units].T @ DZ - ug[groups].T @ DS).T  # k x P
-            CB = cross @ B
-            C -= CB + CB.T
-            C += B.T @ np.asarray(G @ B)
+            cross = (_block_products(U[units], unit_code, aZ, n)
+                     - _block_products(ug[groups], group_code, bS, n))  # n x P x k
+            XB = np.einsum("dpk,dpl->dkl", cross, B)
+            C -= XB + XB.transpose(0, 2, 1)
+            C += np.einsum("dpk,dpl->dkl", B, _apply(G, B))
         if comp.average_lonely is not None:
-            C *= _average_factor_on_rows(comp, units, cache is not None)
+            C *= _average_factors(comp, groups, group_code, n, cache is not None)[:, None, None]
         total += C
-    total = (total + total.T) / 2.0
-    np.fill_diagonal(total, np.maximum(np.diag(total), 0.0))
+    total = (total + total.transpose(0, 2, 1)) / 2.0
+    on_diagonal = np.arange(k)
+    total[:, on_diagonal, on_diagonal] = np.maximum(total[:, on_diagonal, on_diagonal], 0.0)
     return total
+
+
+def _pairs(code: IntArray, member: IntArray, size: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Number the distinct (code, member) pairs in order of first appearance (so, for sorted
+    codes, sorted by code): each pair's member and code, and each row's pair."""
+    pair, distinct = pd.factorize(code * size + member)
+    distinct = np.asarray(distinct, np.int64)
+    return distinct % size, distinct // size, np.asarray(pair, np.int64)
+
+
+def _block_products(M: Any, code: IntArray, V: FloatArray, n: int) -> FloatArray:
+    """``sum_r M_r' V_r`` over each problem's rows r (``code``): n x P x k.
+
+    ``M`` (rows x P, sparse) and ``V`` (rows x k) have a row per row of the problems. One
+    sparse product does all problems: each row's entries of ``M`` move to the columns of its
+    problem's block (``code * P + column``).
+    """
+    M = sp.csr_matrix(M)
+    P = M.shape[1]
+    shifted = M.indices.astype(np.int64) + np.repeat(code * P, np.diff(M.indptr))
+    blocks = sp.csr_matrix((M.data, shifted, M.indptr), shape=(M.shape[0], n * P))
+    return np.asarray(blocks.T @ V).reshape(n, P, V.shape[1])
+
+
+def _apply(M: Any, B: FloatArray) -> FloatArray:
+    """``M @ B_d`` for every problem's block ``B_d`` (B: n x P x k, M: Q x P, maybe sparse)."""
+    n, P, k = B.shape
+    out = np.asarray(M @ B.transpose(1, 0, 2).reshape(P, n * k))
+    return np.ascontiguousarray(out.reshape(-1, n, k).transpose(1, 0, 2))
 
 
 def _sum_by(values: FloatArray, code: IntArray, n: int) -> FloatArray:
     """Row sums of ``values`` per ``code`` (0..n-1)."""
-    if n == len(code):  # one row per code (e.g. every respondent its own unit)
-        out = np.empty_like(values)
-        out[code] = values
-        return out
-    # one bincount per column: for the few columns of a model, far cheaper than building a
-    # sparse aggregation matrix per call
     if values.shape[1] == 0:
         return np.zeros((n, 0))
     return np.column_stack([np.bincount(code, weights=values[:, j], minlength=n)
                             for j in range(values.shape[1])])
 
 
-def _projection_coefficients(cache: dict[str, Any], rows: IntArray, S: FloatArray) -> FloatArray:
-    """The calibration steps' projection coefficients of the scores (P x k, stacked).
-
-    :func:`tryg.stats.variance._coefficients` for scores that are zero outside ``rows``.
-    """
+def _stacked_projection(
+    cache: dict[str, Any], rows: IntArray, code: IntArray, S: FloatArray, n: int
+) -> FloatArray:
+    """The calibration steps' projection coefficients of each problem's scores (n x P x k,
+    the steps stacked): :func:`tryg.stats.variance._coefficients` for scores that are zero
+    outside the problem's rows."""
     betas: list[FloatArray] = []
     for k, step in enumerate(cache["steps"]):
         scaled = S * (step.lam[rows] / step.psw[rows])[:, None]
-        rhs = np.asarray(cache["X"][k][rows].T @ scaled, np.float64)
+        rhs = _block_products(cache["X"][k][rows], code, scaled, n)
         for m in range(k):
-            rhs = rhs - cache["cross"][(k, m)] @ betas[m]
-        betas.append(np.asarray(cache["minv"][k] @ rhs, np.float64))
-    return np.vstack(betas)
+            rhs = rhs - _apply(cache["cross"][(k, m)], betas[m])
+        betas.append(_apply(cache["minv"][k], rhs))
+    return np.concatenate(betas, axis=1)
 
 
-def _average_factor_on_rows(comp: VarianceComponent, units: IntArray, calibrated: bool) -> float:
-    """lonely_psu="average": strata / strata with a variance (see variance._average_factor).
-
-    A calibrated design keeps every stratum; otherwise only the strata the rows touch count.
-    """
+def _average_factors(
+    comp: VarianceComponent, groups: IntArray, group_code: IntArray, n: int, calibrated: bool
+) -> FloatArray:
+    """lonely_psu="average": strata / strata with a variance, per problem (see
+    variance._average_factor). A calibrated design keeps every stratum; otherwise only the
+    strata a problem's rows touch count (``groups``: the (problem, stratum) pairs)."""
     lonely = comp.average_lonely
     assert lonely is not None
     if calibrated:
-        present, ok = float(comp.n_groups), float((~lonely).sum())
+        present = np.full(n, float(comp.n_groups))
+        ok = np.full(n, float((~lonely).sum()))
     else:
-        touched = np.unique(comp.group[units])
-        present, ok = float(len(touched)), float((~lonely[touched]).sum())
-    return present / ok if ok > 0 else float("nan")
+        present = np.bincount(group_code, minlength=n).astype(np.float64)
+        ok = np.bincount(group_code, weights=(~lonely[groups]).astype(np.float64), minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok > 0, present / ok, np.nan)
 
 
 def _replicate_vcov(
@@ -560,20 +900,25 @@ def _replicate_vcov(
 ) -> FloatArray:
     k = X.shape[1]
     iu, ju = np.triu_indices(k)
+    one = _bounds(np.array([len(rows)]))
+    keep = np.ones((1, k), dtype=bool)
 
     def combos(b: FloatArray) -> FloatArray:
         return b[iu] + np.where(iu != ju, b[ju], 0.0)
 
+    def refit(wr: FloatArray) -> FloatArray:
+        return combos(_irls(X, y, wr, one, keep, family, beta0[None, :])[0])
+
     def point(weights: FloatArray) -> FloatArray:
         if weights.ndim == 1:
-            return combos(_irls(X, y, weights[rows], family, beta0)[0])
+            return refit(weights[rows])
         out = np.empty((len(iu), weights.shape[1]))
         for r in range(weights.shape[1]):
             wr = weights[rows, r]
             if not (wr > 0).any():
                 out[:, r] = np.nan
                 continue
-            out[:, r] = combos(_irls(X, y, wr, family, beta0)[0])
+            out[:, r] = refit(wr)
         return out
 
     v = design.replicate_variance(point)
