@@ -24,7 +24,14 @@ from support.planted import PUBLIC_ESTIMATE, Site, float_forms, plant
 from tryg.public import generation
 from tryg.public.cache import page_key
 from tryg.public.data import forget_publication, latest_publication
-from tryg.public.warm import warm, warm_in_background, warm_paths, worth_warming
+from tryg.public.warm import (
+    hand_off,
+    warm,
+    warm_elsewhere,
+    warm_in_background,
+    warm_paths,
+    worth_warming,
+)
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.services import publish, unpublish
 
@@ -145,3 +152,47 @@ def test_the_background_thread_fills_the_cache(site: Site) -> None:
     thread.join()
     ResultRow.objects.filter(run=site.published).update(estimate=4410.6875)
     assert _shows_public_estimate(_get(TOP, "da"))  # from the cache the thread filled
+
+
+@pytest.mark.django_db
+def test_with_a_shared_cache_publishing_queues_one_warm_pages_job_that_fills_it(
+        site: Site, tmp_path: Path,
+        django_capture_on_commit_callbacks: Callable[..., Any]) -> None:
+    """The public pages hand the work off (tryg.public.warm.warm_elsewhere); the job queue
+    takes it as a ``warm_pages`` job (run at once by the test settings' task backend)."""
+    from tryg.jobs.models import Job
+
+    run = site.published
+    unpublish(run)
+    shared = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(tmp_path / "cache")}}
+    with override_settings(TRYG_WARM_ON_PUBLISH=True, CACHES=shared):
+        with django_capture_on_commit_callbacks(execute=True):
+            publish(run)
+        jobs = list(Job.objects.filter(kind="warm_pages"))
+        seen = [(j.params["run"], j.state, j.result.get("pages", 0) > 0, j.error) for j in jobs]
+        assert seen == [(run.pk, Job.State.DONE, True, "")]
+        ResultRow.objects.filter(run=run).update(estimate=4410.6875)
+        assert _shows_public_estimate(_get(TOP, "da"))  # from the cache the job filled
+        # publishing the same publication's pages again queues nothing new (the job's key)
+        publication = latest_publication()
+        assert publication is not None
+        assert hand_off(publication) is None
+        assert Job.objects.filter(kind="warm_pages").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_no_queue_takes_the_work_the_pages_are_warmed_here(site: Site) -> None:
+    from tryg.jobs import kinds
+
+    publication = latest_publication()
+    assert publication is not None
+    assert warm_elsewhere.disconnect(dispatch_uid="tryg-jobs-warm-pages")
+    try:
+        thread = hand_off(publication)
+    finally:
+        warm_elsewhere.connect(kinds.queue_warm_pages, dispatch_uid="tryg-jobs-warm-pages")
+    assert thread is not None
+    thread.join()
+    ResultRow.objects.filter(run=site.published).update(estimate=4410.6875)
+    assert _shows_public_estimate(_get(TOP, "da"))

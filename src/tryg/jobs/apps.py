@@ -10,3 +10,7 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         # the kinds shipped with tryg, and the deployment checks (tag "deploy")
         from tryg.jobs import checks, kinds  # noqa: F401
+        from tryg.public.warm import warm_elsewhere
+
+        # with a shared cache, a publication's pages are warmed by a job any worker runs
+        warm_elsewhere.connect(kinds.queue_warm_pages, dispatch_uid="tryg-jobs-warm-pages")

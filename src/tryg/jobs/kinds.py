@@ -126,3 +126,13 @@ def warm_pages(ctx: Context, *, run: int, published_at: str) -> dict[str, Any]:
     ctx.progress("rendering the pages", 0.0)
     paths = warm(publication)
     return {"pages": len(paths)}
+
+
+def queue_warm_pages(sender: Any, *, publication: Any, **_: Any) -> bool:
+    """Receiver of :data:`tryg.public.warm.warm_elsewhere`: queue :func:`warm_pages` for the
+    publication (once: the key is the publication's) and say the work is taken."""
+    from tryg.jobs.services import enqueue
+
+    enqueue("warm_pages", key=f"warm_pages:{publication.key}", run=publication.run_id,
+            published_at=publication.published_at.isoformat())
+    return True

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import close_old_connections, connection, transaction
+from django.dispatch import Signal
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 from django.utils import translation
@@ -117,13 +118,21 @@ def warm_on_publish(sender: Any, instance: Any, update_fields: Any = None,
 
     if shared():
         # a background job: any worker renders into the cache every server reads
-        transaction.on_commit(lambda: _warm_job(publication))
+        transaction.on_commit(lambda: hand_off(publication))
     else:
         transaction.on_commit(lambda: warm_in_background(publication))
 
 
-def _warm_job(publication: Publication) -> None:
-    from tryg.jobs.services import enqueue
+#: Sent with ``publication`` when a shared cache lets any worker warm the pages: the job queue
+#: (:mod:`tryg.jobs`) answers by queueing its ``warm_pages`` job. The public pages know no job
+#: queue; the queue knows them.
+warm_elsewhere = Signal()
 
-    enqueue("warm_pages", key=f"warm_pages:{publication.key}", run=publication.run_id,
-            published_at=publication.published_at.isoformat())
+
+def hand_off(publication: Publication) -> threading.Thread | None:
+    """Let a worker warm ``publication``'s pages; warm them here, in a background thread
+    (returned), if nothing takes the work."""
+    if any(taken for _receiver, taken in warm_elsewhere.send(Publication,
+                                                             publication=publication)):
+        return None
+    return warm_in_background(publication)

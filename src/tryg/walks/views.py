@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
+from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -31,7 +32,6 @@ from django.views.decorators.http import require_POST
 from tryg.accounts import roles
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
-from tryg.site.proxies import client_ip
 from tryg.walks import actions, checklists, citizens, figures, findings, meeting, states
 from tryg.walks.forms import (
     AssignForm,
@@ -468,7 +468,7 @@ def report(request: HttpRequest) -> HttpResponse:
     from an area's page with ``?area=<code>``."""
     form = _report_form(request.POST or None, params.text(request, "area", max_length=40))
     if request.method == "POST":
-        if not citizens.allow(client_ip(request)):
+        if not citizens.allow(get_client_ip_address(request) or ""):
             return render(request, "walks/report.html", {"form": form, "limited": True},
                           status=429)
         if form.is_valid():
