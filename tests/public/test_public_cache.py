@@ -106,6 +106,7 @@ def test_the_language_link_sets_the_cookie_and_returns_to_the_page(site: Site) -
     assert answer.status_code == 302 and answer["Location"] == "/map/?measure=tryghed_trygge"
     cookie = answer.cookies["django_language"]
     assert cookie.value == "en" and int(cookie["max-age"]) >= 300 * 24 * 3600
+    assert cookie["samesite"] == "Lax"  # as the session's and the CSRF cookies
     assert '<html lang="en">' in page_html(client.get("/map/?measure=tryghed_trygge"))
     assert "no-cache" in answer["Cache-Control"] or "max-age=0" in answer["Cache-Control"]
 

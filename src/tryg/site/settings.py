@@ -223,6 +223,7 @@ LANGUAGE_CODE = CONFIG.language
 LANGUAGES = [("da", "Dansk"), ("en", "English")]
 # The header's language link (tryg.public.language) remembers the choice for a year.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 # One catalogue for the whole site: src/tryg/locale/da/LC_MESSAGES/django.po.
 LOCALE_PATHS = [str(Path(__file__).resolve().parents[1] / "locale")]
 TIME_ZONE = "Europe/Copenhagen"
@@ -285,6 +286,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 if CONFIG.secure:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
 
