@@ -108,6 +108,16 @@ def test_an_upload_waits_in_the_data_folder_and_is_gone_after_the_request() -> N
     assert "nothing was stored" in bad.content.decode() and not left_behind()
 
 
+@override_settings(FILE_UPLOAD_MAX_MEMORY_SIZE=16)
+def test_a_large_upload_with_a_long_danish_name_waits_on_disk_too() -> None:
+    """A large upload's temporary file keeps the name's suffix; a "suffix" of 200 "æ" (400
+    bytes) is more than a file system allows in a name: the upload was a server error."""
+    name = "omr." + "æ" * 200
+    response = analyst().post(URL, {"kind": "areas", "file": SimpleUploadedFile(name, AREAS)})
+    assert response.status_code == 200 and Area.objects.count() == 2
+    assert not left_behind()
+
+
 @override_settings(TRYG_MAX_ROWS=1)
 def test_an_upload_with_too_many_rows_is_refused_and_nothing_written() -> None:
     client = analyst()

@@ -118,3 +118,17 @@ def test_register_counts_over_stored_ones_need_the_replace_box() -> None:
     assert new.pk != first.pk
     page = analyst.get(f"/analyse/import/{new.pk}/").content.decode()
     assert f"Replaced 2 row(s) of import #{first.pk}." in page
+
+
+def test_a_long_danish_file_name_is_imported_under_its_own_name() -> None:
+    """Django shortens a name to 255 characters; 200 "æ" are 400 bytes, more than a file
+    system allows in a name: the upload was a server error."""
+    analyst = client_for(Role.ANALYST)
+    name = "områder " + "æ" * 200 + ".csv"
+    html = upload(analyst, "areas", name, AREAS)
+    assert Area.objects.count() == 2
+    assert ImportBatch.objects.get().file_name.startswith("områder ææ")
+    bad = upload(analyst, "survey", name, b"respondent_id,wave,area_code,weight,q1\n"
+                                          b"r1,2022,S9,1,2\n")
+    assert name[:60] in bad and "S9" in bad  # the problem names the file as uploaded
+    assert html

@@ -115,3 +115,24 @@ def test_geojson_problems(tmp_path: Path) -> None:
         read_areas(write(tmp_path, json.dumps(document), "null.geojson"), level="test")
     with pytest.raises(InputError, match="give level="):
         read_areas(write(tmp_path, json.dumps(document), "null.geojson"))
+
+
+def test_a_nul_in_a_boundary_file_property_is_an_error(tmp_path: Path) -> None:
+    """JSON may escape a NUL ("\\u0000"); no area code or name holds one, and PostgreSQL
+    refuses it in text: the read fails naming the feature and property, not the write."""
+    square = {"type": "Polygon", "coordinates": [[[9, 57], [10, 57], [10, 58], [9, 57]]]}
+    document = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "0851", "name": "Aalborg"},
+         "geometry": square},
+        {"type": "Feature", "properties": {"code": "08\x0060", "name": "Aal\x00borg",
+                                           "up": "0851"}, "geometry": square},
+        {"type": "Feature", "properties": {"code": "0861", "name": "Hjørring", "up": "\x00"},
+         "geometry": square}]}
+    path = write(tmp_path, json.dumps(document), "nul.geojson")
+    assert "\\u0000" in path.read_text(encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_area_geometry(path, code="code", name="name", level="kommune", parent="up")
+    assert [(p.column, p.message) for p in caught.value.problems] == [
+        ("code", "feature 2: the 'code' holds a NUL character"),
+        ("name", "feature 2: the 'name' holds a NUL character"),
+        ("up", "feature 3: the 'up' holds a NUL character")]

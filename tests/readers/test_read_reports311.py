@@ -87,6 +87,14 @@ def test_errors_name_file_row_and_column(tmp_path: Path) -> None:
     assert "'1' is also on row 2" in str(caught.value)
 
 
+def test_a_nul_in_a_report_is_an_error_naming_its_cell(tmp_path: Path) -> None:
+    """PostgreSQL's COPY refuses NUL in text: refused when read, with row and column."""
+    path = _write(tmp_path, SEED + "6,Needle Pickup,Open,2015-02-01,,,,Main\x00St\n")
+    with pytest.raises(InputError) as caught:
+        read_reports(path, MAPPING)
+    assert [(p.row, p.column) for p in caught.value.problems] == [(7, "where")]
+
+
 def test_a_mapping_naming_a_missing_column(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_reports(_write(tmp_path, SEED), ReportMapping(

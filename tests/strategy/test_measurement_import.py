@@ -71,3 +71,26 @@ def test_an_xlsx_file_names_its_sheet_rows(tmp_path: Path) -> None:
     sheet.append([ind.pk, 72, 2025])
     book.save(path)
     assert import_measurements(path).stored == 2
+
+
+@pytest.mark.django_db
+def test_columns_named_alike_and_an_n_too_large_are_errors(tmp_path: Path) -> None:
+    """Names are read without case and spaces, so "Value" and "value " are one column twice
+    (not the first silently used); an n past the 32-bit column is an error at its cell, not
+    a database error when the rows are written (PostgreSQL)."""
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    path = tmp_path / "m.csv"
+    path.write_text(f"indicator,Value,wave,value \n{ind.pk},70,2024,80\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_measurements(path)
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.column) == (1, "value")
+    assert "'Value', 'value'" in problem.message
+    path.write_text(f"indicator,value,wave,n\n{ind.pk},70,2024,400\n"
+                    f"{ind.pk},71,2025,3000000000\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_measurements(path)
+    assert [(p.row, p.column) for p in caught.value.problems] == [(3, "n")]
+    assert "too large" in str(caught.value)
+    assert Measurement.objects.count() == 0

@@ -101,3 +101,18 @@ def test_who_may_use_the_page_and_what_it_refuses() -> None:
     assert _client(who.coordinator).post(URL, {}).status_code == 400
     empty = _client(who.coordinator).post(URL, {"file": _csv("tom.csv", "indicator,value\n")})
     assert empty.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_long_danish_file_name_is_no_server_error() -> None:
+    """200 "æ" are 400 bytes: more than a file system allows in one name."""
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    name = "målinger " + "æ" * 200 + ".csv"
+    answer = _client(who.coordinator).post(URL, {"file": _csv(
+        name, f"indicator,value,wave\n{ind.pk},70,2024\n{ind.pk},x,2025\n")})
+    assert answer.status_code == 400
+    assert name[:60] in answer.content.decode()  # the problem names the file as uploaded
+    answer = _client(who.coordinator).post(URL, {"file": _csv(
+        name, f"indicator,value,wave\n{ind.pk},70,2024\n")})
+    assert answer.status_code == 200 and Measurement.objects.count() == 1

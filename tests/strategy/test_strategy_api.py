@@ -59,3 +59,18 @@ def test_initiatives_and_strategies_are_read_with_status() -> None:
     assert one["indicators"][0]["status"] == "not_assessable"
     assert _client().get(f"/api/initiatives/{hidden.pk}").status_code == 404
     assert _client(who.coordinator).get(f"/api/initiatives/{hidden.pk}").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", [{"method": "målt\x00"}, {"low": 70.0}, {"high": 70.0},
+                                 {"low": 75.0, "high": 70.0}])
+def test_a_posted_measurement_is_checked_as_the_form_checks_it(bad: dict[str, object]) -> None:
+    """A NUL (PostgreSQL refuses it: a server error), half an interval or one upside down
+    (the form and the file import refuse them) is a 400, and nothing is stored."""
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    answer = _client(who.partner).post(f"/api/indicators/{ind.pk}/measurements",
+                                       json.dumps({**BODY, **bad}),
+                                       content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    assert Measurement.objects.count() == 0

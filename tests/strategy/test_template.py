@@ -87,6 +87,18 @@ def _line_of(text: str, fragment: str) -> int:
      "- code: '9876'", "'9876' does not map"),
     ("measure: tryghed_trygge", "measure: tryghed_glad", "measure: tryghed_glad",
      "unknown measure 'tryghed_glad'"),
+    # YAML 1.1 numbers Python cannot read, a NUL ("\0" in double quotes: PostgreSQL refuses
+    # it), a value longer than its column, a key given twice (YAML keeps the last silently)
+    ("      unit: antal lyspunkter\n", "      unit: antal lyspunkter\n      targets:\n"
+     "      - date: '2017-12-31'\n        value: .inf\n", "value: .inf", "must be a number"),
+    ("tryg_strategy_template: 1\n", "tryg_strategy_template: 1:20\n",
+     "tryg_strategy_template: 1:20", "must be a whole number"),
+    ("      unit: antal lyspunkter\n", '      unit: "antal\\0 lyspunkter"\n', 'unit: "antal',
+     "holds a NUL character"),
+    ("      unit: antal lyspunkter\n", "      unit: antal lyspunkter\n      plugin: "
+     + "p" * 61 + "\n", "plugin: p", "longer than 60 characters"),
+    ("  - name: Sikre et trygt natteliv\n", "  - name: Sikre et trygt natteliv\n"
+     "    name: Natteliv\n", "name: Natteliv", "the key 'name' is given twice"),
 ])
 def test_a_malformed_template_names_the_line_and_writes_nothing(
         old: str, new: str, marker: str, words: str) -> None:

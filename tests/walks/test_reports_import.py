@@ -132,3 +132,18 @@ def test_a_mapping_naming_a_missing_column(tmp_path: Path) -> None:
     code, _, err = run(str(path), "--mapping", str(mapping))
     assert code == 2 and "'sleeping'" in err
     assert Finding.objects.count() == 0
+
+
+def test_dates_outside_any_plausible_year_are_errors_not_crashes(tmp_path: Path) -> None:
+    """Year 1 in Copenhagen is year 0 in UTC (no Python datetime, no PostgreSQL timestamp);
+    a placeholder such as 9999-12-31 west of UTC is year 10000. Both are cell errors."""
+    path = tmp_path / "reports.csv"
+    path.write_text(HEADER + "a1,Graffiti,Open,0001-01-01 00:00:00,,,,\n"
+                    "a2,Graffiti,Open,2015-01-09 10:00:00,9999-12-31T23:59:59-12:00,,,\n"
+                    "a3,Graffiti,Open,2015-01-09 10:00:00,,,,\n", encoding="utf-8")
+    code, _out, err = run(str(path), *COLUMNS)
+    assert code == 2
+    assert "reports.csv, row 2, column 'opened': '0001-01-01 00:00:00' is not a plausible " \
+           "date" in err
+    assert "row 3, column 'closed'" in err
+    assert not Finding.objects.exists() and not Action.objects.exists()

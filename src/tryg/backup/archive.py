@@ -28,6 +28,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +65,18 @@ class Manifest:
                 "files": dict(sorted(self.files.items()))}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        if data.get("format") != FORMAT:
-            raise BackupError(f"not a tryg backup (format {data.get('format')!r}, "
-                              f"expected {FORMAT!r})")
-        return cls(str(data["vendor"]), str(data["created"]),
-                   {k: TableSum(int(v["rows"]), str(v["sha256"]))
-                    for k, v in data["tables"].items()},
-                   {str(k): str(v) for k, v in data["files"].items()})
+    def from_dict(cls, data: Any) -> Manifest:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, dict) else None
+            raise BackupError(f"not a tryg backup (format {found!r}, expected {FORMAT!r})")
+        try:
+            return cls(str(data["vendor"]), str(data["created"]),
+                       {str(k): TableSum(int(v["rows"]), str(v["sha256"]))
+                        for k, v in data["tables"].items()},
+                       {str(k): str(v) for k, v in data["files"].items()})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BackupError(f"the manifest is damaged ({type(exc).__name__}: {exc})"
+                              ) from None
 
 
 def _database_name() -> str:
@@ -183,12 +188,64 @@ def backup(target: Path, *, now: datetime.datetime | None = None) -> Manifest:
     return manifest
 
 
+#: What a damaged or foreign archive raises while it is read (gzip and zlib errors are
+#: OSError and zlib.error; a missing member is a KeyError).
+_UNREADABLE = (tarfile.TarError, OSError, EOFError, zlib.error, KeyError, ValueError)
+#: The first bytes of each kind of database file.
+_MAGIC = {"database.sqlite3": b"SQLite format 3\x00", "database.pgdump": b"PGDMP"}
+
+
 def read_manifest(source: Path) -> Manifest:
-    with tarfile.open(source, "r:gz") as tar:
-        member = tar.extractfile("manifest.json")
-        if member is None:
-            raise BackupError(f"{source}: no manifest.json")
-        return Manifest.from_dict(json.load(member))
+    try:
+        with tarfile.open(source, "r:gz") as tar:
+            member = tar.extractfile("manifest.json")
+            if member is None:
+                raise BackupError(f"{source}: no manifest.json")
+            data = json.load(member)
+    except BackupError:
+        raise
+    except _UNREADABLE as exc:
+        raise BackupError(f"{source} is not a readable tryg backup (a .tar.gz written by "
+                          f"tryg backup): {type(exc).__name__}: {exc}") from None
+    try:
+        return Manifest.from_dict(data)
+    except BackupError as exc:
+        raise BackupError(f"{source}: {exc}") from None
+
+
+def _check_members(source: Path, manifest: Manifest) -> None:
+    """Before anything is written: the archive holds the database (the right kind of file)
+    and exactly the files its manifest lists, under names the storage keeps inside itself.
+    A damaged or crafted archive is refused here, not half-way through the restore."""
+    name = _database_name()
+    files: set[str] = set()
+    try:
+        with tarfile.open(source, "r:gz") as tar:
+            database = None
+            for member in tar.getmembers():
+                if member.name == name:
+                    database = member
+                elif member.isfile() and member.name.startswith("files/"):
+                    stored = member.name.removeprefix("files/")
+                    parts = stored.split("/")
+                    if stored.startswith("/") or "" in parts or ".." in parts or "." in parts:
+                        raise BackupError(f"{source}: the file name {member.name!r} leads "
+                                          "outside the stored files")
+                    files.add(stored)
+            if database is None or not database.isfile():
+                raise BackupError(f"{source}: the archive holds no {name}")
+            stream = tar.extractfile(database)
+            head = stream.read(len(_MAGIC[name])) if stream is not None else b""
+    except BackupError:
+        raise
+    except _UNREADABLE as exc:
+        raise BackupError(f"{source} is damaged: {type(exc).__name__}: {exc}") from None
+    if head != _MAGIC[name]:
+        raise BackupError(f"{source}: {name} is not a {connection.vendor} database file")
+    if files != set(manifest.files):
+        missing, extra = sorted(set(manifest.files) - files), sorted(files - set(manifest.files))
+        raise BackupError(f"{source}: the files do not match the manifest (missing: "
+                          f"{missing[:5]}, not listed: {extra[:5]})")
 
 
 def current_sums() -> dict[str, TableSum]:
@@ -223,6 +280,7 @@ def restore(source: Path) -> Manifest:
         raise BackupError(f"{source} holds a {manifest.vendor} database; this installation "
                           f"uses {connection.vendor} (restore into the same kind)")
     _refuse_unless_empty()
+    _check_members(source, manifest)
     with tempfile.TemporaryDirectory(prefix="tryg-restore-") as tmp, \
             tarfile.open(source, "r:gz") as tar:
         name = _database_name()

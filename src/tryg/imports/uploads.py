@@ -41,6 +41,27 @@ def upload_folder() -> Path:
     return process_folder(Path(settings.FILE_UPLOAD_TEMP_DIR))
 
 
+#: The longest name (in bytes) an upload is saved under while it is checked.
+MAX_NAME_BYTES = 150
+#: A longer "suffix" is part of the name, not a file type.
+MAX_SUFFIX_BYTES = 16
+
+
+def local_name(name: str | None, default: str = "upload") -> str:
+    """The name an upload is saved under while it is checked: its own (the readers tell the
+    format by its suffix), without characters no file name holds, and short enough for the
+    file system. Django shortens a name to 255 characters, but a file system allows 255
+    bytes, and "æ" is two of them: the full name would fail as a server error."""
+    base = "".join(ch for ch in Path(name or "").name if ch.isprintable() and ch not in "/\\")
+    stem, suffix = os.path.splitext(base)
+    if len(suffix.encode()) > MAX_SUFFIX_BYTES:
+        stem, suffix = base, ""
+    while stem and len((stem + suffix).encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    shortened = stem + suffix
+    return shortened if shortened.strip(".") else default
+
+
 def declared_too_large(request: HttpRequest) -> bool:
     """The request says (Content-Length) it is larger than any allowed upload and its form."""
     try:
@@ -73,7 +94,7 @@ class UploadLimitHandler(FileUploadHandler):
 class _ProcessTemporaryUploadedFile(TemporaryUploadedFile):
     def __init__(self, name: str, content_type: str, size: int, charset: str | None,
                  content_type_extra: dict[str, bytes] | None = None) -> None:
-        _, ext = os.path.splitext(name)
+        _, ext = os.path.splitext(local_name(name))
         file = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed, and deleted, by Django)
             suffix=".upload" + ext, dir=upload_folder())
         UploadedFile.__init__(self, file, name, content_type, size, charset,

@@ -40,6 +40,7 @@ from tryg.imports.forms import UploadForm
 from tryg.imports.models import ImportBatch
 from tryg.imports.uploads import (
     declared_too_large,
+    local_name,
     max_upload_bytes,
     upload_folder,
     upload_refused,
@@ -152,7 +153,7 @@ def _run(kind: str, upload: UploadedFile[bytes], user: Any,
     name = Path(upload.name or "upload").name or "upload"
     try:
         with tempfile.TemporaryDirectory(prefix="import-", dir=upload_folder()) as folder:
-            path = Path(folder) / name
+            path = Path(folder) / local_name(name)
             _save(upload, path)
             report: ImportReport = importer(path, user=user, **options)
     finally:

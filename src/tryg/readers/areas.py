@@ -263,6 +263,12 @@ def _layer(
         where = f"feature {f.number}"
         c = cell_text(f.properties.get(code_key))
         n = cell_text(f.properties.get(name_key))
+        p = cell_text(f.properties.get(parent)) if parent is not None else None
+        nul = [k for k, v in ((code_key, c), (name_key, n), (parent, p)) if v and "\x00" in v]
+        if nul:  # a JSON "\u0000": no name holds one, and PostgreSQL refuses it in text
+            for key in nul:
+                out.error(None, key, f"{where}: the {key!r} holds a NUL character")
+            continue
         if c is None and n is not None and n in missing_codes:
             c = missing_codes[n]
             out.warn(None, code_key, f"{where} ({n}) has no {code_key!r}: given code {c!r}")
@@ -277,10 +283,8 @@ def _layer(
                                      f"{names[c][1]!r} in feature {names[c][0]}")
         else:
             names.setdefault(c, (f.number, n))
-        if parent is not None:
-            p = cell_text(f.properties.get(parent))
-            if p is not None:
-                parents.setdefault(c, (f.number, p))
+        if p is not None:
+            parents.setdefault(c, (f.number, p))
         try:
             usable = f.geometry is not None and geo.polygonal(f.geometry) is not None
         except geo.GeometryError as exc:

@@ -70,6 +70,8 @@ def read_csv_columns(
         return None
     if encoding is not None and codecs.lookup(encoding).name not in UTF8_NAMES:
         return None
+    if b"\x00" in data:
+        return None  # NUL is no text: the row-by-row reader refuses it with its line
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     end = data.find(b"\n", start)
     if end < 0:

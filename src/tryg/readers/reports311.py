@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tryg.index.inputs import InputError, Problem
+from tryg.readers.cells import YEARS
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, too_many_rows
 from tryg.readers.report import Collector, ReadReport
 from tryg.readers.table import read_bytes
@@ -210,6 +211,11 @@ class _Parse:
         except ValueError:
             shown = self.date_format or "ISO 8601 such as 2015-01-09T14:56:26"
             raise ValueError(f"{value[:40]!r} is not a date and time as {shown}") from None
+        if not YEARS[0] <= parsed.year <= YEARS[1]:
+            # year 1 or 9999 is a placeholder, not a report's time; and in UTC it may not
+            # exist at all (0001-01-01 in Copenhagen is in year 0 in UTC)
+            raise ValueError(f"{value[:40]!r} is not a plausible date (years {YEARS[0]} to "
+                             f"{YEARS[1]})")
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=self.zone)
 
 

@@ -64,7 +64,32 @@ def decode(
     Without ``encoding``: a UTF-16 byte-order mark means UTF-16; otherwise UTF-8 (with or
     without BOM), falling back to ``fallback`` if one is given, else to Windows-1252 (what
     Excel writes in Denmark) when every byte is one it defines; else the UTF-8 error.
+    Text with a NUL character is refused (:func:`_refuse_nul`), whatever the encoding.
     """
+    text, name = _decoded(data, source, encoding, fallback)
+    _refuse_nul(text, source)
+    return text, name
+
+
+def _refuse_nul(text: str, source: str) -> None:
+    """No text file holds a NUL character: one means UTF-16 without its byte-order mark, a
+    binary file (a workbook saved under a .csv name), or a damaged export. It is refused
+    with its line and column rather than passed on (PostgreSQL refuses NUL in text, so it
+    would fail only when the rows are written)."""
+    at = text.find("\x00")
+    if at < 0:
+        return
+    line = text.count("\n", 0, at) + 1
+    column = _column_at(text.encode("utf-8"), len(text[:at].encode("utf-8")))
+    raise InputError([Problem(
+        source, line, column,
+        "the file holds a NUL character (byte 00), which no text file has: is it UTF-16 "
+        "without a byte-order mark (save it as UTF-8), or not a text file at all?")])
+
+
+def _decoded(
+    data: bytes, source: str, encoding: str | None, fallback: str | None
+) -> tuple[str, str]:
     if encoding is not None:
         try:
             name = codecs.lookup(encoding).name

@@ -18,9 +18,10 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.params import functions
 from ninja.security import django_auth
+from pydantic import model_validator
 
 from tryg.accounts import roles
-from tryg.api.schemas import MAX_INT
+from tryg.api.schemas import MAX_INT, NO_NUL
 from tryg.strategy import overview, services
 from tryg.strategy.models import Indicator, Initiative, Measurement
 from tryg.strategy.overview import IndicatorView, InitiativeView
@@ -102,8 +103,17 @@ class MeasurementIn(Schema):
     low: float | None = Field(None, allow_inf_nan=False)
     high: float | None = Field(None, allow_inf_nan=False)
     exact: bool = False
-    method: str = Field("", max_length=2000)
+    method: str = Field("", max_length=2000, pattern=NO_NUL)
     published: bool = False
+
+    @model_validator(mode="after")
+    def _interval(self) -> MeasurementIn:
+        """As the form and the file import: both ends of the interval or neither, in order."""
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both ends of the interval (low and high), or neither")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("the interval's high end is below its low end")
+        return self
 
 
 def _strategy(s: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from tryg.accounts import roles
-from tryg.imports.uploads import upload_folder
+from tryg.imports.uploads import local_name, upload_folder
 from tryg.index.inputs import InputError
 from tryg.readers.cells import (
     BadCellError,
@@ -40,6 +40,8 @@ REQUIRED = ("indicator", "value")
 OPTIONAL = ("date", "wave", "n", "se", "low", "high", "exact", "method", "published")
 TRUE = {"1", "yes", "ja", "true", "sand", "x"}
 FALSE = {"0", "no", "nej", "false", "falsk", ""}
+#: The largest n stored (``Measurement.n`` is a 32-bit integer column on PostgreSQL).
+MAX_N = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
             out.error(table.header_line, column, f"the column {column!r} is missing")
     if "date" not in header and "wave" not in header:
         out.error(table.header_line, "date", "give a column 'date' or a column 'wave'")
+    for column in sorted({h for h in header if header.count(h) > 1}):
+        given = [h for h in table.header if h.strip().lower() == column]
+        out.error(table.header_line, column, f"the columns {given} are the same column "
+                                             "(names are read without case and spaces)")
     for column in header:
         if column not in REQUIRED + OPTIONAL:
             out.error(table.header_line, column, f"unknown column {column!r} (known: "
@@ -132,6 +138,8 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
         n = number("n", whole=True)
         if n is not None and n < 0:
             out.error(line, "n", f"{shown(cell('n'))} must not be negative")
+        elif n is not None and n > MAX_N:
+            out.error(line, "n", f"{shown(cell('n'))} is too large (at most {MAX_N:,})")
         se, low, high = number("se"), number("low"), number("high")
         if se is not None and se < 0:
             out.error(line, "se", f"{shown(cell('se'))} must not be negative")
@@ -167,7 +175,7 @@ def import_upload(upload: Any, *, user: Any) -> MeasurementImport:
     and removed afterwards; the problems name the file as the user knows it."""
     name = Path(upload.name or "upload.csv").name or "upload.csv"
     with tempfile.TemporaryDirectory(prefix="measurements-", dir=upload_folder()) as folder:
-        path = Path(folder) / name
+        path = Path(folder) / local_name(name, "upload.csv")
         with path.open("wb") as handle:
             for chunk in upload.chunks():
                 handle.write(chunk)

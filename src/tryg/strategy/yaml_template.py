@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,6 +103,12 @@ class _AliasError(ValueError):
         self.line = line
 
 
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str, line: int, first: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
 def _convert(node: yaml.Node, seen: set[int] | None = None) -> Located:
     """The node as Located values. A node met twice is an alias (``*name``): refused, as a
     template needs none and aliases of aliases can blow a small file up exponentially."""
@@ -113,8 +120,12 @@ def _convert(node: yaml.Node, seen: set[int] | None = None) -> Located:
         seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Located] = {}
+        lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
+            if key in lines:  # YAML keeps the last silently: a list written twice is lost
+                raise _DuplicateKeyError(key, key_node.start_mark.line + 1, lines[key])
+            lines[key] = key_node.start_mark.line + 1
             out[key] = _convert(value_node, seen)
         return Located(_KeyedDict(out, {str(k.value): k.start_mark.line + 1
                                         for k, _v in node.value}), line)
@@ -139,14 +150,23 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         return None
     if tag.endswith(":bool"):
         return text.lower() in ("true", "yes", "on")
+    # YAML 1.1 numbers Python does not read (1:30 in base 60, .inf, .nan) or that are not
+    # finite stay text: the schema check then says a number was expected, on their line.
     if tag.endswith(":int"):
         digits = text.replace("_", "")
         try:
             return int(digits, 10)
         except ValueError:
-            return int(digits, 0)
+            try:
+                return int(digits, 0)
+            except ValueError:
+                return text
     if tag.endswith(":float"):
-        return float(text.replace("_", ""))
+        try:
+            number = float(text.replace("_", ""))
+        except ValueError:
+            return text
+        return number if math.isfinite(number) else text
     return text  # str and timestamps stay text (dates are checked as "YYYY-MM-DD")
 
 
@@ -174,6 +194,10 @@ def parse(text: str, source: str) -> Located:
         raise TemplateError(source, [(exc.line, "this value is used again through an alias "
                                                 "(*name); aliases are not allowed in a "
                                                 "template: write the values out")]) from None
+    except _DuplicateKeyError as exc:
+        raise TemplateError(source, [(exc.line, f"the key {exc.key!r} is given twice in one "
+                                                f"mapping (first on line {exc.first})")]
+                            ) from None
 
 
 # -- checking against the schema ------------------------------------------------------------------
@@ -224,6 +248,8 @@ def validate(doc: Located, schema_: Mapping[str, Any]) -> list[tuple[int | None,
             if not isinstance(value, str):
                 problems.append((line, f"{where} must be text"))
                 return
+            if "\x00" in value:  # a "\0" in double quotes: PostgreSQL refuses it in text
+                problems.append((line, f"{where} holds a NUL character"))
             if len(value) < s.get("minLength", 0):
                 problems.append((line, f"{where} must not be empty"))
             if "maxLength" in s and len(value) > s["maxLength"]:
