@@ -155,19 +155,25 @@ def _scoring_signs(
     """Whether the scoring increment of :func:`_scoring_step` is positive at each of ``As``:
     the same formulas, evaluated for all values at once (batched p × p products)."""
     # grid × m work arrays, reused through ``out=``: fresh arrays of this size cost more in
-    # page faults than in arithmetic
+    # page faults than in arithmetic. The products over the m areas are einsum's sums along
+    # rows (the areas last and contiguous in both operands), not BLAS calls: they are small,
+    # and a threaded BLAS hands each to its thread pool, whose wake-ups and spinning cost
+    # more CPU than the arithmetic (most of a national run's small-area step on a busy
+    # machine).
     Vi = np.add.outer(As, psi)
     np.divide(1.0, Vi, out=Vi)
     work = np.multiply(Vi, y, out=np.empty_like(Vi))
     p = X.shape[1]
-    XX = (X[:, :, None] * X[:, None, :]).reshape(len(X), p * p)  # X_i X_i' per area
+    Xt = np.ascontiguousarray(X.T)  # p × m
+    XXt = (Xt[:, None, :] * Xt[None, :, :]).reshape(p * p, len(X))  # X_i X_i' per area
 
     def weighted(v: FloatArray) -> FloatArray:  # X' diag(v_g) X for every grid value g
-        return np.asarray(v @ XX).reshape(len(v), p, p)
+        out: FloatArray = np.einsum("gm,km->gk", v, XXt).reshape(len(v), p, p)
+        return out
 
     M = weighted(Vi)
-    beta = np.linalg.solve(M, (work @ X)[..., None])[..., 0]  # grid × p
-    r = np.matmul(beta, X.T, out=work)
+    beta = np.linalg.solve(M, np.einsum("gm,km->gk", work, Xt)[..., None])[..., 0]  # grid × p
+    r = np.einsum("gk,km->gm", beta, Xt, out=work)
     np.subtract(y[None, :], r, out=r)
     r *= Vi  # V^-1 r
     rr = np.sum(np.multiply(r, r, out=r), axis=1)
