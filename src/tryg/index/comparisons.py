@@ -48,11 +48,13 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
     """Waves whose questionnaire version differs from the previous wave's."""
     if "questionnaire" not in frame.columns:
         return set()
-    # distinct (wave, version) pairs from numbers: no row-wise text
-    wave_u, wave = np.unique(pd.to_numeric(frame["wave"]).to_numpy(np.int64),
-                             return_inverse=True)
+    # distinct (wave, version) pairs from numbers, counted (hashed and counted: no row-wise
+    # text, no sort of the rows)
+    wave, wave_u = pd.factorize(pd.to_numeric(frame["wave"]).to_numpy(np.int64), sort=True)
     version, version_u = pd.factorize(frame["questionnaire"].astype(str))
-    pairs = np.unique(wave * (len(version_u) + 1) + np.asarray(version, dtype=np.int64) + 1)
+    pair_of_row = (np.asarray(wave, dtype=np.int64) * (len(version_u) + 1)
+                   + np.asarray(version, dtype=np.int64) + 1)
+    pairs = np.flatnonzero(np.bincount(pair_of_row, minlength=1))
     names = ["nan", *(str(v) for v in version_u)]  # a missing version reads "nan" (astype)
     versions: dict[int, set[str]] = {}
     for pair in pairs.tolist():
@@ -73,7 +75,8 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     codes = codes or {}
     measure, m_rank = _ranked_codes(rows["measure"], codes.get("measure"))
     area, a_rank = _ranked_codes(rows["area_code"], codes.get("area_code"))
-    order = np.lexsort((rows["wave"].to_numpy(np.float64, na_value=np.nan), a_rank, m_rank))
+    _, w_rank = _ranked_codes(rows["wave"], codes.get("wave"))
+    order = _stable_order([m_rank, a_rank, w_rank])
     m_o, a_o = measure[order], area[order]
     group = (m_o >= 0) & (a_o >= 0)
     same = np.zeros(len(rows), dtype=bool)  # the row before is of the same measure and area
@@ -97,6 +100,19 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     # nullable booleans directly (a True / False / NaN object column costs a parse later)
     rows["sig_prev"] = pd.arrays.BooleanArray(p_prev < alpha, np.isnan(p_prev))
     return rows
+
+
+def _stable_order(ranks: list[np.ndarray]) -> np.ndarray:
+    """The rows sorted by ``ranks`` (non-negative integers; the first the primary key, ties
+    in row order): ``np.lexsort`` of them, as one stable sort of a single number per row
+    (the ranks in mixed radix), which costs a tenth of it on the run's nearly sorted table."""
+    bases = [int(r.max()) + 1 if len(r) else 1 for r in ranks]
+    if float(np.prod(np.asarray(bases, dtype=np.float64))) >= 2.0**62:  # would overflow
+        return np.lexsort(ranks[::-1])
+    key = np.zeros(len(ranks[0]), dtype=np.int64)
+    for r, base in zip(ranks, bases, strict=True):
+        key = key * base + r
+    return np.argsort(key, kind="stable")
 
 
 def _ranked_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray] | None = None
@@ -253,6 +269,7 @@ def joined(table: pd.DataFrame, rows: Rows, key: list[str],
     codes = codes or {}
     t_number = np.zeros(len(table), dtype=np.int64)
     r_number = np.zeros(_length(rows), dtype=np.int64)
+    size = 1  # how many key numbers there can be
     for c in key:
         t_codes, uniques = _known_codes(table, c, codes)
         col = rows[c]
@@ -261,12 +278,27 @@ def joined(table: pd.DataFrame, rows: Rows, key: list[str],
         # a missing value is a value of its own (0), as in _frames.left_join
         t_number = t_number * (count + 1) + t_codes + 1
         r_number = r_number * (count + 1) + at[r_codes] + 1
-    r_index = pd.Index(r_number)
-    if not r_index.is_unique:
-        raise ValueError("the joined part has a key more than once")
-    at_row = r_index.get_indexer(pd.Index(t_number))
+        size *= count + 1
+    at_row = _positions(r_number, t_number, size)
     added = {c: _taken(v, at_row) for c, v in rows.items() if c not in key}
     return table.reset_index(drop=True).assign(**added)
+
+
+def _positions(number: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
+    """The position in ``number`` (distinct numbers in ``[0, size)``) of each of ``wanted``
+    (-1: none): a table of all ``size`` numbers when that is not much larger than the two
+    arrays, else a hashed look-up. Raises ``ValueError`` if a number repeats."""
+    if size <= 4 * (len(number) + len(wanted)):
+        if len(number) and np.bincount(number, minlength=size).max() > 1:
+            raise ValueError("the joined part has a key more than once")
+        position = np.full(size, -1, dtype=np.int64)
+        position[number] = np.arange(len(number))
+        found: np.ndarray = position[wanted]
+        return found
+    index = pd.Index(number)
+    if not index.is_unique:
+        raise ValueError("the joined part has a key more than once")
+    return np.asarray(index.get_indexer(pd.Index(wanted)), dtype=np.int64)
 
 
 def _length(rows: Rows) -> int:

@@ -184,8 +184,7 @@ def pooled_changes(
             a_of = pd.Index(area_u).get_indexer(keys)
             s_of = pd.Index(waves).get_indexer(pd.Index(area.keys["wave"].astype(np.int64)))
             a_of = np.where(s_of >= 0, a_of, -1)
-            codes = np.asarray(area.codes, dtype=np.int64)
-            row_area = np.where(codes >= 0, a_of[np.maximum(codes, 0)], -1)
+            row_area = None  # each row's area: only needed below when waves are not independent
         else:
             values = frame[col].to_numpy(object)
             if pd.isna(values).all():
@@ -199,6 +198,9 @@ def pooled_changes(
             out.append(_pooled_rows(area_keys, ok_waves, variables, *_pooled_from_pairs(
                 totals, area, a_of, s_of, A, W_, k, ok_pos)))
             continue
+        if row_area is None:
+            codes = np.asarray(area.codes, dtype=np.int64)
+            row_area = np.where(codes >= 0, a_of[np.maximum(codes, 0)], -1)
         diff = np.full((A, T, V), np.nan)
         se = np.full((A, T, V), np.nan)
         usable = np.zeros((A, T, V), dtype=bool)
