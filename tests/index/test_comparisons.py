@@ -1,7 +1,7 @@
 """The comparisons' bookkeeping (:mod:`tryg.index.comparisons`) against the plain operations
-it stands for: its join on codes against ``_frames.left_join`` of the rows as a table, its
-sort against ``np.lexsort``, and the area-against-rest contrasts on the levels' own domains
-against the general path through ``compare_with_rest_arrays``."""
+it stands for: its join on codes against ``_frames.left_join`` of the rows as a table, and the
+area-against-rest contrasts on the levels' own domains against the general path through
+``compare_with_rest_arrays``."""
 
 from __future__ import annotations
 
@@ -70,15 +70,6 @@ def test_joined_rows_must_have_one_row_per_key() -> None:
     rows["area_code"] = (np.array(["a"], dtype=object), np.zeros(4, dtype=np.int64))
     with pytest.raises(ValueError, match="more than once"):
         comparisons.joined(_table(), rows, KEY)
-
-
-def test_stable_order_is_lexsort_of_the_ranks() -> None:
-    rng = np.random.default_rng(3)
-    ranks = [rng.integers(0, k, 500) for k in (3, 7, 4)]
-    np.testing.assert_array_equal(comparisons._stable_order(ranks),
-                                  np.lexsort(ranks[::-1]))
-    huge = [rng.integers(0, 2**40, 50), rng.integers(0, 2**40, 50)]  # would overflow
-    np.testing.assert_array_equal(comparisons._stable_order(huge), np.lexsort(huge[::-1]))
 
 
 def test_rest_contrasts_on_the_levels_domains_equal_the_general_path() -> None:

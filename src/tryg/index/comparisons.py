@@ -72,11 +72,9 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     Rows keep their order. The "previous row of the same measure and area" is found on integer
     codes sorted by measure, area and wave (sorting Arrow-backed text, or taking every column
     of the table in that order, is slow), and the results are put back in the rows' order."""
-    codes = codes or {}
-    measure, m_rank = _ranked_codes(rows["measure"], codes.get("measure"))
-    area, a_rank = _ranked_codes(rows["area_code"], codes.get("area_code"))
-    _, w_rank = _ranked_codes(rows["wave"], codes.get("wave"))
-    order = _stable_order([m_rank, a_rank, w_rank])
+    coded = {c: _known_codes(rows, c, codes or {}) for c in ("measure", "area_code", "wave")}
+    order = _frames.sort_order([_frames.ranks(x) for x in coded.values()])
+    measure, area = coded["measure"][0], coded["area_code"][0]
     m_o, a_o = measure[order], area[order]
     group = (m_o >= 0) & (a_o >= 0)
     same = np.zeros(len(rows), dtype=bool)  # the row before is of the same measure and area
@@ -100,32 +98,6 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     # nullable booleans directly (a True / False / NaN object column costs a parse later)
     rows["sig_prev"] = pd.arrays.BooleanArray(p_prev < alpha, np.isnan(p_prev))
     return rows
-
-
-def _stable_order(ranks: list[np.ndarray]) -> np.ndarray:
-    """The rows sorted by ``ranks`` (non-negative integers; the first the primary key, ties
-    in row order): ``np.lexsort`` of them, as one stable sort of a single number per row
-    (the ranks in mixed radix), which costs a tenth of it on the run's nearly sorted table."""
-    bases = [int(r.max()) + 1 if len(r) else 1 for r in ranks]
-    if float(np.prod(np.asarray(bases, dtype=np.float64))) >= 2.0**62:  # would overflow
-        return np.lexsort(ranks[::-1])
-    key = np.zeros(len(ranks[0]), dtype=np.int64)
-    for r, base in zip(ranks, bases, strict=True):
-        key = key * base + r
-    return np.argsort(key, kind="stable")
-
-
-def _ranked_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray] | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of a column's values (-1: missing) and their rank in sorted order (missing
-    last), for sorting with ``np.lexsort``. ``known``: the column's codes and distinct
-    values (as ``pd.factorize`` gives them) if numbered already."""
-    codes, uniques = known or pd.factorize(col)  # hashed; the few distinct values sorted after
-    codes = np.asarray(codes, dtype=np.int64)
-    rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
-    rank[-1] = len(uniques)
-    return codes, rank[codes]
 
 
 def _flagged(significant: np.ndarray, se: np.ndarray) -> pd.arrays.BooleanArray:
