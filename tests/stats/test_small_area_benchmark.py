@@ -125,3 +125,27 @@ def test_many_parents_at_once_are_each_benchmarked_as_on_their_own() -> None:
         np.testing.assert_allclose(out.estimate[mine][order], alone.estimate, rtol=1e-13)
         np.testing.assert_allclose(out.mse[mine][order], alone.mse, rtol=1e-12)
         assert out.shift[k] == pytest.approx(alone.shift, rel=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_among_many_bounds_the_shift_solves_the_benchmark(seed: int) -> None:
+    """A parent with hundreds of children, many of them pushed to a bound: the estimates are
+    ``clip(e + λ mse, 0, 1)`` for the λ returned, and they meet the benchmark (the segment
+    between the level's breakpoints that holds the target is found among hundreds)."""
+    rng = np.random.default_rng(seed)
+    m = 400
+    e = rng.uniform(0.0, 1.0, m)
+    mse = rng.uniform(0.001, 0.3, m)
+    w = rng.lognormal(6, 1.0, m)
+    adjust = rng.random(m) < 0.8
+    now = float(np.dot(w, e) / w.sum())
+    reach = float(np.dot(w, np.where(adjust, 1.0, e)) / w.sum())
+    target = now + [0.2, 0.5, 0.8, 0.95][seed] * (reach - now)
+    res = benchmark_groups(e, mse, w, np.zeros(m, dtype=np.int64), [target], adjust=adjust,
+                           lower=0.0, upper=1.0)
+    assert res.problem == [""]
+    lam = float(res.shift[0])
+    np.testing.assert_allclose(res.estimate[adjust], np.clip(e + lam * mse, 0, 1)[adjust],
+                               atol=1e-12)
+    assert 10 < int((res.estimate[adjust] == 1.0).sum()) < int(adjust.sum())
+    assert abs(float(np.dot(w, res.estimate) / w.sum()) - target) <= 1e-12

@@ -36,6 +36,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from tryg.index import _frames
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.spec import Spec
 from tryg.index.survey import SurveyEstimates
@@ -47,11 +48,13 @@ def method_breaks(frame: pd.DataFrame) -> set[int]:
     """Waves whose questionnaire version differs from the previous wave's."""
     if "questionnaire" not in frame.columns:
         return set()
-    # distinct (wave, version) pairs from numbers: no row-wise text
-    wave_u, wave = np.unique(pd.to_numeric(frame["wave"]).to_numpy(np.int64),
-                             return_inverse=True)
+    # distinct (wave, version) pairs from numbers, counted (hashed and counted: no row-wise
+    # text, no sort of the rows)
+    wave, wave_u = pd.factorize(pd.to_numeric(frame["wave"]).to_numpy(np.int64), sort=True)
     version, version_u = pd.factorize(frame["questionnaire"].astype(str))
-    pairs = np.unique(wave * (len(version_u) + 1) + np.asarray(version, dtype=np.int64) + 1)
+    pair_of_row = (np.asarray(wave, dtype=np.int64) * (len(version_u) + 1)
+                   + np.asarray(version, dtype=np.int64) + 1)
+    pairs = np.flatnonzero(np.bincount(pair_of_row, minlength=1))
     names = ["nan", *(str(v) for v in version_u)]  # a missing version reads "nan" (astype)
     versions: dict[int, set[str]] = {}
     for pair in pairs.tolist():
@@ -69,10 +72,9 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     Rows keep their order. The "previous row of the same measure and area" is found on integer
     codes sorted by measure, area and wave (sorting Arrow-backed text, or taking every column
     of the table in that order, is slow), and the results are put back in the rows' order."""
-    codes = codes or {}
-    measure, m_rank = _ranked_codes(rows["measure"], codes.get("measure"))
-    area, a_rank = _ranked_codes(rows["area_code"], codes.get("area_code"))
-    order = np.lexsort((rows["wave"].to_numpy(np.float64, na_value=np.nan), a_rank, m_rank))
+    coded = {c: _known_codes(rows, c, codes or {}) for c in ("measure", "area_code", "wave")}
+    order = _frames.sort_order([_frames.ranks(x) for x in coded.values()])
+    measure, area = coded["measure"][0], coded["area_code"][0]
     m_o, a_o = measure[order], area[order]
     group = (m_o >= 0) & (a_o >= 0)
     same = np.zeros(len(rows), dtype=bool)  # the row before is of the same measure and area
@@ -98,27 +100,15 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     return rows
 
 
-def _ranked_codes(col: pd.Series, known: tuple[np.ndarray, np.ndarray] | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of a column's values (-1: missing) and their rank in sorted order (missing
-    last), for sorting with ``np.lexsort``. ``known``: the column's codes and distinct
-    values (as ``pd.factorize`` gives them) if numbered already."""
-    codes, uniques = known or pd.factorize(col)  # hashed; the few distinct values sorted after
-    codes = np.asarray(codes, dtype=np.int64)
-    rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
-    rank[-1] = len(uniques)
-    return codes, rank[codes]
-
-
-def _significant(p: np.ndarray, se: np.ndarray, alpha: float) -> pd.Series:
-    """p < alpha, and unknown (NA) where there is no standard error to test with."""
-    return _flagged(p < alpha, se)
-
-
-def _flagged(significant: np.ndarray, se: np.ndarray) -> pd.Series:
+def _flagged(significant: np.ndarray, se: np.ndarray) -> pd.arrays.BooleanArray:
     """A test's outcome, unknown (NA) where there is no standard error to test with."""
-    return pd.Series(pd.arrays.BooleanArray(np.asarray(significant, dtype=bool), ~(se > 0)))
+    return pd.arrays.BooleanArray(np.asarray(significant, dtype=bool), ~(se > 0))
+
+
+#: Comparison rows as columns: the text key columns as (values, codes) (see
+#: :data:`tryg.stats.area_waves.Column`), ``wave`` and the results as arrays, the tests as
+#: nullable booleans. :func:`table_of` makes it a table, :func:`joined` joins it to the run's.
+Rows = dict[str, Column | pd.arrays.BooleanArray]
 
 
 def pooled(
@@ -126,9 +116,18 @@ def pooled(
 ) -> pd.DataFrame:
     """``change_pooled, sig_pooled``: this wave against the k earlier waves pooled
     (:func:`tryg.stats.area_waves.pooled_changes`; waves across a method break are not
-    pooled).
+    pooled)."""
+    rows = pooled_rows(spec, est, variables, breaks)
+    if rows is None:
+        return pd.DataFrame(
+            columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
+    return table_of(rows)
 
-    """
+
+def pooled_rows(
+    spec: Spec, est: SurveyEstimates, variables: list[str], breaks: set[int]
+) -> Rows | None:
+    """The rows of :func:`pooled` as columns (``None``: none)."""
     k = spec.comparisons.pooled_waves
     frame = est.frame
     waves = sorted(int(w) for w in frame["wave"].unique())
@@ -136,39 +135,49 @@ def pooled(
         t for i, t in enumerate(waves)
         if k > 0 and i >= k and not any(w in breaks for w in [*waves[i - k + 1:i], t])
     ]
-    empty = pd.DataFrame(columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
     if not ok_waves or not variables:
-        return empty
+        return None
     out = pooled_changes(est, variables, k, waves, ok_waves)
-    return _pooled_table(spec, out) if out else empty
+    return _with_pooled_test(spec, _stacked(out)) if out else None
 
 
-def _joined(parts: list[dict[str, Column]]) -> dict[str, np.ndarray | pd.Series]:
-    """The levels' columns joined; text columns (values, codes) become pandas text taken
-    from their distinct values (see :mod:`tryg.stats.text_columns`)."""
-    out: dict[str, np.ndarray | pd.Series] = {}
+def _stacked(parts: list[dict[str, Column]]) -> Rows:
+    """The levels' columns one after the other; text columns as (values, codes) still, the
+    levels' values one after the other and the codes moved with them."""
+    out: Rows = {}
     for c, first in parts[0].items():
         if isinstance(first, tuple):
             pairs = [part[c] for part in parts]
             assert all(isinstance(x, tuple) for x in pairs)
             offsets = np.cumsum([0, *(len(x[0]) for x in pairs[:-1])])
-            out[c] = text_columns.taken(
-                np.concatenate([x[0] for x in pairs]).tolist(),
-                np.concatenate([x[1] + o for x, o in zip(pairs, offsets, strict=True)]))
+            out[c] = (np.concatenate([x[0] for x in pairs]),
+                      np.concatenate([x[1] + o for x, o in zip(pairs, offsets, strict=True)]))
         else:
             out[c] = np.concatenate([part[c] for part in parts])
     return out
 
 
+def table_of(rows: Rows) -> pd.DataFrame:
+    """The rows as a table; text columns (values, codes) become pandas text taken from their
+    values (see :mod:`tryg.stats.text_columns`)."""
+    return pd.DataFrame({
+        c: text_columns.taken(v[0].tolist(), v[1]) if isinstance(v, tuple)
+        else pd.Series(v, copy=False) for c, v in rows.items()})
+
+
+def _with_pooled_test(spec: Spec, rows: Rows) -> Rows:
+    """The pooled rows with ``sig_pooled``."""
+    diff = np.asarray(rows["change_pooled"], dtype=np.float64)
+    se = np.asarray(rows["se_pooled"], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = intervals.p_value(diff / se, None)
+    return {**rows, "sig_pooled": _flagged(p < spec.comparisons.alpha, se)}
+
+
 def _pooled_table(spec: Spec, parts: list[dict[str, Column]]) -> pd.DataFrame:
     """The levels' rows of :func:`pooled` as one table, built once (as concatenating a table
     per level gives), with ``sig_pooled``."""
-    cols = _joined(parts)
-    diff = np.asarray(cols["change_pooled"], dtype=np.float64)
-    se = np.asarray(cols["se_pooled"], dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = intervals.p_value(diff / se, None)
-    return pd.DataFrame({**cols, "sig_pooled": _significant(p, se, spec.comparisons.alpha)})
+    return table_of(_with_pooled_test(spec, _stacked(parts)))
 
 
 def parent_rest(
@@ -177,6 +186,17 @@ def parent_rest(
     """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
     every level, wave and variable (:func:`tryg.stats.area_waves.rest_changes`: exact, all
     areas at once)."""
+    rows = parent_rest_rows(spec, est, hierarchy, variables)
+    if rows is None:
+        return pd.DataFrame(
+            columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"])
+    return table_of(rows)
+
+
+def parent_rest_rows(
+    spec: Spec, est: SurveyEstimates, hierarchy: Hierarchy, variables: list[str]
+) -> Rows | None:
+    """The rows of :func:`parent_rest` as columns (``None``: none)."""
     out: list[dict[str, Column]] = []
     for level, col in est.level_columns.items():
         parent = hierarchy.parent_level(level)
@@ -184,7 +204,7 @@ def parent_rest(
             continue
         res = rest_changes(est, variables, col, est.level_columns[parent],
                            1 - spec.comparisons.alpha)
-        # the table compare_with_rest_many would give, built from the domains' keys once
+        # the rows compare_with_rest_many would give, from the domains' keys
         keep, V = res.keep, len(res.names)
         D = len(res.keys)
         area_of = res.keys[col].astype(str).to_numpy(object)
@@ -197,19 +217,99 @@ def parent_rest(
             "se_parent_rest": res.columns["se"][keep], "df": res.columns["df"][keep],
         })
     if not out:
-        return pd.DataFrame(
-            columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"]
-        )
-    # the levels' rows as one table, built once (as concatenating a table per level gives)
-    cols = _joined(out)
-    se = np.asarray(cols["se_parent_rest"], dtype=np.float64)
-    diff = np.asarray(cols["diff_parent_rest"], dtype=np.float64)
+        return None
+    rows = _stacked(out)
+    se = np.asarray(rows["se_parent_rest"], dtype=np.float64)
+    diff = np.asarray(rows["diff_parent_rest"], dtype=np.float64)
     # p < alpha exactly when |t| exceeds the t quantile of its degrees of freedom (one
     # quantile per distinct df instead of a t tail probability per estimate)
     with np.errstate(divide="ignore", invalid="ignore"):
         beyond = np.abs(diff / se) > intervals.quantile(
-            1 - spec.comparisons.alpha, np.asarray(cols.pop("df"), dtype=np.float64))
-    return pd.DataFrame({**cols, "sig_parent_rest": _flagged(beyond, se)})
+            1 - spec.comparisons.alpha, np.asarray(rows.pop("df"), dtype=np.float64))
+    return {**rows, "sig_parent_rest": _flagged(beyond, se)}
+
+
+def joined(table: pd.DataFrame, rows: Rows, key: list[str],
+           codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
+    """:func:`tryg.index._frames.left_join` of the comparison ``rows`` (one per key) to
+    ``table``: the rows' other columns added (missing where no row has the key), ``table``'s
+    rows in their order. ``codes``: ``table``'s key columns as
+    :func:`tryg.index._frames.factorize` gives them, if numbered already.
+
+    The keys are matched as numbers: each key column's distinct values of ``rows`` are
+    looked up among ``table``'s once (its text is never built or hashed row by row)."""
+    codes = codes or {}
+    t_number = np.zeros(len(table), dtype=np.int64)
+    r_number = np.zeros(_length(rows), dtype=np.int64)
+    size = 1  # how many key numbers there can be
+    for c in key:
+        t_codes, uniques = _known_codes(table, c, codes)
+        col = rows[c]
+        values, r_codes = col if isinstance(col, tuple) else _distinct(np.asarray(col))
+        at, count = _among(np.asarray(values, dtype=object), uniques)
+        # a missing value is a value of its own (0), as in _frames.left_join
+        t_number = t_number * (count + 1) + t_codes + 1
+        r_number = r_number * (count + 1) + at[r_codes] + 1
+        size *= count + 1
+    at_row = _positions(r_number, t_number, size)
+    added = {c: _taken(v, at_row) for c, v in rows.items() if c not in key}
+    return table.reset_index(drop=True).assign(**added)
+
+
+def _positions(number: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
+    """The position in ``number`` (distinct numbers in ``[0, size)``) of each of ``wanted``
+    (-1: none): a table of all ``size`` numbers when that is not much larger than the two
+    arrays, else a hashed look-up. Raises ``ValueError`` if a number repeats."""
+    if size <= 4 * (len(number) + len(wanted)):
+        if len(number) and np.bincount(number, minlength=size).max() > 1:
+            raise ValueError("the joined part has a key more than once")
+        position = np.full(size, -1, dtype=np.int64)
+        position[number] = np.arange(len(number))
+        found: np.ndarray = position[wanted]
+        return found
+    index = pd.Index(number)
+    if not index.is_unique:
+        raise ValueError("the joined part has a key more than once")
+    return np.asarray(index.get_indexer(pd.Index(wanted)), dtype=np.int64)
+
+
+def _length(rows: Rows) -> int:
+    """How many rows there are."""
+    first = next(iter(rows.values()))
+    return len(first[1]) if isinstance(first, tuple) else len(first)
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A column as its distinct values and a code per row."""
+    codes, uniques = pd.factorize(values)
+    return np.asarray(uniques, dtype=object), np.asarray(codes, dtype=np.int64)
+
+
+def _among(values: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each of ``values``' number among ``uniques`` (values not among them numbered after
+    them, equal values alike) and how many numbers there are."""
+    at = np.asarray(pd.Index(uniques, dtype=object).get_indexer(
+        pd.Index(values, dtype=object)), dtype=np.int64)
+    unseen = at < 0
+    new, _ = pd.factorize(values[unseen])
+    at[unseen] = len(uniques) + np.asarray(new, dtype=np.int64)
+    return at, len(uniques) + (int(new.max()) + 1 if unseen.any() else 0)
+
+
+def _taken(values: Column | pd.arrays.BooleanArray, at: np.ndarray
+           ) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
+    """``values[at]``, missing where ``at`` is -1: what reindexing a table by the positions
+    ``at`` gives (floats NaN, nullable booleans NA)."""
+    if isinstance(values, pd.arrays.BooleanArray):
+        taken: pd.arrays.BooleanArray = values.take(at, allow_fill=True)
+        return taken
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        out: np.ndarray = values[np.maximum(at, 0)]
+        out[at < 0] = np.nan
+        return out
+    column = table_of({"c": values})["c"] if isinstance(values, tuple) else pd.Series(values)
+    reindexed: pd.Series = column.reindex(at).reset_index(drop=True)
+    return reindexed
 
 
 def model_based(spec: Spec, table: pd.DataFrame, breaks: set[int],
@@ -218,11 +318,16 @@ def model_based(spec: Spec, table: pd.DataFrame, breaks: set[int],
     """The pooled and rest-of-parent comparisons of the model-based rows (flag
     ``model_based``) in published figures (module docstring), replacing the design-based
     ones, which were computed from the small sample's direct estimate. Tests are normal
-    (z) tests at the spec's alpha. Other rows are left as they are."""
+    (z) tests at the spec's alpha. Other rows are left as they are. ``codes``: the table's
+    ``area_code`` and ``measure`` as :func:`tryg.index._frames.factorize` gives them, if
+    numbered already.
+
+    Text columns are read as codes of their few distinct values (each value tested once),
+    not row by row."""
     if table.empty or "flags" not in table:
         return table
-    flags = table["flags"].fillna("").astype(str)
-    model = flags.str.contains("model_based", regex=False).to_numpy(dtype=bool)
+    flags = _frames.factorize(table["flags"])
+    model = _frames.coded_isin(flags, [f for f in flags[1].tolist() if _MODEL_FLAG in str(f)])
     if not model.any():
         return table
     alpha = spec.comparisons.alpha
@@ -240,12 +345,16 @@ def model_based(spec: Spec, table: pd.DataFrame, breaks: set[int],
         _put_test(table, "sig_parent_rest", rows, beyond, np.isfinite(diff) & (se > 0))
     k = spec.comparisons.pooled_waves
     if k > 0:
-        change, se_c = _pooled_published(spec, table, rows, model, breaks, k)
+        change, se_c = _pooled_published(spec, table, rows, model, breaks, k, codes or {})
         _put(table, "change_pooled", rows, change)
         with np.errstate(invalid="ignore", divide="ignore"):
             beyond = np.abs(change / se_c) > z
         _put_test(table, "sig_pooled", rows, beyond, np.isfinite(change) & (se_c > 0))
     return table
+
+
+#: The flag of a model-based (small-area) row.
+_MODEL_FLAG = "model_based"
 
 
 def _put(table: pd.DataFrame, col: str, rows: np.ndarray, values: np.ndarray) -> None:
@@ -259,7 +368,7 @@ def _put_test(table: pd.DataFrame, col: str, rows: np.ndarray, significant: np.n
               known: np.ndarray) -> None:
     """A nullable-boolean test column with ``rows`` set (NA where not ``known``)."""
     if col in table:
-        old = pd.array(table[col].to_numpy(dtype=object), dtype="boolean")
+        old = table[col].astype("boolean").array  # as it is when nullable boolean already
         values = old.to_numpy(dtype=bool, na_value=False).copy()
         missing = np.asarray(old.isna(), dtype=bool).copy()
     else:
@@ -271,17 +380,20 @@ def _put_test(table: pd.DataFrame, col: str, rows: np.ndarray, significant: np.n
 
 
 def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: np.ndarray,
-                      breaks: set[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+                      breaks: set[int], k: int,
+                      codes: dict[str, tuple[np.ndarray, np.ndarray]]
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """For the model-based ``rows``: the published estimate minus the mean of the k earlier
     waves' published estimates, and its standard error (NaN where an earlier wave is
-    missing or not published, or a method break lies in the window; as :func:`pooled`)."""
+    missing or not published, or a method break lies in the window; as :func:`pooled`).
+
+    The published estimates of the model-based rows' (area, measure) cells are put in a
+    cell × wave grid, whose cumulative sums along the waves give every window's sum."""
     min_n = spec.publication.min_n
-    method = table["method"].astype(str).to_numpy(dtype=object)
-    survey_like = np.isin(method, ["direct", "model", "synthetic"])
+    survey_like = _frames.coded_isin(_frames.factorize(table["method"]),
+                                     ["direct", "model", "synthetic"])
     wave = table["wave"].to_numpy(np.float64, na_value=np.nan)
     waves = sorted(int(w) for w in np.unique(wave[survey_like & np.isfinite(wave)]))
-    area = table["area_code"].astype(str).to_numpy(dtype=object)
-    measure = table["measure"].astype(str).to_numpy(dtype=object)
     estimate = table["estimate"].to_numpy(np.float64)
     se = table["se"].to_numpy(np.float64)
     n = pd.to_numeric(table["n"], errors="coerce").to_numpy(np.float64)
@@ -291,17 +403,19 @@ def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: 
     out_se = np.full(len(rows), np.nan)
     if not len(rows) or not waves:
         return change, out_se
-    # every (area, measure) numbered, and its published estimates in a cell × wave grid
-    a_code, _ = pd.factorize(area)
-    m_code, m_uniq = pd.factorize(measure)
-    cell_all = np.asarray(a_code, dtype=np.int64) * len(m_uniq) + np.asarray(m_code)
-    cells, cell = np.unique(cell_all, return_inverse=True)
-    cell = np.asarray(cell).ravel()
+    # every (area, measure) as one number (a missing value a value of its own), the
+    # model-based rows' cells numbered 0, 1, ... and every row's cell among them (-1: none)
+    a_code, _ = _known_codes(table, "area_code", codes)
+    m_code, m_uniq = _known_codes(table, "measure", codes)
+    number = (a_code + 1) * (len(m_uniq) + 1) + (m_code + 1)
+    cells = np.unique(number[rows])
+    at = np.minimum(np.searchsorted(cells, number), len(cells) - 1)
+    cell = np.where(cells[at] == number, at, -1)
     W = len(waves)
     pos = np.full(len(table), -1, dtype=np.int64)
     in_waves = survey_like & np.isfinite(wave)
     pos[in_waves] = np.searchsorted(np.asarray(waves, dtype=np.float64), wave[in_waves])
-    filled = in_waves & published
+    filled = in_waves & published & (cell >= 0)
     ok = np.zeros((len(cells), W), dtype=np.int64)
     est = np.zeros((len(cells), W))
     var = np.zeros((len(cells), W))
@@ -327,3 +441,14 @@ def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: 
     change[rr] = estimate[i] - (c_est[c, pp] - c_est[c, pp - k]) / k
     out_se[rr] = np.sqrt(se[i] ** 2 + (c_var[c, pp] - c_var[c, pp - k]) / k**2)
     return change, out_se
+
+
+def _known_codes(table: pd.DataFrame, col: str,
+                 codes: dict[str, tuple[np.ndarray, np.ndarray]]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A text column's codes (-1: missing) and distinct values: ``codes[col]`` if given for
+    these rows, else numbered here."""
+    known = codes.get(col)
+    if known is not None and len(known[0]) == len(table):
+        return np.asarray(known[0], dtype=np.int64), np.asarray(known[1], dtype=object)
+    return _frames.factorize(table[col])

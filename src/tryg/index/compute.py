@@ -206,26 +206,23 @@ def _add_design_comparisons(
         s.id for s in spec.subindices if s.source == "items"
     ]
     key = ["area_code", "wave", "measure"]
-    parts = []
+    parts: list[comparisons.Rows | None] = []
     if spec.comparisons.pooled_waves > 0:
-        parts.append(comparisons.pooled(spec, est, variables, breaks))
+        parts.append(comparisons.pooled_rows(spec, est, variables, breaks))
     if spec.comparisons.parent_rest:
-        parts.append(comparisons.parent_rest(spec, est, hier, variables))
+        parts.append(comparisons.parent_rest_rows(spec, est, hier, variables))
     for part in parts:
-        if part.empty:
+        if part is None or not len(part["wave"]):
             continue
         # sub-index differences on the index scale: × b of the sub-index's transform (one
-        # factor per distinct measure; 1 for the rest, which leaves them as they are)
-        measure, distinct = pd.factorize(part["measure"])
-        factor = np.ones(len(distinct) + 1)  # the last: a missing measure
-        for i, m in enumerate(distinct):
-            if m in used:
-                factor[i] = used[m].b
-        scale = factor[np.asarray(measure, dtype=np.int64)]
+        # factor per measure name; 1 for the rest, which leaves them as they are)
+        assert isinstance(part["measure"], tuple)
+        names, measure = part["measure"]
+        factor = np.array([used[m].b if m in used else 1.0 for m in names.tolist()])
         for c in ("change_pooled", "diff_parent_rest"):
             if c in part:
-                part[c] = part[c].to_numpy(np.float64) * scale
-        table = _frames.left_join(table, part, key, keys)  # rows unchanged: keys stay
+                part[c] = np.asarray(part[c], dtype=np.float64) * factor[measure]
+        table = comparisons.joined(table, part, key, keys)  # rows unchanged: keys stay
     return table
 
 

@@ -29,7 +29,12 @@ from tryg.stats.domain_means import means_table
 from tryg.stats.domain_totals import DomainTotals, Groups, totals_for
 from tryg.stats.estimators import Domains, domains
 from tryg.stats.numbering import unique_inverse
-from tryg.stats.rest_contrasts import RestContrasts, compare_with_rest_arrays, rest_moments
+from tryg.stats.rest_contrasts import (
+    RestContrasts,
+    compare_with_rest_arrays,
+    rest_contrasts,
+    rest_moments,
+)
 from tryg.stats.score_patterns import separates
 
 #: A column of a level's rows: numbers, or text as its distinct values and a code per row.
@@ -179,8 +184,7 @@ def pooled_changes(
             a_of = pd.Index(area_u).get_indexer(keys)
             s_of = pd.Index(waves).get_indexer(pd.Index(area.keys["wave"].astype(np.int64)))
             a_of = np.where(s_of >= 0, a_of, -1)
-            codes = np.asarray(area.codes, dtype=np.int64)
-            row_area = np.where(codes >= 0, a_of[np.maximum(codes, 0)], -1)
+            row_area = None  # each row's area: only needed below when waves are not independent
         else:
             values = frame[col].to_numpy(object)
             if pd.isna(values).all():
@@ -194,6 +198,9 @@ def pooled_changes(
             out.append(_pooled_rows(area_keys, ok_waves, variables, *_pooled_from_pairs(
                 totals, area, a_of, s_of, A, W_, k, ok_pos)))
             continue
+        if row_area is None:
+            codes = np.asarray(area.codes, dtype=np.int64)
+            row_area = np.where(codes >= 0, a_of[np.maximum(codes, 0)], -1)
         diff = np.full((A, T, V), np.nan)
         se = np.full((A, T, V), np.nan)
         usable = np.zeros((A, T, V), dtype=bool)
@@ -226,14 +233,60 @@ def rest_changes(
     """Every area of level column ``col`` against the rest of its parent (level column
     ``pcol``) in every wave, for ``variables``
     (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays` without the tests, on the
-    run's back-end and the survey estimates' domains)."""
+    run's back-end and the survey estimates' domains).
+
+    When the survey estimates' domains of both levels are known and nest (each area × wave
+    in one parent × wave, which holds no rows outside them), the contrasts are taken on those
+    domains themselves (:func:`_nested_levels`), which the back-end knows already, and put
+    in the order of ``compare_with_rest_arrays``' domains; otherwise through it."""
     levels = est.cache.levels
+    totals = totals_of(est, variables)
+    if col in levels and pcol in levels:
+        nested = _nested_levels(levels[col], levels[pcol], col, pcol)
+        if nested is not None:
+            order, up, keys = nested
+            parts = rest_moments(totals, levels[col], levels[pcol], up)
+            return rest_contrasts(keys, list(variables), tuple(x[order] for x in parts),
+                                  level, tests=False)
     return compare_with_rest_arrays(
         est.design, {v: est.values[v] for v in variables}, area=col, parent=pcol, by="wave",
-        level=level, totals=totals_of(est, variables),
+        level=level, totals=totals,
         known_domains=_with_parent(levels[col], est.frame, col, pcol, levels.get(pcol))
         if col in levels else None, tests=False,
     )
+
+
+def _nested_levels(dom: Domains, parent_dom: Domains, col: str, pcol: str
+                   ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame] | None:
+    """For the area × wave domains ``dom`` of level column ``col`` and those of its parent
+    level ``parent_dom`` (column ``pcol``): the domains with a parent in the order
+    :func:`_with_parent` numbers them (by wave, parent, area), each domain's parent domain
+    (-1: none) and the ordered domains' keys ``[wave, pcol, col]``. ``None`` unless every
+    area × wave lies in one parent × wave and every row of a parent × wave in an area × wave
+    (then the parent domains are exactly the parents of :func:`compare_with_rest_arrays`)."""
+    codes = np.asarray(dom.codes, dtype=np.int64)
+    p_codes = np.asarray(parent_dom.codes, dtype=np.int64)
+    rows = np.flatnonzero(codes >= 0)
+    first = np.full(len(dom.keys), -1, dtype=np.int64)
+    first[codes[rows[::-1]]] = rows[::-1]
+    up = p_codes[first]
+    if (not np.array_equal(p_codes[rows], up[codes[rows]])
+            or np.any((p_codes >= 0) & (codes < 0))):
+        return None
+    keep = np.flatnonzero(up >= 0)
+    parents = parent_dom.keys[pcol].take(up[keep]).reset_index(drop=True)
+    wave = dom.keys["wave"].to_numpy()[keep]
+    p_rank = pd.factorize(parents, sort=True)[0]
+    a_rank = pd.factorize(dom.keys[col].iloc[keep], sort=True)[0]
+    at = np.lexsort((a_rank, p_rank, wave))
+    order = keep[at]
+    keys = pd.DataFrame({
+        "wave": dom.keys["wave"].to_numpy()[order],
+        pcol: parents.take(at).reset_index(drop=True),
+        col: dom.keys[col].iloc[order].reset_index(drop=True),
+    })
+    keys.columns = pd.Index(["wave", pcol, col], dtype=object)  # as a group-by's keys
+    return order, up, keys
 
 
 def _with_parent(dom: Domains, frame: pd.DataFrame, col: str, pcol: str,

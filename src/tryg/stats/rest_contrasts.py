@@ -114,6 +114,13 @@ def compare_with_rest_arrays(
         parts = rest_moments(totals, dom, Groups(parent_rows, P), pi)
     else:  # no domain: nothing to compare
         parts = tuple(np.zeros((0, len(names))) for _ in range(5))
+    return rest_contrasts(keys, names, parts, level, tests)
+
+
+def rest_contrasts(keys: pd.DataFrame, names: list[str], parts: tuple[np.ndarray, ...],
+                   level: float = 0.95, tests: bool = True) -> RestContrasts:
+    """The :class:`RestContrasts` of the domains ``keys`` from :func:`rest_moments`' arrays
+    (a row per domain of ``keys``, a column per variable of ``names``)."""
     first, second, se, df, ok = (np.asarray(x).T.reshape(-1) for x in parts)
     ok = ok.astype(bool)
     diff = first - second

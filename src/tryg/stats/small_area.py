@@ -37,6 +37,7 @@ __all__ = ["Benchmarked", "BenchmarkedGroups", "FayHerriotFit", "FayHerriotResul
 
 ArrayLike: TypeAlias = npt.ArrayLike | pd.Series
 FloatArray: TypeAlias = npt.NDArray[np.float64]
+IntArray: TypeAlias = npt.NDArray[np.int64]
 
 _METHODS = ("REML", "ML")
 
@@ -155,19 +156,25 @@ def _scoring_signs(
     """Whether the scoring increment of :func:`_scoring_step` is positive at each of ``As``:
     the same formulas, evaluated for all values at once (batched p × p products)."""
     # grid × m work arrays, reused through ``out=``: fresh arrays of this size cost more in
-    # page faults than in arithmetic
+    # page faults than in arithmetic. The products over the m areas are einsum's sums along
+    # rows (the areas last and contiguous in both operands), not BLAS calls: they are small,
+    # and a threaded BLAS hands each to its thread pool, whose wake-ups and spinning cost
+    # more CPU than the arithmetic (most of a national run's small-area step on a busy
+    # machine).
     Vi = np.add.outer(As, psi)
     np.divide(1.0, Vi, out=Vi)
     work = np.multiply(Vi, y, out=np.empty_like(Vi))
     p = X.shape[1]
-    XX = (X[:, :, None] * X[:, None, :]).reshape(len(X), p * p)  # X_i X_i' per area
+    Xt = np.ascontiguousarray(X.T)  # p × m
+    XXt = (Xt[:, None, :] * Xt[None, :, :]).reshape(p * p, len(X))  # X_i X_i' per area
 
     def weighted(v: FloatArray) -> FloatArray:  # X' diag(v_g) X for every grid value g
-        return np.asarray(v @ XX).reshape(len(v), p, p)
+        out: FloatArray = np.einsum("gm,km->gk", v, XXt).reshape(len(v), p, p)
+        return out
 
     M = weighted(Vi)
-    beta = np.linalg.solve(M, (work @ X)[..., None])[..., 0]  # grid × p
-    r = np.matmul(beta, X.T, out=work)
+    beta = np.linalg.solve(M, np.einsum("gm,km->gk", work, Xt)[..., None])[..., 0]  # grid × p
+    r = np.einsum("gk,km->gm", beta, Xt, out=work)
     np.subtract(y[None, :], r, out=r)
     r *= Vi  # V^-1 r
     rr = np.sum(np.multiply(r, r, out=r), axis=1)
@@ -670,25 +677,38 @@ def benchmark_groups(
     distinct = np.ones(len(knot), dtype=bool)
     distinct[1:] = (knot[1:] != knot[:-1]) | (knot_g[1:] != knot_g[:-1])
     knot, knot_g = knot[distinct], knot_g[distinct]
-    # the level at every knot: each knot against every mover of its group (a parent's
-    # children: small)
     movers = np.bincount(gm, minlength=groups)
     first_mover = np.concatenate([[0], np.cumsum(movers)[:-1]])
-    pair_knot = np.repeat(np.arange(len(knot)), movers[knot_g])
-    pair_start = np.concatenate([[0], np.cumsum(movers[knot_g])[:-1]])
-    pair_mover = (first_mover[knot_g][pair_knot]
-                  + np.arange(len(pair_knot)) - pair_start[pair_knot])
-    values = np.bincount(pair_knot, minlength=len(knot), weights=wm[pair_mover] * np.clip(
-        em[pair_mover] + knot[pair_knot] * vm[pair_mover], lower, upper))
-    # the segment holding each group's goal (the level does not decrease with λ)
+
+    def level(k: IntArray) -> FloatArray:
+        """The level ``Σ w clip(e + λ mse)`` of the group of each knot ``k`` at its λ (the
+        knot against every mover of its group, summed in the movers' order)."""
+        kg = knot_g[k]
+        pair_knot = np.repeat(np.arange(len(k)), movers[kg])
+        pair_start = np.concatenate([[0], np.cumsum(movers[kg])[:-1]])
+        pair_mover = (first_mover[kg][pair_knot]
+                      + np.arange(len(pair_knot)) - pair_start[pair_knot])
+        summed = np.bincount(pair_knot, minlength=len(k), weights=wm[pair_mover] * np.clip(
+            em[pair_mover] + knot[k][pair_knot] * vm[pair_mover], lower, upper))
+        return np.asarray(summed, dtype=np.float64)
+
+    # the segment holding each group's goal: j, the number of its knots whose level is below
+    # the goal. The level does not decrease with λ — in floating point too, as every term
+    # does and they are added in one order — so j is found by bisection, the level taken at
+    # a few knots of each group rather than at all of them (a parent's children × its knots)
     knots = np.bincount(knot_g, minlength=groups)
     first_knot = np.concatenate([[0], np.cumsum(knots)[:-1]])
-    below = np.bincount(knot_g, weights=values < goal[knot_g], minlength=groups).astype(
-        np.int64)
     ok = np.flatnonzero(~failed)
-    j, k_n, k0 = below[ok], knots[ok], first_knot[ok]
+    k_n, k0, goal_ok = knots[ok], first_knot[ok], goal[ok]
+    j, top = np.zeros(len(ok), dtype=np.int64), k_n.copy()
+    while (open_ := np.flatnonzero(j < top)).size:
+        mid = (j[open_] + top[open_]) // 2
+        reached = level(k0[open_] + mid) >= goal_ok[open_]
+        top[open_] = np.where(reached, mid, top[open_])
+        j[open_] = np.where(reached, j[open_], mid + 1)
     lam_ok = np.empty(len(ok))
-    hit = (j < k_n) & (values[np.minimum(k0 + j, len(knot) - 1)] == goal[ok])
+    hit = j < k_n
+    hit[hit] = level((k0 + j)[hit]) == goal_ok[hit]
     outside = ~hit & ((j == 0) | (j == k_n))
     inside = ~hit & ~outside
     lam_ok[hit] = knot[(k0 + j)[hit]]
@@ -696,11 +716,12 @@ def benchmark_groups(
     # no area meets a bound there, so the level moves by sum(w · mse) per unit λ
     edge = np.where(j == 0, k0, k0 + k_n - 1)[outside]
     slope = np.bincount(gm, weights=wm * vm, minlength=groups)[ok][outside]
-    lam_ok[outside] = knot[edge] + (goal[ok][outside] - values[edge]) / slope
+    lam_ok[outside] = knot[edge] + (goal_ok[outside] - level(edge)) / slope
     # on the segment between two knots the level is linear
     lo_k, hi_k = (k0 + j - 1)[inside], (k0 + j)[inside]
-    lam_ok[inside] = knot[lo_k] + (goal[ok][inside] - values[lo_k]) * (
-        knot[hi_k] - knot[lo_k]) / (values[hi_k] - values[lo_k])
+    lo_v = level(lo_k)
+    lam_ok[inside] = knot[lo_k] + (goal_ok[inside] - lo_v) * (
+        knot[hi_k] - knot[lo_k]) / (level(hi_k) - lo_v)
     lam = np.full(groups, np.nan)
     lam[ok] = lam_ok
     moved = np.clip(em + lam[gm] * vm, lower, upper)
