@@ -9,9 +9,11 @@ of R's ``svyglm``). Its standard errors come from the design, not from the model
   :func:`tryg.stats.variance.linearized_variance` (strata, clusters, finite population
   corrections and calibration residuals enter exactly as they do for a mean). A domain's
   influence values are zero outside it, so the fit and its covariance are computed on the
-  domain's rows only (:func:`covariances_of_totals`), plus small products with the
+  domain's rows only (:mod:`tryg.stats.regression_covariance`), plus small products with the
   calibration's projection: a domain of 3,000 rows costs about as much in a design of
-  300,000 rows as on its own;
+  300,000 rows as on its own; rows with the same covariates and response are merged (their
+  influence values differ only by the weight), so a model of categories is fitted on a few
+  hundred merged rows per domain;
 * on a :class:`~tryg.stats.replicates.ReplicateDesign` the model is refitted with every set of
   replicate weights (starting from the full-sample fit) and the coefficients' variance is the
   replicate variance.
