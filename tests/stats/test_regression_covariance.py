@@ -1,6 +1,6 @@
 """The regression's design covariances (computed on a domain's rows) against the variance engine.
 
-``regression.covariances_of_totals`` works on the rows where the scores are not zero, in
+``regression_covariance.covariances_of_totals`` works on the rows where the scores are not zero, in
 covariance form; :func:`tryg.stats.variance.linearized_variance` works on the whole design,
 one variance per column. The covariance of two columns follows from the engine's variances of
 the columns and of their sum, so the two must agree on every design the engine handles:
@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from tryg import stats
 from tryg.stats import Design
-from tryg.stats import regression as reg
+from tryg.stats import regression_covariance as rc
 from tryg.stats.variance import linearized_variance
 
 
@@ -97,8 +97,33 @@ def test_domain_covariances_equal_the_engine(kind: str, lonely: str) -> None:
     # only the strata a domain touches on a design that is not calibrated)
     few = np.flatnonzero(df["stratum"].isin([0, 1]).to_numpy())
     problems.append((few, rng.normal(size=(len(few), 2))))
-    ours = reg.covariances_of_totals(design, problems)
+    ours = rc.covariances_of_totals(design, problems)
     for (rows, S), V in zip(problems, ours, strict=True):
         want = _engine_covariance(design, rows, S)
         assert np.all(np.isfinite(want))
         np.testing.assert_allclose(V, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("kind", sorted(DESIGNS))
+def test_merged_rows_give_the_covariances_of_their_rows(kind: str) -> None:
+    """Scores given on merged rows (a row's: its weight times its merged row's) have the
+    covariances of the scores spelt out row by row."""
+    df = _data(5)
+    design = DESIGNS[kind](df, "average")
+    rng = np.random.default_rng(8)
+    code = df["domain"].to_numpy().astype(np.int64)
+    rows = np.argsort(code, kind="stable")
+    code = code[rows]
+    # a domain's rows of the same sex and age share a merged row
+    key = code * 10 + pd.factorize(df["sex"] + df["age"], sort=True)[0][rows]
+    merged, distinct = pd.factorize(key)
+    weight = rng.uniform(0.5, 3.0, len(rows))
+    H = rng.normal(size=(len(distinct), 3))
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(distinct // 10, minlength=4))])
+    score_rows = rc.ScoreRows(rows, code, np.asarray(merged, np.int64), weight, bounds)
+    ours = rc.covariances(rc.prepare(design, score_rows), H)
+    S = weight[:, None] * H[merged]
+    want = rc.covariances_of_totals(
+        design, [(rows[code == d], S[code == d]) for d in range(4)])
+    for V, W in zip(ours, want, strict=True):
+        np.testing.assert_allclose(V, W, rtol=1e-10, atol=1e-12 * np.abs(W).max())

@@ -14,6 +14,7 @@ from collections.abc import Hashable
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tryg import stats
 from tryg.stats import Design
@@ -84,3 +85,24 @@ def test_starting_from_newton_changes_nothing() -> None:
     # settled to 1e-8: the fits' coefficients (domain 3 has an aliased column, NaN in both)
     np.testing.assert_allclose(check.coefficients[:4], [f.coefficients for f in plain[:4]],
                                rtol=1e-6)
+
+
+def test_effects_of_domains_are_those_of_margins() -> None:
+    """:func:`regression.fit_domain_effects`' effect of a 0/1 column in each domain is what
+    :func:`regression.margins` gives on the domain's own fit; a domain whose fit drops one of
+    the columns, or has no rows, has none."""
+    design = _design()
+    formula = FORMULA + " + C(sex)"
+    frame = reg.model_frame(design.data, formula)
+    codes = _codes(design)
+    sex = frame.names.index("C(sex)[T.m]")
+    found = reg.fit_domain_effects(design, frame, codes, 5, [sex], "quasibinomial")
+    assert np.isnan(found.effects[4]).all()  # no rows
+    dropped = reg.fit_domain_effects(design, frame, codes, 5, [frame.names.index("C(c)[T.c]")],
+                                     "quasibinomial")
+    assert np.isnan(dropped.effects[3]).all() and np.isfinite(dropped.effects[:3]).all()
+    for d in range(4):
+        one = reg.glm(design, formula, "quasibinomial", subset=codes == d)
+        want = reg.margins(design, one, "sex", levels=["f", "m"]).table.iloc[1]
+        assert found.effects[d, 0] == pytest.approx(want["effect"], rel=1e-9)
+        assert np.sqrt(found.vcov[d, 0, 0]) == pytest.approx(want["effect_se"], rel=1e-8)

@@ -47,8 +47,7 @@ from tryg.stats.errors import EstimationError
 from tryg.stats.regression import (
     GLMFit,
     ModelFrame,
-    covariances_of_totals,
-    fit_domains,
+    fit_domain_effects,
     newton_from_zero,
 )
 from tryg.stats.regression import model_frame as regression_frame
@@ -175,11 +174,11 @@ def estimate_drivers(
     largest effect in the cell), ``coefficient`` and ``coefficient_se`` (log-odds), ``n``.
     Cells under ``min_n`` answers get a single row with ``suppressed=True`` and no numbers.
 
-    All cells' models are fitted in one pass (:func:`tryg.stats.regression.fit_domains`);
-    each effect is the one :func:`tryg.stats.regression.margins` gives (the same
-    linearisation, the problem's column set to 1 and to 0 in the model matrix instead of
-    rebuilding it from changed data), and the variances of every cell's effects come from one
-    call.
+    All cells' models and effects are fitted in one pass, on the rows merged where the
+    answers are the same (:func:`tryg.stats.regression.fit_domain_effects`); each effect is
+    the one :func:`tryg.stats.regression.margins` gives (the same linearisation, the
+    problem's column set to 1 and to 0 in the model matrix instead of rebuilding it from
+    changed data).
     """
     data = design.data
     return _estimate(design, data, regression_frame(data, formula(config)), config, cells)
@@ -233,18 +232,25 @@ def _fitted_cells(
     """The effects in each cell numbered in ``cell`` (-1: in none); none for a cell whose
     model cannot be fitted."""
     cell = np.where(_separated(frame, cell, n), -1, cell)
+    columns = [frame.terms[p][0] for p in config.problems]
     with np.errstate(over="ignore"):
-        return _effects(design, frame, config, _fits(design, frame, cell, n))
+        return _effects(config, columns, *_fits(design, frame, columns, cell, n))
 
 
 def _separated(frame: ModelFrame, cell: IntArray, n_cells: int) -> BoolArray:
     """Rows of the cells whose model has no finite estimate: a group of rows that one term
     of 0/1 columns marks (a problem reported or not; a background category, the reference
     one included) whose outcomes in the cell are all the same (complete separation: the
-    logistic fit does not converge). ``cell``: each row's cell (-1: none)."""
+    logistic fit does not converge). ``cell``: each row's cell (-1: none).
+
+    Counted on the frame's distinct rows: each cell's count of each distinct row, times the
+    distinct rows' groups (and outcomes).
+    """
     ok = frame.complete & (cell >= 0)
-    code, X, y = cell[ok], frame.X[ok], frame.y[ok]
-    binary = ((X == 0.0) | (X == 1.0)).all(axis=0)
+    distinct = frame.distinct[ok]
+    X, y = frame.distinct_rows()
+    seen = np.bincount(distinct, minlength=len(y)) > 0
+    binary = ((X[seen] == 0.0) | (X[seen] == 1.0)).all(axis=0)
     groups = []
     for columns in frame.terms.values():
         if not binary[list(columns)].all():
@@ -256,10 +262,10 @@ def _separated(frame: ModelFrame, cell: IntArray, n_cells: int) -> BoolArray:
     if not groups:
         return np.zeros(len(cell), dtype=bool)
     G = np.hstack(groups)
-    in_cell = sp.csr_matrix((np.ones(len(code)), (code, np.arange(len(code)))),
-                            shape=(n_cells, len(code)))
-    total = in_cell @ G
-    unsafe = in_cell @ (G * y[:, None])
+    counts = sp.csr_matrix((np.ones(len(distinct)), (cell[ok], distinct)),
+                           shape=(n_cells, len(y)))
+    total = counts @ G
+    unsafe = counts @ (G * y[:, None])
     bad = ((total > 0) & ((unsafe == 0) | (unsafe == total))).any(axis=1)
     return np.asarray((cell >= 0) & bad[np.maximum(cell, 0)], dtype=bool)
 
@@ -271,8 +277,15 @@ NEWTON_STEPS = 30
 LARGEST_COEFFICIENT = 12.0
 
 
-def _fits(design: Design, frame: ModelFrame, cell: IntArray, n: int) -> list[GLMFit | None]:
-    """The fits of the cells numbered in ``cell`` (-1: in none); None for a cell without.
+#: A cell's fits, effects (cells x problems) and their covariances (cells x problems x
+#: problems); no fit and NaN for a cell without one.
+Fitted = tuple[list[GLMFit | None], FloatArray, FloatArray]
+
+
+def _fits(
+    design: Design, frame: ModelFrame, columns: list[int], cell: IntArray, n: int
+) -> Fitted:
+    """The fits of the cells numbered in ``cell`` (-1: in none) and the problems' effects.
 
     Cells whose logistic fit diverges are left out first, found with a few Newton steps on the
     cells' rows without variances (:func:`tryg.stats.regression.newton_from_zero`, far cheaper
@@ -283,103 +296,71 @@ def _fits(design: Design, frame: ModelFrame, cell: IntArray, n: int) -> list[GLM
     diverging = check.full_rank & ~check.settled
     cell = np.where((cell >= 0) & diverging[np.maximum(cell, 0)], -1, cell)
     start = np.where(check.settled[:, None], check.coefficients, np.nan)
-    return _fit_cells(design, frame, cell, n, start)
+    return _fit_cells(design, frame, columns, cell, n, start)
 
 
 def _fit_cells(
-    design: Design, frame: ModelFrame, cell: IntArray, n: int, start: FloatArray
-) -> list[GLMFit | None]:
-    """All cells' fits in one pass; should the fit of one of them fail, the cells are halved
-    until it is found (and left out)."""
+    design: Design, frame: ModelFrame, columns: list[int], cell: IntArray, n: int,
+    start: FloatArray,
+) -> Fitted:
+    """All cells' fits and effects in one pass; should the fit of one of them fail, the cells
+    are halved until it is found (and left out)."""
     present = np.unique(cell[cell >= 0])
+    none: Fitted = ([None] * n, np.full((n, len(columns)), np.nan),
+                    np.full((n, len(columns), len(columns)), np.nan))
     if not len(present):
-        return [None] * n
+        return none
     try:
-        fits = fit_domains(design, frame, cell, n, "quasibinomial", start=start)
+        found = fit_domain_effects(design, frame, cell, n, columns, "quasibinomial",
+                                   start=start)
     except EstimationError:
         if len(present) == 1:
-            return [None] * n
+            return none
         half = np.isin(cell, present[: len(present) // 2])
-        first = _fit_cells(design, frame, np.where(half, cell, -1), n, start)
-        second = _fit_cells(design, frame, np.where(half, -1, cell), n, start)
-        return [a if a is not None else b for a, b in zip(first, second, strict=True)]
-    return [fit if fit.n else None for fit in fits]
+        first = _fit_cells(design, frame, columns, np.where(half, cell, -1), n, start)
+        second = _fit_cells(design, frame, columns, np.where(half, -1, cell), n, start)
+        mine = np.array([fit is not None for fit in first[0]])
+        return ([a if a is not None else b for a, b in zip(first[0], second[0], strict=True)],
+                np.where(mine[:, None], first[1], second[1]),
+                np.where(mine[:, None, None], first[2], second[2]))
+    return [fit if fit.n else None for fit in found.fits], found.effects, found.vcov
 
 
 def _effects(
-    design: Design, frame: ModelFrame, config: DriversConfig, fits: Sequence[GLMFit | None]
+    config: DriversConfig, columns: list[int], fits: Sequence[GLMFit | None],
+    effects: FloatArray, vcov: FloatArray,
 ) -> list[list[dict[str, object]]]:
     """Per fit: one dict per problem with its average marginal effect (as ``margins``
     computes it: the mean predicted share with the problem set to 1 minus that with it set to
-    0, linearised through the fit's influence values) and its log-odds coefficient.
-
-    All fits at once, their rows stacked: with ``eta`` a row's linear predictor, ``b`` the
-    problem's coefficient and ``x`` the row's 0/1 answer, the predictions with the problem set
-    to 1 and to 0 are ``expit(eta + (1 - x) b)`` and ``expit(eta - x b)``; their mean
-    difference over a fit's rows is the effect, and its gradient in the coefficients
-    (``sum w (v1 X1 - v0 X0) / W``, ``v = mu (1 - mu)``) takes the spread of the
-    coefficients into the effect's scores through the fit's influence values.
-    """
-    weights = np.asarray(design.weights, dtype=np.float64)
-    columns = [frame.terms[p][0] for p in config.problems]
+    0, linearised through the fit's influence values; see
+    :func:`tryg.stats.regression.fit_domain_effects`) and its log-odds coefficient."""
     out: list[list[dict[str, object]]] = [[] for _ in fits]
     # a problem nobody (or everybody) reports in the cell has no coefficient: no effects
     chosen = [(i, fit) for i, fit in enumerate(fits)
-              if fit is not None and fit.influence is not None and fit.n
+              if fit is not None and fit.n
               and np.isfinite(fit.coefficients[columns]).all()]
     if not chosen:
         return out
+    at = np.array([i for i, _ in chosen])
     chosen_fits = [fit for _, fit in chosen]
-    sizes = np.array([f.n for f in chosen_fits])
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    code = np.repeat(np.arange(len(chosen)), sizes)
-    rows = np.concatenate([f.rows for f in chosen_fits])
-    X, w = frame.X[rows], weights[rows]
     coef = np.vstack([f.coefficients for f in chosen_fits])
-    beta = np.nan_to_num(coef)  # the dropped columns add nothing
-    infl = np.zeros(X.shape)  # the influence values, 0 for the dropped columns
-    for f, s, e in zip(chosen_fits, bounds[:-1], bounds[1:], strict=True):
-        assert f.influence is not None
-        infl[s:e, np.flatnonzero(np.isfinite(f.coefficients))] = f.influence
-    W = np.add.reduceat(w, bounds[:-1])
-    eta = np.einsum("ij,ij->i", X, beta[code])
-    effects = np.empty((len(chosen), len(columns)))
-    scores = np.empty((len(rows), len(columns)))
-    for j, c in enumerate(columns):
-        b, x = beta[code, c], X[:, c]
-        mu1, mu0 = _expit(eta + (1.0 - x) * b), _expit(eta - x * b)
-        diff = mu1 - mu0
-        effects[:, j] = np.add.reduceat(w * diff, bounds[:-1]) / W
-        slope = X * (w * (mu1 * (1.0 - mu1) - mu0 * (1.0 - mu0)))[:, None]
-        slope[:, c] = w * mu1 * (1.0 - mu1)
-        grad = np.add.reduceat(slope, bounds[:-1], axis=0) / W[:, None]
-        scores[:, j] = (w * (diff - effects[code, j]) / W[code]
-                        + np.einsum("ij,ij->i", infl, grad[code]))
-    # one covariance matrix of a fit's effects (its diagonal: their variances), all the
-    # fits' rows and scores in one call
-    covs = covariances_of_totals(
-        design, [(f.rows, scores[s:e]) for f, s, e in zip(chosen_fits, bounds[:-1], bounds[1:],
-                                                           strict=True)])
-    se = np.sqrt(np.maximum(np.array([np.diag(V) for V in covs]), 0.0))
+    found = effects[at]
+    se = np.sqrt(np.maximum(np.diagonal(vcov[at], axis1=1, axis2=2), 0.0))
     df = np.array([f.df_residual for f in chosen_fits])
     usable = df > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(usable, sps.t.ppf(1 - config.alpha / 2, np.where(usable, df, 1.0)), np.nan)
-        p = np.where(se > 0, 2 * sps.t.sf(np.abs(effects / se), df[:, None]), np.nan)
+        p = np.where(se > 0, 2 * sps.t.sf(np.abs(found / se), df[:, None]), np.nan)
     coef_se = np.sqrt(np.array([np.diag(f.vcov)[columns] for f in chosen_fits]))
     for k, (i, _) in enumerate(chosen):
         out[i] = [{
-            "problem": problem, "effect": float(effects[k, j]), "se": float(se[k, j]),
-            "ci_low": float(effects[k, j] - q[k] * se[k, j]),
-            "ci_high": float(effects[k, j] + q[k] * se[k, j]),
+            "problem": problem, "effect": float(found[k, j]), "se": float(se[k, j]),
+            "ci_low": float(found[k, j] - q[k] * se[k, j]),
+            "ci_high": float(found[k, j] + q[k] * se[k, j]),
             "p_value": float(p[k, j]), "significant": bool(p[k, j] < config.alpha),
             "coefficient": float(coef[k, c]), "coefficient_se": float(coef_se[k, j]),
         } for j, (problem, c) in enumerate(zip(config.problems, columns, strict=True))]
     return out
-
-
-def _expit(eta: FloatArray) -> FloatArray:
-    return np.asarray(1.0 / (1.0 + np.exp(-eta)), dtype=np.float64)
 
 
 def sentence(row: pd.Series, problem_label: str, _: Translate = lambda s: s) -> str:

@@ -9,9 +9,11 @@ of R's ``svyglm``). Its standard errors come from the design, not from the model
   :func:`tryg.stats.variance.linearized_variance` (strata, clusters, finite population
   corrections and calibration residuals enter exactly as they do for a mean). A domain's
   influence values are zero outside it, so the fit and its covariance are computed on the
-  domain's rows only (:func:`covariances_of_totals`), plus small products with the
+  domain's rows only (:mod:`tryg.stats.regression_covariance`), plus small products with the
   calibration's projection: a domain of 3,000 rows costs about as much in a design of
-  300,000 rows as on its own;
+  300,000 rows as on its own; rows with the same covariates and response are merged (their
+  influence values differ only by the weight), so a model of categories is fitted on a few
+  hundred merged rows per domain;
 * on a :class:`~tryg.stats.replicates.ReplicateDesign` the model is refitted with every set of
   replicate weights (starting from the full-sample fit) and the coefficients' variance is the
   replicate variance.
@@ -31,19 +33,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from scipy import stats as sps
 
-from tryg.stats.design import Design, FloatArray, IntArray, VarianceComponent
+from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.errors import EstimationError
+from tryg.stats.regression_covariance import (
+    Prepared,
+    ScoreRows,
+    covariances,
+    covariances_of_totals,
+    cross_products,
+    number_pairs,
+    prepare,
+    times,
+)
+from tryg.stats.regression_covariance import bounds_of as _bounds
 from tryg.stats.replicates import ReplicateDesign
-from tryg.stats.variance import _calibration_cache
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -76,6 +88,17 @@ class ModelFrame:
     terms: dict[str, tuple[int, ...]]
     complete: BoolArray
     spec: Any
+    #: each complete row's number among the frame's distinct (covariates, response) rows; -1
+    #: for the others (rows are merged by it, see :func:`_merged`)
+    distinct: IntArray = field(repr=False)
+
+    def distinct_rows(self) -> tuple[FloatArray, FloatArray]:
+        """The distinct (covariates, response) rows numbered in ``distinct``: X and y."""
+        n = int(self.distinct.max()) + 1
+        first = np.empty(n, dtype=np.int64)
+        at = np.flatnonzero(self.distinct >= 0)[::-1]
+        first[self.distinct[at]] = at  # each distinct row's first row
+        return self.X[first], self.y[first]
 
 
 def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
@@ -111,9 +134,11 @@ def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
     terms: dict[str, tuple[int, ...]] = {}
     for term, sl in spec.term_slices.items():
         terms[str(term)] = tuple(range(sl.start, sl.stop))
+    distinct = np.full(len(y), -1, np.int64)
+    distinct[complete] = _distinct_rows(X[complete], y[complete])
     return ModelFrame(
         formula=formula, y=y, X=X, names=tuple(map(str, mm.rhs.columns)), terms=terms,
-        complete=complete, spec=spec,
+        complete=complete, spec=spec, distinct=distinct,
     )
 
 
@@ -124,11 +149,6 @@ def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
 # numpy's stacked ``linalg`` routines; a coefficient that a domain drops (aliased) keeps its
 # place with a zero coefficient, an identity row and column in the matrices the fit solves
 # (so that the kept ones solve their own system exactly) and a zero score.
-
-
-def _bounds(counts: IntArray) -> IntArray:
-    """Where each domain's rows start (and the last one ends) in rows sorted by domain."""
-    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def _domain_sums(values: FloatArray, bounds: IntArray) -> FloatArray:
@@ -146,77 +166,59 @@ def _linear_predictor(X: FloatArray, beta: FloatArray, bounds: IntArray) -> Floa
     return np.asarray(np.einsum("ij,ij->i", X, _per_row(beta, bounds)), np.float64)
 
 
-#: Rows per matrix product in the per-domain loops: a threaded BLAS runs a longer product of a
-#: few columns on several threads, whose waiting then costs more CPU than the product itself.
-_PIECE = 1024
-
-
-def _pieces(bounds: IntArray) -> list[tuple[int, int, int]]:
-    """(start, end, domain) of the domains' rows, in pieces of at most ``_PIECE`` rows."""
-    return [(s, min(s + _PIECE, int(bounds[d + 1])), d) for d in range(len(bounds) - 1)
-            for s in range(int(bounds[d]), int(bounds[d + 1]), _PIECE)]
-
-
-def _cross_products(A: FloatArray, B: FloatArray, bounds: IntArray) -> FloatArray:
-    """``A_d' B_d`` over the rows of each domain d (domains x a x b).
-
-    Small matrix products over the domains' sorted rows: cheaper than any formulation without
-    a loop (those need every row's a x b outer product).
-    """
-    out = np.zeros((len(bounds) - 1, A.shape[1], B.shape[1]))
-    for s, e, d in _pieces(bounds):
-        out[d] += A[s:e].T @ B[s:e]
-    return out
-
-
-def _times(A: FloatArray, M: FloatArray, bounds: IntArray) -> FloatArray:
-    """Each row of ``A`` times its domain's matrix ``M_d`` (rows x b)."""
-    out = np.empty((A.shape[0], M.shape[2]))
-    for s, e, d in _pieces(bounds):
-        out[s:e] = A[s:e] @ M[d]
-    return out
-
-
 def _grams(X: FloatArray, v: FloatArray, bounds: IntArray) -> FloatArray:
     """``X_d' diag(v_d) X_d`` of every domain d (domains x p x p)."""
-    return _cross_products(X, X * v[:, None], bounds)
+    return cross_products(X, X * v[:, None], bounds)
 
 
-def _merged(
-    X: FloatArray, y: FloatArray, w: FloatArray, bounds: IntArray
-) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
-    """The rows with the same covariates and response in a domain merged into one, their
-    weights summed (rows sorted by domain; so are the merged ones).
-
-    A weighted fit's likelihood, score and information are sums over rows of terms that
-    depend on the row's covariates, response and weight only through the weight's factor, so
-    the merged rows give the same fit: for a model of categories a few hundred distinct rows
-    in a domain of thousands.
-    """
-    key = np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
-    size = len(bounds) - 1
-    values = np.column_stack([X, y])
+def _distinct_rows(X: FloatArray, y: FloatArray) -> IntArray:
+    """Each row's number among the distinct (covariates, response) rows, in order of first
+    appearance."""
+    columns = [*X.T, y]
     # 0/1 columns (dummies, a binary response) as the bits of one number; others numbered
-    binary = np.flatnonzero(((values == 0.0) | (values == 1.0)).all(axis=0))[:52]
+    binary = [j for j, c in enumerate(columns) if ((c == 0.0) | (c == 1.0)).all()][:52]
     numbered = [(codes, len(uniques)) for codes, uniques in
-                (pd.factorize(values[:, j]) for j in range(values.shape[1]) if j not in binary)]
-    if len(binary):
-        bits = values if len(binary) == values.shape[1] else values[:, binary]
-        numbered.append(((bits @ 2.0 ** np.arange(len(binary))).astype(np.int64),
-                         2 ** len(binary)))
+                (pd.factorize(c) for j, c in enumerate(columns) if j not in binary)]
+    if binary:
+        bits = np.zeros(len(y))
+        for at, j in enumerate(binary):
+            bits += columns[j] * 2.0**at
+        numbered.append((bits.astype(np.int64), 2 ** len(binary)))
+    key = np.zeros(len(y), np.int64)
+    size = 1
     for codes, levels in numbered:
         if size * levels >= 2**62:  # renumber the combinations seen so far
             key = np.asarray(pd.factorize(key)[0], np.int64)
             size = int(key.max()) + 1
         key = key * levels + np.asarray(codes, np.int64)
         size *= levels
-    pattern = np.asarray(pd.factorize(key)[0], np.int64)  # in order of first appearance
-    n = int(pattern.max()) + 1 if len(pattern) else 0
+    return np.asarray(pd.factorize(key)[0], np.int64)
+
+
+def _merged(
+    frame: ModelFrame, rows: IntArray, w: FloatArray, bounds: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray]:
+    """The ``rows`` (sorted by domain, weights ``w``) with the same covariates and response in
+    a domain merged into one, their weights summed (sorted by domain too): the merged rows'
+    X, y, weights and bounds, and each row's merged row.
+
+    A weighted fit's likelihood, score and information are sums over rows of terms that
+    depend on the row's covariates, response and weight only through the weight's factor, so
+    the merged rows give the same fit: for a model of categories a few hundred distinct rows
+    in a domain of thousands. The frame numbers its distinct rows once (``distinct``), so a
+    merged row is a (domain, distinct row) pair.
+    """
+    D = len(bounds) - 1
+    size = int(frame.distinct.max()) + 1
+    key = np.repeat(np.arange(D, dtype=np.int64), np.diff(bounds)) * size + frame.distinct[rows]
+    merged = np.asarray(pd.factorize(key)[0], np.int64)  # in order of first appearance
+    n = int(merged.max()) + 1 if len(merged) else 0
     first = np.empty(n, dtype=np.int64)
-    first[pattern[::-1]] = np.arange(len(pattern) - 1, -1, -1)  # each pattern's first row
-    domain = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))[first]
-    merged_w = np.asarray(np.bincount(pattern, weights=w, minlength=n), np.float64)
-    return X[first], y[first], merged_w, _bounds(np.bincount(domain, minlength=len(bounds) - 1))
+    first[merged[::-1]] = np.arange(len(merged) - 1, -1, -1)  # each merged row's first row
+    domain = key[first] // size
+    merged_w = np.asarray(np.bincount(merged, weights=w, minlength=n), np.float64)
+    return (frame.X[rows[first]], frame.y[rows[first]], merged_w,
+            _bounds(np.bincount(domain, minlength=D)), merged)
 
 
 def _only_kept(A: FloatArray, b: FloatArray, keep: BoolArray) -> tuple[FloatArray, FloatArray]:
@@ -363,11 +365,27 @@ def _inverse_link(family: Family, eta: FloatArray) -> FloatArray:
 
 # -- results ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class MergedInfluence:
+    """A fit's influence values kept on its merged rows: a row's are its weight times its
+    merged row's (``values[merged] * weight``, the columns ``kept``)."""
+
+    values: FloatArray
+    merged: IntArray
+    weight: FloatArray
+    kept: BoolArray
+
+    def per_row(self) -> FloatArray:
+        return np.asarray(self.values[self.merged][:, self.kept] * self.weight[:, None],
+                          np.float64)
+
+
+@dataclass(frozen=True)
 class GLMFit:
     """One fitted model: coefficients (NaN when aliased), their design-based covariance, df.
 
     ``table()`` gives R's ``summary(svyglm)`` coefficient table. ``influence`` (rows × kept
-    coefficients, linearised fits only) is what :func:`margins` needs.
+    coefficients, linearised fits only) is what :func:`margins` needs; it is kept on the
+    merged rows (``merged_influence``) and expanded when asked for.
     """
 
     formula: str
@@ -379,9 +397,15 @@ class GLMFit:
     df_residual: float
     n: int
     rows: IntArray = field(repr=False)
-    influence: FloatArray | None = field(default=None, repr=False)
+    merged_influence: MergedInfluence | None = field(default=None, repr=False)
     spec: Any = field(default=None, repr=False)
     level: float = 0.95
+
+    @property
+    def influence(self) -> FloatArray | None:
+        """The influence values (rows x kept coefficients); None for replicate designs."""
+        m = self.merged_influence
+        return None if m is None else m.per_row()
 
     @property
     def se(self) -> FloatArray:
@@ -476,6 +500,47 @@ def fit_domains(
 
 
 @dataclass(frozen=True)
+class DomainEffects:
+    """:func:`fit_domains`' fits and, in each, the average marginal effects of some 0/1
+    columns (``effects``: domains x columns, NaN for a domain without a fit or whose fit drops
+    one of the columns) with their design covariance (``vcov``: domains x columns x columns).
+    """
+
+    fits: list[GLMFit]
+    effects: FloatArray
+    vcov: FloatArray
+
+
+def fit_domain_effects(
+    design: Design, frame: ModelFrame, codes: IntArray, n_domains: int, columns: Sequence[int],
+    family: Family = "gaussian", *, start: FloatArray | None = None,
+) -> DomainEffects:
+    """:func:`fit_domains` (linearised designs) and the average marginal effect of each of the
+    0/1 model-matrix ``columns`` in each domain: what :func:`margins` gives for a 0/1 variable
+    (the mean prediction over the fit's rows with the column set to 1 minus that with it set
+    to 0), linearised through the fit's influence values, computed on the merged rows."""
+    if isinstance(design, ReplicateDesign):
+        raise EstimationError("effects of domains need a linearised fit (a Design)")
+    w_all = _check_inputs(design, frame, family)
+    rows, counts = _domain_rows(frame, w_all, np.asarray(codes, np.int64), n_domains)
+    p, k = frame.X.shape[1], len(columns)
+    fits = [_empty_fit(frame, family, np.full(p, np.nan), rows[:0])] * n_domains
+    effects = np.full((n_domains, k), np.nan)
+    vcov = np.full((n_domains, k, k), np.nan)
+    present = np.flatnonzero(counts)
+    if len(present):
+        some = None if start is None else np.asarray(start, np.float64)[present]
+        batch = _linearised_fits(design, frame, family, rows, counts[present], some, w_all)
+        for d, fit in zip(present, batch.fits, strict=True):
+            fits[d] = fit
+        found, V = _binary_effects(family, batch, columns)
+        kept = np.array([np.isfinite(f.coefficients[list(columns)]).all() for f in batch.fits])
+        effects[present[kept]] = found[kept]
+        vcov[present[kept]] = V[kept]
+    return DomainEffects(fits, effects, vcov)
+
+
+@dataclass(frozen=True)
 class NewtonCheck:
     """Where Newton's iterations of each domain's weighted logistic fit from zero got to
     (:func:`newton_from_zero`): coefficients (NaN where aliased or without rows), whether
@@ -506,8 +571,7 @@ def newton_from_zero(
     present = np.flatnonzero(counts)
     if not len(present):
         return NewtonCheck(coefficients, settled, full_rank)
-    X, y, w, bounds = _merged(frame.X[rows], frame.y[rows], w_all[rows],
-                              _bounds(counts[present]))
+    X, y, w, bounds, _ = _merged(frame, rows, w_all[rows], _bounds(counts[present]))
     keep = _alias(_grams(X, w, bounds))
     beta = np.zeros(keep.shape)
     done = np.zeros(len(present), dtype=bool)
@@ -617,26 +681,47 @@ def _fit_domains(
     if len(present):
         some = None if start is None else np.asarray(start, np.float64)[present]
         found = _linearised_fits(design, frame, family, rows, counts[present], some, w_all)
-        for d, fit in zip(present, found, strict=True):
+        for d, fit in zip(present, found.fits, strict=True):
             fits[d] = fit
     return fits
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Linearised fits of domains that all have rows, and their merged rows: X, weights and
+    bounds, the coefficients (0 where dropped), the merged rows' influence values (a row's
+    are its weight times its merged row's) and the covariances' prepared sums."""
+
+    fits: list[GLMFit]
+    X: FloatArray
+    w: FloatArray
+    bounds: IntArray
+    beta: FloatArray
+    influence: FloatArray
+    prepared: Prepared
 
 
 def _linearised_fits(
     design: Design, frame: ModelFrame, family: Family, rows: IntArray, counts: IntArray,
     start: FloatArray | None, w_all: FloatArray,
-) -> list[GLMFit]:
-    """The fits of domains that all have rows (``rows`` sorted by domain, ``counts`` each)."""
+) -> _Batch:
+    """The fits of domains that all have rows (``rows`` sorted by domain, ``counts`` each).
+
+    Everything is computed on the merged rows (:func:`_merged`): the fit, the information
+    matrix and the influence values ``w_i x_i (y_i - mu_i) A^-1``, which are the row's weight
+    times its merged row's ``x (y - mu) A^-1``; their covariances take the design's sums over
+    the rows once (:mod:`tryg.stats.regression_covariance`).
+    """
     bounds = _bounds(counts)
     D = len(counts)
-    X, y, w = frame.X[rows], frame.y[rows], w_all[rows]
-    merged = _merged(X, y, w, bounds)
-    keep = _alias(_grams(merged[0], merged[2], merged[3]))
-    beta = _irls(*merged, keep, family, start)
-    eta = _linear_predictor(X, beta, bounds)
+    w = w_all[rows]
+    X, y, wm, mb, merged = _merged(frame, rows, w, bounds)
+    keep = _alias(_grams(X, wm, mb))
+    beta = _irls(X, y, wm, mb, keep, family, start)
+    eta = _linear_predictor(X, beta, mb)
     mu = _inverse_link(family, eta)
-    ww = w * _inverse_link_derivative(family, eta)
-    A, _ = _only_kept(_grams(X, ww, bounds), np.zeros(keep.shape), keep)
+    A, _ = _only_kept(_grams(X, wm * _inverse_link_derivative(family, eta), mb),
+                      np.zeros(keep.shape), keep)
     try:
         inverse = np.linalg.inv(A)
     except np.linalg.LinAlgError as exc:
@@ -645,17 +730,54 @@ def _linearised_fits(
         ) from exc
     both = keep[:, :, None] & keep[:, None, :]
     Ainv = np.asarray(np.where(both, inverse, 0.0), np.float64)
-    infl = _times(X * (w * (y - mu))[:, None], Ainv, bounds)  # 0 for the dropped coefficients
+    influence = times(X * (y - mu)[:, None], Ainv, mb)  # 0 for the dropped coefficients
     code = np.repeat(np.arange(D), counts)
-    V = np.where(both, _stacked_covariances(design, rows, code, infl, D), np.nan)
+    prepared = prepare(design, ScoreRows(rows, code, merged, w, mb))
+    V = np.where(both, covariances(prepared, influence), np.nan)
     df = _domain_design_df(design, rows, code, D) + 1 - keep.sum(axis=1)
     coef = np.where(keep, beta, np.nan)
-    return [
+    fits = [
         GLMFit(frame.formula, family, frame.names, frame.terms, coef[d], V[d], float(df[d]),
-               int(counts[d]), rows[bounds[d]:bounds[d + 1]],
-               infl[bounds[d]:bounds[d + 1]][:, keep[d]], frame.spec)
-        for d in range(D)
+               int(counts[d]), rows[s:e],
+               MergedInfluence(influence, merged[s:e], w[s:e], keep[d]), frame.spec)
+        for d, (s, e) in enumerate(pairwise(bounds.tolist()))
     ]
+    return _Batch(fits, X, wm, mb, beta, influence, prepared)
+
+
+def _binary_effects(
+    family: Family, batch: _Batch, columns: Sequence[int]
+) -> tuple[FloatArray, FloatArray]:
+    """Each fit's average marginal effects of the 0/1 ``columns`` and their covariance.
+
+    The effect of column c is what :func:`margins` gives for a 0/1 variable: the mean
+    prediction with c set to 1 minus that with c set to 0, the other columns as they are.
+    With ``eta`` a row's linear predictor, ``b`` c's coefficient and ``x`` the row's value,
+    the two predictions are ``h(eta + (1 - x) b)`` and ``h(eta - x b)`` (``h`` the inverse
+    link); their weighted mean difference over the fit's rows is the effect, and its gradient
+    in the coefficients, ``g = sum w (v1 X1 - v0 X0) / W`` (``v = h'``), takes the spread of
+    the coefficients in through the influence values: a row's score is
+    ``w (diff - effect) / W + infl . g``, its weight times a merged row's value, so the whole
+    computation is on merged rows.
+    """
+    X, w, b, beta = batch.X, batch.w, batch.bounds, batch.beta
+    eta = _linear_predictor(X, beta, b)
+    W = _domain_sums(w, b)
+    each_W = _per_row(W, b)
+    effects = np.empty((len(W), len(columns)))
+    H = np.empty((len(w), len(columns)))
+    for j, c in enumerate(columns):
+        bc, x = _per_row(beta[:, c], b), X[:, c]
+        one, zero = eta + (1.0 - x) * bc, eta - x * bc
+        diff = _inverse_link(family, one) - _inverse_link(family, zero)
+        effects[:, j] = _domain_sums(w * diff, b) / W
+        v1, v0 = _inverse_link_derivative(family, one), _inverse_link_derivative(family, zero)
+        slope = X * (w * (v1 - v0))[:, None]
+        slope[:, c] = w * v1
+        grad = _domain_sums(slope, b) / W[:, None]
+        H[:, j] = ((diff - _per_row(effects[:, j], b)) / each_W
+                   + np.einsum("ij,ij->i", batch.influence, _per_row(grad, b)))
+    return effects, covariances(batch.prepared, H)
 
 
 def _replicate_fits(
@@ -692,7 +814,7 @@ def _empty_fit(frame: ModelFrame, family: Family, coef: FloatArray, rows: IntArr
 
 def _with_vcov(
     frame: ModelFrame, family: Family, coef: FloatArray, keep: BoolArray, V: FloatArray,
-    df: float, rows: IntArray, infl: FloatArray | None,
+    df: float, rows: IntArray, infl: MergedInfluence | None,
 ) -> GLMFit:
     full = _expand(V, keep) if V.size else np.full((len(coef), len(coef)), np.nan)
     return GLMFit(frame.formula, family, frame.names, frame.terms, coef, full, float(df),
@@ -722,176 +844,9 @@ def _domain_design_df(design: Design, rows: IntArray, code: IntArray, n: int) ->
 
     def distinct(values: IntArray) -> FloatArray:
         size = int(values.max()) + 1 if len(values) else 1
-        return np.bincount(_pairs(code, values, size)[1], minlength=n).astype(np.float64)
+        return np.bincount(number_pairs(code, values, size)[1], minlength=n).astype(np.float64)
 
     return (distinct(stage.unit[rows]) if units is None else units) - distinct(stage.stratum[rows])
-
-
-def covariances_of_totals(
-    design: Design, problems: Sequence[tuple[IntArray, FloatArray]]
-) -> list[FloatArray]:
-    """For each (rows, scores) pair: the k x k design covariance of the column totals.
-
-    The scores are zero outside ``rows`` (a domain's influence values; the rows of a pair are
-    distinct), so everything is computed on those rows, for all pairs at once
-    (:func:`_stacked_covariances`). The cost is O(rows x k^2) plus the calibration's small
-    P x k products, whatever the size of the design.
-    """
-    if not problems:
-        return []
-    k = max(S.shape[1] for _, S in problems)
-    rows = np.concatenate([np.asarray(r, np.int64) for r, _ in problems])
-    code = np.repeat(np.arange(len(problems)), [len(r) for r, _ in problems])
-    S = np.zeros((len(rows), k))
-    at = 0
-    for r, scores in problems:
-        S[at:at + len(r), :scores.shape[1]] = scores
-        at += len(r)
-    V = _stacked_covariances(design, rows, code, S, len(problems))
-    return [V[i, :s.shape[1], :s.shape[1]] for i, (_, s) in enumerate(problems)]
-
-
-#: Problems whose calibration products (problems x calibration columns x scores) pass this
-#: many numbers are done in parts, to bound the memory.
-_CALIBRATION_BLOCK = 4_000_000
-
-
-def _stacked_covariances(
-    design: Design, rows: IntArray, code: IntArray, S: FloatArray, n: int
-) -> FloatArray:
-    """The n x k x k design covariances of the column totals of n problems' scores.
-
-    Problem d's scores are the rows of ``S`` with ``code == d`` (``code`` sorted), at design
-    rows ``rows``, and zero elsewhere. The terms are those of
-    :func:`tryg.stats.variance.linearized_variance` in covariance form. Per variance
-    component, with ``Z_du`` the problem's total in unit u (summed over its rows there),
-    ``S_dg`` its total in group g, ``a_u`` the unit's scale and ``b_g`` the group's scale times
-    centre::
-
-        C_d = sum_u a_u Z_du Z_du' - sum_g b_g S_dg S_dg'
-              - X_d B_d - B_d' X_d' + B_d' G B_d          (calibrated designs)
-
-    where ``B_d`` are the calibration projection coefficients of the problem's scores
-    (:func:`_stacked_projection`), ``X_d = sum_u a_u Z_du U_u' - sum_g b_g S_dg Ug_g'`` the
-    cross-products with the units' (``U``) and groups' (``Ug``) calibration totals, and
-    ``G = U' C U`` from the calibration cache. The unit and group totals of all problems come
-    from one numbering of the (problem, unit) and (problem, group) pairs; the cross-products
-    are one sparse product (:func:`_block_products`).
-    """
-    k = S.shape[1]
-    total = np.zeros((n, k, k))
-    if k == 0 or n == 0:
-        return total
-    cache = _calibration_cache(design)
-    if cache is not None:
-        P = cache["units"][0][2].shape[0]
-        per = max(1, _CALIBRATION_BLOCK // max(1, P * k))
-        if n > per:  # in parts of ``per`` problems
-            cut = np.searchsorted(code, np.arange(0, n + per, per))
-            for i, first in enumerate(range(0, n, per)):
-                last = min(first + per, n)
-                s, e = cut[i], cut[i + 1]
-                total[first:last] = _stacked_covariances(
-                    design, rows[s:e], code[s:e] - first, S[s:e], last - first)
-            return total
-    B = _stacked_projection(cache, rows, code, S, n) if cache is not None else None
-    for i, comp in enumerate(design.components):
-        if comp.n_units == design.n:  # every row its own unit: the rows are the unit totals
-            units, unit_code, Z = comp.unit[rows], code, S
-        else:
-            units, unit_code, pair = _pairs(code, comp.unit[rows], comp.n_units)
-            Z = _sum_by(S, pair, len(units))
-        groups, group_code, gpair = _pairs(unit_code, comp.group[units], comp.n_groups)
-        Sg = _sum_by(Z, gpair, len(groups))
-        aZ = Z * comp.scale[comp.group[units]][:, None]
-        bS = Sg * (comp.scale * comp.centre)[groups][:, None]
-        C = (_cross_products(Z, aZ, _bounds(np.bincount(unit_code, minlength=n)))
-             - _cross_products(Sg, bS, _bounds(np.bincount(group_code, minlength=n))))
-        if B is not None and cache is not None:
-            U, ug, G = cache["units"][i]
-            cross = (_block_products(U[units], unit_code, aZ, n)
-                     - _block_products(ug[groups], group_code, bS, n))  # n x P x k
-            XB = np.einsum("dpk,dpl->dkl", cross, B)
-            C -= XB + XB.transpose(0, 2, 1)
-            C += np.einsum("dpk,dpl->dkl", B, _apply(G, B))
-        if comp.average_lonely is not None:
-            C *= _average_factors(comp, groups, group_code, n, cache is not None)[:, None, None]
-        total += C
-    total = (total + total.transpose(0, 2, 1)) / 2.0
-    on_diagonal = np.arange(k)
-    total[:, on_diagonal, on_diagonal] = np.maximum(total[:, on_diagonal, on_diagonal], 0.0)
-    return total
-
-
-def _pairs(code: IntArray, member: IntArray, size: int) -> tuple[IntArray, IntArray, IntArray]:
-    """Number the distinct (code, member) pairs in order of first appearance (so, for sorted
-    codes, sorted by code): each pair's member and code, and each row's pair."""
-    pair, distinct = pd.factorize(code * size + member)
-    distinct = np.asarray(distinct, np.int64)
-    return distinct % size, distinct // size, np.asarray(pair, np.int64)
-
-
-def _block_products(M: Any, code: IntArray, V: FloatArray, n: int) -> FloatArray:
-    """``sum_r M_r' V_r`` over each problem's rows r (``code``): n x P x k.
-
-    ``M`` (rows x P, sparse) and ``V`` (rows x k) have a row per row of the problems. One
-    sparse product does all problems: each row's entries of ``M`` move to the columns of its
-    problem's block (``code * P + column``).
-    """
-    M = sp.csr_matrix(M)
-    P = M.shape[1]
-    shifted = M.indices.astype(np.int64) + np.repeat(code * P, np.diff(M.indptr))
-    blocks = sp.csr_matrix((M.data, shifted, M.indptr), shape=(M.shape[0], n * P))
-    return np.asarray(blocks.T @ V).reshape(n, P, V.shape[1])
-
-
-def _apply(M: Any, B: FloatArray) -> FloatArray:
-    """``M @ B_d`` for every problem's block ``B_d`` (B: n x P x k, M: Q x P, maybe sparse)."""
-    n, P, k = B.shape
-    out = np.asarray(M @ B.transpose(1, 0, 2).reshape(P, n * k))
-    return np.ascontiguousarray(out.reshape(-1, n, k).transpose(1, 0, 2))
-
-
-def _sum_by(values: FloatArray, code: IntArray, n: int) -> FloatArray:
-    """Row sums of ``values`` per ``code`` (0..n-1)."""
-    if values.shape[1] == 0:
-        return np.zeros((n, 0))
-    return np.column_stack([np.bincount(code, weights=values[:, j], minlength=n)
-                            for j in range(values.shape[1])])
-
-
-def _stacked_projection(
-    cache: dict[str, Any], rows: IntArray, code: IntArray, S: FloatArray, n: int
-) -> FloatArray:
-    """The calibration steps' projection coefficients of each problem's scores (n x P x k,
-    the steps stacked): :func:`tryg.stats.variance._coefficients` for scores that are zero
-    outside the problem's rows."""
-    betas: list[FloatArray] = []
-    for k, step in enumerate(cache["steps"]):
-        scaled = S * (step.lam[rows] / step.psw[rows])[:, None]
-        rhs = _block_products(cache["X"][k][rows], code, scaled, n)
-        for m in range(k):
-            rhs = rhs - _apply(cache["cross"][(k, m)], betas[m])
-        betas.append(_apply(cache["minv"][k], rhs))
-    return np.concatenate(betas, axis=1)
-
-
-def _average_factors(
-    comp: VarianceComponent, groups: IntArray, group_code: IntArray, n: int, calibrated: bool
-) -> FloatArray:
-    """lonely_psu="average": strata / strata with a variance, per problem (see
-    variance._average_factor). A calibrated design keeps every stratum; otherwise only the
-    strata a problem's rows touch count (``groups``: the (problem, stratum) pairs)."""
-    lonely = comp.average_lonely
-    assert lonely is not None
-    if calibrated:
-        present = np.full(n, float(comp.n_groups))
-        ok = np.full(n, float((~lonely).sum()))
-    else:
-        present = np.bincount(group_code, minlength=n).astype(np.float64)
-        ok = np.bincount(group_code, weights=(~lonely[groups]).astype(np.float64), minlength=n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(ok > 0, present / ok, np.nan)
 
 
 def _replicate_vcov(
