@@ -118,39 +118,58 @@ def composite_rows(
         return pd.DataFrame()
     total_w = sum(w for _, w in comp.weights)
     weights = {k: w / total_w for k, w in comp.weights if w > 0}
-    # only the sub-indices the composite weighs (the group-by's groups, without the rest)
     measure = subindices["measure"]
     present = set(measure.dropna().unique().tolist())
     if any(k not in present for k in weights):
         return pd.DataFrame()
-    by_sub = {k: subindices[(measure == k).to_numpy(dtype=bool, na_value=False)]
-              .set_index(["area_code", "wave"]) for k in weights}
-    keys = None
+    # every row's (area, wave) as one number, over the sub-indices' rows and the survey
+    # part's: rows are matched on those numbers instead of on text indices
+    n_sub = len(subindices)
+    area_codes, _ = pd.factorize(pd.concat([subindices["area_code"], survey_part["area_code"]],
+                                           ignore_index=True), use_na_sentinel=False)
+    wave_codes, _ = pd.factorize(np.concatenate([subindices["wave"].to_numpy(np.int64),
+                                                 survey_part["wave"].to_numpy(np.int64)]))
+    key = np.asarray(area_codes, dtype=np.int64) * (int(wave_codes.max(initial=0)) + 1) + wave_codes
+    sub_key, sp_key = key[:n_sub], key[n_sub:]
+    rows = {k: np.flatnonzero((measure == k).to_numpy(dtype=bool, na_value=False))
+            for k in weights}
+    # the (area, wave) pairs every weighed sub-index has, in the first one's order, once
+    first = rows[next(iter(weights))]
+    keep = np.ones(len(first), dtype=bool)
     for k in weights:
-        idx = by_sub[k].index
-        keys = idx if keys is None else keys.intersection(idx)
-    assert keys is not None
+        keep &= np.isin(sub_key[first], sub_key[rows[k]])
+    at = first[keep]
+    _, once = np.unique(sub_key[at], return_index=True)
+    at = at[np.sort(once)]
+    keys = sub_key[at]
+
+    def row_of(k: str) -> np.ndarray:
+        found: np.ndarray = rows[k][pd.Index(sub_key[rows[k]]).get_indexer(keys)]
+        return found
+
     items = [k for k in weights if spec_source(spec, k) == "items"]
     regs = [k for k in weights if spec_source(spec, k) == "register"]
-    est = pd.Series(0.0, index=keys)
-    var = pd.Series(0.0, index=keys)
+    est = np.zeros(len(keys))
+    var = np.zeros(len(keys))
     if items:
-        sp = survey_part.set_index(["area_code", "wave"]).reindex(keys)
-        est += sum(weights[k] * used[k].a for k in items) + sp["estimate"]
-        var += sp["se"] ** 2
-        n, n_eff, df = sp["n"], sp["n_eff"], sp["df"]
+        sp = survey_part.reset_index(drop=True).reindex(pd.Index(sp_key).get_indexer(keys))
+        est += sum(weights[k] * used[k].a for k in items) + sp["estimate"].to_numpy()
+        var += sp["se"].to_numpy() ** 2
+        n, n_eff, df = (sp[c].to_numpy() for c in ("n", "n_eff", "df"))
     else:
-        n = n_eff = df = pd.Series(np.nan, index=keys)
+        n = n_eff = df = np.full(len(keys), np.nan)
     for k in regs:
-        part = by_sub[k].reindex(keys)
-        est += weights[k] * part["estimate"]
-        var += (weights[k] * part["se"]) ** 2
+        part = subindices.iloc[row_of(k)]
+        est += weights[k] * part["estimate"].to_numpy()
+        var += (weights[k] * part["se"].to_numpy()) ** 2
     se = np.sqrt(var)
     z = norm.ppf(1 - spec.comparisons.alpha / 2)
-    level = by_sub[next(iter(weights))].reindex(keys)["level"]
+    taken = subindices.iloc[at]
     out = pd.DataFrame(
         {
-            "level": level,
+            "area_code": taken["area_code"].to_numpy(),
+            "wave": taken["wave"].to_numpy(),
+            "level": taken["level"].to_numpy(),
             "estimate": est,
             "se": se,
             "ci_low": est - z * se,
@@ -159,7 +178,7 @@ def composite_rows(
             "n_eff": n_eff,
             "df": df,
         }
-    ).reset_index()
+    )
     out["measure"] = comp.id
     out["method"] = "composite"
     out["flags"] = ""

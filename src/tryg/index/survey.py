@@ -76,11 +76,14 @@ def prepare(
         table_of_wave[i] = tables[id(anc)]
     looked = pd.concat(parts, ignore_index=True)
     at = table_of_wave[wave_idx] * len(area_u) + np.asarray(area, dtype=np.int64)
+    used = np.bincount(at, minlength=len(looked)) > 0  # the looked-up rows respondents have
     codes: LevelCodes = {}
     for lv, col in cols.items():
         if lv in looked.columns:
-            frame[col] = looked[lv].take(at).reset_index(drop=True).set_axis(frame.index)
-            codes[col] = _taken_codes(looked[lv], at)
+            column = looked[lv]
+            frame[col] = pd.Series(column.array.take(at), index=frame.index, name=col)
+            numbers, names = _used_codes(column, used)
+            codes[col] = (numbers[at], names)
         else:
             frame[col] = np.nan
     stratum = frame["stratum"].astype(str) if "stratum" in frame else frame["area_code"]
@@ -92,16 +95,18 @@ def prepare(
     return frame, cols, codes
 
 
-def _taken_codes(column: pd.Series, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(column.take(at), sort=True)`` without numbering the taken rows: the
-    short column numbered once, only the codes taken, then renumbered to the areas that
-    occur."""
+def _used_codes(column: pd.Series, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The short ``column`` numbered among the values of its ``used`` rows (sorted; -1:
+    missing, or a value no used row has), and those values: taken at the respondents' rows,
+    ``pd.factorize(column.take(at), sort=True)`` without numbering 300,000 taken rows."""
     small, names = pd.factorize(column, sort=True)
-    taken = np.asarray(small, dtype=np.int64)[at]
-    inside = taken >= 0
-    out = np.full(len(taken), -1, dtype=np.int64)
-    occurring, out[inside] = unique_inverse(taken[inside])
-    return out, np.asarray(names, dtype=object)[occurring]
+    small = np.asarray(small, dtype=np.int64)
+    occurs = np.zeros(len(names) + 1, dtype=bool)  # the last entry: missing (-1)
+    occurs[small[used]] = True
+    occurs[-1] = False
+    rank = np.append(np.cumsum(occurs[:-1]) - 1, -1)
+    numbers = np.where(occurs[small], rank[small], -1)
+    return numbers, np.asarray(names, dtype=object)[occurs[:-1]]
 
 
 def build_design(

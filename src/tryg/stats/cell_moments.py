@@ -104,8 +104,8 @@ class CellMoments:
     nz: FloatArray  # G × V: valid rows with a weight other than 0
     R1: tuple[FloatArray, ...]  # per step, G × V × size_k: Σ x λ/psw · w e
     R0: tuple[FloatArray, ...]  # per step: Σ x λ/psw · w
-    P1: FloatArray | None  # G × V × size: a · Σ psw x · w e
-    P0: FloatArray | None  # G × V × size: a · Σ psw x · w
+    P1: FloatArray | None  # G × V × size: a · Σ psw x · w e  (− c ug · S1, which is 0)
+    P0: FloatArray | None  # G × V × size: a · Σ psw x · w − c ug · W  (c ug: the cell's stratum's)
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,6 @@ class Family:
     e_dom: IntArray  # domain of every (domain, superblock) pair
     e_sb: IntArray  # superblock of every (domain, superblock) pair
     ed_ind: Sparse  # domains × (domain, superblock) pairs
-    he_ind: Sparse  # (domain, superblock) pairs × (stratum, domain) pairs
-    h_cug: FloatArray | None  # c_h · ug_h of every (stratum, domain) pair (H × size)
 
 
 @dataclass(frozen=True)
@@ -314,6 +312,12 @@ class CellEngine:
             if self.psum is not None:
                 P1 = self._sums(self.psum, size, WE)
                 P0 = self._sums(self.psum, size, Wm)[:, weights_of]
+                # the cross moments' strata part, − c_h ug_h S_h per (stratum, domain) pair,
+                # summed cell by cell instead: S_h sums the cells' Σ w (y − c), whose
+                # Σ w e part is 0 (S1), so only W enters, here, once for every domain
+                assert self.ug is not None
+                cug = self.c[self.group][:, None] * self.ug[self.group]  # G × size
+                P0 -= out["W"][:, :, None] * cug[:, None, :]
         else:
             R1 = [np.zeros((G, V, s)) for s in self.sizes]
             R0 = [np.zeros((G, V, s)) for s in self.sizes]
@@ -344,15 +348,12 @@ class CellEngine:
         h_group, h_dom = h_key // n_dom, h_key % n_dom
         e_dom = e_key // n_sb if n_sb else e_key
         e_sb = e_key % n_sb if n_sb else e_key
-        h_cug = (self.c[h_group][:, None] * self.ug[h_group]
-                 if self.ug is not None else None)
         return Family(dom=dom, n_dom=n_dom, h_id=h_id, h_key=h_key,
                       h_ind=summing(h_id, len(h_key)), e_id=e_id, e_key=e_key,
                       e_ind=summing(e_id, len(e_key)), he=he,
                       dom_ind=summing(dom, n_dom), h_dom=h_dom, h_c=self.c[h_group],
                       hd_ind=summing(h_dom, n_dom), e_dom=e_dom, e_sb=e_sb,
-                      ed_ind=summing(e_dom, n_dom), he_ind=summing(he, len(e_key)),
-                      h_cug=h_cug)
+                      ed_ind=summing(e_dom, n_dom))
 
     def means(self, mom: CellMoments, fam: Family) -> tuple[FloatArray, FloatArray]:
         """Each domain's mean and weight total (D × V; the mean is NaN without weight). The
@@ -390,10 +391,8 @@ class CellEngine:
         B = np.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
         P = (mom.P0 if delta is None else mom.P1 if delta is _ZERO
              else mom.P1 + delta[:, :, None] * mom.P0)
+        # the strata's part − Σ_h c_h S_h ug_h is in P already, cell by cell (see moments)
         Q = np.asarray(fam.e_ind @ P.reshape(G, -1)).reshape(E, V, blk.size)
-        assert fam.h_cug is not None
-        sub = S[:, :, None] * fam.h_cug[:, None, :]  # rows of pairs outside superblocks: 0
-        Q -= np.asarray(fam.he_ind @ sub.reshape(len(S), -1)).reshape(E, V, blk.size)
         return _Linear(S=S, B=B, Q=Q, GB=_blockmul(blk.components[0].G, sb, B))
 
     def _align(self, fa: Family, fp: Family, lp: _Linear, parent: IntArray) -> _Linear:
