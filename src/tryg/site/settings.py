@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -223,7 +223,7 @@ LANGUAGE_CODE = CONFIG.language
 LANGUAGES = [("da", "Dansk"), ("en", "English")]
 # The header's language link (tryg.public.language) remembers the choice for a year.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
-LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE: Literal["Lax", "Strict", "None", False] = "Lax"
 # One catalogue for the whole site: src/tryg/locale/da/LC_MESSAGES/django.po.
 LOCALE_PATHS = [str(Path(__file__).resolve().parents[1] / "locale")]
 TIME_ZONE = "Europe/Copenhagen"
