@@ -6,6 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.test import override_settings
 
 from strategy.strategy_helpers import indicator, initiative, people
 from tryg.index.inputs import InputError
@@ -94,3 +95,19 @@ def test_columns_named_alike_and_an_n_too_large_are_errors(tmp_path: Path) -> No
     assert [(p.row, p.column) for p in caught.value.problems] == [(3, "n")]
     assert "too large" in str(caught.value)
     assert Measurement.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_sites_row_limit_holds_for_measurement_files(tmp_path: Path) -> None:
+    """The site's TRYG_MAX_ROWS (not the readers' built-in 20 million) bounds the file, as for
+    every other import."""
+    ind = indicator(initiative([people().housing]))
+    path = tmp_path / "m.csv"
+    path.write_text("indicator,value,wave\n" + "".join(
+        f"{ind.pk},{70 + k},{2020 + k}\n" for k in range(3)), encoding="utf-8")
+    with override_settings(TRYG_MAX_ROWS=2), pytest.raises(InputError) as caught:
+        import_measurements(path)
+    assert "more than the limit of 2 (TRYG_MAX_ROWS)" in str(caught.value)
+    assert Measurement.objects.count() == 0
+    with override_settings(TRYG_MAX_ROWS=3):
+        assert import_measurements(path).stored == 3

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from tryg.accounts import roles
+from tryg.imports.base import read_limits
 from tryg.imports.uploads import local_name, upload_folder
 from tryg.index.inputs import InputError
 from tryg.readers.cells import (
@@ -64,7 +65,7 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
     """Read and store the measurements of ``path``; :class:`InputError` with every problem
     (nothing stored) otherwise. ``user`` must be allowed to enter measurements for every
     indicator's initiative (None: the command line, trusted)."""
-    table = load_table(path)
+    table = load_table(path, limits=read_limits())
     out = Collector(table.source)
     header = [h.strip().lower() for h in table.header]
     for column in REQUIRED:
