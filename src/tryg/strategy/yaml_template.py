@@ -30,6 +30,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from tryg.accounts.models import Organisation
+from tryg.index.inputs import InputError
+from tryg.readers.text import WINDOWS_1252, decode
 from tryg.strategy import services
 from tryg.strategy.models import (
     ChangeRecord,
@@ -39,6 +41,9 @@ from tryg.strategy.models import (
     Strategy,
     Target,
 )
+
+#: How the encodings :func:`template_text` may use are named to a user.
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", WINDOWS_1252: "Windows-1252"}
 
 VERSION = 1
 SCHEMA_FILE = "strategy-template.schema.json"
@@ -74,6 +79,20 @@ def schema() -> dict[str, Any]:
         encoding="utf-8")
     found: dict[str, Any] = json.loads(text)
     return found
+
+
+def template_text(data: bytes, source: str) -> tuple[str, str]:
+    """A template file's bytes as text, and the encoding used: decoded as the CSV readers
+    decode (:func:`tryg.readers.text.decode`: UTF-8, UTF-16 with its mark, else Windows-1252,
+    what Notepad and Excel save in Denmark); bytes none of them decodes, or a NUL, are a
+    :class:`TemplateError` naming the line."""
+    try:
+        return decode(data, source, None)
+    except InputError as exc:
+        # the readers' hint names their encoding= parameter, which a template has not
+        raise TemplateError(source, [
+            (p.row, p.message.split("; if it was saved as")[0] + "; save it as UTF-8"
+             if "not valid" in p.message else p.message) for p in exc.problems]) from None
 
 
 def shipped(name: str = "tryg-aalborg-2014-17.yaml") -> str:
