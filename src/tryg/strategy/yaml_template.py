@@ -32,7 +32,7 @@ from django.utils.text import slugify
 from tryg.accounts.models import Organisation
 from tryg.index.inputs import InputError
 from tryg.readers.text import WINDOWS_1252, decode
-from tryg.strategy import services
+from tryg.strategy import bounds, services
 from tryg.strategy.models import (
     ChangeRecord,
     FocusArea,
@@ -399,9 +399,25 @@ def import_template(text: str, *, source: str = "template", user: Any = None,
                                                        "(not in dk-tryghedsindeks)"))
                 if "area" in data:
                     check_keys(Located([data["area"]], data["area"].line), declared, "area")
+                for target in (data["targets"].value if "targets" in data else []):
+                    problems.extend(_target_problems(target.value))
     if problems:
         raise TemplateError(source, problems)
     return _write(plain(doc), codes, orgs, user)
+
+
+def _target_problems(target: Mapping[str, Located]) -> list[tuple[int | None, str]]:
+    """A target's date and value within :mod:`tryg.strategy.bounds` (the schema has checked
+    that they are a date and a number)."""
+    found: list[tuple[int | None, str]] = []
+    when, value = target["date"], target["value"]
+    problem = bounds.date_problem(dt.date.fromisoformat(when.value))
+    if problem is not None:
+        found.append((when.line, f"the target's date {when.value!r} {problem}"))
+    problem = bounds.number_problem(float(value.value))
+    if problem is not None:
+        found.append((value.line, f"the target's value {value.value!r} {problem}"))
+    return found
 
 
 def _date(text: str | None) -> dt.date | None:
