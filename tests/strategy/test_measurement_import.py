@@ -6,6 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.test import override_settings
 
 from strategy.strategy_helpers import indicator, initiative, people
 from tryg.index.inputs import InputError
@@ -93,4 +94,42 @@ def test_columns_named_alike_and_an_n_too_large_are_errors(tmp_path: Path) -> No
         import_measurements(path)
     assert [(p.row, p.column) for p in caught.value.problems] == [(3, "n")]
     assert "too large" in str(caught.value)
+    assert Measurement.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_sites_row_limit_holds_for_measurement_files(tmp_path: Path) -> None:
+    """The site's TRYG_MAX_ROWS (not the readers' built-in 20 million) bounds the file, as for
+    every other import."""
+    ind = indicator(initiative([people().housing]))
+    path = tmp_path / "m.csv"
+    path.write_text("indicator,value,wave\n" + "".join(
+        f"{ind.pk},{70 + k},{2020 + k}\n" for k in range(3)), encoding="utf-8")
+    with override_settings(TRYG_MAX_ROWS=2), pytest.raises(InputError) as caught:
+        import_measurements(path)
+    assert "more than the limit of 2 (TRYG_MAX_ROWS)" in str(caught.value)
+    assert Measurement.objects.count() == 0
+    with override_settings(TRYG_MAX_ROWS=3):
+        assert import_measurements(path).stored == 3
+
+
+@pytest.mark.django_db
+def test_implausible_values_and_dates_are_errors_at_their_cells(tmp_path: Path) -> None:
+    """The bounds of the form and the API: finite numbers smaller than 10^12 in size, dates
+    in the years 1900 to 2200 (the readers alone take 1800 to 2200)."""
+    ind = indicator(initiative([people().housing]))
+    path = tmp_path / "m.csv"
+    path.write_text("indicator,value,date,se,low,high\n"
+                    f"{ind.pk},1e308,2024-12-31,,,\n"            # row 2: value
+                    f"{ind.pk},70,1850-01-01,,,\n"               # row 3: date
+                    f"{ind.pk},70,2024-12-31,1e12,,\n"           # row 4: se
+                    f"{ind.pk},70,2024-12-31,,-1e13,80\n"        # row 5: low
+                    f"{ind.pk},-999999999999,1900-01-01,,,\n",   # row 6: fine
+                    encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_measurements(path)
+    assert [(p.row, p.column) for p in caught.value.problems] == [
+        (2, "value"), (3, "date"), (4, "se"), (5, "low")]
+    assert "'1e308' is not a plausible value" in str(caught.value)
+    assert "'1850-01-01' is not a plausible date (years 1900 to 2200)" in str(caught.value)
     assert Measurement.objects.count() == 0

@@ -74,3 +74,30 @@ def test_a_posted_measurement_is_checked_as_the_form_checks_it(bad: dict[str, ob
                                        content_type="application/json")
     assert answer.status_code == 400, answer.content
     assert Measurement.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("bad", "words"), [
+    ({"value": 1e308}, "not a plausible value"),
+    ({"value": -1e12}, "not a plausible value"),
+    ({"se": 1e13}, "not a plausible value"),
+    ({"low": -1e300, "high": 1.0}, "not a plausible value"),
+    ({"date": "0001-01-01"}, "not a plausible date"),
+    ({"date": "1899-12-31"}, "not a plausible date"),
+    ({"date": "2201-01-01"}, "not a plausible date"),
+])
+def test_implausible_values_and_dates_are_400s_as_in_the_form_and_the_file(
+        bad: dict[str, object], words: str) -> None:
+    """Values (and SE, interval ends) are finite and smaller than 10^12 in size, dates in the
+    years 1900 to 2200: the same bounds as the form and the file import."""
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    url = f"/api/indicators/{ind.pk}/measurements"
+    answer = _client(who.partner).post(url, json.dumps({**BODY, **bad}),
+                                       content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    assert words in answer.content.decode()
+    assert Measurement.objects.count() == 0
+    edge = {**BODY, "value": -999_999_999_999.0, "date": "1900-01-01"}
+    assert _client(who.partner).post(url, json.dumps(edge), content_type="application/json"
+                                     ).status_code == 201

@@ -52,3 +52,23 @@ def test_indicator_import(tmp_path: Path) -> None:
     code, out, _ = run("indicator", "import", str(good))
     assert code == 0 and "1 measurement(s)" in out
     assert Measurement.objects.get().value == 70.5
+
+
+def test_a_template_saved_as_windows_1252_is_read_as_the_csv_readers_read_it(
+        tmp_path: Path) -> None:
+    """Notepad and Excel in Denmark save Windows-1252: read as the CSV readers read it (UTF-8,
+    else Windows-1252, said on stderr); bytes neither can decode are an error naming the line,
+    not a byte offset alone."""
+    areas("0851")
+    template = tmp_path / "tryg.yaml"
+    template.write_bytes(shipped("tryg-aalborg-2014-17.yaml").encode("cp1252"))
+    code, _out, err = run("strategy", "import", str(template), "--create-organisations")
+    assert code == 0, err
+    assert "not UTF-8" in err and "Windows-1252" in err
+    assert Strategy.objects.get().name == "Tryg Aalborg – en mere tryg kommune 2014–17"
+    broken = tmp_path / "broken.yaml"
+    broken.write_bytes(b"name: Tryg\nfocus_areas:\n  - name: Natteliv \x81\x8d\n")
+    code, _out, err = run("strategy", "import", str(broken))
+    assert code == 2 and "Traceback" not in err
+    assert "broken.yaml, line 3" in err and "not valid UTF-8" in err and "save it as UTF-8" in err
+    assert Strategy.objects.count() == 1

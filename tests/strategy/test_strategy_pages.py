@@ -206,3 +206,23 @@ def test_an_organisation_id_no_database_holds_is_a_form_error_not_500(bad: str) 
     assert response.status_code == 400
     parent.refresh_from_db()
     assert parent.name != "Ny" and list(parent.owners.all()) == [who.housing]
+
+
+@pytest.mark.django_db
+def test_the_measurement_form_refuses_implausible_values_and_dates() -> None:
+    """As the API and the file import: values smaller than 10^12 in size, years 1900-2200;
+    the message in Danish on a Danish page."""
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    url = reverse("strategy:measurement_new", args=[ind.pk])
+    form = {"when": "0001-01-01", "value": "1e308", "se": "2", "low": "", "high": ""}
+    response = _client(who.partner).post(url, form, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400  # the form again, with its errors
+    page = response.content.decode()
+    assert "not a plausible value" in page and "not a plausible date" in page
+    response = _client(who.partner).post(url, {**form, "se": "1e12"},
+                                         HTTP_ACCEPT_LANGUAGE="da")
+    assert "ikke en plausibel værdi" in response.content.decode()
+    assert Measurement.objects.count() == 0
+    assert _client(who.partner).post(url, {**form, "when": "2025-06-30", "value": "71"}
+                                     ).status_code == 302

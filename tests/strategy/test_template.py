@@ -91,6 +91,13 @@ def _line_of(text: str, fragment: str) -> int:
     # it), a value longer than its column, a key given twice (YAML keeps the last silently)
     ("      unit: antal lyspunkter\n", "      unit: antal lyspunkter\n      targets:\n"
      "      - date: '2017-12-31'\n        value: .inf\n", "value: .inf", "must be a number"),
+    # a target as implausible as the form, the API and the measurement files refuse
+    ("      unit: antal lyspunkter\n", "      unit: antal lyspunkter\n      targets:\n"
+     "      - date: '2017-12-31'\n        value: 1.0e+308\n", "value: 1.0e+308",
+     "is not a plausible value"),
+    ("      unit: antal lyspunkter\n", "      unit: antal lyspunkter\n      targets:\n"
+     "      - date: '0001-12-31'\n        value: 3\n", "date: '0001-12-31'",
+     "is not a plausible date (years 1900 to 2200)"),
     ("tryg_strategy_template: 1\n", "tryg_strategy_template: 1:20\n",
      "tryg_strategy_template: 1:20", "must be a whole number"),
     ("      unit: antal lyspunkter\n", '      unit: "antal\\0 lyspunkter"\n', 'unit: "antal',

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -376,3 +377,41 @@ def test_the_json_is_json(client: Client, data: dict[str, Any]) -> None:
     response = client.get(f"{BASE}/requests.json", WINDOW)
     assert response["Content-Type"].startswith("application/json")
     assert isinstance(json.loads(response.content), list)
+
+
+def test_control_characters_echoed_in_an_error_keep_the_xml_well_formed(
+        client: Client, data: dict[str, Any]) -> None:
+    """XML 1.0 has no NUL or other C0 control (not even as a reference): a description that
+    echoes a parameter holding one writes U+FFFD there, in XML; JSON escapes it as it is."""
+    post = {"api_key": data["key"], "service_code": "lighting", "lat": "57", "long": "9"}
+    cases = [
+        ("post", "/requests", {**post, "attribute[a\x00b]": "1"}, 400, "a\x00b"),
+        ("post", "/requests", {**post, "attribute[light\x01ing]": "1"}, 400, "light\x01ing"),
+        ("post", "/requests", {**post, "attribute[x\x1f]": "a\x00"}, 400, "x\x1f"),
+        ("post", "/requests", {**post, "service_code": "g\x0bx"}, 404, "g\x0bx"),
+        ("get", "/services/g%01x", {}, 404, "g\x01x"),
+        ("get", "/requests", {"service_request_id": "1\x02"}, 400, "1\x02"),
+        ("get", "/requests", {"start_date": "2026\x0c"}, 400, "2026\x0c"),
+    ]
+    for method, path, params, status, echoed in cases:
+        answers = {fmt: getattr(client, method)(f"{BASE}{path}.{fmt}", params)
+                   for fmt in ("xml", "json")}
+        assert [a.status_code for a in answers.values()] == [status, status], (path, params)
+        root = _xml(answers["xml"].content)  # well-formed
+        shown = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "\ufffd", echoed)
+        assert root.tag == "errors" and shown in (root[0].findtext("description") or "")
+        assert echoed in answers["json"].json()[0]["description"]
+    assert Finding.objects.count() == 5
+
+
+def test_a_stored_text_with_a_control_character_is_listed_as_well_formed_xml(
+        client: Client, data: dict[str, Any]) -> None:
+    """A finding's text from an import or a form may hold a control character; the XML list
+    writes U+FFFD in its place instead of breaking the document."""
+    Finding.objects.filter(pk=data["fixed"].pk).update(text="Lampe\x01 sort\x1b")
+    response = client.get(f"{BASE}/requests.xml", WINDOW)
+    assert response.status_code == 200
+    texts = [r.findtext("description") for r in _xml(response.content)]
+    assert "Lampe\ufffd sort\ufffd" in texts
+    json_texts = [r["description"] for r in client.get(f"{BASE}/requests.json", WINDOW).json()]
+    assert "Lampe\x01 sort\x1b" in json_texts

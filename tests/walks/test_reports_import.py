@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from django.test import override_settings
 
 from tryg.areas.models import Area
 from tryg.cli.main import tryg
@@ -147,3 +148,15 @@ def test_dates_outside_any_plausible_year_are_errors_not_crashes(tmp_path: Path)
            "date" in err
     assert "row 3, column 'closed'" in err
     assert not Finding.objects.exists() and not Action.objects.exists()
+
+
+def test_the_sites_row_limit_holds_for_report_files(tmp_path: Path) -> None:
+    """The site's TRYG_MAX_ROWS (not the reader's built-in 20 million) bounds the file."""
+    path = tmp_path / "reports.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    with override_settings(TRYG_MAX_ROWS=3):
+        code, _out, err = run(str(path), *COLUMNS)
+    assert code == 2 and "more than the limit of 3 (TRYG_MAX_ROWS)" in err
+    assert not Finding.objects.exists()
+    with override_settings(TRYG_MAX_ROWS=4):
+        assert run(str(path), *COLUMNS)[0] == 0

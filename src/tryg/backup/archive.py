@@ -12,8 +12,9 @@ The archive is a gzip'd tar:
 
 :func:`restore` puts an archive into an empty installation of the same kind of database
 (``pg_restore`` or SQLite's backup API the other way), writes the files through the storage
-API, and then compares every table and file with the manifest: a restore that does not give
-the same data is reported as failed, never taken for a good one.
+API, and compares every table and file with the manifest: a restore that does not give the
+same data is reported as failed, never taken for a good one, and leaves the installation as
+it was (:mod:`tryg.backup.database`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ import datetime
 import hashlib
 import io
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
 import tarfile
 import tempfile
 import zlib
@@ -39,6 +37,8 @@ from django.core.files.base import File
 from django.core.files.storage import Storage, default_storage
 from django.db import connection, connections
 
+from tryg.backup.database import database_name, mismatch, put_in_place, snapshot
+from tryg.backup.errors import BackupError
 from tryg.backup.tables import TableSum, postgres_sums, sqlite_sums
 
 FORMAT = "tryg-backup/1"
@@ -46,10 +46,6 @@ FORMAT = "tryg-backup/1"
 _SCHEMA_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
 #: The folder of the default storage that holds uploads being checked (never backed up).
 _SKIPPED_FOLDERS = {"tmp"}
-
-
-class BackupError(Exception):
-    """A backup or restore that cannot be made, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -79,67 +75,6 @@ class Manifest:
                               ) from None
 
 
-def _database_name() -> str:
-    return f"database.{'sqlite3' if connection.vendor == 'sqlite' else 'pgdump'}"
-
-
-def _pg_env() -> dict[str, str]:
-    db = settings.DATABASES["default"]
-    env = dict(os.environ)
-    for key, name in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"),
-                      ("PASSWORD", "PGPASSWORD"), ("NAME", "PGDATABASE")):
-        if db.get(key):
-            env[name] = str(db[key])
-    return env
-
-
-def _run(command: list[str], env: dict[str, str]) -> None:
-    tool = shutil.which(command[0])
-    if tool is None:
-        raise BackupError(f"{command[0]} not found (install postgresql-client)")
-    done = subprocess.run([tool, *command[1:]], env=env, capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        raise BackupError(f"{command[0]} failed: {done.stderr.strip()[-2000:]}")
-
-
-def _snapshot_database(folder: Path) -> tuple[Path, dict[str, TableSum]]:
-    """The database copied into ``folder``, and its tables' sums (of that very copy)."""
-    target = folder / _database_name()
-    if connection.vendor == "sqlite":
-        source = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
-        copy = sqlite3.connect(str(target))
-        try:
-            source.backup(copy)
-            sums = sqlite_sums(copy.cursor())
-        finally:
-            copy.close()
-            source.close()
-        return target, sums
-    if connection.vendor != "postgresql":
-        raise BackupError(f"backups of {connection.vendor} databases are not supported")
-    import psycopg
-
-    env = _pg_env()
-    with psycopg.connect(autocommit=True, **_pg_params()) as conn:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        row = conn.execute("SELECT pg_export_snapshot()").fetchone()
-        assert row is not None
-        _run(["pg_dump", "-Fc", "--no-owner", "--no-acl", f"--snapshot={row[0]}",
-              "-f", str(target)], env)
-        sums = postgres_sums(conn.cursor())
-        conn.execute("COMMIT")
-    return target, sums
-
-
-def _pg_params() -> dict[str, Any]:
-    db = settings.DATABASES["default"]
-    params = {"dbname": db["NAME"], "user": db.get("USER") or None,
-              "password": db.get("PASSWORD") or None, "host": db.get("HOST") or None,
-              "port": db.get("PORT") or None}
-    return {k: v for k, v in params.items() if v}
-
-
 def stored_files(storage: Storage = default_storage, folder: str = "") -> Iterator[str]:
     """The names of every file in ``storage`` (the upload check's temporary folder left out)."""
     try:
@@ -167,7 +102,7 @@ def backup(target: Path, *, now: datetime.datetime | None = None) -> Manifest:
     created = (now or datetime.datetime.now(datetime.UTC)).isoformat()
     target = target.resolve()
     with tempfile.TemporaryDirectory(prefix="tryg-backup-") as tmp:
-        database, sums = _snapshot_database(Path(tmp))
+        database, sums = snapshot(Path(tmp))
         files = {}
         partial = target.with_name(f".{target.name}.partial")
         with tarfile.open(partial, "w:gz") as tar:
@@ -215,10 +150,12 @@ def read_manifest(source: Path) -> Manifest:
 
 def _check_members(source: Path, manifest: Manifest) -> None:
     """Before anything is written: the archive holds the database (the right kind of file)
-    and exactly the files its manifest lists, under names the storage keeps inside itself.
+    and exactly the files its manifest lists, with their checksums, under names the storage
+    keeps inside itself.
     A damaged or crafted archive is refused here, not half-way through the restore."""
-    name = _database_name()
+    name = database_name()
     files: set[str] = set()
+    changed: list[str] = []
     try:
         with tarfile.open(source, "r:gz") as tar:
             database = None
@@ -232,6 +169,10 @@ def _check_members(source: Path, manifest: Manifest) -> None:
                         raise BackupError(f"{source}: the file name {member.name!r} leads "
                                           "outside the stored files")
                     files.add(stored)
+                    digest = manifest.files.get(stored)
+                    stream = tar.extractfile(member)
+                    if digest is not None and stream is not None and _sha256(stream) != digest:
+                        changed.append(f"file {stored}: differs from the backup")
             if database is None or not database.isfile():
                 raise BackupError(f"{source}: the archive holds no {name}")
             stream = tar.extractfile(database)
@@ -246,6 +187,8 @@ def _check_members(source: Path, manifest: Manifest) -> None:
         missing, extra = sorted(set(manifest.files) - files), sorted(files - set(manifest.files))
         raise BackupError(f"{source}: the files do not match the manifest (missing: "
                           f"{missing[:5]}, not listed: {extra[:5]})")
+    if changed:
+        raise BackupError(f"{mismatch(changed)}; {_NOTHING_RESTORED}")
 
 
 def current_sums() -> dict[str, TableSum]:
@@ -274,57 +217,58 @@ def _refuse_unless_empty() -> None:
 
 def restore(source: Path) -> Manifest:
     """Restore the archive ``source`` into this (empty) installation and check the result
-    against its manifest; :class:`BackupError` when anything differs."""
+    against its manifest; :class:`BackupError` when anything differs, and then the
+    installation is as it was: its database is replaced only by one whose tables match
+    (:func:`tryg.backup.database.put_in_place`), and the files written are removed again."""
     manifest = read_manifest(source)
     if manifest.vendor != connection.vendor:
         raise BackupError(f"{source} holds a {manifest.vendor} database; this installation "
                           f"uses {connection.vendor} (restore into the same kind)")
     _refuse_unless_empty()
     _check_members(source, manifest)
+    written: list[str] = []
     with tempfile.TemporaryDirectory(prefix="tryg-restore-") as tmp, \
             tarfile.open(source, "r:gz") as tar:
-        name = _database_name()
+        name = database_name()
         tar.extract(name, tmp, filter="data")
         connections.close_all()
-        _restore_database(Path(tmp) / name)
-        for member in tar.getmembers():
-            if not member.isfile() or not member.name.startswith("files/"):
-                continue
-            stored = member.name.removeprefix("files/")
-            stream = tar.extractfile(member)
-            assert stream is not None
-            if default_storage.exists(stored):
+
+        def put_files() -> None:
+            _write_files(tar, written)
+            problems = _file_problems(manifest)
+            if problems:
+                raise mismatch(problems)
+
+        try:
+            put_in_place(Path(tmp) / name, manifest.tables, then=put_files)
+        except BaseException as exc:
+            for stored in written:
                 default_storage.delete(stored)
-            saved = default_storage.save(stored, File(stream, name=stored))
-            if saved != stored:
-                raise BackupError(f"file {stored} was stored as {saved}")
-    _verify(manifest)
+            if isinstance(exc, BackupError):
+                raise BackupError(f"{exc}; {_NOTHING_RESTORED}") from None
+            raise
     return manifest
 
 
-def _restore_database(path: Path) -> None:
-    if connection.vendor == "sqlite":
-        source = sqlite3.connect(str(path))
-        target = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-        return
-    _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-acl",
-          "--single-transaction", "-d", str(settings.DATABASES["default"]["NAME"]),
-          str(path)], _pg_env())
+_NOTHING_RESTORED = "nothing was restored, the site is as it was"
 
 
-def _verify(manifest: Manifest) -> None:
+def _write_files(tar: tarfile.TarFile, written: list[str]) -> None:
+    """The archive's files into the storage; ``written`` gets each name as it is stored."""
+    for member in tar.getmembers():
+        if not member.isfile() or not member.name.startswith("files/"):
+            continue
+        stored = member.name.removeprefix("files/")
+        stream = tar.extractfile(member)
+        assert stream is not None
+        saved = default_storage.save(stored, File(stream, name=stored))
+        written.append(saved)
+        if saved != stored:
+            raise BackupError(f"file {stored} was stored as {saved}")
+
+
+def _file_problems(manifest: Manifest) -> list[str]:
     problems = []
-    now = current_sums()
-    for table, expected in sorted(manifest.tables.items()):
-        found = now.get(table)
-        if found != expected:
-            problems.append(f"table {table}: {found} after the restore, {expected} in the "
-                            "backup")
     for name, digest in sorted(manifest.files.items()):
         if not default_storage.exists(name):
             problems.append(f"file {name}: missing after the restore")
@@ -332,5 +276,4 @@ def _verify(manifest: Manifest) -> None:
         with default_storage.open(name, "rb") as stream:
             if _sha256(stream) != digest:
                 problems.append(f"file {name}: differs from the backup")
-    if problems:
-        raise BackupError("the restore does not match the backup: " + "; ".join(problems))
+    return problems

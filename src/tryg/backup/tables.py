@@ -116,3 +116,14 @@ def postgres_sums(cursor: Cursor) -> dict[str, TableSum]:
             keys = [r[0] for r in cursor.fetchall()]
         out[name] = table_sum(cursor, name, keys)
     return out
+
+
+def table_problems(found: dict[str, TableSum], expected: dict[str, TableSum]) -> list[str]:
+    """How the tables ``found`` differ from the ``expected`` ones (a manifest's), one sentence
+    a table; tables not expected are not compared."""
+    problems = []
+    for table, want in sorted(expected.items()):
+        have = found.get(table)
+        if have != want:
+            problems.append(f"table {table}: {have} after the restore, {want} in the backup")
+    return problems

@@ -123,10 +123,11 @@ def _archive(data_dir: str | None, direction: Literal["backup", "restore"], path
     """Back up to or restore from ``path``; (what the archive holds, the database's kind)."""
     setup_site(data_dir, migrate=False)
     from tryg.backup import archive
+    from tryg.backup.errors import BackupError
 
     try:
         manifest = (archive.backup if direction == "backup" else archive.restore)(path)
-    except archive.BackupError as exc:
+    except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     rows = sum(t.rows for t in manifest.tables.values())
     return (f"{len(manifest.tables)} tables, {rows} rows, {len(manifest.files)} files",

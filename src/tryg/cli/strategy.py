@@ -106,13 +106,22 @@ def import_(file: Path, areas: Sequence[str], organisations: Sequence[str],
     area_map = _pairs(areas, "--map-area")
     organisation_map = _pairs(organisations, "--map-organisation")
     _setup(data_dir)
-    from tryg.strategy.yaml_template import TemplateError, import_template
+    from tryg.strategy.yaml_template import (
+        ENCODING_NAMES,
+        TemplateError,
+        import_template,
+        template_text,
+    )
 
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{file}: cannot read it as UTF-8 text: {exc}") from None
+        data = file.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"{file}: cannot read it: {exc}") from None
     try:
+        text, used = template_text(data, str(file))
+        if used != "utf-8":
+            click.echo(f"note: {file} is not UTF-8; read as {ENCODING_NAMES.get(used, used)}",
+                       err=True)
         result = import_template(text, source=str(file), area_map=area_map,
                                  organisation_map=organisation_map,
                                  create_organisations=create_organisations)

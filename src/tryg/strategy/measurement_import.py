@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from tryg.accounts import roles
+from tryg.imports.base import read_limits
 from tryg.imports.uploads import local_name, upload_folder
 from tryg.index.inputs import InputError
 from tryg.readers.cells import (
@@ -32,7 +33,7 @@ from tryg.readers.cells import (
 from tryg.readers.report import Collector
 from tryg.readers.table import PathLike, load_table
 from tryg.readers.text import cell_text
-from tryg.strategy import services
+from tryg.strategy import bounds, services
 from tryg.strategy.models import Indicator, Measurement
 from tryg.strategy.sources import wave_date
 
@@ -64,7 +65,7 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
     """Read and store the measurements of ``path``; :class:`InputError` with every problem
     (nothing stored) otherwise. ``user`` must be allowed to enter measurements for every
     indicator's initiative (None: the command line, trusted)."""
-    table = load_table(path)
+    table = load_table(path, limits=read_limits())
     out = Collector(table.source)
     header = [h.strip().lower() for h in table.header]
     for column in REQUIRED:
@@ -101,11 +102,17 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
             if cell_text(value) is None:
                 return None
             try:
-                return (parse_integer(value, decimal_comma=table.decimal_comma) if whole
-                        else parse_number(value, decimal_comma=table.decimal_comma))
+                if whole:
+                    return parse_integer(value, decimal_comma=table.decimal_comma)
+                number = parse_number(value, decimal_comma=table.decimal_comma)
             except BadCellError as exc:
                 out.error(line, name, str(exc))
                 return None
+            problem = bounds.number_problem(number)
+            if problem is not None:
+                out.error(line, name, f"{shown(value)} {problem}")
+                return None
+            return number
 
         indicator = None
         key = cell_text(cell("indicator"))
@@ -128,8 +135,11 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
                 when = parse_date(cell("date"))
             except BadCellError as exc:
                 out.error(line, "date", str(exc))
+            if when is not None and (problem := bounds.date_problem(when)) is not None:
+                out.error(line, "date", f"{shown(cell('date'))} {problem}")
+                when = None
         elif wave is not None:
-            if not 1900 <= wave <= 2200:
+            if not bounds.FIRST_YEAR <= wave <= bounds.LAST_YEAR:
                 out.error(line, "wave", f"{shown(cell('wave'))} is not a plausible year")
             else:
                 when = wave_date(wave)
@@ -143,8 +153,9 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
         se, low, high = number("se"), number("low"), number("high")
         if se is not None and se < 0:
             out.error(line, "se", f"{shown(cell('se'))} must not be negative")
-        if (low is None) != (high is None):
-            out.error(line, "high" if high is None else "low",
+        low_given, high_given = (cell_text(cell(end)) is not None for end in ("low", "high"))
+        if low_given != high_given:
+            out.error(line, "low" if high_given else "high",
                       "give both ends of the interval (low and high), or neither")
         elif low is not None and high is not None and low > high:
             out.error(line, "high", "the interval's high end is below its low end")

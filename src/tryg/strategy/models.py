@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
+from tryg.strategy.bounds import FIRST_YEAR, LAST_YEAR, check_date, check_number
 
 
 class Strategy(models.Model):
@@ -159,11 +161,14 @@ class Indicator(models.Model):
 class Baseline(models.Model):
     indicator = models.OneToOneField(Indicator, on_delete=models.CASCADE,
                                      related_name="baseline")
-    when = models.DateField(_("date"))
-    value = models.FloatField(_("value"))
-    se = models.FloatField(_("standard error"), null=True, blank=True)
-    low = models.FloatField(_("interval low"), null=True, blank=True)
-    high = models.FloatField(_("interval high"), null=True, blank=True)
+    when = models.DateField(_("date"), validators=[check_date])
+    value = models.FloatField(_("value"), validators=[check_number])
+    se = models.FloatField(_("standard error"), null=True, blank=True,
+                           validators=[check_number])
+    low = models.FloatField(_("interval low"), null=True, blank=True,
+                            validators=[check_number])
+    high = models.FloatField(_("interval high"), null=True, blank=True,
+                             validators=[check_number])
     n = models.PositiveIntegerField("n", null=True, blank=True)
 
     class Meta:
@@ -172,8 +177,8 @@ class Baseline(models.Model):
 
 class Target(models.Model):
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="targets")
-    when = models.DateField(_("date"))
-    value = models.FloatField(_("value"))
+    when = models.DateField(_("date"), validators=[check_date])
+    value = models.FloatField(_("value"), validators=[check_number])
 
     class Meta:
         ordering = ["when", "id"]
@@ -184,13 +189,18 @@ class Target(models.Model):
 class Measurement(models.Model):
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE,
                                   related_name="measurements")
-    when = models.DateField(_("date"))
-    wave = models.PositiveIntegerField(_("wave"), null=True, blank=True)
-    value = models.FloatField(_("value"))
+    when = models.DateField(_("date"), validators=[check_date])
+    wave = models.PositiveIntegerField(
+        _("wave"), null=True, blank=True,
+        validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)])
+    value = models.FloatField(_("value"), validators=[check_number])
     n = models.PositiveIntegerField("n", null=True, blank=True)
-    se = models.FloatField(_("standard error"), null=True, blank=True)
-    low = models.FloatField(_("interval low"), null=True, blank=True)
-    high = models.FloatField(_("interval high"), null=True, blank=True)
+    se = models.FloatField(_("standard error"), null=True, blank=True,
+                           validators=[check_number])
+    low = models.FloatField(_("interval low"), null=True, blank=True,
+                            validators=[check_number])
+    high = models.FloatField(_("interval high"), null=True, blank=True,
+                             validators=[check_number])
     exact = models.BooleanField(
         _("exact count"), default=False,
         help_text=_("A count, not an estimate from a sample: no interval is needed."))

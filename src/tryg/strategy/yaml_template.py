@@ -30,7 +30,9 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from tryg.accounts.models import Organisation
-from tryg.strategy import services
+from tryg.index.inputs import InputError
+from tryg.readers.text import WINDOWS_1252, decode
+from tryg.strategy import bounds, services
 from tryg.strategy.models import (
     ChangeRecord,
     FocusArea,
@@ -39,6 +41,9 @@ from tryg.strategy.models import (
     Strategy,
     Target,
 )
+
+#: How the encodings :func:`template_text` may use are named to a user.
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", WINDOWS_1252: "Windows-1252"}
 
 VERSION = 1
 SCHEMA_FILE = "strategy-template.schema.json"
@@ -74,6 +79,20 @@ def schema() -> dict[str, Any]:
         encoding="utf-8")
     found: dict[str, Any] = json.loads(text)
     return found
+
+
+def template_text(data: bytes, source: str) -> tuple[str, str]:
+    """A template file's bytes as text, and the encoding used: decoded as the CSV readers
+    decode (:func:`tryg.readers.text.decode`: UTF-8, UTF-16 with its mark, else Windows-1252,
+    what Notepad and Excel save in Denmark); bytes none of them decodes, or a NUL, are a
+    :class:`TemplateError` naming the line."""
+    try:
+        return decode(data, source, None)
+    except InputError as exc:
+        # the readers' hint names their encoding= parameter, which a template has not
+        raise TemplateError(source, [
+            (p.row, p.message.split("; if it was saved as")[0] + "; save it as UTF-8"
+             if "not valid" in p.message else p.message) for p in exc.problems]) from None
 
 
 def shipped(name: str = "tryg-aalborg-2014-17.yaml") -> str:
@@ -380,9 +399,25 @@ def import_template(text: str, *, source: str = "template", user: Any = None,
                                                        "(not in dk-tryghedsindeks)"))
                 if "area" in data:
                     check_keys(Located([data["area"]], data["area"].line), declared, "area")
+                for target in (data["targets"].value if "targets" in data else []):
+                    problems.extend(_target_problems(target.value))
     if problems:
         raise TemplateError(source, problems)
     return _write(plain(doc), codes, orgs, user)
+
+
+def _target_problems(target: Mapping[str, Located]) -> list[tuple[int | None, str]]:
+    """A target's date and value within :mod:`tryg.strategy.bounds` (the schema has checked
+    that they are a date and a number)."""
+    found: list[tuple[int | None, str]] = []
+    when, value = target["date"], target["value"]
+    problem = bounds.date_problem(dt.date.fromisoformat(when.value))
+    if problem is not None:
+        found.append((when.line, f"the target's date {when.value!r} {problem}"))
+    problem = bounds.number_problem(float(value.value))
+    if problem is not None:
+        found.append((value.line, f"the target's value {value.value!r} {problem}"))
+    return found
 
 
 def _date(text: str | None) -> dt.date | None:

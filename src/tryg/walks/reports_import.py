@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from tryg.imports.base import read_limits
 from tryg.index.inputs import InputError, Problem
 from tryg.readers.reports311 import (
     ReportMapping,
@@ -82,7 +83,8 @@ def import_reports(path: str | Path, mapping: ReportMapping, *, public: bool = F
     """Read, check and write one file of reports; nothing is written unless all of it is."""
     name = Path(path).name
     try:
-        reports, report = read_reports(path, mapping, encoding=encoding)
+        reports, report = read_reports(path, mapping, encoding=encoding,
+                                       limits=read_limits())
     except InputError as exc:
         return ReportsImport(name, ok=False, errors=list(exc.problems))
     return write_reports(reports, name=name, public=public, progress=progress, now=now,

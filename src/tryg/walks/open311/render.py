@@ -6,11 +6,15 @@ by :data:`ITEMS` (``attributes`` → ``<attribute>``), in JSON as an array. A li
 (services, requests, errors) is a JSON array at the top and ``<services><service>…`` in XML;
 a single object (discovery, a service definition) is a JSON object and one XML element.
 Empty values are empty elements in XML and ``null`` in JSON; booleans are ``true``/``false``.
+XML 1.0 cannot hold a NUL or another C0 control character but tab and newlines, not even as a
+reference: such a character (from an echoed parameter, a stored text) is written as U+FFFD in
+XML, keeping the document well-formed; JSON escapes it as it is.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -25,6 +29,9 @@ ITEMS: dict[str, str] = {
 }
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
 FORMATS = tuple(CONTENT_TYPES)
+#: What XML 1.0 does not allow in text: C0 controls but tab, LF and CR; lone surrogates
+#: (which UTF-8 cannot write); U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _text(value: Any) -> str:
@@ -32,7 +39,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 def _fill(parent: ET.Element, name: str, value: Any) -> None:
