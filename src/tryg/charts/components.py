@@ -116,7 +116,7 @@ def components_svg(frame: Table, *, title: str, language: str) -> str:
     geo = components_geometry(tuple((r["estimate"], r["ci_low"], r["ci_high"]) for r in rows),
                               lines)
     left = 8.0
-    title_lines = draw.two_lines(title, draw.TITLE_SIZE, WIDTH)
+    title_lines = draw.two_lines(title, draw.TITLE_SIZE, WIDTH, bold=True)
     top = 30.0 + 16 * (len(title_lines) - 1)
     out = [draw.text(4, 18 + 16 * i, line, size=draw.TITLE_SIZE, weight="bold")
            for i, line in enumerate(title_lines)]
@@ -146,8 +146,8 @@ def components_svg(frame: Table, *, title: str, language: str) -> str:
     summary = label("components_summary", lang).format(count=len(frame), items=items)
     last_tick = draw.text_width(draw.tick_label(geo.ticks[-1][0], geo.step, lang), draw.TICK_SIZE)
     width = max(left + WIDTH + last_tick / 2 + 8,
-                8 + max(draw.text_width(line, draw.TITLE_SIZE) for line in title_lines),
-                left + WIDTH / 2 + draw.text_width(axis_title, draw.TICK_SIZE) / 2 + 8,
+                8 + max(draw.text_width(ln, draw.TITLE_SIZE, bold=True) for ln in title_lines),
+                left + WIDTH / 2 + draw.text_width(axis_title, draw.TICK_SIZE, bold=True) / 2 + 8,
                 left + max(draw.text_width(ln, draw.TICK_SIZE) for n in names for ln in n) + 8)
     height = top + geo.height + 44
     return draw.document(width, height, title=title, summary=summary, body="".join(out),

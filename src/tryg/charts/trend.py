@@ -217,7 +217,7 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
     geo = geometry(rows, waves)
     tick_labels = [draw.tick_label(v, geo.step, lang) for v, _y in geo.ticks]
     left = 24 + max(draw.text_width(t, draw.TICK_SIZE) for t in tick_labels) + 8
-    title_lines = draw.two_lines(title, draw.TITLE_SIZE, left + WIDTH - 4)
+    title_lines = draw.two_lines(title, draw.TITLE_SIZE, left + WIDTH - 4, bold=True)
     top = 42.0 + 16 * (len(title_lines) - 1)  # room for a star above the highest interval
     bottom = top + HEIGHT
     out: list[str] = [draw.text(4, 18 + 16 * i, line, size=draw.TITLE_SIZE, weight="bold")
@@ -248,7 +248,7 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
     legend_top = bottom + 56
     out.append('<g aria-hidden="true">')
     out.append(draw.text(4, legend_top, label("series", lang), size=draw.TICK_SIZE, weight="bold"))
-    widest = draw.text_width(label("series", lang), draw.TICK_SIZE)
+    widest = draw.text_width(label("series", lang), draw.TICK_SIZE, bold=True)
     for i, (name, colour) in enumerate(zip(geo.series, geo.colours, strict=True)):
         ly = legend_top + (i + 1) * LEGEND_ROW
         out.append(f'<path d="M4,{draw.num(ly - 4)}h18" stroke="{colour}" '
@@ -260,7 +260,7 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
     points_top = legend_top + (len(geo.series) + 1) * LEGEND_ROW + 8
     out.append(draw.text(4, points_top, label("points", lang), size=draw.TICK_SIZE,
                          weight="bold"))
-    widest = max(widest, draw.text_width(label("points", lang), draw.TICK_SIZE))
+    widest = max(widest, draw.text_width(label("points", lang), draw.TICK_SIZE, bold=True))
     for i, kind in enumerate(("direct", "model", "significant")):
         ly = points_top + (i + 1) * LEGEND_ROW
         out.append(_legend_symbol(kind, 11, ly - 4))
@@ -268,7 +268,7 @@ def trend_svg(points: Table, *, title: str, language: str) -> str:
         widest = max(widest, 20 + draw.text_width(label(kind, lang), draw.TICK_SIZE))
     out.append("</g>")
     width = max(left + WIDTH + 12,
-                8 + max(draw.text_width(line, draw.TITLE_SIZE) for line in title_lines),
+                8 + max(draw.text_width(line, draw.TITLE_SIZE, bold=True) for line in title_lines),
                 4 + widest + 8)
     height = points_top + 3 * LEGEND_ROW + 10
     return draw.document(width, height, title=title, summary=_summary(rows, waves, lang),
