@@ -117,11 +117,7 @@ def pooled(
     """``change_pooled, sig_pooled``: this wave against the k earlier waves pooled
     (:func:`tryg.stats.area_waves.pooled_changes`; waves across a method break are not
     pooled)."""
-    rows = pooled_rows(spec, est, variables, breaks)
-    if rows is None:
-        return pd.DataFrame(
-            columns=["area_code", "wave", "measure", "change_pooled", "sig_pooled"])
-    return table_of(rows)
+    return _table(pooled_rows(spec, est, variables, breaks), "change_pooled", "sig_pooled")
 
 
 def pooled_rows(
@@ -186,10 +182,14 @@ def parent_rest(
     """``diff_parent_rest, sig_parent_rest``: each area against the rest of its parent, for
     every level, wave and variable (:func:`tryg.stats.area_waves.rest_changes`: exact, all
     areas at once)."""
-    rows = parent_rest_rows(spec, est, hierarchy, variables)
+    return _table(parent_rest_rows(spec, est, hierarchy, variables), "diff_parent_rest",
+                  "sig_parent_rest")
+
+
+def _table(rows: Rows | None, *columns: str) -> pd.DataFrame:
+    """:func:`table_of` ``rows``, or an empty table with the key and ``columns``."""
     if rows is None:
-        return pd.DataFrame(
-            columns=["area_code", "wave", "measure", "diff_parent_rest", "sig_parent_rest"])
+        return pd.DataFrame(columns=["area_code", "wave", "measure", *columns])
     return table_of(rows)
 
 

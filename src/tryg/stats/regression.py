@@ -523,16 +523,11 @@ def fit_domain_effects(
         raise EstimationError("effects of domains need a linearised fit (a Design)")
     w_all = _check_inputs(design, frame, family)
     rows, counts = _domain_rows(frame, w_all, np.asarray(codes, np.int64), n_domains)
-    p, k = frame.X.shape[1], len(columns)
-    fits = [_empty_fit(frame, family, np.full(p, np.nan), rows[:0])] * n_domains
+    k = len(columns)
+    fits, present, batch = _linearised_domains(design, frame, family, rows, counts, start, w_all)
     effects = np.full((n_domains, k), np.nan)
     vcov = np.full((n_domains, k, k), np.nan)
-    present = np.flatnonzero(counts)
-    if len(present):
-        some = None if start is None else np.asarray(start, np.float64)[present]
-        batch = _linearised_fits(design, frame, family, rows, counts[present], some, w_all)
-        for d, fit in zip(present, batch.fits, strict=True):
-            fits[d] = fit
+    if batch is not None:
         found, V = _binary_effects(family, batch, columns)
         kept = np.array([np.isfinite(f.coefficients[list(columns)]).all() for f in batch.fits])
         effects[present[kept]] = found[kept]
@@ -675,15 +670,25 @@ def _fit_domains(
     bounds = _bounds(counts)
     if isinstance(design, ReplicateDesign):
         return _replicate_fits(design, frame, family, dom, rows, bounds)
+    return _linearised_domains(design, frame, family, rows, counts, start, w_all)[0]
+
+
+def _linearised_domains(
+    design: Design, frame: ModelFrame, family: Family, rows: IntArray, counts: IntArray,
+    start: FloatArray | None, w_all: FloatArray,
+) -> tuple[list[GLMFit], IntArray, _Batch | None]:
+    """Every domain's fit (an empty one for a domain without rows), the domains with rows,
+    and the batch of their fits (None when no domain has rows)."""
     p = frame.X.shape[1]
-    fits = [_empty_fit(frame, family, np.full(p, np.nan), rows[:0])] * n_domains
+    fits = [_empty_fit(frame, family, np.full(p, np.nan), rows[:0])] * len(counts)
     present = np.flatnonzero(counts)
-    if len(present):
-        some = None if start is None else np.asarray(start, np.float64)[present]
-        found = _linearised_fits(design, frame, family, rows, counts[present], some, w_all)
-        for d, fit in zip(present, found.fits, strict=True):
-            fits[d] = fit
-    return fits
+    if not len(present):
+        return fits, present, None
+    some = None if start is None else np.asarray(start, np.float64)[present]
+    batch = _linearised_fits(design, frame, family, rows, counts[present], some, w_all)
+    for d, fit in zip(present, batch.fits, strict=True):
+        fits[d] = fit
+    return fits, present, batch
 
 
 @dataclass(frozen=True)
