@@ -27,7 +27,7 @@ Column contracts (names are fixed; readers map a file's own names onto them):
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,14 +41,40 @@ AREA_COLUMNS = ("code", "name", "level")
 LINK_COLUMNS = ("code", "parent", "valid_from", "valid_to")
 
 
+def mark(text: str) -> str:
+    """Mark a message template for translation without translating it (Django's pattern for
+    code that cannot call gettext: the core has no Django). Extraction (``makemessages``)
+    finds ``mark(...)`` when imported as ``_``; the site renders ``gettext(template) % params``
+    in the reader's language (:func:`tryg.site.problems.localized`)."""
+    return text
+
+
+def render(template: str, params: Mapping[str, object]) -> str:
+    """``template % params`` (the template itself when there are no params)."""
+    return template % params if params else template
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input, located as precisely as the input allows."""
+    """One thing wrong with an input, located as precisely as the input allows.
+
+    ``message`` is the English text; ``template`` and ``params`` (when the message was made
+    from a marked template, :meth:`of`) let a page show it in another language. They take no
+    part in equality: the message says the same.
+    """
 
     source: str
     row: int | None
     column: str | None
     message: str
+    template: str = field(default="", compare=False)
+    params: Mapping[str, object] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, source: str, row: int | None, column: str | None, template: str, /,
+           **params: object) -> Problem:
+        """A problem from a marked template and its named params, rendered in English."""
+        return cls(source, row, column, render(template, params), template, dict(params))
 
     def __str__(self) -> str:
         where = [self.source or "input"]

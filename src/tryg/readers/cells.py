@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+from tryg.index.inputs import mark as _
+from tryg.readers.report import BadCellError as BadCellError
 from tryg.readers.report import Collector
 from tryg.readers.text import RawTable, cell_text
 
@@ -30,10 +32,6 @@ YEARS = (1800, 2200)
 MAX_MAGNITUDE = 1e15
 
 
-class BadCellError(ValueError):
-    """A cell that does not parse; the message says what was expected."""
-
-
 def shown(value: Any) -> str:
     """A cell value for an error message, shortened."""
     text = repr(value) if not isinstance(value, str) else repr(value.strip())
@@ -43,23 +41,23 @@ def shown(value: Any) -> str:
 def parse_number(value: Any, *, decimal_comma: bool = False) -> float:
     """A finite number from a cell (text or a spreadsheet number)."""
     if isinstance(value, bool):
-        raise BadCellError(f"{shown(value)} is not a number")
+        raise BadCellError(_("%(value)s is not a number"), value=shown(value))
     if isinstance(value, int | float):
         number = float(value)
     else:
         text = str(value).strip()
         if decimal_comma and _DOT_THOUSANDS.fullmatch(text):
             raise BadCellError(
-                f"{shown(value)} is ambiguous in a semicolon-separated file (thousands "
-                "separator or decimal point?): write it without the dot, or with a comma"
-            )
+                _("%(value)s is ambiguous in a semicolon-separated file (thousands "
+                  "separator or decimal point?): write it without the dot, or with a comma"),
+                value=shown(value))
         if decimal_comma and text.count(",") == 1 and "." not in text:
             text = text.replace(",", ".")
         if not _NUMBER.fullmatch(text):
-            raise BadCellError(f"{shown(value)} is not a number")
+            raise BadCellError(_("%(value)s is not a number"), value=shown(value))
         number = float(text)
     if not math.isfinite(number):
-        raise BadCellError(f"{shown(value)} is not a finite number")
+        raise BadCellError(_("%(value)s is not a finite number"), value=shown(value))
     return number
 
 
@@ -67,21 +65,22 @@ def parse_integer(value: Any, *, decimal_comma: bool = False) -> int:
     """A whole number ("12" or "12.0"; not "12.5")."""
     number = parse_number(value, decimal_comma=decimal_comma)
     if not number.is_integer():
-        raise BadCellError(f"{shown(value)} is not a whole number")
+        raise BadCellError(_("%(value)s is not a whole number"), value=shown(value))
     if abs(number) > MAX_MAGNITUDE:
-        raise BadCellError(_too_large(value))
+        raise _too_large(value)
     return int(number)
 
 
-def _too_large(value: Any) -> str:
-    return f"{shown(value)} is too large (at most {MAX_MAGNITUDE:.0e} in magnitude)"
+def _too_large(value: Any) -> BadCellError:
+    return BadCellError(_("%(value)s is too large (at most %(most)s in magnitude)"),
+                        value=shown(value), most=f"{MAX_MAGNITUDE:.0e}")
 
 
 def parse_quarter(value: Any) -> str:
     """A quarter label as ``"2015Q3"`` (accepts "2015Q3", "2015K3", "2015-Q3", "2015 q3")."""
     match = _QUARTER.fullmatch(str(value).strip())
     if match is None or not YEARS[0] <= int(match.group(1)) <= YEARS[1]:
-        raise BadCellError(f"{shown(value)} is not a quarter such as '2015Q3'")
+        raise BadCellError(_("%(value)s is not a quarter such as '2015Q3'"), value=shown(value))
     return f"{match.group(1)}Q{match.group(2)}"
 
 
@@ -101,12 +100,14 @@ def parse_date(value: Any) -> dt.date:
         elif dk:
             d, m, y = (int(g) for g in dk.groups())
         else:
-            raise BadCellError(f"{shown(value)} is not a date such as '2015-07-31'")
+            raise BadCellError(_("%(value)s is not a date such as '2015-07-31'"),
+                               value=shown(value))
         return dt.date(y, m, d)
     except ValueError as exc:
         if isinstance(exc, BadCellError):
             raise
-        raise BadCellError(f"{shown(value)} is not a valid date ({exc})") from None
+        raise BadCellError(_("%(value)s is not a valid date (%(reason)s)"), value=shown(value),
+                           reason=str(exc)) from None
 
 
 def quarter_of(day: dt.date) -> str:
@@ -122,7 +123,7 @@ def text_column(
     for line, cell in zip(table.lines, table.column(column), strict=True):
         text = cell_text(cell)
         if text is None and required:
-            out.error(line, column, "this cell is empty")
+            out.error(line, column, _("this cell is empty"))
         values.append(text)
     return values
 
@@ -141,23 +142,23 @@ def number_column(
     for line, cell in zip(table.lines, table.column(column), strict=True):
         if cell_text(cell) is None:
             if required:
-                out.error(line, column, "this cell is empty")
+                out.error(line, column, _("this cell is empty"))
             values.append(math.nan)
             continue
         try:
             number = parse_number(cell, decimal_comma=table.decimal_comma)
         except BadCellError as exc:
-            out.error(line, column, str(exc))
+            out.bad_cell(line, column, exc)
             values.append(math.nan)
             continue
         if abs(number) > MAX_MAGNITUDE:
-            out.error(line, column, _too_large(cell))
+            out.bad_cell(line, column, _too_large(cell))
             values.append(math.nan)
             continue
         if positive and number <= 0:
-            out.error(line, column, f"{shown(cell)} must be greater than 0")
+            out.error(line, column, _("%(value)s must be greater than 0"), value=shown(cell))
         elif non_negative and number < 0:
-            out.error(line, column, f"{shown(cell)} must not be negative")
+            out.error(line, column, _("%(value)s must not be negative"), value=shown(cell))
         values.append(number)
     return values
 
@@ -174,19 +175,19 @@ def integer_column(
     values: list[int] = []
     for line, cell in zip(table.lines, table.column(column), strict=True):
         if cell_text(cell) is None:
-            out.error(line, column, "this cell is empty")
+            out.error(line, column, _("this cell is empty"))
             values.append(0)
             continue
         try:
             number = parse_integer(cell, decimal_comma=table.decimal_comma)
         except BadCellError as exc:
-            out.error(line, column, str(exc))
+            out.bad_cell(line, column, exc)
             values.append(0)
             continue
         if non_negative and number < 0:
-            out.error(line, column, f"{shown(cell)} must not be negative")
+            out.error(line, column, _("%(value)s must not be negative"), value=shown(cell))
         if years and not YEARS[0] <= number <= YEARS[1]:
-            out.error(line, column, f"{shown(cell)} is not a plausible year")
+            out.error(line, column, _("%(value)s is not a plausible year"), value=shown(cell))
         values.append(number)
     return values
 
@@ -197,11 +198,13 @@ def rename_columns(table: RawTable, columns: dict[str, str], out: Collector) -> 
     for file_name, contract in columns.items():
         if file_name not in table.header:
             out.error(table.header_line, file_name,
-                      f"the column {file_name!r} (to be read as {contract!r}) is not in the file; "
-                      f"the file has {table.header}")
+                      _("the column %(name)s (to be read as %(contract)s) is not in the file; "
+                        "the file has %(header)s"),
+                      name=repr(file_name), contract=repr(contract), header=str(table.header))
     targets = [columns.get(h, h) for h in table.header]
     for name in {t for t in targets if targets.count(t) > 1}:
         sources = [h for h in table.header if columns.get(h, h) == name]
-        out.error(table.header_line, name, f"several columns would be read as {name!r}: {sources}")
+        out.error(table.header_line, name, _("several columns would be read as %(name)s: "
+                                             "%(sources)s"), name=repr(name), sources=str(sources))
     if not out.errors:
         table.header = targets

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import BadCellError, parse_number
 from tryg.readers.report import Collector
 from tryg.readers.table import CSV_SUFFIXES
@@ -138,21 +139,21 @@ def distinct_cells(
     encoded = cols.encoded.get(column) or pc.dictionary_encode(cols.arrays[column])
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     values: list[Any] = []
-    bad: list[tuple[int, str]] = []
+    bad: list[tuple[int, BadCellError]] = []
     for k, cell in enumerate(encoded.dictionary.to_pylist()):
         text = cell_text(cell)
         if text is None:
-            bad.append((k, "this cell is empty"))
+            bad.append((k, BadCellError(_("this cell is empty"))))
             values.append(None)
             continue
         try:
             values.append(parse(text) if parse is not None else text)
         except BadCellError as exc:
-            bad.append((k, str(exc)))
+            bad.append((k, exc))
             values.append(None)
-    for k, message in bad:
+    for k, problem in bad:
         for i in np.flatnonzero(codes == k):
-            out.error(int(cols.lines[i]), column, message)
+            out.bad_cell(int(cols.lines[i]), column, problem)
     return values, codes
 
 
@@ -186,5 +187,5 @@ def _numbers_by_cell(cols: Columns, column: str, out: Collector) -> NDArray[np.f
         try:
             values[i] = parse_number(cell, decimal_comma=cols.decimal_comma)
         except BadCellError as exc:
-            out.error(int(cols.lines[i]), column, str(exc))
+            out.bad_cell(int(cols.lines[i]), column, exc)
     return values

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import InputError, Problem, render
 
 
 @dataclass(frozen=True)
@@ -50,17 +50,39 @@ class Collector:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
 
-    def error(self, row: int | None, column: str | None, message: str) -> None:
-        self.errors.append(Problem(self.source, row, column, message))
+    def error(self, row: int | None, column: str | None, message: str, /,
+              **params: object) -> None:
+        """An error; ``message`` is a marked template when ``params`` fill it
+        (:meth:`Problem.of`)."""
+        self.errors.append(Problem.of(self.source, row, column, message, **params))
 
-    def warn(self, row: int | None, column: str | None, message: str) -> None:
-        self.warnings.append(Problem(self.source, row, column, message))
+    def warn(self, row: int | None, column: str | None, message: str, /,
+             **params: object) -> None:
+        self.warnings.append(Problem.of(self.source, row, column, message, **params))
+
+    def bad_cell(self, row: int | None, column: str | None, exc: BadCellError) -> None:
+        """An error from a cell parser, keeping its template."""
+        self.error(row, column, exc.template, **exc.params)
 
     def raise_if_errors(self) -> None:
         if self.errors:
             raise InputError(list(self.errors))
 
-    def fail(self, row: int | None, column: str | None, message: str) -> InputError:
+    def fail(self, row: int | None, column: str | None, message: str, /,
+             **params: object) -> InputError:
         """An ``InputError`` with everything collected so far plus this problem (to raise)."""
-        self.error(row, column, message)
+        self.error(row, column, message, **params)
         return InputError(list(self.errors))
+
+
+class BadCellError(ValueError):
+    """A cell that does not parse; the message says what was expected.
+
+    Raised with a marked template and its params (``BadCellError(_("%(value)s is not a
+    number"), value=...)``), so the message can be shown in the reader's language.
+    """
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        super().__init__(render(template, params))
+        self.template = template
+        self.params: dict[str, object] = dict(params)

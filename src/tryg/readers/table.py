@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import mark as _
 from tryg.readers.limits import (
     DEFAULT_LIMITS,
     XLSX_MAX_COLUMNS,
@@ -38,7 +39,8 @@ def read_bytes(path: PathLike) -> tuple[bytes, str]:
     try:
         return Path(path).read_bytes(), source
     except OSError as exc:
-        problem = Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")
+        problem = Problem.of(source, None, None, _("cannot read the file: %(reason)s"),
+                             reason=str(exc.strerror or exc))
         raise InputError([problem]) from None
 
 
@@ -87,8 +89,9 @@ def _load_xlsx(path: PathLike, sheet: str | int | None, limits: Limits) -> RawTa
     except InputError:
         raise
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        message = f"not a readable XLSX workbook: {type(exc).__name__}: {exc}"
-        raise InputError([Problem(source, None, None, message)]) from None
+        raise InputError([Problem.of(source, None, None,
+                                     _("not a readable XLSX workbook: %(reason)s"),
+                                     reason=f"{type(exc).__name__}: {exc}")]) from None
     table = table_from_records(records, source, binary=True)
     table.attrs["library_warnings"] = [str(w.message) for w in caught]
     return table
@@ -106,28 +109,32 @@ def _sheet_records(ws: Any, source: str, limits: Limits) -> list[tuple[int, list
     most = min(limits.max_rows, XLSX_MAX_ROWS - 1) + 1  # data rows plus the header row
     rows, columns = ws.max_row, ws.max_column
     if rows is not None and rows > XLSX_MAX_ROWS:
-        raise InputError([Problem(source, None, None,
-                                  f"the sheet says it has {rows:,} rows; an Excel sheet has "
-                                  f"at most {XLSX_MAX_ROWS:,}")])
+        raise InputError([Problem.of(source, None, None,
+                                     _("the sheet says it has %(rows)s rows; an Excel sheet "
+                                       "has at most %(most)s"),
+                                     rows=f"{rows:,}", most=f"{XLSX_MAX_ROWS:,}")])
     if rows is not None and rows > most:
         raise too_many_rows(source, rows - 1, limits.max_rows)
     if columns is not None and columns > XLSX_MAX_COLUMNS:
-        raise InputError([Problem(source, None, None,
-                                  f"the sheet says it has {columns:,} columns; an Excel "
-                                  f"sheet has at most {XLSX_MAX_COLUMNS:,}")])
+        raise InputError([Problem.of(source, None, None,
+                                     _("the sheet says it has %(columns)s columns; an Excel "
+                                       "sheet has at most %(most)s"),
+                                     columns=f"{columns:,}", most=f"{XLSX_MAX_COLUMNS:,}")])
     if rows is not None and columns is not None and rows * columns > max(
             limits.max_unpacked_bytes // 8, 1):
-        raise InputError([Problem(
+        raise InputError([Problem.of(
             source, None, None,
-            f"the sheet says it spans {rows:,} rows × {columns:,} columns, more cells than "
-            "the limit on the unpacked size (TRYG_MAX_UNPACKED_MB) allows; nothing was read")])
+            _("the sheet says it spans %(rows)s rows × %(columns)s columns, more cells than "
+              "the limit on the unpacked size (TRYG_MAX_UNPACKED_MB) allows; nothing was read"),
+            rows=f"{rows:,}", columns=f"{columns:,}")])
     records: list[tuple[int, list[Any]]] = []
     for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
         if number > most:
             if number > XLSX_MAX_ROWS:
-                raise InputError([Problem(source, number, None,
-                                          f"the sheet has rows past row {XLSX_MAX_ROWS:,}, "
-                                          "the last row an Excel sheet has")])
+                raise InputError([Problem.of(source, number, None,
+                                             _("the sheet has rows past row %(last)s, the "
+                                               "last row an Excel sheet has"),
+                                             last=f"{XLSX_MAX_ROWS:,}")])
             raise too_many_rows(source, number - 1, limits.max_rows, exact=False)
         if any(v is not None and str(v).strip() for v in values):
             records.append((number, list(values)))
@@ -138,15 +145,18 @@ def _sheet(book: Any, sheet: str | int | None, source: str) -> Any:
     names = list(book.sheetnames)
     if sheet is None:
         if not names:
-            raise InputError([Problem(source, None, None, "the workbook has no sheets")])
+            raise InputError([Problem.of(source, None, None, _("the workbook has no sheets"))])
         return book[names[0]]
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
-            message = f"no sheet number {sheet} (sheets: {names})"
-            raise InputError([Problem(source, None, None, message)])
+            raise InputError([Problem.of(source, None, None,
+                                         _("no sheet number %(number)s (sheets: %(names)s)"),
+                                         number=sheet, names=str(names))])
         return book[names[sheet]]
     if sheet not in names:
-        raise InputError([Problem(source, None, None, f"no sheet {sheet!r} (sheets: {names})")])
+        raise InputError([Problem.of(source, None, None,
+                                     _("no sheet %(name)s (sheets: %(names)s)"),
+                                     name=repr(sheet), names=str(names))])
     return book[sheet]
 
 
@@ -158,7 +168,7 @@ def _load_sav(path: PathLike, limits: Limits) -> RawTable:
     import pyreadstat
 
     try:
-        _, head = pyreadstat.read_sav(str(path), metadataonly=True)
+        _frame, head = pyreadstat.read_sav(str(path), metadataonly=True)
         cases = head.number_rows
         if cases is not None and cases > limits.max_rows:
             raise too_many_rows(source, int(cases), limits.max_rows, unit="cases")
@@ -167,7 +177,8 @@ def _load_sav(path: PathLike, limits: Limits) -> RawTable:
         raise
     except Exception as exc:  # pyreadstat raises its own and OS errors
         raise InputError(
-            [Problem(source, None, None, f"not a readable SPSS file: {type(exc).__name__}: {exc}")]
+            [Problem.of(source, None, None, _("not a readable SPSS file: %(reason)s"),
+                        reason=f"{type(exc).__name__}: {exc}")]
         ) from None
     header = [str(c) for c in frame.columns]
     records: list[tuple[int, list[Any]]] = [(0, list(header))]

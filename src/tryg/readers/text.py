@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import mark as _
 from tryg.readers.limits import too_many_rows
 
 DELIMITERS = (",", ";", "\t")
@@ -81,10 +82,10 @@ def _refuse_nul(text: str, source: str) -> None:
         return
     line = text.count("\n", 0, at) + 1
     column = _column_at(text.encode("utf-8"), len(text[:at].encode("utf-8")))
-    raise InputError([Problem(
+    raise InputError([Problem.of(
         source, line, column,
-        "the file holds a NUL character (byte 00), which no text file has: is it UTF-16 "
-        "without a byte-order mark (save it as UTF-8), or not a text file at all?")])
+        _("the file holds a NUL character (byte 00), which no text file has: is it UTF-16 "
+          "without a byte-order mark (save it as UTF-8), or not a text file at all?"))])
 
 
 def _decoded(
@@ -94,7 +95,8 @@ def _decoded(
         try:
             name = codecs.lookup(encoding).name
         except LookupError:
-            problem = Problem(source, None, None, f"unknown encoding {encoding!r}")
+            problem = Problem.of(source, None, None, _("unknown encoding %(encoding)s"),
+                                 encoding=repr(encoding))
             raise InputError([problem]) from None
         try:
             text = data.decode(name)
@@ -140,21 +142,18 @@ def _column_at(data: bytes, position: int) -> str | None:
 def _decode_problem(data: bytes, source: str, exc: UnicodeDecodeError, name: str) -> Problem:
     line = data[: exc.start].count(b"\n") + 1
     bad = data[exc.start : min(exc.end, exc.start + 4)].hex(" ").upper()
-    hint = (
-        "; if it was saved as ISO-8859-1 / Windows-1252 (common for Excel and StatBank "
-        "exports), read it with encoding='latin-1'"
-        if name in ("utf-8", "utf-16")
-        else ""
-    )
     readable = "UTF-8" if name == "utf-8" else name
     column = _column_at(data, exc.start) if name == "utf-8" else None
-    return Problem(
-        source,
-        line,
-        column,
-        f"the file is not valid {readable}: byte(s) {bad} at byte offset {exc.start} "
-        f"(line {line}) cannot be decoded{hint}",
+    template = (
+        _("the file is not valid %(encoding)s: byte(s) %(bytes)s at byte offset %(offset)s "
+          "(line %(line)s) cannot be decoded; if it was saved as ISO-8859-1 / Windows-1252 "
+          "(common for Excel and StatBank exports), read it with encoding='latin-1'")
+        if name in ("utf-8", "utf-16")
+        else _("the file is not valid %(encoding)s: byte(s) %(bytes)s at byte offset "
+               "%(offset)s (line %(line)s) cannot be decoded")
     )
+    return Problem.of(source, line, column, template, encoding=readable, bytes=bad,
+                      offset=exc.start, line=line)
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -177,7 +176,7 @@ def parse_csv(text: str, source: str, *, encoding: str | None = None,
     than ``max_rows`` data rows (checked before the rows are kept)."""
     first = next((ln for ln in io.StringIO(text, newline="") if ln.strip()), None)
     if first is None:
-        raise InputError([Problem(source, None, None, "the file is empty")])
+        raise InputError([Problem.of(source, None, None, _("the file is empty"))])
     delimiter = sniff_delimiter(first)
     if max_rows is not None:
         _check_rows(text, source, delimiter, max_rows)
@@ -191,7 +190,8 @@ def parse_csv(text: str, source: str, *, encoding: str | None = None,
                 records.append((start, record))
     except csv.Error as exc:
         raise InputError(
-            [Problem(source, previous + 1, None, f"not readable as CSV: {exc}")]
+            [Problem.of(source, previous + 1, None, _("not readable as CSV: %(reason)s"),
+                        reason=str(exc))]
         ) from None
     return table_from_records(
         records, source, decimal_comma=delimiter == ";", encoding=encoding, binary=False
@@ -245,7 +245,7 @@ def table_from_records(
     header (extra cells are accepted only when empty).
     """
     if not records:
-        raise InputError([Problem(source, None, None, "the file is empty")])
+        raise InputError([Problem.of(source, None, None, _("the file is empty"))])
     problems: list[Problem] = []
     header_line, raw_header = records[0]
     header = [cell_text(h) or "" for h in raw_header]
@@ -256,13 +256,14 @@ def table_from_records(
         if name:
             continue
         if any(i < len(cells) and cell_text(cells[i]) for _, cells in body):
-            problems.append(Problem(source, header_line, None, f"column {i + 1} has no name"))
+            problems.append(Problem.of(source, header_line, None,
+                                       _("column %(number)s has no name"), number=i + 1))
         keep.remove(i)
     seen: dict[str, int] = {}
     for i in keep:
         if header[i] in seen:
             problems.append(
-                Problem(source, header_line, header[i], "this column name appears twice")
+                Problem.of(source, header_line, header[i], _("this column name appears twice"))
             )
         seen[header[i]] = i
     rows: list[list[Any]] = []
@@ -270,14 +271,16 @@ def table_from_records(
     for line, cells in body:
         if len(cells) > width and any(cell_text(c) for c in cells[width:]):
             problems.append(
-                Problem(source, line, None,
-                        f"the row has {len(cells)} cells but the header has {width} columns")
+                Problem.of(source, line, None,
+                           _("the row has %(cells)s cells but the header has %(width)s columns"),
+                           cells=len(cells), width=width)
             )
             continue
         if len(cells) < width and not binary:
             problems.append(
-                Problem(source, line, None,
-                        f"the row has {len(cells)} cells but the header has {width} columns")
+                Problem.of(source, line, None,
+                           _("the row has %(cells)s cells but the header has %(width)s columns"),
+                           cells=len(cells), width=width)
             )
             continue
         padded = list(cells) + [None] * (width - len(cells))
