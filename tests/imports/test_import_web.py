@@ -132,3 +132,21 @@ def test_a_long_danish_file_name_is_imported_under_its_own_name() -> None:
                                           b"r1,2022,S9,1,2\n")
     assert name[:60] in bad and "S9" in bad  # the problem names the file as uploaded
     assert html
+
+
+def test_errors_are_shown_in_the_page_language() -> None:
+    """The row/column messages of the readers are Danish on the Danish page (the default
+    language of the product) and English on the English one."""
+    analyst = client_for(Role.ANALYST)
+    survey = b"id;aar;omr;vaegt;q1\nr1;2022;S1;x;2\nr2;2022;;1;3\n"
+    columns = "id=respondent_id\naar=wave\nomr=area_code\nvaegt=weight"
+    analyst.get("/sprog/da/", {"next": URL})
+    html = upload(analyst, "survey", "svar.csv", survey, columns=columns)
+    assert '<td class="num">2</td><td>weight</td><td>&#x27;x&#x27; er ikke et tal</td>' in html
+    assert '<td class="num">3</td><td>area_code</td><td>cellen er tom</td>' in html
+    assert "is not a number" not in html
+
+    analyst.get("/sprog/en/", {"next": URL})
+    html = upload(analyst, "survey", "svar.csv", survey, columns=columns)
+    assert '<td class="num">2</td><td>weight</td><td>&#x27;x&#x27; is not a number</td>' in html
+    assert '<td class="num">3</td><td>area_code</td><td>this cell is empty</td>' in html

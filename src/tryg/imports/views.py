@@ -38,6 +38,7 @@ from tryg.accounts.roles import can_import
 from tryg.imports.base import ImportReport
 from tryg.imports.forms import UploadForm
 from tryg.imports.models import ImportBatch
+from tryg.imports.problems import localized
 from tryg.imports.uploads import (
     declared_too_large,
     local_name,
@@ -158,8 +159,9 @@ def _run(kind: str, upload: UploadedFile[bytes], user: Any,
             report: ImportReport = importer(path, user=user, **options)
     finally:
         upload.close()  # a large upload's temporary file goes now, not at the request's end
-    # Problems name the temporary path; the analyst knows the file by its own name.
-    errors = [dataclasses.replace(p, source=name) if p.source == str(path) else p
+    # Problems name the temporary path; the analyst knows the file by its own name, and
+    # reads them in the page's language.
+    errors = [localized(dataclasses.replace(p, source=name) if p.source == str(path) else p)
               for p in report.errors]
     return dataclasses.replace(report, errors=errors,
                                warnings=[w.replace(str(path), name) for w in report.warnings])

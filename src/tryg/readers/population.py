@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from tryg.index.inputs import PopulationInput
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import (
     BadCellError,
     integer_column,
@@ -30,6 +31,7 @@ from tryg.readers.cells import (
     parse_integer,
     parse_quarter,
     rename_columns,
+    shown,
     text_column,
 )
 from tryg.readers.limits import DEFAULT_LIMITS, Limits
@@ -79,18 +81,18 @@ def read_population(
     area_column = next((c for c in ("area_code", "area_name") if c in table.header), None)
     if area_column is None:
         out.error(table.header_line, "area_code",
-                  "the population table needs an 'area_code' or 'area_name' column; the file "
-                  f"has {table.header}")
+                  _("the population table needs an 'area_code' or 'area_name' column; the "
+                    "file has %(header)s"), header=str(table.header))
     statbank = "time" in table.header
     value_columns = ("time", "population") if statbank else ("year", "population")
     for name in value_columns:
         if name not in table.header:
             out.error(table.header_line, name,
-                      f"the population table needs a column {name!r}; the file has "
-                      f"{table.header}")
+                      _("the population table needs a column %(name)s; the file has "
+                        "%(header)s"), name=repr(name), header=str(table.header))
     out.raise_if_errors()
     if not table.rows:
-        raise out.fail(None, None, "the file has a header but no data rows")
+        raise out.fail(None, None, _("the file has a header but no data rows"))
     assert area_column is not None
     data: dict[str, list[object]] = {
         area_column: list(text_column(table, area_column, out, required=True))
@@ -139,13 +141,14 @@ def _years(table: RawTable, out: Collector) -> list[tuple[int, str]]:
             if len(text) == 4:
                 year = parse_integer(text)
                 if not 1800 <= year <= 2200:
-                    raise BadCellError(f"{text!r} is not a plausible year")
+                    raise BadCellError(_("%(value)s is not a plausible year"), value=shown(text))
                 periods.append((year, text))
             else:
                 quarter = parse_quarter(text)
                 periods.append((int(quarter[:4]), quarter))
-        except BadCellError as exc:
-            out.error(line, "time", f"{exc} (expected a year or a quarter such as 2023K1)")
+        except BadCellError:
+            out.error(line, "time", _("%(value)s is not a year or a quarter such as 2023K1"),
+                      value=shown(text))
             periods.append((0, ""))
     return periods
 
@@ -174,7 +177,7 @@ def _check_duplicates(frame: pd.DataFrame, area_column: str, out: Collector) -> 
         norm = tuple(None if pd.isna(k) else k for k in key)
         if norm in first:
             out.error(int(line), "population",
-                      f"{' / '.join(map(repr, norm))} appears twice: rows {first[norm]} and "
-                      f"{int(line)}")
+                      _("%(key)s appears twice: rows %(first)s and %(row)s"),
+                      key=" / ".join(map(repr, norm)), first=first[norm], row=int(line))
         else:
             first[norm] = int(line)

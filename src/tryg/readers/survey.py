@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from tryg.index.inputs import SURVEY_COLUMNS, SURVEY_OPTIONAL, SurveyInput
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import integer_column, number_column, rename_columns, text_column
 from tryg.readers.limits import DEFAULT_LIMITS, Limits
 from tryg.readers.report import Collector, ReadReport
@@ -47,18 +48,19 @@ def read_survey(
     for name in SURVEY_COLUMNS:
         if name not in table.header:
             out.error(table.header_line, name,
-                      f"the survey needs a column {name!r}; the file has {table.header}")
+                      _("the survey needs a column %(name)s; the file has %(header)s"),
+                      name=repr(name), header=str(table.header))
     item_columns = (
         list(items) if items is not None else [h for h in table.header if h not in CONTRACT]
     )
     for name in item_columns:
         if name not in table.header:
-            out.error(table.header_line, name, "this item column is not in the file")
+            out.error(table.header_line, name, _("this item column is not in the file"))
         elif name in CONTRACT:
-            out.error(table.header_line, name, "a contract column cannot also be an item")
+            out.error(table.header_line, name, _("a contract column cannot also be an item"))
     out.raise_if_errors()
     if not table.rows:
-        raise out.fail(None, None, "the file has a header but no answers")
+        raise out.fail(None, None, _("the file has a header but no answers"))
     data = _check_cells(table, item_columns, out)
     out.raise_if_errors()
     frame = pd.DataFrame(data, index=pd.Index(table.lines, name="line"))
@@ -72,7 +74,7 @@ def read_survey(
             if labels.get(file_name.get(col, col))
         }
     for message in table.attrs.get("library_warnings", []):
-        out.warn(None, None, f"while reading the workbook: {message}")
+        out.warn(None, None, _("while reading the workbook: %(message)s"), message=message)
     report = ReadReport(table.source, len(table.rows), len(table.rows), out.warnings,
                         table.encoding)
     return SurveyInput(frame), report
@@ -87,8 +89,8 @@ def _check_cells(table: RawTable, item_columns: list[str], out: Collector) -> di
     data["area_code"] = text_column(table, "area_code", out, required=True)
     if table.binary and any(isinstance(v, int | float) for v in table.column("area_code")):
         out.warn(None, "area_code",
-                 "area codes are stored as numbers in this file, so leading zeros "
-                 "(e.g. '0851') may have been lost; store them as text")
+                 _("area codes are stored as numbers in this file, so leading zeros "
+                   "(e.g. '0851') may have been lost; store them as text"))
     data["weight"] = number_column(table, "weight", out, required=True, positive=True)
     for name in SURVEY_OPTIONAL:
         if name in table.header:
@@ -110,7 +112,7 @@ def _check_duplicates(
         key = (wave, rid)
         if key in first:
             out.error(line, "respondent_id",
-                      f"respondent {rid!r} appears twice in wave {wave}: rows {first[key]} "
-                      f"and {line}")
+                      _("respondent %(id)s appears twice in wave %(wave)s: rows %(first)s "
+                        "and %(row)s"), id=repr(rid), wave=wave, first=first[key], row=line)
         else:
             first[key] = line

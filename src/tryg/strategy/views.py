@@ -33,6 +33,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from tryg.accounts import roles
 from tryg.accounts.models import User
+from tryg.imports.problems import localized_all
 from tryg.imports.uploads import max_upload_bytes
 from tryg.index.inputs import InputError
 from tryg.strategy import forms, overview, presentation, services
@@ -393,7 +394,7 @@ def measurement_import(request: HttpRequest) -> HttpResponse:
                 try:
                     done = measurement_import_service.import_upload(upload, user=request.user)
                 except InputError as exc:
-                    problems = exc.problems
+                    problems = localized_all(exc.problems)
                     status = 400
                 finally:
                     upload.close()
