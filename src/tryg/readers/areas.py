@@ -30,6 +30,7 @@ import shapely
 
 from tryg import geo
 from tryg.index.inputs import LINK_COLUMNS, Areas
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import integer_column, rename_columns, text_column
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, too_many_rows
 from tryg.readers.report import Collector, ReadReport
@@ -69,7 +70,7 @@ def read_areas(
     file). ``missing_codes``: see :func:`read_area_geometry`.
     """
     if Path(path).suffix.lower() in GEO_SUFFIXES:
-        areas, _, report = read_area_geometry(path, code=code, name=name, level=level,
+        areas, _geometry, report = read_area_geometry(path, code=code, name=name, level=level,
                                               parent=parent, missing_codes=missing_codes,
                                               limits=limits)
         return areas, report
@@ -99,10 +100,11 @@ def _read_csv(
     for column in ("code", "name", "level"):
         if column not in table.header:
             out.error(table.header_line, column,
-                      f"the area list needs a column {column!r}; the file has {table.header}")
+                      _("the area list needs a column %(name)s; the file has %(header)s"),
+                      name=repr(column), header=str(table.header))
     out.raise_if_errors()
     if not table.rows:
-        raise out.fail(None, None, "the file has a header but no areas")
+        raise out.fail(None, None, _("the file has a header but no areas"))
     codes = text_column(table, "code", out, required=True)
     names = text_column(table, "name", out, required=True)
     levels = text_column(table, "level", out, required=True)
@@ -120,22 +122,28 @@ def _read_csv(
             for column, value, before in (("name", names[i], first_name),
                                           ("level", levels[i], first_level)):
                 if value is not None and before is not None and value != before:
-                    out.error(line, column, f"area {c!r} has {column} {value!r} here but "
-                                            f"{before!r} in row {first}")
+                    out.error(line, column,
+                              _("area %(code)s has %(column)s %(value)s here but %(before)s "
+                                "in row %(first)s"), code=repr(c), column=column,
+                              value=repr(value), before=repr(before), first=first)
         else:
             areas[c] = (line, names[i], levels[i])
         lo, hi = valid["valid_from"][i], valid["valid_to"][i]
         if parents[i] is not None:
             if parents[i] == c:
-                out.error(line, "parent", f"area {c!r} cannot be its own parent")
+                out.error(line, "parent", _("area %(code)s cannot be its own parent"),
+                          code=repr(c))
             if not np.isnan(lo) and not np.isnan(hi) and lo > hi:
-                out.error(line, "valid_to", f"valid_to {int(hi)} is before valid_from {int(lo)}")
+                out.error(line, "valid_to",
+                          _("valid_to %(to)s is before valid_from %(since)s"),
+                          to=int(hi), since=int(lo))
             links.append((line, c, str(parents[i]), lo, hi))
         elif not (np.isnan(lo) and np.isnan(hi)):
-            out.warn(line, "valid_from", "validity years without a parent are ignored")
+            out.warn(line, "valid_from", _("validity years without a parent are ignored"))
     unknown = sorted({p for _, _, p, _, _ in links if p not in areas})
     if unknown:
-        out.warn(None, "parent", f"parents not defined in this file: {unknown[:20]}")
+        out.warn(None, "parent", _("parents not defined in this file: %(codes)s"),
+                 codes=str(unknown[:20]))
     out.raise_if_errors()
     area_frame = pd.DataFrame(
         {"code": list(areas), "name": [v[1] for v in areas.values()],

@@ -29,6 +29,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from tryg import geo
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import BadCellError, number_column, parse_date, text_column
 from tryg.readers.columns import Columns, distinct_cells, numbers
 from tryg.readers.report import Collector
@@ -104,15 +105,16 @@ def _check_header(header: list[str], header_line: int, out: Collector) -> tuple[
     for name in ("date", "offence"):
         if name not in header:
             out.error(header_line, name,
-                      f"record-level data needs a column {name!r}; the file has {header}")
+                      _("record-level data needs a column %(name)s; the file has %(header)s"),
+                      name=repr(name), header=str(header))
     out.raise_if_errors()
     area_column = next((c for c in AREA_COLUMNS if c in header), None)
     pair = coordinate_columns(header)
     if area_column is None and pair is None:
         raise out.fail(header_line, None,
-                       "record-level data needs an 'area_code' or 'area_name' column, or "
-                       "coordinates (longitude/latitude, lon/lat, easting/northing or x/y); "
-                       f"the file has {header}")
+                       _("record-level data needs an 'area_code' or 'area_name' column, or "
+                         "coordinates (longitude/latitude, lon/lat, easting/northing or x/y); "
+                         "the file has %(header)s"), header=str(header))
     return area_column, (None if area_column is not None else pair)
 
 
@@ -152,13 +154,13 @@ def records_from_table(table: RawTable, out: Collector, *, crs: str | None) -> R
     day_list: list[Any] = []
     for line, cell in zip(table.lines, table.column("date"), strict=True):
         if cell_text(cell) is None:
-            out.error(line, "date", "this cell is empty")
+            out.error(line, "date", _("this cell is empty"))
             day_list.append(None)
             continue
         try:
             day_list.append(parse_date(cell))
         except BadCellError as exc:
-            out.error(line, "date", str(exc))
+            out.bad_cell(line, "date", exc)
             day_list.append(None)
     offences = text_column(table, "offence", out, required=True)
     places = (text_column(table, area_column, out, required=True)
@@ -204,8 +206,8 @@ def _crs(pair: tuple[str, str, str | None], crs: str | None, header_line: int,
     source_crs = crs or default_crs
     if source_crs is None:
         raise out.fail(header_line, x_col,
-                       f"coordinates in {x_col!r}/{y_col!r} need crs= (e.g. 'EPSG:25832' for "
-                       "ETRS89 / UTM32, 'EPSG:4326' for lon/lat)")
+                       _("coordinates in %(x)s/%(y)s need crs= (e.g. 'EPSG:25832' for "
+                         "ETRS89 / UTM32, 'EPSG:4326' for lon/lat)"), x=repr(x_col), y=repr(y_col))
     return source_crs
 
 
@@ -231,15 +233,15 @@ def unplaced(records: Records, index: NDArray[np.intp], out: Collector) -> Unpla
     outside = ~missing & (index < 0)
     if missing.any():
         first = ", ".join(str(v) for v in lines[missing][:SHOWN_ROWS])
-        out.warn(None, where, f"{int(missing.sum())} records have no coordinates and are not "
-                              f"counted (first rows: {first})")
+        out.warn(None, where, _("%(count)s records have no coordinates and are not counted "
+                                "(first rows: %(rows)s)"), count=int(missing.sum()), rows=first)
     if outside.any():
         first = ", ".join(str(v) for v in lines[outside][:SHOWN_ROWS])
-        out.warn(None, where, f"{int(outside.sum())} records lie outside every area and are "
-                              f"not counted (first rows: {first})")
+        out.warn(None, where, _("%(count)s records lie outside every area and are not counted "
+                                "(first rows: %(rows)s)"), count=int(outside.sum()), rows=first)
         for i in np.flatnonzero(outside)[:SHOWN_ROWS]:
-            out.warn(int(lines[i]), where, f"({_fmt(records.lon[i])}, {_fmt(records.lat[i])}) "
-                                           "lies outside every area")
+            out.warn(int(lines[i]), where, _("(%(x)s, %(y)s) lies outside every area"),
+                     x=_fmt(records.lon[i]), y=_fmt(records.lat[i]))
     return Unplaced(int(outside.sum()), int(missing.sum()),
                     tuple(int(v) for v in lines[missing | outside]))
 
@@ -333,8 +335,8 @@ def records_counts(
         column = records.place_column or "area_code"
     else:
         if areas_geometry is None:
-            raise out.fail(None, None, "the records have coordinates: pass areas_geometry "
-                                       "(the area polygons) to place them in areas")
+            raise out.fail(None, None, _("the records have coordinates: pass areas_geometry "
+                                         "(the area polygons) to place them in areas"))
         assert records.lon is not None and records.lat is not None
         index = geo.area_index(areas_geometry, records.lon, records.lat)
         info = unplaced(records, index, out)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from tryg import geo
 from tryg.index.inputs import Problem, RegisterInput
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import (
     BadCellError,
     integer_column,
@@ -109,14 +110,15 @@ def load_register(
     out.raise_if_errors()
     kind = _detect(table, out) if format == "auto" else format
     if not table.rows:
-        raise out.fail(None, None, "the file has a header but no data rows")
+        raise out.fail(None, None, _("the file has a header but no data rows"))
     result = RegisterData(table.source, kind, len(table.rows), out.warnings, table.encoding)
     if kind == "straf11":
         if not is_straf11(table.header):
             raise out.fail(table.header_line, None,
-                           "not a STRAF11 export: the header must be REGION, TYPE OF OFFENCE "
-                           f"and quarters such as 2007Q1; it is {table.header[:4]}")
-        counts, _ = straf11_counts(table, out)
+                           _("not a STRAF11 export: the header must be REGION, TYPE OF OFFENCE "
+                             "and quarters such as 2007Q1; it is %(header)s"),
+                           header=str(table.header[:4]))
+        counts, _lines = straf11_counts(table, out)
     elif kind == "records":
         records = records_from_table(table, out, crs=crs)
         return RegisterData(table.source, kind, len(table.rows), out.warnings, table.encoding,
@@ -178,10 +180,10 @@ def _detect(table: RawTable, out: Collector) -> str:
     if is_records(table.header):
         return "records"
     raise out.fail(table.header_line, None,
-                   "cannot tell the register format from the header "
-                   f"{table.header[:8]}: expected counts (area_code, quarter, offence, count), "
-                   "records (date, offence, area_code or coordinates) or a STRAF11 export "
-                   "(REGION, TYPE OF OFFENCE, 2007Q1, ...)")
+                   _("cannot tell the register format from the header %(header)s: expected "
+                     "counts (area_code, quarter, offence, count), records (date, offence, "
+                     "area_code or coordinates) or a STRAF11 export (REGION, TYPE OF OFFENCE, "
+                     "2007Q1, ...)"), header=str(table.header[:8]))
 
 
 def _counts(table: RawTable, out: Collector) -> pd.DataFrame:
@@ -192,7 +194,8 @@ def _counts(table: RawTable, out: Collector) -> pd.DataFrame:
     for name in needed:
         if name not in table.header:
             out.error(table.header_line, name,
-                      f"register counts need a column {name!r}; the file has {table.header}")
+                      _("register counts need a column %(name)s; the file has %(header)s"),
+                      name=repr(name), header=str(table.header))
     out.raise_if_errors()
     assert area_column is not None
     areas = text_column(table, area_column, out, required=True)
@@ -204,8 +207,8 @@ def _counts(table: RawTable, out: Collector) -> pd.DataFrame:
         if None in key:
             continue
         if key in first:
-            out.error(line, "count", f"{key[0]!r} / {key[1]} / {key[2]!r} appears twice: rows "
-                                     f"{first[key]} and {line}")
+            out.error(line, "count", _("%(key)s appears twice: rows %(first)s and %(row)s"),
+                      key=f"{key[0]!r} / {key[1]} / {key[2]!r}", first=first[key], row=line)
         else:
             first[key] = line
     frame = pd.DataFrame(
@@ -224,15 +227,15 @@ def _quarter_column(table: RawTable, out: Collector) -> list[str | None]:
         text = cell_text(cell)
         try:
             if text is None:
-                raise BadCellError("this cell is empty")
+                raise BadCellError(_("this cell is empty"))
             if years is None:
                 quarters.append(parse_quarter(text))
                 continue
             q = parse_integer(text.upper().removeprefix("Q").removeprefix("K"))
             if not 1 <= q <= 4:
-                raise BadCellError(f"{text!r} is not a quarter 1-4")
+                raise BadCellError(_("%(value)s is not a quarter 1-4"), value=repr(text))
             quarters.append(f"{years[i]}Q{q}")
         except BadCellError as exc:
-            out.error(line, "quarter", str(exc))
+            out.bad_cell(line, "quarter", exc)
             quarters.append(None)
     return quarters

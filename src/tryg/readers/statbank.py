@@ -18,6 +18,7 @@ import unicodedata
 
 import pandas as pd
 
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import BadCellError, parse_integer, parse_quarter, shown
 from tryg.readers.report import Collector
 from tryg.readers.text import RawTable, cell_text
@@ -64,13 +65,14 @@ def straf11_counts(table: RawTable, out: Collector) -> tuple[pd.DataFrame, int]:
     quarters = period_columns(table.header, 2)
     if quarters is None:
         raise out.fail(table.header_line, None,
-                       "the header is not REGION, TYPE OF OFFENCE, quarters")
+                       _("the header is not REGION, TYPE OF OFFENCE, quarters"))
     area_col, offence_col = table.header[0], table.header[1]
     seen_quarters: dict[str, str] = {}
     for label, q in zip(table.header[2:], quarters, strict=True):
         if q in seen_quarters:
             out.error(table.header_line, label,
-                      f"quarter {q} appears twice (also as {seen_quarters[q]!r})")
+                      _("quarter %(quarter)s appears twice (also as %(label)s)"),
+                      quarter=q, label=repr(seen_quarters[q]))
         seen_quarters[q] = label
     names: list[str] = []
     offences: list[str] = []
@@ -85,15 +87,15 @@ def straf11_counts(table: RawTable, out: Collector) -> tuple[pd.DataFrame, int]:
         area = cell_text(row[0]) or area
         offence = cell_text(row[1])
         if area is None:
-            out.error(line, area_col, "this cell is empty")
+            out.error(line, area_col, _("this cell is empty"))
             continue
         if offence is None:
-            out.error(line, offence_col, "this cell is empty")
+            out.error(line, offence_col, _("this cell is empty"))
             continue
         key = (area, offence)
         if key in first_row:
-            out.error(line, offence_col,
-                      f"{area!r} / {offence!r} appears twice: rows {first_row[key]} and {line}")
+            out.error(line, offence_col, _("%(key)s appears twice: rows %(first)s and %(row)s"),
+                      key=f"{area!r} / {offence!r}", first=first_row[key], row=line)
             continue
         first_row[key] = line
         used += 1
@@ -108,7 +110,8 @@ def straf11_counts(table: RawTable, out: Collector) -> tuple[pd.DataFrame, int]:
             counts.append(value)
             index.append(line)
     if missing:
-        out.warn(None, None, f"{missing} cells are empty or '..' (not available) and were skipped")
+        out.warn(None, None, _("%(count)s cells are empty or '..' (not available) and were "
+                               "skipped"), count=missing)
     frame = pd.DataFrame(
         {"area_name": names, "quarter": quarter_out, "offence": offences,
          "count": pd.array(counts, dtype="int64")},
@@ -126,9 +129,9 @@ def _count(cell: object, line: int, column: str, out: Collector) -> int | None:
     try:
         value = parse_integer(cell)
     except BadCellError as exc:
-        out.error(line, column, f"count {exc}")
+        out.bad_cell(line, column, exc)
         return None
     if value < 0:
-        out.error(line, column, f"count {shown(cell)} must not be negative")
+        out.error(line, column, _("%(value)s must not be negative"), value=shown(cell))
         return None
     return value
