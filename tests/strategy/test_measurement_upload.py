@@ -116,3 +116,21 @@ def test_a_long_danish_file_name_is_no_server_error() -> None:
     answer = _client(who.coordinator).post(URL, {"file": _csv(
         name, f"indicator,value,wave\n{ind.pk},70,2024\n")})
     assert answer.status_code == 200 and Measurement.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_problems_are_in_the_page_language() -> None:
+    who = people()
+    areas("0851")
+    own = indicator(initiative([who.housing], name="Egen indsats"))
+    partner = _client(who.partner)
+    bad = f"indicator,value,date,exact\n{own.pk},x,2025-12-31,måske\n999999,1,2025-12-31,1\n"
+    partner.get("/sprog/da/", {"next": URL})
+    body = partner.post(URL, {"file": _csv("maalinger.csv", bad)}).content.decode()
+    assert "<td>value</td><td>&#x27;x&#x27; er ikke et tal</td>" in body
+    assert "<td>exact</td><td>&#x27;måske&#x27; er ikke ja/nej (1/0)</td>" in body
+    assert "<td>indicator</td><td>ingen indikator med id &#x27;999999&#x27;</td>" in body
+    partner.get("/sprog/en/", {"next": URL})
+    body = partner.post(URL, {"file": _csv("maalinger.csv", bad)}).content.decode()
+    assert "<td>value</td><td>&#x27;x&#x27; is not a number</td>" in body
+    assert "<td>indicator</td><td>no indicator with the id &#x27;999999&#x27;</td>" in body

@@ -23,6 +23,7 @@ from tryg.accounts import roles
 from tryg.imports.base import read_limits
 from tryg.imports.uploads import local_name, upload_folder
 from tryg.index.inputs import InputError
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import (
     BadCellError,
     parse_date,
@@ -58,7 +59,7 @@ def _flag(text: str | None) -> bool:
         return True
     if value in FALSE:
         return False
-    raise BadCellError(f"{shown(text)} is not yes/no (1/0)")
+    raise BadCellError(_("%(value)s is not yes/no (1/0)"), value=shown(text))
 
 
 def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImport:
@@ -70,17 +71,19 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
     header = [h.strip().lower() for h in table.header]
     for column in REQUIRED:
         if column not in header:
-            out.error(table.header_line, column, f"the column {column!r} is missing")
+            out.error(table.header_line, column, _("the column %(name)s is missing"),
+                      name=repr(column))
     if "date" not in header and "wave" not in header:
-        out.error(table.header_line, "date", "give a column 'date' or a column 'wave'")
+        out.error(table.header_line, "date", _("give a column 'date' or a column 'wave'"))
     for column in sorted({h for h in header if header.count(h) > 1}):
         given = [h for h in table.header if h.strip().lower() == column]
-        out.error(table.header_line, column, f"the columns {given} are the same column "
-                                             "(names are read without case and spaces)")
+        out.error(table.header_line, column, _("the columns %(given)s are the same column "
+                                               "(names are read without case and spaces)"),
+                  given=str(given))
     for column in header:
         if column not in REQUIRED + OPTIONAL:
-            out.error(table.header_line, column, f"unknown column {column!r} (known: "
-                                                 f"{', '.join(REQUIRED + OPTIONAL)})")
+            out.error(table.header_line, column, _("unknown column %(name)s (known: %(known)s)"),
+                      name=repr(column), known=", ".join(REQUIRED + OPTIONAL))
     out.raise_if_errors()
     at = {name: header.index(name) for name in header}
     ids = set()
@@ -106,65 +109,70 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
                     return parse_integer(value, decimal_comma=table.decimal_comma)
                 number = parse_number(value, decimal_comma=table.decimal_comma)
             except BadCellError as exc:
-                out.error(line, name, str(exc))
+                out.bad_cell(line, name, exc)
                 return None
-            problem = bounds.number_problem(number)
-            if problem is not None:
-                out.error(line, name, f"{shown(value)} {problem}")
+            if bounds.number_problem(number) is not None:
+                out.error(line, name, _("%(value)s is not a plausible value (numbers are smaller "
+                                        "than 10^12 in size)"), value=shown(value))
                 return None
             return number
 
         indicator = None
         key = cell_text(cell("indicator"))
         if key is None:
-            out.error(line, "indicator", "this cell is empty")
+            out.error(line, "indicator", _("this cell is empty"))
         elif not key.isdigit() or int(key) not in indicators:
-            out.error(line, "indicator", f"no indicator with the id {shown(key)}")
+            out.error(line, "indicator", _("no indicator with the id %(value)s"),
+                      value=shown(key))
         else:
             indicator = indicators[int(key)]
             if user is not None and not roles.can_enter_measurements(user, indicator.initiative):
-                out.error(line, "indicator", "you may not enter measurements for this "
-                                             "indicator's initiative")
+                out.error(line, "indicator", _("you may not enter measurements for this "
+                                               "indicator's initiative"))
         value = number("value")
         if value is None and cell_text(cell("value")) is None:
-            out.error(line, "value", "this cell is empty")
+            out.error(line, "value", _("this cell is empty"))
         when: dt.date | None = None
         wave = number("wave", whole=True)
         if cell_text(cell("date")) is not None:
             try:
                 when = parse_date(cell("date"))
             except BadCellError as exc:
-                out.error(line, "date", str(exc))
-            if when is not None and (problem := bounds.date_problem(when)) is not None:
-                out.error(line, "date", f"{shown(cell('date'))} {problem}")
+                out.bad_cell(line, "date", exc)
+            if when is not None and bounds.date_problem(when) is not None:
+                out.error(line, "date", _("%(value)s is not a plausible date (years %(first)s to "
+                                          "%(last)s)"), value=shown(cell("date")),
+                          first=bounds.FIRST_YEAR, last=bounds.LAST_YEAR)
                 when = None
         elif wave is not None:
             if not bounds.FIRST_YEAR <= wave <= bounds.LAST_YEAR:
-                out.error(line, "wave", f"{shown(cell('wave'))} is not a plausible year")
+                out.error(line, "wave", _("%(value)s is not a plausible year"),
+                          value=shown(cell("wave")))
             else:
                 when = wave_date(wave)
         elif "date" in at or "wave" in at:
-            out.error(line, "date" if "date" in at else "wave", "give a date or a wave")
+            out.error(line, "date" if "date" in at else "wave", _("give a date or a wave"))
         n = number("n", whole=True)
         if n is not None and n < 0:
-            out.error(line, "n", f"{shown(cell('n'))} must not be negative")
+            out.error(line, "n", _("%(value)s must not be negative"), value=shown(cell("n")))
         elif n is not None and n > MAX_N:
-            out.error(line, "n", f"{shown(cell('n'))} is too large (at most {MAX_N:,})")
+            out.error(line, "n", _("%(value)s is too large (at most %(most)s)"),
+                      value=shown(cell("n")), most=f"{MAX_N:,}")
         se, low, high = number("se"), number("low"), number("high")
         if se is not None and se < 0:
-            out.error(line, "se", f"{shown(cell('se'))} must not be negative")
+            out.error(line, "se", _("%(value)s must not be negative"), value=shown(cell("se")))
         low_given, high_given = (cell_text(cell(end)) is not None for end in ("low", "high"))
         if low_given != high_given:
             out.error(line, "low" if high_given else "high",
-                      "give both ends of the interval (low and high), or neither")
+                      _("give both ends of the interval (low and high), or neither"))
         elif low is not None and high is not None and low > high:
-            out.error(line, "high", "the interval's high end is below its low end")
+            out.error(line, "high", _("the interval's high end is below its low end"))
         flags = {}
         for name in ("exact", "published"):
             try:
                 flags[name] = _flag(cell_text(cell(name)))
             except BadCellError as exc:
-                out.error(line, name, str(exc))
+                out.bad_cell(line, name, exc)
         if len(out.errors) == rows_before and indicator is not None and when is not None:
             assert value is not None and not math.isnan(value)
             rows.append(Measurement(indicator=indicator, when=when, wave=wave, value=value, n=n,
@@ -172,7 +180,7 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
                                     method_note=cell_text(cell("method")) or "",
                                     published=flags["published"], entered_by=user))
     if not table.rows:
-        out.error(None, None, "the file has no rows")
+        out.error(None, None, _("the file has no rows"))
     out.raise_if_errors()
     with transaction.atomic():
         for measurement in rows:
