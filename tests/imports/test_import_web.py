@@ -145,6 +145,11 @@ def test_errors_are_shown_in_the_page_language() -> None:
     assert '<td class="num">2</td><td>weight</td><td>&#x27;x&#x27; er ikke et tal</td>' in html
     assert '<td class="num">3</td><td>area_code</td><td>cellen er tom</td>' in html
     assert "is not a number" not in html
+    upload(analyst, "areas", "areas.csv", AREAS)
+    unknown = b"id;aar;omr;vaegt;q1\nr1;2022;S1;1;2\nr2;2022;S7;1;3\n"
+    html = upload(analyst, "survey", "svar.csv", unknown, columns=columns)
+    assert ('<td class="num">3</td><td>area_code</td><td>intet gemt område har koden '
+            "&#x27;S7&#x27;: importér områderne først</td>") in html
 
     analyst.get("/sprog/en/", {"next": URL})
     html = upload(analyst, "survey", "svar.csv", survey, columns=columns)

@@ -33,6 +33,7 @@ from tryg.imports.base import (
 from tryg.imports.models import ImportBatch
 from tryg.index.catalog import load_spec, shipped_specs
 from tryg.index.inputs import SURVEY_COLUMNS, SURVEY_OPTIONAL, Problem, SurveyInput
+from tryg.index.inputs import mark as _
 from tryg.index.respondents import check_survey
 from tryg.readers import ReadReport, read_survey
 from tryg.readers.report import Collector
@@ -92,14 +93,15 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
     items = [c for c in frame.columns if c not in SURVEY_COLUMNS + SURVEY_OPTIONAL]
     if (described.fieldwork_start and described.fieldwork_end
             and described.fieldwork_start > described.fieldwork_end):
-        out.error(None, None, "the fieldwork ends before it starts")
+        out.error(None, None, _("the fieldwork ends before it starts"))
     if len(described.producer) > 200:
-        out.error(None, None, "the producer's name is longer than 200 characters")
+        out.error(None, None, _("the producer's name is longer than 200 characters"))
     texts = {c: _texts(frame, c) for c in _LIMITS}
     for column, limit in _LIMITS.items():
         for line, value in zip(lines, texts[column], strict=True):
             if len(value) > limit:
-                out.error(line, column, f"{value[:40]!r}… is longer than {limit} characters")
+                out.error(line, column, _("%(value)s… is longer than %(limit)s characters"),
+                          value=repr(value[:40]), limit=limit)
     codes = [str(c) for c in frame["area_code"]]
     areas = areas_by_code(codes)
     _unknown_codes(codes, lines, set(areas), out)
@@ -111,9 +113,9 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
     stored = {w.year: w for w in Wave.objects.filter(year__in=sorted(first_row))}
     if stored and not replace:
         for year, wave in sorted(stored.items()):
-            out.error(first_row[year], "wave", f"wave {year} is already stored (import "
-                                               f"#{wave.import_batch_id}); import with replace "
-                                               "to replace its answers")
+            out.error(first_row[year], "wave",
+                      _("wave %(wave)s is already stored (import #%(batch)s); import with "
+                        "replace to replace its answers"), wave=year, batch=wave.import_batch_id)
     out.raise_if_errors()
 
     old_batches = {w.import_batch_id for w in stored.values()}
@@ -194,6 +196,11 @@ def _unknown_codes(codes: list[str], lines: list[int], known: set[str], out: Col
         if c not in known:
             rows.setdefault(c, []).append(line)
     for c, where in rows.items():
-        more = f" (and {len(where) - 1} more rows: {where[1:6]}…)" if len(where) > 1 else ""
-        out.error(where[0], "area_code", f"no stored area has code {c!r}{more}: import the "
-                                         "areas first")
+        if len(where) > 1:
+            out.error(where[0], "area_code",
+                      _("no stored area has code %(code)s (and %(more)s more rows: %(rows)s…): "
+                        "import the areas first"),
+                      code=repr(c), more=len(where) - 1, rows=str(where[1:6]))
+        else:
+            out.error(where[0], "area_code",
+                      _("no stored area has code %(code)s: import the areas first"), code=repr(c))

@@ -20,6 +20,7 @@ from tryg.index.inputs import (
     source_of,
     unknown,
 )
+from tryg.index.inputs import mark as _
 from tryg.index.spec import Item, Spec
 
 FloatArray = np.ndarray
@@ -42,7 +43,8 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
     if partial:
         needed &= set(frame.columns)
     problems += [
-        Problem(src, None, col, "the specification needs this item column, the survey lacks it")
+        Problem.of(src, None, col,
+                   _("the specification needs this item column, the survey lacks it"))
         for col in sorted(needed)
         if col not in frame.columns
     ]
@@ -51,16 +53,14 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
     rows = frame.index.to_numpy()
     weight = pd.to_numeric(frame["weight"], errors="coerce")
     for i in np.flatnonzero(~(weight > 0).to_numpy())[:20]:
-        problems.append(Problem(src, int(rows[i]), "weight", "the weight must be a number > 0"))
+        problems.append(Problem.of(src, int(rows[i]), "weight",
+                                   _("the weight must be a number > 0")))
     codes = frame["area_code"].astype(str)
     for i in np.flatnonzero(unknown(codes, area_codes))[:20]:
         problems.append(
-            Problem(
-                src,
-                int(rows[i]),
-                "area_code",
-                f"unknown area code {codes.iloc[i]!r} (not in the area list)",
-            )
+            Problem.of(src, int(rows[i]), "area_code",
+                       _("unknown area code %(code)s (not in the area list)"),
+                       code=repr(codes.iloc[i]))
         )
     dup = _repeated_answers(frame)
     seen: dict[tuple[object, object], int] = {}
@@ -68,12 +68,9 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
         key = (frame["wave"].iloc[i], frame["respondent_id"].iloc[i])
         if key in seen:
             problems.append(
-                Problem(
-                    src,
-                    int(rows[i]),
-                    "respondent_id",
-                    f"respondent {key[1]!r} appears twice in wave {key[0]} (also row {seen[key]})",
-                )
+                Problem.of(src, int(rows[i]), "respondent_id",
+                           _("respondent %(id)s appears twice in wave %(wave)s (also row "
+                             "%(first)s)"), id=repr(key[1]), wave=key[0], first=seen[key])
             )
         else:
             seen[key] = int(rows[i])
@@ -99,7 +96,8 @@ def _check_item(item: Item, frame: pd.DataFrame, src: str, rows: np.ndarray) -> 
     raw = frame[item.column]
     values = pd.to_numeric(raw, errors="coerce")
     problems = [
-        Problem(src, int(rows[i]), item.column, f"answer {raw.iloc[i]!r} is not a number")
+        Problem.of(src, int(rows[i]), item.column, _("answer %(value)s is not a number"),
+                   value=repr(raw.iloc[i]))
         for i in np.flatnonzero((values.isna() & raw.notna()).to_numpy())[:20]
     ]
     lo, hi = item.scale
@@ -109,15 +107,11 @@ def _check_item(item: Item, frame: pd.DataFrame, src: str, rows: np.ndarray) -> 
     )
     for i in np.flatnonzero(~allowed)[:20]:
         problems.append(
-            Problem(
-                src,
-                int(rows[i]),
-                item.column,
-                f"answer {v[i]:g} is outside the scale {lo}-{hi}"
-                + (
-                    f" and not a 'don't know' code {list(item.dont_know)}" if item.dont_know else ""
-                ),
-            )
+            Problem.of(src, int(rows[i]), item.column,
+                       _("answer %(value)s is outside the scale %(low)s-%(high)s and not a "
+                         "'don't know' code %(codes)s") if item.dont_know
+                       else _("answer %(value)s is outside the scale %(low)s-%(high)s"),
+                       value=f"{v[i]:g}", low=lo, high=hi, codes=str(list(item.dont_know)))
         )
     return problems
 
