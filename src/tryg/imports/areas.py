@@ -43,6 +43,7 @@ from tryg.imports.base import (
 from tryg.imports.models import ImportBatch
 from tryg.index.hierarchy import parent_cycles
 from tryg.index.inputs import Areas
+from tryg.index.inputs import mark as _
 from tryg.readers import ReadReport, read_area_geometry, read_areas
 from tryg.readers.areas import GEO_SUFFIXES
 from tryg.readers.report import Collector
@@ -109,20 +110,22 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
     for column, limit in _LIMITS.items():
         for r, value in zip(frame.index, frame[column], strict=True):
             if len(str(value)) > limit:
-                out.error(int(r), column, f"{str(value)[:60]!r}… is longer than {limit} "
-                                          "characters")
+                out.error(int(r), column, _("%(value)s… is longer than %(limit)s characters"),
+                          value=repr(str(value)[:60]), limit=limit)
     stored = areas_by_code(rows)
     levels = {str(c): str(lv) for c, lv in zip(frame["code"], frame["level"], strict=True)}
     for c, area in sorted(stored.items(), key=lambda item: rows[item[0]]):
         if area.level != levels[c]:
-            out.error(rows[c], "code", f"code {c!r} is already used by the {area.level} "
-                                       f"{area.name!r} (import #{area.import_batch_id}); codes "
-                                       "are unique across levels: import this file with a "
-                                       "code prefix (e.g. 'post-')")
+            out.error(rows[c], "code",
+                      _("code %(code)s is already used by the %(level)s %(name)s (import "
+                        "#%(batch)s); codes are unique across levels: import this file with a "
+                        "code prefix (e.g. 'post-')"), code=repr(c), level=area.level,
+                      name=repr(area.name), batch=area.import_batch_id)
         elif not replace:
-            out.error(rows[c], "code", f"area {c!r} ({area.name}) is already stored (import "
-                                       f"#{area.import_batch_id}); import with replace to "
-                                       "update its name and boundary")
+            out.error(rows[c], "code",
+                      _("area %(code)s (%(name)s) is already stored (import #%(batch)s); "
+                        "import with replace to update its name and boundary"),
+                      code=repr(c), name=area.name, batch=area.import_batch_id)
     links = areas.links
     parents_needed = {str(p) for p in links["parent"]} - set(rows)
     known_parents = areas_by_code(parents_needed)
@@ -130,12 +133,15 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
     for r, c, p, lo in zip(links.index, links["code"], links["parent"], links["valid_from"],
                            strict=True):
         if str(p) not in rows and str(p) not in known_parents:
-            out.error(int(r), "parent", f"the parent {p!r} of {c!r} is neither in the file nor "
-                                        "stored: import the parent areas first")
+            out.error(int(r), "parent",
+                      _("the parent %(parent)s of %(code)s is neither in the file nor stored: "
+                        "import the parent areas first"), parent=repr(p), code=repr(c))
         key = (str(c), str(p), _year(lo))
         if key in seen:
-            out.error(int(r), "parent", f"{c!r} has parent {p!r} from the same year twice: "
-                                        f"rows {seen[key]} and {int(r)}")
+            out.error(int(r), "parent",
+                      _("%(code)s has parent %(parent)s from the same year twice: rows "
+                        "%(first)s and %(row)s"), code=repr(c), parent=repr(p), first=seen[key],
+                      row=int(r))
         seen.setdefault(key, int(r))
     if len(links):
         _no_cycles(links, stored, out)

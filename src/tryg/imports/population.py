@@ -31,6 +31,7 @@ from tryg.imports.base import (
 from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
 from tryg.index.inputs import PopulationInput, Problem
+from tryg.index.inputs import mark as _
 from tryg.index.population import check_population
 from tryg.readers import ReadReport, read_population
 from tryg.readers.report import Collector
@@ -81,8 +82,9 @@ def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: st
         known = stored_areas(level)
         column = "area_name"
         if not len(known.areas):
-            raise out.fail(None, column, f"no areas of level {level!r} are stored: import the "
-                                         "areas first (or give the level the names belong to)")
+            raise out.fail(None, column,
+                           _("no areas of level %(level)s are stored: import the areas first "
+                             "(or give the level the names belong to)"), level=repr(level))
         matched = reconcile_names(names, known, source=out.source, rows=lines)
         out.errors.extend(matched.problems)
         warnings.extend(str(p) for p in matched.aggregates)
@@ -100,8 +102,9 @@ def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: st
     first: dict[tuple[str | None, int, str, str], int] = {}
     for line, k in zip(lines, keys, strict=True):
         if k[0] is not None and k in first:
-            out.error(line, column, f"this row and row {first[k]} are both the population of "
-                                    f"{k[0]} in {k[1]}")
+            out.error(line, column, _("this row and row %(first)s are both the population of "
+                                      "%(area)s in %(year)s"), first=first[k], area=k[0],
+                      year=k[1])
         first.setdefault(k, line)
     out.errors.extend(_plausibility(frame, keys, lines, areas, statbank=column == "area_name"))
     existing = _existing(areas, {k[1] for k in keys})
@@ -109,23 +112,24 @@ def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: st
     if clashes and not replace:
         for line, (c, year, sex, age) in clashes:
             cell = "".join(f", {v}" for v in (sex, age) if v)
-            out.error(line, "population", f"the population of {c} in {year}{cell} is already "
-                                          f"stored (import #{existing[(c, year, sex, age)][1]});"
-                                          " import with replace to overwrite it")
+            out.error(line, "population",
+                      _("the population of %(area)s in %(year)s%(cell)s is already stored "
+                        "(import #%(batch)s); import with replace to overwrite it"),
+                      area=c, year=year, cell=cell, batch=existing[(c, year, sex, age)][1])
     out.raise_if_errors()
-    old = [existing[k] for _, k in clashes]
-    for part in chunked([pk for pk, _ in old]):
+    old = [existing[k] for _line, k in clashes]
+    for part in chunked([pk for pk, _batch in old]):
         Population.objects.filter(pk__in=part).delete()
     rows = [Population(area=areas[c], year=year, sex=sex, age_group=age, population=float(v),
                        import_batch=record)
             for (c, year, sex, age), v in zip(keys, frame["population"], strict=True)
             if c is not None]
     insert_rows(Population, rows, what="population figures", progress=progress)
-    retire_emptied({b for _, b in old}, "population")
+    retire_emptied({b for _pk, b in old}, "population")
     created = {"population figures": len(rows)}
     if old:
         created["population figures replaced"] = len(old)
-    return Outcome(created, warnings, dict(Counter(b for _, b in old)))
+    return Outcome(created, warnings, dict(Counter(b for _pk, b in old)))
 
 
 def _plausibility(frame: pd.DataFrame, keys: list[tuple[str | None, int, str, str]],
@@ -159,10 +163,13 @@ def _unknown_codes(codes: list[str | None], lines: list[int], areas: dict[str, A
         if c is None or c in areas:
             continue
         padded = c.zfill(4)
-        hint = f" (stored codes have leading zeros: {padded!r}?)" if padded != c and \
-            Area.objects.filter(code=padded).exists() else ""
-        out.error(line, "area_code", f"no stored area has code {c!r}{hint}: import the areas "
-                                     "first")
+        if padded != c and Area.objects.filter(code=padded).exists():
+            out.error(line, "area_code",
+                      _("no stored area has code %(code)s (stored codes have leading zeros: "
+                        "%(padded)s?): import the areas first"), code=repr(c), padded=repr(padded))
+        else:
+            out.error(line, "area_code",
+                      _("no stored area has code %(code)s: import the areas first"), code=repr(c))
 
 
 def _cells(frame: pd.DataFrame, column: str, lines: list[int], out: Collector) -> list[str]:
@@ -171,7 +178,8 @@ def _cells(frame: pd.DataFrame, column: str, lines: list[int], out: Collector) -
     values = ["" if v is None or pd.isna(v) else str(v) for v in frame[column]]
     for line, v in zip(lines, values, strict=True):
         if len(v) > _CELL_LIMIT:
-            out.error(line, column, f"{v[:40]!r}… is longer than {_CELL_LIMIT} characters")
+            out.error(line, column, _("%(value)s… is longer than %(limit)s characters"),
+                      value=repr(v[:40]), limit=_CELL_LIMIT)
     return values
 
 

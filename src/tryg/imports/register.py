@@ -43,6 +43,7 @@ from tryg.imports.base import ImportReport, Outcome, chunked, read_limits, run_i
 from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
 from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import mark as _
 from tryg.police_register.bulk import bulk_insert
 from tryg.police_register.models import RegisterCount, RegisterRecord
 from tryg.readers.placement import place_in_process
@@ -117,9 +118,9 @@ def _check(data: RegisterData) -> _Plan:
             level = finest_level()
             layer = stored_layer(level) if level is not None else None
             if layer is None:
-                raise out.fail(None, None, "the records have coordinates, but no area with a "
-                                           "boundary is stored: import the areas' boundaries "
-                                           "first")
+                raise out.fail(None, None, _("the records have coordinates, but no area with "
+                                             "a boundary is stored: import the areas' "
+                                             "boundaries first"))
             by_code = dict(Area.objects.filter(level=level).values_list("code", "id"))
             plan.layer = layer
             plan.layer_ids = np.array([by_code[c] for c in layer.codes], dtype=np.int64)
@@ -166,8 +167,9 @@ def _check_offences(offences: pd.Categorical[Any], lines: NDArray[np.int64], col
     for k, label in enumerate(offences.categories):
         if len(str(label)) > OFFENCE_LENGTH:
             first = int(lines[np.flatnonzero(offences.codes == k)[0]])
-            out.error(first, column, f"the offence {str(label)[:40]!r}… is longer than "
-                                     f"{OFFENCE_LENGTH} characters")
+            out.error(first, column,
+                      _("the offence %(value)s… is longer than %(limit)s characters"),
+                      value=repr(str(label)[:40]), limit=OFFENCE_LENGTH)
 
 
 def _ids_for(places: pd.Categorical[Any], lines: NDArray[np.int64], column: str, out: Collector,
@@ -183,8 +185,9 @@ def _ids_for(places: pd.Categorical[Any], lines: NDArray[np.int64], column: str,
         by_code = dict(Area.objects.filter(code__in=labels).values_list("code", "id"))
         ids = np.array([by_code.get(c, -1) for c in labels], dtype=np.int64)
         for k in (int(i) for i in np.flatnonzero(ids < 0)):
-            out.error(first[k], column, f"{labels[k]!r} is not a stored area code "
-                                        f"({rows[k]} row(s))")
+            out.error(first[k], column,
+                      _("%(code)s is not a stored area code (%(rows)s row(s))"),
+                      code=repr(labels[k]), rows=int(rows[k]))
         return ids
     areas = stored_areas(level)
     matched = reconcile_names(labels, areas, source=out.source, rows=first, column=column)
@@ -199,8 +202,10 @@ def _ids_for(places: pd.Categorical[Any], lines: NDArray[np.int64], column: str,
             continue
         if area_id in seen:
             j = seen[area_id]
-            out.error(first[k], column, f"{labels[k]!r} and {labels[j]!r} (row {first[j]}) "
-                                        f"are both area {matched.codes[k]!r}")
+            out.error(first[k], column,
+                      _("%(name)s and %(other)s (row %(row)s) are both area %(code)s"),
+                      name=repr(labels[k]), other=repr(labels[j]), row=first[j],
+                      code=repr(matched.codes[k]))
         seen.setdefault(area_id, k)
     return ids
 
@@ -316,16 +321,19 @@ def _overlap_problems(both: pd.DataFrame, batches: dict[int, ImportBatch], sourc
             named["line"], named["area_id"], named["quarter"], named["offence"],
             named["batch"], strict=True):
         held = batches[int(batch_id)]
-        problems.append(Problem(source, int(line), column, (
-            f"area {codes.get(int(area_id), area_id)!r}, {quarter}, offence {offence!r} is "
-            f"already stored (import #{held.pk}, {held.file_name}); import with replace to "
-            "replace it")))
+        problems.append(Problem.of(
+            source, int(line), column,
+            _("area %(area)s, %(quarter)s, offence %(offence)s is already stored (import "
+              "#%(batch)s, %(file)s); import with replace to replace it"),
+            area=repr(codes.get(int(area_id), area_id)), quarter=quarter,
+            offence=repr(offence), batch=held.pk, file=held.file_name))
     if len(both) > OVERLAPS_NAMED:
         holders = ", ".join(f"#{b}" for b in sorted(batches))
-        problems.append(Problem(source, None, column, (
-            f"… and {len(both) - OVERLAPS_NAMED:,} more area × quarter × offence already "
-            f"stored ({len(both):,} in all, held by import(s) {holders}); import with replace "
-            "to replace them")))
+        problems.append(Problem.of(
+            source, None, column,
+            _("… and %(more)s more area × quarter × offence already stored (%(all)s in all, "
+              "held by import(s) %(holders)s); import with replace to replace them"),
+            more=f"{len(both) - OVERLAPS_NAMED:,}", all=f"{len(both):,}", holders=holders))
     return problems
 
 

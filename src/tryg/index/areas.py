@@ -29,6 +29,7 @@ import pandas as pd
 
 from tryg.index.hierarchy import build_hierarchy
 from tryg.index.inputs import Areas, InputError, Problem
+from tryg.index.inputs import mark as _
 
 # Normalised alias → normalised name as DAGI / Danish StatBank spell it.
 ALIASES: dict[str, str] = {
@@ -125,16 +126,18 @@ def _match(
     if len(candidates) == 1:
         return candidates[0]
     if len(candidates) > 1:
-        problems.append(Problem(source, row, column,
-                                f"{raw!r} matches several areas {candidates}: give a level"))
+        problems.append(Problem.of(source, row, column,
+                                   _("%(name)s matches several areas %(candidates)s: give a "
+                                     "level"), name=repr(raw), candidates=str(candidates)))
         return None
     plain = _plain(raw)
     if plain.startswith(AGGREGATE_PREFIXES) or plain in MAY_BE_ABSENT:
-        aggregates.append(Problem(source, row, column,
-                                  f"{raw!r} is an aggregate or unplaced row, not an area: "
-                                  "left out"))
+        aggregates.append(Problem.of(source, row, column,
+                                     _("%(name)s is an aggregate or unplaced row, not an area: "
+                                       "left out"), name=repr(raw)))
         return None
-    problems.append(Problem(source, row, column, f"{raw!r} matches no area"))
+    problems.append(Problem.of(source, row, column, _("%(name)s matches no area"),
+                               name=repr(raw)))
     return None
 
 
@@ -185,7 +188,7 @@ def codes_for_names(frame: pd.DataFrame, areas: Areas) -> NamedTable:
     # Each distinct name is matched once, located at its first row (a STRAF11 table has
     # ~500,000 cells but ~100 names).
     which, names = pd.factorize(frame["area_name"].astype(object), use_na_sentinel=False)
-    _, first = np.unique(which, return_index=True)
+    _codes, first = np.unique(which, return_index=True)
     first_line = [int(frame.index[i]) for i in first]
     matched = reconcile_names([str(n) for n in names], areas, source=source, rows=first_line)
     problems = list(matched.problems)
@@ -195,9 +198,10 @@ def codes_for_names(frame: pd.DataFrame, areas: Areas) -> NamedTable:
             continue
         if code in named:
             j = named[code]
-            problems.append(Problem(source, first_line[k], "area_name",
-                                    f"{names[k]!r} and {names[j]!r} (row {first_line[j]}) "
-                                    f"are both area {code!r}"))
+            problems.append(Problem.of(source, first_line[k], "area_name",
+                                       _("%(name)s and %(other)s (row %(row)s) are both area "
+                                         "%(code)s"), name=repr(names[k]),
+                                       other=repr(names[j]), row=first_line[j], code=repr(code)))
         else:
             named[code] = k
     codes = np.asarray(matched.codes, dtype=object)[which]
