@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import mark as _
 
 MIB = 1 << 20
 #: An Excel sheet has at most this many rows; a row number past it is not a workbook's.
@@ -86,10 +87,27 @@ def check_zip(path: str | Path, limits: Limits, *, what: str) -> None:
                 "like a zip bomb and was not unpacked")])
 
 
+#: The refusals of :func:`too_many_rows`, by unit and whether the count is exact.
+_TOO_MANY = {
+    ("rows", True): _("the file has %(count)s rows, more than the limit of %(limit)s "
+                      "(TRYG_MAX_ROWS); nothing was read"),
+    ("rows", False): _("the file has at least %(count)s rows, more than the limit of "
+                       "%(limit)s (TRYG_MAX_ROWS); nothing was read"),
+    ("cases", True): _("the file has %(count)s cases, more than the limit of %(limit)s "
+                       "(TRYG_MAX_ROWS); nothing was read"),
+    ("features", True): _("the file has %(count)s features, more than the limit of "
+                          "%(limit)s (TRYG_MAX_ROWS); nothing was read"),
+}
+
+
 def too_many_rows(source: str, rows: int, max_rows: int, *, exact: bool = True,
                   unit: str = "rows") -> InputError:
     """The error for a file with more than ``max_rows`` rows (``rows``: how many it has, or
     how many were counted before stopping when not ``exact``)."""
+    template = _TOO_MANY.get((unit, exact))
+    if template is not None:
+        return InputError([Problem.of(source, None, None, template, count=f"{rows:,}",
+                                      limit=f"{max_rows:,}")])
     have = f"{rows:,} {unit}" if exact else f"at least {rows:,} {unit}"
     return InputError([Problem(
         source, None, None,
