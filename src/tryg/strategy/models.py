@@ -158,9 +158,10 @@ class Indicator(models.Model):
         return self.name
 
 
-class Baseline(models.Model):
-    indicator = models.OneToOneField(Indicator, on_delete=models.CASCADE,
-                                     related_name="baseline")
+class Estimate(models.Model):
+    """A dated value with what is known of its uncertainty: its standard error or interval
+    and the n it rests on (a baseline and every measurement have them)."""
+
     when = models.DateField(_("date"), validators=[check_date])
     value = models.FloatField(_("value"), validators=[check_number])
     se = models.FloatField(_("standard error"), null=True, blank=True,
@@ -170,6 +171,14 @@ class Baseline(models.Model):
     high = models.FloatField(_("interval high"), null=True, blank=True,
                              validators=[check_number])
     n = models.PositiveIntegerField("n", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Baseline(Estimate):
+    indicator = models.OneToOneField(Indicator, on_delete=models.CASCADE,
+                                     related_name="baseline")
 
     class Meta:
         verbose_name = _("baseline")
@@ -186,21 +195,12 @@ class Target(models.Model):
         verbose_name_plural = _("targets")
 
 
-class Measurement(models.Model):
+class Measurement(Estimate):
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE,
                                   related_name="measurements")
-    when = models.DateField(_("date"), validators=[check_date])
     wave = models.PositiveIntegerField(
         _("wave"), null=True, blank=True,
         validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)])
-    value = models.FloatField(_("value"), validators=[check_number])
-    n = models.PositiveIntegerField("n", null=True, blank=True)
-    se = models.FloatField(_("standard error"), null=True, blank=True,
-                           validators=[check_number])
-    low = models.FloatField(_("interval low"), null=True, blank=True,
-                            validators=[check_number])
-    high = models.FloatField(_("interval high"), null=True, blank=True,
-                             validators=[check_number])
     exact = models.BooleanField(
         _("exact count"), default=False,
         help_text=_("A count, not an estimate from a sample: no interval is needed."))
