@@ -130,7 +130,7 @@ def test_a_csv_hierarchy_with_parents(kommuner: Path, tmp_path: Path) -> None:
 def test_without_coarser_areas_there_are_no_parents(shared_data: Path) -> None:
     report = import_areas(shared_data / "dk_sogne_dagi2014.topojson")
     assert report.ok and report.created["parent links"] == 0
-    assert any("no parents" in w for w in report.warnings)
+    assert any("no parents" in w.message for w in report.warnings)
 
 
 def test_a_geopackage_in_utm32_is_stored_in_wgs84(kommuner: Path, shared_data: Path,

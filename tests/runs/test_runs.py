@@ -203,3 +203,29 @@ def test_publish_and_unpublish_are_audited(demo: DemoData, spec: index.Spec) -> 
                    .values_list("action", flat=True))
     assert actions == [AuditEvent.Action.RUN, AuditEvent.Action.PUBLISH,
                        AuditEvent.Action.UNPUBLISH]
+
+
+@pytest.mark.django_db
+def test_a_failed_runs_problems_are_shown_in_the_page_language(spec: index.Spec) -> None:
+    """The run's page lists its problems in the reader's language (kept with their templates
+    in ``problem_data``); the stored lines and the log stay English."""
+    from django.test import Client
+    from django.urls import reverse
+
+    run = run_index(spec)
+    assert [p.template for p in run.stored_problems("problems")] == [
+        "no areas are stored: import the areas first (tryg import areas)",
+        "no survey answers and no register data are stored: import either or both (tryg "
+        "import survey, tryg import register)"]
+    client = Client()
+    client.force_login(get_user_model().objects.create_user(
+        "analytiker", password="a long password 1", role=Role.ANALYST))
+    url = reverse("analyse:run", args=[run.pk])
+    client.get("/sprog/da/", {"next": url})
+    page = client.get(url).content.decode()
+    assert ("<li>database: der er ikke gemt nogen områder: importér områderne først (tryg "
+            "import areas)</li>") in page
+    client.get("/sprog/en/", {"next": url})
+    page = client.get(url).content.decode()
+    assert ("<li>database: no areas are stored: import the areas first (tryg import "
+            "areas)</li>") in page

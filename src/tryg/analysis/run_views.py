@@ -30,6 +30,7 @@ from tryg.accounts import roles
 from tryg.analysis.data_views import paginate
 from tryg.analysis.figures import round_rows
 from tryg.exports import results_bytes
+from tryg.imports.problems import located
 from tryg.index import load_spec, shipped_specs
 from tryg.jobs import services as jobs
 from tryg.jobs.models import Job
@@ -111,6 +112,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "rerun_survey": "survey" in run.inputs or run.status != IndexRun.Status.DONE,
         # the log may quote a stored answer (a failed run's problems): record-level data
         "show_log": roles.can_see_microdata(request.user),
+        "problems": [located(p) for p in run.stored_problems("problems")],
+        "warnings": [located(w) for w in run.stored_problems("warnings")],
         "inputs": sorted(run.inputs.items()) if internal else [],
         "previous": services.previous_run(run) if internal else None,
         "has_drivers": has_drivers(run),
@@ -215,7 +218,7 @@ def _after_run(request: HttpRequest, run: IndexRun,
         messages.success(request, text % {"id": run.pk, "rows": rows,
                                            "old": rerun_of.pk if rerun_of else ""})
     else:
-        problems = run.problems
+        problems = [located(p) for p in run.stored_problems("problems")]
         shown = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
         messages.error(request, _("Index run %(id)s failed and stored no results: "
                                   "%(problems)s") % {"id": run.pk, "problems": shown})

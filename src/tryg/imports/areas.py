@@ -42,7 +42,7 @@ from tryg.imports.base import (
 )
 from tryg.imports.models import ImportBatch
 from tryg.index.hierarchy import parent_cycles
-from tryg.index.inputs import Areas
+from tryg.index.inputs import Areas, Problem
 from tryg.index.inputs import mark as _
 from tryg.readers import ReadReport, read_area_geometry, read_areas
 from tryg.readers.areas import GEO_SUFFIXES
@@ -165,7 +165,7 @@ def _write(record: ImportBatch, data: AreaData, *, replace: bool, parent_level: 
             area.geometry = boundary(area.code)
     Area.objects.bulk_update(list(stored.values()), ["name", "level", "geometry",
                                                      "import_batch"], batch_size=CHUNK)
-    warnings: list[str] = []
+    warnings: list[Problem] = []
     pairs = _parent_pairs(areas, shapes, parent_level, warnings)
     if pairs is not None:
         ids = {a.code: a.pk for a in
@@ -195,11 +195,9 @@ def _no_cycles(links: pd.DataFrame, stored: dict[str, Area], out: Collector) -> 
         children.append(child)
         parents.append(parent)
     rows = [int(r) for r in links.index]
-    for i, message in parent_cycles(children, parents):
-        if i < len(rows):
-            out.error(rows[i], "parent", message)
-        else:  # pragma: no cover - the stored links alone were checked when imported
-            out.error(None, "parent", f"{message} (stored links)")
+    for i, template, params in parent_cycles(children, parents):
+        # (a cycle of the stored links alone was refused when they were imported)
+        out.error(rows[i] if i < len(rows) else None, "parent", template, **params)
 
 
 def _prefixed(areas: Areas, shapes: geo.AreaGeometry | None, prefix: str) -> AreaData:
@@ -222,7 +220,7 @@ Pair = tuple[str, str, int | None, int | None]
 
 
 def _parent_pairs(areas: Areas, shapes: geo.AreaGeometry | None, parent_level: str | None,
-                  warnings: list[str]) -> list[Pair] | None:
+                  warnings: list[Problem]) -> list[Pair] | None:
     """(child, parent, valid_from, valid_to) from the file, else by containment; ``None``
     when neither applies (the stored links are then left as they are)."""
     links = areas.links
@@ -235,23 +233,32 @@ def _parent_pairs(areas: Areas, shapes: geo.AreaGeometry | None, parent_level: s
     levels = sorted({str(v) for v in areas.areas["level"]})
     chosen = parent_level or (parent_level_for(levels[0]) if len(levels) == 1 else None)
     if chosen is None:
-        warnings.append(f"no parents: the file names none and no stored boundaries of a "
-                        f"coarser level were found for level {', '.join(levels)} (import "
-                        "those first, or give a parent level)")
+        warnings.append(Problem.of("", None, None,
+                                   _("no parents: the file names none and no stored boundaries "
+                                     "of a coarser level were found for level %(levels)s "
+                                     "(import those first, or give a parent level)"),
+                                   levels=", ".join(levels)))
         return None
     try:
         parents = stored_layer(chosen, exclude=shapes.codes)
         placed = geo.contained_in(shapes, parents) if parents is not None else None
     except geo.GeometryError as exc:
-        warnings.append(f"parents not found by containment: {exc}")
+        warnings.append(Problem.of("", None, None,
+                                   _("parents not found by containment: %(error)s"),
+                                   error=str(exc)))
         return None
     if placed is None:
-        warnings.append(f"no parents: no stored areas of level {chosen!r} have a boundary")
+        warnings.append(Problem.of("", None, None,
+                                   _("no parents: no stored areas of level %(level)s have a "
+                                     "boundary"), level=repr(chosen)))
         return None
     outside = sorted(c for c, p in placed.items() if p is None)
     if outside:
-        warnings.append(f"{len(outside)} area(s) lie in no single {chosen} (no {chosen} holds "
-                        f"half of them), so they have no parent: {outside[:20]}")
+        warnings.append(Problem.of("", None, None,
+                                   _("%(count)s area(s) lie in no single %(level)s (no "
+                                     "%(level)s holds half of them), so they have no parent: "
+                                     "%(codes)s"),
+                                   count=len(outside), level=chosen, codes=str(outside[:20])))
     return [(c, p, None, None) for c, p in placed.items() if p is not None]
 
 

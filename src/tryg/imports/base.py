@@ -28,7 +28,9 @@ from django.utils import timezone
 
 from tryg.accounts.models import AuditEvent, audit
 from tryg.imports.models import ImportBatch
+from tryg.imports.problems import as_data, text
 from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import mark as _
 from tryg.readers import ReadReport
 from tryg.readers.limits import Limits
 
@@ -82,14 +84,19 @@ class ImportReport:
     batch_id: int | None = None
     rows_read: int = 0
     created: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     #: earlier import → how many of its rows this one replaced (deleted)
     replaced: dict[int, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON data (the batch's record and the audit log): problems as
+        English lines; the warnings also as data (``warning_data``), which the import's page
+        shows in the reader's language."""
         data = asdict(self)
         data["errors"] = [str(p) for p in self.errors]
+        data["warnings"] = [text(w) for w in self.warnings]
+        data["warning_data"] = [as_data(w) for w in self.warnings]
         return data
 
     def lines(self) -> list[str]:
@@ -104,7 +111,7 @@ class ImportReport:
         return [f"{self.file}: imported as #{self.batch_id}: {made} "
                 f"({self.rows_read:,} rows read)",
                 *(f"  replaced {n:,} row(s) of import #{b}" for b, n in self.replaced.items()),
-                *(f"  warning: {w}" for w in self.warnings)]
+                *(f"  warning: {text(w)}" for w in self.warnings)]
 
 
 def find_duplicate(kind: str, sha256: str) -> ImportBatch | None:
@@ -182,7 +189,7 @@ class Outcome:
     """What a write step did: rows created per table, and warnings found while writing."""
 
     created: dict[str, int]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     #: earlier import → how many of its rows were replaced (deleted)
     replaced: dict[int, int] = field(default_factory=dict)
 
@@ -213,7 +220,8 @@ def run_import(
     try:
         sha = checksum(path)
     except OSError as exc:
-        problem = Problem(str(path), None, None, f"cannot read the file: {exc.strerror or exc}")
+        problem = Problem.of(str(path), None, None, _("cannot read the file: %(error)s"),
+                             error=str(exc.strerror or exc))
         return failed(kind, path, "", InputError([problem]), user=user)
     earlier = find_duplicate(kind, sha)
     if earlier is not None and replace_same is None:
@@ -238,7 +246,7 @@ def run_import(
                 report = ImportReport(
                     kind, name, sha, ok=True, batch_id=record.pk,
                     rows_read=read_report.rows_read, created=outcome.created,
-                    warnings=[str(w) for w in read_report.warnings] + outcome.warnings,
+                    warnings=[*read_report.warnings, *outcome.warnings],
                     replaced=replaced)
                 record.report = report.as_dict()
     except DuplicateImportError as dup:

@@ -75,7 +75,7 @@ def import_population(
 def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: str,
            progress: Progress | None) -> Outcome:
     out = Collector(str(frame.attrs.get("source", "")))
-    warnings: list[str] = []
+    warnings: list[Problem] = []
     lines = [int(r) for r in frame.index]
     if "area_name" in frame.columns:
         names = [str(n) for n in frame["area_name"]]
@@ -87,7 +87,7 @@ def _write(record: ImportBatch, frame: pd.DataFrame, *, replace: bool, level: st
                              "(or give the level the names belong to)"), level=repr(level))
         matched = reconcile_names(names, known, source=out.source, rows=lines)
         out.errors.extend(matched.problems)
-        warnings.extend(str(p) for p in matched.aggregates)
+        warnings.extend(matched.aggregates)
         codes: list[str | None] = list(matched.codes)
     else:
         codes = [str(c) for c in frame["area_code"]]

@@ -5,12 +5,16 @@ problem's English message together with its marked template and params
 (:meth:`tryg.index.inputs.Problem.of`); here the template is translated into the active
 language and filled. A problem without a template, or a translation that does not fit its
 params, keeps its English message.
+
+A problem shown later than it was found (an import's warnings on its page, a run's problems)
+is stored as data (:func:`as_data`, :func:`from_data`), so the page can still translate it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from django.utils.translation import gettext
 
@@ -31,3 +35,44 @@ def localized(problem: Problem) -> Problem:
 
 def localized_all(problems: Iterable[Problem]) -> list[Problem]:
     return [localized(p) for p in problems]
+
+
+def text(problem: Problem) -> str:
+    """One line for a log or the CLI: where (when the problem says) and what, in English."""
+    located = problem.source or problem.row is not None or problem.column
+    return str(problem) if located else problem.message
+
+
+def _plain(value: object) -> object:
+    """A param as JSON holds it: text, whole and real numbers and truth values as they are,
+    anything else (a numpy integer, a list) as the text it is shown as."""
+    return value if isinstance(value, str | int | float | bool) else str(value)
+
+
+def as_data(problem: Problem) -> dict[str, Any]:
+    """``problem`` as JSON data (:func:`from_data` reads it back)."""
+    return {"source": problem.source, "row": problem.row, "column": problem.column,
+            "message": problem.message, "template": problem.template,
+            "params": {k: _plain(v) for k, v in problem.params.items()}}
+
+
+def from_data(data: Mapping[str, Any] | str) -> Problem:
+    """A problem stored by :func:`as_data`; a stored text (an older record) is its message."""
+    if isinstance(data, str):
+        return Problem("", None, None, data)
+    row = data.get("row")
+    return Problem(str(data.get("source") or ""), int(row) if row is not None else None,
+                   data.get("column"), str(data.get("message", "")),
+                   str(data.get("template") or ""), dict(data.get("params") or {}))
+
+
+def located(problem: Problem) -> str:
+    """``problem`` as one line in the active language: where (file, row, column, as far as
+    the problem says) and what (a page's list of warnings)."""
+    shown = localized(problem)
+    where = [shown.source] if shown.source else []
+    if shown.row is not None:
+        where.append(gettext("row %(row)s") % {"row": shown.row})
+    if shown.column:
+        where.append(gettext("column %(column)s") % {"column": repr(shown.column)})
+    return f"{', '.join(where)}: {shown.message}" if where else shown.message

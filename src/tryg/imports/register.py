@@ -275,7 +275,7 @@ def _write(record: ImportBatch, plan: _Plan, *, replace: bool) -> Outcome:
         "count": counted.count, "line": counted.line})
     replaced = _overlap(counts, records.source, "offence", replace=replace)
     return Outcome({"records": written, "counts": _write_counts(record.pk, counts)},
-                   [str(w) for w in out.warnings], replaced)
+                   list(out.warnings), replaced)
 
 
 # --- counts already stored -------------------------------------------------------------------

@@ -88,7 +88,7 @@ def import_survey(
 def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace: bool,
            progress: Progress | None) -> Outcome:
     out = Collector(str(frame.attrs.get("source", "")))
-    warnings: list[str] = []
+    warnings: list[Problem] = []
     lines = [int(r) for r in frame.index]
     items = [c for c in frame.columns if c not in SURVEY_COLUMNS + SURVEY_OPTIONAL]
     if (described.fieldwork_start and described.fieldwork_end
@@ -133,8 +133,10 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
         versions = sorted({v for v, y in zip(texts["questionnaire"], waves, strict=True)
                            if y == year and v})
         if len(versions) > 1:
-            warnings.append(f"wave {year} has several questionnaire versions {versions}; "
-                            "the wave records none")
+            warnings.append(Problem.of("", None, None,
+                                       _("wave %(wave)s has several questionnaire versions "
+                                         "%(versions)s; the wave records none"),
+                                       wave=year, versions=str(versions)))
         wave.questionnaire = versions[0] if len(versions) == 1 else ""
         wave.questions = list(items)
         wave.import_batch = record

@@ -38,7 +38,7 @@ from tryg.accounts.roles import can_import
 from tryg.imports.base import ImportReport
 from tryg.imports.forms import UploadForm
 from tryg.imports.models import ImportBatch
-from tryg.imports.problems import localized
+from tryg.imports.problems import from_data, localized, located
 from tryg.imports.uploads import (
     declared_too_large,
     local_name,
@@ -47,6 +47,7 @@ from tryg.imports.uploads import (
     upload_refused,
 )
 from tryg.imports.withdraw import WithdrawError, withdraw_import, withdrawable
+from tryg.index.inputs import Problem
 
 IMPORTERS = {
     ImportBatch.Kind.AREAS: "tryg.imports.areas:import_areas",
@@ -100,9 +101,10 @@ def _upload(request: HttpRequest) -> HttpResponse:
 def _page(request: HttpRequest, form: UploadForm, report: ImportReport | None = None,
           refusal: str | None = None, status: int = 200) -> HttpResponse:
     batches = ImportBatch.objects.select_related("imported_by")[:RECENT]
+    warnings = [located(w) for w in report.warnings] if report is not None else []
     return render(request, "tryg/imports/upload.html",
-                  {"form": form, "report": report, "batches": batches, "refusal": refusal},
-                  status=status)
+                  {"form": form, "report": report, "warnings": warnings, "batches": batches,
+                   "refusal": refusal}, status=status)
 
 
 def _too_large(request: HttpRequest) -> HttpResponse:
@@ -119,8 +121,13 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     if refused is not None:
         return refused
     record = get_object_or_404(ImportBatch.objects.select_related("imported_by"), pk=batch_id)
+    report = record.report or {}
+    # an import stored before its warnings were kept as data has their English lines only
+    warnings = [located(from_data(w))
+                for w in report.get("warning_data", report.get("warnings", []))]
     return render(request, "tryg/imports/batch.html", {
-        "batch": record, "report": record.report or {}, "refusal": withdrawable(record)})
+        "batch": record, "report": report, "warnings": warnings,
+        "refusal": withdrawable(record)})
 
 
 @never_cache
@@ -161,10 +168,11 @@ def _run(kind: str, upload: UploadedFile[bytes], user: Any,
         upload.close()  # a large upload's temporary file goes now, not at the request's end
     # Problems name the temporary path; the analyst knows the file by its own name, and
     # reads them in the page's language.
-    errors = [localized(dataclasses.replace(p, source=name) if p.source == str(path) else p)
-              for p in report.errors]
-    return dataclasses.replace(report, errors=errors,
-                               warnings=[w.replace(str(path), name) for w in report.warnings])
+    def shown(p: Problem) -> Problem:
+        return localized(dataclasses.replace(p, source=name) if p.source == str(path) else p)
+
+    return dataclasses.replace(report, errors=[shown(p) for p in report.errors],
+                               warnings=[shown(w) for w in report.warnings])
 
 
 

@@ -30,6 +30,7 @@ from tryg.index.inputs import (
     SurveyInput,
     require_columns,
 )
+from tryg.index.inputs import mark as _
 from tryg.index.population import check_population, totals
 from tryg.index.respondents import check_survey
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform
@@ -62,7 +63,8 @@ def run(
     say = progress or (lambda _msg, _frac: None)
     say("checking inputs", 0.0)
     hier, problems = build_hierarchy(areas)
-    problems += require_columns(population.table, POPULATION_COLUMNS, "the population table")
+    problems += require_columns(population.table, POPULATION_COLUMNS,
+                                _("the population table needs a column %(column)s"))
     if hier is None or problems:
         raise InputError(problems)
     # fractions allowed: Statistics Denmark's yearly figures are averages of quarters
@@ -83,7 +85,8 @@ def run(
         years = sorted(int(y) for y in pop_totals["year"].unique())
         waves = register_part.covered_waves(spec, register, years)
     else:
-        raise InputError([Problem("", None, None, "give survey answers, register data or both")])
+        raise InputError([Problem.of("", None, None,
+                                     _("give survey answers, register data or both"))])
 
     reg_rows = pd.DataFrame()
     if register is not None and spec.register:
@@ -152,13 +155,15 @@ def _drivers(spec: Spec, est: survey_part.SurveyEstimates, hier: Hierarchy, say:
         return None, []
     absent = [c for c in config.background if c not in est.frame.columns]
     if absent:
-        return None, [Problem("survey", None, c, "the drivers' model needs this background "
-                              "column; no drivers were computed") for c in absent]
+        return None, [Problem.of("survey", None, c, _("the drivers' model needs this "
+                                                      "background column; no drivers were "
+                                                      "computed")) for c in absent]
     say("drivers of insecurity", 0.98)
     found = drivers_part.index_drivers(spec, config, est.design, est.level_columns,
                                        hier.parent_level)
-    return found, [Problem("spec", None, "drivers.levels", f"the areas have no level "
-                           f"{lv!r}; no drivers were modelled for it")
+    return found, [Problem.of("spec", None, "drivers.levels",
+                              _("the areas have no level %(level)s; no drivers were modelled "
+                                "for it"), level=repr(lv))
                    for lv in found.missing_levels]
 
 

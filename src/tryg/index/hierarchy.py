@@ -23,6 +23,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from tryg.index.inputs import AREA_COLUMNS, Areas, Problem, require_columns, source_of
+from tryg.index.inputs import mark as _
 
 
 class _Table:
@@ -79,7 +80,7 @@ class Hierarchy:
             rows = self._ancestors_top_down(valid)
             if rows is None:
                 parents: dict[str, list[str]] = defaultdict(list)
-                for (child, parent, _, _), ok in zip(self.links, valid.tolist(), strict=True):
+                for (child, parent, _lo, _hi), ok in zip(self.links, valid.tolist(), strict=True):
                     if ok:
                         parents[child].append(parent)
                 frame = self._ancestors_walked(parents, year)
@@ -251,7 +252,7 @@ class Hierarchy:
         for lv in self.level.values():
             members[lv] += 1
         kids: dict[tuple[str, str], set[str]] = defaultdict(set)  # (level, parent level)
-        for child, parent, _, _ in self.links:
+        for child, parent, _lo, _hi in self.links:
             if child in self.level and parent in self.level:
                 kids[(self.level[child], self.level[parent])].add(child)
         out: dict[str, str] = {}
@@ -263,7 +264,8 @@ class Hierarchy:
         return out
 
 
-def parent_cycles(children: Sequence[str], parents: Sequence[str]) -> list[tuple[int, str]]:
+def parent_cycles(children: Sequence[str], parents: Sequence[str]
+                  ) -> list[tuple[int, str, dict[str, object]]]:
     """The cycles among the links ``children[i]`` → ``parents[i]``: for each, the position of
     its first link and a message naming the areas around it (``"area 'A' is its own
     ancestor: A → B → A"``; an area its own parent is a cycle of one link).
@@ -276,13 +278,14 @@ def parent_cycles(children: Sequence[str], parents: Sequence[str]) -> list[tuple
                              return_inverse=True)
     n_links = len(children)
     child, parent = index[:n_links], index[n_links:]
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, str, dict[str, object]]] = []
     for i in np.flatnonzero(child == parent).tolist():
-        out.append((i, f"area {str(codes[child[i]])!r} cannot be its own parent"))
+        out.append((i, _("area %(code)s cannot be its own parent"),
+                    {"code": repr(str(codes[child[i]]))}))
     if n_links == 0:
         return out
     graph = coo_array((np.ones(n_links), (child, parent)), shape=(len(codes), len(codes)))
-    _, component = connected_components(graph, directed=True, connection="strong")
+    _count, component = connected_components(graph, directed=True, connection="strong")
     inside = (component[child] == component[parent]) & (child != parent)
     size = np.bincount(component)
     done: set[int] = set()
@@ -299,23 +302,24 @@ def parent_cycles(children: Sequence[str], parents: Sequence[str]) -> list[tuple
             at = step[at]
         cycle = [*path[path.index(at):], at]
         names = [str(codes[c]) for c in cycle]
-        out.append((i, f"area {names[0]!r} is its own ancestor: {' → '.join(names)} (the "
-                       "parents form a cycle)"))
-    return sorted(out)
+        out.append((i, _("area %(code)s is its own ancestor: %(cycle)s (the parents form a "
+                         "cycle)"), {"code": repr(names[0]), "cycle": " → ".join(names)}))
+    return sorted(out, key=lambda found: (found[0], found[1]))
 
 
 def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
     """Validate the area list and links; order the levels from the top down."""
     a, links = areas.areas, areas.links
     src = source_of(a)
-    problems = require_columns(a, AREA_COLUMNS, "the area list")
+    problems = require_columns(a, AREA_COLUMNS, _("the area list needs a column %(column)s"))
     if problems:
         return None, problems
     codes = a["code"].astype(str)
     dup = codes.duplicated(keep=False) & a.duplicated(["code", "level"], keep=False)
     for i in np.flatnonzero(dup.to_numpy())[:10]:
         problems.append(
-            Problem(src, int(a.index[i]), "code", f"area {codes.iloc[i]!r} is listed twice")
+            Problem.of(src, int(a.index[i]), "code", _("area %(code)s is listed twice"),
+                       code=repr(codes.iloc[i]))
         )
     code_list = codes.tolist()
     level = dict(zip(code_list, a["level"].astype(str).tolist(), strict=True))
@@ -335,24 +339,20 @@ def build_hierarchy(areas: Areas) -> tuple[Hierarchy | None, list[Problem]]:
         for code, col in ((children[i], "code"), (parents[i], "parent")):
             if code not in level:
                 problems.append(
-                    Problem(
-                        lsrc,
-                        int(idx) if isinstance(idx, (int, np.integer)) else None,
-                        col,
-                        f"area {code!r} is not in the area list",
-                    )
+                    Problem.of(lsrc, int(idx) if isinstance(idx, (int, np.integer)) else None,
+                               col, _("area %(code)s is not in the area list"), code=repr(code))
                 )
-    for i, message in parent_cycles(children, parents):
+    for i, template, params in parent_cycles(children, parents):
         idx = links.index[kept[i]]
-        problems.append(Problem(lsrc, int(idx) if isinstance(idx, (int, np.integer)) else None,
-                                "parent", message))
+        problems.append(Problem.of(lsrc, int(idx) if isinstance(idx, (int, np.integer)) else None,
+                                   "parent", template, **params))
     lo, hi = _link_periods(links, kept)
     link_rows = list(zip(children, parents, lo, hi, strict=True))
     if problems:
         return None, problems
     depth: dict[str, int] = {}
     edges = defaultdict(set)
-    for child, parent, _, _ in link_rows:
+    for child, parent, _lo, _hi in link_rows:
         edges[level[child]].add(level[parent])
 
     def d(lv: str, seen: frozenset[str] = frozenset()) -> int:

@@ -135,10 +135,12 @@ class Areas:
     links: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(LINK_COLUMNS)))
 
 
-def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> list[Problem]:
-    """Problems for every required column that is missing."""
+def require_columns(frame: pd.DataFrame, columns: tuple[str, ...],
+                    template: str) -> list[Problem]:
+    """Problems for every required column that is missing; ``template`` is a marked message
+    with ``%(column)s`` (``_("the survey needs a column %(column)s")``)."""
     return [
-        Problem(source_of(frame), None, c, f"{what} needs a column {c!r}")
+        Problem.of(source_of(frame), None, c, template, column=repr(c))
         for c in columns
         if c not in frame.columns
     ]

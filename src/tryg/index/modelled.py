@@ -50,6 +50,7 @@ from scipy.stats import norm
 
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.inputs import Problem, as_int
+from tryg.index.inputs import mark as _
 from tryg.index.spec import Spec
 from tryg.stats import text_columns
 from tryg.stats.small_area import (
@@ -121,13 +122,11 @@ def small_area_rows(
                 fit_ok = ~np.isnan(e_at) & (neff_at > 0)
             if fit_ok.sum() < X.shape[1] + 3:
                 warnings.append(
-                    Problem(
-                        "",
-                        None,
-                        None,
-                        f"{measure}, wave {wave}: too few areas with a sample "
-                        "for the small-area model; direct estimates kept",
-                    )
+                    Problem.of(
+                        "", None, None,
+                        _("%(measure)s, wave %(wave)s: too few areas with a sample for the "
+                          "small-area model; direct estimates kept"),
+                        measure=measure, wave=as_int(wave))
                 )
                 continue
             try:
@@ -139,7 +138,9 @@ def small_area_rows(
                 res = fay_herriot_fit(  # the arrays: its table would only be taken apart
                     y_fit, psi, X, method=sa.method)
             except ValueError as exc:
-                warnings.append(Problem("", None, None, f"{measure}, wave {wave}: {exc}"))
+                warnings.append(Problem.of("", None, None,
+                                           _("%(measure)s, wave %(wave)s: %(error)s"),
+                                           measure=measure, wave=as_int(wave), error=str(exc)))
                 continue
             n_at = n_d[at]  # a count; float only where the join left areas without one
             n = n_at.astype(np.int64) if not np.isnan(n_at).any() else np.nan_to_num(n_at)
@@ -157,12 +158,14 @@ def small_area_rows(
                                      at[chosen], eblup, mse)
                 eblup, mse, rest_diff, rest_se, skipped = bench
                 if skipped:
-                    warnings.append(Problem("", None, None, (
-                        f"{measure}, wave {wave}: model-based estimates not benchmarked in "
-                        f"{len(skipped)} area(s) ({', '.join(skipped[:5])}"
-                        f"{' ...' if len(skipped) > 5 else ''}): a child without a published "
-                        "estimate or a population, the parent's own estimate not published, or a "
-                        "benchmark out of the measure's range")))
+                    warnings.append(Problem.of(
+                        "", None, None,
+                        _("%(measure)s, wave %(wave)s: model-based estimates not benchmarked in "
+                          "%(count)s area(s) (%(areas)s): a child without a published estimate "
+                          "or a population, the parent's own estimate not published, or a "
+                          "benchmark out of the measure's range"),
+                        measure=measure, wave=as_int(wave), count=len(skipped),
+                        areas=", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")))
             se = np.sqrt(mse)
             frames.append({
                 "area_code": np.asarray(area_names[at][chosen], dtype=object),
@@ -393,7 +396,7 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
     s_all = survey.loc[survey["variable"] == gap.survey_measure, [*used, "level"]]
     r = register.loc[register["measure"] == gap.register_measure, ["area_code", "wave", "estimate"]]
     # (area, wave) of both tables as numbers: a hashed look-up instead of a merge per level
-    area, _ = pd.factorize(pd.concat([s_all["area_code"], r["area_code"]], ignore_index=True))
+    area, _areas = pd.factorize(pd.concat([s_all["area_code"], r["area_code"]], ignore_index=True))
     area = np.asarray(area, dtype=np.int64)
     wave_all = np.concatenate([s_all["wave"].to_numpy(np.int64), r["wave"].to_numpy(np.int64)])
     key = area * (int(wave_all.max(initial=0)) + 1) + wave_all

@@ -14,6 +14,7 @@ import pandas as pd
 
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.inputs import PopulationInput, Problem, as_int, source_of
+from tryg.index.inputs import mark as _
 
 CELL_COLUMNS = ("sex", "age_group")
 
@@ -65,7 +66,8 @@ def totals(population: PopulationInput, hierarchy: Hierarchy) -> pd.DataFrame:
         if table not in rows_by_table:
             rows_by_table[table] = hierarchy.rows_of(names, year)
         rows = rows_by_table[table][at]
-        hit, _, hit_sums, _ = hierarchy.roll_up_rows(rows, value[at * Y + y], year)
+        hit, _hit_rows, hit_sums, _hit_levels = hierarchy.roll_up_rows(
+            rows, value[at * Y + y], year)
         code = np.concatenate([names[at], hit])
         order = np.argsort(code.astype(str), kind="stable")  # text order (as sorted())
         codes.append(code[order])
@@ -100,7 +102,7 @@ def margins(
     missing_vars = [v for v in variables if v not in t.columns]
     if missing_vars:
         return {}, [
-            Problem(src, None, v, "calibration needs population by this variable")
+            Problem.of(src, None, v, _("calibration needs population by this variable"))
             for v in missing_vars
         ]
     is_cell = _cells(t)
@@ -126,14 +128,12 @@ def margins(
         absent = sorted(set(codes) - set(year_rows["area_code"]))
         if absent:
             problems.append(
-                Problem(
-                    src,
-                    None,
-                    None,
-                    f"wave {wave} has no population margins for area(s) {', '.join(absent[:5])}"
-                    + (" ..." if len(absent) > 5 else "")
-                    + f" (year {wave}, level {level_of.get(absent[0], '?')})",
-                )
+                Problem.of(
+                    src, None, None,
+                    _("wave %(wave)s has no population margins for area(s) %(areas)s (year "
+                      "%(year)s, level %(level)s)"),
+                    wave=wave, areas=", ".join(absent[:5]) + (" ..." if len(absent) > 5 else ""),
+                    year=wave, level=level_of.get(absent[0], "?"))
             )
             continue
         keys: list[str | None] = list(variables) or [None]
@@ -214,12 +214,14 @@ def check_population(
     values = pd.to_numeric(t["population"], errors="coerce").to_numpy(dtype=np.float64)
     problems: list[Problem] = []
     for i in np.flatnonzero(values < 0):
-        problems.append(Problem(src, int(rows[i]), "population",
-                                f"the population {values[i]:g} is negative"))
+        problems.append(Problem.of(src, int(rows[i]), "population",
+                                   _("the population %(value)s is negative"),
+                                   value=f"{values[i]:g}"))
     if whole:
         for i in np.flatnonzero((values >= 0) & (values != np.round(values))):
-            problems.append(Problem(src, int(rows[i]), "population",
-                                    f"the population {values[i]:g} is not a whole number"))
+            problems.append(Problem.of(src, int(rows[i]), "population",
+                                       _("the population %(value)s is not a whole number"),
+                                       value=f"{values[i]:g}"))
     is_cell = _cells(t).to_numpy(dtype=bool)
     # areas numbered once (their text looked up for the messages only): the sums below group
     # by numbers, and every check is one array operation, not a loop over areas × years
@@ -236,10 +238,11 @@ def check_population(
             whole_rows["area"].to_numpy()[too_small], whole_rows["year"].to_numpy()[too_small],
             whole_rows["value"].to_numpy()[too_small], whole_rows["row"].to_numpy()[too_small],
             part[too_small], strict=True):
-        problems.append(Problem(
+        problems.append(Problem.of(
             src, int(row), "population",
-            f"the total {value:g} of {areas[a]} in {int(year)} is smaller than the sum of its "
-            f"sex and age group rows ({float(p):g})"))
+            _("the total %(value)s of %(area)s in %(year)s is smaller than the sum of its sex "
+              "and age group rows (%(parts)s)"),
+            value=f"{value:g}", area=str(areas[a]), year=int(year), parts=f"{float(p):g}"))
     totals_ = whole_rows.groupby(key)["value"].sum().combine_first(parts)
     first_row = frame.groupby(key)["row"].min().reindex(totals_.index).to_numpy()
     f_area = totals_.index.get_level_values(0).to_numpy()
@@ -262,9 +265,12 @@ def check_population(
         jump = (before > 0) & (np.abs(change) > max_change)
     for i in np.flatnonzero(jump):
         year = int(f_year[i])
-        problems.append(Problem(
+        problems.append(Problem.of(
             src, int(first_row[i]), "population",
-            f"the population of {areas[f_area[i]]} changes by {change[i]:+.0%} from {year - 1} "
-            f"({before[i]:g}) to {year} ({value_now[i]:g}); more than the "
-            f"{max_change:.0%} allowed from one year to the next"))
+            _("the population of %(area)s changes by %(change)s from %(before_year)s "
+              "(%(before)s) to %(year)s (%(now)s); more than the %(allowed)s allowed from one "
+              "year to the next"),
+            area=str(areas[f_area[i]]), change=f"{change[i]:+.0%}", before_year=year - 1,
+            before=f"{before[i]:g}", year=year, now=f"{value_now[i]:g}",
+            allowed=f"{max_change:.0%}"))
     return sorted(problems, key=lambda p: p.row or 0)

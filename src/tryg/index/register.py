@@ -25,6 +25,7 @@ from tryg.index.inputs import (
     source_of,
     unknown,
 )
+from tryg.index.inputs import mark as _
 from tryg.index.spec import RegisterMeasure, Spec
 from tryg.stats import text_columns
 from tryg.stats.rates import eb_arrays, poisson_rate
@@ -39,7 +40,8 @@ def window(measure: RegisterMeasure, wave: int) -> list[str]:
 def check_register(spec: Spec, register: RegisterInput, area_codes: set[str]) -> list[Problem]:
     counts = register.counts
     src = source_of(counts)
-    problems = require_columns(counts, REGISTER_COLUMNS, "the register data")
+    problems = require_columns(counts, REGISTER_COLUMNS,
+                               _("the register data needs a column %(column)s"))
     if problems:
         return problems
     offences = set(counts["offence"].astype(str).unique())
@@ -47,33 +49,24 @@ def check_register(spec: Spec, register: RegisterInput, area_codes: set[str]) ->
         for off in m.offences:
             if off not in offences:
                 problems.append(
-                    Problem(
-                        src,
-                        None,
-                        "offence",
-                        f"register measure {m.id!r} needs offence {off!r}, "
-                        "which the register data does not contain",
-                    )
+                    Problem.of(
+                        src, None, "offence",
+                        _("register measure %(measure)s needs offence %(offence)s, which the "
+                          "register data does not contain"), measure=repr(m.id), offence=repr(off))
                 )
     codes = counts["area_code"].astype(str)
     for i in np.flatnonzero(unknown(codes, area_codes))[:20]:
         problems.append(
-            Problem(
-                src,
-                int(counts.index[i]),
-                "area_code",
-                f"unknown area code {codes.iloc[i]!r} (not in the area list)",
-            )
+            Problem.of(src, int(counts.index[i]), "area_code",
+                       _("unknown area code %(code)s (not in the area list)"),
+                       code=repr(codes.iloc[i]))
         )
     c = pd.to_numeric(counts["count"], errors="coerce")
     for i in np.flatnonzero(~((c >= 0) & (c == np.round(c))).to_numpy())[:20]:
         problems.append(
-            Problem(
-                src,
-                int(counts.index[i]),
-                "count",
-                f"count {counts['count'].iloc[i]!r} is not a whole number >= 0",
-            )
+            Problem.of(src, int(counts.index[i]), "count",
+                       _("count %(value)s is not a whole number >= 0"),
+                       value=repr(counts["count"].iloc[i]))
         )
     return problems
 
@@ -125,13 +118,11 @@ def register_rates(
             quarters = window(m, wave)
             if not set(quarters) <= available:
                 warnings.append(
-                    Problem(
-                        source_of(register.counts),
-                        None,
-                        "quarter",
-                        f"{m.id}: wave {wave} needs {quarters[0]}..{quarters[-1]}, "
-                        "not all in the register data; not computed",
-                    )
+                    Problem.of(
+                        source_of(register.counts), None, "quarter",
+                        _("%(measure)s: wave %(wave)s needs %(first)s..%(last)s, not all in "
+                          "the register data; not computed"),
+                        measure=m.id, wave=wave, first=quarters[0], last=quarters[-1])
                 )
                 continue
             in_window = np.flatnonzero(np.isin(quarters_u, quarters))

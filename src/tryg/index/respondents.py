@@ -36,7 +36,7 @@ def check_survey(spec: Spec, survey: SurveyInput, area_codes: set[str], *,
     """
     frame = survey.responses
     src = source_of(frame)
-    problems = require_columns(frame, SURVEY_COLUMNS, "the survey")
+    problems = require_columns(frame, SURVEY_COLUMNS, _("the survey needs a column %(column)s"))
     needed = {spec.item(m.item).column for m in spec.measures}
     for sub in spec.subindices:
         needed |= {spec.item(i).column for i in sub.items}

@@ -20,6 +20,7 @@ from tryg import stats
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.indices import composite_combination
 from tryg.index.inputs import PopulationInput, Problem, SurveyInput, as_int, source_of
+from tryg.index.inputs import mark as _
 from tryg.index.population import margins
 from tryg.index.respondents import measure_values, subindex_scores
 from tryg.index.spec import Spec
@@ -128,18 +129,16 @@ def build_design(
     if col not in frame.columns or frame[col].isna().any():
         bad = frame.index[frame[col].isna()] if col in frame else frame.index
         return design, [
-            Problem(
-                src,
-                int(bad[0]),
-                "area_code",
-                f"the respondent's area lies in no area of level {cal.level!r}, "
-                "which the specification calibrates to",
-            )
+            Problem.of(
+                src, int(bad[0]), "area_code",
+                _("the respondent's area lies in no area of level %(level)s, which the "
+                  "specification calibrates to"), level=repr(cal.level))
         ]
     missing = [v for v in cal.variables if v not in frame.columns]
     if missing:
         return design, [
-            Problem(src, None, v, "calibration needs this column in the survey") for v in missing
+            Problem.of(src, None, v, _("calibration needs this column in the survey"))
+            for v in missing
         ]
     codes_by_wave = {
         as_int(w): sorted(g[col].astype(str).unique()) for w, g in frame.groupby("wave", sort=True)
@@ -158,7 +157,8 @@ def build_design(
         ((key, series),) = renamed.items()
         return stats.poststratify(design, list(key), series), []
     except stats.CalibrationError as exc:
-        return design, [Problem(src, None, None, f"calibration failed: {exc}")]
+        return design, [Problem.of(src, None, None, _("calibration failed: %(error)s"),
+                                   error=str(exc))]
 
 
 def estimate(

@@ -207,7 +207,7 @@ def read_area_geometry(
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise out.fail(None, None, f"not valid JSON: {exc}") from None
+        raise out.fail(None, None, _("not valid JSON: %(error)s"), error=str(exc)) from None
     try:
         if isinstance(document, Mapping) and document.get("type") == "Topology":
             features = geo.features_from_topojson(document, object_name)
@@ -238,12 +238,12 @@ def _pick_properties(
         if (code or known_code) in keys and (name or known_name) in keys:
             chosen = level or (known_level if code in (None, known_code) else None)
             if chosen is None:
-                raise out.fail(None, None, "give level= (e.g. 'kommune'): the layer does not "
-                                           "say which level its areas are")
+                raise out.fail(None, None, _("give level= (e.g. 'kommune'): the layer does not "
+                                             "say which level its areas are"))
             return code or known_code, name or known_name, chosen
-    raise out.fail(None, code or name, "cannot tell which properties hold the area code and "
-                                       f"name: give code= and name=; properties are "
-                                       f"{sorted(keys)[:20]}")
+    raise out.fail(None, code or name, _("cannot tell which properties hold the area code and "
+                                         "name: give code= and name=; properties are "
+                                         "%(properties)s"), properties=str(sorted(keys)[:20]))
 
 
 def _layer(
@@ -261,34 +261,44 @@ def _layer(
     """The dissolved layer of ``features``; ``guess_crs``: a file without a CRS is lon/lat
     (GeoJSON's rule) only if its coordinates fit, else an error asking for ``crs=``."""
     if not features:
-        raise out.fail(None, None, "the layer has no features")
+        raise out.fail(None, None, _("the layer has no features"))
     code_key, name_key, level_value = _pick_properties(features, code, name, level, out)
     codes: list[str] = []
     geoms: list[Any] = []
     names: dict[str, tuple[int, str]] = {}
     parents: dict[str, tuple[int, str]] = {}
     for f in features:
-        where = f"feature {f.number}"
         c = cell_text(f.properties.get(code_key))
         n = cell_text(f.properties.get(name_key))
         p = cell_text(f.properties.get(parent)) if parent is not None else None
         nul = [k for k, v in ((code_key, c), (name_key, n), (parent, p)) if v and "\x00" in v]
         if nul:  # a JSON "\u0000": no name holds one, and PostgreSQL refuses it in text
             for key in nul:
-                out.error(None, key, f"{where}: the {key!r} holds a NUL character")
+                out.error(None, key, _("feature %(number)s: the %(property)s holds a NUL "
+                                       "character"), number=f.number, property=repr(key))
             continue
         if c is None and n is not None and n in missing_codes:
             c = missing_codes[n]
-            out.warn(None, code_key, f"{where} ({n}) has no {code_key!r}: given code {c!r}")
+            out.warn(None, code_key, _("feature %(number)s (%(name)s) has no %(property)s: given "
+                                       "code %(code)s"), number=f.number, name=n,
+                     property=repr(code_key), code=repr(c))
         if c is None:
-            out.error(None, code_key, f"{where} ({n or 'no name'}) has no {code_key!r}; give "
-                                      "its code with missing_codes={name: code}")
+            if n is None:
+                out.error(None, code_key, _("feature %(number)s (no name) has no %(property)s; "
+                                            "give its code with missing_codes={name: code}"),
+                          number=f.number, property=repr(code_key))
+            else:
+                out.error(None, code_key, _("feature %(number)s (%(name)s) has no %(property)s; "
+                                            "give its code with missing_codes={name: code}"),
+                          number=f.number, name=n, property=repr(code_key))
             continue
         if n is None:
-            out.error(None, name_key, f"{where} ({c}) has no {name_key!r}")
+            out.error(None, name_key, _("feature %(number)s (%(code)s) has no %(property)s"),
+                      number=f.number, code=c, property=repr(name_key))
         elif c in names and names[c][1] != n:
-            out.warn(None, name_key, f"{where}: area {c!r} is named {n!r} here but "
-                                     f"{names[c][1]!r} in feature {names[c][0]}")
+            out.warn(None, name_key, _("feature %(number)s: area %(code)s is named %(name)s here "
+                                       "but %(other)s in feature %(first)s"), number=f.number,
+                     code=repr(c), name=repr(n), other=repr(names[c][1]), first=names[c][0])
         else:
             names.setdefault(c, (f.number, n))
         if p is not None:
@@ -296,18 +306,20 @@ def _layer(
         try:
             usable = f.geometry is not None and geo.polygonal(f.geometry) is not None
         except geo.GeometryError as exc:
-            out.error(None, code_key, f"{where} ({c}): {exc}")
+            out.error(None, code_key, _("feature %(number)s (%(code)s): %(error)s"),
+                      number=f.number, code=c, error=str(exc))
             continue
         if not usable:
-            out.error(None, code_key, f"{where} ({c}) has no polygon geometry")
+            out.error(None, code_key, _("feature %(number)s (%(code)s) has no polygon geometry"),
+                      number=f.number, code=c)
             continue
         codes.append(c)
         geoms.append(f.geometry)
     out.raise_if_errors()
     if crs is None and guess_crs and geoms and not _fits_lonlat(geoms):
-        raise out.fail(None, None, "the file does not say which coordinate reference system "
-                                   "it uses and its coordinates are not longitude/latitude: "
-                                   "give crs= (e.g. EPSG:25832)")
+        raise out.fail(None, None, _("the file does not say which coordinate reference system "
+                                     "it uses and its coordinates are not longitude/latitude: "
+                                     "give crs= (e.g. EPSG:25832)"))
     try:
         if crs is not None and not geo.is_lonlat(crs):
             geoms = [_to_wgs84(g, crs) for g in geoms]

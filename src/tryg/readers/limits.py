@@ -21,6 +21,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tryg.index.inputs import InputError, Problem
 from tryg.index.inputs import mark as _
@@ -56,7 +57,30 @@ def _megabytes(n: int) -> str:
     return f"{n / MIB:,.1f} MB"
 
 
-def check_zip(path: str | Path, limits: Limits, *, what: str) -> None:
+#: What :func:`check_zip` may be checking.
+ZipKind = Literal["XLSX workbook", "zipped Shapefile"]
+#: The refusals of :func:`check_zip`, by what is checked: too large unpacked, and a zip bomb.
+_UNPACKS_TO: dict[str, str] = {
+    "XLSX workbook": _(
+        "the XLSX workbook unpacks to %(total)s (its largest part, %(part)s, to %(size)s), "
+        "more than the limit of %(limit)s (TRYG_MAX_UNPACKED_MB); nothing was unpacked"),
+    "zipped Shapefile": _(
+        "the zipped Shapefile unpacks to %(total)s (its largest part, %(part)s, to %(size)s), "
+        "more than the limit of %(limit)s (TRYG_MAX_UNPACKED_MB); nothing was unpacked"),
+}
+_COMPRESSED: dict[str, str] = {
+    "XLSX workbook": _(
+        "the XLSX workbook's part %(part)s is compressed %(ratio)s to 1 (%(packed)s unpacking "
+        "to %(size)s); real files compress far less than %(limit)s to 1, so this looks like a "
+        "zip bomb and was not unpacked"),
+    "zipped Shapefile": _(
+        "the zipped Shapefile's part %(part)s is compressed %(ratio)s to 1 (%(packed)s "
+        "unpacking to %(size)s); real files compress far less than %(limit)s to 1, so this "
+        "looks like a zip bomb and was not unpacked"),
+}
+
+
+def check_zip(path: str | Path, limits: Limits, *, what: ZipKind) -> None:
     """Refuse a ZIP-based file (``what``: "XLSX workbook", "zipped Shapefile") whose central
     directory declares more than the limits allow. Reads the directory only: no member is
     decompressed. A file that is not a ZIP at all is left to the format's own reader."""
@@ -69,22 +93,18 @@ def check_zip(path: str | Path, limits: Limits, *, what: str) -> None:
     total = sum(m.file_size for m in members)
     if total > limits.max_unpacked_bytes:
         biggest = max(members, key=lambda m: m.file_size)
-        raise InputError([Problem(
-            source, None, None,
-            f"the {what} unpacks to {_megabytes(total)} (its largest part, "
-            f"{biggest.filename!r}, to {_megabytes(biggest.file_size)}), more than the limit "
-            f"of {_megabytes(limits.max_unpacked_bytes)} (TRYG_MAX_UNPACKED_MB); nothing was "
-            "unpacked")])
+        raise InputError([Problem.of(
+            source, None, None, _UNPACKS_TO[what], total=_megabytes(total),
+            part=repr(biggest.filename), size=_megabytes(biggest.file_size),
+            limit=_megabytes(limits.max_unpacked_bytes))])
     for m in members:
         if m.file_size > limits.ratio_floor and (
                 m.file_size > limits.max_ratio * max(m.compress_size, 1)):
             ratio = m.file_size / max(m.compress_size, 1)
-            raise InputError([Problem(
-                source, None, None,
-                f"the {what}'s part {m.filename!r} is compressed {ratio:,.0f} to 1 "
-                f"({_megabytes(m.compress_size)} unpacking to {_megabytes(m.file_size)}); "
-                f"real files compress far less than {limits.max_ratio:g} to 1, so this looks "
-                "like a zip bomb and was not unpacked")])
+            raise InputError([Problem.of(
+                source, None, None, _COMPRESSED[what], part=repr(m.filename),
+                ratio=f"{ratio:,.0f}", packed=_megabytes(m.compress_size),
+                size=_megabytes(m.file_size), limit=f"{limits.max_ratio:g}")])
 
 
 #: The refusals of :func:`too_many_rows`, by unit and whether the count is exact.

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import mark as _
 from tryg.readers.cells import YEARS
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, too_many_rows
-from tryg.readers.report import Collector, ReadReport
+from tryg.readers.report import BadCellError, Collector, ReadReport
 from tryg.readers.table import read_bytes
 from tryg.readers.text import decode, sniff_delimiter
 
@@ -71,21 +72,26 @@ class ReportMapping:
     default_location: tuple[float, float] | None = None
 
     def problems(self, source: str) -> list[Problem]:
-        out = [Problem(source, None, None, f"the mapping names no column for {name!r}")
+        out = [Problem.of(source, None, None, _("the mapping names no column for %(field)s"),
+                          field=repr(name))
                for name in REQUIRED if not self.columns.get(name)]
-        out += [Problem(source, None, None, f"the mapping's field {name!r} is not one of "
-                                            f"{', '.join(FIELDS)}")
+        out += [Problem.of(source, None, None, _("the mapping's field %(field)s is not one of "
+                                                 "%(fields)s"),
+                           field=repr(name), fields=", ".join(FIELDS))
                 for name in self.columns if name not in FIELDS]
         if bool(self.columns.get("latitude")) != bool(self.columns.get("longitude")):
-            out.append(Problem(source, None, None,
-                               "the mapping needs both latitude and longitude, or neither"))
-        out += [Problem(source, None, None, f"status {k!r} maps to {v!r}, which is not one of "
-                                            f"{', '.join(sorted(STATES))}")
+            out.append(Problem.of(source, None, None,
+                                  _("the mapping needs both latitude and longitude, or "
+                                    "neither")))
+        out += [Problem.of(source, None, None, _("status %(status)s maps to %(state)s, which "
+                                                 "is not one of %(states)s"),
+                           status=repr(k), state=repr(v), states=", ".join(sorted(STATES)))
                 for k, v in self.statuses.items() if v not in STATES]
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            out.append(Problem(source, None, None, f"unknown time zone {self.timezone!r}"))
+            out.append(Problem.of(source, None, None, _("unknown time zone %(zone)s"),
+                                  zone=repr(self.timezone)))
         return out
 
 
@@ -103,33 +109,34 @@ def load_mapping(name_or_path: str | Path, **overrides: Any) -> ReportMapping:
         text = (resources.files(BUILT_IN) / f"{name_or_path}.toml").read_text("utf-8")
     else:
         data, source = read_bytes(path)
-        text, _ = decode(data, source, "utf-8")
+        text, _encoding = decode(data, source, "utf-8")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(source, None, None, f"not a readable TOML file: {exc}")]
-                         ) from None
+        raise InputError([Problem.of(source, None, None, _("not a readable TOML file: %(error)s"),
+                                     error=str(exc))]) from None
     return _from_doc(doc, source, **overrides)
 
 
 def _table(doc: Mapping[str, Any], name: str, source: str) -> dict[str, str]:
     value = doc.get(name, {})
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise InputError([Problem(source, None, name, f"[{name}] must be a table of texts")])
+        raise InputError([Problem.of(source, None, name, _("[%(table)s] must be a table of "
+                                                           "texts"), table=name)])
     return {str(k): str(v) for k, v in value.items()}
 
 
 def _from_doc(doc: Mapping[str, Any], source: str, **overrides: Any) -> ReportMapping:
     values = doc.get("values", {})
     if not isinstance(values, dict):
-        raise InputError([Problem(source, None, "values", "[values] must be a table")])
+        raise InputError([Problem.of(source, None, "values", _("[values] must be a table"))])
     location = values.get("default_location")
     point: tuple[float, float] | None = None
     if location is not None:
         if (not isinstance(location, list) or len(location) != 2
                 or not all(isinstance(v, int | float) for v in location)):
-            raise InputError([Problem(source, None, "default_location",
-                                      "default_location must be [latitude, longitude]")])
+            raise InputError([Problem.of(source, None, "default_location",
+                                         _("default_location must be [latitude, longitude]"))])
         point = (float(location[0]), float(location[1]))
     statuses = {k.lower(): v for k, v in _table(doc, "statuses", source).items()}
     mapping = ReportMapping(
@@ -213,13 +220,17 @@ class _Parse:
             else:
                 parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            shown = self.date_format or "ISO 8601 such as 2015-01-09T14:56:26"
-            raise ValueError(f"{value[:40]!r} is not a date and time as {shown}") from None
+            if self.date_format is None:
+                raise BadCellError(_("%(value)s is not a date and time as ISO 8601 such as "
+                                     "2015-01-09T14:56:26"), value=repr(value[:40])) from None
+            raise BadCellError(_("%(value)s is not a date and time as %(format)s"),
+                               value=repr(value[:40]), format=self.date_format) from None
         if not YEARS[0] <= parsed.year <= YEARS[1]:
             # year 1 or 9999 is a placeholder, not a report's time; and in UTC it may not
             # exist at all (0001-01-01 in Copenhagen is in year 0 in UTC)
-            raise ValueError(f"{value[:40]!r} is not a plausible date (years {YEARS[0]} to "
-                             f"{YEARS[1]})")
+            raise BadCellError(_("%(value)s is not a plausible date (years %(first)s to "
+                                 "%(last)s)"), value=repr(value[:40]), first=YEARS[0],
+                               last=YEARS[1])
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=self.zone)
 
 
@@ -242,32 +253,35 @@ def read_reports(path: str | Path, mapping: ReportMapping, *, encoding: str | No
     del data
     first = next((ln for ln in io.StringIO(text, newline="") if ln.strip()), None)
     if first is None:
-        raise out.fail(None, None, "the file is empty")
+        raise out.fail(None, None, _("the file is empty"))
     rows = _rows(text, sniff_delimiter(first))
     try:
         header_line, header = next(rows)
     except csv.Error as exc:
-        raise out.fail(1, None, f"not readable as CSV: {exc}") from None
+        raise out.fail(1, None, _("not readable as CSV: %(error)s"), error=str(exc)) from None
     except StopIteration:  # a line of spaces the CSV reader reads as no row at all
-        raise out.fail(None, None, "the file is empty") from None
+        raise out.fail(None, None, _("the file is empty")) from None
     header = [h.strip() for h in header]
     index: dict[str, int] = {}
     for name, column in mapping.columns.items():
         if column not in header:
-            out.error(header_line, column, f"the mapping's column for {name!r} is not in the "
-                                           f"file (its columns: {', '.join(header)})")
+            out.error(header_line, column, _("the mapping's column for %(field)s is not in the "
+                                             "file (its columns: %(columns)s)"),
+                      field=repr(name), columns=", ".join(header))
         else:
             index[name] = header.index(column)
     out.raise_if_errors()
     reports = _read_rows(rows, header, index, mapping, out, limits)
     out.raise_if_errors()
     warnings = []
-    for flag, what in ((DEFAULT_LOCATION, "at the default location"),
-                       (MISSING, "without a position"), (INVALID, "with an invalid position")):
+    for flag, template in (
+            (DEFAULT_LOCATION, _("%(count)s row(s) at the default location: flagged, not "
+                                 "placed")),
+            (MISSING, _("%(count)s row(s) without a position: flagged, not placed")),
+            (INVALID, _("%(count)s row(s) with an invalid position: flagged, not placed"))):
         n = reports.flagged(flag)
         if n:
-            warnings.append(Problem(source, None, None, f"{n:,} row(s) {what}: flagged, "
-                                                        "not placed"))
+            warnings.append(Problem.of(source, None, None, template, count=f"{n:,}"))
     return reports, ReadReport(source, len(reports), len(reports), warnings, used)
 
 
@@ -284,23 +298,25 @@ def _read_rows(rows: Iterator[tuple[int, list[str]]], header: list[str],
         i = index.get(name)
         return record[i].strip() if i is not None else ""
 
-    def bad(line: int, name: str, message: str) -> None:
-        out.error(line, mapping.columns[name], message)
+    def bad(line: int, name: str, template: str, /, **params: object) -> None:
+        out.error(line, mapping.columns[name], template, **params)
         if len(out.errors) >= MAX_ERRORS:
-            raise out.fail(None, None, f"stopped after {MAX_ERRORS} problems")
+            raise out.fail(None, None, _("stopped after %(count)s problems"), count=MAX_ERRORS)
 
     try:
         for line, record in rows:
             if len(r.lines) >= limits.max_rows:
                 raise too_many_rows(out.source, len(r.lines) + 1, limits.max_rows, exact=False)
             if len(record) != width:
-                out.error(line, None, f"the row has {len(record)} cells, the header {width}")
+                out.error(line, None, _("the row has %(cells)s cells, the header %(width)s"),
+                          cells=len(record), width=width)
                 if len(out.errors) >= MAX_ERRORS:
-                    raise out.fail(None, None, f"stopped after {MAX_ERRORS} problems")
+                    raise out.fail(None, None, _("stopped after %(count)s problems"),
+                                   count=MAX_ERRORS)
                 continue
             _one(line, record, cell, bad, parse, mapping, statuses, seen, r)
     except csv.Error as exc:
-        raise out.fail(None, None, f"not readable as CSV: {exc}") from None
+        raise out.fail(None, None, _("not readable as CSV: %(error)s"), error=str(exc)) from None
     return r
 
 
@@ -310,25 +326,29 @@ def _one(line: int, record: list[str], cell: Any, bad: Any, parse: _Parse,
     """Check one row; append it to ``r`` (whatever its errors: they stop the read later)."""
     external = cell(record, "external_id")
     if len(external) > MAX_EXTERNAL_ID:
-        bad(line, "external_id", f"longer than {MAX_EXTERNAL_ID} characters")
+        bad(line, "external_id", _("longer than %(limit)s characters"), limit=MAX_EXTERNAL_ID)
     elif external and external in seen:
-        bad(line, "external_id", f"{external!r} is also on row {seen[external]}")
+        bad(line, "external_id", _("%(value)s is also on row %(row)s"), value=repr(external),
+            row=seen[external])
     elif external:
         seen[external] = line
     kind = cell(record, "category")
     category = category_code(kind, mapping.categories) if kind else ""
     if not category:
-        bad(line, "category", "this cell is empty" if not kind
-            else f"{kind[:40]!r} gives no category code")
+        if not kind:
+            bad(line, "category", _("this cell is empty"))
+        else:
+            bad(line, "category", _("%(value)s gives no category code"), value=repr(kind[:40]))
     elif len(category) > MAX_CATEGORY:
-        bad(line, "category", f"the category is longer than {MAX_CATEGORY} characters")
+        bad(line, "category", _("the category is longer than %(limit)s characters"),
+            limit=MAX_CATEGORY)
     state = "new"
     if "status" in mapping.columns:
         status = cell(record, "status")
         state = statuses.get(status.lower(), "")
         if not state:
-            bad(line, "status", f"{status[:40]!r} is not a status of the mapping "
-                                f"({', '.join(sorted(statuses))})")
+            bad(line, "status", _("%(value)s is not a status of the mapping (%(statuses)s)"),
+                value=repr(status[:40]), statuses=", ".join(sorted(statuses)))
     opened = closed = None
     deadline = None
     texts: dict[str, str] = {}
@@ -336,12 +356,12 @@ def _one(line: int, record: list[str], cell: Any, bad: Any, parse: _Parse,
         value = cell(record, name)
         if not value:
             if name == "opened":
-                bad(line, name, "this cell is empty")
+                bad(line, name, _("this cell is empty"))
             continue
         try:
             when = parse.when(value)
-        except ValueError as exc:
-            bad(line, name, str(exc))
+        except BadCellError as exc:
+            bad(line, name, exc.template, **exc.params)
             continue
         texts[name] = value
         if name == "opened":
@@ -351,16 +371,16 @@ def _one(line: int, record: list[str], cell: Any, bad: Any, parse: _Parse,
         else:
             deadline = when.date()
     if opened is not None and closed is not None and closed < opened - CLOSED_BEFORE_OPENED:
-        bad(line, "closed", f"{texts['closed'][:40]!r} is before the report was opened "
-                            f"({texts['opened'][:40]!r})")
+        bad(line, "closed", _("%(value)s is before the report was opened (%(opened)s)"),
+            value=repr(texts["closed"][:40]), opened=repr(texts["opened"][:40]))
     lat, lon, flag = _position(line, cell(record, "latitude"), cell(record, "longitude"),
                                mapping, bad)
     address = cell(record, "address")
     if len(address) > MAX_ADDRESS:
-        bad(line, "address", f"longer than {MAX_ADDRESS} characters")
+        bad(line, "address", _("longer than %(limit)s characters"), limit=MAX_ADDRESS)
     text = cell(record, "text")
     if len(text) > MAX_TEXT:
-        bad(line, "text", f"longer than {MAX_TEXT} characters")
+        bad(line, "text", _("longer than %(limit)s characters"), limit=MAX_TEXT)
     r.lines.append(line)
     r.external_ids.append(external)
     r.categories.append(category)
@@ -381,17 +401,17 @@ def _position(line: int, lat_text: str, lon_text: str, mapping: ReportMapping,
         return None, None, MISSING
     if not lat_text or not lon_text:
         bad(line, "latitude" if not lat_text else "longitude",
-            "empty, while the other coordinate is given")
+            _("empty, while the other coordinate is given"))
         return None, None, MISSING
     try:
         lat = _number(lat_text)
     except ValueError:
-        bad(line, "latitude", f"{lat_text[:40]!r} is not a number")
+        bad(line, "latitude", _("%(value)s is not a number"), value=repr(lat_text[:40]))
         return None, None, MISSING
     try:
         lon = _number(lon_text)
     except ValueError:
-        bad(line, "longitude", f"{lon_text[:40]!r} is not a number")
+        bad(line, "longitude", _("%(value)s is not a number"), value=repr(lon_text[:40]))
         return None, None, MISSING
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
         return None, None, INVALID

@@ -24,6 +24,7 @@ import shapely
 from tryg import geo
 from tryg.geo.features import MAX_COORDINATE
 from tryg.index.inputs import InputError
+from tryg.index.inputs import mark as _
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, check_zip, too_many_rows
 from tryg.readers.report import Collector
 from tryg.readers.table import PathLike
@@ -48,7 +49,7 @@ def read_vector_features(
     from pyogrio import raw
 
     if not Path(path).is_file():
-        raise out.fail(None, None, "cannot read the file: no such file")
+        raise out.fail(None, None, _("cannot read the file: no such file"))
     if Path(path).suffix.lower() == ".zip":
         check_zip(path, limits, what="zipped Shapefile")
         _check_zipped_shapefile(Path(path), out)
@@ -71,16 +72,16 @@ def read_vector_features(
     try:
         with warnings.catch_warnings(record=True) as more:
             warnings.simplefilter("always")
-            meta, _, wkb, field_data = raw.read(str(path), layer=chosen,
+            meta, _fids, wkb, field_data = raw.read(str(path), layer=chosen,
                                                 datetime_as_string=True)
     except Exception as exc:
         raise _unreadable(exc, out) from None
     caught.extend(more)
     if wkb is None:
-        raise out.fail(None, None, f"the layer {chosen!r} has no geometries (a Shapefile needs "
-                                   "its .shp, .shx and .dbf parts)")
+        raise out.fail(None, None, _("the layer %(layer)s has no geometries (a Shapefile needs "
+                                     "its .shp, .shx and .dbf parts)"), layer=repr(chosen))
     for w in caught:
-        out.warn(None, None, f"while reading the layer: {w.message}")
+        out.warn(None, None, _("while reading the layer: %(message)s"), message=str(w.message))
     names = [str(n) for n in meta.get("fields", [])]
     columns = [_plain_values(values) for values in field_data]
     features: list[geo.Feature] = []
@@ -109,36 +110,38 @@ def _check_zipped_shapefile(path: Path, out: Collector) -> None:
         if dot and f".{suffix.lower()}" in SHAPEFILE_PARTS:
             stems.setdefault(stem, set()).add(f".{suffix.lower()}")
     if not stems:
-        raise out.fail(None, None, "the zip file holds no Shapefile (.shp, .shx and .dbf) "
-                                   "and no GeoPackage")
+        raise out.fail(None, None, _("the zip file holds no Shapefile (.shp, .shx and .dbf) "
+                                     "and no GeoPackage"))
     for stem, parts in sorted(stems.items()):
         missing = [p for p in SHAPEFILE_PARTS if p not in parts]
         if missing:
-            raise out.fail(None, None, f"the Shapefile {stem!r} in the zip file lacks its "
-                                       f"{', '.join(missing)} part(s)")
+            raise out.fail(None, None, _("the Shapefile %(name)s in the zip file lacks its "
+                                         "%(parts)s part(s)"), name=repr(stem),
+                           parts=", ".join(missing))
 
 
 def _unreadable(exc: Exception, out: Collector) -> InputError:
     lines = str(exc).strip().splitlines()
-    return out.fail(None, None, "not a readable GeoPackage/Shapefile: "
-                                f"{type(exc).__name__}: {(lines[0] if lines else '')[:300]}")
+    return out.fail(None, None, _("not a readable GeoPackage/Shapefile: %(error)s"),
+                    error=f"{type(exc).__name__}: {(lines[0] if lines else '')[:300]}")
 
 
 def _pick_layer(layers: list[tuple[str, str]], layer: str | None, out: Collector) -> str:
     if not layers:
-        raise out.fail(None, None, "the file has no layers")
-    names = [n for n, _ in layers]
+        raise out.fail(None, None, _("the file has no layers"))
+    names = [n for n, _kind in layers]
     if layer is not None:
         if layer not in names:
-            raise out.fail(None, None, f"no layer {layer!r} in the file (layers: {names})")
+            raise out.fail(None, None, _("no layer %(layer)s in the file (layers: %(layers)s)"),
+                           layer=repr(layer), layers=str(names))
         return layer
     if len(layers) == 1:
         return names[0]
     polygonal = [n for n, t in layers if t in _POLYGON_TYPES]
     if len(polygonal) == 1:
         return polygonal[0]
-    raise out.fail(None, None, f"the file has several layers {names[:20]}: say which one "
-                               "(layer=)")
+    raise out.fail(None, None, _("the file has several layers %(layers)s: say which one "
+                                 "(layer=)"), layers=str(names[:20]))
 
 
 def _plain_values(values: Any) -> list[Any]:
@@ -151,18 +154,18 @@ def _geometry(wkb: Any, number: int, out: Collector) -> Any:
     """A shapely geometry from WKB, or ``None`` (null geometry, or an error noted in ``out``)."""
     if wkb is None:
         return None
-    where = f"feature {number}"
     try:
         geom = shapely.from_wkb(wkb)
     except (shapely.errors.ShapelyError, ValueError, TypeError) as exc:
-        out.error(None, None, f"{where}: unreadable geometry: {exc}")
+        out.error(None, None, _("feature %(number)s: unreadable geometry: %(error)s"),
+                  number=number, error=str(exc))
         return None
     if geom is None:
         return None
     coords = shapely.get_coordinates(geom)
     if not (np.isfinite(coords).all() and (np.abs(coords) <= MAX_COORDINATE).all()):
-        out.error(None, None, f"{where}: positions must be finite numbers within "
-                              f"±{MAX_COORDINATE:g}")
+        out.error(None, None, _("feature %(number)s: positions must be finite numbers within "
+                                "±%(limit)s"), number=number, limit=f"{MAX_COORDINATE:g}")
         return None
     return shapely.force_2d(geom)
 
@@ -176,7 +179,7 @@ def _crs(crs: Any, out: Collector) -> str | None:
     try:
         parsed = CRS.from_user_input(str(crs))
     except Exception as exc:  # pyproj raises CRSError and others for a broken .prj
-        raise out.fail(None, None, f"the file's coordinate reference system is not usable: "
-                                   f"{exc}") from None
+        raise out.fail(None, None, _("the file's coordinate reference system is not usable: "
+                                     "%(error)s"), error=str(exc)) from None
     code = parsed.to_epsg()
     return f"EPSG:{code}" if code is not None else str(crs)

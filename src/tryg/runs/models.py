@@ -6,6 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tryg.imports.problems import from_data
+from tryg.index.inputs import Problem
+
 
 class StoredSpec(models.Model):
     spec_id = models.CharField(_("specification"), max_length=100)
@@ -43,6 +46,10 @@ class IndexRun(models.Model):
     # one text each, as data: pages and the CLI show these lists, never parse the log.
     problems = models.JSONField(_("problems"), default=list, blank=True)
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    # The same problems and warnings with where they were found and the template each was
+    # made from ({"problems": [...], "warnings": [...]}, :func:`tryg.imports.problems.as_data`),
+    # so the run's page shows them in the reader's language.
+    problem_data = models.JSONField(_("problems as data"), default=dict, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
@@ -58,6 +65,14 @@ class IndexRun(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    def stored_problems(self, kind: str) -> list[Problem]:
+        """The run's ``"problems"`` or ``"warnings"`` as problems: from ``problem_data``
+        (templates kept), else from their English lines (a run stored before it was kept,
+        or a failure that was no input's fault)."""
+        data = (self.problem_data or {}).get(kind)
+        lines = self.problems if kind == "problems" else self.warnings
+        return [from_data(d) for d in (data or lines)]
 
 
 class ResultRow(models.Model):

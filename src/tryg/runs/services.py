@@ -28,10 +28,12 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tryg.accounts.models import AuditEvent, audit
 from tryg.accounts.roles import can_publish, can_run_index
 from tryg.exports import results_bytes
+from tryg.imports.problems import as_data
 from tryg.index.inputs import InputError, Problem
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform, public_view
 from tryg.index.spec import Spec, parse_spec
@@ -154,8 +156,9 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
         run.save(update_fields=["inputs"])
         result = _compute(spec, inputs, say)
     except (InputError, ValueError) as exc:
-        problems = [str(p) for p in exc.problems] if isinstance(exc, InputError) else [str(exc)]
-        return _fail(run, problems, user, origin)
+        found = exc.problems if isinstance(exc, InputError) else [Problem("", None, None,
+                                                                          str(exc))]
+        return _fail(run, [str(p) for p in found], user, origin, found)
     except Exception as exc:  # a bug, not bad data: record it, then let it surface
         _fail(run, [f"{type(exc).__name__}: {exc}"], user, origin)
         raise
@@ -170,8 +173,10 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
         run.status = IndexRun.Status.DONE
         run.finished_at = timezone.now()
         run.warnings = warnings
+        run.problem_data = {"warnings": [as_data(w) for w in result.warnings]}
         run.log = "\n".join([*log, f"{len(table)} result rows", *_drivers_lines(stored_drivers)])
-        run.save(update_fields=["fingerprint", "status", "finished_at", "warnings", "log"])
+        run.save(update_fields=["fingerprint", "status", "finished_at", "warnings",
+                                "problem_data", "log"])
         audit(AuditEvent.Action.RUN, f"{spec.id} run #{run.pk}", actor=user, run=run.pk,
               status=run.status, spec_hash=spec.hash, fingerprint=run.fingerprint,
               rows=len(table), inputs=run.inputs, **origin)
@@ -201,12 +206,12 @@ def _compute(spec: Spec, inputs: StoredInputs, say: Progress) -> Any:
 
     missing = []
     if inputs.areas.areas.empty:
-        missing.append(Problem("database", None, None, "no areas are stored: import the "
-                               "areas first (tryg import areas)"))
+        missing.append(Problem.of("database", None, None, gettext_noop(
+            "no areas are stored: import the areas first (tryg import areas)")))
     if inputs.survey is None and inputs.register is None:
-        missing.append(Problem("database", None, None, "no survey answers and no register "
-                               "data are stored: import either or both (tryg import survey, "
-                               "tryg import register)"))
+        missing.append(Problem.of("database", None, None, gettext_noop(
+            "no survey answers and no register data are stored: import either or both (tryg "
+            "import survey, tryg import register)")))
     if missing:
         raise InputError(missing)
     return compute(spec, survey=inputs.survey, register=inputs.register,
@@ -214,15 +219,19 @@ def _compute(spec: Spec, inputs: StoredInputs, say: Progress) -> Any:
 
 
 def _fail(run: IndexRun, problems: list[str], user: Any,
-          origin: dict[str, Any] | None = None) -> IndexRun:
+          origin: dict[str, Any] | None = None, found: list[Problem] | None = None) -> IndexRun:
+    """Store ``run`` as failed with ``problems`` (``found``: the same as problems, which the
+    page shows in the reader's language)."""
     origin = origin or {}
     with transaction.atomic():
         run.status = IndexRun.Status.FAILED
         run.finished_at = timezone.now()
         run.problems = problems
+        run.problem_data = {"problems": [as_data(p) for p in found or []]}
         run.log = "\n".join([f"{len(problems)} problem(s); no results were stored:",
                              *problems, *_origin_lines(origin)])
-        run.save(update_fields=["status", "finished_at", "problems", "log", "inputs"])
+        run.save(update_fields=["status", "finished_at", "problems", "problem_data", "log",
+                                "inputs"])
         audit(AuditEvent.Action.RUN, f"{run.spec.spec_id} run #{run.pk}", actor=user,
               run=run.pk, status=run.status, errors=problems[:50], **origin)
     return run
