@@ -155,8 +155,7 @@ def _drivers(spec: Spec, est: survey_part.SurveyEstimates, hier: Hierarchy, say:
         return None, [Problem("survey", None, c, "the drivers' model needs this background "
                               "column; no drivers were computed") for c in absent]
     say("drivers of insecurity", 0.98)
-    found = drivers_part.index_drivers(spec, config, est.design, est.level_columns,
-                                       hier.parent_level)
+    found = drivers_part.index_drivers(spec, config, est, hier.parent_level)
     return found, [Problem("spec", None, "drivers.levels", f"the areas have no level "
                            f"{lv!r}; no drivers were modelled for it")
                    for lv in found.missing_levels]

@@ -41,9 +41,12 @@ import scipy.sparse as sp
 from scipy import stats as sps
 
 from tryg.index.spec import Spec, SpecError
-from tryg.stats import compare_with_rest, compare_with_rest_many
+from tryg.stats import compare_with_rest
+from tryg.stats.area_waves import LevelSample, rest_changes, totals_with
 from tryg.stats.design import Design, FloatArray, IntArray
+from tryg.stats.domain_totals import DomainTotals
 from tryg.stats.errors import EstimationError
+from tryg.stats.estimators import Domains, domains
 from tryg.stats.regression import (
     GLMFit,
     ModelFrame,
@@ -51,6 +54,7 @@ from tryg.stats.regression import (
     newton_from_zero,
 )
 from tryg.stats.regression import model_frame as regression_frame
+from tryg.stats.rest_contrasts import rest_table
 
 Translate = Callable[[str], str]
 BoolArray = npt.NDArray[np.bool_]
@@ -439,16 +443,18 @@ class IndexDrivers:
 
 
 def index_drivers(
-    spec: Spec, config: DriversConfig, design: Design, level_columns: dict[str, str],
+    spec: Spec, config: DriversConfig, sample: LevelSample,
     parent_level: Callable[[str], str | None],
 ) -> IndexDrivers:
     """The drivers of every area of the config's levels and every wave, and every area's
-    problems against the rest of its parent, on an index run's (calibrated, stacked) design.
+    problems against the rest of its parent, on an index run's (calibrated, stacked) design
+    (``sample``: the survey estimates).
 
-    ``design.data`` holds the answers as coded, a ``wave`` column and one column per level
-    (``level_columns``: level → column, each respondent's area at that level);
+    ``sample.design.data`` holds the answers as coded, a ``wave`` column and one column per
+    level (``sample.level_columns``: level → column, each respondent's area at that level);
     ``parent_level`` gives a level's parent level (None at the top).
     """
+    design, level_columns = sample.design, dict(sample.level_columns)
     columns = {it.id: it.column or it.id for it in spec.items}
     data = design.data
     renamed = {columns[i]: i for i in (config.outcome, *config.problems) if columns[i] != i}
@@ -472,31 +478,38 @@ def index_drivers(
         res.insert(0, "level", level)
         parts.append(res)
     drivers = _conform(parts, DRIVER_COLUMNS)
-    problems = _conform(
-        [_level_problems(spec, config, design, modelled, level, col, level_columns[p])
-         for level, col in level_columns.items()
-         if (config.problem_levels is None or level in config.problem_levels)
-         and (p := parent_level(level)) is not None and p in level_columns
-         and modelled[col].notna().any()],
-        PROBLEM_COLUMNS)
-    return IndexDrivers(drivers, problems, missing)
+    compared = [(level, col, level_columns[p]) for level, col in level_columns.items()
+                if (config.problem_levels is None or level in config.problem_levels)
+                and (p := parent_level(level)) is not None and p in level_columns
+                and modelled[col].notna().any()]
+    found = []
+    if compared:
+        # one back-end of the problems for every level: its cells (the survey estimates')
+        # nest in every level's area × wave domains
+        values = {p: modelled[p].to_numpy(np.float64) for p in config.problems}
+        totals = totals_with(sample, values)
+        found = [_level_problems(spec, config, sample, values, totals, level, col, pcol)
+                 for level, col, pcol in compared]
+    return IndexDrivers(drivers, _conform(found, PROBLEM_COLUMNS), missing)
 
 
-def _level_problems(spec: Spec, config: DriversConfig, design: Design, data: pd.DataFrame,
-                    level: str, col: str, pcol: str) -> pd.DataFrame:
+def _level_problems(spec: Spec, config: DriversConfig, sample: LevelSample,
+                    values: dict[str, FloatArray], totals: DomainTotals, level: str, col: str,
+                    pcol: str) -> pd.DataFrame:
     """One level's areas against the rest of their parents, every problem and wave
-    (``data``: :func:`model_frame`'s answers, row-aligned with the design's; the design's
-    data has the area, parent and wave columns)."""
-    values = {p: data[p].to_numpy(np.float64) for p in config.problems}
-    res = compare_with_rest_many(design, values, area=col, parent=pcol, by="wave",
-                                 level=1 - spec.comparisons.alpha)
+    (``values``: :func:`model_frame`'s answers to the problems, row-aligned with the design,
+    ``totals`` their back-end; the design's data has the area, parent and wave columns)."""
+    res = rest_table(rest_changes(sample, list(config.problems), col, pcol,
+                                  1 - spec.comparisons.alpha, values=values, totals=totals,
+                                  tests=True), ["wave", pcol, col])
     if res.empty:
         return pd.DataFrame(columns=list(PROBLEM_COLUMNS))
     # answers per area (and parent) and wave, per problem
-    answered = data[list(config.problems)].notna().to_numpy(np.float64)
+    answered = np.column_stack([~np.isnan(values[p]) for p in config.problems]
+                               ).astype(np.float64)
     problem = pd.Index(config.problems).get_indexer(pd.Index(res["variable"]))
-    n = _answers(data, col, answered, res[col], res["wave"], problem)
-    total = _answers(data, pcol, answered, res[pcol], res["wave"], problem)
+    n = _answers(_area_waves(sample, col), answered, res[col], res["wave"], problem)
+    total = _answers(_area_waves(sample, pcol), answered, res[pcol], res["wave"], problem)
     out = pd.DataFrame({
         "level": level, "area_code": res[col].astype(str), "parent_code": res[pcol].astype(str),
         "wave": res["wave"].astype(np.int64), "problem": res["variable"],
@@ -511,20 +524,23 @@ def _level_problems(spec: Spec, config: DriversConfig, design: Design, data: pd.
     return out
 
 
-def _answers(data: pd.DataFrame, area: str, answered: FloatArray, areas: pd.Series,
-             waves: pd.Series, problem: IntArray) -> FloatArray:
-    """The answers (``answered``: rows x problems, 1 = answered) in each of the (``areas``,
-    ``waves``) cells, to the ``problem`` of each."""
-    a, area_values = pd.factorize(data[area])
-    b, wave_values = pd.factorize(data["wave"])
-    seen = (a >= 0) & (b >= 0)
-    cell = (a * len(wave_values) + b)[seen]
-    size = len(area_values) * len(wave_values)
-    counts = np.column_stack([np.bincount(cell, weights=x[seen], minlength=size)
-                              for x in answered.T])
-    ia = pd.Index(area_values).get_indexer(pd.Index(areas))
-    ib = pd.Index(wave_values).get_indexer(pd.Index(waves))
-    at = np.where((ia >= 0) & (ib >= 0), ia * len(wave_values) + ib, -1)
+def _area_waves(sample: LevelSample, col: str) -> Domains:
+    """The area × wave domains (keys ``[col, "wave"]``) of level column ``col``: the survey
+    estimates' when they have them."""
+    known = sample.cache.levels.get(col)
+    return known if known is not None else domains(sample.design, [col, "wave"])
+
+
+def _answers(dom: Domains, answered: FloatArray, areas: pd.Series, waves: pd.Series,
+             problem: IntArray) -> FloatArray:
+    """The answers (``answered``: rows x problems, 1 = answered) in the area × wave domain
+    of ``dom`` of each (``areas``, ``waves``) pair, to the ``problem`` of each."""
+    codes = np.asarray(dom.codes, dtype=np.int64)
+    seen = codes >= 0
+    counts = np.column_stack([np.bincount(codes[seen], weights=x[seen],
+                                          minlength=len(dom.keys)) for x in answered.T])
+    at = pd.MultiIndex.from_frame(dom.keys).get_indexer(
+        pd.MultiIndex.from_arrays([areas, waves]))
     return np.where(at >= 0, counts[np.maximum(at, 0), problem], np.nan)
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from tryg.stats.calibration_blocks import supported
 from tryg.stats.design import Design
 from tryg.stats.domain_means import means_table
-from tryg.stats.domain_totals import DomainTotals, Groups, totals_for
+from tryg.stats.domain_totals import CellTotals, DomainTotals, Groups, totals_for
 from tryg.stats.estimators import Domains, domains
 from tryg.stats.numbering import unique_inverse
 from tryg.stats.rest_contrasts import (
@@ -130,13 +130,23 @@ def totals_of(est: LevelSample, variables: list[str]) -> DomainTotals:
     here once per run), shared by the comparisons."""
     key = tuple(variables)
     if key not in est.cache.totals:
-        keys = [d.codes for d in est.cache.levels.values()] or [
-            np.asarray(pd.factorize(est.frame[c])[0], dtype=np.int64)
-            for c in est.level_columns.values()]
-        keys.append(np.asarray(pd.factorize(est.frame["wave"])[0], dtype=np.int64))
-        est.cache.totals[key] = totals_for(est.design, {v: est.values[v] for v in variables},
-                                           keys)
+        est.cache.totals[key] = totals_with(est, {v: est.values[v] for v in variables})
     return est.cache.totals[key]
+
+
+def totals_with(est: LevelSample, values: Mapping[str, np.ndarray]) -> DomainTotals:
+    """A back-end of ``values`` (row-aligned with ``est``'s design, not necessarily
+    ``est.values``) whose cells nest in every level's area × wave domains: on the per-cell
+    engine of a back-end built before (its cells are those; only the moments of ``values``
+    are new), else as :func:`~tryg.stats.domain_totals.totals_for` chooses."""
+    for known in est.cache.totals.values():
+        if isinstance(known, CellTotals) and known.engine.design is est.design:
+            return known.with_values(values)
+    keys = [d.codes for d in est.cache.levels.values()] or [
+        np.asarray(pd.factorize(est.frame[c])[0], dtype=np.int64)
+        for c in est.level_columns.values()]
+    keys.append(np.asarray(pd.factorize(est.frame["wave"])[0], dtype=np.int64))
+    return totals_for(est.design, values, keys)
 
 
 def pooled_changes(
@@ -228,31 +238,40 @@ def pooled_changes(
 
 
 def rest_changes(
-    est: LevelSample, variables: list[str], col: str, pcol: str, level: float,
+    est: LevelSample, variables: list[str], col: str, pcol: str, level: float, *,
+    values: Mapping[str, np.ndarray] | None = None, totals: DomainTotals | None = None,
+    tests: bool = False,
 ) -> RestContrasts:
     """Every area of level column ``col`` against the rest of its parent (level column
     ``pcol``) in every wave, for ``variables``
-    (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays` without the tests, on the
-    run's back-end and the survey estimates' domains).
+    (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays`, by default without the
+    tests, on the run's back-end and the survey estimates' domains). ``values``: the
+    variables' row-aligned arrays when they are not ``est.values``' (then ``totals``, their
+    back-end from :func:`totals_with`, serves every level asked about; built here if not
+    given).
 
     When the survey estimates' domains of both levels are known and nest (each area × wave
     in one parent × wave, which holds no rows outside them), the contrasts are taken on those
     domains themselves (:func:`_nested_levels`), which the back-end knows already, and put
     in the order of ``compare_with_rest_arrays``' domains; otherwise through it."""
     levels = est.cache.levels
-    totals = totals_of(est, variables)
+    if values is None:
+        values = est.values
+        totals = totals if totals is not None else totals_of(est, variables)
+    elif totals is None:
+        totals = totals_with(est, {v: values[v] for v in variables})
     if col in levels and pcol in levels:
         nested = _nested_levels(levels[col], levels[pcol], col, pcol)
         if nested is not None:
             order, up, keys = nested
             parts = rest_moments(totals, levels[col], levels[pcol], up)
             return rest_contrasts(keys, list(variables), tuple(x[order] for x in parts),
-                                  level, tests=False)
+                                  level, tests=tests)
     return compare_with_rest_arrays(
-        est.design, {v: est.values[v] for v in variables}, area=col, parent=pcol, by="wave",
+        est.design, {v: values[v] for v in variables}, area=col, parent=pcol, by="wave",
         level=level, totals=totals,
         known_domains=_with_parent(levels[col], est.frame, col, pcol, levels.get(pcol))
-        if col in levels else None, tests=False,
+        if col in levels else None, tests=tests,
     )
 
 
