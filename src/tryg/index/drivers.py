@@ -42,11 +42,9 @@ from scipy import stats as sps
 
 from tryg.index.spec import Spec, SpecError
 from tryg.stats import compare_with_rest
-from tryg.stats.area_waves import LevelSample, rest_changes, totals_with
+from tryg.stats.area_waves import LevelSample, levels_against_rest
 from tryg.stats.design import Design, FloatArray, IntArray
-from tryg.stats.domain_totals import DomainTotals
 from tryg.stats.errors import EstimationError
-from tryg.stats.estimators import Domains, domains
 from tryg.stats.regression import (
     GLMFit,
     ModelFrame,
@@ -54,7 +52,6 @@ from tryg.stats.regression import (
     newton_from_zero,
 )
 from tryg.stats.regression import model_frame as regression_frame
-from tryg.stats.rest_contrasts import rest_table
 
 Translate = Callable[[str], str]
 BoolArray = npt.NDArray[np.bool_]
@@ -190,19 +187,25 @@ def estimate_drivers(
 
 def _estimate(
     design: Design, data: pd.DataFrame, frame: ModelFrame, config: DriversConfig,
-    cells: Sequence[str],
+    cells: Sequence[str], known: tuple[IntArray, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """:func:`estimate_drivers` with the model's answers in ``data`` (row-aligned with the
     design's) and their model frame built once: the design's own data (and the variance
-    caches on it) stays as it is."""
+    caches on it) stays as it is. ``known``: each row's cell and the cells' keys as a sorted
+    group-by numbers them, if the caller has them (the survey estimates' area × wave
+    domains)."""
     needed = ["_unsafe", *config.problems, *config.background]
     usable = data[needed].notna().all(axis=1).to_numpy()
-    grouped = data[list(cells)].groupby(list(cells), sort=True, dropna=True)
     # every cell (its key values as Python objects) and each row's cell (-1: a key missing)
-    index = grouped.size().index
-    keys = list(zip(*(index.get_level_values(i).astype(object) for i in range(len(cells))),
-                    strict=True))
-    code = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), np.int64)
+    if known is not None:
+        code = np.asarray(known[0], dtype=np.int64)
+        keys = list(zip(*(known[1][c].astype(object) for c in cells), strict=True))
+    else:
+        grouped = data[list(cells)].groupby(list(cells), sort=True, dropna=True)
+        index = grouped.size().index
+        keys = list(zip(*(index.get_level_values(i).astype(object)
+                          for i in range(len(cells))), strict=True))
+        code = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), np.int64)
     n_of = np.bincount(code[usable & (code >= 0)], minlength=len(keys))
     big = n_of >= config.min_n
     effects: list[list[dict[str, object]]] = [[] for _ in keys]
@@ -471,7 +474,9 @@ def index_drivers(
         col = level_columns.get(level)
         if col is None or modelled[col].isna().all():
             continue
-        res = _estimate(design, modelled, frame, config, [col, "wave"])
+        dom = sample.cache.levels.get(col)
+        res = _estimate(design, modelled, frame, config, [col, "wave"],
+                        None if dom is None else (dom.codes, dom.keys))
         if res.empty:
             continue
         res = res.rename(columns={col: "area_code"})
@@ -482,66 +487,34 @@ def index_drivers(
                 if (config.problem_levels is None or level in config.problem_levels)
                 and (p := parent_level(level)) is not None and p in level_columns
                 and modelled[col].notna().any()]
-    found = []
-    if compared:
-        # one back-end of the problems for every level: its cells (the survey estimates')
-        # nest in every level's area × wave domains
-        values = {p: modelled[p].to_numpy(np.float64) for p in config.problems}
-        totals = totals_with(sample, values)
-        found = [_level_problems(spec, config, sample, values, totals, level, col, pcol)
-                 for level, col, pcol in compared]
-    return IndexDrivers(drivers, _conform(found, PROBLEM_COLUMNS), missing)
+    values = {p: modelled[p].to_numpy(np.float64) for p in config.problems}
+    tables = levels_against_rest(sample, values, [(col, pcol) for _, col, pcol in compared],
+                                 1 - spec.comparisons.alpha)
+    problems = _conform([_level_problems(config, res, level, col, pcol)
+                         for (level, col, pcol), res in zip(compared, tables, strict=True)],
+                        PROBLEM_COLUMNS)
+    return IndexDrivers(drivers, problems, missing)
 
 
-def _level_problems(spec: Spec, config: DriversConfig, sample: LevelSample,
-                    values: dict[str, FloatArray], totals: DomainTotals, level: str, col: str,
+def _level_problems(config: DriversConfig, res: pd.DataFrame, level: str, col: str,
                     pcol: str) -> pd.DataFrame:
-    """One level's areas against the rest of their parents, every problem and wave
-    (``values``: :func:`model_frame`'s answers to the problems, row-aligned with the design,
-    ``totals`` their back-end; the design's data has the area, parent and wave columns)."""
-    res = rest_table(rest_changes(sample, list(config.problems), col, pcol,
-                                  1 - spec.comparisons.alpha, values=values, totals=totals,
-                                  tests=True), ["wave", pcol, col])
+    """One level's areas against the rest of their parents, every problem and wave, from
+    :func:`tryg.stats.area_waves.levels_against_rest`' table ``res`` (level column ``col``,
+    its parent's ``pcol``)."""
     if res.empty:
         return pd.DataFrame(columns=list(PROBLEM_COLUMNS))
-    # answers per area (and parent) and wave, per problem
-    answered = np.column_stack([~np.isnan(values[p]) for p in config.problems]
-                               ).astype(np.float64)
-    problem = pd.Index(config.problems).get_indexer(pd.Index(res["variable"]))
-    n = _answers(_area_waves(sample, col), answered, res[col], res["wave"], problem)
-    total = _answers(_area_waves(sample, pcol), answered, res[pcol], res["wave"], problem)
     out = pd.DataFrame({
         "level": level, "area_code": res[col].astype(str), "parent_code": res[pcol].astype(str),
         "wave": res["wave"].astype(np.int64), "problem": res["variable"],
         "share": res["estimate_first"], "rest_share": res["estimate_second"],
         "difference": res["difference"], "se": res["se"], "ci_low": res["ci_low"],
         "ci_high": res["ci_high"], "p_value": res["p_value"],
-        "n": n, "rest_n": total - n,
+        "n": res["n"], "rest_n": res["n_parent"] - res["n"],
     })
     out["more_often"] = (out["difference"] > 0) & (out["ci_low"] > 0)
     out["suppressed"] = (out["n"] < config.min_problems_n) | (
         out["rest_n"] < config.min_problems_n)
     return out
-
-
-def _area_waves(sample: LevelSample, col: str) -> Domains:
-    """The area × wave domains (keys ``[col, "wave"]``) of level column ``col``: the survey
-    estimates' when they have them."""
-    known = sample.cache.levels.get(col)
-    return known if known is not None else domains(sample.design, [col, "wave"])
-
-
-def _answers(dom: Domains, answered: FloatArray, areas: pd.Series, waves: pd.Series,
-             problem: IntArray) -> FloatArray:
-    """The answers (``answered``: rows x problems, 1 = answered) in the area × wave domain
-    of ``dom`` of each (``areas``, ``waves``) pair, to the ``problem`` of each."""
-    codes = np.asarray(dom.codes, dtype=np.int64)
-    seen = codes >= 0
-    counts = np.column_stack([np.bincount(codes[seen], weights=x[seen],
-                                          minlength=len(dom.keys)) for x in answered.T])
-    at = pd.MultiIndex.from_frame(dom.keys).get_indexer(
-        pd.MultiIndex.from_arrays([areas, waves]))
-    return np.where(at >= 0, counts[np.maximum(at, 0), problem], np.nan)
 
 
 def _conform(parts: Sequence[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:

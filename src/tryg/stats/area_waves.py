@@ -16,7 +16,7 @@ estimates and the comparisons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ from tryg.stats.rest_contrasts import (
     compare_with_rest_arrays,
     rest_contrasts,
     rest_moments,
+    rest_table,
 )
 from tryg.stats.score_patterns import separates
 
@@ -273,6 +274,49 @@ def rest_changes(
         known_domains=_with_parent(levels[col], est.frame, col, pcol, levels.get(pcol))
         if col in levels else None, tests=tests,
     )
+
+
+def levels_against_rest(
+    est: LevelSample, values: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]],
+    level: float,
+) -> list[pd.DataFrame]:
+    """For each level column and its parent's (``pairs``), every area against the rest of its
+    parent in every wave, for row-aligned ``values`` other than the survey estimates' (NaN:
+    outside a variable's base): :func:`tryg.stats.compare_with_rest_many`'s table (keys
+    ``wave``, parent column, level column) with the answers to each variable in the area ×
+    wave (``n``) and in its parent × wave (``n_parent``). One back-end of ``values`` serves
+    every pair (:func:`totals_with`: the survey estimates' cells), and the contrasts are taken
+    on the survey estimates' domains (:func:`rest_changes`)."""
+    if not pairs:
+        return []
+    totals = totals_with(est, values)
+    names = list(values)
+    out = []
+    for col, pcol in pairs:
+        res = rest_table(rest_changes(est, names, col, pcol, level, values=values,
+                                      totals=totals, tests=True), ["wave", pcol, col])
+        var = pd.Index(names).get_indexer(pd.Index(res["variable"]))
+        res["n"] = _answers(totals, _area_waves(est, col), res[col], res["wave"], var)
+        res["n_parent"] = _answers(totals, _area_waves(est, pcol), res[pcol], res["wave"], var)
+        out.append(res)
+    return out
+
+
+def _area_waves(est: LevelSample, col: str) -> Domains:
+    """The area × wave domains (keys ``[col, "wave"]``) of level column ``col``: the survey
+    estimates' when they have them."""
+    known = est.cache.levels.get(col)
+    return known if known is not None else domains(est.design, [col, "wave"])
+
+
+def _answers(totals: DomainTotals, dom: Domains, areas: pd.Series, waves: pd.Series,
+             var: np.ndarray) -> np.ndarray:
+    """The answers to variable ``var`` (a column of ``totals``) of each (``areas``,
+    ``waves``) pair in its area × wave domain of ``dom`` (keys: area, wave)."""
+    counts = totals.sums(dom).n
+    at = pd.MultiIndex.from_frame(dom.keys).get_indexer(
+        pd.MultiIndex.from_arrays([areas, waves]))
+    return np.where(at >= 0, counts[np.maximum(at, 0), var], np.nan)
 
 
 def _nested_levels(dom: Domains, parent_dom: Domains, col: str, pcol: str
