@@ -3,7 +3,9 @@
 Runs every shipped spec (``src/tryg/index/specs/*.toml``) on the small and the national demo
 data (seed 1) and either saves the result tables (``save DIR``) or compares them with saved
 ones (``compare DIR``): the non-float columns must be identical, the floats equal within a
-relative 1e-9. Prints a markdown table of the largest differences.
+relative 1e-9. A spec with a ``[drivers]`` table also has its drivers and area-problems tables
+saved and compared (``<run>-drivers``, ``<run>-problems``). Prints a markdown table of the
+largest differences.
 
 Usage: ``.venv/bin/python bench/outputs_unchanged.py save /tmp/house-before`` before the change,
 ``.venv/bin/python bench/outputs_unchanged.py compare /tmp/house-before`` after it.
@@ -31,6 +33,9 @@ def tables() -> dict[str, pd.DataFrame]:
             result = run(spec, survey=data.survey, register=data.register,
                          population=data.population, areas=data.areas)
             out[f"{size}-{spec_id}"] = result.table
+            if result.drivers is not None:
+                out[f"{size}-{spec_id}-drivers"] = result.drivers.drivers
+                out[f"{size}-{spec_id}-problems"] = result.drivers.problems
     return out
 
 
@@ -74,7 +79,15 @@ def main() -> None:
     print("| run | rows | non-floats identical | max relative float difference | problem |")
     print("| --- | --- | --- | --- | --- |")
     bad = False
+    saved = {p.stem for p in args.folder.glob("*.pkl")}
+    for name in sorted(saved - now.keys()):
+        bad = True
+        print(f"| {name} | | NO | | saved but not produced now |")
     for name, table in now.items():
+        if name not in saved:
+            bad = True
+            print(f"| {name} | {len(table):,} | NO | | not saved before |")
+            continue
         before = pd.read_pickle(args.folder / f"{name}.pkl")
         same, worst, problem = compare(before, table)
         bad |= not same or worst > 1e-9

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tryg.demo.model import generate
+from tryg.index import survey as survey_part
 from tryg.index.catalog import load_spec
 from tryg.index.drivers import (
     DriversConfig,
@@ -20,9 +22,11 @@ from tryg.index.drivers import (
     drivers_config,
     estimate_drivers,
     formula,
+    index_drivers,
     model_frame,
     sentence,
 )
+from tryg.index.hierarchy import build_hierarchy
 from tryg.index.spec import SpecError, parse_spec
 from tryg.stats import Design
 from tryg.stats.regression import glm, margins
@@ -187,3 +191,40 @@ def test_spec_table_is_read_and_checked() -> None:
     assert cfg.min_n == max(20, with_table.publication.min_n)  # never below publication
     with pytest.raises(SpecError, match=r"drivers\.problems"):
         drivers_config(parse_spec(spec.source + TABLE.replace("problem_uro", "nosuch")))
+
+
+def test_a_runs_area_problems_are_those_of_area_problems() -> None:
+    """The run's problems table (one back-end of all problems on the survey estimates' cells,
+    every level at once) equals :func:`area_problems`, one problem at a time on the plain
+    answers, and its answer counts are plain counts."""
+    demo = generate(3, "small")
+    spec = load_spec("dk-tryghedsindeks")
+    hier, _ = build_hierarchy(demo.areas)
+    assert hier is not None
+    est, problems = survey_part.estimate(spec, demo.survey, demo.population, hier)
+    assert est is not None and not problems
+    config = drivers_config(spec)
+    assert config is not None
+    found = index_drivers(spec, config, est, hier.parent_level).problems
+    data = est.design.data
+    for level in ("bydel", "boligomraade"):
+        col = est.level_columns[level]
+        pcol = est.level_columns[hier.parent_level(level) or ""]
+        mine = found[found["level"] == level].set_index(["area_code", "wave", "problem"])
+        ref = area_problems(est.design, config, area=col, parent=pcol, by="wave",
+                            level=1 - spec.comparisons.alpha)
+        ref = ref.assign(area_code=ref[col].astype(str), wave=ref["wave"].astype(np.int64))
+        ref = ref.set_index(["area_code", "wave", "problem"])
+        assert len(mine) == len(ref) > 0
+        got = mine.loc[ref.index]
+        assert (got["parent_code"] == ref[pcol].astype(str)).all()
+        for a, b in (("share", "estimate_first"), ("rest_share", "estimate_second"),
+                     ("difference", "difference"), ("se", "se"), ("ci_low", "ci_low"),
+                     ("p_value", "p_value")):
+            np.testing.assert_allclose(got[a], ref[b], rtol=1e-9, atol=1e-12)
+        assert (got["more_often"] == ref["more_often"]).all()
+        # answers: respondents of the area and wave with an answer to the problem
+        one = ref.index[0]
+        rows = (data[col].astype(str) == one[0]) & (data["wave"] == one[1])
+        answered = ~data[one[2]].isin(list(config.exclude)) & data[one[2]].notna()
+        assert got.loc[one, "n"] == (rows & answered).sum()

@@ -59,7 +59,13 @@ def test_back_ends_answer_alike(calibration: str) -> None:
         pd.MultiIndex.from_arrays([area.keys["area"].map({"a": "P", "b": "P", "c": "Q",
                                                           "d": "Q"}), area.keys["wave"]]))
     assert (up >= 0).all()
-    backs: list[DomainTotals] = [totals_for(d, values, [area.codes, parent.codes]),
+    # the cells' back-end of other variables, given these: the same engine, new moments
+    other = totals_for(d, {"w": Y[:, 0] * 2.0 + 1.0}, [area.codes, parent.codes])
+    assert isinstance(other, CellTotals)
+    other.totals(area)  # a family built for the other variables is shared, and fits these
+    shared = other.with_values(values)
+    assert shared.engine is other.engine and shared.names == list(values)
+    backs: list[DomainTotals] = [totals_for(d, values, [area.codes, parent.codes]), shared,
                                  PatternTotals(d, values), SparseTotals(d, values)]
     assert isinstance(backs[0], CellTotals)
     k = np.random.default_rng(44).normal(size=(area.count, Y.shape[1]))
@@ -71,9 +77,9 @@ def test_back_ends_answer_alike(calibration: str) -> None:
                 t.degrees_of_freedom(area), t.degrees_of_freedom(parent),
                 s.n, s.sw2, s.nobs, s.ss]
 
-    ref = answers(backs[2])
+    ref = answers(backs[3])
     assert all(np.isfinite(x).any() for x in ref)
-    for t in backs[:2]:
+    for t in backs[:3]:
         for got, want in zip(answers(t), ref, strict=True):
             scale = float(np.nanmax(np.abs(want)))
             np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10 * scale)

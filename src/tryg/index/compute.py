@@ -159,8 +159,7 @@ def _drivers(spec: Spec, est: survey_part.SurveyEstimates, hier: Hierarchy, say:
                                                       "background column; no drivers were "
                                                       "computed")) for c in absent]
     say("drivers of insecurity", 0.98)
-    found = drivers_part.index_drivers(spec, config, est.design, est.level_columns,
-                                       hier.parent_level)
+    found = drivers_part.index_drivers(spec, config, est, hier.parent_level)
     return found, [Problem.of("spec", None, "drivers.levels",
                               _("the areas have no level %(level)s; no drivers were modelled "
                                 "for it"), level=repr(lv))

@@ -41,7 +41,8 @@ import scipy.sparse as sp
 from scipy import stats as sps
 
 from tryg.index.spec import Spec, SpecError
-from tryg.stats import compare_with_rest, compare_with_rest_many
+from tryg.stats import compare_with_rest
+from tryg.stats.area_waves import LevelSample, levels_against_rest
 from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.errors import EstimationError
 from tryg.stats.regression import (
@@ -186,19 +187,25 @@ def estimate_drivers(
 
 def _estimate(
     design: Design, data: pd.DataFrame, frame: ModelFrame, config: DriversConfig,
-    cells: Sequence[str],
+    cells: Sequence[str], known: tuple[IntArray, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """:func:`estimate_drivers` with the model's answers in ``data`` (row-aligned with the
     design's) and their model frame built once: the design's own data (and the variance
-    caches on it) stays as it is."""
+    caches on it) stays as it is. ``known``: each row's cell and the cells' keys as a sorted
+    group-by numbers them, if the caller has them (the survey estimates' area × wave
+    domains)."""
     needed = ["_unsafe", *config.problems, *config.background]
     usable = data[needed].notna().all(axis=1).to_numpy()
-    grouped = data[list(cells)].groupby(list(cells), sort=True, dropna=True)
     # every cell (its key values as Python objects) and each row's cell (-1: a key missing)
-    index = grouped.size().index
-    keys = list(zip(*(index.get_level_values(i).astype(object) for i in range(len(cells))),
-                    strict=True))
-    code = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), np.int64)
+    if known is not None:
+        code = np.asarray(known[0], dtype=np.int64)
+        keys = list(zip(*(known[1][c].astype(object) for c in cells), strict=True))
+    else:
+        grouped = data[list(cells)].groupby(list(cells), sort=True, dropna=True)
+        index = grouped.size().index
+        keys = list(zip(*(index.get_level_values(i).astype(object)
+                          for i in range(len(cells))), strict=True))
+        code = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), np.int64)
     n_of = np.bincount(code[usable & (code >= 0)], minlength=len(keys))
     big = n_of >= config.min_n
     effects: list[list[dict[str, object]]] = [[] for _ in keys]
@@ -439,16 +446,18 @@ class IndexDrivers:
 
 
 def index_drivers(
-    spec: Spec, config: DriversConfig, design: Design, level_columns: dict[str, str],
+    spec: Spec, config: DriversConfig, sample: LevelSample,
     parent_level: Callable[[str], str | None],
 ) -> IndexDrivers:
     """The drivers of every area of the config's levels and every wave, and every area's
-    problems against the rest of its parent, on an index run's (calibrated, stacked) design.
+    problems against the rest of its parent, on an index run's (calibrated, stacked) design
+    (``sample``: the survey estimates).
 
-    ``design.data`` holds the answers as coded, a ``wave`` column and one column per level
-    (``level_columns``: level → column, each respondent's area at that level);
+    ``sample.design.data`` holds the answers as coded, a ``wave`` column and one column per
+    level (``sample.level_columns``: level → column, each respondent's area at that level);
     ``parent_level`` gives a level's parent level (None at the top).
     """
+    design, level_columns = sample.design, dict(sample.level_columns)
     columns = {it.id: it.column or it.id for it in spec.items}
     data = design.data
     renamed = {columns[i]: i for i in (config.outcome, *config.problems) if columns[i] != i}
@@ -465,67 +474,47 @@ def index_drivers(
         col = level_columns.get(level)
         if col is None or modelled[col].isna().all():
             continue
-        res = _estimate(design, modelled, frame, config, [col, "wave"])
+        dom = sample.cache.levels.get(col)
+        res = _estimate(design, modelled, frame, config, [col, "wave"],
+                        None if dom is None else (dom.codes, dom.keys))
         if res.empty:
             continue
         res = res.rename(columns={col: "area_code"})
         res.insert(0, "level", level)
         parts.append(res)
     drivers = _conform(parts, DRIVER_COLUMNS)
-    problems = _conform(
-        [_level_problems(spec, config, design, modelled, level, col, level_columns[p])
-         for level, col in level_columns.items()
-         if (config.problem_levels is None or level in config.problem_levels)
-         and (p := parent_level(level)) is not None and p in level_columns
-         and modelled[col].notna().any()],
-        PROBLEM_COLUMNS)
+    compared = [(level, col, level_columns[p]) for level, col in level_columns.items()
+                if (config.problem_levels is None or level in config.problem_levels)
+                and (p := parent_level(level)) is not None and p in level_columns
+                and modelled[col].notna().any()]
+    values = {p: modelled[p].to_numpy(np.float64) for p in config.problems}
+    tables = levels_against_rest(sample, values, [(col, pcol) for _, col, pcol in compared],
+                                 1 - spec.comparisons.alpha)
+    problems = _conform([_level_problems(config, res, level, col, pcol)
+                         for (level, col, pcol), res in zip(compared, tables, strict=True)],
+                        PROBLEM_COLUMNS)
     return IndexDrivers(drivers, problems, missing)
 
 
-def _level_problems(spec: Spec, config: DriversConfig, design: Design, data: pd.DataFrame,
-                    level: str, col: str, pcol: str) -> pd.DataFrame:
-    """One level's areas against the rest of their parents, every problem and wave
-    (``data``: :func:`model_frame`'s answers, row-aligned with the design's; the design's
-    data has the area, parent and wave columns)."""
-    values = {p: data[p].to_numpy(np.float64) for p in config.problems}
-    res = compare_with_rest_many(design, values, area=col, parent=pcol, by="wave",
-                                 level=1 - spec.comparisons.alpha)
+def _level_problems(config: DriversConfig, res: pd.DataFrame, level: str, col: str,
+                    pcol: str) -> pd.DataFrame:
+    """One level's areas against the rest of their parents, every problem and wave, from
+    :func:`tryg.stats.area_waves.levels_against_rest`' table ``res`` (level column ``col``,
+    its parent's ``pcol``)."""
     if res.empty:
         return pd.DataFrame(columns=list(PROBLEM_COLUMNS))
-    # answers per area (and parent) and wave, per problem
-    answered = data[list(config.problems)].notna().to_numpy(np.float64)
-    problem = pd.Index(config.problems).get_indexer(pd.Index(res["variable"]))
-    n = _answers(data, col, answered, res[col], res["wave"], problem)
-    total = _answers(data, pcol, answered, res[pcol], res["wave"], problem)
     out = pd.DataFrame({
         "level": level, "area_code": res[col].astype(str), "parent_code": res[pcol].astype(str),
         "wave": res["wave"].astype(np.int64), "problem": res["variable"],
         "share": res["estimate_first"], "rest_share": res["estimate_second"],
         "difference": res["difference"], "se": res["se"], "ci_low": res["ci_low"],
         "ci_high": res["ci_high"], "p_value": res["p_value"],
-        "n": n, "rest_n": total - n,
+        "n": res["n"], "rest_n": res["n_parent"] - res["n"],
     })
     out["more_often"] = (out["difference"] > 0) & (out["ci_low"] > 0)
     out["suppressed"] = (out["n"] < config.min_problems_n) | (
         out["rest_n"] < config.min_problems_n)
     return out
-
-
-def _answers(data: pd.DataFrame, area: str, answered: FloatArray, areas: pd.Series,
-             waves: pd.Series, problem: IntArray) -> FloatArray:
-    """The answers (``answered``: rows x problems, 1 = answered) in each of the (``areas``,
-    ``waves``) cells, to the ``problem`` of each."""
-    a, area_values = pd.factorize(data[area])
-    b, wave_values = pd.factorize(data["wave"])
-    seen = (a >= 0) & (b >= 0)
-    cell = (a * len(wave_values) + b)[seen]
-    size = len(area_values) * len(wave_values)
-    counts = np.column_stack([np.bincount(cell, weights=x[seen], minlength=size)
-                              for x in answered.T])
-    ia = pd.Index(area_values).get_indexer(pd.Index(areas))
-    ib = pd.Index(wave_values).get_indexer(pd.Index(waves))
-    at = np.where((ia >= 0) & (ib >= 0), ia * len(wave_values) + ib, -1)
-    return np.where(at >= 0, counts[np.maximum(at, 0), problem], np.nan)
 
 
 def _conform(parts: Sequence[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ estimates and the comparisons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ import pandas as pd
 from tryg.stats.calibration_blocks import supported
 from tryg.stats.design import Design
 from tryg.stats.domain_means import means_table
-from tryg.stats.domain_totals import DomainTotals, Groups, totals_for
+from tryg.stats.domain_totals import CellTotals, DomainTotals, Groups, totals_for
 from tryg.stats.estimators import Domains, domains
 from tryg.stats.numbering import unique_inverse
 from tryg.stats.rest_contrasts import (
@@ -34,6 +34,7 @@ from tryg.stats.rest_contrasts import (
     compare_with_rest_arrays,
     rest_contrasts,
     rest_moments,
+    rest_table,
 )
 from tryg.stats.score_patterns import separates
 
@@ -130,13 +131,23 @@ def totals_of(est: LevelSample, variables: list[str]) -> DomainTotals:
     here once per run), shared by the comparisons."""
     key = tuple(variables)
     if key not in est.cache.totals:
-        keys = [d.codes for d in est.cache.levels.values()] or [
-            np.asarray(pd.factorize(est.frame[c])[0], dtype=np.int64)
-            for c in est.level_columns.values()]
-        keys.append(np.asarray(pd.factorize(est.frame["wave"])[0], dtype=np.int64))
-        est.cache.totals[key] = totals_for(est.design, {v: est.values[v] for v in variables},
-                                           keys)
+        est.cache.totals[key] = totals_with(est, {v: est.values[v] for v in variables})
     return est.cache.totals[key]
+
+
+def totals_with(est: LevelSample, values: Mapping[str, np.ndarray]) -> DomainTotals:
+    """A back-end of ``values`` (row-aligned with ``est``'s design, not necessarily
+    ``est.values``) whose cells nest in every level's area × wave domains: on the per-cell
+    engine of a back-end built before (its cells are those; only the moments of ``values``
+    are new), else as :func:`~tryg.stats.domain_totals.totals_for` chooses."""
+    for known in est.cache.totals.values():
+        if isinstance(known, CellTotals) and known.engine.design is est.design:
+            return known.with_values(values)
+    keys = [d.codes for d in est.cache.levels.values()] or [
+        np.asarray(pd.factorize(est.frame[c])[0], dtype=np.int64)
+        for c in est.level_columns.values()]
+    keys.append(np.asarray(pd.factorize(est.frame["wave"])[0], dtype=np.int64))
+    return totals_for(est.design, values, keys)
 
 
 def pooled_changes(
@@ -228,32 +239,84 @@ def pooled_changes(
 
 
 def rest_changes(
-    est: LevelSample, variables: list[str], col: str, pcol: str, level: float,
+    est: LevelSample, variables: list[str], col: str, pcol: str, level: float, *,
+    values: Mapping[str, np.ndarray] | None = None, totals: DomainTotals | None = None,
+    tests: bool = False,
 ) -> RestContrasts:
     """Every area of level column ``col`` against the rest of its parent (level column
     ``pcol``) in every wave, for ``variables``
-    (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays` without the tests, on the
-    run's back-end and the survey estimates' domains).
+    (:func:`tryg.stats.rest_contrasts.compare_with_rest_arrays`, by default without the
+    tests, on the run's back-end and the survey estimates' domains). ``values``: the
+    variables' row-aligned arrays when they are not ``est.values``' (then ``totals``, their
+    back-end from :func:`totals_with`, serves every level asked about; built here if not
+    given).
 
     When the survey estimates' domains of both levels are known and nest (each area × wave
     in one parent × wave, which holds no rows outside them), the contrasts are taken on those
     domains themselves (:func:`_nested_levels`), which the back-end knows already, and put
     in the order of ``compare_with_rest_arrays``' domains; otherwise through it."""
     levels = est.cache.levels
-    totals = totals_of(est, variables)
+    if values is None:
+        values = est.values
+        totals = totals if totals is not None else totals_of(est, variables)
+    elif totals is None:
+        totals = totals_with(est, {v: values[v] for v in variables})
     if col in levels and pcol in levels:
         nested = _nested_levels(levels[col], levels[pcol], col, pcol)
         if nested is not None:
             order, up, keys = nested
             parts = rest_moments(totals, levels[col], levels[pcol], up)
             return rest_contrasts(keys, list(variables), tuple(x[order] for x in parts),
-                                  level, tests=False)
+                                  level, tests=tests)
     return compare_with_rest_arrays(
-        est.design, {v: est.values[v] for v in variables}, area=col, parent=pcol, by="wave",
+        est.design, {v: values[v] for v in variables}, area=col, parent=pcol, by="wave",
         level=level, totals=totals,
         known_domains=_with_parent(levels[col], est.frame, col, pcol, levels.get(pcol))
-        if col in levels else None, tests=False,
+        if col in levels else None, tests=tests,
     )
+
+
+def levels_against_rest(
+    est: LevelSample, values: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]],
+    level: float,
+) -> list[pd.DataFrame]:
+    """For each level column and its parent's (``pairs``), every area against the rest of its
+    parent in every wave, for row-aligned ``values`` other than the survey estimates' (NaN:
+    outside a variable's base): :func:`tryg.stats.compare_with_rest_many`'s table (keys
+    ``wave``, parent column, level column) with the answers to each variable in the area ×
+    wave (``n``) and in its parent × wave (``n_parent``). One back-end of ``values`` serves
+    every pair (:func:`totals_with`: the survey estimates' cells), and the contrasts are taken
+    on the survey estimates' domains (:func:`rest_changes`)."""
+    if not pairs:
+        return []
+    totals = totals_with(est, values)
+    names = list(values)
+    out = []
+    for col, pcol in pairs:
+        res = rest_table(rest_changes(est, names, col, pcol, level, values=values,
+                                      totals=totals, tests=True), ["wave", pcol, col])
+        var = pd.Index(names).get_indexer(pd.Index(res["variable"]))
+        res["n"] = _answers(totals, _area_waves(est, col), res[col], res["wave"], var)
+        res["n_parent"] = _answers(totals, _area_waves(est, pcol), res[pcol], res["wave"], var)
+        out.append(res)
+    return out
+
+
+def _area_waves(est: LevelSample, col: str) -> Domains:
+    """The area × wave domains (keys ``[col, "wave"]``) of level column ``col``: the survey
+    estimates' when they have them."""
+    known = est.cache.levels.get(col)
+    return known if known is not None else domains(est.design, [col, "wave"])
+
+
+def _answers(totals: DomainTotals, dom: Domains, areas: pd.Series, waves: pd.Series,
+             var: np.ndarray) -> np.ndarray:
+    """The answers to variable ``var`` (a column of ``totals``) of each (``areas``,
+    ``waves``) pair in its area × wave domain of ``dom`` (keys: area, wave)."""
+    counts = totals.sums(dom).n
+    at = pd.MultiIndex.from_frame(dom.keys).get_indexer(
+        pd.MultiIndex.from_arrays([areas, waves]))
+    return np.where(at >= 0, counts[np.maximum(at, 0), var], np.nan)
 
 
 def _nested_levels(dom: Domains, parent_dom: Domains, col: str, pcol: str

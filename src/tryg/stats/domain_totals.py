@@ -178,17 +178,26 @@ class CellTotals:
     the grouping's domains must be unions of the engine's cells."""
 
     def __init__(self, names: list[str], engine: CellEngine, mom: CellMoments,
-                 values: FloatArray) -> None:
+                 values: FloatArray, families: list[tuple[IntArray, Family]] | None = None,
+                 ) -> None:
         self._names = names
         self.engine = engine
         self.mom = mom
         self.values = values
-        self._families: list[tuple[IntArray, Family]] = []
+        # the engine's domain families (they depend on the cells, not on the values)
+        self._families: list[tuple[IntArray, Family]] = [] if families is None else families
         self._domains = _Kept(self._derive)
 
     @property
     def names(self) -> list[str]:
         return self._names
+
+    def with_values(self, values: Mapping[str, FloatArray]) -> CellTotals:
+        """The back-end of other variables (row-aligned with the design) on the same cells:
+        their moments only, the engine and the domain families it built are shared."""
+        Y = _stack(values, self.engine.design.n)
+        return CellTotals(list(values), self.engine, self.engine.moments(Y), Y,
+                          self._families)
 
     def _derive(self, g: Grouping) -> _CellDomains:
         """The family of ``g``'s domains (one built before if it has the same domains)."""

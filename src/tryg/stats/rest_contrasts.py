@@ -66,9 +66,16 @@ def compare_with_rest_many(
     res = compare_with_rest_arrays(design, values, area=area, parent=parent, by=by, level=level,
                                    totals=totals, known_domains=known_domains)
     extra = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    return rest_table(res, [*extra, parent, area])
+
+
+def rest_table(res: RestContrasts, keys: list[str]) -> pd.DataFrame:
+    """The table of :func:`compare_with_rest_many` from its arrays (with the tests): the key
+    columns ``keys`` (``[*by, parent, area]``), then :data:`COLUMNS`, a row per kept domain
+    and variable."""
     D = len(res.keys)
     out = pd.concat([res.keys] * len(res.names), ignore_index=True)
-    out = out[[*extra, parent, area]]
+    out = out[keys]
     out["variable"] = np.repeat(np.array(res.names, dtype=object), D)
     for col in COLUMNS[1:]:
         out[col] = res.columns[col]
