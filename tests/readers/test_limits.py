@@ -101,7 +101,7 @@ def test_an_absurd_compression_ratio_is_refused_below_the_size_limit(tmp_path: P
     # A small member may compress as well as it likes (styles, an empty sheet's padding).
     small = write_zip(tmp_path / "small.zip", [Member("padding", bytes(BLOCK // 32))])
     assert DEFAULT_LIMITS.ratio_floor > BLOCK // 32
-    check_zip(small, DEFAULT_LIMITS, what="ZIP")
+    check_zip(small, DEFAULT_LIMITS, what="zipped Shapefile")
 
 
 def test_a_lying_directory_bounds_the_unpacking_all_the_same(tmp_path: Path) -> None:
