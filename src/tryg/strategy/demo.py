@@ -31,7 +31,8 @@ from tryg.strategy.models import (
 from tryg.strategy.yaml_template import import_template, shipped
 
 TEMPLATE = "tryg-aalborg-2014-17.yaml"
-FICTIONAL = "FICTIONAL demo figure (tryg demo): not a real measurement."
+#: The demo's entered texts are Danish, as the template's are (a Danish kommune's own data).
+FICTIONAL = "FIKTIVT demotal (tryg demo): ikke en rigtig måling."
 #: Initiatives (by position in the template) placed in districts (by position), besides
 #: the kommune: nightlife in one, safety walks in three, the elderly in one. Their start
 #: (moved to the demo's third wave) leaves two waves before and three after, so their index
@@ -68,9 +69,9 @@ def build_demo(*, kommune: str, municipality: Organisation, police: Organisation
         strategy = result.strategy
         years = first_wave + 2 - strategy.period_start.year  # two waves before the start
         strategy.name += " (demo)"
-        strategy.description = (f"{strategy.description}\n\nDEMO: the template's dates are "
-                                f"moved {years} years onto the demo's survey waves; every "
-                                "entered measurement is FICTIONAL.")
+        strategy.description = (f"{strategy.description}\n\nDEMO: skabelonens datoer er "
+                                f"flyttet {years} år, så de passer til demoens "
+                                "spørgeskemabølger; alle indtastede målinger er FIKTIVE.")
         strategy.period_start = _shift(strategy.period_start, years) or strategy.period_start
         strategy.period_end = _shift(strategy.period_end, years)
         services.save(strategy)
@@ -129,8 +130,8 @@ def _measurements(indicator: Indicator, rng: random.Random, base_year: int,
                                   published=True)
         services.save(measurement)
     services.save(Note(indicator=indicator, published=True, text=(
-        "FICTIONAL demo note: the story behind the curve is written here by the partners "
-        "(what was done, what got in the way, what comes next).")))
+        "FIKTIV demonote: her skriver partnerne historien bag kurven (hvad der blev gjort, "
+        "hvad der stod i vejen, og hvad der sker nu).")))
 
 
 def _police_partner(police: Organisation) -> DemoUser:
