@@ -9,6 +9,8 @@ Package map, from the inside out. Each layer imports only the layers above it in
 
 Pure core (no files, no database, no Django):
 
+* ``tryg.messages``: message templates marked for translation (``mark``), so that code
+  without gettext can raise an error a page shows in its own language; imports nothing.
 * ``tryg.stats``: survey statistics (designs, calibration, means, contrasts, variances,
   small-area estimation), validated against R's ``survey`` package.
 * ``tryg.geo``: area geometry: which area a point lies in, which area contains another.

@@ -5,6 +5,7 @@ index's checks. Danish is the product's default; English stays as it was."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -16,10 +17,12 @@ from django.test import Client
 from django.utils import translation
 
 from tryg.accounts.models import Role
+from tryg.areas.models import Area
 from tryg.imports.models import ImportBatch
 from tryg.imports.problems import as_data, from_data, localized, located
 from tryg.index.hierarchy import build_hierarchy
 from tryg.index.inputs import Areas, InputError, Problem
+from tryg.messages import Marked
 from tryg.readers.reports311 import ReportMapping, read_reports
 from zipbombs import workbook, zeros
 
@@ -63,6 +66,64 @@ def test_a_broken_boundary_file_is_named_in_the_page_language(language: str,
     danish = "ikke gyldig JSON: " in html
     assert danish == (language == "da") and ("not valid JSON: " in html) == (language == "en")
     assert not ImportBatch.objects.exists()
+
+
+def sogne(geometry: object) -> bytes:
+    """A GeoJSON layer of one parish with ``geometry``."""
+    feature = {"type": "Feature", "properties": {"SOGNEKODE": "7001", "SOGNENAVN": "Budolfi"},
+               "geometry": geometry}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
+def topology(ring: list[int]) -> bytes:
+    """A TopoJSON topology (one object, ``sogne``) of one parish whose ring is ``ring``."""
+    square = [[9.9, 57.0], [10.0, 57.0], [10.0, 57.1], [9.9, 57.1], [9.9, 57.0]]
+    member = {"type": "Polygon", "arcs": [ring],
+              "properties": {"SOGNEKODE": "7001", "SOGNENAVN": "Budolfi"}}
+    return json.dumps({"type": "Topology", "arcs": [square], "objects": {
+        "sogne": {"type": "GeometryCollection", "geometries": [member]}}}).encode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "geojson", "topojson"), [
+    ("da", "objekt 1: koordinaterne er ikke lister i lister",
+     "geometri 1 i &#x27;sogne&#x27;: bue 7 findes ikke (1 buer)"),
+    ("en", "feature 1: coordinates are not nested lists",
+     "geometry 1 of &#x27;sogne&#x27;: arc 7 does not exist (1 arcs)"),
+])
+def test_a_broken_geometry_is_named_in_the_page_language(language: str, geojson: str,
+                                                         topojson: str) -> None:
+    """The geometry core's own messages (``tryg.geo.GeometryError``), not only the readers'."""
+    client = analyst(language)
+    html = upload(client, "areas", "sogne.geojson", sogne({"type": "Polygon",
+                                                           "coordinates": [5]}))
+    assert f"<td>{geojson}</td>" in html
+    html = upload(client, "areas", "sogne.topojson", topology([0, ~7]))
+    assert f"<td>{topojson}</td>" in html
+    assert not ImportBatch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_geometry_problem_inside_a_warning_is_in_the_page_language() -> None:
+    """A warning that holds a geometry error as its param (a stored kommune boundary that
+    shapely cannot read, met while placing the parish by containment): both are translated,
+    on the upload page and from the stored report on the import's own page."""
+    Area.objects.create(code="0851", name="Aalborg", level="kommune", geometry="{not json")
+    square = [[[9.9, 57.0], [10.0, 57.0], [10.0, 57.1], [9.9, 57.1], [9.9, 57.0]]]
+    client = analyst("da")
+    html = upload(client, "areas", "sogne.geojson", sogne({"type": "Polygon",
+                                                           "coordinates": square}))
+    danish = ("<li>overordnede områder blev ikke fundet ud fra grænserne: en gemt grænse på "
+              "niveauet &#x27;kommune&#x27; kan ikke bruges: ")
+    english = ("<li>parents not found by containment: a stored boundary of level "
+               "&#x27;kommune&#x27; is unusable: ")
+    assert danish in html and english not in html
+    batch = ImportBatch.objects.get()
+    [stored] = batch.report["warnings"]
+    assert stored.startswith(english.removeprefix("<li>").replace("&#x27;", "'"))
+    assert danish in client.get(f"/analyse/import/{batch.pk}/").content.decode()
+    client.get("/sprog/en/", {"next": URL})
+    assert english in client.get(f"/analyse/import/{batch.pk}/").content.decode()
 
 
 @pytest.mark.django_db
@@ -158,3 +219,16 @@ def test_a_problem_stored_as_data_is_read_back_whole() -> None:
     assert from_data(as_data(problem)) == problem
     assert from_data(as_data(problem)).template == problem.template
     assert from_data("an older run's line") == Problem("", None, None, "an older run's line")
+
+
+def test_a_message_inside_a_problem_is_stored_and_translated_with_it() -> None:
+    inner = Marked("unusable geometry: %(error)s", {"error": "Self-intersection"})
+    problem = Problem.of("grænser.geojson", None, "SOGNEKODE",
+                         "feature %(number)s (%(code)s): %(error)s", number=3, code="7001",
+                         error=inner)
+    assert problem.message == "feature 3 (7001): unusable geometry: Self-intersection"
+    stored = from_data(json.loads(json.dumps(as_data(problem))))
+    assert stored.params["error"] == inner and stored.message == problem.message
+    with translation.override("da"):
+        assert localized(stored).message == ("objekt 3 (7001): geometrien kan ikke bruges: "
+                                             "Self-intersection")

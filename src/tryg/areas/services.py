@@ -16,6 +16,7 @@ import shapely
 from tryg import geo
 from tryg.areas.models import Area, Population
 from tryg.index.inputs import Areas
+from tryg.messages import mark as _
 
 #: For a level without a stored parent column: where to look for parents by containment,
 #: nearest first (DAGI's levels; police districts are unions of whole kommuner).
@@ -69,11 +70,11 @@ def stored_layer(level: str, *, exclude: Sequence[str] = ()) -> geo.AreaGeometry
     if not pairs:
         return None
     try:
-        geoms = shapely.from_geojson([g for _, g in pairs])
+        geoms = shapely.from_geojson([g for _code, g in pairs])
     except shapely.errors.ShapelyError as exc:
-        raise geo.GeometryError(f"a stored boundary of level {level!r} is unusable: "
-                                f"{exc}") from exc
-    codes = [c for c, _ in pairs]
+        raise geo.GeometryError(_("a stored boundary of level %(level)s is unusable: "
+                                  "%(error)s"), level=repr(level), error=str(exc)) from exc
+    codes = [c for c, _geometry in pairs]
     return geo.AreaGeometry(tuple(codes), np.array([geo.polygonal(g) for g in geoms],
                                                    dtype=object))
 

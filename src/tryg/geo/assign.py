@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from tryg.geo.errors import GeometryError
 from tryg.geo.layer import AreaGeometry
+from tryg.messages import mark as _
 
 
 def area_index(geometry: AreaGeometry, x: ArrayLike, y: ArrayLike) -> NDArray[np.intp]:
@@ -25,7 +26,8 @@ def area_index(geometry: AreaGeometry, x: ArrayLike, y: ArrayLike) -> NDArray[np
     xs = np.asarray(x, dtype=np.float64)
     ys = np.asarray(y, dtype=np.float64)
     if xs.shape != ys.shape or xs.ndim != 1:
-        raise GeometryError(f"x and y must be 1-D arrays of one length ({xs.shape}, {ys.shape})")
+        raise GeometryError(_("x and y must be 1-D arrays of one length (%(x)s, %(y)s)"),
+                            x=str(xs.shape), y=str(ys.shape))
     out = np.full(len(xs), -1, dtype=np.intp)
     ok = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
     if len(ok) == 0 or len(geometry) == 0:

@@ -19,6 +19,7 @@ import shapely
 
 from tryg.geo.errors import GeometryError
 from tryg.geo.layer import AreaGeometry
+from tryg.messages import mark as _
 
 
 def overlap_shares(children: AreaGeometry, parents: AreaGeometry) -> dict[str, dict[str, float]]:
@@ -48,7 +49,7 @@ def contained_in(
     A child with no area (a degenerate polygon) is placed by its representative point.
     """
     if not 0.0 < min_share <= 1.0:
-        raise GeometryError(f"min_share must be in (0, 1], not {min_share}")
+        raise GeometryError(_("min_share must be in (0, 1], not %(share)s"), share=min_share)
     shares = overlap_shares(children, parents)
     out: dict[str, str | None] = {}
     for code, geom in zip(children.codes, children.geometries, strict=True):

@@ -16,6 +16,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import ProjError
 
 from tryg.geo.errors import GeometryError
+from tryg.messages import mark as _
 
 WGS84 = "EPSG:4326"
 UTM32 = "EPSG:25832"
@@ -45,7 +46,8 @@ def _transformer(from_crs: str, to_crs: str) -> Transformer:
         return Transformer.from_crs(CRS.from_user_input(from_crs), CRS.from_user_input(to_crs),
                                     always_xy=True)
     except ProjError as exc:  # CRSError (unknown) or a pair PROJ cannot transform between
-        raise GeometryError(f"unknown coordinate reference system: {exc}") from exc
+        raise GeometryError(_("unknown coordinate reference system: %(error)s"),
+                            error=str(exc)) from exc
 
 
 def reproject(
@@ -59,7 +61,8 @@ def reproject(
     xs = np.asarray(x, dtype=np.float64)
     ys = np.asarray(y, dtype=np.float64)
     if xs.shape != ys.shape:
-        raise GeometryError(f"x and y differ in length ({xs.shape} vs {ys.shape})")
+        raise GeometryError(_("x and y differ in length (%(x)s vs %(y)s)"), x=str(xs.shape),
+                            y=str(ys.shape))
     if is_lonlat(from_crs) and is_lonlat(to_crs):
         return xs.copy(), ys.copy()
     tx, ty = _transformer(from_crs, to_crs).transform(xs, ys, errcheck=False)

@@ -17,6 +17,7 @@ from typing import Any
 import shapely
 
 from tryg.geo.errors import GeometryError
+from tryg.messages import mark as _
 
 # No real position, in degrees or metres, is this far out; beyond it GEOS overflows.
 MAX_COORDINATE = 1e9
@@ -40,7 +41,7 @@ class Feature:
     geometry: Any
 
 
-def _check_coords(coords: Any, depth: int, where: str) -> None:
+def _check_coords(coords: Any, depth: int, number: int) -> None:
     """Raise unless ``coords`` is nested ``depth`` deep down to finite [x, y, ...] positions."""
     if depth == 0:
         if (
@@ -50,59 +51,64 @@ def _check_coords(coords: Any, depth: int, where: str) -> None:
             or not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in coords[:2])
         ):
             raise GeometryError(
-                f"{where}: a position must be a list of finite numbers [x, y] "
-                f"(within ±{MAX_COORDINATE:g})"
+                _("feature %(number)s: a position must be a list of finite numbers [x, y] "
+                  "(within ±%(limit)s)"), number=number, limit=f"{MAX_COORDINATE:g}"
             )
         return
     if not isinstance(coords, list):
-        raise GeometryError(f"{where}: coordinates are not nested lists")
+        raise GeometryError(_("feature %(number)s: coordinates are not nested lists"),
+                            number=number)
     for c in coords:
-        _check_coords(c, depth - 1, where)
+        _check_coords(c, depth - 1, number)
 
 
-def geometry_from_geojson(obj: Any, where: str) -> Any:
-    """A shapely geometry (2-D) from a GeoJSON geometry object, or ``None`` for null geometry."""
+def geometry_from_geojson(obj: Any, number: int) -> Any:
+    """A shapely geometry (2-D) from a GeoJSON geometry object, or ``None`` for null geometry;
+    ``number`` is the feature's, for the messages."""
     if obj is None:
         return None
     if not isinstance(obj, Mapping):
-        raise GeometryError(f"{where}: geometry is not an object")
+        raise GeometryError(_("feature %(number)s: geometry is not an object"), number=number)
     kind = obj.get("type")
     if kind == "GeometryCollection":
         members = obj.get("geometries")
         if not isinstance(members, list):
-            raise GeometryError(f"{where}: a GeometryCollection needs a list 'geometries'")
-        parts = [geometry_from_geojson(m, where) for m in members]
+            raise GeometryError(_("feature %(number)s: a GeometryCollection needs a list "
+                                  "'geometries'"), number=number)
+        parts = [geometry_from_geojson(m, number) for m in members]
         return shapely.geometrycollections([p for p in parts if p is not None])
     if kind not in _DEPTH:
-        raise GeometryError(f"{where}: unknown geometry type {kind!r}")
+        raise GeometryError(_("feature %(number)s: unknown geometry type %(kind)s"),
+                            number=number, kind=repr(kind))
     coords = obj.get("coordinates")
-    _check_coords(coords, _DEPTH[kind], where)
+    _check_coords(coords, _DEPTH[kind], number)
     try:
         geom = shapely.geometry.shape({"type": kind, "coordinates": coords})
     except (ValueError, TypeError, IndexError, shapely.errors.ShapelyError) as exc:
-        raise GeometryError(f"{where}: {exc}") from exc
+        raise GeometryError(_("feature %(number)s: %(error)s"), number=number,
+                            error=str(exc)) from exc
     return shapely.force_2d(geom)
 
 
 def features_from_geojson(document: Any) -> list[Feature]:
     """The features of a GeoJSON FeatureCollection (or a single Feature)."""
     if not isinstance(document, Mapping):
-        raise GeometryError("the document is not a GeoJSON object")
+        raise GeometryError(_("the document is not a GeoJSON object"))
     if document.get("type") == "Feature":
         raw = [document]
     elif document.get("type") == "FeatureCollection" and isinstance(document.get("features"), list):
         raw = document["features"]
     else:
-        raise GeometryError("the document is not a GeoJSON Feature or FeatureCollection")
+        raise GeometryError(_("the document is not a GeoJSON Feature or FeatureCollection"))
     out: list[Feature] = []
     for number, feat in enumerate(raw, start=1):
-        where = f"feature {number}"
         if not isinstance(feat, Mapping) or feat.get("type") != "Feature":
-            raise GeometryError(f"{where}: not a GeoJSON Feature")
+            raise GeometryError(_("feature %(number)s: not a GeoJSON Feature"), number=number)
         props = feat.get("properties") or {}
         if not isinstance(props, Mapping):
-            raise GeometryError(f"{where}: 'properties' is not an object")
-        out.append(Feature(number, props, geometry_from_geojson(feat.get("geometry"), where)))
+            raise GeometryError(_("feature %(number)s: 'properties' is not an object"),
+                                number=number)
+        out.append(Feature(number, props, geometry_from_geojson(feat.get("geometry"), number)))
     return out
 
 

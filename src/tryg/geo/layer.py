@@ -17,6 +17,7 @@ import shapely
 from numpy.typing import NDArray
 
 from tryg.geo.errors import GeometryError
+from tryg.messages import mark as _
 
 _POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
 
@@ -37,16 +38,19 @@ class AreaGeometry:
         geoms = np.asarray(self.geometries, dtype=object)
         if geoms.ndim != 1 or len(geoms) != len(self.codes):
             raise GeometryError(
-                f"{len(self.codes)} codes but {geoms.size} geometries: they must pair up"
+                _("%(codes)s codes but %(geometries)s geometries: they must pair up"),
+                codes=len(self.codes), geometries=geoms.size,
             )
         seen: set[str] = set()
         for code, geom in zip(self.codes, geoms, strict=True):
             if code in seen:
-                raise GeometryError(f"area {code!r} appears twice: dissolve the layer first")
+                raise GeometryError(_("area %(code)s appears twice: dissolve the layer first"),
+                                    code=repr(code))
             seen.add(code)
             if not isinstance(geom, shapely.Geometry) or geom.geom_type not in _POLYGONAL:
                 kind = getattr(geom, "geom_type", type(geom).__name__)
-                raise GeometryError(f"area {code!r} is a {kind}, not a polygon")
+                raise GeometryError(_("area %(code)s is a %(kind)s, not a polygon"),
+                                    code=repr(code), kind=kind)
         object.__setattr__(self, "geometries", geoms)
         object.__setattr__(self, "tree", shapely.STRtree(geoms))
 
@@ -58,7 +62,7 @@ class AreaGeometry:
         try:
             return self.geometries[self.codes.index(code)]
         except ValueError:
-            raise GeometryError(f"no area {code!r} in this layer") from None
+            raise GeometryError(_("no area %(code)s in this layer"), code=repr(code)) from None
 
     def subset(self, codes: Sequence[str]) -> AreaGeometry:
         """The layer restricted to ``codes`` (in that order)."""
@@ -87,7 +91,7 @@ def polygonal(geom: Any) -> Any:
             if parts:
                 return shapely.union_all(parts)
     except shapely.errors.ShapelyError as exc:
-        raise GeometryError(f"unusable geometry: {exc}") from exc
+        raise GeometryError(_("unusable geometry: %(error)s"), error=str(exc)) from exc
     return None
 
 
@@ -97,12 +101,14 @@ def dissolve(codes: Sequence[str], geometries: Sequence[Any]) -> AreaGeometry:
     Order follows the first appearance of each code, so a layer read twice is identical.
     """
     if len(codes) != len(geometries):
-        raise GeometryError(f"{len(codes)} codes but {len(geometries)} geometries")
+        raise GeometryError(_("%(codes)s codes but %(geometries)s geometries"),
+                            codes=len(codes), geometries=len(geometries))
     groups: dict[str, list[Any]] = {}
     for code, geom in zip(codes, geometries, strict=True):
         part = polygonal(geom)
         if part is None:
-            raise GeometryError(f"area {code!r} has a part that is not a polygon")
+            raise GeometryError(_("area %(code)s has a part that is not a polygon"),
+                                code=repr(code))
         groups.setdefault(code, []).append(part)
     try:
         merged = [
@@ -110,5 +116,5 @@ def dissolve(codes: Sequence[str], geometries: Sequence[Any]) -> AreaGeometry:
             for parts in groups.values()
         ]
     except shapely.errors.ShapelyError as exc:
-        raise GeometryError(f"cannot dissolve the parts: {exc}") from exc
+        raise GeometryError(_("cannot dissolve the parts: %(error)s"), error=str(exc)) from exc
     return AreaGeometry(tuple(groups), np.array(merged, dtype=object))

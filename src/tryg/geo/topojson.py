@@ -23,14 +23,18 @@ from numpy.typing import NDArray
 
 from tryg.geo.errors import GeometryError
 from tryg.geo.features import MAX_COORDINATE, Feature
+from tryg.messages import mark as _
 
 Arc = NDArray[np.float64]
+# Where in the topology a geometry is: its number and its object's name, the params of every
+# message about it ("geometry %(number)s of %(object)s: ...").
+At = Mapping[str, object]
 
 
 def _decode_arcs(topology: Mapping[str, Any]) -> list[Arc]:
     raw = topology.get("arcs")
     if not isinstance(raw, list):
-        raise GeometryError("the topology has no list 'arcs'")
+        raise GeometryError(_("the topology has no list 'arcs'"))
     transform = topology.get("transform")
     scale, translate = (1.0, 1.0), (0.0, 0.0)
     if transform is not None:
@@ -38,94 +42,110 @@ def _decode_arcs(topology: Mapping[str, Any]) -> list[Arc]:
             sx, sy = (float(v) for v in transform["scale"])
             tx, ty = (float(v) for v in transform["translate"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise GeometryError(f"the topology's transform is malformed: {exc}") from exc
+            raise GeometryError(_("the topology's transform is malformed: %(error)s"),
+                                error=str(exc)) from exc
         scale, translate = (sx, sy), (tx, ty)
     arcs: list[Arc] = []
     for number, arc in enumerate(raw):
         try:
             pos = np.array([p[:2] for p in arc], dtype=np.float64)
         except (TypeError, ValueError, IndexError) as exc:
-            raise GeometryError(f"arc {number} is malformed: {exc}") from None
+            raise GeometryError(_("arc %(number)s is malformed: %(error)s"), number=number,
+                                error=str(exc)) from None
         if pos.ndim != 2 or pos.shape[1] != 2 or len(pos) < 2 or not np.isfinite(pos).all():
-            raise GeometryError(f"arc {number} needs at least two finite [x, y] positions")
+            raise GeometryError(_("arc %(number)s needs at least two finite [x, y] positions"),
+                                number=number)
         if transform is not None:
             pos = np.cumsum(pos, axis=0)
         pos[:, 0] = pos[:, 0] * scale[0] + translate[0]
         pos[:, 1] = pos[:, 1] * scale[1] + translate[1]
         if not (np.isfinite(pos).all() and (np.abs(pos) <= MAX_COORDINATE).all()):
-            raise GeometryError(f"arc {number} decodes to coordinates beyond ±{MAX_COORDINATE:g}")
+            raise GeometryError(_("arc %(number)s decodes to coordinates beyond ±%(limit)s"),
+                                number=number, limit=f"{MAX_COORDINATE:g}")
         arcs.append(pos)
     return arcs
 
 
-def _ring(indices: Any, arcs: Sequence[Arc], where: str) -> Arc:
+def _ring(indices: Any, arcs: Sequence[Arc], at: At) -> Arc:
     if not isinstance(indices, list) or not indices:
-        raise GeometryError(f"{where}: a ring must be a non-empty list of arc indices")
+        raise GeometryError(_("geometry %(number)s of %(object)s: a ring must be a non-empty "
+                              "list of arc indices"), **at)
     pieces: list[Arc] = []
     for k, index in enumerate(indices):
         if not isinstance(index, int) or isinstance(index, bool):
-            raise GeometryError(f"{where}: arc index {index!r} is not an integer")
+            raise GeometryError(_("geometry %(number)s of %(object)s: arc index %(index)s is "
+                                  "not an integer"), **at, index=repr(index))
         arc_no = index if index >= 0 else ~index
         if arc_no >= len(arcs):
-            raise GeometryError(f"{where}: arc {arc_no} does not exist ({len(arcs)} arcs)")
+            raise GeometryError(_("geometry %(number)s of %(object)s: arc %(arc)s does not "
+                                  "exist (%(count)s arcs)"), **at, arc=arc_no, count=len(arcs))
         arc = arcs[arc_no] if index >= 0 else arcs[arc_no][::-1]
         pieces.append(arc if k == 0 else arc[1:])
     return np.concatenate(pieces)
 
 
-def _polygon(rings: Any, arcs: Sequence[Arc], where: str) -> Any:
+def _polygon(rings: Any, arcs: Sequence[Arc], at: At) -> Any:
     if not isinstance(rings, list) or not rings:
-        raise GeometryError(f"{where}: a polygon must be a non-empty list of rings")
-    coords = [_ring(r, arcs, where) for r in rings]
+        raise GeometryError(_("geometry %(number)s of %(object)s: a polygon must be a "
+                              "non-empty list of rings"), **at)
+    coords = [_ring(r, arcs, at) for r in rings]
     for c in coords:
         if len(c) < 4:
-            raise GeometryError(f"{where}: a ring needs at least 4 positions, has {len(c)}")
+            raise GeometryError(_("geometry %(number)s of %(object)s: a ring needs at least 4 "
+                                  "positions, has %(count)s"), **at, count=len(c))
     try:
         return shapely.Polygon(coords[0], coords[1:])
     except (ValueError, shapely.errors.ShapelyError) as exc:
-        raise GeometryError(f"{where}: {exc}") from exc
+        raise GeometryError(_("geometry %(number)s of %(object)s: %(error)s"), **at,
+                            error=str(exc)) from exc
 
 
-def _point(pos: Any, transform: Mapping[str, Any] | None, where: str) -> Any:
+def _point(pos: Any, transform: Mapping[str, Any] | None, at: At) -> Any:
     if not isinstance(pos, list) or len(pos) < 2 or not all(
         isinstance(v, int | float) and math.isfinite(v) for v in pos[:2]
     ):
-        raise GeometryError(f"{where}: a position must be finite numbers [x, y]")
+        raise GeometryError(_("geometry %(number)s of %(object)s: a position must be finite "
+                              "numbers [x, y]"), **at)
     x, y = float(pos[0]), float(pos[1])
     if transform is not None:
         x = x * float(transform["scale"][0]) + float(transform["translate"][0])
         y = y * float(transform["scale"][1]) + float(transform["translate"][1])
     if not (abs(x) <= MAX_COORDINATE and abs(y) <= MAX_COORDINATE):
-        raise GeometryError(f"{where}: a position beyond ±{MAX_COORDINATE:g}")
+        raise GeometryError(_("geometry %(number)s of %(object)s: a position beyond "
+                              "±%(limit)s"), **at, limit=f"{MAX_COORDINATE:g}")
     return shapely.Point(x, y)
 
 
-def _geometry(obj: Any, arcs: Sequence[Arc], transform: Any, where: str) -> Any:
+def _geometry(obj: Any, arcs: Sequence[Arc], transform: Any, at: At) -> Any:
     if not isinstance(obj, Mapping):
-        raise GeometryError(f"{where}: not a geometry object")
+        raise GeometryError(_("geometry %(number)s of %(object)s: not a geometry object"), **at)
     kind, a = obj.get("type"), obj.get("arcs")
     if kind is None:
         return None
     if kind == "Polygon":
-        return _polygon(a, arcs, where)
+        return _polygon(a, arcs, at)
     if kind == "MultiPolygon":
         if not isinstance(a, list):
-            raise GeometryError(f"{where}: a MultiPolygon needs a list of polygons")
-        return shapely.MultiPolygon([_polygon(p, arcs, where) for p in a])
+            raise GeometryError(_("geometry %(number)s of %(object)s: a MultiPolygon needs a "
+                                  "list of polygons"), **at)
+        return shapely.MultiPolygon([_polygon(p, arcs, at) for p in a])
     if kind == "LineString":
-        return shapely.LineString(_ring(a, arcs, where))
+        return shapely.LineString(_ring(a, arcs, at))
     if kind == "MultiLineString":
         if not isinstance(a, list):
-            raise GeometryError(f"{where}: a MultiLineString needs a list of lines")
-        return shapely.MultiLineString([_ring(line, arcs, where) for line in a])
+            raise GeometryError(_("geometry %(number)s of %(object)s: a MultiLineString needs "
+                                  "a list of lines"), **at)
+        return shapely.MultiLineString([_ring(line, arcs, at) for line in a])
     if kind == "Point":
-        return _point(obj.get("coordinates"), transform, where)
+        return _point(obj.get("coordinates"), transform, at)
     if kind == "MultiPoint":
         pts = obj.get("coordinates")
         if not isinstance(pts, list):
-            raise GeometryError(f"{where}: a MultiPoint needs a list of positions")
-        return shapely.MultiPoint([_point(p, transform, where) for p in pts])
-    raise GeometryError(f"{where}: unknown geometry type {kind!r}")
+            raise GeometryError(_("geometry %(number)s of %(object)s: a MultiPoint needs a list "
+                                  "of positions"), **at)
+        return shapely.MultiPoint([_point(p, transform, at) for p in pts])
+    raise GeometryError(_("geometry %(number)s of %(object)s: unknown geometry type %(kind)s"),
+                        **at, kind=repr(kind))
 
 
 def features_from_topojson(topology: Any, object_name: str | None = None) -> list[Feature]:
@@ -134,30 +154,34 @@ def features_from_topojson(topology: Any, object_name: str | None = None) -> lis
     ``object_name`` defaults to the only object; with several, it must be given.
     """
     if not isinstance(topology, Mapping) or topology.get("type") != "Topology":
-        raise GeometryError("the document is not a TopoJSON Topology")
+        raise GeometryError(_("the document is not a TopoJSON Topology"))
     objects = topology.get("objects")
     if not isinstance(objects, Mapping) or not objects:
-        raise GeometryError("the topology has no objects")
+        raise GeometryError(_("the topology has no objects"))
     if object_name is None:
         if len(objects) != 1:
-            raise GeometryError(f"the topology has several objects {sorted(objects)}: name one")
+            raise GeometryError(_("the topology has several objects %(objects)s: name one"),
+                                objects=str(sorted(objects)))
         object_name = next(iter(objects))
     if object_name not in objects:
-        raise GeometryError(f"the topology has no object {object_name!r} (has {sorted(objects)})")
+        raise GeometryError(_("the topology has no object %(object)s (has %(objects)s)"),
+                            object=repr(object_name), objects=str(sorted(objects)))
     transform = topology.get("transform")
     arcs = _decode_arcs(topology)
     obj = objects[object_name]
     if isinstance(obj, Mapping) and obj.get("type") == "GeometryCollection":
         members = obj.get("geometries")
         if not isinstance(members, list):
-            raise GeometryError(f"object {object_name!r} has no list 'geometries'")
+            raise GeometryError(_("object %(object)s has no list 'geometries'"),
+                                object=repr(object_name))
     else:
         members = [obj]
     out: list[Feature] = []
     for number, member in enumerate(members, start=1):
-        where = f"geometry {number} of {object_name!r}"
+        at: At = {"number": number, "object": repr(object_name)}
         props = member.get("properties", {}) if isinstance(member, Mapping) else {}
         if not isinstance(props, Mapping):
-            raise GeometryError(f"{where}: 'properties' is not an object")
-        out.append(Feature(number, props or {}, _geometry(member, arcs, transform, where)))
+            raise GeometryError(_("geometry %(number)s of %(object)s: 'properties' is not an "
+                                  "object"), **at)
+        out.append(Feature(number, props or {}, _geometry(member, arcs, transform, at)))
     return out

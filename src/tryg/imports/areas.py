@@ -245,7 +245,7 @@ def _parent_pairs(areas: Areas, shapes: geo.AreaGeometry | None, parent_level: s
     except geo.GeometryError as exc:
         warnings.append(Problem.of("", None, None,
                                    _("parents not found by containment: %(error)s"),
-                                   error=str(exc)))
+                                   error=exc.marked))
         return None
     if placed is None:
         warnings.append(Problem.of("", None, None,

@@ -6,6 +6,9 @@ problem's English message together with its marked template and params
 language and filled. A problem without a template, or a translation that does not fit its
 params, keeps its English message.
 
+A param may itself be a marked message (:class:`tryg.messages.Marked`: a boundary file's
+geometry error inside "feature 3 (0851): %(error)s"); it is translated first.
+
 A problem shown later than it was found (an import's warnings on its page, a run's problems)
 is stored as data (:func:`as_data`, :func:`from_data`), so the page can still translate it.
 """
@@ -19,15 +22,25 @@ from typing import Any
 from django.utils.translation import gettext
 
 from tryg.index.inputs import Problem
+from tryg.messages import Marked
+
+
+def _translate(template: str, params: Mapping[str, object]) -> str:
+    """``gettext(template) % params``, a marked param translated too; raises ``KeyError``,
+    ``ValueError`` or ``TypeError`` when the translation does not fit the params."""
+    translated = gettext(template)
+    if not params:
+        return translated
+    return translated % {k: _translate(v.template, v.params) if isinstance(v, Marked) else v
+                         for k, v in params.items()}
 
 
 def localized(problem: Problem) -> Problem:
     """``problem`` with its message in the active language."""
     if not problem.template:
         return problem
-    translated = gettext(problem.template)
     try:
-        message = translated % problem.params if problem.params else translated
+        message = _translate(problem.template, problem.params)
     except (KeyError, ValueError, TypeError):
         return problem
     return replace(problem, message=message)
@@ -44,9 +57,23 @@ def text(problem: Problem) -> str:
 
 
 def _plain(value: object) -> object:
-    """A param as JSON holds it: text, whole and real numbers and truth values as they are,
-    anything else (a numpy integer, a list) as the text it is shown as."""
+    """A param as JSON holds it: text, whole and real numbers and truth values as they are, a
+    marked message as ``{"template": ..., "params": ...}``, anything else (a numpy integer, a
+    list) as the text it is shown as."""
+    if isinstance(value, Marked):
+        return {"template": value.template,
+                "params": {k: _plain(v) for k, v in value.params.items()}}
     return value if isinstance(value, str | int | float | bool) else str(value)
+
+
+def _param(value: object) -> object:
+    """A stored param back as :func:`_plain` wrote it (a marked message as :class:`Marked`)."""
+    if isinstance(value, Mapping):
+        params = value.get("params")
+        return Marked(str(value.get("template", "")),
+                      {str(k): _param(v) for k, v in params.items()}
+                      if isinstance(params, Mapping) else {})
+    return value
 
 
 def as_data(problem: Problem) -> dict[str, Any]:
@@ -63,7 +90,8 @@ def from_data(data: Mapping[str, Any] | str) -> Problem:
     row = data.get("row")
     return Problem(str(data.get("source") or ""), int(row) if row is not None else None,
                    data.get("column"), str(data.get("message", "")),
-                   str(data.get("template") or ""), dict(data.get("params") or {}))
+                   str(data.get("template") or ""),
+                   {str(k): _param(v) for k, v in (data.get("params") or {}).items()})
 
 
 def located(problem: Problem) -> str:

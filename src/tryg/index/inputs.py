@@ -33,25 +33,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+# Re-exported: the readers and the index mark their messages with ``inputs.mark``.
+from tryg.messages import mark as mark
+from tryg.messages import render as render
+
 SURVEY_COLUMNS = ("respondent_id", "wave", "area_code", "weight")
 SURVEY_OPTIONAL = ("stratum", "psu", "sex", "age_group", "questionnaire")
 REGISTER_COLUMNS = ("area_code", "quarter", "offence", "count")
 POPULATION_COLUMNS = ("area_code", "year", "population")
 AREA_COLUMNS = ("code", "name", "level")
 LINK_COLUMNS = ("code", "parent", "valid_from", "valid_to")
-
-
-def mark(text: str) -> str:
-    """Mark a message template for translation without translating it (Django's pattern for
-    code that cannot call gettext: the core has no Django). Extraction (``makemessages``)
-    finds ``mark(...)`` when imported as ``_``; the site renders ``gettext(template) % params``
-    in the reader's language (:func:`tryg.site.problems.localized`)."""
-    return text
-
-
-def render(template: str, params: Mapping[str, object]) -> str:
-    """``template % params`` (the template itself when there are no params)."""
-    return template % params if params else template
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,9 @@ def read_area_geometry(
         else:
             features = geo.features_from_geojson(document)
             file_crs = geo.crs_name(document)
-    except (geo.GeometryError, RecursionError) as exc:
+    except geo.GeometryError as exc:
+        raise out.fail(None, None, exc.template, **exc.params) from None
+    except RecursionError as exc:
         raise out.fail(None, None, str(exc)) from None
     if len(features) > limits.max_rows:
         raise too_many_rows(source, len(features), limits.max_rows, unit="features")
@@ -307,7 +309,7 @@ def _layer(
             usable = f.geometry is not None and geo.polygonal(f.geometry) is not None
         except geo.GeometryError as exc:
             out.error(None, code_key, _("feature %(number)s (%(code)s): %(error)s"),
-                      number=f.number, code=c, error=str(exc))
+                      number=f.number, code=c, error=exc.marked)
             continue
         if not usable:
             out.error(None, code_key, _("feature %(number)s (%(code)s) has no polygon geometry"),
@@ -325,7 +327,7 @@ def _layer(
             geoms = [_to_wgs84(g, crs) for g in geoms]
         layer = geo.dissolve(codes, geoms)
     except geo.GeometryError as exc:
-        raise out.fail(None, None, str(exc)) from None
+        raise out.fail(None, None, exc.template, **exc.params) from None
     first_feature = {c: names[c][0] for c in layer.codes}
     areas = pd.DataFrame(
         {"code": list(layer.codes), "name": [names[c][1] for c in layer.codes],
@@ -356,7 +358,8 @@ def _to_wgs84(geometry: Any, crs: str) -> Any:
     def transform(coords: Any) -> Any:
         x, y = geo.reproject(coords[:, 0], coords[:, 1], crs, geo.WGS84)
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise geo.GeometryError(f"positions that cannot be transformed from {crs}")
+            raise geo.GeometryError(_("positions that cannot be transformed from %(crs)s"),
+                                    crs=crs)
         return np.column_stack([x, y])
 
     return shapely.transform(geometry, transform)

@@ -218,7 +218,7 @@ def _reproject(xs: NDArray[np.float64], ys: NDArray[np.float64], source_crs: str
     try:
         return geo.reproject(xs, ys, source_crs, geo.WGS84)
     except geo.GeometryError as exc:
-        raise out.fail(None, x_col, str(exc)) from None
+        raise out.fail(None, x_col, exc.template, **exc.params) from None
 
 
 def unplaced(records: Records, index: NDArray[np.intp], out: Collector) -> Unplaced:
