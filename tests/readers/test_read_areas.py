@@ -117,6 +117,17 @@ def test_geojson_problems(tmp_path: Path) -> None:
         read_areas(write(tmp_path, json.dumps(document), "null.geojson"))
 
 
+def test_a_file_nested_beyond_the_parser_is_refused_plainly(tmp_path: Path) -> None:
+    """100,000 arrays inside each other: Python's parser gives up with a RecursionError;
+    the reader says what is wrong with the file (and can say it in Danish), not Python's
+    words."""
+    with pytest.raises(InputError) as caught:
+        read_areas(write(tmp_path, "[" * 100_000 + "]" * 100_000, "deep.geojson"))
+    [problem] = caught.value.problems
+    assert problem.message.startswith("the file is nested too deeply to be a boundary file")
+    assert problem.template == problem.message and "recursion" not in problem.message
+
+
 def test_a_nul_in_a_boundary_file_property_is_an_error(tmp_path: Path) -> None:
     """JSON may escape a NUL ("\\u0000"); no area code or name holds one, and PostgreSQL
     refuses it in text: the read fails naming the feature and property, not the write."""

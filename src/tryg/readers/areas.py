@@ -175,6 +175,12 @@ def _years(table: RawTable, column: str, out: Collector) -> list[float]:
     return [float(next(parsed)) if p else float("nan") for p in present]
 
 
+
+#: A document nested deeper than Python's parser goes (no boundary file is): said plainly.
+_NESTED = _("the file is nested too deeply to be a boundary file (arrays or objects inside "
+            "each other thousands of levels deep)")
+
+
 def read_area_geometry(
     path: PathLike,
     *,
@@ -206,7 +212,9 @@ def read_area_geometry(
     text, encoding = decode(data, source, None)
     try:
         document = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise out.fail(None, None, _NESTED) from None
+    except ValueError as exc:
         raise out.fail(None, None, _("not valid JSON: %(error)s"), error=str(exc)) from None
     try:
         if isinstance(document, Mapping) and document.get("type") == "Topology":
@@ -220,8 +228,8 @@ def read_area_geometry(
             file_crs = geo.crs_name(document)
     except geo.GeometryError as exc:
         raise out.fail(None, None, exc.template, **exc.params) from None
-    except RecursionError as exc:
-        raise out.fail(None, None, str(exc)) from None
+    except RecursionError:
+        raise out.fail(None, None, _NESTED) from None
     if len(features) > limits.max_rows:
         raise too_many_rows(source, len(features), limits.max_rows, unit="features")
     areas, layer, report = _layer(features, crs or file_crs, out, code=code, name=name,
