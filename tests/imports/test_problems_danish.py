@@ -128,7 +128,7 @@ def test_a_geometry_problem_inside_a_warning_is_in_the_page_language() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("language", "expected"), [
-    ("da", "XLSX-projektmappen fylder 1,536.0 MB udpakket"),
+    ("da", "XLSX-projektmappen fylder 1.536,0 MB udpakket"),
     ("en", "the XLSX workbook unpacks to 1,536.0 MB"),
 ])
 def test_an_oversized_upload_is_refused_in_the_page_language(tmp_path: Path, language: str,

@@ -17,10 +17,13 @@ from typing import Any
 import shapely
 
 from tryg.geo.errors import GeometryError
+from tryg.messages import Number
 from tryg.messages import mark as _
 
 # No real position, in degrees or metres, is this far out; beyond it GEOS overflows.
 MAX_COORDINATE = 1e9
+#: :data:`MAX_COORDINATE` as a message shows it ("1e+09").
+COORDINATE_LIMIT = Number(MAX_COORDINATE, None, grouping=False)
 
 _DEPTH = {
     "Point": 0,
@@ -52,7 +55,7 @@ def _check_coords(coords: Any, depth: int, number: int) -> None:
         ):
             raise GeometryError(
                 _("feature %(number)s: a position must be a list of finite numbers [x, y] "
-                  "(within ±%(limit)s)"), number=number, limit=f"{MAX_COORDINATE:g}"
+                  "(within ±%(limit)s)"), number=number, limit=COORDINATE_LIMIT
             )
         return
     if not isinstance(coords, list):

@@ -22,7 +22,7 @@ import shapely
 from numpy.typing import NDArray
 
 from tryg.geo.errors import GeometryError
-from tryg.geo.features import MAX_COORDINATE, Feature
+from tryg.geo.features import COORDINATE_LIMIT, MAX_COORDINATE, Feature
 from tryg.messages import mark as _
 
 Arc = NDArray[np.float64]
@@ -61,7 +61,7 @@ def _decode_arcs(topology: Mapping[str, Any]) -> list[Arc]:
         pos[:, 1] = pos[:, 1] * scale[1] + translate[1]
         if not (np.isfinite(pos).all() and (np.abs(pos) <= MAX_COORDINATE).all()):
             raise GeometryError(_("arc %(number)s decodes to coordinates beyond ±%(limit)s"),
-                                number=number, limit=f"{MAX_COORDINATE:g}")
+                                number=number, limit=COORDINATE_LIMIT)
         arcs.append(pos)
     return arcs
 
@@ -112,7 +112,7 @@ def _point(pos: Any, transform: Mapping[str, Any] | None, at: At) -> Any:
         y = y * float(transform["scale"][1]) + float(transform["translate"][1])
     if not (abs(x) <= MAX_COORDINATE and abs(y) <= MAX_COORDINATE):
         raise GeometryError(_("geometry %(number)s of %(object)s: a position beyond "
-                              "±%(limit)s"), **at, limit=f"{MAX_COORDINATE:g}")
+                              "±%(limit)s"), **at, limit=COORDINATE_LIMIT)
     return shapely.Point(x, y)
 
 

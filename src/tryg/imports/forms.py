@@ -10,6 +10,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tryg.imports.models import ImportBatch
+from tryg.imports.problems import number_text
+from tryg.messages import Number
 
 
 class UploadForm(forms.Form):
@@ -53,7 +55,8 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        limit = _("At most %(limit)s MB.") % {"limit": f"{settings.TRYG_MAX_UPLOAD_MB:,}"}
+        limit = _("At most %(limit)s MB.") % {
+            "limit": number_text(Number(int(settings.TRYG_MAX_UPLOAD_MB)))}
         field = self.fields["file"]
         field.help_text = format_lazy("{} {}", field.help_text, limit)
 

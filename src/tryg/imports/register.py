@@ -44,6 +44,7 @@ from tryg.imports.models import ImportBatch
 from tryg.index.areas import reconcile_names
 from tryg.index.inputs import InputError, Problem
 from tryg.index.inputs import mark as _
+from tryg.messages import Number
 from tryg.police_register.bulk import bulk_insert
 from tryg.police_register.models import RegisterCount, RegisterRecord
 from tryg.readers.placement import place_in_process
@@ -333,7 +334,7 @@ def _overlap_problems(both: pd.DataFrame, batches: dict[int, ImportBatch], sourc
             source, None, column,
             _("… and %(more)s more area × quarter × offence already stored (%(all)s in all, "
               "held by import(s) %(holders)s); import with replace to replace them"),
-            more=f"{len(both) - OVERLAPS_NAMED:,}", all=f"{len(both):,}", holders=holders))
+            more=Number(len(both) - OVERLAPS_NAMED), all=Number(len(both)), holders=holders))
     return problems
 
 

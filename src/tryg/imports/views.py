@@ -38,7 +38,7 @@ from tryg.accounts.roles import can_import
 from tryg.imports.base import ImportReport
 from tryg.imports.forms import UploadForm
 from tryg.imports.models import ImportBatch
-from tryg.imports.problems import from_data, localized, located
+from tryg.imports.problems import from_data, localized, located, number_text
 from tryg.imports.uploads import (
     declared_too_large,
     local_name,
@@ -48,6 +48,7 @@ from tryg.imports.uploads import (
 )
 from tryg.imports.withdraw import WithdrawError, withdraw_import, withdrawable
 from tryg.index.inputs import Problem
+from tryg.messages import Number
 
 IMPORTERS = {
     ImportBatch.Kind.AREAS: "tryg.imports.areas:import_areas",
@@ -109,10 +110,10 @@ def _page(request: HttpRequest, form: UploadForm, report: ImportReport | None = 
 
 def _too_large(request: HttpRequest) -> HttpResponse:
     """413 with the upload page saying why; nothing of the body was stored."""
-    limit = max_upload_bytes() >> 20
+    limit = number_text(Number(max_upload_bytes() >> 20))
     message = _("The file is larger than the limit of %(limit)s MB for an upload. Nothing "
                 "was stored. (The limit is set with TRYG_MAX_UPLOAD_MB; a larger file can be "
-                "imported with “tryg import” on the server.)") % {"limit": f"{limit:,}"}
+                "imported with “tryg import” on the server.)") % {"limit": limit}
     return _page(request, UploadForm(), refusal=message, status=413)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from tryg.index.hierarchy import Hierarchy
 from tryg.index.inputs import PopulationInput, Problem, as_int, source_of
 from tryg.index.inputs import mark as _
+from tryg.messages import Number
 
 CELL_COLUMNS = ("sex", "age_group")
 
@@ -190,6 +191,12 @@ def _margins_at_once(
 MAX_YEARLY_CHANGE = 0.5
 
 
+def _figure(value: float) -> Number:
+    """A population figure in a message, as few places as it needs and not grouped ("12345",
+    "12345.5"; a Danish page "12345,5"), as these messages always showed it."""
+    return Number(value, None, grouping=False)
+
+
 def check_population(
     population: PopulationInput,
     previous: pd.DataFrame | None = None,
@@ -216,12 +223,12 @@ def check_population(
     for i in np.flatnonzero(values < 0):
         problems.append(Problem.of(src, int(rows[i]), "population",
                                    _("the population %(value)s is negative"),
-                                   value=f"{values[i]:g}"))
+                                   value=_figure(values[i])))
     if whole:
         for i in np.flatnonzero((values >= 0) & (values != np.round(values))):
             problems.append(Problem.of(src, int(rows[i]), "population",
                                        _("the population %(value)s is not a whole number"),
-                                       value=f"{values[i]:g}"))
+                                       value=_figure(values[i])))
     is_cell = _cells(t).to_numpy(dtype=bool)
     # areas numbered once (their text looked up for the messages only): the sums below group
     # by numbers, and every check is one array operation, not a loop over areas × years
@@ -242,7 +249,7 @@ def check_population(
             src, int(row), "population",
             _("the total %(value)s of %(area)s in %(year)s is smaller than the sum of its sex "
               "and age group rows (%(parts)s)"),
-            value=f"{value:g}", area=str(areas[a]), year=int(year), parts=f"{float(p):g}"))
+            value=_figure(value), area=str(areas[a]), year=int(year), parts=_figure(p)))
     totals_ = whole_rows.groupby(key)["value"].sum().combine_first(parts)
     first_row = frame.groupby(key)["row"].min().reindex(totals_.index).to_numpy()
     f_area = totals_.index.get_level_values(0).to_numpy()
@@ -271,6 +278,6 @@ def check_population(
               "(%(before)s) to %(year)s (%(now)s); more than the %(allowed)s allowed from one "
               "year to the next"),
             area=str(areas[f_area[i]]), change=f"{change[i]:+.0%}", before_year=year - 1,
-            before=f"{before[i]:g}", year=year, now=f"{value_now[i]:g}",
+            before=_figure(before[i]), year=year, now=_figure(value_now[i]),
             allowed=f"{max_change:.0%}"))
     return sorted(problems, key=lambda p: p.row or 0)

@@ -22,6 +22,7 @@ from tryg.index.inputs import (
 )
 from tryg.index.inputs import mark as _
 from tryg.index.spec import Item, Spec
+from tryg.messages import Number
 
 FloatArray = np.ndarray
 
@@ -111,7 +112,8 @@ def _check_item(item: Item, frame: pd.DataFrame, src: str, rows: np.ndarray) -> 
                        _("answer %(value)s is outside the scale %(low)s-%(high)s and not a "
                          "'don't know' code %(codes)s") if item.dont_know
                        else _("answer %(value)s is outside the scale %(low)s-%(high)s"),
-                       value=f"{v[i]:g}", low=lo, high=hi, codes=str(list(item.dont_know)))
+                       value=Number(v[i], None, grouping=False), low=lo, high=hi,
+                       codes=str(list(item.dont_know)))
         )
     return problems
 

@@ -25,6 +25,7 @@ from typing import Literal
 
 from tryg.index.inputs import InputError, Problem
 from tryg.index.inputs import mark as _
+from tryg.messages import Number
 
 MIB = 1 << 20
 #: An Excel sheet has at most this many rows; a row number past it is not a workbook's.
@@ -53,8 +54,9 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / MIB:,.1f} MB"
+def _megabytes(n: int) -> Number:
+    """``n`` bytes in MB with one decimal ("1,536.0 MB"; a Danish page "1.536,0 MB")."""
+    return Number(n / MIB, 1, unit="MB")
 
 
 #: What :func:`check_zip` may be checking.
@@ -103,8 +105,9 @@ def check_zip(path: str | Path, limits: Limits, *, what: ZipKind) -> None:
             ratio = m.file_size / max(m.compress_size, 1)
             raise InputError([Problem.of(
                 source, None, None, _COMPRESSED[what], part=repr(m.filename),
-                ratio=f"{ratio:,.0f}", packed=_megabytes(m.compress_size),
-                size=_megabytes(m.file_size), limit=f"{limits.max_ratio:g}")])
+                ratio=Number(ratio), packed=_megabytes(m.compress_size),
+                size=_megabytes(m.file_size),
+                limit=Number(limits.max_ratio, None, grouping=False))])
 
 
 #: The refusals of :func:`too_many_rows`, by unit and whether the count is exact.
@@ -126,8 +129,8 @@ def too_many_rows(source: str, rows: int, max_rows: int, *, exact: bool = True,
     how many were counted before stopping when not ``exact``)."""
     template = _TOO_MANY.get((unit, exact))
     if template is not None:
-        return InputError([Problem.of(source, None, None, template, count=f"{rows:,}",
-                                      limit=f"{max_rows:,}")])
+        return InputError([Problem.of(source, None, None, template, count=Number(rows),
+                                      limit=Number(max_rows))])
     have = f"{rows:,} {unit}" if exact else f"at least {rows:,} {unit}"
     return InputError([Problem(
         source, None, None,

@@ -29,6 +29,7 @@ from typing import Any
 
 from tryg.index.inputs import InputError, Problem
 from tryg.index.inputs import mark as _
+from tryg.messages import Number
 from tryg.readers.cells import YEARS
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, too_many_rows
 from tryg.readers.report import BadCellError, Collector, ReadReport
@@ -281,7 +282,7 @@ def read_reports(path: str | Path, mapping: ReportMapping, *, encoding: str | No
             (INVALID, _("%(count)s row(s) with an invalid position: flagged, not placed"))):
         n = reports.flagged(flag)
         if n:
-            warnings.append(Problem.of(source, None, None, template, count=f"{n:,}"))
+            warnings.append(Problem.of(source, None, None, template, count=Number(n)))
     return reports, ReadReport(source, len(reports), len(reports), warnings, used)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from tryg.index.inputs import InputError, Problem
 from tryg.index.inputs import mark as _
+from tryg.messages import Number
 from tryg.readers.limits import (
     DEFAULT_LIMITS,
     XLSX_MAX_COLUMNS,
@@ -112,21 +113,21 @@ def _sheet_records(ws: Any, source: str, limits: Limits) -> list[tuple[int, list
         raise InputError([Problem.of(source, None, None,
                                      _("the sheet says it has %(rows)s rows; an Excel sheet "
                                        "has at most %(most)s"),
-                                     rows=f"{rows:,}", most=f"{XLSX_MAX_ROWS:,}")])
+                                     rows=Number(rows), most=Number(XLSX_MAX_ROWS))])
     if rows is not None and rows > most:
         raise too_many_rows(source, rows - 1, limits.max_rows)
     if columns is not None and columns > XLSX_MAX_COLUMNS:
         raise InputError([Problem.of(source, None, None,
                                      _("the sheet says it has %(columns)s columns; an Excel "
                                        "sheet has at most %(most)s"),
-                                     columns=f"{columns:,}", most=f"{XLSX_MAX_COLUMNS:,}")])
+                                     columns=Number(columns), most=Number(XLSX_MAX_COLUMNS))])
     if rows is not None and columns is not None and rows * columns > max(
             limits.max_unpacked_bytes // 8, 1):
         raise InputError([Problem.of(
             source, None, None,
             _("the sheet says it spans %(rows)s rows × %(columns)s columns, more cells than "
               "the limit on the unpacked size (TRYG_MAX_UNPACKED_MB) allows; nothing was read"),
-            rows=f"{rows:,}", columns=f"{columns:,}")])
+            rows=Number(rows), columns=Number(columns))])
     records: list[tuple[int, list[Any]]] = []
     for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
         if number > most:
@@ -134,7 +135,7 @@ def _sheet_records(ws: Any, source: str, limits: Limits) -> list[tuple[int, list
                 raise InputError([Problem.of(source, number, None,
                                              _("the sheet has rows past row %(last)s, the "
                                                "last row an Excel sheet has"),
-                                             last=f"{XLSX_MAX_ROWS:,}")])
+                                             last=Number(XLSX_MAX_ROWS))])
             raise too_many_rows(source, number - 1, limits.max_rows, exact=False)
         if any(v is not None and str(v).strip() for v in values):
             records.append((number, list(values)))

@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 
 from tryg import geo
-from tryg.geo.features import MAX_COORDINATE
+from tryg.geo.features import COORDINATE_LIMIT, MAX_COORDINATE
 from tryg.index.inputs import InputError
 from tryg.index.inputs import mark as _
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, check_zip, too_many_rows
@@ -165,7 +165,7 @@ def _geometry(wkb: Any, number: int, out: Collector) -> Any:
     coords = shapely.get_coordinates(geom)
     if not (np.isfinite(coords).all() and (np.abs(coords) <= MAX_COORDINATE).all()):
         out.error(None, None, _("feature %(number)s: positions must be finite numbers within "
-                                "±%(limit)s"), number=number, limit=f"{MAX_COORDINATE:g}")
+                                "±%(limit)s"), number=number, limit=COORDINATE_LIMIT)
         return None
     return shapely.force_2d(geom)
 

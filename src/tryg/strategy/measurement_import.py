@@ -24,6 +24,7 @@ from tryg.imports.base import read_limits
 from tryg.imports.uploads import local_name, upload_folder
 from tryg.index.inputs import InputError
 from tryg.index.inputs import mark as _
+from tryg.messages import Number
 from tryg.readers.cells import (
     BadCellError,
     parse_date,
@@ -157,7 +158,7 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
             out.error(line, "n", _("%(value)s must not be negative"), value=shown(cell("n")))
         elif n is not None and n > MAX_N:
             out.error(line, "n", _("%(value)s is too large (at most %(most)s)"),
-                      value=shown(cell("n")), most=f"{MAX_N:,}")
+                      value=shown(cell("n")), most=Number(MAX_N))
         se, low, high = number("se"), number("low"), number("high")
         if se is not None and se < 0:
             out.error(line, "se", _("%(value)s must not be negative"), value=shown(cell("se")))
