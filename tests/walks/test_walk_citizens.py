@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.test.utils import override_settings
 
+from tryg.areas.models import Area
 from tryg.walks import citizens, figures
 from tryg.walks.models import Action, Finding
 from tryg.walks.public import area_findings
@@ -27,6 +29,7 @@ def _empty_cache() -> None:
 
 @pytest.mark.django_db
 def test_a_report_is_not_public_before_moderation_and_never_shows_the_reporter() -> None:
+    Area.objects.create(code="K1", name="Kvarter 1", level="kvarter")
     client = Client()
     form = client.get("/meld-utrygt-sted/?area=K1")
     assert b'name="area_code" value="K1"' in form.content
@@ -40,6 +43,34 @@ def test_a_report_is_not_public_before_moderation_and_never_shows_the_reporter()
     shown = area_findings("K1")["findings"]
     assert [r["text"] for r in shown] == ["CITIZEN-TEXT-41"]
     assert "REPORTER" not in repr(shown) and "reporter7" not in repr(shown)
+
+
+def square(west: float, south: float) -> str:
+    return json.dumps({"type": "Polygon", "coordinates": [[
+        [west, south], [west + 0.1, south], [west + 0.1, south + 0.1], [west, south + 0.1],
+        [west, south]]]})
+
+
+@pytest.mark.django_db
+def test_a_report_is_counted_where_it_lies_and_never_in_an_unknown_area() -> None:
+    """The form's area comes from the visitor's browser: a code no area has is not stored;
+    a position inside a stored boundary places the report there, as an Open311 post is."""
+    Area.objects.create(code="K1", name="Kvarter 1", level="kvarter", geometry=square(9.9, 57.0))
+    Area.objects.create(code="K2", name="Kvarter 2", level="kvarter", geometry=square(10.0, 57.0))
+    client = Client()
+    posts = {"forged": {"area_code": "%00<b>K9"},
+             "unplaced": {"area_code": "K1"},
+             "inside K2": {"area_code": "K1", "lat": "57.05", "lon": "10.05"},
+             "outside every area": {"area_code": "K1", "lat": "56.5", "lon": "10.05"},
+             "outside, forged": {"area_code": "NOPE", "lat": "56.5", "lon": "10.05"}}
+    for key, fields in posts.items():
+        response = client.post("/meld-utrygt-sted/",
+                               {**REPORT, "idempotency_key": key, **fields})
+        assert response.status_code == 302, key
+    stored = dict(Finding.objects.values_list("idempotency_key", "area_code"))
+    assert stored == {"citizen:forged": "", "citizen:unplaced": "K1",
+                      "citizen:inside K2": "K2", "citizen:outside every area": "K1",
+                      "citizen:outside, forged": ""}
 
 
 @pytest.mark.django_db

@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from tryg.areas.models import Area
+from tryg.walks import placing
 from tryg.walks.findings import Observation, record
 from tryg.walks.models import Finding
 from tryg.walks.states import Moderation
@@ -49,8 +51,25 @@ def allow(address: str, *, now: dt.datetime | None = None, bucket: str = "report
 
 def report(observation: Observation, *, area_code: str, name: str = "", email: str = "",
            user: Any = None, now: dt.datetime | None = None) -> tuple[Finding, bool]:
-    return record(observation, walk=None, source=Finding.Source.CITIZEN, area_code=area_code,
+    """Store a citizen's report (pending moderation). ``area_code`` is the area the form was
+    opened from (its page's link); the report is counted where it lies (:func:`area_of`)."""
+    return record(observation, walk=None, source=Finding.Source.CITIZEN,
+                  area_code=area_of(observation, area_code),
                   reporter_name=name, reporter_email=email, user=user, now=now)
+
+
+def area_of(observation: Observation, given: str) -> str:
+    """The area a citizen's report is counted in: the stored area its position lies in (as an
+    Open311 post is placed), else ``given`` if that is a stored area's code, else none ("").
+    The form's area comes from the visitor's browser: an unknown code is not stored."""
+    if observation.lat is not None and observation.lon is not None:
+        placed = placing.area_codes(placing.area_layer(), [observation.lon],
+                                    [observation.lat])[0]
+        if placed:
+            return placed
+    if given and Area.objects.filter(code=given).exists():
+        return given
+    return ""
 
 
 def moderate(finding: Finding, *, approve: bool) -> None:

@@ -132,8 +132,8 @@ def make_demo_walks(today: dt.date | None = None) -> int:
             category="paths", text="Hul i stien (fiktiv, venter på moderation).",
             address="Stien ved søen (fiktiv)", idempotency_key="demo:citizen:2"),
             area_code=code)
-        Finding.objects.filter(source=Finding.Source.CITIZEN, area_code=code).update(
-            is_demo=True)
+        Finding.objects.filter(source=Finding.Source.CITIZEN,
+                               idempotency_key__startswith="demo:citizen:").update(is_demo=True)
     return made + 2
 
 
