@@ -240,7 +240,8 @@ def test_report_figures_count_real_findings_and_list_open_items_only_on_request(
     assert "CITIZEN-TEXT-41" not in repr(detailed)
     # approved, it counts; a duplicate counts once (as the finding it repeats)
     citizens.moderate(Finding.objects.get(source="citizen"), approve=True)
-    actions.move(made[3], S.DUPLICATE, user=people["coordinator"])
+    actions.move(made[3], S.DUPLICATE, user=people["coordinator"],
+                 duplicate_of=made[0].finding)
     again = figures.report_figures(dt.date(2026, 11, 1))
     assert (again.findings, again.open_count) == (4, 2)
     assert figures.report_figures(dt.date(2026, 11, 1), ["nowhere"]).findings == 0

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
+from tryg.areas.models import Area
 from tryg.strategy.models import (
     Baseline,
     FocusArea,
@@ -34,6 +35,17 @@ class Organisations(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
                 raise forms.ValidationError(self.error_messages["invalid_pk_value"],
                                             code="invalid_pk_value", params={"pk": pk})
         return super().clean(value)
+
+
+def stored_areas(codes: list[str]) -> list[str]:
+    """``codes`` if each is a stored area's (a form error naming the first that is not). With
+    no areas stored yet (a new site), any code is taken, as a walk's form does."""
+    known = set(Area.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [c for c in codes if c not in known]
+    if unknown and Area.objects.exists():
+        raise forms.ValidationError(_("No area has the code %(code)s.")
+                                    % {"code": unknown[0][:40]})
+    return codes
 
 
 class StrategyForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -87,10 +99,10 @@ class InitiativeForm(forms.ModelForm):  # type: ignore[type-arg]
         codes = self.codes(self.cleaned_data.get("area_codes") or "")
         if any(len(c) > 40 for c in codes):
             raise forms.ValidationError(_("An area code has at most 40 characters."))
-        return codes
+        return stored_areas(codes)
 
     def clean_comparison(self) -> list[str]:
-        return self.codes(self.cleaned_data.get("comparison") or "")
+        return stored_areas(self.codes(self.cleaned_data.get("comparison") or ""))
 
 
 class IndicatorForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -98,6 +110,10 @@ class IndicatorForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Indicator
         fields = ["name", "definition", "unit", "polarity", "frequency", "source",
                   "measure_id", "area_code", "plugin", "proposed", "order"]
+
+    def clean_area_code(self) -> str:
+        code = str(self.cleaned_data.get("area_code") or "").strip()
+        return stored_areas([code])[0] if code else ""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

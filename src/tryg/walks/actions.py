@@ -11,12 +11,17 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tryg.accounts import roles
 from tryg.accounts.models import Organisation
 from tryg.walks import states
 from tryg.walks.models import Action, ActionEvent, Finding
 from tryg.walks.states import ActionState
+
+
+class NotADuplicateError(states.StateMoveError):
+    """A move to ``duplicate`` that names no other finding (none, or the action's own)."""
 
 
 def _actor(user: Any) -> tuple[Any, str]:
@@ -27,12 +32,17 @@ def _actor(user: Any) -> tuple[Any, str]:
 
 def move(action: Action, target: str, *, user: Any, comment: str = "",
          duplicate_of: Finding | None = None, now: dt.datetime | None = None) -> ActionEvent:
-    """Move ``action`` to ``target`` (a :class:`StateMoveError` if the table forbids it)."""
+    """Move ``action`` to ``target`` (a :class:`StateMoveError` if the table forbids it).
+    A duplicate names the other finding it repeats (:class:`NotADuplicateError` otherwise):
+    the id comes from a form, so it may be of no finding, or of the action's own."""
     now = now or timezone.now()
     partner = roles.is_partner(user)
     with transaction.atomic():
         locked = Action.objects.select_for_update().get(pk=action.pk)
         states.check_move(locked.state, target, partner=partner)
+        if target == ActionState.DUPLICATE and (
+                duplicate_of is None or duplicate_of.pk in (None, locked.finding_id)):
+            raise NotADuplicateError(_("A duplicate names another finding's number."))
         before = locked.state
         locked.state = target
         locked.closed_at = now if states.is_closed(target) else None

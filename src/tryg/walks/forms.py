@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
 from tryg.walks import routes
-from tryg.walks.models import Participant, Walk
+from tryg.walks.models import Finding, Participant, Walk
 from tryg.walks.states import ActionState
 
 
@@ -60,7 +60,9 @@ class ParticipantForm(forms.ModelForm):  # type: ignore[type-arg]
 class FindingForm(forms.Form):
     """One observation; the phone's script sends the same fields (and may queue them)."""
 
-    idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    #: The phone makes 32 hex digits; the key is stored with a prefix naming its walk or
+    #: ``citizen:`` (at most 25 characters), which must still fit the 100 of the column.
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
     category = forms.ChoiceField(label=_("Category"))
     text = forms.CharField(label=_("What did you see?"), widget=forms.Textarea(attrs={"rows": 3}),
                            max_length=4000, required=False)
@@ -110,7 +112,8 @@ class ReportForm(FindingForm):
     name = forms.CharField(label=_("Your name (optional, never published)"), max_length=200,
                            required=False)
     email = forms.EmailField(label=_("Your e-mail (optional, never published)"),
-                             required=False)
+                             required=False,  # the column's 254, not the form's default 320
+                             max_length=Finding._meta.get_field("reporter_email").max_length)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

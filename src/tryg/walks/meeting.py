@@ -86,9 +86,14 @@ def schedule_rewalk(walk: Walk, *, date: dt.date, start_time: dt.time, user: Any
 
 def check_revisit(revisit: Revisit, *, reopen: bool, note: str, user: Any,
                   now: dt.datetime | None = None) -> None:
-    """The re-walk's verdict: confirm the finding as it is, or reopen its action."""
+    """The re-walk's verdict: confirm the finding as it is, or reopen its action. The same
+    verdict with the same note again changes nothing (the history is not written twice)."""
     now = now or timezone.now()
+    outcome = Revisit.Outcome.REOPENED if reopen else Revisit.Outcome.CONFIRMED
     with transaction.atomic():
+        stored = Revisit.objects.select_for_update().get(pk=revisit.pk)
+        if stored.checked_at is not None and (stored.outcome, stored.note) == (outcome, note):
+            return  # the same verdict sent again (a double click, a reload): written once
         action = Action.objects.get(finding=revisit.finding)
         if reopen and states.is_closed(action.state):
             actions.move(action, ActionState.CONFIRMED, user=user,
@@ -101,7 +106,7 @@ def check_revisit(revisit: Revisit, *, reopen: bool, note: str, user: Any,
                 kind=ActionEvent.Kind.REVISIT, from_state=action.state, to_state=action.state,
                 comment=note or (_("Problem still there.") if reopen
                                  else _("Confirmed by the re-walk.")))
-        revisit.outcome = Revisit.Outcome.REOPENED if reopen else Revisit.Outcome.CONFIRMED
+        revisit.outcome = outcome
         revisit.note = note
         revisit.checked_at = now
         revisit.save()

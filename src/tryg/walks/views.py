@@ -328,6 +328,8 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
                 try:
                     actions.move(action, data["state"], user=request.user,
                                  comment=data["comment"], duplicate_of=dup)
+                except actions.NotADuplicateError as exc:
+                    move_form.add_error("duplicate_of", str(exc))
                 except states.StateMoveError as exc:
                     move_form.add_error("state", str(exc))
                 else:

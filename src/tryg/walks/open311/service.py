@@ -43,6 +43,8 @@ TOKEN_PREFIX = "open311:"
 #: Longest description and name a POST may carry.
 MAX_DESCRIPTION = 4000
 MAX_NAME = 200
+#: The stored e-mail's column (an address may be valid up to 320 characters).
+MAX_EMAIL = 254
 MAX_ADDRESS = 300
 MAX_IDS = 100
 
@@ -299,12 +301,19 @@ def _ratings(attributes: Mapping[str, str], template: ChecklistTemplate) -> dict
                                % {"code": code[:60]})
         if value.strip() == "":
             continue
-        if not value.strip().isdigit() or int(value) > template.rating_max:
+        # ASCII digits only: "²" is a digit to str.isdigit but no number to int()
+        if not (value.strip().isascii() and value.strip().isdigit()) or (
+                int(value) > template.rating_max):
             raise Open311Error(400, _("The attribute %(code)s must be a rating from 0 to "
                                       "%(max)d.") % {"code": code[:60],
                                                      "max": template.rating_max})
         out[code] = int(value)
     return out
+
+
+def _name(data: NewRequest) -> str:
+    """The reporter's name as stored: first and last name (each may fit while both do not)."""
+    return f"{data.first_name.strip()} {data.last_name.strip()}".strip()
 
 
 def check_new(data: NewRequest) -> findings.Observation:
@@ -324,7 +333,9 @@ def check_new(data: NewRequest) -> findings.Observation:
     for name, value, limit in (("description", data.description, MAX_DESCRIPTION),
                                ("address_string", data.address_string, MAX_ADDRESS),
                                ("first_name", data.first_name, MAX_NAME),
-                               ("last_name", data.last_name, MAX_NAME)):
+                               ("last_name", data.last_name, MAX_NAME),
+                               ("first_name + last_name", _name(data), MAX_NAME),
+                               ("email", data.email.strip(), MAX_EMAIL)):
         if len(value) > limit:
             raise Open311Error(400, _("%(name)s is longer than %(n)d characters.")
                                % {"name": name, "n": limit})
@@ -348,7 +359,7 @@ def create(data: NewRequest, key: ApiKey, *, now: dt.datetime | None = None
     if observation.lat is not None and observation.lon is not None:
         area = placing.area_codes(placing.area_layer(), [observation.lon],
                                   [observation.lat])[0]
-    name = f"{data.first_name.strip()} {data.last_name.strip()}".strip()
+    name = _name(data)
     with transaction.atomic():
         finding, _created = findings.record(
             observation, walk=None, source=Finding.Source.OPEN311, area_code=area,
