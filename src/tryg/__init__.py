@@ -31,6 +31,9 @@ Django apps (models, services, views, templates, URLs; one per domain concept):
   permission rule), the audit log.
 * ``tryg.areas``, ``tryg.surveys``, ``tryg.police_register``: the stored data: areas and
   population, survey waves and answers, the police register (app label ``crime``).
+* ``tryg.bounds``: what an entered number or date may be (years 1900 to 2200, numbers below
+  10¹² in size), as model and form validators, shared by the strategy and the walks; imports no
+  app.
 * ``tryg.imports``: every file that enters the database, checked first, written in one
   transaction; the upload page.
 * ``tryg.runs``: index runs on the stored data, their results and publication.

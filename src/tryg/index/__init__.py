@@ -16,7 +16,7 @@ from tryg.index.inputs import (
     RegisterInput,
     SurveyInput,
 )
-from tryg.index.spec import Spec, SpecError, parse_spec
+from tryg.index.spec import Spec, SpecError, parse_spec, result_measure_ids
 
 if TYPE_CHECKING:
     from tryg.index.compute import IndexResult, run
@@ -44,6 +44,7 @@ __all__ = [
     "SurveyInput",
     "load_spec",
     "parse_spec",
+    "result_measure_ids",
     "run",
     "shipped_specs",
 ]

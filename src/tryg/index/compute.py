@@ -34,7 +34,7 @@ from tryg.index.inputs import mark as _
 from tryg.index.population import check_population, totals
 from tryg.index.respondents import check_survey
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform
-from tryg.index.spec import Spec
+from tryg.index.spec import Spec, result_measure_ids
 
 Progress = Callable[[str, float], None]
 
@@ -248,7 +248,7 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     measure, measure_u = measure_coded
     method, method_u = _frames.factorize(table["method"])
     depth: dict[str | None, int] = {lv: i for i, lv in enumerate(hier.levels)}
-    measure_order = {m: i for i, m in enumerate(_measure_ids(spec))}
+    measure_order = {m: i for i, m in enumerate(result_measure_ids(spec))}
     # by level (areas outside the hierarchy last), area code, wave, the spec's order of the
     # measures (others after them) and measure id; missing values last
     order = _frames.sort_order([
@@ -324,13 +324,3 @@ def _lookup(codes: np.ndarray, values: list[object], dtype: type = object) -> np
     """``values[code]`` per row; missing (code -1) where the code is -1."""
     missing = np.nan if dtype is np.float64 else None
     return np.take(np.asarray([*values, missing], dtype=dtype), codes)
-
-
-def _measure_ids(spec: Spec) -> list[str]:
-    ids = [m.id for m in spec.measures]
-    for m in spec.register:
-        ids += [m.id, f"{m.id}_eb"]
-    ids += [s.id for s in spec.subindices]
-    if spec.composite is not None and spec.composite.transform != "none":
-        ids.append(spec.composite.id)
-    return [*ids, "gap"]

@@ -216,6 +216,20 @@ class Spec:
         return next((m for m in self.measures if m.headline), None)
 
 
+def result_measure_ids(spec: Spec) -> list[str]:
+    """The measures a run of ``spec`` gives rows for, in the results' order: the survey
+    measures, each register measure and its smoothed ``<id>_eb``, the sub-indices, the
+    composite (unless its transform is ``none``: then there is none) and the ``gap`` measure
+    when enabled. What an indicator or a comparison may name as a measure."""
+    ids = [m.id for m in spec.measures]
+    for m in spec.register:
+        ids += [m.id, f"{m.id}_eb"]
+    ids += [s.id for s in spec.subindices]
+    if spec.composite is not None and spec.composite.transform != "none":
+        ids.append(spec.composite.id)
+    return [*ids, "gap"] if spec.gap.enabled else ids
+
+
 def spec_hash(text: str) -> str:
     """SHA-256 of the specification text with line endings normalised."""
     canonical = text.replace("\r\n", "\n").strip() + "\n"

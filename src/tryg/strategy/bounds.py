@@ -1,54 +1,15 @@
-"""What a measured value and its date may be, the same wherever they are entered.
+"""The strategy's bounds are the shared ones of :mod:`tryg.bounds` (kept under this name: the
+strategy's modules, its migration 0002 and callers elsewhere import them from here)."""
 
-A value, standard error or interval end of 10¹² or more in size (1e308, a pasted account
-number) is a typo, never a safety indicator, and breaks the charts' scales and the status
-arithmetic; a date outside the years 1900 to 2200 (year 1 sent through the API) is one too.
-The model fields carry :func:`check_number` and :func:`check_date` as validators, so the
-forms and the API (:func:`tryg.strategy.services.add_measurement` cleans the model) refuse
-them with the same sentence; the file import asks :func:`number_problem` and
-:func:`date_problem` for its English cell errors.
-"""
+from tryg.bounds import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_MAGNITUDE,
+    check_date,
+    check_number,
+    date_problem,
+    number_problem,
+)
 
-from __future__ import annotations
-
-import datetime as dt
-import math
-
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
-
-#: A value, SE or interval end is smaller than this in size.
-MAX_MAGNITUDE = 1e12
-#: The first and last year of a measurement's, a baseline's or a target's date (and wave).
-FIRST_YEAR, LAST_YEAR = 1900, 2200
-
-
-def number_problem(value: float) -> str | None:
-    """Why ``value`` is no plausible value (English), or None."""
-    if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
-        return "is not a plausible value (numbers are smaller than 10^12 in size)"
-    return None
-
-
-def date_problem(when: dt.date) -> str | None:
-    """Why ``when`` is no plausible date (English), or None."""
-    if not FIRST_YEAR <= when.year <= LAST_YEAR:
-        return f"is not a plausible date (years {FIRST_YEAR} to {LAST_YEAR})"
-    return None
-
-
-def check_number(value: float) -> None:
-    """A model field's validator: :func:`number_problem` as a translated message."""
-    if number_problem(value) is not None:
-        raise ValidationError(
-            _("%(value)s is not a plausible value (numbers are smaller than 10^12 in size)."),
-            code="implausible", params={"value": f"{value:g}"})
-
-
-def check_date(when: dt.date) -> None:
-    """A model field's validator: :func:`date_problem` as a translated message."""
-    if date_problem(when) is not None:
-        raise ValidationError(
-            _("%(date)s is not a plausible date (years %(first)d to %(last)d)."),
-            code="implausible", params={"date": when.isoformat(), "first": FIRST_YEAR,
-                                        "last": LAST_YEAR})
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_MAGNITUDE", "check_date", "check_number",
+           "date_problem", "number_problem"]

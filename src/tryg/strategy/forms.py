@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
+from tryg.strategy import measures
 from tryg.strategy.models import (
     Baseline,
     FocusArea,
@@ -117,9 +118,16 @@ class IndicatorForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("source") in (Indicator.Source.INDEX, Indicator.Source.REGISTER) and not (
-                data.get("measure_id")):
-            self.add_error("measure_id", _("An index or register indicator names its measure."))
+        if data.get("source") in (Indicator.Source.INDEX, Indicator.Source.REGISTER):
+            measure = data.get("measure_id")
+            if not measure:
+                self.add_error("measure_id",
+                               _("An index or register indicator names its measure."))
+            else:
+                try:
+                    measures.check_measure(measure)
+                except forms.ValidationError as exc:
+                    self.add_error("measure_id", exc)
         return data
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
+from tryg import bounds
 from tryg.accounts import roles
 from tryg.imports.base import read_limits
 from tryg.imports.uploads import local_name, upload_folder
@@ -35,7 +36,7 @@ from tryg.readers.cells import (
 from tryg.readers.report import Collector
 from tryg.readers.table import PathLike, load_table
 from tryg.readers.text import cell_text
-from tryg.strategy import bounds, services
+from tryg.strategy import services
 from tryg.strategy.models import Indicator, Measurement
 from tryg.strategy.sources import wave_date
 

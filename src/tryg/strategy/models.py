@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
-from tryg.strategy.bounds import FIRST_YEAR, LAST_YEAR, check_date, check_number
+from tryg.bounds import FIRST_YEAR, LAST_YEAR, check_date, check_number
 
 
 class Strategy(models.Model):

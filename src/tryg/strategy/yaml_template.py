@@ -29,10 +29,11 @@ import yaml
 from django.db import transaction
 from django.utils.text import slugify
 
+from tryg import bounds
 from tryg.accounts.models import Organisation
 from tryg.index.inputs import InputError
 from tryg.readers.text import WINDOWS_1252, decode
-from tryg.strategy import bounds, services
+from tryg.strategy import measures, services
 from tryg.strategy.models import (
     ChangeRecord,
     FocusArea,
@@ -321,17 +322,6 @@ class ImportResult:
     area_map: dict[str, str] = field(default_factory=dict)
 
 
-def _known_measures() -> set[str]:
-    from tryg.index import load_spec
-
-    spec = load_spec("dk-tryghedsindeks")
-    ids = {m.id for m in spec.measures} | {r.id for r in spec.register}
-    ids |= {s.id for s in spec.subindices}
-    if spec.composite is not None:
-        ids.add(spec.composite.id)
-    return ids
-
-
 def import_template(text: str, *, source: str = "template", user: Any = None,
                     area_map: Mapping[str, str] | None = None,
                     organisation_map: Mapping[str, str] | None = None,
@@ -380,7 +370,7 @@ def import_template(text: str, *, source: str = "template", user: Any = None,
                 problems.append((item.line, f"{what} {item.value!r} is not declared in "
                                             f"{listed}"))
 
-    measures = _known_measures()
+    known_measures = measures.known_measures()
     check_keys(root.get("partners"), orgs, "organisation")
     for fa in root["focus_areas"].value:
         for ini in fa.value["initiatives"].value:
@@ -394,9 +384,11 @@ def import_template(text: str, *, source: str = "template", user: Any = None,
                     if measure is None:
                         problems.append((ind.line, "an index or register indicator names its "
                                                    "measure"))
-                    elif measure.value not in measures:
+                    elif measure.value not in known_measures:
                         problems.append((measure.line, f"unknown measure {measure.value!r} "
-                                                       "(not in dk-tryghedsindeks)"))
+                                                       "(not in the shipped index "
+                                                       "specifications nor those of the "
+                                                       "stored runs)"))
                 if "area" in data:
                     check_keys(Located([data["area"]], data["area"].line), declared, "area")
                 for target in (data["targets"].value if "targets" in data else []):
@@ -407,7 +399,7 @@ def import_template(text: str, *, source: str = "template", user: Any = None,
 
 
 def _target_problems(target: Mapping[str, Located]) -> list[tuple[int | None, str]]:
-    """A target's date and value within :mod:`tryg.strategy.bounds` (the schema has checked
+    """A target's date and value within :mod:`tryg.bounds` (the schema has checked
     that they are a date and a number)."""
     found: list[tuple[int | None, str]] = []
     when, value = target["date"], target["value"]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
+from tryg.bounds import check_date
 from tryg.walks import routes
 from tryg.walks.models import Finding, Participant, Walk
 from tryg.walks.states import ActionState
@@ -145,7 +146,7 @@ class CommentForm(forms.Form):
 
 
 class RewalkForm(forms.Form):
-    date = forms.DateField(label=_("Date of the re-walk"),
+    date = forms.DateField(label=_("Date of the re-walk"), validators=[check_date],
                            widget=forms.DateInput(attrs={"type": "date"}))
     start_time = forms.TimeField(label=_("Start time"),
                                  widget=forms.TimeInput(attrs={"type": "time"}))

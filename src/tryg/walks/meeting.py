@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tryg.bounds import check_date
 from tryg.walks import actions, states
 from tryg.walks.checklists import category_label
 from tryg.walks.models import Action, ActionEvent, Finding, Participant, Revisit, Walk
@@ -61,7 +62,12 @@ def mark_walked(walk: Walk) -> None:
 
 def schedule_rewalk(walk: Walk, *, date: dt.date, start_time: dt.time, user: Any,
                     time_of_day: str | None = None) -> Walk:
-    """A new walk on the same route that revisits the open and fixed findings of ``walk``."""
+    """A new walk on the same route that revisits the open and fixed findings of ``walk``.
+
+    A ``date`` outside :mod:`tryg.bounds` (year 1, 9999) is refused with ValidationError, as
+    the form refuses it: a caller other than the page (a script) is held to the same bounds.
+    """
+    check_date(date)
     with transaction.atomic():
         rewalk = Walk.objects.create(
             title=_("Re-walk: %(title)s") % {"title": walk.title}, area_code=walk.area_code,

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tryg.bounds import check_date
 from tryg.walks import grid
 from tryg.walks.states import ActionState, Moderation, WalkStatus
 
@@ -82,6 +84,11 @@ class RatedParameter(models.Model):
         return self.name
 
 
+#: The longest a walk lasts: a day. More is a typo (15000 minutes), and PostgreSQL's smallint
+#: column would overflow at 32767.
+MAX_DURATION_MINUTES = 24 * 60
+
+
 class Walk(models.Model):
     class TimeOfDay(models.TextChoices):
         DAY = "day", _("Day")
@@ -90,9 +97,12 @@ class Walk(models.Model):
     title = models.CharField(_("title"), max_length=200)
     area_code = models.CharField(_("area code"), max_length=40, db_index=True)
     route = models.TextField(_("route (GeoJSON LineString, WGS84)"), blank=True)
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[check_date])
     start_time = models.TimeField(_("start time"))
-    duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"), default=120)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), default=120,
+        validators=[MaxValueValidator(MAX_DURATION_MINUTES, message=_(
+            "A walk lasts at most %(limit_value)s minutes (24 hours)."))])
     time_of_day = models.CharField(_("day or night"), max_length=10, choices=TimeOfDay.choices,
                                    default=TimeOfDay.DAY)
     meeting_point = models.CharField(_("meeting point"), max_length=300)

@@ -425,7 +425,10 @@ def walk_rewalk(request: HttpRequest, walk_id: int) -> HttpResponse:
     walk = _walk(walk_id)
     form = RewalkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give the re-walk a date and a start time."))
+        # a date out of bounds says why; a missing field asks for it
+        errors = form.errors.get("date") if form.data.get("date") else None
+        messages.error(request, str(errors[0]) if errors else _("Give the re-walk a date "
+                                                                 "and a start time."))
         return redirect("walks:detail", walk.pk)
     d = form.cleaned_data
     rewalk = meeting.schedule_rewalk(walk, date=d["date"], start_time=d["start_time"],
