@@ -39,6 +39,15 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """A kind an analyst may not work for is refused while analysts belong to it (the
+        rule of :meth:`User.clean`, which changing the organisation would otherwise undo)."""
+        super().clean()
+        if (self.pk is not None and self.kind not in ANALYST_KINDS
+                and self.members.filter(role=Role.ANALYST).exists()):
+            raise ValidationError({"kind": _(
+                "An analyst works for a municipality or a police district.")})
+
 
 class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", _("Administrator")
@@ -47,6 +56,9 @@ class Role(models.TextChoices):
     PARTNER = "partner", _("Partner")
     WALKER = "walker", _("Walk participant")
 
+
+#: The kinds of organisation an analyst works for.
+ANALYST_KINDS = (Organisation.Kind.MUNICIPALITY, Organisation.Kind.POLICE)
 
 #: Fields of a user that decide what the user may see or do: every change is audited.
 PERMISSION_FIELDS: tuple[str, ...] = (
@@ -117,8 +129,7 @@ class User(AbstractUser):
             raise ValidationError(
                 {"organisation": _("A partner must belong to an organisation.")})
         if (self.role == Role.ANALYST and self.organisation is not None
-                and self.organisation.kind not in (Organisation.Kind.MUNICIPALITY,
-                                                   Organisation.Kind.POLICE)):
+                and self.organisation.kind not in ANALYST_KINDS):
             raise ValidationError({"organisation": _(
                 "An analyst works for a municipality or a police district.")})
 

@@ -130,6 +130,21 @@ def login_locked(sender: Any, request: Any = None, username: str | None = None,
           username=username or "", ip_address=ip_address or "")
 
 
+#: The length of django-axes' user name column (its failed log-ins, by user name).
+AXES_USERNAME_LENGTH = 255
+
+
+def axes_username(request: Any, credentials: dict[str, Any] | None) -> str | None:
+    """The user name django-axes records for a log-in (``AXES_USERNAME_CALLABLE``): as sent,
+    cut to its column. Django's log-in forms pass a name of any length to ``authenticate``
+    (their ``max_length`` is only the input's attribute), so a posted name of 256 characters
+    or more would not fit axes' column: a server error on PostgreSQL. No account has such a
+    name; the cut one still counts its failures."""
+    field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
+    name = (credentials or getattr(request, "POST", {})).get(field)
+    return name[:AXES_USERNAME_LENGTH] if isinstance(name, str) else None
+
+
 def connect() -> None:
     """Connect the handlers (idempotent: each has a ``dispatch_uid``)."""
     from axes.signals import user_locked_out

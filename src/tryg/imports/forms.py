@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
@@ -60,6 +61,12 @@ class UploadForm(forms.Form):
         field = self.fields["file"]
         field.help_text = format_lazy("{} {}", field.help_text, limit)
 
+    def clean_fieldwork_start(self) -> datetime.date | None:
+        return _plausible(self.cleaned_data.get("fieldwork_start"))
+
+    def clean_fieldwork_end(self) -> datetime.date | None:
+        return _plausible(self.cleaned_data.get("fieldwork_end"))
+
     def clean_columns(self) -> dict[str, str]:
         text = str(self.cleaned_data.get("columns") or "")
         mapping: dict[str, str] = {}
@@ -92,3 +99,18 @@ class UploadForm(forms.Form):
                     "fieldwork_end": data["fieldwork_end"],
                     "encoding": data.get("encoding") or None}
         return {**common, "columns": data["columns"] or None, "crs": data["crs"] or None}
+
+
+#: The years a survey's fieldwork may lie in (the strategy's plausible dates, tryg.strategy.bounds).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def _plausible(when: datetime.date | None) -> datetime.date | None:
+    """``when`` when it is a plausible fieldwork date: year 1 (a date field accepts it) is a
+    typo the wave would otherwise keep."""
+    if when is not None and not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise forms.ValidationError(
+            _("%(date)s is not a plausible date (years %(first)d to %(last)d)."),
+            code="implausible", params={"date": when.isoformat(), "first": FIRST_YEAR,
+                                        "last": LAST_YEAR})
+    return when

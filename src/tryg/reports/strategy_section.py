@@ -36,7 +36,9 @@ def chosen_strategy(report: ReportData) -> Strategy | None:
     strategies = overview.visible_strategies(user)
     wanted = (report.options.strategy or "").strip()
     if wanted:
-        found = strategies.filter(pk=int(wanted)) if wanted.isdigit() else strategies.filter(
+        # ASCII digits: an id ("²" and "١٢" are digits to str.isdigit, not to int: a name)
+        number = wanted.isascii() and wanted.isdigit()
+        found = strategies.filter(pk=int(wanted)) if number else strategies.filter(
             name=wanted)
         return found.first()
     return strategies.order_by("-period_start", "-pk").first()

@@ -286,6 +286,13 @@ def publish(run: IndexRun, user: Any = None) -> IndexRun:
                                  "%(status)s.") % {"id": run.pk,
                                                     "status": run.get_status_display()})
     with transaction.atomic():
+        # the row locked, so of a form posted twice the second sees the first's publication
+        IndexRun.objects.select_for_update().filter(pk=run.pk).first()
+        if live_run() == run:
+            # posted twice (or from a stale page): the public sees it already; publishing it
+            # again would only move its date and audit a publication that changed nothing
+            raise PublicationError(_("Run #%(id)s is already published: it is what the "
+                                     "public sees.") % {"id": run.pk})
         run.published_at = timezone.now()
         run.published_by = _actor(user)
         run.save(update_fields=["published_at", "published_by"])

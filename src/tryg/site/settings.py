@@ -209,6 +209,8 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = CONFIG.login_attempts
 AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# the posted user name cut to axes' column (a longer one was a server error on PostgreSQL)
+AXES_USERNAME_CALLABLE = "tryg.accounts.signals.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 # The client's address: the connection's peer, or behind a trusted reverse proxy the address
