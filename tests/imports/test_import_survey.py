@@ -65,6 +65,19 @@ def test_csv_with_a_column_mapping(tmp_path: Path) -> None:
     assert batch.report["created"] == {"waves": 2, "responses": 5}
 
 
+def test_an_implausible_fieldwork_date_is_refused_and_nothing_stored(tmp_path: Path) -> None:
+    """The service refuses it, not only the upload form: ``tryg import`` passes the dates
+    given on the command line straight to it."""
+    report = import_survey(write_csv(tmp_path / "svar.csv", ROWS), columns=MAPPING,
+                           fieldwork_start=datetime.date(1, 1, 1),
+                           fieldwork_end=datetime.date(2022, 4, 15))
+    assert not report.ok
+    assert [p.message for p in report.errors] == [
+        "the fieldwork date 0001-01-01 is not a plausible date (years 1900 to 2200)"]
+    assert not Wave.objects.exists() and not Response.objects.exists()
+    assert not ImportBatch.objects.filter(kind="survey").exists()
+
+
 def test_xlsx_and_spss(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django import forms
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from tryg.bounds import check_date
 from tryg.imports.models import ImportBatch
 from tryg.imports.problems import number_text
 from tryg.messages import Number
@@ -49,10 +49,11 @@ class UploadForm(forms.Form):
         help_text=_("Survey and register: one per line, the file's name = tryg's name, "
                     "e.g. id = respondent_id."))
     producer = forms.CharField(label=_("Survey producer"), required=False, max_length=200)
+    # year 1 (a date field accepts it) is a typo the wave would otherwise keep
     fieldwork_start = forms.DateField(label=_("Fieldwork from"), required=False,
-                                      help_text=_("YYYY-MM-DD"))
+                                      help_text=_("YYYY-MM-DD"), validators=[check_date])
     fieldwork_end = forms.DateField(label=_("Fieldwork to"), required=False,
-                                    help_text=_("YYYY-MM-DD"))
+                                    help_text=_("YYYY-MM-DD"), validators=[check_date])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,12 +61,6 @@ class UploadForm(forms.Form):
             "limit": number_text(Number(int(settings.TRYG_MAX_UPLOAD_MB)))}
         field = self.fields["file"]
         field.help_text = format_lazy("{} {}", field.help_text, limit)
-
-    def clean_fieldwork_start(self) -> datetime.date | None:
-        return _plausible(self.cleaned_data.get("fieldwork_start"))
-
-    def clean_fieldwork_end(self) -> datetime.date | None:
-        return _plausible(self.cleaned_data.get("fieldwork_end"))
 
     def clean_columns(self) -> dict[str, str]:
         text = str(self.cleaned_data.get("columns") or "")
@@ -99,18 +94,3 @@ class UploadForm(forms.Form):
                     "fieldwork_end": data["fieldwork_end"],
                     "encoding": data.get("encoding") or None}
         return {**common, "columns": data["columns"] or None, "crs": data["crs"] or None}
-
-
-#: The years a survey's fieldwork may lie in (the strategy's plausible dates, tryg.strategy.bounds).
-FIRST_YEAR, LAST_YEAR = 1900, 2200
-
-
-def _plausible(when: datetime.date | None) -> datetime.date | None:
-    """``when`` when it is a plausible fieldwork date: year 1 (a date field accepts it) is a
-    typo the wave would otherwise keep."""
-    if when is not None and not FIRST_YEAR <= when.year <= LAST_YEAR:
-        raise forms.ValidationError(
-            _("%(date)s is not a plausible date (years %(first)d to %(last)d)."),
-            code="implausible", params={"date": when.isoformat(), "first": FIRST_YEAR,
-                                        "last": LAST_YEAR})
-    return when

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from tryg.areas.services import areas_by_code
+from tryg.bounds import FIRST_YEAR, LAST_YEAR, date_problem
 from tryg.imports.base import (
     ImportReport,
     Outcome,
@@ -91,6 +92,11 @@ def _write(record: ImportBatch, frame: pd.DataFrame, described: Wave, *, replace
     warnings: list[Problem] = []
     lines = [int(r) for r in frame.index]
     items = [c for c in frame.columns if c not in SURVEY_COLUMNS + SURVEY_OPTIONAL]
+    for when in (described.fieldwork_start, described.fieldwork_end):
+        if when is not None and date_problem(when) is not None:
+            out.error(None, None, _("the fieldwork date %(date)s is not a plausible date (years "
+                                    "%(first)s to %(last)s)"),
+                      date=when.isoformat(), first=FIRST_YEAR, last=LAST_YEAR)
     if (described.fieldwork_start and described.fieldwork_end
             and described.fieldwork_start > described.fieldwork_end):
         out.error(None, None, _("the fieldwork ends before it starts"))
