@@ -51,6 +51,13 @@ def test_the_date_bounds_themselves_are_accepted() -> None:
     assert Walk.objects.filter(title__in=["1900-01-01", "2200-12-31"]).count() == 2
 
 
+def test_a_walk_of_no_minutes_is_refused() -> None:
+    response = _plan(_coordinator(), duration_minutes="0")
+    assert response.status_code == 400
+    assert "A walk lasts at least a minute." in response.content.decode()
+    assert not Walk.objects.filter(title="Aftentur").exists()
+
+
 @pytest.mark.parametrize("minutes", ["1441", "32767", "32768", "40000"])
 def test_a_walk_longer_than_a_day_is_refused(minutes: str) -> None:
     client = _coordinator()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -101,8 +101,9 @@ class Walk(models.Model):
     start_time = models.TimeField(_("start time"))
     duration_minutes = models.PositiveSmallIntegerField(
         _("duration (minutes)"), default=120,
-        validators=[MaxValueValidator(MAX_DURATION_MINUTES, message=_(
-            "A walk lasts at most %(limit_value)s minutes (24 hours)."))])
+        validators=[MinValueValidator(1, message=_("A walk lasts at least a minute.")),
+                    MaxValueValidator(MAX_DURATION_MINUTES, message=_(
+                        "A walk lasts at most %(limit_value)s minutes (24 hours)."))])
     time_of_day = models.CharField(_("day or night"), max_length=10, choices=TimeOfDay.choices,
                                    default=TimeOfDay.DAY)
     meeting_point = models.CharField(_("meeting point"), max_length=300)

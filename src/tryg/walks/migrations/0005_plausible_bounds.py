@@ -20,6 +20,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='walk',
             name='duration_minutes',
-            field=models.PositiveSmallIntegerField(default=120, validators=[django.core.validators.MaxValueValidator(1440, message='A walk lasts at most %(limit_value)s minutes (24 hours).')], verbose_name='duration (minutes)'),
+            field=models.PositiveSmallIntegerField(default=120, validators=[django.core.validators.MinValueValidator(1, message='A walk lasts at least a minute.'), django.core.validators.MaxValueValidator(1440, message='A walk lasts at most %(limit_value)s minutes (24 hours).')], verbose_name='duration (minutes)'),
         ),
     ]
