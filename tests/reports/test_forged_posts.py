@@ -37,12 +37,18 @@ def test_values_outside_the_form_are_refused_with_the_form(site: Site) -> None:
         assert b'name="audience"' in response.content
 
 
-def test_a_strategy_in_other_digits_is_a_name_not_a_server_error(site: Site) -> None:
+def test_a_strategy_no_one_has_is_refused_with_the_form(site: Site) -> None:
+    """Other digits ("²" is a digit to ``str.isdigit``, none to ``int``), a number past any
+    id and an unknown name: a form error naming it, never a server error, never a report
+    without its strategy section and without a word."""
     analyst = client_as(site, "analyst")
-    for name in ("²", "١٢", "9" * 30):  # digits to str.isdigit; "²" is none to int()
-        response = _post(analyst, strategy=name)
-        assert response.status_code == 200, name
-        assert response["Content-Disposition"].startswith("attachment")
+    for name in ("²", "١٢", "9" * 30, "Ingen strategi"):
+        response = _post(analyst, strategy=name, language="en")
+        assert response.status_code == 400, name
+        assert f"No strategy has the number or name {name}." in response.content.decode()
+    response = _post(analyst, strategy="Planted strategy")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
 
 
 def test_reports_are_refused_to_other_roles_and_without_the_csrf_token(site: Site) -> None:

@@ -152,6 +152,11 @@ def test_bad_options_are_refused_plainly(demo: Demo, tmp_path: Path) -> None:
     run_public = tryg("report", "--data-dir", folder, "--format", "pdf", "--out", out,
                       "--run", "1")
     assert run_public.returncode != 0 and "--internal" in run_public.stderr
+    no_strategy = tryg("report", "--data-dir", folder, "--format", "pdf", "--out", out,
+                       "--strategy", "Ingen strategi")
+    assert no_strategy.returncode != 0
+    assert "no strategy has the number or name 'Ingen strategi'" in no_strategy.stderr
+    assert "Traceback" not in no_strategy.stderr
     assert not out.exists()
 
 

@@ -61,6 +61,11 @@ def report(fmt: str, out: Path, language: str, wave: int | None, areas: str,
     from tryg.exports.atomic import atomic_write_bytes
     from tryg.reports.sections import ReportOptions
     from tryg.reports.services import ReportError, build_report
+    from tryg.reports.strategy_section import strategy_exists
+
+    if strategy and not strategy_exists(strategy):
+        raise click.BadParameter(f"no strategy has the number or name {strategy!r}",
+                                 param_hint="--strategy")
 
     options = ReportOptions(
         audience="internal" if internal else "public", language=language, wave=wave,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tryg.reports.sections import ReportOptions
 from tryg.reports.services import Format
+from tryg.reports.strategy_section import strategy_exists
 
 _CODES = re.compile(r"[\w\-]{1,40}")
 
@@ -47,6 +48,13 @@ class ReportForm(forms.Form):
             raise forms.ValidationError(_("Not an area code: %(codes)s"),
                                         params={"codes": ", ".join(bad[:5])})
         return codes
+
+    def clean_strategy(self) -> str:
+        wanted = str(self.cleaned_data["strategy"]).strip()
+        if wanted and not strategy_exists(wanted):
+            raise forms.ValidationError(_("No strategy has the number or name %(strategy)s."),
+                                        params={"strategy": wanted})
+        return wanted
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -36,12 +37,24 @@ def chosen_strategy(report: ReportData) -> Strategy | None:
     strategies = overview.visible_strategies(user)
     wanted = (report.options.strategy or "").strip()
     if wanted:
-        # ASCII digits: an id ("²" and "١٢" are digits to str.isdigit, not to int: a name)
-        number = wanted.isascii() and wanted.isdigit()
-        found = strategies.filter(pk=int(wanted)) if number else strategies.filter(
-            name=wanted)
-        return found.first()
+        return _named(strategies, wanted).first()
     return strategies.order_by("-period_start", "-pk").first()
+
+
+def _named(strategies: QuerySet[Strategy], wanted: str) -> QuerySet[Strategy]:
+    """The strategies of ``strategies`` that ``wanted`` names: by number when it is ASCII
+    digits ("²" and "١٢" are digits to ``str.isdigit``, not to ``int``: a name), else by
+    name."""
+    if wanted.isascii() and wanted.isdigit():
+        return strategies.filter(pk=int(wanted)) if len(wanted) <= 18 else strategies.none()
+    return strategies.filter(name=wanted)
+
+
+def strategy_exists(wanted: str) -> bool:
+    """Whether some stored strategy has the number or name ``wanted`` (the report form and
+    ``tryg report --strategy`` refuse one that none has, rather than leave the section out
+    without a word; whether the report's reader may see it is the section's own rule)."""
+    return _named(Strategy.objects.all(), wanted.strip()).exists()
 
 
 def strategy_view(report: ReportData) -> StrategyView | None:
