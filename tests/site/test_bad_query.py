@@ -18,7 +18,7 @@ from django.utils import timezone
 from support.planted import PUBLIC_ESTIMATE, Site, client_as, float_forms, plant
 from tryg.public.data import _published, forget_publication, latest_publication
 from tryg.runs.models import IndexRun, ResultRow
-from tryg.runs.services import publish
+from tryg.runs.services import publish, unpublish
 
 HUGE = "99999999999999999999"
 
@@ -172,7 +172,8 @@ def test_api_results_follow_a_new_publication_and_a_withdrawal(site: Site) -> No
     assert client.get("/api/results").json()["run"] == site.published.pk
     changed = 4410.6875
     ResultRow.objects.filter(run=site.published, area_code="K999").update(estimate=changed)
-    publish(site.published)  # published again: a new publication key
+    unpublish(site.published)  # withdrawn and published again: a new publication key
+    publish(site.published)
     rows = client.get("/api/results?area=K999").json()["results"]
     assert [r["estimate"] for r in rows] == [changed]
     IndexRun.objects.filter(pk=site.published.pk).update(published_at=None)
