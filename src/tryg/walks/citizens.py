@@ -62,11 +62,9 @@ def area_of(observation: Observation, given: str) -> str:
     """The area a citizen's report is counted in: the stored area its position lies in (as an
     Open311 post is placed), else ``given`` if that is a stored area's code, else none ("").
     The form's area comes from the visitor's browser: an unknown code is not stored."""
-    if observation.lat is not None and observation.lon is not None:
-        placed = placing.area_codes(placing.area_layer(), [observation.lon],
-                                    [observation.lat])[0]
-        if placed:
-            return placed
+    placed = placing.area_at(observation.lon, observation.lat)
+    if placed:
+        return placed
     if given and Area.objects.filter(code=given).exists():
         return given
     return ""

@@ -29,3 +29,11 @@ def area_codes(layer: geo.AreaGeometry | None, lon: Sequence[float | None],
     xs = np.array([np.nan if v is None else v for v in lon], dtype=np.float64)
     ys = np.array([np.nan if v is None else v for v in lat], dtype=np.float64)
     return ["" if c is None else str(c) for c in geo.assign_points(layer, xs, ys)]
+
+
+def area_at(lon: float | None, lat: float | None) -> str:
+    """The area code of one position in the stored boundaries ("" when it is unplaced, in no
+    area, or no boundary is stored): an Open311 post's or a citizen's report."""
+    if lon is None or lat is None:
+        return ""
+    return area_codes(area_layer(), [lon], [lat])[0]

@@ -355,10 +355,7 @@ def create(data: NewRequest, key: ApiKey, *, now: dt.datetime | None = None
     """Store a POSTed request (awaiting moderation); the answer: its token."""
     now = now or timezone.now()
     observation = check_new(data)
-    area = ""
-    if observation.lat is not None and observation.lon is not None:
-        area = placing.area_codes(placing.area_layer(), [observation.lon],
-                                  [observation.lat])[0]
+    area = placing.area_at(observation.lon, observation.lat)
     name = _name(data)
     with transaction.atomic():
         finding, _created = findings.record(
