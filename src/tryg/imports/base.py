@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,8 +96,16 @@ class ImportReport:
         data = asdict(self)
         data["errors"] = [str(p) for p in self.errors]
         data["warnings"] = [text(w) for w in self.warnings]
-        data["warning_data"] = [as_data(w) for w in self.warnings]
+        data["warning_data"] = [as_data(self._named(w)) for w in self.warnings]
         return data
+
+    def _named(self, problem: Problem) -> Problem:
+        """``problem`` naming the file by its name, not by the path it was read from (an
+        upload's temporary path says nothing to the analyst and tells the server's folders)."""
+        if problem.source and problem.source != self.file and \
+                Path(problem.source).name == self.file:
+            return replace(problem, source=self.file)
+        return problem
 
     def lines(self) -> list[str]:
         """The report as text lines (CLI output)."""

@@ -124,19 +124,11 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     record = get_object_or_404(ImportBatch.objects.select_related("imported_by"), pk=batch_id)
     report = record.report or {}
     # an import stored before its warnings were kept as data has their English lines only
-    warnings = [located(_named(from_data(w), record.file_name))
+    warnings = [located(from_data(w))
                 for w in report.get("warning_data", report.get("warnings", []))]
     return render(request, "tryg/imports/batch.html", {
         "batch": record, "report": report, "warnings": warnings,
         "refusal": withdrawable(record)})
-
-
-def _named(problem: Problem, file_name: str) -> Problem:
-    """``problem`` naming the imported file by its name, not by the temporary path an upload
-    was read from (the path says nothing to the analyst and tells the server's folders)."""
-    if problem.source and problem.source != file_name and Path(problem.source).name == file_name:
-        return dataclasses.replace(problem, source=file_name)
-    return problem
 
 
 @never_cache
