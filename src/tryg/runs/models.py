@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tryg.imports.problems import from_data
+from tryg.imports.problems import from_data, text
 from tryg.index.inputs import Problem
 
 
@@ -42,13 +42,10 @@ class IndexRun(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.RUNNING)
     log = models.TextField(_("log"), blank=True)
-    # The run's problems (a failed run: why it stored no results) and warnings (a done run),
-    # one text each, as data: pages and the CLI show these lists, never parse the log.
-    problems = models.JSONField(_("problems"), default=list, blank=True)
-    warnings = models.JSONField(_("warnings"), default=list, blank=True)
-    # The same problems and warnings with where they were found and the template each was
-    # made from ({"problems": [...], "warnings": [...]}, :func:`tryg.imports.problems.as_data`),
-    # so the run's page shows them in the reader's language.
+    # The run's problems (a failed run: why it stored no results) and warnings (a done run) as
+    # data ({"problems": [...], "warnings": [...]}, :func:`tryg.imports.problems.as_data`):
+    # where each was found and the template it was made from, so the run's page shows them in
+    # the reader's language and the CLI in English; nothing reads them back out of the log.
     problem_data = models.JSONField(_("problems as data"), default=dict, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -67,12 +64,18 @@ class IndexRun(models.Model):
         return self.published_at is not None
 
     def stored_problems(self, kind: str) -> list[Problem]:
-        """The run's ``"problems"`` or ``"warnings"`` as problems: from ``problem_data``
-        (templates kept), else from their English lines (a run stored before it was kept,
-        or a failure that was no input's fault)."""
-        data = (self.problem_data or {}).get(kind)
-        lines = self.problems if kind == "problems" else self.warnings
-        return [from_data(d) for d in (data or lines)]
+        """The run's ``"problems"`` or ``"warnings"`` as problems."""
+        return [from_data(d) for d in (self.problem_data or {}).get(kind) or []]
+
+    @property
+    def problems(self) -> list[str]:
+        """Why a failed run stored no results, one English line each (the CLI, the log)."""
+        return [text(p) for p in self.stored_problems("problems")]
+
+    @property
+    def warnings(self) -> list[str]:
+        """A done run's warnings, one English line each."""
+        return [text(p) for p in self.stored_problems("warnings")]
 
 
 class ResultRow(models.Model):

@@ -33,7 +33,7 @@ from django.utils.translation import gettext_noop
 from tryg.accounts.models import AuditEvent, audit
 from tryg.accounts.roles import can_publish, can_run_index
 from tryg.exports import results_bytes
-from tryg.imports.problems import as_data
+from tryg.imports.problems import as_data, text
 from tryg.index.inputs import InputError, Problem
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform, public_view
 from tryg.index.spec import Spec, parse_spec
@@ -158,25 +158,23 @@ def run_index(spec: Spec, *, user: Any = None, progress: Progress | None = None,
     except (InputError, ValueError) as exc:
         found = exc.problems if isinstance(exc, InputError) else [Problem("", None, None,
                                                                           str(exc))]
-        return _fail(run, [str(p) for p in found], user, origin, found)
+        return _fail(run, found, user, origin)
     except Exception as exc:  # a bug, not bad data: record it, then let it surface
-        _fail(run, [f"{type(exc).__name__}: {exc}"], user, origin)
+        _fail(run, [Problem("", None, None, f"{type(exc).__name__}: {exc}")], user, origin)
         raise
     table = stored_table(result.table)
     say(f"storing {len(table):,} result rows", 0.97)
-    warnings = [str(w) for w in result.warnings]
-    log = [*_origin_lines(origin), *(f"warning: {w}" for w in warnings)]
+    log = [*_origin_lines(origin), *(f"warning: {text(w)}" for w in result.warnings)]
     with transaction.atomic():
         _store_rows(run, table)
         stored_drivers = drivers.store(run, getattr(result, "drivers", None))
         run.fingerprint = fingerprint(table)
         run.status = IndexRun.Status.DONE
         run.finished_at = timezone.now()
-        run.warnings = warnings
         run.problem_data = {"warnings": [as_data(w) for w in result.warnings]}
         run.log = "\n".join([*log, f"{len(table)} result rows", *_drivers_lines(stored_drivers)])
-        run.save(update_fields=["fingerprint", "status", "finished_at", "warnings",
-                                "problem_data", "log"])
+        run.save(update_fields=["fingerprint", "status", "finished_at", "problem_data",
+                                "log"])
         audit(AuditEvent.Action.RUN, f"{spec.id} run #{run.pk}", actor=user, run=run.pk,
               status=run.status, spec_hash=spec.hash, fingerprint=run.fingerprint,
               rows=len(table), inputs=run.inputs, **origin)
@@ -192,7 +190,7 @@ def _drivers_lines(stored: tuple[int, int]) -> list[str]:
 def abandon(run: IndexRun, reason: str) -> IndexRun:
     """Mark a run whose process died as failed (it has no result rows: they are written in
     one transaction at the end), so it no longer counts as in progress."""
-    return _fail(run, [reason], None)
+    return _fail(run, [Problem("", None, None, reason)], None)
 
 
 def _origin_lines(origin: dict[str, Any]) -> list[str]:
@@ -218,20 +216,19 @@ def _compute(spec: Spec, inputs: StoredInputs, say: Progress) -> Any:
                    population=inputs.population, areas=inputs.areas, progress=say)
 
 
-def _fail(run: IndexRun, problems: list[str], user: Any,
-          origin: dict[str, Any] | None = None, found: list[Problem] | None = None) -> IndexRun:
-    """Store ``run`` as failed with ``problems`` (``found``: the same as problems, which the
-    page shows in the reader's language)."""
+def _fail(run: IndexRun, found: list[Problem], user: Any,
+          origin: dict[str, Any] | None = None) -> IndexRun:
+    """Store ``run`` as failed with the problems ``found`` (as data: the page shows them in
+    the reader's language, the log and the CLI in English)."""
     origin = origin or {}
+    problems = [text(p) for p in found]
     with transaction.atomic():
         run.status = IndexRun.Status.FAILED
         run.finished_at = timezone.now()
-        run.problems = problems
-        run.problem_data = {"problems": [as_data(p) for p in found or []]}
+        run.problem_data = {"problems": [as_data(p) for p in found]}
         run.log = "\n".join([f"{len(problems)} problem(s); no results were stored:",
                              *problems, *_origin_lines(origin)])
-        run.save(update_fields=["status", "finished_at", "problems", "problem_data", "log",
-                                "inputs"])
+        run.save(update_fields=["status", "finished_at", "problem_data", "log", "inputs"])
         audit(AuditEvent.Action.RUN, f"{run.spec.spec_id} run #{run.pk}", actor=user,
               run=run.pk, status=run.status, errors=problems[:50], **origin)
     return run
