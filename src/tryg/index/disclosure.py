@@ -222,14 +222,20 @@ class _Keys:
         self.level = level_of[self.area]
         parent_depth = [depth.get(hier.parent_level(lv) or "", -1) for lv in hier.levels]
         self.parent_depth = np.array([*parent_depth, -1], dtype=np.int64)[self.level]
+        self._by_wave: np.ndarray | None = None
 
     def by_wave(self, rows: np.ndarray) -> list[np.ndarray]:
         """``rows`` (ascending, each with a wave) split by wave: each wave's rows, ascending.
-        A stable sort by the wave's position, which numpy does by radix for small integers."""
-        wave = self.wave[rows]
-        order = np.argsort(wave.astype(np.min_scalar_type(len(self.waves))), kind="stable")
-        ends = np.cumsum(np.bincount(wave, minlength=len(self.waves)))
-        return np.split(rows[order], ends[:-1])
+        Picked from all rows sorted by wave once (a stable sort by the wave's position,
+        which numpy does by radix for small integers)."""
+        if self._by_wave is None:
+            dated = np.flatnonzero(self.wave >= 0)
+            small = self.wave[dated].astype(np.min_scalar_type(len(self.waves)))
+            self._by_wave = dated[np.argsort(small, kind="stable")]
+        pick = np.zeros(len(self.wave), dtype=bool)
+        pick[rows] = True
+        ends = np.cumsum(np.bincount(self.wave[rows], minlength=len(self.waves)))
+        return np.split(self._by_wave[pick[self._by_wave]], ends[:-1])
 
     def ancestors(self, w: int) -> np.ndarray:
         """Areas × levels: the row of each area's ancestor in wave ``w`` (-1: none), with a
@@ -313,7 +319,7 @@ def _sum_cells(keys: _Keys, w: int, rows: np.ndarray, n: np.ndarray, register: n
     # (counts and sample sizes are told apart: equal by chance is no relation a reader knows)
     # the cells sorted by area, kind and value (``np.lexsort((value, reg, area))``, as one
     # integer key: the values' ranks within each area and kind)
-    _, value_rank = np.unique(value, return_inverse=True)
+    value_rank = pd.factorize(value, sort=True)[0]  # np.unique's inverse, by hashing
     order = np.argsort((area.astype(np.int64) * 2 + reg) * len(value) + value_rank,
                        kind="stable")
     same = ((area[order][1:] == area[order][:-1]) & (reg[order][1:] == reg[order][:-1])
@@ -339,9 +345,10 @@ def _solve(cells: _Cells) -> np.ndarray:
     hidden = cells.primary.copy()
     active = np.zeros(cells.count, dtype=bool)
     cuts: list[np.ndarray] = []
+    audit = _Audit(cells)
     for round_ in range(MAX_ROUNDS):
         broken = _broken(cells, hidden)
-        pinned = _audit(cells, hidden)
+        pinned = audit(hidden)
         if not broken and not pinned:
             return hidden
         active[broken] = True
@@ -357,7 +364,7 @@ def _solve(cells: _Cells) -> np.ndarray:
     # the safe fallback (not reached on any data seen): hide the remaining relations whole
     for r in _broken(cells, hidden):
         hidden[cells.cells_of(r)] = True
-    for members in _audit(cells, hidden):
+    for members in audit(hidden):
         hidden[members] = True
     return hidden
 
@@ -389,13 +396,16 @@ def _milp_over(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray],
     """Solve: minimise Σ cost · s over s ∈ {0, 1} for the cells of the active relations and
     the cuts (the others keep their status in ``base``), s = 1 for a primary cell, every
     active relation with a hidden cell has a second one, every cut has a hidden cell.
+    A relation or cut that shares no cell with another is solved without HiGHS
+    (:func:`_alone`); only the rest goes to the programme below, and none at all when
+    nothing is left.
 
     "No relation with exactly one hidden cell" as linear constraints with one auxiliary
     variable y per relation (it is 1 when the relation holds a hidden cell): s_j ≤ y for
     each of its cells, and Σ s ≥ 2 y; the size of the programme grows with the relations'
     cells, not their squares. Cost 1 + n: hide few cells, and small ones before large ones
     (τ-ARGUS's default information loss is the cell's value)."""
-    hidden = base.copy()
+    hidden, active, cuts = _alone(cells, active, cuts, base)
     entries = np.flatnonzero(np.isin(cells.owner, active))
     used = np.unique(np.concatenate([cells.flat[entries], *cuts])) if (
         len(entries) or cuts) else np.zeros(0, dtype=np.int64)
@@ -435,7 +445,82 @@ def _milp_over(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray],
     return hidden
 
 
-def _audit(cells: _Cells, hidden: np.ndarray) -> list[np.ndarray]:
+def _alone(cells: _Cells, active: np.ndarray, cuts: list[np.ndarray], base: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The part of :func:`_milp_over`'s programme whose answer is known without a solver:
+    the relations and cuts that share no cell with another relation or cut (each is a part
+    of the programme on its own). Such a relation with exactly one primary cell gets its
+    cheapest other cell hidden, such a cut without a primary cell its cheapest cell; any
+    other is met as it is. Among cells of equal cost the last one (in the table's order) is
+    taken: the cell HiGHS takes for such a part of the programme, so the outcome is the same
+    whether the part is solved here or by the solver. Returns ``base`` with those cells
+    hidden (the cells of these relations and cuts set to what the programme gives them:
+    primary or chosen) and the relations and cuts left for the solver."""
+    hidden = base.copy()
+    entries = np.flatnonzero(np.isin(cells.owner, active))
+    rel_cells = cells.flat[entries]
+    cut_sizes = np.array([len(c) for c in cuts], dtype=np.int64)
+    members = np.concatenate([rel_cells, *cuts]) if cuts else rel_cells
+    # each relation or cut numbered: the relations first (in ``active`` order), then the cuts
+    rel_of = np.full(cells.count, -1, dtype=np.int64)
+    rel_of[active] = np.arange(len(active))
+    group = np.concatenate([rel_of[cells.owner[entries]],
+                            len(active) + np.repeat(np.arange(len(cuts)), cut_sizes)])
+    groups = len(active) + len(cuts)
+    shared = np.bincount(members, minlength=len(cells.rows))[members] > 1
+    alone = np.bincount(group, weights=shared, minlength=groups) == 0
+    if not alone.any():
+        return hidden, active, cuts
+    prim = cells.primary[members]
+    n_prim = np.bincount(group, weights=prim, minlength=groups)
+    is_cut = np.arange(groups) >= len(active)
+    wanting = alone & np.where(is_cut, n_prim == 0, n_prim == 1)
+    at = np.flatnonzero(wanting[group] & ~prim)  # the candidates
+    cell, grp = members[at], group[at]
+    cost = 1.0 + np.abs(cells.value[cell])
+    # per group: the cheapest, of equal costs the last cell
+    order = np.lexsort((-cell, cost, grp))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = grp[order][1:] != grp[order][:-1]
+    in_alone = alone[group]
+    hidden[members[in_alone]] = prim[in_alone]
+    hidden[cell[order[first]]] = True
+    keep = ~alone
+    cuts = [c for c, k in zip(cuts, keep[len(active):].tolist(), strict=True) if k]
+    return hidden, active[keep[:len(active)]], cuts
+
+
+class _Audit:
+    """:func:`_audit` round after round: a relation's outcome depends on its own cells only,
+    so after the first audit only the relations holding a cell whose status has changed
+    since are audited again (the others keep their outcome)."""
+
+    def __init__(self, cells: _Cells) -> None:
+        self.cells = cells
+        self.seen: np.ndarray | None = None
+        self.relations = np.zeros(0, dtype=np.int64)
+        self.rests: list[np.ndarray] = []
+
+    def __call__(self, hidden: np.ndarray) -> list[np.ndarray]:
+        cells = self.cells
+        if self.seen is None:
+            self.relations, self.rests = _audit(cells, hidden)
+        elif (changed := hidden != self.seen).any():
+            touched = np.bincount(cells.owner, weights=changed[cells.flat],
+                                  minlength=cells.count) > 0
+            again, rests = _audit(cells, hidden, np.flatnonzero(touched[cells.owner]))
+            kept = np.flatnonzero(~touched[self.relations])
+            relations = np.concatenate([self.relations[kept], again])
+            both = [*(self.rests[i] for i in kept.tolist()), *rests]
+            order = np.argsort(relations, kind="stable")
+            self.relations = relations[order]
+            self.rests = [both[i] for i in order.tolist()]
+        self.seen = hidden.copy()
+        return list(self.rests)
+
+
+def _audit(cells: _Cells, hidden: np.ndarray, entries: np.ndarray | None = None
+           ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Relations in which a reader could pin a hidden cell down from the published cells and
     the bounds he knows (a hidden count "< 5" lies in 0-4): each as the cells not yet hidden
     in it (a cut: one of them must be hidden too). Relations with fewer than two hidden cells
@@ -444,17 +529,24 @@ def _audit(cells: _Cells, hidden: np.ndarray) -> list[np.ndarray]:
     For a relation Σ k_i x_i = 0 whose hidden cells H must satisfy Σ_H k_i x_i = b (b from
     the published cells), each hidden k_j x_j lies between b − Σ_{H∖j} max(k_i x_i) and
     b − Σ_{H∖j} min(k_i x_i), clipped to its own bounds; a range that holds one whole
-    number pins the cell. All relations at once, on the flat arrays."""
+    number pins the cell. All relations at once, on the flat arrays; ``entries``: only the
+    relations of these entries of the flat arrays (each relation with all of its entries).
+    Returns the relations that pin a cell (ascending) and for each the cells not hidden."""
+    none: tuple[np.ndarray, list[np.ndarray]] = (np.zeros(0, dtype=np.int64), [])
     if cells.count == 0:
-        return []
-    flat, k, owner = cells.flat, cells.coef, cells.owner
+        return none
+    if entries is None:
+        flat, k, owner, term = cells.flat, cells.coef, cells.owner, cells.term
+    else:
+        flat, k = cells.flat[entries], cells.coef[entries]
+        owner, term = cells.owner[entries], cells.term[entries]
     R = cells.count
     h = hidden[flat]
     counts = np.bincount(owner, weights=h, minlength=R)
     audited = (counts >= 2) & ~((cells.sizes == 2) & (counts == 2))
     if not audited.any():
-        return []
-    b = -np.bincount(owner, weights=np.where(h, 0.0, cells.term), minlength=R)
+        return none
+    b = -np.bincount(owner, weights=np.where(h, 0.0, term), minlength=R)
     e = np.flatnonzero(h & audited[owner])  # the hidden entries of audited relations
     r, ke, ce = owner[e], k[e], flat[e]
     lo = np.where(ke > 0, ke * cells.lower[ce], ke * cells.upper[ce])
@@ -473,11 +565,12 @@ def _audit(cells: _Cells, hidden: np.ndarray) -> list[np.ndarray]:
         pinned = (np.isfinite(top) & np.isfinite(bottom)
                   & (np.floor(top + 1e-9) <= np.ceil(bottom - 1e-9)))
     out = []
-    for rel in np.unique(r[pinned]).tolist():
+    relations = np.unique(r[pinned])
+    for rel in relations.tolist():
         c = cells.cells_of(rel)
         rest = c[~hidden[c]]
         out.append(rest if len(rest) else c)
-    return out
+    return relations.astype(np.int64), out
 
 
 def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -559,9 +652,10 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
     grid_cell, grid_wave = cell_id[in_grid], keys.wave[in_grid]
 
     def status(h: np.ndarray) -> np.ndarray:
-        """Per (measure, area) × wave: 0 no row, 1 shown, 2 hidden."""
-        grid = np.zeros((n_cells, W + 1), dtype=np.int8)
-        grid[grid_cell, grid_wave] = np.where(h[in_grid], 2, 1)
+        """Per wave × (measure, area): 0 no row, 1 shown, 2 hidden (a wave's row of cells
+        contiguous: the steps below go wave by wave)."""
+        grid = np.zeros((W + 1, n_cells), dtype=np.int8)
+        grid[grid_wave, grid_cell] = np.where(h[in_grid], 2, 1)
         return grid
 
     grid_shown, grid_direct = status(hidden), status(hidden_direct)
@@ -571,12 +665,12 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
     # the previous wave in the data for this area and measure (published figures both)
     prev = np.zeros(size, dtype=bool)
     last = np.zeros(n_cells, dtype=np.int8)  # status of the latest earlier wave seen
-    before = np.zeros((n_cells, W + 1), dtype=np.int8)
+    before = np.zeros((W + 1, n_cells), dtype=np.int8)
     for w in range(W):
-        before[:, w] = last
-        last = np.where(grid_shown[:, w] > 0, grid_shown[:, w], last)
+        before[w] = last
+        last = np.where(grid_shown[w] > 0, grid_shown[w], last)
     rows = np.flatnonzero(ok & shown & np.isfinite(change_prev))
-    prev[rows] = before[cell_id[rows], keys.wave[rows]] == 2
+    prev[rows] = before[keys.wave[rows], cell_id[rows]] == 2
     # the k pooled earlier waves
     pooled = np.zeros(size, dtype=bool)
     k = spec.comparisons.pooled_waves
@@ -585,10 +679,10 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
         wv = keys.wave[rows]
         start = np.maximum(wv - k, 0)
         for grid, of in ((grid_shown, model[rows]), (grid_direct, ~model[rows])):
-            csum = np.concatenate([np.zeros((n_cells, 1), dtype=np.int64),
-                                   np.cumsum((grid == 2).astype(np.int64), axis=1)], axis=1)
+            csum = np.zeros((W + 2, n_cells), dtype=np.int32)  # hidden waves before each
+            np.cumsum(grid == 2, axis=0, dtype=np.int32, out=csum[1:])
             r = rows[of]
-            pooled[r] = (csum[cell_id[r], wv[of]] - csum[cell_id[r], start[of]]) > 0
+            pooled[r] = (csum[wv[of], cell_id[r]] - csum[start[of], cell_id[r]]) > 0
     # the rest of the parent area
     rest = np.zeros(size, dtype=bool)
     rows_rest = np.flatnonzero(ok & shown & np.isfinite(diff_rest) & (keys.parent_depth >= 0))
@@ -607,8 +701,8 @@ def _comparisons(keys: _Keys, t: pd.DataFrame, spec: Spec, hidden_direct: np.nda
             parent_key = (keys.measure[mine].astype(np.int64) + 1) * n_areas + np.where(
                 parent >= 0, parent, n_areas - 1)
             found = present[parent_key]
-            parent_status = np.where(found, grid_shown[np.where(found, number[parent_key], 0),
-                                                       w], 0)
+            parent_status = np.where(found, grid_shown[w, np.where(found, number[parent_key],
+                                                                   0)], 0)
             others = total[group] - 1
             # the rest of a model-based row is compared on published figures, of a direct
             # row on the answers (where a model-based sibling's direct estimate is hidden)
