@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -150,13 +151,19 @@ def model_frame(responses: pd.DataFrame, config: DriversConfig) -> pd.DataFrame:
     Excluded codes and missing answers are missing (the row leaves the model).
     """
     out = responses.copy()
-    y = pd.to_numeric(out[config.outcome], errors="coerce")
-    excluded = y.isna() | y.isin(config.exclude)
-    out["_unsafe"] = np.where(excluded, np.nan, y.isin(config.unsafe).astype(float))
+    out["_unsafe"] = _indicator(out[config.outcome], config.unsafe, config.exclude)
     for item in config.problems:
-        v = pd.to_numeric(out[item], errors="coerce")
-        out[item] = np.where(v.isna() | v.isin(config.exclude), np.nan,
-                             v.isin(config.problem_codes).astype(float))
+        out[item] = _indicator(out[item], config.problem_codes, config.exclude)
+    return out
+
+
+def _indicator(answers: pd.Series, codes: Sequence[int], exclude: Sequence[int]) -> FloatArray:
+    """1.0 for an answer among ``codes``, 0.0 for another, NaN for a missing or excluded one
+    (or one that is not a number). On the codes as floats: numpy's ``isin`` of a few codes is
+    a few comparisons, far cheaper than a hash table's look-ups."""
+    v = pd.to_numeric(answers, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    out = np.isin(v, codes).astype(np.float64)
+    out[np.isnan(v) | np.isin(v, exclude)] = np.nan
     return out
 
 
@@ -208,25 +215,81 @@ def _estimate(
         code = np.asarray(grouped.ngroup().fillna(-1).to_numpy(), np.int64)
     n_of = np.bincount(code[usable & (code >= 0)], minlength=len(keys))
     big = n_of >= config.min_n
-    effects: list[list[dict[str, object]]] = [[] for _ in keys]
+    found = _no_effects(len(keys), len(config.problems))
     if big.any():
         # one domain per cell with a model; other rows in none (the fits of the cells do not
         # need them, the variances still see the whole design)
         number = np.cumsum(big) - 1
         cell = np.where((code >= 0) & big[np.maximum(code, 0)], number[np.maximum(code, 0)], -1)
-        found = _fitted_cells(design, frame, config, cell, int(big.sum()))
-        for i, effects_i in zip(np.flatnonzero(big), found, strict=True):
-            effects[i] = effects_i
-    rows: list[dict[str, object]] = []
-    for key, n, found_i in zip(keys, n_of, effects, strict=True):
-        base = dict(zip(cells, key, strict=True))
-        if not found_i:
-            rows.append({**base, "problem": None, "n": int(n), "suppressed": True})
-            continue
-        rows += [{**base, **r, "n": int(n), "suppressed": False} for r in found_i]
-    out = pd.DataFrame(rows)
-    if "effect" in out:
-        shown = ~out["suppressed"].astype(bool)
+        fitted = _fitted_cells(design, frame, config, cell, int(big.sum()))
+        found = CellEffects(*(_spread(big, a, b)
+                              for a, b in zip(found.arrays(), fitted.arrays(), strict=True)))
+    return _cell_rows(config, cells, keys, n_of, found)
+
+
+@dataclass(frozen=True)
+class CellEffects:
+    """The problems' effects in each cell: ``fitted`` (cells), whether it has them, and the
+    numbers (cells x problems; NaN, and not significant, where it has none)."""
+
+    fitted: BoolArray
+    effect: FloatArray
+    se: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    p_value: FloatArray
+    significant: BoolArray
+    coefficient: FloatArray
+    coefficient_se: FloatArray
+
+    def arrays(self) -> tuple[npt.NDArray[Any], ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+#: The numbers of a problem's row, in the order of the drivers table.
+_NUMBERS = ("effect", "se", "ci_low", "ci_high", "p_value", "significant", "coefficient",
+            "coefficient_se")
+
+
+def _no_effects(n: int, k: int) -> CellEffects:
+    nan = np.full((n, k), np.nan)
+    return CellEffects(np.zeros(n, bool), nan, nan, nan, nan, nan, np.zeros((n, k), bool),
+                       nan, nan)
+
+
+def _spread(at: BoolArray, into: npt.NDArray[Any], values: npt.NDArray[Any]
+            ) -> npt.NDArray[Any]:
+    out = into.copy()
+    out[at] = values
+    return out
+
+
+def _cell_rows(config: DriversConfig, cells: Sequence[str], keys: list[tuple[object, ...]],
+               n_of: IntArray, found: CellEffects) -> pd.DataFrame:
+    """The drivers table of the cells (their ``keys``, answers ``n_of`` and effects): a row
+    per problem of a cell with effects, ranked by effect, one row (``suppressed``, no
+    numbers) for another. The columns and their types are those of the table built from one
+    dict per row, which this was."""
+    if not keys:
+        return pd.DataFrame()
+    k = len(config.problems)
+    per_cell = np.where(found.fitted, k, 1)
+    cell = np.repeat(np.arange(len(keys)), per_cell)
+    problem = np.arange(len(cell)) - np.repeat(np.cumsum(per_cell) - per_cell, per_cell)
+    shown = found.fitted[cell]
+    out = pd.DataFrame(keys, columns=list(cells)).take(cell).reset_index(drop=True)
+    names = np.array(config.problems, dtype=object)[problem]
+    names[~shown] = None
+    out["problem"] = names
+    if found.fitted.any():
+        for name in _NUMBERS:
+            values = getattr(found, name)[cell, problem]
+            if name == "significant" and not shown.all():
+                values = np.where(shown, values.astype(object), np.nan)
+            out[name] = values
+    out["n"] = n_of[cell].astype(np.int64)
+    out["suppressed"] = ~shown
+    if found.fitted.any():
         out.loc[shown, "rank"] = (
             out[shown].groupby(list(cells))["effect"].rank(ascending=False, method="min")
         )
@@ -235,7 +298,7 @@ def _estimate(
 
 def _fitted_cells(
     design: Design, frame: ModelFrame, config: DriversConfig, cell: IntArray, n: int
-) -> list[list[dict[str, object]]]:
+) -> CellEffects:
     """The effects in each cell numbered in ``cell`` (-1: in none); none for a cell whose
     model cannot be fitted."""
     cell = np.where(_separated(frame, cell, n), -1, cell)
@@ -336,12 +399,12 @@ def _fit_cells(
 def _effects(
     config: DriversConfig, columns: list[int], fits: Sequence[GLMFit | None],
     effects: FloatArray, vcov: FloatArray,
-) -> list[list[dict[str, object]]]:
-    """Per fit: one dict per problem with its average marginal effect (as ``margins``
-    computes it: the mean predicted share with the problem set to 1 minus that with it set to
-    0, linearised through the fit's influence values; see
-    :func:`tryg.stats.regression.fit_domain_effects`) and its log-odds coefficient."""
-    out: list[list[dict[str, object]]] = [[] for _ in fits]
+) -> CellEffects:
+    """Per fit: each problem's average marginal effect (as ``margins`` computes it: the mean
+    predicted share with the problem set to 1 minus that with it set to 0, linearised through
+    the fit's influence values; see :func:`tryg.stats.regression.fit_domain_effects`) and its
+    log-odds coefficient."""
+    out = _no_effects(len(fits), len(columns))
     # a problem nobody (or everybody) reports in the cell has no coefficient: no effects
     chosen = [(i, fit) for i, fit in enumerate(fits)
               if fit is not None and fit.n
@@ -350,7 +413,7 @@ def _effects(
         return out
     at = np.array([i for i, _ in chosen])
     chosen_fits = [fit for _, fit in chosen]
-    coef = np.vstack([f.coefficients for f in chosen_fits])
+    coef = np.vstack([f.coefficients[columns] for f in chosen_fits])
     found = effects[at]
     se = np.sqrt(np.maximum(np.diagonal(vcov[at], axis1=1, axis2=2), 0.0))
     df = np.array([f.df_residual for f in chosen_fits])
@@ -359,15 +422,13 @@ def _effects(
         q = np.where(usable, sps.t.ppf(1 - config.alpha / 2, np.where(usable, df, 1.0)), np.nan)
         p = np.where(se > 0, 2 * sps.t.sf(np.abs(found / se), df[:, None]), np.nan)
     coef_se = np.sqrt(np.array([np.diag(f.vcov)[columns] for f in chosen_fits]))
-    for k, (i, _) in enumerate(chosen):
-        out[i] = [{
-            "problem": problem, "effect": float(found[k, j]), "se": float(se[k, j]),
-            "ci_low": float(found[k, j] - q[k] * se[k, j]),
-            "ci_high": float(found[k, j] + q[k] * se[k, j]),
-            "p_value": float(p[k, j]), "significant": bool(p[k, j] < config.alpha),
-            "coefficient": float(coef[k, c]), "coefficient_se": float(coef_se[k, j]),
-        } for j, (problem, c) in enumerate(zip(config.problems, columns, strict=True))]
-    return out
+    fitted = np.zeros(len(fits), bool)
+    fitted[at] = True
+    return CellEffects(
+        fitted, *(_spread(fitted, a, b) for a, b in zip(
+            out.arrays()[1:],
+            (found, se, found - q[:, None] * se, found + q[:, None] * se, p, p < config.alpha,
+             coef, coef_se), strict=True)))
 
 
 def sentence(row: pd.Series, problem_label: str, _: Translate = lambda s: s) -> str:

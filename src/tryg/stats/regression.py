@@ -653,9 +653,9 @@ def _domain_rows(
 ) -> tuple[IntArray, IntArray]:
     """The rows each domain's fit uses (every model variable present, a positive weight),
     sorted by domain and by row number within it, and the number of rows of each domain."""
-    # in the narrowest integer type that holds the codes: numpy sorts integers of up to 16 bits
-    # by radix, in linear time
-    narrow = np.result_type(np.min_scalar_type(-1), np.min_scalar_type(n_domains))
+    # in the narrowest signed integer type that holds the codes (-1 .. n_domains - 1): numpy
+    # sorts integers of up to 16 bits by radix, in linear time
+    narrow = np.min_scalar_type(-max(n_domains, 1))
     order = np.argsort(dom.astype(narrow), kind="stable")
     rows = order[(dom[order] >= 0) & frame.complete[order] & (w_all[order] > 0)]
     return rows, np.bincount(dom[rows], minlength=n_domains)
