@@ -41,6 +41,7 @@ uncertainty enters the band; the regression's own is ignored (it is small with m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,9 @@ from tryg.stats.small_area import (
     pooled_design_effect,
     smoothed_share_variances,
 )
+
+#: The ``method`` of a model-based row: an EBLUP, or a synthetic estimate (no sample).
+_METHODS = ("model", "synthetic")
 
 
 def small_area_rows(
@@ -89,6 +93,7 @@ def small_area_rows(
                                            else pd.Series([], dtype=object)],
                                           ignore_index=True), sort=True)
     area_names = np.asarray(areas, dtype=object)
+    area_list = [str(a) for a in area_names.tolist()]
     sv_area = np.asarray(codes[:len(finest_rows)], dtype=np.int64)
     rg_area = np.asarray(codes[len(finest_rows):], dtype=np.int64)
     A = len(area_names)
@@ -168,7 +173,7 @@ def small_area_rows(
                         areas=", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")))
             se = np.sqrt(mse)
             frames.append({
-                "area_code": np.asarray(area_names[at][chosen], dtype=object),
+                "area_code": _Text(area_list, at[chosen]),
                 "wave": as_int(wave),
                 "measure": measure,
                 "estimate": eblup,
@@ -176,7 +181,7 @@ def small_area_rows(
                 "ci_low": np.clip(eblup - z * se, 0, 1),
                 "ci_high": np.clip(eblup + z * se, 0, 1),
                 "n": n[chosen],
-                "method": np.where(res.insample[chosen], "model", "synthetic").astype(object),
+                "method": _Text(_METHODS, np.where(res.insample[chosen], 0, 1)),
                 "flags": "model_based",
                 "rest_diff": rest_diff,
                 "rest_se": rest_se,
@@ -196,14 +201,15 @@ class _Parents:
         self.level = hier.parent_level(finest)
         self._areas = pd.Index([str(c) for c in area_names.tolist()], dtype=object)
         self._by_table: dict[int, _Kids] = {}
+        self._per_code: tuple[np.ndarray, ...] | None = None
         # the population totals as a table: area code × year (NaN: none; a last row of NaN
         # for the areas without any)
         pop_area, pop_codes = pd.factorize(populations["area_code"].astype(str))
         self._pop_codes = pd.Index(pop_codes, dtype=object)
-        year = populations["year"].to_numpy(np.int64)
-        self._years = {y: k for k, y in enumerate(sorted(set(year.tolist())))}
+        years, year_col = np.unique(populations["year"].to_numpy(np.int64), return_inverse=True)
+        self._years = {y: k for k, y in enumerate(years.tolist())}
         self._population = np.full((len(pop_codes) + 1, len(self._years) + 1), np.nan)
-        self._population[pop_area, [self._years[y] for y in year.tolist()]] = pd.to_numeric(
+        self._population[pop_area, year_col] = pd.to_numeric(
             populations["population"], errors="coerce").to_numpy(np.float64)
         rows = survey.loc[survey["level"] == self.level,
                           ["wave", "variable", "area_code", "estimate", "se", "n"]]
@@ -220,19 +226,41 @@ class _Parents:
     def children(self, wave: int) -> tuple[_Kids, np.ndarray]:
         """The wave's children (:class:`_Kids`) and their populations (NaN: none)."""
         assert self.level is not None
+        codes, up_rows = self.hier.ancestor_rows(wave)
         # waves that share their links share the ancestor table, and so their children
-        table = id(self.hier.ancestor_rows(wave)[1])
+        table = id(up_rows)
         if table not in self._by_table:
-            kids = _children(self.hier, self.finest, self.level, wave)
-            child = pd.Index(kids["child"].astype(str), dtype=object)
-            parent = pd.Index(kids["parent"].astype(str), dtype=object)
-            self._by_table[table] = _Kids(
-                kids, np.asarray(self._pop_codes.get_indexer(child), dtype=np.int64),
-                np.asarray(self._areas.get_indexer(child), dtype=np.int64),
-                np.asarray(self._parent_codes.get_indexer(parent), dtype=np.int64))
+            self._by_table[table] = self._children(codes, up_rows)
         kin = self._by_table[table]
         year = self._years.get(wave, len(self._years))  # none that year: the NaN column
         return kin, self._population[kin.pop_row, year]
+
+    def _children(self, codes: np.ndarray, up_rows: np.ndarray) -> _Kids:
+        """The areas of the finest level with a parent in an ancestor table (``codes``, the
+        areas by row, and ``up_rows``, their ancestors' rows), sorted by parent, then child
+        (text order); the parents numbered in that order."""
+        if self._per_code is None or self._per_code[0] is not codes:
+            # what is looked up of every area of the hierarchy once (the same areas, by row,
+            # in every ancestor table): whether it is of the finest level, its rank in text
+            # order, its position among the population table's, the run's and the parents'
+            # codes (-1: none)
+            text = pd.Index([str(c) for c in codes.tolist()], dtype=object)
+            rank = np.empty(len(codes), dtype=np.int64)
+            rank[np.argsort(np.asarray(text, dtype=str), kind="stable")] = np.arange(len(codes))
+            self._per_code = (codes, np.array(
+                [self.hier.level.get(c) == self.finest for c in codes.tolist()], dtype=bool),
+                rank, *(np.asarray(index.get_indexer(text), dtype=np.int64) for index in (
+                    self._pop_codes, self._areas, self._parent_codes)))
+        _, is_child, rank, pop_row, area, parent_code = self._per_code
+        assert self.level is not None
+        up = up_rows[:, list(self.hier.levels).index(self.level)]
+        at = np.flatnonzero(is_child & (up >= 0))
+        at = at[np.lexsort((rank[at], rank[up[at]]))]
+        parent = up[at]
+        group = np.zeros(len(parent), dtype=np.int64)
+        group[1:] = np.cumsum(parent[1:] != parent[:-1])
+        return _Kids(np.asarray(codes, dtype=object)[parent], group, pop_row[at], area[at],
+                     parent_code[parent])
 
     def estimates(self, wave: int, measure: str) -> np.ndarray:
         """The parents' own estimate, se and n of ``measure`` in ``wave``: a row per parent
@@ -247,14 +275,16 @@ class _Parents:
 
 @dataclass(frozen=True)
 class _Kids:
-    """The children of the waves that share an ancestor table (``_children``'s frame), their
-    positions among the population table's area codes, the run's area codes and their
-    parents' among the parents' codes (-1: none)."""
+    """The children of the waves that share an ancestor table, sorted by parent, then child
+    (text order): their parent's code and number in that order (``group``), their positions
+    among the population table's area codes, the run's area codes and their parents' among
+    the parents' codes (-1: none)."""
 
-    frame: pd.DataFrame
+    parent: np.ndarray
+    group: np.ndarray
     pop_row: np.ndarray
     area: np.ndarray
-    parent: np.ndarray
+    parent_code: np.ndarray
 
 
 def _benchmarked(
@@ -278,8 +308,8 @@ def _benchmarked(
         return out_e, out_m, rest_diff, rest_se, []
     min_n = spec.publication.min_n
     kin, n_k = parents.children(wave)
-    kids, j = kin.frame, kin.area
-    if kids.empty:
+    j = kin.area
+    if not len(j):
         return out_e, out_m, rest_diff, rest_se, []
     model_of = np.full(len(direct) + 1, -1, dtype=np.int64)  # the last: not an area code
     model_of[model_at] = np.arange(len(model_at))
@@ -291,11 +321,10 @@ def _benchmarked(
     unpublished = (i < 0) & ~shown
     empty = unpublished & np.isfinite(n_k) & (n_k == 0)  # no residents: not in the mean
     bad = ~empty & (unpublished | ~has_pop)
-    parent = kids["parent"]
-    p_est, p_se, p_n = parents.estimates(wave, measure)[kin.parent].T
+    p_est, p_se, p_n = parents.estimates(wave, measure)[kin.parent_code].T
     with np.errstate(invalid="ignore"):
         parent_ok = (p_n >= min_n) & np.isfinite(p_est)
-    group = kids["group"].to_numpy(np.int64)  # sorted: the parents' rows are contiguous
+    group = kin.group  # sorted: the parents' rows are contiguous
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     modelled = np.add.reduceat((i >= 0).astype(np.int64), starts) > 0
     ok = np.logical_and.reduceat(parent_ok & ~bad, starts)
@@ -311,7 +340,7 @@ def _benchmarked(
     met = np.array([not p for p in res.problem], dtype=bool)
     took = np.zeros(len(starts), dtype=bool)
     took[tried] = met
-    skipped = [str(parent[lo]) for lo in starts[modelled & ~took].tolist()]
+    skipped = [str(kin.parent[lo]) for lo in starts[modelled & ~took].tolist()]
     member_ok = met[g[group[member]]]
     rows, free, w = rows[member_ok], free[member_ok], w[member_ok]
     at = np.flatnonzero(member_ok)
@@ -327,32 +356,41 @@ def _benchmarked(
     return out_e, out_m, rest_diff, rest_se, skipped
 
 
-def _children(hier: Hierarchy, finest: str, plv: str, wave: int) -> pd.DataFrame:
-    """The areas of level ``finest`` with a parent at level ``plv`` in ``wave``: columns
-    ``child``, ``parent`` (text) and ``group`` (the parent's number), sorted by parent, then
-    child (text order)."""
-    codes, rows = hier.ancestor_rows(wave)
-    levels = list(hier.levels)
-    up = rows[:, levels.index(plv)]
-    is_child = np.array([hier.level.get(c) == finest for c in codes.tolist()], dtype=bool)
-    at = np.flatnonzero(is_child & (up >= 0))
-    kids = pd.DataFrame({"child": np.asarray(codes, dtype=object)[at],
-                         "parent": np.asarray(codes, dtype=object)[up[at]]})
-    kids = kids.sort_values(["parent", "child"], kind="stable", ignore_index=True)
-    kids["group"] = pd.factorize(kids["parent"])[0]
-    return kids
+@dataclass(frozen=True)
+class _Text:
+    """A text column of a block as numbers: ``values[codes]`` (:func:`_stacked` takes the
+    rows from the few distinct values instead of converting every row's string)."""
+
+    values: Sequence[str]
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, rows: np.ndarray) -> _Text:
+        return _Text(self.values, self.codes[rows])
 
 
 def _stacked(blocks: list[dict[str, Any]]) -> pd.DataFrame:
     """The blocks' rows as one frame (what concatenating a frame per block gives, built
-    once): array columns joined, scalar ones (text, whole numbers) repeated per block."""
+    once): array columns joined, scalar ones (text, whole numbers) repeated per block, text
+    columns given as :class:`_Text` taken from their values."""
     if not blocks:
         return pd.DataFrame()
-    sizes = [next(len(v) for v in b.values() if isinstance(v, np.ndarray)) for b in blocks]
+    sizes = [next(len(v) for v in b.values() if isinstance(v, np.ndarray | _Text))
+             for b in blocks]
     columns: dict[str, np.ndarray | pd.Series] = {}
     for c in blocks[0]:
         parts = [b[c] for b in blocks]
-        if isinstance(parts[0], np.ndarray):
+        if isinstance(parts[0], _Text):
+            values = parts[0].values
+            offsets = np.zeros(len(parts), dtype=np.int64)
+            if any(p.values is not values for p in parts):  # each block's own values
+                values = [v for p in parts for v in p.values]
+                offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
+            columns[c] = text_columns.taken(values, np.concatenate(
+                [p.codes + k for p, k in zip(parts, offsets.tolist(), strict=True)]))
+        elif isinstance(parts[0], np.ndarray):
             columns[c] = np.concatenate(parts)
         elif isinstance(parts[0], str):
             columns[c] = text_columns.repeated(parts, sizes)
@@ -396,7 +434,7 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
     s_all = survey.loc[survey["variable"] == gap.survey_measure, [*used, "level"]]
     r = register.loc[register["measure"] == gap.register_measure, ["area_code", "wave", "estimate"]]
     # (area, wave) of both tables as numbers: a hashed look-up instead of a merge per level
-    area, _areas = pd.factorize(pd.concat([s_all["area_code"], r["area_code"]], ignore_index=True))
+    area, areas = pd.factorize(pd.concat([s_all["area_code"], r["area_code"]], ignore_index=True))
     area = np.asarray(area, dtype=np.int64)
     wave_all = np.concatenate([s_all["wave"].to_numpy(np.int64), r["wave"].to_numpy(np.int64)])
     key = area * (int(wave_all.max(initial=0)) + 1) + wave_all
@@ -407,7 +445,11 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
     crime_all = np.where((at := r_index.get_indexer(pd.Index(s_key))) >= 0,
                          r["estimate"].to_numpy(np.float64)[np.maximum(at, 0)], np.nan)
     level_all = s_all["level"].to_numpy(object)
-    cols = {c: s_all[c].to_numpy() for c in used}
+    cols = {c: s_all[c].to_numpy() for c in used if c != "area_code"}
+    # the area codes as numbers into their distinct values (a missing code has none)
+    s_area = area[:len(s_all)]
+    area_col: np.ndarray | _Text = (_Text([str(a) for a in areas.tolist()], s_area)
+                                    if (s_area >= 0).all() else s_all["area_code"].to_numpy())
     frames = []
     for level in levels:
         in_level = (level_all == level) & (at >= 0)
@@ -420,10 +462,14 @@ def gap_rows(spec: Spec, survey: pd.DataFrame, register: pd.DataFrame) -> pd.Dat
             if len(rows) < 5:
                 continue
             frames.append(_gap_block(
-                level, as_int(wave), cols["area_code"][rows],
+                level, as_int(wave), area_col[rows],
                 cols["estimate"][rows].astype(np.float64), se, crime, cols["n"][rows],
                 cols["n_eff"][rows], cols["df"][rows], sign, z))
     return _stacked(frames)
+
+
+#: The ``flags`` of a gap row: none, or which of felt and recorded is ahead.
+_GAP_FLAGS = ("", "fear_ahead_of_crime", "fear_behind_crime")
 
 
 def _gap_rows_merged(s_all: pd.DataFrame, r: pd.DataFrame, levels: list[str], sign: float,
@@ -448,7 +494,7 @@ def _gap_rows_merged(s_all: pd.DataFrame, r: pd.DataFrame, levels: list[str], si
     return _stacked(frames)
 
 
-def _gap_block(level: str, wave: int, area_code: np.ndarray, estimate: np.ndarray,
+def _gap_block(level: str, wave: int, area_code: np.ndarray | _Text, estimate: np.ndarray,
                se: np.ndarray, crime: np.ndarray, n: np.ndarray, n_eff: np.ndarray,
                df: np.ndarray, sign: float, z: float) -> dict[str, Any]:
     """The gap rows of one level × wave: the felt-insecurity estimates regressed on log
@@ -458,9 +504,8 @@ def _gap_block(level: str, wave: int, area_code: np.ndarray, estimate: np.ndarra
     wts = 1.0 / se**2
     beta = np.linalg.lstsq(X * np.sqrt(wts)[:, None], estimate * np.sqrt(wts), rcond=None)[0]
     resid = sign * (estimate - X @ beta)
-    flags = np.where(resid > z * se, "fear_ahead_of_crime",
-                     np.where(resid < -z * se, "fear_behind_crime", ""))
+    flags = _Text(_GAP_FLAGS, np.where(resid > z * se, 1, np.where(resid < -z * se, 2, 0)))
     return {"level": level, "area_code": area_code, "wave": wave, "measure": "gap",
             "estimate": resid, "se": se, "ci_low": resid - z * se, "ci_high": resid + z * se,
-            "n": n, "n_eff": n_eff, "df": df, "method": "model", "flags": flags.astype(object)}
+            "n": n, "n_eff": n_eff, "df": df, "method": "model", "flags": flags}
 

@@ -155,44 +155,87 @@ def _scoring_signs(
 ) -> list[bool]:
     """Whether the scoring increment of :func:`_scoring_step` is positive at each of ``As``:
     the same formulas, evaluated for all values at once (batched p × p products)."""
-    # grid × m work arrays, reused through ``out=``: fresh arrays of this size cost more in
-    # page faults than in arithmetic. The products over the m areas are einsum's sums along
-    # rows (the areas last and contiguous in both operands), not BLAS calls: they are small,
-    # and a threaded BLAS hands each to its thread pool, whose wake-ups and spinning cost
-    # more CPU than the arithmetic (most of a national run's small-area step on a busy
-    # machine).
-    Vi = np.add.outer(As, psi)
-    np.divide(1.0, Vi, out=Vi)
-    work = np.multiply(Vi, y, out=np.empty_like(Vi))
-    p = X.shape[1]
+    # The sums over the m areas are the work, so each is taken once: of X' diag(v) X only its
+    # p (p + 1) / 2 distinct entries, X'V^-1 y in the same pass as X'V^-1 X, and tr(V^-1),
+    # tr(V^-2) as the sums against a column of ones (the intercept's products if X has one);
+    # all as :func:`_area_sums`. The values are taken a few at a time, so that the work
+    # arrays (values × m) stay small: fresh arrays of all values × m cost more in page faults
+    # and cache misses than in arithmetic.
+    m, p = X.shape
     Xt = np.ascontiguousarray(X.T)  # p × m
-    XXt = (Xt[:, None, :] * Xt[None, :, :]).reshape(p * p, len(X))  # X_i X_i' per area
+    entry = np.empty((p, p), dtype=np.int64)  # which product each entry of X'X is
+    rows: list[FloatArray] = []
+    for k in range(p):
+        for j in range(k, p):
+            entry[k, j] = entry[j, k] = len(rows)
+            rows.append(Xt[k] * Xt[j])
+    ones = next((q for q, row in enumerate(rows) if bool(np.all(row == 1.0))), None)
+    if ones is None:
+        ones = len(rows)
+        rows.append(np.ones(m))
+    n_xx = len(rows)
+    Z = np.array([*rows, *(y * Xt)])  # the products x_k x_l (and 1), then y x_k
+    where = entry.ravel()
 
-    def weighted(v: FloatArray) -> FloatArray:  # X' diag(v_g) X for every grid value g
-        out: FloatArray = np.einsum("gm,km->gk", v, XXt).reshape(len(v), p, p)
+    def weighted(sums: FloatArray) -> FloatArray:  # X' diag(v_g) X from its distinct sums
+        return sums[:, where].reshape(len(sums), p, p)
+
+    def steps(a: FloatArray) -> FloatArray:
+        Vi = np.add.outer(a, psi)
+        np.divide(1.0, Vi, out=Vi)
+        S1 = _area_sums(Vi, Z)
+        M = weighted(S1)
+        beta = np.linalg.solve(M, S1[:, n_xx:, None])[..., 0]  # values × p
+        r = np.matmul(beta, Xt)  # X beta
+        np.subtract(y[None, :], r, out=r)
+        r *= Vi  # V^-1 r
+        rr = np.einsum("gm,gm->g", r, r)
+        Vi2 = np.multiply(Vi, Vi, out=r)
+        S2 = _area_sums(Vi2, Z[:n_xx])
+        if reml:
+            C2 = np.linalg.solve(M, weighted(S2))
+            # Vi² · Vi, not Vi**3: a general power is several times slower than two
+            # products, and only the signs are used here
+            S3 = _area_sums(np.multiply(Vi2, Vi, out=Vi2), Z[:n_xx])
+            C3 = np.linalg.solve(M, weighted(S3))
+            trace_v = S1[:, ones] - np.trace(C2, axis1=1, axis2=2)
+            info = 0.5 * (S2[:, ones] - 2.0 * np.trace(C3, axis1=1, axis2=2)
+                          + np.sum(C2 * C2.transpose(0, 2, 1), axis=(1, 2)))
+        else:
+            trace_v = S1[:, ones]
+            info = 0.5 * S2[:, ones]
+        out: FloatArray = (-0.5 * trace_v + 0.5 * rr) / info
         return out
 
-    M = weighted(Vi)
-    beta = np.linalg.solve(M, np.einsum("gm,km->gk", work, Xt)[..., None])[..., 0]  # grid × p
-    r = np.einsum("gk,km->gm", beta, Xt, out=work)
-    np.subtract(y[None, :], r, out=r)
-    r *= Vi  # V^-1 r
-    rr = np.sum(np.multiply(r, r, out=r), axis=1)
-    Vi2 = np.multiply(Vi, Vi, out=work)
-    sum_vi2 = np.sum(Vi2, axis=1)
-    if reml:
-        C2 = np.linalg.solve(M, weighted(Vi2))
-        # Vi² · Vi, not Vi**3: a general power is several times slower than two products,
-        # and only the signs are used here
-        C3 = np.linalg.solve(M, weighted(np.multiply(Vi2, Vi, out=Vi2)))
-        trace_v = Vi.sum(axis=1) - np.trace(C2, axis1=1, axis2=2)
-        info = 0.5 * (sum_vi2 - 2.0 * np.trace(C3, axis1=1, axis2=2)
-                      + np.sum(C2 * C2.transpose(0, 2, 1), axis=(1, 2)))
-    else:
-        trace_v = Vi.sum(axis=1)
-        info = 0.5 * sum_vi2
-    steps = (-0.5 * trace_v + 0.5 * rr) / info
-    return [bool(v > 0.0) for v in steps]
+    block = max(1, _BLOCK // max(1, m))
+    return [bool(v > 0.0) for lo in range(0, len(As), block) for v in steps(As[lo:lo + block])]
+
+
+#: How many numbers (values × areas) :func:`_scoring_signs` works on at a time: its arrays
+#: of 512 kB stay in the cache and the allocator's heap (1 MB ones cost twice the time).
+_BLOCK = 65536
+
+
+#: The most multiply-adds :func:`_area_sums` asks of one matrix product.
+_SMALL_PRODUCT = 1_000_000
+
+
+def _area_sums(W: FloatArray, Z: FloatArray) -> FloatArray:
+    """``W @ Z.T`` (``W`` g × m, ``Z`` q × m; m the areas), as matrix products of at most
+    ``_SMALL_PRODUCT`` multiply-adds each (the areas in slices, their sums added up).
+
+    A matrix product is several times faster than einsum's sums of products, but a threaded
+    BLAS hands a larger one to its thread pool, whose wake-ups and spinning cost more CPU than
+    the arithmetic on a busy machine (OpenBLAS computes products up to 100³ multiply-adds on
+    the calling thread). Only the signs of :func:`_scoring_signs` come from these sums, so
+    their rounding (the order of the additions) does not matter."""
+    g, m = W.shape
+    q = len(Z)
+    step = max(1, _SMALL_PRODUCT // max(1, g * q))
+    out: FloatArray = W[:, :step] @ Z[:, :step].T
+    for lo in range(step, m, step):
+        out += W[:, lo:lo + step] @ Z[:, lo:lo + step].T
+    return out
 
 
 def _objective(A: float, y: FloatArray, psi: FloatArray, X: FloatArray, reml: bool) -> float:
@@ -672,7 +715,10 @@ def benchmark_groups(
     knot_g = np.concatenate([gm, gm, np.flatnonzero(~failed)])
     finite = np.isfinite(knot)
     knot, knot_g = knot[finite], knot_g[finite]
-    order = np.lexsort((knot, knot_g))
+    # np.lexsort((knot, knot_g)), as two stable sorts: by value, then by group, which as
+    # small integers numpy sorts by radix (a lexsort with a float key is a merge sort)
+    order = np.argsort(knot, kind="stable")
+    order = order[np.argsort(knot_g[order].astype(np.min_scalar_type(groups)), kind="stable")]
     knot, knot_g = knot[order], knot_g[order]
     distinct = np.ones(len(knot), dtype=bool)
     distinct[1:] = (knot[1:] != knot[:-1]) | (knot_g[1:] != knot_g[:-1])
