@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+import warnings
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -115,13 +116,21 @@ def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
         )
     if not hasattr(parsed, "lhs"):
         raise EstimationError(f"the formula {formula!r} has no response (write 'y ~ x')")
-    complete = np.ones(len(data), dtype=bool)
+    # a formula of column names only (no transform, no expression) codes each row from its
+    # own values: its matrix is built on the data's distinct rows and spread to every row
+    # (formulaic reads the same categories from them, in far less time)
+    by_row = all(factor.eval_method.value in ("lookup", "literal")
+                 for side in (parsed.lhs, parsed.rhs) for term in side for factor in term.factors)
+    rows, first = (_row_numbers(data, required) if by_row
+                   else (np.arange(len(data)), np.arange(len(data))))
+    source = data.iloc[first].reset_index(drop=True) if by_row else data
+    complete = np.ones(len(source), dtype=bool)
     for name in required:
-        complete &= data[name].notna().to_numpy()
+        complete &= source[name].notna().to_numpy()
     if not complete.any():
         raise EstimationError(f"no row has every variable of {formula!r}")
     # the categories are read from the complete rows only (R drops NA rows before coding)
-    mm = model_matrix(formula, data, na_action="ignore")
+    mm = model_matrix(formula, source, na_action="ignore")
     lhs = np.asarray(mm.lhs, dtype=np.float64)
     if lhs.ndim != 2 or lhs.shape[1] != 1:
         raise EstimationError(
@@ -134,12 +143,57 @@ def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
     terms: dict[str, tuple[int, ...]] = {}
     for term, sl in spec.term_slices.items():
         terms[str(term)] = tuple(range(sl.start, sl.stop))
+    # numbered in order of first appearance among the source's complete rows, which is that
+    # among the data's rows (a distinct row's rows are all complete or all not)
     distinct = np.full(len(y), -1, np.int64)
     distinct[complete] = _distinct_rows(X[complete], y[complete])
+    if by_row:
+        X, y, complete, distinct = X[rows], y[rows], complete[rows], distinct[rows]
     return ModelFrame(
         formula=formula, y=y, X=X, names=tuple(map(str, mm.rhs.columns)), terms=terms,
         complete=complete, spec=spec, distinct=distinct,
     )
+
+
+def _value_codes(column: pd.Series) -> tuple[IntArray, int]:
+    """A number per row for the column's value (missing: one more) and how many numbers.
+    Floats of a few whole values (0/1 indicators, answer codes) are their own numbers, far
+    cheaper than a hash table's."""
+    if column.dtype == np.float64:
+        v = column.to_numpy()
+        missing = np.isnan(v)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all missing
+            lo, hi = np.nanmin(v), np.nanmax(v)
+        if not np.isfinite(lo):
+            return missing.astype(np.int64), 2
+        if hi - lo < 2**16:
+            span = int(hi - lo) + 1
+            shifted = v - lo
+            shifted[missing] = span
+            codes = shifted.astype(np.int64)
+            if (codes == shifted).all():  # whole values
+                return codes, span + 1
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return np.asarray(codes, np.int64), max(len(uniques), 1)
+
+
+def _row_numbers(data: pd.DataFrame, columns: Sequence[str]) -> tuple[IntArray, IntArray]:
+    """Each row's number among the distinct rows of ``data[columns]`` (a missing value is a
+    value), in order of first appearance, and each distinct row's first row."""
+    key = np.zeros(len(data), np.int64)
+    size = 1
+    for name in columns:
+        codes, levels = _value_codes(data[name])
+        if size * levels >= 2**62:  # renumber the combinations seen so far
+            key = np.asarray(pd.factorize(key)[0], np.int64)
+            size = int(key.max()) + 1
+        key = key * levels + np.asarray(codes, np.int64)
+        size *= levels
+    number = np.asarray(pd.factorize(key)[0], np.int64)
+    first = np.empty(int(number.max()) + 1 if len(number) else 0, dtype=np.int64)
+    first[number[::-1]] = np.arange(len(number) - 1, -1, -1)
+    return number, first
 
 
 # -- fitting ----------------------------------------------------------------------------------
