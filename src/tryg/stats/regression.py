@@ -31,9 +31,9 @@ sorted order, R's default treatment contrast.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-import warnings
 from itertools import pairwise
 from typing import Any, Literal
 
