@@ -15,6 +15,7 @@ from collections.abc import Hashable
 import numpy as np
 import pandas as pd
 import pytest
+from formulaic import model_matrix
 
 from tryg import stats
 from tryg.stats import Design
@@ -106,3 +107,43 @@ def test_effects_of_domains_are_those_of_margins() -> None:
         want = reg.margins(design, one, "sex", levels=["f", "m"]).table.iloc[1]
         assert found.effects[d, 0] == pytest.approx(want["effect"], rel=1e-9)
         assert np.sqrt(found.vcov[d, 0, 0]) == pytest.approx(want["effect_se"], rel=1e-8)
+
+
+def test_a_frame_of_column_names_is_built_on_the_distinct_rows() -> None:
+    """A formula of column names only is coded on the data's distinct rows and spread to
+    every row: the frame is the one formulaic builds on all rows (missing values, a category
+    seen only in incomplete rows, a numeric column of fractions)."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    data = pd.DataFrame({
+        "y": rng.integers(0, 2, n).astype(float),
+        "p": rng.integers(0, 2, n).astype(float),
+        "x": rng.choice([0.5, 1.25, -2.0], n),
+        "g": rng.choice(["a", "b", "c"], n),
+    })
+    data.loc[rng.random(n) < 0.1, "p"] = np.nan
+    data.loc[rng.random(n) < 0.05, "g"] = None
+    data.loc[data["p"].isna() & (data["g"] == "c"), "g"] = "d"  # "d": only incomplete rows
+    frame = reg.model_frame(data, "y ~ p + x + g")
+    full = model_matrix("y ~ p + x + g", data, na_action="ignore")
+    X = np.asarray(full.rhs, np.float64)
+    assert frame.names == tuple(full.rhs.columns)
+    complete = data.notna().all(axis=1).to_numpy()
+    np.testing.assert_array_equal(frame.complete, complete)
+    np.testing.assert_array_equal(frame.X, X)
+    np.testing.assert_array_equal(frame.y, np.asarray(full.lhs, np.float64)[:, 0])
+    expected = np.full(n, -1)
+    expected[complete] = reg._distinct_rows(X[complete], frame.y[complete])
+    np.testing.assert_array_equal(frame.distinct, expected)
+
+
+def test_domain_rows_without_some_domains_are_those_of_the_other_domains() -> None:
+    design = _design()
+    frame = reg.model_frame(design.data, FORMULA)
+    codes = _codes(design)
+    w = np.asarray(design.weights)
+    drop = np.array([False, True, False, False, False])
+    got = reg.domain_rows(frame, w, codes, 5).without(drop)
+    want = reg.domain_rows(frame, w, np.where(codes == 1, -1, codes), 5)
+    for name in ("rows", "counts", "weight", "merged", "X", "y", "w", "distinct", "bounds"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)

@@ -47,8 +47,10 @@ from tryg.stats.area_waves import LevelSample, levels_against_rest
 from tryg.stats.design import Design, FloatArray, IntArray
 from tryg.stats.errors import EstimationError
 from tryg.stats.regression import (
+    DomainRows,
     GLMFit,
     ModelFrame,
+    domain_rows,
     fit_domain_effects,
     newton_from_zero,
 )
@@ -300,26 +302,43 @@ def _fitted_cells(
     design: Design, frame: ModelFrame, config: DriversConfig, cell: IntArray, n: int
 ) -> CellEffects:
     """The effects in each cell numbered in ``cell`` (-1: in none); none for a cell whose
-    model cannot be fitted."""
-    cell = np.where(_separated(frame, cell, n), -1, cell)
+    model cannot be fitted. The cells' rows are sorted and merged once
+    (:func:`tryg.stats.regression.domain_rows`) for the separation check, the Newton check
+    and the fits."""
+    rows = domain_rows(frame, np.asarray(design.weights), cell, n)
+    separated = _separated(frame, cell, n, rows)
+    rows = rows.without(separated)
+    cell = np.where((cell >= 0) & separated[np.maximum(cell, 0)], -1, cell)
     columns = [frame.terms[p][0] for p in config.problems]
     with np.errstate(over="ignore"):
-        return _effects(config, columns, *_fits(design, frame, columns, cell, n))
+        return _effects(config, columns, *_fits(design, frame, columns, cell, n, rows))
 
 
-def _separated(frame: ModelFrame, cell: IntArray, n_cells: int) -> BoolArray:
-    """Rows of the cells whose model has no finite estimate: a group of rows that one term
-    of 0/1 columns marks (a problem reported or not; a background category, the reference
-    one included) whose outcomes in the cell are all the same (complete separation: the
-    logistic fit does not converge). ``cell``: each row's cell (-1: none).
+def _separated(frame: ModelFrame, cell: IntArray, n_cells: int, rows: DomainRows) -> BoolArray:
+    """The cells whose model has no finite estimate: a group of rows that one term of 0/1
+    columns marks (a problem reported or not; a background category, the reference one
+    included) whose outcomes in the cell are all the same (complete separation: the logistic
+    fit does not converge). ``cell``: each row's cell (-1: none).
 
-    Counted on the frame's distinct rows: each cell's count of each distinct row, times the
-    distinct rows' groups (and outcomes).
+    Counted on the frame's distinct rows: each cell's count of each distinct row (every
+    complete row of the cell, weighted or not), times the distinct rows' groups (and
+    outcomes). ``rows`` (the cells' :func:`~tryg.stats.regression.domain_rows`) hold these
+    counts already, unless a row of a cell has no weight.
     """
-    ok = frame.complete & (cell >= 0)
-    distinct = frame.distinct[ok]
     X, y = frame.distinct_rows()
-    seen = np.bincount(distinct, minlength=len(y)) > 0
+    ok = frame.complete & (cell >= 0)
+    if int(ok.sum()) == len(rows.rows):  # every row counted is one of the fits' rows
+        merged_cell = np.repeat(rows.present, np.diff(rows.bounds))
+        counts = sp.csr_matrix(
+            (np.bincount(rows.merged, minlength=len(rows.w)).astype(np.float64),
+             (merged_cell, rows.distinct)), shape=(n_cells, len(y)))
+        seen = np.zeros(len(y), dtype=bool)
+        seen[rows.distinct] = True
+    else:
+        distinct = frame.distinct[ok]
+        counts = sp.csr_matrix((np.ones(len(distinct)), (cell[ok], distinct)),
+                               shape=(n_cells, len(y)))
+        seen = np.bincount(distinct, minlength=len(y)) > 0
     binary = ((X[seen] == 0.0) | (X[seen] == 1.0)).all(axis=0)
     groups = []
     for columns in frame.terms.values():
@@ -330,14 +349,11 @@ def _separated(frame: ModelFrame, cell: IntArray, n_cells: int) -> BoolArray:
         Xt = X[:, list(columns)]
         groups += [Xt, (Xt == 0.0).all(axis=1, keepdims=True).astype(np.float64)]
     if not groups:
-        return np.zeros(len(cell), dtype=bool)
+        return np.zeros(n_cells, dtype=bool)
     G = np.hstack(groups)
-    counts = sp.csr_matrix((np.ones(len(distinct)), (cell[ok], distinct)),
-                           shape=(n_cells, len(y)))
     total = counts @ G
     unsafe = counts @ (G * y[:, None])
-    bad = ((total > 0) & ((unsafe == 0) | (unsafe == total))).any(axis=1)
-    return np.asarray((cell >= 0) & bad[np.maximum(cell, 0)], dtype=bool)
+    return np.asarray(((total > 0) & ((unsafe == 0) | (unsafe == total))).any(axis=1), bool)
 
 
 #: A cell's logistic fit is taken to diverge (quasi-complete separation) when Newton's
@@ -353,25 +369,27 @@ Fitted = tuple[list[GLMFit | None], FloatArray, FloatArray]
 
 
 def _fits(
-    design: Design, frame: ModelFrame, columns: list[int], cell: IntArray, n: int
+    design: Design, frame: ModelFrame, columns: list[int], cell: IntArray, n: int,
+    rows: DomainRows,
 ) -> Fitted:
-    """The fits of the cells numbered in ``cell`` (-1: in none) and the problems' effects.
+    """The fits of the cells numbered in ``cell`` (-1: in none; ``rows`` their
+    :func:`~tryg.stats.regression.domain_rows`) and the problems' effects.
 
     Cells whose logistic fit diverges are left out first, found with a few Newton steps on the
     cells' rows without variances (:func:`tryg.stats.regression.newton_from_zero`, far cheaper
     than the design-based fit; a cell with an aliased column is for the fit itself to
     handle). The other cells' fits start where those steps settled."""
     check = newton_from_zero(frame, np.asarray(design.weights), cell, n, steps=NEWTON_STEPS,
-                             largest=LARGEST_COEFFICIENT)
+                             largest=LARGEST_COEFFICIENT, rows=rows)
     diverging = check.full_rank & ~check.settled
     cell = np.where((cell >= 0) & diverging[np.maximum(cell, 0)], -1, cell)
     start = np.where(check.settled[:, None], check.coefficients, np.nan)
-    return _fit_cells(design, frame, columns, cell, n, start)
+    return _fit_cells(design, frame, columns, cell, n, start, rows.without(diverging))
 
 
 def _fit_cells(
     design: Design, frame: ModelFrame, columns: list[int], cell: IntArray, n: int,
-    start: FloatArray,
+    start: FloatArray, rows: DomainRows,
 ) -> Fitted:
     """All cells' fits and effects in one pass; should the fit of one of them fail, the cells
     are halved until it is found (and left out)."""
@@ -382,13 +400,17 @@ def _fit_cells(
         return none
     try:
         found = fit_domain_effects(design, frame, cell, n, columns, "quasibinomial",
-                                   start=start)
+                                   start=start, rows=rows)
     except EstimationError:
         if len(present) == 1:
             return none
         half = np.isin(cell, present[: len(present) // 2])
-        first = _fit_cells(design, frame, columns, np.where(half, cell, -1), n, start)
-        second = _fit_cells(design, frame, columns, np.where(half, -1, cell), n, start)
+        first_half = np.zeros(n, dtype=bool)
+        first_half[present[: len(present) // 2]] = True
+        first = _fit_cells(design, frame, columns, np.where(half, cell, -1), n, start,
+                           rows.without(~first_half))
+        second = _fit_cells(design, frame, columns, np.where(half, -1, cell), n, start,
+                            rows.without(first_half))
         mine = np.array([fit is not None for fit in first[0]])
         return ([a if a is not None else b for a, b in zip(first[0], second[0], strict=True)],
                 np.where(mine[:, None], first[1], second[1]),

@@ -31,6 +31,7 @@ sorted order, R's default treatment contrast.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -115,13 +116,21 @@ def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
         )
     if not hasattr(parsed, "lhs"):
         raise EstimationError(f"the formula {formula!r} has no response (write 'y ~ x')")
-    complete = np.ones(len(data), dtype=bool)
+    # a formula of column names only (no transform, no expression) codes each row from its
+    # own values: its matrix is built on the data's distinct rows and spread to every row
+    # (formulaic reads the same categories from them, in far less time)
+    by_row = all(factor.eval_method.value in ("lookup", "literal")
+                 for side in (parsed.lhs, parsed.rhs) for term in side for factor in term.factors)
+    rows, first = (_row_numbers(data, required) if by_row
+                   else (np.arange(len(data)), np.arange(len(data))))
+    source = data.iloc[first].reset_index(drop=True) if by_row else data
+    complete = np.ones(len(source), dtype=bool)
     for name in required:
-        complete &= data[name].notna().to_numpy()
+        complete &= source[name].notna().to_numpy()
     if not complete.any():
         raise EstimationError(f"no row has every variable of {formula!r}")
     # the categories are read from the complete rows only (R drops NA rows before coding)
-    mm = model_matrix(formula, data, na_action="ignore")
+    mm = model_matrix(formula, source, na_action="ignore")
     lhs = np.asarray(mm.lhs, dtype=np.float64)
     if lhs.ndim != 2 or lhs.shape[1] != 1:
         raise EstimationError(
@@ -134,12 +143,57 @@ def model_frame(data: pd.DataFrame, formula: str) -> ModelFrame:
     terms: dict[str, tuple[int, ...]] = {}
     for term, sl in spec.term_slices.items():
         terms[str(term)] = tuple(range(sl.start, sl.stop))
+    # numbered in order of first appearance among the source's complete rows, which is that
+    # among the data's rows (a distinct row's rows are all complete or all not)
     distinct = np.full(len(y), -1, np.int64)
     distinct[complete] = _distinct_rows(X[complete], y[complete])
+    if by_row:
+        X, y, complete, distinct = X[rows], y[rows], complete[rows], distinct[rows]
     return ModelFrame(
         formula=formula, y=y, X=X, names=tuple(map(str, mm.rhs.columns)), terms=terms,
         complete=complete, spec=spec, distinct=distinct,
     )
+
+
+def _value_codes(column: pd.Series) -> tuple[IntArray, int]:
+    """A number per row for the column's value (missing: one more) and how many numbers.
+    Floats of a few whole values (0/1 indicators, answer codes) are their own numbers, far
+    cheaper than a hash table's."""
+    if column.dtype == np.float64:
+        v = column.to_numpy()
+        missing = np.isnan(v)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all missing
+            lo, hi = np.nanmin(v), np.nanmax(v)
+        if not np.isfinite(lo):
+            return missing.astype(np.int64), 2
+        if hi - lo < 2**16:
+            span = int(hi - lo) + 1
+            shifted = v - lo
+            shifted[missing] = span
+            codes = shifted.astype(np.int64)
+            if (codes == shifted).all():  # whole values
+                return codes, span + 1
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return np.asarray(codes, np.int64), max(len(uniques), 1)
+
+
+def _row_numbers(data: pd.DataFrame, columns: Sequence[str]) -> tuple[IntArray, IntArray]:
+    """Each row's number among the distinct rows of ``data[columns]`` (a missing value is a
+    value), in order of first appearance, and each distinct row's first row."""
+    key = np.zeros(len(data), np.int64)
+    size = 1
+    for name in columns:
+        codes, levels = _value_codes(data[name])
+        if size * levels >= 2**62:  # renumber the combinations seen so far
+            key = np.asarray(pd.factorize(key)[0], np.int64)
+            size = int(key.max()) + 1
+        key = key * levels + np.asarray(codes, np.int64)
+        size *= levels
+    number = np.asarray(pd.factorize(key)[0], np.int64)
+    first = np.empty(int(number.max()) + 1 if len(number) else 0, dtype=np.int64)
+    first[number[::-1]] = np.arange(len(number) - 1, -1, -1)
+    return number, first
 
 
 # -- fitting ----------------------------------------------------------------------------------
@@ -197,10 +251,10 @@ def _distinct_rows(X: FloatArray, y: FloatArray) -> IntArray:
 
 def _merged(
     frame: ModelFrame, rows: IntArray, w: FloatArray, bounds: IntArray
-) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray]:
+) -> tuple[FloatArray, IntArray, IntArray, IntArray]:
     """The ``rows`` (sorted by domain, weights ``w``) with the same covariates and response in
     a domain merged into one, their weights summed (sorted by domain too): the merged rows'
-    X, y, weights and bounds, and each row's merged row.
+    weights, bounds and first rows (positions in ``rows``), and each row's merged row.
 
     A weighted fit's likelihood, score and information are sums over rows of terms that
     depend on the row's covariates, response and weight only through the weight's factor, so
@@ -217,8 +271,64 @@ def _merged(
     first[merged[::-1]] = np.arange(len(merged) - 1, -1, -1)  # each merged row's first row
     domain = key[first] // size
     merged_w = np.asarray(np.bincount(merged, weights=w, minlength=n), np.float64)
-    return (frame.X[rows[first]], frame.y[rows[first]], merged_w,
-            _bounds(np.bincount(domain, minlength=D)), merged)
+    return merged_w, _bounds(np.bincount(domain, minlength=D)), first, merged
+
+
+@dataclass(frozen=True)
+class DomainRows:
+    """The rows the fits of domains use (:func:`domain_rows`), sorted by domain, and the same
+    rows merged (:func:`_merged`): what :func:`newton_from_zero` and
+    :func:`fit_domain_effects` would each sort and merge again, prepared once for both.
+
+    ``rows`` (sorted by domain and row number), their ``weight`` and ``merged`` row, and each
+    domain's count of rows (``counts``, all ``n_domains``); the merged rows' ``X``, ``y``,
+    summed weights ``w``, ``distinct`` row of the frame and their ``bounds`` among the domains
+    with rows (``present``).
+    """
+
+    rows: IntArray
+    counts: IntArray
+    weight: FloatArray
+    merged: IntArray
+    X: FloatArray
+    y: FloatArray
+    w: FloatArray
+    distinct: IntArray
+    bounds: IntArray
+
+    @property
+    def present(self) -> IntArray:
+        return np.flatnonzero(self.counts)
+
+    def without(self, domains: BoolArray) -> DomainRows:
+        """These rows without those of the marked ``domains`` (n_domains): the same as
+        :func:`domain_rows` of codes that leave those domains out, without sorting and
+        merging again (sorting is stable and merged rows are numbered in order of first
+        appearance, so the other domains' rows and merged rows keep their order)."""
+        counts = np.where(domains, 0, self.counts)
+        keep = ~np.repeat(domains, self.counts)
+        by_merged = ~np.repeat(domains[self.present], np.diff(self.bounds))
+        number = np.cumsum(by_merged) - 1
+        return DomainRows(
+            self.rows[keep], counts, self.weight[keep], number[self.merged[keep]],
+            self.X[by_merged], self.y[by_merged], self.w[by_merged], self.distinct[by_merged],
+            _bounds(np.diff(self.bounds)[~domains[self.present]]))
+
+
+def domain_rows(
+    frame: ModelFrame, weights: FloatArray, codes: IntArray, n_domains: int
+) -> DomainRows:
+    """The rows of the domains numbered in ``codes`` (0..n_domains-1; -1: in none) that their
+    fits use (every model variable present, a positive weight), sorted and merged once for
+    several calls on the same domains (the ``rows=`` of :func:`newton_from_zero` and
+    :func:`fit_domain_effects`)."""
+    w_all = np.asarray(weights, np.float64)
+    rows, counts = _domain_rows(frame, w_all, np.asarray(codes, np.int64), n_domains)
+    w = w_all[rows]
+    wm, mb, first, merged = _merged(frame, rows, w, _bounds(counts[counts > 0]))
+    at = rows[first]
+    return DomainRows(rows, counts, w, merged, frame.X[at], frame.y[at], wm,
+                      frame.distinct[at], mb)
 
 
 def _only_kept(A: FloatArray, b: FloatArray, keep: BoolArray) -> tuple[FloatArray, FloatArray]:
@@ -514,17 +624,20 @@ class DomainEffects:
 def fit_domain_effects(
     design: Design, frame: ModelFrame, codes: IntArray, n_domains: int, columns: Sequence[int],
     family: Family = "gaussian", *, start: FloatArray | None = None,
+    rows: DomainRows | None = None,
 ) -> DomainEffects:
     """:func:`fit_domains` (linearised designs) and the average marginal effect of each of the
     0/1 model-matrix ``columns`` in each domain: what :func:`margins` gives for a 0/1 variable
     (the mean prediction over the fit's rows with the column set to 1 minus that with it set
-    to 0), linearised through the fit's influence values, computed on the merged rows."""
+    to 0), linearised through the fit's influence values, computed on the merged rows.
+    ``rows``: :func:`domain_rows` of these ``codes``, if the caller has them."""
     if isinstance(design, ReplicateDesign):
         raise EstimationError("effects of domains need a linearised fit (a Design)")
     w_all = _check_inputs(design, frame, family)
-    rows, counts = _domain_rows(frame, w_all, np.asarray(codes, np.int64), n_domains)
+    if rows is None:
+        rows = domain_rows(frame, w_all, codes, n_domains)
     k = len(columns)
-    fits, present, batch = _linearised_domains(design, frame, family, rows, counts, start, w_all)
+    fits, present, batch = _linearised_domains(design, frame, family, rows, start)
     effects = np.full((n_domains, k), np.nan)
     vcov = np.full((n_domains, k, k), np.nan)
     if batch is not None:
@@ -548,25 +661,26 @@ class NewtonCheck:
 
 def newton_from_zero(
     frame: ModelFrame, weights: FloatArray, codes: IntArray, n_domains: int, *, steps: int,
-    largest: float, settle: float = 1e-8,
+    largest: float, settle: float = 1e-8, rows: DomainRows | None = None,
 ) -> NewtonCheck:
     """At most ``steps`` Newton iterations of every domain's weighted logistic fit from zero
     coefficients, without variances: a cheap check for separation before the design-based
     fits. A domain stops (not settled) once a coefficient passes ``largest`` in absolute
     value, and is settled once no coefficient moves by more than ``settle``. The linear
     predictor is clipped to +-30, so that a diverging fit stays finite. Aliased columns are
-    dropped as the fit drops them.
+    dropped as the fit drops them. ``rows``: :func:`domain_rows` of these ``codes``, if the
+    caller has them.
     """
-    w_all = np.asarray(weights, np.float64)
-    rows, counts = _domain_rows(frame, w_all, np.asarray(codes, np.int64), n_domains)
+    if rows is None:
+        rows = domain_rows(frame, weights, codes, n_domains)
     p = frame.X.shape[1]
     coefficients = np.full((n_domains, p), np.nan)
     settled = np.zeros(n_domains, dtype=bool)
     full_rank = np.zeros(n_domains, dtype=bool)
-    present = np.flatnonzero(counts)
+    present = rows.present
     if not len(present):
         return NewtonCheck(coefficients, settled, full_rank)
-    X, y, w, bounds, _ = _merged(frame, rows, w_all[rows], _bounds(counts[present]))
+    X, y, w, bounds = rows.X, rows.y, rows.w, rows.bounds
     keep = _alias(_grams(X, w, bounds))
     beta = np.zeros(keep.shape)
     done = np.zeros(len(present), dtype=bool)
@@ -666,26 +780,26 @@ def _fit_domains(
     start: FloatArray | None = None,
 ) -> list[GLMFit]:
     w_all = _check_inputs(design, frame, family)
-    rows, counts = _domain_rows(frame, w_all, dom, n_domains)
-    bounds = _bounds(counts)
     if isinstance(design, ReplicateDesign):
-        return _replicate_fits(design, frame, family, dom, rows, bounds)
-    return _linearised_domains(design, frame, family, rows, counts, start, w_all)[0]
+        rows, counts = _domain_rows(frame, w_all, dom, n_domains)
+        return _replicate_fits(design, frame, family, dom, rows, _bounds(counts))
+    return _linearised_domains(design, frame, family, domain_rows(frame, w_all, dom, n_domains),
+                               start)[0]
 
 
 def _linearised_domains(
-    design: Design, frame: ModelFrame, family: Family, rows: IntArray, counts: IntArray,
-    start: FloatArray | None, w_all: FloatArray,
+    design: Design, frame: ModelFrame, family: Family, rows: DomainRows,
+    start: FloatArray | None,
 ) -> tuple[list[GLMFit], IntArray, _Batch | None]:
     """Every domain's fit (an empty one for a domain without rows), the domains with rows,
     and the batch of their fits (None when no domain has rows)."""
     p = frame.X.shape[1]
-    fits = [_empty_fit(frame, family, np.full(p, np.nan), rows[:0])] * len(counts)
-    present = np.flatnonzero(counts)
+    fits = [_empty_fit(frame, family, np.full(p, np.nan), rows.rows[:0])] * len(rows.counts)
+    present = rows.present
     if not len(present):
         return fits, present, None
     some = None if start is None else np.asarray(start, np.float64)[present]
-    batch = _linearised_fits(design, frame, family, rows, counts[present], some, w_all)
+    batch = _linearised_fits(design, frame, family, rows, some)
     for d, fit in zip(present, batch.fits, strict=True):
         fits[d] = fit
     return fits, present, batch
@@ -707,20 +821,21 @@ class _Batch:
 
 
 def _linearised_fits(
-    design: Design, frame: ModelFrame, family: Family, rows: IntArray, counts: IntArray,
-    start: FloatArray | None, w_all: FloatArray,
+    design: Design, frame: ModelFrame, family: Family, domains: DomainRows,
+    start: FloatArray | None,
 ) -> _Batch:
-    """The fits of domains that all have rows (``rows`` sorted by domain, ``counts`` each).
+    """The fits of the domains with rows of ``domains``.
 
     Everything is computed on the merged rows (:func:`_merged`): the fit, the information
     matrix and the influence values ``w_i x_i (y_i - mu_i) A^-1``, which are the row's weight
     times its merged row's ``x (y - mu) A^-1``; their covariances take the design's sums over
     the rows once (:mod:`tryg.stats.regression_covariance`).
     """
+    counts = domains.counts[domains.present]
     bounds = _bounds(counts)
     D = len(counts)
-    w = w_all[rows]
-    X, y, wm, mb, merged = _merged(frame, rows, w, bounds)
+    rows, w, merged = domains.rows, domains.weight, domains.merged
+    X, y, wm, mb = domains.X, domains.y, domains.w, domains.bounds
     keep = _alias(_grams(X, wm, mb))
     beta = _irls(X, y, wm, mb, keep, family, start)
     eta = _linear_predictor(X, beta, mb)
