@@ -99,7 +99,11 @@ def prepare(
 def _categories(labels: np.ndarray, idx: np.ndarray, index: pd.Index) -> pd.Series:
     """``labels[idx]`` as a categorical column (the distinct ``labels`` in text order): the
     design numbers it from its codes (``pd.factorize(sort=True)`` numbers categories in their
-    order) instead of hashing 300,000 texts again."""
+    order) instead of hashing 300,000 texts again. Text as before if two labels are equal (a
+    category is one value)."""
+    if not pd.Index(labels, dtype=object).is_unique:
+        text = pd.Series(pd.array(labels, dtype="str"))
+        return text.take(np.asarray(idx, dtype=np.int64)).set_axis(index)
     order = np.argsort(labels.astype(str), kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
