@@ -286,3 +286,24 @@ def test_error_messages_do_not_leak_internal_codes(survey: pd.DataFrame) -> None
     with pytest.raises(DesignError) as err:
         Design(survey, weights="w", strata="region", psu="psu")
     assert not re.search(r"stratum \d", str(err.value))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 70_000), min_size=1, max_size=60))
+def test_rows_without_psu_are_units_numbered_by_stratum_then_row(strata: list[int]) -> None:
+    """Without a PSU column every row is its own unit, numbered as a PSU column of distinct
+    ids numbers them: by stratum, then row."""
+    frame = pd.DataFrame({"s": strata, "w": 1.0, "id": np.arange(len(strata))})
+    own = Design(frame, weights="w", strata="s", lonely_psu="adjust").stages[0]
+    given_ids = Design(frame, weights="w", strata="s", psu="id", lonely_psu="adjust").stages[0]
+    assert np.array_equal(own.unit, given_ids.unit) and own.n_units == given_ids.n_units
+
+
+def test_rows_without_psu_in_more_strata_than_16_bits_number() -> None:
+    """70,000 strata (their codes sorted in two 16-bit passes), rows in shuffled order."""
+    rng = np.random.default_rng(7)
+    strata = rng.permutation(np.repeat(np.arange(70_000), 2))
+    frame = pd.DataFrame({"s": strata, "w": 1.0, "id": np.arange(len(strata))})
+    own = Design(frame, weights="w", strata="s").stages[0]
+    given_ids = Design(frame, weights="w", strata="s", psu="id").stages[0]
+    assert np.array_equal(own.unit, given_ids.unit) and own.n_units == len(strata)

@@ -90,7 +90,9 @@ def previous_wave(rows: pd.DataFrame, alpha: float, breaks: set[int],
     se = pd.Series(np.hypot(se_own, prev_se)[back], index=rows.index)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = intervals.p_value((change / se).to_numpy(np.float64), None)
-    broken = rows["wave"].isin(breaks) & rows["method"].isin(["direct", "composite", "model"])
+    method = _known_codes(rows, "method", codes or {})
+    broken = (_frames.coded_isin(coded["wave"], breaks)
+              & _frames.coded_isin(method, ["direct", "composite", "model"]))
     rows = rows.copy(deep=False)
     rows["change_prev"] = change.where(~broken)
     rows["p_prev"] = pd.Series(p, index=rows.index).where(~broken & (se > 0))
@@ -326,7 +328,7 @@ def model_based(spec: Spec, table: pd.DataFrame, breaks: set[int],
     not row by row."""
     if table.empty or "flags" not in table:
         return table
-    flags = _frames.factorize(table["flags"])
+    flags = _known_codes(table, "flags", codes or {})
     model = _frames.coded_isin(flags, [f for f in flags[1].tolist() if _MODEL_FLAG in str(f)])
     if not model.any():
         return table
@@ -390,7 +392,7 @@ def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: 
     The published estimates of the model-based rows' (area, measure) cells are put in a
     cell × wave grid, whose cumulative sums along the waves give every window's sum."""
     min_n = spec.publication.min_n
-    survey_like = _frames.coded_isin(_frames.factorize(table["method"]),
+    survey_like = _frames.coded_isin(_known_codes(table, "method", codes),
                                      ["direct", "model", "synthetic"])
     wave = table["wave"].to_numpy(np.float64, na_value=np.nan)
     waves = sorted(int(w) for w in np.unique(wave[survey_like & np.isfinite(wave)]))

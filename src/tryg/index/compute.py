@@ -129,6 +129,9 @@ def run(
         table, keys = _frames.concat(parts, _KEY)
     else:  # model-based rows take the place of the direct ones
         table, keys = _frames.replace_rows(parts, sa_rows, _KEY, ("n_eff", "df"))
+    # the text columns the comparisons and the publication rules read, numbered once (the
+    # steps below add columns, never change these)
+    keys.update({c: _frames.factorize(table[c]) for c in ("method", "flags") if c in table})
 
     say("comparisons", 0.8)
     breaks = comparisons.method_breaks(est.frame) if est is not None else set()
@@ -246,7 +249,7 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     wave_coded = codes.get("wave") or _frames.factorize(table["wave"])
     area, area_u = area_coded
     measure, measure_u = measure_coded
-    method, method_u = _frames.factorize(table["method"])
+    method, method_u = codes.get("method") or _frames.factorize(table["method"])
     depth: dict[str | None, int] = {lv: i for i, lv in enumerate(hier.levels)}
     measure_order = {m: i for i, m in enumerate(result_measure_ids(spec))}
     # by level (areas outside the hierarchy last), area code, wave, the spec's order of the
@@ -261,7 +264,8 @@ def _finish(spec: Spec, table: pd.DataFrame, hier: Hierarchy, breaks: set[int],
     text = {"area_code", "area_name", "level", "measure", "method", "band", "spec_id",
             "spec_hash"}  # built from the codes below
     # the row's own flags as codes (sorted with the rest: cheaper than taking the text)
-    own_flags = _frames.factorize(table["flags"]) if "flags" in table else None
+    own_flags = (codes.get("flags") or _frames.factorize(table["flags"])) if "flags" in table \
+        else None
     used = [c for c in table.columns
             if c in ("n", "count", "estimate", "wave")
             or (c in RESULT_COLUMNS and c not in text and c != "flags")]

@@ -92,8 +92,24 @@ def prepare(
     pair, pair_idx = unique_inverse(wave_idx * len(s_u) + np.asarray(s_codes, dtype=np.int64))
     labels = pd.Series(wave_u[pair // len(s_u)].astype(str)) + "|" + pd.Series(
         np.asarray(s_u, dtype=object)[pair % len(s_u)]).astype(str)
-    frame["_stratum"] = labels.take(pair_idx).reset_index(drop=True).set_axis(frame.index)
+    frame["_stratum"] = _categories(labels.to_numpy(dtype=object), pair_idx, frame.index)
     return frame, cols, codes
+
+
+def _categories(labels: np.ndarray, idx: np.ndarray, index: pd.Index) -> pd.Series:
+    """``labels[idx]`` as a categorical column (the distinct ``labels`` in text order): the
+    design numbers it from its codes (``pd.factorize(sort=True)`` numbers categories in their
+    order) instead of hashing 300,000 texts again. Text as before if two labels are equal (a
+    category is one value)."""
+    if not pd.Index(labels, dtype=object).is_unique:
+        text = pd.Series(pd.array(labels, dtype="str"))
+        return text.take(np.asarray(idx, dtype=np.int64)).set_axis(index)
+    order = np.argsort(labels.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    values = pd.Categorical.from_codes(np.where(idx >= 0, rank[np.maximum(idx, 0)], -1),
+                                       categories=pd.Index(labels[order], dtype="str"))
+    return pd.Series(values, index=index)
 
 
 def _used_codes(column: pd.Series, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,9 +127,13 @@ def _used_codes(column: pd.Series, used: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def build_design(
-    spec: Spec, frame: pd.DataFrame, population: PopulationInput, hierarchy: Hierarchy
+    spec: Spec, frame: pd.DataFrame, population: PopulationInput, hierarchy: Hierarchy,
+    level_codes: LevelCodes | None = None,
 ) -> tuple[stats.Design, list[Problem]]:
-    """The stacked design, raked to each wave's margins when the spec asks for calibration."""
+    """The stacked design, raked to each wave's margins when the spec asks for calibration.
+
+    ``level_codes``: the level columns as :func:`prepare` numbers them (the calibration areas
+    are then taken from them, not numbered again)."""
     design = stats.Design(
         frame,
         weights="weight",
@@ -146,7 +166,11 @@ def build_design(
     figures, problems = margins(population, hierarchy, cal.level, codes_by_wave, cal.variables)
     if problems:
         return design, problems
-    frame["_cal_area"] = frame[col].astype(str)
+    numbered = (level_codes or {}).get(col)
+    if numbered is not None and (numbered[0] >= 0).all():
+        frame["_cal_area"] = _categories(numbered[1], numbered[0], frame.index)
+    else:
+        frame["_cal_area"] = frame[col].astype(str)
     renamed: dict[str | tuple[str, ...], pd.Series] = {
         tuple("_cal_area" if k == "cal_area" else k for k in key): series
         for key, series in figures.items()
@@ -169,7 +193,7 @@ def estimate(
     progress: Progress | None = None,
 ) -> tuple[SurveyEstimates | None, list[Problem]]:
     frame, cols, level_codes = prepare(spec, survey, hierarchy)
-    design, problems = build_design(spec, frame, population, hierarchy)
+    design, problems = build_design(spec, frame, population, hierarchy, level_codes)
     if problems:
         return None, problems
     values = {**measure_values(spec, frame), **subindex_scores(spec, frame)}

@@ -194,6 +194,26 @@ def _combine(*codes: IntArray) -> tuple[IntArray, int]:
     return key, int(key.max()) + 1 if len(key) else 0
 
 
+def _own_units(stratum: IntArray) -> IntArray:
+    """Units numbered by (stratum, row) when every row is its own unit: what
+    ``_combine(stratum, np.arange(n))`` gives, without the sort of ``n`` keys spanning
+    strata × rows. A stable sort of the stratum codes (a radix sort on 16-bit pieces, least
+    significant first) puts the rows in that order; a unit's number is its place in it."""
+    codes = np.asarray(stratum, dtype=np.int64)
+    order = np.arange(len(codes), dtype=np.int64)
+    if len(codes) and (codes.min() < 0 or codes.max() >= 1 << 32):
+        order = np.argsort(codes, kind="stable")
+    else:
+        for shift in (0, 16):
+            piece = ((codes[order] >> shift) & 0xFFFF).astype(np.uint16)
+            if shift and not piece.any():
+                break
+            order = order[np.argsort(piece, kind="stable")]
+    unit = np.empty(len(codes), dtype=np.int64)
+    unit[order] = np.arange(len(codes), dtype=np.int64)
+    return unit
+
+
 @dataclass(frozen=True)
 class Design:
     """A probability sample with its weights, strata, clusters and finite population corrections.
@@ -369,11 +389,10 @@ def _build_stages(
         s_col = strata_list[k]
         s_codes = _codes(data[s_col], s_col) if s_col else np.zeros(n, dtype=np.int64)
         stratum, _ = _combine(parent, s_codes)
-        if psu_col is None:
-            unit_codes = np.arange(n, dtype=np.int64)
+        if psu_col is None:  # every row its own unit
+            unit, n_units = _own_units(stratum), n
         else:
-            unit_codes = _codes(data[psu_col], psu_col)
-        unit, n_units = _combine(stratum, unit_codes)
+            unit, n_units = _combine(stratum, _codes(data[psu_col], psu_col))
         popsize = None
         f_col = fpc_list[k]
         if f_col is not None:
