@@ -168,3 +168,29 @@ def test_docs_page_loads_nothing_from_other_sites() -> None:
             assert asset.status_code == 200, source
             assert b"".join(asset.streaming_content)  # type: ignore[attr-defined]
             asset.close()
+
+
+@pytest.mark.django_db
+def test_every_error_answer_is_documented_in_the_schema(site: Site) -> None:
+    """The schema documents each status the API answers besides success (ninja itself lists
+    only the success), with the ``{"detail": ...}`` body the answer has."""
+    schema = Client().get("/api/openapi.json").json()
+    assert "detail" in schema["components"]["schemas"]["Error"]["properties"]
+    partner = client_as(site, "partner")
+    answers = [
+        ("/api/results", "get", Client().get("/api/results?wave=AAA")),
+        ("/api/areas", "get", Client().get("/api/areas?level=a%00b")),
+        ("/api/results", "get", Client().get("/api/results?run=999999")),
+        ("/api/strategies/{strategy_id}", "get", Client().get("/api/strategies/999999")),
+        ("/api/register/records", "get", Client().get("/api/register/records")),
+        ("/api/register/records", "get", partner.get("/api/register/records")),
+        ("/api/waves/{year}/responses", "get", partner.get(f"/api/waves/{WAVE_YEAR}/responses")),
+    ]
+    for path, method, answer in answers:
+        assert answer.status_code >= 400
+        assert "detail" in answer.json()
+        documented = schema["paths"][path][method]["responses"]
+        assert str(answer.status_code) in documented, (path, answer.status_code)
+    statuses = {code for path in schema["paths"].values() for operation in path.values()
+                for code in operation["responses"]}
+    assert {"400", "401", "403", "404"} <= statuses

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gettext
+import re
 from pathlib import Path
 from typing import Any
 
 import polib
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import translation
 
@@ -48,3 +50,43 @@ def test_pages_are_danish_by_default_and_english_on_request(settings: Any) -> No
     assert "Log in" in english and 'lang="en"' in english
     with translation.override("da"):
         assert translation.gettext("Log in") == "Log ind"
+
+
+_TRANSLATE_TAG = re.compile(r"""\{%\s*(?:translate|trans)\s+(["'])(.*?)\1"""
+                            r"""(?:\s+context\s+["']([^"']*)["'])?""")
+
+
+def test_every_translate_tag_finds_its_danish_text() -> None:
+    """Django looks up ``{% translate "95 % level" %}`` as ``"95 %% level"`` (percent signs
+    doubled, then undoubled in the result): an entry written with a single ``%`` is never
+    found and the page shows the English text."""
+    with open(CATALOGUE / "django.mo", "rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+    missing = []
+    for template in sorted(Path(tryg.__file__).parent.rglob("templates/**/*.html")):
+        for match in _TRANSLATE_TAG.finditer(template.read_text(encoding="utf-8")):
+            msgid = match.group(2).replace("%", "%%")
+            key = f"{match.group(3)}\x04{msgid}" if match.group(3) else msgid
+            if key not in catalogue:
+                missing.append(f"{template.name}: {match.group(2)[:60]}")
+    assert not missing, missing
+
+
+def test_the_map_explains_its_comparison_in_danish() -> None:
+    with translation.override("da"):
+        page = render_to_string("public/map.html", {"compare": True})
+    assert "signifikant over" in page and "significantly above" not in page
+
+
+@pytest.mark.django_db
+def test_a_request_django_refuses_gets_a_page_in_danish(settings: Any) -> None:
+    """Django's own 400 (here: a form with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    is the site's page in the visitor's language, saying what went wrong, not Django's bare
+    English "Bad Request (400)"."""
+    settings.LANGUAGE_CODE = "da"
+    fields = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = Client().post("/login/", fields)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'lang="da"' in page and "Forespørgslen kunne ikke bruges" in page
+    assert "Bad Request" not in page

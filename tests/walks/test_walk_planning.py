@@ -44,6 +44,7 @@ def test_a_gpx_with_entities_is_refused() -> None:
     ('{"type": "LineString", "coordinates": [[1, 2], [500, 2]]}', "point 2 is not a longitude"),
     ('{"type": "LineString", "coordinates": [[1, 2], ["x", 2]]}', "point 2 is not a number"),
     ("{oops", "not valid JSON \\(line 1, column 2\\)"),
+    ("[" * 100_000, "nested too deeply"),
 ])
 def test_bad_geojson_routes_are_named(text: str, message: str) -> None:
     with pytest.raises(routes.RouteError, match=f"route.geojson: .*{message}"):
@@ -76,6 +77,23 @@ def test_planning_a_walk_with_an_uploaded_route() -> None:
     partner = Client()
     partner.force_login(people["partner"])
     assert partner.get("/tryghedsvandringer/ny/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_route_drawn_nested_too_deeply_is_a_form_error() -> None:
+    """Thousands of nested arrays make Python's JSON decoder give up (RecursionError): the
+    planner is told on the form, the page does not fail."""
+    orgs = organisations()
+    client = Client()
+    client.force_login(users(orgs)["coordinator"])
+    response = client.post("/tryghedsvandringer/ny/", {
+        "title": "Dybt", "area_code": "K1", "date": "2026-11-03", "start_time": "19:00",
+        "duration_minutes": "90", "time_of_day": "night", "meeting_point": "Skolen",
+        "checklist": str(walk().checklist_id), "organiser": str(orgs["municipality"].pk),
+        "route_drawn": "[" * 100_000})
+    assert response.status_code == 400
+    assert "nested too deeply" in response.content.decode()
+    assert not Walk.objects.filter(title="Dybt").exists()
 
 
 @pytest.mark.django_db

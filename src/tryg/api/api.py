@@ -8,16 +8,31 @@ data block), plus ``data:`` images: Swagger UI's stylesheet draws its icons from
 
 from __future__ import annotations
 
+from typing import Any
+
 from csp.decorators import csp_update
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from tryg import __version__
 from tryg.api import analyst, public
+from tryg.api.openapi import document_errors
 from tryg.strategy import api as strategy_api
 
-api = NinjaAPI(
+
+class TrygAPI(NinjaAPI):
+    """The site's API: its schema also documents the error answers (tryg.api.openapi)."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        document_errors(schema)
+        return schema
+
+
+api = TrygAPI(
     title="tryg",
     version=__version__,
     description=("Areas, survey waves, measures and published results of the safety index. "

@@ -65,6 +65,9 @@ def from_geojson(name: str, text: str) -> str:
     except json.JSONDecodeError as exc:
         raise RouteError(_("%(file)s: not valid JSON (line %(line)d, column %(col)d).")
                          % {"file": name, "line": exc.lineno, "col": exc.colno}) from None
+    except RecursionError:  # "[[[[…" thousands deep: Python's decoder gives up
+        raise RouteError(_("%(file)s: the JSON is nested too deeply to be a route.")
+                         % {"file": name}) from None
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
         features = data.get("features") or []
         lines = [f for f in features if isinstance(f, dict) and isinstance(f.get("geometry"), dict)
