@@ -253,26 +253,9 @@ def joined(table: pd.DataFrame, rows: Rows, key: list[str],
         t_number = t_number * (count + 1) + t_codes + 1
         r_number = r_number * (count + 1) + at[r_codes] + 1
         size *= count + 1
-    at_row = _positions(r_number, t_number, size)
+    at_row = _frames.positions(r_number, t_number, size, "the joined part")
     added = {c: _taken(v, at_row) for c, v in rows.items() if c not in key}
     return table.reset_index(drop=True).assign(**added)
-
-
-def _positions(number: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
-    """The position in ``number`` (distinct numbers in ``[0, size)``) of each of ``wanted``
-    (-1: none): a table of all ``size`` numbers when that is not much larger than the two
-    arrays, else a hashed look-up. Raises ``ValueError`` if a number repeats."""
-    if size <= 4 * (len(number) + len(wanted)):
-        if len(number) and np.bincount(number, minlength=size).max() > 1:
-            raise ValueError("the joined part has a key more than once")
-        position = np.full(size, -1, dtype=np.int64)
-        position[number] = np.arange(len(number))
-        found: np.ndarray = position[wanted]
-        return found
-    index = pd.Index(number)
-    if not index.is_unique:
-        raise ValueError("the joined part has a key more than once")
-    return np.asarray(index.get_indexer(pd.Index(wanted)), dtype=np.int64)
 
 
 def _length(rows: Rows) -> int:
