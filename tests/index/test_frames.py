@@ -70,6 +70,28 @@ def test_replace_rows_carries_columns_of_the_rows_replaced() -> None:
     np.testing.assert_array_equal(out["n_eff"].to_numpy(), [10.0, 30.0, 40.0, 50.0, 20.0, np.nan])
 
 
+def test_positions_by_table_and_by_hash_agree() -> None:
+    number = np.array([5, 0, 7, 2], dtype=np.int64)
+    wanted = np.array([2, 3, 5, 5, 0, 9], dtype=np.int64)
+    expected = [3, -1, 0, 0, 1, -1]
+    for size in (10, 10_000):  # a table of every number; a hashed look-up (too many numbers)
+        assert _frames.positions(number, wanted, size, "x").tolist() == expected
+        with pytest.raises(ValueError, match="x has a key more than once"):
+            _frames.positions(np.append(number, 7), wanted, size, "x")
+        with pytest.raises(ValueError, match="y has a key more than once"):
+            _frames.positions(number, wanted, size, "x", "y")
+
+
+def test_replace_rows_refuses_a_key_twice() -> None:
+    table = _table()
+    new = pd.DataFrame({"area_code": ["a", "a"], "wave": [2020, 2020], "measure": ["m", "m"],
+                        "estimate": [0.9, 0.8]})
+    with pytest.raises(ValueError, match="the new rows has a key more than once"):
+        _frames.replace_rows([table], new, KEY, ["n_eff"])
+    with pytest.raises(ValueError, match="the table has a key more than once"):
+        _frames.replace_rows([table, table], new.iloc[:1], KEY, ["n_eff"])
+
+
 def test_concat_numbers_the_keys_as_factorize_does() -> None:
     table = _table()
     out, codes = _frames.concat([table.iloc[:3], table.iloc[3:]], KEY)

@@ -27,6 +27,27 @@ def factorize(col: pd.Series) -> Coded:
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
 
+def positions(number: np.ndarray, wanted: np.ndarray, size: int, what: str,
+              wanted_what: str | None = None) -> np.ndarray:
+    """The position in ``number`` (distinct numbers in ``[0, size)``) of each of ``wanted``
+    (-1: none): a table of all ``size`` numbers when that is not much larger than the two
+    arrays (a key's columns have few distinct values), else a hashed look-up (``pd.Index``).
+    Raises ``ValueError`` if a number of ``number`` repeats (``what`` has a key more than
+    once), or one of ``wanted`` when ``wanted_what`` names it."""
+    if size <= 4 * (len(number) + len(wanted)):
+        for numbers, name in ((number, what), (wanted, wanted_what)):
+            if name is not None and len(numbers) and np.bincount(
+                    numbers, minlength=size).max() > 1:
+                raise ValueError(f"{name} has a key more than once")
+        position = np.full(size, -1, dtype=np.int64)
+        position[number] = np.arange(len(number))
+        found: np.ndarray = position[wanted]
+        return found
+    index = _unique(number, what)
+    look_up = pd.Index(wanted) if wanted_what is None else _unique(wanted, wanted_what)
+    return np.asarray(index.get_indexer(look_up), dtype=np.int64)
+
+
 def _unique(number: np.ndarray, what: str) -> pd.Index:
     index: pd.Index = pd.Index(number)
     if not index.is_unique:
@@ -44,8 +65,8 @@ def left_join(table: pd.DataFrame, part: pd.DataFrame, key: Sequence[str],
     times as much on 300,000 rows of text keys."""
     codes = codes or {}
     t_codes = {c: codes.get(c) or factorize(table[c]) for c in key}
-    t_number, p_number, _ = _numbered_keys(t_codes, part, key)
-    at = _unique(p_number, "the joined part").get_indexer(pd.Index(t_number))
+    t_number, p_number, _, size = _numbered_keys(t_codes, part, key)
+    at = positions(p_number, t_number, size, "the joined part")
     added = part.drop(columns=list(key)).reset_index(drop=True).reindex(at)
     added = added.reset_index(drop=True)
     return table.reset_index(drop=True).assign(**{c: added[c] for c in added.columns})
@@ -60,7 +81,11 @@ def concat(parts: Sequence[pd.DataFrame], key: Sequence[str]
 
 def _concat_codes(parts: Sequence[pd.DataFrame], column: str) -> Coded:
     """:func:`factorize` of the ``parts``' ``column`` one after the other, part by part (the
-    codes of each part's values among those of the parts before it: :func:`extend_codes`)."""
+    codes of each part's values among those of the parts before it: :func:`extend_codes`).
+    Parts of one dtype are numbered at once, as one column (``pd.concat`` of Arrow text only
+    lists the parts' arrays): a third less than part by part."""
+    if len({p[column].dtype for p in parts}) == 1:
+        return factorize(pd.concat([p[column] for p in parts], ignore_index=True))
     codes, uniques = factorize(parts[0][column])
     numbered = [codes]
     for part in parts[1:]:
@@ -79,8 +104,8 @@ def replace_rows(parts: Sequence[pd.DataFrame], new: pd.DataFrame, key: Sequence
     The rows are dropped from each part before the parts are put together: one copy of the
     table, not three (the concatenation, the rows kept, their concatenation with ``new``)."""
     coded = {c: _concat_codes(parts, c) for c in key}
-    t_number, n_number, both = _numbered_keys(coded, new, key)
-    at = _unique(t_number, "the table").get_indexer(_unique(n_number, "the new rows"))
+    t_number, n_number, both, size = _numbered_keys(coded, new, key)
+    at = positions(t_number, n_number, size, "the table", "the new rows")
     replaced = np.zeros(len(t_number), dtype=bool)
     replaced[at[at >= 0]] = True
     replaced_rows = pd.concat([p.reindex(columns=list(carried)) for p in parts],
@@ -96,20 +121,23 @@ def replace_rows(parts: Sequence[pd.DataFrame], new: pd.DataFrame, key: Sequence
 
 def _numbered_keys(codes: Mapping[str, Coded], other: pd.DataFrame, key: Sequence[str]
                    ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, np.ndarray,
-                                                                      np.ndarray]]]:
+                                                                      np.ndarray]], int]:
     """The keys of a table's rows (its key columns as ``codes``) and of ``other``'s as
-    numbers (equal numbers: equal keys; a missing value is a value of its own), and per key
-    column the codes of both and their distinct values."""
+    numbers (equal numbers: equal keys; a missing value is a value of its own), per key
+    column the codes of both and their distinct values, and how many numbers there can be
+    (the numbers are below it)."""
     coded = {}
     t_number = np.zeros(len(codes[key[0]][0]), dtype=np.int64)
     o_number = np.zeros(len(other), dtype=np.int64)
+    size = 1
     for c in key:
         t_codes, uniques = codes[c]
         o_codes, uniques = extend_codes(other[c], uniques)
         coded[c] = (t_codes, o_codes, uniques)
         t_number = t_number * (len(uniques) + 1) + t_codes + 1
         o_number = o_number * (len(uniques) + 1) + o_codes + 1
-    return t_number, o_number, coded
+        size *= len(uniques) + 1
+    return t_number, o_number, coded, size
 
 
 def ranks(coded: Coded, key: Callable[[Any], Any] | None = None) -> np.ndarray:

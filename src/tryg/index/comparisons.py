@@ -253,26 +253,9 @@ def joined(table: pd.DataFrame, rows: Rows, key: list[str],
         t_number = t_number * (count + 1) + t_codes + 1
         r_number = r_number * (count + 1) + at[r_codes] + 1
         size *= count + 1
-    at_row = _positions(r_number, t_number, size)
+    at_row = _frames.positions(r_number, t_number, size, "the joined part")
     added = {c: _taken(v, at_row) for c, v in rows.items() if c not in key}
     return table.reset_index(drop=True).assign(**added)
-
-
-def _positions(number: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
-    """The position in ``number`` (distinct numbers in ``[0, size)``) of each of ``wanted``
-    (-1: none): a table of all ``size`` numbers when that is not much larger than the two
-    arrays, else a hashed look-up. Raises ``ValueError`` if a number repeats."""
-    if size <= 4 * (len(number) + len(wanted)):
-        if len(number) and np.bincount(number, minlength=size).max() > 1:
-            raise ValueError("the joined part has a key more than once")
-        position = np.full(size, -1, dtype=np.int64)
-        position[number] = np.arange(len(number))
-        found: np.ndarray = position[wanted]
-        return found
-    index = pd.Index(number)
-    if not index.is_unique:
-        raise ValueError("the joined part has a key more than once")
-    return np.asarray(index.get_indexer(pd.Index(wanted)), dtype=np.int64)
 
 
 def _length(rows: Rows) -> int:
@@ -394,36 +377,48 @@ def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: 
     min_n = spec.publication.min_n
     survey_like = _frames.coded_isin(_known_codes(table, "method", codes),
                                      ["direct", "model", "synthetic"])
-    wave = table["wave"].to_numpy(np.float64, na_value=np.nan)
-    waves = sorted(int(w) for w in np.unique(wave[survey_like & np.isfinite(wave)]))
+    # the waves as codes: each distinct wave looked up once, not sorted or searched per row
+    w_code, w_uniq = _known_codes(table, "wave", codes)
+    w_value = np.asarray(w_uniq, dtype=np.float64)
+    in_waves = survey_like & (w_code >= 0)
+    in_waves[in_waves] = np.isfinite(w_value)[w_code[in_waves]]
+    present = np.bincount(w_code[in_waves], minlength=len(w_uniq)) > 0
+    waves = sorted(int(w) for w in np.unique(w_value[present]))
     estimate = table["estimate"].to_numpy(np.float64)
     se = table["se"].to_numpy(np.float64)
-    n = pd.to_numeric(table["n"], errors="coerce").to_numpy(np.float64)
-    with np.errstate(invalid="ignore"):
-        published = np.isfinite(estimate) & np.isfinite(se) & (model | (n >= min_n))
     change = np.full(len(rows), np.nan)
     out_se = np.full(len(rows), np.nan)
     if not len(rows) or not waves:
         return change, out_se
     # every (area, measure) as one number (a missing value a value of its own), the
     # model-based rows' cells numbered 0, 1, ... and every row's cell among them (-1: none)
-    a_code, _ = _known_codes(table, "area_code", codes)
+    a_code, a_uniq = _known_codes(table, "area_code", codes)
     m_code, m_uniq = _known_codes(table, "measure", codes)
     number = (a_code + 1) * (len(m_uniq) + 1) + (m_code + 1)
     cells = np.unique(number[rows])
-    at = np.minimum(np.searchsorted(cells, number), len(cells) - 1)
-    cell = np.where(cells[at] == number, at, -1)
+    cell = _frames.positions(cells, number, (len(a_uniq) + 1) * (len(m_uniq) + 1), "cells")
     W = len(waves)
-    pos = np.full(len(table), -1, dtype=np.int64)
-    in_waves = survey_like & np.isfinite(wave)
-    pos[in_waves] = np.searchsorted(np.asarray(waves, dtype=np.float64), wave[in_waves])
-    filled = in_waves & published & (cell >= 0)
+    wave_pos = np.searchsorted(np.asarray(waves, dtype=np.float64), w_value)
+
+    def position(at: np.ndarray) -> np.ndarray:
+        """The wave's position among ``waves`` of the rows ``at`` (-1: none)."""
+        return np.where(in_waves[at], wave_pos[w_code[at]], -1)
+
+    # the rows of those cells only (the model-based rows among them)
+    mine = np.flatnonzero(cell >= 0)
+    e_mine, se_mine = estimate[mine], se[mine]
+    n = pd.to_numeric(table["n"], errors="coerce").to_numpy(np.float64)[mine]
+    with np.errstate(invalid="ignore"):
+        published = np.isfinite(e_mine) & np.isfinite(se_mine) & (model[mine] | (n >= min_n))
+    pos = position(mine)
+    filled = (pos >= 0) & published
+    f_cell, f_pos = cell[mine][filled], pos[filled]
     ok = np.zeros((len(cells), W), dtype=np.int64)
     est = np.zeros((len(cells), W))
     var = np.zeros((len(cells), W))
-    ok[cell[filled], pos[filled]] = 1
-    est[cell[filled], pos[filled]] = estimate[filled]
-    var[cell[filled], pos[filled]] = se[filled] ** 2
+    ok[f_cell, f_pos] = 1
+    est[f_cell, f_pos] = e_mine[filled]
+    var[f_cell, f_pos] = se_mine[filled] ** 2
 
     def cumulative(x: np.ndarray) -> np.ndarray:
         return np.concatenate([np.zeros((len(cells), 1), dtype=x.dtype),
@@ -433,7 +428,7 @@ def _pooled_published(spec: Spec, table: pd.DataFrame, rows: np.ndarray, model: 
     # a wave's window is usable when k earlier waves exist and no break lies in it
     usable = np.array([p >= k and not any(w in breaks for w in [*waves[p - k + 1:p], waves[p]])
                        for p in range(W)], dtype=bool)
-    p = pos[rows]
+    p = position(rows)
     r_ok = (p >= 0) & usable[np.maximum(p, 0)]
     rr = np.flatnonzero(r_ok)
     c, pp = cell[rows[rr]], p[rr]
