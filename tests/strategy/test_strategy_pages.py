@@ -226,3 +226,19 @@ def test_the_measurement_form_refuses_implausible_values_and_dates() -> None:
     assert Measurement.objects.count() == 0
     assert _client(who.partner).post(url, {**form, "when": "2025-06-30", "value": "71"}
                                      ).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["measurement_new", "note_new", "measurement_edit",
+                                  "measurement_delete"])
+def test_an_anonymous_visitor_cannot_tell_which_ids_exist(name: str) -> None:
+    """A partner's pages send an anonymous visitor to the log-in whether or not the indicator
+    or measurement exists (a 404 for a missing id only would tell which ones do)."""
+    who = people()
+    areas("0851")
+    ind = indicator(initiative([who.housing]))
+    made = Measurement.objects.create(indicator=ind, when=dt.date(2025, 6, 30), value=1.0)
+    existing = made.pk if name.startswith("measurement_e") or name.endswith("delete") else ind.pk
+    for pk in (existing, existing + 1000):
+        response = _client().get(reverse(f"strategy:{name}", args=[pk]))
+        assert response.status_code == 302 and "/login/" in response["Location"], (name, pk)

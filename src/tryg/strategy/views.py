@@ -311,8 +311,9 @@ def _entry_allowed(request: HttpRequest, initiative: Initiative) -> HttpResponse
 def _partner_page(model: type[Indicator] | type[Measurement]) -> Callable[
         [Callable[[HttpRequest, Any, str], HttpResponse]], Callable[..., HttpResponse]]:
     """A page of a partner's measurements and notes: the indicator or measurement the URL names,
-    sent to the log-in when anonymous, 403 unless the visitor may enter measurements for its
-    initiative; the view gets the object and the initiative's page to go back to."""
+    sent to the log-in when anonymous (whether or not the id exists), 403 unless the visitor
+    may enter measurements for its initiative; the view gets the object and the initiative's
+    page to go back to."""
     related = "initiative" if model is Indicator else "indicator__initiative"
 
     def decorate(view: Callable[[HttpRequest, Any, str], HttpResponse]
@@ -320,6 +321,8 @@ def _partner_page(model: type[Indicator] | type[Measurement]) -> Callable[
         @never_cache
         @require_http_methods(["GET", "POST"])
         def page(request: HttpRequest, **url: int) -> HttpResponse:
+            if not request.user.is_authenticated:  # before the look-up: no 404 tells an
+                return redirect_to_login(request.get_full_path())  # anonymous which ids exist
             obj: Any = get_object_or_404(model.objects.select_related(related),
                                          pk=next(iter(url.values())))
             initiative = obj.initiative if model is Indicator else obj.indicator.initiative
