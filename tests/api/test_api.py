@@ -194,3 +194,27 @@ def test_every_error_answer_is_documented_in_the_schema(site: Site) -> None:
     statuses = {code for path in schema["paths"].values() for operation in path.values()
                 for code in operation["responses"]}
     assert {"400", "401", "403", "404"} <= statuses
+
+
+@pytest.mark.django_db
+def test_an_answer_without_rows_is_not_kept(site: Site) -> None:
+    """Made-up filters and pages past the end answer an empty list without a cache entry
+    each (they could otherwise push the real answers out); an answer with rows is kept."""
+    from django.core.cache import cache
+
+    from tryg.api.public import results_key
+
+    cache.clear()
+    client = Client()
+
+    def key(**query: object) -> str:
+        return results_key(site.published, {"area": "", "level": "", "wave": None,
+                                            "measure": "", "limit": 1000, "offset": 0,
+                                            **query})
+
+    for query in ({"measure": "made_up"}, {"area": "nowhere"}, {"offset": 50}):
+        answer = client.get("/api/results", query)
+        assert answer.status_code == 200 and answer.json()["results"] == []
+        assert cache.get(key(**query)) is None, query
+    assert client.get("/api/results", {"area": "K999"}).json()["count"] == 1
+    assert cache.get(key(area="K999")) is not None

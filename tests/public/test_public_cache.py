@@ -142,3 +142,36 @@ def test_a_publication_elsewhere_is_seen_within_the_recheck_interval(
         site.published.published_at = timezone.now()
         site.published.save()
         assert _shows_public_estimate(page_html(Client().get(AREA)))
+
+
+@pytest.mark.django_db
+def test_made_up_choices_on_the_map_make_no_cache_entries(site: Site) -> None:
+    """A map address naming a measure, wave, level or view the page does not have shows the
+    default page, and keeps nothing under that address: made-up values cannot push the real
+    pages out of the cache. The default page and a real choice are kept."""
+    from tryg.public.cache import page_key, stored
+    from tryg.public.data import latest_publication
+
+    publication = latest_publication()
+    assert publication is not None
+
+    def kept(**params: str) -> bool:
+        asked = {"measure": "", "wave": "", "level": "", "show": "", **params}
+        return stored(page_key(publication, "da", "map", asked, kind="response")) is not None
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="da")
+    made_up = [{"measure": "no_such_measure"}, {"wave": "1066"}, {"level": "galaxy"},
+               {"show": "sideways"}]
+    for params in made_up:
+        response = client.get("/map/", params)
+        assert response.status_code == 200
+        assert not kept(**params), params
+    for params in ({}, {"measure": "tryghed_trygge"}, {"show": "values"}):
+        assert client.get("/map/", params).status_code == 200
+        assert kept(**params), params
+    # the same for a logged-in visitor's page fragments
+    analyst = client_as(site, "analyst")
+    assert analyst.get("/map/", {"measure": "no_such_measure"}).status_code == 200
+    fragment_key = page_key(publication, "da", "map", {"measure": "no_such_measure", "wave": "",
+                                                       "level": "", "show": ""})
+    assert cache.get(fragment_key) is None

@@ -133,8 +133,8 @@ def results(request: HttpRequest, run: IdQuery | None = None, area: Text = "",
     """Published results (the public view: suppressed values blanked, small counts as
     "< 5"). Without ``run``: the latest published run. An unpublished run is a 404.
 
-    Each answer is computed once per publication and query and then served from Django's
-    cache (one small query per request finds the publication)."""
+    Each answer with rows is computed once per publication and query and then served from
+    Django's cache (one small query per request finds the publication)."""
     chosen = (get_object_or_404(_published(), pk=run) if run is not None
               else _published().first())
     if chosen is None:
@@ -148,7 +148,8 @@ def results(request: HttpRequest, run: IdQuery | None = None, area: Text = "",
                                                     offset))
         text = JSONRenderer().render(request, answer.model_dump(), response_status=200)
         body = text.encode("utf-8")
-        cache.set(key, body, RESULTS_TIMEOUT)
+        if answer.results:  # an answer with no rows (a made-up filter, a page past the end)
+            cache.set(key, body, RESULTS_TIMEOUT)  # is not kept: it cannot fill the cache
     return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 

@@ -52,15 +52,21 @@ PREFIX = "tryg-public-page-2"  # -2: entries carry their ETags
 #: The attribute a whole anonymous response from this cache carries: its entry's key
 #: (:mod:`tryg.public.fast` reads it on the way out).
 PAGE_KEY_ATTRIBUTE = "tryg_page_key"
+#: The attribute of a rendered response whose fragment may not be kept (``Fragment.keep``).
+NOT_KEPT_ATTRIBUTE = "tryg_not_kept"
 _GZIP = re.compile(r"\bgzip\b")
 
 
 @dataclass(frozen=True)
 class Fragment:
-    """A rendered page body and its title."""
+    """A rendered page body and its title. ``keep``: whether the page may be kept under its
+    address's key: not when the address asked for a choice the page does not have (a made-up
+    ``?measure=``) and the page shows its default instead, so that made-up values make no
+    new cache entries (each would push a real page out)."""
 
     title: str
     body: str
+    keep: bool = True
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,8 @@ def cached_fragment(publication: Publication, page: str, params: Mapping[str, st
     if isinstance(found, Fragment):
         return found
     fragment = render(published(publication.run()))
-    _set(key, fragment)
+    if fragment.keep:
+        _set(key, fragment)
     return fragment
 
 
@@ -181,7 +188,8 @@ def cached_response(request: HttpRequest, publication: Publication, page: str,
     if found is not None:
         return found.response(request, key)
     response = respond()
-    if response.status_code != 200 or response.cookies or response.streaming:
+    if (response.status_code != 200 or response.cookies or response.streaming
+            or getattr(response, NOT_KEPT_ATTRIBUTE, False)):
         return response
     entry = StoredResponse.of(response.content, response["Content-Type"])
     _set(key, entry)

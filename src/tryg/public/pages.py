@@ -8,6 +8,7 @@ cache; the frame around it (tryg/base.html) is rendered per request.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -242,6 +243,7 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
     t = published.table
     measures = published.measure_ids()
     headline = published.spec.headline
+    asked = {"measure": measure, "wave": wave, "level": level, "show": show}
     measure = _choice(measure, measures, headline.id if headline and headline.id in measures
                       else (measures[0] if measures else ""))
     waves = [str(w) for w in published.waves]
@@ -300,7 +302,11 @@ def area_map(published: Published, language: str, *, measure: str, wave: str,
                                     sizes.get(level, 0))
                     if info is not None and not rows else ""),
     }
-    return _fragment(published, "public/map.html", title, context)
+    shown = {"measure": measure, "wave": wave, "level": level, "show": show}
+    page = _fragment(published, "public/map.html", title, context)
+    # a value the page does not have (shown as the default): not kept under its own key
+    made_up = any(value and value != shown[name] for name, value in asked.items())
+    return replace(page, keep=False) if made_up else page
 
 
 def area(published: Published, language: str, code: str) -> Fragment:

@@ -17,7 +17,13 @@ from django.views.decorators.http import require_safe
 
 from tryg.public import downloads as files
 from tryg.public import pages
-from tryg.public.cache import Fragment, cached_fragment, cached_response, is_anonymous_visit
+from tryg.public.cache import (
+    NOT_KEPT_ATTRIBUTE,
+    Fragment,
+    cached_fragment,
+    cached_response,
+    is_anonymous_visit,
+)
 from tryg.public.codebook import LICENCE_URLS
 from tryg.public.data import (
     Publication,
@@ -56,8 +62,11 @@ def _publication_page(request: HttpRequest, publication: Publication, page: str,
     language = page_language()
 
     def framed(fragment: Fragment, **extra: object) -> HttpResponse:
-        return render(request, "public/frame.html", {
+        response = render(request, "public/frame.html", {
             "fragment": fragment, "language_next": _canonical(request, params), **extra})
+        if not fragment.keep:
+            setattr(response, NOT_KEPT_ATTRIBUTE, True)
+        return response
 
     if is_anonymous_visit(request):  # the whole page is cached; its body need not be
         # Without a session cookie nobody is logged in: the frame is told so rather than
