@@ -177,3 +177,67 @@ def test_phone_screenshots(phone: Page, served_site: ServedSite, path: str) -> N
     if charts.count():  # the first chart as a phone shows it (device pixels)
         charts.first.screenshot(path=str(served_site.screenshots / f"{name}-chart.png"))
     assert phone.evaluate("document.documentElement.scrollWidth") <= WIDTH
+
+
+
+def _post_without_token(page: Page, site: ServedSite, fields: int = 2) -> None:
+    """Send a form to the log-in page without its CSRF token, as a stale or copied form would
+    (with ``fields`` fields: more than Django's limit gives a 400 before the token is checked)."""
+    page.goto(site("/login/"))
+    with page.expect_navigation():
+        page.evaluate("""(fields) => {
+          const form = document.createElement("form");
+          form.method = "post";
+          form.action = "/login/";
+          for (let i = 0; i < fields; i++) {
+            const field = document.createElement("input");
+            field.name = `f${i}`; field.value = "1"; form.append(field);
+          }
+          document.body.append(form);
+          form.submit();
+        }""", fields)
+
+
+#: Error pages a visitor can meet: the path (or the number of fields of a log-in form sent
+#: without its token), the status, a word of the page's Danish and of its English text, and
+#: whether the page has the site's header (the 400 page is rendered without a request).
+ERROR_PAGES: tuple[tuple[str | int, int, str, str, bool], ...] = (
+    ("/logout/", 405, "muligt", "possible", True),  # logging out is a POST
+    ("/areas/no-such-area/", 404, "findes", "no page", True),
+    (2, 403, "formularen", "form", True),
+    (1100, 400, "forespørgslen", "bad request", False),
+)
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_error_pages_fit_a_phone_in_the_pages_language(phone: Page, served_site: ServedSite,
+                                                       language: str) -> None:
+    """The site's own 400, 403 (a form without its CSRF token), 404 and 405 pages on a phone:
+    the right status, in the visitor's language, in the site's frame, as wide as the screen."""
+    phone.context.add_cookies([{"name": "django_language", "value": language,
+                                "url": served_site("/")}])
+    problems: list[str] = []
+    for what, status, da, en, header in ERROR_PAGES:
+        if isinstance(what, int):
+            with phone.expect_response(lambda r: r.request.method == "POST") as posted:
+                _post_without_token(phone, served_site, what)
+            answer = posted.value
+            where = f"a log-in form of {what} fields without its token"
+        else:
+            answer = phone.goto(served_site(what))  # type: ignore[assignment]
+            where = what
+        assert answer is not None
+        if answer.status != status:
+            problems.append(f"{where}: status {answer.status}, not {status}")
+        text = phone.locator("main").inner_text().lower()
+        word = da if language == "da" else en
+        if word not in text:
+            problems.append(f"{where}: {word!r} not in the page: {text[:200]!r}")
+        if phone.locator("html").get_attribute("lang") != language:
+            problems.append(f"{where}: html lang is not {language}")
+        if header and not phone.locator("header").count():
+            problems.append(f"{where}: no site header")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        if width > WIDTH:
+            problems.append(f"{where}: scrollWidth {width} > {WIDTH}")
+    assert not problems, "\n".join(problems)

@@ -21,6 +21,8 @@ def test_a_wrong_method_gets_a_page_with_its_status_and_allow_header(language: s
     page = response.content.decode()
     assert f'<html lang="{language}"' in page and f"<h1>{heading}</h1>" in page
     assert response["Content-Type"].startswith("text/html")
+    # a server sends as many bytes as the header says (CommonMiddleware counted the empty body)
+    assert response["Content-Length"] == str(len(response.content))
 
 
 @pytest.mark.django_db
@@ -31,6 +33,7 @@ def test_the_apis_405_is_json() -> None:
     assert response.status_code == 405
     assert response["Allow"] == "GET"
     assert response.json() == {"detail": "The method POST is not allowed here; allowed: GET."}
+    assert response["Content-Length"] == str(len(response.content))
 
 
 @pytest.mark.django_db

@@ -6,6 +6,8 @@ a blank page. :class:`NotAllowedPageMiddleware` gives such an answer a page in t
 layout and the visitor's language, keeping its status and its ``Allow`` header; under
 ``/api/`` the answer is JSON ``{"detail": ...}``, as the API's other errors (django-ninja
 answers a wrong method with plain text). A page's 405 that already has a body keeps it.
+The new body's ``Content-Length`` replaces the one ``CommonMiddleware`` set for the empty one
+(Django's test client ignores the header; a real server and browser do not).
 """
 
 from __future__ import annotations
@@ -35,4 +37,8 @@ class NotAllowedPageMiddleware:
         elif not response.content:
             response.content = render_to_string("405.html", {}, request=request).encode()
             response["Content-Type"] = "text/html; charset=utf-8"
+        if response.has_header("Content-Length"):
+            # CommonMiddleware (inside this one) counted the empty body; a server sends what
+            # the header says, so a stale 0 would cut the page off
+            response["Content-Length"] = str(len(response.content))
         return response
