@@ -73,19 +73,24 @@ def pooled_means(
     offset from it, so that members with equal means give exactly that mean (and a
     difference of such means is exactly 0). NaN where a group has no weight."""
     owner = np.asarray(owner, dtype=np.int64)
-    inside = np.flatnonzero(owner >= 0)
     ind = summing(owner, n_owner)
     W = np.asarray(ind @ weights)
-    ref = np.zeros((n_owner, means.shape[1]))
-    has = weights[inside] != 0
+    # the members that count: in a group, with weight (the rows are not taken apart into
+    # the members first: that copies every column, and usually every row is a member)
+    has = weights != 0
+    outside = owner < 0
+    if outside.any():
+        has[outside] = False
+    # each group's reference: its last member's mean, per variable; a last row of zeros
+    # for the rows in no group (owner -1 picks it)
+    ref = np.zeros((n_owner + 1, means.shape[1]))
     for v in range(means.shape[1]):
-        at = inside[has[:, v]]
+        at = np.flatnonzero(has[:, v])
         ref[owner[at], v] = means[at, v]
-    off = np.zeros_like(means)
-    off[inside] = weights[inside] * (means[inside] - ref[owner[inside]])
-    off = np.where(weights != 0, off, 0.0)
+    off = weights * (means - ref[owner])
+    off[~has] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = ref + np.asarray(ind @ off) / W
+        mean = ref[:n_owner] + np.asarray(ind @ off) / W
     return np.where(W != 0, mean, np.nan), W
 
 
@@ -554,7 +559,7 @@ class CellEngine:
         own = self.pair(mom, fa)
         par = self.pair(mom, fp)
         a, p = self.domain_parts(mom, fa), self.domain_parts(mom, fp)
-        dp = self._delta(mom, fp, p.mean)  # p's centre on every cell (a's cells among them)
+        dp = p.delta  # p's centre on every cell (a's cells among them), as domain_parts has it
         pD, pW = self._align(fa, fp, p.lin_d, parent), self._align(fa, fp, p.lin_w, parent)
         cross = (self._bilinear(mom, fa, a.lin_d, a.delta, pD, dp),
                  self._bilinear(mom, fa, a.lin_d, a.delta, pW, None),

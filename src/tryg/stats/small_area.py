@@ -128,6 +128,14 @@ def _design(
     return X, names
 
 
+def _weighted_cross(X: FloatArray, v: FloatArray) -> FloatArray:
+    """``X' diag(v) X``: ``np.dot`` of the products gives the same numbers as ``(X.T * v) @ X``
+    (the products are the transposed, Fortran-ordered array either way) in half the time of
+    ``@`` on it; called several times per scoring step, thousands of times per run."""
+    out: FloatArray = np.dot(X.T * v, X)
+    return out
+
+
 def _scoring_step(A: float, y: FloatArray, psi: FloatArray, X: FloatArray, reml: bool) -> float:
     """One Fisher-scoring increment ``score / information`` for sigma2_u at ``A``.
 
@@ -137,11 +145,13 @@ def _scoring_step(A: float, y: FloatArray, psi: FloatArray, X: FloatArray, reml:
     so P y = V^-1 r and the traces reduce to p x p products: no m x m matrix is formed.
     """
     Vi = 1.0 / (A + psi)
-    M = (X.T * Vi) @ X
+    M = _weighted_cross(X, Vi)
     r = y - X @ np.linalg.solve(M, X.T @ (Vi * y))
     if reml:
-        C2 = np.linalg.solve(M, (X.T * Vi**2) @ X)  # Q X'V^-2 X
-        C3 = np.linalg.solve(M, (X.T * Vi**3) @ X)  # Q X'V^-3 X
+        # Q X'V^-2 X and Q X'V^-3 X, as one batched solve (each matrix solved on its own,
+        # so the numbers are those of two calls)
+        C2, C3 = np.linalg.solve(np.stack((M, M)), np.stack((_weighted_cross(X, Vi**2),
+                                                              _weighted_cross(X, Vi**3))))
         trace_v = float(np.sum(Vi)) - float(np.trace(C2))  # tr(P)
         info = 0.5 * (float(np.sum(Vi**2)) - 2.0 * float(np.trace(C3)) + float(np.sum(C2 * C2.T)))
     else:
@@ -242,7 +252,7 @@ def _objective(A: float, y: FloatArray, psi: FloatArray, X: FloatArray, reml: bo
     """ML or REML log-likelihood of sigma2_u = A, up to a constant."""
     V = A + psi
     XtVi = X.T / V
-    M = XtVi @ X
+    M = np.dot(XtVi, X)  # as _weighted_cross
     r = y - X @ np.linalg.solve(M, XtVi @ y)
     value = -0.5 * float(np.sum(np.log(V)) + np.sum(r**2 / V))
     return value - 0.5 * float(np.linalg.slogdet(M)[1]) if reml else value
@@ -521,7 +531,7 @@ def _fit(
 
     Vi = 1.0 / (A + psi)
     XtVi = X.T * Vi
-    Q = np.linalg.inv(XtVi @ X)
+    Q = np.linalg.inv(np.dot(XtVi, X))  # as _weighted_cross
     Q = 0.5 * (Q + Q.T)
     beta = Q @ (XtVi @ y)
     synthetic_all = X_all @ beta
@@ -538,7 +548,7 @@ def _fit(
     g3 = B**2 * var_A / (A + psi)
     mse_in = g1 + g2 + 2.0 * g3
     if not reml:
-        bias = -float(np.trace(Q @ ((X.T * Vi**2) @ X))) / sum_vi2
+        bias = -float(np.trace(Q @ _weighted_cross(X, Vi**2))) / sum_vi2
         mse_in = mse_in - bias * B**2
 
     eblup = synthetic_all.copy()
