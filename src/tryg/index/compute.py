@@ -35,6 +35,7 @@ from tryg.index.population import check_population, totals
 from tryg.index.respondents import check_survey
 from tryg.index.results import RESULT_COLUMNS, RESULT_DTYPES, conform
 from tryg.index.spec import Spec, result_measure_ids
+from tryg.stats import text_columns
 
 Progress = Callable[[str, float], None]
 
@@ -94,7 +95,7 @@ def run(
         reg_rows, w = register_part.register_rates(spec, register, pop_totals, hier, waves)
         warnings += w
         if not reg_rows.empty:
-            reg_rows["level"] = reg_rows["area_code"].map(hier.level)
+            reg_rows = reg_rows.assign(level=_levels(reg_rows["area_code"], hier))
 
     sv_rows = pd.DataFrame()
     est = None
@@ -183,13 +184,28 @@ def _top_area(hier: Hierarchy) -> str | None:
 
 
 def _measure_rows(spec: Spec, sv: pd.DataFrame) -> pd.DataFrame:
+    """The survey estimates of the spec's measures as work-table rows (method ``direct``).
+
+    Only the columns the work table keeps are taken (a take of a text column costs as much
+    as of all the number columns), and no copy is made: the frame is new already."""
     if sv.empty:
         return sv
     ids = [m.id for m in spec.measures]
-    rows = sv[sv["variable"].isin(ids)].rename(columns={"variable": "measure"}).copy()
-    rows["method"] = "direct"
-    rows["flags"] = ""
-    return rows
+    at = np.flatnonzero(sv["variable"].isin(ids).to_numpy(dtype=bool))
+    kept = [c for c in sv.columns if c in _WORK_COLUMNS or c == "variable"]
+    rows = sv[kept].take(at).reset_index(drop=True).rename(columns={"variable": "measure"})
+    return rows.assign(method=text_columns.repeated(["direct"], [len(rows)]),
+                       flags=text_columns.repeated([""], [len(rows)]))
+
+
+def _levels(area_code: pd.Series, hier: Hierarchy) -> pd.Series:
+    """The level of each row's area (missing: not an area of the hierarchy), as text. Each
+    distinct code is looked up once (``Series.map`` looks up every row's)."""
+    codes, names = _frames.factorize(area_code)
+    levels = [hier.level.get(a) for a in names.tolist()] + [None]  # the last: code -1
+    out = text_columns.taken(levels, np.where(codes >= 0, codes, len(names)))
+    out.index = area_code.index
+    return out
 
 
 #: The key of the work table's rows.

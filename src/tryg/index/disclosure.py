@@ -573,14 +573,6 @@ def _audit(cells: _Cells, hidden: np.ndarray, entries: np.ndarray | None = None
     return relations.astype(np.int64), out
 
 
-def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(keys, return_inverse=True)`` the other way round (each key's number among
-    the distinct keys in order, and those), by hashing (``pd.factorize``) instead of sorting
-    all keys."""
-    codes, distinct = pd.factorize(keys, sort=True)
-    return np.asarray(codes, dtype=np.int64), np.asarray(distinct, dtype=np.int64)
-
-
 # --- measures that are linear in one another -------------------------------------------------
 
 def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
@@ -598,14 +590,15 @@ def _linear_measures(keys: _Keys, spec: Spec, hidden: np.ndarray,
     groups += [(ids, None) for ids in by_item.values() if len(ids) > 1]
     extra = np.zeros(len(hidden), dtype=bool)
     measure_names = list(keys.measures)
-    # (area, wave) as one number
+    # (area, wave) as one number, below (areas + 1) × (waves + 1): small enough to count the
+    # rows of each by ``np.bincount`` of the numbers themselves (no numbering of them first)
     where = (keys.area.astype(np.int64) + 1) * (len(keys.waves) + 1) + keys.wave + 1
     for ids, first in groups:
         codes = [measure_names.index(m) for m in ids if m in measure_names]
         of = np.flatnonzero(np.isin(keys.measure, codes))
         if len(of) == 0:
             continue
-        group, _ = _numbered(where[of])
+        group = where[of]
         size = np.bincount(group)
         count = np.bincount(group, weights=hidden[of])
         for g in np.flatnonzero((count == 1) & (size >= 2)).tolist():

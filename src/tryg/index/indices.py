@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from tryg.index.spec import Spec, Subindex
+from tryg.stats import text_columns
 
 ESTIMATE_COLUMNS = ["estimate", "se", "ci_low", "ci_high"]
 
@@ -30,16 +31,16 @@ class Affine:
     clip: bool = False
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame.copy()
+        """``frame`` with its estimate, interval and standard error transformed (a new frame
+        that shares the other columns: no copy of its text)."""
         est = (self.a + self.b * frame["estimate"]).to_numpy(np.float64)
         lo0 = (self.a + self.b * frame["ci_low"]).to_numpy(np.float64)
         hi0 = (self.a + self.b * frame["ci_high"]).to_numpy(np.float64)
         lo, hi = np.minimum(lo0, hi0), np.maximum(lo0, hi0)
         if self.clip:
             est, lo, hi = (np.clip(x, 0.0, 100.0) for x in (est, lo, hi))
-        out["estimate"], out["ci_low"], out["ci_high"] = est, lo, hi
-        out["se"] = abs(self.b) * frame["se"]
-        return out
+        return frame.assign(estimate=est, ci_low=lo, ci_high=hi,
+                            se=abs(self.b) * frame["se"])
 
 
 def affine(sub: Subindex, base: float | None) -> Affine:
@@ -94,11 +95,12 @@ def subindex_rows(
                 flags = "base_wave_substituted"
         tr = affine(sub, base)
         used[sub.id] = tr
-        rows = tr.apply(raw)
-        rows["measure"] = sub.id
-        rows["method"] = "direct" if sub.source == "items" else "register"
-        rows["flags"] = flags
-        frames.append(rows)
+        rows = tr.apply(raw).reset_index(drop=True)
+        # the text columns built from their one value (not a string per row)
+        frames.append(rows.assign(**{c: text_columns.repeated([v], [len(rows)]) for c, v in (
+            ("measure", sub.id),
+            ("method", "direct" if sub.source == "items" else "register"),
+            ("flags", flags))}))
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), used
 
 
@@ -164,12 +166,13 @@ def composite_rows(
         var += (weights[k] * part["se"].to_numpy()) ** 2
     se = np.sqrt(var)
     z = norm.ppf(1 - spec.comparisons.alpha / 2)
-    taken = subindices.iloc[at]
+    # the key columns taken as they are (their text is not converted to objects and back)
+    taken = subindices[["area_code", "wave", "level"]].take(at).reset_index(drop=True)
     out = pd.DataFrame(
         {
-            "area_code": taken["area_code"].to_numpy(),
+            "area_code": taken["area_code"],
             "wave": taken["wave"].to_numpy(),
-            "level": taken["level"].to_numpy(),
+            "level": taken["level"],
             "estimate": est,
             "se": se,
             "ci_low": est - z * se,
@@ -179,10 +182,8 @@ def composite_rows(
             "df": df,
         }
     )
-    out["measure"] = comp.id
-    out["method"] = "composite"
-    out["flags"] = ""
-    return out
+    return out.assign(**{c: text_columns.repeated([v], [len(out)]) for c, v in (
+        ("measure", comp.id), ("method", "composite"), ("flags", ""))})
 
 
 def spec_source(spec: Spec, sub_id: str) -> str:

@@ -22,7 +22,8 @@ def repeated(values: Sequence[str], counts: Sequence[int] | np.ndarray) -> pd.Se
     return taken(values, codes)
 
 
-def taken(values: Sequence[str], codes: np.ndarray) -> pd.Series:
-    """``values[code]`` for every code, as pandas' text dtype (index 0..n-1)."""
+def taken(values: Sequence[str | None], codes: np.ndarray) -> pd.Series:
+    """``values[code]`` for every code, as pandas' text dtype (index 0..n-1; a value
+    ``None``: missing)."""
     distinct = pd.Series(pd.array(list(values), dtype="str"))
     return distinct.take(np.asarray(codes, dtype=np.int64)).reset_index(drop=True)
