@@ -260,8 +260,9 @@ def _aalborg_pages(folder: Path) -> None:
         notice = html[html.index('class="data-notice"'):html.index("<h1")]
         assert "Spørgeskemasvarene på dette websted er syntetiske" in notice, url
         # the wave's producer, shown on the Danish page, is Danish too
-        assert "lavet af: tryg demo-data (FIKTIVE svar))" in " ".join(notice.split()), url
-        assert "FICTIONAL" not in notice, url
+        assert ("lavet af: tryg demo --from (SYNTETISKE svar, kalibreret til Aalborgs "
+                "offentliggjorte tal))") in " ".join(notice.split()), url
+        assert "SYNTHETIC" not in notice, url
         assert "målinger 2014–2019" in notice and "Fiktive" not in notice, url
     levels = shown["/map/"][shown["/map/"].index('name="level"'):]
     levels = levels[:levels.index("</select>")]
