@@ -178,6 +178,9 @@ def test_the_fictional_demo_says_so_on_its_pages(demo_site: tuple[Path, str]) ->
         notice = html[html.index('class="data-notice"'):html.index("<h1")]
         assert "Fiktive data: områderne, befolkningstallene" in notice, url
         assert "Spørgeskemasvarene på dette websted er syntetiske" in notice, url
+        # the wave's producer, shown on the Danish page, is Danish too
+        assert "lavet af: tryg demo-data (FIKTIVE svar))" in " ".join(notice.split()), url
+        assert "FICTIONAL" not in notice, url
 
 
 @pytest.fixture
@@ -230,7 +233,7 @@ def test_demo_from_the_real_danish_files(shared_data: Path, tmp_path: Path) -> N
     assert years == set(range(2008, 2024))
     waves = query(folder, "SELECT year, synthetic, producer FROM surveys_wave ORDER BY year")
     assert [w[0] for w in waves] == [2014, 2015, 2016, 2017, 2018, 2019]
-    assert all(w[1] and "SYNTHETIC" in w[2] for w in waves)
+    assert all(w[1] and w[2].startswith("tryg demo --from (SYNTETISKE svar") for w in waves)
     ((status, published),) = query(folder, "SELECT status, published_at FROM runs_indexrun")
     assert status == "done" and published is not None
     headline = dict(query(folder, """
@@ -256,6 +259,10 @@ def _aalborg_pages(folder: Path) -> None:
     for url, html in shown.items():
         notice = html[html.index('class="data-notice"'):html.index("<h1")]
         assert "Spørgeskemasvarene på dette websted er syntetiske" in notice, url
+        # the wave's producer, shown on the Danish page, is Danish too
+        assert ("lavet af: tryg demo --from (SYNTETISKE svar, kalibreret til Aalborgs "
+                "offentliggjorte tal))") in " ".join(notice.split()), url
+        assert "SYNTHETIC" not in notice, url
         assert "målinger 2014–2019" in notice and "Fiktive" not in notice, url
     levels = shown["/map/"][shown["/map/"].index('name="level"'):]
     levels = levels[:levels.index("</select>")]

@@ -60,7 +60,9 @@ def test_an_indicators_choices_and_area_are_those_offered() -> None:
             "source": "manual", "order": "0"}
     coordinator = _client(who.coordinator)
     for forged in ({"polarity": "sideways"}, {"source": "sql"}, {"area_code": "NOPE"},
-                   {"order": "-1"}, {"name": "x\x00y"}, {"unit": "%" * 100_000}):
+                   {"order": "-1"}, {"name": "x\x00y"}, {"unit": "%" * 100_000},
+                   {"name": "x\x01y"}, {"definition": "\x7f"}, {"order": "٣"},
+                   {"order": "３"}):
         assert coordinator.post(url, {**base, **forged}).status_code == 400, forged
     assert not Indicator.objects.exists()
 

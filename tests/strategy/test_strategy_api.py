@@ -77,6 +77,22 @@ def test_a_posted_measurement_is_checked_as_the_form_checks_it(bad: dict[str, ob
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("char", ["\x01", "\x1b", "\x7f"])
+def test_a_posted_measurements_text_holds_no_control_character(char: str) -> None:
+    """The forms' rule (tryg.bounds): a 400 naming the character, nothing stored."""
+    who = people()
+    ind = indicator(initiative([who.housing]))
+    answer = _client(who.partner).post(f"/api/indicators/{ind.pk}/measurements",
+                                       json.dumps({**BODY, "method": f"målt{char}"}),
+                                       content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    (error,) = answer.json()["detail"]
+    assert error["loc"][-1] == "method"
+    assert f"control character (U+{ord(char):04X})" in error["msg"]
+    assert Measurement.objects.count() == 0
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(("bad", "words"), [
     ({"value": 1e308}, "not a plausible value"),
     ({"value": -1e12}, "not a plausible value"),

@@ -127,6 +127,44 @@ def test_a_citizens_e_mail_longer_than_its_column_is_a_form_error() -> None:
     assert not Finding.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["text", "address", "name", "suggested_fix"])
+def test_a_control_character_in_a_citizens_report_is_a_danish_form_error(field: str) -> None:
+    """A pasted invisible character (here an escape, U+001B) is refused, not stored."""
+    cache.clear()
+    checklists.default_template()
+    client = Client()
+    client.get("/sprog/da/", {"next": "/"})
+    response = client.post("/meld-utrygt-sted/", {**REPORT, field: "Mørk\x1b sti"})
+    assert response.status_code == 400
+    assert ("Teksten indeholder et usynligt kontroltegn (U+001B), som ikke kan gemmes."
+            in response.content.decode())
+    assert not Finding.objects.exists()
+
+
+def test_a_walkers_finding_and_comment_refuse_control_characters_and_other_digits() -> None:
+    people = users(organisations())
+    w = walk()
+    participant(w, name="Walker", user=people["walker"])
+    walker = _client(people["walker"])
+    url = f"/tryghedsvandringer/{w.pk}/registrer/"
+    for forged in ({"text": "sti\x7f"}, {"suggested_owner": "\x07Kommunen"},
+                   {"lat": "٥٧", "lon": "９"}):
+        response = walker.post(url, {**RECORD, "idempotency_key": "w-bad", **forged})
+        assert response.status_code == 400, forged
+    assert not Finding.objects.exists()
+    first = finding(w, key="first")
+    action = Action.objects.get(finding=finding(w, key="seen"))
+    events = ActionEvent.objects.filter(action=action).count()
+    coordinator = _client(people["coordinator"])
+    arabic = str(first.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    for forged in ({"state": "planned", "comment": "ok\x0c"},
+                   {"state": "duplicate", "duplicate_of": arabic}):
+        assert _move(coordinator, action, **forged).status_code == 400, forged
+    action.refresh_from_db()
+    assert (action.state, action.duplicate_of_id) == (S.NEW, None)
+    assert ActionEvent.objects.filter(action=action).count() == events
+
+
 def test_a_citizens_report_sent_twice_is_stored_once() -> None:
     cache.clear()
     checklists.default_template()

@@ -342,6 +342,8 @@ def test_a_revoked_key_is_refused(client: Client, data: dict[str, Any]) -> None:
     ({"service_code": "lighting", "lat": "57", "long": "9", "attribute[lighting]": "7"}, 400),
     ({"service_code": "lighting", "lat": "57", "long": "9", "attribute[nope]": "1"}, 400),
     ({"service_code": "lighting", "lat": "57", "long": "9", "description": "x" * 4001}, 400),
+    ({"service_code": "lighting", "lat": "٥٧", "long": "9"}, 400),
+    ({"service_code": "lighting", "lat": "57", "long": "９"}, 400),
 ])
 def test_bad_posts_are_refused_and_write_nothing(client: Client, data: dict[str, Any],
                                                  fields: dict[str, str], status: int) -> None:
@@ -415,3 +417,66 @@ def test_a_stored_text_with_a_control_character_is_listed_as_well_formed_xml(
     assert "Lampe\ufffd sort\ufffd" in texts
     json_texts = [r["description"] for r in client.get(f"{BASE}/requests.json", WINDOW).json()]
     assert "Lampe\x01 sort\x1b" in json_texts
+
+
+@pytest.mark.parametrize("name", ["description", "address_string", "first_name", "last_name",
+                                  "email"])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_posted_text_with_a_control_character_is_refused(client: Client,
+                                                           data: dict[str, Any], name: str,
+                                                           fmt: str) -> None:
+    """The forms' rule (tryg.bounds): a stored text holds no control character."""
+    fields = {"api_key": data["key"], "service_code": "lighting", "lat": "57", "long": "9",
+              name: "ann\x01@example.org" if name == "email" else "Mørk\x01 sti"}
+    response = _post(client, fmt, **fields)
+    assert response.status_code == 400
+    if fmt == "json":
+        (error,) = response.json()
+    else:
+        root = _xml(response.content)
+        assert root.tag == "errors" and _names(root[0]) == ERROR_FIELDS
+        error = {"code": int(root[0].findtext("code") or 0),
+                 "description": root[0].findtext("description")}
+    assert error == {"code": 400, "description": f"The parameter {name} holds a control "
+                                                 "character (U+0001), which cannot be stored."}
+    assert Finding.objects.count() == 5
+
+
+@pytest.mark.parametrize(("path", "params", "status"), [
+    ("/requests", {"status": "open\x00"}, 400),
+    ("/requests", {"status\x00": "open"}, 400),
+    ("/services/a%00b", {}, 400),
+    ("/requests/1%00", {}, 400),
+    ("/nope", {}, 404),
+    ("/services/a/b", {}, 404),
+])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_errors_before_the_views_are_in_the_error_format_too(
+        client: Client, data: dict[str, Any], path: str, params: dict[str, str], status: int,
+        fmt: str) -> None:
+    """A NUL in the path or query (refused by the site before any view) and an address that
+    is no endpoint answer the specification's error list in the asked format, not the site's
+    plain text or HTML page."""
+    response = client.get(f"{BASE}{path}.{fmt}", params)
+    assert response.status_code == status
+    if fmt == "json":
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        (error,) = response.json()
+        assert list(error) == ERROR_FIELDS and error["code"] == status
+        description = error["description"]
+    else:
+        assert response["Content-Type"] == "text/xml; charset=utf-8"
+        root = _xml(response.content)
+        assert root.tag == "errors" and [e.tag for e in root] == ["error"]
+        assert _names(root[0]) == ERROR_FIELDS and root[0].findtext("code") == str(status)
+        description = root[0].findtext("description") or ""
+    assert description == ("The address holds a character that is not allowed (NUL)."
+                           if status == 400 else
+                           "There is no Open311 endpoint at this address.")
+
+
+def test_an_error_before_the_views_is_in_the_askers_language(client: Client) -> None:
+    client.get("/sprog/da/", {"next": "/"})
+    response = client.get(f"{BASE}/nope.json")
+    assert response.json() == [{"code": 404, "description": "Der er intet Open311-endepunkt "
+                                                            "på denne adresse."}]

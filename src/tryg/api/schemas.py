@@ -15,8 +15,8 @@ MAX_INT = 2**63 - 1
 MAX_YEAR = 9999
 #: The longest text parameter (codes, levels, measure ids).
 MAX_TEXT = 200
-#: No NUL characters (PostgreSQL refuses them in text).
-NO_NUL = r"^[^\x00]*$"
+#: No control characters (the forms' rule, :data:`tryg.bounds.CONTROL_CHARACTERS`).
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 #: ``?limit=`` and ``?offset=`` of the paged endpoints.
 Limit = Annotated[int, functions.Query(ge=1, le=MAX_LIMIT,
@@ -28,7 +28,7 @@ IdQuery = Annotated[int, functions.Query(ge=1, le=MAX_INT)]
 YearQuery = Annotated[int, functions.Query(ge=0, le=MAX_YEAR)]
 YearPath = Annotated[int, functions.Path(ge=0, le=MAX_YEAR)]
 #: A code, level or measure id in the query.
-Text = Annotated[str, functions.Query(max_length=MAX_TEXT, pattern=NO_NUL)]
+Text = Annotated[str, functions.Query(max_length=MAX_TEXT, pattern=NO_CONTROL)]
 
 
 class AreaParent(Schema):

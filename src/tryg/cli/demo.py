@@ -174,6 +174,11 @@ def _build(data_dir: Path, kind: str, source: Path | None, seed: int,
     return users
 
 
+#: The fictional demo wave's producer, shown on the (Danish) pages' data notice ("made by:");
+#: a wave has one producer text, so it is Danish, as the site's main language.
+FICTIONAL_PRODUCER = "tryg demo-data (FIKTIVE svar)"
+
+
 def run_import(step: Callable[[str], None], function: Callable[..., Any], path: Path,
                **options: Any) -> Any:
     """Import one file with an import service; stop the demo on any error."""
@@ -204,7 +209,7 @@ def _build_fictional(files: Path, seed: int, steps: _Steps) -> None:
     run_import(steps, import_population, files / "population.csv")
     run_import(steps, import_register, files / "register_counts.csv", format="counts")
     run_import(steps, import_survey, files / "survey.csv", synthetic=True,
-               producer="tryg demo-data (FICTIONAL answers)")
+               producer=FICTIONAL_PRODUCER)
 
 
 def real_files(source: Path) -> dict[str, Path]:

@@ -67,7 +67,8 @@ STATEMENT = (
     "2014, 89 % in 2015; later waves keep 89 %). Parish sizes, age structure and sex x age "
     "margins are assumptions, not Statistics Denmark figures."
 )
-PRODUCER = "tryg demo --from (SYNTHETIC answers, calibrated to published Aalborg figures)"
+#: The wave's producer, shown on the (Danish) pages' data notice: Danish (one text per wave).
+PRODUCER = "tryg demo --from (SYNTETISKE svar, kalibreret til Aalborgs offentliggjorte tal)"
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from tryg.bounds import check_date
+from tryg.bounds import Form, check_date
 from tryg.imports.models import ImportBatch
 from tryg.imports.problems import number_text
 from tryg.messages import Number
 
 
-class UploadForm(forms.Form):
+class UploadForm(Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportBatch.Kind.choices)
     file = forms.FileField(
         label=_("File"),

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tryg.bounds import Form
 from tryg.reports.sections import ReportOptions
 from tryg.reports.services import Format
 from tryg.reports.strategy_section import strategy_exists
@@ -16,7 +17,7 @@ from tryg.reports.strategy_section import strategy_exists
 _CODES = re.compile(r"[\w\-]{1,40}")
 
 
-class ReportForm(forms.Form):
+class ReportForm(Form):
     audience = forms.ChoiceField(label=_("For"), initial="public", choices=[
         ("public", _("the public (only published figures)")),
         ("internal", _("internal use (not for publication)"))])

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "tryg.public.fast.PublicPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # errors under /open311/v2/ (the NUL refused just below, a 404) in the GeoReport format
+    "tryg.walks.open311.middleware.Open311ErrorsMiddleware",
     "tryg.web.params.BadParameterMiddleware",
     # a wrong method's empty 405 (require_POST) gets a page in the site's layout and language
     "tryg.web.not_allowed.NotAllowedPageMiddleware",
@@ -314,6 +316,10 @@ TRYG_REPORTS_PER_HOUR = CONFIG.reports_per_hour
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden_without_traceback": {
+        "()": "tryg.site.logs.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # a 403 (PermissionDenied) is one warning line, not a traceback
+    "loggers": {"django.request": {"filters": ["forbidden_without_traceback"]}},
 }

@@ -18,10 +18,11 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.params import functions
 from ninja.security import django_auth
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from tryg.accounts import roles
-from tryg.api.schemas import MAX_INT, NO_NUL
+from tryg.api.schemas import MAX_INT
+from tryg.bounds import control_character
 from tryg.strategy import overview, services
 from tryg.strategy.models import Indicator, Initiative, Measurement
 from tryg.strategy.overview import IndicatorView, InitiativeView
@@ -103,8 +104,18 @@ class MeasurementIn(Schema):
     low: float | None = Field(None, allow_inf_nan=False)
     high: float | None = Field(None, allow_inf_nan=False)
     exact: bool = False
-    method: str = Field("", max_length=2000, pattern=NO_NUL)
+    method: str = Field("", max_length=2000)
     published: bool = False
+
+    @field_validator("method")
+    @classmethod
+    def _stored_text(cls, value: str) -> str:
+        """As the forms (:class:`tryg.bounds.CheckedInput`): no control character."""
+        found = control_character(value)
+        if found is not None:
+            raise ValueError(f"the text holds a control character ({found}), which cannot "
+                             "be stored")
+        return value
 
     @model_validator(mode="after")
     def _interval(self) -> MeasurementIn:

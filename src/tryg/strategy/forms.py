@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
+from tryg.bounds import Form, ModelForm
 from tryg.strategy import measures
 from tryg.strategy.models import (
     Baseline,
@@ -49,7 +50,7 @@ def stored_areas(codes: list[str]) -> list[str]:
     return codes
 
 
-class StrategyForm(forms.ModelForm):  # type: ignore[type-arg]
+class StrategyForm(ModelForm):
     partners = Organisations(
         Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
         label=_("partner organisations"))
@@ -60,13 +61,13 @@ class StrategyForm(forms.ModelForm):  # type: ignore[type-arg]
         widgets = {"period_start": DATE, "period_end": DATE}
 
 
-class FocusAreaForm(forms.ModelForm):  # type: ignore[type-arg]
+class FocusAreaForm(ModelForm):
     class Meta:
         model = FocusArea
         fields = ["name", "description", "order"]
 
 
-class InitiativeForm(forms.ModelForm):  # type: ignore[type-arg]
+class InitiativeForm(ModelForm):
     owners = Organisations(
         Organisation.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
         label=_("owners"))
@@ -106,7 +107,7 @@ class InitiativeForm(forms.ModelForm):  # type: ignore[type-arg]
         return stored_areas(self.codes(self.cleaned_data.get("comparison") or ""))
 
 
-class IndicatorForm(forms.ModelForm):  # type: ignore[type-arg]
+class IndicatorForm(ModelForm):
     class Meta:
         model = Indicator
         fields = ["name", "definition", "unit", "polarity", "frequency", "source",
@@ -131,7 +132,7 @@ class IndicatorForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class _Uncertainty(forms.ModelForm):  # type: ignore[type-arg]
+class _Uncertainty(ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         low, high, se = data.get("low"), data.get("high"), data.get("se")
@@ -151,7 +152,7 @@ class BaselineForm(_Uncertainty):
         widgets = {"when": DATE}
 
 
-class TargetForm(forms.ModelForm):  # type: ignore[type-arg]
+class TargetForm(ModelForm):
     class Meta:
         model = Target
         fields = ["when", "value"]
@@ -166,14 +167,14 @@ class MeasurementForm(_Uncertainty):
         widgets = {"when": DATE, "method_note": forms.Textarea(attrs={"rows": 2})}
 
 
-class NoteForm(forms.ModelForm):  # type: ignore[type-arg]
+class NoteForm(ModelForm):
     class Meta:
         model = Note
         fields = ["text", "published"]
         widgets = {"text": forms.Textarea(attrs={"rows": 4})}
 
 
-class MeasurementUploadForm(forms.Form):
+class MeasurementUploadForm(Form):
     file = forms.FileField(
         label=_("File (CSV or XLSX)"),
         help_text=_("Columns: indicator (its number, listed below), value, and date or wave; "

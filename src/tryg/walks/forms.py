@@ -10,13 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
-from tryg.bounds import check_date
+from tryg.bounds import Form, ModelForm, check_date
 from tryg.walks import routes
 from tryg.walks.models import Finding, Participant, Walk
 from tryg.walks.states import ActionState
 
 
-class WalkForm(forms.ModelForm):  # type: ignore[type-arg]
+class WalkForm(ModelForm):
     route_file = forms.FileField(label=_("Route file (GeoJSON or GPX)"), required=False)
     route_drawn = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -52,13 +52,13 @@ class WalkForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class ParticipantForm(forms.ModelForm):  # type: ignore[type-arg]
+class ParticipantForm(ModelForm):
     class Meta:
         model = Participant
         fields = ("name", "email", "role", "organisation", "user")
 
 
-class FindingForm(forms.Form):
+class FindingForm(Form):
     """One observation; the phone's script sends the same fields (and may queue them)."""
 
     #: The phone makes 32 hex digits; the key is stored with a prefix naming its walk or
@@ -123,7 +123,7 @@ class ReportForm(FindingForm):
         return data
 
 
-class AssignForm(forms.Form):
+class AssignForm(Form):
     organisation = forms.ModelChoiceField(label=_("Responsible organisation"),
                                           queryset=Organisation.objects.all(), required=False)
     deadline = forms.DateField(label=_("Deadline"), required=False,
@@ -132,7 +132,7 @@ class AssignForm(forms.Form):
                               max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class MoveForm(forms.Form):
+class MoveForm(Form):
     state = forms.ChoiceField(label=_("New state"), choices=ActionState.choices)
     comment = forms.CharField(label=_("Comment"), required=False, max_length=4000,
                               widget=forms.Textarea(attrs={"rows": 2}))
@@ -140,12 +140,12 @@ class MoveForm(forms.Form):
                                       min_value=1, max_value=2**62)
 
 
-class CommentForm(forms.Form):
+class CommentForm(Form):
     comment = forms.CharField(label=_("Comment"), max_length=4000,
                               widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class RewalkForm(forms.Form):
+class RewalkForm(Form):
     date = forms.DateField(label=_("Date of the re-walk"), validators=[check_date],
                            widget=forms.DateInput(attrs={"type": "date"}))
     start_time = forms.TimeField(label=_("Start time"),
@@ -153,6 +153,6 @@ class RewalkForm(forms.Form):
     time_of_day = forms.ChoiceField(label=_("Day or night"), choices=Walk.TimeOfDay.choices)
 
 
-class RevisitForm(forms.Form):
+class RevisitForm(Form):
     outcome = forms.ChoiceField(choices=[("confirm", _("Confirm")), ("reopen", _("Reopen"))])
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from tryg.bounds import foreign_digit
 from tryg.walks import checklists, citizens, findings, placing, states
 from tryg.walks.models import ActionEvent, ChecklistTemplate, Finding
 from tryg.walks.open311.models import ApiKey
@@ -282,8 +283,8 @@ class NewRequest:
 
 
 def _coordinate(value: str, name: str, lo: float, hi: float) -> float:
-    try:
-        number = float(value.strip())
+    try:  # digits 0 to 9 only: float() also reads "٥٧" (as the forms, tryg.bounds)
+        number = float(value.strip()) if foreign_digit(value) is None else float("nan")
     except ValueError:
         number = float("nan")
     if not lo <= number <= hi:  # NaN fails too

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from tryg.bounds import control_character
 from tryg.walks import citizens
 from tryg.walks.open311 import keys, render, service
 from tryg.walks.open311.service import Open311Error
@@ -44,11 +45,18 @@ def _answers(*methods: str) -> Callable[[View], View]:
     return decorate
 
 
-def _param(request: HttpRequest, name: str, limit: int = 5000) -> str:
+def _param(request: HttpRequest, name: str, limit: int = 5000, *, text: bool = False) -> str:
+    """Parameter ``name``; a ``text`` to be stored holds no control character (the forms'
+    rule, :func:`tryg.bounds.control_character`)."""
     source = request.POST if request.method == "POST" else request.GET
     value = source.get(name, "")
     if "\x00" in value or len(value) > limit:
         raise Open311Error(400, _("The parameter %(name)s is not valid.") % {"name": name})
+    found = control_character(value) if text else None
+    if found is not None:
+        raise Open311Error(400, _("The parameter %(name)s holds a control character "
+                                  "(%(character)s), which cannot be stored.")
+                           % {"name": name, "character": found})
     return value
 
 
@@ -112,7 +120,7 @@ def _create(request: HttpRequest, format: str) -> HttpResponse:
                   and name.endswith("]")}
     data = service.NewRequest(
         attributes=attributes,
-        **{name: _param(request, name) for name in (
-            "service_code", "lat", "long", "address_string", "description", "email",
-            "first_name", "last_name")})
+        **{name: _param(request, name) for name in ("service_code", "lat", "long")},
+        **{name: _param(request, name, text=True) for name in (
+            "address_string", "description", "email", "first_name", "last_name")})
     return render.respond(format, "service_requests", service.create(data, key))
