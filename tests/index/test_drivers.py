@@ -228,3 +228,17 @@ def test_a_runs_area_problems_are_those_of_area_problems() -> None:
         rows = (data[col].astype(str) == one[0]) & (data["wave"] == one[1])
         answered = ~data[one[2]].isin(list(config.exclude)) & data[one[2]].notna()
         assert got.loc[one, "n"] == (rows & answered).sum()
+        # every row's: the area's and the rest of the parent's answers in the wave
+        for problem in config.problems:
+            has = data[problem].notna() & ~data[problem].isin(list(config.exclude))
+            keys = data[[col, pcol, "wave"]].assign(
+                area_code=data[col].astype(str), wave=data["wave"].astype(np.int64))
+            n_area = has.groupby([keys["area_code"], keys["wave"]]).sum()
+            n_parent = has.groupby([keys[pcol].astype(str), keys["wave"]]).sum()
+            part = got.xs(problem, level="problem")
+            at = list(zip(part.index.get_level_values(0), part.index.get_level_values(1),
+                          strict=True))
+            assert (part["n"].to_numpy() == n_area.loc[at].to_numpy()).all()
+            parents = list(zip(part["parent_code"], part.index.get_level_values(1), strict=True))
+            assert (part["rest_n"].to_numpy()
+                    == n_parent.loc[parents].to_numpy() - n_area.loc[at].to_numpy()).all()

@@ -203,8 +203,9 @@ def _estimate(
     caches on it) stays as it is. ``known``: each row's cell and the cells' keys as a sorted
     group-by numbers them, if the caller has them (the survey estimates' area × wave
     domains)."""
-    needed = ["_unsafe", *config.problems, *config.background]
-    usable = data[needed].notna().all(axis=1).to_numpy()
+    # the rows with every answer of the model: the frame's complete rows (its variables are
+    # the model's, coded as numbers, so present means finite)
+    usable = frame.complete
     # every cell (its key values as Python objects) and each row's cell (-1: a key missing)
     if known is not None:
         code = np.asarray(known[0], dtype=np.int64)
@@ -393,7 +394,7 @@ def _fit_cells(
 ) -> Fitted:
     """All cells' fits and effects in one pass; should the fit of one of them fail, the cells
     are halved until it is found (and left out)."""
-    present = np.unique(cell[cell >= 0])
+    present = np.flatnonzero(np.bincount(cell[cell >= 0], minlength=n))  # sorted, no sort
     none: Fitted = ([None] * n, np.full((n, len(columns)), np.nan),
                     np.full((n, len(columns), len(columns)), np.nan))
     if not len(present):

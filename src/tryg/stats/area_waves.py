@@ -291,13 +291,26 @@ def levels_against_rest(
         return []
     totals = totals_with(est, values)
     names = list(values)
+    answered = [~np.isnan(np.asarray(values[v], dtype=np.float64)) for v in names]
+    counted: dict[str, tuple[pd.MultiIndex, np.ndarray]] = {}
+
+    def answers(col: str) -> tuple[pd.MultiIndex, np.ndarray]:
+        if col not in counted:
+            dom = _area_waves(est, col)
+            counted[col] = (pd.MultiIndex.from_frame(dom.keys), _answer_counts(dom, answered))
+        return counted[col]
+
     out = []
     for col, pcol in pairs:
-        res = rest_table(rest_changes(est, names, col, pcol, level, values=values,
-                                      totals=totals, tests=True), ["wave", pcol, col])
-        var = pd.Index(names).get_indexer(pd.Index(res["variable"]))
-        res["n"] = _answers(totals, _area_waves(est, col), res[col], res["wave"], var)
-        res["n_parent"] = _answers(totals, _area_waves(est, pcol), res[pcol], res["wave"], var)
+        contrasts = rest_changes(est, names, col, pcol, level, values=values, totals=totals,
+                                 tests=True)
+        res = rest_table(contrasts, ["wave", pcol, col])
+        # each row's variable and domain (of the contrasts' keys): the table holds the kept
+        # entries of the variables × domains, variable-major
+        var, key = np.divmod(np.flatnonzero(contrasts.keep), len(contrasts.keys))
+        keys = contrasts.keys
+        res["n"] = _answers(*answers(col), keys[col], keys["wave"], key, var)
+        res["n_parent"] = _answers(*answers(pcol), keys[pcol], keys["wave"], key, var)
         out.append(res)
     return out
 
@@ -309,13 +322,25 @@ def _area_waves(est: LevelSample, col: str) -> Domains:
     return known if known is not None else domains(est.design, [col, "wave"])
 
 
-def _answers(totals: DomainTotals, dom: Domains, areas: pd.Series, waves: pd.Series,
-             var: np.ndarray) -> np.ndarray:
-    """The answers to variable ``var`` (a column of ``totals``) of each (``areas``,
-    ``waves``) pair in its area × wave domain of ``dom`` (keys: area, wave)."""
-    counts = totals.sums(dom).n
-    at = pd.MultiIndex.from_frame(dom.keys).get_indexer(
-        pd.MultiIndex.from_arrays([areas, waves]))
+def _answer_counts(dom: Domains, answered: list[np.ndarray]) -> np.ndarray:
+    """The answered rows (``answered``: per variable, which rows have an answer) of each
+    domain of ``dom`` (domains × variables, as floats): the back-end's ``sums(dom).n``,
+    counted directly."""
+    codes = np.asarray(dom.codes, dtype=np.int64)
+    inside = codes >= 0
+    D = len(dom.keys)
+    out = np.zeros((D, len(answered)))
+    for j, valid in enumerate(answered):
+        out[:, j] = np.bincount(codes[inside & valid], minlength=D)
+    return out
+
+
+def _answers(domains: pd.MultiIndex, counts: np.ndarray, areas: pd.Series, waves: pd.Series,
+             key: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """The answers (``counts``: :func:`_answer_counts` of the area × wave ``domains``) to
+    variable ``var`` of each row, whose domain is ``key`` among the (``areas``, ``waves``)
+    pairs: the pairs are looked up once each, not once per row."""
+    at = domains.get_indexer(pd.MultiIndex.from_arrays([areas, waves]))[key]
     return np.where(at >= 0, counts[np.maximum(at, 0), var], np.nan)
 
 

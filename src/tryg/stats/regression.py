@@ -637,11 +637,11 @@ def fit_domain_effects(
     if rows is None:
         rows = domain_rows(frame, w_all, codes, n_domains)
     k = len(columns)
-    fits, present, batch = _linearised_domains(design, frame, family, rows, start)
+    fits, present, batch = _linearised_domains(design, frame, family, rows, start, columns)
     effects = np.full((n_domains, k), np.nan)
     vcov = np.full((n_domains, k, k), np.nan)
-    if batch is not None:
-        found, V = _binary_effects(family, batch, columns)
+    if batch is not None and batch.effects is not None:
+        found, V = batch.effects
         kept = np.array([np.isfinite(f.coefficients[list(columns)]).all() for f in batch.fits])
         effects[present[kept]] = found[kept]
         vcov[present[kept]] = V[kept]
@@ -789,17 +789,18 @@ def _fit_domains(
 
 def _linearised_domains(
     design: Design, frame: ModelFrame, family: Family, rows: DomainRows,
-    start: FloatArray | None,
+    start: FloatArray | None, effects_of: Sequence[int] | None = None,
 ) -> tuple[list[GLMFit], IntArray, _Batch | None]:
     """Every domain's fit (an empty one for a domain without rows), the domains with rows,
-    and the batch of their fits (None when no domain has rows)."""
+    and the batch of their fits (None when no domain has rows); with the average marginal
+    effects of the 0/1 columns ``effects_of`` if given."""
     p = frame.X.shape[1]
     fits = [_empty_fit(frame, family, np.full(p, np.nan), rows.rows[:0])] * len(rows.counts)
     present = rows.present
     if not len(present):
         return fits, present, None
     some = None if start is None else np.asarray(start, np.float64)[present]
-    batch = _linearised_fits(design, frame, family, rows, some)
+    batch = _linearised_fits(design, frame, family, rows, some, effects_of)
     for d, fit in zip(present, batch.fits, strict=True):
         fits[d] = fit
     return fits, present, batch
@@ -809,7 +810,8 @@ def _linearised_domains(
 class _Batch:
     """Linearised fits of domains that all have rows, and their merged rows: X, weights and
     bounds, the coefficients (0 where dropped), the merged rows' influence values (a row's
-    are its weight times its merged row's) and the covariances' prepared sums."""
+    are its weight times its merged row's), the covariances' prepared sums, and the
+    effects asked for with their covariances (:func:`_binary_scores`)."""
 
     fits: list[GLMFit]
     X: FloatArray
@@ -818,13 +820,15 @@ class _Batch:
     beta: FloatArray
     influence: FloatArray
     prepared: Prepared
+    effects: tuple[FloatArray, FloatArray] | None = None
 
 
 def _linearised_fits(
     design: Design, frame: ModelFrame, family: Family, domains: DomainRows,
-    start: FloatArray | None,
+    start: FloatArray | None, effects_of: Sequence[int] | None = None,
 ) -> _Batch:
-    """The fits of the domains with rows of ``domains``.
+    """The fits of the domains with rows of ``domains`` (and the average marginal effects of
+    the 0/1 columns ``effects_of``, if given, with their covariances).
 
     Everything is computed on the merged rows (:func:`_merged`): the fit, the information
     matrix and the influence values ``w_i x_i (y_i - mu_i) A^-1``, which are the row's weight
@@ -853,7 +857,17 @@ def _linearised_fits(
     influence = times(X * (y - mu)[:, None], Ainv, mb)  # 0 for the dropped coefficients
     code = np.repeat(np.arange(D), counts)
     prepared = prepare(design, ScoreRows(rows, code, merged, w, mb))
-    V = np.where(both, covariances(prepared, influence), np.nan)
+    effects: tuple[FloatArray, FloatArray] | None = None
+    if effects_of is None:
+        V = np.where(both, covariances(prepared, influence), np.nan)
+    else:
+        # the coefficients' and the effects' covariances from one pass over the prepared
+        # sums: the effects' scores are columns beside the influence values
+        found, H = _binary_scores(family, X, wm, mb, beta, influence, effects_of)
+        p = X.shape[1]
+        C = covariances(prepared, np.hstack([influence, H]))
+        V = np.where(both, C[:, :p, :p], np.nan)
+        effects = (found, np.ascontiguousarray(C[:, p:, p:]))
     df = _domain_design_df(design, rows, code, D) + 1 - keep.sum(axis=1)
     coef = np.where(keep, beta, np.nan)
     fits = [
@@ -862,13 +876,16 @@ def _linearised_fits(
                MergedInfluence(influence, merged[s:e], w[s:e], keep[d]), frame.spec)
         for d, (s, e) in enumerate(pairwise(bounds.tolist()))
     ]
-    return _Batch(fits, X, wm, mb, beta, influence, prepared)
+    return _Batch(fits, X, wm, mb, beta, influence, prepared, effects)
 
 
-def _binary_effects(
-    family: Family, batch: _Batch, columns: Sequence[int]
+def _binary_scores(
+    family: Family, X: FloatArray, w: FloatArray, b: IntArray, beta: FloatArray,
+    influence: FloatArray, columns: Sequence[int],
 ) -> tuple[FloatArray, FloatArray]:
-    """Each fit's average marginal effects of the 0/1 ``columns`` and their covariance.
+    """Each fit's average marginal effects of the 0/1 ``columns`` and their scores on the
+    merged rows (``X``, summed weights ``w``, ``bounds`` ``b``; the fits' coefficients
+    ``beta`` and influence values), whose covariances are the effects'.
 
     The effect of column c is what :func:`margins` gives for a 0/1 variable: the mean
     prediction with c set to 1 minus that with c set to 0, the other columns as they are.
@@ -880,7 +897,6 @@ def _binary_effects(
     ``w (diff - effect) / W + infl . g``, its weight times a merged row's value, so the whole
     computation is on merged rows.
     """
-    X, w, b, beta = batch.X, batch.w, batch.bounds, batch.beta
     eta = _linear_predictor(X, beta, b)
     W = _domain_sums(w, b)
     each_W = _per_row(W, b)
@@ -896,8 +912,8 @@ def _binary_effects(
         slope[:, c] = w * v1
         grad = _domain_sums(slope, b) / W[:, None]
         H[:, j] = ((diff - _per_row(effects[:, j], b)) / each_W
-                   + np.einsum("ij,ij->i", batch.influence, _per_row(grad, b)))
-    return effects, covariances(batch.prepared, H)
+                   + np.einsum("ij,ij->i", influence, _per_row(grad, b)))
+    return effects, H
 
 
 def _replicate_fits(
