@@ -124,8 +124,9 @@ class CheckedInput:
         form: Any = self
         if not form.is_bound:
             return
-        for name, bound in form._bound_items():
-            if name in form._errors or bound.field.disabled:
+        for bound in form:  # every field's BoundField, hidden ones included
+            name = bound.name
+            if name in form.errors or bound.field.disabled:
                 continue
             sent = bound.data
             values = sent if isinstance(sent, list | tuple) else [sent]
