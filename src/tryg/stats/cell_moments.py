@@ -195,6 +195,18 @@ class CellEngine:
         self.a = comp.scale[self.group]
         self.c = comp.scale * comp.centre  # per stratum
         self.weights = np.asarray(design.weights, dtype=np.float64)
+        # the rows grouped by cell (in row order inside each cell): a cell's sums then read
+        # one stretch of rows, and a product with ``_cell_sum`` adds them in row order, as a
+        # bincount does, for every variable at once
+        by_cell = summing(cell, G)  # its column indices: the rows, counting-sorted by cell
+        self._order = np.asarray(by_cell.indices, dtype=np.int64)
+        self._count = np.diff(by_cell.indptr)
+        self._position = np.full(design.n, -1, dtype=np.int64)  # row -> place in _order
+        self._position[self._order] = np.arange(len(self._order))
+        self._cell_sum = sp.csr_matrix(
+            (np.ones(len(self._order)), np.arange(len(self._order)), by_cell.indptr),
+            shape=(G, len(self._order)))
+        self._grouped_weights = self.weights[self._order]
         blk = cb.blocks(design) if design.calibration else None
         self.blocks = blk
         # calibration sums: per step and for U, a (cell × layout position) × rows matrix, so
@@ -231,102 +243,73 @@ class CellEngine:
 
     # -- moments ---------------------------------------------------------------------------
     def _summing(self, rows: IntArray, bins: IntArray, x: FloatArray, size: int) -> Sparse:
-        """The matrix that sums ``x · values[rows]`` into ``bins`` (cell × ``size``).
-
-        Column-compressed straight from the arrays when ``rows`` ascend (as they come from
-        the calibration's row-ordered matrices): no sort, and its product adds the rows in
-        their order, as a bincount does."""
-        shape = (self.n_cells * size, self.design.n)
-        if len(rows) == 0 or bool(np.all(rows[1:] >= rows[:-1])):
-            indptr = np.zeros(self.design.n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=self.design.n), out=indptr[1:])
-            return sp.csc_matrix((x, np.asarray(bins, dtype=np.int64), indptr), shape=shape)
-        return sp.csr_matrix((x, (bins, rows)), shape=shape)
+        """The matrix that sums ``x · values[rows]`` into ``bins`` (cell × ``size``), for
+        values whose rows are grouped by cell (``_order``). Each bin's entries are added in
+        row order, as a bincount over the rows does: the same sums, read from one stretch
+        of rows per cell."""
+        shape = (self.n_cells * size, len(self._order))
+        out = sp.csr_matrix((x, (bins, self._position[rows])), shape=shape)
+        out.sort_indices()
+        return out
 
     def _sums(self, matrix: Sparse, size: int, values: FloatArray) -> FloatArray:
-        """G × V × size: every column of ``values`` (n × V) summed by ``matrix``."""
+        """G × V × size: every column of ``values`` (grouped rows × V) summed by ``matrix``."""
         out = np.asarray(matrix @ values).reshape(self.n_cells, size, values.shape[1])
         return np.ascontiguousarray(out.transpose(0, 2, 1))
 
     def moments(self, values: FloatArray) -> CellMoments:
-        """Cell sums of every column of ``values`` (n × V; NaN: outside the base). Columns
-        with the same missing rows share their weight sums. Work arrays are one column long
-        (large temporaries cost more in page faults than in arithmetic), but for the n × V
-        ``w e`` that the calibration sums take in one sparse product."""
-        # column-major: every pass below reads one column
-        Y = np.asfortranarray(np.asarray(values, dtype=np.float64).reshape(self.design.n, -1))
+        """Cell sums of every column of ``values`` (n × V; NaN: outside the base).
+
+        The rows are taken once in cell order (``_order``), so that every sum is one sparse
+        product over all V columns, adding each cell's rows in row order (the sums a bincount
+        per column gives), and a cell's value goes back to its rows by ``np.repeat``. Rows
+        outside a column's base get the weight 0 and the value 0, so that every product with
+        the weight leaves them out without a mask."""
+        Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
         G, V = self.n_cells, Y.shape[1]
         blk = self.blocks
         size = blk.size if blk is not None else 0
-        cell = np.where(self.cell >= 0, self.cell, G)  # rows in no cell: an extra bin
-        out = {k: np.zeros((G, V)) for k in ("W", "ybar", "n", "Q2", "Q1", "Q0", "T2", "nz")}
-        # the weights (per distinct set of valid rows) and w·e of every column, summed into
-        # the calibration layout by one sparse product each after the loop
-        n = self.design.n
-        weights: list[FloatArray] = []
-        weights_of = np.zeros(V, dtype=np.int64)  # column -> its entry in ``weights``
-        WE = np.empty((n, V)) if blk is not None else None
-        by_mask: dict[bytes, int] = {}
-        for j in range(V):
-            y = Y[:, j]
-            valid = ~np.isnan(y)
-            key = np.packbits(valid).tobytes()
-            w = np.where(valid, self.weights, 0.0)
-            if key in by_mask:
-                i = by_mask[key]
-                for name in ("W", "n", "Q0", "nz"):
-                    out[name][:, j] = out[name][:, i]
-                weights_of[j] = weights_of[i]
-            else:
-                by_mask[key] = j
-                weights_of[j] = len(weights)
-                weights.append(w)
-                out["W"][:, j] = np.bincount(cell, weights=w, minlength=G + 1)[:G]
-                out["n"][:, j] = np.bincount(cell, weights=valid, minlength=G + 1)[:G]
-                out["Q0"][:, j] = np.bincount(cell, weights=w * w, minlength=G + 1)[:G]
-                out["nz"][:, j] = np.bincount(cell, weights=w != 0, minlength=G + 1)[:G]
-            W = out["W"][:, j]
-            # the mean as one of the cell's answers plus the weighted mean offset from it:
-            # exactly that answer when all answers of the cell are equal
-            ref = np.zeros(G + 1)
-            ref[cell[valid]] = y[valid]
-            shift = np.where(valid, w * (y - ref[cell]), 0.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ybar = ref[:G] + np.bincount(cell, weights=shift, minlength=G + 1)[:G] / W
-            ybar = np.where(W != 0, ybar, 0.0)
-            out["ybar"][:, j] = ybar
-            e = np.where(valid, y - np.append(ybar, 0.0)[cell], 0.0)  # y − ȳ_g in the base
-            we = w * e
-            for name, x in (("Q1", w * we), ("Q2", we * we), ("T2", we * e)):
-                out[name][:, j] = np.bincount(cell, weights=x, minlength=G + 1)[:G]
-            if WE is not None:
-                WE[:, j] = we
+        total, count = self._cell_sum, self._count
+        Yc = Y.take(self._order, axis=0)  # rows grouped by cell
+        missing = np.isnan(Yc)
+        w = np.where(missing, 0.0, self._grouped_weights[:, None])
+        y = np.where(missing, 0.0, Yc)
+        W = np.asarray(total @ w)
+        n = np.asarray(total @ (~missing).astype(np.float64))
+        Q0 = np.asarray(total @ (w * w))
+        nz = np.asarray(total @ (w != 0).astype(np.float64))
+        # the mean as one of the cell's answers (its last, in row order) plus the weighted
+        # mean offset from it: exactly that answer when all answers of the cell are equal
+        ref = np.zeros((G, V))
+        if G:
+            at = np.where(missing, -1, np.arange(len(Yc))[:, None])
+            last = np.maximum.reduceat(at, self._cell_sum.indptr[:-1], axis=0)
+            ref = np.where(last >= 0, np.take_along_axis(Yc, np.maximum(last, 0), axis=0), 0.0)
+        shift = np.asarray(total @ (w * (y - np.repeat(ref, count, axis=0))))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ybar = np.where(W != 0, ref + shift / W, 0.0)
+        e = y - np.repeat(ybar, count, axis=0)  # y − ȳ_g (times w: 0 outside the base)
+        we = w * e
+        Q1 = np.asarray(total @ (w * we))
+        Q2 = np.asarray(total @ (we * we))
+        T2 = np.asarray(total @ (we * e))
         R1: list[FloatArray] = []
         R0: list[FloatArray] = []
         P1 = P0 = None
-        if WE is not None and V:
-            Wm = np.column_stack(weights)
+        if blk is not None:
             for k, s in enumerate(self.sizes):
-                R1.append(self._sums(self.rsum[k], s, WE))
-                R0.append(self._sums(self.rsum[k], s, Wm)[:, weights_of])
-            if self.psum is not None:
-                P1 = self._sums(self.psum, size, WE)
-                P0 = self._sums(self.psum, size, Wm)[:, weights_of]
-                # the cross moments' strata part, − c_h ug_h S_h per (stratum, domain) pair,
-                # summed cell by cell instead: S_h sums the cells' Σ w (y − c), whose
-                # Σ w e part is 0 (S1), so only W enters, here, once for every domain
-                assert self.ug is not None
-                cug = self.c[self.group][:, None] * self.ug[self.group]  # G × size
-                P0 -= out["W"][:, :, None] * cug[:, None, :]
-        else:
-            R1 = [np.zeros((G, V, s)) for s in self.sizes]
-            R0 = [np.zeros((G, V, s)) for s in self.sizes]
-            if blk is not None:
-                P1, P0 = np.zeros((G, V, size)), np.zeros((G, V, size))
-        return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"],
-                           S1=np.zeros((G, V)), Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"],
-                           T2=out["T2"], nz=out["nz"],
-                           R1=tuple(R1), R0=tuple(R0), P1=P1, P0=P0)
+                R1.append(self._sums(self.rsum[k], s, we))
+                R0.append(self._sums(self.rsum[k], s, w))
+            assert self.psum is not None and self.ug is not None
+            P1 = self._sums(self.psum, size, we)
+            P0 = self._sums(self.psum, size, w)
+            # the cross moments' strata part, − c_h ug_h S_h per (stratum, domain) pair,
+            # summed cell by cell instead: S_h sums the cells' Σ w (y − c), whose
+            # Σ w e part is 0 (S1), so only W enters, here, once for every domain
+            cug = self.c[self.group][:, None] * self.ug[self.group]  # G × size
+            P0 -= W[:, :, None] * cug[:, None, :]
+        return CellMoments(W=W, ybar=ybar, n=n, S1=np.zeros((G, V)), Q2=Q2, Q1=Q1, Q0=Q0,
+                           T2=T2, nz=nz, R1=tuple(R1), R0=tuple(R0), P1=P1, P0=P0)
 
     # -- domains ---------------------------------------------------------------------------
     def family(self, dom: IntArray, n_dom: int) -> Family:
