@@ -156,6 +156,35 @@ class DomainParts:
     done: dict[str, FloatArray] = field(default_factory=dict)  # variances computed so far
 
 
+#: Rows that :meth:`CellEngine.moments` works through at a time (whole cells): its work
+#: arrays (rows × variables) then stay in the processor's cache instead of streaming
+#: through memory once per operation.
+STRETCH_ROWS = 1 << 13
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """Cells ``lo..hi`` and their rows (``rows``, grouped by cell), with the sums of
+    :class:`CellEngine` restricted to them."""
+
+    lo: int
+    hi: int
+    rows: IntArray  # the design's rows, grouped by cell
+    weights: FloatArray  # their weights
+    count: IntArray  # rows per cell
+    total: Sparse  # cells × rows: a cell's sum
+    rsum: tuple[Sparse, ...]  # per step, (cell × size_k) × rows
+    psum: Sparse | None  # (cell × size) × rows
+
+
+def _row_range(matrix: Sparse, lo: int, hi: int, r0: int, r1: int) -> Sparse:
+    """Rows ``lo..hi`` of the CSR ``matrix`` whose entries lie in columns ``r0..r1``, as a
+    (hi − lo) × (r1 − r0) matrix (the same entries, in the same order)."""
+    p0, p1 = int(matrix.indptr[lo]), int(matrix.indptr[hi])
+    return sp.csr_matrix((matrix.data[p0:p1], matrix.indices[p0:p1] - r0,
+                          matrix.indptr[lo:hi + 1] - p0), shape=(hi - lo, r1 - r0))
+
+
 class CellEngine:
     """Per-cell moments of a design whose units are its rows (see :func:`applies`).
 
@@ -218,6 +247,7 @@ class CellEngine:
         self.ug: FloatArray | None = None
         if blk is None:
             self.sb = np.full(G, -1, dtype=np.int64)
+            self._stretches = self._split()
             return
         self.sb = blk.sb_row[first]
         inside = (blk.sb_row >= 0) & (cell >= 0)
@@ -240,6 +270,25 @@ class CellEngine:
         dense = np.zeros((comp.n_groups, blk.size))
         np.add.at(dense, (ug.row, blk.local[ug.col]), ug.data)
         self.ug = dense
+        self._stretches = self._split()
+
+    def _split(self) -> list[_Stretch]:
+        """The cells in stretches of about :data:`STRETCH_ROWS` rows (see :meth:`moments`)."""
+        starts = self._cell_sum.indptr
+        G, n_in = self.n_cells, len(self._order)
+        cuts = np.unique(np.concatenate(
+            [[0], np.searchsorted(starts, np.arange(STRETCH_ROWS, n_in, STRETCH_ROWS)), [G]]))
+        out = []
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            r0, r1 = int(starts[lo]), int(starts[hi])
+            out.append(_Stretch(
+                lo=lo, hi=hi, rows=self._order[r0:r1], weights=self._grouped_weights[r0:r1],
+                count=self._count[lo:hi], total=_row_range(self._cell_sum, lo, hi, r0, r1),
+                rsum=tuple(_row_range(m, lo * k, hi * k, r0, r1)
+                           for m, k in zip(self.rsum, self.sizes, strict=True)),
+                psum=None if self.psum is None or self.blocks is None
+                else _row_range(self.psum, lo * self.blocks.size, hi * self.blocks.size, r0, r1)))
+        return out
 
     # -- moments ---------------------------------------------------------------------------
     def _summing(self, rows: IntArray, bins: IntArray, x: FloatArray, size: int) -> Sparse:
@@ -252,64 +301,75 @@ class CellEngine:
         out.sort_indices()
         return out
 
-    def _sums(self, matrix: Sparse, size: int, values: FloatArray) -> FloatArray:
-        """G × V × size: every column of ``values`` (grouped rows × V) summed by ``matrix``."""
-        out = np.asarray(matrix @ values).reshape(self.n_cells, size, values.shape[1])
-        return np.ascontiguousarray(out.transpose(0, 2, 1))
-
     def moments(self, values: FloatArray) -> CellMoments:
         """Cell sums of every column of ``values`` (n × V; NaN: outside the base).
 
-        The rows are taken once in cell order (``_order``), so that every sum is one sparse
-        product over all V columns, adding each cell's rows in row order (the sums a bincount
-        per column gives), and a cell's value goes back to its rows by ``np.repeat``. Rows
-        outside a column's base get the weight 0 and the value 0, so that every product with
-        the weight leaves them out without a mask."""
+        The rows are read in cell order, a stretch of whole cells at a time (see
+        :data:`STRETCH_ROWS`): every sum is then one sparse product over all V columns, adding
+        each cell's rows in row order (the sums a bincount per column gives), and a cell's
+        value goes back to its rows by ``np.repeat``. Rows outside a column's base get the
+        weight 0 and the value 0, so that every product with the weight leaves them out
+        without a mask."""
         Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
         G, V = self.n_cells, Y.shape[1]
         blk = self.blocks
         size = blk.size if blk is not None else 0
-        total, count = self._cell_sum, self._count
-        Yc = Y.take(self._order, axis=0)  # rows grouped by cell
-        missing = np.isnan(Yc)
-        w = np.where(missing, 0.0, self._grouped_weights[:, None])
-        y = np.where(missing, 0.0, Yc)
-        W = np.asarray(total @ w)
-        n = np.asarray(total @ (~missing).astype(np.float64))
-        Q0 = np.asarray(total @ (w * w))
-        nz = np.asarray(total @ (w != 0).astype(np.float64))
-        # the mean as one of the cell's answers (its last, in row order) plus the weighted
-        # mean offset from it: exactly that answer when all answers of the cell are equal
-        ref = np.zeros((G, V))
-        if G:
+        names = ("W", "ybar", "n", "Q2", "Q1", "Q0", "T2", "nz")
+        out = {name: np.zeros((G, V)) for name in names}
+        # calibration sums as (cell × layout position) × V, put into G × V × size at the end
+        r1 = [np.zeros((G * k, V)) for k in self.sizes]
+        r0 = [np.zeros((G * k, V)) for k in self.sizes]
+        p1, p0 = np.zeros((G * size, V)), np.zeros((G * size, V))
+        for st in self._stretches:
+            lo, hi = st.lo, st.hi
+            total = st.total
+            Yc = Y.take(st.rows, axis=0)
+            missing = np.isnan(Yc)
+            w = np.where(missing, 0.0, st.weights[:, None])
+            y = np.where(missing, 0.0, Yc)
+            W = out["W"][lo:hi] = total @ w
+            out["n"][lo:hi] = total @ (~missing).astype(np.float64)
+            out["Q0"][lo:hi] = total @ (w * w)
+            out["nz"][lo:hi] = total @ (w != 0).astype(np.float64)
+            # the mean as one of the cell's answers (its last, in row order) plus the
+            # weighted mean offset from it: exactly that answer when all answers of the cell
+            # are equal
             at = np.where(missing, -1, np.arange(len(Yc))[:, None])
-            last = np.maximum.reduceat(at, self._cell_sum.indptr[:-1], axis=0)
+            last = np.maximum.reduceat(at, total.indptr[:-1], axis=0)
             ref = np.where(last >= 0, np.take_along_axis(Yc, np.maximum(last, 0), axis=0), 0.0)
-        shift = np.asarray(total @ (w * (y - np.repeat(ref, count, axis=0))))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ybar = np.where(W != 0, ref + shift / W, 0.0)
-        e = y - np.repeat(ybar, count, axis=0)  # y − ȳ_g (times w: 0 outside the base)
-        we = w * e
-        Q1 = np.asarray(total @ (w * we))
-        Q2 = np.asarray(total @ (we * we))
-        T2 = np.asarray(total @ (we * e))
-        R1: list[FloatArray] = []
-        R0: list[FloatArray] = []
+            shift = total @ (w * (y - np.repeat(ref, st.count, axis=0)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ybar = out["ybar"][lo:hi] = np.where(W != 0, ref + shift / W, 0.0)
+            e = y - np.repeat(ybar, st.count, axis=0)  # y − ȳ_g (times w: 0 outside the base)
+            we = w * e
+            out["Q1"][lo:hi] = total @ (w * we)
+            out["Q2"][lo:hi] = total @ (we * we)
+            out["T2"][lo:hi] = total @ (we * e)
+            for k, k_size in enumerate(self.sizes):
+                r1[k][lo * k_size:hi * k_size] = st.rsum[k] @ we
+                r0[k][lo * k_size:hi * k_size] = st.rsum[k] @ w
+            if st.psum is not None:
+                p1[lo * size:hi * size] = st.psum @ we
+                p0[lo * size:hi * size] = st.psum @ w
+
+        def layout(x: FloatArray, k_size: int) -> FloatArray:
+            """(cell × position) × V as G × V × size."""
+            return np.ascontiguousarray(x.reshape(G, k_size, V).transpose(0, 2, 1))
+
+        R1 = tuple(layout(x, k) for x, k in zip(r1, self.sizes, strict=True))
+        R0 = tuple(layout(x, k) for x, k in zip(r0, self.sizes, strict=True))
         P1 = P0 = None
         if blk is not None:
-            for k, s in enumerate(self.sizes):
-                R1.append(self._sums(self.rsum[k], s, we))
-                R0.append(self._sums(self.rsum[k], s, w))
-            assert self.psum is not None and self.ug is not None
-            P1 = self._sums(self.psum, size, we)
-            P0 = self._sums(self.psum, size, w)
+            assert self.ug is not None
+            P1, P0 = layout(p1, size), layout(p0, size)
             # the cross moments' strata part, − c_h ug_h S_h per (stratum, domain) pair,
             # summed cell by cell instead: S_h sums the cells' Σ w (y − c), whose
             # Σ w e part is 0 (S1), so only W enters, here, once for every domain
             cug = self.c[self.group][:, None] * self.ug[self.group]  # G × size
-            P0 -= W[:, :, None] * cug[:, None, :]
-        return CellMoments(W=W, ybar=ybar, n=n, S1=np.zeros((G, V)), Q2=Q2, Q1=Q1, Q0=Q0,
-                           T2=T2, nz=nz, R1=tuple(R1), R0=tuple(R0), P1=P1, P0=P0)
+            P0 -= out["W"][:, :, None] * cug[:, None, :]
+        return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"], S1=np.zeros((G, V)),
+                           Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"], T2=out["T2"],
+                           nz=out["nz"], R1=R1, R0=R0, P1=P1, P0=P0)
 
     # -- domains ---------------------------------------------------------------------------
     def family(self, dom: IntArray, n_dom: int) -> Family:
