@@ -61,7 +61,7 @@ def _blockmul(stack: FloatArray, sb: IntArray, X: FloatArray) -> FloatArray:
     than in arithmetic at these sizes)."""
     if len(sb) == 0:
         return np.zeros((0, X.shape[1], stack.shape[1]))
-    out: FloatArray = np.matmul(X, stack[sb].transpose(0, 2, 1))
+    out: FloatArray = np.matmul(X, stack.take(sb, axis=0).transpose(0, 2, 1))
     return out
 
 
@@ -444,8 +444,12 @@ class CellEngine:
         h_match = lookup(fp.h_key, (fa.h_key // fa.n_dom) * fp.n_dom + parent[fa.h_dom])
 
         def take(x: FloatArray, idx: IntArray) -> FloatArray:
-            out = x[np.maximum(idx, 0)]
-            out[idx < 0] = 0.0
+            # ndarray.take along the first axis: a row gather, several times faster than
+            # fancy indexing of a three-dimensional array
+            out = x.take(np.maximum(idx, 0), axis=0)
+            missing = idx < 0
+            if missing.any():
+                out[missing] = 0.0
             return out
 
         S = take(lp.S, h_match)
