@@ -160,13 +160,11 @@ def build_design(
             Problem.of(src, None, v, _("calibration needs this column in the survey"))
             for v in missing
         ]
-    codes_by_wave = {
-        as_int(w): sorted(g[col].astype(str).unique()) for w, g in frame.groupby("wave", sort=True)
-    }
+    numbered = (level_codes or {}).get(col)
+    codes_by_wave = _areas_by_wave(frame, col, numbered)
     figures, problems = margins(population, hierarchy, cal.level, codes_by_wave, cal.variables)
     if problems:
         return design, problems
-    numbered = (level_codes or {}).get(col)
     if numbered is not None and (numbered[0] >= 0).all():
         frame["_cal_area"] = _categories(numbered[1], numbered[0], frame.index)
     else:
@@ -183,6 +181,24 @@ def build_design(
     except stats.CalibrationError as exc:
         return design, [Problem.of(src, None, None, _("calibration failed: %(error)s"),
                                    error=str(exc))]
+
+
+def _areas_by_wave(
+    frame: pd.DataFrame, col: str, numbered: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[int, list[str]]:
+    """Per wave, the sorted areas of ``col`` that its respondents have (``col`` has no
+    missing value). From the column as :func:`prepare` numbered it, when given: the distinct
+    (wave, area) pairs by counting, instead of a group-by over 300,000 texts."""
+    if numbered is None or len(numbered[0]) != len(frame) or (numbered[0] < 0).any():
+        return {as_int(w): sorted(g[col].astype(str).unique())
+                for w, g in frame.groupby("wave", sort=True)}
+    area, names = numbered
+    wave_u, wave_idx = unique_inverse(frame["wave"].to_numpy(np.int64))
+    pairs, _ = unique_inverse(wave_idx * len(names) + np.asarray(area, dtype=np.int64))
+    of_wave = pairs // len(names)  # ascending: the pairs are sorted
+    bounds = np.searchsorted(of_wave, np.arange(len(wave_u) + 1))
+    return {as_int(w): sorted(str(names[j]) for j in (pairs[lo:hi] % len(names)).tolist())
+            for w, lo, hi in zip(wave_u.tolist(), bounds[:-1], bounds[1:], strict=True)}
 
 
 def estimate(

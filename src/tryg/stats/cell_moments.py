@@ -61,7 +61,7 @@ def _blockmul(stack: FloatArray, sb: IntArray, X: FloatArray) -> FloatArray:
     than in arithmetic at these sizes)."""
     if len(sb) == 0:
         return np.zeros((0, X.shape[1], stack.shape[1]))
-    out: FloatArray = np.matmul(X, stack[sb].transpose(0, 2, 1))
+    out: FloatArray = np.matmul(X, stack.take(sb, axis=0).transpose(0, 2, 1))
     return out
 
 
@@ -161,6 +161,35 @@ class DomainParts:
     done: dict[str, FloatArray] = field(default_factory=dict)  # variances computed so far
 
 
+#: Rows that :meth:`CellEngine.moments` works through at a time (whole cells): its work
+#: arrays (rows × variables) then stay in the processor's cache instead of streaming
+#: through memory once per operation.
+STRETCH_ROWS = 1 << 13
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """Cells ``lo..hi`` and their rows (``rows``, grouped by cell), with the sums of
+    :class:`CellEngine` restricted to them."""
+
+    lo: int
+    hi: int
+    rows: IntArray  # the design's rows, grouped by cell
+    weights: FloatArray  # their weights
+    count: IntArray  # rows per cell
+    total: Sparse  # cells × rows: a cell's sum
+    rsum: tuple[Sparse, ...]  # per step, (cell × size_k) × rows
+    psum: Sparse | None  # (cell × size) × rows
+
+
+def _row_range(matrix: Sparse, lo: int, hi: int, r0: int, r1: int) -> Sparse:
+    """Rows ``lo..hi`` of the CSR ``matrix`` whose entries lie in columns ``r0..r1``, as a
+    (hi − lo) × (r1 − r0) matrix (the same entries, in the same order)."""
+    p0, p1 = int(matrix.indptr[lo]), int(matrix.indptr[hi])
+    return sp.csr_matrix((matrix.data[p0:p1], matrix.indices[p0:p1] - r0,
+                          matrix.indptr[lo:hi + 1] - p0), shape=(hi - lo, r1 - r0))
+
+
 class CellEngine:
     """Per-cell moments of a design whose units are its rows (see :func:`applies`).
 
@@ -200,6 +229,18 @@ class CellEngine:
         self.a = comp.scale[self.group]
         self.c = comp.scale * comp.centre  # per stratum
         self.weights = np.asarray(design.weights, dtype=np.float64)
+        # the rows grouped by cell (in row order inside each cell): a cell's sums then read
+        # one stretch of rows, and a product with ``_cell_sum`` adds them in row order, as a
+        # bincount does, for every variable at once
+        by_cell = summing(cell, G)  # its column indices: the rows, counting-sorted by cell
+        self._order = np.asarray(by_cell.indices, dtype=np.int64)
+        self._count = np.diff(by_cell.indptr)
+        self._position = np.full(design.n, -1, dtype=np.int64)  # row -> place in _order
+        self._position[self._order] = np.arange(len(self._order))
+        self._cell_sum = sp.csr_matrix(
+            (np.ones(len(self._order)), np.arange(len(self._order)), by_cell.indptr),
+            shape=(G, len(self._order)))
+        self._grouped_weights = self.weights[self._order]
         blk = cb.blocks(design) if design.calibration else None
         self.blocks = blk
         # calibration sums: per step and for U, a (cell × layout position) × rows matrix, so
@@ -211,6 +252,7 @@ class CellEngine:
         self.ug: FloatArray | None = None
         if blk is None:
             self.sb = np.full(G, -1, dtype=np.int64)
+            self._stretches = self._split()
             return
         self.sb = blk.sb_row[first]
         inside = (blk.sb_row >= 0) & (cell >= 0)
@@ -233,105 +275,106 @@ class CellEngine:
         dense = np.zeros((comp.n_groups, blk.size))
         np.add.at(dense, (ug.row, blk.local[ug.col]), ug.data)
         self.ug = dense
+        self._stretches = self._split()
+
+    def _split(self) -> list[_Stretch]:
+        """The cells in stretches of about :data:`STRETCH_ROWS` rows (see :meth:`moments`)."""
+        starts = self._cell_sum.indptr
+        G, n_in = self.n_cells, len(self._order)
+        cuts = np.unique(np.concatenate(
+            [[0], np.searchsorted(starts, np.arange(STRETCH_ROWS, n_in, STRETCH_ROWS)), [G]]))
+        out = []
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            r0, r1 = int(starts[lo]), int(starts[hi])
+            out.append(_Stretch(
+                lo=lo, hi=hi, rows=self._order[r0:r1], weights=self._grouped_weights[r0:r1],
+                count=self._count[lo:hi], total=_row_range(self._cell_sum, lo, hi, r0, r1),
+                rsum=tuple(_row_range(m, lo * k, hi * k, r0, r1)
+                           for m, k in zip(self.rsum, self.sizes, strict=True)),
+                psum=None if self.psum is None or self.blocks is None
+                else _row_range(self.psum, lo * self.blocks.size, hi * self.blocks.size, r0, r1)))
+        return out
 
     # -- moments ---------------------------------------------------------------------------
     def _summing(self, rows: IntArray, bins: IntArray, x: FloatArray, size: int) -> Sparse:
-        """The matrix that sums ``x · values[rows]`` into ``bins`` (cell × ``size``).
-
-        Column-compressed straight from the arrays when ``rows`` ascend (as they come from
-        the calibration's row-ordered matrices): no sort, and its product adds the rows in
-        their order, as a bincount does."""
-        shape = (self.n_cells * size, self.design.n)
-        if len(rows) == 0 or bool(np.all(rows[1:] >= rows[:-1])):
-            indptr = np.zeros(self.design.n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=self.design.n), out=indptr[1:])
-            return sp.csc_matrix((x, np.asarray(bins, dtype=np.int64), indptr), shape=shape)
-        return sp.csr_matrix((x, (bins, rows)), shape=shape)
-
-    def _sums(self, matrix: Sparse, size: int, values: FloatArray) -> FloatArray:
-        """G × V × size: every column of ``values`` (n × V) summed by ``matrix``."""
-        out = np.asarray(matrix @ values).reshape(self.n_cells, size, values.shape[1])
-        return np.ascontiguousarray(out.transpose(0, 2, 1))
+        """The matrix that sums ``x · values[rows]`` into ``bins`` (cell × ``size``), for
+        values whose rows are grouped by cell (``_order``). Each bin's entries are added in
+        row order, as a bincount over the rows does: the same sums, read from one stretch
+        of rows per cell."""
+        shape = (self.n_cells * size, len(self._order))
+        out = sp.csr_matrix((x, (bins, self._position[rows])), shape=shape)
+        out.sort_indices()
+        return out
 
     def moments(self, values: FloatArray) -> CellMoments:
-        """Cell sums of every column of ``values`` (n × V; NaN: outside the base). Columns
-        with the same missing rows share their weight sums. Work arrays are one column long
-        (large temporaries cost more in page faults than in arithmetic), but for the n × V
-        ``w e`` that the calibration sums take in one sparse product."""
-        # column-major: every pass below reads one column
-        Y = np.asfortranarray(np.asarray(values, dtype=np.float64).reshape(self.design.n, -1))
+        """Cell sums of every column of ``values`` (n × V; NaN: outside the base).
+
+        The rows are read in cell order, a stretch of whole cells at a time (see
+        :data:`STRETCH_ROWS`): every sum is then one sparse product over all V columns, adding
+        each cell's rows in row order (the sums a bincount per column gives), and a cell's
+        value goes back to its rows by ``np.repeat``. Rows outside a column's base get the
+        weight 0 and the value 0, so that every product with the weight leaves them out
+        without a mask."""
+        Y = np.asarray(values, dtype=np.float64).reshape(self.design.n, -1)
         G, V = self.n_cells, Y.shape[1]
         blk = self.blocks
         size = blk.size if blk is not None else 0
-        cell = np.where(self.cell >= 0, self.cell, G)  # rows in no cell: an extra bin
-        out = {k: np.zeros((G, V)) for k in ("W", "ybar", "n", "Q2", "Q1", "Q0", "T2", "nz")}
-        # the weights (per distinct set of valid rows) and w·e of every column, summed into
-        # the calibration layout by one sparse product each after the loop
-        n = self.design.n
-        weights: list[FloatArray] = []
-        weights_of = np.zeros(V, dtype=np.int64)  # column -> its entry in ``weights``
-        WE = np.empty((n, V)) if blk is not None else None
-        by_mask: dict[bytes, int] = {}
-        for j in range(V):
-            y = Y[:, j]
-            valid = ~np.isnan(y)
-            key = np.packbits(valid).tobytes()
-            w = np.where(valid, self.weights, 0.0)
-            if key in by_mask:
-                i = by_mask[key]
-                for name in ("W", "n", "Q0", "nz"):
-                    out[name][:, j] = out[name][:, i]
-                weights_of[j] = weights_of[i]
-            else:
-                by_mask[key] = j
-                weights_of[j] = len(weights)
-                weights.append(w)
-                out["W"][:, j] = np.bincount(cell, weights=w, minlength=G + 1)[:G]
-                out["n"][:, j] = np.bincount(cell, weights=valid, minlength=G + 1)[:G]
-                out["Q0"][:, j] = np.bincount(cell, weights=w * w, minlength=G + 1)[:G]
-                out["nz"][:, j] = np.bincount(cell, weights=w != 0, minlength=G + 1)[:G]
-            W = out["W"][:, j]
-            # the mean as one of the cell's answers plus the weighted mean offset from it:
-            # exactly that answer when all answers of the cell are equal
-            ref = np.zeros(G + 1)
-            ref[cell[valid]] = y[valid]
-            shift = np.where(valid, w * (y - ref[cell]), 0.0)
+        names = ("W", "ybar", "n", "Q2", "Q1", "Q0", "T2", "nz")
+        out = {name: np.zeros((G, V)) for name in names}
+        # calibration sums as (cell × layout position) × V, put into G × V × size at the end
+        r1 = [np.zeros((G * k, V)) for k in self.sizes]
+        r0 = [np.zeros((G * k, V)) for k in self.sizes]
+        p1, p0 = np.zeros((G * size, V)), np.zeros((G * size, V))
+        for st in self._stretches:
+            lo, hi = st.lo, st.hi
+            total = st.total
+            Yc = Y.take(st.rows, axis=0)
+            missing = np.isnan(Yc)
+            w = np.where(missing, 0.0, st.weights[:, None])
+            y = np.where(missing, 0.0, Yc)
+            W = out["W"][lo:hi] = total @ w
+            out["n"][lo:hi] = total @ (~missing).astype(np.float64)
+            out["Q0"][lo:hi] = total @ (w * w)
+            out["nz"][lo:hi] = total @ (w != 0).astype(np.float64)
+            # the mean as one of the cell's answers (its last, in row order) plus the
+            # weighted mean offset from it: exactly that answer when all answers of the cell
+            # are equal
+            at = np.where(missing, -1, np.arange(len(Yc))[:, None])
+            last = np.maximum.reduceat(at, total.indptr[:-1], axis=0)
+            ref = np.where(last >= 0, np.take_along_axis(Yc, np.maximum(last, 0), axis=0), 0.0)
+            shift = total @ (w * (y - np.repeat(ref, st.count, axis=0)))
             with np.errstate(divide="ignore", invalid="ignore"):
-                ybar = ref[:G] + np.bincount(cell, weights=shift, minlength=G + 1)[:G] / W
-            ybar = np.where(W != 0, ybar, 0.0)
-            out["ybar"][:, j] = ybar
-            e = np.where(valid, y - np.append(ybar, 0.0)[cell], 0.0)  # y − ȳ_g in the base
+                ybar = out["ybar"][lo:hi] = np.where(W != 0, ref + shift / W, 0.0)
+            e = y - np.repeat(ybar, st.count, axis=0)  # y − ȳ_g (times w: 0 outside the base)
             we = w * e
-            for name, x in (("Q1", w * we), ("Q2", we * we), ("T2", we * e)):
-                out[name][:, j] = np.bincount(cell, weights=x, minlength=G + 1)[:G]
-            if WE is not None:
-                WE[:, j] = we
-        R1: list[FloatArray] = []
-        R0: list[FloatArray] = []
+            out["Q1"][lo:hi] = total @ (w * we)
+            out["Q2"][lo:hi] = total @ (we * we)
+            out["T2"][lo:hi] = total @ (we * e)
+            for k, k_size in enumerate(self.sizes):
+                r1[k][lo * k_size:hi * k_size] = st.rsum[k] @ we
+                r0[k][lo * k_size:hi * k_size] = st.rsum[k] @ w
+            if st.psum is not None:
+                p1[lo * size:hi * size] = st.psum @ we
+                p0[lo * size:hi * size] = st.psum @ w
+
+        def layout(x: FloatArray, k_size: int) -> FloatArray:
+            """(cell × position) × V as G × V × size."""
+            return np.ascontiguousarray(x.reshape(G, k_size, V).transpose(0, 2, 1))
+
+        R1 = tuple(layout(x, k) for x, k in zip(r1, self.sizes, strict=True))
+        R0 = tuple(layout(x, k) for x, k in zip(r0, self.sizes, strict=True))
         P1 = P0 = None
-        if WE is not None and V:
-            Wm = np.column_stack(weights)
-            for k, s in enumerate(self.sizes):
-                R1.append(self._sums(self.rsum[k], s, WE))
-                R0.append(self._sums(self.rsum[k], s, Wm)[:, weights_of])
-            if self.psum is not None:
-                P1 = self._sums(self.psum, size, WE)
-                P0 = self._sums(self.psum, size, Wm)[:, weights_of]
-                # the cross moments' strata part, − c_h ug_h S_h per (stratum, domain) pair,
-                # summed cell by cell instead: S_h sums the cells' Σ w (y − c), whose
-                # Σ w e part is 0 (S1), so only W enters, here, once for every domain
-                assert self.ug is not None
-                cug = self.c[self.group][:, None] * self.ug[self.group]  # G × size
-                P0 -= out["W"][:, :, None] * cug[:, None, :]
-        else:
-            R1 = [np.zeros((G, V, s)) for s in self.sizes]
-            R0 = [np.zeros((G, V, s)) for s in self.sizes]
-            if blk is not None:
-                P1, P0 = np.zeros((G, V, size)), np.zeros((G, V, size))
-        return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"],
-                           S1=np.zeros((G, V)), Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"],
-                           T2=out["T2"], nz=out["nz"],
-                           R1=tuple(R1), R0=tuple(R0), P1=P1, P0=P0)
+        if blk is not None:
+            assert self.ug is not None
+            P1, P0 = layout(p1, size), layout(p0, size)
+            # the cross moments' strata part, − c_h ug_h S_h per (stratum, domain) pair,
+            # summed cell by cell instead: S_h sums the cells' Σ w (y − c), whose
+            # Σ w e part is 0 (S1), so only W enters, here, once for every domain
+            cug = self.c[self.group][:, None] * self.ug[self.group]  # G × size
+            P0 -= out["W"][:, :, None] * cug[:, None, :]
+        return CellMoments(W=out["W"], ybar=out["ybar"], n=out["n"], S1=np.zeros((G, V)),
+                           Q2=out["Q2"], Q1=out["Q1"], Q0=out["Q0"], T2=out["T2"],
+                           nz=out["nz"], R1=R1, R0=R0, P1=P1, P0=P0)
 
     # -- domains ---------------------------------------------------------------------------
     def family(self, dom: IntArray, n_dom: int) -> Family:
@@ -406,8 +449,12 @@ class CellEngine:
         h_match = lookup(fp.h_key, (fa.h_key // fa.n_dom) * fp.n_dom + parent[fa.h_dom])
 
         def take(x: FloatArray, idx: IntArray) -> FloatArray:
-            out = x[np.maximum(idx, 0)]
-            out[idx < 0] = 0.0
+            # ndarray.take along the first axis: a row gather, several times faster than
+            # fancy indexing of a three-dimensional array
+            out = x.take(np.maximum(idx, 0), axis=0)
+            missing = idx < 0
+            if missing.any():
+                out[missing] = 0.0
             return out
 
         S = take(lp.S, h_match)
