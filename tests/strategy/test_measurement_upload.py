@@ -134,3 +134,29 @@ def test_the_problems_are_in_the_page_language() -> None:
     body = partner.post(URL, {"file": _csv("maalinger.csv", bad)}).content.decode()
     assert "<td>value</td><td>&#x27;x&#x27; is not a number</td>" in body
     assert "<td>indicator</td><td>no indicator with the id &#x27;999999&#x27;</td>" in body
+
+
+@pytest.mark.django_db
+def test_a_control_character_in_the_method_refuses_the_file() -> None:
+    """The method note is free text: an ESC or DEL in it (invisible in the page, refused by
+    the form) is an error at its row and column, in the page language, and nothing is
+    stored (the good row neither)."""
+    who = people()
+    areas("0851")
+    own = indicator(initiative([who.housing], name="Egen indsats"))
+    partner = _client(who.partner)
+    bad = (f"indicator,value,date,method\n{own.pk},70,2024-12-31,telefon\n"
+           f"{own.pk},71,2025-12-31,tele\x1bfon\n{own.pk},72,2026-12-31,\x7f\n")
+    partner.get("/sprog/da/", {"next": URL})
+    answer = partner.post(URL, {"file": _csv("maalinger.csv", bad)})
+    assert answer.status_code == 400
+    body = answer.content.decode()
+    assert ("<td class=\"num\">3</td><td>method</td><td>teksten indeholder et usynligt "
+            "kontroltegn (U+001B), som ikke kan gemmes</td>") in body
+    assert "<td class=\"num\">4</td><td>method</td>" in body and "(U+007F)" in body
+    assert Measurement.objects.count() == 0
+    partner.get("/sprog/en/", {"next": URL})
+    body = partner.post(URL, {"file": _csv("maalinger.csv", bad)}).content.decode()
+    assert ("<td>method</td><td>the text holds an invisible control character (U+001B), "
+            "which cannot be stored</td>") in body
+    assert Measurement.objects.count() == 0

@@ -101,7 +101,15 @@ def _line_of(text: str, fragment: str) -> int:
     ("tryg_strategy_template: 1\n", "tryg_strategy_template: 1:20\n",
      "tryg_strategy_template: 1:20", "must be a whole number"),
     ("      unit: antal lyspunkter\n", '      unit: "antal\\0 lyspunkter"\n', 'unit: "antal',
-     "holds a NUL character"),
+     "holds an invisible control character (U+0000), which cannot be stored"),
+    # any control character, as the forms refuse: escaped in double quotes, or in the stream
+    # (which YAML itself forbids)
+    ("      unit: antal lyspunkter\n", '      unit: "antal\\e lyspunkter"\n', 'unit: "antal',
+     "holds an invisible control character (U+001B), which cannot be stored"),
+    ("      unit: antal lyspunkter\n", "      unit: antal\x1b lyspunkter\n", "unit: antal\x1b",
+     "holds an invisible control character (U+001B), which cannot be stored"),
+    ("      unit: antal lyspunkter\n", "      unit: antal\x7f lyspunkter\n", "unit: antal\x7f",
+     "holds an invisible control character (U+007F), which cannot be stored"),
     ("      unit: antal lyspunkter\n", "      unit: antal lyspunkter\n      plugin: "
      + "p" * 61 + "\n", "plugin: p", "longer than 60 characters"),
     ("  - name: Sikre et trygt natteliv\n", "  - name: Sikre et trygt natteliv\n"

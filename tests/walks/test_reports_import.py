@@ -160,3 +160,32 @@ def test_the_sites_row_limit_holds_for_report_files(tmp_path: Path) -> None:
     assert not Finding.objects.exists()
     with override_settings(TRYG_MAX_ROWS=4):
         assert run(str(path), *COLUMNS)[0] == 0
+
+
+def test_a_control_character_in_a_text_cell_refuses_the_file(tmp_path: Path) -> None:
+    """An ESC or DEL in a free-text cell (id, text, address), as the forms and Open311 refuse
+    it, is an error at its row and column, and nothing is written (the good rows neither);
+    a NUL is refused with its row by the reader."""
+    path = tmp_path / "reports.csv"
+    path.write_text(HEADER.replace("what", "what,where") + "".join(
+        r.replace("\n", ",\n") for r in ROWS)
+        + "a5,Graffiti,Open,2015-01-09 10:00:00,,,,tag \x1b[31mrød,\n"
+        + "a\x7f6,Graffiti,Open,2015-01-09 10:00:00,,,,,Vejen\x0b 1\n", encoding="utf-8")
+    code, _out, err = run(str(path), *COLUMNS, "--column", "address=where")
+    assert code == 2
+    assert "3 error(s); nothing written" in err
+    assert ("reports.csv, row 6, column 'what': the text holds an invisible control character "
+            "(U+001B), which cannot be stored") in err
+    assert "row 7, column 'id': the text holds an invisible control character (U+007F)" in err
+    assert "row 7, column 'where': the text holds an invisible control character (U+000B)" \
+        in err
+    assert not Finding.objects.exists() and not Action.objects.exists()
+    path.write_text(HEADER + ROWS + "a5,Graffiti,Open,2015-01-09 10:00:00,,,,tag\x00\n",
+                    encoding="utf-8")
+    code, _out, err = run(str(path), *COLUMNS)
+    assert code == 2 and "row 6, column 'what': the file holds a NUL character" in err
+    assert not Finding.objects.exists() and not Action.objects.exists()
+    path.write_text(HEADER + ROWS + "a5,Graffiti,Open,2015-01-09 10:00:00,,,,tag\t1\n",
+                    encoding="utf-8")
+    assert run(str(path), *COLUMNS)[0] == 0  # a tab is text
+    assert Finding.objects.get(external_id="a5").text == "tag\t1"

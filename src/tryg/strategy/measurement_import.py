@@ -3,9 +3,10 @@
 Columns: ``indicator`` (the indicator's id), ``value``, and either ``date`` (2016-12-31 or
 31-12-2016) or ``wave`` (a year); optional ``n``, ``se``, ``low`` and ``high`` (a 95 %
 interval: both or neither), ``exact`` (1/0, yes/no: a count, no interval needed),
-``method`` (a note on how it was measured) and ``published`` (1/0). Every problem is listed
-with file, row and column; if there is any, nothing is stored. The file is read by
-:mod:`tryg.readers` like every other import.
+``method`` (a note on how it was measured: text without control characters, as the forms
+take it) and ``published`` (1/0). Every problem is listed with file, row and column; if
+there is any, nothing is stored. The file is read by :mod:`tryg.readers` like every other
+import.
 """
 
 from __future__ import annotations
@@ -169,6 +170,12 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
                       _("give both ends of the interval (low and high), or neither"))
         elif low is not None and high is not None and low > high:
             out.error(line, "high", _("the interval's high end is below its low end"))
+        method = cell_text(cell("method")) or ""
+        character = bounds.control_character(method)
+        if character is not None:  # as the forms refuse it (the only free-text cell)
+            out.error(line, "method", _("the text holds an invisible control character "
+                                        "(%(character)s), which cannot be stored"),
+                      character=character)
         flags = {}
         for name in ("exact", "published"):
             try:
@@ -179,7 +186,7 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
             assert value is not None and not math.isnan(value)
             rows.append(Measurement(indicator=indicator, when=when, wave=wave, value=value, n=n,
                                     se=se, low=low, high=high, exact=flags["exact"],
-                                    method_note=cell_text(cell("method")) or "",
+                                    method_note=method,
                                     published=flags["published"], entered_by=user))
     if not table.rows:
         out.error(None, None, _("the file has no rows"))

@@ -204,6 +204,14 @@ def parse(text: str, source: str) -> Located:
         mark = exc.problem_mark
         raise TemplateError(source, [(mark.line + 1 if mark else None,
                                       f"not valid YAML: {exc.problem}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, by its position
+        line = text.count("\n", 0, exc.position) + 1
+        found = chr(exc.character) if isinstance(exc.character, int) else ""
+        character = bounds.control_character(found)
+        problem = (f"the line holds an invisible control character ({character}), which "
+                   "cannot be stored" if character is not None
+                   else f"not valid YAML: the character {found!r} is not allowed")
+        raise TemplateError(source, [(line, problem)]) from None
     except yaml.YAMLError as exc:
         raise TemplateError(source, [(None, f"not valid YAML: {exc}")]) from None
     if node is None:
@@ -268,8 +276,12 @@ def validate(doc: Located, schema_: Mapping[str, Any]) -> list[tuple[int | None,
             if not isinstance(value, str):
                 problems.append((line, f"{where} must be text"))
                 return
-            if "\x00" in value:  # a "\0" in double quotes: PostgreSQL refuses it in text
-                problems.append((line, f"{where} holds a NUL character"))
+            # a "\0" or "\e" in double quotes (the stream itself may hold none): refused as
+            # the forms refuse it, and PostgreSQL refuses a NUL in text
+            character = bounds.control_character(value)
+            if character is not None:
+                problems.append((line, f"{where} holds an invisible control character "
+                                       f"({character}), which cannot be stored"))
             if len(value) < s.get("minLength", 0):
                 problems.append((line, f"{where} must not be empty"))
             if "maxLength" in s and len(value) > s["maxLength"]:

@@ -7,6 +7,11 @@ imported whole or not at all. Findings get source ``import`` and the file's id a
 nothing). Positions at the system's default location, missing or invalid are stored unplaced
 with their flag. Areas are assigned by containment in the finest stored level with
 boundaries (:mod:`tryg.walks.placing`); with none stored the area is left empty.
+
+The free-text cells (id, text, address) hold no control character (:mod:`tryg.bounds`, as the
+forms, the API and Open311 refuse them): each one is an error at its row and column. It is
+checked here, after the reader's own checks, because the reader (a file adapter) may not
+import :mod:`tryg.bounds` (a Django app).
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from tryg import bounds
 from tryg.imports.base import read_limits
 from tryg.index.inputs import InputError, Problem
+from tryg.index.inputs import mark as _
 from tryg.readers.reports311 import (
+    MAX_ERRORS,
     ReportMapping,
     Reports,
     load_mapping,
@@ -87,8 +95,45 @@ def import_reports(path: str | Path, mapping: ReportMapping, *, public: bool = F
                                        limits=read_limits())
     except InputError as exc:
         return ReportsImport(name, ok=False, errors=list(exc.problems))
+    errors = control_characters(reports, mapping)
+    if errors:
+        return ReportsImport(name, ok=False, errors=errors)
     return write_reports(reports, name=name, public=public, progress=progress, now=now,
                          warnings=[str(w) for w in report.warnings])
+
+
+#: The read fields that are stored as the file gives them (the category is a slug, the
+#: status and the dates are parsed).
+FREE_TEXT = (("external_id", "external_ids"), ("text", "texts"), ("address", "addresses"))
+
+
+def control_characters(reports: Reports, mapping: ReportMapping) -> list[Problem]:
+    """A problem at the row and column of every free-text cell holding a control character
+    (the first ``MAX_ERRORS`` by row, then "stopped", as the reader does). A column is
+    searched whole first: a clean file costs one regular-expression scan per column."""
+    found: list[Problem] = []
+    for name, attribute in FREE_TEXT:
+        cells: list[str] = getattr(reports, attribute)
+        if name not in mapping.columns or bounds.control_character("".join(cells)) is None:
+            continue
+        in_column = 0
+        for line, value in zip(reports.lines, cells, strict=True):
+            character = bounds.control_character(value)
+            if character is None:
+                continue
+            found.append(Problem.of(
+                reports.source, line, mapping.columns[name],
+                _("the text holds an invisible control character (%(character)s), which "
+                  "cannot be stored"), character=character))
+            in_column += 1
+            if in_column > MAX_ERRORS:  # more than are kept (the first by row)
+                break
+    found.sort(key=lambda p: p.row or 0)
+    if len(found) > MAX_ERRORS:
+        found[MAX_ERRORS:] = [Problem.of(reports.source, None, None,
+                                         _("stopped after %(count)s problems"),
+                                         count=MAX_ERRORS)]
+    return found
 
 
 def write_reports(reports: Reports, *, name: str, public: bool = False,
