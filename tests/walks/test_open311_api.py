@@ -14,9 +14,12 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
+from django.urls import path as url_path
 
 from tryg.accounts.models import Organisation
+from tryg.site import urls as site_urls
 from tryg.walks import checklists, citizens
 from tryg.walks.models import Action, ActionEvent, Finding
 from tryg.walks.open311 import keys
@@ -480,3 +483,29 @@ def test_an_error_before_the_views_is_in_the_askers_language(client: Client) -> 
     response = client.get(f"{BASE}/nope.json")
     assert response.json() == [{"code": 404, "description": "Der er intet Open311-endepunkt "
                                                             "på denne adresse."}]
+
+
+def _fails(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("a defect in an Open311 view")
+
+
+#: The site's addresses and one Open311 address whose view fails (a defect, not bad input).
+urlpatterns = [url_path("open311/v2/fails.<str:fmt>", _fails), *site_urls.urlpatterns]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_server_error_under_open311_is_in_the_error_format(
+        settings: Any, fmt: str) -> None:
+    """A view's unexpected exception (Django's 500 page) reaches an Open311 client as the
+    specification's error list with code 500, not as the site's HTML page."""
+    settings.ROOT_URLCONF = __name__
+    response = Client(raise_request_exception=False).get(f"{BASE}/fails.{fmt}")
+    assert response.status_code == 500
+    if fmt == "json":
+        assert response.json() == [{"code": 500, "description":
+                                    "The server could not answer the request."}]
+    else:
+        root = _xml(response.content)
+        assert root.tag == "errors" and root[0].findtext("code") == "500"
+        assert root[0].findtext("description") == "The server could not answer the request."

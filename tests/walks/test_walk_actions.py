@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -178,3 +179,23 @@ def test_staff_enter_a_finding_on_a_participants_behalf_and_see_duplicates() -> 
     as_walker.force_login(walker)
     assert as_walker.get(f"/tryghedsvandringer/{w.pk}/registrer/").status_code == 200
     assert as_walker.get(f"/tryghedsvandringer/{other.pk}/registrer/").status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "value"), [("rating_lighting", "9"),
+                                              ("rating_lighting", "\x1b1"),
+                                              ("suggested_fix", "klip\x1b hækken")])
+def test_a_refused_field_shows_its_error_on_the_recording_page(field: str, value: str) -> None:
+    """Without JavaScript a refused finding comes back as the form: the refused field's own
+    error is on the page (a rating and the suggested fix had none shown), nothing stored."""
+    people = users(organisations())
+    w = walk()
+    client = Client()
+    client.force_login(people["coordinator"])
+    client.get("/sprog/da/", {"next": "/"})
+    data = {"idempotency_key": "plain-1", "category": "lighting", "text": "mørkt",
+            "lat": "57.05", "lon": "9.92", "rating_lighting": "1", field: value}
+    page = client.post(f"/tryghedsvandringer/{w.pk}/registrer/", data)
+    assert page.status_code == 400 and Finding.objects.count() == 0
+    errors = re.findall(r'<ul class="errorlist"[^>]*>(.*?)</ul>', page.content.decode(), re.S)
+    assert len(errors) == 1, errors  # the refused field's error, where the field is
