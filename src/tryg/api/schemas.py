@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from ninja import Schema
 from ninja.params import functions
 
+from tryg.bounds import CONTROL_CHARACTERS
+
 MAX_LIMIT = 10_000
 #: The largest ``?offset=``, id or batch a parameter may name (a 64-bit database integer).
 MAX_INT = 2**63 - 1
@@ -16,7 +18,7 @@ MAX_YEAR = 9999
 #: The longest text parameter (codes, levels, measure ids).
 MAX_TEXT = 200
 #: No control characters (the forms' rule, :data:`tryg.bounds.CONTROL_CHARACTERS`).
-NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+NO_CONTROL = f"^[^{CONTROL_CHARACTERS}]*$"
 
 #: ``?limit=`` and ``?offset=`` of the paged endpoints.
 Limit = Annotated[int, functions.Query(ge=1, le=MAX_LIMIT,
