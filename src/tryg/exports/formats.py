@@ -10,10 +10,12 @@ changed. Each format needed something for that:
   spreadsheet would take for a formula gets a leading ``'`` (:func:`neutralise`, OWASP's rule
   against CSV injection); :func:`from_bytes` takes it off again. Every CSV tryg writes goes
   through :func:`csv_bytes`.
-* XLSX: the workbook's created/modified times are fixed, and the zip container is repacked with
-  fixed entry times (openpyxl stamps both with the clock). Text cells are always text, never
-  formulas (an area name starting with ``=`` stays a name). openpyxl writes floats with 16
-  significant digits, so XLSX is exact to about 1e-16 relative, not bit for bit.
+* XLSX: the workbook's created/modified times are fixed, and the zip container's entries are
+  written with fixed times (openpyxl stamps both with the clock). Text cells are always text,
+  never formulas or error values (an area name starting with ``=`` stays a name). Written in
+  openpyxl's write-only mode, a sheet's rows are streamed, never held as cell objects.
+  openpyxl writes floats with 16 significant digits, so XLSX is exact to about 1e-16
+  relative, not bit for bit.
 * JSON: an array of records, one per line, keys in the table's column order, missing → null,
   ``allow_nan=False`` (an infinite value is an error, not invalid JSON).
 * Parquet: pyarrow, no index, a fixed compression; its metadata holds no time stamps.
@@ -23,13 +25,16 @@ Column order is always the table's own.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
 import itertools
 import json
 import math
+import os
 import re
+import shutil
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -196,56 +201,156 @@ def _xlsx(table: pd.DataFrame) -> bytes:
 
 def workbook_bytes(sheets: Sequence[Sheet], *, active: int = 0) -> bytes:
     """A workbook of ``sheets`` (in order; ``active`` is the one Excel opens on), written
-    deterministically as XLSX (see the module docstring)."""
+    deterministically as XLSX (see the module docstring).
+
+    openpyxl's write-only mode streams each sheet's rows to a temporary file, so a national
+    results table (hundreds of thousands of rows) is never held as cell objects; the rows are
+    made from the table a block at a time. Each sheet's first row (the column names) is frozen;
+    text is text, never a formula or an error value."""
     from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
     from openpyxl.writer.excel import ExcelWriter
 
-    workbook = Workbook()
-    first = workbook.active
-    assert first is not None  # a new Workbook always has one sheet
-    workbook.remove(first)
-    for spec in sheets:
-        sheet = workbook.create_sheet(spec.title)
-        sheet.append(_check_columns(spec.table))
-        for r, row in enumerate(_rows(spec.table), start=2):
-            formats = spec.formats[r - 2] if spec.formats is not None else None
-            for c, value in enumerate(row, start=1):
-                if isinstance(value, float) and not math.isfinite(value):
-                    raise ValueError(f"row {r - 1} holds {value}, which a spreadsheet cannot "
-                                     "hold")
-                cell = sheet.cell(row=r, column=c, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # text, even when it starts with "=" (no formulas)
-                elif formats is not None and formats[c - 1] and value is not None:
-                    cell.number_format = formats[c - 1]
-        for c, width in enumerate(spec.widths, start=1):
-            sheet.column_dimensions[get_column_letter(c)].width = width
-        sheet.freeze_panes = "A2"
-    workbook.active = active
-    for index, sheet in enumerate(workbook.worksheets):
-        sheet.sheet_view.tabSelected = index == active
-    props = workbook.properties
-    props.creator = "tryg"
-    props.created = props.modified = FIXED_TIME
-    raw = io.BytesIO()
-    # ExcelWriter rather than Workbook.save: save() stamps `modified` with the clock.
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(workbook, archive).write_data()
-    return _repack(raw.getvalue())
+    for spec in sheets:  # the checks, before anything is written
+        _check_columns(spec.table)
+        _check_finite(spec.table)
+    workbook = Workbook(write_only=True)
+    try:
+        for index, spec in enumerate(sheets):
+            _write_sheet(workbook.create_sheet(spec.title), spec, selected=index == active)
+        workbook.active = active
+        props = workbook.properties
+        props.creator = "tryg"
+        props.created = props.modified = FIXED_TIME
+        raw = io.BytesIO()
+        # ExcelWriter rather than Workbook.save: save() stamps `modified` with the clock.
+        with _FixedTimeZip(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+            ExcelWriter(workbook, archive).write_data()
+    except BaseException:
+        # openpyxl removes a sheet's temporary file once it is zipped, or when the process
+        # ends: a long-running site would keep the files of every failed write till then
+        for sheet in workbook.worksheets:
+            _discard(sheet)
+        raise
+    return raw.getvalue()
 
 
-def _repack(data: bytes) -> bytes:
-    """The same zip with every entry time set to FIXED_TIME (and fixed attributes)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            target.writestr(fixed, source.read(info.filename))
-    return out.getvalue()
+def _discard(sheet: Any) -> None:
+    """Close a write-only sheet that was not zipped and remove its temporary file."""
+    if not sheet.closed:
+        with contextlib.suppress(Exception):  # its XML may be cut off mid-row
+            sheet.close()
+    path = getattr(getattr(sheet, "_writer", None), "out", None)
+    if isinstance(path, str) and os.path.exists(path):
+        os.remove(path)
+
+
+def _write_sheet(sheet: Any, spec: Sheet, *, selected: bool) -> None:
+    """Stream ``spec`` into the write-only ``sheet``: its columns and view first (a write-only
+    sheet writes them before its first row), then the column names and the rows."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
+    for c, width in enumerate(spec.widths, start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.sheet_view.tabSelected = selected
+    # the sheet's size (<dimension>), which openpyxl's writer asks a sheet for and a write-only
+    # sheet cannot know before its rows; readers such as openpyxl's read-only mode take the
+    # width of every row from it
+    size = f"A1:{get_column_letter(max(spec.table.shape[1], 1))}{len(spec.table) + 1}"
+    sheet.calculate_dimension = lambda: size
+
+    def text(value: str) -> Any:
+        """A text cell: openpyxl would read "=…" as a formula and "#N/A" as an error value."""
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
+
+    def formatted(value: Any, number_format: str) -> Any:
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = number_format
+        return cell
+
+    sheet.append([text(name) for name in _check_columns(spec.table)])
+    for r, row in enumerate(_row_blocks(spec.table)):
+        formats = spec.formats[r] if spec.formats is not None else None
+        cells = list(row)
+        for c, value in enumerate(cells):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                if value[:1] in _NOT_TEXT_STARTS:
+                    cells[c] = text(value)
+            elif formats is not None and formats[c]:
+                cells[c] = formatted(value, str(formats[c]))
+        sheet.append(cells)
+
+
+#: First characters of the text that openpyxl would not store as plain text by itself
+#: (``=`` a formula, ``#`` an error value such as ``#N/A``).
+_NOT_TEXT_STARTS: frozenset[str] = frozenset("=#")
+
+#: Rows turned into Python values at a time.
+_BLOCK_ROWS = 10_000
+
+
+def _row_blocks(table: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``table`` as tuples of plain values (see :func:`_cells`), made a block of
+    rows at a time so that the whole table is never held as Python objects."""
+    if table.shape[1] == 0:
+        return
+    for start in range(0, len(table), _BLOCK_ROWS):
+        block = table.iloc[start:start + _BLOCK_ROWS]
+        yield from zip(*(list(_cells(block.iloc[:, c])) for c in range(block.shape[1])),
+                       strict=True)
+
+
+def _check_finite(table: pd.DataFrame) -> None:
+    """Raise if a cell holds an infinite number (a spreadsheet cannot hold one), naming the
+    first such row (1 is the first row below the column names)."""
+    first: tuple[int, float] | None = None
+    for c in range(table.shape[1]):
+        series = table.iloc[:, c]
+        if series.dtype.kind == "f":
+            values = series.to_numpy(dtype="float64", na_value=np.nan)
+            bad = np.flatnonzero(np.isinf(values))
+        elif series.dtype == object:
+            values = series.to_numpy()
+            bad = np.flatnonzero(np.fromiter(
+                (isinstance(v, float | np.floating) and math.isinf(v) for v in values),
+                dtype=bool, count=len(values)))
+        else:
+            continue
+        if len(bad) and (first is None or bad[0] < first[0]):
+            first = (int(bad[0]), float(values[bad[0]]))
+    if first is not None:
+        raise ValueError(f"row {first[0] + 1} holds {first[1]}, which a spreadsheet cannot "
+                         "hold")
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name, date_time=FIXED_TIME.timetuple()[:6])
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = 0o600 << 16
+    return entry
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip whose entries all carry FIXED_TIME and fixed attributes (openpyxl's writer names
+    its entries, and a zip stamps a named entry with the clock or a file's time)."""
+
+    def writestr(self, zinfo_or_arcname: str | zipfile.ZipInfo, data: Any,
+                 compress_type: int | None = None, compresslevel: int | None = None) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = _entry(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename: str | os.PathLike[str], arcname: str | os.PathLike[str] | None = None,
+              compress_type: int | None = None, compresslevel: int | None = None) -> None:
+        entry = _entry(os.fspath(arcname if arcname is not None else filename))
+        entry.file_size = os.path.getsize(filename)  # a zip64 entry if it needs one
+        with open(filename, "rb") as source, self.open(entry, "w") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
 
 
 def _parquet(table: pd.DataFrame) -> bytes:
