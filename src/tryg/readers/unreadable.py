@@ -163,7 +163,7 @@ def technical(source: str, what: Marked, exc: BaseException,
 
 def _logged(problem: Problem, exc: BaseException, reader: str) -> Problem:
     log.info("%s: %s could not read the file (%s); told the user: %s",
-                problem.source, reader, detail(exc), problem.message)
+             problem.source, reader, detail(exc), problem.message)
     return problem
 
 
@@ -202,16 +202,19 @@ def workbook_problem(source: str, path: str | Path, exc: BaseException) -> Probl
     return _logged(problem or technical(source, XLSX, exc, path), exc, "openpyxl")
 
 
-#: What ReadStat says when a file has fewer cases than its header declares.
+#: What ReadStat says when a file has fewer cases than its header declares, and when it
+#: meets the end of a file in the middle of its header or its data.
 _FEWER_ROWS = "did not contain the expected number of rows"
+_CUT_SHORT = "Unable to read from file"
 
 
 def spss_problem(source: str, path: str | Path, exc: BaseException) -> Problem:
     """What to tell a user whose .sav pyreadstat could not read."""
     kind = kind_of(head(path))
-    if kind == "spss":
+    if kind == "spss":  # an SPSS file: cut short, or a failure not recognised
         problem = (Problem.of(source, None, None, FEWER_CASES) if _FEWER_ROWS in str(exc)
-                   else Problem.of(source, None, None, DAMAGED))
+                   else Problem.of(source, None, None, DAMAGED) if _CUT_SHORT in str(exc)
+                   else technical(source, SPSS, exc, path))
     else:
         problem = _other_format(source, path, kind, SPSS) or Problem.of(
             source, None, None, NOT_FORMAT, format=SPSS)
