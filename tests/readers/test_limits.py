@@ -116,7 +116,7 @@ def test_a_lying_directory_bounds_the_unpacking_all_the_same(tmp_path: Path) -> 
     assert got <= 1000
     with pytest.raises(InputError) as caught:
         read_survey(liar)
-    assert "not a readable XLSX workbook" in message(caught)
+    assert "the file is damaged or incomplete" in message(caught)
 
 
 def test_csv_rows_over_the_limit_are_refused(tmp_path: Path) -> None:
@@ -159,7 +159,8 @@ def test_a_sheet_dimension_over_the_limit_is_refused_before_its_rows_are_read(
     with pytest.raises(InputError) as caught:  # its rows cannot be read: not even tried
         load_table(path, limits=Limits(max_rows=5))
     assert "the file has 9 rows, more than the limit of 5" in message(caught)
-    with pytest.raises(InputError, match="not a readable XLSX"):
+    with pytest.raises(InputError, match=r"could not be read as an Excel workbook \(\.xlsx\) "
+                                         r"\(technical detail: ValueError: "):
         load_table(path, limits=Limits(max_rows=9))
 
 

@@ -29,8 +29,9 @@ import pandas as pd
 import shapely
 
 from tryg import geo
-from tryg.index.inputs import LINK_COLUMNS, Areas
+from tryg.index.inputs import LINK_COLUMNS, Areas, InputError
 from tryg.index.inputs import mark as _
+from tryg.readers import unreadable
 from tryg.readers.cells import integer_column, rename_columns, text_column
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, too_many_rows
 from tryg.readers.report import Collector, ReadReport
@@ -214,8 +215,12 @@ def read_area_geometry(
         document = json.loads(text)
     except RecursionError:
         raise out.fail(None, None, _NESTED) from None
-    except ValueError as exc:
-        raise out.fail(None, None, _("not valid JSON: %(error)s"), error=str(exc)) from None
+    except json.JSONDecodeError as exc:
+        out.errors.append(unreadable.json_problem(source, exc))
+        raise InputError(list(out.errors)) from None
+    except ValueError as exc:  # a number too long to convert, say
+        out.errors.append(unreadable.technical(source, unreadable.JSON, exc))
+        raise InputError(list(out.errors)) from None
     try:
         if isinstance(document, Mapping) and document.get("type") == "Topology":
             features = geo.features_from_topojson(document, object_name)

@@ -34,7 +34,7 @@ from tryg.readers.cells import YEARS
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, too_many_rows
 from tryg.readers.report import BadCellError, Collector, ReadReport
 from tryg.readers.table import read_bytes
-from tryg.readers.text import decode, sniff_delimiter
+from tryg.readers.text import csv_problem, decode, sniff_delimiter
 
 #: The fields a mapping may name a column for; category and opened are required.
 FIELDS = ("external_id", "category", "status", "opened", "closed", "deadline", "latitude",
@@ -259,7 +259,8 @@ def read_reports(path: str | Path, mapping: ReportMapping, *, encoding: str | No
     try:
         header_line, header = next(rows)
     except csv.Error as exc:
-        raise out.fail(1, None, _("not readable as CSV: %(error)s"), error=str(exc)) from None
+        out.errors.append(csv_problem(out.source, 1, exc))
+        raise InputError(list(out.errors)) from None
     except StopIteration:  # a line of spaces the CSV reader reads as no row at all
         raise out.fail(None, None, _("the file is empty")) from None
     header = [h.strip() for h in header]
@@ -317,7 +318,8 @@ def _read_rows(rows: Iterator[tuple[int, list[str]]], header: list[str],
                 continue
             _one(line, record, cell, bad, parse, mapping, statuses, seen, r)
     except csv.Error as exc:
-        raise out.fail(None, None, _("not readable as CSV: %(error)s"), error=str(exc)) from None
+        out.errors.append(csv_problem(out.source, None, exc))
+        raise InputError(list(out.errors)) from None
     return r
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from tryg.index.inputs import InputError, Problem
 from tryg.index.inputs import mark as _
 from tryg.messages import Number
+from tryg.readers import unreadable
 from tryg.readers.limits import (
     DEFAULT_LIMITS,
     XLSX_MAX_COLUMNS,
@@ -62,6 +63,9 @@ def load_table(
     if suffix in SAV_SUFFIXES:
         return _load_sav(path, limits)
     data, source = read_bytes(path)
+    binary = unreadable.binary_problem(source, path, data)
+    if binary is not None:
+        raise InputError([binary])
     fb = fallback(data) if fallback is not None and encoding is None else None
     text, used = decode(data, source, encoding, fallback=fb)
     del data
@@ -90,9 +94,7 @@ def _load_xlsx(path: PathLike, sheet: str | int | None, limits: Limits) -> RawTa
     except InputError:
         raise
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise InputError([Problem.of(source, None, None,
-                                     _("not a readable XLSX workbook: %(reason)s"),
-                                     reason=f"{type(exc).__name__}: {exc}")]) from None
+        raise InputError([unreadable.workbook_problem(source, path, exc)]) from None
     table = table_from_records(records, source, binary=True)
     table.attrs["library_warnings"] = [str(w.message) for w in caught]
     return table
@@ -177,10 +179,7 @@ def _load_sav(path: PathLike, limits: Limits) -> RawTable:
     except InputError:
         raise
     except Exception as exc:  # pyreadstat raises its own and OS errors
-        raise InputError(
-            [Problem.of(source, None, None, _("not a readable SPSS file: %(reason)s"),
-                        reason=f"{type(exc).__name__}: {exc}")]
-        ) from None
+        raise InputError([unreadable.spss_problem(source, path, exc)]) from None
     header = [str(c) for c in frame.columns]
     records: list[tuple[int, list[Any]]] = [(0, list(header))]
     for case, values in enumerate(frame.itertuples(index=False, name=None), start=1):

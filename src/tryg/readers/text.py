@@ -21,6 +21,7 @@ from typing import Any
 
 from tryg.index.inputs import InputError, Problem
 from tryg.index.inputs import mark as _
+from tryg.readers import unreadable
 from tryg.readers.limits import too_many_rows
 
 DELIMITERS = (",", ";", "\t")
@@ -189,13 +190,20 @@ def parse_csv(text: str, source: str, *, encoding: str | None = None,
             if any(cell.strip() for cell in record):
                 records.append((start, record))
     except csv.Error as exc:
-        raise InputError(
-            [Problem.of(source, previous + 1, None, _("not readable as CSV: %(reason)s"),
-                        reason=str(exc))]
-        ) from None
+        raise InputError([csv_problem(source, previous + 1, exc)]) from None
     return table_from_records(
         records, source, decimal_comma=delimiter == ";", encoding=encoding, binary=False
     )
+
+
+def csv_problem(source: str, line: int | None, exc: csv.Error) -> Problem:
+    """The csv module's refusal of the record starting at ``line``. With ``strict=False`` and
+    NUL refused before parsing, what a user meets is a cell past the field size limit: a
+    quotation mark left open, so that the cell runs on through the rest of the file. Anything
+    else keeps the module's text as a technical detail."""
+    if "field larger than field limit" in str(exc):
+        return unreadable.long_cell(source, line, csv.field_size_limit())
+    return unreadable.technical(source, unreadable.CSV, exc)
 
 
 def _check_rows(text: str, source: str, delimiter: str, max_rows: int) -> None:

@@ -25,6 +25,7 @@ from tryg import geo
 from tryg.geo.features import COORDINATE_LIMIT, MAX_COORDINATE
 from tryg.index.inputs import InputError
 from tryg.index.inputs import mark as _
+from tryg.readers import unreadable
 from tryg.readers.limits import DEFAULT_LIMITS, Limits, check_zip, too_many_rows
 from tryg.readers.report import Collector
 from tryg.readers.table import PathLike
@@ -59,14 +60,14 @@ def read_vector_features(
             warnings.simplefilter("always")
             layers = [(str(n), str(t)) for n, t in pyogrio.list_layers(str(path))]
     except Exception as exc:  # GDAL reports a broken file with many exception types
-        raise _unreadable(exc, out) from None
+        raise _unreadable(exc, path, out) from None
     chosen = _pick_layer(layers, layer, out)
     try:
         with warnings.catch_warnings():  # raw.read below says the same again
             warnings.simplefilter("ignore")
             count = int(pyogrio.read_info(str(path), layer=chosen).get("features") or 0)
     except Exception as exc:
-        raise _unreadable(exc, out) from None
+        raise _unreadable(exc, path, out) from None
     if count > limits.max_rows:
         raise too_many_rows(str(path), count, limits.max_rows, unit="features")
     try:
@@ -75,7 +76,7 @@ def read_vector_features(
             meta, _fids, wkb, field_data = raw.read(str(path), layer=chosen,
                                                 datetime_as_string=True)
     except Exception as exc:
-        raise _unreadable(exc, out) from None
+        raise _unreadable(exc, path, out) from None
     caught.extend(more)
     if wkb is None:
         raise out.fail(None, None, _("the layer %(layer)s has no geometries (a Shapefile needs "
@@ -120,10 +121,14 @@ def _check_zipped_shapefile(path: Path, out: Collector) -> None:
                            parts=", ".join(missing))
 
 
-def _unreadable(exc: Exception, out: Collector) -> InputError:
-    lines = str(exc).strip().splitlines()
-    return out.fail(None, None, _("not a readable GeoPackage/Shapefile: %(error)s"),
-                    error=f"{type(exc).__name__}: {(lines[0] if lines else '')[:300]}")
+def _unreadable(exc: Exception, path: PathLike, out: Collector) -> InputError:
+    """GDAL's failure in our words (:mod:`tryg.readers.unreadable`); a file it does not
+    recognise at all is pyogrio's ``DataSourceError``."""
+    from pyogrio.errors import DataSourceError
+
+    out.errors.append(unreadable.vector_problem(out.source, path, exc,
+                                                isinstance(exc, DataSourceError)))
+    return InputError(list(out.errors))
 
 
 def _pick_layer(layers: list[tuple[str, str]], layer: str | None, out: Collector) -> str:

@@ -321,5 +321,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     # a 403 (PermissionDenied) is one warning line, not a traceback
-    "loggers": {"django.request": {"filters": ["forbidden_without_traceback"]}},
+    # a file a reader could not read: the library's own words, which the page does not show
+    # (tryg.readers.unreadable)
+    "loggers": {"django.request": {"filters": ["forbidden_without_traceback"]},
+                "tryg.readers": {"level": "INFO"}},
 }
