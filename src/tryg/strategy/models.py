@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -264,6 +265,15 @@ class ChangeRecord(models.Model):
         indexes = [models.Index(fields=["model", "object_id"])]
         verbose_name = _("change")
         verbose_name_plural = _("history")
+
+    def kind_label(self) -> str:
+        """The changed object's kind in the page's language ("måling"), from its model's
+        verbose name; the stored model name for a kind no longer known."""
+        try:
+            model = apps.get_model(self._meta.app_label, self.model)
+        except LookupError:
+            return self.model
+        return str(model._meta.verbose_name)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

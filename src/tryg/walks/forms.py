@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, ClassVar, cast
 
@@ -126,10 +127,24 @@ class ReportForm(FindingForm):
 class AssignForm(Form):
     organisation = forms.ModelChoiceField(label=_("Responsible organisation"),
                                           queryset=Organisation.objects.all(), required=False)
-    deadline = forms.DateField(label=_("Deadline"), required=False,
+    deadline = forms.DateField(label=_("Deadline"), required=False, validators=[check_date],
                                widget=forms.DateInput(attrs={"type": "date"}))
     promise = forms.CharField(label=_("What the owner promised"), required=False,
                               max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, walk_date: dt.date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.walk_date = walk_date
+
+    def clean_deadline(self) -> dt.date | None:
+        """A deadline before the walk that found the problem is a typo (year or month)."""
+        deadline: dt.date | None = self.cleaned_data.get("deadline")
+        if deadline is not None and self.walk_date is not None and deadline < self.walk_date:
+            raise forms.ValidationError(
+                _("The deadline %(deadline)s is before the walk (%(walk)s)."),
+                code="before_walk",
+                params={"deadline": deadline.isoformat(), "walk": self.walk_date.isoformat()})
+        return deadline
 
 
 class MoveForm(Form):
