@@ -121,6 +121,12 @@ def walk_detail(request: HttpRequest, walk_id: int) -> HttpResponse:
 @require_POST
 def walk_invite(request: HttpRequest, walk_id: int) -> HttpResponse:
     walk = _walk(walk_id)
+    if walk.status != states.WalkStatus.PLANNED:
+        # a walk already walked (or cancelled) is not announced again with a calendar file
+        messages.error(request, _("Invitations and reminders go out only for a planned walk "
+                                  "(this one: %(status)s).")
+                       % {"status": walk.get_status_display()})
+        return redirect("walks:detail", walk.pk)
     reminder = request.POST.get("kind") == "reminder"
     count = invite(walk, walk.participants.all(), base_url=_base_url(request),
                    reminder=reminder)
