@@ -94,7 +94,7 @@ def walk_new(request: HttpRequest) -> HttpResponse:
 @require(roles.can_plan_walks)
 def walk_detail(request: HttpRequest, walk_id: int) -> HttpResponse:
     walk = _walk(walk_id)
-    participant_form = ParticipantForm(request.POST or None, prefix="p")
+    participant_form = ParticipantForm(request.POST or None, prefix="p", walk=walk)
     if request.method == "POST" and participant_form.is_valid():
         p = participant_form.save(commit=False)
         p.walk = walk
