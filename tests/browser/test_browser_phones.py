@@ -241,3 +241,49 @@ def test_error_pages_fit_a_phone_in_the_pages_language(phone: Page, served_site:
         if width > WIDTH:
             problems.append(f"{where}: scrollWidth {width} > {WIDTH}")
     assert not problems, "\n".join(problems)
+
+
+def _log_in(phone: Page, site: ServedSite, role: str) -> None:
+    name, password = site.users[role]
+    phone.goto(site("/login/"))
+    phone.fill("input[name=username]", name)
+    phone.fill("input[name=password]", password)
+    with phone.expect_navigation():
+        phone.locator("main form button[type=submit]").click()
+
+
+def _links(phone: Page, site: ServedSite, path: str, prefix: str) -> list[str]:
+    phone.goto(site(path))
+    found = phone.locator(f"main a[href^='{prefix}']").evaluate_all(
+        "as => as.map(a => a.getAttribute('href'))")
+    return list(dict.fromkeys(h.split("#")[0] for h in found))
+
+
+def _numbered(paths: list[str]) -> list[str]:
+    """The pages of one object: paths ending in its number (``/…/handlinger/3/``)."""
+    return [p for p in paths if p.rstrip("/").rsplit("/", 1)[-1].isdigit()]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "partner"])
+def test_the_safety_walk_staff_pages_fit_a_phone(phone: Page, served_site: ServedSite,
+                                                 role: str) -> None:
+    """The probe found the walk list, a walk, its closing meeting, the moderation queue, the
+    actions and an action's forms (a partner reports a fix from the street) up to 598 px wide
+    at 390 px: their tables did not scroll in a box and a fieldset grew with its textarea."""
+    _log_in(phone, served_site, role)
+    actions = _numbered(_links(phone, served_site, "/tryghedsvandringer/handlinger/",
+                               "/tryghedsvandringer/handlinger/"))
+    assert actions, "the demo shows this role no action"
+    paths = ["/tryghedsvandringer/handlinger/", actions[-1], "/tryghedsvandringer/tal/"]
+    if role == "coordinator":
+        walks = _numbered(_links(phone, served_site, "/tryghedsvandringer/",
+                                 "/tryghedsvandringer/"))
+        assert walks, "the demo made no safety walks"
+        paths += ["/tryghedsvandringer/", *walks, f"{walks[-1]}afslutning/",
+                  "/tryghedsvandringer/moderation/"]
+    problems: list[str] = []
+    for language in ("da", "en"):
+        phone.goto(served_site(f"/sprog/{language}/?next=/"))
+        for path in paths:
+            problems += [f"({language}) {p}" for p in _problems(phone, served_site, path)]
+    assert not problems, "\n".join(problems)

@@ -104,3 +104,21 @@ def test_a_job_whose_user_lost_the_right_fails_and_keeps_no_file(site: Site) -> 
     job.refresh_from_db()
     assert job.state == Job.State.FAILED and "file" not in job.result
     assert client_as(site, "partner").get(f"/analyse/reports/file/{job.pk}/").status_code == 403
+
+
+@pytest.mark.parametrize(("fields", "danish"), [
+    ({"wave": "1999"}, "Måling 1999 har ingen offentliggjorte tal"),
+    ({"run": "999999"}, "Der er ingen færdig indeksberegning nr. 999999."),
+    ({"areas": "ZZZ"}, "Ingen offentliggjorte tal for område(rne) ZZZ."),
+])
+def test_a_report_that_cannot_be_made_is_refused_on_the_page_in_its_language(
+        site: Site, fields: dict[str, str], danish: str) -> None:
+    """The probe asked the Danish page for an English PDF of a wave without figures: a job
+    was queued that failed without a word, and an HTML report's reason was in English."""
+    client = client_as(site, "coordinator")
+    client.get("/sprog/da/")
+    for fmt in ("pdf", "html"):
+        response = _post(client, format=fmt, language="en", **fields)
+        assert response.status_code == 400, fmt
+        assert danish in response.content.decode(), fmt
+    assert not Job.objects.filter(kind=background.KIND).exists()

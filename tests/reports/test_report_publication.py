@@ -8,6 +8,7 @@ import datetime
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from reports.pdf import pdf_text
 from support.planted import (
@@ -107,5 +108,10 @@ def test_problems_are_said_plainly(site: Site) -> None:
 
 @pytest.mark.django_db
 def test_nothing_published_nothing_to_report() -> None:
-    with pytest.raises(ReportError, match="offentliggjort"):
+    with pytest.raises(ReportError) as caught:
         render_html(ReportOptions(created=CREATED))
+    # the reason is put in words where it is shown: the page's (or command's) language
+    with translation.override("da"):
+        assert "offentliggjort" in str(caught.value)
+    with translation.override("en"):
+        assert "No index run has been published yet" in str(caught.value)

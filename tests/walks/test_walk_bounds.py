@@ -112,3 +112,23 @@ def test_the_rewalk_service_refuses_a_date_outside_the_bounds() -> None:
     rewalk = meeting.schedule_rewalk(w, date=dt.date(2200, 12, 31), start_time=dt.time(20, 0),
                                      user=None)
     assert rewalk.revisit_of == w
+
+
+def test_a_rewalk_before_the_walk_is_refused_with_the_reason() -> None:
+    """The probe planned a re-walk of a walk of 2026-10-01 on 2020-01-01: it was made."""
+    w = walk()  # on 2026-10-01
+    client = _coordinator()
+    client.get("/sprog/en/")
+    response = client.post(f"/tryghedsvandringer/{w.pk}/genvandring/", {
+        "date": "2026-09-30", "start_time": "20:00", "time_of_day": "night"}, follow=True)
+    assert ("The re-walk (2026-09-30) cannot be before the walk it revisits (2026-10-01)."
+            in response.content.decode())
+    assert not Walk.objects.filter(revisit_of=w).exists()
+    with pytest.raises(ValidationError, match="cannot be before the walk"):
+        meeting.schedule_rewalk(w, date=dt.date(2020, 1, 1), start_time=dt.time(20, 0),
+                                user=None)
+    assert not Walk.objects.filter(revisit_of=w).exists()
+    # the walk's own day is a re-walk's first possible day
+    assert client.post(f"/tryghedsvandringer/{w.pk}/genvandring/", {
+        "date": "2026-10-01", "start_time": "21:00", "time_of_day": "night"}).status_code == 302
+    assert Walk.objects.filter(revisit_of=w).count() == 1

@@ -101,10 +101,20 @@ def backup(target: Path, *, now: datetime.datetime | None = None) -> Manifest:
     renamed into place)."""
     created = (now or datetime.datetime.now(datetime.UTC)).isoformat()
     target = target.resolve()
+    if not target.parent.is_dir():  # said before the database is copied, not as a traceback
+        raise BackupError(f"cannot write {target}: the folder {target.parent} does not exist")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        return _write(target, partial, created)
+    except OSError as exc:  # a full disk, a folder without write permission
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def _write(target: Path, partial: Path, created: str) -> Manifest:
     with tempfile.TemporaryDirectory(prefix="tryg-backup-") as tmp:
         database, sums = snapshot(Path(tmp))
         files = {}
-        partial = target.with_name(f".{target.name}.partial")
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(database, arcname=database.name)
             for name in stored_files():

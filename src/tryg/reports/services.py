@@ -27,6 +27,7 @@ from typing import Any, Literal
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tryg.public import data
 from tryg.public.data import Published
@@ -42,7 +43,15 @@ CONTENT_TYPES: dict[str, str] = {"pdf": "application/pdf", "html": "text/html; c
 
 class ReportError(Exception):
     """The report cannot be made (nothing published, an unknown run or wave); the message
-    says why, for the command line and the page."""
+    says why, for the command line and the page. The message is translated when it is shown
+    (``str``), so the page says it in the page's language, not the report's."""
+
+    def __init__(self, message: Any, **params: Any) -> None:
+        super().__init__(message)
+        self.message, self.params = message, params
+
+    def __str__(self) -> str:
+        return str(self.message) % self.params if self.params else str(self.message)
 
 
 @dataclass(frozen=True)
@@ -59,13 +68,14 @@ def _figures(options: ReportOptions) -> Published:
     if options.run is None:
         run = data.latest_published_run()
         if run is None:
-            raise ReportError(_("No index run has been published yet: there is nothing to "
-                                "report."))
+            raise ReportError(gettext_lazy("No index run has been published yet: there is "
+                                           "nothing to report."))
         return data.published(run)
     found = IndexRun.objects.select_related("spec").filter(
         pk=options.run, status=IndexRun.Status.DONE).first()
     if found is None:
-        raise ReportError(_("There is no finished index run #%(run)s.") % {"run": options.run})
+        raise ReportError(gettext_lazy("There is no finished index run #%(run)s."),
+                          run=options.run)
     if found.is_published:
         return data.published(found)
     spec = run_spec(found)
@@ -92,8 +102,9 @@ def _wave(published: Published, wave: int | None) -> int | None:
     if wave is None:
         return published.waves[-1] if published.waves else None
     if wave not in published.waves:
-        raise ReportError(_("Wave %(wave)s has no published figures; waves: %(waves)s.") % {
-            "wave": wave, "waves": ", ".join(str(w) for w in published.waves) or "–"})
+        raise ReportError(
+            gettext_lazy("Wave %(wave)s has no published figures; waves: %(waves)s."),
+            wave=wave, waves=", ".join(str(w) for w in published.waves) or "–")
     return wave
 
 
@@ -101,11 +112,18 @@ def report_data(options: ReportOptions, user: Any = None) -> ReportData:
     published = _figures(options)
     unknown = [c for c in options.areas if c not in published.areas]
     if unknown:
-        raise ReportError(_("No published figures for the area(s) %(codes)s.") % {
-            "codes": ", ".join(unknown)})
+        raise ReportError(gettext_lazy("No published figures for the area(s) %(codes)s."),
+                          codes=", ".join(unknown))
     return ReportData(options=options, published=published, place=data.home_area(published),
                       wave=_wave(published, options.wave), source=source_text(published),
                       user=user)
+
+
+def check(options: ReportOptions, user: Any = None) -> None:
+    """Raise :class:`ReportError` now if the report cannot be made (an unknown run, wave or
+    area), before a background job is asked to make it."""
+    with translation.override(options.language):
+        report_data(options, user)
 
 
 def render_sections(report: ReportData) -> list[RenderedSection]:
@@ -160,7 +178,7 @@ def build_report(options: ReportOptions, fmt: Format = "pdf", user: Any = None) 
     """The report's file: PDF or HTML bytes (see the module's docstring). One call, so that
     it can run as a background task."""
     if fmt not in FORMATS:
-        raise ReportError(_("Unknown report format %(fmt)s.") % {"fmt": fmt})
+        raise ReportError(gettext_lazy("Unknown report format %(fmt)s."), fmt=fmt)
     html = render_html(options, user)
     if fmt == "html":
         return html.encode("utf-8")

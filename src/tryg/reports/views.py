@@ -19,7 +19,13 @@ from tryg.accounts import roles
 from tryg.jobs.models import Job
 from tryg.reports import background
 from tryg.reports.forms import ReportForm
-from tryg.reports.services import CONTENT_TYPES, ReportError, build_report, file_name
+from tryg.reports.services import (
+    CONTENT_TYPES,
+    ReportError,
+    build_report,
+    check,
+    file_name,
+)
 from tryg.web import params
 from tryg.web.access import logged_in, require
 
@@ -44,6 +50,8 @@ def report(request: HttpRequest) -> HttpResponse:
     fmt = form.file_format()
     try:
         if not background.in_request(options, fmt):
+            # an unknown run, wave or area is said on the form, not by a failed job
+            check(options, request.user)
             job = background.enqueue_report(options, fmt, request.user)
             return redirect(reverse("jobs:job", args=[job.pk]))
         body = build_report(options, fmt, user=request.user)

@@ -22,7 +22,7 @@ from pydantic import field_validator, model_validator
 
 from tryg.accounts import roles
 from tryg.api.schemas import MAX_INT
-from tryg.bounds import control_character
+from tryg.bounds import control_character, number_problem
 from tryg.strategy import overview, services
 from tryg.strategy.models import Indicator, Initiative, Measurement
 from tryg.strategy.overview import IndicatorView, InitiativeView
@@ -124,6 +124,11 @@ class MeasurementIn(Schema):
             raise ValueError("give both ends of the interval (low and high), or neither")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError("the interval's high end is below its low end")
+        ends = (self.value, self.low, self.high)
+        if (self.low is not None and self.high is not None  # implausible ends: said once
+                and not any(number_problem(x) for x in ends if x is not None)
+                and not self.low <= self.value <= self.high):
+            raise ValueError("the value lies outside its own interval")
         return self
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
 from tryg.areas.models import Area
-from tryg.bounds import Form, ModelForm
+from tryg.bounds import Form, ModelForm, number_problem
 from tryg.strategy import measures
 from tryg.strategy.models import (
     Baseline,
@@ -140,6 +140,10 @@ class _Uncertainty(ModelForm):
             self.add_error("high", _("Give both ends of the interval, or neither."))
         elif low is not None and high is not None and low > high:
             self.add_error("high", _("The interval's high end is below its low end."))
+        elif (low is not None and high is not None and data.get("value") is not None
+              and not any(number_problem(x) for x in (low, high, data["value"]))
+              and not low <= data["value"] <= high):
+            self.add_error("value", _("The value lies outside its own interval."))
         if se is not None and se < 0:
             self.add_error("se", _("A standard error is not negative."))
         return data

@@ -170,6 +170,9 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
                       _("give both ends of the interval (low and high), or neither"))
         elif low is not None and high is not None and low > high:
             out.error(line, "high", _("the interval's high end is below its low end"))
+        elif (low is not None and high is not None and value is not None
+              and not low <= value <= high):
+            out.error(line, "value", _("the value lies outside its own interval"))
         method = cell_text(cell("method")) or ""
         character = bounds.control_character(method)
         if character is not None:  # as the forms refuse it (the only free-text cell)

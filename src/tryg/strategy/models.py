@@ -7,15 +7,27 @@ of every object, append-only like the accounts' audit log.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
 from tryg.bounds import FIRST_YEAR, LAST_YEAR, check_date, check_number
+
+
+def check_period(start: dt.date | None, end: dt.date | None) -> None:
+    """A period that ends before it starts is a typo (a model's ``clean``: the forms say it
+    at the end date)."""
+    if start is not None and end is not None and end < start:
+        raise ValidationError({"period_end": ValidationError(
+            _("The period ends (%(end)s) before it starts (%(start)s)."), code="period_order",
+            params={"end": end.isoformat(), "start": start.isoformat()})})
 
 
 class Strategy(models.Model):
@@ -26,8 +38,8 @@ class Strategy(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    period_start = models.DateField(_("start"))
-    period_end = models.DateField(_("end"), null=True, blank=True)
+    period_start = models.DateField(_("start"), validators=[check_date])
+    period_end = models.DateField(_("end"), null=True, blank=True, validators=[check_date])
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.DRAFT)
     partners = models.ManyToManyField(Organisation, verbose_name=_("partner organisations"),
@@ -40,6 +52,9 @@ class Strategy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        check_period(self.period_start, self.period_end)
 
 
 class FocusArea(models.Model):
@@ -65,8 +80,8 @@ class Initiative(models.Model):
     public_summary = models.TextField(_("public summary"), blank=True)
     owners = models.ManyToManyField(Organisation, verbose_name=_("owners"), blank=True,
                                     related_name="initiatives")
-    period_start = models.DateField(_("start"), null=True, blank=True)
-    period_end = models.DateField(_("end"), null=True, blank=True)
+    period_start = models.DateField(_("start"), null=True, blank=True, validators=[check_date])
+    period_end = models.DateField(_("end"), null=True, blank=True, validators=[check_date])
     links = models.TextField(_("links"), blank=True,
                              help_text=_("One per line: an address, or a title, a bar (|) "
                                          "and an address."))
@@ -81,6 +96,9 @@ class Initiative(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        check_period(self.period_start, self.period_end)
 
     def link_list(self) -> list[tuple[str, str]]:
         """(title, address) of each line of :attr:`links` (http(s) addresses only)."""
@@ -264,6 +282,15 @@ class ChangeRecord(models.Model):
         indexes = [models.Index(fields=["model", "object_id"])]
         verbose_name = _("change")
         verbose_name_plural = _("history")
+
+    def kind_label(self) -> str:
+        """The changed object's kind in the page's language ("måling"), from its model's
+        verbose name; the stored model name for a kind no longer known."""
+        try:
+            model = apps.get_model(self._meta.app_label, self.model)
+        except LookupError:
+            return self.model
+        return str(model._meta.verbose_name)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

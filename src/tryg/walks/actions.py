@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from tryg.accounts import roles
 from tryg.accounts.models import Organisation
+from tryg.bounds import check_date
 from tryg.walks import states
 from tryg.walks.models import Action, ActionEvent, Finding
 from tryg.walks.states import ActionState
@@ -60,7 +61,13 @@ def move(action: Action, target: str, *, user: Any, comment: str = "",
 def assign(action: Action, *, organisation: Organisation | None, deadline: dt.date | None,
            promise: str | None = None, user: Any, comment: str = "",
            now: dt.datetime | None = None) -> ActionEvent | None:
-    """Give the action an owner and a deadline (and what was promised); None if unchanged."""
+    """Give the action an owner and a deadline (and what was promised); None if unchanged.
+
+    A ``deadline`` outside :mod:`tryg.bounds` (year 1, 9999) is refused with ValidationError,
+    as the form refuses it.
+    """
+    if deadline is not None:
+        check_date(deadline)
     now = now or timezone.now()
     with transaction.atomic():
         locked = Action.objects.select_for_update().get(pk=action.pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, ClassVar, cast
 
@@ -40,6 +41,13 @@ class WalkForm(ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        same = {f: data.get(f) for f in ("title", "area_code", "date", "start_time")}
+        if all(v not in (None, "") for v in same.values()) and Walk.objects.filter(
+                **same).exclude(status="cancelled").exclude(pk=self.instance.pk).exists():
+            # the form sent twice (a double click, the back button) plans one walk
+            raise forms.ValidationError(
+                _("This walk is already planned: the same title, area, date and time."),
+                code="duplicate")
         upload = data.get("route_file")
         drawn = (data.get("route_drawn") or "").strip()
         try:
@@ -56,6 +64,28 @@ class ParticipantForm(ModelForm):
     class Meta:
         model = Participant
         fields = ("name", "email", "role", "organisation", "user")
+
+    def __init__(self, *args: Any, walk: Walk | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.walk = walk
+
+    def clean(self) -> dict[str, Any]:
+        """A person is on a walk once (a form sent twice had invited them twice, with two
+        personal links): the same e-mail address, in any case, or the same account."""
+        data = super().clean() or {}
+        if self.walk is None:
+            return data
+        others = self.walk.participants.all()
+        email = str(data.get("email") or "").strip()
+        if email and others.filter(email__iexact=email).exists():
+            self.add_error("email", forms.ValidationError(
+                _("%(email)s already takes part in this walk."), code="duplicate",
+                params={"email": email}))
+        user = data.get("user")
+        if user is not None and others.filter(user=user).exists():
+            self.add_error("user", forms.ValidationError(
+                _("This user already takes part in this walk."), code="duplicate"))
+        return data
 
 
 class FindingForm(Form):
@@ -126,10 +156,24 @@ class ReportForm(FindingForm):
 class AssignForm(Form):
     organisation = forms.ModelChoiceField(label=_("Responsible organisation"),
                                           queryset=Organisation.objects.all(), required=False)
-    deadline = forms.DateField(label=_("Deadline"), required=False,
+    deadline = forms.DateField(label=_("Deadline"), required=False, validators=[check_date],
                                widget=forms.DateInput(attrs={"type": "date"}))
     promise = forms.CharField(label=_("What the owner promised"), required=False,
                               max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, walk_date: dt.date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.walk_date = walk_date
+
+    def clean_deadline(self) -> dt.date | None:
+        """A deadline before the walk that found the problem is a typo (year or month)."""
+        deadline: dt.date | None = self.cleaned_data.get("deadline")
+        if deadline is not None and self.walk_date is not None and deadline < self.walk_date:
+            raise forms.ValidationError(
+                _("The deadline %(deadline)s is before the walk (%(walk)s)."),
+                code="before_walk",
+                params={"deadline": deadline.isoformat(), "walk": self.walk_date.isoformat()})
+        return deadline
 
 
 class MoveForm(Form):

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,8 +67,15 @@ def schedule_rewalk(walk: Walk, *, date: dt.date, start_time: dt.time, user: Any
 
     A ``date`` outside :mod:`tryg.bounds` (year 1, 9999) is refused with ValidationError, as
     the form refuses it: a caller other than the page (a script) is held to the same bounds.
+    A ``date`` before ``walk``'s own is refused the same way: a re-walk revisits what the walk
+    found.
     """
     check_date(date)
+    if date < walk.date:
+        raise ValidationError(
+            _("The re-walk (%(date)s) cannot be before the walk it revisits (%(walk)s)."),
+            code="before_walk", params={"date": date.isoformat(),
+                                        "walk": walk.date.isoformat()})
     with transaction.atomic():
         rewalk = Walk.objects.create(
             title=_("Re-walk: %(title)s") % {"title": walk.title}, area_code=walk.area_code,

@@ -282,7 +282,7 @@ class Action(models.Model):
                                      verbose_name=_("responsible organisation"),
                                      null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="walk_actions")
-    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    deadline = models.DateField(_("deadline"), null=True, blank=True, validators=[check_date])
     state = models.CharField(_("state"), max_length=20, choices=ActionState.choices,
                              default=ActionState.NEW)
     promise = models.TextField(_("what the owner promised"), blank=True)

@@ -9,7 +9,7 @@ from typing import Any, cast
 from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.forms import ChoiceField
 from django.http import (
@@ -94,7 +94,7 @@ def walk_new(request: HttpRequest) -> HttpResponse:
 @require(roles.can_plan_walks)
 def walk_detail(request: HttpRequest, walk_id: int) -> HttpResponse:
     walk = _walk(walk_id)
-    participant_form = ParticipantForm(request.POST or None, prefix="p")
+    participant_form = ParticipantForm(request.POST or None, prefix="p", walk=walk)
     if request.method == "POST" and participant_form.is_valid():
         p = participant_form.save(commit=False)
         p.walk = walk
@@ -121,6 +121,12 @@ def walk_detail(request: HttpRequest, walk_id: int) -> HttpResponse:
 @require_POST
 def walk_invite(request: HttpRequest, walk_id: int) -> HttpResponse:
     walk = _walk(walk_id)
+    if walk.status != states.WalkStatus.PLANNED:
+        # a walk already walked (or cancelled) is not announced again with a calendar file
+        messages.error(request, _("Invitations and reminders go out only for a planned walk "
+                                  "(this one: %(status)s).")
+                       % {"status": walk.get_status_display()})
+        return redirect("walks:detail", walk.pk)
     reminder = request.POST.get("kind") == "reminder"
     count = invite(walk, walk.participants.all(), base_url=_base_url(request),
                    reminder=reminder)
@@ -316,6 +322,14 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
     partner = roles.is_partner(request.user)
     planner = roles.can_plan_walks(request.user)
     move_form = _move_form(None, action.state, partner)
+    found_on = action.finding.walk
+    walk_date = found_on.date if found_on is not None else None
+    # a refused comment or owner comes back as sent, with its error (not a blank form)
+    comment_form = CommentForm()
+    assign_form = (AssignForm(initial={"organisation": action.organisation_id,
+                                       "deadline": action.deadline,
+                                       "promise": action.promise}, walk_date=walk_date)
+                   if planner else None)
     status = 200
     if request.method == "POST":
         what = request.POST.get("what", "")
@@ -337,9 +351,10 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
                     return redirect("walks:action", action.pk)
             status = 400
         elif what == "comment":
-            form = CommentForm(request.POST)
-            if form.is_valid():
-                actions.add_comment(action, form.cleaned_data["comment"], user=request.user)
+            comment_form = CommentForm(request.POST)
+            if comment_form.is_valid():
+                actions.add_comment(action, comment_form.cleaned_data["comment"],
+                                    user=request.user)
                 return redirect("walks:action", action.pk)
             status = 400
         elif what == "photo":
@@ -352,7 +367,7 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
             else:
                 return redirect("walks:action", action.pk)
         elif what == "assign" and planner:
-            assign_form = AssignForm(request.POST)
+            assign_form = AssignForm(request.POST, walk_date=walk_date)
             if assign_form.is_valid():
                 d = assign_form.cleaned_data
                 actions.assign(action, organisation=d["organisation"], deadline=d["deadline"],
@@ -365,10 +380,7 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
     finding = action.finding
     return render(request, "walks/action_detail.html", {
         "action": action, "finding": finding, "move_form": move_form,
-        "comment_form": CommentForm(), "planner": planner,
-        "assign_form": AssignForm(initial={"organisation": action.organisation_id,
-                                           "deadline": action.deadline,
-                                           "promise": action.promise}) if planner else None,
+        "comment_form": comment_form, "planner": planner, "assign_form": assign_form,
         "events": action.events.all(),
         "finding_photos": finding.photos.all(), "fix_photos": action.photos.all(),
         "duplicates": findings.duplicates_of(finding) if planner else [],
@@ -431,8 +443,12 @@ def walk_rewalk(request: HttpRequest, walk_id: int) -> HttpResponse:
                                                                  "and a start time."))
         return redirect("walks:detail", walk.pk)
     d = form.cleaned_data
-    rewalk = meeting.schedule_rewalk(walk, date=d["date"], start_time=d["start_time"],
-                                     time_of_day=d["time_of_day"], user=request.user)
+    try:
+        rewalk = meeting.schedule_rewalk(walk, date=d["date"], start_time=d["start_time"],
+                                         time_of_day=d["time_of_day"], user=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("walks:detail", walk.pk)
     messages.success(request, _("The re-walk is planned."))
     return redirect("walks:detail", rewalk.pk)
 
