@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from tryg import bounds
 from tryg.accounts import roles
@@ -38,7 +39,7 @@ from tryg.readers.report import Collector
 from tryg.readers.table import PathLike, load_table
 from tryg.readers.text import cell_text
 from tryg.strategy import services
-from tryg.strategy.models import Indicator, Measurement
+from tryg.strategy.models import Indicator, Measurement, latest_measurement_date
 from tryg.strategy.sources import wave_date
 
 REQUIRED = ("indicator", "value")
@@ -97,6 +98,7 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
     indicators = {i.pk: i for i in Indicator.objects.filter(pk__in=ids)
                   .select_related("initiative").prefetch_related("initiative__owners")}
     rows: list[Measurement] = []
+    latest = latest_measurement_date(timezone.localdate())
     for line, row in zip(table.lines, table.rows, strict=True):
         rows_before = len(out.errors)
 
@@ -155,6 +157,12 @@ def import_measurements(path: PathLike, *, user: Any = None) -> MeasurementImpor
                 when = wave_date(wave)
         elif "date" in at or "wave" in at:
             out.error(line, "date" if "date" in at else "wave", _("give a date or a wave"))
+        if when is not None and when > latest:  # as the forms and the API refuse it
+            column = "date" if cell_text(cell("date")) is not None else "wave"
+            out.error(line, column, _("%(value)s lies after %(latest)s, the end of next year: "
+                                      "is the year a typo?"),
+                      value=shown(cell(column)), latest=latest.isoformat())
+            when = None
         n = number("n", whole=True)
         if n is not None and n < 0:
             out.error(line, "n", _("%(value)s must not be negative"), value=shown(cell("n")))

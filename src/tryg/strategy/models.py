@@ -15,10 +15,28 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tryg.accounts.models import Organisation
 from tryg.bounds import FIRST_YEAR, LAST_YEAR, check_date, check_number
+
+
+def latest_measurement_date(today: dt.date) -> dt.date:
+    """The latest date a measurement may have: the end of next year. A yearly figure is often
+    dated the last day of its year and entered before that day, but a measurement years ahead
+    is a typo that would become the indicator's latest figure and decide its status."""
+    return dt.date(today.year + 1, 12, 31)
+
+
+def check_measured(when: dt.date | None, today: dt.date) -> None:
+    """A model's ``clean``: a measurement is not dated after :func:`latest_measurement_date`."""
+    latest = latest_measurement_date(today)
+    if when is not None and when > latest:
+        raise ValidationError({"when": ValidationError(
+            _("A measurement cannot be dated after %(latest)s (the end of next year); "
+              "%(date)s lies ahead. Is the year a typo?"), code="ahead",
+            params={"latest": latest.isoformat(), "date": when.isoformat()})})
 
 
 def check_period(start: dt.date | None, end: dt.date | None) -> None:
@@ -228,6 +246,9 @@ class Measurement(Estimate):
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     entered_at = models.DateTimeField(_("entered"), auto_now_add=True)
+
+    def clean(self) -> None:
+        check_measured(self.when, timezone.localdate())
 
     class Meta:
         ordering = ["when", "id"]
