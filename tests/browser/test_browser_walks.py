@@ -242,12 +242,35 @@ def _loop(browser: Browser, site: ServedSite, desk: BrowserContext, outbox: Path
     finally:
         partner_context.close()
 
-    # 5. the closing meeting, grouped by owner; the printable list
-    page.goto(walk_url + "afslutning/")
-    group = page.locator("section.owner-group", has_text=HOUSING)
-    expect(group.locator("tbody tr")).to_have_count(3)
-    page.locator("#hold-meeting").click()
-    expect(page.locator("#meeting-held")).to_be_visible()
+    # 5. the closing meeting, grouped by owner; the printable list. A phone has a finding
+    #    queued offline when the meeting is held: sent afterwards, the server refuses it (409)
+    #    and the phone drops it from its queue with the reason instead of trying for ever.
+    late_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                       locale="da-DK")
+    late_context.set_default_timeout(30_000)
+    try:
+        late = late_context.new_page()
+        late.goto(site(personal_path))
+        expect(late.locator("#walk-map svg")).to_be_visible()
+        late_context.set_offline(True)
+        _record(late, "lighting", "Sendt efter mødet (browsertest sent)")
+        expect(late.locator("#record")).to_have_attribute("data-queued", "1")
+        page.goto(walk_url + "afslutning/")
+        group = page.locator("section.owner-group", has_text=HOUSING)
+        expect(group.locator("tbody tr")).to_have_count(3)
+        page.locator("#hold-meeting").click()
+        expect(page.locator("#meeting-held")).to_be_visible()
+        late_context.set_offline(False)
+        expect(late.locator("#record")).to_have_attribute("data-queued", "0")
+        expect(late.locator("#queue-status")).to_contain_text(
+            "Serveren afviste et fund: Tryghedsvandringen er lukket for nye fund")
+        assert _queued_keys(late) == []
+        assert _stored(site, "browsertest sent") == (0, 0)
+        late.reload()
+        expect(late.locator("#walk-closed")).to_contain_text("lukket for nye fund")
+        expect(late.locator("#finding-form")).to_be_hidden()
+    finally:
+        late_context.close()
     page.goto(walk_url + "udskriv/")
     page.emulate_media(media="print")
     expect(page.locator("header")).to_be_hidden()

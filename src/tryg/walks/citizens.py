@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tryg.areas.models import Area
 from tryg.walks import placing
@@ -70,11 +71,24 @@ def area_of(observation: Observation, given: str) -> str:
     return ""
 
 
+class AlreadyDecidedError(ValueError):
+    """A report that is no longer awaiting moderation: its decision stands."""
+
+
 def moderate(finding: Finding, *, approve: bool) -> None:
+    """Approve or reject a report awaiting moderation, once: the moderation page offers no
+    way to reverse a decision, so a second one (a forged or repeated POST, two moderators at
+    once) is refused with :class:`AlreadyDecidedError` and changes nothing."""
     with transaction.atomic():
-        finding.moderation = Moderation.APPROVED if approve else Moderation.REJECTED
-        finding.is_public = approve
-        finding.save(update_fields=["moderation", "is_public", "updated_at"])
+        locked = Finding.objects.select_for_update().get(pk=finding.pk)
+        if locked.moderation != Moderation.PENDING:
+            raise AlreadyDecidedError(
+                _("Report %(id)d was already decided (%(decision)s); the decision stands.")
+                % {"id": locked.pk, "decision": locked.get_moderation_display()})
+        locked.moderation = Moderation.APPROVED if approve else Moderation.REJECTED
+        locked.is_public = approve
+        locked.save(update_fields=["moderation", "is_public", "updated_at"])
+    finding.refresh_from_db()
 
 
 def pending() -> Any:

@@ -55,8 +55,12 @@ def hold_meeting(walk: Walk, *, user: Any, now: dt.datetime | None = None) -> No
         walk.save(update_fields=["status", "meeting_held_at", "updated_at"])
 
 
-def mark_walked(walk: Walk) -> None:
-    if walk.status == WalkStatus.PLANNED:
+def mark_walked(walk: Walk, *, now: dt.datetime | None = None) -> None:
+    """A finding was recorded: a planned walk counts as walked from its own day on (the local
+    date). A finding recorded before that day (a participant trying the personal link
+    from the invitation) leaves the walk planned, so it can still be announced and reminded."""
+    today = timezone.localdate(now or timezone.now())
+    if walk.status == WalkStatus.PLANNED and today >= walk.date:
         walk.status = WalkStatus.HELD
         walk.save(update_fields=["status", "updated_at"])
 

@@ -106,6 +106,16 @@ WALK_MOVES: dict[str, frozenset[str]] = {
 }
 
 
+#: Statuses in which a walk takes no new findings: its closing meeting has grouped what was
+#: found, or it is closed or cancelled. A phone's queue may still send findings later; they
+#: are refused for good (409), not kept for another try.
+NO_NEW_FINDINGS: frozenset[str] = frozenset({W.MEETING_HELD, W.CLOSED, W.CANCELLED})
+
+
+def accepts_findings(status: str) -> bool:
+    return status not in NO_NEW_FINDINGS
+
+
 def check_walk_move(status: str, target: str) -> None:
     if target not in WALK_MOVES.get(status, frozenset()):
         raise StateMoveError(_("A walk cannot go from “%(from)s” to “%(to)s”.") % {

@@ -9,14 +9,13 @@ from typing import Any, cast
 from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.forms import ChoiceField
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -153,14 +152,18 @@ def _photos(request: HttpRequest) -> list[CleanImage]:
     return [clean(f.name or "photo", f, f.size) for f in files]
 
 
+def _finding_form(data: Any, walk: Walk, staff: bool) -> FindingForm:
+    people = ([(str(p.pk), p.name) for p in walk.participants.all()] if staff else None)
+    return FindingForm(data, categories=_categories(walk), parameters=_parameters(walk),
+                       rating_max=walk.checklist.rating_max, participants=people)
+
+
 def _record(request: HttpRequest, walk: Walk, *, participant: Participant | None,
             staff: bool, action_url: str, map_url: str) -> HttpResponse:
-    if walk.status == states.WalkStatus.CANCELLED:
-        raise Http404
-    people = ([(str(p.pk), p.name) for p in walk.participants.all()] if staff else None)
-    form = FindingForm(request.POST or None, categories=_categories(walk),
-                       parameters=_parameters(walk), rating_max=walk.checklist.rating_max,
-                       participants=people)
+    if not states.accepts_findings(walk.status):
+        return _closed(request, walk, _finding_form(None, walk, staff), participant,
+                       action_url, map_url)
+    form = _finding_form(request.POST or None, walk, staff)
     if request.method == "POST":
         if not form.is_valid():
             if _wants_json(request):
@@ -195,9 +198,24 @@ def _record(request: HttpRequest, walk: Walk, *, participant: Participant | None
     return _record_page(request, walk, form, participant, action_url, map_url, 200)
 
 
+def _closed(request: HttpRequest, walk: Walk, form: FindingForm,
+            participant: Participant | None, action_url: str, map_url: str) -> HttpResponse:
+    """A walk that takes no new findings (closing meeting held, closed, cancelled): the page
+    says so and lists what was recorded; a finding sent to it is refused with 409 Conflict
+    (the link is valid, the walk's state refuses it), which the phone's queue drops with
+    this message instead of trying again (record.js)."""
+    message = _("This walk is closed for new findings (%(status)s).") % {
+        "status": walk.get_status_display()}
+    if request.method == "POST" and _wants_json(request):
+        return JsonResponse({"errors": {"__all__": [{"message": message, "code": "closed"}]}},
+                            status=409)
+    return _record_page(request, walk, form, participant, action_url, map_url,
+                        409 if request.method == "POST" else 200, closed=message)
+
+
 def _record_page(request: HttpRequest, walk: Walk, form: FindingForm,
                  participant: Participant | None, action_url: str, map_url: str,
-                 status: int) -> HttpResponse:
+                 status: int, *, closed: str = "") -> HttpResponse:
     if participant is not None:
         own = walk.findings.filter(participant=participant)
     elif roles.can_plan_walks(request.user):
@@ -207,7 +225,7 @@ def _record_page(request: HttpRequest, walk: Walk, form: FindingForm,
     return render(request, "walks/record.html", {
         "walk": walk, "form": form, "participant": participant, "action_url": action_url,
         "map_url": map_url, "own": own.order_by("-created_at")[:100],
-        "sw_url": reverse("walks:service_worker"),
+        "sw_url": reverse("walks:service_worker"), "closed": closed,
     }, status=status)
 
 
@@ -376,7 +394,8 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
                 return redirect("walks:action", action.pk)
             status = 400
         else:
-            return HttpResponseBadRequest(_("Unknown change."))
+            # a form the page does not have: the site's 400 page, in the visitor's language
+            raise BadRequest(_("Unknown change."))
     finding = action.finding
     return render(request, "walks/action_detail.html", {
         "action": action, "finding": finding, "move_form": move_form,
@@ -459,7 +478,7 @@ def walk_revisit(request: HttpRequest, walk_id: int, revisit_id: int) -> HttpRes
     revisit = get_object_or_404(Revisit, pk=revisit_id, walk_id=walk_id)
     form = RevisitForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest(_("Choose confirm or reopen."))
+        raise BadRequest(_("Choose confirm or reopen."))
     meeting.check_revisit(revisit, reopen=form.cleaned_data["outcome"] == "reopen",
                           note=form.cleaned_data["note"], user=request.user)
     return redirect("walks:detail", walk_id)
@@ -526,8 +545,12 @@ def moderate(request: HttpRequest, finding_id: int) -> HttpResponse:
                                 source__in=citizens.MODERATED_SOURCES)
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
-        return HttpResponseBadRequest(_("Choose approve or reject."))
-    citizens.moderate(finding, approve=decision == "approve")
+        raise BadRequest(_("Choose approve or reject."))
+    try:
+        citizens.moderate(finding, approve=decision == "approve")
+    except citizens.AlreadyDecidedError as exc:
+        messages.error(request, str(exc))
+        return redirect("walks:moderation")
     messages.success(request, _("Report approved.") if decision == "approve"
                      else _("Report rejected."))
     return redirect("walks:moderation")

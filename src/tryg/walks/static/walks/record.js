@@ -91,8 +91,9 @@
             return true;
           });
         }
-        if (response.status === 400) {
-          // Refused for good (e.g. a photo that is not an image): drop it, say why.
+        if (response.status === 400 || response.status === 409) {
+          // Refused for good (a photo that is not an image; 409: the walk is closed for new
+          // findings): drop it, say why.
           return response.json().catch(function () { return {}; }).then(function (data) {
             var errors = data.errors || {};
             lastError = Object.keys(errors).map(function (k) {
