@@ -162,7 +162,7 @@ def test_the_job_page_shows_state_progress_and_error_to_those_who_may_see_them()
     assert not page.has_header("Refresh") and "bad row 7" in page.content.decode()
     assert str(running.pk) in client.get(reverse("jobs:jobs")).content.decode()
     client.force_login(coordinator)
-    assert client.get(reverse("jobs:job", args=[failed.pk])).status_code == 403
+    assert client.get(reverse("jobs:job", args=[failed.pk])).status_code == 404  # not theirs
     assert client.post(reverse("jobs:retry", args=[failed.pk])).status_code == 403
     assert Job.objects.get(pk=failed.pk).state == Job.State.FAILED
     assert Client().get(reverse("jobs:jobs")).status_code == 302

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tryg.accounts import roles
+from tryg.analysis.codes import input_label, label_rows, measure_choices
 from tryg.analysis.data_views import paginate
 from tryg.analysis.figures import round_rows
 from tryg.exports import results_bytes
@@ -100,13 +101,16 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         rows = records(table.sort_values(["measure", "wave", "level", "area_code"]))
     query = urlencode({k: v for k, v in (("measure", measure), ("wave", wave)) if v})
     page = paginate(request, rows)
-    page.object_list = round_rows(list(page.object_list), services.run_spec(run))
+    spec = services.run_spec(run)
+    language = page_language()
+    page.object_list = label_rows(round_rows(list(page.object_list), spec), spec, language)
     live = services.live_run()
     return render(request, "tryg/analyse/run_detail.html", {
         "run": run, "page": page, "internal": internal,
         "live": live.pk if live is not None else None,
         "query": f"{query}&" if query else "",
-        "measures": measures, "waves": waves, "measure": measure, "wave": wave,
+        "measures": measure_choices(measures, spec, language), "waves": waves,
+        "measure": measure, "wave": wave,
         "can_publish": roles.can_publish(request.user) and run.status == IndexRun.Status.DONE,
         "can_run": roles.can_run_index(request.user),
         "rerun_survey": "survey" in run.inputs or run.status != IndexRun.Status.DONE,
@@ -114,7 +118,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "show_log": roles.can_see_microdata(request.user),
         "problems": [located(p) for p in run.stored_problems("problems")],
         "warnings": [located(w) for w in run.stored_problems("warnings")],
-        "inputs": sorted(run.inputs.items()) if internal else [],
+        "inputs": [(input_label(name), fp) for name, fp in sorted(run.inputs.items())]
+        if internal else [],
         "previous": services.previous_run(run) if internal else None,
         "has_drivers": has_drivers(run),
         "request_key": uuid.uuid4().hex,

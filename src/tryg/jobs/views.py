@@ -1,11 +1,15 @@
 """The jobs' pages: the list, one job's state and progress (refreshing itself while it runs,
 without JavaScript), and a retry of a failed job. Who may start jobs sees them
 (``roles.can_see_jobs``); a job's error text is shown to those who may see record-level data
-(an index run's problems may quote a stored answer)."""
+(an index run's problems may quote a stored answer).
+
+A job the visitor may not see is a 404, the same answer as a job id that does not exist, so
+no one learns which ids exist (:func:`tryg.web.access.visible_or_404`); the anonymous are
+sent to the log-in before any look-up. Retrying is a role's (``can_see_jobs``, who sees every
+job): the others get 403 for every id, before any look-up."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +19,7 @@ from tryg.accounts import roles
 from tryg.jobs import services
 from tryg.jobs.kinds import KINDS
 from tryg.jobs.models import Job
-from tryg.web.access import logged_in, require
+from tryg.web.access import logged_in, require, visible_or_404
 
 #: Seconds between the automatic reloads of a running job's page.
 REFRESH = 2
@@ -35,9 +39,8 @@ def jobs(request: HttpRequest) -> HttpResponse:
 @require(logged_in)
 def job(request: HttpRequest, job_id: int) -> HttpResponse:
     """One job: for those who see jobs, and for the user who asked for it."""
-    found = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
-    if not roles.can_see_job(request.user, found.created_by_id):
-        raise PermissionDenied
+    found = visible_or_404(Job.objects.select_related("created_by"), job_id,
+                           lambda job: roles.can_see_job(request.user, job.created_by_id))
     run = found.result.get("run") if isinstance(found.result, dict) else None
     refresh = REFRESH if not found.finished else None
     kind = KINDS.get(found.kind)

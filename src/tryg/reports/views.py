@@ -7,10 +7,9 @@ from __future__ import annotations
 import datetime
 import posixpath
 
-from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,7 +26,7 @@ from tryg.reports.services import (
     file_name,
 )
 from tryg.web import params
-from tryg.web.access import logged_in, require
+from tryg.web.access import logged_in, require, visible_or_404
 
 
 def _today() -> datetime.date:
@@ -68,9 +67,11 @@ def report(request: HttpRequest) -> HttpResponse:
 def report_file(request: HttpRequest, job_id: int) -> HttpResponse:
     """The file of a report made in the background, for the user who asked for it (a few
     megabytes at most: read whole)."""
-    job = get_object_or_404(Job, pk=job_id, kind=background.KIND)
-    if not roles.can_download_report(request.user, job.created_by_id):
-        raise PermissionDenied
+    # 404 alike for a job that does not exist and one that is not the visitor's: no one
+    # learns which job ids exist
+    job = visible_or_404(Job.objects.filter(kind=background.KIND), job_id,
+                         lambda found: roles.can_download_report(request.user,
+                                                                 found.created_by_id))
     stored = job.result.get("file") if isinstance(job.result, dict) else None
     if job.state != Job.State.DONE or not isinstance(stored, str) or not stored:
         raise Http404

@@ -2,7 +2,8 @@
 
 * not logged in: a redirect to the log-in page (which comes back afterwards);
 * logged in without the right: 403;
-* an object whose existence must not leak (an unpublished run, for a partner): 404.
+* an object whose existence must not leak (an unpublished run, for a partner; another
+  user's background job): 404, the answer to an id that does not exist.
 
 The rules themselves are in :mod:`tryg.accounts.roles`.
 """
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
@@ -22,6 +24,7 @@ from tryg.accounts import roles
 from tryg.runs.models import IndexRun
 from tryg.runs.published import visible_runs
 
+M = TypeVar("M", bound=Model)
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
@@ -54,3 +57,12 @@ def visible_run_or_404(user: Any, pk: int) -> IndexRun:
     if run is None:
         raise Http404
     return run
+
+
+def visible_or_404(objects: QuerySet[M], pk: int, allowed: Callable[[M], bool]) -> M:
+    """The object the URL names (e.g. a background job), or 404 whether it does not exist or
+    ``allowed`` refuses it: one answer, so the id's existence does not leak."""
+    found = objects.filter(pk=pk).first()
+    if found is None or not allowed(found):
+        raise Http404
+    return found
