@@ -14,7 +14,16 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from tryg.exports.formats import Sheet, from_bytes, workbook_bytes
+from tryg.exports.formats import (
+    EXCEL_COLUMNS,
+    EXCEL_ROWS,
+    Sheet,
+    TooLargeForExcelError,
+    fits_excel,
+    from_bytes,
+    to_bytes,
+    workbook_bytes,
+)
 
 TEXTS = ["=1+1", "@SUM(A1)", "#N/A", "+45 12 34 56", "-", "plain"]
 
@@ -106,4 +115,22 @@ def test_no_temporary_file_is_left_behind(tmp_path: Path, monkeypatch: pytest.Mo
     bad.loc[5, "=area"] = "a control character: \x01"
     with pytest.raises(IllegalCharacterError):
         workbook_bytes([about, Sheet("results", bad)])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_larger_than_an_excel_sheet_is_refused_before_anything_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel refuses (or cuts) a sheet of more than 1,048,576 rows or 16,384 columns: no file
+    is written for such a table, and the error says what to use instead."""
+    assert fits_excel(EXCEL_ROWS - 1, EXCEL_COLUMNS)  # the column names take the first row
+    assert not fits_excel(EXCEL_ROWS, 1) and not fits_excel(1, EXCEL_COLUMNS + 1)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _, about = tables()
+    tall = pd.DataFrame({"x": np.zeros(EXCEL_ROWS, dtype=np.int8)})
+    with pytest.raises(TooLargeForExcelError, match=r"1,048,576 rows.*write CSV or Parquet"):
+        workbook_bytes([about, Sheet("results", tall)])
+    wide = pd.DataFrame(np.zeros((1, EXCEL_COLUMNS + 1), dtype=np.int8))
+    wide.columns = [f"c{i}" for i in range(EXCEL_COLUMNS + 1)]
+    with pytest.raises(TooLargeForExcelError, match="16,385 columns"):
+        to_bytes(wide, "xlsx")
     assert list(tmp_path.iterdir()) == []

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 from openpyxl import load_workbook
 
 from support.demo_import import published_demo_run
+from tryg.exports import EXCEL_ROWS
 from tryg.index.results import PUBLIC_COLUMNS
-from tryg.public import codebook
+from tryg.public import codebook, pages
+from tryg.public.data import published
+from tryg.public.downloads import offers_xlsx
 from tryg.public.measures import catalogue
 from tryg.runs.models import IndexRun
 from tryg.runs.services import public_results, run_spec
@@ -207,3 +213,23 @@ def test_the_licence_is_a_setting(demo_run: IndexRun, settings: Any) -> None:
     book = load_workbook(io.BytesIO(get("/downloads/results.xlsx").content))
     about = [c.value for r in book["Om data (About)"].iter_rows() for c in r]
     assert "Kommunens egne vilkår" in about
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "said"), [
+    ("da", "Tabellen har flere rækker, end ét Excel-ark kan rumme (1.048.575)"),
+    ("en", "The table has more rows than one Excel sheet holds (1,048,575)")])
+def test_a_table_larger_than_an_excel_sheet_is_not_offered_as_xlsx(
+        demo_run: IndexRun, language: str, said: str) -> None:
+    """The demo's table is offered as XLSX; a publication of more rows than one Excel sheet
+    holds (a national run at finer levels) is not, and the page says why."""
+    data = published(demo_run)
+    assert offers_xlsx(data)
+    with translation.override(language):
+        assert 'results.xlsx"' in pages.downloads(data, language).body
+    tall = replace(data, table=data.table.iloc[np.zeros(EXCEL_ROWS, dtype=np.int64)])
+    assert not offers_xlsx(tall)
+    with translation.override(language):
+        body = pages.downloads(tall, language).body
+    assert 'results.xlsx"' not in body and said in body
+    assert 'results.csv"' in body and 'results-excel.csv"' in body

@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,7 +31,7 @@ from tryg.accounts import roles
 from tryg.analysis.codes import input_label, label_rows, measure_choices
 from tryg.analysis.data_views import paginate
 from tryg.analysis.figures import round_rows
-from tryg.exports import results_bytes
+from tryg.exports import EXCEL_ROWS, fits_excel, results_bytes
 from tryg.imports.problems import located
 from tryg.index import load_spec, shipped_specs
 from tryg.jobs import services as jobs
@@ -254,7 +255,15 @@ def download(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
     run = visible_run_or_404(request.user, run_id)
     if fmt not in DOWNLOADS:
         raise Http404
-    data = results_bytes(services.results_frame(run), fmt)
+    table = services.results_frame(run)
+    if fmt == "xlsx" and not fits_excel(*table.shape):
+        messages.error(request, _(
+            "The results have %(rows)s rows, more than one Excel sheet holds (%(most)s below "
+            "its column names): download them as CSV.") % {
+                "rows": number_format(len(table), force_grouping=True),
+                "most": number_format(EXCEL_ROWS - 1, force_grouping=True)})
+        return redirect(reverse("analyse:run", args=[run.pk]))
+    data = results_bytes(table, fmt)
     response = HttpResponse(data, content_type=DOWNLOADS[fmt])
     response["Content-Disposition"] = f'attachment; filename="tryg-run-{run.pk}.{fmt}"'
     return response

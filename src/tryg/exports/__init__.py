@@ -18,12 +18,22 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 from tryg.exports.atomic import atomic_write_bytes
-from tryg.exports.formats import FORMATS, csv_bytes, format_for, from_bytes, neutralise, to_bytes
+from tryg.exports.formats import (
+    EXCEL_ROWS,
+    FORMATS,
+    TooLargeForExcelError,
+    csv_bytes,
+    fits_excel,
+    format_for,
+    from_bytes,
+    neutralise,
+    to_bytes,
+)
 from tryg.index.results import RESULT_DTYPES
 
 __all__ = [
-    "FORMATS", "csv_bytes", "format_for", "neutralise", "read_results", "results_bytes",
-    "write_results",
+    "EXCEL_ROWS", "FORMATS", "TooLargeForExcelError", "csv_bytes", "fits_excel", "format_for",
+    "neutralise", "read_results", "results_bytes", "write_results",
 ]
 
 

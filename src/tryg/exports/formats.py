@@ -195,6 +195,27 @@ class Sheet:
     widths: Sequence[float] = ()
 
 
+#: The most rows and columns one Excel sheet holds (the column names take the first row).
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+
+
+class TooLargeForExcelError(ValueError):
+    """A table with more rows or columns than one Excel sheet holds: Excel would refuse the
+    file (or drop what does not fit), so none is written."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        self.rows, self.columns = rows, columns
+        super().__init__(
+            f"the table has {rows:,} rows and {columns:,} columns; an Excel sheet holds at most "
+            f"{EXCEL_ROWS - 1:,} rows below its column names and {EXCEL_COLUMNS:,} columns: "
+            "write CSV or Parquet instead")
+
+
+def fits_excel(rows: int, columns: int) -> bool:
+    """Whether a table of ``rows`` × ``columns`` fits one Excel sheet below its column names."""
+    return rows <= EXCEL_ROWS - 1 and columns <= EXCEL_COLUMNS
+
+
 def _xlsx(table: pd.DataFrame) -> bytes:
     return workbook_bytes([Sheet("results", table)])
 
@@ -211,6 +232,8 @@ def workbook_bytes(sheets: Sequence[Sheet], *, active: int = 0) -> bytes:
     from openpyxl.writer.excel import ExcelWriter
 
     for spec in sheets:  # the checks, before anything is written
+        if not fits_excel(*spec.table.shape):
+            raise TooLargeForExcelError(*spec.table.shape)
         _check_columns(spec.table)
         _check_finite(spec.table)
     workbook = Workbook(write_only=True)

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404
 
-from tryg.exports import csv_bytes, results_bytes
+from tryg.exports import csv_bytes, fits_excel, results_bytes
 from tryg.exports.formats import Sheet, workbook_bytes
 from tryg.public import codebook
 from tryg.public.data import Published, geometries, published, run_key
@@ -82,6 +82,8 @@ def download(run: IndexRun, fmt: str, wave: int | None = None) -> tuple[bytes, s
     if fmt not in CONTENT_TYPES:
         raise Http404("unknown format")
     data = published(run)
+    if fmt == "xlsx" and not offers_xlsx(data):
+        raise Http404("the table has more rows than one Excel sheet holds")
     year: int | None = None
     if fmt == "geojson":
         year = _wave(data, wave)
@@ -92,6 +94,12 @@ def download(run: IndexRun, fmt: str, wave: int | None = None) -> tuple[bytes, s
         body = _build(data, fmt, year)
         cache.set(key, body, TIMEOUT)
     return body, CONTENT_TYPES[fmt], file_name(data, fmt, year)
+
+
+def offers_xlsx(data: Published) -> bool:
+    """Whether the public table fits one Excel sheet (the downloads page then offers XLSX;
+    a larger table is offered as CSV, JSON and GeoJSON only)."""
+    return fits_excel(*data.table.shape)
 
 
 def _build(data: Published, fmt: str, year: int | None) -> bytes:

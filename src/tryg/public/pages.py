@@ -14,10 +14,12 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
+from tryg.exports import EXCEL_ROWS
 from tryg.index.explain import explain
 from tryg.public import charts, data, drivers
 from tryg.public import codebook as book
@@ -30,6 +32,7 @@ from tryg.public.downloads import (
     FORMATS,
     GEOJSON_FIELDS,
     file_name,
+    offers_xlsx,
     source_lines,
 )
 from tryg.public.measures import MeasureInfo, composite_id, format_value, key_figure_ids
@@ -382,10 +385,13 @@ def _source(published: Published, language: str) -> list[dict[str, str]]:
 
 def downloads(published: Published, language: str) -> Fragment:
     files = [{"fmt": fmt, "name": file_name(published, fmt),
-              "url": reverse("public:download", kwargs={"fmt": fmt})} for fmt in FORMATS]
+              "url": reverse("public:download", kwargs={"fmt": fmt})} for fmt in FORMATS
+             if fmt != "xlsx" or offers_xlsx(published)]
     excel = {"name": file_name(published, EXCEL_CSV),
              "url": reverse("public:download", kwargs={"fmt": EXCEL_CSV})}
     context = {"files": files, "excel": excel, "rows": len(published.table),
+               "xlsx_offered": offers_xlsx(published),
+               "excel_rows": number_format(EXCEL_ROWS - 1, force_grouping=True),
                "waves": published.waves,
                "columns": list(published.table.columns), "run": published.run,
                "spec": published.spec, "publication": published.spec.publication,
