@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import uuid
 from typing import Any
@@ -20,7 +21,8 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import number_format
@@ -28,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tryg.accounts import roles
+from tryg.analysis import results_file
 from tryg.analysis.codes import input_label, label_rows, measure_choices
 from tryg.analysis.data_views import paginate
 from tryg.analysis.figures import round_rows
@@ -41,7 +44,7 @@ from tryg.runs.drivers import has_drivers
 from tryg.runs.models import IndexRun, ResultRow
 from tryg.runs.published import public_results, records, visible_runs
 from tryg.web import params
-from tryg.web.access import logged_in, require, visible_run_or_404
+from tryg.web.access import logged_in, require, visible_or_404, visible_run_or_404
 from tryg.web.language import page_language
 
 
@@ -255,18 +258,41 @@ def download(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
     run = visible_run_or_404(request.user, run_id)
     if fmt not in DOWNLOADS:
         raise Http404
-    table = services.results_frame(run)
-    if fmt == "xlsx" and not fits_excel(*table.shape):
-        messages.error(request, _(
-            "The results have %(rows)s rows, more than one Excel sheet holds (%(most)s below "
-            "its column names): download them as CSV.") % {
-                "rows": number_format(len(table), force_grouping=True),
-                "most": number_format(EXCEL_ROWS - 1, force_grouping=True)})
-        return redirect(reverse("analyse:run", args=[run.pk]))
-    data = results_bytes(table, fmt)
+    if fmt == "xlsx":
+        rows = ResultRow.objects.filter(run=run).count()
+        if not fits_excel(rows, 1):
+            messages.error(request, _(
+                "The results have %(rows)s rows, more than one Excel sheet holds (%(most)s "
+                "below its column names): download them as CSV.") % {
+                    "rows": number_format(rows, force_grouping=True),
+                    "most": number_format(EXCEL_ROWS - 1, force_grouping=True)})
+            return redirect(reverse("analyse:run", args=[run.pk]))
+        if not results_file.in_request(rows):
+            job = results_file.enqueue_file(run, request.user)
+            return redirect(reverse("jobs:job", args=[job.pk]))
+    data = results_bytes(services.results_frame(run), fmt)
     response = HttpResponse(data, content_type=DOWNLOADS[fmt])
     response["Content-Disposition"] = f'attachment; filename="tryg-run-{run.pk}.{fmt}"'
     return response
+
+
+@require_GET
+@require(roles.can_see_unpublished)
+def results_xlsx(request: HttpRequest, job_id: int) -> FileResponse:
+    """The XLSX a background job made of a large run's results (see
+    :mod:`tryg.analysis.results_file`), for the user who asked, while they may see internal
+    results; 404 alike for a job that does not exist and one that is not theirs."""
+    job = visible_or_404(Job.objects.filter(kind=results_file.KIND), job_id,
+                         lambda found: found.created_by_id == request.user.pk)
+    stored = job.result.get("file") if isinstance(job.result, dict) else None
+    if job.state != Job.State.DONE or not isinstance(stored, str) or not stored:
+        raise Http404
+    try:
+        handle = default_storage.open(stored, "rb")
+    except OSError as exc:
+        raise Http404 from exc
+    return FileResponse(handle, content_type=DOWNLOADS["xlsx"], as_attachment=True,
+                        filename=posixpath.basename(stored))
 
 
 DOWNLOADS = {

@@ -21,6 +21,7 @@ urlpatterns = [
     path("runs/<int:run_id>/drivers/", driver_views.drivers, name="drivers"),
     path("runs/<int:run_id>/publish/", run_views.publish, name="publish"),
     path("runs/<int:run_id>/results.<str:fmt>", run_views.download, name="download"),
+    path("runs/results-file/<int:job_id>/", run_views.results_xlsx, name="results_file"),
     path("runs/<int:run_id>/unpublish/", run_views.unpublish, name="unpublish"),
     path("runs/<int:run_id>/rerun/", run_views.rerun, name="rerun"),
 ]
