@@ -11,16 +11,9 @@ from django.core import mail
 from django.test import Client
 
 from tryg.walks.models import Participant, Walk
-from walks.walk_fixtures import organisations, users, walk
+from walks.walk_fixtures import coordinator_client, organisations, users, walk
 
 pytestmark = pytest.mark.django_db
-
-
-def _coordinator() -> Client:
-    client = Client()
-    client.force_login(users(organisations())["coordinator"])
-    client.get("/sprog/en/")
-    return client
 
 
 def _plan(client: Client, checklist: int, **fields: str) -> Any:
@@ -31,7 +24,7 @@ def _plan(client: Client, checklist: int, **fields: str) -> Any:
 
 
 def test_the_same_walk_sent_twice_is_planned_once() -> None:
-    client = _coordinator()
+    client = coordinator_client()
     checklist = walk().checklist_id
     assert _plan(client, checklist).status_code == 302
     again = _plan(client, checklist)

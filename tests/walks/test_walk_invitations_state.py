@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.test import Client
 
 from tryg.walks.models import Participant
 from tryg.walks.states import WalkStatus
-from walks.walk_fixtures import organisations, participant, users, walk
+from walks.walk_fixtures import coordinator_client, participant, walk
 
 pytestmark = pytest.mark.django_db
-
-
-def _coordinator() -> Client:
-    client = Client()
-    client.force_login(users(organisations())["coordinator"])
-    client.get("/sprog/en/")
-    return client
 
 
 @pytest.mark.parametrize("status", [WalkStatus.HELD, WalkStatus.MEETING_HELD,
@@ -27,7 +19,7 @@ def _coordinator() -> Client:
 def test_a_walk_no_longer_planned_is_not_announced(status: str, kind: str) -> None:
     w = walk(status=status)
     participant(w)
-    client = _coordinator()
+    client = coordinator_client()
     page = client.post(f"/tryghedsvandringer/{w.pk}/inviter/", {"kind": kind}, follow=True)
     assert mail.outbox == []
     assert "Invitations and reminders go out only for a planned walk" in page.content.decode()
@@ -38,7 +30,7 @@ def test_a_walk_no_longer_planned_is_not_announced(status: str, kind: str) -> No
 def test_a_planned_walk_is_announced() -> None:
     w = walk()
     participant(w)
-    client = _coordinator()
+    client = coordinator_client()
     assert b'id="send-invitations"' in client.get(f"/tryghedsvandringer/{w.pk}/").content
     client.post(f"/tryghedsvandringer/{w.pk}/inviter/", {"kind": "invitation"})
     assert [m.to for m in mail.outbox] == [["beboer@example.org"]]

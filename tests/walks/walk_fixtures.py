@@ -7,6 +7,7 @@ import io
 import struct
 import zlib
 
+from django.test import Client
 from PIL import Image
 
 from tryg.accounts.models import Organisation, Role, User
@@ -36,6 +37,15 @@ def users(orgs: dict[str, Organisation]) -> dict[str, User]:
                                                   organisation=orgs["police"]),
         "walker": User.objects.create_user("walker-w", role=Role.WALKER),
     }
+
+
+def coordinator_client(language: str | None = "en") -> Client:
+    """A test client logged in as a new coordinator (the site's pages in ``language``)."""
+    client = Client()
+    client.force_login(users(organisations())["coordinator"])
+    if language is not None:
+        client.get(f"/sprog/{language}/")
+    return client
 
 
 def walk(area_code: str = "W1", **kwargs: object) -> Walk:
